@@ -1,0 +1,2 @@
+build-asan/node/log.o: node/log.c node/log.h
+node/log.h:

@@ -1,0 +1,15 @@
+build-asan/node/main.o: node/main.c node/cli.h node/home.h \
+ node/../sharing/replica.h node/../sharing/../proto/codec.h \
+ node/../sharing/../proto/../sharing/common.h node/../sharing/sign.h \
+ node/../sharing/common.h node/../sharing/state.h node/../sharing/store.h \
+ node/log.h
+node/cli.h:
+node/home.h:
+node/../sharing/replica.h:
+node/../sharing/../proto/codec.h:
+node/../sharing/../proto/../sharing/common.h:
+node/../sharing/sign.h:
+node/../sharing/common.h:
+node/../sharing/state.h:
+node/../sharing/store.h:
+node/log.h:

@@ -1,0 +1,5 @@
+build-asan/policies/item.o: policies/item.c policies/item.h \
+ policies/../sharing/common.h policies/frontmatter.h
+policies/item.h:
+policies/../sharing/common.h:
+policies/frontmatter.h:

@@ -1,0 +1,2 @@
+build-asan/sharing/common.o: sharing/common.c sharing/common.h
+sharing/common.h:

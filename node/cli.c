@@ -1,0 +1,433 @@
+/*
+ * node/cli.c - the command table, shared helpers, and the node commands
+ * (init, id, allowed-signers, follow, unfollow, peers, serve, help)
+ *
+ * Conventions (git's CodingGuidelines): errors go to stderr as
+ * "kairan: CMD: what went wrong (how to fix it)"; exit 0 ok, 1 failure,
+ * 2 usage; --json for scripts; --help on every command.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+const kr_cmd kr_commands[] = {
+	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
+	{ "id", cmd_id, CMD_NEEDS_HOME, "[--fingerprint] [--json]", "print this node's identity" },
+	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
+	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
+	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },
+	{ "allowed-signers", cmd_allowed_signers, CMD_NEEDS_HOME, "", "trusted keys for git verify-commit" },
+	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
+	{ "unfollow", cmd_unfollow, CMD_NEEDS_HOME, "ENDPOINT [--publisher FPR]", "stop following a peer or one publisher" },
+	{ "peers", cmd_peers, CMD_NEEDS_HOME, "[--json]", "list peers and what they are followed for" },
+	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP]", "run the node: answer, announce, replicate" },
+	{ "sync", cmd_sync, CMD_NEEDS_HOME, "[--timeout S]", "catch up with every peer once, then exit" },
+	{ "status", cmd_status, CMD_NEEDS_HOME, "[--json]", "heads, seq, freshness and quarantine" },
+	{ "verify", cmd_verify, CMD_NEEDS_HOME, "", "re-check every local replica" },
+	{ "help", cmd_help, 0, "", "list commands" },
+	{ NULL, NULL, 0, NULL, NULL },
+};
+
+int
+kr_cli_fail(const char *cmd)
+{
+	fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
+	return 1;
+}
+
+static const kr_cmd *
+s_find(const char *name)
+{
+	for (const kr_cmd *c = kr_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int
+kr_cli_usage(const char *cmd)
+{
+	const kr_cmd *c = s_find(cmd);
+
+	fprintf(stderr, "usage: kairan [--home DIR] %s %s\n", cmd, c ? c->args : "");
+	return 2;
+}
+
+static int
+s_help(const char *cmd)
+{
+	const kr_cmd *c = s_find(cmd);
+
+	printf("usage: kairan [--home DIR] %s %s\n\n%s\n", cmd, c->args, c->help);
+	return 0;
+}
+
+/* getopt_long over a command's argv; returns the option or -1, reporting misuse. */
+static int
+s_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	return getopt_long(argc, argv, shortopts, longopts, NULL);
+}
+
+int
+kr_cli_publisher(kr_cli *c, const char *arg, char out[KR_FPR_HEX + 1])
+{
+	kr_state_manifest *ms;
+	size_t n, hits = 0;
+
+	if (strcmp(arg, "self") == 0 || strcmp(arg, c->h.cfg.lg_code) == 0) {
+		strcpy(out, c->h.fpr);
+		return 0;
+	}
+	if (kr_is_hex(arg, KR_FPR_HEX)) {
+		strcpy(out, arg);
+		return 0;
+	}
+	if (kr_state_manifest_list(c->h.state, &ms, &n) < 0)
+		return KR_EIO;
+	for (size_t i = 0; i < n; i++) {
+		int prefix = strlen(arg) >= 8 && strncmp(ms[i].publisher, arg, strlen(arg)) == 0;
+		if (prefix || strcmp(ms[i].lg_code, arg) == 0) {
+			strcpy(out, ms[i].publisher);
+			hits++;
+		}
+	}
+	kr_state_manifests_free(ms, n);
+	if (hits == 1)
+		return 0;
+	return kr_error(hits ? KR_EUSAGE : KR_ENOTFOUND, hits ? "'%s' matches several publishers; give the full fingerprint"
+	    : "no publisher '%s' on this node (see: kairan status)", arg);
+}
+
+int
+cmd_init(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' }, { "lg-code", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *code = NULL;
+	kr_home h;
+	int o;
+
+	optind = 0;
+	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
+		switch (o) {
+		case 'n': name = optarg; break;
+		case 'c': code = optarg; break;
+		case 'h': return s_help("init");
+		default: return kr_cli_usage("init");
+		}
+	}
+	if (!name || !code || optind != argc) {
+		fprintf(stderr, "kairan: init: --name and --lg-code are required "
+		    "(e.g. --name 三豊市 --lg-code 372081)\n");
+		return kr_cli_usage("init");
+	}
+	if (kr_home_init(c->home_path, name, code) < 0) {
+		int rc = kr_cli_fail("init");
+		return kr_errmsg()[0] && strstr(kr_errmsg(), "--lg-code") ? 2 : rc;
+	}
+	if (kr_home_open(&h, c->home_path) < 0)
+		return kr_cli_fail("init");
+	printf("initialised %s (%s) in %s\n", name, code, c->home_path);
+	printf("fingerprint: %s\n", h.fpr);
+	printf("next: kairan --home %s publish DIR   or   kairan --home %s follow ENDPOINT --publisher FPR\n",
+	    c->home_path, c->home_path);
+	kr_home_close(&h);
+	return 0;
+}
+
+int
+cmd_id(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fingerprint", no_argument, NULL, 'f' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int o, fpr_only = 0, json = 0;
+	kr_buf ssh = KR_BUF_INIT, out = KR_BUF_INIT;
+
+	optind = 0;
+	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
+		switch (o) {
+		case 'f': fpr_only = 1; break;
+		case 'j': json = 1; break;
+		case 'h': return s_help("id");
+		default: return kr_cli_usage("id");
+		}
+	}
+	if (optind != argc)
+		return kr_cli_usage("id");
+	if (fpr_only) {
+		printf("%s\n", c->h.fpr);
+		return 0;
+	}
+	kr_ssh_pubkey(&ssh, kr_key_pub(c->h.key));
+	if (json) {
+		kr_buf_adds(&out, "{\"fingerprint\":");
+		kr_buf_addjson(&out, c->h.fpr);
+		kr_buf_adds(&out, ",\"ssh\":");
+		kr_buf_addjson(&out, ssh.ptr);
+		kr_buf_adds(&out, ",\"name\":");
+		kr_buf_addjson(&out, c->h.cfg.name);
+		kr_buf_adds(&out, ",\"lg_code\":");
+		kr_buf_addjson(&out, c->h.cfg.lg_code);
+		kr_buf_adds(&out, ",\"listen\":");
+		kr_buf_addjson(&out, c->h.cfg.listen);
+		kr_buf_adds(&out, ",\"announce\":");
+		kr_buf_addjson(&out, c->h.cfg.announce);
+		kr_buf_adds(&out, "}\n");
+		fputs(out.ptr, stdout);
+	} else {
+		printf("name:        %s\nlg_code:     %s\nfingerprint: %s\nssh:         %s\n"
+		    "listen:      %s\nannounce:    %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr,
+		    ssh.ptr, c->h.cfg.listen, c->h.cfg.announce);
+	}
+	kr_buf_release(&ssh);
+	kr_buf_release(&out);
+	return 0;
+}
+
+int
+cmd_allowed_signers(kr_cli *c, int argc, char **argv)
+{
+	char **pinned;
+	size_t n;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return s_help("allowed-signers");
+	if (argc != 1)
+		return kr_cli_usage("allowed-signers");
+	if (kr_state_pinned_list(c->h.state, &pinned, &n) < 0)
+		return kr_cli_fail("allowed-signers");
+	for (size_t i = 0; i <= n; i++) {
+		const char *fpr = i < n ? pinned[i] : c->h.fpr;
+		uint8_t pub[KR_FPR_LEN];
+		kr_buf ssh = KR_BUF_INIT;
+		if (i < n && strcmp(fpr, c->h.fpr) == 0)
+			continue;
+		kr_unhex(pub, KR_FPR_LEN, fpr);
+		kr_ssh_pubkey(&ssh, pub);
+		printf("%s namespaces=\"git\" %s\n", fpr, ssh.ptr);
+		kr_buf_release(&ssh);
+	}
+	kr_strv_free(pinned, n);
+	return 0;
+}
+
+static int
+s_endpoint_valid(const char *ep)
+{
+	const char *colon;
+
+	if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+		return strlen(ep) > 6;
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return 0;
+	colon = strrchr(ep + 6, ':');
+	return colon && colon > ep + 6 && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
+
+int
+cmd_follow(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "publisher", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **pubs = kr_calloc((size_t)argc, sizeof(char *));
+	size_t n = 0;
+	int o, rc = 0;
+
+	optind = 0;
+	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
+		switch (o) {
+		case 'p':
+			if (!kr_is_hex(optarg, KR_FPR_HEX)) {
+				fprintf(stderr, "kairan: follow: --publisher '%s' is not a fingerprint "
+				    "(64 hex digits, from: kairan id --fingerprint on that node)\n", optarg);
+				free(pubs);
+				return 2;
+			}
+			pubs[n++] = optarg;
+			break;
+		case 'h':
+			free(pubs);
+			return s_help("follow");
+		default:
+			free(pubs);
+			return kr_cli_usage("follow");
+		}
+	}
+	if (optind != argc - 1 || n == 0) {
+		fprintf(stderr, "kairan: follow: give one ENDPOINT and at least one --publisher\n");
+		free(pubs);
+		return kr_cli_usage("follow");
+	}
+	if (!s_endpoint_valid(argv[optind])) {
+		fprintf(stderr, "kairan: follow: '%s' is not an endpoint (e.g. tcp://127.0.0.1:7420)\n", argv[optind]);
+		free(pubs);
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(pubs[i], c->h.fpr) == 0) {
+			fprintf(stderr, "kairan: follow: %.16s… is this node's own key\n", pubs[i]);
+			free(pubs);
+			return 2;
+		}
+	if ((rc = kr_state_begin(c->h.state)) == 0) {
+		if ((rc = kr_state_follow(c->h.state, argv[optind], pubs, n)) == 0)
+			rc = kr_state_commit(c->h.state);
+		else
+			kr_state_rollback(c->h.state);
+	}
+	if (rc < 0) {
+		free(pubs);
+		return kr_cli_fail("follow");
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("following %s via %s\n", pubs[i], argv[optind]);
+	if (kr_control_poke(&c->h, "reload", 1000) == 0)
+		printf("the running node picked this up\n");
+	else
+		printf("next: kairan --home %s serve   (or: kairan --home %s sync)\n", c->home_path, c->home_path);
+	free(pubs);
+	return 0;
+}
+
+int
+cmd_unfollow(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "publisher", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *pub = NULL;
+	int o, rc;
+
+	optind = 0;
+	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
+		switch (o) {
+		case 'p': pub = optarg; break;
+		case 'h': return s_help("unfollow");
+		default: return kr_cli_usage("unfollow");
+		}
+	}
+	if (optind != argc - 1)
+		return kr_cli_usage("unfollow");
+	if ((rc = kr_state_begin(c->h.state)) == 0) {
+		if ((rc = kr_state_unfollow(c->h.state, argv[optind], pub)) == 0)
+			rc = kr_state_commit(c->h.state);
+		else
+			kr_state_rollback(c->h.state);
+	}
+	if (rc < 0)
+		return kr_cli_fail("unfollow");
+	printf("no longer following %s%s%s (mirrored content stays until removed)\n",
+	    pub ? pub : argv[optind], pub ? " via " : "", pub ? argv[optind] : "");
+	kr_control_poke(&c->h, "reload", 1000);
+	return 0;
+}
+
+int
+cmd_peers(kr_cli *c, int argc, char **argv)
+{
+	kr_state_peer *p;
+	size_t n;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	kr_buf out = KR_BUF_INIT;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return s_help("peers");
+	if (argc > 2 || (argc == 2 && !json))
+		return kr_cli_usage("peers");
+	if (kr_state_peers(c->h.state, &p, &n) < 0)
+		return kr_cli_fail("peers");
+	if (json)
+		kr_buf_adds(&out, "[");
+	for (size_t i = 0; i < n; i++) {
+		char ok[32] = "never", err[32] = "";
+		if (p[i].last_ok)
+			kr_time_iso(ok, p[i].last_ok);
+		if (p[i].last_error_at)
+			kr_time_iso(err, p[i].last_error_at);
+		if (json) {
+			kr_buf_adds(&out, i ? ",{\"endpoint\":" : "{\"endpoint\":");
+			kr_buf_addjson(&out, p[i].endpoint);
+			kr_buf_adds(&out, ",\"name\":");
+			kr_buf_addjson(&out, p[i].name ? p[i].name : "");
+			kr_buf_adds(&out, ",\"announce\":");
+			kr_buf_addjson(&out, p[i].announce ? p[i].announce : "");
+			kr_buf_addf(&out, ",\"last_ok\":%lld,\"last_error\":", (long long)p[i].last_ok);
+			kr_buf_addjson(&out, p[i].last_error ? p[i].last_error : "");
+			kr_buf_adds(&out, ",\"publishers\":[");
+			for (size_t j = 0; j < p[i].npublishers; j++) {
+				if (j)
+					kr_buf_addch(&out, ',');
+				kr_buf_addjson(&out, p[i].publishers[j]);
+			}
+			kr_buf_adds(&out, "]}");
+		} else {
+			printf("%s%s%s%s\n  last ok: %s\n", p[i].endpoint, p[i].name ? " (" : "",
+			    p[i].name ? p[i].name : "", p[i].name ? ")" : "", ok);
+			if (p[i].last_error)
+				printf("  last error: %s at %s\n", p[i].last_error, err);
+			for (size_t j = 0; j < p[i].npublishers; j++)
+				printf("  follows %s\n", p[i].publishers[j]);
+		}
+	}
+	if (json) {
+		kr_buf_adds(&out, "]\n");
+		fputs(out.ptr, stdout);
+	} else if (n == 0) {
+		printf("no peers (add one with: kairan follow ENDPOINT --publisher FPR)\n");
+	}
+	kr_buf_release(&out);
+	kr_state_peers_free(p, n);
+	return 0;
+}
+
+int
+cmd_serve(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' }, { "announce", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *listen = NULL, *announce = NULL;
+	int o;
+
+	optind = 0;
+	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
+		switch (o) {
+		case 'l': listen = optarg; break;
+		case 'a': announce = optarg; break;
+		case 'h': return s_help("serve");
+		default: return kr_cli_usage("serve");
+		}
+	}
+	if (optind != argc)
+		return kr_cli_usage("serve");
+	if (kr_serve(&c->h, listen, announce) < 0)
+		return kr_cli_fail("serve");
+	return 0;
+}
+
+int
+cmd_help(kr_cli *c, int argc, char **argv)
+{
+	(void)c;
+	if (argc == 2 && s_find(argv[1]))
+		return s_help(argv[1]);
+	printf("kairan — share generative-AI know-how between local governments\n\ncommands:\n");
+	for (const kr_cmd *k = kr_commands; k->name; k++)
+		printf("  %-16s %s\n", k->name, k->help);
+	printf("\nglobal options: --home DIR (else $KAIRAN_HOME, else ~/.local/share/kairan), -v\n");
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * node/cli.h - the command table and what commands share
+ */
+#ifndef KR_CLI_H
+#define KR_CLI_H
+
+#include "home.h"
+
+enum { CMD_NEEDS_HOME = 1 };
+
+typedef struct {
+	const char *home_path;
+	kr_home h;                  /* open when the command has CMD_NEEDS_HOME */
+} kr_cli;
+
+typedef struct {
+	const char *name;
+	int (*fn)(kr_cli *c, int argc, char **argv);
+	int flags;
+	const char *args;
+	const char *help;
+} kr_cmd;
+
+extern const kr_cmd kr_commands[];
+
+/* Prints "kairan: CMD: message" for the current error and returns 1. */
+int kr_cli_fail(const char *cmd);
+/* Prints usage for cmd to stderr and returns 2. */
+int kr_cli_usage(const char *cmd);
+/* Looks up a publisher given as fingerprint, unique prefix (≥ 8), lg_code or "self". */
+int kr_cli_publisher(kr_cli *c, const char *arg, char out[KR_FPR_HEX + 1]);
+
+int cmd_init(kr_cli *c, int argc, char **argv);
+int cmd_id(kr_cli *c, int argc, char **argv);
+int cmd_allowed_signers(kr_cli *c, int argc, char **argv);
+int cmd_publish(kr_cli *c, int argc, char **argv);
+int cmd_log(kr_cli *c, int argc, char **argv);
+int cmd_show(kr_cli *c, int argc, char **argv);
+int cmd_follow(kr_cli *c, int argc, char **argv);
+int cmd_unfollow(kr_cli *c, int argc, char **argv);
+int cmd_peers(kr_cli *c, int argc, char **argv);
+int cmd_serve(kr_cli *c, int argc, char **argv);
+int cmd_sync(kr_cli *c, int argc, char **argv);
+int cmd_status(kr_cli *c, int argc, char **argv);
+int cmd_verify(kr_cli *c, int argc, char **argv);
+int cmd_help(kr_cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * node/cmd_content.c - publish, log, show
+ *
+ * publish reads every file first and checks all of them; only when no file
+ * has a blocking finding does it write anything (one signed commit per
+ * touched collection, then one signed manifest).
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../policies/frontmatter.h"
+#include "../policies/item.h"
+#include "cli.h"
+#include "serve.h"
+
+typedef struct {
+	char *file;             /* as given on the command line */
+	char *set_hint;         /* parent directory name */
+	kr_buf data;
+	int from_dir;
+} s_input;
+
+typedef struct {
+	s_input *v;
+	size_t n, cap;
+} s_inputs;
+
+static void
+s_inputs_add(s_inputs *in, const char *file, int from_dir)
+{
+	s_input *x;
+	char *dir, *slash;
+
+	if (in->n == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 32;
+		in->v = kr_realloc(in->v, in->cap * sizeof(*in->v));
+	}
+	x = &in->v[in->n++];
+	memset(x, 0, sizeof(*x));
+	x->file = kr_strdup(file);
+	x->from_dir = from_dir;
+	dir = kr_strdup(file);
+	if ((slash = strrchr(dir, '/'))) {
+		*slash = '\0';
+		slash = strrchr(dir, '/');
+		x->set_hint = kr_strdup(slash ? slash + 1 : dir);
+	}
+	free(dir);
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.md below dir, sorted; data/ directories belong to datasets. */
+static int
+s_walk(s_inputs *in, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d)
+		return kr_error(KR_EIO, "%s: cannot read directory", dir);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = kr_realloc(names, cap * sizeof(char *));
+		}
+		names[n++] = kr_strdup(e->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(char *), s_cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		char *p = kr_sprintf("%s/%s", dir, names[i]);
+		struct stat st;
+		size_t len = strlen(names[i]);
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (strcmp(names[i], "data") != 0)
+				s_walk(in, p);
+		} else if (len > 3 && strcmp(names[i] + len - 3, ".md") == 0) {
+			s_inputs_add(in, p, 1);
+		}
+		free(p);
+	}
+	kr_strv_free(names, n);
+	return 0;
+}
+
+static void
+s_print_findings(const kr_findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const kr_finding *x = &f->v[i];
+		if (x->line)
+			fprintf(stderr, "kairan: publish: %s:%d: %s%s [%s]\n", x->file, x->line,
+			    x->block ? "" : "warning: ", x->message, x->rule);
+		else
+			fprintf(stderr, "kairan: publish: %s: %s%s [%s]\n", x->file,
+			    x->block ? "" : "warning: ", x->message, x->rule);
+	}
+}
+
+int
+cmd_publish(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	s_inputs in = { 0 };
+	kr_findings f = { 0 };
+	kr_item *items = NULL;
+	kr_pubfile *files = NULL;
+	char **paths = NULL;
+	kr_buf *attach = NULL;
+	size_t nfiles = 0, nattach = 0, skipped = 0;
+	kr_buf msg = KR_BUF_INIT;
+	const char *message = NULL;
+	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes };
+	kr_apply res;
+	int o, rc = 1;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': message = optarg; break;
+		case 'h': return printf("usage: kairan publish FILE|DIR... [-m MSG]\n\n"
+		    "Checks every item, then writes one signed commit per collection and a\n"
+		    "signed manifest, and tells a running node to announce it.\n"), 0;
+		default: return kr_cli_usage("publish");
+		}
+	}
+	if (optind == argc)
+		return kr_cli_usage("publish");
+	for (int i = optind; i < argc; i++) {
+		struct stat st;
+		if (stat(argv[i], &st) < 0) {
+			fprintf(stderr, "kairan: publish: %s: no such file or directory\n", argv[i]);
+			goto done;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *dir = kr_strdup(argv[i]);
+			size_t l = strlen(dir);
+			while (l > 1 && dir[l - 1] == '/')
+				dir[--l] = '\0';
+			s_walk(&in, dir);
+			free(dir);
+		}
+		else
+			s_inputs_add(&in, argv[i], 0);
+	}
+	items = kr_calloc(in.n, sizeof(*items));
+	files = kr_calloc(in.n * 2 + 16, sizeof(*files));
+	for (size_t i = 0; i < in.n; i++) {
+		s_input *x = &in.v[i];
+		if (kr_file_read(&x->data, x->file) < 0) {
+			fprintf(stderr, "kairan: publish: %s\n", kr_errmsg());
+			goto done;
+		}
+		if (x->from_dir && !kr_frontmatter_present(x->data.ptr, x->data.len)) {
+			skipped++;
+			continue; /* a README or notes file beside the items */
+		}
+		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, &f);
+	}
+	/* Two inputs must not claim one item or one path. */
+	for (size_t i = 0; i < in.n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (items[i].path && items[j].path && strcmp(items[i].path, items[j].path) == 0)
+				kr_findings_add(&f, in.v[i].file, 0, 1, "duplicate",
+				    "item %s is also given by %s (publish one of them)", items[i].id, in.v[j].file);
+	s_print_findings(&f);
+	if (kr_findings_blocking(&f)) {
+		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
+		goto done;
+	}
+	paths = kr_calloc(in.n * 64 + 1, sizeof(char *));
+	attach = kr_calloc(in.n * 64 + 1, sizeof(kr_buf));
+	for (size_t i = 0; i < in.n; i++) {
+		if (!items[i].path)
+			continue;
+		files[nfiles++] = (kr_pubfile){ items[i].collection, items[i].path, in.v[i].data.ptr, in.v[i].data.len };
+		if (strcmp(items[i].kind, "dataset") == 0) {
+			/* the card's data files (*.jsonl) travel with it */
+			char *dir = kr_strdup(in.v[i].file), *slash = strrchr(dir, '/');
+			char *datadir;
+			DIR *d;
+			struct dirent *e;
+			if (slash)
+				*slash = '\0';
+			datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
+			if ((d = opendir(datadir))) {
+				while ((e = readdir(d)) && nattach < in.n * 64) {
+					size_t l = strlen(e->d_name);
+					char *p;
+					if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl") != 0)
+						continue;
+					p = kr_sprintf("%s/%s", datadir, e->d_name);
+					attach[nattach] = (kr_buf)KR_BUF_INIT;
+					if (kr_file_read(&attach[nattach], p) < 0) {
+						fprintf(stderr, "kairan: publish: %s\n", kr_errmsg());
+						free(p);
+						closedir(d);
+						free(datadir);
+						free(dir);
+						goto done;
+					}
+					free(p);
+					paths[nattach] = kr_sprintf("datasets/%s/data/%s", items[i].slug, e->d_name);
+					files = kr_realloc(files, (nfiles + 1) * sizeof(*files));
+					files[nfiles++] = (kr_pubfile){ "datasets", paths[nattach], attach[nattach].ptr, attach[nattach].len };
+					nattach++;
+				}
+				closedir(d);
+			}
+			free(datadir);
+			free(dir);
+		}
+	}
+	if (nfiles == 0) {
+		fprintf(stderr, "kairan: publish: no items found (an item is a .md file with front matter)\n");
+		goto done;
+	}
+	if (message) {
+		kr_buf_adds(&msg, message);
+		kr_buf_adds(&msg, "\n");
+	} else {
+		kr_buf_addf(&msg, "publish: %zu item(s)\n\n", nfiles - nattach);
+		for (size_t i = 0; i < in.n; i++)
+			if (items[i].id)
+				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
+	}
+	if (kr_replica_publish(&c->h.rep, files, nfiles, msg.ptr, &res) < 0) {
+		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
+		goto done;
+	}
+	rc = 0;
+	if (!res.applied) {
+		printf("nothing to publish: all %zu item(s) are already published as they are\n", nfiles - nattach);
+		goto done;
+	}
+	printf("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n",
+	    nfiles - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
+	if (skipped)
+		printf("skipped %zu file(s) without front matter\n", skipped);
+	if (kr_control_poke(&c->h, "announce", 2000) == 0)
+		printf("announced to peers by the running node\n");
+	else
+		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
+done:
+	for (size_t i = 0; i < in.n; i++) {
+		free(in.v[i].file);
+		free(in.v[i].set_hint);
+		kr_buf_release(&in.v[i].data);
+		if (items)
+			kr_item_clear(&items[i]);
+	}
+	for (size_t i = 0; i < nattach; i++) {
+		kr_buf_release(&attach[i]);
+		free(paths[i]);
+	}
+	free(attach);
+	free(paths);
+	free(in.v);
+	free(items);
+	free(files);
+	kr_buf_release(&msg);
+	kr_findings_clear(&f);
+	return rc;
+}
+
+typedef struct {
+	int json, first;
+	const char *pub, *coll;
+	kr_buf *out;
+} s_logctx;
+
+static int
+s_log_one(const kr_commit_info *ci, void *arg)
+{
+	s_logctx *x = arg;
+	char oid[KR_OID_HEX + 1], when[32];
+	const char *nl = strchr(ci->message, '\n');
+
+	kr_hex(oid, ci->oid, KR_OID_LEN);
+	kr_time_iso(when, ci->time);
+	if (x->json) {
+		kr_buf_adds(x->out, x->first ? "{\"collection\":" : ",{\"collection\":");
+		kr_buf_addjson(x->out, x->coll);
+		kr_buf_adds(x->out, ",\"publisher\":");
+		kr_buf_addjson(x->out, x->pub);
+		kr_buf_adds(x->out, ",\"commit\":");
+		kr_buf_addjson(x->out, oid);
+		kr_buf_addf(x->out, ",\"time\":%lld,\"signed\":%s,\"author\":", (long long)ci->time,
+		    ci->signed_ok ? "true" : "false");
+		kr_buf_addjson(x->out, ci->author);
+		kr_buf_adds(x->out, ",\"message\":");
+		kr_buf_addjson(x->out, ci->message);
+		kr_buf_adds(x->out, "}");
+	} else {
+		printf("%.12s %s %s %s %.*s\n", oid, when, ci->signed_ok ? "signed" : "UNSIGNED",
+		    x->coll, nl ? (int)(nl - ci->message) : (int)strlen(ci->message), ci->message);
+	}
+	x->first = 0;
+	return 0;
+}
+
+int
+cmd_log(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "max", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	char pub[KR_FPR_HEX + 1];
+	char **colls = NULL;
+	size_t ncolls = 0, max = 0;
+	kr_buf out = KR_BUF_INIT;
+	s_logctx x = { .first = 1, .out = &out };
+	int o, rc = 0;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': x.json = 1; break;
+		case 'n': max = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'h': return printf("usage: kairan log [[PUBLISHER/]COLLECTION] [-n N] [--json]\n\n"
+		    "History of this node's collections, or of a mirrored publisher's\n"
+		    "(PUBLISHER: fingerprint, prefix or lg_code).\n"), 0;
+		default: return kr_cli_usage("log");
+		}
+	}
+	if (argc - optind > 1)
+		return kr_cli_usage("log");
+	strcpy(pub, c->h.fpr);
+	if (optind < argc) {
+		char *arg = kr_strdup(argv[optind]), *slash = strchr(arg, '/');
+		if (slash) {
+			*slash = '\0';
+			if (kr_cli_publisher(c, arg, pub) < 0) {
+				free(arg);
+				return kr_cli_fail("log");
+			}
+		}
+		colls = kr_calloc(1, sizeof(char *));
+		colls[0] = kr_strdup(slash ? slash + 1 : arg);
+		ncolls = 1;
+		free(arg);
+	} else if (kr_store_collections(c->h.store, pub, &colls, &ncolls) < 0) {
+		return kr_cli_fail("log");
+	}
+	x.pub = pub;
+	if (x.json)
+		kr_buf_adds(&out, "[");
+	for (size_t i = 0; i < ncolls && rc == 0; i++) {
+		x.coll = colls[i];
+		if (kr_store_log(c->h.store, pub, colls[i], max, s_log_one, &x) < 0)
+			rc = kr_cli_fail("log");
+	}
+	if (x.json) {
+		kr_buf_adds(&out, "]\n");
+		if (rc == 0)
+			fputs(out.ptr, stdout);
+	} else if (ncolls == 0) {
+		printf("nothing published yet (see: kairan publish)\n");
+	}
+	kr_buf_release(&out);
+	kr_strv_free(colls, ncolls);
+	return rc;
+}
+
+int
+cmd_show(kr_cli *c, int argc, char **argv)
+{
+	kr_state_item *it;
+	size_t n;
+	char *id, *at;
+	uint8_t commit[KR_OID_LEN];
+	kr_buf data = KR_BUF_INIT;
+	int rc = 0;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return printf("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc)"
+		    " as its publisher signed it, at the current head or at COMMIT.\n"), 0;
+	if (argc != 2)
+		return kr_cli_usage("show");
+	id = kr_strdup(argv[1]);
+	if ((at = strchr(id, '@')))
+		*at++ = '\0';
+	if (kr_state_item_find(c->h.state, id, &it, &n) < 0) {
+		kr_error(KR_ENOTFOUND, "no item %s on this node (see: kairan status; a withdrawn item "
+		    "can still be read with ID@COMMIT from kairan log)", id);
+		free(id);
+		return kr_cli_fail("show");
+	}
+	if (at)
+		rc = kr_store_resolve(c->h.store, it[0].publisher, it[0].collection, at, commit);
+	else
+		rc = kr_unhex(commit, KR_OID_LEN, it[0].commit);
+	if (rc == 0)
+		rc = kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &data);
+	if (rc < 0) {
+		rc = kr_cli_fail("show");
+	} else {
+		fwrite(data.ptr, 1, data.len, stdout);
+		if (data.len && data.ptr[data.len - 1] != '\n')
+			putchar('\n');
+	}
+	kr_buf_release(&data);
+	kr_state_items_free(it, n);
+	free(id);
+	return rc;
+}

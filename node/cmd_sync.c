@@ -1,0 +1,250 @@
+/*
+ * node/cmd_sync.c - sync (one-shot catch-up), status, verify
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "cli.h"
+#include "log.h"
+#include "peer.h"
+#include "serve.h"
+
+int
+cmd_sync(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	kr_state_peer *peers;
+	size_t npeers;
+	double timeout_s = 30;
+	int o, failures = 0;
+	void *zctx;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 't':
+			timeout_s = strtod(optarg, NULL);
+			if (timeout_s <= 0) {
+				fprintf(stderr, "kairan: sync: --timeout takes seconds, e.g. --timeout 10\n");
+				return 2;
+			}
+			break;
+		case 'h': return printf("usage: kairan sync [--timeout S]\n\nAsks every peer for the latest "
+		    "manifests of the publishers followed through it, fetches and verifies what changed, and "
+		    "exits: 0 when all is applied, 1 when a peer was unreachable or something failed "
+		    "verification (see: kairan status).\n"), 0;
+		default: return kr_cli_usage("sync");
+		}
+	}
+	if (optind != argc)
+		return kr_cli_usage("sync");
+	if (kr_state_peers(c->h.state, &peers, &npeers) < 0)
+		return kr_cli_fail("sync");
+	if (npeers == 0) {
+		printf("no peers to sync with (add one with: kairan follow ENDPOINT --publisher FPR)\n");
+		kr_state_peers_free(peers, npeers);
+		return 0;
+	}
+	zctx = zmq_ctx_new();
+	for (size_t i = 0; i < npeers; i++) {
+		kr_conn *conn;
+		kr_sync_result res;
+		int ms = (int)(timeout_s * 1000);
+
+		if (ms > c->h.cfg.timeout_ms && c->h.cfg.timeout_ms > 0 && npeers > 1)
+			ms = c->h.cfg.timeout_ms;
+		if (kr_conn_open(&conn, zctx, peers[i].endpoint, ms) < 0) {
+			fprintf(stderr, "kairan: sync: %s\n", kr_errmsg());
+			failures++;
+			continue;
+		}
+		if (kr_peer_sync(&c->h, conn, peers[i].publishers, peers[i].npublishers, 1, NULL, NULL, &res) < 0) {
+			fprintf(stderr, "kairan: sync: peer %s: %s\n", peers[i].endpoint, kr_errmsg());
+			failures++;
+		} else {
+			printf("%s%s%s%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n",
+			    peers[i].endpoint, res.name && *res.name ? " (" : "", res.name ? res.name : "",
+			    res.name && *res.name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
+			    (unsigned long long)res.bytes);
+			if (res.rejected || res.failed)
+				failures++;
+		}
+		free(res.announce);
+		free(res.name);
+		kr_conn_destroy(&conn);
+	}
+	zmq_ctx_term(zctx);
+	kr_state_peers_free(peers, npeers);
+	if (failures)
+		fprintf(stderr, "kairan: sync: %d peer(s) unreachable or with rejected updates "
+		    "(see: kairan status)\n", failures);
+	return failures ? 1 : 0;
+}
+
+static const char *
+s_ago(char buf[64], int64_t t)
+{
+	int64_t d = kr_now() - t;
+
+	if (t == 0)
+		return "never";
+	if (d < 120)
+		snprintf(buf, 64, "%llds ago", (long long)d);
+	else if (d < 7200)
+		snprintf(buf, 64, "%lldmin ago", (long long)(d / 60));
+	else if (d < 172800)
+		snprintf(buf, 64, "%lldh ago", (long long)(d / 3600));
+	else
+		snprintf(buf, 64, "%lld days ago", (long long)(d / 86400));
+	return buf;
+}
+
+int
+cmd_status(kr_cli *c, int argc, char **argv)
+{
+	kr_state_manifest *ms;
+	kr_state_quarantine *q;
+	size_t nm, nq;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int64_t now = kr_now();
+	kr_buf out = KR_BUF_INIT;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return printf("usage: kairan status [--json]\n\nPer publisher: seq, issued, expires "
+		    "(stale since…), and per collection the head, items and last sync; then the latest "
+		    "quarantined updates.\n"), 0;
+	if (argc > 2 || (argc == 2 && !json))
+		return kr_cli_usage("status");
+	if (kr_state_manifest_list(c->h.state, &ms, &nm) < 0 || kr_state_quarantine_list(c->h.state, 20, &q, &nq) < 0)
+		return kr_cli_fail("status");
+	if (json)
+		kr_buf_adds(&out, "{\"node\":{\"fingerprint\":");
+	if (json) {
+		kr_buf_addjson(&out, c->h.fpr);
+		kr_buf_adds(&out, ",\"name\":");
+		kr_buf_addjson(&out, c->h.cfg.name);
+		kr_buf_adds(&out, ",\"lg_code\":");
+		kr_buf_addjson(&out, c->h.cfg.lg_code);
+		kr_buf_adds(&out, "},\"publishers\":[");
+	} else {
+		printf("node %s (%s) %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		kr_state_head *heads;
+		size_t nh = 0;
+		char issued[32], expires[32], ago[64];
+		int own = strcmp(ms[i].publisher, c->h.fpr) == 0, stale = ms[i].expires <= now;
+
+		kr_time_iso(issued, ms[i].issued);
+		kr_time_iso(expires, ms[i].expires);
+		kr_state_head_list(c->h.state, ms[i].publisher, &heads, &nh);
+		if (json) {
+			kr_buf_adds(&out, i ? ",{\"publisher\":" : "{\"publisher\":");
+			kr_buf_addjson(&out, ms[i].publisher);
+			kr_buf_adds(&out, ",\"name\":");
+			kr_buf_addjson(&out, ms[i].name);
+			kr_buf_adds(&out, ",\"lg_code\":");
+			kr_buf_addjson(&out, ms[i].lg_code);
+			kr_buf_addf(&out, ",\"own\":%s,\"seq\":%llu,\"issued\":%lld,\"expires\":%lld,\"stale\":%s,"
+			    "\"received\":%lld,\"peer\":", own ? "true" : "false", (unsigned long long)ms[i].seq,
+			    (long long)ms[i].issued, (long long)ms[i].expires, stale ? "true" : "false",
+			    (long long)ms[i].received);
+			kr_buf_addjson(&out, ms[i].peer ? ms[i].peer : "");
+			kr_buf_adds(&out, ",\"collections\":[");
+		} else {
+			printf("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n", own ? "publisher (this node)"
+			    : "publisher", ms[i].name, ms[i].lg_code, ms[i].publisher, (unsigned long long)ms[i].seq,
+			    issued, expires, stale ? " — STALE since " : "", stale ? expires : "");
+			if (!own)
+				printf("  received %s from %s\n", s_ago(ago, ms[i].received), ms[i].peer ? ms[i].peer : "?");
+		}
+		for (size_t j = 0; j < nh; j++) {
+			int64_t items = 0;
+			kr_state_item_count(c->h.state, heads[j].publisher, heads[j].collection, &items);
+			if (json) {
+				kr_buf_adds(&out, j ? ",{\"collection\":" : "{\"collection\":");
+				kr_buf_addjson(&out, heads[j].collection);
+				kr_buf_adds(&out, ",\"head\":");
+				kr_buf_addjson(&out, heads[j].commit);
+				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld}", (long long)items,
+				    (unsigned long long)heads[j].size, (long long)heads[j].synced);
+			} else {
+				printf("  %-11s %.12s  %lld item(s)  synced %s\n", heads[j].collection, heads[j].commit,
+				    (long long)items, s_ago(ago, heads[j].synced));
+			}
+		}
+		if (json)
+			kr_buf_adds(&out, "]}");
+		free(heads);
+	}
+	if (json) {
+		kr_buf_adds(&out, "],\"quarantine\":[");
+	} else if (nm == 0) {
+		printf("\nnothing published or followed yet\n");
+	}
+	if (!json && nq)
+		printf("\nquarantine (latest first):\n");
+	for (size_t i = 0; i < nq; i++) {
+		char at[32];
+		kr_time_iso(at, q[i].at);
+		if (json) {
+			kr_buf_addf(&out, "%s{\"at\":%lld,\"seq\":%lld,\"publisher\":", i ? "," : "",
+			    (long long)q[i].at, (long long)q[i].seq);
+			kr_buf_addjson(&out, q[i].publisher ? q[i].publisher : "");
+			kr_buf_adds(&out, ",\"peer\":");
+			kr_buf_addjson(&out, q[i].peer ? q[i].peer : "");
+			kr_buf_adds(&out, ",\"collection\":");
+			kr_buf_addjson(&out, q[i].collection ? q[i].collection : "");
+			kr_buf_adds(&out, ",\"reason\":");
+			kr_buf_addjson(&out, q[i].reason);
+			kr_buf_adds(&out, "}");
+		} else {
+			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", q[i].reason);
+		}
+	}
+	if (json) {
+		kr_buf_adds(&out, "]}\n");
+		fputs(out.ptr, stdout);
+	}
+	kr_buf_release(&out);
+	kr_state_manifests_free(ms, nm);
+	kr_state_quarantine_free(q, nq);
+	return 0;
+}
+
+static void
+s_problem(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "kairan: verify: %s\n", msg);
+}
+
+int
+cmd_verify(kr_cli *c, int argc, char **argv)
+{
+	size_t checked;
+	int failures;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return printf("usage: kairan verify\n\nRe-checks every collection held: every commit "
+		    "signed by its publisher, history linear, refs equal to the recorded and signed heads.\n"), 0;
+	if (argc != 1)
+		return kr_cli_usage("verify");
+	failures = kr_replica_verify_all(&c->h.rep, s_problem, NULL, &checked);
+	if (failures < 0)
+		return kr_cli_fail("verify");
+	if (failures) {
+		fprintf(stderr, "kairan: verify: %d problem(s) in %zu collection(s)\n", failures, checked);
+		return 1;
+	}
+	printf("verified %zu collection(s): every commit signed by its publisher, history linear, "
+	    "heads as recorded\n", checked);
+	return 0;
+}

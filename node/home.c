@@ -1,0 +1,289 @@
+/*
+ * node/home.c - creating and opening a node's data directory
+ *
+ * init writes everything into a temporary directory next to the target and
+ * renames it into place, so a failed init leaves nothing behind and a
+ * second init can never touch an existing home.
+ */
+#include "home.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../policies/item.h"
+
+static const char s_config_template[] =
+	"# kairan node configuration. Lines are `key = value`; # starts a comment.\n"
+	"# Changes take effect when the node (kairan serve) restarts.\n"
+	"\n"
+	"# Who this node publishes as: the municipality or board and its\n"
+	"# 6-digit 全国地方公共団体コード (check digit included).\n"
+	"name = %s\n"
+	"lg_code = %s\n"
+	"\n"
+	"# Where `kairan serve` answers requests (ROUTER) and announces (PUB).\n"
+	"# Peers follow the listen endpoint; they learn the announce one from it.\n"
+	"listen = tcp://127.0.0.1:7420\n"
+	"announce = tcp://127.0.0.1:7421\n"
+	"\n"
+	"# Largest pack this node fetches for one collection update, in bytes.\n"
+	"max_collection_bytes = 1073741824\n"
+	"# Largest single item file, in bytes.\n"
+	"max_item_bytes = 1048576\n"
+	"\n"
+	"# How long a manifest this node signs stays valid, and how long before\n"
+	"# expiry the daemon signs a fresh one (seconds).\n"
+	"manifest_ttl = 604800\n"
+	"resign_before = 302400\n"
+	"\n"
+	"# Beacon interval and per-request peer timeout (milliseconds).\n"
+	"beacon_ms = 2000\n"
+	"timeout_ms = 5000\n"
+	"\n"
+	"# Memory for built packs kept for other subscribers (bytes).\n"
+	"pack_cache_bytes = 134217728\n";
+
+char *
+kr_home_path(const char *opt)
+{
+	const char *env = getenv("KAIRAN_HOME"), *home = getenv("HOME");
+
+	if (opt && *opt)
+		return kr_strdup(opt);
+	if (env && *env)
+		return kr_strdup(env);
+	return kr_sprintf("%s/.local/share/kairan", home && *home ? home : ".");
+}
+
+static void
+s_rm_rf(const char *path)
+{
+	char *cmd = kr_sprintf("rm -rf '%s'", path);
+
+	int rc = system(cmd);
+
+	(void)rc;
+	free(cmd);
+}
+
+int
+kr_home_init(const char *path, const char *name, const char *lg_code)
+{
+	struct stat st;
+	char *tmp = NULL, *p = NULL, right[7];
+	kr_key *key = NULL;
+	kr_state *state = NULL;
+	kr_buf cfg = KR_BUF_INIT;
+	int rc;
+
+	if (kr_lgcode_check(lg_code, right) < 0)
+		return kr_error(KR_EUSAGE, "--lg-code %s", kr_errmsg());
+	if (!name[0] || strchr(name, '\n'))
+		return kr_error(KR_EUSAGE, "--name must be a non-empty single line");
+	if (stat(path, &st) == 0) {
+		char *cfgpath = kr_sprintf("%s/config", path);
+		int exists = access(cfgpath, F_OK) == 0;
+		free(cfgpath);
+		if (exists)
+			return kr_error(KR_EEXISTS, "%s is already a kairan home; nothing was changed "
+			    "(use another --home, or remove it first)", path);
+		if (rmdir(path) < 0)
+			return kr_error(KR_EEXISTS, "%s exists and is not empty; nothing was changed", path);
+	}
+	tmp = kr_sprintf("%s.init.%d", path, (int)getpid());
+	if ((rc = kr_mkdir_p(tmp, 0700)) < 0)
+		goto done;
+	p = kr_sprintf("%s/keys", tmp);
+	if ((rc = kr_mkdir_p(p, 0700)) < 0)
+		goto done;
+	free(p);
+	p = kr_sprintf("%s/keys/node.ed25519", tmp);
+	if ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+		goto done;
+	free(p);
+	kr_buf_addf(&cfg, s_config_template, name, lg_code);
+	p = kr_sprintf("%s/config", tmp);
+	if ((rc = kr_file_write(p, cfg.ptr, cfg.len, 0644)) < 0)
+		goto done;
+	free(p);
+	p = kr_sprintf("%s/state.db", tmp);
+	if ((rc = kr_state_open(&state, p)) < 0)
+		goto done;
+	kr_state_destroy(&state);
+	free(p);
+	p = kr_sprintf("%s/repos", tmp);
+	if ((rc = kr_mkdir_p(p, 0755)) < 0)
+		goto done;
+	if (rename(tmp, path) < 0) {
+		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	chmod(path, 0755);
+done:
+	if (rc < 0 && tmp)
+		s_rm_rf(tmp);
+	kr_key_destroy(&key);
+	kr_buf_release(&cfg);
+	free(tmp);
+	free(p);
+	return rc;
+}
+
+static int
+s_parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-')
+		return -1;
+	*out = x;
+	return 0;
+}
+
+int
+kr_config_load(kr_config *c, const char *path)
+{
+	kr_buf text = KR_BUF_INIT;
+	char *line, *save = NULL;
+	int lineno = 0, rc;
+
+	memset(c, 0, sizeof(*c));
+	c->max_collection_bytes = (uint64_t)1 << 30;
+	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
+	c->manifest_ttl = 7 * 24 * 3600;
+	c->resign_before = c->manifest_ttl / 2;
+	c->beacon_ms = 2000;
+	c->timeout_ms = 5000;
+	c->pack_cache_bytes = (size_t)128 << 20;
+	if ((rc = kr_file_read(&text, path)) < 0)
+		return rc;
+	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *k, *v, *e;
+		uint64_t n;
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0' || *line == '\r')
+			continue;
+		if (!(eq = strchr(line, '='))) {
+			rc = kr_error(KR_ERROR, "%s:%d: expected `key = value`", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		k = line;
+		v = eq + 1;
+		for (e = eq - 1; e >= k && (*e == ' ' || *e == '\t'); e--)
+			*e = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		for (e = v + strlen(v) - 1; e >= v && (*e == ' ' || *e == '\t' || *e == '\r'); e--)
+			*e = '\0';
+#define STR(key, field) if (strcmp(k, key) == 0) { free(c->field); c->field = kr_strdup(v); continue; }
+#define NUM(key, field, type) if (strcmp(k, key) == 0) { \
+			if (s_parse_u64(v, &n) < 0) { rc = kr_error(KR_ERROR, "%s:%d: %s must be a number", path, lineno, key); break; } \
+			c->field = (type)n; continue; }
+		STR("name", name)
+		STR("lg_code", lg_code)
+		STR("listen", listen)
+		STR("announce", announce)
+		NUM("max_collection_bytes", max_collection_bytes, uint64_t)
+		NUM("max_item_bytes", max_item_bytes, size_t)
+		NUM("manifest_ttl", manifest_ttl, int64_t)
+		NUM("resign_before", resign_before, int64_t)
+		NUM("beacon_ms", beacon_ms, int)
+		NUM("timeout_ms", timeout_ms, int)
+		NUM("pack_cache_bytes", pack_cache_bytes, size_t)
+#undef STR
+#undef NUM
+		rc = kr_error(KR_ERROR, "%s:%d: unknown setting '%s'", path, lineno, k);
+		break;
+	}
+	kr_buf_release(&text);
+	if (rc == 0 && (!c->name || !c->lg_code))
+		rc = kr_error(KR_ERROR, "%s: name and lg_code must be set", path);
+	if (rc == 0 && !c->listen)
+		c->listen = kr_strdup("tcp://127.0.0.1:7420");
+	if (rc == 0 && !c->announce)
+		c->announce = kr_strdup("tcp://127.0.0.1:7421");
+	if (rc < 0)
+		kr_config_clear(c);
+	return rc;
+}
+
+void
+kr_config_clear(kr_config *c)
+{
+	free(c->name);
+	free(c->lg_code);
+	free(c->listen);
+	free(c->announce);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+kr_home_open(kr_home *h, const char *path)
+{
+	char *p;
+	size_t fixed = 0;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	h->home = kr_strdup(path);
+	p = kr_sprintf("%s/config", path);
+	rc = kr_config_load(&h->cfg, p);
+	free(p);
+	if (rc == KR_ENOTFOUND)
+		rc = kr_error(KR_ENOTFOUND, "%s is not a kairan home (create one with: kairan --home %s init "
+		    "--name NAME --lg-code CODE)", path, path);
+	if (rc < 0)
+		goto fail;
+	p = kr_sprintf("%s/keys/node.ed25519", path);
+	rc = kr_key_load(&h->key, p);
+	free(p);
+	if (rc < 0)
+		goto fail;
+	kr_hex(h->fpr, kr_key_pub(h->key), KR_FPR_LEN);
+	p = kr_sprintf("%s/state.db", path);
+	rc = kr_state_open(&h->state, p);
+	free(p);
+	if (rc < 0 || (rc = kr_store_open(&h->store, path)) < 0)
+		goto fail;
+	kr_replica_init(&h->rep, h->store, h->state, h->key, h->cfg.name, h->cfg.lg_code);
+	h->rep.max_collection_bytes = h->cfg.max_collection_bytes;
+	h->rep.max_item_bytes = h->cfg.max_item_bytes;
+	h->rep.manifest_ttl = h->cfg.manifest_ttl;
+	if ((rc = kr_replica_reconcile(&h->rep, &fixed)) < 0)
+		goto fail;
+	return 0;
+fail:
+	kr_home_close(h);
+	return rc;
+}
+
+void
+kr_home_close(kr_home *h)
+{
+	kr_store_destroy(&h->store);
+	kr_state_destroy(&h->state);
+	kr_key_destroy(&h->key);
+	kr_config_clear(&h->cfg);
+	free(h->home);
+	memset(h, 0, sizeof(*h));
+}
+
+char *
+kr_home_control(const kr_home *h)
+{
+	char *abs = realpath(h->home, NULL);
+	char *ep = kr_sprintf("ipc://%s/control.sock", abs ? abs : h->home);
+
+	free(abs);
+	return ep;
+}

@@ -1,0 +1,49 @@
+/*
+ * node/home.h - a node's data directory: config, key, state, store
+ *
+ * Layout (DESIGN §2):
+ *   config          documented key = value text
+ *   keys/node.ed25519
+ *   state.db        SQLite, WAL
+ *   repos/<publisher>/<collection>.git
+ */
+#ifndef KR_HOME_H
+#define KR_HOME_H
+
+#include "../sharing/replica.h"
+
+typedef struct {
+	char *name, *lg_code;
+	char *listen, *announce;
+	uint64_t max_collection_bytes;
+	size_t max_item_bytes;
+	int64_t manifest_ttl;       /* seconds */
+	int64_t resign_before;      /* re-sign when fewer seconds than this remain */
+	int beacon_ms;
+	int timeout_ms;             /* one request to a peer */
+	size_t pack_cache_bytes;
+} kr_config;
+
+typedef struct {
+	char *home;
+	kr_config cfg;
+	kr_key *key;
+	kr_store *store;
+	kr_state *state;
+	kr_replica rep;
+	char fpr[KR_FPR_HEX + 1];
+} kr_home;
+
+/* --home, else $KAIRAN_HOME, else ~/.local/share/kairan (caller frees). */
+char *kr_home_path(const char *opt);
+/* Creates a new home; refuses (KR_EEXISTS) if one exists at path. */
+int kr_home_init(const char *path, const char *name, const char *lg_code);
+/* Opens everything and reconciles refs with state. */
+int kr_home_open(kr_home *h, const char *path);
+void kr_home_close(kr_home *h);
+int kr_config_load(kr_config *c, const char *path);
+void kr_config_clear(kr_config *c);
+/* ipc endpoint of the daemon's control socket (caller frees). */
+char *kr_home_control(const kr_home *h);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * node/log.c - stderr logging with optional journald priorities
+ *
+ * Thread-safe: each line is formatted in full and written with one fputs
+ * on an unbuffered stream.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int s_verbose;
+static int s_journal;
+
+void
+log_init(int verbose)
+{
+	s_verbose = verbose;
+	s_journal = getenv("JOURNAL_STREAM") != NULL;
+	setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+static void
+s_log(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
+{
+	char line[2048], stamp[32] = "";
+	size_t n = 0;
+
+	if (s_journal) {
+		n += (size_t)snprintf(line, sizeof(line), "<%d>", prio);
+	} else {
+		time_t t = time(NULL);
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+		n += (size_t)snprintf(line, sizeof(line), "%s kairan[%s]: ", stamp, tag);
+	}
+	if (n < sizeof(line))
+		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (suffix && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ": %s", suffix);
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	line[n] = '\0';
+	fputs(line, stderr);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	s_log(4, "warn", fmt, ap, e);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	s_log(4, "warn", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	s_log(6, "info", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s_verbose)
+		return;
+	va_start(ap, fmt);
+	s_log(7, "debug", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	const char *e = strerror(errno);
+
+	va_start(ap, fmt);
+	s_log(3, "fatal", fmt, ap, e);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	s_log(3, "fatal", fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,85 @@
+/*
+ * node/main.c - kairan: args -> command -> home -> run
+ *
+ * Start reading here. Global options come before the command
+ * (`kairan --home DIR publish …`); each command parses its own. The
+ * command table is in cli.c; `kairan help` prints it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+#define KAIRAN_VERSION "0.1.0"
+
+static void
+s_usage(FILE *f)
+{
+	fprintf(f, "usage: kairan [--home DIR] [-v] COMMAND [ARGS]\n"
+	    "       kairan help            list commands\n"
+	    "       kairan COMMAND --help  help for one command\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *home_opt = NULL;
+	const kr_cmd *cmd;
+	kr_cli cli;
+	char *home;
+	int i, verbose = 0, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+			home_opt = argv[++i];
+		} else if (strncmp(argv[i], "--home=", 7) == 0) {
+			home_opt = argv[i] + 7;
+		} else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			verbose = 1;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("kairan %s\n", KAIRAN_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			s_usage(stdout);
+			return cmd_help(NULL, 0, NULL);
+		} else {
+			fprintf(stderr, "kairan: unknown option '%s'\n", argv[i]);
+			s_usage(stderr);
+			return 2;
+		}
+	}
+	if (i == argc) {
+		s_usage(stderr);
+		return 2;
+	}
+	for (cmd = kr_commands; cmd->name; cmd++)
+		if (strcmp(cmd->name, argv[i]) == 0)
+			break;
+	if (!cmd->name) {
+		fprintf(stderr, "kairan: '%s' is not a command (see: kairan help)\n", argv[i]);
+		return 2;
+	}
+	log_init(verbose);
+	memset(&cli, 0, sizeof(cli));
+	home = kr_home_path(home_opt);
+	cli.home_path = home;
+	if (cmd->flags & CMD_NEEDS_HOME) {
+		int j;
+		/* --help must work without a home */
+		for (j = i + 1; j < argc; j++)
+			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
+				break;
+		if (j == argc && kr_home_open(&cli.h, home) < 0) {
+			rc = kr_cli_fail(cmd->name);
+			free(home);
+			return rc;
+		}
+	}
+	rc = cmd->fn(&cli, argc - i, argv + i);
+	if (cmd->flags & CMD_NEEDS_HOME)
+		kr_home_close(&cli.h);
+	free(home);
+	return rc;
+}

@@ -1,0 +1,321 @@
+/*
+ * node/peer.c - client side of the wire protocol (zmq DEALER)
+ *
+ * Pack transfer follows the zguide's file-transfer model: the client owns
+ * the flow, keeping up to CREDIT chunk requests in flight and asking for
+ * the next offset as each chunk arrives; the server holds no per-client
+ * state. Replies on one connection arrive in order, so a chunk that is not
+ * at the expected offset is a protocol error.
+ */
+#include "peer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "../sharing/manifest.h"
+#include "log.h"
+
+#define CHUNK (256u << 10)
+#define CREDIT 8
+
+struct kr_conn {
+	void *sock;
+	char *endpoint;
+	int timeout_ms;
+	uint64_t next_id;
+};
+
+int
+kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
+{
+	kr_conn *c = kr_calloc(1, sizeof(*c));
+	int linger = 0;
+	int64_t maxmsg = KR_MSG_MAX + 1024;
+
+	c->sock = zmq_socket(zctx, ZMQ_DEALER);
+	c->endpoint = kr_strdup(endpoint);
+	c->timeout_ms = timeout_ms;
+	kr_random(&c->next_id, sizeof(c->next_id));
+	c->next_id &= 0xffffffffffffull;
+	if (!c->sock) {
+		kr_conn_destroy(&c);
+		return kr_error(KR_EIO, "zmq_socket: %s", zmq_strerror(zmq_errno()));
+	}
+	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+	if (zmq_connect(c->sock, endpoint) < 0) {
+		int rc = kr_error(KR_EUSAGE, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+		kr_conn_destroy(&c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+kr_conn_destroy(kr_conn **cp)
+{
+	if (!cp || !*cp)
+		return;
+	if ((*cp)->sock)
+		zmq_close((*cp)->sock);
+	free((*cp)->endpoint);
+	free(*cp);
+	*cp = NULL;
+}
+
+const char *
+kr_conn_endpoint(const kr_conn *c)
+{
+	return c->endpoint;
+}
+
+static int
+s_send(kr_conn *c, kr_request *req)
+{
+	kr_buf b = KR_BUF_INIT;
+	int rc;
+
+	req->id = ++c->next_id;
+	kr_request_encode(&b, req);
+	rc = zmq_send(c->sock, b.ptr, b.len, 0);
+	kr_buf_release(&b);
+	return rc < 0 ? kr_error(KR_EIO, "%s: send: %s", c->endpoint, zmq_strerror(zmq_errno())) : 0;
+}
+
+/* Receives the next reply whose id is in [lo, hi]; others are stale. */
+static int
+s_recv(kr_conn *c, uint64_t lo, uint64_t hi, kr_reply *rep)
+{
+	double deadline = kr_monotonic_ms() + c->timeout_ms;
+
+	for (;;) {
+		zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
+		double left = deadline - kr_monotonic_ms();
+		zmq_msg_t msg;
+		int rc;
+
+		if (left <= 0)
+			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms", c->endpoint, c->timeout_ms);
+		if (zmq_poll(&it, 1, (long)left) < 0)
+			return kr_error(KR_EIO, "%s: poll: %s", c->endpoint, zmq_strerror(zmq_errno()));
+		if (!(it.revents & ZMQ_POLLIN))
+			continue;
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, c->sock, 0) < 0) {
+			zmq_msg_close(&msg);
+			return kr_error(KR_EIO, "%s: recv: %s", c->endpoint, zmq_strerror(zmq_errno()));
+		}
+		if (zmq_msg_more(&msg)) {
+			/* A reply is one frame: drain the rest and refuse it. */
+			do {
+				zmq_msg_close(&msg);
+				zmq_msg_init(&msg);
+			} while (zmq_msg_recv(&msg, c->sock, 0) >= 0 && zmq_msg_more(&msg));
+			zmq_msg_close(&msg);
+			return kr_error(KR_EPROTO, "%s sent a multi-frame reply", c->endpoint);
+		}
+		rc = kr_reply_decode(rep, zmq_msg_data(&msg), zmq_msg_size(&msg));
+		zmq_msg_close(&msg);
+		if (rc < 0)
+			return kr_error_prefix(rc, "%s sent a malformed reply", c->endpoint);
+		if (rep->id >= lo && rep->id <= hi)
+			return 0;
+		kr_reply_clear(rep);
+	}
+}
+
+int
+kr_conn_call(kr_conn *c, kr_request *req, kr_reply *rep)
+{
+	int rc;
+
+	if ((rc = s_send(c, req)) < 0)
+		return rc;
+	if ((rc = s_recv(c, req->id, req->id, rep)) < 0)
+		return rc;
+	if (rep->type == KR_REP_ERROR) {
+		rc = kr_error(rep->code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EIO, "%s: %s",
+		    c->endpoint, rep->text ? rep->text : "error");
+		kr_reply_clear(rep);
+	}
+	return rc;
+}
+
+static int
+s_fetch(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
+    const uint8_t *have, uint64_t max, kr_packin *in, uint64_t *bytes)
+{
+	kr_conn *c = arg;
+	kr_request req = { .type = KR_REQ_FETCH };
+	uint8_t haves[1][KR_OID_LEN];
+	uint64_t total = 0, next = 0, received = 0, first_id = 0;
+	size_t inflight = 0;
+	int rc = 0, known = 0;
+
+	*bytes = 0;
+	kr_unhex(req.publisher, KR_FPR_LEN, pub);
+	snprintf(req.collection, sizeof(req.collection), "%s", coll);
+	memcpy(req.want, want, KR_OID_LEN);
+	if (have) {
+		memcpy(haves[0], have, KR_OID_LEN);
+		req.haves = haves;
+		req.nhaves = 1;
+	}
+	req.length = CHUNK;
+	for (;;) {
+		kr_reply rep;
+		/* Before the size is known only one request is out. */
+		while ((known ? next < total : next == 0) && inflight < (known ? CREDIT : 1)) {
+			req.offset = next;
+			if ((rc = s_send(c, &req)) < 0)
+				return rc;
+			if (!first_id)
+				first_id = req.id;
+			next += CHUNK;
+			inflight++;
+		}
+		if (known && received == total)
+			break;
+		if ((rc = s_recv(c, first_id, c->next_id, &rep)) < 0)
+			return rc;
+		inflight--;
+		if (rep.type == KR_REP_ERROR) {
+			rc = kr_error(rep.code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EIO,
+			    "%s: %s", c->endpoint, rep.text ? rep.text : "error");
+			kr_reply_clear(&rep);
+			return rc;
+		}
+		if (rep.type != KR_REP_CHUNK) {
+			kr_reply_clear(&rep);
+			return kr_error(KR_EPROTO, "%s answered a fetch with something else", c->endpoint);
+		}
+		if (!known) {
+			total = rep.total;
+			known = 1;
+			if (total > max) {
+				kr_reply_clear(&rep);
+				return kr_error(KR_EVERIFY, "peer %s offers a pack of %llu bytes, more than the "
+				    "%llu the signed manifest (or the local cap) allows", c->endpoint,
+				    (unsigned long long)total, (unsigned long long)max);
+			}
+		}
+		if (rep.total != total || rep.offset != received ||
+		    rep.data_len != (total - received < CHUNK ? total - received : CHUNK)) {
+			kr_reply_clear(&rep);
+			return kr_error(KR_EPROTO, "peer %s sent a chunk out of place (offset %llu, "
+			    "expected %llu of %llu)", c->endpoint, (unsigned long long)rep.offset,
+			    (unsigned long long)received, (unsigned long long)total);
+		}
+		rc = rep.data_len ? kr_packin_append(in, rep.data, rep.data_len) : 0;
+		received += rep.data_len;
+		*bytes = received;
+		kr_reply_clear(&rep);
+		if (rc < 0)
+			return rc;
+		if (received == total)
+			break;
+	}
+	return 0;
+}
+
+void
+kr_conn_fetcher(kr_fetcher *fx, kr_conn *c)
+{
+	fx->fetch = s_fetch;
+	fx->arg = c;
+	fx->peer = c->endpoint;
+}
+
+int
+kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hello,
+    void (*on_applied)(const char *pub, void *arg), void *arg, kr_sync_result *res)
+{
+	kr_request req = { 0 };
+	kr_reply rep;
+	kr_fetcher fx;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (do_hello) {
+		req.type = KR_REQ_HELLO;
+		if ((rc = kr_conn_call(c, &req, &rep)) < 0)
+			goto down;
+		if (rep.type != KR_REP_HELLO) {
+			kr_reply_clear(&rep);
+			rc = kr_error(KR_EPROTO, "%s answered hello with something else", c->endpoint);
+			goto down;
+		}
+		res->announce = kr_strdup(rep.announce);
+		res->name = kr_strdup(rep.name);
+		{
+			char node[KR_FPR_HEX + 1];
+			kr_hex(node, rep.node, KR_FPR_LEN);
+			kr_state_peer_seen(h->state, c->endpoint, node, rep.name, rep.announce, NULL);
+		}
+		kr_reply_clear(&rep);
+	}
+	memset(&req, 0, sizeof(req));
+	req.type = KR_REQ_SNAPSHOT;
+	req.publishers = kr_calloc(npubs, KR_FPR_LEN);
+	req.npublishers = npubs;
+	for (size_t i = 0; i < npubs; i++)
+		kr_unhex(req.publishers[i], KR_FPR_LEN, pubs[i]);
+	rc = kr_conn_call(c, &req, &rep);
+	free(req.publishers);
+	if (rc < 0)
+		goto down;
+	if (rep.type != KR_REP_SNAPSHOT) {
+		kr_reply_clear(&rep);
+		rc = kr_error(KR_EPROTO, "%s answered snapshot with something else", c->endpoint);
+		goto down;
+	}
+	memcpy(res->digest, rep.digest, 16);
+	kr_conn_fetcher(&fx, c);
+	for (size_t i = 0; i < rep.nmanifests; i++) {
+		kr_apply a;
+		int arc = kr_replica_apply(&h->rep, rep.manifests[i].ptr, rep.manifests[i].len, &fx, &a);
+		res->bytes += a.bytes;
+		if (arc < 0) {
+			if (a.quarantined) {
+				res->rejected++;
+				log_warnx("peer %s: publisher %.16s… seq %llu rejected (quarantined): %s",
+				    c->endpoint, a.publisher, (unsigned long long)a.seq, kr_errmsg());
+			} else {
+				res->failed++;
+				log_warnx("peer %s: publisher %.16s…: %s", c->endpoint, a.publisher, kr_errmsg());
+			}
+		} else if (a.applied) {
+			res->applied++;
+			log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
+			    a.publisher, (unsigned long long)a.seq, c->endpoint, a.changed, (unsigned long long)a.bytes);
+			if (on_applied)
+				on_applied(a.publisher, arg);
+		} else {
+			res->ignored++;
+		}
+	}
+	kr_reply_clear(&rep);
+	kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, NULL);
+	return 0;
+down:
+	{
+		char *why = kr_strdup(kr_errmsg());
+		kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, why);
+		if (rc == KR_EPROTO) {
+			/* A peer that speaks garbage is a hostile or broken peer: keep a record. */
+			if (kr_state_begin(h->state) == 0) {
+				if (kr_state_quarantine_add(h->state, NULL, c->endpoint, NULL, 0, why) == 0)
+					kr_state_commit(h->state);
+				else
+					kr_state_rollback(h->state);
+			}
+			res->rejected++;
+		}
+		kr_error(rc, "%s", why);
+		free(why);
+	}
+	return rc;
+}

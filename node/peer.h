@@ -1,0 +1,44 @@
+/*
+ * node/peer.h - talking to one peer's ROUTER as a client
+ *
+ * A kr_conn is a DEALER socket to a peer. Requests carry ids; a reply with
+ * another id (left over from a request that timed out) is dropped. Used by
+ * `kairan sync` and by the daemon's replication worker, never by two
+ * threads at once.
+ */
+#ifndef KR_PEER_H
+#define KR_PEER_H
+
+#include "../proto/codec.h"
+#include "home.h"
+
+typedef struct kr_conn kr_conn;
+
+int kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms);
+void kr_conn_destroy(kr_conn **cp);
+const char *kr_conn_endpoint(const kr_conn *c);
+
+/* Sends req and waits for the reply with its id (KR_ETIMEOUT, KR_EPROTO). */
+int kr_conn_call(kr_conn *c, kr_request *req, kr_reply *rep);
+
+/* A kr_fetcher whose arg is a kr_conn (see replica.h). */
+void kr_conn_fetcher(kr_fetcher *fx, kr_conn *c);
+
+typedef struct {
+	size_t applied, ignored, rejected, failed;
+	uint64_t bytes;
+	uint8_t digest[16];           /* the peer's digest at snapshot time */
+	char *announce;               /* from hello (caller frees) */
+	char *name;
+} kr_sync_result;
+
+/*
+ * Hello, then Snapshot of the publishers followed through this peer, then
+ * apply each manifest. on_applied(pub) is called for each new state (so a
+ * daemon can relay it). Returns 0 if the peer answered (even if some
+ * manifests were rejected: see res), or the transport error.
+ */
+int kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hello,
+    void (*on_applied)(const char *pub, void *arg), void *arg, kr_sync_result *res);
+
+#endif

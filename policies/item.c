@@ -1,0 +1,386 @@
+/*
+ * policies/item.c - envelope validation shared by publish and receipt
+ *
+ * Messages follow git's style and always say how to fix the problem.
+ */
+#include "item.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontmatter.h"
+
+static const char *const s_kinds[][2] = {
+	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
+};
+static const char *const s_licenses[] = { "PDL-1.0", "CC-BY-4.0", "CC0-1.0" };
+static const char *const s_confidentiality[] = {
+	"機密性1", "機密性2", "機密性3", "自治体機密性3A", "自治体機密性3B", "自治体機密性3C",
+};
+
+void
+kr_findings_add(kr_findings *f, const char *file, int line, int block,
+    const char *rule, const char *fmt, ...)
+{
+	kr_buf m = KR_BUF_INIT;
+	va_list ap;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->v = kr_realloc(f->v, f->cap * sizeof(*f->v));
+	}
+	va_start(ap, fmt);
+	kr_buf_vaddf(&m, fmt, ap);
+	va_end(ap);
+	f->v[f->n].file = kr_strdup(file);
+	f->v[f->n].line = line;
+	f->v[f->n].block = block;
+	f->v[f->n].rule = kr_strdup(rule);
+	f->v[f->n].message = kr_buf_detach(&m);
+	f->n++;
+}
+
+size_t
+kr_findings_blocking(const kr_findings *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		n += f->v[i].block != 0;
+	return n;
+}
+
+void
+kr_findings_clear(kr_findings *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].file);
+		free(f->v[i].rule);
+		free(f->v[i].message);
+	}
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+}
+
+const char *
+kr_kind_collection(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(s_kinds) / sizeof(s_kinds[0]); i++)
+		if (strcmp(kind, s_kinds[i][0]) == 0)
+			return s_kinds[i][1];
+	return NULL;
+}
+
+int
+kr_lgcode_check(const char *code, char right[7])
+{
+	static const int w[5] = { 6, 5, 4, 3, 2 };
+	int sum = 0, check;
+
+	right[0] = '\0';
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6)
+		return kr_error(KR_EPOLICY, "'%s' is not a 6-digit 全国地方公共団体コード", code);
+	for (int i = 0; i < 5; i++)
+		sum += (code[i] - '0') * w[i];
+	check = (11 - sum % 11) % 10;
+	if (code[0] == '0' && code[1] == '0')
+		return kr_error(KR_EPOLICY, "'%s': prefecture number 00 does not exist (01-47)", code);
+	if ((code[0] - '0') * 10 + (code[1] - '0') > 47)
+		return kr_error(KR_EPOLICY, "'%s': prefecture number %.2s does not exist (01-47)", code, code);
+	if (code[5] - '0' != check) {
+		memcpy(right, code, 5);
+		right[5] = (char)('0' + check);
+		right[6] = '\0';
+		return kr_error(KR_EPOLICY, "'%s' has a wrong check digit (did you mean %s?)", code, right);
+	}
+	return 0;
+}
+
+static int
+s_slug_valid(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s) && strlen(s) <= 100;
+}
+
+static int
+s_date_valid(const char *s)
+{
+	int y, m, d;
+	char tail;
+	static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+		return 0;
+	if (s[4] != '-' || s[7] != '-' || y < 1868 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+		return 0;
+	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/* Parses MAJOR.MINOR.PATCH[-pre]; 0 if not semver. */
+static int
+s_semver(const char *s, long v[3])
+{
+	const char *p = s;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+			return 0;
+		v[i] = strtol(p, &end, 10);
+		p = end;
+		if (i < 2 && *p++ != '.')
+			return 0;
+	}
+	return *p == '\0' || (*p == '-' && p[1]) || (*p == '+' && p[1]);
+}
+
+static void
+s_list(kr_buf *b, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kr_buf_addf(b, "%s%s", i ? ", " : "", v[i]);
+}
+
+static int
+s_in(const char *s, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Required scalar field: reports it missing and returns NULL. */
+static const char *
+s_need(const kr_yaml *fm, const char *key, const char *file, kr_findings *f, const char *hint)
+{
+	const kr_yaml *v = kr_yaml_get(fm, key);
+
+	if (!v) {
+		kr_findings_add(f, file, fm->line, 1, key, "required field '%s' is missing (%s)", key, hint);
+		return NULL;
+	}
+	if (v->type != KR_YAML_SCALAR || !v->value[0]) {
+		kr_findings_add(f, file, v->line, 1, key, "'%s' must be a single value (%s)", key, hint);
+		return NULL;
+	}
+	return v->value;
+}
+
+static int
+s_line(const kr_yaml *fm, const char *key)
+{
+	const kr_yaml *v = kr_yaml_get(fm, key);
+
+	return v ? v->line : fm->line;
+}
+
+int
+kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
+    const char *text, size_t len, const char *set_hint, kr_findings *f)
+{
+	size_t before = kr_findings_blocking(f);
+	kr_yaml *fm = NULL;
+	const kr_yaml *pub, *draft;
+	const char *body, *kind, *id, *title, *version, *published, *updated, *license, *conf;
+	int body_line;
+	long sv[3];
+	kr_buf allowed = KR_BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	if (len > pol->max_item_bytes)
+		kr_findings_add(f, file, 0, 1, "size", "item is %zu bytes, over the %zu byte limit "
+		    "(split it, or raise max_item_bytes in the node config)", len, pol->max_item_bytes);
+	if (kr_frontmatter_parse(&fm, text, len, &body, &body_line) < 0) {
+		kr_findings_add(f, file, 0, 1, "front-matter", "%s", kr_errmsg());
+		return KR_EPOLICY;
+	}
+
+	kind = s_need(fm, "kind", file, f, "one of case, prompt, guideline, dataset");
+	if (kind && !kr_kind_collection(kind)) {
+		kr_findings_add(f, file, s_line(fm, "kind"), 1, "kind",
+		    "kind '%s' is not one of case, prompt, guideline, dataset", kind);
+		kind = NULL;
+	}
+	title = s_need(fm, "title", file, f, "a Japanese title, e.g. title: ごみ出し案内チャットボットの実証");
+	version = s_need(fm, "version", file, f, "semver such as 1.0.0");
+	published = s_need(fm, "published", file, f, "an ISO date such as 2024-06-01");
+	updated = s_need(fm, "updated", file, f, "an ISO date such as 2024-06-01");
+	license = s_need(fm, "license", file, f, "PDL-1.0, CC-BY-4.0 or CC0-1.0");
+	conf = s_need(fm, "confidentiality", file, f, "機密性1 for anything that is published");
+	id = s_need(fm, "id", file, f, "<lg_code>/<kind>/<slug>, e.g. 372081/case/gomi-chatbot-poc");
+
+	pub = kr_yaml_get(fm, "publisher");
+	if (!pub || pub->type != KR_YAML_MAP) {
+		kr_findings_add(f, file, pub ? pub->line : fm->line, 1, "publisher",
+		    "publisher must be {lg_code: \"%s\", name: ...}", pol->lg_code ? pol->lg_code : "NNNNNN");
+	} else {
+		const char *code = kr_yaml_str(pub, "lg_code"), *name = kr_yaml_str(pub, "name");
+		char right[7];
+		int line = kr_yaml_get(pub, "lg_code") ? kr_yaml_get(pub, "lg_code")->line : pub->line;
+		if (!code) {
+			kr_findings_add(f, file, pub->line, 1, "publisher.lg_code",
+			    "publisher.lg_code is missing (the 6-digit 全国地方公共団体コード, quoted)");
+		} else if (kr_lgcode_check(code, right) < 0) {
+			kr_findings_add(f, file, line, 1, "publisher.lg_code", "publisher.lg_code %s", kr_errmsg());
+		} else if (pol->lg_code && strcmp(code, pol->lg_code) != 0) {
+			kr_findings_add(f, file, line, 1, "publisher.lg_code",
+			    "publisher.lg_code %s is not this publisher's code %s "
+			    "(a node publishes only its own items)", code, pol->lg_code);
+		} else {
+			out->lg_code = kr_strdup(code);
+		}
+		if (!name || !*name)
+			kr_findings_add(f, file, pub->line, 1, "publisher.name",
+			    "publisher.name is missing (e.g. name: 三豊市)");
+		else
+			out->pub_name = kr_strdup(name);
+	}
+
+	if (id) {
+		const char *s1 = strchr(id, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+		int line = s_line(fm, "id");
+		if (!s1 || !s2 || strchr(s2 + 1, '/')) {
+			kr_findings_add(f, file, line, 1, "id", "id '%s' is not <lg_code>/<kind>/<slug>", id);
+		} else {
+			char *code = kr_strndup(id, (size_t)(s1 - id));
+			char *k = kr_strndup(s1 + 1, (size_t)(s2 - s1 - 1));
+			const char *slug = s2 + 1;
+			if (out->lg_code && strcmp(code, out->lg_code) != 0)
+				kr_findings_add(f, file, line, 1, "id",
+				    "id starts with %s but publisher.lg_code is %s (use %s/%s/%s)",
+				    code, out->lg_code, out->lg_code, k, slug);
+			if (kind && strcmp(k, kind) != 0)
+				kr_findings_add(f, file, line, 1, "id",
+				    "id says kind '%s' but kind is '%s'", k, kind);
+			if (!s_slug_valid(slug))
+				kr_findings_add(f, file, line, 1, "id",
+				    "slug '%s' must be lower-case ASCII letters, digits and '-' (e.g. gomi-chatbot-poc)", slug);
+			else
+				out->slug = kr_strdup(slug);
+			free(code);
+			free(k);
+		}
+		out->id = kr_strdup(id);
+	}
+	if (version) {
+		if (!s_semver(version, sv)) {
+			kr_findings_add(f, file, s_line(fm, "version"), 1, "version",
+			    "version '%s' is not semver (MAJOR.MINOR.PATCH, e.g. 1.0.0)", version);
+		} else {
+			out->version = kr_strdup(version);
+			if ((sv[0] > 1 || (sv[0] == 1 && sv[1] >= 1)) && !kr_yaml_str(fm, "version_notes"))
+				kr_findings_add(f, file, s_line(fm, "version"), 1, "version_notes",
+				    "version %s needs version_notes: why this version changed (改訂理由)", version);
+		}
+	}
+	if (published && !s_date_valid(published))
+		kr_findings_add(f, file, s_line(fm, "published"), 1, "published",
+		    "published '%s' is not an ISO date (YYYY-MM-DD, 西暦)", published);
+	else if (published)
+		out->published = kr_strdup(published);
+	if (updated && !s_date_valid(updated))
+		kr_findings_add(f, file, s_line(fm, "updated"), 1, "updated",
+		    "updated '%s' is not an ISO date (YYYY-MM-DD, 西暦)", updated);
+	else if (updated)
+		out->updated = kr_strdup(updated);
+	if (out->published && out->updated && strcmp(out->updated, out->published) < 0)
+		kr_findings_add(f, file, s_line(fm, "updated"), 1, "updated",
+		    "updated %s is before published %s", out->updated, out->published);
+	if (license && !s_in(license, s_licenses, 3)) {
+		s_list(&allowed, s_licenses, 3);
+		kr_findings_add(f, file, s_line(fm, "license"), 1, "license",
+		    "license '%s' is not allowed (allowed: %s)", license, allowed.ptr);
+	}
+	if (conf && !s_in(conf, s_confidentiality, 6)) {
+		kr_buf_clear(&allowed);
+		s_list(&allowed, s_confidentiality, 6);
+		kr_findings_add(f, file, s_line(fm, "confidentiality"), 1, "confidentiality",
+		    "confidentiality '%s' is not a known class (allowed: %s)", conf, allowed.ptr);
+	} else if (conf && strcmp(conf, "機密性1") != 0) {
+		kr_findings_add(f, file, s_line(fm, "confidentiality"), 1, "confidentiality",
+		    "confidentiality %s may not be published (set 機密性1 or keep it local)", conf);
+	}
+	draft = kr_yaml_get(fm, "draft");
+	if (draft && (draft->type != KR_YAML_SCALAR || (strcmp(draft->value, "false") != 0 &&
+	    strcmp(draft->value, "no") != 0)))
+		kr_findings_add(f, file, draft->line, 1, "draft",
+		    "draft items never leave this node (remove 'draft: true' when the item is ready)");
+
+	if (title)
+		out->title = kr_strdup(title);
+	if (kind) {
+		out->kind = kr_strdup(kind);
+		out->collection = kr_strdup(kr_kind_collection(kind));
+	}
+	if (kind && out->slug) {
+		if (strcmp(kind, "case") == 0 || strcmp(kind, "guideline") == 0) {
+			out->path = kr_sprintf("%s/%s.md", out->collection, out->slug);
+		} else if (strcmp(kind, "dataset") == 0) {
+			out->path = kr_sprintf("datasets/%s/README.md", out->slug);
+		} else {
+			const char *set = kr_yaml_str(fm, "set");
+			if (!set)
+				set = set_hint && s_slug_valid(set_hint) && strcmp(set_hint, "prompts") != 0 ? set_hint : "general";
+			if (!s_slug_valid(set))
+				kr_findings_add(f, file, s_line(fm, "set"), 1, "set",
+				    "prompt set '%s' must be lower-case ASCII letters, digits and '-'", set);
+			else
+				out->path = kr_sprintf("prompts/%s/%s.md", set, out->slug);
+		}
+	}
+	(void)body;
+	(void)body_line;
+	kr_buf_release(&allowed);
+	kr_yaml_free(&fm);
+	return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
+}
+
+int
+kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
+    const char *path, const char *data, size_t len, kr_findings *f)
+{
+	size_t clen = strlen(coll), before = kr_findings_blocking(f);
+	const char *name = strrchr(path, '/');
+
+	memset(out, 0, sizeof(*out));
+	if (strncmp(path, coll, clen) != 0 || path[clen] != '/') {
+		kr_findings_add(f, path, 0, 1, "layout", "file is outside collection %s/", coll);
+		return KR_EPOLICY;
+	}
+	name = name ? name + 1 : path;
+	if (strcmp(coll, "datasets") == 0 && strstr(path, "/data/") &&
+	    strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".jsonl") == 0) {
+		if (len > pol->max_item_bytes * 64)
+			kr_findings_add(f, path, 0, 1, "size", "dataset file is %zu bytes, over the limit", len);
+		return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
+	}
+	if (strlen(name) < 4 || strcmp(name + strlen(name) - 3, ".md") != 0) {
+		kr_findings_add(f, path, 0, 1, "layout", "unexpected file in a collection (only items and dataset JSONL)");
+		return KR_EPOLICY;
+	}
+	{
+		/* prompts/<set>/<slug>.md: the set is the directory */
+		char *hint = NULL;
+		const char *s1 = strchr(path, '/');
+		if (s1 && name > s1 + 1)
+			hint = kr_strndup(s1 + 1, (size_t)(name - s1 - 2));
+		kr_item_check(out, pol, path, data, len, hint, f);
+		free(hint);
+	}
+	if (out->collection && strcmp(out->collection, coll) != 0)
+		kr_findings_add(f, path, 0, 1, "layout", "a %s item does not belong in collection %s", out->kind, coll);
+	else if (out->path && strcmp(out->path, path) != 0)
+		kr_findings_add(f, path, 0, 1, "layout", "item %s belongs at %s, not %s", out->id, out->path, path);
+	return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
+}
+
+void
+kr_item_clear(kr_item *it)
+{
+	free(it->kind); free(it->id); free(it->slug); free(it->title); free(it->version);
+	free(it->published); free(it->updated); free(it->lg_code); free(it->pub_name);
+	free(it->collection); free(it->path);
+	memset(it, 0, sizeof(*it));
+}

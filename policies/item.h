@@ -1,0 +1,77 @@
+/*
+ * policies/item.h - what an item is and whether it may be published or accepted
+ *
+ * The same checks run when a node publishes and when it receives (defence
+ * in depth): envelope fields of CONTENT.md, the publisher's own
+ * 全国地方公共団体コード, only 機密性1, never a draft, a licence from the
+ * closed list, size caps. Every problem becomes a finding naming file,
+ * line, rule and the fix; nothing is written while a blocking finding
+ * exists. Later per-kind schemas and the PII scan add findings here.
+ */
+#ifndef KR_ITEM_H
+#define KR_ITEM_H
+
+#include "../sharing/common.h"
+
+typedef struct {
+	char *file;
+	int line;               /* 0: the whole file */
+	char *rule;             /* e.g. "confidentiality" */
+	char *message;
+	int block;              /* 1 refuses, 0 warns */
+} kr_finding;
+
+typedef struct {
+	kr_finding *v;
+	size_t n, cap;
+} kr_findings;
+
+void kr_findings_add(kr_findings *f, const char *file, int line, int block,
+    const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+size_t kr_findings_blocking(const kr_findings *f);
+void kr_findings_clear(kr_findings *f);
+
+typedef struct {
+	char *kind, *id, *slug, *title, *version, *published, *updated;
+	char *lg_code, *pub_name;
+	char *collection;       /* cases, prompts, guidelines, datasets */
+	char *path;             /* where it lives in the collection */
+} kr_item;
+
+typedef struct {
+	const char *lg_code;    /* the publisher's own code */
+	size_t max_item_bytes;  /* per file */
+} kr_policy;
+
+#define KR_DEFAULT_MAX_ITEM (1u << 20)
+
+/*
+ * Checks a Markdown item. set_hint names the prompt set when the front
+ * matter has no `set:` (the directory the file came from). Returns 0 when
+ * there is no blocking finding, KR_EPOLICY otherwise; fills *out either way
+ * as far as the fields allow.
+ */
+int kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
+    const char *text, size_t len, const char *set_hint, kr_findings *f);
+
+/*
+ * Checks a file received at path in collection coll: it must be an item at
+ * the path its front matter implies, or a dataset's JSONL data file.
+ * out->id is NULL for a data file.
+ */
+int kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
+    const char *path, const char *data, size_t len, kr_findings *f);
+
+void kr_item_clear(kr_item *it);
+
+/* Collection for a kind ("case" -> "cases"), NULL for an unknown kind. */
+const char *kr_kind_collection(const char *kind);
+
+/*
+ * Validates a six-digit 全国地方公共団体コード. On a wrong check digit, right
+ * receives the code with the correct digit. 0 valid, KR_EPOLICY otherwise
+ * (message says why).
+ */
+int kr_lgcode_check(const char *code, char right[7]);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * proto/codec.h - kairan wire messages as plain C structs
+ *
+ * Encoders append to a kr_buf. Decoders take untrusted bytes, reject
+ * malformed, truncated and oversized input with KR_EPROTO and a message
+ * naming the field, and fill caller-owned structs; free them with the
+ * matching *_clear(). Every length is checked here, so the rest of the
+ * program can trust sizes (a publisher is 32 bytes, a commit 20, ...).
+ * This module alone calls protobuf_c_*.
+ */
+#ifndef KR_CODEC_H
+#define KR_CODEC_H
+
+#include "../sharing/common.h"
+
+#define KR_MSG_MAX (4u << 20)      /* largest frame anyone sends us */
+#define KR_CHUNK_MAX (1u << 20)    /* largest pack chunk */
+#define KR_MAX_HEADS 64
+#define KR_MAX_HAVES 64
+#define KR_MAX_SNAPSHOT 20000
+#define KR_COLLECTION_MAX 63
+#define KR_PROTO_VERSION 1
+
+typedef struct {
+	char collection[KR_COLLECTION_MAX + 1];
+	uint8_t commit[KR_OID_LEN];
+	uint64_t size;
+} kr_head;
+
+typedef struct {
+	uint8_t publisher[KR_FPR_LEN];
+	uint64_t seq;
+	int64_t issued, expires;
+	char *name, *lg_code;
+	kr_head *heads;
+	size_t nheads;
+} kr_manifest;
+
+typedef struct {
+	kr_buf body;                   /* exact bytes that were signed */
+	uint8_t key[KR_FPR_LEN];
+	uint8_t sig[64];
+} kr_signed;
+
+typedef struct {
+	uint8_t node[KR_FPR_LEN];
+	int64_t time;
+	uint8_t digest[16];
+} kr_beacon;
+
+enum { KR_REQ_HELLO = 1, KR_REQ_SNAPSHOT, KR_REQ_FETCH };
+enum { KR_REP_HELLO = 1, KR_REP_SNAPSHOT, KR_REP_CHUNK, KR_REP_ERROR };
+enum { KR_WIRE_ENOTFOUND = 1, KR_WIRE_EBADREQ, KR_WIRE_EBUSY, KR_WIRE_EINTERNAL };
+
+typedef struct {
+	uint64_t id;
+	int type;
+	/* snapshot */
+	uint8_t (*publishers)[KR_FPR_LEN];
+	size_t npublishers;
+	/* fetch */
+	uint8_t publisher[KR_FPR_LEN];
+	char collection[KR_COLLECTION_MAX + 1];
+	uint8_t want[KR_OID_LEN];
+	uint8_t (*haves)[KR_OID_LEN];
+	size_t nhaves;
+	uint64_t offset;
+	uint32_t length;
+} kr_request;
+
+typedef struct {
+	uint64_t id;
+	int type;
+	/* hello */
+	uint32_t version;
+	uint8_t node[KR_FPR_LEN];
+	char *name, *lg_code, *announce;
+	/* snapshot: serialised kr_signed each */
+	kr_buf *manifests;
+	size_t nmanifests;
+	uint8_t digest[16];
+	/* chunk */
+	uint64_t offset, total;
+	const uint8_t *data;           /* borrowed from the encoder's caller, or owned when decoded */
+	size_t data_len;
+	uint8_t *data_owned;
+	/* error */
+	uint32_t code;
+	char *text;
+} kr_reply;
+
+/* A collection name is [a-z0-9-]{1,63}. */
+int kr_collection_valid(const char *name);
+
+int kr_manifest_encode(kr_buf *out, const kr_manifest *m);
+int kr_manifest_decode(kr_manifest *m, const void *data, size_t len);
+void kr_manifest_clear(kr_manifest *m);
+
+int kr_signed_encode(kr_buf *out, const kr_signed *s);
+int kr_signed_decode(kr_signed *s, const void *data, size_t len);
+void kr_signed_clear(kr_signed *s);
+
+int kr_beacon_encode(kr_buf *out, const kr_beacon *b);
+int kr_beacon_decode(kr_beacon *b, const void *data, size_t len);
+
+int kr_request_encode(kr_buf *out, const kr_request *r);
+int kr_request_decode(kr_request *r, const void *data, size_t len);
+void kr_request_clear(kr_request *r);
+
+int kr_reply_encode(kr_buf *out, const kr_reply *r);
+int kr_reply_decode(kr_reply *r, const void *data, size_t len);
+void kr_reply_clear(kr_reply *r);
+
+#endif

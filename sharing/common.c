@@ -1,0 +1,406 @@
+/*
+ * sharing/common.c - errors, buffers, hex, time and file helpers
+ *
+ * The error message lives in thread-local storage so the serve loop and the
+ * replication worker never see each other's messages.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local char s_errmsg[1024];
+char kr_buf__empty[1];
+
+int
+kr_error(int code, const char *fmt, ...)
+{
+	char tmp[sizeof(s_errmsg)];
+	va_list ap;
+
+	/* Format aside first: fmt's arguments may include kr_errmsg() itself. */
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	memcpy(s_errmsg, tmp, sizeof(tmp));
+	return code;
+}
+
+int
+kr_error_prefix(int code, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof(s_errmsg) - 260];
+	va_list ap;
+	size_t n = strnlen(s_errmsg, sizeof(old) - 1);
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, s_errmsg, n);
+	old[n] = '\0';
+	snprintf(s_errmsg, sizeof(s_errmsg), "%s: %s", prefix, old);
+	return code;
+}
+
+const char *
+kr_errmsg(void)
+{
+	return s_errmsg[0] ? s_errmsg : "unknown error";
+}
+
+void
+kr_error_clear(void)
+{
+	s_errmsg[0] = '\0';
+}
+
+void *
+kr_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fputs("kairan: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *
+kr_calloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p) {
+		fputs("kairan: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *
+kr_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("kairan: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+char *
+kr_strdup(const char *s)
+{
+	return kr_strndup(s, strlen(s));
+}
+
+char *
+kr_strndup(const char *s, size_t n)
+{
+	char *p = kr_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+kr_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+char *
+kr_sprintf(const char *fmt, ...)
+{
+	kr_buf b = KR_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	kr_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return kr_buf_detach(&b);
+}
+
+void
+kr_buf_grow(kr_buf *b, size_t extra)
+{
+	size_t want = b->len + extra + 1;
+
+	if (want <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap *= 2;
+	if (b->cap == 0) {
+		b->ptr = kr_malloc(cap);
+		b->ptr[0] = '\0';
+	} else {
+		b->ptr = kr_realloc(b->ptr, cap);
+	}
+	b->cap = cap;
+}
+
+void
+kr_buf_add(kr_buf *b, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	kr_buf_grow(b, len);
+	memcpy(b->ptr + b->len, data, len);
+	b->len += len;
+	b->ptr[b->len] = '\0';
+}
+
+void
+kr_buf_adds(kr_buf *b, const char *s)
+{
+	kr_buf_add(b, s, strlen(s));
+}
+
+void
+kr_buf_addch(kr_buf *b, char c)
+{
+	kr_buf_add(b, &c, 1);
+}
+
+void
+kr_buf_vaddf(kr_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n <= 0)
+		return;
+	kr_buf_grow(b, (size_t)n);
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+kr_buf_addf(kr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kr_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+kr_buf_addjson(kr_buf *b, const char *s)
+{
+	kr_buf_addch(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': kr_buf_adds(b, "\\\""); break;
+		case '\\': kr_buf_adds(b, "\\\\"); break;
+		case '\n': kr_buf_adds(b, "\\n"); break;
+		case '\r': kr_buf_adds(b, "\\r"); break;
+		case '\t': kr_buf_adds(b, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				kr_buf_addf(b, "\\u%04x", *p);
+			else
+				kr_buf_addch(b, (char)*p);
+		}
+	}
+	kr_buf_addch(b, '"');
+}
+
+void
+kr_buf_clear(kr_buf *b)
+{
+	b->len = 0;
+	if (b->cap)
+		b->ptr[0] = '\0';
+}
+
+char *
+kr_buf_detach(kr_buf *b)
+{
+	char *p = b->cap ? b->ptr : kr_strdup("");
+
+	b->ptr = kr_buf__empty;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+kr_buf_release(kr_buf *b)
+{
+	if (b->cap)
+		free(b->ptr);
+	b->ptr = kr_buf__empty;
+	b->len = b->cap = 0;
+}
+
+void
+kr_hex(char *out, const uint8_t *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+s_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+kr_unhex(uint8_t *out, size_t len, const char *hex)
+{
+	if (strlen(hex) != 2 * len)
+		return KR_ERROR;
+	for (size_t i = 0; i < len; i++) {
+		int hi = s_hexval(hex[2 * i]), lo = s_hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return KR_ERROR;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+kr_is_hex(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s_hexval(s[i]) < 0)
+			return 0;
+	return 1;
+}
+
+int64_t
+kr_now(void)
+{
+	const char *fake = getenv("KAIRAN_NOW");
+
+	if (fake && *fake)
+		return strtoll(fake, NULL, 10);
+	return (int64_t)time(NULL);
+}
+
+double
+kr_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+kr_time_iso(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+kr_file_read(kr_buf *out, const char *path)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
+		    "%s: %s", path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		kr_buf_add(out, chunk, (size_t)n);
+	if (n < 0) {
+		int e = errno;
+		close(fd);
+		return kr_error(KR_EIO, "%s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int
+kr_file_write(const char *path, const void *data, size_t len, int mode)
+{
+	char *tmp = kr_sprintf("%s.tmp.%d", path, (int)getpid());
+	const char *p = data;
+	int fd, rc = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = kr_error(KR_EIO, "%s: fsync: %s", tmp, strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+done:
+	free(tmp);
+	return rc;
+}
+
+int
+kr_mkdir_p(const char *path, int mode)
+{
+	char *p = kr_strdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST) {
+				rc = kr_error(KR_EIO, "%s: %s", p, strerror(errno));
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}

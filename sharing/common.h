@@ -1,0 +1,88 @@
+/*
+ * sharing/common.h - errors, growable buffers, hex, time: what every module uses
+ *
+ * Errors follow libgit2: the function that detects a failure records one
+ * message with kr_error() (thread-local) and returns a negative KR_E* code;
+ * callers propagate the code and leave the message alone. kr_errmsg() reads
+ * it. Misuse of an API is an assert(), not an error code.
+ */
+#ifndef KR_COMMON_H
+#define KR_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	KR_OK = 0,
+	KR_ERROR = -1,     /* anything else */
+	KR_ENOTFOUND = -2,
+	KR_EPOLICY = -3,   /* content refused by validation or policy */
+	KR_EVERIFY = -4,   /* signature, chain or manifest rule failed */
+	KR_EPROTO = -5,    /* malformed, truncated or oversized wire data */
+	KR_EIO = -6,       /* file system, database or socket failure */
+	KR_EEXISTS = -7,
+	KR_EUSAGE = -8,
+	KR_ETIMEOUT = -9,
+	KR_ECONFLICT = -10 /* a ref or row changed underneath us */
+};
+
+#define KR_FPR_LEN 32            /* raw Ed25519 public key */
+#define KR_FPR_HEX (KR_FPR_LEN * 2)
+#define KR_OID_LEN 20
+#define KR_OID_HEX 40
+
+/* Records a message (printf-style) for the current thread; returns code. */
+int kr_error(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefixes the current message with "what: ", keeping the code. */
+int kr_error_prefix(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *kr_errmsg(void);
+void kr_error_clear(void);
+
+/* Growable NUL-terminated byte buffer (git's strbuf). buf->ptr is never NULL. */
+typedef struct {
+	char *ptr;
+	size_t len;
+	size_t cap;
+} kr_buf;
+extern char kr_buf__empty[];
+#define KR_BUF_INIT { kr_buf__empty, 0, 0 }
+
+void kr_buf_grow(kr_buf *b, size_t extra);
+void kr_buf_add(kr_buf *b, const void *data, size_t len);
+void kr_buf_adds(kr_buf *b, const char *s);
+void kr_buf_addch(kr_buf *b, char c);
+void kr_buf_addf(kr_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kr_buf_vaddf(kr_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal, quotes included. */
+void kr_buf_addjson(kr_buf *b, const char *s);
+void kr_buf_clear(kr_buf *b);
+/* Returns the heap string (caller frees) and resets b. */
+char *kr_buf_detach(kr_buf *b);
+void kr_buf_release(kr_buf *b);
+
+void kr_hex(char *out, const uint8_t *in, size_t len); /* out: 2*len+1 */
+int kr_unhex(uint8_t *out, size_t len, const char *hex); /* exact length */
+int kr_is_hex(const char *s, size_t len);
+
+int64_t kr_now(void);          /* seconds since the epoch (KAIRAN_NOW overrides, for tests) */
+double kr_monotonic_ms(void);
+void kr_time_iso(char out[32], int64_t t); /* 2026-11-22T10:00:00Z */
+
+/* Whole-file helpers. kr_file_write is atomic (temp file, fsync, rename). */
+int kr_file_read(kr_buf *out, const char *path);
+int kr_file_write(const char *path, const void *data, size_t len, int mode);
+int kr_mkdir_p(const char *path, int mode);
+
+void *kr_malloc(size_t n);     /* abort on OOM, like git's xmalloc */
+void *kr_calloc(size_t n, size_t sz);
+void *kr_realloc(void *p, size_t n);
+char *kr_strdup(const char *s);
+char *kr_strndup(const char *s, size_t n);
+void kr_strv_free(char **v, size_t n); /* frees each string and the array */
+char *kr_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * sharing/manifest.h - signing manifests and the receipt rules of DESIGN §5
+ *
+ * Pure functions over bytes: no I/O, so every rule is unit-tested alone.
+ */
+#ifndef KR_MANIFEST_H
+#define KR_MANIFEST_H
+
+#include "../proto/codec.h"
+#include "sign.h"
+
+#define KR_MANIFEST_TYPE "manifest"
+#define KR_FUTURE_SKEW 300          /* issued may be at most 5 min ahead */
+
+/* Serialises m, signs it with k (k must be m's publisher), and returns Signed bytes. */
+int kr_manifest_sign(kr_buf *out, const kr_manifest *m, const kr_key *k);
+
+typedef struct {
+	uint64_t seq;
+	const void *body;               /* body bytes of the accepted manifest */
+	size_t body_len;
+} kr_manifest_prev;
+
+enum {
+	KR_MANIFEST_ACCEPT = 0,
+	KR_MANIFEST_IGNORE = 1          /* older seq (replay) or the same manifest again */
+};
+
+/*
+ * Decodes and checks Signed(Manifest) bytes: well-formed; the signing key is
+ * the manifest's publisher; trusted (the caller's decision, passed in);
+ * signature valid; seq above prev's (lower: ignore as replay; equal with
+ * other bytes: equivocation); issued at most KR_FUTURE_SKEW ahead of now;
+ * expires after now. Returns KR_MANIFEST_ACCEPT with *m filled,
+ * KR_MANIFEST_IGNORE, or KR_EVERIFY/KR_EPROTO with the reason (quarantine).
+ * Even on failure *pub holds the claimed publisher when it could be read.
+ * is_trusted(pub, arg) answers the trust question.
+ */
+int kr_manifest_check(kr_manifest *m, uint8_t pub[KR_FPR_LEN], const void *signed_bytes, size_t len,
+    int (*is_trusted)(const uint8_t pub[KR_FPR_LEN], void *arg), void *arg,
+    const kr_manifest_prev *prev, int64_t now);
+
+/* 16-byte digest of a (publisher, seq) set, order-independent. */
+typedef struct {
+	uint8_t pub[KR_FPR_LEN];
+	uint64_t seq;
+} kr_pubseq;
+void kr_manifest_digest(uint8_t out[16], kr_pubseq *set, size_t n);
+
+#endif

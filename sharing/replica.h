@@ -1,0 +1,89 @@
+/*
+ * sharing/replica.h - a node's collections kept consistent with its state
+ *
+ * Every change to what a node holds goes through here, in one order:
+ * objects first (unreferenced, harmless), then every check, then each ref
+ * by compare-and-swap, then one SQLite transaction recording manifest,
+ * heads and items. A failure before the refs move changes nothing; a crash
+ * after is repaired by kr_replica_reconcile() on the next start.
+ */
+#ifndef KR_REPLICA_H
+#define KR_REPLICA_H
+
+#include "../proto/codec.h"
+#include "sign.h"
+#include "state.h"
+#include "store.h"
+
+typedef struct {
+	kr_store *store;
+	kr_state *state;
+	const kr_key *key;
+	char own[KR_FPR_HEX + 1];
+	const char *own_name, *own_code;
+	uint64_t max_collection_bytes;  /* local cap on any one fetch */
+	size_t max_item_bytes;
+	int64_t manifest_ttl;           /* seconds a manifest we sign stays valid */
+} kr_replica;
+
+/* How a pack gets here: from a peer over the wire, or a test double. */
+typedef struct {
+	/*
+	 * Streams the pack that takes coll from have (NULL: nothing) to want
+	 * into in, refusing to take more than max bytes. Transient trouble
+	 * (timeout, peer lacks the commit) is KR_ETIMEOUT/KR_EIO/KR_ENOTFOUND;
+	 * a lie (oversized, malformed) is KR_EPROTO or KR_EVERIFY.
+	 */
+	int (*fetch)(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
+	    const uint8_t *have, uint64_t max, kr_packin *in, uint64_t *bytes);
+	void *arg;
+	const char *peer;               /* endpoint, for logs and quarantine */
+} kr_fetcher;
+
+typedef struct {
+	int applied;                    /* 1: new state recorded */
+	char publisher[KR_FPR_HEX + 1];
+	uint64_t seq;
+	size_t changed;                 /* collections that moved */
+	uint64_t bytes;                 /* pack bytes received */
+	int quarantined;
+} kr_apply;
+
+void kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *key,
+    const char *name, const char *code);
+
+/*
+ * Applies a Signed(Manifest) received from fx->peer. Returns 0 when it was
+ * applied or ignored (res->applied tells), KR_EVERIFY/KR_EPROTO/KR_EPOLICY
+ * when it was rejected (a quarantine row was written), or a transient
+ * error (nothing written).
+ */
+int kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
+    const kr_fetcher *fx, kr_apply *res);
+
+typedef struct {
+	const char *collection;
+	const char *path;
+	const void *data;               /* NULL removes the path */
+	size_t len;
+} kr_pubfile;
+
+/*
+ * Publishes files of this node: one signed commit per touched collection,
+ * refs moved, items indexed, then a new signed manifest (seq + 1). Nothing
+ * is issued when nothing changed (res->applied = 0).
+ */
+int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
+    const char *message, kr_apply *res);
+
+/* Signs a fresh manifest of this node's current heads (seq + 1). */
+int kr_replica_issue(kr_replica *r, uint64_t *seq);
+
+/* Re-indexes every collection whose ref and recorded head differ. */
+int kr_replica_reconcile(kr_replica *r, size_t *fixed);
+
+/* Re-checks every local replica; problem(msg) per failure; returns count. */
+int kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg),
+    void *arg, size_t *checked);
+
+#endif

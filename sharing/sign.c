@@ -1,0 +1,498 @@
+/*
+ * sharing/sign.c - Ed25519 keys and signatures over OpenSSL EVP
+ *
+ * SSHSIG layout (OpenSSH PROTOCOL.sshsig): the signed blob is
+ *   "SSHSIG" || string(namespace) || string("") || string("sha512") ||
+ *   string(SHA-512(message))
+ * and the armoured signature is
+ *   "SSHSIG" || uint32 1 || string(pubkey) || string(namespace) ||
+ *   string("") || string("sha512") || string(sig)
+ * with pubkey = string("ssh-ed25519") || string(32 bytes) and
+ * sig = string("ssh-ed25519") || string(64 bytes). All helpers are
+ * reentrant; keys are immutable after load.
+ */
+#include "sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+struct kr_key {
+	EVP_PKEY *pkey;
+	uint8_t pub[32];
+};
+
+static int
+s_ossl_error(int code, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char msg[256] = "";
+
+	if (e)
+		ERR_error_string_n(e, msg, sizeof(msg));
+	ERR_clear_error();
+	return kr_error(code, "%s%s%s", what, e ? ": " : "", msg);
+}
+
+static int
+s_key_from_pkey(kr_key **out, EVP_PKEY *pkey)
+{
+	size_t len = 32;
+	kr_key *k;
+
+	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		return kr_error(KR_ERROR, "not an Ed25519 key");
+	}
+	k = kr_calloc(1, sizeof(*k));
+	k->pkey = pkey;
+	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &len) != 1 || len != 32) {
+		kr_key_destroy(&k);
+		return s_ossl_error(KR_ERROR, "reading public key");
+	}
+	*out = k;
+	return 0;
+}
+
+int
+kr_key_generate(kr_key **out)
+{
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+
+	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return s_ossl_error(KR_ERROR, "generating Ed25519 key");
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return s_key_from_pkey(out, pkey);
+}
+
+int
+kr_key_load(kr_key **out, const char *path)
+{
+	struct stat st;
+	EVP_PKEY *pkey;
+	FILE *f;
+
+	if (stat(path, &st) < 0)
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
+		    "%s: %s", path, strerror(errno));
+	if (st.st_mode & 077)
+		return kr_error(KR_ERROR, "%s: key is readable by others "
+		    "(mode %03o); run: chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 0777), path);
+	if (!(f = fopen(path, "r")))
+		return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pkey)
+		return kr_error_prefix(s_ossl_error(KR_ERROR, "not a PEM private key"), "%s", path);
+	return s_key_from_pkey(out, pkey);
+}
+
+int
+kr_key_save(const kr_key *k, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f;
+	int ok;
+
+	if (fd < 0)
+		return kr_error(errno == EEXIST ? KR_EEXISTS : KR_EIO, "%s: %s",
+		    path, strerror(errno));
+	f = fdopen(fd, "w");
+	ok = f && PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) == 1;
+	if (f) {
+		ok = ok && fflush(f) == 0 && fsync(fd) == 0;
+		fclose(f);
+	}
+	if (!ok) {
+		unlink(path);
+		return s_ossl_error(KR_EIO, path);
+	}
+	return 0;
+}
+
+const uint8_t *
+kr_key_pub(const kr_key *k)
+{
+	return k->pub;
+}
+
+void
+kr_key_destroy(kr_key **kp)
+{
+	if (!kp || !*kp)
+		return;
+	EVP_PKEY_free((*kp)->pkey);
+	free(*kp);
+	*kp = NULL;
+}
+
+int
+kr_key_sign_raw(const kr_key *k, const void *msg, size_t len, uint8_t sig[64])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = 64;
+	int ok;
+
+	ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == 64;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : s_ossl_error(KR_ERROR, "signing");
+}
+
+int
+kr_sig_verify_raw(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64])
+{
+	EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	ok = pkey && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sig, 64, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return ok ? 0 : kr_error(KR_EVERIFY, "signature does not verify");
+}
+
+static void
+s_typed_message(kr_buf *m, const char *type, const void *body, size_t len)
+{
+	kr_buf_adds(m, "kairan/1 ");
+	kr_buf_adds(m, type);
+	kr_buf_add(m, "", 1);
+	kr_buf_add(m, body, len);
+}
+
+int
+kr_signed_sign(const kr_key *k, const char *type, const void *body, size_t len, uint8_t sig[64])
+{
+	kr_buf m = KR_BUF_INIT;
+	int rc;
+
+	s_typed_message(&m, type, body, len);
+	rc = kr_key_sign_raw(k, m.ptr, m.len, sig);
+	kr_buf_release(&m);
+	return rc;
+}
+
+int
+kr_signed_verify(const uint8_t pub[32], const char *type, const void *body, size_t len, const uint8_t sig[64])
+{
+	kr_buf m = KR_BUF_INIT;
+	int rc;
+
+	s_typed_message(&m, type, body, len);
+	rc = kr_sig_verify_raw(pub, m.ptr, m.len, sig);
+	kr_buf_release(&m);
+	return rc;
+}
+
+/* SSH wire encoding helpers. */
+static void
+s_u32(kr_buf *b, uint32_t v)
+{
+	uint8_t p[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	kr_buf_add(b, p, 4);
+}
+
+static void
+s_string(kr_buf *b, const void *data, size_t len)
+{
+	s_u32(b, (uint32_t)len);
+	kr_buf_add(b, data, len);
+}
+
+static void
+s_cstring(kr_buf *b, const char *s)
+{
+	s_string(b, s, strlen(s));
+}
+
+static void
+s_pubkey_blob(kr_buf *b, const uint8_t pub[32])
+{
+	s_cstring(b, "ssh-ed25519");
+	s_string(b, pub, 32);
+}
+
+static void
+s_base64(kr_buf *out, const void *data, size_t len)
+{
+	size_t need = 4 * ((len + 2) / 3);
+
+	kr_buf_grow(out, need);
+	EVP_EncodeBlock((unsigned char *)out->ptr + out->len, data, (int)len);
+	out->len += need;
+	out->ptr[out->len] = '\0';
+}
+
+void
+kr_ssh_pubkey(kr_buf *out, const uint8_t pub[32])
+{
+	kr_buf blob = KR_BUF_INIT;
+
+	s_pubkey_blob(&blob, pub);
+	kr_buf_adds(out, "ssh-ed25519 ");
+	s_base64(out, blob.ptr, blob.len);
+	kr_buf_release(&blob);
+}
+
+static void
+s_sshsig_signed_data(kr_buf *b, const char *ns, const char *hashalg, const uint8_t *digest, size_t dlen)
+{
+	kr_buf_add(b, "SSHSIG", 6);
+	s_cstring(b, ns);
+	s_cstring(b, "");
+	s_cstring(b, hashalg);
+	s_string(b, digest, dlen);
+}
+
+int
+kr_sshsig_sign(kr_buf *armour, const kr_key *k, const char *ns, const void *msg, size_t len)
+{
+	uint8_t digest[64], sig[64];
+	kr_buf tbs = KR_BUF_INIT, blob = KR_BUF_INIT, sigblob = KR_BUF_INIT, b64 = KR_BUF_INIT;
+	int rc;
+
+	EVP_Digest(msg, len, digest, NULL, EVP_sha512(), NULL);
+	s_sshsig_signed_data(&tbs, ns, "sha512", digest, 64);
+	if ((rc = kr_key_sign_raw(k, tbs.ptr, tbs.len, sig)) < 0)
+		goto done;
+
+	kr_buf_add(&blob, "SSHSIG", 6);
+	s_u32(&blob, 1);
+	{
+		kr_buf pk = KR_BUF_INIT;
+		s_pubkey_blob(&pk, k->pub);
+		s_string(&blob, pk.ptr, pk.len);
+		kr_buf_release(&pk);
+	}
+	s_cstring(&blob, ns);
+	s_cstring(&blob, "");
+	s_cstring(&blob, "sha512");
+	s_cstring(&sigblob, "ssh-ed25519");
+	s_string(&sigblob, sig, 64);
+	s_string(&blob, sigblob.ptr, sigblob.len);
+
+	s_base64(&b64, blob.ptr, blob.len);
+	kr_buf_adds(armour, "-----BEGIN SSH SIGNATURE-----\n");
+	for (size_t off = 0; off < b64.len; off += 70) {
+		size_t n = b64.len - off < 70 ? b64.len - off : 70;
+		kr_buf_add(armour, b64.ptr + off, n);
+		kr_buf_addch(armour, '\n');
+	}
+	kr_buf_adds(armour, "-----END SSH SIGNATURE-----");
+done:
+	kr_buf_release(&tbs);
+	kr_buf_release(&blob);
+	kr_buf_release(&sigblob);
+	kr_buf_release(&b64);
+	return rc;
+}
+
+/* A cursor over SSH wire data; any overrun sets bad. */
+typedef struct {
+	const uint8_t *p, *end;
+	int bad;
+} s_reader;
+
+static uint32_t
+s_get_u32(s_reader *r)
+{
+	if (r->bad || r->end - r->p < 4) {
+		r->bad = 1;
+		return 0;
+	}
+	uint32_t v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
+	    (uint32_t)r->p[2] << 8 | r->p[3];
+	r->p += 4;
+	return v;
+}
+
+static const uint8_t *
+s_get_string(s_reader *r, size_t *len)
+{
+	uint32_t n = s_get_u32(r);
+	const uint8_t *s;
+
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		*len = 0;
+		return (const uint8_t *)"";
+	}
+	s = r->p;
+	r->p += n;
+	*len = n;
+	return s;
+}
+
+static int
+s_equals(const uint8_t *s, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(s, want, len) == 0;
+}
+
+int
+kr_sshsig_verify(const char *armour, size_t alen, const char *ns,
+    const void *msg, size_t len, uint8_t signer[32])
+{
+	static const char begin[] = "-----BEGIN SSH SIGNATURE-----";
+	static const char end[] = "-----END SSH SIGNATURE-----";
+	kr_buf b64 = KR_BUF_INIT, tbs = KR_BUF_INIT;
+	uint8_t *raw = NULL, digest[64];
+	const uint8_t *pk, *gotns, *hashalg, *sigblob, *s;
+	size_t pklen, nslen, hlen, siglen, n;
+	const char *p, *stop;
+	s_reader r, pr, sr;
+	int rawlen, rc = KR_EVERIFY;
+
+	if (alen < sizeof(begin) || memcmp(armour, begin, sizeof(begin) - 1) != 0)
+		return kr_error(KR_EVERIFY, "signature is not an SSH signature armour");
+	p = armour + sizeof(begin) - 1;
+	stop = NULL;
+	for (const char *q = p; q + sizeof(end) - 1 <= armour + alen; q++)
+		if (memcmp(q, end, sizeof(end) - 1) == 0) {
+			stop = q;
+			break;
+		}
+	if (!stop)
+		return kr_error(KR_EVERIFY, "SSH signature armour has no END line");
+	for (; p < stop; p++)
+		if (*p != '\n' && *p != '\r' && *p != ' ')
+			kr_buf_addch(&b64, *p);
+	if (b64.len == 0 || b64.len % 4) {
+		rc = kr_error(KR_EVERIFY, "SSH signature armour is not valid base64");
+		goto done;
+	}
+	raw = kr_malloc(b64.len);
+	rawlen = EVP_DecodeBlock(raw, (unsigned char *)b64.ptr, (int)b64.len);
+	if (rawlen < 0) {
+		rc = kr_error(KR_EVERIFY, "SSH signature armour is not valid base64");
+		goto done;
+	}
+	while (b64.len && b64.ptr[b64.len - 1] == '=') {
+		b64.len--;
+		rawlen--;
+	}
+	r = (s_reader){ raw, raw + rawlen, 0 };
+	if (rawlen < 10 || memcmp(raw, "SSHSIG", 6) != 0) {
+		rc = kr_error(KR_EVERIFY, "SSH signature has no SSHSIG magic");
+		goto done;
+	}
+	r.p += 6;
+	if (s_get_u32(&r) != 1 && !r.bad) {
+		rc = kr_error(KR_EVERIFY, "SSH signature version is not 1");
+		goto done;
+	}
+	pk = s_get_string(&r, &pklen);
+	gotns = s_get_string(&r, &nslen);
+	(void)s_get_string(&r, &n); /* reserved */
+	hashalg = s_get_string(&r, &hlen);
+	sigblob = s_get_string(&r, &siglen);
+	if (r.bad || r.p != r.end) {
+		rc = kr_error(KR_EVERIFY, "SSH signature is truncated or has trailing data");
+		goto done;
+	}
+	pr = (s_reader){ pk, pk + pklen, 0 };
+	s = s_get_string(&pr, &n);
+	if (!s_equals(s, n, "ssh-ed25519")) {
+		rc = kr_error(KR_EVERIFY, "SSH signature key is not ssh-ed25519");
+		goto done;
+	}
+	s = s_get_string(&pr, &n);
+	if (pr.bad || n != 32 || pr.p != pr.end) {
+		rc = kr_error(KR_EVERIFY, "SSH signature key is malformed");
+		goto done;
+	}
+	memcpy(signer, s, 32);
+	if (!s_equals(gotns, nslen, ns)) {
+		rc = kr_error(KR_EVERIFY, "SSH signature namespace is '%.*s', expected '%s'",
+		    (int)(nslen > 64 ? 64 : nslen), (const char *)gotns, ns);
+		goto done;
+	}
+	if (s_equals(hashalg, hlen, "sha512")) {
+		EVP_Digest(msg, len, digest, NULL, EVP_sha512(), NULL);
+		n = 64;
+	} else if (s_equals(hashalg, hlen, "sha256")) {
+		EVP_Digest(msg, len, digest, NULL, EVP_sha256(), NULL);
+		n = 32;
+	} else {
+		rc = kr_error(KR_EVERIFY, "SSH signature hash algorithm is not sha512 or sha256");
+		goto done;
+	}
+	s_sshsig_signed_data(&tbs, ns, s_equals(hashalg, hlen, "sha512") ? "sha512" : "sha256", digest, n);
+	sr = (s_reader){ sigblob, sigblob + siglen, 0 };
+	s = s_get_string(&sr, &n);
+	if (!s_equals(s, n, "ssh-ed25519")) {
+		rc = kr_error(KR_EVERIFY, "SSH signature is not an ssh-ed25519 signature");
+		goto done;
+	}
+	s = s_get_string(&sr, &n);
+	if (sr.bad || n != 64) {
+		rc = kr_error(KR_EVERIFY, "SSH signature value is malformed");
+		goto done;
+	}
+	rc = kr_sig_verify_raw(signer, tbs.ptr, tbs.len, s);
+done:
+	free(raw);
+	kr_buf_release(&b64);
+	kr_buf_release(&tbs);
+	return rc;
+}
+
+void
+kr_sha256(uint8_t out[32], const void *data, size_t len)
+{
+	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+}
+
+struct kr_sha1 {
+	EVP_MD_CTX *ctx;
+};
+
+kr_sha1 *
+kr_sha1_new(void)
+{
+	kr_sha1 *h = kr_malloc(sizeof(*h));
+
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha1(), NULL) != 1)
+		abort();
+	return h;
+}
+
+void
+kr_sha1_update(kr_sha1 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void
+kr_sha1_final(kr_sha1 **hp, uint8_t out[20])
+{
+	EVP_DigestFinal_ex((*hp)->ctx, out, NULL);
+	EVP_MD_CTX_free((*hp)->ctx);
+	free(*hp);
+	*hp = NULL;
+}
+
+void
+kr_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1)
+		abort();
+}

@@ -1,0 +1,689 @@
+/*
+ * sharing/state.c - SQLite state (the only file that includes sqlite3.h)
+ *
+ * Migrations are append-only: s_migrations[i] takes user_version i to i+1.
+ * Every statement binds its values with s_bind()'s little type string
+ * ("s" text, "I" int64, "b" blob as pointer + length, "n" NULL), so no value
+ * is ever spliced into SQL text.
+ */
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+struct kr_state {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char *const s_migrations[] = {
+	/* 0 -> 1: the spine */
+	"CREATE TABLE peers ("
+	"  endpoint TEXT PRIMARY KEY,"
+	"  added INTEGER NOT NULL,"
+	"  node TEXT, name TEXT, announce TEXT,"
+	"  last_ok INTEGER, last_error TEXT, last_error_at INTEGER);"
+	"CREATE TABLE follows ("
+	"  endpoint TEXT NOT NULL REFERENCES peers(endpoint) ON DELETE CASCADE,"
+	"  publisher TEXT NOT NULL,"
+	"  PRIMARY KEY (endpoint, publisher));"
+	"CREATE TABLE manifests ("
+	"  publisher TEXT PRIMARY KEY,"
+	"  seq INTEGER NOT NULL,"
+	"  issued INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  name TEXT NOT NULL, lg_code TEXT NOT NULL,"
+	"  signed BLOB NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  peer TEXT);"
+	"CREATE TABLE heads ("
+	"  publisher TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  commit_id TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  synced INTEGER NOT NULL,"
+	"  PRIMARY KEY (publisher, collection));"
+	"CREATE TABLE items ("
+	"  publisher TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  updated TEXT,"
+	"  blob TEXT NOT NULL,"
+	"  commit_id TEXT NOT NULL,"
+	"  PRIMARY KEY (publisher, collection, path));"
+	"CREATE INDEX items_by_id ON items(id);"
+	"CREATE TABLE quarantine ("
+	"  n INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  publisher TEXT, peer TEXT, collection TEXT, seq INTEGER,"
+	"  reason TEXT NOT NULL);",
+};
+
+static int
+s_dberr(kr_state *st, const char *what)
+{
+	return kr_error(KR_EIO, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static int
+s_bind(sqlite3_stmt *stmt, const char *types, va_list ap)
+{
+	for (int i = 0; types[i]; i++) {
+		int rc;
+		switch (types[i]) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+			rc = v ? sqlite3_bind_text(stmt, i + 1, v, -1, SQLITE_TRANSIENT)
+			       : sqlite3_bind_null(stmt, i + 1);
+			break;
+		}
+		case 'I':
+			rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(stmt, i + 1, p, n, SQLITE_TRANSIENT);
+			break;
+		}
+		default:
+			abort();
+		}
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Prepares sql and binds the values; caller steps and finalises. */
+static int
+s_prep(kr_state *st, sqlite3_stmt **stmt, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	va_start(ap, types);
+	rc = s_bind(*stmt, types, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*stmt);
+		return s_dberr(st, "bind");
+	}
+	return 0;
+}
+
+/* Runs a statement that returns no rows; *changes gets the row count. */
+static int
+s_run(kr_state *st, int *changes, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *stmt;
+	va_list ap;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	va_start(ap, types);
+	rc = s_bind(stmt, types, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return s_dberr(st, "write");
+	if (changes)
+		*changes = sqlite3_changes(st->db);
+	return 0;
+}
+
+static char *
+s_col(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, i);
+
+	return t ? kr_strdup((const char *)t) : NULL;
+}
+
+static void
+s_colcpy(char *dst, size_t cap, sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, i);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int
+s_migrate(kr_state *st)
+{
+	const int latest = (int)(sizeof(s_migrations) / sizeof(s_migrations[0]));
+	sqlite3_stmt *stmt;
+	int version;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "reading schema version");
+	sqlite3_step(stmt);
+	version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (version > latest)
+		return kr_error(KR_ERROR, "%s: schema version %d is newer than this kairan (%d); "
+		    "upgrade kairan", st->path, version, latest);
+	for (; version < latest; version++) {
+		char pragma[64];
+		if (kr_state_begin(st) < 0)
+			return KR_EIO;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+		if (sqlite3_exec(st->db, s_migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+			int rc = s_dberr(st, "migrating schema");
+			kr_state_rollback(st);
+			return rc;
+		}
+		if (kr_state_commit(st) < 0)
+			return KR_EIO;
+	}
+	return 0;
+}
+
+int
+kr_state_open(kr_state **out, const char *path)
+{
+	kr_state *st = kr_calloc(1, sizeof(*st));
+	int rc;
+
+	st->path = kr_strdup(path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = s_dberr(st, "open");
+		kr_state_destroy(&st);
+		return rc;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = s_dberr(st, "configure");
+		kr_state_destroy(&st);
+		return rc;
+	}
+	if ((rc = s_migrate(st)) < 0) {
+		kr_state_destroy(&st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+kr_state_destroy(kr_state **sp)
+{
+	if (!sp || !*sp)
+		return;
+	sqlite3_close_v2((*sp)->db);
+	free((*sp)->path);
+	free(*sp);
+	*sp = NULL;
+}
+
+int
+kr_state_begin(kr_state *st)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return s_dberr(st, "begin");
+	return 0;
+}
+
+int
+kr_state_commit(kr_state *st)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = s_dberr(st, "commit");
+		kr_state_rollback(st);
+		return rc;
+	}
+	return 0;
+}
+
+void
+kr_state_rollback(kr_state *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- manifests ------------------------------------------------------ */
+
+#define MANIFEST_COLS "publisher, seq, issued, expires, name, lg_code, signed, received, peer"
+
+static void
+s_manifest_row(sqlite3_stmt *stmt, kr_state_manifest *m)
+{
+	memset(m, 0, sizeof(*m));
+	s_colcpy(m->publisher, sizeof(m->publisher), stmt, 0);
+	m->seq = (uint64_t)sqlite3_column_int64(stmt, 1);
+	m->issued = sqlite3_column_int64(stmt, 2);
+	m->expires = sqlite3_column_int64(stmt, 3);
+	m->name = s_col(stmt, 4);
+	m->lg_code = s_col(stmt, 5);
+	m->signed_bytes = (kr_buf)KR_BUF_INIT;
+	kr_buf_add(&m->signed_bytes, sqlite3_column_blob(stmt, 6), (size_t)sqlite3_column_bytes(stmt, 6));
+	m->received = sqlite3_column_int64(stmt, 7);
+	m->peer = s_col(stmt, 8);
+}
+
+int
+kr_state_manifest_get(kr_state *st, const char *pub, kr_state_manifest *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT " MANIFEST_COLS " FROM manifests WHERE publisher = ?", "s", pub)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		s_manifest_row(stmt, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? kr_error(KR_ENOTFOUND, "no manifest for %.16s…", pub)
+		                       : s_dberr(st, "reading manifest");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+kr_state_manifest_put(kr_state *st, const kr_state_manifest *m)
+{
+	return s_run(st, NULL, "INSERT OR REPLACE INTO manifests (" MANIFEST_COLS ") "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "sIIIssbIs",
+	    m->publisher, (int64_t)m->seq, m->issued, m->expires,
+	    m->name ? m->name : "", m->lg_code ? m->lg_code : "",
+	    m->signed_bytes.ptr, m->signed_bytes.len, m->received, m->peer);
+}
+
+int
+kr_state_manifest_list(kr_state *st, kr_state_manifest **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT " MANIFEST_COLS " FROM manifests ORDER BY publisher", "")) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = kr_realloc(*out, cap * sizeof(**out));
+		}
+		s_manifest_row(stmt, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing manifests");
+}
+
+void
+kr_state_manifest_clear(kr_state_manifest *m)
+{
+	free(m->name);
+	free(m->lg_code);
+	free(m->peer);
+	kr_buf_release(&m->signed_bytes);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+kr_state_manifests_free(kr_state_manifest *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kr_state_manifest_clear(&v[i]);
+	free(v);
+}
+
+/* ---- heads ---------------------------------------------------------- */
+
+static void
+s_head_row(sqlite3_stmt *stmt, kr_state_head *h)
+{
+	s_colcpy(h->publisher, sizeof(h->publisher), stmt, 0);
+	s_colcpy(h->collection, sizeof(h->collection), stmt, 1);
+	s_colcpy(h->commit, sizeof(h->commit), stmt, 2);
+	h->size = (uint64_t)sqlite3_column_int64(stmt, 3);
+	h->synced = sqlite3_column_int64(stmt, 4);
+}
+
+int
+kr_state_head_get(kr_state *st, const char *pub, const char *coll, kr_state_head *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT publisher, collection, commit_id, size, synced FROM heads "
+	    "WHERE publisher = ? AND collection = ?", "ss", pub, coll)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		s_head_row(stmt, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? KR_ENOTFOUND : s_dberr(st, "reading head");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+kr_state_head_put(kr_state *st, const kr_state_head *h)
+{
+	return s_run(st, NULL, "INSERT OR REPLACE INTO heads (publisher, collection, commit_id, size, synced) "
+	    "VALUES (?, ?, ?, ?, ?)", "sssII", h->publisher, h->collection, h->commit,
+	    (int64_t)h->size, h->synced);
+}
+
+int
+kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = pub ? s_prep(st, &stmt, "SELECT publisher, collection, commit_id, size, synced FROM heads "
+	    "WHERE publisher = ? ORDER BY collection", "s", pub)
+	         : s_prep(st, &stmt, "SELECT publisher, collection, commit_id, size, synced FROM heads "
+	    "ORDER BY publisher, collection", "");
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = kr_realloc(*out, cap * sizeof(**out));
+		}
+		s_head_row(stmt, &(*out)[(*n)++]);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing heads");
+}
+
+/* ---- items ---------------------------------------------------------- */
+
+int
+kr_state_item_put(kr_state *st, const kr_state_item *it)
+{
+	return s_run(st, NULL, "INSERT OR REPLACE INTO items (publisher, collection, path, id, kind, "
+	    "title, version, updated, blob, commit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "ssssssssss", it->publisher, it->collection, it->path, it->id, it->kind, it->title,
+	    it->version, it->updated, it->blob, it->commit);
+}
+
+int
+kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path)
+{
+	return s_run(st, NULL, "DELETE FROM items WHERE publisher = ? AND collection = ? AND path = ?",
+	    "sss", pub, coll, path);
+}
+
+int
+kr_state_items_drop(kr_state *st, const char *pub, const char *coll)
+{
+	return s_run(st, NULL, "DELETE FROM items WHERE publisher = ? AND collection = ?", "ss", pub, coll);
+}
+
+int
+kr_state_item_find(kr_state *st, const char *id, kr_state_item **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT i.publisher, i.collection, i.path, i.id, i.kind, i.title, "
+	    "i.version, i.updated, i.blob, i.commit_id, m.name, m.lg_code FROM items i "
+	    "LEFT JOIN manifests m ON m.publisher = i.publisher WHERE i.id = ? "
+	    "ORDER BY i.updated DESC", "s", id)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		kr_state_item *it;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = kr_realloc(*out, cap * sizeof(**out));
+		}
+		it = &(*out)[(*n)++];
+		it->publisher = s_col(stmt, 0);
+		it->collection = s_col(stmt, 1);
+		it->path = s_col(stmt, 2);
+		it->id = s_col(stmt, 3);
+		it->kind = s_col(stmt, 4);
+		it->title = s_col(stmt, 5);
+		it->version = s_col(stmt, 6);
+		it->updated = s_col(stmt, 7);
+		it->blob = s_col(stmt, 8);
+		it->commit = s_col(stmt, 9);
+		it->pub_name = s_col(stmt, 10);
+		it->pub_code = s_col(stmt, 11);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return s_dberr(st, "finding item");
+	return *n ? 0 : kr_error(KR_ENOTFOUND, "no item %s on this node", id);
+}
+
+int
+kr_state_item_count(kr_state *st, const char *pub, const char *coll, int64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT count(*) FROM items WHERE publisher = ? AND collection = ?",
+	    "ss", pub, coll)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : s_dberr(st, "counting items");
+}
+
+void
+kr_state_items_free(kr_state_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kr_state_item *it = &v[i];
+		free(it->publisher); free(it->collection); free(it->path); free(it->id);
+		free(it->kind); free(it->title); free(it->version); free(it->updated);
+		free(it->blob); free(it->commit); free(it->pub_name); free(it->pub_code);
+	}
+	free(v);
+}
+
+/* ---- peers and follows ---------------------------------------------- */
+
+int
+kr_state_follow(kr_state *st, const char *endpoint, char *const *pubs, size_t npubs)
+{
+	int rc;
+
+	if ((rc = s_run(st, NULL, "INSERT OR IGNORE INTO peers (endpoint, added) VALUES (?, ?)",
+	    "sI", endpoint, kr_now())) < 0)
+		return rc;
+	for (size_t i = 0; i < npubs && rc == 0; i++)
+		rc = s_run(st, NULL, "INSERT OR IGNORE INTO follows (endpoint, publisher) VALUES (?, ?)",
+		    "ss", endpoint, pubs[i]);
+	return rc;
+}
+
+int
+kr_state_unfollow(kr_state *st, const char *endpoint, const char *pub)
+{
+	int changes = 0, rc;
+
+	if (pub)
+		rc = s_run(st, &changes, "DELETE FROM follows WHERE endpoint = ? AND publisher = ?",
+		    "ss", endpoint, pub);
+	else
+		rc = s_run(st, &changes, "DELETE FROM peers WHERE endpoint = ?", "s", endpoint);
+	if (rc == 0 && changes == 0)
+		rc = pub ? kr_error(KR_ENOTFOUND, "%s does not follow %s", endpoint, pub)
+		         : kr_error(KR_ENOTFOUND, "no peer %s (see: kairan peers)", endpoint);
+	return rc;
+}
+
+int
+kr_state_peers(kr_state *st, kr_state_peer **out, size_t *n)
+{
+	sqlite3_stmt *stmt, *fs;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT endpoint, node, name, announce, last_error, added, last_ok, "
+	    "last_error_at FROM peers ORDER BY added, endpoint", "")) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		kr_state_peer *p;
+		size_t fcap = 0;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = kr_realloc(*out, cap * sizeof(**out));
+		}
+		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		p->endpoint = s_col(stmt, 0);
+		p->node = s_col(stmt, 1);
+		p->name = s_col(stmt, 2);
+		p->announce = s_col(stmt, 3);
+		p->last_error = s_col(stmt, 4);
+		p->added = sqlite3_column_int64(stmt, 5);
+		p->last_ok = sqlite3_column_int64(stmt, 6);
+		p->last_error_at = sqlite3_column_int64(stmt, 7);
+		if (s_prep(st, &fs, "SELECT publisher FROM follows WHERE endpoint = ? ORDER BY publisher",
+		    "s", p->endpoint) < 0)
+			continue;
+		while (sqlite3_step(fs) == SQLITE_ROW) {
+			if (p->npublishers == fcap) {
+				fcap = fcap ? fcap * 2 : 4;
+				p->publishers = kr_realloc(p->publishers, fcap * sizeof(char *));
+			}
+			p->publishers[p->npublishers++] = s_col(fs, 0);
+		}
+		sqlite3_finalize(fs);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing peers");
+}
+
+void
+kr_state_peers_free(kr_state_peer *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].endpoint); free(v[i].node); free(v[i].name);
+		free(v[i].announce); free(v[i].last_error);
+		kr_strv_free(v[i].publishers, v[i].npublishers);
+	}
+	free(v);
+}
+
+int
+kr_state_peer_seen(kr_state *st, const char *endpoint, const char *node,
+    const char *name, const char *announce, const char *error)
+{
+	if (error)
+		return s_run(st, NULL, "UPDATE peers SET last_error = ?, last_error_at = ? WHERE endpoint = ?",
+		    "sIs", error, kr_now(), endpoint);
+	return s_run(st, NULL, "UPDATE peers SET last_ok = ?, last_error = NULL, "
+	    "node = coalesce(?, node), name = coalesce(?, name), announce = coalesce(?, announce) "
+	    "WHERE endpoint = ?", "Issss", kr_now(), node, name, announce, endpoint);
+}
+
+int
+kr_state_pinned(kr_state *st, const char *pub)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (s_prep(st, &stmt, "SELECT 1 FROM follows WHERE publisher = ? LIMIT 1", "s", pub) < 0)
+		return 0;
+	rc = sqlite3_step(stmt) == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+kr_state_pinned_list(kr_state *st, char ***out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT DISTINCT publisher FROM follows ORDER BY publisher", "")) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = kr_realloc(*out, cap * sizeof(char *));
+		}
+		(*out)[(*n)++] = s_col(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing pinned publishers");
+}
+
+/* ---- quarantine ----------------------------------------------------- */
+
+int
+kr_state_quarantine_add(kr_state *st, const char *pub, const char *peer,
+    const char *coll, int64_t seq, const char *reason)
+{
+	return s_run(st, NULL, "INSERT INTO quarantine (at, publisher, peer, collection, seq, reason) "
+	    "VALUES (?, ?, ?, ?, ?, ?)", "IsssIs", kr_now(), pub, peer, coll, seq, reason);
+}
+
+int
+kr_state_quarantine_list(kr_state *st, size_t max, kr_state_quarantine **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT at, seq, publisher, peer, collection, reason FROM quarantine "
+	    "ORDER BY n DESC LIMIT ?", "I", (int64_t)max)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		kr_state_quarantine *q;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = kr_realloc(*out, cap * sizeof(**out));
+		}
+		q = &(*out)[(*n)++];
+		q->at = sqlite3_column_int64(stmt, 0);
+		q->seq = sqlite3_column_int64(stmt, 1);
+		q->publisher = s_col(stmt, 2);
+		q->peer = s_col(stmt, 3);
+		q->collection = s_col(stmt, 4);
+		q->reason = s_col(stmt, 5);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing quarantine");
+}
+
+void
+kr_state_quarantine_free(kr_state_quarantine *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].publisher); free(v[i].peer); free(v[i].collection); free(v[i].reason);
+	}
+	free(v);
+}

@@ -1,0 +1,95 @@
+/*
+ * sharing/state.h - the node's SQLite state: manifests, heads, items,
+ * peers and follows, quarantine
+ *
+ * state.db is in WAL mode with a busy timeout, so a CLI command and a
+ * running daemon can use one home at once. Writes that belong together go
+ * inside kr_state_begin()/kr_state_commit() (BEGIN IMMEDIATE). The schema
+ * is versioned with PRAGMA user_version and migrated on open. Strings in
+ * returned structs are owned by the struct; free with the *_clear/_free
+ * function next to it. One kr_state per thread.
+ */
+#ifndef KR_STATE_H
+#define KR_STATE_H
+
+#include "common.h"
+
+typedef struct kr_state kr_state;
+
+int kr_state_open(kr_state **out, const char *path);
+void kr_state_destroy(kr_state **sp);
+int kr_state_begin(kr_state *st);
+int kr_state_commit(kr_state *st);
+void kr_state_rollback(kr_state *st);
+
+typedef struct {
+	char publisher[KR_FPR_HEX + 1];
+	uint64_t seq;
+	int64_t issued, expires, received;
+	char *name, *lg_code, *peer;
+	kr_buf signed_bytes;            /* serialised Signed(Manifest), as received */
+} kr_state_manifest;
+
+int kr_state_manifest_get(kr_state *st, const char *pub, kr_state_manifest *out);
+int kr_state_manifest_put(kr_state *st, const kr_state_manifest *m);
+int kr_state_manifest_list(kr_state *st, kr_state_manifest **out, size_t *n);
+void kr_state_manifest_clear(kr_state_manifest *m);
+void kr_state_manifests_free(kr_state_manifest *v, size_t n);
+
+typedef struct {
+	char publisher[KR_FPR_HEX + 1];
+	char collection[64];
+	char commit[KR_OID_HEX + 1];
+	uint64_t size;
+	int64_t synced;
+} kr_state_head;
+
+int kr_state_head_get(kr_state *st, const char *pub, const char *coll, kr_state_head *out);
+int kr_state_head_put(kr_state *st, const kr_state_head *h);
+/* pub NULL: every head. */
+int kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n);
+
+typedef struct {
+	char *publisher, *collection, *path, *id, *kind, *title, *version, *updated, *blob, *commit;
+	char *pub_name, *pub_code;      /* filled by kr_state_item_find */
+} kr_state_item;
+
+int kr_state_item_put(kr_state *st, const kr_state_item *it);
+int kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path);
+int kr_state_items_drop(kr_state *st, const char *pub, const char *coll);
+/* Items with this id, newest publisher first; KR_ENOTFOUND if none. */
+int kr_state_item_find(kr_state *st, const char *id, kr_state_item **out, size_t *n);
+int kr_state_item_count(kr_state *st, const char *pub, const char *coll, int64_t *n);
+void kr_state_items_free(kr_state_item *v, size_t n);
+
+typedef struct {
+	char *endpoint, *node, *name, *announce, *last_error;
+	int64_t added, last_ok, last_error_at;
+	char **publishers;
+	size_t npublishers;
+} kr_state_peer;
+
+/* Adds the peer (if new) and the publishers it should be asked for. */
+int kr_state_follow(kr_state *st, const char *endpoint, char *const *pubs, size_t npubs);
+/* pub NULL removes the peer and all its follows. KR_ENOTFOUND if nothing matched. */
+int kr_state_unfollow(kr_state *st, const char *endpoint, const char *pub);
+int kr_state_peers(kr_state *st, kr_state_peer **out, size_t *n);
+void kr_state_peers_free(kr_state_peer *v, size_t n);
+/* Records the outcome of talking to a peer (error NULL: success). */
+int kr_state_peer_seen(kr_state *st, const char *endpoint, const char *node,
+    const char *name, const char *announce, const char *error);
+/* 1 if some follow pins this publisher. */
+int kr_state_pinned(kr_state *st, const char *pub);
+int kr_state_pinned_list(kr_state *st, char ***out, size_t *n);
+
+typedef struct {
+	int64_t at, seq;
+	char *publisher, *peer, *collection, *reason;
+} kr_state_quarantine;
+
+int kr_state_quarantine_add(kr_state *st, const char *pub, const char *peer,
+    const char *coll, int64_t seq, const char *reason);
+int kr_state_quarantine_list(kr_state *st, size_t max, kr_state_quarantine **out, size_t *n);
+void kr_state_quarantine_free(kr_state_quarantine *v, size_t n);
+
+#endif

@@ -1,0 +1,1147 @@
+/*
+ * sharing/store.c - collections as bare git repositories (libgit2, zlib)
+ *
+ * Invariants: refs/heads/main of every repo is a verified head and moves
+ * only by compare-and-swap; histories are linear. Objects written before a
+ * failure stay unreferenced and harmless. This file alone talks to libgit2,
+ * and to zlib for the pack writer. Not thread-safe: one kr_store per thread.
+ *
+ * The pack writer follows libgit2's packbuilder in shape (enumerate, then
+ * write header, entries and a SHA-1 trailer) but never searches for deltas:
+ * history here is linear, so the base for an object is simply the previous
+ * version of the same path, which the receiver has or receives first.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <zlib.h>
+
+#define MAIN_REF "refs/heads/main"
+
+typedef struct s_repo {
+	char *path;
+	git_repository *repo;
+	struct s_repo *next;
+} s_repo;
+
+struct kr_store {
+	char *root;              /* <home>/repos */
+	s_repo *repos;
+};
+
+static int
+s_git_error(int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return kr_error(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int
+kr_store_open(kr_store **out, const char *home)
+{
+	kr_store *s;
+	int rc;
+
+	git_libgit2_init();
+	s = kr_calloc(1, sizeof(*s));
+	s->root = kr_sprintf("%s/repos", home);
+	if ((rc = kr_mkdir_p(s->root, 0755)) < 0) {
+		kr_store_destroy(&s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+kr_store_destroy(kr_store **sp)
+{
+	kr_store *s;
+
+	if (!sp || !*sp)
+		return;
+	s = *sp;
+	while (s->repos) {
+		s_repo *r = s->repos;
+		s->repos = r->next;
+		git_repository_free(r->repo);
+		free(r->path);
+		free(r);
+	}
+	free(s->root);
+	free(s);
+	*sp = NULL;
+	git_libgit2_shutdown();
+}
+
+char *
+kr_store_path(const kr_store *s, const char *pub, const char *coll)
+{
+	return kr_sprintf("%s/%s/%s.git", s->root, pub, coll);
+}
+
+/* Opens (and caches) a collection's repo; creates it when create is set. */
+static int
+s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repository **out)
+{
+	char *path = kr_store_path(s, pub, coll);
+	struct stat st;
+	s_repo *r;
+	int rc = 0;
+
+	for (r = s->repos; r; r = r->next)
+		if (strcmp(r->path, path) == 0) {
+			*out = r->repo;
+			free(path);
+			return 0;
+		}
+	r = kr_calloc(1, sizeof(*r));
+	r->path = path;
+	if (stat(path, &st) == 0) {
+		if (git_repository_open_bare(&r->repo, path) < 0)
+			rc = s_git_error(KR_EIO, path);
+	} else if (!create) {
+		rc = kr_error(KR_ENOTFOUND, "no collection %s/%s", pub, coll);
+	} else {
+		git_repository_init_options opts;
+		git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+		opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+		opts.initial_head = "main";
+		opts.description = "kairan collection";
+		if (git_repository_init_ext(&r->repo, path, &opts) < 0)
+			rc = s_git_error(KR_EIO, path);
+	}
+	if (rc < 0) {
+		free(r->path);
+		free(r);
+		return rc;
+	}
+	r->next = s->repos;
+	s->repos = r;
+	*out = r->repo;
+	return 0;
+}
+
+static void
+s_oid_out(uint8_t out[KR_OID_LEN], const git_oid *id)
+{
+	memcpy(out, id->id, KR_OID_LEN);
+}
+
+static void
+s_oid_in(git_oid *id, const uint8_t in[KR_OID_LEN])
+{
+	git_oid_fromraw(id, in);
+}
+
+static char *
+s_oid_str(const git_oid *id, char buf[GIT_OID_HEXSZ + 1])
+{
+	return git_oid_tostr(buf, GIT_OID_HEXSZ + 1, id);
+}
+
+int
+kr_store_head(kr_store *s, const char *pub, const char *coll, uint8_t oid[KR_OID_LEN])
+{
+	git_repository *repo;
+	git_oid id;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	rc = git_reference_name_to_id(&id, repo, MAIN_REF);
+	if (rc == GIT_ENOTFOUND)
+		return kr_error(KR_ENOTFOUND, "collection %s/%s has no main branch yet", pub, coll);
+	if (rc < 0)
+		return s_git_error(KR_EIO, coll);
+	s_oid_out(oid, &id);
+	return 0;
+}
+
+int
+kr_store_reachable(kr_store *s, const char *pub, const char *coll, const uint8_t commit[KR_OID_LEN])
+{
+	git_repository *repo;
+	git_oid head, id;
+
+	if (s_repo_get(s, pub, coll, 0, &repo) < 0 || git_reference_name_to_id(&head, repo, MAIN_REF) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	s_oid_in(&id, commit);
+	if (git_oid_equal(&head, &id))
+		return 1;
+	return git_graph_descendant_of(repo, &head, &id) == 1;
+}
+
+int
+kr_store_resolve(kr_store *s, const char *pub, const char *coll, const char *hex, uint8_t out[KR_OID_LEN])
+{
+	git_repository *repo;
+	git_object *obj = NULL;
+	git_oid id;
+	size_t len = strlen(hex);
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if (len < 4 || len > GIT_OID_HEXSZ || git_oid_fromstrn(&id, hex, len) < 0)
+		return kr_error(KR_EUSAGE, "'%s' is not a commit id (4 to 40 hex digits)", hex);
+	if (git_object_lookup_prefix(&obj, repo, &id, len, GIT_OBJECT_COMMIT) < 0)
+		return s_git_error(KR_ENOTFOUND, hex);
+	s_oid_out(out, git_object_id(obj));
+	git_object_free(obj);
+	return 0;
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+s_list_dir(const char *dir, const char *suffix, char ***names, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0, slen = strlen(suffix);
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : kr_error(KR_EIO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len <= slen || strcmp(e->d_name + len - slen, suffix) != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*names = kr_realloc(*names, cap * sizeof(char *));
+		}
+		(*names)[(*n)++] = kr_strndup(e->d_name, len - slen);
+	}
+	closedir(d);
+	if (*n)
+		qsort(*names, *n, sizeof(char *), s_cmp_str);
+	return 0;
+}
+
+int
+kr_store_collections(kr_store *s, const char *pub, char ***names, size_t *n)
+{
+	char *dir = kr_sprintf("%s/%s", s->root, pub);
+	int rc = s_list_dir(dir, ".git", names, n);
+
+	free(dir);
+	return rc;
+}
+
+int
+kr_store_publishers(kr_store *s, char ***names, size_t *n)
+{
+	char **all;
+	size_t nall;
+	int rc = s_list_dir(s->root, "", &all, &nall);
+
+	/* s_list_dir with an empty suffix drops nothing but dot entries. */
+	*names = all;
+	*n = 0;
+	for (size_t i = 0; i < nall; i++) {
+		if (kr_is_hex(all[i], KR_FPR_HEX))
+			all[(*n)++] = all[i];
+		else
+			free(all[i]);
+	}
+	return rc;
+}
+
+int
+kr_store_commit(kr_store *s, const char *pub, const char *coll,
+    const kr_store_file *files, size_t nfiles, const char *message,
+    const char *name, const char *email, const kr_key *key,
+    uint8_t out[KR_OID_LEN], int *changed)
+{
+	git_repository *repo;
+	git_commit *parent = NULL;
+	git_tree *base = NULL, *tree = NULL;
+	git_tree_update *ups = kr_calloc(nfiles, sizeof(*ups));
+	git_signature *sig = NULL;
+	git_buf cbuf = GIT_BUF_INIT;
+	kr_buf armour = KR_BUF_INIT;
+	git_oid head, treeid, commit;
+	size_t nups = 0;
+	int rc, have_head;
+
+	*changed = 0;
+	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
+		goto done;
+	rc = git_reference_name_to_id(&head, repo, MAIN_REF);
+	have_head = rc == 0;
+	if (rc < 0 && rc != GIT_ENOTFOUND) {
+		rc = s_git_error(KR_EIO, coll);
+		goto done;
+	}
+	if (have_head) {
+		if (git_commit_lookup(&parent, repo, &head) < 0 || git_commit_tree(&base, parent) < 0) {
+			rc = s_git_error(KR_EIO, "reading head commit");
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		git_tree_entry *e = NULL;
+		int exists = base && git_tree_entry_bypath(&e, base, files[i].path) == 0;
+		git_oid blob;
+
+		git_tree_entry_free(e);
+		if (!files[i].data) {
+			if (!exists)
+				continue;
+			ups[nups].action = GIT_TREE_UPDATE_REMOVE;
+		} else {
+			if (git_blob_create_from_buffer(&blob, repo, files[i].data, files[i].len) < 0) {
+				rc = s_git_error(KR_EIO, files[i].path);
+				goto done;
+			}
+			ups[nups].action = GIT_TREE_UPDATE_UPSERT;
+			ups[nups].id = blob;
+			ups[nups].filemode = GIT_FILEMODE_BLOB;
+		}
+		ups[nups++].path = files[i].path;
+	}
+	if (git_tree_create_updated(&treeid, repo, base, nups, ups) < 0) {
+		rc = s_git_error(KR_EIO, "building tree");
+		goto done;
+	}
+	if (base && git_oid_equal(&treeid, git_tree_id(base))) {
+		rc = 0;
+		goto done;
+	}
+	if (git_tree_lookup(&tree, repo, &treeid) < 0 ||
+	    git_signature_new(&sig, name, email, (git_time_t)kr_now(), 0) < 0) {
+		rc = s_git_error(KR_EIO, "preparing commit");
+		goto done;
+	}
+	{
+		const git_commit *parents[1] = { parent };
+		if (git_commit_create_buffer(&cbuf, repo, sig, sig, NULL, message, tree,
+		    parent ? 1 : 0, parents) < 0) {
+			rc = s_git_error(KR_EIO, "building commit");
+			goto done;
+		}
+	}
+	if ((rc = kr_sshsig_sign(&armour, key, "git", cbuf.ptr, cbuf.size)) < 0)
+		goto done;
+	if (git_commit_create_with_signature(&commit, repo, cbuf.ptr, armour.ptr, "gpgsig") < 0) {
+		rc = s_git_error(KR_EIO, "writing signed commit");
+		goto done;
+	}
+	s_oid_out(out, &commit);
+	*changed = 1;
+	rc = 0;
+done:
+	git_buf_dispose(&cbuf);
+	kr_buf_release(&armour);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_tree_free(base);
+	git_commit_free(parent);
+	free(ups);
+	return rc;
+}
+
+int
+kr_store_cas(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN])
+{
+	git_repository *repo;
+	git_reference *ref = NULL;
+	git_oid id, cur;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
+		return rc;
+	s_oid_in(&id, newoid);
+	if (old) {
+		s_oid_in(&cur, old);
+		rc = git_reference_create_matching(&ref, repo, MAIN_REF, &id, 1, &cur, "kairan: fast-forward");
+	} else {
+		rc = git_reference_create(&ref, repo, MAIN_REF, &id, 0, "kairan: first head");
+	}
+	git_reference_free(ref);
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+		return kr_error(KR_ECONFLICT, "collection %s/%s: main moved underneath us", pub, coll);
+	if (rc < 0)
+		return s_git_error(KR_EIO, "updating refs/heads/main");
+	return 0;
+}
+
+static int
+s_commit_tree(git_repository *repo, const uint8_t commit[KR_OID_LEN], git_tree **out)
+{
+	git_commit *c = NULL;
+	git_oid id;
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc = 0;
+
+	s_oid_in(&id, commit);
+	if (git_commit_lookup(&c, repo, &id) < 0 || git_commit_tree(out, c) < 0)
+		rc = s_git_error(KR_ENOTFOUND, s_oid_str(&id, hex));
+	git_commit_free(c);
+	return rc;
+}
+
+int
+kr_store_read(kr_store *s, const char *pub, const char *coll,
+    const uint8_t commit[KR_OID_LEN], const char *path, kr_buf *out)
+{
+	git_repository *repo;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0 || (rc = s_commit_tree(repo, commit, &tree)) < 0)
+		return rc;
+	if (git_tree_entry_bypath(&e, tree, path) < 0) {
+		rc = kr_error(KR_ENOTFOUND, "%s: not in this version of %s", path, coll);
+	} else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+		rc = s_git_error(KR_ENOTFOUND, path);
+	} else {
+		kr_buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	}
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return rc;
+}
+
+static int s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt,
+    kr_buf *prefix, kr_store_change_cb cb, void *arg);
+
+/* Reports every blob under the old entry o (named by prefix) as removed. */
+static int
+s_diff_removed(git_repository *repo, const git_tree_entry *o, kr_buf *prefix,
+    kr_store_change_cb cb, void *arg)
+{
+	git_tree *osub = NULL;
+	size_t plen = prefix->len;
+	int rc;
+
+	if (git_tree_entry_type(o) != GIT_OBJECT_TREE)
+		return cb(prefix->ptr, NULL, arg);
+	if (git_tree_lookup(&osub, repo, git_tree_entry_id(o)) < 0)
+		return s_git_error(KR_ENOTFOUND, prefix->ptr);
+	kr_buf_addch(prefix, '/');
+	rc = s_diff_trees(repo, osub, NULL, prefix, cb, arg);
+	prefix->len = plen;
+	prefix->ptr[plen] = '\0';
+	git_tree_free(osub);
+	return rc;
+}
+
+/*
+ * Calls cb for each blob path that differs between old and newt (either
+ * may be NULL). prefix holds the path of the trees being compared.
+ */
+static int
+s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt, kr_buf *prefix,
+    kr_store_change_cb cb, void *arg)
+{
+	size_t plen = prefix->len;
+	int rc = 0;
+
+	for (size_t i = 0, n = newt ? git_tree_entrycount(newt) : 0; i < n && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(newt, i);
+		const git_tree_entry *o = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : NULL;
+
+		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)) &&
+		    git_tree_entry_type(o) == git_tree_entry_type(e))
+			continue;
+		kr_buf_adds(prefix, git_tree_entry_name(e));
+		if (o && git_tree_entry_type(o) != git_tree_entry_type(e)) {
+			rc = s_diff_removed(repo, o, prefix, cb, arg);
+			o = NULL;
+		}
+		if (rc < 0) {
+			/* fall through to the reset below */
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			git_tree *sub = NULL, *osub = NULL;
+			if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0 ||
+			    (o && git_tree_lookup(&osub, repo, git_tree_entry_id(o)) < 0)) {
+				rc = s_git_error(KR_ENOTFOUND, prefix->ptr);
+			} else {
+				kr_buf_addch(prefix, '/');
+				rc = s_diff_trees(repo, osub, sub, prefix, cb, arg);
+			}
+			git_tree_free(sub);
+			git_tree_free(osub);
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+			rc = cb(prefix->ptr, git_tree_entry_id(e)->id, arg);
+		} else {
+			rc = kr_error(KR_EVERIFY, "%s: submodules are not content", prefix->ptr);
+		}
+		prefix->len = plen;
+		prefix->ptr[plen] = '\0';
+	}
+	for (size_t i = 0, n = old ? git_tree_entrycount(old) : 0; i < n && rc == 0; i++) {
+		const git_tree_entry *o = git_tree_entry_byindex(old, i);
+
+		if (newt && git_tree_entry_byname(newt, git_tree_entry_name(o)))
+			continue;
+		kr_buf_adds(prefix, git_tree_entry_name(o));
+		rc = s_diff_removed(repo, o, prefix, cb, arg);
+		prefix->len = plen;
+		prefix->ptr[plen] = '\0';
+	}
+	return rc;
+}
+
+int
+kr_store_diff(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], kr_store_change_cb cb, void *arg)
+{
+	git_repository *repo;
+	git_tree *ot = NULL, *nt = NULL;
+	kr_buf prefix = KR_BUF_INIT;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if ((rc = s_commit_tree(repo, newoid, &nt)) == 0 && (!old || (rc = s_commit_tree(repo, old, &ot)) == 0)) {
+		kr_buf_grow(&prefix, 256);
+		rc = s_diff_trees(repo, ot, nt, &prefix, cb, arg);
+	}
+	kr_buf_release(&prefix);
+	git_tree_free(ot);
+	git_tree_free(nt);
+	return rc;
+}
+/* Checks one commit's SSHSIG; signer must equal key (when key is given). */
+static int
+s_check_signature(git_repository *repo, const git_oid *id, const uint8_t key[KR_FPR_LEN])
+{
+	git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	uint8_t signer[KR_FPR_LEN];
+	char hex[GIT_OID_HEXSZ + 1];
+	int rc;
+
+	s_oid_str(id, hex);
+	rc = git_commit_extract_signature(&sig, &data, repo, (git_oid *)id, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		rc = kr_error(KR_EVERIFY, "commit %s is not signed", hex);
+	} else if (rc < 0) {
+		rc = s_git_error(KR_ENOTFOUND, hex);
+	} else if ((rc = kr_sshsig_verify(sig.ptr, sig.size, "git", data.ptr, data.size, signer)) < 0) {
+		rc = kr_error_prefix(rc, "commit %s", hex);
+	} else if (memcmp(signer, key, KR_FPR_LEN) != 0) {
+		char got[KR_FPR_HEX + 1];
+		kr_hex(got, signer, KR_FPR_LEN);
+		rc = kr_error(KR_EVERIFY, "commit %s is signed by another key (%.16s…), not the publisher's", hex, got);
+	}
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return rc;
+}
+
+int
+kr_store_verify_range(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], const uint8_t key[KR_FPR_LEN],
+    size_t *ncommits)
+{
+	git_repository *repo;
+	git_oid cur, stop;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	s_oid_in(&cur, newoid);
+	if (old)
+		s_oid_in(&stop, old);
+	for (;;) {
+		git_commit *c;
+		unsigned parents;
+
+		if (old && git_oid_equal(&cur, &stop))
+			break;
+		if (git_commit_lookup(&c, repo, &cur) < 0) {
+			rc = s_git_error(KR_ENOTFOUND, s_oid_str(&cur, hex));
+			break;
+		}
+		parents = git_commit_parentcount(c);
+		if ((rc = s_check_signature(repo, &cur, key)) < 0) {
+			git_commit_free(c);
+			break;
+		}
+		n++;
+		if (parents > 1) {
+			rc = kr_error(KR_EVERIFY, "commit %s is a merge; history must be linear", s_oid_str(&cur, hex));
+			git_commit_free(c);
+			break;
+		}
+		if (parents == 0) {
+			git_commit_free(c);
+			if (old) {
+				char oh[GIT_OID_HEXSZ + 1];
+				git_oid nid;
+				s_oid_in(&nid, newoid);
+				rc = kr_error(KR_EVERIFY, "%s is not a fast-forward of %s (history was rewritten)",
+				    s_oid_str(&nid, hex), s_oid_str(&stop, oh));
+			}
+			break;
+		}
+		cur = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+	if (ncommits)
+		*ncommits = n;
+	return rc;
+}
+
+int
+kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
+    kr_store_log_cb cb, void *arg)
+{
+	git_repository *repo;
+	git_oid cur;
+	uint8_t key[KR_FPR_LEN];
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if (git_reference_name_to_id(&cur, repo, MAIN_REF) < 0)
+		return 0;
+	if (kr_unhex(key, KR_FPR_LEN, pub) < 0)
+		return kr_error(KR_ERROR, "%s is not a publisher fingerprint", pub);
+	for (size_t i = 0; max == 0 || i < max; i++) {
+		git_commit *c;
+		kr_commit_info info;
+		const git_signature *a;
+
+		if (git_commit_lookup(&c, repo, &cur) < 0)
+			return s_git_error(KR_ENOTFOUND, "reading history");
+		a = git_commit_author(c);
+		s_oid_out(info.oid, &cur);
+		info.time = (int64_t)git_commit_time(c);
+		info.author = a->name;
+		info.message = git_commit_message(c);
+		info.signed_ok = s_check_signature(repo, &cur, key) == 0;
+		kr_error_clear();
+		rc = cb(&info, arg);
+		if (rc != 0 || git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			return rc < 0 ? rc : 0;
+		}
+		cur = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+	return 0;
+}
+
+/* ---- pack writer ---------------------------------------------------- */
+
+typedef struct {
+	git_oid oid;
+	git_oid base;
+	int has_base;
+	git_object_t type;
+} s_entry;
+
+typedef struct {
+	git_repository *repo;
+	git_odb *odb;
+	s_entry *v;
+	size_t n, cap;
+	git_oid *set;            /* open addressing; zero oid = empty */
+	size_t setcap, setn;
+} s_objlist;
+
+static size_t
+s_oid_hash(const git_oid *id)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h;
+}
+
+static int
+s_set_add(s_objlist *l, const git_oid *id)
+{
+	if ((l->setn + 1) * 2 > l->setcap) {
+		git_oid *old = l->set;
+		size_t oldcap = l->setcap;
+		l->setcap = oldcap ? oldcap * 2 : 1024;
+		l->set = kr_calloc(l->setcap, sizeof(git_oid));
+		l->setn = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (!git_oid_is_zero(&old[i]))
+				s_set_add(l, &old[i]);
+		free(old);
+	}
+	for (size_t i = s_oid_hash(id) & (l->setcap - 1); ; i = (i + 1) & (l->setcap - 1)) {
+		if (git_oid_is_zero(&l->set[i])) {
+			l->set[i] = *id;
+			l->setn++;
+			return 1;
+		}
+		if (git_oid_equal(&l->set[i], id))
+			return 0;
+	}
+}
+
+static void
+s_list_add(s_objlist *l, const git_oid *id, git_object_t type, const git_oid *base)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = kr_realloc(l->v, l->cap * sizeof(s_entry));
+	}
+	l->v[l->n].oid = *id;
+	l->v[l->n].type = type;
+	l->v[l->n].has_base = base != NULL;
+	if (base)
+		l->v[l->n].base = *base;
+	l->n++;
+}
+
+/* Adds newid's tree and whatever under it differs from oldid's (may be NULL). */
+static int
+s_enum_tree(s_objlist *l, const git_oid *oldid, const git_oid *newid)
+{
+	git_tree *nt = NULL, *ot = NULL;
+	int rc = 0;
+
+	if ((oldid && git_oid_equal(oldid, newid)) || !s_set_add(l, newid))
+		return 0;
+	s_list_add(l, newid, GIT_OBJECT_TREE, oldid);
+	if (git_tree_lookup(&nt, l->repo, newid) < 0 ||
+	    (oldid && git_tree_lookup(&ot, l->repo, oldid) < 0)) {
+		char hex[GIT_OID_HEXSZ + 1];
+		rc = s_git_error(KR_ENOTFOUND, s_oid_str(newid, hex));
+		goto done;
+	}
+	for (size_t i = 0, n = git_tree_entrycount(nt); i < n && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(nt, i);
+		const git_tree_entry *o = ot ? git_tree_entry_byname(ot, git_tree_entry_name(e)) : NULL;
+		const git_oid *id = git_tree_entry_id(e);
+		int same_type = o && git_tree_entry_type(o) == git_tree_entry_type(e);
+
+		if (same_type && git_oid_equal(git_tree_entry_id(o), id))
+			continue;
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = s_enum_tree(l, same_type ? git_tree_entry_id(o) : NULL, id);
+		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+			if (s_set_add(l, id))
+				s_list_add(l, id, GIT_OBJECT_BLOB, same_type ? git_tree_entry_id(o) : NULL);
+		} else
+			rc = kr_error(KR_EVERIFY, "tree entry %s is not a blob or tree", git_tree_entry_name(e));
+	}
+done:
+	git_tree_free(nt);
+	git_tree_free(ot);
+	return rc;
+}
+
+/* Enumerates the objects new in (base, want], oldest commit first. */
+static int
+s_enumerate(s_objlist *l, const git_oid *base, const git_oid *want)
+{
+	git_oid *chain = NULL;
+	size_t nchain = 0, cap = 0;
+	git_oid cur = *want;
+	int rc = 0;
+
+	for (;;) {
+		git_commit *c;
+		if (base && git_oid_equal(&cur, base))
+			break;
+		if (git_commit_lookup(&c, l->repo, &cur) < 0) {
+			char hex[GIT_OID_HEXSZ + 1];
+			rc = s_git_error(KR_ENOTFOUND, s_oid_str(&cur, hex));
+			goto done;
+		}
+		if (nchain == cap) {
+			cap = cap ? cap * 2 : 64;
+			chain = kr_realloc(chain, cap * sizeof(*chain));
+		}
+		chain[nchain++] = cur;
+		if (git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			break;
+		}
+		cur = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+	for (size_t i = nchain; i-- > 0 && rc == 0;) {
+		git_commit *c = NULL, *p = NULL;
+		if (git_commit_lookup(&c, l->repo, &chain[i]) < 0) {
+			rc = s_git_error(KR_ENOTFOUND, "commit");
+			break;
+		}
+		if (s_set_add(l, &chain[i]))
+			s_list_add(l, &chain[i], GIT_OBJECT_COMMIT, NULL);
+		if (git_commit_parentcount(c) > 0 && git_commit_parent(&p, c, 0) < 0)
+			rc = s_git_error(KR_ENOTFOUND, "parent commit");
+		if (rc == 0)
+			rc = s_enum_tree(l, p ? git_commit_tree_id(p) : NULL, git_commit_tree_id(c));
+		git_commit_free(p);
+		git_commit_free(c);
+	}
+done:
+	free(chain);
+	return rc;
+}
+
+static void
+s_objlist_free(s_objlist *l)
+{
+	free(l->v);
+	free(l->set);
+}
+
+static void
+s_varint(kr_buf *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		kr_buf_addch(b, (char)(0x80 | (v & 0x7f)));
+		v >>= 7;
+	}
+	kr_buf_addch(b, (char)v);
+}
+
+/*
+ * A git delta from src to tgt made of one common prefix, one literal run
+ * and one common suffix: optimal for the usual edit (an entry added to a
+ * tree, a paragraph changed in an item) and linear in time.
+ */
+static void
+s_delta(kr_buf *d, const uint8_t *src, size_t slen, const uint8_t *tgt, size_t tlen)
+{
+	size_t p = 0, s = 0, max = slen < tlen ? slen : tlen;
+
+	while (p < max && src[p] == tgt[p])
+		p++;
+	while (s < max - p && src[slen - 1 - s] == tgt[tlen - 1 - s])
+		s++;
+	s_varint(d, slen);
+	s_varint(d, tlen);
+	for (size_t off = 0; off < p;) {
+		size_t n = p - off > 0x10000 ? 0x10000 : p - off;
+		uint8_t op[8];
+		size_t k = 1;
+		op[0] = 0x80;
+		for (int i = 0; i < 4; i++)
+			if ((off >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(1 << i);
+				op[k++] = (uint8_t)(off >> (8 * i));
+			}
+		for (int i = 0; i < 3; i++)
+			if ((n >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(0x10 << i);
+				op[k++] = (uint8_t)(n >> (8 * i));
+			}
+		kr_buf_add(d, op, k);
+		off += n;
+	}
+	for (size_t off = p; off < tlen - s;) {
+		size_t n = tlen - s - off > 127 ? 127 : tlen - s - off;
+		kr_buf_addch(d, (char)n);
+		kr_buf_add(d, tgt + off, n);
+		off += n;
+	}
+	for (size_t off = slen - s; off < slen;) {
+		size_t n = slen - off > 0x10000 ? 0x10000 : slen - off;
+		uint8_t op[8];
+		size_t k = 1;
+		op[0] = 0x80;
+		for (int i = 0; i < 4; i++)
+			if ((off >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(1 << i);
+				op[k++] = (uint8_t)(off >> (8 * i));
+			}
+		for (int i = 0; i < 3; i++)
+			if ((n >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(0x10 << i);
+				op[k++] = (uint8_t)(n >> (8 * i));
+			}
+		kr_buf_add(d, op, k);
+		off += n;
+	}
+}
+
+static void
+s_entry_header(kr_buf *b, int type, size_t size)
+{
+	uint8_t c = (uint8_t)((type << 4) | (size & 15));
+
+	size >>= 4;
+	while (size) {
+		kr_buf_addch(b, (char)(c | 0x80));
+		c = size & 0x7f;
+		size >>= 7;
+	}
+	kr_buf_addch(b, (char)c);
+}
+
+static int
+s_deflate(kr_buf *out, const void *data, size_t len, int level)
+{
+	z_stream z;
+	uLong bound;
+	int zrc;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit(&z, level) != Z_OK)
+		return kr_error(KR_ERROR, "zlib: deflateInit failed");
+	bound = deflateBound(&z, (uLong)len);
+	kr_buf_grow(out, bound);
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out->ptr + out->len;
+	z.avail_out = (uInt)bound;
+	zrc = deflate(&z, Z_FINISH);
+	out->len += bound - z.avail_out;
+	out->ptr[out->len] = '\0';
+	deflateEnd(&z);
+	return zrc == Z_STREAM_END ? 0 : kr_error(KR_ERROR, "zlib: deflate failed");
+}
+
+static uint64_t
+s_bound(size_t raw)
+{
+	return (uint64_t)raw + raw / 512 + 64;
+}
+
+/* The first have that is want's ancestor (or want itself); NULL if none. */
+static int
+s_pick_base(git_repository *repo, const git_oid *want, const uint8_t (*haves)[KR_OID_LEN],
+    size_t nhaves, git_oid *base)
+{
+	for (size_t i = 0; i < nhaves; i++) {
+		git_oid h;
+		git_commit *c;
+		s_oid_in(&h, haves[i]);
+		if (git_oid_equal(&h, want)) {
+			*base = h;
+			return 1;
+		}
+		if (git_commit_lookup(&c, repo, &h) < 0)
+			continue;
+		git_commit_free(c);
+		if (git_graph_descendant_of(repo, want, &h) == 1) {
+			*base = h;
+			return 1;
+		}
+	}
+	git_error_clear();
+	return 0;
+}
+
+int
+kr_store_pack(kr_store *s, const char *pub, const char *coll,
+    const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
+    kr_buf *out)
+{
+	s_objlist l = { 0 };
+	git_oid w, base;
+	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
+	uint64_t rawtotal = 0;
+	size_t start = out->len;
+	kr_sha1 *h;
+	uint8_t trailer[20];
+	int rc, have_base, level;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
+		return rc;
+	if (git_repository_odb(&l.odb, l.repo) < 0)
+		return s_git_error(KR_EIO, "opening object database");
+	s_oid_in(&w, want);
+	have_base = s_pick_base(l.repo, &w, haves, nhaves, &base);
+	if ((rc = s_enumerate(&l, have_base ? &base : NULL, &w)) < 0)
+		goto done;
+	for (size_t i = 0; i < l.n; i++) {
+		size_t len;
+		git_object_t t;
+		if (git_odb_read_header(&len, &t, l.odb, &l.v[i].oid) == 0)
+			rawtotal += len;
+	}
+	/* Small packs are optimised for bytes, large ones for time. */
+	level = rawtotal < (1u << 20) ? Z_DEFAULT_COMPRESSION : Z_BEST_SPEED;
+
+	kr_buf_add(out, "PACK", 4);
+	{
+		uint8_t hdr[8] = { 0, 0, 0, 2, (uint8_t)(l.n >> 24), (uint8_t)(l.n >> 16), (uint8_t)(l.n >> 8), (uint8_t)l.n };
+		kr_buf_add(out, hdr, 8);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		git_odb_object *obj = NULL, *bobj = NULL;
+		const uint8_t *data;
+		size_t len;
+		int used_delta = 0;
+
+		if (git_odb_read(&obj, l.odb, &l.v[i].oid) < 0) {
+			rc = s_git_error(KR_ENOTFOUND, "reading object for pack");
+			goto done;
+		}
+		data = git_odb_object_data(obj);
+		len = git_odb_object_size(obj);
+		if (l.v[i].has_base && len >= 64 && git_odb_read(&bobj, l.odb, &l.v[i].base) == 0 &&
+		    git_odb_object_type(bobj) == l.v[i].type) {
+			kr_buf_clear(&delta);
+			s_delta(&delta, git_odb_object_data(bobj), git_odb_object_size(bobj), data, len);
+			if (delta.len < len / 2) {
+				s_entry_header(out, GIT_OBJECT_REF_DELTA, delta.len);
+				kr_buf_add(out, l.v[i].base.id, KR_OID_LEN);
+				rc = s_deflate(out, delta.ptr, delta.len, level);
+				used_delta = 1;
+			}
+		}
+		git_error_clear();
+		if (!used_delta) {
+			s_entry_header(out, l.v[i].type, len);
+			rc = s_deflate(out, data, len, level);
+		}
+		git_odb_object_free(bobj);
+		git_odb_object_free(obj);
+		if (rc < 0)
+			goto done;
+	}
+	h = kr_sha1_new();
+	kr_sha1_update(h, out->ptr + start, out->len - start);
+	kr_sha1_final(&h, trailer);
+	kr_buf_add(out, trailer, 20);
+done:
+	if (rc < 0) {
+		out->len = start;
+		if (out->cap)
+			out->ptr[start] = '\0';
+	}
+	kr_buf_release(&tmp);
+	kr_buf_release(&delta);
+	git_odb_free(l.odb);
+	s_objlist_free(&l);
+	return rc;
+}
+
+int
+kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], uint64_t *bound)
+{
+	s_objlist l = { 0 };
+	git_oid w, o;
+	int rc;
+
+	*bound = old ? 0 : 32; /* pack header and trailer */
+	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
+		return rc;
+	if (git_repository_odb(&l.odb, l.repo) < 0)
+		return s_git_error(KR_EIO, "opening object database");
+	s_oid_in(&w, newoid);
+	if (old)
+		s_oid_in(&o, old);
+	if ((rc = s_enumerate(&l, old ? &o : NULL, &w)) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			size_t len;
+			git_object_t t;
+			if (git_odb_read_header(&len, &t, l.odb, &l.v[i].oid) < 0) {
+				rc = s_git_error(KR_ENOTFOUND, "object header");
+				break;
+			}
+			*bound += s_bound(len);
+		}
+	}
+	git_odb_free(l.odb);
+	s_objlist_free(&l);
+	return rc;
+}
+
+/* ---- pack intake ---------------------------------------------------- */
+
+struct kr_packin {
+	git_odb *odb;
+	git_odb_writepack *wp;
+	git_indexer_progress stats;
+};
+
+int
+kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
+{
+	git_repository *repo;
+	kr_packin *in;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
+		return rc;
+	in = kr_calloc(1, sizeof(*in));
+	if (git_repository_odb(&in->odb, repo) < 0 || git_odb_write_pack(&in->wp, in->odb, NULL, NULL) < 0) {
+		rc = s_git_error(KR_EIO, "opening pack writer");
+		kr_packin_destroy(&in);
+		return rc;
+	}
+	*out = in;
+	return 0;
+}
+
+int
+kr_packin_append(kr_packin *in, const void *data, size_t len)
+{
+	if (in->wp->append(in->wp, data, len, &in->stats) < 0)
+		return s_git_error(KR_EPROTO, "pack data rejected");
+	return 0;
+}
+
+int
+kr_packin_commit(kr_packin *in)
+{
+	if (in->wp->commit(in->wp, &in->stats) < 0)
+		return s_git_error(KR_EPROTO, "pack is incomplete or corrupt");
+	return 0;
+}
+
+void
+kr_packin_destroy(kr_packin **inp)
+{
+	kr_packin *in;
+
+	if (!inp || !*inp)
+		return;
+	in = *inp;
+	if (in->wp)
+		in->wp->free(in->wp);
+	git_odb_free(in->odb);
+	free(in);
+	*inp = NULL;
+}
+
+void
+kr_store_tidy(kr_store *s, const char *pub, const char *coll)
+{
+	char *dir = kr_sprintf("%s/%s/%s.git/objects/pack", s->root, pub, coll);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		/* libgit2's indexer writes pack_git2_XXXXXX while receiving */
+		if (strncmp(e->d_name, "pack_git2_", 10) == 0) {
+			char *p = kr_sprintf("%s/%s", dir, e->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}

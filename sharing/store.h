@@ -1,0 +1,111 @@
+/*
+ * sharing/store.h - collections as bare git repositories
+ *
+ * One bare repo per (publisher, collection) under <home>/repos/<pub-hex>/
+ * <collection>.git. refs/heads/main is always a verified head: objects may
+ * arrive first (harmless while unreferenced), the ref moves only through
+ * kr_store_cas() after the caller accepted the new history. History is
+ * linear and signed. Not thread-safe: one kr_store per thread.
+ */
+#ifndef KR_STORE_H
+#define KR_STORE_H
+
+#include "common.h"
+#include "sign.h"
+
+typedef struct kr_store kr_store;
+
+int kr_store_open(kr_store **out, const char *home);
+void kr_store_destroy(kr_store **sp);
+
+/* Path of a collection's repo (caller frees). */
+char *kr_store_path(const kr_store *s, const char *pub, const char *coll);
+/* KR_ENOTFOUND when the repo or its main ref does not exist. */
+int kr_store_head(kr_store *s, const char *pub, const char *coll, uint8_t oid[KR_OID_LEN]);
+/* 1 if commit is the collection's head or one of its ancestors, else 0. */
+int kr_store_reachable(kr_store *s, const char *pub, const char *coll, const uint8_t commit[KR_OID_LEN]);
+/* Resolves a full or abbreviated commit id (at least 4 hex digits). */
+int kr_store_resolve(kr_store *s, const char *pub, const char *coll, const char *hex, uint8_t out[KR_OID_LEN]);
+/* Names of the collections held for pub (sorted; free with kr_strv_free). */
+int kr_store_collections(kr_store *s, const char *pub, char ***names, size_t *n);
+/* Publishers (hex) that have a repos/ directory. */
+int kr_store_publishers(kr_store *s, char ***names, size_t *n);
+
+typedef struct {
+	const char *path;       /* inside the collection, e.g. cases/x.md */
+	const void *data;       /* NULL removes the path */
+	size_t len;
+} kr_store_file;
+
+/*
+ * Writes a signed commit on top of the current head that applies files,
+ * without moving the ref (see kr_store_cas). *changed is 0, and no commit
+ * is written, when the tree would not change. The repo is created if needed.
+ */
+int kr_store_commit(kr_store *s, const char *pub, const char *coll,
+    const kr_store_file *files, size_t nfiles, const char *message,
+    const char *name, const char *email, const kr_key *key,
+    uint8_t out[KR_OID_LEN], int *changed);
+
+/* Moves refs/heads/main from old (NULL: no ref yet) to new, atomically. */
+int kr_store_cas(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN]);
+
+/* The blob at path in commit; KR_ENOTFOUND if absent. */
+int kr_store_read(kr_store *s, const char *pub, const char *coll,
+    const uint8_t commit[KR_OID_LEN], const char *path, kr_buf *out);
+
+/* Called per blob path that differs from old to new (blob NULL: removed). */
+typedef int (*kr_store_change_cb)(const char *path, const uint8_t *blob, void *arg);
+int kr_store_diff(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], kr_store_change_cb cb, void *arg);
+
+/*
+ * Checks that new descends from old by a linear chain (old NULL: from the
+ * root) in which every commit carries a valid SSHSIG by key. Errors name the
+ * commit: KR_EVERIFY for "not a fast-forward", "unsigned", "signed by
+ * another key"; KR_ENOTFOUND when an object is missing.
+ */
+int kr_store_verify_range(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], const uint8_t key[KR_FPR_LEN],
+    size_t *ncommits);
+
+typedef struct {
+	uint8_t oid[KR_OID_LEN];
+	int64_t time;
+	const char *author;
+	const char *message;
+	int signed_ok;          /* SSHSIG verifies against the repo's publisher */
+} kr_commit_info;
+typedef int (*kr_store_log_cb)(const kr_commit_info *c, void *arg);
+int kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
+    kr_store_log_cb cb, void *arg);
+
+/*
+ * Pack of the objects needed to go from the first usable have (an ancestor
+ * of want) to want; thin (deltas may refer to objects of that have). No
+ * delta search: an object is deltified only against the previous version of
+ * the same path, so a first sync costs one pass over the objects.
+ */
+int kr_store_pack(kr_store *s, const char *pub, const char *coll,
+    const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
+    kr_buf *out);
+/*
+ * Upper bound of the pack bytes for the objects new in (old, new]: a head's
+ * signed size is the previous size plus this, so any honest pack of the
+ * head from any have fits in it.
+ */
+int kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], uint64_t *bound);
+
+/* Streams a received pack into the collection's object database. */
+typedef struct kr_packin kr_packin;
+int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll);
+int kr_packin_append(kr_packin *in, const void *data, size_t len);
+int kr_packin_commit(kr_packin *in);
+void kr_packin_destroy(kr_packin **inp);
+
+/* Removes stale temporary files from interrupted pack writes. */
+void kr_store_tidy(kr_store *s, const char *pub, const char *coll);
+
+#endif
