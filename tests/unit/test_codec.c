@@ -1,0 +1,195 @@
+/* tests/unit/test_codec.c - wire round trips and hostile input */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../proto/codec.h"
+
+static void
+s_manifest(kr_manifest *m, kr_head *heads)
+{
+	memset(m, 0, sizeof(*m));
+	memset(m->publisher, 0xab, KR_FPR_LEN);
+	m->seq = 42;
+	m->issued = 1700000000;
+	m->expires = 1700604800;
+	m->name = (char *)"三豊市";
+	m->lg_code = (char *)"372081";
+	strcpy(heads[0].collection, "cases");
+	memset(heads[0].commit, 0x11, KR_OID_LEN);
+	heads[0].size = 4096;
+	strcpy(heads[1].collection, "prompts");
+	memset(heads[1].commit, 0x22, KR_OID_LEN);
+	heads[1].size = 123;
+	m->heads = heads;
+	m->nheads = 2;
+}
+
+static void
+test_manifest_roundtrip(void **state)
+{
+	kr_manifest m, back;
+	kr_head heads[2];
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	s_manifest(&m, heads);
+	kr_manifest_encode(&b, &m);
+	assert_int_equal(kr_manifest_decode(&back, b.ptr, b.len), 0);
+	assert_int_equal(back.seq, 42);
+	assert_string_equal(back.name, "三豊市");
+	assert_int_equal(back.nheads, 2);
+	assert_string_equal(back.heads[1].collection, "prompts");
+	assert_memory_equal(back.heads[0].commit, heads[0].commit, KR_OID_LEN);
+	kr_manifest_clear(&back);
+	kr_buf_release(&b);
+}
+
+static void
+test_manifest_every_truncation_rejected_or_consistent(void **state)
+{
+	kr_manifest m, back;
+	kr_head heads[2];
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	s_manifest(&m, heads);
+	kr_manifest_encode(&b, &m);
+	for (size_t n = 0; n < b.len; n++) {
+		/* a prefix is either malformed or lacks required fixed-size fields */
+		int rc = kr_manifest_decode(&back, b.ptr, n);
+		if (rc == 0) {
+			assert_true(back.nheads <= 2);
+			kr_manifest_clear(&back);
+		} else {
+			assert_int_equal(rc, KR_EPROTO);
+		}
+	}
+	kr_buf_release(&b);
+}
+
+static void
+test_manifest_bad_fields(void **state)
+{
+	kr_manifest m, back;
+	kr_head heads[2];
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	s_manifest(&m, heads);
+	strcpy(heads[1].collection, "Cases!");
+	kr_manifest_encode(&b, &m);
+	assert_int_equal(kr_manifest_decode(&back, b.ptr, b.len), KR_EPROTO);
+	assert_non_null(strstr(kr_errmsg(), "collection"));
+	kr_buf_clear(&b);
+	strcpy(heads[1].collection, "cases");
+	kr_manifest_encode(&b, &m);
+	assert_int_equal(kr_manifest_decode(&back, b.ptr, b.len), KR_EPROTO);
+	assert_non_null(strstr(kr_errmsg(), "twice"));
+	kr_buf_release(&b);
+}
+
+static void
+test_oversized_rejected(void **state)
+{
+	size_t n = KR_MSG_MAX + 1;
+	char *big = calloc(1, n);
+	kr_manifest m;
+	kr_request r;
+	kr_reply p;
+	kr_signed s;
+
+	(void)state;
+	assert_int_equal(kr_manifest_decode(&m, big, n), KR_EPROTO);
+	assert_int_equal(kr_request_decode(&r, big, n), KR_EPROTO);
+	assert_int_equal(kr_reply_decode(&p, big, n), KR_EPROTO);
+	assert_int_equal(kr_signed_decode(&s, big, n), KR_EPROTO);
+	assert_non_null(strstr(kr_errmsg(), "limit"));
+	free(big);
+}
+
+static void
+test_request_reply_roundtrip(void **state)
+{
+	uint8_t haves[2][KR_OID_LEN];
+	kr_request req = { .id = 7, .type = KR_REQ_FETCH, .offset = 262144, .length = 262144 }, rq;
+	kr_reply rep = { .id = 7, .type = KR_REP_CHUNK, .offset = 10, .total = 20 }, rp;
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	memset(req.publisher, 1, KR_FPR_LEN);
+	memset(req.want, 2, KR_OID_LEN);
+	memset(haves, 3, sizeof(haves));
+	strcpy(req.collection, "cases");
+	req.haves = haves;
+	req.nhaves = 2;
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), 0);
+	assert_int_equal(rq.type, KR_REQ_FETCH);
+	assert_int_equal(rq.nhaves, 2);
+	assert_int_equal(rq.offset, 262144);
+	assert_string_equal(rq.collection, "cases");
+	kr_request_clear(&rq);
+
+	kr_buf_clear(&b);
+	rep.data = (const uint8_t *)"0123456789";
+	rep.data_len = 10;
+	kr_reply_encode(&b, &rep);
+	assert_int_equal(kr_reply_decode(&rp, b.ptr, b.len), 0);
+	assert_int_equal(rp.type, KR_REP_CHUNK);
+	assert_int_equal(rp.data_len, 10);
+	assert_memory_equal(rp.data, "0123456789", 10);
+	kr_reply_clear(&rp);
+
+	/* zero or huge chunk lengths are refused */
+	kr_buf_clear(&b);
+	req.length = 0;
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), KR_EPROTO);
+	kr_buf_release(&b);
+}
+
+static void
+test_garbage_never_crashes(void **state)
+{
+	uint8_t buf[512];
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)(rand_r(&seed) % sizeof(buf));
+		kr_manifest m;
+		kr_request r;
+		kr_reply p;
+		kr_signed s;
+		kr_beacon bc;
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (uint8_t)rand_r(&seed);
+		if (kr_manifest_decode(&m, buf, n) == 0)
+			kr_manifest_clear(&m);
+		if (kr_request_decode(&r, buf, n) == 0)
+			kr_request_clear(&r);
+		if (kr_reply_decode(&p, buf, n) == 0)
+			kr_reply_clear(&p);
+		if (kr_signed_decode(&s, buf, n) == 0)
+			kr_signed_clear(&s);
+		kr_beacon_decode(&bc, buf, n);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_manifest_roundtrip),
+		cmocka_unit_test(test_manifest_every_truncation_rejected_or_consistent),
+		cmocka_unit_test(test_manifest_bad_fields),
+		cmocka_unit_test(test_oversized_rejected),
+		cmocka_unit_test(test_request_reply_roundtrip),
+		cmocka_unit_test(test_garbage_never_crashes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
