@@ -60,8 +60,8 @@ kr_manifest_check(kr_manifest *m, uint8_t pub[KR_FPR_LEN], const void *signed_by
 	}
 	if (prev) {
 		if (m->seq < prev->seq) {
-			rc = KR_MANIFEST_IGNORE;
-			kr_error(KR_MANIFEST_IGNORE, "manifest of %.16s… seq %llu is older than accepted seq %llu (replay)",
+			rc = KR_MANIFEST_REPLAY;
+			kr_error(KR_MANIFEST_REPLAY, "replay: manifest of %.16s… seq %llu is older than accepted seq %llu",
 			    hex, (unsigned long long)m->seq, (unsigned long long)prev->seq);
 			goto done;
 		}

@@ -23,7 +23,8 @@ typedef struct {
 
 enum {
 	KR_MANIFEST_ACCEPT = 0,
-	KR_MANIFEST_IGNORE = 1          /* older seq (replay) or the same manifest again */
+	KR_MANIFEST_IGNORE = 1,         /* the same manifest again */
+	KR_MANIFEST_REPLAY = 2          /* an older seq: not applied, worth recording */
 };
 
 /*
@@ -32,7 +33,7 @@ enum {
  * signature valid; seq above prev's (lower: ignore as replay; equal with
  * other bytes: equivocation); issued at most KR_FUTURE_SKEW ahead of now;
  * expires after now. Returns KR_MANIFEST_ACCEPT with *m filled,
- * KR_MANIFEST_IGNORE, or KR_EVERIFY/KR_EPROTO with the reason (quarantine).
+ * KR_MANIFEST_IGNORE, KR_MANIFEST_REPLAY (message set), or KR_EVERIFY/KR_EPROTO with the reason (quarantine).
  * Even on failure *pub holds the claimed publisher when it could be read.
  * is_trusted(pub, arg) answers the trust question.
  */

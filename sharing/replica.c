@@ -241,6 +241,26 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		rc = 0;
 		goto done;
 	}
+	if (rc == KR_MANIFEST_REPLAY) {
+		/* Recorded once per (publisher, peer, seq): a lagging relay must not flood. */
+		char *why = kr_strdup(kr_errmsg());
+		kr_state_quarantine *q;
+		size_t nq;
+		int seen = 0;
+		if (kr_state_quarantine_list(r->state, 50, &q, &nq) == 0) {
+			for (size_t i = 0; i < nq && !seen; i++)
+				seen = q[i].publisher && strcmp(q[i].publisher, hex) == 0 && q[i].peer && fx->peer &&
+				    strcmp(q[i].peer, fx->peer) == 0 && strcmp(q[i].reason, why) == 0;
+			kr_state_quarantine_free(q, nq);
+		}
+		if (!seen)
+			s_quarantine(r, hex, fx->peer, NULL, 0, why);
+		kr_error(KR_EVERIFY, "%s", why);
+		free(why);
+		res->quarantined = 1;
+		rc = KR_EVERIFY;
+		goto done;
+	}
 	if (rc < 0) {
 		s_quarantine(r, hex, fx->peer, NULL, 0, kr_errmsg());
 		res->quarantined = 1;

@@ -130,7 +130,8 @@ test_replay_lower_seq(void **state)
 	make(&cur, pubk, 5, NOW, NOW + 3600, 5);
 	make(&old, pubk, 4, NOW - 10, NOW + 3600, 4);
 	body_of(&cur, &s, &prev, 5);
-	assert_int_equal(check(&old, &prev), KR_MANIFEST_IGNORE);
+	assert_int_equal(check(&old, &prev), KR_MANIFEST_REPLAY);
+	assert_non_null(strstr(kr_errmsg(), "replay"));
 	assert_int_equal(check(&cur, &prev), KR_MANIFEST_IGNORE); /* the same one again */
 	kr_signed_clear(&s);
 	kr_buf_release(&cur);

@@ -1,0 +1,82 @@
+# tests/lib.sh - helpers for integration tests: TAP output, real nodes on
+# 127.0.0.1, cleanup. Source it, then call plan N.
+#   KAIRAN  path of the kairan binary (make sets it)
+#   TOOLS   directory of test tools (hostile, ...)
+set -u
+: "${KAIRAN:?run through make check}"
+: "${TOOLS:?run through make check}"
+T=$(mktemp -d /tmp/kairan-test.XXXXXX)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+export KAIRAN TOOLS
+k() { "$KAIRAN" "$@"; }
+_n=0
+_fail=0
+_pids=""
+
+plan() { echo "1..$1"; }
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _fail=$((_fail + 1)); echo "not ok $_n - $*"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds
+check() { d=$1; shift; if "$@" >"$T/last.out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/last.out"; fi; }
+# check_fails DESCRIPTION COMMAND...: ok when the command fails
+check_fails() { d=$1; shift; if "$@" >"$T/last.out" 2>&1; then not_ok "$d"; sed 's/^/# /' "$T/last.out"; else ok "$d"; fi; }
+diag() { echo "# $*"; }
+
+
+# A free base port per test file so tests never collide.
+port_base() { echo $((20000 + ($(echo "$0" | sed 's/.*t0*\([0-9]*\)-.*/\1/') % 200) * 50)); }
+
+# serve HOME LISTEN_PORT ANNOUNCE_PORT: start a node in the background.
+serve() {
+	"$KAIRAN" --home "$1" serve --listen "tcp://127.0.0.1:$2" --announce "tcp://127.0.0.1:$3" \
+		>>"$1.log" 2>&1 &
+	_pids="$_pids $!"
+	eval "PID_$(basename "$1" | tr -c 'a-zA-Z0-9\n' _)=$!"
+	wait_for 5 test -S "$1/control.sock"
+}
+
+# wait_for SECONDS COMMAND...: polls until the command succeeds.
+wait_for() {
+	_deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $(( $(date +%s%N) / 1000000 )) -ge $_deadline ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# state_fingerprint HOME: refs and replicated state, to prove nothing changed.
+state_fingerprint() {
+	for r in $(find "$1/repos" -name '*.git' -type d | sort); do
+		echo "$r $(git -C "$r" for-each-ref --format='%(refname) %(objectname)')"
+	done
+	sqlite3 "$1/state.db" "SELECT publisher, seq, issued, expires, hex(signed) FROM manifests ORDER BY 1;
+		SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"
+}
+
+item() { # item LGCODE SLUG TITLE [extra front matter lines]
+	cat <<ITEM
+---
+kind: case
+id: $1/case/$2
+title: $3
+publisher: {lg_code: "$1", name: テスト団体}
+version: 1.0.0
+published: 2024-06-01
+updated: 2024-06-01
+license: PDL-1.0
+confidentiality: 機密性1
+${4:-}
+---
+本文：$3。住民向けの案内で生成AIを試した。
+ITEM
+}
+
+cleanup() {
+	for p in $_pids; do kill "$p" 2>/dev/null; done
+	for p in $_pids; do wait "$p" 2>/dev/null; done
+	if [ "$_fail" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# kept $T"; fi
+}
+trap cleanup EXIT
