@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -1126,22 +1127,47 @@ kr_packin_destroy(kr_packin **inp)
 	*inp = NULL;
 }
 
-void
-kr_store_tidy(kr_store *s, const char *pub, const char *coll)
+/* Removes files in dir whose name has prefix/suffix and are older than age seconds. */
+static void
+s_tidy_dir(const char *dir, const char *prefix, const char *suffix, int age)
 {
-	char *dir = kr_sprintf("%s/%s/%s.git/objects/pack", s->root, pub, coll);
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	time_t now = time(NULL);
 
 	while (d && (e = readdir(d))) {
-		/* libgit2's indexer writes pack_git2_XXXXXX while receiving */
-		if (strncmp(e->d_name, "pack_git2_", 10) == 0) {
-			char *p = kr_sprintf("%s/%s", dir, e->d_name);
+		size_t l = strlen(e->d_name), sl = strlen(suffix);
+		struct stat st;
+		char *p;
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || l < sl || strcmp(e->d_name + l - sl, suffix) != 0)
+			continue;
+		p = kr_sprintf("%s/%s", dir, e->d_name);
+		if (stat(p, &st) == 0 && now - st.st_mtime >= age)
 			unlink(p);
-			free(p);
-		}
+		free(p);
 	}
 	if (d)
 		closedir(d);
+}
+
+void
+kr_store_tidy(kr_store *s, const char *pub, const char *coll)
+{
+	char *repo = kr_store_path(s, pub, coll);
+	char *dir;
+
+	/*
+	 * A process killed mid-write leaves libgit2's temporary pack
+	 * (pack_git2_*) and ref lock files behind. A live writer holds a
+	 * ref lock for microseconds and appends to its pack continuously, so
+	 * only files older than that are left-overs.
+	 */
+	dir = kr_sprintf("%s/objects/pack", repo);
+	s_tidy_dir(dir, "pack_git2_", "", 30);
 	free(dir);
+	dir = kr_sprintf("%s/refs/heads", repo);
+	s_tidy_dir(dir, "", ".lock", 2);
+	free(dir);
+	s_tidy_dir(repo, "packed-refs", ".lock", 2);
+	free(repo);
 }

@@ -1,0 +1,51 @@
+#!/bin/sh
+# t0004 - kill -9 the subscriber at random points during fetch and apply,
+# 24 rounds; after restarting it converges, git fsck is clean and
+# kairan verify passes.
+. "$(dirname "$0")/lib.sh"
+ROUNDS=24
+plan 6
+cd "$T"
+P=$(port_base)
+
+k --home pub init --name 三豊市 --lg-code 372081 >/dev/null
+FPR=$(k --home pub id --fingerprint)
+batch() { # batch N: N new items of about 4 KB
+	mkdir -p b$1
+	i=0
+	while [ $i -lt $2 ]; do
+		{ item 372081 "r$1-$i" "実証 $1-$i"; yes 'ごみ出し案内の回答精度を確かめるため、品目ごとに質問を用意して試した。' | head -40; } >b$1/x$i.md
+		i=$((i + 1))
+	done
+	k --home pub publish b$1 >/dev/null
+}
+batch 0 200
+serve pub $P $((P + 1))
+k --home town init --name 西海市 --lg-code 422126 >/dev/null
+k --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+
+# Calibrate: how long one uninterrupted sync of a batch takes here.
+batch 99 40
+t0=$(now_ms)
+k --home town sync --timeout 10 >/dev/null 2>&1
+D=$(( $(now_ms) - t0 ))
+diag "one sync of a 40-item batch takes $D ms; kills land at random points within it"
+killed=0
+r=1
+while [ $r -le $ROUNDS ]; do
+	batch $r 40
+	"$KAIRAN" --home town sync --timeout 10 >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(awk "BEGIN { print $(shuf -i 1-$D -n 1) / 1000 }")"
+	if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
+	wait $pid 2>/dev/null
+	r=$((r + 1))
+done
+diag "killed $killed of $ROUNDS syncs mid-way"
+check "most rounds were interrupted" test $killed -ge $((ROUNDS / 2))
+check "after restarting, sync converges" wait_for 15 k --home town sync --timeout 10
+check "the town has the last item" k --home town show "372081/case/r$ROUNDS-39"
+check "the replica's head is the publisher's" test \
+	"$(git -C town/repos/$FPR/cases.git rev-parse main)" = "$(git -C pub/repos/$FPR/cases.git rev-parse main)"
+check "git fsck --full is clean" git -C town/repos/$FPR/cases.git fsck --full --no-dangling
+check "kairan verify passes" k --home town verify
