@@ -9,10 +9,10 @@
 #   make check SANITIZE=address,undefined
 
 PREFIX ?= /usr/local
-BUILD ?= build
+SANITIZE ?=
+BUILD ?= $(if $(SANITIZE),build-san,build)
 CC ?= cc
 CFLAGS ?= -O2 -g
-SANITIZE ?=
 
 PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
