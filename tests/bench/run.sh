@@ -1,0 +1,126 @@
+#!/bin/sh
+# tests/bench/run.sh - `make bench`: kairan's figures beside baselines measured
+# in the same run on this machine (DESIGN §9 targets in brackets).
+set -eu
+: "${KAIRAN:?run through make bench}" "${TOOLS:?run through make bench}"
+K=$KAIRAN
+B=$(mktemp -d /tmp/kairan-bench.XXXXXX)
+P=${BENCH_PORT:-31000}
+NSUBS=${BENCH_SUBSCRIBERS:-100}
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$B"; }
+trap cleanup EXIT INT TERM
+cd "$B"
+now() { echo $(( $(date +%s%N) / 1000000 )); }
+serve() { "$K" --home "$1" serve --listen "tcp://127.0.0.1:$2" --announce "tcp://127.0.0.1:$3" 2>>"$1.log" & pids="$pids $!"; }
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+pct() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'; }
+item() { # item CODE SLUG BYTES
+	printf -- '---\nkind: case\nid: %s/case/%s\ntitle: 性能測定用の事例 %s\npublisher: {lg_code: "%s", name: 測定}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n---\n' "$1" "$2" "$2" "$1"
+	yes "住民からの問合せに生成AIで回答案を作り、職員が確認してから返信した。$2" | head -c "$3"
+	echo
+}
+
+echo "kairan bench — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+
+# --- 1. publish -> verified on a subscriber, 4 KB items ---------------------
+"$K" --home pub init --name 三豊市 --lg-code 372081 >/dev/null
+FPR=$("$K" --home pub id --fingerprint)
+item 372081 seed 4000 >seed.md
+"$K" --home pub publish seed.md >/dev/null
+serve pub $P $((P + 1))
+"$K" --home town init --name 西海市 --lg-code 422126 >/dev/null
+"$K" --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+serve town $((P + 2)) $((P + 3))
+sleep 1
+mkdir lat
+i=0; while [ $i -lt 100 ]; do item 372081 "lat-$i" 4000 >lat/lat-$i.md; i=$((i + 1)); done
+t0=$(now)
+set -- $("$TOOLS/benchsub" latency "$K" pub tcp://127.0.0.1:$((P + 3)) 100 lat)
+t1=$(now)
+echo "publish -> verified replica, 4 KB item, loopback ($1 publishes)"
+echo "  kairan:  p50 $2 ms, p90 $3 ms, max $4 ms   [target p50 <= 15 ms]"
+echo "  kairan single-item publishes: $(awk "BEGIN { printf \"%.1f\", 100000 / ($t1 - $t0) }")/s end to end"
+
+# baseline: git fetch of each of the same commits over git daemon
+REPO=pub/repos/$FPR/cases.git
+git -C "$REPO" config uploadpack.allowAnySHA1InWant true
+git daemon --reuseaddr --export-all --base-path="$B/pub/repos" --listen=127.0.0.1 --port=$((P + 9)) 2>/dev/null &
+pids="$pids $!"
+sleep 0.5
+git clone -q --bare "$REPO" gitsub.git
+git -C gitsub.git update-ref refs/heads/main "$(git -C "$REPO" rev-list --reverse main | head -1)"
+git -C gitsub.git remote set-url origin "git://127.0.0.1:$((P + 9))/$FPR/cases.git"
+rm -rf gitsub.git/objects/pack/* gitsub.git/objects/??
+git -C gitsub.git fetch -q origin "$(git -C "$REPO" rev-list --reverse main | head -1)"
+for c in $(git -C "$REPO" rev-list --reverse main | tail -n +2); do
+	a=$(date +%s%N); git -C gitsub.git fetch -q origin "$c"; b=$(date +%s%N)
+	echo $(( (b - a) / 1000 ))
+done >gitlat
+echo "  git fetch over git:// of the same commits: p50 $(pct 50 <gitlat | awk '{ printf "%.1f", $1 / 1000 }') ms, p90 $(pct 90 <gitlat | awk '{ printf "%.1f", $1 / 1000 }') ms (no polling delay included)"
+echo
+
+# --- 2. bytes on the wire --------------------------------------------------
+HEAD=$(git -C "$REPO" rev-parse main)
+for n in 1 10; do
+	BASE=$(git -C "$REPO" rev-parse "main~$n")
+	ours=$("$TOOLS/benchsub" packsize pub "$FPR" cases "$HEAD" "$BASE")
+	theirs=$(printf '%s\n^%s\n' "$HEAD" "$BASE" | git -C "$REPO" pack-objects --revs --thin --stdout -q | wc -c)
+	echo "pack bytes for $n new commit(s) of 4 KB items: kairan $ours, git (thin pack) $theirs  [target <= 1.1 x git]"
+done
+echo "  (on the wire kairan adds ~12 bytes of framing per 256 KB chunk; git adds pkt-line framing and negotiation)"
+echo
+
+# --- 3. idle RSS and one-command throughput --------------------------------
+echo "idle RSS of a serving town node: $(rss_kb "$(echo $pids | awk '{ print $2 }')") kB  [target <= 15 MB]"
+mkdir big
+i=0; while [ $i -lt 10000 ]; do item 142018 "big-$i" 1650 >big/b$i.md; i=$((i + 1)); done
+"$K" --home bigpub init --name 横須賀市 --lg-code 142018 >/dev/null
+BFPR=$("$K" --home bigpub id --fingerprint)
+t0=$(now)
+"$K" --home bigpub publish big >/dev/null
+t1=$(now)
+echo "publish throughput, one command of 10,000 items: $((10000 * 1000 / (t1 - t0))) items/s ($((t1 - t0)) ms)"
+echo
+
+# --- 4. first sync of a 10,000-file collection -----------------------------
+BREPO=bigpub/repos/$BFPR/cases.git
+git -C "$BREPO" repack -adq
+echo "collection: $(git -C "$BREPO" ls-tree -r main | wc -l) files, $(git -C "$BREPO" ls-tree -r -l main | awk '{ s += $4 } END { printf "%.1f MB", s / 1e6 }') of content"
+serve bigpub $((P + 4)) $((P + 5))
+git daemon --reuseaddr --export-all --base-path="$B/bigpub/repos" --listen=127.0.0.1 --port=$((P + 8)) 2>/dev/null &
+pids="$pids $!"
+sleep 1
+"$K" --home bigsub init --name 別府市 --lg-code 442020 >/dev/null
+"$K" --home bigsub follow tcp://127.0.0.1:$((P + 4)) --publisher "$BFPR" >/dev/null
+t0=$(now); "$K" --home bigsub sync --timeout 120 >/dev/null; t1=$(now)
+a=$(date +%s%N); git clone -q --mirror "git://127.0.0.1:$((P + 8))/$BFPR/cases.git" bigclone.git; b=$(date +%s%N)
+g=$(( (b - a) / 1000000 ))
+echo "first sync: kairan sync $((t1 - t0)) ms (fetch, index, verify, check 10,000 items), git clone --mirror over git:// $g ms: $(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / $g }") x  [target <= 1.2 x]"
+"$K" --home bigsub sync --timeout 120 >/dev/null
+t0=$(now); "$K" --home bigsub2 init --name 別府市 --lg-code 442020 >/dev/null; "$K" --home bigsub2 follow tcp://127.0.0.1:$((P + 4)) --publisher "$BFPR" >/dev/null
+t0=$(now); "$K" --home bigsub2 sync --timeout 120 >/dev/null; t1=$(now)
+echo "  second subscriber, pack served from the publisher's cache: $((t1 - t0)) ms"
+echo
+
+# --- 5. one hub, many subscribers ------------------------------------------
+"$K" --home hub init --name 香川県 --lg-code 370002 >/dev/null
+"$K" --home hub follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+serve hub $((P + 6)) $((P + 7))
+HUBPID=$(echo $pids | awk '{ print $NF }')
+eps=""
+i=0
+while [ $i -lt "$NSUBS" ]; do
+	h=sub$i; lp=$((P + 100 + 2 * i))
+	"$K" --home $h init --name 町 --lg-code 024121 >/dev/null
+	"$K" --home $h follow tcp://127.0.0.1:$((P + 6)) --publisher "$FPR" >/dev/null
+	serve $h $lp $((lp + 1))
+	eps="$eps tcp://127.0.0.1:$((lp + 1))"
+	i=$((i + 1))
+done
+sleep 5
+item 372081 fanout 4000 >fanout.md
+ms=$("$TOOLS/benchsub" fanout "$K" pub fanout.md $eps)
+echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new item in $ms ms  [target 500 within 2 s]"
+echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
