@@ -87,7 +87,7 @@ s_index_one(const char *path, const uint8_t *blob, void *arg)
 		c->removed = 1;
 	} else {
 		kr_hex(c->blob, blob, KR_OID_LEN);
-		if ((rc = kr_store_read(x->r->store, x->pub, x->coll, x->commit, path, &data)) < 0)
+		if ((rc = kr_store_read_blob(x->r->store, x->pub, x->coll, blob, &data)) < 0)
 			return rc;
 		kr_item_check_received(&c->item, &x->pol, x->coll, path, data.ptr, data.len, &x->findings);
 		kr_buf_release(&data);

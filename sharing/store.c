@@ -427,6 +427,27 @@ kr_store_read(kr_store *s, const char *pub, const char *coll,
 	return rc;
 }
 
+int
+kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
+    const uint8_t blob[KR_OID_LEN], kr_buf *out)
+{
+	git_repository *repo;
+	git_blob *b;
+	git_oid id;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	s_oid_in(&id, blob);
+	if (git_blob_lookup(&b, repo, &id) < 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+		return s_git_error(KR_ENOTFOUND, s_oid_str(&id, hex));
+	}
+	kr_buf_add(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	git_blob_free(b);
+	return 0;
+}
+
 static int s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt,
     kr_buf *prefix, kr_store_change_cb cb, void *arg);
 

@@ -55,6 +55,10 @@ int kr_store_cas(kr_store *s, const char *pub, const char *coll,
 int kr_store_read(kr_store *s, const char *pub, const char *coll,
     const uint8_t commit[KR_OID_LEN], const char *path, kr_buf *out);
 
+/* The blob with this id (as reported by kr_store_diff). */
+int kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
+    const uint8_t blob[KR_OID_LEN], kr_buf *out);
+
 /* Called per blob path that differs from old to new (blob NULL: removed). */
 typedef int (*kr_store_change_cb)(const char *path, const uint8_t *blob, void *arg);
 int kr_store_diff(kr_store *s, const char *pub, const char *coll,
