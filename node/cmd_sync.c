@@ -237,6 +237,7 @@ cmd_verify(kr_cli *c, int argc, char **argv)
 		    "signed by its publisher, history linear, refs equal to the recorded and signed heads.\n"), 0;
 	if (argc != 1)
 		return kr_cli_usage("verify");
+	kr_store_strict(1);
 	failures = kr_replica_verify_all(&c->h.rep, s_problem, NULL, &checked);
 	if (failures < 0)
 		return kr_cli_fail("verify");

@@ -233,6 +233,8 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 	} else if (a.applied) {
 		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
 		    a.publisher, (unsigned long long)a.seq, endpoint, a.changed, (unsigned long long)a.bytes);
+		log_debug("publisher %.16s…: fetch %.1f ms, verify %.1f ms, check+index %.1f ms, refs+state %.1f ms",
+		    a.publisher, a.ms_fetch, a.ms_verify, a.ms_index, a.ms_record);
 		s_worker_applied(a.publisher, w);
 	}
 }

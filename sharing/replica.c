@@ -206,6 +206,7 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 	s_moved *moved = NULL;
 	size_t nmoved = 0;
 	const char *failed_coll = NULL;
+	double t = 0;
 	int rc, have_prev;
 
 	memset(res, 0, sizeof(*res));
@@ -300,25 +301,33 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		kr_store_tidy(r->store, hex, h->collection);
 		if ((rc = kr_packin_new(&in, r->store, hex, h->collection)) < 0)
 			goto done;
+		t = kr_monotonic_ms();
 		rc = fx->fetch(fx->arg, hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap, in, &got);
 		res->bytes += got;
 		if (rc == 0)
 			rc = kr_packin_commit(in);
 		kr_packin_destroy(&in);
+		res->ms_fetch += kr_monotonic_ms() - t;
 		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
 			goto rejected;
 		}
-		if ((rc = kr_store_verify_range(r->store, hex, h->collection, mv->had_old ? mv->old : NULL,
-		    h->commit, m.publisher, NULL)) < 0) {
+		t = kr_monotonic_ms();
+		rc = kr_store_verify_range(r->store, hex, h->collection, mv->had_old ? mv->old : NULL,
+		    h->commit, m.publisher, NULL);
+		res->ms_verify += kr_monotonic_ms() - t;
+		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
 			if (rc == KR_ENOTFOUND)
 				rc = KR_EVERIFY;
 			goto rejected;
 		}
 		mv->first_change = changes.n;
-		if ((rc = s_index_range(r, hex, h->collection, m.lg_code, mv->had_old ? mv->old : NULL,
-		    h->commit, &changes)) < 0) {
+		t = kr_monotonic_ms();
+		rc = s_index_range(r, hex, h->collection, m.lg_code, mv->had_old ? mv->old : NULL,
+		    h->commit, &changes);
+		res->ms_index += kr_monotonic_ms() - t;
+		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
 			if (rc == KR_ENOTFOUND || rc == KR_EIO)
 				rc = KR_EVERIFY;
@@ -329,6 +338,7 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 	failed_coll = NULL;
 
 	/* Every check passed: move the refs, then record. */
+	t = kr_monotonic_ms();
 	for (size_t i = 0; i < nmoved; i++) {
 		if ((rc = kr_store_cas(r->store, hex, moved[i].h->collection,
 		    moved[i].had_old ? moved[i].old : NULL, moved[i].h->commit)) < 0)
@@ -374,6 +384,7 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		rc = kr_state_commit(r->state);
 	else
 		kr_state_rollback(r->state);
+	res->ms_record = kr_monotonic_ms() - t;
 	if (rc == 0) {
 		res->applied = 1;
 		res->changed = nmoved;

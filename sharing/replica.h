@@ -47,6 +47,7 @@ typedef struct {
 	size_t changed;                 /* collections that moved */
 	uint64_t bytes;                 /* pack bytes received */
 	int quarantined;
+	double ms_fetch, ms_verify, ms_index, ms_record; /* where the time went */
 } kr_apply;
 
 void kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *key,

@@ -17,6 +17,7 @@
 struct kr_state {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *item_put, *item_delete;   /* hot during a large apply */
 };
 
 static const char *const s_migrations[] = {
@@ -225,6 +226,8 @@ kr_state_destroy(kr_state **sp)
 {
 	if (!sp || !*sp)
 		return;
+	sqlite3_finalize((*sp)->item_put);
+	sqlite3_finalize((*sp)->item_delete);
 	sqlite3_close_v2((*sp)->db);
 	free((*sp)->path);
 	free(*sp);
@@ -415,20 +418,41 @@ kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n
 
 /* ---- items ---------------------------------------------------------- */
 
+/* Runs a cached statement (prepared once per connection) with text values. */
+static int
+s_run_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *const *v, int n)
+{
+	int rc;
+
+	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	for (int i = 0; i < n; i++)
+		if (sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC) != SQLITE_OK)
+			return s_dberr(st, "bind");
+	rc = sqlite3_step(*cache);
+	sqlite3_reset(*cache);
+	sqlite3_clear_bindings(*cache);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "write");
+}
+
 int
 kr_state_item_put(kr_state *st, const kr_state_item *it)
 {
-	return s_run(st, NULL, "INSERT OR REPLACE INTO items (publisher, collection, path, id, kind, "
-	    "title, version, updated, blob, commit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "ssssssssss", it->publisher, it->collection, it->path, it->id, it->kind, it->title,
-	    it->version, it->updated, it->blob, it->commit);
+	const char *v[] = { it->publisher, it->collection, it->path, it->id, it->kind, it->title,
+		it->version, it->updated, it->blob, it->commit };
+
+	return s_run_cached(st, &st->item_put, "INSERT OR REPLACE INTO items (publisher, collection, "
+	    "path, id, kind, title, version, updated, blob, commit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    v, 10);
 }
 
 int
 kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path)
 {
-	return s_run(st, NULL, "DELETE FROM items WHERE publisher = ? AND collection = ? AND path = ?",
-	    "sss", pub, coll, path);
+	const char *v[] = { pub, coll, path };
+
+	return s_run_cached(st, &st->item_delete, "DELETE FROM items WHERE publisher = ? AND "
+	    "collection = ? AND path = ?", v, 3);
 }
 
 int

@@ -46,13 +46,25 @@ s_git_error(int code, const char *what)
 	return kr_error(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+void
+kr_store_strict(int on)
+{
+	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
+	git_libgit2_shutdown();
+}
+
 int
 kr_store_open(kr_store **out, const char *home)
 {
 	kr_store *s;
 	int rc;
 
-	git_libgit2_init();
+	if (git_libgit2_init() == 1) {
+		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+		/* Keep parsed trees of large collections in the object cache. */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
+	}
 	s = kr_calloc(1, sizeof(*s));
 	s->root = kr_sprintf("%s/repos", home);
 	if ((rc = kr_mkdir_p(s->root, 0755)) < 0) {
@@ -972,6 +984,80 @@ s_pick_base(git_repository *repo, const git_oid *want, const uint8_t (*haves)[KR
 	return 0;
 }
 
+/*
+ * git's pack reuse, in its simplest form: when a subscriber has nothing and
+ * the repo's objects are exactly one pack holding exactly the n objects
+ * reachable from want (no loose objects, the index counts n), that pack
+ * file is the answer as it is. Returns 1 when out got the pack.
+ */
+static int
+s_reuse_pack(const char *repo, size_t n, kr_buf *out)
+{
+	char *dir = kr_sprintf("%s/objects/pack", repo), *idx = NULL, *pack;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	kr_buf b = KR_BUF_INIT;
+	int packs = 0, ok = 0;
+
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > 4 && strcmp(e->d_name + l - 4, ".idx") == 0) {
+			packs++;
+			free(idx);
+			idx = kr_sprintf("%s/%s", dir, e->d_name);
+		} else if (strncmp(e->d_name, "pack_git2_", 10) == 0) {
+			packs = 99; /* a pack is being written: not now */
+		}
+	}
+	if (d)
+		closedir(d);
+	if (packs != 1)
+		goto done;
+	for (int i = 0; i < 256; i++) {
+		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
+		DIR *sd = opendir(sub);
+		int loose = 0;
+		while (sd && (e = readdir(sd)))
+			loose |= e->d_name[0] != '.';
+		if (sd)
+			closedir(sd);
+		free(sub);
+		if (loose)
+			goto done;
+	}
+	/* idx v2: magic, version, 256 fan-out entries; the last is the object count */
+	if (kr_file_read(&b, idx) < 0 || b.len < 8 + 256 * 4 || memcmp(b.ptr, "\377tOc\0\0\0\2", 8) != 0)
+		goto done;
+	{
+		const uint8_t *c = (const uint8_t *)b.ptr + 8 + 255 * 4;
+		size_t count = (size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3];
+		if (count != n)
+			goto done;
+	}
+	pack = kr_strndup(idx, strlen(idx) - 4);
+	kr_buf_adds(&b, ""); /* keep b alive; reuse below */
+	kr_buf_clear(&b);
+	{
+		char *p = kr_sprintf("%s.pack", pack);
+		size_t start = out->len;
+		ok = kr_file_read(out, p) == 0 && out->len - start >= 32 &&
+		    memcmp(out->ptr + start, "PACK", 4) == 0;
+		if (!ok) {
+			out->len = start;
+			if (out->cap)
+				out->ptr[start] = '\0';
+		}
+		free(p);
+	}
+	free(pack);
+done:
+	kr_error_clear();
+	kr_buf_release(&b);
+	free(idx);
+	free(dir);
+	return ok;
+}
+
 int
 kr_store_pack(kr_store *s, const char *pub, const char *coll,
     const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
@@ -994,6 +1080,13 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	have_base = s_pick_base(l.repo, &w, haves, nhaves, &base);
 	if ((rc = s_enumerate(&l, have_base ? &base : NULL, &w)) < 0)
 		goto done;
+	if (!have_base) {
+		char *repo = kr_store_path(s, pub, coll);
+		int reused = s_reuse_pack(repo, l.n, out);
+		free(repo);
+		if (reused)
+			goto done;
+	}
 	for (size_t i = 0; i < l.n; i++) {
 		size_t len;
 		git_object_t t;

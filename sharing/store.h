@@ -16,6 +16,12 @@
 typedef struct kr_store kr_store;
 
 int kr_store_open(kr_store **out, const char *home);
+/*
+ * Whether every object read is re-hashed (process-wide, default off: the
+ * indexer hashes every object it receives, and publish hashes what it
+ * writes). `kairan verify` turns it on to catch damage on disk since.
+ */
+void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
 
 /* Path of a collection's repo (caller frees). */
