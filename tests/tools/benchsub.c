@@ -5,8 +5,10 @@
  * so "verified on the subscriber" is measured by subscribing to the
  * subscribers' PUB sockets and waiting for the new seq.
  *
- *   benchsub latency KAIRAN PUBHOME SUB_ANNOUNCE N DIR
- *       N single-item publishes; prints p50/p90/max of publish -> verified (ms)
+ *   benchsub latency KAIRAN PUBHOME SUB_ANNOUNCE N DIR PUB_ANNOUNCE
+ *       N single-item publishes; prints count, then p50/p90/max of publish ->
+ *       verified (ms, the CLI process included), then p50/p90 of the
+ *       publisher's announcement -> verified (replication alone)
  *   benchsub fanout KAIRAN PUBHOME ITEMFILE EP1 [EP2 ...]
  *       one publish; prints ms until every subscriber announced it
  *   benchsub packsize HOME PUB COLL WANT [HAVE]
@@ -76,6 +78,42 @@ s_wait(void **socks, size_t n, uint64_t want, double t0, double timeout_ms)
 	return kr_monotonic_ms() - t0;
 }
 
+/* Like s_wait, recording when each socket got there (at[i], ms since t0). */
+static double
+s_wait_each(void **socks, size_t n, uint64_t want, double t0, double timeout_ms, double *at)
+{
+	size_t left = n;
+
+	for (size_t i = 0; i < n; i++)
+		at[i] = -1;
+	while (left) {
+		zmq_pollitem_t it[8];
+		double rest = t0 + timeout_ms - kr_monotonic_ms();
+		if (rest <= 0 || n > 8)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			it[i] = (zmq_pollitem_t){ socks[i], 0, ZMQ_POLLIN, 0 };
+		zmq_poll(it, (int)n, (long)rest + 1);
+		for (size_t i = 0; i < n; i++) {
+			zmq_msg_t topic, body;
+			if (!(it[i].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_init(&topic);
+			zmq_msg_init(&body);
+			zmq_msg_recv(&topic, socks[i], 0);
+			if (zmq_msg_more(&topic))
+				zmq_msg_recv(&body, socks[i], 0);
+			if (at[i] < 0 && s_seq(zmq_msg_data(&body), zmq_msg_size(&body)) >= want) {
+				at[i] = kr_monotonic_ms() - t0;
+				left--;
+			}
+			zmq_msg_close(&topic);
+			zmq_msg_close(&body);
+		}
+	}
+	return kr_monotonic_ms() - t0;
+}
+
 static uint64_t
 s_own_seq(const char *home)
 {
@@ -132,12 +170,12 @@ main(int argc, char **argv)
 {
 	void *ctx = zmq_ctx_new();
 
-	if (argc >= 7 && strcmp(argv[1], "latency") == 0) {
+	if (argc >= 8 && strcmp(argv[1], "latency") == 0) {
 		const char *k = argv[2], *home = argv[3];
 		int n = atoi(argv[5]);
 		char *fpr = s_fpr(home);
-		void *sub = s_sub(ctx, argv[4], fpr);
-		double *lat = calloc((size_t)n, sizeof(double));
+		void *sub = s_sub(ctx, argv[4], fpr), *psub = s_sub(ctx, argv[7], fpr);
+		double *lat = calloc((size_t)n, sizeof(double)), *rep = calloc((size_t)n, sizeof(double));
 		int got = 0;
 
 		zmq_poll(NULL, 0, 300); /* let the subscription settle */
@@ -150,15 +188,22 @@ main(int argc, char **argv)
 				fprintf(stderr, "benchsub: publish failed\n");
 				return 1;
 			}
-			ms = s_wait(&sub, 1, want, t0, 5000);
-			if (ms >= 0)
-				lat[got++] = ms;
+			{
+				void *both[2] = { psub, sub };
+				double at[2];
+				ms = s_wait_each(both, 2, want, t0, 5000, at);
+				if (ms >= 0) {
+					rep[got] = at[1] - at[0];
+					lat[got++] = at[1];
+				}
+			}
 			free(cmd);
 			free(file);
 		}
 		qsort(lat, (size_t)got, sizeof(double), s_cmp);
-		printf("%d %.1f %.1f %.1f\n", got, got ? lat[got / 2] : -1, got ? lat[got * 9 / 10] : -1,
-		    got ? lat[got - 1] : -1);
+		qsort(rep, (size_t)got, sizeof(double), s_cmp);
+		printf("%d %.1f %.1f %.1f %.1f %.1f\n", got, got ? lat[got / 2] : -1, got ? lat[got * 9 / 10] : -1,
+		    got ? lat[got - 1] : -1, got ? rep[got / 2] : -1, got ? rep[got * 9 / 10] : -1);
 		return got == n ? 0 : 1;
 	}
 	if (argc >= 6 && strcmp(argv[1], "fanout") == 0) {
