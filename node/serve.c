@@ -369,7 +369,7 @@ typedef struct {
 	s_peer *peers;
 	size_t npeers;
 	s_cache cache;
-	double next_beacon, next_resign;
+	double next_beacon;
 } s_server;
 
 static void
@@ -909,12 +909,9 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 				s_handle_sub(&s, &s.peers[i - first_sub]);
 		now = kr_monotonic_ms();
 		if (now >= s.next_beacon) {
+			s_maybe_resign(&s);
 			s_beacon(&s);
 			s.next_beacon = now + h->cfg.beacon_ms;
-		}
-		if (now >= s.next_resign) {
-			s_maybe_resign(&s);
-			s.next_resign = now + 10000;
 		}
 		for (size_t i = 0; i < s.npeers; i++)
 			if (!s.peers[i].up && !s.peers[i].busy && now >= s.peers[i].retry_at)
