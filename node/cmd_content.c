@@ -52,6 +52,21 @@ s_inputs_add(s_inputs *in, const char *file, int from_dir)
 	free(dir);
 }
 
+typedef struct {
+	kr_pubfile *v;
+	size_t n, cap;
+} s_files;
+
+static void
+s_files_add(s_files *f, const char *coll, const char *path, const void *data, size_t len)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 32;
+		f->v = kr_realloc(f->v, f->cap * sizeof(*f->v));
+	}
+	f->v[f->n++] = (kr_pubfile){ coll, path, data, len };
+}
+
 static int
 s_cmp_str(const void *a, const void *b)
 {
@@ -121,10 +136,10 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	s_inputs in = { 0 };
 	kr_findings f = { 0 };
 	kr_item *items = NULL;
-	kr_pubfile *files = NULL;
+	s_files files = { 0 };
 	char **paths = NULL;
 	kr_buf *attach = NULL;
-	size_t nfiles = 0, nattach = 0, skipped = 0;
+	size_t nattach = 0, maxattach, skipped = 0;
 	kr_buf msg = KR_BUF_INIT;
 	const char *message = NULL;
 	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes };
@@ -161,7 +176,6 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 			s_inputs_add(&in, argv[i], 0);
 	}
 	items = kr_calloc(in.n, sizeof(*items));
-	files = kr_calloc(in.n * 2 + 16, sizeof(*files));
 	for (size_t i = 0; i < in.n; i++) {
 		s_input *x = &in.v[i];
 		if (kr_file_read(&x->data, x->file) < 0) {
@@ -185,12 +199,13 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
 		goto done;
 	}
-	paths = kr_calloc(in.n * 64 + 1, sizeof(char *));
-	attach = kr_calloc(in.n * 64 + 1, sizeof(kr_buf));
+	maxattach = in.n * 64;
+	paths = kr_calloc(maxattach + 1, sizeof(char *));
+	attach = kr_calloc(maxattach + 1, sizeof(kr_buf));
 	for (size_t i = 0; i < in.n; i++) {
 		if (!items[i].path)
 			continue;
-		files[nfiles++] = (kr_pubfile){ items[i].collection, items[i].path, in.v[i].data.ptr, in.v[i].data.len };
+		s_files_add(&files, items[i].collection, items[i].path, in.v[i].data.ptr, in.v[i].data.len);
 		if (strcmp(items[i].kind, "dataset") == 0) {
 			/* the card's data files (*.jsonl) travel with it */
 			char *dir = kr_strdup(in.v[i].file), *slash = strrchr(dir, '/');
@@ -201,7 +216,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 				*slash = '\0';
 			datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
 			if ((d = opendir(datadir))) {
-				while ((e = readdir(d)) && nattach < in.n * 64) {
+				while ((e = readdir(d)) && nattach < maxattach) {
 					size_t l = strlen(e->d_name);
 					char *p;
 					if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl") != 0)
@@ -218,8 +233,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 					}
 					free(p);
 					paths[nattach] = kr_sprintf("datasets/%s/data/%s", items[i].slug, e->d_name);
-					files = kr_realloc(files, (nfiles + 1) * sizeof(*files));
-					files[nfiles++] = (kr_pubfile){ "datasets", paths[nattach], attach[nattach].ptr, attach[nattach].len };
+					s_files_add(&files, "datasets", paths[nattach], attach[nattach].ptr, attach[nattach].len);
 					nattach++;
 				}
 				closedir(d);
@@ -228,7 +242,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 			free(dir);
 		}
 	}
-	if (nfiles == 0) {
+	if (files.n == 0) {
 		fprintf(stderr, "kairan: publish: no items found (an item is a .md file with front matter)\n");
 		goto done;
 	}
@@ -236,22 +250,22 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&msg, message);
 		kr_buf_adds(&msg, "\n");
 	} else {
-		kr_buf_addf(&msg, "publish: %zu item(s)\n\n", nfiles - nattach);
+		kr_buf_addf(&msg, "publish: %zu item(s)\n\n", files.n - nattach);
 		for (size_t i = 0; i < in.n; i++)
 			if (items[i].id)
 				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
 	}
-	if (kr_replica_publish(&c->h.rep, files, nfiles, msg.ptr, &res) < 0) {
+	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
 		goto done;
 	}
 	rc = 0;
 	if (!res.applied) {
-		printf("nothing to publish: all %zu item(s) are already published as they are\n", nfiles - nattach);
+		printf("nothing to publish: all %zu item(s) are already published as they are\n", files.n - nattach);
 		goto done;
 	}
 	printf("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n",
-	    nfiles - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
+	    files.n - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
 	if (skipped)
 		printf("skipped %zu file(s) without front matter\n", skipped);
 	if (kr_control_poke(&c->h, "announce", 2000) == 0)
@@ -274,7 +288,7 @@ done:
 	free(paths);
 	free(in.v);
 	free(items);
-	free(files);
+	free(files.v);
 	kr_buf_release(&msg);
 	kr_findings_clear(&f);
 	return rc;

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zmq.h>
-
 #include "cli.h"
 #include "log.h"
 #include "peer.h"
@@ -52,7 +50,7 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		kr_state_peers_free(peers, npeers);
 		return 0;
 	}
-	zctx = zmq_ctx_new();
+	zctx = kr_peer_context();
 	for (size_t i = 0; i < npeers; i++) {
 		kr_conn *conn;
 		kr_sync_result res;
@@ -80,7 +78,7 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		free(res.name);
 		kr_conn_destroy(&conn);
 	}
-	zmq_ctx_term(zctx);
+	kr_peer_context_end(zctx);
 	kr_state_peers_free(peers, npeers);
 	if (failures)
 		fprintf(stderr, "kairan: sync: %d peer(s) unreachable or with rejected updates "

@@ -27,6 +27,19 @@ struct kr_conn {
 	uint64_t next_id;
 };
 
+void *
+kr_peer_context(void)
+{
+	return zmq_ctx_new();
+}
+
+void
+kr_peer_context_end(void *zctx)
+{
+	if (zctx)
+		zmq_ctx_term(zctx);
+}
+
 int
 kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 {

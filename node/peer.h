@@ -14,6 +14,10 @@
 
 typedef struct kr_conn kr_conn;
 
+/* A ZeroMQ context for connections (one per process or thread group). */
+void *kr_peer_context(void);
+void kr_peer_context_end(void *zctx);
+
 int kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms);
 void kr_conn_destroy(kr_conn **cp);
 const char *kr_conn_endpoint(const kr_conn *c);

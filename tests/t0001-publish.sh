@@ -1,7 +1,7 @@
 #!/bin/sh
 # t0001 - identity, publishing, refusals that write nothing, and stock git agreeing
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 25
 cd "$T"
 
 check "init creates a home" k --home town init --name 三豊市 --lg-code 372081
@@ -50,3 +50,12 @@ k --home town log cases --json >log.json
 check "log --json lists signed commits with their message" sh -c "grep -q '\"signed\":true' log.json && grep -q '新しい事例を追加' log.json"
 first=$(git -C $REPO rev-list --reverse main | head -1 | cut -c1-10)
 check_fails "show ID@COMMIT before the item existed fails clearly" k --home town show "372081/case/good@$first"
+
+# A board publishes a guideline template and a Q&A dataset with its JSONL rows.
+k --home board init --name 香川県 --lg-code 370002 >/dev/null
+BFPR=$(k --home board id --fingerprint)
+check "a board publishes its samples (guideline, dataset)" k --home board publish "$SRC/deploy/samples/370002"
+check "the dataset's JSONL rows travel with its card" sh -c "git -C board/repos/$BFPR/datasets.git ls-tree -r --name-only main | grep -qx datasets/gomi-qa/data/qa.jsonl"
+k --home board allowed-signers >bsigners
+check "stock git verifies the board's datasets commit" git -C board/repos/$BFPR/datasets.git \
+	-c gpg.format=ssh -c gpg.ssh.allowedSignersFile=$T/bsigners verify-commit main
