@@ -686,6 +686,9 @@ kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 
 /* ---- pack writer ---------------------------------------------------- */
 
+#define WINDOW 8          /* earlier blobs tried as bases in a small pack */
+#define SMALL_PACK 512    /* objects; above this a pack is a (first) sync */
+
 typedef struct {
 	git_oid oid;
 	git_oid base;
@@ -856,64 +859,100 @@ s_varint(kr_buf *b, uint64_t v)
 	kr_buf_addch(b, (char)v);
 }
 
+static void
+s_delta_copy(kr_buf *d, size_t off, size_t len)
+{
+	while (len > 0) {
+		size_t n = len > 0x10000 ? 0x10000 : len;
+		uint8_t op[8];
+		size_t k = 1;
+
+		op[0] = 0x80;
+		for (int i = 0; i < 4; i++)
+			if ((off >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(1 << i);
+				op[k++] = (uint8_t)(off >> (8 * i));
+			}
+		for (int i = 0; i < 3; i++)
+			if ((n >> (8 * i)) & 0xff) {
+				op[0] |= (uint8_t)(0x10 << i);
+				op[k++] = (uint8_t)(n >> (8 * i));
+			}
+		kr_buf_add(d, op, k);
+		off += n;
+		len -= n;
+	}
+}
+
+static void
+s_delta_insert(kr_buf *d, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = len > 127 ? 127 : len;
+		kr_buf_addch(d, (char)n);
+		kr_buf_add(d, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+#define BLOCK 16
+
+static uint32_t
+s_block_hash(const uint8_t *p)
+{
+	uint64_t a, b;
+
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	a = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+	return (uint32_t)(a >> 32);
+}
+
 /*
- * A git delta from src to tgt made of one common prefix, one literal run
- * and one common suffix: optimal for the usual edit (an entry added to a
- * tree, a paragraph changed in an item) and linear in time.
+ * A git delta from src to tgt, in the shape of git's diff-delta: src is
+ * indexed in 16-byte blocks, every position of tgt is looked up, and a hit
+ * is extended forwards and backwards into a copy; the rest is inserted.
+ * Linear in the sizes; an edited item or a tree with one entry more turns
+ * into a few copies and one short insert.
  */
 static void
 s_delta(kr_buf *d, const uint8_t *src, size_t slen, const uint8_t *tgt, size_t tlen)
 {
-	size_t p = 0, s = 0, max = slen < tlen ? slen : tlen;
+	size_t nblocks = slen / BLOCK, cap = 16, i = 0, ins = 0;
+	uint32_t *table;
 
-	while (p < max && src[p] == tgt[p])
-		p++;
-	while (s < max - p && src[slen - 1 - s] == tgt[tlen - 1 - s])
-		s++;
 	s_varint(d, slen);
 	s_varint(d, tlen);
-	for (size_t off = 0; off < p;) {
-		size_t n = p - off > 0x10000 ? 0x10000 : p - off;
-		uint8_t op[8];
-		size_t k = 1;
-		op[0] = 0x80;
-		for (int i = 0; i < 4; i++)
-			if ((off >> (8 * i)) & 0xff) {
-				op[0] |= (uint8_t)(1 << i);
-				op[k++] = (uint8_t)(off >> (8 * i));
-			}
-		for (int i = 0; i < 3; i++)
-			if ((n >> (8 * i)) & 0xff) {
-				op[0] |= (uint8_t)(0x10 << i);
-				op[k++] = (uint8_t)(n >> (8 * i));
-			}
-		kr_buf_add(d, op, k);
-		off += n;
+	while (cap < nblocks * 2)
+		cap *= 2;
+	table = kr_calloc(cap, sizeof(uint32_t)); /* block offset + 1; 0 = empty */
+	for (size_t b = nblocks; b-- > 0;) /* earlier blocks win */
+		table[s_block_hash(src + b * BLOCK) & (cap - 1)] = (uint32_t)(b * BLOCK + 1);
+	while (nblocks && i + BLOCK <= tlen) {
+		uint32_t e = table[s_block_hash(tgt + i) & (cap - 1)];
+		size_t so, len;
+
+		if (!e || memcmp(src + e - 1, tgt + i, BLOCK) != 0) {
+			i++;
+			continue;
+		}
+		so = e - 1;
+		len = BLOCK;
+		while (so + len < slen && i + len < tlen && src[so + len] == tgt[i + len])
+			len++;
+		while (i > ins && so > 0 && src[so - 1] == tgt[i - 1]) {
+			i--;
+			so--;
+			len++;
+		}
+		s_delta_insert(d, tgt + ins, i - ins);
+		s_delta_copy(d, so, len);
+		i += len;
+		ins = i;
 	}
-	for (size_t off = p; off < tlen - s;) {
-		size_t n = tlen - s - off > 127 ? 127 : tlen - s - off;
-		kr_buf_addch(d, (char)n);
-		kr_buf_add(d, tgt + off, n);
-		off += n;
-	}
-	for (size_t off = slen - s; off < slen;) {
-		size_t n = slen - off > 0x10000 ? 0x10000 : slen - off;
-		uint8_t op[8];
-		size_t k = 1;
-		op[0] = 0x80;
-		for (int i = 0; i < 4; i++)
-			if ((off >> (8 * i)) & 0xff) {
-				op[0] |= (uint8_t)(1 << i);
-				op[k++] = (uint8_t)(off >> (8 * i));
-			}
-		for (int i = 0; i < 3; i++)
-			if ((n >> (8 * i)) & 0xff) {
-				op[0] |= (uint8_t)(0x10 << i);
-				op[k++] = (uint8_t)(n >> (8 * i));
-			}
-		kr_buf_add(d, op, k);
-		off += n;
-	}
+	s_delta_insert(d, tgt + ins, tlen - ins);
+	free(table);
 }
 
 static void
@@ -1113,13 +1152,41 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 		}
 		data = git_odb_object_data(obj);
 		len = git_odb_object_size(obj);
-		if (l.v[i].has_base && len >= 64 && git_odb_read(&bobj, l.odb, &l.v[i].base) == 0 &&
-		    git_odb_object_type(bobj) == l.v[i].type) {
-			kr_buf_clear(&delta);
-			s_delta(&delta, git_odb_object_data(bobj), git_odb_object_size(bobj), data, len);
-			if (delta.len < len / 2) {
+		if (len >= 64) {
+			/*
+			 * Candidates: the previous version of the same path, and in
+			 * a small (incremental) pack also the last few blobs already
+			 * in it. A first sync never searches.
+			 */
+			const git_oid *cand[1 + WINDOW];
+			size_t ncand = 0, best = SIZE_MAX;
+			const git_oid *best_base = NULL;
+
+			if (l.v[i].has_base)
+				cand[ncand++] = &l.v[i].base;
+			if (l.n <= SMALL_PACK && l.v[i].type == GIT_OBJECT_BLOB)
+				for (size_t j = i, k = 0; j-- > 0 && k < WINDOW;)
+					if (l.v[j].type == GIT_OBJECT_BLOB) {
+						cand[ncand++] = &l.v[j].oid;
+						k++;
+					}
+			for (size_t c = 0; c < ncand; c++) {
+				if (git_odb_read(&bobj, l.odb, cand[c]) == 0 && git_odb_object_type(bobj) == l.v[i].type) {
+					kr_buf_clear(&tmp);
+					s_delta(&tmp, git_odb_object_data(bobj), git_odb_object_size(bobj), data, len);
+					if (tmp.len < best) {
+						best = tmp.len;
+						best_base = cand[c];
+						kr_buf_clear(&delta);
+						kr_buf_add(&delta, tmp.ptr, tmp.len);
+					}
+				}
+				git_odb_object_free(bobj);
+				bobj = NULL;
+			}
+			if (best_base && delta.len < len / 2) {
 				s_entry_header(out, GIT_OBJECT_REF_DELTA, delta.len);
-				kr_buf_add(out, l.v[i].base.id, KR_OID_LEN);
+				kr_buf_add(out, best_base->id, KR_OID_LEN);
 				rc = s_deflate(out, delta.ptr, delta.len, level);
 				used_delta = 1;
 			}
