@@ -67,6 +67,17 @@ s_files_add(s_files *f, const char *coll, const char *path, const void *data, si
 	f->v[f->n++] = (kr_pubfile){ coll, path, data, len };
 }
 
+static const kr_item *s_sort_items; /* qsort has no context argument */
+
+static int
+s_cmp_item_path(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(s_sort_items[x].path, s_sort_items[y].path);
+
+	return c ? c : (x > y) - (x < y);
+}
+
 static int
 s_cmp_str(const void *a, const void *b)
 {
@@ -188,12 +199,21 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		}
 		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, &f);
 	}
-	/* Two inputs must not claim one item or one path. */
-	for (size_t i = 0; i < in.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (items[i].path && items[j].path && strcmp(items[i].path, items[j].path) == 0)
-				kr_findings_add(&f, in.v[i].file, 0, 1, "duplicate",
-				    "item %s is also given by %s (publish one of them)", items[i].id, in.v[j].file);
+	/* Two inputs must not claim one item or one path: sort, compare neighbours. */
+	{
+		size_t *order = kr_calloc(in.n, sizeof(size_t)), m = 0;
+		for (size_t i = 0; i < in.n; i++)
+			if (items[i].path)
+				order[m++] = i;
+		s_sort_items = items;
+		qsort(order, m, sizeof(size_t), s_cmp_item_path);
+		for (size_t i = 1; i < m; i++)
+			if (strcmp(items[order[i]].path, items[order[i - 1]].path) == 0)
+				kr_findings_add(&f, in.v[order[i]].file, 0, 1, "duplicate",
+				    "item %s is also given by %s (publish one of them)", items[order[i]].id,
+				    in.v[order[i - 1]].file);
+		free(order);
+	}
 	s_print_findings(&f);
 	if (kr_findings_blocking(&f)) {
 		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));

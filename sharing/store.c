@@ -27,6 +27,12 @@
 
 #define MAIN_REF "refs/heads/main"
 
+static void s_entry_header(kr_buf *b, int type, size_t size);
+static int s_deflate(kr_buf *out, const void *data, size_t len, int level);
+static int s_write_pack(git_repository *repo, const kr_buf *pack);
+
+#define BULK_FILES 64     /* a publish this large writes its blobs as one pack */
+
 typedef struct s_repo {
 	char *path;
 	git_repository *repo;
@@ -278,6 +284,71 @@ kr_store_publishers(kr_store *s, char ***names, size_t *n)
 	return rc;
 }
 
+static int
+s_cmp_oid(const void *a, const void *b)
+{
+	return git_oid_cmp(a, b);
+}
+
+/*
+ * Writes the blobs of files as one pack through the indexer instead of one
+ * loose file each (10,000 loose files cost seconds of system time), and
+ * returns their ids in ids[i].
+ */
+static int
+s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid *ids)
+{
+	kr_buf pack = KR_BUF_INIT;
+	git_oid *sorted = kr_calloc(n, sizeof(*sorted));
+	size_t count = 0;
+	kr_sha1 *h;
+	uint8_t trailer[20];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (files[i].data && git_odb_hash(&ids[i], files[i].data, files[i].len, GIT_OBJECT_BLOB) == 0)
+			sorted[count++] = ids[i];
+	qsort(sorted, count, sizeof(*sorted), s_cmp_oid);
+	{
+		size_t uniq = 0;
+		for (size_t i = 0; i < count; i++)
+			if (uniq == 0 || !git_oid_equal(&sorted[i], &sorted[uniq - 1]))
+				sorted[uniq++] = sorted[i];
+		count = uniq;
+	}
+	{
+		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(count >> 24),
+			(uint8_t)(count >> 16), (uint8_t)(count >> 8), (uint8_t)count };
+		kr_buf_add(&pack, hdr, 12);
+	}
+	/* each distinct blob once, in file order */
+	{
+		char *done = kr_calloc(count, 1);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			git_oid *hit;
+			if (!files[i].data)
+				continue;
+			hit = bsearch(&ids[i], sorted, count, sizeof(*sorted), s_cmp_oid);
+			if (done[hit - sorted])
+				continue;
+			done[hit - sorted] = 1;
+			s_entry_header(&pack, GIT_OBJECT_BLOB, files[i].len);
+			rc = s_deflate(&pack, files[i].data, files[i].len, 1);
+		}
+		free(done);
+	}
+	free(sorted);
+	if (rc == 0) {
+		h = kr_sha1_new();
+		kr_sha1_update(h, pack.ptr, pack.len);
+		kr_sha1_final(&h, trailer);
+		kr_buf_add(&pack, trailer, 20);
+		rc = s_write_pack(repo, &pack);
+	}
+	kr_buf_release(&pack);
+	return rc;
+}
+
 int
 kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,
@@ -288,6 +359,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	git_commit *parent = NULL;
 	git_tree *base = NULL, *tree = NULL;
 	git_tree_update *ups = kr_calloc(nfiles, sizeof(*ups));
+	git_oid *ids = kr_calloc(nfiles, sizeof(*ids));
 	git_signature *sig = NULL;
 	git_buf cbuf = GIT_BUF_INIT;
 	kr_buf armour = KR_BUF_INIT;
@@ -310,6 +382,8 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 			goto done;
 		}
 	}
+	if (nfiles >= BULK_FILES && (rc = s_bulk_blobs(repo, files, nfiles, ids)) < 0)
+		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		git_tree_entry *e = NULL;
 		int exists = base && git_tree_entry_bypath(&e, base, files[i].path) == 0;
@@ -321,7 +395,9 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 				continue;
 			ups[nups].action = GIT_TREE_UPDATE_REMOVE;
 		} else {
-			if (git_blob_create_from_buffer(&blob, repo, files[i].data, files[i].len) < 0) {
+			if (nfiles >= BULK_FILES) {
+				blob = ids[i];
+			} else if (git_blob_create_from_buffer(&blob, repo, files[i].data, files[i].len) < 0) {
 				rc = s_git_error(KR_EIO, files[i].path);
 				goto done;
 			}
@@ -369,6 +445,7 @@ done:
 	git_tree_free(base);
 	git_commit_free(parent);
 	free(ups);
+	free(ids);
 	return rc;
 }
 
@@ -1251,6 +1328,23 @@ kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
 }
 
 /* ---- pack intake ---------------------------------------------------- */
+
+static int
+s_write_pack(git_repository *repo, const kr_buf *pack)
+{
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress stats;
+	int rc = 0;
+
+	if (git_repository_odb(&odb, repo) < 0 || git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    wp->append(wp, pack->ptr, pack->len, &stats) < 0 || wp->commit(wp, &stats) < 0)
+		rc = s_git_error(KR_EIO, "writing objects");
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
+	return rc;
+}
 
 struct kr_packin {
 	git_odb *odb;
