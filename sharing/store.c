@@ -831,6 +831,33 @@ s_list_add(s_objlist *l, const git_oid *id, git_object_t type, const git_oid *ba
 	l->n++;
 }
 
+/*
+ * For a new path in an incremental pack: the blob next to it by name in the
+ * old tree, which the subscriber has. Items of one collection resemble each
+ * other (same front matter, same phrases), so it is a good delta base.
+ */
+static const git_oid *
+s_sibling_base(const git_tree *ot, const char *name)
+{
+	size_t lo = 0, hi = git_tree_entrycount(ot);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(git_tree_entry_name(git_tree_entry_byindex(ot, mid)), name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t d = 0; d < 4; d++) {
+		const git_tree_entry *e = NULL;
+		if (lo >= d + 1 && (e = git_tree_entry_byindex(ot, lo - d - 1)) && git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			return git_tree_entry_id(e);
+		if ((e = git_tree_entry_byindex(ot, lo + d)) && git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			return git_tree_entry_id(e);
+	}
+	return NULL;
+}
+
 /* Adds newid's tree and whatever under it differs from oldid's (may be NULL). */
 static int
 s_enum_tree(s_objlist *l, const git_oid *oldid, const git_oid *newid)
@@ -858,8 +885,11 @@ s_enum_tree(s_objlist *l, const git_oid *oldid, const git_oid *newid)
 		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
 			rc = s_enum_tree(l, same_type ? git_tree_entry_id(o) : NULL, id);
 		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+			const git_oid *base = same_type ? git_tree_entry_id(o) : NULL;
+			if (!base && !o && ot && l->n < SMALL_PACK)
+				base = s_sibling_base(ot, git_tree_entry_name(e));
 			if (s_set_add(l, id))
-				s_list_add(l, id, GIT_OBJECT_BLOB, same_type ? git_tree_entry_id(o) : NULL);
+				s_list_add(l, id, GIT_OBJECT_BLOB, base);
 		} else
 			rc = kr_error(KR_EVERIFY, "tree entry %s is not a blob or tree", git_tree_entry_name(e));
 	}
