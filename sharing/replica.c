@@ -9,6 +9,7 @@
  */
 #include "replica.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,6 @@ typedef struct {
 typedef struct {
 	kr_replica *r;
 	const char *pub, *coll;
-	const uint8_t *commit;
 	kr_policy pol;
 	s_changes *out;
 	kr_findings findings;
@@ -69,13 +69,12 @@ s_changes_free(s_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Records one changed path; the checks come after, see s_check_changes. */
 static int
 s_index_one(const char *path, const uint8_t *blob, void *arg)
 {
 	s_index_ctx *x = arg;
 	s_change *c;
-	kr_buf data = KR_BUF_INIT;
-	int rc = 0;
 
 	if (x->out->n == x->out->cap) {
 		x->out->cap = x->out->cap ? x->out->cap * 2 : 16;
@@ -83,18 +82,93 @@ s_index_one(const char *path, const uint8_t *blob, void *arg)
 	}
 	c = &x->out->v[x->out->n];
 	memset(c, 0, sizeof(*c));
-	if (!blob) {
-		c->removed = 1;
-	} else {
+	if (blob)
 		kr_hex(c->blob, blob, KR_OID_LEN);
-		if ((rc = kr_store_read_blob(x->r->store, x->pub, x->coll, blob, &data)) < 0)
-			return rc;
-		kr_item_check_received(&c->item, &x->pol, x->coll, path, data.ptr, data.len, &x->findings);
-		kr_buf_release(&data);
-	}
+	else
+		c->removed = 1;
 	c->coll = kr_strdup(x->coll);
 	c->path = kr_strdup(path);
 	x->out->n++;
+	return 0;
+}
+
+typedef struct {
+	kr_store *store;
+	const char *pub;
+	const kr_policy *pol;
+	s_change *v;
+	size_t n;
+	kr_findings findings;
+	int rc;
+	char err[256];
+} s_check_job;
+
+/* Reads and checks each changed file of the job. */
+static void *
+s_check_run(void *arg)
+{
+	s_check_job *j = arg;
+	kr_buf data = KR_BUF_INIT;
+
+	for (size_t i = 0; i < j->n && j->rc == 0; i++) {
+		s_change *c = &j->v[i];
+		uint8_t blob[KR_OID_LEN];
+		if (c->removed)
+			continue;
+		kr_unhex(blob, KR_OID_LEN, c->blob);
+		kr_buf_clear(&data);
+		if ((j->rc = kr_store_read_blob(j->store, j->pub, c->coll, blob, &data)) < 0) {
+			snprintf(j->err, sizeof(j->err), "%s", kr_errmsg());
+			break;
+		}
+		kr_item_check_received(&c->item, j->pol, c->coll, c->path, data.ptr, data.len, &j->findings);
+	}
+	kr_buf_release(&data);
+	return NULL;
+}
+
+/*
+ * Checks changes v[0..n). A large set (a first sync) is split with a
+ * second thread holding its own store handle: libgit2 objects are not
+ * shared between threads, and there are two cores to use.
+ */
+#define PARALLEL_CHECK 512
+
+static int
+s_check_changes(kr_replica *r, const char *pub, const kr_policy *pol, s_change *v, size_t n,
+    kr_findings *findings)
+{
+	s_check_job a = { .store = r->store, .pub = pub, .pol = pol, .v = v, .n = n };
+	s_check_job b = { .pub = pub, .pol = pol };
+	pthread_t t;
+	int threaded = 0;
+
+	if (n >= PARALLEL_CHECK && kr_store_open(&b.store, kr_store_home(r->store)) == 0) {
+		a.n = n / 2;
+		b.v = v + a.n;
+		b.n = n - a.n;
+		threaded = pthread_create(&t, NULL, s_check_run, &b) == 0;
+		if (!threaded)
+			a.n = n;
+	}
+	s_check_run(&a);
+	if (threaded)
+		pthread_join(t, NULL);
+	kr_store_destroy(&b.store);
+	for (size_t i = 0; i < b.findings.n; i++) {
+		kr_finding *x = &b.findings.v[i];
+		kr_findings_add(&a.findings, x->file, x->line, x->block, x->rule, "%s", x->message);
+	}
+	kr_findings_clear(&b.findings);
+	for (size_t i = 0; i < a.findings.n; i++) {
+		kr_finding *x = &a.findings.v[i];
+		kr_findings_add(findings, x->file, x->line, x->block, x->rule, "%s", x->message);
+	}
+	kr_findings_clear(&a.findings);
+	if (a.rc < 0)
+		return kr_error(a.rc, "%s", a.err);
+	if (b.rc < 0)
+		return kr_error(b.rc, "%s", b.err);
 	return 0;
 }
 
@@ -107,12 +181,16 @@ static int
 s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_code,
     const uint8_t *old, const uint8_t newoid[KR_OID_LEN], s_changes *out)
 {
-	s_index_ctx x = { .r = r, .pub = pub, .coll = coll, .commit = newoid, .out = out };
+	s_index_ctx x = { .r = r, .pub = pub, .coll = coll, .out = out };
 	int rc;
+
+	size_t from = out->n;
 
 	x.pol.lg_code = lg_code;
 	x.pol.max_item_bytes = r->max_item_bytes;
 	rc = kr_store_diff(r->store, pub, coll, old, newoid, s_index_one, &x);
+	if (rc == 0)
+		rc = s_check_changes(r, pub, &x.pol, out->v + from, out->n - from, &x.findings);
 	if (rc == 0 && kr_findings_blocking(&x.findings)) {
 		for (size_t i = 0; i < x.findings.n; i++)
 			if (x.findings.v[i].block) {

@@ -40,6 +40,7 @@ typedef struct s_repo {
 } s_repo;
 
 struct kr_store {
+	char *home;
 	char *root;              /* <home>/repos */
 	s_repo *repos;
 };
@@ -72,6 +73,7 @@ kr_store_open(kr_store **out, const char *home)
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
 	}
 	s = kr_calloc(1, sizeof(*s));
+	s->home = kr_strdup(home);
 	s->root = kr_sprintf("%s/repos", home);
 	if ((rc = kr_mkdir_p(s->root, 0755)) < 0) {
 		kr_store_destroy(&s);
@@ -97,9 +99,16 @@ kr_store_destroy(kr_store **sp)
 		free(r);
 	}
 	free(s->root);
+	free(s->home);
 	free(s);
 	*sp = NULL;
 	git_libgit2_shutdown();
+}
+
+const char *
+kr_store_home(const kr_store *s)
+{
+	return s->home;
 }
 
 char *

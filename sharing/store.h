@@ -23,6 +23,8 @@ int kr_store_open(kr_store **out, const char *home);
  */
 void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
+/* The home a store was opened on (to open another handle in another thread). */
+const char *kr_store_home(const kr_store *s);
 
 /* Path of a collection's repo (caller frees). */
 char *kr_store_path(const kr_store *s, const char *pub, const char *coll);
