@@ -129,9 +129,12 @@ cmd_init(kr_cli *c, int argc, char **argv)
 		    "(e.g. --name 三豊市 --lg-code 372081)\n");
 		return kr_cli_usage("init");
 	}
-	if (kr_home_init(c->home_path, name, code) < 0) {
-		int rc = kr_cli_fail("init");
-		return kr_errmsg()[0] && strstr(kr_errmsg(), "--lg-code") ? 2 : rc;
+	{
+		int rc = kr_home_init(c->home_path, name, code);
+		if (rc < 0) {
+			kr_cli_fail("init");
+			return rc == KR_EUSAGE ? 2 : 1;
+		}
 	}
 	if (kr_home_open(&h, c->home_path) < 0)
 		return kr_cli_fail("init");

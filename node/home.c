@@ -8,6 +8,7 @@
 #include "home.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,15 +60,21 @@ kr_home_path(const char *opt)
 	return kr_sprintf("%s/.local/share/kairan", home && *home ? home : ".");
 }
 
+static int
+s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Removes a half-made home (our own temporary directory). */
 static void
 s_rm_rf(const char *path)
 {
-	char *cmd = kr_sprintf("rm -rf '%s'", path);
-
-	int rc = system(cmd);
-
-	(void)rc;
-	free(cmd);
+	nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int

@@ -61,7 +61,7 @@ s_bin(const void *p, size_t n)
 	return b;
 }
 
-/* A string field from the wire: bounded and free of NUL (protobuf-c already did UTF-8 on proto3 strings? no: check length only). */
+/* A string field from the wire, copied; longer than max sets *bad. */
 static char *
 s_str(const char *s, size_t max, int *bad)
 {

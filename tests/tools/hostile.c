@@ -47,7 +47,7 @@ die(const char *what)
 
 /* The publisher's current manifest, re-signed with changes. */
 static void
-craft(uint64_t seq_delta_sign, int64_t seq_delta, int64_t expires_delta, const uint8_t *head, uint64_t size)
+craft(int64_t seq_delta, int64_t expires_delta, const uint8_t *head, uint64_t size)
 {
 	kr_state_manifest cur;
 	kr_signed s;
@@ -58,7 +58,6 @@ craft(uint64_t seq_delta_sign, int64_t seq_delta, int64_t expires_delta, const u
 	if (kr_signed_decode(&s, cur.signed_bytes.ptr, cur.signed_bytes.len) < 0 ||
 	    kr_manifest_decode(&m, s.body.ptr, s.body.len) < 0)
 		die("decode");
-	(void)seq_delta_sign;
 	m.seq = (uint64_t)((int64_t)m.seq + seq_delta);
 	m.issued = kr_now() - 60;
 	m.expires = expires_delta < 0 ? kr_now() - 3600 : kr_now() + 86400 + expires_delta;
@@ -105,33 +104,33 @@ setup(void)
 		return;
 	} else if (strcmp(mode, "badsig") == 0) {
 		kr_signed s;
-		craft(0, 1, 0, NULL, 0);
+		craft(1, 0, NULL, 0);
 		kr_signed_decode(&s, manifest.ptr, manifest.len);
 		s.sig[7] ^= 0x01;
 		kr_buf_clear(&manifest);
 		kr_signed_encode(&manifest, &s);
 		kr_signed_clear(&s);
 	} else if (strcmp(mode, "replay") == 0) {
-		craft(0, -1, 0, NULL, 0);
+		craft(-1, 0, NULL, 0);
 	} else if (strcmp(mode, "equivocate") == 0) {
-		craft(0, 0, 1234, NULL, 0);
+		craft(0, 1234, NULL, 0);
 	} else if (strcmp(mode, "expired") == 0) {
-		craft(0, 1, -1, NULL, 0);
+		craft(1, -1, NULL, 0);
 	} else if (strcmp(mode, "nonff") == 0) {
 		new_commit(pubh.key, scratch);
-		craft(0, 1, 0, newhead, 1 << 20);
+		craft(1, 0, newhead, 1 << 20);
 	} else if (strcmp(mode, "otherkey") == 0) {
 		kr_key *other;
 		kr_key_generate(&other);
 		new_commit(other, pubh.store);
 		kr_key_destroy(&other);
-		craft(0, 1, 0, newhead, 0);
+		craft(1, 0, newhead, 0);
 	} else if (strcmp(mode, "truncated") == 0) {
 		new_commit(pubh.key, pubh.store);
-		craft(0, 1, 0, newhead, 0);
+		craft(1, 0, newhead, 0);
 	} else if (strcmp(mode, "oversize") == 0) {
 		new_commit(pubh.key, pubh.store);
-		craft(0, 1, 0, newhead, 40);
+		craft(1, 0, newhead, 40);
 	} else {
 		fprintf(stderr, "hostile: unknown mode %s\n", mode);
 		exit(2);

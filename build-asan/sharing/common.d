@@ -1,2 +1,0 @@
-build-asan/sharing/common.o: sharing/common.c sharing/common.h
-sharing/common.h:
