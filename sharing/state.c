@@ -70,6 +70,11 @@ static const char *const s_migrations[] = {
 static int
 s_dberr(kr_state *st, const char *what)
 {
+	int code = sqlite3_errcode(st->db);
+
+	if (code == SQLITE_FULL || code == SQLITE_IOERR)
+		return kr_error(KR_EIO, "%s: %s: %s (is the disk full? nothing was changed; "
+		    "free some space and retry)", st->path, what, sqlite3_errmsg(st->db));
 	return kr_error(KR_EIO, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 

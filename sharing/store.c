@@ -45,12 +45,24 @@ struct kr_store {
 	s_repo *repos;
 };
 
+/*
+ * Reports libgit2's last error; some failed writes leave none, so errno
+ * (ENOSPC on a full disk) is the fallback.
+ */
 static int
 s_git_error(int code, const char *what)
 {
 	const git_error *e = git_error_last();
+	int err = errno;
 
-	return kr_error(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+	if (err == ENOSPC || err == EDQUOT)
+		return kr_error(KR_EIO, "%s: %s (the disk is full)", what, strerror(err));
+	/* An operating-system failure is ours, never the peer's fault. */
+	if (e && e->message && e->klass == GIT_ERROR_OS)
+		return kr_error(KR_EIO, "%s: %s", what, e->message);
+	if (e && e->message)
+		return kr_error(code, "%s: %s", what, e->message);
+	return kr_error(code, "%s: %s", what, err ? strerror(err) : "libgit2 error");
 }
 
 void
@@ -391,6 +403,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 			goto done;
 		}
 	}
+	errno = 0;
 	if (nfiles >= BULK_FILES && (rc = s_bulk_blobs(repo, files, nfiles, ids)) < 0)
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
@@ -399,6 +412,8 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		git_oid blob;
 
 		git_tree_entry_free(e);
+		git_error_clear();
+		errno = 0;
 		if (!files[i].data) {
 			if (!exists)
 				continue;

@@ -50,7 +50,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # state_fingerprint HOME: refs and replicated state, to prove nothing changed.
 state_fingerprint() {
 	for r in $(find "$1/repos" -name '*.git' -type d | sort); do
-		echo "$r $(git -C "$r" for-each-ref --format='%(refname) %(objectname)')"
+		refs=$(git -C "$r" for-each-ref --format='%(refname) %(objectname)')
+		[ -n "$refs" ] && echo "$r $refs"
 	done
 	sqlite3 "$1/state.db" "SELECT publisher, seq, issued, expires, hex(signed) FROM manifests ORDER BY 1;
 		SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"
