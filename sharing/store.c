@@ -959,8 +959,10 @@ s_enumerate(s_objlist *l, const git_oid *base, const git_oid *want)
 			rc = s_git_error(KR_ENOTFOUND, "commit");
 			break;
 		}
+		/* a commit resembles its parent (same author, similar message) */
 		if (s_set_add(l, &chain[i]))
-			s_list_add(l, &chain[i], GIT_OBJECT_COMMIT, NULL);
+			s_list_add(l, &chain[i], GIT_OBJECT_COMMIT,
+			    git_commit_parentcount(c) > 0 ? git_commit_parent_id(c, 0) : NULL);
 		if (git_commit_parentcount(c) > 0 && git_commit_parent(&p, c, 0) < 0)
 			rc = s_git_error(KR_ENOTFOUND, "parent commit");
 		if (rc == 0)
