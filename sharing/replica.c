@@ -466,6 +466,10 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 	if (rc == 0) {
 		res->applied = 1;
 		res->changed = nmoved;
+		for (size_t i = 0; i < nmoved; i++) {
+			int packed;
+			kr_store_maintain(r->store, hex, moved[i].h->collection, &packed);
+		}
 	}
 	goto done;
 
@@ -634,6 +638,11 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	if (rc == 0) {
 		res->applied = 1;
 		res->changed = moved;
+		for (size_t j = 0; j < nt; j++) {
+			int packed;
+			if (t[j].coll)
+				kr_store_maintain(r->store, r->own, t[j].coll, &packed);
+		}
 	}
 done:
 	s_changes_free(&changes);

@@ -1481,6 +1481,134 @@ s_tidy_dir(const char *dir, const char *prefix, const char *suffix, int age)
 		closedir(d);
 }
 
+#define MAX_PACKS 16
+#define MAX_LOOSE 256
+
+/* Names (without extension) of the packs in dir. */
+static void
+s_pack_names(const char *dir, char ***names, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*names = NULL;
+	*n = 0;
+	while (d && (e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l <= 5 || strcmp(e->d_name + l - 5, ".pack") != 0 || strncmp(e->d_name, "pack-", 5) != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*names = kr_realloc(*names, cap * sizeof(char *));
+		}
+		(*names)[(*n)++] = kr_strndup(e->d_name, l - 5);
+	}
+	if (d)
+		closedir(d);
+}
+
+static size_t
+s_count_loose(const char *repo, size_t stop)
+{
+	size_t n = 0;
+	struct dirent *e;
+
+	for (int i = 0; i < 256 && n < stop; i++) {
+		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
+		DIR *d = opendir(sub);
+		while (d && (e = readdir(d)))
+			n += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		free(sub);
+	}
+	return n;
+}
+
+int
+kr_store_maintain(kr_store *s, const char *pub, const char *coll, int *done)
+{
+	char *repo = kr_store_path(s, pub, coll);
+	char *dir = kr_sprintf("%s/objects/pack", repo);
+	char **old = NULL;
+	size_t nold = 0;
+	git_repository *r;
+	git_oid head;
+	uint8_t want[KR_OID_LEN];
+	kr_buf pack = KR_BUF_INIT;
+	int rc = 0;
+
+	*done = 0;
+	s_pack_names(dir, &old, &nold);
+	if (nold <= MAX_PACKS && s_count_loose(repo, MAX_LOOSE + 1) <= MAX_LOOSE)
+		goto out;
+	if ((rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
+		goto out;
+	if (git_reference_name_to_id(&head, r, MAIN_REF) < 0) {
+		git_error_clear();
+		goto out;
+	}
+	s_oid_out(want, &head);
+	/* One pack of everything reachable (no haves: never the reuse path with many packs). */
+	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack)) < 0)
+		goto out;
+	/* The new pack holds every reachable object: drop what it replaces. */
+	{
+		char **now = NULL;
+		size_t nnow = 0, fresh = 0;
+		s_pack_names(dir, &now, &nnow);
+		for (size_t i = 0; i < nnow; i++) {
+			int was = 0;
+			for (size_t j = 0; j < nold && !was; j++)
+				was = strcmp(now[i], old[j]) == 0;
+			fresh += !was;
+		}
+		kr_strv_free(now, nnow);
+		if (!fresh)
+			goto out; /* identical to a pack we have: nothing to replace */
+	}
+	for (size_t i = 0; i < nold; i++) {
+		static const char *const ext[] = { ".pack", ".idx", ".rev", ".bitmap", ".keep" };
+		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+			char *p = kr_sprintf("%s/%s%s", dir, old[i], ext[k]);
+			unlink(p);
+			free(p);
+		}
+	}
+	{
+		s_objlist l = { .repo = r };
+		if (s_enumerate(&l, NULL, &head) == 0) {
+			for (size_t i = 0; i < l.n; i++) {
+				char hex[GIT_OID_HEXSZ + 1];
+				char *p;
+				s_oid_str(&l.v[i].oid, hex);
+				p = kr_sprintf("%s/objects/%.2s/%s", repo, hex, hex + 2);
+				unlink(p);
+				free(p);
+			}
+		}
+		s_objlist_free(&l);
+	}
+	/* libgit2 caches the pack list: let it see the new state. */
+	{
+		git_odb *odb;
+		if (git_repository_odb(&odb, r) == 0) {
+			git_odb_refresh(odb);
+			git_odb_free(odb);
+		}
+	}
+	*done = 1;
+out:
+	kr_error_clear();
+	git_error_clear();
+	kr_buf_release(&pack);
+	kr_strv_free(old, nold);
+	free(dir);
+	free(repo);
+	return rc;
+}
+
 void
 kr_store_tidy(kr_store *s, const char *pub, const char *coll)
 {

@@ -117,6 +117,16 @@ int kr_packin_append(kr_packin *in, const void *data, size_t len);
 int kr_packin_commit(kr_packin *in);
 void kr_packin_destroy(kr_packin **inp);
 
+/*
+ * Housekeeping in the spirit of `git gc --auto`: once a collection holds
+ * more than a few packs or many loose objects (each fetch adds a pack, each
+ * publish loose objects), everything reachable from main is written as one
+ * new pack and the packs and loose objects it replaces are removed. Object
+ * lookups stay fast and a first sync can serve the pack as is. *done tells
+ * whether it ran.
+ */
+int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int *done);
+
 /* Removes stale temporary files from interrupted pack writes. */
 void kr_store_tidy(kr_store *s, const char *pub, const char *coll);
 
