@@ -1,0 +1,37 @@
+#!/bin/sh
+# t0007 - many small updates: packs and loose objects are consolidated, and
+# everything stays verifiable by kairan and by stock git.
+. "$(dirname "$0")/lib.sh"
+plan 8
+cd "$T"
+P=$(port_base)
+
+k --home pub init --name 三豊市 --lg-code 372081 >/dev/null
+FPR=$(k --home pub id --fingerprint)
+item 372081 first 最初 >first.md
+k --home pub publish first.md >/dev/null
+serve pub $P $((P + 1))
+k --home town init --name 西海市 --lg-code 422126 >/dev/null
+k --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+serve town $((P + 2)) $((P + 3))
+wait_for 5 k --home town show 372081/case/first
+
+i=1
+while [ $i -le 40 ]; do
+	item 372081 "small-$i" "小さな更新 $i" >s.md
+	k --home pub publish s.md >/dev/null
+	wait_for 5 k --home town show "372081/case/small-$i" || break
+	i=$((i + 1))
+done
+check "40 single-item updates all replicated" k --home town show 372081/case/small-40
+packs=$(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l)
+check "the town's collection was consolidated ($packs packs after 41 fetches)" test "$packs" -le 17
+loose=$(find pub/repos/$FPR/cases.git/objects/?? -type f 2>/dev/null | wc -l)
+check "the publisher's loose objects were packed ($loose left)" test "$loose" -le 256
+check "git fsck --full is clean on the town" git -C town/repos/$FPR/cases.git fsck --full --no-dangling
+check "git fsck --full is clean on the publisher" git -C pub/repos/$FPR/cases.git fsck --full --no-dangling
+check "kairan verify passes on the town" k --home town verify
+check "kairan verify passes on the publisher" k --home pub verify
+k --home late init --name 別府市 --lg-code 442020 >/dev/null
+k --home late follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+check "a new town's first sync after consolidation works" sh -c "\"$KAIRAN\" --home late sync --timeout 5 && \"$KAIRAN\" --home late show 372081/case/small-40"
