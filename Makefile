@@ -14,9 +14,9 @@ BUILD ?= $(if $(SANITIZE),build-san,build)
 CC ?= cc
 CFLAGS ?= -O2 -g
 
-PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib
+PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
-	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libcmocka-dev \
+	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps
 
 WARN = -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -30,7 +30,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
-LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c \
+LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c proto/codec.c \
 	policies/frontmatter.c policies/item.c \
 	node/home.c node/log.c node/peer.c node/serve.c
@@ -38,7 +38,7 @@ CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT = codec sign lgcode manifest item
+UNIT = codec sign lgcode manifest item text
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/benchsub
 

@@ -1,0 +1,238 @@
+/*
+ * sharing/text.c - normalisation and bigram segmentation (utf8proc)
+ *
+ * A cluster is a base character and the combining marks after it (NFKC
+ * composes ｶﾞ into ガ only when it sees both), normalised together with
+ * utf8proc_decompose + utf8proc_normalize_utf32, without allocating. Each
+ * resulting code point keeps its cluster's byte span.
+ */
+#include "text.h"
+
+#include <string.h>
+
+#include <utf8proc.h>
+
+#define NORM_OPTS (UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE)
+#define MAX_CLUSTER 32
+#define MAX_WORD 256
+
+enum { C_SEP, C_CJK, C_WORD };
+
+typedef struct {
+	int32_t cp;
+	int cls;
+	int start, end;
+} s_char;
+
+static int
+s_combining(int32_t cp)
+{
+	utf8proc_category_t c = utf8proc_category(cp);
+
+	return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME ||
+	    cp == 0xFF9E || cp == 0xFF9F;
+}
+
+static int32_t
+s_fold_kana(int32_t cp)
+{
+	if (cp >= 0x30A1 && cp <= 0x30F6)
+		return cp - 0x60; /* katakana -> hiragana */
+	if (cp == 0x30FD || cp == 0x30FE)
+		return cp - 0x60; /* ヽヾ -> ゝゞ */
+	return cp;
+}
+
+static int
+s_class(int32_t cp)
+{
+	utf8proc_category_t c;
+
+	if ((cp >= 0x3041 && cp <= 0x309F) || (cp >= 0x30A0 && cp <= 0x30FA) || cp == 0x30FC ||
+	    cp == 0x3005 || cp == 0x3006 || cp == 0x3007 ||
+	    (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+	    (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3134F))
+		return C_CJK;
+	c = utf8proc_category(cp);
+	if ((c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+	    (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO) ||
+	    (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME))
+		return C_WORD;
+	return C_SEP;
+}
+
+typedef struct {
+	const char *text;
+	int len, pos;           /* byte position of the next cluster */
+	s_char pend[MAX_CLUSTER];
+	int npend, ipend;
+} s_reader;
+
+/* The next normalised character; 0 at the end of the text. */
+static int
+s_next(s_reader *r, s_char *out)
+{
+	while (r->ipend == r->npend) {
+		utf8proc_int32_t cps[MAX_CLUSTER];
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n;
+		int start = r->pos, end;
+
+		if (r->pos >= r->len)
+			return 0;
+		n = utf8proc_iterate((const utf8proc_uint8_t *)r->text + r->pos, r->len - r->pos, &cp);
+		if (n <= 0) { /* invalid UTF-8: a separator byte */
+			r->pos++;
+			r->npend = r->ipend = 0;
+			out->cp = ' ';
+			out->cls = C_SEP;
+			out->start = start;
+			out->end = r->pos;
+			return 1;
+		}
+		end = r->pos + (int)n;
+		/* the cluster: this character and the combining marks after it */
+		for (int k = 0; k < MAX_CLUSTER - 8 && end < r->len; k++) {
+			utf8proc_int32_t nx;
+			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)r->text + end, r->len - end, &nx);
+			if (m <= 0 || !s_combining(nx))
+				break;
+			end += (int)m;
+		}
+		r->pos = end;
+		if (end - start == 1 && (unsigned char)r->text[start] < 0x80) {
+			/* ASCII fast path */
+			char c = r->text[start];
+			cps[0] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+			n = 1;
+		} else {
+			n = utf8proc_decompose((const utf8proc_uint8_t *)r->text + start, end - start, cps,
+			    MAX_CLUSTER, (utf8proc_option_t)((NORM_OPTS & ~UTF8PROC_COMPOSE) | UTF8PROC_DECOMPOSE));
+			if (n < 0 || n > MAX_CLUSTER)
+				n = 0;
+			else
+				n = utf8proc_normalize_utf32(cps, n, (utf8proc_option_t)NORM_OPTS);
+			if (n < 0)
+				n = 0;
+		}
+		r->npend = r->ipend = 0;
+		for (utf8proc_ssize_t i = 0; i < n; i++) {
+			s_char *c = &r->pend[r->npend++];
+			c->cp = s_fold_kana(cps[i]);
+			c->cls = s_class(c->cp);
+			c->start = start;
+			c->end = end;
+		}
+	}
+	*out = r->pend[r->ipend++];
+	return 1;
+}
+
+static int
+s_utf8(char *dst, int32_t cp)
+{
+	return (int)utf8proc_encode_char(cp, (utf8proc_uint8_t *)dst);
+}
+
+typedef struct {
+	kr_token_cb cb;
+	void *ctx;
+	int mode;
+	int any;                /* a token was emitted */
+	int pending;            /* query: a run's last unigram, emitted only if the phrase goes on */
+	s_char pend_c;
+} s_emit;
+
+static int
+s_tok(s_emit *e, int colocated, const char *tok, int len, int start, int end)
+{
+	int rc;
+
+	if (e->pending) {
+		char u[8];
+		e->pending = 0;
+		if ((rc = e->cb(e->ctx, 0, u, s_utf8(u, e->pend_c.cp), e->pend_c.start, e->pend_c.end)) != 0)
+			return rc;
+	}
+	e->any = 1;
+	return e->cb(e->ctx, colocated, tok, len, start, end);
+}
+
+int
+kr_text_tokenize(const char *text, int len, int mode, kr_token_cb cb, void *ctx)
+{
+	s_reader r = { .text = text, .len = len };
+	s_emit e = { .cb = cb, .ctx = ctx, .mode = mode };
+	s_char c, prev = { 0 };
+	int have_prev = 0, runlen = 0, rc = 0;
+	char word[MAX_WORD + 8];
+	int wlen = 0, wstart = 0, wend = 0;
+
+	for (;;) {
+		int more = s_next(&r, &c);
+
+		/* close a word run */
+		if (wlen && (!more || c.cls != C_WORD)) {
+			if ((rc = s_tok(&e, 0, word, wlen, wstart, wend)) != 0)
+				return rc;
+			wlen = 0;
+		}
+		/* close a CJK run */
+		if (have_prev && (!more || c.cls != C_CJK)) {
+			char u[8];
+			int n = s_utf8(u, prev.cp);
+			if (mode == KR_TEXT_DOCUMENT || runlen == 1) {
+				if ((rc = s_tok(&e, 0, u, n, prev.start, prev.end)) != 0)
+					return rc;
+			} else {
+				e.pending = 1;
+				e.pend_c = prev;
+			}
+			have_prev = 0;
+			runlen = 0;
+		}
+		if (!more)
+			break;
+		if (c.cls == C_WORD) {
+			if (wlen == 0)
+				wstart = c.start;
+			if (wlen < MAX_WORD) {
+				char u[8];
+				int n = s_utf8(u, c.cp);
+				if (wlen + n <= MAX_WORD) {
+					memcpy(word + wlen, u, (size_t)n);
+					wlen += n;
+				}
+			}
+			wend = c.end;
+		} else if (c.cls == C_CJK) {
+			if (have_prev) {
+				char bi[16], u[8];
+				int n = s_utf8(bi, prev.cp);
+				n += s_utf8(bi + n, c.cp);
+				if ((rc = s_tok(&e, 0, bi, n, prev.start, c.end)) != 0)
+					return rc;
+				if (mode == KR_TEXT_DOCUMENT &&
+				    (rc = s_tok(&e, 1, u, s_utf8(u, prev.cp), prev.start, prev.end)) != 0)
+					return rc;
+			}
+			prev = c;
+			have_prev = 1;
+			runlen++;
+		}
+	}
+	(void)e.any;
+	return 0;
+}
+
+void
+kr_text_normalize(kr_buf *out, const char *text, size_t len)
+{
+	s_reader r = { .text = text, .len = (int)len };
+	s_char c;
+
+	while (s_next(&r, &c)) {
+		char u[8];
+		kr_buf_add(out, u, (size_t)s_utf8(u, c.cp));
+	}
+}

@@ -1,0 +1,117 @@
+/* tests/unit/test_text.c - normalisation and bigram segmentation, with real Japanese */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../sharing/text.h"
+
+/* Tokens rendered as "tok@start-end" with "+" marking colocated ones, space separated. */
+static int
+collect(void *ctx, int colocated, const char *tok, int len, int start, int end)
+{
+	kr_buf *b = ctx;
+
+	kr_buf_addf(b, "%s%s%.*s@%d-%d", b->len ? " " : "", colocated ? "+" : "", len, tok, start, end);
+	return 0;
+}
+
+static void
+expect(const char *text, int mode, const char *want)
+{
+	kr_buf b = KR_BUF_INIT;
+
+	kr_text_tokenize(text, (int)strlen(text), mode, collect, &b);
+	if (strcmp(b.ptr, want) != 0)
+		fprintf(stderr, "text %s mode %d\n got  %s\n want %s\n", text, mode, b.ptr, want);
+	assert_string_equal(b.ptr, want);
+	kr_buf_release(&b);
+}
+
+static void
+test_document_bigrams_with_colocated_unigrams(void **state)
+{
+	(void)state;
+	/* ご(0-3) み(3-6) 出(6-9) し(9-12) */
+	expect("ごみ出し", KR_TEXT_DOCUMENT,
+	    "ごみ@0-6 +ご@0-3 み出@3-9 +み@3-6 出し@6-12 +出@6-9 し@9-12");
+	expect("ごみ", KR_TEXT_DOCUMENT, "ごみ@0-6 +ご@0-3 み@3-6");
+	expect("市", KR_TEXT_DOCUMENT, "市@0-3");
+}
+
+static void
+test_katakana_folds_to_hiragana(void **state)
+{
+	(void)state;
+	expect("ゴミ", KR_TEXT_DOCUMENT, "ごみ@0-6 +ご@0-3 み@3-6");
+	/* half-width katakana with a voiced mark composes: ｶﾞ -> が */
+	expect("ｶﾞｲﾄﾞ", KR_TEXT_QUERY, "がい@0-9 いど@6-15");
+}
+
+static void
+test_width_and_case(void **state)
+{
+	(void)state;
+	expect("ＡＩ", KR_TEXT_DOCUMENT, "ai@0-6");
+	expect("AI", KR_TEXT_DOCUMENT, "ai@0-2");
+	expect("ChatGPT 2024年", KR_TEXT_DOCUMENT, "chatgpt@0-7 2024@8-12 年@12-15");
+	expect("９４．１％", KR_TEXT_DOCUMENT, "94@0-6 1@9-12");
+}
+
+static void
+test_query_forms(void **state)
+{
+	(void)state;
+	expect("ご", KR_TEXT_QUERY, "ご@0-3");
+	expect("ごみ", KR_TEXT_QUERY, "ごみ@0-6");
+	expect("ごみ出し", KR_TEXT_QUERY, "ごみ@0-6 み出@3-9 出し@6-12");
+	/* the phrase goes on after a run: its last character keeps its position */
+	expect("出しAI", KR_TEXT_QUERY, "出し@0-6 し@3-6 ai@6-8");
+	expect("AIし", KR_TEXT_QUERY, "ai@0-2 し@2-5");
+	expect("ごみ、出し", KR_TEXT_QUERY, "ごみ@0-6 み@3-6 出し@9-15");
+	expect("、。", KR_TEXT_QUERY, "");
+}
+
+static void
+test_one_cluster_many_characters(void **state)
+{
+	(void)state;
+	/* ㍿ (one character) normalises to 株式会社: every token spans it */
+	expect("㍿", KR_TEXT_QUERY, "株式@0-3 式会@0-3 会社@0-3");
+}
+
+static void
+test_normalize(void **state)
+{
+	kr_buf b = KR_BUF_INIT;
+	const char *s = "Ｃｈａｔ ＧＰＴとチャットボット";
+
+	(void)state;
+	kr_text_normalize(&b, s, strlen(s));
+	assert_string_equal(b.ptr, "chat gptとちゃっとぼっと");
+	kr_buf_release(&b);
+}
+
+static void
+test_invalid_utf8_is_a_separator(void **state)
+{
+	(void)state;
+	expect("ご\xffみ", KR_TEXT_DOCUMENT, "ご@0-3 み@4-7");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_document_bigrams_with_colocated_unigrams),
+		cmocka_unit_test(test_katakana_folds_to_hiragana),
+		cmocka_unit_test(test_width_and_case),
+		cmocka_unit_test(test_query_forms),
+		cmocka_unit_test(test_one_cluster_many_characters),
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_invalid_utf8_is_a_separator),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
