@@ -268,6 +268,18 @@ kr_home_open(kr_home *h, const char *path)
 	h->rep.manifest_ttl = h->cfg.manifest_ttl;
 	if ((rc = kr_replica_reconcile(&h->rep, &fixed)) < 0)
 		goto fail;
+	{
+		/* A schema change asked for the item index to be rebuilt from git. */
+		char *flag = kr_state_setting(h->state, "reindex");
+		if (flag) {
+			size_t colls, items;
+			if ((rc = kr_replica_reindex(&h->rep, NULL, NULL, &colls, &items)) == 0)
+				rc = kr_state_setting_put(h->state, "reindex", NULL);
+			free(flag);
+			if (rc < 0)
+				goto fail;
+		}
+	}
 	return 0;
 fail:
 	kr_home_close(h);

@@ -176,6 +176,89 @@ s_line(const kr_yaml *fm, const char *key)
 	return v ? v->line : fm->line;
 }
 
+/* Front-matter keys that are bookkeeping, not something anyone searches for. */
+static const char *const s_unsearched[] = {
+	"kind", "id", "version", "published", "updated", "license", "confidentiality", "draft",
+	"lg_code", "url", "date", "path", "split", "config_name", "value", "year",
+};
+
+static void
+s_collect_values(kr_buf *b, const char *key, const kr_yaml *y)
+{
+	for (size_t i = 0; key && i < sizeof(s_unsearched) / sizeof(s_unsearched[0]); i++)
+		if (strcmp(key, s_unsearched[i]) == 0)
+			return;
+	if (y->type == KR_YAML_SCALAR) {
+		if (y->value[0]) {
+			kr_buf_adds(b, y->value);
+			kr_buf_addch(b, '\n');
+		}
+		return;
+	}
+	for (size_t i = 0; i < y->n; i++)
+		s_collect_values(b, y->type == KR_YAML_MAP ? y->keys[i] : key, y->items[i]);
+}
+
+static char *
+s_yaml_list(const kr_yaml *fm, const char *key)
+{
+	const kr_yaml *v = kr_yaml_get(fm, key);
+	kr_buf b = KR_BUF_INIT;
+
+	if (!v)
+		return NULL;
+	kr_buf_addch(&b, '\n');
+	if (v->type == KR_YAML_SCALAR)
+		kr_buf_addf(&b, "%s\n", v->value);
+	for (size_t i = 0; v->type == KR_YAML_SEQ && i < v->n; i++)
+		if (v->items[i]->type == KR_YAML_SCALAR)
+			kr_buf_addf(&b, "%s\n", v->items[i]->value);
+	return kr_buf_detach(&b);
+}
+
+/* The headline metric of a case: "正答率 94.1% / 目標 99%". */
+static char *
+s_headline(const kr_yaml *fm)
+{
+	const kr_yaml *ms = kr_yaml_get(fm, "metrics"), *m;
+	const char *name, *unit, *achieved, *target;
+
+	if (!ms || ms->type != KR_YAML_SEQ || ms->n == 0 || (m = ms->items[0])->type != KR_YAML_MAP)
+		return NULL;
+	name = kr_yaml_str(m, "name");
+	unit = kr_yaml_str(m, "unit");
+	achieved = kr_yaml_str(m, "achieved");
+	target = kr_yaml_str(m, "target");
+	if (!name || !achieved)
+		return NULL;
+	unit = unit ? unit : "";
+	return target ? kr_sprintf("%s %s%s / 目標 %s%s", name, achieved, unit, target, unit)
+	              : kr_sprintf("%s %s%s", name, achieved, unit);
+}
+
+static void
+s_search_fields(kr_item *out, const kr_yaml *fm, const char *body, const char *end)
+{
+	const kr_yaml *pop = kr_yaml_get(fm, "population");
+	const char *v;
+	kr_buf meta = KR_BUF_INIT;
+
+	out->body = kr_strndup(body, (size_t)(end - body));
+	s_collect_values(&meta, NULL, fm);
+	out->meta = kr_buf_detach(&meta);
+	out->domains = s_yaml_list(fm, "domains");
+	out->ai_uses = s_yaml_list(fm, "ai_uses");
+	if ((v = kr_yaml_str(fm, "outcome")))
+		out->outcome = kr_strdup(v);
+	if ((v = kr_yaml_str(fm, "deployment")))
+		out->deployment = kr_strdup(v);
+	if (pop && (v = kr_yaml_str(pop, "value"))) {
+		long n = strtol(v, NULL, 10);
+		out->popband = kr_strdup(n < 10000 ? "<1万" : n < 50000 ? "1-5万" : n < 200000 ? "5-20万" : "20万+");
+	}
+	out->headline = s_headline(fm);
+}
+
 int
 kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
     const char *text, size_t len, const char *set_hint, kr_findings *f)
@@ -330,7 +413,7 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 				out->path = kr_sprintf("prompts/%s/%s.md", set, out->slug);
 		}
 	}
-	(void)body;
+	s_search_fields(out, fm, body, text + len);
 	(void)body_line;
 	kr_buf_release(&allowed);
 	kr_yaml_free(&fm);
@@ -382,5 +465,7 @@ kr_item_clear(kr_item *it)
 	free(it->kind); free(it->id); free(it->slug); free(it->title); free(it->version);
 	free(it->published); free(it->updated); free(it->lg_code); free(it->pub_name);
 	free(it->collection); free(it->path);
+	free(it->body); free(it->meta); free(it->domains); free(it->ai_uses);
+	free(it->outcome); free(it->deployment); free(it->popband); free(it->headline);
 	memset(it, 0, sizeof(*it));
 }

@@ -36,6 +36,11 @@ typedef struct {
 	char *lg_code, *pub_name;
 	char *collection;       /* cases, prompts, guidelines, datasets */
 	char *path;             /* where it lives in the collection */
+	/* for search: text and facets */
+	char *body;             /* Markdown after the front matter */
+	char *meta;             /* searchable front-matter values, one per line */
+	char *domains, *ai_uses;/* "\n"-delimited with a leading and trailing "\n" */
+	char *outcome, *deployment, *popband, *headline;
 } kr_item;
 
 typedef struct {

@@ -218,12 +218,22 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 		if (ch->removed || !ch->item.id) {
 			rc = kr_state_item_delete(r->state, pub, ch->coll, ch->path);
 		} else {
+			char pref[3] = "";
 			kr_state_item it = {
 				.publisher = (char *)pub, .collection = ch->coll, .path = ch->path,
 				.id = ch->item.id, .kind = ch->item.kind, .title = ch->item.title,
 				.version = ch->item.version, .updated = ch->item.updated,
 				.blob = (char *)ch->blob, .commit = (char *)commit_hex,
+				.body = ch->item.body, .meta = ch->item.meta, .lg_code = ch->item.lg_code,
+				.domains = ch->item.domains, .ai_uses = ch->item.ai_uses,
+				.outcome = ch->item.outcome, .deployment = ch->item.deployment,
+				.popband = ch->item.popband, .published = ch->item.published,
+				.headline = ch->item.headline,
 			};
+			if (ch->item.lg_code) {
+				memcpy(pref, ch->item.lg_code, 2);
+				it.pref = pref;
+			}
 			rc = kr_state_item_put(r->state, &it);
 		}
 	}
@@ -724,6 +734,63 @@ kr_replica_reconcile(kr_replica *r, size_t *fixed)
 	kr_strv_free(pubs, npubs);
 	if (rc == 0 && own_moved && r->key)
 		rc = kr_replica_issue(r, NULL);
+	return rc;
+}
+
+int
+kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *collections, size_t *items)
+{
+	char **pubs = NULL;
+	size_t npubs = 0;
+	int rc;
+
+	*collections = *items = 0;
+	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
+		return rc;
+	for (size_t p = 0; p < npubs && rc == 0; p++) {
+		char **colls = NULL;
+		size_t ncolls = 0;
+		kr_state_manifest man = { 0 };
+		const char *code = strcmp(pubs[p], r->own) == 0 ? r->own_code :
+		    kr_state_manifest_get(r->state, pubs[p], &man) == 0 ? man.lg_code : NULL;
+
+		kr_store_collections(r->store, pubs[p], &colls, &ncolls);
+		for (size_t c = 0; c < ncolls && rc == 0; c++) {
+			uint8_t ref[KR_OID_LEN];
+			char refhex[KR_OID_HEX + 1];
+			s_changes changes = { 0 };
+
+			if (!code || kr_store_head(r->store, pubs[p], colls[c], ref) < 0) {
+				kr_error_clear();
+				continue;
+			}
+			kr_hex(refhex, ref, KR_OID_LEN);
+			int ok = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) == 0;
+			if (!ok && problem) {
+				char *msg = kr_sprintf("%.16s…/%s: %s (its items are left out of the index)",
+				    pubs[p], colls[c], kr_errmsg());
+				problem(msg, arg);
+				free(msg);
+			}
+			if ((rc = kr_state_begin(r->state)) == 0) {
+				rc = kr_state_items_drop(r->state, pubs[p], colls[c]);
+				if (rc == 0 && ok)
+					rc = s_record_changes(r, pubs[p], &changes, 0, colls[c], refhex);
+				if (rc == 0)
+					rc = kr_state_commit(r->state);
+				else
+					kr_state_rollback(r->state);
+			}
+			for (size_t i = 0; ok && rc == 0 && i < changes.n; i++)
+				*items += changes.v[i].item.id != NULL;
+			(*collections)++;
+			s_changes_free(&changes);
+		}
+		kr_strv_free(colls, ncolls);
+		kr_state_manifest_clear(&man);
+	}
+	kr_strv_free(pubs, npubs);
 	return rc;
 }
 

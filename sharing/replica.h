@@ -83,6 +83,14 @@ int kr_replica_issue(kr_replica *r, uint64_t *seq);
 /* Re-indexes every collection whose ref and recorded head differ. */
 int kr_replica_reconcile(kr_replica *r, size_t *fixed);
 
+/*
+ * Rebuilds the item rows (and so the search index) of every collection
+ * from its ref, one transaction per collection. A collection whose content
+ * no longer passes the checks keeps no rows and is reported via problem().
+ */
+int kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *collections, size_t *items);
+
 /* Re-checks every local replica; problem(msg) per failure; returns count. */
 int kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg),
     void *arg, size_t *checked);

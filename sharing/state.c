@@ -14,6 +14,8 @@
 
 #include <sqlite3.h>
 
+#include "text.h"
+
 struct kr_state {
 	sqlite3 *db;
 	char *path;
@@ -65,6 +67,39 @@ static const char *const s_migrations[] = {
 	"  at INTEGER NOT NULL,"
 	"  publisher TEXT, peer TEXT, collection TEXT, seq INTEGER,"
 	"  reason TEXT NOT NULL);",
+	/*
+	 * 1 -> 2: search. items gets a stable integer key (external-content
+	 * FTS5 refers to it), the searchable text and facet columns; the FTS
+	 * index follows items through triggers. Rows are rebuilt from git.
+	 */
+	"CREATE TABLE items2 ("
+	"  n INTEGER PRIMARY KEY,"
+	"  publisher TEXT NOT NULL, collection TEXT NOT NULL, path TEXT NOT NULL,"
+	"  id TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, version TEXT NOT NULL,"
+	"  updated TEXT, blob TEXT NOT NULL, commit_id TEXT NOT NULL,"
+	"  body TEXT NOT NULL DEFAULT '', meta TEXT NOT NULL DEFAULT '',"
+	"  lg_code TEXT, pref TEXT, domains TEXT, ai_uses TEXT, outcome TEXT, deployment TEXT,"
+	"  popband TEXT, published TEXT, headline TEXT,"
+	"  UNIQUE (publisher, collection, path));"
+	"DROP TABLE items;"
+	"ALTER TABLE items2 RENAME TO items;"
+	"CREATE INDEX items_by_id ON items(id);"
+	"CREATE VIRTUAL TABLE items_fts USING fts5(title, body, meta, content='items', "
+	"  content_rowid='n', tokenize='kairan');"
+	"CREATE TRIGGER items_fts_ai AFTER INSERT ON items BEGIN"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, new.body, new.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_ad AFTER DELETE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, old.body, old.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_au AFTER UPDATE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, old.body, old.meta);"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, new.body, new.meta);"
+	"END;"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);"
+	"INSERT INTO settings VALUES ('reindex', '1');",
 };
 
 static int
@@ -166,6 +201,65 @@ s_colcpy(char *dst, size_t cap, sqlite3_stmt *stmt, int i)
 	snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* ---- the FTS5 tokenizer: sharing/text.c seen through FTS5's interface ---- */
+
+typedef struct {
+	void *ctx;
+	int (*xToken)(void *, int, const char *, int, int, int);
+} s_tok_ctx;
+
+static int
+s_tok_create(void *arg, const char **argv, int argc, Fts5Tokenizer **out)
+{
+	(void)arg;
+	(void)argv;
+	(void)argc;
+	*out = (Fts5Tokenizer *)kr_calloc(1, 1);
+	return SQLITE_OK;
+}
+
+static void
+s_tok_delete(Fts5Tokenizer *t)
+{
+	free(t);
+}
+
+static int
+s_tok_emit(void *arg, int colocated, const char *tok, int len, int start, int end)
+{
+	s_tok_ctx *c = arg;
+
+	return c->xToken(c->ctx, colocated ? FTS5_TOKEN_COLOCATED : 0, tok, len, start, end);
+}
+
+static int
+s_tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len,
+    int (*xToken)(void *, int, const char *, int, int, int))
+{
+	s_tok_ctx c = { ctx, xToken };
+
+	(void)t;
+	return kr_text_tokenize(text, len, (flags & FTS5_TOKENIZE_QUERY) ? KR_TEXT_QUERY : KR_TEXT_DOCUMENT,
+	    s_tok_emit, &c);
+}
+
+static int
+s_register_tokenizer(kr_state *st)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *stmt;
+	fts5_tokenizer tok = { s_tok_create, s_tok_delete, s_tok_tokenize };
+
+	if (sqlite3_prepare_v2(st->db, "SELECT fts5(?1)", -1, &stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "FTS5 is not available in this SQLite");
+	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
+	sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (!api || api->xCreateTokenizer(api, "kairan", NULL, &tok, NULL) != SQLITE_OK)
+		return kr_error(KR_EIO, "%s: cannot register the search tokenizer", st->path);
+	return 0;
+}
+
 static int
 s_migrate(kr_state *st)
 {
@@ -218,7 +312,7 @@ kr_state_open(kr_state **out, const char *path)
 		kr_state_destroy(&st);
 		return rc;
 	}
-	if ((rc = s_migrate(st)) < 0) {
+	if ((rc = s_register_tokenizer(st)) < 0 || (rc = s_migrate(st)) < 0) {
 		kr_state_destroy(&st);
 		return rc;
 	}
@@ -432,7 +526,8 @@ s_run_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *co
 	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
 		return s_dberr(st, "prepare");
 	for (int i = 0; i < n; i++)
-		if (sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC) != SQLITE_OK)
+		if ((v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC)
+		          : sqlite3_bind_null(*cache, i + 1)) != SQLITE_OK)
 			return s_dberr(st, "bind");
 	rc = sqlite3_step(*cache);
 	sqlite3_reset(*cache);
@@ -444,11 +539,22 @@ int
 kr_state_item_put(kr_state *st, const kr_state_item *it)
 {
 	const char *v[] = { it->publisher, it->collection, it->path, it->id, it->kind, it->title,
-		it->version, it->updated, it->blob, it->commit };
+		it->version, it->updated, it->blob, it->commit, it->body ? it->body : "",
+		it->meta ? it->meta : "", it->lg_code, it->pref, it->domains, it->ai_uses, it->outcome,
+		it->deployment, it->popband, it->published, it->headline };
 
-	return s_run_cached(st, &st->item_put, "INSERT OR REPLACE INTO items (publisher, collection, "
-	    "path, id, kind, title, version, updated, blob, commit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    v, 10);
+	/* An upsert, not INSERT OR REPLACE: REPLACE would skip the FTS delete trigger. */
+	return s_run_cached(st, &st->item_put, "INSERT INTO items (publisher, collection, path, id, "
+	    "kind, title, version, updated, blob, commit_id, body, meta, lg_code, pref, domains, "
+	    "ai_uses, outcome, deployment, popband, published, headline) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (publisher, collection, path) DO UPDATE SET id = excluded.id, "
+	    "kind = excluded.kind, title = excluded.title, version = excluded.version, "
+	    "updated = excluded.updated, blob = excluded.blob, commit_id = excluded.commit_id, "
+	    "body = excluded.body, meta = excluded.meta, lg_code = excluded.lg_code, "
+	    "pref = excluded.pref, domains = excluded.domains, ai_uses = excluded.ai_uses, "
+	    "outcome = excluded.outcome, deployment = excluded.deployment, popband = excluded.popband, "
+	    "published = excluded.published, headline = excluded.headline", v, 21);
 }
 
 int
@@ -519,6 +625,167 @@ kr_state_item_count(kr_state *st, const char *pub, const char *coll, int64_t *n)
 	*n = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 0 : s_dberr(st, "counting items");
+}
+
+char *
+kr_state_setting(kr_state *st, const char *key)
+{
+	sqlite3_stmt *stmt;
+	char *v = NULL;
+
+	if (s_prep(st, &stmt, "SELECT value FROM settings WHERE key = ?", "s", key) < 0)
+		return NULL;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = s_col(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+int
+kr_state_setting_put(kr_state *st, const char *key, const char *value)
+{
+	if (!value)
+		return s_run(st, NULL, "DELETE FROM settings WHERE key = ?", "s", key);
+	return s_run(st, NULL, "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", "ss", key, value);
+}
+
+/* ---- search ----------------------------------------------------------- */
+
+#define SEARCH_FROM \
+	" FROM items_fts JOIN items i ON i.n = items_fts.rowid" \
+	" LEFT JOIN manifests m ON m.publisher = i.publisher" \
+	" WHERE items_fts MATCH ?1" \
+	" AND (?2 IS NULL OR i.kind = ?2)" \
+	" AND (?3 IS NULL OR instr(i.domains, char(10) || ?3 || char(10)) > 0)" \
+	" AND (?4 IS NULL OR instr(i.ai_uses, char(10) || ?4 || char(10)) > 0)" \
+	" AND (?5 IS NULL OR i.outcome = ?5)" \
+	" AND (?6 IS NULL OR i.deployment = ?6)" \
+	" AND (?7 IS NULL OR i.publisher = ?7 OR i.lg_code = ?7)" \
+	" AND (?8 IS NULL OR i.pref = ?8)" \
+	" AND (?9 IS NULL OR i.popband = ?9)" \
+	" AND (?10 IS NULL OR i.updated >= ?10)"
+
+static int
+s_search_prep(kr_state *st, sqlite3_stmt **stmt, const char *sql, const kr_search_q *q)
+{
+	const char *v[10] = { q->match, q->kind, q->domain, q->ai_use, q->outcome, q->deployment,
+		q->publisher, q->pref, q->popband, q->since };
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "preparing search");
+	for (int i = 0; i < 10; i++)
+		if (v[i])
+			sqlite3_bind_text(*stmt, i + 1, v[i], -1, SQLITE_STATIC);
+	return 0;
+}
+
+static void
+s_facet_add(kr_facet **v, size_t *n, const char *value)
+{
+	if (!value || !*value)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].value, value) == 0) {
+			(*v)[i].count++;
+			return;
+		}
+	*v = kr_realloc(*v, (*n + 1) * sizeof(kr_facet));
+	(*v)[*n].value = kr_strdup(value);
+	(*v)[*n].count = 1;
+	(*n)++;
+}
+
+static int
+s_facet_cmp(const void *a, const void *b)
+{
+	const kr_facet *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->value, y->value);
+}
+
+int
+kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* bm25 weights: title 10, body 1, front matter 3 */
+	if ((rc = s_search_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
+	    "i.version, i.updated, i.outcome, i.headline, i.collection, i.path, "
+	    "snippet(items_fts, -1, '【', '】', '…', 16), bm25(items_fts, 10.0, 1.0, 3.0) AS r"
+	    SEARCH_FROM " ORDER BY r LIMIT ?11", q)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 11, (int64_t)(q->limit ? q->limit : 10));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		kr_search_hit *h;
+		out->hits = kr_realloc(out->hits, (out->nhits + 1) * sizeof(*h));
+		h = &out->hits[out->nhits++];
+		h->id = s_col(stmt, 0);
+		h->title = s_col(stmt, 1);
+		h->publisher = s_col(stmt, 2);
+		h->pub_name = s_col(stmt, 3);
+		h->pub_code = s_col(stmt, 4);
+		h->kind = s_col(stmt, 5);
+		h->version = s_col(stmt, 6);
+		h->updated = s_col(stmt, 7);
+		h->outcome = s_col(stmt, 8);
+		h->headline = s_col(stmt, 9);
+		h->collection = s_col(stmt, 10);
+		h->path = s_col(stmt, 11);
+		h->snippet = s_col(stmt, 12);
+		h->rank = sqlite3_column_double(stmt, 13);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
+	/* Facets over every match, not just the page shown. */
+	if ((rc = s_search_prep(st, &stmt, "SELECT i.kind, i.outcome, i.domains, i.pref" SEARCH_FROM, q)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *dom = (const char *)sqlite3_column_text(stmt, 2);
+		out->total++;
+		s_facet_add(&out->facets[KR_FACET_KIND], &out->nfacets[KR_FACET_KIND], (const char *)sqlite3_column_text(stmt, 0));
+		s_facet_add(&out->facets[KR_FACET_OUTCOME], &out->nfacets[KR_FACET_OUTCOME], (const char *)sqlite3_column_text(stmt, 1));
+		s_facet_add(&out->facets[KR_FACET_PREF], &out->nfacets[KR_FACET_PREF], (const char *)sqlite3_column_text(stmt, 3));
+		while (dom && *dom) {
+			const char *nl = strchr(dom, '\n');
+			size_t l = nl ? (size_t)(nl - dom) : strlen(dom);
+			if (l) {
+				char *d = kr_strndup(dom, l);
+				s_facet_add(&out->facets[KR_FACET_DOMAIN], &out->nfacets[KR_FACET_DOMAIN], d);
+				free(d);
+			}
+			dom += l + (nl ? 1 : 0);
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
+	for (int f = 0; f < 4; f++)
+		if (out->nfacets[f])
+			qsort(out->facets[f], out->nfacets[f], sizeof(kr_facet), s_facet_cmp);
+	return 0;
+}
+
+void
+kr_search_result_free(kr_search_result *r)
+{
+	for (size_t i = 0; i < r->nhits; i++) {
+		kr_search_hit *h = &r->hits[i];
+		free(h->id); free(h->title); free(h->publisher); free(h->pub_name); free(h->pub_code);
+		free(h->kind); free(h->version); free(h->updated); free(h->outcome); free(h->headline);
+		free(h->snippet); free(h->collection); free(h->path);
+	}
+	free(r->hits);
+	for (int f = 0; f < 4; f++) {
+		for (size_t i = 0; i < r->nfacets[f]; i++)
+			free(r->facets[f][i].value);
+		free(r->facets[f]);
+	}
+	memset(r, 0, sizeof(*r));
 }
 
 void

@@ -51,6 +51,9 @@ int kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_
 
 typedef struct {
 	char *publisher, *collection, *path, *id, *kind, *title, *version, *updated, *blob, *commit;
+	/* searchable text and facets (NULL: none) */
+	char *body, *meta, *lg_code, *pref, *domains, *ai_uses, *outcome, *deployment;
+	char *popband, *published, *headline;
 	char *pub_name, *pub_code;      /* filled by kr_state_item_find */
 } kr_state_item;
 
@@ -81,6 +84,43 @@ int kr_state_peer_seen(kr_state *st, const char *endpoint, const char *node,
 /* 1 if some follow pins this publisher. */
 int kr_state_pinned(kr_state *st, const char *pub);
 int kr_state_pinned_list(kr_state *st, char ***out, size_t *n);
+
+/* Small persistent flags ("reindex" after a schema change). NULL if unset. */
+char *kr_state_setting(kr_state *st, const char *key);
+int kr_state_setting_put(kr_state *st, const char *key, const char *value);
+
+/* A search, already compiled to an FTS5 MATCH expression (see search.h). */
+typedef struct {
+	const char *match;
+	const char *kind, *domain, *ai_use, *outcome, *deployment;
+	const char *publisher;          /* fingerprint or lg_code */
+	const char *pref, *popband, *since;
+	size_t limit;
+} kr_search_q;
+
+typedef struct {
+	char *id, *title, *publisher, *pub_name, *pub_code, *kind, *version, *updated;
+	char *outcome, *headline, *snippet, *collection, *path;
+	double rank;
+} kr_search_hit;
+
+typedef struct {
+	char *value;
+	size_t count;
+} kr_facet;
+
+typedef struct {
+	kr_search_hit *hits;
+	size_t nhits, total;
+	kr_facet *facets[4];            /* kind, outcome, domain, prefecture */
+	size_t nfacets[4];
+} kr_search_result;
+
+enum { KR_FACET_KIND, KR_FACET_OUTCOME, KR_FACET_DOMAIN, KR_FACET_PREF };
+
+/* Runs q: the best q->limit hits by bm25 (title above body) and facet counts over all matches. */
+int kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out);
+void kr_search_result_free(kr_search_result *r);
 
 typedef struct {
 	int64_t at, seq;

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$T"
 mkdir disk
-if ! mount -t tmpfs -o size=700k tmpfs disk 2>/dev/null; then
+if ! mount -t tmpfs -o size=2m tmpfs disk 2>/dev/null; then
 	echo "1..0 # SKIP cannot mount a small tmpfs here (needs root)"
 	exit 0
 fi
