@@ -100,6 +100,8 @@ static const char *const s_migrations[] = {
 	"END;"
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);"
 	"INSERT INTO settings VALUES ('reindex', '1');",
+	/* 2 -> 3: separators take a token position; re-tokenise the index */
+	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');",
 };
 
 static int
@@ -768,6 +770,22 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 		if (out->nfacets[f])
 			qsort(out->facets[f], out->nfacets[f], sizeof(kr_facet), s_facet_cmp);
 	return 0;
+}
+
+int
+kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT id, title, body, meta FROM items ORDER BY n", "")) < 0)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (cb(arg, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+		    (const char *)sqlite3_column_text(stmt, 2), (const char *)sqlite3_column_text(stmt, 3)) != 0)
+			break;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : s_dberr(st, "reading items");
 }
 
 void

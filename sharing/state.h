@@ -118,6 +118,11 @@ typedef struct {
 
 enum { KR_FACET_KIND, KR_FACET_OUTCOME, KR_FACET_DOMAIN, KR_FACET_PREF };
 
+/* Calls cb with the indexed text of every item (title, body, front-matter values). */
+typedef int (*kr_state_text_cb)(void *arg, const char *id, const char *title, const char *body,
+    const char *meta);
+int kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg);
+
 /* Runs q: the best q->limit hits by bm25 (title above body) and facet counts over all matches. */
 int kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out);
 void kr_search_result_free(kr_search_result *r);

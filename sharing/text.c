@@ -141,7 +141,15 @@ typedef struct {
 	int any;                /* a token was emitted */
 	int pending;            /* query: a run's last unigram, emitted only if the phrase goes on */
 	s_char pend_c;
+	int gap, gap_start, gap_end; /* separators since the last token */
 } s_emit;
+
+/*
+ * Separators between two tokens take one position, as a token no query
+ * can produce, so a phrase matches only where the text is adjacent:
+ * "AIに" does not match "AI に".
+ */
+static const char s_gap_token[] = "\x1f";
 
 static int
 s_tok(s_emit *e, int colocated, const char *tok, int len, int start, int end)
@@ -152,6 +160,11 @@ s_tok(s_emit *e, int colocated, const char *tok, int len, int start, int end)
 		char u[8];
 		e->pending = 0;
 		if ((rc = e->cb(e->ctx, 0, u, s_utf8(u, e->pend_c.cp), e->pend_c.start, e->pend_c.end)) != 0)
+			return rc;
+	}
+	if (e->gap && !colocated) {
+		e->gap = 0;
+		if ((rc = e->cb(e->ctx, 0, s_gap_token, 1, e->gap_start, e->gap_end)) != 0)
 			return rc;
 	}
 	e->any = 1;
@@ -193,7 +206,13 @@ kr_text_tokenize(const char *text, int len, int mode, kr_token_cb cb, void *ctx)
 		}
 		if (!more)
 			break;
-		if (c.cls == C_WORD) {
+		if (c.cls == C_SEP) {
+			if ((e.any || e.pending) && !e.gap) {
+				e.gap = 1;
+				e.gap_start = c.start;
+			}
+			e.gap_end = c.end;
+		} else if (c.cls == C_WORD) {
 			if (wlen == 0)
 				wstart = c.start;
 			if (wlen < MAX_WORD) {

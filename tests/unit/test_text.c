@@ -14,7 +14,10 @@ collect(void *ctx, int colocated, const char *tok, int len, int start, int end)
 {
 	kr_buf *b = ctx;
 
-	kr_buf_addf(b, "%s%s%.*s@%d-%d", b->len ? " " : "", colocated ? "+" : "", len, tok, start, end);
+	if (len == 1 && tok[0] == '\x1f')
+		kr_buf_addf(b, "%s_@%d-%d", b->len ? " " : "", start, end); /* a separator gap */
+	else
+		kr_buf_addf(b, "%s%s%.*s@%d-%d", b->len ? " " : "", colocated ? "+" : "", len, tok, start, end);
 	return 0;
 }
 
@@ -56,8 +59,8 @@ test_width_and_case(void **state)
 	(void)state;
 	expect("ＡＩ", KR_TEXT_DOCUMENT, "ai@0-6");
 	expect("AI", KR_TEXT_DOCUMENT, "ai@0-2");
-	expect("ChatGPT 2024年", KR_TEXT_DOCUMENT, "chatgpt@0-7 2024@8-12 年@12-15");
-	expect("９４．１％", KR_TEXT_DOCUMENT, "94@0-6 1@9-12");
+	expect("ChatGPT 2024年", KR_TEXT_DOCUMENT, "chatgpt@0-7 _@7-8 2024@8-12 年@12-15");
+	expect("９４．１％", KR_TEXT_DOCUMENT, "94@0-6 _@6-9 1@9-12");
 }
 
 static void
@@ -70,7 +73,10 @@ test_query_forms(void **state)
 	/* the phrase goes on after a run: its last character keeps its position */
 	expect("出しAI", KR_TEXT_QUERY, "出し@0-6 し@3-6 ai@6-8");
 	expect("AIし", KR_TEXT_QUERY, "ai@0-2 し@2-5");
-	expect("ごみ、出し", KR_TEXT_QUERY, "ごみ@0-6 み@3-6 出し@9-15");
+	expect("ごみ、出し", KR_TEXT_QUERY, "ごみ@0-6 み@3-6 _@6-9 出し@9-15");
+	/* separators take one position, so adjacency is exact */
+	expect("AI に", KR_TEXT_QUERY, "ai@0-2 _@2-3 に@3-6");
+	expect("  ごみ。 ", KR_TEXT_QUERY, "ごみ@2-8");
 	expect("、。", KR_TEXT_QUERY, "");
 }
 
@@ -98,7 +104,7 @@ static void
 test_invalid_utf8_is_a_separator(void **state)
 {
 	(void)state;
-	expect("ご\xffみ", KR_TEXT_DOCUMENT, "ご@0-3 み@4-7");
+	expect("ご\xffみ", KR_TEXT_DOCUMENT, "ご@0-3 _@3-4 み@4-7");
 }
 
 int

@@ -1,0 +1,25 @@
+/*
+ * sharing/search.h - the search query language, compiled to FTS5
+ *
+ *   ごみ チャットボット      both (whitespace, including 全角スペース, is AND)
+ *   "ごみ出し 案内"          a phrase
+ *   -議会                    not
+ *   ごみ OR 資源             either (binds tighter than AND: a b OR c = a AND (b OR c))
+ *
+ * Every term is passed to FTS5 as a quoted string, so the kairan tokenizer
+ * (sharing/text.c, query mode) decides its tokens: any length, full- or
+ * half-width, katakana or hiragana. Terms that hold no searchable
+ * character (only punctuation) are dropped.
+ */
+#ifndef KR_SEARCH_H
+#define KR_SEARCH_H
+
+#include "common.h"
+
+/* Compiles q into an FTS5 MATCH expression; KR_EUSAGE with a message for a malformed query. */
+int kr_search_compile(const char *q, kr_buf *match);
+
+/* Name of a prefecture by its two-digit number ("37" -> 香川県), or NULL. */
+const char *kr_pref_name(const char *code);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * tests/tools/searchoracle.c - differential recall of search against a substring oracle
+ *
+ * For N random substrings (1-5 characters) of the normalised indexed text
+ * of the items in HOME, the set of items `search` returns must equal the
+ * set whose normalised title, body or front-matter text contains the
+ * substring. Substrings hold no separators, and never cut a Latin/digit
+ * word (those are whole-word tokens by design). Prints the first
+ * mismatches and a summary; exits 1 on any mismatch.
+ *
+ * Usage: searchoracle HOME N SEED
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../node/home.h"
+#include "../../sharing/search.h"
+#include "../../sharing/text.h"
+
+typedef struct {
+	char *id;
+	kr_buf col[3];          /* normalised title, body, meta */
+} s_item;
+
+typedef struct {
+	s_item *v;
+	size_t n;
+} s_items;
+
+static int
+s_load(void *arg, const char *id, const char *title, const char *body, const char *meta)
+{
+	s_items *it = arg;
+	const char *src[3] = { title, body, meta };
+	s_item *x;
+
+	it->v = kr_realloc(it->v, (it->n + 1) * sizeof(s_item));
+	x = &it->v[it->n++];
+	x->id = kr_strdup(id);
+	for (int c = 0; c < 3; c++) {
+		x->col[c] = (kr_buf)KR_BUF_INIT;
+		kr_text_normalize(&x->col[c], src[c] ? src[c] : "", src[c] ? strlen(src[c]) : 0);
+		kr_buf_addch(&x->col[c], '\0'); /* never empty */
+		x->col[c].len--;
+	}
+	return 0;
+}
+
+/* Decodes the UTF-8 code points of s into cps (returns count) with byte offsets. */
+static size_t
+s_cps(const char *s, size_t len, uint32_t *cps, size_t *off)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
+		for (int k = 1; k < l && i + (size_t)k < len; k++)
+			cp = cp << 6 | ((unsigned char)s[i + k] & 0x3F);
+		off[n] = i;
+		cps[n++] = cp;
+		i += (size_t)l;
+	}
+	off[n] = len;
+	return n;
+}
+
+/* 0 separator, 1 CJK, 2 word: the classes of sharing/text.c, via its tokenizer. */
+static int
+s_count(void *ctx, int colocated, const char *tok, int len, int start, int end)
+{
+	(void)colocated; (void)tok; (void)len; (void)start; (void)end;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
+s_cls(uint32_t cp)
+{
+	char u[8];
+	int n = 0, k = 0;
+
+	if (cp < 0x80)
+		u[k++] = (char)cp;
+	else if (cp < 0x800) {
+		u[k++] = (char)(0xC0 | cp >> 6);
+		u[k++] = (char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		u[k++] = (char)(0xE0 | cp >> 12);
+		u[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[k++] = (char)(0x80 | (cp & 0x3F));
+	} else {
+		u[k++] = (char)(0xF0 | cp >> 18);
+		u[k++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[k++] = (char)(0x80 | (cp & 0x3F));
+	}
+	kr_text_tokenize(u, k, KR_TEXT_QUERY, s_count, &n);
+	if (n == 0)
+		return 0;
+	/* CJK characters tokenise alone in document mode as one unigram; words too: tell them apart by script */
+	return (cp >= 0x3041 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x9FFF) || cp == 0x3005 ||
+	    cp == 0x3006 || cp == 0x3007 || (cp >= 0xF900 && cp <= 0xFAFF) || cp >= 0x20000 ? 1 : 2;
+}
+
+/* The code point starting at byte i of s. */
+static uint32_t
+s_cp_at(const char *s, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)s[i];
+	int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+	uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
+
+	for (int k = 1; k < l && i + (size_t)k < len; k++)
+		cp = cp << 6 | ((unsigned char)s[i + k] & 0x3F);
+	return cp;
+}
+
+/*
+ * Whether hay contains needle where search would find it: a needle that
+ * starts (ends) with a Latin/digit character must not continue a word on
+ * that side, because words are whole tokens.
+ */
+static int
+s_contains(const char *hay, const char *needle, int first_word, int last_word)
+{
+	size_t hl = strlen(hay), nl = strlen(needle);
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
+		size_t at = (size_t)(p - hay), e = at + nl;
+		if (first_word && at > 0) {
+			size_t b = at - 1;
+			while (b > 0 && ((unsigned char)hay[b] & 0xC0) == 0x80)
+				b--;
+			if (s_cls(s_cp_at(hay, hl, b)) == 2)
+				continue;
+		}
+		if (last_word && e < hl && s_cls(s_cp_at(hay, hl, e)) == 2)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	kr_home h;
+	s_items it = { 0 };
+	unsigned seed;
+	int n, done = 0, mismatches = 0, empty = 0;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: searchoracle HOME N SEED\n");
+		return 2;
+	}
+	n = atoi(argv[2]);
+	seed = (unsigned)strtoul(argv[3], NULL, 10);
+	if (kr_home_open(&h, argv[1]) < 0 || kr_state_item_texts(h.state, s_load, &it) < 0) {
+		fprintf(stderr, "searchoracle: %s\n", kr_errmsg());
+		return 2;
+	}
+	if (it.n == 0) {
+		fprintf(stderr, "searchoracle: no items in %s\n", argv[1]);
+		return 2;
+	}
+	for (int attempt = 0; done < n && attempt < n * 50; attempt++) {
+		s_item *x = &it.v[rand_r(&seed) % it.n];
+		kr_buf *col = &x->col[rand_r(&seed) % 3];
+		uint32_t *cps = kr_calloc(col->len + 1, sizeof(uint32_t));
+		size_t *off = kr_calloc(col->len + 2, sizeof(size_t));
+		size_t ncp = s_cps(col->ptr, col->len, cps, off), a, b, len;
+		int ok = 1;
+
+		if (ncp == 0)
+			goto next;
+		len = 1 + (size_t)(rand_r(&seed) % 5);
+		a = (size_t)rand_r(&seed) % ncp;
+		b = a + len;
+		if (b > ncp)
+			goto next;
+		for (size_t i = a; i < b && ok; i++)
+			ok = s_cls(cps[i]) != 0;
+		/* never cut a Latin/digit word */
+		if (ok && s_cls(cps[a]) == 2 && a > 0 && s_cls(cps[a - 1]) == 2)
+			ok = 0;
+		if (ok && s_cls(cps[b - 1]) == 2 && b < ncp && s_cls(cps[b]) == 2)
+			ok = 0;
+		if (!ok)
+			goto next;
+		{
+			char *needle = kr_strndup(col->ptr + off[a], off[b] - off[a]);
+			kr_buf q = KR_BUF_INIT, match = KR_BUF_INIT;
+			kr_search_q sq = { .limit = 1000 };
+			kr_search_result r;
+			size_t want = 0, got = 0, common = 0;
+
+			kr_buf_addf(&q, "\"%s\"", needle);
+			if (kr_search_compile(q.ptr, &match) < 0 || (sq.match = match.ptr,
+			    kr_state_search(h.state, &sq, &r) < 0)) {
+				printf("not ok: query %s: %s\n", needle, kr_errmsg());
+				mismatches++;
+			} else {
+				for (size_t i = 0; i < it.n; i++) {
+					int has = 0;
+					for (int c = 0; c < 3 && !has; c++)
+						has = s_contains(it.v[i].col[c].ptr, needle, s_cls(cps[a]) == 2,
+						    s_cls(cps[b - 1]) == 2);
+					if (!has)
+						continue;
+					want++;
+					for (size_t j = 0; j < r.nhits; j++)
+						if (strcmp(r.hits[j].id, it.v[i].id) == 0) {
+							common++;
+							break;
+						}
+				}
+				got = r.total;
+				if (want != common || got != want) {
+					if (mismatches < 10)
+						printf("mismatch: \"%s\": oracle %zu items, search %zu (%zu in common)\n",
+						    needle, want, got, common);
+					mismatches++;
+				}
+				empty += want == 0;
+				kr_search_result_free(&r);
+			}
+			done++;
+			free(needle);
+			kr_buf_release(&q);
+			kr_buf_release(&match);
+		}
+next:
+		free(cps);
+		free(off);
+	}
+	printf("%d substrings checked over %zu items: %d mismatches\n", done, it.n, mismatches);
+	kr_home_close(&h);
+	return mismatches || done < n ? 1 : 0;
+}
