@@ -21,7 +21,7 @@ const kr_cmd kr_commands[] = {
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
 	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },
-	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--json]", "find items in Japanese, with facets" },
+	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--remote] [--json]", "find items in Japanese, with facets" },
 	{ "reindex", cmd_reindex, CMD_NEEDS_HOME, "", "rebuild the item and search index from git" },
 	{ "allowed-signers", cmd_allowed_signers, CMD_NEEDS_HOME, "", "trusted keys for git verify-commit" },
 	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },

@@ -242,6 +242,88 @@ kr_conn_fetcher(kr_fetcher *fx, kr_conn *c)
 	fx->peer = c->endpoint;
 }
 
+void
+kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_ms,
+    kr_peer_answer *out)
+{
+	void *ctx = zmq_ctx_new();
+	void **socks = kr_calloc(n, sizeof(void *));
+	double t0 = kr_monotonic_ms();
+	size_t left = 0;
+	kr_buf msg = KR_BUF_INIT;
+
+	req->id = 1;
+	kr_request_encode(&msg, req);
+	for (size_t i = 0; i < n; i++) {
+		int linger = 0;
+		int64_t maxmsg = KR_MSG_MAX + 1024;
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].endpoint = endpoints[i];
+		socks[i] = zmq_socket(ctx, ZMQ_DEALER);
+		zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(socks[i], ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+		if (zmq_connect(socks[i], endpoints[i]) < 0 || zmq_send(socks[i], msg.ptr, msg.len, ZMQ_DONTWAIT) < 0) {
+			out[i].error = kr_sprintf("cannot reach: %s", zmq_strerror(zmq_errno()));
+			zmq_close(socks[i]);
+			socks[i] = NULL;
+			continue;
+		}
+		left++;
+	}
+	while (left) {
+		zmq_pollitem_t *it = kr_calloc(n, sizeof(*it));
+		double rest = t0 + deadline_ms - kr_monotonic_ms();
+		if (rest <= 0) {
+			free(it);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			it[i] = (zmq_pollitem_t){ socks[i], 0, socks[i] ? ZMQ_POLLIN : 0, 0 };
+		zmq_poll(it, (int)n, (long)rest + 1);
+		for (size_t i = 0; i < n; i++) {
+			zmq_msg_t m;
+			if (!socks[i] || !(it[i].revents & ZMQ_POLLIN))
+				continue;
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, socks[i], 0) >= 0) {
+				if (kr_reply_decode(&out[i].rep, zmq_msg_data(&m), zmq_msg_size(&m)) < 0) {
+					out[i].error = kr_sprintf("malformed reply: %s", kr_errmsg());
+				} else if (out[i].rep.type == KR_REP_ERROR) {
+					out[i].error = kr_strdup(out[i].rep.text ? out[i].rep.text : "error");
+					kr_reply_clear(&out[i].rep);
+				} else {
+					out[i].answered = 1;
+				}
+				out[i].ms = kr_monotonic_ms() - t0;
+			}
+			zmq_msg_close(&m);
+			zmq_close(socks[i]);
+			socks[i] = NULL;
+			left--;
+		}
+		free(it);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (socks[i]) {
+			out[i].error = kr_sprintf("no answer within %d ms", deadline_ms);
+			zmq_close(socks[i]);
+		}
+	}
+	free(socks);
+	kr_buf_release(&msg);
+	zmq_ctx_term(ctx);
+}
+
+void
+kr_peer_answers_free(kr_peer_answer *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].error);
+		if (a[i].answered)
+			kr_reply_clear(&a[i].rep);
+	}
+}
+
 int
 kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hello,
     void (*on_applied)(const char *pub, void *arg), void *arg, kr_sync_result *res)

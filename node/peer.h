@@ -36,6 +36,23 @@ typedef struct {
 	char *name;
 } kr_sync_result;
 
+/* One peer's answer to a fan-out request. */
+typedef struct {
+	const char *endpoint;
+	int answered;
+	char *error;                  /* why not (caller frees) */
+	kr_reply rep;                 /* valid when answered */
+	double ms;
+} kr_peer_answer;
+
+/*
+ * Sends req to every endpoint at once and waits until all have answered or
+ * deadline_ms has passed. A slow or dead peer only costs the deadline.
+ */
+void kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_ms,
+    kr_peer_answer *out);
+void kr_peer_answers_free(kr_peer_answer *a, size_t n);
+
 /*
  * Hello, then Snapshot of the publishers followed through this peer, then
  * apply each manifest. on_applied(pub) is called for each new state (so a

@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include "../sharing/manifest.h"
+#include "../sharing/search.h"
 #include "log.h"
 #include "peer.h"
 
@@ -501,6 +502,48 @@ s_handle_fetch(s_server *s, zmq_msg_t *identity, kr_request *req)
 	s_reply(s, identity, &rep);
 }
 
+/* Answers a peer's search from this node's own index. */
+static void
+s_handle_search(s_server *s, zmq_msg_t *identity, kr_request *req)
+{
+	kr_buf match = KR_BUF_INIT;
+	kr_search_q q = { .limit = req->limit };
+	kr_search_result r;
+	kr_reply rep = { .id = req->id, .type = KR_REP_SEARCH };
+	const char **f[KR_SEARCH_FIELDS] = { &q.match, &q.kind, &q.domain, &q.ai_use, &q.outcome,
+		&q.deployment, &q.publisher, &q.pref, &q.popband, &q.since };
+
+	if (kr_search_compile(req->search[0], &match) < 0) {
+		s_reply_error(s, identity, req->id, KR_WIRE_EBADREQ, kr_errmsg());
+		kr_buf_release(&match);
+		return;
+	}
+	for (int i = 1; i < KR_SEARCH_FIELDS; i++)
+		*f[i] = req->search[i];
+	q.match = match.ptr;
+	if (kr_state_search(s->h->state, &q, &r) < 0) {
+		s_reply_error(s, identity, req->id, KR_WIRE_EINTERNAL, kr_errmsg());
+		kr_buf_release(&match);
+		return;
+	}
+	rep.hits = kr_calloc(r.nhits, sizeof(kr_wire_hit));
+	rep.nhits = r.nhits;
+	rep.total = r.total;
+	for (size_t i = 0; i < r.nhits; i++) {
+		kr_wire_hit *w = &rep.hits[i];
+		kr_search_hit *h = &r.hits[i];
+		w->id = h->id; w->title = h->title; w->pub_name = h->pub_name; w->lg_code = h->pub_code;
+		w->kind = h->kind; w->version = h->version; w->snippet = h->snippet;
+		w->outcome = h->outcome; w->headline = h->headline; w->updated = h->updated;
+		kr_unhex(w->publisher, KR_FPR_LEN, h->publisher);
+	}
+	s_reply(s, identity, &rep);
+	log_debug("search from a peer: %zu of %zu hits", r.nhits, r.total);
+	free(rep.hits);
+	kr_search_result_free(&r);
+	kr_buf_release(&match);
+}
+
 static void
 s_handle_request(s_server *s)
 {
@@ -556,6 +599,9 @@ s_handle_request(s_server *s)
 	}
 	case KR_REQ_FETCH:
 		s_handle_fetch(s, &f.part[0], &req);
+		break;
+	case KR_REQ_SEARCH:
+		s_handle_search(s, &f.part[0], &req);
 		break;
 	}
 	kr_request_clear(&req);

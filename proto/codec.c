@@ -243,6 +243,7 @@ kr_request_encode(kr_buf *out, const kr_request *r)
 	Kairan__Hello hello = KAIRAN__HELLO__INIT;
 	Kairan__SnapshotRequest snap = KAIRAN__SNAPSHOT_REQUEST__INIT;
 	Kairan__FetchRequest fetch = KAIRAN__FETCH_REQUEST__INIT;
+	Kairan__SearchRequest search = KAIRAN__SEARCH_REQUEST__INIT;
 	ProtobufCBinaryData *list = NULL;
 
 	pr.id = r->id;
@@ -261,6 +262,17 @@ kr_request_encode(kr_buf *out, const kr_request *r)
 		pr.body_case = KAIRAN__REQUEST__BODY_SNAPSHOT;
 		pr.snapshot = &snap;
 		break;
+	case KR_REQ_SEARCH: {
+		char **f[KR_SEARCH_FIELDS] = { &search.query, &search.kind, &search.domain, &search.ai_use,
+			&search.outcome, &search.deployment, &search.publisher, &search.pref,
+			&search.population_band, &search.since };
+		for (int i = 0; i < KR_SEARCH_FIELDS; i++)
+			*f[i] = r->search[i] ? r->search[i] : (char *)"";
+		search.limit = r->limit;
+		pr.body_case = KAIRAN__REQUEST__BODY_SEARCH;
+		pr.search = &search;
+		break;
+	}
 	case KR_REQ_FETCH:
 		list = kr_calloc(r->nhaves, sizeof(*list));
 		for (size_t i = 0; i < r->nhaves; i++)
@@ -336,6 +348,23 @@ kr_request_decode(kr_request *r, const void *data, size_t len)
 			rc = kr_error(KR_EPROTO, "fetch chunk length %u is not in 1..%u", r->length, KR_CHUNK_MAX);
 		break;
 	}
+	case KAIRAN__REQUEST__BODY_SEARCH: {
+		Kairan__SearchRequest *s = pr->search;
+		const char *f[KR_SEARCH_FIELDS] = { s->query, s->kind, s->domain, s->ai_use, s->outcome,
+			s->deployment, s->publisher, s->pref, s->population_band, s->since };
+		int bad = 0;
+		r->type = KR_REQ_SEARCH;
+		for (int i = 0; i < KR_SEARCH_FIELDS; i++)
+			r->search[i] = f[i] && *f[i] ? s_str(f[i], 1024, &bad) : NULL;
+		r->limit = s->limit;
+		if (bad)
+			rc = kr_error(KR_EPROTO, "search request has an over-long field");
+		else if (!r->search[0])
+			rc = kr_error(KR_EPROTO, "search request has no query");
+		else if (r->limit == 0 || r->limit > KR_MAX_HITS)
+			rc = kr_error(KR_EPROTO, "search limit %u is not in 1..%d", r->limit, KR_MAX_HITS);
+		break;
+	}
 	default:
 		rc = kr_error(KR_EPROTO, "request has no known body");
 	}
@@ -350,6 +379,8 @@ kr_request_clear(kr_request *r)
 {
 	free(r->publishers);
 	free(r->haves);
+	for (int i = 0; i < KR_SEARCH_FIELDS; i++)
+		free(r->search[i]);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -361,10 +392,39 @@ kr_reply_encode(kr_buf *out, const kr_reply *r)
 	Kairan__SnapshotReply snap = KAIRAN__SNAPSHOT_REPLY__INIT;
 	Kairan__FetchChunk chunk = KAIRAN__FETCH_CHUNK__INIT;
 	Kairan__Error err = KAIRAN__ERROR__INIT;
+	Kairan__SearchReply srep = KAIRAN__SEARCH_REPLY__INIT;
+	Kairan__SearchHit *hits = NULL, **hp = NULL;
 	ProtobufCBinaryData *list = NULL;
 
 	pr.id = r->id;
 	switch (r->type) {
+	case KR_REP_SEARCH:
+		hits = kr_calloc(r->nhits, sizeof(*hits));
+		hp = kr_calloc(r->nhits, sizeof(*hp));
+		for (size_t i = 0; i < r->nhits; i++) {
+			const kr_wire_hit *h = &r->hits[i];
+			kairan__search_hit__init(&hits[i]);
+#define S(x) ((x) ? (x) : (char *)"")
+			hits[i].id = S(h->id);
+			hits[i].title = S(h->title);
+			hits[i].publisher = s_bin(h->publisher, KR_FPR_LEN);
+			hits[i].publisher_name = S(h->pub_name);
+			hits[i].lg_code = S(h->lg_code);
+			hits[i].kind = S(h->kind);
+			hits[i].version = S(h->version);
+			hits[i].snippet = S(h->snippet);
+			hits[i].outcome = S(h->outcome);
+			hits[i].headline = S(h->headline);
+			hits[i].updated = S(h->updated);
+#undef S
+			hp[i] = &hits[i];
+		}
+		srep.n_hits = r->nhits;
+		srep.hits = hp;
+		srep.total = r->total;
+		pr.body_case = KAIRAN__REPLY__BODY_SEARCH;
+		pr.search = &srep;
+		break;
 	case KR_REP_HELLO:
 		hello.version = r->version;
 		hello.node = s_bin(r->node, KR_FPR_LEN);
@@ -402,6 +462,8 @@ kr_reply_encode(kr_buf *out, const kr_reply *r)
 	}
 	s_pack(out, &pr.base);
 	free(list);
+	free(hits);
+	free(hp);
 	return 0;
 }
 
@@ -458,6 +520,35 @@ kr_reply_decode(kr_reply *r, const void *data, size_t len)
 		r->data = r->data_owned;
 		r->data_len = pr->chunk->data.len;
 		break;
+	case KAIRAN__REPLY__BODY_SEARCH: {
+		Kairan__SearchReply *s = pr->search;
+		r->type = KR_REP_SEARCH;
+		if (s->n_hits > KR_MAX_HITS) {
+			rc = kr_error(KR_EPROTO, "search reply holds %zu hits, limit %d", s->n_hits, KR_MAX_HITS);
+			break;
+		}
+		r->total = s->total;
+		r->hits = kr_calloc(s->n_hits, sizeof(kr_wire_hit));
+		r->nhits = s->n_hits;
+		for (size_t i = 0; i < s->n_hits && rc == 0; i++) {
+			Kairan__SearchHit *x = s->hits[i];
+			kr_wire_hit *h = &r->hits[i];
+			h->id = s_str(x->id, 256, &bad);
+			h->title = s_str(x->title, 1024, &bad);
+			h->pub_name = s_str(x->publisher_name, 256, &bad);
+			h->lg_code = s_str(x->lg_code, 16, &bad);
+			h->kind = s_str(x->kind, 32, &bad);
+			h->version = s_str(x->version, 64, &bad);
+			h->snippet = s_str(x->snippet, 4096, &bad);
+			h->outcome = s_str(x->outcome, 64, &bad);
+			h->headline = s_str(x->headline, 256, &bad);
+			h->updated = s_str(x->updated, 32, &bad);
+			rc = s_fixed(h->publisher, KR_FPR_LEN, x->publisher, "search hit publisher");
+			if (bad && rc == 0)
+				rc = kr_error(KR_EPROTO, "search hit %zu has an over-long field", i);
+		}
+		break;
+	}
 	case KAIRAN__REPLY__BODY_ERROR:
 		r->type = KR_REP_ERROR;
 		r->code = pr->error->code;
@@ -485,5 +576,11 @@ kr_reply_clear(kr_reply *r)
 	free(r->manifests);
 	free(r->data_owned);
 	free(r->text);
+	for (size_t i = 0; i < r->nhits; i++) {
+		kr_wire_hit *h = &r->hits[i];
+		free(h->id); free(h->title); free(h->pub_name); free(h->lg_code); free(h->kind);
+		free(h->version); free(h->snippet); free(h->outcome); free(h->headline); free(h->updated);
+	}
+	free(r->hits);
 	memset(r, 0, sizeof(*r));
 }

@@ -48,8 +48,17 @@ typedef struct {
 	uint8_t digest[16];
 } kr_beacon;
 
-enum { KR_REQ_HELLO = 1, KR_REQ_SNAPSHOT, KR_REQ_FETCH };
-enum { KR_REP_HELLO = 1, KR_REP_SNAPSHOT, KR_REP_CHUNK, KR_REP_ERROR };
+enum { KR_REQ_HELLO = 1, KR_REQ_SNAPSHOT, KR_REQ_FETCH, KR_REQ_SEARCH };
+enum { KR_REP_HELLO = 1, KR_REP_SNAPSHOT, KR_REP_CHUNK, KR_REP_ERROR, KR_REP_SEARCH };
+
+#define KR_SEARCH_FIELDS 10     /* query and filters, in SearchRequest order */
+#define KR_MAX_HITS 1000
+
+/* One search hit on the wire; strings owned by the struct holding it. */
+typedef struct {
+	char *id, *title, *pub_name, *lg_code, *kind, *version, *snippet, *outcome, *headline, *updated;
+	uint8_t publisher[KR_FPR_LEN];
+} kr_wire_hit;
 enum { KR_WIRE_ENOTFOUND = 1, KR_WIRE_EBADREQ, KR_WIRE_EBUSY, KR_WIRE_EINTERNAL };
 
 typedef struct {
@@ -66,6 +75,10 @@ typedef struct {
 	size_t nhaves;
 	uint64_t offset;
 	uint32_t length;
+	/* search: query, kind, domain, ai_use, outcome, deployment, publisher,
+	 * pref, population_band, since (NULL or empty: not given) */
+	char *search[KR_SEARCH_FIELDS];
+	uint32_t limit;
 } kr_request;
 
 typedef struct {
@@ -79,7 +92,7 @@ typedef struct {
 	kr_buf *manifests;
 	size_t nmanifests;
 	uint8_t digest[16];
-	/* chunk */
+	/* chunk (total: pack size) */
 	uint64_t offset, total;
 	const uint8_t *data;           /* borrowed from the encoder's caller, or owned when decoded */
 	size_t data_len;
@@ -87,6 +100,9 @@ typedef struct {
 	/* error */
 	uint32_t code;
 	char *text;
+	/* search (total: matches on that node) */
+	kr_wire_hit *hits;
+	size_t nhits;
 } kr_reply;
 
 /* A collection name is [a-z0-9-]{1,63}. */

@@ -153,6 +153,49 @@ test_request_reply_roundtrip(void **state)
 }
 
 static void
+test_search_roundtrip(void **state)
+{
+	kr_request req = { .id = 9, .type = KR_REQ_SEARCH, .limit = 20 }, rq;
+	kr_wire_hit hit = { .id = (char *)"372081/case/gomi-chatbot-poc", .title = (char *)"ごみ出し案内",
+		.kind = (char *)"case", .version = (char *)"1.0.0", .headline = (char *)"正答率 94.1% / 目標 99%" };
+	kr_reply rep = { .id = 9, .type = KR_REP_SEARCH, .hits = &hit, .nhits = 1, .total = 3 }, rp;
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	req.search[0] = (char *)"チャットボット 正答率";
+	req.search[4] = (char *)"見送り";
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), 0);
+	assert_int_equal(rq.type, KR_REQ_SEARCH);
+	assert_string_equal(rq.search[0], "チャットボット 正答率");
+	assert_string_equal(rq.search[4], "見送り");
+	assert_null(rq.search[1]);
+	kr_request_clear(&rq);
+
+	kr_buf_clear(&b);
+	req.limit = 0;
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), KR_EPROTO);
+	kr_buf_clear(&b);
+	req.limit = 5;
+	req.search[0] = NULL;
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), KR_EPROTO);
+	assert_non_null(strstr(kr_errmsg(), "no query"));
+
+	kr_buf_clear(&b);
+	memset(hit.publisher, 7, KR_FPR_LEN);
+	kr_reply_encode(&b, &rep);
+	assert_int_equal(kr_reply_decode(&rp, b.ptr, b.len), 0);
+	assert_int_equal(rp.nhits, 1);
+	assert_int_equal(rp.total, 3);
+	assert_string_equal(rp.hits[0].headline, "正答率 94.1% / 目標 99%");
+	assert_string_equal(rp.hits[0].outcome, "");
+	kr_reply_clear(&rp);
+	kr_buf_release(&b);
+}
+
+static void
 test_garbage_never_crashes(void **state)
 {
 	uint8_t buf[512];
@@ -189,6 +232,7 @@ main(void)
 		cmocka_unit_test(test_manifest_bad_fields),
 		cmocka_unit_test(test_oversized_rejected),
 		cmocka_unit_test(test_request_reply_roundtrip),
+		cmocka_unit_test(test_search_roundtrip),
 		cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
