@@ -707,65 +707,106 @@ s_facet_cmp(const void *a, const void *b)
 	return strcmp(x->value, y->value);
 }
 
+typedef struct {
+	int64_t n;
+	double rank;
+} s_ranked;
+
+static int
+s_ranked_cmp(const void *a, const void *b)
+{
+	const s_ranked *x = a, *y = b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank ? 1 : (x->n > y->n) - (x->n < y->n);
+}
+
+/*
+ * One pass over the matches counts the facets and keeps the best `limit`
+ * rows by bm25 (a small sorted array: limit is small); only those rows are
+ * then read in full with a snippet. Asking SQLite for ORDER BY rank LIMIT n
+ * with snippet() in the select list would compute a snippet, which
+ * re-tokenises the document, for every match.
+ */
 int
 kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 {
 	sqlite3_stmt *stmt;
+	size_t limit = q->limit ? q->limit : 10, nbest = 0;
+	s_ranked *best = kr_calloc(limit, sizeof(*best));
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	/* bm25 weights: title 10, body 1, front matter 3 */
-	if ((rc = s_search_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
-	    "i.version, i.updated, i.outcome, i.headline, i.collection, i.path, "
-	    "snippet(items_fts, -1, '【', '】', '…', 16), bm25(items_fts, 10.0, 1.0, 3.0) AS r"
-	    SEARCH_FROM " ORDER BY r LIMIT ?11", q)) < 0)
+	if ((rc = s_search_prep(st, &stmt, "SELECT i.n, bm25(items_fts, 10.0, 1.0, 3.0), i.kind, i.outcome, "
+	    "i.domains, i.pref" SEARCH_FROM, q)) < 0) {
+		free(best);
 		return rc;
-	sqlite3_bind_int64(stmt, 11, (int64_t)(q->limit ? q->limit : 10));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		kr_search_hit *h;
-		out->hits = kr_realloc(out->hits, (out->nhits + 1) * sizeof(*h));
-		h = &out->hits[out->nhits++];
-		h->id = s_col(stmt, 0);
-		h->title = s_col(stmt, 1);
-		h->publisher = s_col(stmt, 2);
-		h->pub_name = s_col(stmt, 3);
-		h->pub_code = s_col(stmt, 4);
-		h->kind = s_col(stmt, 5);
-		h->version = s_col(stmt, 6);
-		h->updated = s_col(stmt, 7);
-		h->outcome = s_col(stmt, 8);
-		h->headline = s_col(stmt, 9);
-		h->collection = s_col(stmt, 10);
-		h->path = s_col(stmt, 11);
-		h->snippet = s_col(stmt, 12);
-		h->rank = sqlite3_column_double(stmt, 13);
 	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
-	/* Facets over every match, not just the page shown. */
-	if ((rc = s_search_prep(st, &stmt, "SELECT i.kind, i.outcome, i.domains, i.pref" SEARCH_FROM, q)) < 0)
-		return rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *dom = (const char *)sqlite3_column_text(stmt, 2);
+		const char *dom = (const char *)sqlite3_column_text(stmt, 4);
+		s_ranked r = { sqlite3_column_int64(stmt, 0), sqlite3_column_double(stmt, 1) };
+
 		out->total++;
-		s_facet_add(&out->facets[KR_FACET_KIND], &out->nfacets[KR_FACET_KIND], (const char *)sqlite3_column_text(stmt, 0));
-		s_facet_add(&out->facets[KR_FACET_OUTCOME], &out->nfacets[KR_FACET_OUTCOME], (const char *)sqlite3_column_text(stmt, 1));
-		s_facet_add(&out->facets[KR_FACET_PREF], &out->nfacets[KR_FACET_PREF], (const char *)sqlite3_column_text(stmt, 3));
+		if (nbest < limit || s_ranked_cmp(&r, &best[nbest - 1]) < 0) {
+			size_t i = nbest < limit ? nbest++ : nbest - 1;
+			while (i > 0 && s_ranked_cmp(&r, &best[i - 1]) < 0) {
+				best[i] = best[i - 1];
+				i--;
+			}
+			best[i] = r;
+		}
+		s_facet_add(&out->facets[KR_FACET_KIND], &out->nfacets[KR_FACET_KIND], (const char *)sqlite3_column_text(stmt, 2));
+		s_facet_add(&out->facets[KR_FACET_OUTCOME], &out->nfacets[KR_FACET_OUTCOME], (const char *)sqlite3_column_text(stmt, 3));
+		s_facet_add(&out->facets[KR_FACET_PREF], &out->nfacets[KR_FACET_PREF], (const char *)sqlite3_column_text(stmt, 5));
 		while (dom && *dom) {
 			const char *nl = strchr(dom, '\n');
 			size_t l = nl ? (size_t)(nl - dom) : strlen(dom);
 			if (l) {
-				char *d = kr_strndup(dom, l);
+				char d[256];
+				snprintf(d, sizeof(d), "%.*s", (int)(l < 255 ? l : 255), dom);
 				s_facet_add(&out->facets[KR_FACET_DOMAIN], &out->nfacets[KR_FACET_DOMAIN], d);
-				free(d);
 			}
 			dom += l + (nl ? 1 : 0);
 		}
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
+	stmt = NULL;
+	if (rc != SQLITE_DONE) {
+		free(best);
 		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
+	}
+	if (nbest && (rc = s_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
+	    "i.version, i.updated, i.outcome, i.headline, i.collection, i.path, "
+	    "snippet(items_fts, -1, '【', '】', '…', 16) FROM items_fts JOIN items i ON i.n = items_fts.rowid "
+	    "LEFT JOIN manifests m ON m.publisher = i.publisher WHERE items_fts MATCH ? AND items_fts.rowid = ?",
+	    "s", q->match)) < 0) {
+		free(best);
+		return rc;
+	}
+	out->hits = kr_calloc(nbest, sizeof(*out->hits));
+	for (size_t k = 0; k < nbest; k++) {
+		sqlite3_bind_int64(stmt, 2, best[k].n);
+		if (sqlite3_step(stmt) == SQLITE_ROW) {
+			kr_search_hit *h = &out->hits[out->nhits++];
+			h->id = s_col(stmt, 0);
+			h->title = s_col(stmt, 1);
+			h->publisher = s_col(stmt, 2);
+			h->pub_name = s_col(stmt, 3);
+			h->pub_code = s_col(stmt, 4);
+			h->kind = s_col(stmt, 5);
+			h->version = s_col(stmt, 6);
+			h->updated = s_col(stmt, 7);
+			h->outcome = s_col(stmt, 8);
+			h->headline = s_col(stmt, 9);
+			h->collection = s_col(stmt, 10);
+			h->path = s_col(stmt, 11);
+			h->snippet = s_col(stmt, 12);
+			h->rank = best[k].rank;
+		}
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	free(best);
 	for (int f = 0; f < 4; f++)
 		if (out->nfacets[f])
 			qsort(out->facets[f], out->nfacets[f], sizeof(kr_facet), s_facet_cmp);

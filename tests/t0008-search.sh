@@ -3,7 +3,7 @@
 # queries on the shipped samples, differential recall against a substring
 # oracle, facet counts checked independently, query errors.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 cd "$T"
 P=$(port_base)
 
@@ -51,6 +51,9 @@ check "the total matches too ($total)" test "$(sqlite3 :memory: "SELECT json_ext
 diag "$(tail -1 oracle.out)"
 check "3000 random substrings: search returns exactly the items that contain them" test $rc = 0
 
+k --home town search 存在しない語句 >none.out; rc=$?
+check "a query with no match says so and succeeds" sh -c "test $rc = 0 && grep -q '^0 hit(s)' none.out"
+check "and --json gives an empty list" sh -c "\"$KAIRAN\" --home town search --json 存在しない語句 | grep -q '\"total\":0,\"hits\":\[\]'"
 k --home town search '"ごみ出し' 2>err; rc=$?
 check "an unbalanced quote is a clear usage error" sh -c "test $rc = 2 && grep -q 'unbalanced quote' err"
 k --home town search -- -ごみ 2>err; rc=$?
