@@ -126,3 +126,8 @@ item 372081 fanout 4000 >fanout.md
 ms=$("$TOOLS/benchsub" fanout "$K" pub fanout.md $eps)
 echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new item in $ms ms  [target 500 within 2 s]"
 echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
+
+# --- 6. search over 100,000 generated items --------------------------------
+echo
+echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape):"
+"$TOOLS/searchbench" "$B" "${BENCH_SEARCH_ITEMS:-100000}" "${BENCH_SEARCH_QUERIES:-100}" | sed 's/^/  /'
