@@ -478,7 +478,7 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		res->changed = nmoved;
 		for (size_t i = 0; i < nmoved; i++) {
 			int packed;
-			kr_store_maintain(r->store, hex, moved[i].h->collection, &packed);
+			kr_store_maintain(r->store, hex, moved[i].h->collection, 0, &packed);
 		}
 	}
 	goto done;
@@ -651,7 +651,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		for (size_t j = 0; j < nt; j++) {
 			int packed;
 			if (t[j].coll)
-				kr_store_maintain(r->store, r->own, t[j].coll, &packed);
+				kr_store_maintain(r->store, r->own, t[j].coll, 1, &packed);
 		}
 	}
 done:

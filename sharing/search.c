@@ -17,14 +17,6 @@ typedef struct {
 	int neg, or_next;
 } s_term;
 
-static int
-s_count(void *ctx, int colocated, const char *tok, int len, int start, int end)
-{
-	(void)colocated; (void)tok; (void)len; (void)start; (void)end;
-	(*(int *)ctx)++;
-	return 0;
-}
-
 /* Length of a whitespace character at p (ASCII space/tab/newline or U+3000), else 0. */
 static int
 s_space(const char *p)
@@ -111,9 +103,8 @@ kr_search_compile(const char *q, kr_buf *match)
 			}
 		}
 		{
-			int tokens = 0;
-			kr_text_tokenize(text, (int)strlen(text), KR_TEXT_QUERY, s_count, &tokens);
-			if (tokens == 0) { /* punctuation only: nothing to look for */
+			if (kr_text_count(text, (int)strlen(text), KR_TEXT_QUERY) == 0) {
+				/* punctuation only: nothing to look for */
 				free(text);
 				if (pending_or)
 					pending_or = 0;

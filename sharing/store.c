@@ -1527,7 +1527,7 @@ s_count_loose(const char *repo, size_t stop)
 }
 
 int
-kr_store_maintain(kr_store *s, const char *pub, const char *coll, int *done)
+kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loose, int *done)
 {
 	char *repo = kr_store_path(s, pub, coll);
 	char *dir = kr_sprintf("%s/objects/pack", repo);
@@ -1541,7 +1541,7 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int *done)
 
 	*done = 0;
 	s_pack_names(dir, &old, &nold);
-	if (nold <= MAX_PACKS && s_count_loose(repo, MAX_LOOSE + 1) <= MAX_LOOSE)
+	if (nold <= MAX_PACKS && (!count_loose || s_count_loose(repo, MAX_LOOSE + 1) <= MAX_LOOSE))
 		goto out;
 	if ((rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
 		goto out;

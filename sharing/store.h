@@ -122,10 +122,11 @@ void kr_packin_destroy(kr_packin **inp);
  * more than a few packs or many loose objects (each fetch adds a pack, each
  * publish loose objects), everything reachable from main is written as one
  * new pack and the packs and loose objects it replaces are removed. Object
- * lookups stay fast and a first sync can serve the pack as is. *done tells
- * whether it ran.
+ * lookups stay fast and a first sync can serve the pack as is. Fetches add
+ * packs only, so loose objects (a scan of 256 directories) are counted only
+ * when count_loose is set, after a publish. *done tells whether it ran.
  */
-int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int *done);
+int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loose, int *done);
 
 /* Removes stale temporary files from interrupted pack writes. */
 void kr_store_tidy(kr_store *s, const char *pub, const char *coll);

@@ -244,6 +244,23 @@ kr_text_tokenize(const char *text, int len, int mode, kr_token_cb cb, void *ctx)
 	return 0;
 }
 
+static int
+s_count_one(void *ctx, int colocated, const char *tok, int len, int start, int end)
+{
+	(void)colocated; (void)tok; (void)len; (void)start; (void)end;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+int
+kr_text_count(const char *text, int len, int mode)
+{
+	int n = 0;
+
+	kr_text_tokenize(text, len, mode, s_count_one, &n);
+	return n;
+}
+
 void
 kr_text_normalize(kr_buf *out, const char *text, size_t len)
 {

@@ -29,6 +29,9 @@ enum { KR_TEXT_DOCUMENT = 0, KR_TEXT_QUERY = 1 };
 
 int kr_text_tokenize(const char *text, int len, int mode, kr_token_cb cb, void *ctx);
 
+/* Number of tokens text gives in mode (0: nothing searchable in it). */
+int kr_text_count(const char *text, int len, int mode);
+
 /* Appends the normalised form of text (what search matches against). */
 void kr_text_normalize(kr_buf *out, const char *text, size_t len);
 

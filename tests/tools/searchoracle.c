@@ -69,18 +69,10 @@ s_cps(const char *s, size_t len, uint32_t *cps, size_t *off)
 
 /* 0 separator, 1 CJK, 2 word: the classes of sharing/text.c, via its tokenizer. */
 static int
-s_count(void *ctx, int colocated, const char *tok, int len, int start, int end)
-{
-	(void)colocated; (void)tok; (void)len; (void)start; (void)end;
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int
 s_cls(uint32_t cp)
 {
 	char u[8];
-	int n = 0, k = 0;
+	int k = 0;
 
 	if (cp < 0x80)
 		u[k++] = (char)cp;
@@ -97,8 +89,7 @@ s_cls(uint32_t cp)
 		u[k++] = (char)(0x80 | ((cp >> 6) & 0x3F));
 		u[k++] = (char)(0x80 | (cp & 0x3F));
 	}
-	kr_text_tokenize(u, k, KR_TEXT_QUERY, s_count, &n);
-	if (n == 0)
+	if (kr_text_count(u, k, KR_TEXT_QUERY) == 0)
 		return 0;
 	/* CJK characters tokenise alone in document mode as one unigram; words too: tell them apart by script */
 	return (cp >= 0x3041 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x9FFF) || cp == 0x3005 ||
