@@ -151,6 +151,191 @@ s_in(const char *s, const char *const *v, size_t n)
 	return 0;
 }
 
+static int s_line(const kr_yaml *fm, const char *key);
+
+/* ---- closed vocabularies (CONTENT.md) ------------------------------ */
+
+static const char *const s_domains[] = {
+	"庁内一般業務", "選挙管理・議会支援", "福祉・介護", "子ども・子育て", "広報", "人材育成・採用",
+	"政策立案", "健康・医療", "まちづくり", "住民問合せ対応", "防災・減災", "住民窓口業務",
+	"財務・経理", "環境・エネルギー", "観光", "教育・文化",
+};
+static const char *const s_ai_uses[] = {
+	"文書作成", "添削・翻訳", "コード生成", "アイデア出し", "対話生成", "情報抽出・要約", "データ処理・分析",
+};
+static const char *const s_deployments[] = {
+	"webサービス", "組織向けプラットフォーム", "クラウド構築", "オンプレ構築", "不明",
+};
+static const char *const s_stages[] = { "推進体制構築", "企画", "PoC", "結果確認", "導入" };
+static const char *const s_outcomes[] = { "本格導入", "継続実証", "見送り", "中止" };
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Code points of a UTF-8 string (at most max). */
+static size_t
+s_codepoints(const char *s, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*s && n < max) {
+		unsigned char c = (unsigned char)*s;
+		int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
+		for (int k = 1; k < l && s[k]; k++)
+			cp = cp << 6 | ((unsigned char)s[k] & 0x3F);
+		out[n++] = cp;
+		for (int k = 0; k < l && *s; k++)
+			s++;
+	}
+	return n;
+}
+
+/* Edit distance between two short strings, by code point. */
+static size_t
+s_distance(const char *a, const char *b)
+{
+	uint32_t x[64], y[64];
+	size_t nx = s_codepoints(a, x, 64), ny = s_codepoints(b, y, 64), row[65];
+
+	for (size_t j = 0; j <= ny; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= nx; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= ny; j++) {
+			size_t cur = row[j];
+			size_t sub = prev + (x[i - 1] != y[j - 1]);
+			size_t del = row[j] + 1, ins = row[j - 1] + 1;
+			row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			prev = cur;
+		}
+	}
+	return row[ny];
+}
+
+/* The allowed value nearest to v, if near enough to be a slip; else NULL. */
+static const char *
+s_nearest(const char *v, const char *const *allowed, size_t n)
+{
+	uint32_t tmp[64];
+	size_t best = SIZE_MAX, len = s_codepoints(v, tmp, 64);
+	const char *hit = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = s_distance(v, allowed[i]);
+		if (d < best) {
+			best = d;
+			hit = allowed[i];
+		}
+	}
+	return best <= (len < 6 ? 2 : len / 3) ? hit : NULL;
+}
+
+/*
+ * Checks that field (a value or a list, as list says) holds only values
+ * from allowed; names the allowed values and the nearest one.
+ */
+static void
+s_vocab(const kr_yaml *fm, const char *field, int required, int list, const char *const *allowed,
+    size_t n, const char *file, kr_findings *f)
+{
+	const kr_yaml *v = kr_yaml_get(fm, field);
+	kr_buf all = KR_BUF_INIT;
+
+	if (!v) {
+		if (required) {
+			s_list(&all, allowed, n);
+			kr_findings_add(f, file, fm->line, 1, field, "required field '%s' is missing (one%s of: %s)",
+			    field, list ? " or more" : "", all.ptr);
+		}
+		kr_buf_release(&all);
+		return;
+	}
+	if (list && v->type == KR_YAML_SEQ && v->n == 0 && required) {
+		s_list(&all, allowed, n);
+		kr_findings_add(f, file, v->line, 1, field, "'%s' is empty (give one or more of: %s)", field, all.ptr);
+	}
+	for (size_t i = 0; i < (v->type == KR_YAML_SEQ ? v->n : 1); i++) {
+		const kr_yaml *x = v->type == KR_YAML_SEQ ? v->items[i] : v;
+		const char *near;
+		if (x->type != KR_YAML_SCALAR || (v->type == KR_YAML_SEQ && !list) || (!list && v->type != KR_YAML_SCALAR)) {
+			kr_findings_add(f, file, x->line, 1, field, "'%s' must be %s", field,
+			    list ? "a list of values, e.g. [対話生成]" : "a single value");
+			break;
+		}
+		if (s_in(x->value, allowed, n))
+			continue;
+		kr_buf_clear(&all);
+		s_list(&all, allowed, n);
+		near = s_nearest(x->value, allowed, n);
+		if (near)
+			kr_findings_add(f, file, x->line, 1, field, "%s '%s' is not allowed: did you mean '%s'? (allowed: %s)",
+			    field, x->value, near, all.ptr);
+		else
+			kr_findings_add(f, file, x->line, 1, field, "%s '%s' is not allowed (allowed: %s)",
+			    field, x->value, all.ptr);
+	}
+	kr_buf_release(&all);
+}
+
+/* Per-kind fields and vocabularies (CONTENT.md). */
+static void
+s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *file, kr_findings *f)
+{
+	if (strcmp(kind, "dataset") != 0)
+		s_vocab(fm, "domains", 1, 1, s_domains, N(s_domains), file, f);
+	if (strcmp(kind, "case") == 0) {
+		s_vocab(fm, "ai_uses", 1, 1, s_ai_uses, N(s_ai_uses), file, f);
+		s_vocab(fm, "deployment", 0, 0, s_deployments, N(s_deployments), file, f);
+		s_vocab(fm, "stage", 0, 0, s_stages, N(s_stages), file, f);
+		s_vocab(fm, "outcome", 0, 0, s_outcomes, N(s_outcomes), file, f);
+		if (!kr_yaml_get(fm, "sources"))
+			kr_findings_add(f, file, fm->line, 1, "sources",
+			    "a case needs sources: [{title: …, issuer: …}] (where the facts come from)");
+	} else if (strcmp(kind, "prompt") == 0) {
+		s_vocab(fm, "ai_uses", 1, 1, s_ai_uses, N(s_ai_uses), file, f);
+		s_vocab(fm, "ai_use", 0, 0, s_ai_uses, N(s_ai_uses), file, f);
+		/* every {{name}} in the prompt is a declared variable */
+		for (const char *p = strstr(body, "{{"); p; p = strstr(p + 2, "{{")) {
+			const char *e = strstr(p, "}}");
+			const kr_yaml *vars = kr_yaml_get(fm, "variables");
+			int found = 0;
+			if (!e)
+				break;
+			for (size_t i = 0; vars && vars->type == KR_YAML_SEQ && i < vars->n; i++) {
+				const char *name = kr_yaml_str(vars->items[i], "name");
+				found |= name && strlen(name) == (size_t)(e - p - 2) && strncmp(name, p + 2, (size_t)(e - p - 2)) == 0;
+			}
+			if (!found)
+				kr_findings_add(f, file, 0, 1, "variables", "the prompt uses {{%.*s}} but variables "
+				    "does not declare it (add {name: %.*s, description: …, example: …})",
+				    (int)(e - p - 2), p + 2, (int)(e - p - 2), p + 2);
+		}
+	} else if (strcmp(kind, "guideline") == 0) {
+		const char *ed = kr_yaml_str(fm, "edition");
+		if (!ed)
+			kr_findings_add(f, file, fm->line, 1, "edition", "a guideline needs edition: 第N版");
+		else if (strncmp(ed, "第", 3) != 0 || strcmp(ed + strlen(ed) - 3, "版") != 0)
+			kr_findings_add(f, file, s_line(fm, "edition"), 1, "edition",
+			    "edition '%s' must read 第N版 (e.g. 第5版)", ed);
+	}
+	{
+		const kr_yaml *d = kr_yaml_get(fm, "derived_from");
+		static const char *const rel[] = { "改変", "抜粋", "翻訳", "ひな型適用" };
+		for (size_t i = 0; d && d->type == KR_YAML_SEQ && i < d->n; i++) {
+			const kr_yaml *x = d->items[i];
+			const char *r = kr_yaml_str(x, "relation");
+			if (!kr_yaml_str(x, "id"))
+				kr_findings_add(f, file, x->line, 1, "derived_from", "derived_from needs the id of the source item");
+			if (!r || !s_in(r, rel, 4))
+				kr_findings_add(f, file, x->line, 1, "derived_from",
+				    "derived_from relation must be one of 改変, 抜粋, 翻訳, ひな型適用");
+			if (!kr_yaml_str(x, "modifications"))
+				kr_findings_add(f, file, x->line, 1, "derived_from",
+				    "derived_from needs modifications: what was changed (PDL-1.0 requires stating edits)");
+		}
+	}
+}
+
 /* Required scalar field: reports it missing and returns NULL. */
 static const char *
 s_need(const kr_yaml *fm, const char *key, const char *file, kr_findings *f, const char *hint)
@@ -385,6 +570,8 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		kr_findings_add(f, file, s_line(fm, "confidentiality"), 1, "confidentiality",
 		    "confidentiality %s may not be published (set 機密性1 or keep it local)", conf);
 	}
+	if (kind)
+		s_kind_rules(fm, kind, body, file, f);
 	draft = kr_yaml_get(fm, "draft");
 	if (draft && (draft->type != KR_YAML_SCALAR || (strcmp(draft->value, "false") != 0 &&
 	    strcmp(draft->value, "no") != 0)))

@@ -69,6 +69,9 @@ published: 2024-06-01
 updated: 2024-06-01
 license: PDL-1.0
 confidentiality: 機密性1
+domains: [住民問合せ対応]
+ai_uses: [対話生成]
+sources: [{title: テスト資料, issuer: テスト団体}]
 ${4:-}
 ---
 本文：$3。住民向けの案内で生成AIを試した。

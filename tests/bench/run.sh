@@ -16,7 +16,7 @@ serve() { "$K" --home "$1" serve --listen "tcp://127.0.0.1:$2" --announce "tcp:/
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 pct() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'; }
 item() { # item CODE SLUG BYTES
-	printf -- '---\nkind: case\nid: %s/case/%s\ntitle: 性能測定用の事例 %s\npublisher: {lg_code: "%s", name: 測定}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n---\n' "$1" "$2" "$2" "$1"
+	printf -- '---\nkind: case\nid: %s/case/%s\ntitle: 性能測定用の事例 %s\npublisher: {lg_code: "%s", name: 測定}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\nai_uses: [対話生成]\nsources: [{title: 測定用, issuer: 測定}]\n---\n' "$1" "$2" "$2" "$1"
 	yes "住民からの問合せに生成AIで回答案を作り、職員が確認してから返信した。$2" | head -c "$3"
 	echo
 }

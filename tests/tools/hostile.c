@@ -81,7 +81,8 @@ new_commit(const kr_key *key, kr_store *store)
 	static const char item[] =
 		"---\nkind: case\nid: 372081/case/hostile-extra\ntitle: 追加された事例\n"
 		"publisher: {lg_code: \"372081\", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\n"
-		"updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n---\n本文\n";
+		"updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\n"
+		"ai_uses: [対話生成]\nsources: [{title: 資料, issuer: 三豊市}]\n---\n本文\n";
 	kr_store_file f = { "cases/hostile-extra.md", item, sizeof(item) - 1 };
 	int changed;
 

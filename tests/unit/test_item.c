@@ -19,6 +19,9 @@ static const char good[] =
 	"updated: 2024-06-01\n"
 	"license: PDL-1.0\n"
 	"confidentiality: 機密性1\n"
+	"domains: [住民問合せ対応, 環境・エネルギー]\n"
+	"ai_uses: [対話生成]\n"
+	"sources: [{title: 実証結果, issuer: 三豊市}]\n"
 	"---\n"
 	"本文\n";
 
@@ -176,6 +179,60 @@ test_missing_and_malformed(void **state)
 }
 
 static void
+test_vocabularies_suggest_the_nearest(void **state)
+{
+	char text[2048];
+	kr_findings f = { 0 };
+	kr_item it;
+	const kr_finding *x;
+
+	(void)state;
+	edit(text, sizeof(text), "domains:", "domains: [住民問い合わせ対応]");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	x = only_blocking(&f);
+	assert_string_equal(x->rule, "domains");
+	assert_int_equal(x->line, 11);
+	assert_non_null(strstr(x->message, "did you mean '住民問合せ対応'?"));
+	assert_non_null(strstr(x->message, "allowed: 庁内一般業務,"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [要約]");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	x = only_blocking(&f);
+	assert_string_equal(x->rule, "ai_uses");
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\noutcome: 見送った");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_non_null(strstr(only_blocking(&f)->message, "did you mean '見送り'?"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "domains:", NULL);
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_non_null(strstr(only_blocking(&f)->message, "required field 'domains' is missing"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+}
+
+static void
+test_derived_needs_modifications(void **state)
+{
+	char text[2048];
+	kr_findings f = { 0 };
+	kr_item it;
+
+	(void)state;
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\nderived_from: [{id: 370002/guideline/t, version: 1.0.0, relation: ひな型適用}]");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_non_null(strstr(only_blocking(&f)->message, "modifications"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+}
+
+static void
 test_received_layout(void **state)
 {
 	kr_findings f = { 0 };
@@ -204,6 +261,8 @@ main(void)
 		cmocka_unit_test(test_other_municipality),
 		cmocka_unit_test(test_licence_and_version),
 		cmocka_unit_test(test_missing_and_malformed),
+		cmocka_unit_test(test_vocabularies_suggest_the_nearest),
+		cmocka_unit_test(test_derived_needs_modifications),
 		cmocka_unit_test(test_received_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
