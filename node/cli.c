@@ -18,6 +18,7 @@
 const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
 	{ "id", cmd_id, CMD_NEEDS_HOME, "[--fingerprint] [--json]", "print this node's identity" },
+	{ "check", cmd_check, CMD_NEEDS_HOME, "FILE|DIR... [--json]", "run publish's checks without publishing" },
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
 	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },

@@ -124,17 +124,150 @@ s_walk(s_inputs *in, const char *dir)
 }
 
 static void
-s_print_findings(const kr_findings *f)
+s_print_findings(const char *cmd, const kr_findings *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const kr_finding *x = &f->v[i];
 		if (x->line)
-			fprintf(stderr, "kairan: publish: %s:%d: %s%s [%s]\n", x->file, x->line,
+			fprintf(stderr, "kairan: %s: %s:%d: %s%s [%s]\n", cmd, x->file, x->line,
 			    x->block ? "" : "warning: ", x->message, x->rule);
 		else
-			fprintf(stderr, "kairan: publish: %s: %s%s [%s]\n", x->file,
+			fprintf(stderr, "kairan: %s: %s: %s%s [%s]\n", cmd, x->file,
 			    x->block ? "" : "warning: ", x->message, x->rule);
 	}
+}
+
+/*
+ * Reads every FILE or DIR (recursively, *.md; a file without front matter
+ * found in a directory is skipped) and checks each item exactly as publish
+ * does, plus duplicates between inputs. Returns KR_EIO (message printed)
+ * when an input cannot be read.
+ */
+static int
+s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item **itemsp,
+    kr_findings *f, size_t *skipped)
+{
+	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes };
+	kr_item *items;
+
+	for (int i = 0; i < nargs; i++) {
+		struct stat st;
+		if (stat(args[i], &st) < 0) {
+			fprintf(stderr, "kairan: %s: %s: no such file or directory\n", cmd, args[i]);
+			return KR_EIO;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			char *dir = kr_strdup(args[i]);
+			size_t l = strlen(dir);
+			while (l > 1 && dir[l - 1] == '/')
+				dir[--l] = '\0';
+			s_walk(in, dir);
+			free(dir);
+		} else {
+			s_inputs_add(in, args[i], 0);
+		}
+	}
+	items = *itemsp = kr_calloc(in->n, sizeof(*items));
+	for (size_t i = 0; i < in->n; i++) {
+		s_input *x = &in->v[i];
+		if (kr_file_read(&x->data, x->file) < 0) {
+			fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
+			return KR_EIO;
+		}
+		if (x->from_dir && !kr_frontmatter_present(x->data.ptr, x->data.len)) {
+			(*skipped)++;
+			continue; /* a README or notes file beside the items */
+		}
+		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, f);
+	}
+	/* Two inputs must not claim one item or one path: sort, compare neighbours. */
+	{
+		size_t *order = kr_calloc(in->n, sizeof(size_t)), m = 0;
+		for (size_t i = 0; i < in->n; i++)
+			if (items[i].path)
+				order[m++] = i;
+		s_sort_items = items;
+		qsort(order, m, sizeof(size_t), s_cmp_item_path);
+		for (size_t i = 1; i < m; i++)
+			if (strcmp(items[order[i]].path, items[order[i - 1]].path) == 0)
+				kr_findings_add(f, in->v[order[i]].file, 0, 1, "duplicate",
+				    "item %s is also given by %s (publish one of them)", items[order[i]].id,
+				    in->v[order[i - 1]].file);
+		free(order);
+	}
+	return 0;
+}
+
+static void
+s_inputs_free(s_inputs *in, kr_item *items)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		free(in->v[i].file);
+		free(in->v[i].set_hint);
+		kr_buf_release(&in->v[i].data);
+		if (items)
+			kr_item_clear(&items[i]);
+	}
+	free(in->v);
+	free(items);
+}
+
+int
+cmd_check(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	s_inputs in = { 0 };
+	kr_findings f = { 0 };
+	kr_item *items = NULL;
+	size_t skipped = 0, nitems = 0;
+	int o, json = 0, rc;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': json = 1; break;
+		case 'h': return printf("usage: kairan check FILE|DIR... [--json]\n\n"
+		    "Runs every check publish runs, without publishing: exit 0 when nothing blocks,\n"
+		    "1 when something does; warnings are printed either way.\n"), 0;
+		default: return kr_cli_usage("check");
+		}
+	}
+	if (optind == argc)
+		return kr_cli_usage("check");
+	if (s_load(c, "check", argv + optind, argc - optind, &in, &items, &f, &skipped) < 0) {
+		s_inputs_free(&in, items);
+		kr_findings_clear(&f);
+		return 1;
+	}
+	for (size_t i = 0; i < in.n; i++)
+		nitems += items[i].id != NULL;
+	if (json) {
+		kr_buf b = KR_BUF_INIT;
+		kr_buf_addf(&b, "{\"items\":%zu,\"blocking\":%zu,\"findings\":[", nitems, kr_findings_blocking(&f));
+		for (size_t i = 0; i < f.n; i++) {
+			kr_buf_adds(&b, i ? ",{\"file\":" : "{\"file\":");
+			kr_buf_addjson(&b, f.v[i].file);
+			kr_buf_addf(&b, ",\"line\":%d,\"level\":\"%s\",\"rule\":", f.v[i].line, f.v[i].block ? "block" : "warn");
+			kr_buf_addjson(&b, f.v[i].rule);
+			kr_buf_adds(&b, ",\"message\":");
+			kr_buf_addjson(&b, f.v[i].message);
+			kr_buf_adds(&b, "}");
+		}
+		kr_buf_adds(&b, "]}\n");
+		fputs(b.ptr, stdout);
+		kr_buf_release(&b);
+	} else {
+		s_print_findings("check", &f);
+		printf("%zu item(s) checked: %zu blocking problem(s), %zu warning(s)%s\n", nitems,
+		    kr_findings_blocking(&f), f.n - kr_findings_blocking(&f),
+		    kr_findings_blocking(&f) ? "" : "; ready to publish");
+	}
+	rc = kr_findings_blocking(&f) ? 1 : 0;
+	s_inputs_free(&in, items);
+	kr_findings_clear(&f);
+	return rc;
 }
 
 int
@@ -153,7 +286,6 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	size_t nattach = 0, maxattach, skipped = 0;
 	kr_buf msg = KR_BUF_INIT;
 	const char *message = NULL;
-	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes };
 	kr_apply res;
 	int o, rc = 1;
 
@@ -169,52 +301,9 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	}
 	if (optind == argc)
 		return kr_cli_usage("publish");
-	for (int i = optind; i < argc; i++) {
-		struct stat st;
-		if (stat(argv[i], &st) < 0) {
-			fprintf(stderr, "kairan: publish: %s: no such file or directory\n", argv[i]);
-			goto done;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			char *dir = kr_strdup(argv[i]);
-			size_t l = strlen(dir);
-			while (l > 1 && dir[l - 1] == '/')
-				dir[--l] = '\0';
-			s_walk(&in, dir);
-			free(dir);
-		}
-		else
-			s_inputs_add(&in, argv[i], 0);
-	}
-	items = kr_calloc(in.n, sizeof(*items));
-	for (size_t i = 0; i < in.n; i++) {
-		s_input *x = &in.v[i];
-		if (kr_file_read(&x->data, x->file) < 0) {
-			fprintf(stderr, "kairan: publish: %s\n", kr_errmsg());
-			goto done;
-		}
-		if (x->from_dir && !kr_frontmatter_present(x->data.ptr, x->data.len)) {
-			skipped++;
-			continue; /* a README or notes file beside the items */
-		}
-		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, &f);
-	}
-	/* Two inputs must not claim one item or one path: sort, compare neighbours. */
-	{
-		size_t *order = kr_calloc(in.n, sizeof(size_t)), m = 0;
-		for (size_t i = 0; i < in.n; i++)
-			if (items[i].path)
-				order[m++] = i;
-		s_sort_items = items;
-		qsort(order, m, sizeof(size_t), s_cmp_item_path);
-		for (size_t i = 1; i < m; i++)
-			if (strcmp(items[order[i]].path, items[order[i - 1]].path) == 0)
-				kr_findings_add(&f, in.v[order[i]].file, 0, 1, "duplicate",
-				    "item %s is also given by %s (publish one of them)", items[order[i]].id,
-				    in.v[order[i - 1]].file);
-		free(order);
-	}
-	s_print_findings(&f);
+	if (s_load(c, "publish", argv + optind, argc - optind, &in, &items, &f, &skipped) < 0)
+		goto done;
+	s_print_findings("publish", &f);
 	if (kr_findings_blocking(&f)) {
 		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
 		goto done;
@@ -293,21 +382,13 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	else
 		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
 done:
-	for (size_t i = 0; i < in.n; i++) {
-		free(in.v[i].file);
-		free(in.v[i].set_hint);
-		kr_buf_release(&in.v[i].data);
-		if (items)
-			kr_item_clear(&items[i]);
-	}
+	s_inputs_free(&in, items);
 	for (size_t i = 0; i < nattach; i++) {
 		kr_buf_release(&attach[i]);
 		free(paths[i]);
 	}
 	free(attach);
 	free(paths);
-	free(in.v);
-	free(items);
 	free(files.v);
 	kr_buf_release(&msg);
 	kr_findings_clear(&f);

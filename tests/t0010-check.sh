@@ -1,0 +1,36 @@
+#!/bin/sh
+# t0010 - kairan check: publish's checks without publishing, on every shipped
+# sample and on refusals (one per rule family), with the same messages.
+. "$(dirname "$0")/lib.sh"
+plan 9
+cd "$T"
+
+ok_all=1
+for dir in "$SRC"/deploy/samples/*/; do
+	code=$(basename "$dir")
+	k --home h$code init --name "団体$code" --lg-code "$code" >/dev/null
+	k --home h$code check "$dir" >out.$code 2>&1 || { ok_all=0; sed 's/^/# /' out.$code; }
+done
+check "every shipped sample passes check on its publisher's node" test $ok_all = 1
+
+
+sed 's/住民問合せ対応/住民問い合わせ対応/' "$SRC/deploy/samples/372081/cases/gomi-chatbot-poc.md" >near.md
+k --home h372081 check near.md 2>err; rc=$?
+check "a near-miss vocabulary value is refused (exit 1)" test $rc = 1
+check "and the message suggests the closest value" grep -q "did you mean '住民問合せ対応'" err
+k --home h372081 check --json near.md >near.json
+check "--json names file, line, level and rule" grep -q '"file":"near.md","line":11,"level":"block","rule":"domains"' near.json
+
+sed 's/^outcome: 見送り/outcome: 保留/' "$SRC/deploy/samples/372081/cases/gomi-chatbot-poc.md" >outcome.md
+check_fails "an outcome outside the closed list is refused" k --home h372081 check outcome.md
+sed '/^sources:/,/^---/{/^---/!d}' "$SRC/deploy/samples/372081/cases/gomi-chatbot-poc.md" >nosrc.md
+check_fails "a case without sources is refused" k --home h372081 check nosrc.md
+sed 's/{{原稿}}/{{本文}}/' "$SRC/deploy/samples/062081/prompts/bunsho/kouhou-osirase.md" >prompt.md
+k --home h062081 check prompt.md >/dev/null 2>err
+check "a prompt using an undeclared {{variable}} is refused" grep -q 'uses {{本文}} but variables does not declare it' err
+
+# publish runs exactly the same checks and refuses the same way
+k --home h372081 check near.md 2>check.err
+k --home h372081 publish near.md 2>publish.err
+check "publish refuses with the same message" test "$(sed 's/kairan: check: //' check.err | head -1)" = "$(sed 's/kairan: publish: //' publish.err | head -1)"
+check "and publishes nothing" test "$(sqlite3 h372081/state.db 'SELECT count(*) FROM manifests')" = 0
