@@ -46,7 +46,12 @@ static const char s_config_template[] =
 	"timeout_ms = 5000\n"
 	"\n"
 	"# Memory for built packs kept for other subscribers (bytes).\n"
-	"pack_cache_bytes = 134217728\n";
+	"pack_cache_bytes = 134217728\n"
+	"\n"
+	"# Personal-information scan: numbers and addresses this office publishes on\n"
+	"# purpose (comma-separated), so they are not reported.\n"
+	"# pii_allow_phones = 0875-73-3011\n"
+	"# pii_allow_addresses = 高瀬町下勝間2373-1\n";
 
 char *
 kr_home_path(const char *opt)
@@ -200,6 +205,8 @@ kr_config_load(kr_config *c, const char *path)
 		STR("lg_code", lg_code)
 		STR("listen", listen)
 		STR("announce", announce)
+		STR("pii_allow_phones", pii_allow_phones)
+		STR("pii_allow_addresses", pii_allow_addresses)
 		NUM("max_collection_bytes", max_collection_bytes, uint64_t)
 		NUM("max_item_bytes", max_item_bytes, size_t)
 		NUM("manifest_ttl", manifest_ttl, int64_t)
@@ -219,6 +226,8 @@ kr_config_load(kr_config *c, const char *path)
 		c->listen = kr_strdup("tcp://127.0.0.1:7420");
 	if (rc == 0 && !c->announce)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
+	c->pii.phones = c->pii_allow_phones;
+	c->pii.addresses = c->pii_allow_addresses;
 	if (rc < 0)
 		kr_config_clear(c);
 	return rc;
@@ -231,6 +240,8 @@ kr_config_clear(kr_config *c)
 	free(c->lg_code);
 	free(c->listen);
 	free(c->announce);
+	free(c->pii_allow_phones);
+	free(c->pii_allow_addresses);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -10,6 +10,7 @@
 #ifndef KR_HOME_H
 #define KR_HOME_H
 
+#include "../policies/item.h"
 #include "../sharing/replica.h"
 
 typedef struct {
@@ -22,6 +23,8 @@ typedef struct {
 	int beacon_ms;
 	int timeout_ms;             /* one request to a peer */
 	size_t pack_cache_bytes;
+	char *pii_allow_phones, *pii_allow_addresses;
+	kr_pii_allow pii;       /* points into the two above */
 } kr_config;
 
 typedef struct {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "frontmatter.h"
+#include "pii.h"
 
 static const char *const s_kinds[][2] = {
 	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
@@ -572,6 +573,7 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	}
 	if (kind)
 		s_kind_rules(fm, kind, body, file, f);
+	kr_pii_scan(file, text, len, pol->pii, f);
 	draft = kr_yaml_get(fm, "draft");
 	if (draft && (draft->type != KR_YAML_SCALAR || (strcmp(draft->value, "false") != 0 &&
 	    strcmp(draft->value, "no") != 0)))

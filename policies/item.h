@@ -43,9 +43,16 @@ typedef struct {
 	char *outcome, *deployment, *popband, *headline;
 } kr_item;
 
+/* What a node publishes on purpose: not personal information (see pii.h). */
+typedef struct {
+	const char *phones;     /* comma-separated, any formatting: "0875-73-3011, 0875-73-3012" */
+	const char *addresses;  /* comma-separated substrings: "高瀬町下勝間2373-1" */
+} kr_pii_allow;
+
 typedef struct {
 	const char *lg_code;    /* the publisher's own code */
 	size_t max_item_bytes;  /* per file */
+	const kr_pii_allow *pii;/* the node's allow-lists (NULL: none) */
 } kr_policy;
 
 #define KR_DEFAULT_MAX_ITEM (1u << 20)

@@ -3,7 +3,7 @@
 # rejected with a quarantine reason, and the town's refs and replicated
 # state stay byte for byte what they were.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 37
 cd "$T"
 P=$(port_base)
 EP=tcp://127.0.0.1:$P
@@ -48,6 +48,8 @@ lie otherkey 'signed by another key'
 lie truncated 'pack is incomplete or corrupt'
 lie oversize 'more than the'
 lie garbage 'malformed'
+lie confidential 'confidentiality 機密性2 may not be published'
+lie mynumber 'マイナンバー'
 
 k --home town status >status.out
 check "status lists the quarantine with reasons" grep -q 'equivocation' status.out

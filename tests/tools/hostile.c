@@ -14,6 +14,9 @@
  *   truncated   a new head, but the pack is cut short
  *   oversize    a new head, but the manifest allows fewer bytes than the pack
  *   garbage     random bytes for every reply and announcement
+ *   confidential  a correctly signed new commit with a 機密性2 item (the
+ *               publisher bypassed its own policy)
+ *   mynumber    a correctly signed new commit whose item carries a マイナンバー
  *
  * Usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE
  * Runs until killed. Test code: exits on any setup error.
@@ -75,15 +78,23 @@ craft(int64_t seq_delta, int64_t expires_delta, const uint8_t *head, uint64_t si
 	kr_state_manifest_clear(&cur);
 }
 
+static void new_commit_with(const kr_key *key, kr_store *store, const char *item);
+
 static void
 new_commit(const kr_key *key, kr_store *store)
+{
+	new_commit_with(key, store, NULL);
+}
+
+static void
+new_commit_with(const kr_key *key, kr_store *store, const char *custom)
 {
 	static const char item[] =
 		"---\nkind: case\nid: 372081/case/hostile-extra\ntitle: 追加された事例\n"
 		"publisher: {lg_code: \"372081\", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\n"
 		"updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\n"
 		"ai_uses: [対話生成]\nsources: [{title: 資料, issuer: 三豊市}]\n---\n本文\n";
-	kr_store_file f = { "cases/hostile-extra.md", item, sizeof(item) - 1 };
+	kr_store_file f = { "cases/hostile-extra.md", custom ? custom : item, custom ? strlen(custom) : sizeof(item) - 1 };
 	int changed;
 
 	if (kr_store_commit(store, pubh.fpr, coll, &f, 1, "extra\n", "三豊市", "x@kairan.invalid",
@@ -128,6 +139,16 @@ setup(void)
 		craft(1, 0, newhead, 0);
 	} else if (strcmp(mode, "truncated") == 0) {
 		new_commit(pubh.key, pubh.store);
+		craft(1, 0, newhead, 0);
+	} else if (strcmp(mode, "confidential") == 0 || strcmp(mode, "mynumber") == 0) {
+		int conf = strcmp(mode, "confidential") == 0;
+		char *it = kr_sprintf("---\nkind: case\nid: 372081/case/hostile-extra\ntitle: 内部の検討資料\n"
+		    "publisher: {lg_code: \"372081\", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\n"
+		    "updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: %s\ndomains: [住民問合せ対応]\n"
+		    "ai_uses: [対話生成]\nsources: [{title: 資料, issuer: 三豊市}]\n---\n%s\n",
+		    conf ? "機密性2" : "機密性1", conf ? "内部資料。" : "申請者の個人番号 1234 5678 9018 を確認した。");
+		new_commit_with(pubh.key, pubh.store, it);
+		free(it);
 		craft(1, 0, newhead, 0);
 	} else if (strcmp(mode, "oversize") == 0) {
 		new_commit(pubh.key, pubh.store);
