@@ -123,6 +123,8 @@ s_walk(s_inputs *in, const char *dir)
 	return 0;
 }
 
+static int s_id_path(const char *id, char **coll, char **path);
+
 static void
 s_print_findings(const char *cmd, const kr_findings *f)
 {
@@ -515,8 +517,24 @@ cmd_show(kr_cli *c, int argc, char **argv)
 	if ((at = strchr(id, '@')))
 		*at++ = '\0';
 	if (kr_state_item_find(c->h.state, id, &it, &n) < 0) {
+		/* withdrawn (or never here): with @COMMIT, read it from history */
+		char *coll = NULL, *path = NULL, pub[KR_FPR_HEX + 1];
+		char code[8];
+		snprintf(code, sizeof(code), "%.6s", id);
+		if (at && s_id_path(id, &coll, &path) == 0 && kr_cli_publisher(c, code, pub) == 0 &&
+		    kr_store_resolve(c->h.store, pub, coll, at, commit) == 0 &&
+		    kr_store_read(c->h.store, pub, coll, commit, path, &data) == 0) {
+			fwrite(data.ptr, 1, data.len, stdout);
+			kr_buf_release(&data);
+			free(coll);
+			free(path);
+			free(id);
+			return 0;
+		}
+		free(coll);
+		free(path);
 		kr_error(KR_ENOTFOUND, "no item %s on this node (see: kairan status; a withdrawn item "
-		    "can still be read with ID@COMMIT from kairan log)", id);
+		    "can still be read with ID@COMMIT, the commit from kairan log)", id);
 		free(id);
 		return kr_cli_fail("show");
 	}
@@ -536,5 +554,119 @@ cmd_show(kr_cli *c, int argc, char **argv)
 	kr_buf_release(&data);
 	kr_state_items_free(it, n);
 	free(id);
+	return rc;
+}
+
+/* Paths of a tree under a prefix, collected from kr_store_diff. */
+typedef struct {
+	char *prefix;
+	char **v;
+	size_t n;
+} s_under;
+
+static int
+s_under_add(const char *path, const uint8_t *blob, void *arg)
+{
+	s_under *u = arg;
+
+	if (blob && strncmp(path, u->prefix, strlen(u->prefix)) == 0) {
+		u->v = kr_realloc(u->v, (u->n + 1) * sizeof(char *));
+		u->v[u->n++] = kr_strdup(path);
+	}
+	return 0;
+}
+
+/* The collection and path an id lives at, from the id alone (prompts need their set). */
+static int
+s_id_path(const char *id, char **coll, char **path)
+{
+	const char *s1 = strchr(id, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	char *kind;
+	const char *c;
+
+	if (!s2)
+		return kr_error(KR_EUSAGE, "'%s' is not an item id (<lg_code>/<kind>/<slug>)", id);
+	kind = kr_strndup(s1 + 1, (size_t)(s2 - s1 - 1));
+	c = kr_kind_collection(kind);
+	if (!c || strcmp(kind, "prompt") == 0) {
+		free(kind);
+		return kr_error(KR_ENOTFOUND, "no item %s on this node", id);
+	}
+	*coll = kr_strdup(c);
+	*path = strcmp(kind, "dataset") == 0 ? kr_sprintf("datasets/%s/README.md", s2 + 1)
+	                                     : kr_sprintf("%s/%s.md", c, s2 + 1);
+	free(kind);
+	return 0;
+}
+
+int
+cmd_withdraw(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = NULL;
+	kr_state_item *it;
+	size_t n;
+	s_files files = { 0 };
+	s_under under = { 0 };
+	kr_buf msg = KR_BUF_INIT;
+	kr_apply res;
+	int o, rc = 1;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': reason = optarg; break;
+		case 'h': return printf("usage: kairan withdraw ID -m REASON\n\n"
+		    "Removes an item of this node with a signed commit that states why. Subscribers\n"
+		    "drop it from their view and search; its history stays readable (kairan show ID@COMMIT).\n"), 0;
+		default: return kr_cli_usage("withdraw");
+		}
+	}
+	if (optind != argc - 1 || !reason || !*reason) {
+		fprintf(stderr, "kairan: withdraw: give the item id and the reason (-m \"…\"), e.g.\n"
+		    "  kairan withdraw 372081/case/gomi-chatbot-poc -m \"見直し中のため取り下げ\"\n");
+		return 2;
+	}
+	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
+		return kr_cli_fail("withdraw");
+	for (size_t i = 0; i < n; i++) {
+		uint8_t head[KR_OID_LEN];
+		if (strcmp(it[i].publisher, c->h.fpr) != 0)
+			continue;
+		if (strcmp(it[i].kind, "dataset") == 0) {
+			/* the card and every data file under datasets/<slug>/ */
+			under.prefix = kr_strndup(it[i].path, strlen(it[i].path) - strlen("README.md"));
+			if (kr_store_head(c->h.store, c->h.fpr, "datasets", head) == 0)
+				kr_store_diff(c->h.store, c->h.fpr, "datasets", NULL, head, s_under_add, &under);
+			for (size_t k = 0; k < under.n; k++)
+				s_files_add(&files, "datasets", under.v[k], NULL, 0);
+		} else {
+			s_files_add(&files, it[i].collection, it[i].path, NULL, 0);
+		}
+		break;
+	}
+	if (files.n == 0) {
+		fprintf(stderr, "kairan: withdraw: %s is not this node's item (only its publisher can withdraw it)\n", argv[optind]);
+		kr_state_items_free(it, n);
+		return 1;
+	}
+	kr_buf_addf(&msg, "withdraw: %s\n\n%s\n", argv[optind], reason);
+	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
+		fprintf(stderr, "kairan: withdraw: %s; nothing was changed\n", kr_errmsg());
+	} else {
+		printf("withdrew %s (manifest seq %llu); the reason is in the signed commit\n", argv[optind],
+		    (unsigned long long)res.seq);
+		if (kr_control_poke(&c->h, "announce", 2000) == 0)
+			printf("announced to peers by the running node\n");
+		rc = 0;
+	}
+	kr_strv_free(under.v, under.n);
+	free(under.prefix);
+	free(files.v);
+	kr_buf_release(&msg);
+	kr_state_items_free(it, n);
 	return rc;
 }
