@@ -14,9 +14,9 @@ BUILD ?= $(if $(SANITIZE),build-san,build)
 CC ?= cc
 CFLAGS ?= -O2 -g
 
-PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc
+PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
-	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libcmocka-dev \
+	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps
 
 WARN = -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -32,7 +32,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
 LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
-	policies/frontmatter.c policies/item.c policies/pii.c \
+	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c \
 	node/home.c node/log.c node/peer.c node/serve.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c
 PB = $(BUILD)/proto/kairan.pb-c

@@ -31,6 +31,8 @@ if [ ! -f "$HUB/config" ]; then
 		fi
 		home=$VAR/pub-$code
 		"$K" --home "$home" init --name "$(name_of "$code")" --lg-code "$code" >/dev/null
+		# earlier editions first, so the history shows how an item changed
+		[ -d "$dir/.editions" ] && "$K" --home "$home" publish "$dir/.editions" -m "sample content: earlier editions" >/dev/null
 		"$K" --home "$home" publish "$dir" -m "sample content" >/dev/null
 		sed -i "s|^listen = .*|listen = tcp://127.0.0.1:$port|; s|^announce = .*|announce = tcp://127.0.0.1:$((port + 1))|" "$home/config"
 		"$K" --home "$HUB" follow "tcp://127.0.0.1:$port" --publisher "$("$K" --home "$home" id --fingerprint)" >/dev/null

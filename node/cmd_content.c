@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../policies/dataset.h"
 #include "../policies/frontmatter.h"
 #include "../policies/item.h"
 #include "cli.h"
@@ -182,6 +183,31 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 			continue; /* a README or notes file beside the items */
 		}
 		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, f);
+		if (items[i].kind && strcmp(items[i].kind, "dataset") == 0) {
+			/* the rows travel with the card: check them the same way */
+			char *dir = kr_strdup(x->file), *slash = strrchr(dir, '/'), *datadir;
+			DIR *d;
+			struct dirent *e;
+			if (slash)
+				*slash = '\0';
+			datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
+			for (d = opendir(datadir); d && (e = readdir(d));) {
+				size_t l = strlen(e->d_name);
+				char *pth;
+				kr_buf rows = KR_BUF_INIT;
+				if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl") != 0)
+					continue;
+				pth = kr_sprintf("%s/%s", datadir, e->d_name);
+				if (kr_file_read(&rows, pth) == 0)
+					kr_dataset_check_rows(pth, rows.ptr, rows.len, &pol, f);
+				kr_buf_release(&rows);
+				free(pth);
+			}
+			if (d)
+				closedir(d);
+			free(datadir);
+			free(dir);
+		}
 	}
 	/* Two inputs must not claim one item or one path: sort, compare neighbours. */
 	{

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "frontmatter.h"
+#include "dataset.h"
 #include "pii.h"
 
 static const char *const s_kinds[][2] = {
@@ -626,6 +627,8 @@ kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
 	    strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".jsonl") == 0) {
 		if (len > pol->max_item_bytes * 64)
 			kr_findings_add(f, path, 0, 1, "size", "dataset file is %zu bytes, over the limit", len);
+		else
+			kr_dataset_check_rows(path, data, len, pol, f);
 		return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
 	}
 	if (strlen(name) < 4 || strcmp(name + strlen(name) - 3, ".md") != 0) {

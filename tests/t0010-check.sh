@@ -2,7 +2,7 @@
 # t0010 - kairan check: publish's checks without publishing, on every shipped
 # sample and on refusals (one per rule family), with the same messages.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 12
 cd "$T"
 
 ok_all=1
@@ -28,6 +28,17 @@ check_fails "a case without sources is refused" k --home h372081 check nosrc.md
 sed 's/{{原稿}}/{{本文}}/' "$SRC/deploy/samples/062081/prompts/bunsho/kouhou-osirase.md" >prompt.md
 k --home h062081 check prompt.md >/dev/null 2>err
 check "a prompt using an undeclared {{variable}} is refused" grep -q 'uses {{本文}} but variables does not declare it' err
+
+# A dataset's JSONL rows: valid JSON, required fields, unique ids, no personal information.
+mkdir -p ds/datasets/bad/data
+sed 's/gomi-qa/bad/' "$SRC/deploy/samples/370002/datasets/gomi-qa/README.md" >ds/datasets/bad/README.md
+printf '%s\n' '{"id":"a","question":"Q","answer":"A","source":{"issuer":"県"},"updated":"2024-07-01"}' \
+	'{"id":"a","question":"Q2","answer":"担当 090-1234-5678","source":{"issuer":"県"},"updated":"2024-07-01"}' \
+	'not json' >ds/datasets/bad/data/qa.jsonl
+k --home h370002 check ds/datasets/bad 2>err; rc=$?
+check "a bad dataset is refused (exit 1)" test $rc = 1
+check "rows are named: malformed JSON, duplicate id" sh -c "grep -q 'qa.jsonl:3: row 3 is not a JSON object' err && grep -q 'id \"a\" is used by more than one row' err"
+check "personal information in a row blocks" grep -q 'qa.jsonl:2: row 2: mobile or IP phone number' err
 
 # publish runs exactly the same checks and refuses the same way
 k --home h372081 check near.md 2>check.err
