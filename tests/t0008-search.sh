@@ -8,11 +8,11 @@ cd "$T"
 P=$(port_base)
 
 # Every sample publisher serves its own samples; a town follows them all.
-k --home town init --name 西海市 --lg-code 422126 >/dev/null
+k --home town init --name 豊田市 --lg-code 232114 >/dev/null
 i=0
 for dir in "$SRC"/deploy/samples/*/; do
 	code=$(basename "$dir")
-	[ "$code" = 422126 ] && continue
+	[ "$code" = 232114 ] && continue
 	k --home p$code init --name "団体$code" --lg-code "$code" >/dev/null
 	k --home p$code publish "$dir" >/dev/null
 	serve p$code $((P + 2 * i)) $((P + 2 * i + 1))
