@@ -21,6 +21,7 @@ const kr_cmd kr_commands[] = {
 	{ "check", cmd_check, CMD_NEEDS_HOME, "FILE|DIR... [--json]", "run publish's checks without publishing" },
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "withdraw", cmd_withdraw, CMD_NEEDS_HOME, "ID -m REASON", "remove an item with a signed, reasoned commit" },
+	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]", "export a Q&A dataset for a RAG tool" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
 	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },
 	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--remote] [--json]", "find items in Japanese, with facets" },

@@ -45,6 +45,7 @@ int cmd_status(kr_cli *c, int argc, char **argv);
 int cmd_verify(kr_cli *c, int argc, char **argv);
 int cmd_check(kr_cli *c, int argc, char **argv);
 int cmd_withdraw(kr_cli *c, int argc, char **argv);
+int cmd_export(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);

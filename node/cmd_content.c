@@ -696,3 +696,115 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 	kr_state_items_free(it, n);
 	return rc;
 }
+
+/* 出典 line for a card: 「出典：香川県「ごみ出し案内 Q&A」（CC-BY-4.0）」, marking derived content. */
+static char *
+s_attribution(const char *card, size_t len, const char *fallback_name)
+{
+	kr_yaml *fm = NULL;
+	const char *body;
+	int bl;
+	kr_buf b = KR_BUF_INIT;
+
+	if (kr_frontmatter_parse(&fm, card, len, &body, &bl) < 0)
+		return kr_sprintf("出典：%s", fallback_name);
+	{
+		const kr_yaml *pub = kr_yaml_get(fm, "publisher"), *der = kr_yaml_get(fm, "derived_from");
+		const char *name = pub ? kr_yaml_str(pub, "name") : NULL, *title = kr_yaml_str(fm, "title");
+		const char *lic = kr_yaml_str(fm, "license");
+		kr_buf_addf(&b, "出典：%s「%s」", name ? name : fallback_name, title ? title : "");
+		if (der && der->type == KR_YAML_SEQ && der->n) {
+			const char *src = kr_yaml_str(der->items[0], "id");
+			kr_buf_addf(&b, "（%s を加工して作成）", src ? src : "");
+		}
+		kr_buf_addf(&b, "、%s", lic ? lic : "PDL-1.0");
+	}
+	kr_yaml_free(&fm);
+	return kr_buf_detach(&b);
+}
+
+int
+cmd_export(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *format = "jsonl", *outpath = NULL;
+	kr_state_item *it = NULL;
+	size_t n = 0, rows = 0, skipped = 0;
+	s_under files = { 0 };
+	kr_buf card = KR_BUF_INIT, out = KR_BUF_INIT;
+	uint8_t commit[KR_OID_LEN];
+	char *attr = NULL;
+	int o, rc = 1;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f': format = optarg; break;
+		case 'o': outpath = optarg; break;
+		case 'h': return printf("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]\n\n"
+		    "Exports a Q&A dataset for the RAG tool you already use:\n"
+		    "  jsonl      the rows as published, with an attribution field\n"
+		    "  dify-csv   Dify's Q&A import: UTF-8 with BOM, header question,answer (RFC 4180)\n"
+		    "  langchain  JSONL of {page_content, metadata}\n"
+		    "Every row carries the 出典 (attribution) line the licence asks for.\n"), 0;
+		default: return kr_cli_usage("export");
+		}
+	}
+	if (optind != argc - 1)
+		return kr_cli_usage("export");
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "dify-csv") != 0 && strcmp(format, "langchain") != 0) {
+		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv or langchain)\n", format);
+		return 2;
+	}
+	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
+		return kr_cli_fail("export");
+	if (strcmp(it[0].kind, "dataset") != 0) {
+		fprintf(stderr, "kairan: export: %s is a %s, not a dataset\n", argv[optind], it[0].kind);
+		goto done;
+	}
+	if (kr_unhex(commit, KR_OID_LEN, it[0].commit) < 0 ||
+	    kr_store_read(c->h.store, it[0].publisher, "datasets", commit, it[0].path, &card) < 0) {
+		kr_cli_fail("export");
+		goto done;
+	}
+	attr = s_attribution(card.ptr, card.len, it[0].pub_name ? it[0].pub_name : it[0].publisher);
+	files.prefix = kr_sprintf("%.*sdata/", (int)(strlen(it[0].path) - strlen("README.md")), it[0].path);
+	kr_store_diff(c->h.store, it[0].publisher, "datasets", NULL, commit, s_under_add, &files);
+	if (strcmp(format, "dify-csv") == 0)
+		kr_buf_adds(&out, "\xef\xbb\xbf"); /* Dify expects UTF-8 with a BOM */
+	for (size_t i = 0, first = 1; i < files.n; i++) {
+		kr_buf rowsbuf = KR_BUF_INIT;
+		size_t l = strlen(files.v[i]);
+		if (l < 6 || strcmp(files.v[i] + l - 6, ".jsonl") != 0)
+			continue;
+		if (kr_store_read(c->h.store, it[0].publisher, "datasets", commit, files.v[i], &rowsbuf) == 0) {
+			kr_dataset_export(&out, format, (int)first, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
+			    &rows, &skipped);
+			first = 0;
+		}
+		kr_buf_release(&rowsbuf);
+	}
+	if (outpath) {
+		if (kr_file_write(outpath, out.ptr, out.len, 0644) < 0) {
+			kr_cli_fail("export");
+			goto done;
+		}
+		fprintf(stderr, "exported %zu row(s) of %s as %s to %s\n", rows, argv[optind], format, outpath);
+	} else {
+		fwrite(out.ptr, 1, out.len, stdout);
+	}
+	if (skipped)
+		fprintf(stderr, "kairan: export: %zu row(s) were not valid and were left out\n", skipped);
+	rc = 0;
+done:
+	free(attr);
+	kr_strv_free(files.v, files.n);
+	free(files.prefix);
+	kr_buf_release(&card);
+	kr_buf_release(&out);
+	kr_state_items_free(it, n);
+	return rc;
+}

@@ -101,3 +101,107 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 	}
 	kr_strv_free(ids.v, ids.n);
 }
+
+static void
+s_csv_field(kr_buf *b, const char *s)
+{
+	kr_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			kr_buf_addch(b, '"');
+		kr_buf_addch(b, *s);
+	}
+	kr_buf_addch(b, '"');
+}
+
+static void
+s_json_add(kr_buf *b, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+
+	kr_buf_adds(b, s ? s : "null");
+	free(s);
+}
+
+int
+kr_dataset_export(kr_buf *out, const char *format, int header, const char *dataset_id,
+    const char *jsonl, size_t len, const char *attribution, size_t *rows, size_t *skipped)
+{
+	const char *p = jsonl, *end = jsonl + len;
+	int csv = strcmp(format, "dify-csv") == 0, lc = strcmp(format, "langchain") == 0;
+
+	if (!csv && !lc && strcmp(format, "jsonl") != 0)
+		return kr_error(KR_EUSAGE, "unknown format '%s' (jsonl, dify-csv or langchain)", format);
+	if (csv && header)
+		kr_buf_adds(out, "question,answer\r\n");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_t *o = l ? json_loadb(p, l, 0, NULL) : NULL;
+		const char *q, *a;
+
+		p += l + 1;
+		if (!l)
+			continue;
+		if (!json_is_object(o) || !(q = s_str(o, "question")) || !(a = s_str(o, "answer"))) {
+			(*skipped)++;
+			json_decref(o);
+			continue;
+		}
+		(*rows)++;
+		if (csv) {
+			kr_buf ans = KR_BUF_INIT;
+			kr_buf_addf(&ans, "%s\n\n%s", a, attribution);
+			s_csv_field(out, q);
+			kr_buf_addch(out, ',');
+			s_csv_field(out, ans.ptr);
+			kr_buf_adds(out, "\r\n");
+			kr_buf_release(&ans);
+		} else if (lc) {
+			json_t *doc = json_object(), *meta = json_object();
+			const char *key;
+			json_t *v;
+			kr_buf pc = KR_BUF_INIT;
+			kr_buf_addf(&pc, "Q: %s\nA: %s", q, a);
+			json_object_set_new(doc, "page_content", json_string(pc.ptr));
+			/* flat metadata: scalars as they are, lists joined, objects flattened one level */
+			json_object_foreach(o, key, v) {
+				if (strcmp(key, "question") == 0 || strcmp(key, "answer") == 0)
+					continue;
+				if (json_is_array(v)) {
+					kr_buf j = KR_BUF_INIT;
+					for (size_t i = 0; i < json_array_size(v); i++)
+						if (json_is_string(json_array_get(v, i)))
+							kr_buf_addf(&j, "%s%s", j.len ? ", " : "", json_string_value(json_array_get(v, i)));
+					json_object_set_new(meta, key, json_string(j.ptr));
+					kr_buf_release(&j);
+				} else if (json_is_object(v)) {
+					const char *k2;
+					json_t *v2;
+					json_object_foreach(v, k2, v2) {
+						if (json_is_string(v2) || json_is_number(v2)) {
+							char *name = kr_sprintf("%s_%s", key, k2);
+							json_object_set(meta, name, v2);
+							free(name);
+						}
+					}
+				} else {
+					json_object_set(meta, key, v);
+				}
+			}
+			json_object_set_new(meta, "dataset", json_string(dataset_id));
+			json_object_set_new(meta, "attribution", json_string(attribution));
+			json_object_set_new(doc, "metadata", meta);
+			s_json_add(out, doc);
+			kr_buf_addch(out, '\n');
+			json_decref(doc);
+			kr_buf_release(&pc);
+		} else {
+			json_object_set_new(o, "attribution", json_string(attribution));
+			s_json_add(out, o);
+			kr_buf_addch(out, '\n');
+		}
+		json_decref(o);
+	}
+	return 0;
+}

@@ -15,4 +15,15 @@
 void kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_policy *pol,
     kr_findings *f);
 
+/*
+ * Appends the rows of jsonl in format "jsonl" (rows as they are, with an
+ * "attribution" field), "dify-csv" (header question,answer, RFC 4180
+ * quoting, CRLF; header set for the first file; the caller writes the
+ * UTF-8 BOM once) or "langchain"
+ * (page_content + flat metadata). attribution is the 出典 line. Rows that
+ * are not valid JSON are skipped and counted in *skipped.
+ */
+int kr_dataset_export(kr_buf *out, const char *format, int header, const char *dataset_id,
+    const char *jsonl, size_t len, const char *attribution, size_t *rows, size_t *skipped);
+
 #endif
