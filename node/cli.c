@@ -21,6 +21,7 @@ const kr_cmd kr_commands[] = {
 	{ "check", cmd_check, CMD_NEEDS_HOME, "FILE|DIR... [--json]", "run publish's checks without publishing" },
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "withdraw", cmd_withdraw, CMD_NEEDS_HOME, "ID -m REASON", "remove an item with a signed, reasoned commit" },
+	{ "import", cmd_import, CMD_NEEDS_HOME, "FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']", "case records from a spreadsheet into item files" },
 	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]", "export a Q&A dataset for a RAG tool" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
 	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },
