@@ -34,7 +34,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharin
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c \
 	node/home.c node/log.c node/peer.c node/serve.c
-CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c
+CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

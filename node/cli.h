@@ -47,6 +47,7 @@ int cmd_check(kr_cli *c, int argc, char **argv);
 int cmd_withdraw(kr_cli *c, int argc, char **argv);
 int cmd_export(kr_cli *c, int argc, char **argv);
 int cmd_import(kr_cli *c, int argc, char **argv);
+int cmd_diff(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);

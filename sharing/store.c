@@ -224,6 +224,22 @@ kr_store_reachable(kr_store *s, const char *pub, const char *coll, const uint8_t
 }
 
 int
+kr_store_descends(kr_store *s, const char *pub, const char *coll, const uint8_t a[KR_OID_LEN],
+    const uint8_t b[KR_OID_LEN])
+{
+	git_repository *repo;
+	git_oid x, y;
+
+	if (s_repo_get(s, pub, coll, 0, &repo) < 0)
+		return 0;
+	s_oid_in(&x, a);
+	s_oid_in(&y, b);
+	if (git_oid_equal(&x, &y))
+		return 1;
+	return git_graph_descendant_of(repo, &x, &y) == 1;
+}
+
+int
 kr_store_resolve(kr_store *s, const char *pub, const char *coll, const char *hex, uint8_t out[KR_OID_LEN])
 {
 	git_repository *repo;
@@ -538,6 +554,58 @@ kr_store_read(kr_store *s, const char *pub, const char *coll,
 	git_tree_entry_free(e);
 	git_tree_free(tree);
 	return rc;
+}
+
+int
+kr_store_path_history(kr_store *s, const char *pub, const char *coll, const char *path,
+    kr_store_path_cb cb, void *arg)
+{
+	git_repository *repo;
+	git_oid cur;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if (git_reference_name_to_id(&cur, repo, MAIN_REF) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	/* Walk back; report a commit when the blob differs from its parent's. */
+	for (;;) {
+		git_commit *c = NULL, *p = NULL;
+		git_tree *t = NULL, *pt = NULL;
+		git_tree_entry *e = NULL, *pe = NULL;
+		int here, there;
+
+		rc = 0;
+		if (git_commit_lookup(&c, repo, &cur) < 0 || git_commit_tree(&t, c) < 0) {
+			git_commit_free(c);
+			return s_git_error(KR_ENOTFOUND, "reading history");
+		}
+		here = git_tree_entry_bypath(&e, t, path) == 0;
+		if (git_commit_parentcount(c) > 0 && git_commit_parent(&p, c, 0) == 0 && git_commit_tree(&pt, p) == 0)
+			there = git_tree_entry_bypath(&pe, pt, path) == 0;
+		else
+			there = 0;
+		git_error_clear();
+		if (here != there || (here && !git_oid_equal(git_tree_entry_id(e), git_tree_entry_id(pe)))) {
+			uint8_t cid[KR_OID_LEN];
+			s_oid_out(cid, &cur);
+			rc = cb(cid, (int64_t)git_commit_time(c), here ? git_tree_entry_id(e)->id : NULL, arg);
+		}
+		git_tree_entry_free(e);
+		git_tree_entry_free(pe);
+		git_tree_free(t);
+		git_tree_free(pt);
+		if (rc != 0 || !p) {
+			git_commit_free(p);
+			git_commit_free(c);
+			return rc < 0 ? rc : 0;
+		}
+		cur = *git_commit_id(p);
+		git_commit_free(p);
+		git_commit_free(c);
+	}
 }
 
 int

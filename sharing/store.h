@@ -32,6 +32,10 @@ char *kr_store_path(const kr_store *s, const char *pub, const char *coll);
 int kr_store_head(kr_store *s, const char *pub, const char *coll, uint8_t oid[KR_OID_LEN]);
 /* 1 if commit is the collection's head or one of its ancestors, else 0. */
 int kr_store_reachable(kr_store *s, const char *pub, const char *coll, const uint8_t commit[KR_OID_LEN]);
+/* 1 if commit a is b or descends from it. */
+int kr_store_descends(kr_store *s, const char *pub, const char *coll, const uint8_t a[KR_OID_LEN],
+    const uint8_t b[KR_OID_LEN]);
+
 /* Resolves a full or abbreviated commit id (at least 4 hex digits). */
 int kr_store_resolve(kr_store *s, const char *pub, const char *coll, const char *hex, uint8_t out[KR_OID_LEN]);
 /* Names of the collections held for pub (sorted; free with kr_strv_free). */
@@ -66,6 +70,15 @@ int kr_store_read(kr_store *s, const char *pub, const char *coll,
 /* The blob with this id (as reported by kr_store_diff). */
 int kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
     const uint8_t blob[KR_OID_LEN], kr_buf *out);
+
+/*
+ * The versions of one path, newest first: each commit (from main back to
+ * the root) where the blob at path differs from the one before it. cb
+ * gets the commit and the blob id (NULL when the path was absent).
+ */
+typedef int (*kr_store_path_cb)(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, void *arg);
+int kr_store_path_history(kr_store *s, const char *pub, const char *coll, const char *path,
+    kr_store_path_cb cb, void *arg);
 
 /* Called per blob path that differs from old to new (blob NULL: removed). */
 typedef int (*kr_store_change_cb)(const char *path, const uint8_t *blob, void *arg);
