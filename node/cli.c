@@ -24,6 +24,7 @@ const kr_cmd kr_commands[] = {
 	{ "import", cmd_import, CMD_NEEDS_HOME, "FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']", "case records from a spreadsheet into item files" },
 	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]", "export a Q&A dataset for a RAG tool" },
 	{ "diff", cmd_diff, CMD_NEEDS_HOME, "ID [REV1 [REV2]]", "what changed between two versions of an item" },
+	{ "derive", cmd_derive, CMD_NEEDS_HOME, "TEMPLATE-ID --slug SLUG [-o DIR]", "start your own guideline from a template" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
 	{ "show", cmd_show, CMD_NEEDS_HOME, "ID[@COMMIT]", "print an item as published" },
 	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--remote] [--json]", "find items in Japanese, with facets" },

@@ -48,6 +48,7 @@ int cmd_withdraw(kr_cli *c, int argc, char **argv);
 int cmd_export(kr_cli *c, int argc, char **argv);
 int cmd_import(kr_cli *c, int argc, char **argv);
 int cmd_diff(kr_cli *c, int argc, char **argv);
+int cmd_derive(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);

@@ -333,3 +333,121 @@ done:
 	kr_state_items_free(it, n);
 	return rc;
 }
+
+/* Front-matter keys derive writes itself; the template's are dropped. */
+static const char *const s_derive_own[] = {
+	"kind", "id", "publisher", "version", "version_notes", "edition", "published", "updated",
+	"derived_from", "history", "draft", "license",
+};
+
+int
+cmd_derive(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "slug", required_argument, NULL, 's' }, { "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *slug = NULL, *outdir = "drafts";
+	kr_state_item *it = NULL;
+	size_t n = 0;
+	kr_buf tmpl = KR_BUF_INIT, out = KR_BUF_INIT;
+	uint8_t commit[KR_OID_LEN];
+	char today[32], *path = NULL, *version = NULL, *edition = NULL;
+	const char *p, *end, *fm_end;
+	int o, rc = 1, skipping = 0;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "s:o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': slug = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'h': return printf("usage: kairan derive TEMPLATE-ID --slug SLUG [-o DIR]\n\n"
+		    "Starts this node's own guideline from a template (e.g. the prefecture's ひな型):\n"
+		    "writes DIR/SLUG.md (default ./drafts) as a draft with derived_from filled in.\n"
+		    "Edit it, say what you changed in modifications, remove draft: true, then publish.\n"
+		    "kairan status tells you when the template has a newer version.\n"), 0;
+		default: return kr_cli_usage("derive");
+		}
+	}
+	if (optind != argc - 1 || !slug) {
+		fprintf(stderr, "kairan: derive: give the template id and --slug (e.g. --slug ai-guideline)\n");
+		return 2;
+	}
+	if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug) || !*slug) {
+		fprintf(stderr, "kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n", slug);
+		return 2;
+	}
+	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
+		return kr_cli_fail("derive");
+	if (strcmp(it[0].kind, "guideline") != 0) {
+		fprintf(stderr, "kairan: derive: %s is a %s; only guidelines are templates\n", argv[optind], it[0].kind);
+		goto done;
+	}
+	if (kr_unhex(commit, KR_OID_LEN, it[0].commit) < 0 ||
+	    kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &tmpl) < 0) {
+		kr_cli_fail("derive");
+		goto done;
+	}
+	s_version(tmpl.ptr, tmpl.len, &version, &edition);
+	kr_time_iso(today, kr_now());
+	today[10] = '\0';
+	kr_buf_addf(&out, "---\nkind: guideline\nid: %s/guideline/%s\n", c->h.cfg.lg_code, slug);
+	kr_buf_addf(&out, "publisher: {lg_code: \"%s\", name: %s}\n", c->h.cfg.lg_code, c->h.cfg.name);
+	kr_buf_addf(&out, "version: 1.0.0\nedition: 第1版\npublished: %s\nupdated: %s\ndraft: true\n", today, today);
+	kr_buf_addf(&out, "license: CC-BY-4.0\nderived_from:\n  - {id: %s, version: %s, relation: ひな型適用, "
+	    "modifications: （ひな型から変えた点をここに書く）}\n", argv[optind], version ? version : "1.0.0");
+	kr_buf_addf(&out, "history:\n  - {edition: 第1版, date: %s, summary: %sのひな型を適用して制定}\n", today,
+	    it[0].pub_name ? it[0].pub_name : argv[optind]);
+	/* the template's other fields and body, as they are */
+	p = tmpl.ptr + 4;
+	end = tmpl.ptr + tmpl.len;
+	fm_end = strstr(p, "\n---");
+	for (const char *line = p; line && line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (fm_end && line > fm_end) {
+			kr_buf_add(&out, line, (size_t)(end - line));
+			break;
+		}
+		if (line[0] != ' ' && line[0] != '\t') {
+			skipping = 0;
+			for (size_t k = 0; k < sizeof(s_derive_own) / sizeof(s_derive_own[0]); k++) {
+				size_t kl = strlen(s_derive_own[k]);
+				if (l > kl && strncmp(line, s_derive_own[k], kl) == 0 && line[kl] == ':')
+					skipping = 1;
+			}
+		}
+		if (!skipping)
+			kr_buf_add(&out, line, l + (nl ? 1 : 0));
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	kr_mkdir_p(outdir, 0755);
+	path = kr_sprintf("%s/%s.md", outdir, slug);
+	{
+		FILE *exists = fopen(path, "r");
+		if (exists) {
+			fclose(exists);
+			fprintf(stderr, "kairan: derive: %s exists; nothing was written (use another --slug or -o)\n", path);
+			goto done;
+		}
+	}
+	if (kr_file_write(path, out.ptr, out.len, 0644) < 0) {
+		kr_cli_fail("derive");
+		goto done;
+	}
+	printf("wrote %s from %s (version %s%s%s) as a draft\n"
+	    "next: edit it, describe your changes in derived_from.modifications, remove draft: true,\n"
+	    "      then kairan publish %s\n", path, argv[optind], version ? version : "?",
+	    edition ? ", " : "", edition ? edition : "", path);
+	rc = 0;
+done:
+	free(path);
+	free(version);
+	free(edition);
+	kr_buf_release(&tmpl);
+	kr_buf_release(&out);
+	kr_state_items_free(it, n);
+	return rc;
+}

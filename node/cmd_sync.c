@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/frontmatter.h"
 #include "cli.h"
 #include "log.h"
 #include "peer.h"
@@ -102,6 +103,67 @@ s_ago(char buf[64], int64_t t)
 	else
 		snprintf(buf, 64, "%lld days ago", (long long)(d / 86400));
 	return buf;
+}
+
+typedef struct {
+	kr_cli *c;
+	kr_buf *text, *json;
+	int json_mode;
+	size_t count;
+} s_tmplctx;
+
+/* One guideline of this node: does the template it applies have a newer version here? */
+static int
+s_check_template(const char *path, const uint8_t *blob, void *arg)
+{
+	s_tmplctx *x = arg;
+	kr_buf t = KR_BUF_INIT;
+	kr_yaml *fm = NULL;
+	const char *body;
+	int bl;
+
+	if (!blob || kr_store_read_blob(x->c->h.store, x->c->h.fpr, "guidelines", blob, &t) < 0 ||
+	    kr_frontmatter_parse(&fm, t.ptr, t.len, &body, &bl) < 0)
+		goto done;
+	{
+		const kr_yaml *d = kr_yaml_get(fm, "derived_from");
+		const char *own = kr_yaml_str(fm, "id");
+		for (size_t i = 0; d && d->type == KR_YAML_SEQ && i < d->n; i++) {
+			const char *tid = kr_yaml_str(d->items[i], "id"), *tv = kr_yaml_str(d->items[i], "version");
+			const char *rel = kr_yaml_str(d->items[i], "relation");
+			kr_state_item *it;
+			size_t n;
+			if (!tid || !tv || !rel || strcmp(rel, "ひな型適用") != 0 ||
+			    kr_state_item_find(x->c->h.state, tid, &it, &n) < 0) {
+				kr_error_clear();
+				continue;
+			}
+			if (strcmp(it[0].version, tv) != 0) {
+				x->count++;
+				if (x->json_mode) {
+					kr_buf_adds(x->json, x->count > 1 ? ",{\"guideline\":" : "{\"guideline\":");
+					kr_buf_addjson(x->json, own ? own : path);
+					kr_buf_adds(x->json, ",\"template\":");
+					kr_buf_addjson(x->json, tid);
+					kr_buf_adds(x->json, ",\"derived_from_version\":");
+					kr_buf_addjson(x->json, tv);
+					kr_buf_adds(x->json, ",\"template_version\":");
+					kr_buf_addjson(x->json, it[0].version);
+					kr_buf_adds(x->json, "}");
+				} else {
+					kr_buf_addf(x->text, "  %s applies template %s %s; the template is now %s\n"
+					    "    see what changed: kairan diff %s %s\n", own ? own : path, tid, tv,
+					    it[0].version, tid, tv);
+				}
+			}
+			kr_state_items_free(it, n);
+		}
+	}
+done:
+	(void)path;
+	kr_yaml_free(&fm);
+	kr_buf_release(&t);
+	return 0;
 }
 
 int
@@ -206,6 +268,20 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		} else {
 			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", q[i].reason);
 		}
+	}
+	{
+		/* templates this node's guidelines apply, and whether they moved on */
+		uint8_t head[KR_OID_LEN];
+		kr_buf text = KR_BUF_INIT;
+		s_tmplctx x = { .c = c, .text = &text, .json = &out, .json_mode = json };
+		if (json)
+			kr_buf_adds(&out, "],\"templates\":[");
+		if (kr_store_head(c->h.store, c->h.fpr, "guidelines", head) == 0)
+			kr_store_diff(c->h.store, c->h.fpr, "guidelines", NULL, head, s_check_template, &x);
+		kr_error_clear();
+		if (!json && x.count)
+			printf("\ntemplates with a newer version:\n%s", text.ptr);
+		kr_buf_release(&text);
 	}
 	if (json) {
 		kr_buf_adds(&out, "]}\n");
