@@ -32,11 +32,11 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
 LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
-	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c \
+	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c \
 	node/home.c node/log.c node/peer.c node/serve.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c
 PB = $(BUILD)/proto/kairan.pb-c
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest item text pii
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
@@ -73,6 +73,15 @@ $(BUILD)/%.o: %.c $(PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The default policy is text (policies/default.policy), compiled in as a string.
+$(BUILD)/policies/default_policy.c: policies/default.policy
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from policies/default.policy */'; echo 'const char kr_default_policy[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
+
+$(BUILD)/policies/default_policy.o: $(BUILD)/policies/default_policy.c
+	$(CC) -std=c17 $(CFLAGS) $(SAN) -c -o $@ $<
+
 $(BUILD)/libkairan.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
@@ -108,6 +117,7 @@ bench: deps $(BUILD)/kairan $(TOOLS)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kairan/policies
 	install -m 755 $(BUILD)/kairan $(DESTDIR)$(PREFIX)/bin/kairan
+	install -m 644 policies/default.policy $(DESTDIR)$(PREFIX)/share/kairan/policies/
 	cp -r deploy/samples $(DESTDIR)$(PREFIX)/share/kairan/
 
 clean:

@@ -150,8 +150,7 @@ static int
 s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item **itemsp,
     kr_findings *f, size_t *skipped)
 {
-	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes,
-		.pii = &c->h.cfg.pii };
+	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .pii = &c->h.cfg.pii, .rules = &c->h.cfg.rules };
 	kr_item *items;
 
 	for (int i = 0; i < nargs; i++) {

@@ -286,7 +286,7 @@ cmd_import(kr_cli *c, int argc, char **argv)
 	};
 	const char *kind = NULL, *outdir = "imported", *map = NULL, *p, *end;
 	kr_buf raw = KR_BUF_INIT, text = KR_BUF_INIT;
-	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .max_item_bytes = c->h.cfg.max_item_bytes, .pii = &c->h.cfg.pii };
+	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .pii = &c->h.cfg.pii, .rules = &c->h.cfg.rules };
 	int col[64], o, rc = 1, row = 1, written = 0, failed = 0;
 	char **hdr;
 	size_t nhdr;

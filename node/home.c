@@ -31,10 +31,11 @@ static const char s_config_template[] =
 	"listen = tcp://127.0.0.1:7420\n"
 	"announce = tcp://127.0.0.1:7421\n"
 	"\n"
-	"# Largest pack this node fetches for one collection update, in bytes.\n"
-	"max_collection_bytes = 1073741824\n"
-	"# Largest single item file, in bytes.\n"
-	"max_item_bytes = 1048576\n"
+	"# What may leave this node and what it accepts: the defaults are\n"
+	"# policies/default.policy (compiled in); override any line here, e.g.\n"
+	"# policy.accept.kinds = case guideline\n"
+	"# policy.publish.co_publishers = 372081 372030\n"
+	"# policy.pii.address = block\n"
 	"\n"
 	"# How long a manifest this node signs stays valid, and how long before\n"
 	"# expiry the daemon signs a fresh one (seconds).\n"
@@ -167,6 +168,8 @@ kr_config_load(kr_config *c, const char *path)
 	int lineno = 0, rc;
 
 	memset(c, 0, sizeof(*c));
+	if ((rc = kr_policy_rules_init(&c->rules)) < 0)
+		return rc;
 	c->max_collection_bytes = (uint64_t)1 << 30;
 	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
 	c->manifest_ttl = 7 * 24 * 3600;
@@ -205,6 +208,20 @@ kr_config_load(kr_config *c, const char *path)
 		STR("lg_code", lg_code)
 		STR("listen", listen)
 		STR("announce", announce)
+		if (strncmp(k, "policy.", 7) == 0) {
+			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
+				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
+				break;
+			}
+			continue;
+		}
+		/* older names for two policy settings */
+		if (strcmp(k, "max_item_bytes") == 0) {
+			kr_policy_rules_set(&c->rules, "publish.max_item_bytes", v);
+			kr_policy_rules_set(&c->rules, "accept.max_item_bytes", v);
+		}
+		if (strcmp(k, "max_collection_bytes") == 0)
+			kr_policy_rules_set(&c->rules, "accept.max_collection_bytes", v);
 		STR("pii_allow_phones", pii_allow_phones)
 		STR("pii_allow_addresses", pii_allow_addresses)
 		NUM("max_collection_bytes", max_collection_bytes, uint64_t)
@@ -228,6 +245,10 @@ kr_config_load(kr_config *c, const char *path)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
+	if (rc == 0) {
+		c->max_collection_bytes = kr_policy_size(&c->rules, "accept.max_collection_bytes", c->max_collection_bytes);
+		c->max_item_bytes = (size_t)kr_policy_size(&c->rules, "publish.max_item_bytes", c->max_item_bytes);
+	}
 	if (rc < 0)
 		kr_config_clear(c);
 	return rc;
@@ -242,6 +263,7 @@ kr_config_clear(kr_config *c)
 	free(c->announce);
 	free(c->pii_allow_phones);
 	free(c->pii_allow_addresses);
+	kr_policy_rules_clear(&c->rules);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -275,7 +297,8 @@ kr_home_open(kr_home *h, const char *path)
 		goto fail;
 	kr_replica_init(&h->rep, h->store, h->state, h->key, h->cfg.name, h->cfg.lg_code);
 	h->rep.max_collection_bytes = h->cfg.max_collection_bytes;
-	h->rep.max_item_bytes = h->cfg.max_item_bytes;
+	h->rep.rules = &h->cfg.rules;
+	h->rep.pii = &h->cfg.pii;
 	h->rep.manifest_ttl = h->cfg.manifest_ttl;
 	if ((rc = kr_replica_reconcile(&h->rep, &fixed)) < 0)
 		goto fail;

@@ -11,6 +11,7 @@
 #define KR_HOME_H
 
 #include "../policies/item.h"
+#include "../policies/policy.h"
 #include "../sharing/replica.h"
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
 	size_t pack_cache_bytes;
 	char *pii_allow_phones, *pii_allow_addresses;
 	kr_pii_allow pii;       /* points into the two above */
+	kr_policy_rules rules;  /* policies/default.policy + policy.* lines */
 } kr_config;
 
 typedef struct {

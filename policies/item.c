@@ -12,6 +12,50 @@
 #include "frontmatter.h"
 #include "dataset.h"
 #include "pii.h"
+#include "policy.h"
+
+/* The rules in force: the node's, or the compiled-in defaults. */
+static const kr_policy_rules *
+s_rules(const kr_policy *pol)
+{
+	static kr_policy_rules dflt;
+	static int loaded;
+
+	if (pol->rules)
+		return pol->rules;
+	if (!loaded) { /* the defaults are compiled in and parse; checked by the unit tests */
+		kr_policy_rules_init(&dflt);
+		loaded = 1;
+	}
+	return &dflt;
+}
+
+static int
+s_prefecture_code(const char *code)
+{
+	return code && strlen(code) == 6 && strncmp(code + 2, "000", 3) == 0;
+}
+
+/* Applies the policy's level to each PII finding from index `from`: block, warn or off. */
+static void
+s_pii_levels(const kr_policy_rules *r, kr_findings *f, size_t from)
+{
+	size_t w = from;
+
+	for (size_t i = from; i < f->n; i++) {
+		const char *level = kr_policy_get(r, f->v[i].rule);
+		if (level && strcmp(level, "off") == 0) {
+			free(f->v[i].file);
+			free(f->v[i].rule);
+			free(f->v[i].message);
+			continue;
+		}
+		if (level)
+			f->v[i].block = strcmp(level, "block") == 0;
+		f->v[w++] = f->v[i];
+	}
+	f->n = w;
+}
 
 static const char *const s_kinds[][2] = {
 	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
@@ -458,10 +502,15 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	long sv[3];
 	kr_buf allowed = KR_BUF_INIT;
 
+	const kr_policy_rules *rules = s_rules(pol);
+	size_t cap = pol->max_item_bytes ? pol->max_item_bytes :
+	    (size_t)kr_policy_size(rules, pol->receiving ? "accept.max_item_bytes" : "publish.max_item_bytes", 1u << 20);
+
 	memset(out, 0, sizeof(*out));
-	if (len > pol->max_item_bytes)
+	if (len > cap)
 		kr_findings_add(f, file, 0, 1, "size", "item is %zu bytes, over the %zu byte limit "
-		    "(split it, or raise max_item_bytes in the node config)", len, pol->max_item_bytes);
+		    "(split it, or raise policy.%s in the node config)", len, cap,
+		    pol->receiving ? "accept.max_item_bytes" : "publish.max_item_bytes");
 	if (kr_frontmatter_parse(&fm, text, len, &body, &body_line) < 0) {
 		kr_findings_add(f, file, 0, 1, "front-matter", "%s", kr_errmsg());
 		return KR_EPOLICY;
@@ -494,10 +543,15 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 			    "publisher.lg_code is missing (the 6-digit 全国地方公共団体コード, quoted)");
 		} else if (kr_lgcode_check(code, right) < 0) {
 			kr_findings_add(f, file, line, 1, "publisher.lg_code", "publisher.lg_code %s", kr_errmsg());
-		} else if (pol->lg_code && strcmp(code, pol->lg_code) != 0) {
+		} else if (pol->lg_code && strcmp(code, pol->lg_code) != 0 &&
+		    !(s_prefecture_code(pol->lg_code) &&
+		    (pol->receiving ? strncmp(code, pol->lg_code, 2) == 0
+		                    : kr_policy_has(rules, "publish.co_publishers", code)))) {
 			kr_findings_add(f, file, line, 1, "publisher.lg_code",
 			    "publisher.lg_code %s is not this publisher's code %s "
-			    "(a node publishes only its own items)", code, pol->lg_code);
+			    "(a node publishes only its own items%s)", code, pol->lg_code,
+			    s_prefecture_code(pol->lg_code) ? "; a board lists the municipalities it publishes for "
+			    "in policy.publish.co_publishers" : "");
 		} else {
 			out->lg_code = kr_strdup(code);
 		}
@@ -558,8 +612,14 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	if (out->published && out->updated && strcmp(out->updated, out->published) < 0)
 		kr_findings_add(f, file, s_line(fm, "updated"), 1, "updated",
 		    "updated %s is before published %s", out->updated, out->published);
-	if (license && !s_in(license, s_licenses, 3)) {
-		s_list(&allowed, s_licenses, 3);
+	if (license && (!s_in(license, s_licenses, 3) || !kr_policy_has(rules, "publish.licenses", license))) {
+		kr_buf_clear(&allowed);
+		for (const char *w = kr_policy_get(rules, "publish.licenses"); w && *w;) {
+			size_t l = strcspn(w, " ");
+			if (l)
+				kr_buf_addf(&allowed, "%s%.*s", allowed.len ? ", " : "", (int)l, w);
+			w += l + (w[l] == ' ');
+		}
 		kr_findings_add(f, file, s_line(fm, "license"), 1, "license",
 		    "license '%s' is not allowed (allowed: %s)", license, allowed.ptr);
 	}
@@ -568,13 +628,21 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		s_list(&allowed, s_confidentiality, 6);
 		kr_findings_add(f, file, s_line(fm, "confidentiality"), 1, "confidentiality",
 		    "confidentiality '%s' is not a known class (allowed: %s)", conf, allowed.ptr);
-	} else if (conf && strcmp(conf, "機密性1") != 0) {
+	} else if (conf && !kr_policy_has(rules, "publish.confidentiality", conf)) {
 		kr_findings_add(f, file, s_line(fm, "confidentiality"), 1, "confidentiality",
-		    "confidentiality %s may not be published (set 機密性1 or keep it local)", conf);
+		    "confidentiality %s may not be published (set %s or keep it local)", conf,
+		    kr_policy_get(rules, "publish.confidentiality"));
 	}
 	if (kind)
 		s_kind_rules(fm, kind, body, file, f);
-	kr_pii_scan(file, text, len, pol->pii, f);
+	if (kind && pol->receiving && !kr_policy_has(rules, "accept.kinds", kind))
+		kr_findings_add(f, file, 0, 1, "accept.kinds", "this node does not accept %s items "
+		    "(policy.accept.kinds = %s)", kind, kr_policy_get(rules, "accept.kinds"));
+	{
+		size_t from = f->n;
+		kr_pii_scan(file, text, len, pol->pii, f);
+		s_pii_levels(rules, f, from);
+	}
 	draft = kr_yaml_get(fm, "draft");
 	if (draft && (draft->type != KR_YAML_SCALAR || (strcmp(draft->value, "false") != 0 &&
 	    strcmp(draft->value, "no") != 0)))
@@ -625,10 +693,15 @@ kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
 	name = name ? name + 1 : path;
 	if (strcmp(coll, "datasets") == 0 && strstr(path, "/data/") &&
 	    strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".jsonl") == 0) {
-		if (len > pol->max_item_bytes * 64)
-			kr_findings_add(f, path, 0, 1, "size", "dataset file is %zu bytes, over the limit", len);
-		else
+		uint64_t cap = kr_policy_size(s_rules(pol), "publish.max_dataset_file_bytes", 64u << 20);
+		if (len > cap) {
+			kr_findings_add(f, path, 0, 1, "size", "dataset file is %zu bytes, over the %llu byte "
+			    "limit (policy.publish.max_dataset_file_bytes)", len, (unsigned long long)cap);
+		} else {
+			size_t from = f->n;
 			kr_dataset_check_rows(path, data, len, pol, f);
+			s_pii_levels(s_rules(pol), f, from);
+		}
 		return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
 	}
 	if (strlen(name) < 4 || strcmp(name + strlen(name) - 3, ".md") != 0) {

@@ -49,10 +49,14 @@ typedef struct {
 	const char *addresses;  /* comma-separated substrings: "高瀬町下勝間2373-1" */
 } kr_pii_allow;
 
+struct kr_policy_rules;
+
 typedef struct {
 	const char *lg_code;    /* the publisher's own code */
-	size_t max_item_bytes;  /* per file */
+	size_t max_item_bytes;  /* per file; 0: from the rules */
 	const kr_pii_allow *pii;/* the node's allow-lists (NULL: none) */
+	const struct kr_policy_rules *rules; /* policies/policy.h (NULL: the defaults) */
+	int receiving;          /* checking what a peer sent, not what we publish */
 } kr_policy;
 
 #define KR_DEFAULT_MAX_ITEM (1u << 20)

@@ -53,7 +53,6 @@ kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *k
 	r->own_name = name;
 	r->own_code = code;
 	r->max_collection_bytes = DEFAULT_MAX_COLLECTION;
-	r->max_item_bytes = KR_DEFAULT_MAX_ITEM;
 	r->manifest_ttl = DEFAULT_TTL;
 }
 
@@ -187,7 +186,9 @@ s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_c
 	size_t from = out->n;
 
 	x.pol.lg_code = lg_code;
-	x.pol.max_item_bytes = r->max_item_bytes;
+	x.pol.rules = r->rules;
+	x.pol.pii = r->pii;
+	x.pol.receiving = strcmp(pub, r->own) != 0; /* a peer's content: acceptance rules too */
 	rc = kr_store_diff(r->store, pub, coll, old, newoid, s_index_one, &x);
 	if (rc == 0)
 		rc = s_check_changes(r, pub, &x.pol, out->v + from, out->n - from, &x.findings);

@@ -22,7 +22,8 @@ typedef struct {
 	char own[KR_FPR_HEX + 1];
 	const char *own_name, *own_code;
 	uint64_t max_collection_bytes;  /* local cap on any one fetch */
-	size_t max_item_bytes;
+	const struct kr_policy_rules *rules; /* NULL: the compiled-in defaults */
+	const void *pii;                /* kr_pii_allow of this node (policies/item.h) */
 	int64_t manifest_ttl;           /* seconds a manifest we sign stays valid */
 } kr_replica;
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "../../policies/item.h"
+#include "../../policies/policy.h"
 
 static const char good[] =
 	"---\n"
@@ -233,6 +234,25 @@ test_derived_needs_modifications(void **state)
 }
 
 static void
+test_default_policy_parses(void **state)
+{
+	kr_policy_rules r;
+
+	(void)state;
+	assert_int_equal(kr_policy_rules_init(&r), 0);
+	assert_string_equal(kr_policy_get(&r, "publish.confidentiality"), "機密性1");
+	assert_true(kr_policy_has(&r, "publish.licenses", "CC0-1.0"));
+	assert_false(kr_policy_has(&r, "publish.licenses", "CC0"));
+	assert_true(kr_policy_has(&r, "accept.kinds", "dataset"));
+	assert_string_equal(kr_policy_get(&r, "pii.mynumber"), "block");
+	assert_int_equal(kr_policy_rules_set(&r, "accept.kinds", "case"), 0);
+	assert_false(kr_policy_has(&r, "accept.kinds", "prompt"));
+	assert_int_equal(kr_policy_rules_set(&r, "publish.bogus", "1"), KR_ERROR);
+	assert_non_null(strstr(kr_errmsg(), "unknown policy setting 'publish.bogus'"));
+	kr_policy_rules_clear(&r);
+}
+
+static void
 test_received_layout(void **state)
 {
 	kr_findings f = { 0 };
@@ -263,6 +283,7 @@ main(void)
 		cmocka_unit_test(test_missing_and_malformed),
 		cmocka_unit_test(test_vocabularies_suggest_the_nearest),
 		cmocka_unit_test(test_derived_needs_modifications),
+		cmocka_unit_test(test_default_policy_parses),
 		cmocka_unit_test(test_received_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
