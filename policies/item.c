@@ -214,6 +214,7 @@ static const char *const s_deployments[] = {
 };
 static const char *const s_stages[] = { "推進体制構築", "企画", "PoC", "結果確認", "導入" };
 static const char *const s_outcomes[] = { "本格導入", "継続実証", "見送り", "中止" };
+static const char *const s_networks[] = { "LGWAN", "インターネット接続系", "クラウド接続系" };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Code points of a UTF-8 string (at most max). */
@@ -263,8 +264,17 @@ static const char *
 s_nearest(const char *v, const char *const *allowed, size_t n)
 {
 	uint32_t tmp[64];
-	size_t best = SIZE_MAX, len = s_codepoints(v, tmp, 64);
-	const char *hit = NULL;
+	size_t best = SIZE_MAX, len = s_codepoints(v, tmp, 64), contained = 0;
+	const char *hit = NULL, *abbrev = NULL;
+
+	/* an abbreviation of exactly one allowed value (住民問合せ -> 住民問合せ対応) */
+	for (size_t i = 0; len >= 2 && i < n; i++)
+		if (strstr(allowed[i], v)) {
+			abbrev = allowed[i];
+			contained++;
+		}
+	if (contained == 1)
+		return abbrev;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t d = s_distance(v, allowed[i]);
@@ -337,6 +347,26 @@ s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *
 		if (!kr_yaml_get(fm, "sources"))
 			kr_findings_add(f, file, fm->line, 1, "sources",
 			    "a case needs sources: [{title: …, issuer: …}] (where the facts come from)");
+		{
+			const kr_yaml *ms = kr_yaml_get(fm, "metrics"), *pop = kr_yaml_get(fm, "population");
+			for (size_t i = 0; ms && ms->type == KR_YAML_SEQ && i < ms->n; i++) {
+				const kr_yaml *m = ms->items[i];
+				const char *a = kr_yaml_str(m, "achieved");
+				char *end = NULL;
+				if (!kr_yaml_str(m, "name") || !a)
+					kr_findings_add(f, file, m->line, 1, "metrics",
+					    "each metric needs name and achieved (e.g. {name: 正答率, unit: \"%%\", target: 99, achieved: 94.1})");
+				else if ((strtod(a, &end), *end != '\0'))
+					kr_findings_add(f, file, m->line, 1, "metrics", "metric achieved '%s' must be a number", a);
+			}
+			if (pop && kr_yaml_str(pop, "value")) {
+				char *end;
+				strtol(kr_yaml_str(pop, "value"), &end, 10);
+				if (*end)
+					kr_findings_add(f, file, pop->line, 1, "population",
+					    "population.value '%s' must be a whole number (e.g. 62000)", kr_yaml_str(pop, "value"));
+			}
+		}
 	} else if (strcmp(kind, "prompt") == 0) {
 		s_vocab(fm, "ai_uses", 1, 1, s_ai_uses, N(s_ai_uses), file, f);
 		s_vocab(fm, "ai_use", 0, 0, s_ai_uses, N(s_ai_uses), file, f);
@@ -363,6 +393,19 @@ s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *
 		else if (strncmp(ed, "第", 3) != 0 || strcmp(ed + strlen(ed) - 3, "版") != 0)
 			kr_findings_add(f, file, s_line(fm, "edition"), 1, "edition",
 			    "edition '%s' must read 第N版 (e.g. 第5版)", ed);
+		{
+			const kr_yaml *ap = kr_yaml_get(fm, "applies_to");
+			if (ap && kr_yaml_get(ap, "network"))
+				s_vocab(ap, "network", 0, 0, s_networks, N(s_networks), file, f);
+		}
+	} else if (strcmp(kind, "dataset") == 0) {
+		const kr_yaml *lang = kr_yaml_get(fm, "language");
+		int ja = 0;
+		for (size_t i = 0; lang && lang->type == KR_YAML_SEQ && i < lang->n; i++)
+			ja |= lang->items[i]->type == KR_YAML_SCALAR && strcmp(lang->items[i]->value, "ja") == 0;
+		if (!ja)
+			kr_findings_add(f, file, lang ? lang->line : fm->line, 1, "language",
+			    "a dataset card needs language: [ja] (Hugging Face card layout)");
 	}
 	{
 		const kr_yaml *d = kr_yaml_get(fm, "derived_from");

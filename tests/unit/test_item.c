@@ -219,6 +219,65 @@ test_vocabularies_suggest_the_nearest(void **state)
 }
 
 static void
+test_case_fields(void **state)
+{
+	char text[2048];
+	kr_findings f = { 0 };
+	kr_item it;
+
+	(void)state;
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\ndeployment: SaaS");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_string_equal(only_blocking(&f)->rule, "deployment");
+	assert_non_null(strstr(only_blocking(&f)->message, "allowed: webサービス, 組織向けプラットフォーム"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\nstage: 実証");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_string_equal(only_blocking(&f)->rule, "stage");
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\nmetrics: [{name: 正答率, unit: \"%\", achieved: 九四}]");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_non_null(strstr(only_blocking(&f)->message, "must be a number"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+
+	edit(text, sizeof(text), "ai_uses:", "ai_uses: [対話生成]\npopulation: {value: 約6万}");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_string_equal(only_blocking(&f)->rule, "population");
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+}
+
+static void
+test_guideline_fields(void **state)
+{
+	static const char g[] =
+		"---\nkind: guideline\nid: 372081/guideline/g\ntitle: 指針\n"
+		"publisher: {lg_code: \"372081\", name: 三豊市}\nversion: 1.0.0\nedition: 1版\n"
+		"published: 2024-06-01\nupdated: 2024-06-01\nlicense: CC-BY-4.0\nconfidentiality: 機密性1\n"
+		"domains: [庁内一般業務]\napplies_to: {network: インターネット}\n---\n## 1 目的\n";
+	kr_findings f = { 0 };
+	kr_item it;
+	int edition = 0, network = 0;
+
+	(void)state;
+	assert_int_equal(kr_item_check(&it, &pol, "g.md", g, strlen(g), NULL, &f), KR_EPOLICY);
+	for (size_t i = 0; i < f.n; i++) {
+		edition |= strcmp(f.v[i].rule, "edition") == 0 && strstr(f.v[i].message, "第N版") != NULL;
+		network |= strcmp(f.v[i].rule, "network") == 0 &&
+		    strstr(f.v[i].message, "did you mean 'インターネット接続系'") != NULL;
+	}
+	assert_true(edition);
+	assert_true(network);
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+}
+
+static void
 test_derived_needs_modifications(void **state)
 {
 	char text[2048];
@@ -283,6 +342,8 @@ main(void)
 		cmocka_unit_test(test_missing_and_malformed),
 		cmocka_unit_test(test_vocabularies_suggest_the_nearest),
 		cmocka_unit_test(test_derived_needs_modifications),
+		cmocka_unit_test(test_case_fields),
+		cmocka_unit_test(test_guideline_fields),
 		cmocka_unit_test(test_default_policy_parses),
 		cmocka_unit_test(test_received_layout),
 	};
