@@ -228,6 +228,12 @@ next:
 		free(off);
 	}
 	printf("%d substrings checked over %zu items: %d mismatches\n", done, it.n, mismatches);
+	for (size_t i = 0; i < it.n; i++) {
+		free(it.v[i].id);
+		for (int c = 0; c < 3; c++)
+			kr_buf_release(&it.v[i].col[c]);
+	}
+	free(it.v);
 	kr_home_close(&h);
 	return mismatches || done < n ? 1 : 0;
 }
