@@ -45,14 +45,8 @@ s_cps(const char *s, uint32_t **out, size_t **off)
 	*out = kr_calloc(len + 1, sizeof(uint32_t));
 	*off = kr_calloc(len + 2, sizeof(size_t));
 	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-		uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
-		for (int k = 1; k < l && i + (size_t)k < len; k++)
-			cp = cp << 6 | ((unsigned char)s[i + k] & 0x3F);
 		(*off)[n] = i;
-		(*out)[n++] = cp;
-		i += (size_t)l;
+		i += kr_utf8_next(s + i, len - i, &(*out)[n++]);
 	}
 	(*off)[n] = len;
 	return n;

@@ -103,18 +103,6 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 }
 
 static void
-s_csv_field(kr_buf *b, const char *s)
-{
-	kr_buf_addch(b, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			kr_buf_addch(b, '"');
-		kr_buf_addch(b, *s);
-	}
-	kr_buf_addch(b, '"');
-}
-
-static void
 s_json_add(kr_buf *b, json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
@@ -152,9 +140,9 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 		if (csv) {
 			kr_buf ans = KR_BUF_INIT;
 			kr_buf_addf(&ans, "%s\n\n%s", a, attribution);
-			s_csv_field(out, q);
+			kr_buf_addquoted(out, q);
 			kr_buf_addch(out, ',');
-			s_csv_field(out, ans.ptr);
+			kr_buf_addquoted(out, ans.ptr);
 			kr_buf_adds(out, "\r\n");
 			kr_buf_release(&ans);
 		} else if (lc) {

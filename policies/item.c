@@ -223,16 +223,8 @@ s_codepoints(const char *s, uint32_t *out, size_t max)
 {
 	size_t n = 0;
 
-	while (*s && n < max) {
-		unsigned char c = (unsigned char)*s;
-		int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-		uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
-		for (int k = 1; k < l && s[k]; k++)
-			cp = cp << 6 | ((unsigned char)s[k] & 0x3F);
-		out[n++] = cp;
-		for (int k = 0; k < l && *s; k++)
-			s++;
-	}
+	while (*s && n < max)
+		s += kr_utf8_next(s, strlen(s), &out[n++]);
 	return n;
 }
 

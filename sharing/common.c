@@ -223,6 +223,30 @@ kr_buf_addjson(kr_buf *b, const char *s)
 }
 
 void
+kr_buf_addquoted(kr_buf *b, const char *s)
+{
+	kr_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			kr_buf_addch(b, '"');
+		kr_buf_addch(b, *s);
+	}
+	kr_buf_addch(b, '"');
+}
+
+size_t
+kr_utf8_next(const char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+
+	*cp = l == 1 ? c : c & (0x3Fu >> (l - 1));
+	for (size_t k = 1; k < l && k < len; k++)
+		*cp = *cp << 6 | ((unsigned char)s[k] & 0x3F);
+	return l < len ? l : len;
+}
+
+void
 kr_buf_clear(kr_buf *b)
 {
 	b->len = 0;

@@ -59,10 +59,15 @@ void kr_buf_addf(kr_buf *b, const char *fmt, ...)
 void kr_buf_vaddf(kr_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included. */
 void kr_buf_addjson(kr_buf *b, const char *s);
+/* Appends s in double quotes, doubling any quote inside (CSV and FTS5 strings alike). */
+void kr_buf_addquoted(kr_buf *b, const char *s);
 void kr_buf_clear(kr_buf *b);
 /* Returns the heap string (caller frees) and resets b. */
 char *kr_buf_detach(kr_buf *b);
 void kr_buf_release(kr_buf *b);
+
+/* Decodes the UTF-8 character at s (at most len bytes) into *cp; returns its length (>= 1). */
+size_t kr_utf8_next(const char *s, size_t len, uint32_t *cp);
 
 void kr_hex(char *out, const uint8_t *in, size_t len); /* out: 2*len+1 */
 int kr_unhex(uint8_t *out, size_t len, const char *hex); /* exact length */

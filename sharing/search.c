@@ -42,18 +42,6 @@ s_quote(const char *p)
 	return 0;
 }
 
-static void
-s_quoted(kr_buf *b, const char *s)
-{
-	kr_buf_addch(b, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			kr_buf_addch(b, '"');
-		kr_buf_addch(b, *s);
-	}
-	kr_buf_addch(b, '"');
-}
-
 int
 kr_search_compile(const char *q, kr_buf *match)
 {
@@ -148,20 +136,20 @@ kr_search_compile(const char *q, kr_buf *match)
 		if (t[i].or_next) {
 			kr_buf_addch(match, '(');
 			for (; t[i].or_next; i++) {
-				s_quoted(match, t[i].text);
+				kr_buf_addquoted(match, t[i].text);
 				kr_buf_adds(match, " OR ");
 			}
-			s_quoted(match, t[i].text);
+			kr_buf_addquoted(match, t[i].text);
 			kr_buf_addch(match, ')');
 		} else {
-			s_quoted(match, t[i].text);
+			kr_buf_addquoted(match, t[i].text);
 		}
 	}
 	kr_buf_addch(match, ')');
 	for (size_t i = 0; i < n; i++)
 		if (t[i].neg) {
 			kr_buf_adds(match, " NOT ");
-			s_quoted(match, t[i].text);
+			kr_buf_addquoted(match, t[i].text);
 		}
 done:
 	for (size_t i = 0; i < n; i++)

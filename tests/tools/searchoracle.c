@@ -54,14 +54,8 @@ s_cps(const char *s, size_t len, uint32_t *cps, size_t *off)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-		uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
-		for (int k = 1; k < l && i + (size_t)k < len; k++)
-			cp = cp << 6 | ((unsigned char)s[i + k] & 0x3F);
 		off[n] = i;
-		cps[n++] = cp;
-		i += (size_t)l;
+		i += kr_utf8_next(s + i, len - i, &cps[n++]);
 	}
 	off[n] = len;
 	return n;
@@ -100,12 +94,9 @@ s_cls(uint32_t cp)
 static uint32_t
 s_cp_at(const char *s, size_t len, size_t i)
 {
-	unsigned char c = (unsigned char)s[i];
-	int l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	uint32_t cp = l == 1 ? c : c & (0x3F >> (l - 1));
+	uint32_t cp;
 
-	for (int k = 1; k < l && i + (size_t)k < len; k++)
-		cp = cp << 6 | ((unsigned char)s[i + k] & 0x3F);
+	kr_utf8_next(s + i, len - i, &cp);
 	return cp;
 }
 
