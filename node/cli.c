@@ -113,6 +113,27 @@ kr_cli_publisher(kr_cli *c, const char *arg, char out[KR_FPR_HEX + 1])
 }
 
 int
+kr_cli_item(kr_cli *c, const char *cmd, const char *id, const char *kind,
+    kr_state_item **items, size_t *n, kr_buf *text)
+{
+	uint8_t commit[KR_OID_LEN];
+
+	*items = NULL;
+	*n = 0;
+	if (kr_state_item_find(c->h.state, id, items, n) < 0)
+		return kr_cli_fail(cmd);
+	if (kind && strcmp((*items)[0].kind, kind) != 0) {
+		fprintf(stderr, "kairan: %s: %s is a %s, not a %s\n", cmd, id, (*items)[0].kind, kind);
+		return 1;
+	}
+	if (kr_unhex(commit, KR_OID_LEN, (*items)[0].commit) < 0 ||
+	    kr_store_read(c->h.store, (*items)[0].publisher, (*items)[0].collection, commit,
+	    (*items)[0].path, text) < 0)
+		return kr_cli_fail(cmd);
+	return 0;
+}
+
+int
 cmd_init(kr_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {

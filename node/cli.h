@@ -27,6 +27,13 @@ extern const kr_cmd kr_commands[];
 int kr_cli_fail(const char *cmd);
 /* Prints usage for cmd to stderr and returns 2. */
 int kr_cli_usage(const char *cmd);
+/*
+ * Finds item id (of kind, unless NULL) and reads its current text into
+ * text; prints "kairan: CMD: …" and returns 1 on failure. *items (free
+ * with kr_state_items_free) is set either way.
+ */
+int kr_cli_item(kr_cli *c, const char *cmd, const char *id, const char *kind,
+    kr_state_item **items, size_t *n, kr_buf *text);
 /* Looks up a publisher given as fingerprint, unique prefix (≥ 8), lg_code or "self". */
 int kr_cli_publisher(kr_cli *c, const char *arg, char out[KR_FPR_HEX + 1]);
 

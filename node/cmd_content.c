@@ -758,17 +758,9 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv or langchain)\n", format);
 		return 2;
 	}
-	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
-		return kr_cli_fail("export");
-	if (strcmp(it[0].kind, "dataset") != 0) {
-		fprintf(stderr, "kairan: export: %s is a %s, not a dataset\n", argv[optind], it[0].kind);
+	if (kr_cli_item(c, "export", argv[optind], "dataset", &it, &n, &card) != 0)
 		goto done;
-	}
-	if (kr_unhex(commit, KR_OID_LEN, it[0].commit) < 0 ||
-	    kr_store_read(c->h.store, it[0].publisher, "datasets", commit, it[0].path, &card) < 0) {
-		kr_cli_fail("export");
-		goto done;
-	}
+	kr_unhex(commit, KR_OID_LEN, it[0].commit);
 	attr = s_attribution(card.ptr, card.len, it[0].pub_name ? it[0].pub_name : it[0].publisher);
 	files.prefix = kr_sprintf("%.*sdata/", (int)(strlen(it[0].path) - strlen("README.md")), it[0].path);
 	kr_store_diff(c->h.store, it[0].publisher, "datasets", NULL, commit, s_under_add, &files);

@@ -345,7 +345,6 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 	kr_state_item *it = NULL;
 	size_t n = 0;
 	kr_buf tmpl = KR_BUF_INIT, out = KR_BUF_INIT;
-	uint8_t commit[KR_OID_LEN];
 	char today[32], *path = NULL, *version = NULL, *edition = NULL;
 	const char *p, *end, *fm_end;
 	int o, rc = 1, skipping = 0;
@@ -371,17 +370,8 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, "kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n", slug);
 		return 2;
 	}
-	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
-		return kr_cli_fail("derive");
-	if (strcmp(it[0].kind, "guideline") != 0) {
-		fprintf(stderr, "kairan: derive: %s is a %s; only guidelines are templates\n", argv[optind], it[0].kind);
+	if (kr_cli_item(c, "derive", argv[optind], "guideline", &it, &n, &tmpl) != 0)
 		goto done;
-	}
-	if (kr_unhex(commit, KR_OID_LEN, it[0].commit) < 0 ||
-	    kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &tmpl) < 0) {
-		kr_cli_fail("derive");
-		goto done;
-	}
 	s_version(tmpl.ptr, tmpl.len, &version, &edition);
 	kr_time_iso(today, kr_now());
 	today[10] = '\0';
