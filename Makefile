@@ -40,7 +40,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest item text pii
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
-TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench
+TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench
 
 .PHONY: all deps run check unit integration bench install clean
 .DEFAULT_GOAL := all

@@ -77,6 +77,17 @@ ${4:-}
 本文：$3。住民向けの案内で生成AIを試した。
 ITEM
 }
+# Resources of a running process, for tests that bound them.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+open_fds() { ls "/proc/$1/fd" | wc -l; }
+# deleted_files PID: descriptors and mappings still holding deleted files
+deleted_files() {
+	{ ls -l "/proc/$1/fd" 2>/dev/null | grep -c '(deleted)'; grep -c '(deleted)' "/proc/$1/maps"; } |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+du_kb() { du -sk "$1" | cut -f1; }
+# hello_ok EP: a well-behaved second client is answered within 100 ms
+hello_ok() { "$TOOLS/probe" hello "$1" --count 5 --within 100; }
 
 cleanup() {
 	for p in $_pids; do kill "$p" 2>/dev/null; done

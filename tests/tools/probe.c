@@ -1,0 +1,97 @@
+/*
+ * tests/tools/probe.c - a well-behaved second client, for tests that attack a node
+ *
+ *   probe hello EP [--count N] [--within MS]
+ *       N Hello requests one after another on a fresh DEALER; prints
+ *       "hello p50=… max=… ms" and exits 1 if any reply took longer than
+ *       MS (default 100) or never came (waits at most 2 s for each).
+ *
+ * Written against the codec only, not node/peer.c, so it checks the
+ * node from the outside. Test code: exits 3 on setup errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "../../proto/codec.h"
+
+static int
+s_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+s_hello(const char *ep, int count, double within)
+{
+	void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
+	double *ms = calloc((size_t)count, sizeof(double));
+	int linger = 0, bad = 0;
+
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_connect(sock, ep) < 0) {
+		fprintf(stderr, "probe: cannot connect to %s\n", ep);
+		exit(3);
+	}
+	for (int i = 0; i < count; i++) {
+		kr_request req = { .id = (uint64_t)i + 1, .type = KR_REQ_HELLO };
+		kr_buf out = KR_BUF_INIT;
+		double t0 = kr_monotonic_ms();
+		int got = 0;
+
+		kr_request_encode(&out, &req);
+		zmq_send(sock, out.ptr, out.len, 0);
+		kr_buf_release(&out);
+		while (!got) {
+			zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+			double rest = t0 + 2000 - kr_monotonic_ms();
+			if (rest <= 0 || zmq_poll(&it, 1, (long)rest) <= 0)
+				break;
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			if (zmq_msg_recv(&m, sock, 0) >= 0) {
+				kr_reply rep;
+				if (kr_reply_decode(&rep, zmq_msg_data(&m), zmq_msg_size(&m)) == 0) {
+					got = rep.id == req.id && rep.type == KR_REP_HELLO;
+					kr_reply_clear(&rep);
+				}
+			}
+			zmq_msg_close(&m);
+		}
+		ms[i] = got ? kr_monotonic_ms() - t0 : 1e9;
+		if (!got || ms[i] > within)
+			bad++;
+	}
+	qsort(ms, (size_t)count, sizeof(double), s_cmp);
+	printf("hello p50=%.1f max=%.1f ms (%d of %d over %.0f ms)\n", ms[count / 2],
+	    ms[count - 1] >= 1e9 ? -1.0 : ms[count - 1], bad, count, within);
+	free(ms);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return bad ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int count = 5;
+	double within = 100;
+
+	if (argc < 3 || strcmp(argv[1], "hello") != 0) {
+		fprintf(stderr, "usage: probe hello EP [--count N] [--within MS]\n");
+		return 2;
+	}
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--count") == 0)
+			count = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--within") == 0)
+			within = atof(argv[i + 1]);
+	}
+	if (count < 1)
+		count = 1;
+	return s_hello(argv[2], count, within);
+}
