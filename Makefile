@@ -30,7 +30,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
-LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharing/text.c \
+LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c \
 	node/home.c node/log.c node/peer.c node/serve.c
@@ -38,7 +38,7 @@ CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_sea
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT = codec sign lgcode manifest item text pii
+UNIT = codec sign lgcode manifest federation item text pii
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench
 

@@ -584,3 +584,364 @@ kr_reply_clear(kr_reply *r)
 	free(r->hits);
 	memset(r, 0, sizeof(*r));
 }
+
+/* ---- federation ------------------------------------------------------ */
+
+static const char *const s_roles[] = { "board", "hub", "member" };
+
+unsigned
+kr_role_parse(const char *name)
+{
+	for (unsigned i = 0; i < 3; i++)
+		if (strcmp(name, s_roles[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+const char *
+kr_revoke_reason_name(int reason)
+{
+	return reason == KR_REVOKE_COMPROMISED ? "compromised" : reason == KR_REVOKE_RETIRED ? "retired" : "?";
+}
+
+static int
+s_lgcode_syntax(const char *s)
+{
+	if (strlen(s) != 6)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+kr_membership_encode(kr_buf *out, const kr_membership *m)
+{
+	Kairan__Membership pm = KAIRAN__MEMBERSHIP__INIT;
+	Kairan__BoardSeat *seats = kr_calloc(m->nboard, sizeof(*seats));
+	Kairan__BoardSeat **sp = kr_calloc(m->nboard, sizeof(*sp));
+	Kairan__Member *mems = kr_calloc(m->nmembers, sizeof(*mems));
+	Kairan__Member **mp = kr_calloc(m->nmembers, sizeof(*mp));
+	Kairan__Revocation *revs = kr_calloc(m->nrevoked, sizeof(*revs));
+	Kairan__Revocation **rp = kr_calloc(m->nrevoked, sizeof(*rp));
+	char *(*roles)[3] = kr_calloc(m->nmembers, sizeof(*roles));
+
+	if (m->has_federation)
+		pm.federation = s_bin(m->federation, 32);
+	pm.name = m->name ? m->name : (char *)"";
+	pm.version = m->version;
+	pm.issued = m->issued;
+	pm.expires = m->expires;
+	pm.threshold = m->threshold;
+	for (size_t i = 0; i < m->nboard; i++) {
+		kairan__board_seat__init(&seats[i]);
+		seats[i].key = s_bin(m->board[i].key, KR_FPR_LEN);
+		seats[i].name = m->board[i].name ? m->board[i].name : (char *)"";
+		seats[i].lg_code = m->board[i].lg_code ? m->board[i].lg_code : (char *)"";
+		sp[i] = &seats[i];
+	}
+	for (size_t i = 0; i < m->nmembers; i++) {
+		const kr_fed_member *x = &m->members[i];
+		size_t nr = 0;
+		kairan__member__init(&mems[i]);
+		mems[i].lg_code = x->lg_code ? x->lg_code : (char *)"";
+		mems[i].name = x->name ? x->name : (char *)"";
+		for (unsigned b = 0; b < 3; b++)
+			if (x->roles & (1u << b))
+				roles[i][nr++] = (char *)s_roles[b];
+		mems[i].n_roles = nr;
+		mems[i].roles = roles[i];
+		mems[i].key = s_bin(x->key, KR_FPR_LEN);
+		if (x->has_curve)
+			mems[i].curve_key = s_bin(x->curve, 32);
+		mems[i].n_endpoints = x->nendpoints;
+		mems[i].endpoints = x->endpoints;
+		mems[i].valid_until = x->valid_until;
+		mp[i] = &mems[i];
+	}
+	for (size_t i = 0; i < m->nrevoked; i++) {
+		kairan__revocation__init(&revs[i]);
+		revs[i].key = s_bin(m->revoked[i].key, KR_FPR_LEN);
+		revs[i].reason = (char *)kr_revoke_reason_name(m->revoked[i].reason);
+		revs[i].since = m->revoked[i].since;
+		rp[i] = &revs[i];
+	}
+	pm.n_board = m->nboard;
+	pm.board = sp;
+	pm.n_members = m->nmembers;
+	pm.members = mp;
+	pm.n_revoked = m->nrevoked;
+	pm.revoked = rp;
+	s_pack(out, &pm.base);
+	free(seats);
+	free(sp);
+	free(mems);
+	free(mp);
+	free(revs);
+	free(rp);
+	free(roles);
+	return 0;
+}
+
+static int
+s_key_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, KR_FPR_LEN);
+}
+
+/* 0 if no two of n keys are equal; sorting pointers keeps this n log n for 4,096 members. */
+static int
+s_keys_distinct(const uint8_t **keys, size_t n)
+{
+	qsort(keys, n, sizeof(*keys), s_key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(keys[i - 1], keys[i], KR_FPR_LEN) == 0)
+			return -1;
+	return 0;
+}
+
+static int
+s_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+s_membership_members(kr_membership *m, Kairan__Membership *pm)
+{
+	const uint8_t **keys;
+	char **codes;
+	int rc = 0;
+
+	m->members = kr_calloc(pm->n_members, sizeof(*m->members));
+	m->nmembers = pm->n_members;
+	for (size_t i = 0; i < pm->n_members; i++) {
+		Kairan__Member *x = pm->members[i];
+		kr_fed_member *y = &m->members[i];
+		int bad = 0;
+		y->lg_code = s_str(x->lg_code, 16, &bad);
+		y->name = s_str(x->name, KR_FED_NAME_MAX, &bad);
+		if (bad || !s_lgcode_syntax(y->lg_code))
+			return kr_error(KR_EPROTO, "member %zu: lg_code must be six digits and the name at most %d bytes",
+			    i + 1, KR_FED_NAME_MAX);
+		if ((rc = s_fixed(y->key, KR_FPR_LEN, x->key, "member key")) < 0)
+			return kr_error_prefix(rc, "member %zu (%s)", i + 1, y->lg_code);
+		if (x->curve_key.len) {
+			if ((rc = s_fixed(y->curve, 32, x->curve_key, "member transport key")) < 0)
+				return kr_error_prefix(rc, "member %zu (%s)", i + 1, y->lg_code);
+			y->has_curve = 1;
+		}
+		if (x->n_roles == 0 || x->n_roles > 3)
+			return kr_error(KR_EPROTO, "member %zu (%s): %zu roles (one to three of board, hub, member)",
+			    i + 1, y->lg_code, x->n_roles);
+		for (size_t j = 0; j < x->n_roles; j++) {
+			unsigned r = kr_role_parse(x->roles[j] ? x->roles[j] : "");
+			if (!r || (y->roles & r))
+				return kr_error(KR_EPROTO, "member %zu (%s): role '%.32s' is unknown or repeated "
+				    "(board, hub, member)", i + 1, y->lg_code, x->roles[j] ? x->roles[j] : "");
+			y->roles |= r;
+		}
+		if (x->n_endpoints > KR_FED_MAX_ENDPOINTS)
+			return kr_error(KR_EPROTO, "member %zu (%s): %zu endpoints, limit %d", i + 1, y->lg_code,
+			    x->n_endpoints, KR_FED_MAX_ENDPOINTS);
+		y->endpoints = kr_calloc(x->n_endpoints, sizeof(char *));
+		y->nendpoints = x->n_endpoints;
+		for (size_t j = 0; j < x->n_endpoints; j++)
+			if (!(y->endpoints[j] = s_str(x->endpoints[j], KR_ENDPOINT_MAX, &bad)) || !*y->endpoints[j])
+				return kr_error(KR_EPROTO, "member %zu (%s): endpoint %zu is empty or over %d bytes",
+				    i + 1, y->lg_code, j + 1, KR_ENDPOINT_MAX);
+		y->valid_until = x->valid_until;
+	}
+	keys = kr_calloc(m->nmembers, sizeof(*keys));
+	codes = kr_calloc(m->nmembers, sizeof(*codes));
+	for (size_t i = 0; i < m->nmembers; i++) {
+		keys[i] = m->members[i].key;
+		codes[i] = m->members[i].lg_code;
+	}
+	if (s_keys_distinct(keys, m->nmembers) < 0)
+		rc = kr_error(KR_EPROTO, "membership lists one member key twice");
+	qsort(codes, m->nmembers, sizeof(*codes), s_str_cmp);
+	for (size_t i = 1; i < m->nmembers && rc == 0; i++)
+		if (strcmp(codes[i - 1], codes[i]) == 0)
+			rc = kr_error(KR_EPROTO, "membership gives lg_code %s two keys (one key per municipality)",
+			    codes[i]);
+	free(keys);
+	free(codes);
+	return rc;
+}
+
+int
+kr_membership_decode(kr_membership *m, const void *data, size_t len)
+{
+	Kairan__Membership *pm;
+	const uint8_t **keys = NULL;
+	int rc = 0, bad = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (len > KR_FED_DOC_MAX)
+		return kr_error(KR_EPROTO, "membership document of %zu bytes exceeds the %u byte limit", len,
+		    KR_FED_DOC_MAX);
+	if (!(pm = kairan__membership__unpack(NULL, len, data)))
+		return kr_error(KR_EPROTO, "membership document is not a valid protobuf message "
+		    "(truncated or malformed)");
+	if (pm->federation.len) {
+		if ((rc = s_fixed(m->federation, 32, pm->federation, "membership federation id")) < 0)
+			goto done;
+		m->has_federation = 1;
+	}
+	m->name = s_str(pm->name, KR_FED_NAME_MAX, &bad);
+	if (bad || !*m->name) {
+		rc = kr_error(KR_EPROTO, "membership federation name is empty or over %d bytes", KR_FED_NAME_MAX);
+		goto done;
+	}
+	m->version = pm->version;
+	m->issued = pm->issued;
+	m->expires = pm->expires;
+	m->threshold = pm->threshold;
+	if (pm->n_board == 0 || pm->n_board > KR_FED_MAX_BOARD || pm->n_members > KR_FED_MAX_MEMBERS ||
+	    pm->n_revoked > KR_FED_MAX_REVOKED) {
+		rc = kr_error(KR_EPROTO, "membership has %zu board seats (1 to %d), %zu members (at most %d) "
+		    "and %zu revocations (at most %d)", pm->n_board, KR_FED_MAX_BOARD, pm->n_members,
+		    KR_FED_MAX_MEMBERS, pm->n_revoked, KR_FED_MAX_REVOKED);
+		goto done;
+	}
+	m->board = kr_calloc(pm->n_board, sizeof(*m->board));
+	m->nboard = pm->n_board;
+	for (size_t i = 0; i < pm->n_board; i++) {
+		kr_fed_seat *y = &m->board[i];
+		if ((rc = s_fixed(y->key, KR_FPR_LEN, pm->board[i]->key, "board key")) < 0) {
+			kr_error_prefix(rc, "board seat %zu", i + 1);
+			goto done;
+		}
+		y->name = s_str(pm->board[i]->name, KR_FED_NAME_MAX, &bad);
+		y->lg_code = s_str(pm->board[i]->lg_code, 16, &bad);
+		if (bad || !s_lgcode_syntax(y->lg_code)) {
+			rc = kr_error(KR_EPROTO, "board seat %zu: lg_code must be six digits and the name at most %d bytes",
+			    i + 1, KR_FED_NAME_MAX);
+			goto done;
+		}
+	}
+	keys = kr_calloc(m->nboard, sizeof(*keys));
+	for (size_t i = 0; i < m->nboard; i++)
+		keys[i] = m->board[i].key;
+	if (s_keys_distinct(keys, m->nboard) < 0) {
+		rc = kr_error(KR_EPROTO, "membership lists one board key twice");
+		goto done;
+	}
+	if ((rc = s_membership_members(m, pm)) < 0)
+		goto done;
+	m->revoked = kr_calloc(pm->n_revoked, sizeof(*m->revoked));
+	m->nrevoked = pm->n_revoked;
+	for (size_t i = 0; i < pm->n_revoked; i++) {
+		kr_fed_revoked *y = &m->revoked[i];
+		const char *why = pm->revoked[i]->reason ? pm->revoked[i]->reason : "";
+		if ((rc = s_fixed(y->key, KR_FPR_LEN, pm->revoked[i]->key, "revoked key")) < 0) {
+			kr_error_prefix(rc, "revocation %zu", i + 1);
+			goto done;
+		}
+		y->reason = strcmp(why, "compromised") == 0 ? KR_REVOKE_COMPROMISED :
+		    strcmp(why, "retired") == 0 ? KR_REVOKE_RETIRED : 0;
+		if (!y->reason) {
+			rc = kr_error(KR_EPROTO, "revocation %zu: reason '%.32s' is unknown (compromised, retired)",
+			    i + 1, why);
+			goto done;
+		}
+		y->since = pm->revoked[i]->since;
+	}
+	free(keys);
+	keys = kr_calloc(m->nrevoked, sizeof(*keys));
+	for (size_t i = 0; i < m->nrevoked; i++)
+		keys[i] = m->revoked[i].key;
+	if (s_keys_distinct(keys, m->nrevoked) < 0)
+		rc = kr_error(KR_EPROTO, "membership revokes one key twice");
+done:
+	free(keys);
+	kairan__membership__free_unpacked(pm, NULL);
+	if (rc < 0)
+		kr_membership_clear(m);
+	return rc;
+}
+
+void
+kr_membership_clear(kr_membership *m)
+{
+	free(m->name);
+	for (size_t i = 0; i < m->nboard; i++) {
+		free(m->board[i].name);
+		free(m->board[i].lg_code);
+	}
+	free(m->board);
+	for (size_t i = 0; i < m->nmembers; i++) {
+		free(m->members[i].lg_code);
+		free(m->members[i].name);
+		kr_strv_free(m->members[i].endpoints, m->members[i].nendpoints);
+	}
+	free(m->members);
+	free(m->revoked);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+kr_signed_multi_encode(kr_buf *out, const kr_signed_multi *s)
+{
+	Kairan__SignedMulti ps = KAIRAN__SIGNED_MULTI__INIT;
+	Kairan__Signature *sigs = kr_calloc(s->nsigs, sizeof(*sigs));
+	Kairan__Signature **sp = kr_calloc(s->nsigs, sizeof(*sp));
+
+	ps.body = s_bin(s->body.ptr, s->body.len);
+	for (size_t i = 0; i < s->nsigs; i++) {
+		kairan__signature__init(&sigs[i]);
+		sigs[i].key = s_bin(s->sigs[i].key, KR_FPR_LEN);
+		sigs[i].sig = s_bin(s->sigs[i].sig, 64);
+		sp[i] = &sigs[i];
+	}
+	ps.n_sigs = s->nsigs;
+	ps.sigs = sp;
+	s_pack(out, &ps.base);
+	free(sigs);
+	free(sp);
+	return 0;
+}
+
+int
+kr_signed_multi_decode(kr_signed_multi *s, const void *data, size_t len)
+{
+	Kairan__SignedMulti *ps;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->body = (kr_buf)KR_BUF_INIT;
+	if (len > KR_FED_DOC_MAX + KR_FED_MAX_SIGS * 128)
+		return kr_error(KR_EPROTO, "signed membership document of %zu bytes exceeds the %u byte limit",
+		    len, KR_FED_DOC_MAX);
+	if (!(ps = kairan__signed_multi__unpack(NULL, len, data)))
+		return kr_error(KR_EPROTO, "signed membership document is not a valid protobuf message "
+		    "(truncated or malformed)");
+	if (ps->body.len == 0 || ps->body.len > KR_FED_DOC_MAX)
+		rc = kr_error(KR_EPROTO, "membership body of %zu bytes (1 to %u)", ps->body.len, KR_FED_DOC_MAX);
+	else if (ps->n_sigs > KR_FED_MAX_SIGS)
+		rc = kr_error(KR_EPROTO, "membership carries %zu signatures, limit %d", ps->n_sigs, KR_FED_MAX_SIGS);
+	if (rc == 0) {
+		s->sigs = kr_calloc(ps->n_sigs, sizeof(*s->sigs));
+		s->nsigs = ps->n_sigs;
+		for (size_t i = 0; i < ps->n_sigs && rc == 0; i++)
+			if ((rc = s_fixed(s->sigs[i].key, KR_FPR_LEN, ps->sigs[i]->key, "signature key")) == 0)
+				rc = s_fixed(s->sigs[i].sig, 64, ps->sigs[i]->sig, "signature");
+		if (rc == 0)
+			kr_buf_add(&s->body, ps->body.data, ps->body.len);
+	}
+	kairan__signed_multi__free_unpacked(ps, NULL);
+	if (rc < 0)
+		kr_signed_multi_clear(s);
+	return rc;
+}
+
+void
+kr_signed_multi_clear(kr_signed_multi *s)
+{
+	kr_buf_release(&s->body);
+	free(s->sigs);
+	s->sigs = NULL;
+	s->nsigs = 0;
+}

@@ -127,4 +127,85 @@ int kr_reply_encode(kr_buf *out, const kr_reply *r);
 int kr_reply_decode(kr_reply *r, const void *data, size_t len);
 void kr_reply_clear(kr_reply *r);
 
+/* ---- federation (DESIGN §6) ---- */
+
+#define KR_FED_DOC_MAX (1u << 20)  /* a membership body */
+#define KR_FED_MAX_BOARD 32
+#define KR_FED_MAX_SIGS (2 * KR_FED_MAX_BOARD)
+#define KR_FED_MAX_MEMBERS 4096    /* 1,741 municipalities and 47 prefectures fit */
+#define KR_FED_MAX_REVOKED 4096
+#define KR_FED_MAX_ENDPOINTS 8
+#define KR_FED_NAME_MAX 256
+#define KR_ENDPOINT_MAX 256
+
+enum { KR_ROLE_BOARD = 1, KR_ROLE_HUB = 2, KR_ROLE_MEMBER = 4 };
+enum { KR_REVOKE_COMPROMISED = 1, KR_REVOKE_RETIRED = 2 };
+
+typedef struct {
+	uint8_t key[KR_FPR_LEN];
+	char *name, *lg_code;
+} kr_fed_seat;
+
+typedef struct {
+	char *lg_code, *name;
+	unsigned roles;                /* KR_ROLE_* bits, at least one */
+	uint8_t key[KR_FPR_LEN];
+	uint8_t curve[32];
+	int has_curve;
+	char **endpoints;
+	size_t nendpoints;
+	int64_t valid_until;           /* 0: no end */
+} kr_fed_member;
+
+typedef struct {
+	uint8_t key[KR_FPR_LEN];
+	int reason;                    /* KR_REVOKE_* */
+	int64_t since;
+} kr_fed_revoked;
+
+typedef struct {
+	uint8_t federation[32];        /* all zero in version 1 */
+	int has_federation;
+	char *name;
+	uint64_t version;
+	int64_t issued, expires;
+	uint32_t threshold;
+	kr_fed_seat *board;
+	size_t nboard;
+	kr_fed_member *members;
+	size_t nmembers;
+	kr_fed_revoked *revoked;
+	size_t nrevoked;
+} kr_membership;
+
+typedef struct {
+	uint8_t key[KR_FPR_LEN];
+	uint8_t sig[64];
+} kr_sig;
+
+typedef struct {
+	kr_buf body;                   /* exact bytes that were signed */
+	kr_sig *sigs;
+	size_t nsigs;
+} kr_signed_multi;
+
+/* Role names as they travel ("board", "hub", "member"); 0 if unknown. */
+unsigned kr_role_parse(const char *name);
+const char *kr_revoke_reason_name(int reason);
+
+/*
+ * Strict decoding: fixed key sizes, counts within the limits above, lg_code
+ * six digits, known roles and revocation reasons, no key or lg_code listed
+ * twice among members, no key twice on the board or among revocations.
+ * The chain rules (threshold, version) are sharing/federation.c's.
+ */
+int kr_membership_encode(kr_buf *out, const kr_membership *m);
+int kr_membership_decode(kr_membership *m, const void *data, size_t len);
+void kr_membership_clear(kr_membership *m);
+
+int kr_signed_multi_encode(kr_buf *out, const kr_signed_multi *s);
+/* Refuses a body over KR_FED_DOC_MAX and more than KR_FED_MAX_SIGS signatures. */
+int kr_signed_multi_decode(kr_signed_multi *s, const void *data, size_t len);
+void kr_signed_multi_clear(kr_signed_multi *s);
+
 #endif
