@@ -184,6 +184,7 @@ cmd_id(kr_cli *c, int argc, char **argv)
 	};
 	int o, fpr_only = 0, json = 0;
 	kr_buf ssh = KR_BUF_INIT, out = KR_BUF_INIT;
+	char tkey[65];
 
 	optind = 0;
 	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
@@ -201,11 +202,14 @@ cmd_id(kr_cli *c, int argc, char **argv)
 		return 0;
 	}
 	kr_ssh_pubkey(&ssh, kr_key_pub(c->h.key));
+	kr_hex(tkey, kr_key_pub(c->h.tkey), 32);
 	if (json) {
 		kr_buf_adds(&out, "{\"fingerprint\":");
 		kr_buf_addjson(&out, c->h.fpr);
 		kr_buf_adds(&out, ",\"ssh\":");
 		kr_buf_addjson(&out, ssh.ptr);
+		kr_buf_adds(&out, ",\"transport_key\":");
+		kr_buf_addjson(&out, tkey);
 		kr_buf_adds(&out, ",\"name\":");
 		kr_buf_addjson(&out, c->h.cfg.name);
 		kr_buf_adds(&out, ",\"lg_code\":");
@@ -218,8 +222,8 @@ cmd_id(kr_cli *c, int argc, char **argv)
 		fputs(out.ptr, stdout);
 	} else {
 		printf("name:        %s\nlg_code:     %s\nfingerprint: %s\nssh:         %s\n"
-		    "listen:      %s\nannounce:    %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr,
-		    ssh.ptr, c->h.cfg.listen, c->h.cfg.announce);
+		    "transport:   %s\nlisten:      %s\nannounce:    %s\n", c->h.cfg.name, c->h.cfg.lg_code,
+		    c->h.fpr, ssh.ptr, tkey, c->h.cfg.listen, c->h.cfg.announce);
 	}
 	kr_buf_release(&ssh);
 	kr_buf_release(&out);

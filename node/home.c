@@ -118,6 +118,11 @@ kr_home_init(const char *path, const char *name, const char *lg_code)
 	if ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
 		goto done;
 	free(p);
+	p = kr_sprintf("%s/keys/node.x25519", tmp);
+	kr_key_destroy(&key);
+	if ((rc = kr_tkey_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+		goto done;
+	free(p);
 	kr_buf_addf(&cfg, s_config_template, name, lg_code);
 	p = kr_sprintf("%s/config", tmp);
 	if ((rc = kr_file_write(p, cfg.ptr, cfg.len, 0644)) < 0)
@@ -267,6 +272,31 @@ kr_config_clear(kr_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The transport key; a home made before federation gets one now (DESIGN §6 migration). */
+static int
+s_tkey_open(kr_home *h)
+{
+	char *p = kr_sprintf("%s/keys/node.x25519", h->home);
+	int rc = kr_tkey_load(&h->tkey, p);
+
+	if (rc == KR_ENOTFOUND) {
+		/* Written aside and linked into place, so nobody reads half a key. */
+		char *tmp = kr_sprintf("%s.%d", p, (int)getpid());
+		kr_key *k = NULL;
+		unlink(tmp);
+		if ((rc = kr_tkey_generate(&k)) == 0 && (rc = kr_key_save(k, tmp)) == 0 &&
+		    link(tmp, p) < 0 && errno != EEXIST)    /* EEXIST: another process made it first */
+			rc = kr_error(KR_EIO, "%s: %s", p, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		kr_key_destroy(&k);
+		if (rc == 0)
+			rc = kr_tkey_load(&h->tkey, p);
+	}
+	free(p);
+	return rc;
+}
+
 int
 kr_home_open(kr_home *h, const char *path)
 {
@@ -290,6 +320,8 @@ kr_home_open(kr_home *h, const char *path)
 	if (rc < 0)
 		goto fail;
 	kr_hex(h->fpr, kr_key_pub(h->key), KR_FPR_LEN);
+	if ((rc = s_tkey_open(h)) < 0)
+		goto fail;
 	p = kr_sprintf("%s/state.db", path);
 	rc = kr_state_open(&h->state, p);
 	free(p);
@@ -326,6 +358,7 @@ kr_home_close(kr_home *h)
 	kr_store_destroy(&h->store);
 	kr_state_destroy(&h->state);
 	kr_key_destroy(&h->key);
+	kr_key_destroy(&h->tkey);
 	kr_config_clear(&h->cfg);
 	free(h->home);
 	memset(h, 0, sizeof(*h));

@@ -3,7 +3,9 @@
  *
  * Layout (DESIGN §2):
  *   config          documented key = value text
- *   keys/node.ed25519
+ *   keys/node.ed25519   signing key
+ *   keys/node.x25519    transport key (CURVE); made on first open if missing
+ *   federation/         the membership chain, when this node is in one
  *   state.db        SQLite, WAL
  *   repos/<publisher>/<collection>.git
  */
@@ -33,6 +35,7 @@ typedef struct {
 	char *home;
 	kr_config cfg;
 	kr_key *key;
+	kr_key *tkey;               /* X25519 transport key */
 	kr_store *store;
 	kr_state *state;
 	kr_replica rep;

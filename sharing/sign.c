@@ -44,14 +44,14 @@ s_ossl_error(int code, const char *what)
 }
 
 static int
-s_key_from_pkey(kr_key **out, EVP_PKEY *pkey)
+s_key_from_pkey(kr_key **out, EVP_PKEY *pkey, int type)
 {
 	size_t len = 32;
 	kr_key *k;
 
-	if (EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+	if (EVP_PKEY_get_id(pkey) != type) {
 		EVP_PKEY_free(pkey);
-		return kr_error(KR_ERROR, "not an Ed25519 key");
+		return kr_error(KR_ERROR, "not an %s key", type == EVP_PKEY_ED25519 ? "Ed25519" : "X25519");
 	}
 	k = kr_calloc(1, sizeof(*k));
 	k->pkey = pkey;
@@ -63,22 +63,34 @@ s_key_from_pkey(kr_key **out, EVP_PKEY *pkey)
 	return 0;
 }
 
-int
-kr_key_generate(kr_key **out)
+static int
+s_generate(kr_key **out, int type)
 {
 	EVP_PKEY *pkey = NULL;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(type, NULL);
 
 	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1) {
 		EVP_PKEY_CTX_free(ctx);
-		return s_ossl_error(KR_ERROR, "generating Ed25519 key");
+		return s_ossl_error(KR_ERROR, "generating a key");
 	}
 	EVP_PKEY_CTX_free(ctx);
-	return s_key_from_pkey(out, pkey);
+	return s_key_from_pkey(out, pkey, type);
 }
 
 int
-kr_key_load(kr_key **out, const char *path)
+kr_key_generate(kr_key **out)
+{
+	return s_generate(out, EVP_PKEY_ED25519);
+}
+
+int
+kr_tkey_generate(kr_key **out)
+{
+	return s_generate(out, EVP_PKEY_X25519);
+}
+
+static int
+s_load(kr_key **out, const char *path, int type)
 {
 	struct stat st;
 	EVP_PKEY *pkey;
@@ -97,7 +109,31 @@ kr_key_load(kr_key **out, const char *path)
 	fclose(f);
 	if (!pkey)
 		return kr_error_prefix(s_ossl_error(KR_ERROR, "not a PEM private key"), "%s", path);
-	return s_key_from_pkey(out, pkey);
+	if (s_key_from_pkey(out, pkey, type) < 0)
+		return kr_error_prefix(KR_ERROR, "%s", path);
+	return 0;
+}
+
+int
+kr_key_load(kr_key **out, const char *path)
+{
+	return s_load(out, path, EVP_PKEY_ED25519);
+}
+
+int
+kr_tkey_load(kr_key **out, const char *path)
+{
+	return s_load(out, path, EVP_PKEY_X25519);
+}
+
+int
+kr_key_secret(const kr_key *k, uint8_t out[32])
+{
+	size_t len = 32;
+
+	if (EVP_PKEY_get_raw_private_key(k->pkey, out, &len) != 1 || len != 32)
+		return s_ossl_error(KR_ERROR, "reading private key");
+	return 0;
 }
 
 int

@@ -21,6 +21,15 @@ int kr_key_load(kr_key **out, const char *path);
 /* Writes PEM (PKCS#8) with mode 0600; fails if the file exists. */
 int kr_key_save(const kr_key *k, const char *path);
 const uint8_t *kr_key_pub(const kr_key *k); /* 32 bytes, borrowed */
+/*
+ * The transport key (X25519, DESIGN §6): separate from the signing key,
+ * used by ZeroMQ CURVE, whose keys are the same raw 32 bytes. Saved and
+ * destroyed like a signing key; kr_key_sign_* must not be given one.
+ */
+int kr_tkey_generate(kr_key **out);
+int kr_tkey_load(kr_key **out, const char *path);
+/* The raw 32-byte private key (for zmq's CURVE_SECRETKEY); wipe it after use. */
+int kr_key_secret(const kr_key *k, uint8_t out[32]);
 void kr_key_destroy(kr_key **kp);
 
 int kr_key_sign_raw(const kr_key *k, const void *msg, size_t len, uint8_t sig[64]);
