@@ -30,11 +30,11 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
-LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/store.c sharing/state.c sharing/text.c \
+LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
-	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c \
+	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c policies/idcard.c \
 	node/home.c node/log.c node/peer.c node/serve.c
-CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c
+CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -37,6 +37,7 @@ const kr_cmd kr_commands[] = {
 	{ "sync", cmd_sync, CMD_NEEDS_HOME, "[--timeout S]", "catch up with every peer once, then exit" },
 	{ "status", cmd_status, CMD_NEEDS_HOME, "[--json]", "heads, seq, freshness and quarantine" },
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "", "re-check every local replica" },
+	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

@@ -665,6 +665,8 @@ kr_membership_encode(kr_buf *out, const kr_membership *m)
 		revs[i].key = s_bin(m->revoked[i].key, KR_FPR_LEN);
 		revs[i].reason = (char *)kr_revoke_reason_name(m->revoked[i].reason);
 		revs[i].since = m->revoked[i].since;
+		if (m->revoked[i].has_replacement)
+			revs[i].replaced_by = s_bin(m->revoked[i].replaced_by, KR_FPR_LEN);
 		rp[i] = &revs[i];
 	}
 	pm.n_board = m->nboard;
@@ -848,6 +850,14 @@ kr_membership_decode(kr_membership *m, const void *data, size_t len)
 			goto done;
 		}
 		y->since = pm->revoked[i]->since;
+		if (pm->revoked[i]->replaced_by.len) {
+			if ((rc = s_fixed(y->replaced_by, KR_FPR_LEN, pm->revoked[i]->replaced_by,
+			    "replacement key")) < 0) {
+				kr_error_prefix(rc, "revocation %zu", i + 1);
+				goto done;
+			}
+			y->has_replacement = 1;
+		}
 	}
 	free(keys);
 	keys = kr_calloc(m->nrevoked, sizeof(*keys));

@@ -161,6 +161,8 @@ typedef struct {
 	uint8_t key[KR_FPR_LEN];
 	int reason;                    /* KR_REVOKE_* */
 	int64_t since;
+	uint8_t replaced_by[KR_FPR_LEN]; /* a rotation: the new key */
+	int has_replacement;
 } kr_fed_revoked;
 
 typedef struct {

@@ -54,6 +54,17 @@ kr_fed_validate(const kr_membership *m, int *warn)
 		if (kr_fed_member_by_key(m, m->revoked[i].key))
 			return kr_error(KR_EVERIFY, "revoked key %.16s… is still listed as a member", hex);
 	}
+	/* The board is the members with the board role: one list cannot drift from the other. */
+	for (size_t i = 0; i < m->nboard; i++) {
+		const kr_fed_member *x = kr_fed_member_by_key(m, m->board[i].key);
+		if (!x || !(x->roles & KR_ROLE_BOARD))
+			return kr_error(KR_EVERIFY, "board seat %s (%s) is not a member with the board role",
+			    m->board[i].name, m->board[i].lg_code);
+	}
+	for (size_t i = 0; i < m->nmembers; i++)
+		if ((m->members[i].roles & KR_ROLE_BOARD) && !s_on_board(m, m->members[i].key))
+			return kr_error(KR_EVERIFY, "member %s (%s) has the board role but no board seat",
+			    m->members[i].name, m->members[i].lg_code);
 	if (warn && m->threshold == m->nboard)
 		*warn = 1;
 	return 0;
