@@ -230,6 +230,58 @@ kr_fed_stale(const kr_membership *newest, int64_t now)
 	return newest->expires <= now;
 }
 
+int
+kr_fed_publisher(const kr_membership *m, const uint8_t key[KR_FPR_LEN], const char *lg_code,
+    int64_t now, const kr_fed_revoked **rev)
+{
+	const kr_fed_member *x = kr_fed_member_by_key(m, key);
+	const kr_fed_revoked *r = kr_fed_revocation(m, key);
+	char hex[KR_FPR_HEX + 1], when[32];
+
+	kr_hex(hex, key, KR_FPR_LEN);
+	if (rev)
+		*rev = r;
+	if (r) {
+		kr_time_iso(when, r->since);
+		if (r->reason == KR_REVOKE_COMPROMISED) {
+			kr_error(KR_EVERIFY, "key %.16s… was revoked as compromised on %s (membership version %llu)",
+			    hex, when, (unsigned long long)m->version);
+			return KR_FED_COMPROMISED;
+		}
+		kr_error(KR_EVERIFY, "key %.16s… was %s on %s: it publishes nothing new", hex,
+		    r->has_replacement ? "replaced by a new key" : "retired", when);
+		return KR_FED_RETIRED;
+	}
+	if (!x) {
+		kr_error(KR_EVERIFY, "key %.16s… is not a member of %s", hex, m->name);
+		return KR_FED_STRANGER;
+	}
+	if (strcmp(x->lg_code, lg_code) != 0) {
+		kr_error(KR_EVERIFY, "key %.16s… belongs to %s (%s) but signs for lg_code %s "
+		    "(one key per municipality)", hex, x->name, x->lg_code, lg_code);
+		return KR_FED_STRANGER;
+	}
+	if (x->valid_until && x->valid_until <= now) {
+		kr_time_iso(when, x->valid_until);
+		kr_error(KR_EVERIFY, "the membership of %s (%s) ended on %s", x->name, x->lg_code, when);
+		return KR_FED_STRANGER;
+	}
+	return KR_FED_MEMBER;
+}
+
+const uint8_t *
+kr_fed_successor(const kr_membership *m, const uint8_t key[KR_FPR_LEN])
+{
+	const uint8_t *at = NULL;
+	const kr_fed_revoked *r;
+
+	/* At most one step per revocation, so a cycle in a hostile document cannot loop. */
+	for (size_t steps = 0; steps <= m->nrevoked && (r = kr_fed_revocation(m, at ? at : key)) &&
+	    r->has_replacement; steps++)
+		at = r->replaced_by;
+	return at;
+}
+
 const kr_fed_member *
 kr_fed_member_by_key(const kr_membership *m, const uint8_t key[KR_FPR_LEN])
 {

@@ -72,6 +72,26 @@ int kr_fed_check_next(kr_membership *out, const kr_membership *cur, const uint8_
 /* 1 if the newest version has expired at now: the node is then read-only, never unusable. */
 int kr_fed_stale(const kr_membership *newest, int64_t now);
 
+/*
+ * The receipt rule of DESIGN §6 for one manifest's signing key and claimed
+ * lg_code, against the newest version (now: this node's clock):
+ *   KR_FED_MEMBER       a current member whose lg_code matches: accept
+ *   KR_FED_RETIRED      revoked as retired (or rotated away): nothing new
+ *                       is accepted; what was accepted before stays valid
+ *   KR_FED_COMPROMISED  nothing new; what this node received after
+ *                       (*rev)->since leaves the view
+ *   KR_FED_STRANGER     not a member, another municipality's key, or a
+ *                       membership past valid_until: not trusted through the
+ *                       federation (a pin may still trust it)
+ * A message saying why is set (kr_errmsg) for every verdict but the first.
+ */
+enum { KR_FED_MEMBER = 0, KR_FED_RETIRED, KR_FED_COMPROMISED, KR_FED_STRANGER };
+int kr_fed_publisher(const kr_membership *m, const uint8_t key[KR_FPR_LEN], const char *lg_code,
+    int64_t now, const kr_fed_revoked **rev);
+
+/* The key that replaced key by rotation, following a chain of rotations (NULL: none). */
+const uint8_t *kr_fed_successor(const kr_membership *m, const uint8_t key[KR_FPR_LEN]);
+
 /* Lookups in one version (borrowed pointers, NULL when absent). */
 const kr_fed_member *kr_fed_member_by_key(const kr_membership *m, const uint8_t key[KR_FPR_LEN]);
 const kr_fed_member *kr_fed_member_by_code(const kr_membership *m, const char *lg_code);

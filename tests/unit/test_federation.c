@@ -380,6 +380,67 @@ test_sign_once(void **state)
 	kr_buf_release(&b);
 }
 
+static void
+test_receipt_rule(void **state)
+{
+	kr_membership m = { 0 };
+	kr_fed_seat seat;
+	kr_fed_member mem[2];
+	kr_fed_revoked rv[3];
+	const kr_fed_revoked *r;
+
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	memset(rv, 0, sizeof(rv));
+	memcpy(seat.key, kr_key_pub(k[0]), KR_FPR_LEN);
+	seat.name = (char *)names[0];
+	seat.lg_code = (char *)codes[0];
+	for (int i = 0; i < 2; i++) {
+		memcpy(mem[i].key, kr_key_pub(k[i]), KR_FPR_LEN);
+		mem[i].name = (char *)names[i];
+		mem[i].lg_code = (char *)codes[i];
+		mem[i].roles = i ? KR_ROLE_MEMBER : KR_ROLE_BOARD;
+	}
+	mem[1].valid_until = NOW + 10;
+	/* k[2] compromised; k[3] rotated to k[4], k[4] rotated to k[1]. */
+	memcpy(rv[0].key, kr_key_pub(k[2]), KR_FPR_LEN);
+	rv[0].reason = KR_REVOKE_COMPROMISED;
+	rv[0].since = NOW - 50;
+	memcpy(rv[1].key, kr_key_pub(k[3]), KR_FPR_LEN);
+	rv[1].reason = KR_REVOKE_RETIRED;
+	memcpy(rv[1].replaced_by, kr_key_pub(k[4]), KR_FPR_LEN);
+	rv[1].has_replacement = 1;
+	memcpy(rv[2].key, kr_key_pub(k[4]), KR_FPR_LEN);
+	rv[2].reason = KR_REVOKE_RETIRED;
+	memcpy(rv[2].replaced_by, kr_key_pub(k[1]), KR_FPR_LEN);
+	rv[2].has_replacement = 1;
+	m.name = (char *)"香川県生成AI連携";
+	m.version = 4;
+	m.threshold = 1;
+	m.board = &seat;
+	m.nboard = 1;
+	m.members = mem;
+	m.nmembers = 2;
+	m.revoked = rv;
+	m.nrevoked = 3;
+
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[1]), codes[1], NOW, &r), KR_FED_MEMBER);
+	/* Two keys cannot claim one municipality: k[1] signing for 香川県's code. */
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[1]), codes[0], NOW, &r), KR_FED_STRANGER);
+	assert_non_null(strstr(kr_errmsg(), "one key per municipality"));
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[1]), codes[1], NOW + 10, &r), KR_FED_STRANGER);
+	assert_non_null(strstr(kr_errmsg(), "ended"));
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[2]), codes[2], NOW, &r), KR_FED_COMPROMISED);
+	assert_int_equal(r->since, NOW - 50);
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[3]), codes[3], NOW, &r), KR_FED_RETIRED);
+	assert_int_equal(kr_fed_publisher(&m, kr_key_pub(k[5]), codes[5], NOW, &r), KR_FED_STRANGER);
+	assert_memory_equal(kr_fed_successor(&m, kr_key_pub(k[3])), kr_key_pub(k[1]), KR_FPR_LEN);
+	assert_null(kr_fed_successor(&m, kr_key_pub(k[1])));
+	/* A cycle of rotations in a hostile document ends. */
+	memcpy(rv[2].replaced_by, kr_key_pub(k[3]), KR_FPR_LEN);
+	assert_non_null(kr_fed_successor(&m, kr_key_pub(k[3])));
+}
+
 int
 main(void)
 {
@@ -394,6 +455,7 @@ main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_strict_decoding),
 		cmocka_unit_test(test_sign_once),
+		cmocka_unit_test(test_receipt_rule),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 
