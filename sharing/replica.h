@@ -48,6 +48,8 @@ typedef struct {
 	size_t changed;                 /* collections that moved */
 	uint64_t bytes;                 /* pack bytes received */
 	int quarantined;
+	size_t packs_dropped;           /* packs of a refused update removed again */
+	uint64_t bytes_dropped;
 	double ms_fetch, ms_verify, ms_index, ms_record; /* where the time went */
 } kr_apply;
 
