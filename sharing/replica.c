@@ -9,10 +9,12 @@
  */
 #include "replica.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../policies/item.h"
 #include "manifest.h"
@@ -307,17 +309,24 @@ done:
 	return rc;
 }
 
-/* The highest seq this node signed, by state.db and by its saved copy. */
+/*
+ * The highest seq this node signed, by state.db and by its saved copy;
+ * same (when given) tells whether state.db's manifest is the bytes given.
+ */
 static int
-s_own_floor(kr_replica *r, uint64_t *state_seq, uint64_t *floor)
+s_own_floor(kr_replica *r, uint64_t *state_seq, uint64_t *floor, const void *bytes, size_t len, int *same)
 {
 	kr_state_manifest cur;
 	kr_manifest saved;
 	int rc;
 
 	*state_seq = 0;
+	if (same)
+		*same = 0;
 	if ((rc = kr_state_manifest_get(r->state, r->own, &cur)) == 0) {
 		*state_seq = cur.seq;
+		if (same)
+			*same = cur.signed_bytes.len == len && memcmp(cur.signed_bytes.ptr, bytes, len) == 0;
 		kr_state_manifest_clear(&cur);
 	} else if (rc != KR_ENOTFOUND) {
 		return rc;
@@ -422,9 +431,11 @@ s_apply_peek(s_apply *a)
 /*
  * Our own manifest, as a peer holds it. Only its seq matters to us: if it
  * is above what this node remembers (state.db or its saved copy lost), the
- * saved floor rises to it and, when the manifest we offer is older, a
- * fresh one is signed above it (res->applied, so it is announced) — as
- * long as our repositories hold what that manifest names.
+ * saved floor rises to it and, when the manifest we offer is older or
+ * another one with the same seq (signed again after a loss: subscribers
+ * would see equivocation), a fresh one is signed above it (res->applied,
+ * so it is announced) — as long as our repositories hold what that
+ * manifest names.
  */
 static int
 s_apply_own(s_apply *a)
@@ -433,7 +444,7 @@ s_apply_own(s_apply *a)
 	kr_signed s = { .body = KR_BUF_INIT };
 	kr_manifest m = { 0 };
 	uint64_t state_seq, floor, seq;
-	int rc;
+	int rc, same;
 
 	if (!r->key)
 		return 0;
@@ -447,11 +458,12 @@ s_apply_own(s_apply *a)
 		return KR_EVERIFY;
 	}
 	kr_signed_clear(&s);
-	if ((rc = s_own_floor(r, &state_seq, &floor)) < 0)
+	if ((rc = s_own_floor(r, &state_seq, &floor, a->bytes, a->len, &same)) < 0)
 		goto done;
 	if (m.seq > floor && (rc = s_manifest_save(r, r->own, a->bytes, a->len)) < 0)
 		goto done;
-	if (state_seq >= m.seq)
+	/* What we offer is newer, or is this very manifest: nothing to do. */
+	if (state_seq > m.seq || same)
 		goto done;
 	for (size_t i = 0; i < m.nheads; i++) {
 		uint8_t ref[KR_OID_LEN];
@@ -784,7 +796,7 @@ s_issue(kr_replica *r, uint64_t *seq)
 	size_t n;
 	int rc;
 
-	if ((rc = s_own_floor(r, &state_seq, &floor)) < 0)
+	if ((rc = s_own_floor(r, &state_seq, &floor, NULL, 0, NULL)) < 0)
 		return rc;
 	if ((rc = kr_state_head_list(r->state, r->own, &heads, &n)) < 0)
 		return rc;
@@ -938,7 +950,7 @@ done:
 }
 
 int
-kr_replica_reconcile(kr_replica *r, size_t *fixed)
+kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
 {
 	char **pubs = NULL;
 	size_t npubs = 0;
@@ -952,11 +964,17 @@ kr_replica_reconcile(kr_replica *r, size_t *fixed)
 		size_t ncolls = 0;
 		kr_state_manifest man;
 		const char *code = NULL;
-		int have_man = kr_state_manifest_get(r->state, pubs[p], &man) == 0;
+		int have_man = (rc = kr_state_manifest_get(r->state, pubs[p], &man)) == 0;
 
-		code = strcmp(pubs[p], r->own) == 0 ? r->own_code : have_man ? man.lg_code : NULL;
-		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0)
+		if (rc < 0 && rc != KR_ENOTFOUND)
 			break;
+		kr_error_clear();
+		code = strcmp(pubs[p], r->own) == 0 ? r->own_code : have_man ? man.lg_code : NULL;
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0) {
+			if (have_man)
+				kr_state_manifest_clear(&man);
+			break;
+		}
 		for (size_t c = 0; c < ncolls && rc == 0; c++) {
 			uint8_t ref[KR_OID_LEN];
 			kr_state_head sh;
@@ -969,10 +987,20 @@ kr_replica_reconcile(kr_replica *r, size_t *fixed)
 				continue;
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
-			if (kr_state_head_get(r->state, pubs[p], colls[c], &sh) == 0 && strcmp(sh.commit, refhex) == 0)
+			if ((rc = kr_state_head_get(r->state, pubs[p], colls[c], &sh)) == 0 && strcmp(sh.commit, refhex) == 0)
 				continue;
-			/* The ref moved but the state did not follow (a crash between the two). */
+			if (rc < 0 && rc != KR_ENOTFOUND)
+				break;
+			rc = 0;
+			/* The ref moved but the state did not follow (a crash between the two, or a new state.db). */
 			if (!code || s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) < 0) {
+				if (problem) {
+					char *msg = code ? kr_sprintf("%.16s…/%s: %s (not indexed)", pubs[p], colls[c], kr_errmsg())
+					    : kr_sprintf("%.16s…/%s: no manifest of this publisher is held, so it is not "
+					    "indexed until the next sync", pubs[p], colls[c]);
+					problem(msg, arg);
+					free(msg);
+				}
 				s_changes_free(&changes);
 				kr_error_clear();
 				continue;
@@ -1028,10 +1056,19 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 		char **colls = NULL;
 		size_t ncolls = 0;
 		kr_state_manifest man = { 0 };
-		const char *code = strcmp(pubs[p], r->own) == 0 ? r->own_code :
-		    kr_state_manifest_get(r->state, pubs[p], &man) == 0 ? man.lg_code : NULL;
+		const char *code = r->own_code;
 
-		kr_store_collections(r->store, pubs[p], &colls, &ncolls);
+		if (strcmp(pubs[p], r->own) != 0) {
+			if ((rc = kr_state_manifest_get(r->state, pubs[p], &man)) < 0 && rc != KR_ENOTFOUND)
+				break;
+			code = rc == 0 ? man.lg_code : NULL;
+			rc = 0;
+			kr_error_clear();
+		}
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0) {
+			kr_state_manifest_clear(&man);
+			break;
+		}
 		for (size_t c = 0; c < ncolls && rc == 0; c++) {
 			uint8_t ref[KR_OID_LEN];
 			char refhex[KR_OID_HEX + 1];
@@ -1042,7 +1079,15 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 				continue;
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
-			int ok = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) == 0;
+			rc = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes);
+			if (rc == KR_EIO || rc == KR_ENOTFOUND) {
+				/* an object that cannot be read is damage, not content to leave out */
+				kr_error_prefix(rc, "%.16s…/%s", pubs[p], colls[c]);
+				s_changes_free(&changes);
+				break;
+			}
+			int ok = rc == 0;
+			rc = 0;
 			if (!ok && problem) {
 				char *msg = kr_sprintf("%.16s…/%s: %s (its items are left out of the index)",
 				    pubs[p], colls[c], kr_errmsg());
@@ -1070,15 +1115,53 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 	return rc;
 }
 
+typedef struct {
+	void (*problem)(const char *msg, void *arg);
+	void *arg;
+	const char *pub, *coll;
+	char *repo;
+} s_damage_ctx;
+
+static void
+s_damage_report(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void *arg)
+{
+	s_damage_ctx *x = arg;
+	char hex[KR_OID_HEX + 1];
+	char *msg;
+
+	kr_hex(hex, oid, KR_OID_LEN);
+	msg = kr_sprintf("%.16s…/%s: object %s (%s) is damaged: %s (in %s)", x->pub, x->coll, hex, what, why, x->repo);
+	x->problem(msg, x->arg);
+	free(msg);
+}
+
+/* Damaged object ids, collected (and reported through the inner context). */
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+	s_damage_ctx *inner;
+} s_oids;
+
+static void
+s_damage_collect(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void *arg)
+{
+	s_oids *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * KR_OID_LEN);
+	memcpy(o->v[o->n++], oid, KR_OID_LEN);
+	s_damage_report(oid, what, why, o->inner);
+}
+
 int
-kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg),
-    void *arg, size_t *checked)
+kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, void *arg),
+    void *arg, size_t *checked, size_t *objects)
 {
 	char **pubs = NULL;
 	size_t npubs = 0;
 	int failures = 0, rc;
 
 	*checked = 0;
+	*objects = 0;
 	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
 		return rc;
 	for (size_t p = 0; p < npubs; p++) {
@@ -1087,8 +1170,13 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 		uint8_t key[KR_FPR_LEN];
 		kr_state_manifest man;
 		kr_manifest m = { 0 };
-		int have_man = kr_state_manifest_get(r->state, pubs[p], &man) == 0;
+		int have_man = (rc = kr_state_manifest_get(r->state, pubs[p], &man)) == 0;
 
+		if (rc < 0 && rc != KR_ENOTFOUND) {
+			kr_strv_free(pubs, npubs);
+			return rc;
+		}
+		kr_error_clear();
 		kr_unhex(key, KR_FPR_LEN, pubs[p]);
 		if (have_man) {
 			kr_signed s;
@@ -1113,6 +1201,24 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 				continue;
 			(*checked)++;
 			kr_hex(refhex, ref, KR_OID_LEN);
+			if (full) {
+				/* every object, before anything reads them through the checks below */
+				s_damage_ctx x = { problem, arg, pubs[p], colls[c], kr_store_path(r->store, pubs[p], colls[c]) };
+				size_t nobj = 0;
+				int damaged = kr_store_verify_objects(r->store, pubs[p], colls[c], s_damage_report, &x, &nobj);
+				*objects += nobj;
+				free(x.repo);
+				if (damaged < 0) {
+					char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
+					problem(msg, arg);
+					free(msg);
+					failures++;
+					continue;
+				}
+				failures += damaged;
+				if (damaged)
+					continue;
+			}
 			if (kr_store_verify_range(r->store, pubs[p], colls[c], NULL, ref, key, &n) < 0) {
 				char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
 				problem(msg, arg);
@@ -1120,7 +1226,12 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 				failures++;
 				continue;
 			}
-			if (kr_state_head_get(r->state, pubs[p], colls[c], &sh) < 0 || strcmp(sh.commit, refhex) != 0) {
+			if ((rc = kr_state_head_get(r->state, pubs[p], colls[c], &sh)) < 0 && rc != KR_ENOTFOUND) {
+				char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
+				problem(msg, arg);
+				free(msg);
+				failures++;
+			} else if (rc < 0 || strcmp(sh.commit, refhex) != 0) {
 				char *msg = kr_sprintf("%.16s…/%s: ref %s is not the recorded head "
 				    "(restart the node or run kairan sync to reconcile)", pubs[p], colls[c], refhex);
 				problem(msg, arg);
@@ -1145,4 +1256,144 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 	kr_strv_free(pubs, npubs);
 	kr_error_clear();
 	return failures;
+}
+
+int
+kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *restored)
+{
+	char *dir = s_manifest_path(r, NULL);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc;
+
+	*restored = 0;
+	if (!d) {
+		free(dir);
+		return 0; /* nothing was ever saved */
+	}
+	if ((rc = kr_state_begin(r->state)) < 0) {
+		closedir(d);
+		free(dir);
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		kr_manifest m;
+		kr_buf bytes = KR_BUF_INIT;
+		kr_state_manifest sm = { 0 };
+		int pinned;
+
+		if (!kr_is_hex(e->d_name, KR_FPR_HEX))
+			continue;
+		if (s_manifest_load(r, e->d_name, &m, &bytes) < 0) {
+			if (problem)
+				problem(kr_errmsg(), arg);
+			kr_error_clear();
+			continue;
+		}
+		pinned = strcmp(e->d_name, r->own) == 0 ? 1 : kr_state_pinned(r->state, e->d_name);
+		if (pinned < 0) {
+			rc = pinned;
+		} else if (!pinned) {
+			if (problem) {
+				char *msg = kr_sprintf("%s/%s: publisher %.16s… is not followed; its manifest was not "
+				    "restored", dir, e->d_name, e->d_name);
+				problem(msg, arg);
+				free(msg);
+			}
+		} else {
+			strcpy(sm.publisher, e->d_name);
+			sm.seq = m.seq;
+			sm.issued = m.issued;
+			sm.expires = m.expires;
+			sm.name = m.name;
+			sm.lg_code = m.lg_code;
+			sm.received = kr_now();
+			sm.signed_bytes = bytes;
+			if ((rc = kr_state_manifest_put(r->state, &sm)) == 0)
+				(*restored)++;
+		}
+		kr_manifest_clear(&m);
+		kr_buf_release(&bytes);
+	}
+	closedir(d);
+	free(dir);
+	if (rc == 0)
+		return kr_state_commit(r->state);
+	kr_state_rollback(r->state);
+	return rc;
+}
+
+int
+kr_replica_set_aside_damaged(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *reset, size_t *objects)
+{
+	char **pubs = NULL;
+	size_t npubs = 0;
+	int left = 0, rc;
+
+	*reset = *objects = 0;
+	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
+		return rc;
+	for (size_t p = 0; p < npubs && rc == 0; p++) {
+		char **colls = NULL;
+		size_t ncolls = 0;
+
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0)
+			break;
+		for (size_t c = 0; c < ncolls && rc == 0; c++) {
+			s_oids bad = { 0 };
+			s_damage_ctx x = { problem, arg, pubs[p], colls[c], kr_store_path(r->store, pubs[p], colls[c]) };
+			size_t nobj = 0;
+			int damaged;
+
+			bad.inner = &x;
+			damaged = kr_store_verify_objects(r->store, pubs[p], colls[c], s_damage_collect, &bad, &nobj);
+			*objects += nobj;
+			if (damaged < 0) {
+				rc = damaged;
+			} else if (damaged > 0 && strcmp(pubs[p], r->own) == 0) {
+				char *msg = kr_sprintf("%s: this node's own collection cannot be fetched back from peers: "
+				    "restore it from a backup, or with git from a peer that mirrors it", x.repo);
+				problem(msg, arg);
+				free(msg);
+				left++;
+			} else if (damaged > 0) {
+				char *where = NULL;
+				if ((rc = kr_store_set_aside(r->store, pubs[p], colls[c],
+				    (const uint8_t (*)[KR_OID_LEN])bad.v, bad.n, &where)) == 0) {
+					char *msg = kr_sprintf("%.16s…/%s: damaged packs moved to %s; the next kairan sync "
+					    "(or the running node) fetches this collection again from a peer", pubs[p],
+					    colls[c], where);
+					problem(msg, arg);
+					free(msg);
+					(*reset)++;
+				}
+				free(where);
+			}
+			free(bad.v);
+			free(x.repo);
+		}
+		kr_strv_free(colls, ncolls);
+	}
+	kr_strv_free(pubs, npubs);
+	return rc < 0 ? rc : left;
+}
+
+int
+kr_replica_keep(kr_replica *r)
+{
+	char *path = s_manifest_path(r, r->own);
+	kr_state_manifest cur;
+	int rc = 0;
+
+	if (access(path, F_OK) != 0 && (rc = kr_state_manifest_get(r->state, r->own, &cur)) == 0) {
+		rc = s_manifest_save(r, r->own, cur.signed_bytes.ptr, cur.signed_bytes.len);
+		kr_state_manifest_clear(&cur);
+	} else if (rc == KR_ENOTFOUND) {
+		kr_error_clear();
+		rc = 0;
+	}
+	free(path);
+	return rc;
 }
