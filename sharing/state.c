@@ -108,8 +108,8 @@ static const char *const s_migrations[] = {
 	 * key) with a count and the first and last time seen (the key is the
 	 * reason with its numbers and ids blanked, see s_reason_key); at most
 	 * KR_QUARANTINE_MAX rows. rejected remembers, per publisher and peer,
-	 * the last signed manifest refused after its packs were fetched, so
-	 * the same manifest is not fetched again from that peer.
+	 * the last KR_REJECTED_KEEP signed manifests refused after their packs
+	 * were fetched, so the same manifest is not fetched again from that peer.
 	 */
 	"CREATE TABLE quarantine2 ("
 	"  n INTEGER PRIMARY KEY,"
@@ -127,7 +127,7 @@ static const char *const s_migrations[] = {
 	"  publisher TEXT NOT NULL, peer TEXT NOT NULL,"
 	"  manifest BLOB NOT NULL,"        /* SHA-256 of the Signed(Manifest) bytes */
 	"  collection TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL,"
-	"  PRIMARY KEY (publisher, peer));",
+	"  UNIQUE (publisher, peer, manifest));",
 };
 
 /*
@@ -1194,7 +1194,13 @@ int
 kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
     const char *coll, const char *reason)
 {
-	return s_run(st, NULL, "INSERT OR REPLACE INTO rejected (publisher, peer, manifest, collection, reason, at) "
+	int rc;
+
+	if ((rc = s_run(st, NULL, "INSERT OR REPLACE INTO rejected (publisher, peer, manifest, collection, reason, at) "
 	    "VALUES (?, ?, ?, ?, ?, ?)", "ssbssI", pub, peer ? peer : "", (const void *)manifest, (size_t)32,
-	    coll, reason, kr_now());
+	    coll, reason, kr_now())) < 0)
+		return rc;
+	return s_run(st, NULL, "DELETE FROM rejected WHERE publisher = ?1 AND peer = ?2 AND rowid NOT IN "
+	    "(SELECT rowid FROM rejected WHERE publisher = ?1 AND peer = ?2 ORDER BY rowid DESC LIMIT ?3)",
+	    "ssI", pub, peer ? peer : "", (int64_t)KR_REJECTED_KEEP);
 }

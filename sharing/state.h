@@ -157,11 +157,14 @@ int kr_state_quarantine_totals(kr_state *st, int64_t *rows, int64_t *events);
 void kr_state_quarantine_free(kr_state_quarantine *v, size_t n);
 
 /*
- * The last manifest of pub refused from peer after its packs were
- * fetched, by SHA-256 of its signed bytes: one row per (publisher, peer),
- * replaced by the next refusal. get: 0 and the reason (caller frees) when
- * this manifest is the one remembered, KR_ENOTFOUND otherwise.
+ * The last KR_REJECTED_KEEP manifests of pub refused from peer after
+ * their packs were fetched, by SHA-256 of their signed bytes (a few, not
+ * one: announcements and snapshots of a flood may arrive out of order).
+ * get: 0 and the reason (caller frees) when this manifest is remembered,
+ * KR_ENOTFOUND otherwise.
  */
+#define KR_REJECTED_KEEP 16
+
 int kr_state_rejected_get(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
     char **reason);
 int kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
