@@ -4,7 +4,9 @@
  * Layout (DESIGN §2):
  *   config          documented key = value text
  *   keys/node.ed25519
- *   state.db        SQLite, WAL
+ *   state.db        SQLite, WAL (rebuildable: kairan repair)
+ *   follows         peers and pinned publishers, kept with state.db
+ *   manifests/<publisher>  last signed manifest of each (ours before it is recorded)
  *   repos/<publisher>/<collection>.git
  */
 #ifndef KR_HOME_H
