@@ -441,9 +441,11 @@ kr_home_open(kr_home *h, const char *path)
 		char *f = kr_sprintf("%s/follows", path);
 		int missing = access(f, F_OK) != 0;
 		free(f);
-		/* homes made before the copies outside state.db existed */
-		if ((missing && (rc = kr_home_save_follows(h)) < 0) || (rc = kr_replica_keep(&h->rep)) < 0)
-			goto fail;
+		/* homes made before the copies outside state.db existed (best effort: a read-only user goes on) */
+		if (missing)
+			kr_home_save_follows(h);
+		kr_replica_keep(&h->rep);
+		kr_error_clear();
 	}
 	if ((rc = kr_replica_reconcile(&h->rep, NULL, NULL, &fixed)) < 0)
 		goto fail;

@@ -10,6 +10,7 @@
 #include "replica.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,14 +262,22 @@ s_manifest_path(const kr_replica *r, const char *pub)
 	           : kr_sprintf("%s/manifests", kr_store_home(r->store));
 }
 
+/* Written whole, then renamed into place (a name of its own: two threads of a daemon may save at once). */
 static int
 s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 {
-	char *dir = s_manifest_path(r, NULL), *path = s_manifest_path(r, pub);
+	char *dir = s_manifest_path(r, NULL), *path = s_manifest_path(r, pub), *tmp;
+	uint64_t nonce;
 	int rc;
 
-	if ((rc = kr_mkdir_p(dir, 0755)) == 0)
-		rc = kr_file_write(path, bytes, len, 0644);
+	kr_random(&nonce, sizeof(nonce));
+	tmp = kr_sprintf("%s.%016llx", path, (unsigned long long)nonce);
+	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 &&
+	    rename(tmp, path) < 0) {
+		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
 	free(dir);
 	free(path);
 	return rc;
