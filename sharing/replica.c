@@ -6,6 +6,13 @@
  * commits, runs the same checks as publishing (policies/item.c), and
  * produces the rows; it is shared by publish, receipt and reconcile, so the
  * index can always be rebuilt from the repositories alone.
+ *
+ * What git does not hold is kept beside state.db as well: the last signed
+ * manifest of each publisher in <home>/manifests/ (ours before it is
+ * recorded, so no seq is ever signed twice). A refused update costs no
+ * disk: the packs it brought are removed again, and the same signed
+ * manifest is not fetched again from that peer. Used by one thread per
+ * kr_replica (the daemon's loop and its worker each have their own).
  */
 #include "replica.h"
 
