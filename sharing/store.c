@@ -874,8 +874,8 @@ kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 		kr_commit_info info;
 		const git_signature *a;
 
-		if (git_commit_lookup(&c, repo, &cur) < 0)
-			return s_git_error(KR_ENOTFOUND, "reading history");
+		if ((rc = git_commit_lookup(&c, repo, &cur)) < 0)
+			return s_read_error(rc == GIT_ENOTFOUND ? GIT_ERROR : rc, "reading history");
 		a = git_commit_author(c);
 		s_oid_out(info.oid, &cur);
 		info.time = (int64_t)git_commit_time(c);
