@@ -36,7 +36,8 @@ const kr_cmd kr_commands[] = {
 	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP]", "run the node: answer, announce, replicate" },
 	{ "sync", cmd_sync, CMD_NEEDS_HOME, "[--timeout S]", "catch up with every peer once, then exit" },
 	{ "status", cmd_status, CMD_NEEDS_HOME, "[--json]", "heads, seq, freshness and quarantine" },
-	{ "verify", cmd_verify, CMD_NEEDS_HOME, "", "re-check every local replica" },
+	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
+	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
@@ -319,7 +320,8 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 			return 2;
 		}
 	if ((rc = kr_state_begin(c->h.state)) == 0) {
-		if ((rc = kr_state_follow(c->h.state, argv[optind], pubs, n)) == 0)
+		if ((rc = kr_state_follow(c->h.state, argv[optind], pubs, n)) == 0 &&
+		    (rc = kr_home_save_follows(&c->h)) == 0)
 			rc = kr_state_commit(c->h.state);
 		else
 			kr_state_rollback(c->h.state);
@@ -359,7 +361,8 @@ cmd_unfollow(kr_cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return kr_cli_usage("unfollow");
 	if ((rc = kr_state_begin(c->h.state)) == 0) {
-		if ((rc = kr_state_unfollow(c->h.state, argv[optind], pub)) == 0)
+		if ((rc = kr_state_unfollow(c->h.state, argv[optind], pub)) == 0 &&
+		    (rc = kr_home_save_follows(&c->h)) == 0)
 			rc = kr_state_commit(c->h.state);
 		else
 			kr_state_rollback(c->h.state);

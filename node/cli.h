@@ -50,6 +50,7 @@ int cmd_serve(kr_cli *c, int argc, char **argv);
 int cmd_sync(kr_cli *c, int argc, char **argv);
 int cmd_status(kr_cli *c, int argc, char **argv);
 int cmd_verify(kr_cli *c, int argc, char **argv);
+int cmd_repair(kr_cli *c, int argc, char **argv);
 int cmd_check(kr_cli *c, int argc, char **argv);
 int cmd_withdraw(kr_cli *c, int argc, char **argv);
 int cmd_export(kr_cli *c, int argc, char **argv);

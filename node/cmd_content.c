@@ -763,7 +763,10 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	kr_unhex(commit, KR_OID_LEN, it[0].commit);
 	attr = s_attribution(card.ptr, card.len, it[0].pub_name ? it[0].pub_name : it[0].publisher);
 	files.prefix = kr_sprintf("%.*sdata/", (int)(strlen(it[0].path) - strlen("README.md")), it[0].path);
-	kr_store_diff(c->h.store, it[0].publisher, "datasets", NULL, commit, s_under_add, &files);
+	if (kr_store_diff(c->h.store, it[0].publisher, "datasets", NULL, commit, s_under_add, &files) < 0) {
+		kr_cli_fail("export"); /* a file list that cannot be read is no file list: never zero rows */
+		goto done;
+	}
 	if (strcmp(format, "dify-csv") == 0)
 		kr_buf_adds(&out, "\xef\xbb\xbf"); /* Dify expects UTF-8 with a BOM */
 	for (size_t i = 0, first = 1; i < files.n; i++) {
@@ -771,11 +774,14 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		size_t l = strlen(files.v[i]);
 		if (l < 6 || strcmp(files.v[i] + l - 6, ".jsonl") != 0)
 			continue;
-		if (kr_store_read(c->h.store, it[0].publisher, "datasets", commit, files.v[i], &rowsbuf) == 0) {
-			kr_dataset_export(&out, format, (int)first, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
-			    &rows, &skipped);
-			first = 0;
+		if (kr_store_read(c->h.store, it[0].publisher, "datasets", commit, files.v[i], &rowsbuf) < 0) {
+			kr_buf_release(&rowsbuf);
+			kr_cli_fail("export");
+			goto done;
 		}
+		kr_dataset_export(&out, format, (int)first, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
+		    &rows, &skipped);
+		first = 0;
 		kr_buf_release(&rowsbuf);
 	}
 	if (outpath) {

@@ -278,7 +278,10 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("diff");
 	if (kr_state_item_find(c->h.state, argv[1], &it, &n) < 0)
 		return kr_cli_fail("diff");
-	kr_store_path_history(c->h.store, it[0].publisher, it[0].collection, it[0].path, s_hist_add, &h);
+	if (kr_store_path_history(c->h.store, it[0].publisher, it[0].collection, it[0].path, s_hist_add, &h) < 0) {
+		kr_cli_fail("diff");
+		goto done;
+	}
 	if (h.n == 0) {
 		fprintf(stderr, "kairan: diff: no history for %s\n", argv[1]);
 		goto done;

@@ -249,14 +249,20 @@ cmd_status(kr_cli *c, int argc, char **argv)
 	} else if (nm == 0) {
 		printf("\nnothing published or followed yet\n");
 	}
-	if (!json && nq)
-		printf("\nquarantine (latest first):\n");
+	if (!json && nq) {
+		int64_t rows = 0, events = 0;
+		kr_state_quarantine_totals(c->h.state, &rows, &events);
+		printf("\nquarantine: %lld refusal(s) in %lld row(s), one per peer, publisher and kind of reason "
+		    "(at most %d kept; latest first):\n", (long long)events, (long long)rows, KR_QUARANTINE_MAX);
+	}
 	for (size_t i = 0; i < nq; i++) {
-		char at[32];
+		char at[32], last[32];
 		kr_time_iso(at, q[i].at);
+		kr_time_iso(last, q[i].last_at);
 		if (json) {
-			kr_buf_addf(&out, "%s{\"at\":%lld,\"seq\":%lld,\"publisher\":", i ? "," : "",
-			    (long long)q[i].at, (long long)q[i].seq);
+			kr_buf_addf(&out, "%s{\"at\":%lld,\"last_at\":%lld,\"count\":%lld,\"seq\":%lld,\"publisher\":",
+			    i ? "," : "", (long long)q[i].at, (long long)q[i].last_at, (long long)q[i].count,
+			    (long long)q[i].seq);
 			kr_buf_addjson(&out, q[i].publisher ? q[i].publisher : "");
 			kr_buf_adds(&out, ",\"peer\":");
 			kr_buf_addjson(&out, q[i].peer ? q[i].peer : "");
@@ -265,6 +271,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			kr_buf_adds(&out, ",\"reason\":");
 			kr_buf_addjson(&out, q[i].reason);
 			kr_buf_adds(&out, "}");
+		} else if (q[i].count > 1) {
+			printf("  %s from %s: %s\n    %lld times, first %s\n", last, q[i].peer ? q[i].peer : "?",
+			    q[i].reason, (long long)q[i].count, at);
 		} else {
 			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", q[i].reason);
 		}
@@ -296,30 +305,89 @@ cmd_status(kr_cli *c, int argc, char **argv)
 static void
 s_problem(const char *msg, void *arg)
 {
-	(void)arg;
-	fprintf(stderr, "kairan: verify: %s\n", msg);
+	fprintf(stderr, "kairan: %s: %s\n", (const char *)arg, msg);
 }
 
 int
 cmd_verify(kr_cli *c, int argc, char **argv)
 {
-	size_t checked;
-	int failures;
+	size_t checked, objects;
+	int failures, full = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan verify\n\nRe-checks every collection held: every commit "
-		    "signed by its publisher, history linear, refs equal to the recorded and signed heads.\n"), 0;
-	if (argc != 1)
+		return printf("usage: kairan verify [--full]\n\nRe-checks every collection held: every commit "
+		    "signed by its publisher, history linear, refs equal to the recorded and signed heads.\n"
+		    "--full first reads every object reachable from each head (commits, trees, blobs),\n"
+		    "inflating and re-hashing it, and names each damaged object and its repository\n"
+		    "(then: kairan repair).\n"), 0;
+	if (argc == 2 && strcmp(argv[1], "--full") == 0)
+		full = 1;
+	else if (argc != 1)
 		return kr_cli_usage("verify");
 	kr_store_strict(1);
-	failures = kr_replica_verify_all(&c->h.rep, s_problem, NULL, &checked);
+	failures = kr_replica_verify_all(&c->h.rep, full, s_problem, (void *)"verify", &checked, &objects);
 	if (failures < 0)
 		return kr_cli_fail("verify");
 	if (failures) {
-		fprintf(stderr, "kairan: verify: %d problem(s) in %zu collection(s)\n", failures, checked);
+		fprintf(stderr, "kairan: verify: %d problem(s) in %zu collection(s)%s\n", failures, checked,
+		    full ? " (run: kairan repair)" : "");
 		return 1;
 	}
-	printf("verified %zu collection(s): every commit signed by its publisher, history linear, "
-	    "heads as recorded\n", checked);
+	if (full)
+		printf("verified %zu collection(s) and %zu object(s): every object reads and matches its id, "
+		    "every commit signed by its publisher, history linear, heads as recorded\n", checked, objects);
+	else
+		printf("verified %zu collection(s): every commit signed by its publisher, history linear, "
+		    "heads as recorded\n", checked);
+	return 0;
+}
+
+int
+cmd_repair(kr_cli *c, int argc, char **argv)
+{
+	kr_repair_report rep;
+	kr_home probe = { 0 };
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return printf("usage: kairan repair\n\n"
+		    "Rebuilds what a lost or damaged state.db held, and sets damaged objects aside:\n"
+		    "  1. reads every object of every collection; a mirrored collection with damaged\n"
+		    "     objects has those packs moved to <repo>/damaged-<time>/ and its ref dropped,\n"
+		    "     so the next `kairan sync` (or the running node) fetches it again from a peer;\n"
+		    "  2. builds a new state.db from the repositories, the follows file and the\n"
+		    "     signed manifests kept in the home (manifests/), and signs a fresh manifest of\n"
+		    "     this node above the last seq it issued;\n"
+		    "  3. moves the old state.db to state.db.damaged-<time> and puts the new one in\n"
+		    "     place with one rename: until then nothing is changed.\n"
+		    "Quarantine history and peer contact times start afresh. Stop `kairan serve` first.\n"), 0;
+	if (argc != 1)
+		return kr_cli_usage("repair");
+	probe.home = (char *)c->home_path;
+	if (kr_control_poke(&probe, "ping", 300) == 0) {
+		fprintf(stderr, "kairan: repair: a kairan serve is running on %s; stop it first (it holds state.db open)\n",
+		    c->home_path);
+		return 1;
+	}
+	kr_store_strict(1);
+	if (kr_home_repair(c->home_path, s_problem, (void *)"repair", &rep) < 0) {
+		fprintf(stderr, "kairan: repair: %s; state.db was not changed\n", kr_errmsg());
+		free(rep.aside);
+		return 1;
+	}
+	printf("rebuilt state.db from the repositories: %zu followed publisher(s), %zu signed manifest(s), "
+	    "%zu collection(s) indexed\n", rep.follows, rep.manifests, rep.collections);
+	if (rep.aside)
+		printf("the old state.db is kept as %s\n", rep.aside);
+	printf("read and re-hashed %zu object(s)", rep.objects);
+	if (rep.reset)
+		printf("; %zu mirrored collection(s) had damaged packs set aside: run kairan sync (or start "
+		    "kairan serve) to fetch them again", rep.reset);
+	printf("\n");
+	free(rep.aside);
+	if (rep.damaged_left) {
+		fprintf(stderr, "kairan: repair: %zu collection(s) of this node are damaged and were left as "
+		    "they are (see above)\n", rep.damaged_left);
+		return 1;
+	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "home.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,11 +298,94 @@ s_tkey_open(kr_home *h)
 	return rc;
 }
 
+/* ---- follows, kept outside state.db --------------------------------- */
+
+/*
+ * <home>/follows lists the peers and the publishers pinned through each,
+ * one line per peer: "ENDPOINT FPR FPR…". follow and unfollow rewrite it
+ * in the same step as state.db, so a lost or damaged state.db can be
+ * rebuilt without asking anyone which publishers to trust.
+ */
+static const char s_follows_header[] =
+	"# kairan: the peers this node follows and the publishers it pins through each.\n"
+	"# Kept by `kairan follow` / `kairan unfollow`; `kairan repair` (or a lost\n"
+	"# state.db) restores the follows from here. One line per peer:\n"
+	"# ENDPOINT [PUBLISHER-FINGERPRINT ...]\n";
+
 int
-kr_home_open(kr_home *h, const char *path)
+kr_home_save_follows(kr_home *h)
+{
+	kr_state_peer *peers;
+	size_t n;
+	kr_buf b = KR_BUF_INIT;
+	char *path;
+	int rc;
+
+	if ((rc = kr_state_peers(h->state, &peers, &n)) < 0)
+		return rc;
+	kr_buf_adds(&b, s_follows_header);
+	for (size_t i = 0; i < n; i++) {
+		kr_buf_adds(&b, peers[i].endpoint);
+		for (size_t j = 0; j < peers[i].npublishers; j++)
+			kr_buf_addf(&b, " %s", peers[i].publishers[j]);
+		kr_buf_addch(&b, '\n');
+	}
+	path = kr_sprintf("%s/follows", h->home);
+	rc = kr_file_write(path, b.ptr, b.len, 0644);
+	free(path);
+	kr_buf_release(&b);
+	kr_state_peers_free(peers, n);
+	return rc;
+}
+
+/* Reads <home>/follows into st (one transaction); KR_ENOTFOUND if there is no such file. */
+static int
+s_follows_restore(kr_state *st, const char *home, size_t *npubs)
+{
+	char *path = kr_sprintf("%s/follows", home);
+	kr_buf text = KR_BUF_INIT;
+	char *line, *save = NULL;
+	int lineno = 0, rc;
+
+	*npubs = 0;
+	if ((rc = kr_file_read(&text, path)) < 0 || (rc = kr_state_begin(st)) < 0) {
+		free(path);
+		kr_buf_release(&text);
+		return rc;
+	}
+	for (line = strtok_r(text.ptr, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+		char *tok, *tsave = NULL, *ep, **pubs = NULL;
+		size_t np = 0;
+		lineno++;
+		if (*line == '#' || !(ep = strtok_r(line, " \t\r", &tsave)))
+			continue;
+		while (rc == 0 && (tok = strtok_r(NULL, " \t\r", &tsave))) {
+			if (!kr_is_hex(tok, KR_FPR_HEX)) {
+				rc = kr_error(KR_ERROR, "%s:%d: '%s' is not a publisher fingerprint", path, lineno, tok);
+				break;
+			}
+			pubs = kr_realloc(pubs, (np + 1) * sizeof(char *));
+			pubs[np++] = tok;
+		}
+		if (rc == 0)
+			rc = kr_state_follow(st, ep, pubs, np);
+		*npubs += np;
+		free(pubs);
+	}
+	if (rc == 0)
+		rc = kr_state_commit(st);
+	else
+		kr_state_rollback(st);
+	free(path);
+	kr_buf_release(&text);
+	return rc;
+}
+
+/* Config, key and store: everything of a home but its state. */
+static int
+s_open_base(kr_home *h, const char *path)
 {
 	char *p;
-	size_t fixed = 0;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
@@ -313,26 +397,89 @@ kr_home_open(kr_home *h, const char *path)
 		rc = kr_error(KR_ENOTFOUND, "%s is not a kairan home (create one with: kairan --home %s init "
 		    "--name NAME --lg-code CODE)", path, path);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	p = kr_sprintf("%s/keys/node.ed25519", path);
 	rc = kr_key_load(&h->key, p);
 	free(p);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	kr_hex(h->fpr, kr_key_pub(h->key), KR_FPR_LEN);
 	if ((rc = s_tkey_open(h)) < 0)
-		goto fail;
-	p = kr_sprintf("%s/state.db", path);
-	rc = kr_state_open(&h->state, p);
-	free(p);
-	if (rc < 0 || (rc = kr_store_open(&h->store, path)) < 0)
-		goto fail;
+		return rc;
+	return kr_store_open(&h->store, path);
+}
+
+static void
+s_replica_setup(kr_home *h)
+{
 	kr_replica_init(&h->rep, h->store, h->state, h->key, h->cfg.name, h->cfg.lg_code);
 	h->rep.max_collection_bytes = h->cfg.max_collection_bytes;
 	h->rep.rules = &h->cfg.rules;
 	h->rep.pii = &h->cfg.pii;
 	h->rep.manifest_ttl = h->cfg.manifest_ttl;
-	if ((rc = kr_replica_reconcile(&h->rep, &fixed)) < 0)
+}
+
+/*
+ * Fills a new, empty state from what the home keeps outside it: the
+ * follows, then the signed manifests (checked against the follows), then
+ * heads and items from the repositories (kr_replica_reconcile, which also
+ * signs a fresh manifest of ours above the last one saved).
+ */
+static int
+s_state_rebuild(kr_home *h, void (*problem)(const char *msg, void *arg), void *arg, kr_repair_report *rep)
+{
+	size_t pubs = 0, manifests = 0, fixed = 0;
+	int rc;
+
+	if ((rc = s_follows_restore(h->state, h->home, &pubs)) < 0 && rc != KR_ENOTFOUND)
+		return rc;
+	if (rc == KR_ENOTFOUND && problem)
+		problem("no follows file in this home: no followed publisher was restored", arg);
+	kr_error_clear();
+	if ((rc = kr_replica_restore_manifests(&h->rep, problem, arg, &manifests)) < 0 ||
+	    (rc = kr_replica_reconcile(&h->rep, problem, arg, &fixed)) < 0)
+		return rc;
+	/* reconcile indexed every collection: the schema's own request for a reindex is met */
+	if ((rc = kr_state_setting_put(h->state, "reindex", NULL)) < 0)
+		return rc;
+	if (rep) {
+		rep->follows = pubs;
+		rep->manifests = manifests;
+		rep->collections = fixed;
+	}
+	return 0;
+}
+
+int
+kr_home_open(kr_home *h, const char *path)
+{
+	char *p;
+	size_t fixed = 0;
+	int rc;
+
+	if ((rc = s_open_base(h, path)) < 0)
+		goto fail;
+	p = kr_sprintf("%s/state.db", path);
+	rc = kr_state_open(&h->state, p);
+	free(p);
+	if (rc < 0)
+		goto fail;
+	s_replica_setup(h);
+	if (kr_state_created(h->state)) {
+		/* state.db was lost (or this is a new home): take back what the home keeps beside it */
+		if ((rc = s_state_rebuild(h, NULL, NULL, NULL)) < 0)
+			goto fail;
+	} else {
+		char *f = kr_sprintf("%s/follows", path);
+		int missing = access(f, F_OK) != 0;
+		free(f);
+		/* homes made before the copies outside state.db existed (best effort: a read-only user goes on) */
+		if (missing)
+			kr_home_save_follows(h);
+		kr_replica_keep(&h->rep);
+		kr_error_clear();
+	}
+	if ((rc = kr_replica_reconcile(&h->rep, NULL, NULL, &fixed)) < 0)
 		goto fail;
 	{
 		/* A schema change asked for the item index to be rebuilt from git. */
@@ -349,6 +496,166 @@ kr_home_open(kr_home *h, const char *path)
 	return 0;
 fail:
 	kr_home_close(h);
+	return rc;
+}
+
+/* Copies the follows of a damaged state.db, if it still answers, into st. */
+static int
+s_follows_salvage(kr_state *st, const char *old_path, size_t *npubs)
+{
+	kr_state *old = NULL;
+	kr_state_peer *peers = NULL;
+	size_t n = 0;
+	int rc;
+
+	*npubs = 0;
+	if ((rc = kr_state_open(&old, old_path)) < 0 || (rc = kr_state_peers(old, &peers, &n)) < 0) {
+		kr_state_destroy(&old);
+		return rc;
+	}
+	if ((rc = kr_state_begin(st)) == 0) {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			rc = kr_state_follow(st, peers[i].endpoint, peers[i].publishers, peers[i].npublishers);
+			*npubs += peers[i].npublishers;
+		}
+		if (rc == 0)
+			rc = kr_state_commit(st);
+		else
+			kr_state_rollback(st);
+	}
+	kr_state_peers_free(peers, n);
+	kr_state_destroy(&old);
+	return rc;
+}
+
+static void
+s_unlink_db(const char *path)
+{
+	char *p;
+
+	unlink(path);
+	p = kr_sprintf("%s-wal", path);
+	unlink(p);
+	free(p);
+	p = kr_sprintf("%s-shm", path);
+	unlink(p);
+	free(p);
+}
+
+/*
+ * Puts the rebuilt state in place: the old state.db (and its -wal, -shm)
+ * moves to state.db.damaged-<time>, the new one takes its name by one
+ * rename. Before that rename nothing is lost: a failure puts the WAL back.
+ */
+static int
+s_state_swap(const char *home, const char *tmp, char **aside)
+{
+	char *db = kr_sprintf("%s/state.db", home), stamp[32], iso[32];
+	char *wal = kr_sprintf("%s-wal", db), *shm = kr_sprintf("%s-shm", db);
+	char *awal = NULL, *ashm = NULL;
+	size_t k = 0;
+	int rc = 0, moved_wal = 0, fd;
+
+	kr_time_iso(iso, kr_now());
+	for (const char *c = iso; *c; c++)
+		if (*c != ':' && *c != '-')
+			stamp[k++] = *c;
+	stamp[k] = '\0';
+	*aside = kr_sprintf("%s/state.db.damaged-%s", home, stamp);
+	awal = kr_sprintf("%s-wal", *aside);
+	ashm = kr_sprintf("%s-shm", *aside);
+	if (access(db, F_OK) == 0) {
+		if (link(db, *aside) < 0) {
+			rc = kr_error(KR_EIO, "%s: %s", *aside, strerror(errno));
+			goto done;
+		}
+		/* a stale WAL must never meet the new file */
+		if (rename(wal, awal) == 0)
+			moved_wal = 1;
+		else if (errno != ENOENT)
+			rc = kr_error(KR_EIO, "%s: %s", wal, strerror(errno));
+		if (rc == 0 && rename(shm, ashm) < 0 && errno != ENOENT)
+			rc = kr_error(KR_EIO, "%s: %s", shm, strerror(errno));
+	} else {
+		free(*aside);
+		*aside = NULL;
+	}
+	if (rc == 0 && rename(tmp, db) < 0)
+		rc = kr_error(KR_EIO, "%s: %s", db, strerror(errno));
+	if (rc < 0) {
+		if (moved_wal)
+			rename(awal, wal);
+		if (*aside)
+			unlink(*aside);
+		free(*aside);
+		*aside = NULL;
+		goto done;
+	}
+	if ((fd = open(home, O_RDONLY | O_DIRECTORY)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+done:
+	free(db);
+	free(wal);
+	free(shm);
+	free(awal);
+	free(ashm);
+	return rc;
+}
+
+int
+kr_home_repair(const char *path, void (*problem)(const char *msg, void *arg), void *arg, kr_repair_report *rep)
+{
+	kr_home h;
+	char *tmp = NULL, *db = NULL;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = s_open_base(&h, path)) < 0)
+		goto done;
+	/* 1. objects: damaged packs of mirrored collections go aside (the next sync re-fetches them) */
+	kr_replica_init(&h.rep, h.store, NULL, h.key, h.cfg.name, h.cfg.lg_code);
+	if ((rc = kr_replica_set_aside_damaged(&h.rep, problem, arg, &rep->reset, &rep->objects)) < 0)
+		goto done;
+	rep->damaged_left = (size_t)rc;
+	/* 2. a new state.db beside the old one, filled from git and the copies kept in the home */
+	db = kr_sprintf("%s/state.db", path);
+	tmp = kr_sprintf("%s/state.db.repair-%d", path, (int)getpid());
+	s_unlink_db(tmp);
+	if ((rc = kr_state_open(&h.state, tmp)) < 0)
+		goto done;
+	s_replica_setup(&h);
+	{
+		char *f = kr_sprintf("%s/follows", path);
+		int have_file = access(f, F_OK) == 0;
+		free(f);
+		if (!have_file && access(db, F_OK) == 0) {
+			size_t n = 0;
+			if (s_follows_salvage(h.state, db, &n) == 0) {
+				problem("no follows file: the follows were read from the old state.db", arg);
+				if ((rc = kr_home_save_follows(&h)) < 0)
+					goto done;
+			} else {
+				char *msg = kr_sprintf("no follows file, and the old state.db cannot list them (%s): "
+				    "follow your peers again after the repair", kr_errmsg());
+				problem(msg, arg);
+				free(msg);
+			}
+			kr_error_clear();
+		}
+	}
+	if ((rc = s_state_rebuild(&h, problem, arg, rep)) < 0)
+		goto done;
+	kr_state_destroy(&h.state); /* the last connection: its WAL is folded in */
+	/* 3. one rename puts it in place */
+	rc = s_state_swap(path, tmp, &rep->aside);
+done:
+	if (rc < 0 && tmp)
+		s_unlink_db(tmp);
+	kr_home_close(&h);
+	free(tmp);
+	free(db);
 	return rc;
 }
 

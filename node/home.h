@@ -6,7 +6,9 @@
  *   keys/node.ed25519   signing key
  *   keys/node.x25519    transport key (CURVE); made on first open if missing
  *   federation/         the membership chain, when this node is in one
- *   state.db        SQLite, WAL
+ *   state.db        SQLite, WAL (rebuildable: kairan repair)
+ *   follows         peers and pinned publishers, kept with state.db
+ *   manifests/<publisher>  last signed manifest of each (ours before it is recorded)
  *   repos/<publisher>/<collection>.git
  */
 #ifndef KR_HOME_H
@@ -46,8 +48,36 @@ typedef struct {
 char *kr_home_path(const char *opt);
 /* Creates a new home; refuses (KR_EEXISTS) if one exists at path. */
 int kr_home_init(const char *path, const char *name, const char *lg_code);
-/* Opens everything and reconciles refs with state. */
+/*
+ * Opens everything and reconciles refs with state. A state.db that had to
+ * be created anew (lost) is filled from the follows file, the saved
+ * manifests and the repositories before anything else reads it.
+ */
 int kr_home_open(kr_home *h, const char *path);
+
+/* Rewrites <home>/follows from state (inside the caller's transaction). */
+int kr_home_save_follows(kr_home *h);
+
+typedef struct {
+	size_t follows, manifests, collections; /* restored into the new state.db */
+	size_t reset;                   /* mirrored collections whose damaged packs went aside */
+	size_t damaged_left;            /* own collections with damage repair cannot fetch back */
+	size_t objects;                 /* objects read and re-hashed */
+	char *aside;                    /* where the old state.db went (caller frees; NULL: there was none) */
+} kr_repair_report;
+
+/*
+ * kairan repair: (1) reads every object of every collection and sets the
+ * damaged packs of mirrored collections aside (kr_replica_set_aside_damaged);
+ * (2) builds a new state.db next to the old one from the follows file (or,
+ * without one, the old state.db if it still lists them), the saved
+ * manifests and the repositories; (3) moves the old state.db to
+ * state.db.damaged-<time> and the new one into place by a rename. All or
+ * nothing for state.db: any failure before the rename leaves it as it was.
+ * The daemon must not be running. problem() gets each finding.
+ */
+int kr_home_repair(const char *path, void (*problem)(const char *msg, void *arg), void *arg,
+    kr_repair_report *rep);
 void kr_home_close(kr_home *h);
 int kr_config_load(kr_config *c, const char *path);
 void kr_config_clear(kr_config *c);

@@ -354,10 +354,13 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 	}
 	memset(&req, 0, sizeof(req));
 	req.type = KR_REQ_SNAPSHOT;
-	req.publishers = kr_calloc(npubs, KR_FPR_LEN);
-	req.npublishers = npubs;
+	/* and our own manifest, as the peer holds it: after a lost state.db it tells our last seq */
+	req.publishers = kr_calloc(npubs + 1, KR_FPR_LEN);
+	req.npublishers = npubs + (npubs > 0);
 	for (size_t i = 0; i < npubs; i++)
 		kr_unhex(req.publishers[i], KR_FPR_LEN, pubs[i]);
+	if (npubs > 0)
+		kr_unhex(req.publishers[npubs], KR_FPR_LEN, h->fpr);
 	rc = kr_conn_call(c, &req, &rep);
 	free(req.publishers);
 	if (rc < 0)

@@ -6,13 +6,23 @@
  * commits, runs the same checks as publishing (policies/item.c), and
  * produces the rows; it is shared by publish, receipt and reconcile, so the
  * index can always be rebuilt from the repositories alone.
+ *
+ * What git does not hold is kept beside state.db as well: the last signed
+ * manifest of each publisher in <home>/manifests/ (ours before it is
+ * recorded, so no seq is ever signed twice). A refused update costs no
+ * disk: the packs it brought are removed again, and the same signed
+ * manifest is not fetched again from that peer. Used by one thread per
+ * kr_replica (the daemon's loop and its worker each have their own).
  */
 #include "replica.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../policies/item.h"
 #include "manifest.h"
@@ -241,15 +251,115 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 	return rc;
 }
 
-static int
-s_trusted(const uint8_t pub[KR_FPR_LEN], void *arg)
-{
-	kr_replica *r = arg;
-	char hex[KR_FPR_HEX + 1];
+/* ---- durable copies of signed manifests ------------------------------- */
 
-	kr_hex(hex, pub, KR_FPR_LEN);
-	return kr_state_pinned(r->state, hex);
+/*
+ * <home>/manifests/<publisher> holds the latest signed manifest of each
+ * publisher this node accepted, and of this node itself, outside state.db:
+ * after state.db is lost or damaged, kairan repair (or the next open of a
+ * new state.db) restores them, and this node never signs a seq at or
+ * below one it already issued. Our own copy is written before the
+ * transaction that records it commits, so it is never behind what peers
+ * may have seen; the others' after (they are a cache: sync refreshes them).
+ */
+static char *
+s_manifest_path(const kr_replica *r, const char *pub)
+{
+	return pub ? kr_sprintf("%s/manifests/%s", kr_store_home(r->store), pub)
+	           : kr_sprintf("%s/manifests", kr_store_home(r->store));
 }
+
+/* Written whole, then renamed into place (a name of its own: two threads of a daemon may save at once). */
+static int
+s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
+{
+	char *dir = s_manifest_path(r, NULL), *path = s_manifest_path(r, pub), *tmp;
+	uint64_t nonce;
+	int rc;
+
+	kr_random(&nonce, sizeof(nonce));
+	tmp = kr_sprintf("%s.%016llx", path, (unsigned long long)nonce);
+	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 &&
+	    rename(tmp, path) < 0) {
+		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/*
+ * Reads and checks pub's saved manifest: signed by pub, well-formed. 0
+ * with *m (and *bytes, when given) filled; KR_ENOTFOUND if there is none;
+ * KR_EVERIFY if the file is damaged.
+ */
+static int
+s_manifest_load(kr_replica *r, const char *pub, kr_manifest *m, kr_buf *bytes)
+{
+	char *path = s_manifest_path(r, pub);
+	kr_buf b = KR_BUF_INIT;
+	kr_signed s = { .body = KR_BUF_INIT };
+	uint8_t key[KR_FPR_LEN];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = kr_file_read(&b, path)) < 0)
+		goto done;
+	kr_unhex(key, KR_FPR_LEN, pub);
+	if (kr_signed_decode(&s, b.ptr, b.len) < 0 || memcmp(s.key, key, KR_FPR_LEN) != 0 ||
+	    kr_signed_verify(key, KR_MANIFEST_TYPE, s.body.ptr, s.body.len, s.sig) < 0 ||
+	    kr_manifest_decode(m, s.body.ptr, s.body.len) < 0 || memcmp(m->publisher, key, KR_FPR_LEN) != 0) {
+		kr_manifest_clear(m);
+		rc = kr_error(KR_EVERIFY, "%s is damaged: it is not a manifest signed by %.16s… (move it aside "
+		    "to go on; the next seq then comes from state.db and from peers)", path, pub);
+		goto done;
+	}
+	if (bytes)
+		kr_buf_add(bytes, b.ptr, b.len);
+done:
+	kr_signed_clear(&s);
+	kr_buf_release(&b);
+	free(path);
+	return rc;
+}
+
+/*
+ * The highest seq this node signed, by state.db and by its saved copy;
+ * same (when given) tells whether state.db's manifest is the bytes given.
+ */
+static int
+s_own_floor(kr_replica *r, uint64_t *state_seq, uint64_t *floor, const void *bytes, size_t len, int *same)
+{
+	kr_state_manifest cur;
+	kr_manifest saved;
+	int rc;
+
+	*state_seq = 0;
+	if (same)
+		*same = 0;
+	if ((rc = kr_state_manifest_get(r->state, r->own, &cur)) == 0) {
+		*state_seq = cur.seq;
+		if (same)
+			*same = cur.signed_bytes.len == len && memcmp(cur.signed_bytes.ptr, bytes, len) == 0;
+		kr_state_manifest_clear(&cur);
+	} else if (rc != KR_ENOTFOUND) {
+		return rc;
+	}
+	*floor = *state_seq;
+	if ((rc = s_manifest_load(r, r->own, &saved, NULL)) == 0) {
+		if (saved.seq > *floor)
+			*floor = saved.seq;
+		kr_manifest_clear(&saved);
+	} else if (rc != KR_ENOTFOUND) {
+		return rc;
+	}
+	kr_error_clear();
+	return 0;
+}
+
+/* ---- applying a received manifest ------------------------------------- */
 
 static void
 s_quarantine(kr_replica *r, const char *pub, const char *peer, const char *coll,
@@ -281,222 +391,412 @@ typedef struct {
 	size_t first_change;
 } s_moved;
 
-int
-kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
-    const kr_fetcher *fx, kr_apply *res)
-{
+typedef struct {
+	char coll[KR_COLLECTION_MAX + 1];
+	char name[64];
+} s_written;
+
+/* One apply in progress: what its steps share. */
+typedef struct {
+	kr_replica *r;
+	const void *bytes;
+	size_t len;
+	const kr_fetcher *fx;
+	kr_apply *res;
+	char hex[KR_FPR_HEX + 1];
+	uint8_t digest[32];             /* SHA-256 of the signed bytes */
 	kr_manifest m;
-	kr_state_manifest prev;
+	s_changes changes;
+	s_moved *moved;
+	size_t nmoved;
+	const char *failed_coll;
+	s_written *written;             /* packs this apply added */
+	size_t nwritten;
+} s_apply;
+
+static int
+s_trusted(const uint8_t pub[KR_FPR_LEN], void *arg)
+{
+	(void)pub;
+	return *(const int *)arg;
+}
+
+/* Reads the claimed publisher; a message that does not even decode is quarantined. */
+static int
+s_apply_peek(s_apply *a)
+{
+	kr_signed s;
+	kr_manifest peek;
+	int rc;
+
+	if ((rc = kr_signed_decode(&s, a->bytes, a->len)) < 0 ||
+	    (rc = kr_manifest_decode(&peek, s.body.ptr, s.body.len)) < 0) {
+		kr_signed_clear(&s);
+		s_quarantine(a->r, NULL, a->fx->peer, NULL, 0, kr_errmsg());
+		a->res->quarantined = 1;
+		return KR_EPROTO;
+	}
+	kr_hex(a->hex, peek.publisher, KR_FPR_LEN);
+	kr_manifest_clear(&peek);
+	kr_signed_clear(&s);
+	strcpy(a->res->publisher, a->hex);
+	kr_sha256(a->digest, a->bytes, a->len);
+	return 0;
+}
+
+/*
+ * Our own manifest, as a peer holds it. Only its seq matters to us: if it
+ * is above what this node remembers (state.db or its saved copy lost), the
+ * saved floor rises to it and, when the manifest we offer is older or
+ * another one with the same seq (signed again after a loss: subscribers
+ * would see equivocation), a fresh one is signed above it (res->applied,
+ * so it is announced) — as long as our repositories hold what that
+ * manifest names.
+ */
+static int
+s_apply_own(s_apply *a)
+{
+	kr_replica *r = a->r;
+	kr_signed s = { .body = KR_BUF_INIT };
+	kr_manifest m = { 0 };
+	uint64_t state_seq, floor, seq;
+	int rc, same;
+
+	if (!r->key)
+		return 0;
+	if (kr_signed_decode(&s, a->bytes, a->len) < 0 ||
+	    memcmp(s.key, kr_key_pub(r->key), KR_FPR_LEN) != 0 ||
+	    kr_signed_verify(kr_key_pub(r->key), KR_MANIFEST_TYPE, s.body.ptr, s.body.len, s.sig) < 0 ||
+	    kr_manifest_decode(&m, s.body.ptr, s.body.len) < 0) {
+		kr_signed_clear(&s);
+		s_quarantine(r, a->hex, a->fx->peer, NULL, 0, "a manifest in this node's own name that it did not sign");
+		a->res->quarantined = 1;
+		return KR_EVERIFY;
+	}
+	kr_signed_clear(&s);
+	if ((rc = s_own_floor(r, &state_seq, &floor, a->bytes, a->len, &same)) < 0)
+		goto done;
+	if (m.seq > floor && (rc = s_manifest_save(r, r->own, a->bytes, a->len)) < 0)
+		goto done;
+	/* What we offer is newer, or is this very manifest: nothing to do. */
+	if (state_seq > m.seq || same)
+		goto done;
+	for (size_t i = 0; i < m.nheads; i++) {
+		uint8_t ref[KR_OID_LEN];
+		if (kr_store_head(r->store, r->own, m.heads[i].collection, ref) < 0 ||
+		    !kr_store_descends(r->store, r->own, m.heads[i].collection, ref, m.heads[i].commit)) {
+			char want[KR_OID_HEX + 1];
+			kr_hex(want, m.heads[i].commit, KR_OID_LEN);
+			rc = kr_error(KR_ECONFLICT, "peer %s holds this node's manifest seq %llu, whose %s is at %.12s, "
+			    "which this node's repository does not hold: restore repos/%s/%s.git before publishing",
+			    a->fx->peer ? a->fx->peer : "?", (unsigned long long)m.seq, m.heads[i].collection, want,
+			    r->own, m.heads[i].collection);
+			goto done;
+		}
+	}
+	if ((rc = kr_replica_issue(r, &seq)) == 0) {
+		a->res->applied = 1;
+		a->res->seq = seq;
+	}
+done:
+	kr_manifest_clear(&m);
+	return rc;
+}
+
+/*
+ * Signature, trust, seq, times and lg_code (DESIGN §5 steps 1-3). 0: go
+ * on and fetch; 1: nothing to do (the manifest is held); or the error,
+ * quarantined when it is a refusal. A state.db that cannot answer is an
+ * error of its own, never "not trusted" or "nothing held before".
+ */
+static int
+s_apply_check(s_apply *a)
+{
+	kr_replica *r = a->r;
+	kr_state_manifest prev = { 0 };
 	kr_signed prev_signed = { .body = KR_BUF_INIT };
 	kr_manifest_prev pv, *pvp = NULL;
 	uint8_t pub[KR_FPR_LEN];
-	char hex[KR_FPR_HEX + 1];
-	s_changes changes = { 0 };
-	s_moved *moved = NULL;
-	size_t nmoved = 0;
-	const char *failed_coll = NULL;
-	double t = 0;
-	int rc, have_prev;
+	int trusted, rc;
 
-	memset(res, 0, sizeof(*res));
-	memset(&prev, 0, sizeof(prev));
-	memset(&m, 0, sizeof(m));
-	/* Peek at the claimed publisher to find what we accepted before. */
-	{
-		kr_signed s;
-		kr_manifest peek;
-		if ((rc = kr_signed_decode(&s, signed_bytes, len)) < 0 ||
-		    (rc = kr_manifest_decode(&peek, s.body.ptr, s.body.len)) < 0) {
-			kr_signed_clear(&s);
-			s_quarantine(r, NULL, fx->peer, NULL, 0, kr_errmsg());
-			res->quarantined = 1;
-			return KR_EPROTO;
+	if ((trusted = kr_state_pinned(r->state, a->hex)) < 0)
+		return trusted;
+	if ((rc = kr_state_manifest_get(r->state, a->hex, &prev)) == 0) {
+		if (kr_signed_decode(&prev_signed, prev.signed_bytes.ptr, prev.signed_bytes.len) == 0) {
+			pv.seq = prev.seq;
+			pv.body = prev_signed.body.ptr;
+			pv.body_len = prev_signed.body.len;
+			pvp = &pv;
 		}
-		kr_hex(hex, peek.publisher, KR_FPR_LEN);
-		kr_manifest_clear(&peek);
-		kr_signed_clear(&s);
+	} else if (rc != KR_ENOTFOUND) {
+		return rc;
 	}
-	strcpy(res->publisher, hex);
-	if (strcmp(hex, r->own) == 0)
-		return 0; /* we are the authority on our own state */
-	have_prev = kr_state_manifest_get(r->state, hex, &prev) == 0;
-	if (have_prev && kr_signed_decode(&prev_signed, prev.signed_bytes.ptr, prev.signed_bytes.len) == 0) {
-		pv.seq = prev.seq;
-		pv.body = prev_signed.body.ptr;
-		pv.body_len = prev_signed.body.len;
-		pvp = &pv;
-	}
-	rc = kr_manifest_check(&m, pub, signed_bytes, len, s_trusted, r, pvp, kr_now());
+	kr_error_clear();
+	rc = kr_manifest_check(&a->m, pub, a->bytes, a->len, s_trusted, &trusted, pvp, kr_now());
 	if (rc == KR_MANIFEST_IGNORE) {
-		rc = 0;
-		goto done;
-	}
-	if (rc == KR_MANIFEST_REPLAY) {
-		/* Recorded once per (publisher, peer, seq): a lagging relay must not flood. */
-		char *why = kr_strdup(kr_errmsg());
-		kr_state_quarantine *q;
-		size_t nq;
-		int seen = 0;
-		if (kr_state_quarantine_list(r->state, 50, &q, &nq) == 0) {
-			for (size_t i = 0; i < nq && !seen; i++)
-				seen = q[i].publisher && strcmp(q[i].publisher, hex) == 0 && q[i].peer && fx->peer &&
-				    strcmp(q[i].peer, fx->peer) == 0 && strcmp(q[i].reason, why) == 0;
-			kr_state_quarantine_free(q, nq);
+		/* Held already; fetch again only a collection no longer here (set aside by repair). */
+		rc = 1;
+		if (kr_manifest_decode(&a->m, prev_signed.body.ptr, prev_signed.body.len) == 0) {
+			for (size_t i = 0; i < a->m.nheads && rc == 1; i++) {
+				uint8_t ref[KR_OID_LEN];
+				int hr = kr_store_head(r->store, a->hex, a->m.heads[i].collection, ref);
+				if (hr == KR_ENOTFOUND)
+					rc = 0;
+				else if (hr < 0)
+					rc = hr;
+			}
+			if (rc == 1)
+				kr_manifest_clear(&a->m);
 		}
-		if (!seen)
-			s_quarantine(r, hex, fx->peer, NULL, 0, why);
-		kr_error(KR_EVERIFY, "%s", why);
-		free(why);
-		res->quarantined = 1;
-		rc = KR_EVERIFY;
+		kr_error_clear();
+		if (rc == 0)
+			a->res->seq = a->m.seq;
 		goto done;
 	}
-	if (rc < 0) {
-		s_quarantine(r, hex, fx->peer, NULL, 0, kr_errmsg());
-		res->quarantined = 1;
+	if (rc == KR_MANIFEST_REPLAY || rc < 0) {
+		/* Counted once per (publisher, peer, kind of reason): a lagging relay cannot flood. */
+		s_quarantine(r, a->hex, a->fx->peer, NULL, 0, kr_errmsg());
+		a->res->quarantined = 1;
+		rc = rc < 0 ? rc : KR_EVERIFY;
 		goto done;
 	}
-	res->seq = m.seq;
+	a->res->seq = a->m.seq;
 	{
 		char right[7];
-		if (kr_lgcode_check(m.lg_code, right) < 0) {
-			rc = kr_error(KR_EVERIFY, "manifest of %.16s… seq %llu: lg_code %s", hex,
-			    (unsigned long long)m.seq, kr_errmsg());
-			s_quarantine(r, hex, fx->peer, NULL, (int64_t)m.seq, kr_errmsg());
-			res->quarantined = 1;
-			goto done;
+		if (kr_lgcode_check(a->m.lg_code, right) < 0) {
+			rc = kr_error(KR_EVERIFY, "manifest of %.16s… seq %llu: lg_code %s", a->hex,
+			    (unsigned long long)a->m.seq, kr_errmsg());
+			s_quarantine(r, a->hex, a->fx->peer, NULL, (int64_t)a->m.seq, kr_errmsg());
+			a->res->quarantined = 1;
 		}
 	}
+done:
+	kr_signed_clear(&prev_signed);
+	kr_state_manifest_clear(&prev);
+	return rc;
+}
 
-	/* Fetch, verify and index every head that moved. */
-	moved = kr_calloc(m.nheads, sizeof(*moved));
-	for (size_t i = 0; i < m.nheads; i++) {
-		const kr_head *h = &m.heads[i];
-		s_moved *mv = &moved[nmoved];
+/* A manifest this peer offered before and that was refused after its fetch: not fetched again. */
+static int
+s_apply_remembered(s_apply *a)
+{
+	char *why;
+	int rc;
+
+	if ((rc = kr_state_rejected_get(a->r->state, a->hex, a->fx->peer, a->digest, &why)) == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	s_quarantine(a->r, a->hex, a->fx->peer, NULL, (int64_t)a->m.seq, why);
+	kr_error(KR_EVERIFY, "%s (refused before; not fetched again until the publisher's manifest changes)", why);
+	free(why);
+	a->res->quarantined = 1;
+	return KR_EVERIFY;
+}
+
+/* Fetches one head's pack into the collection's objects; remembers the pack it added. */
+static int
+s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
+{
+	const kr_head *h = mv->h;
+	kr_packin *in = NULL;
+	uint64_t got = 0;
+	double t = kr_monotonic_ms();
+	int rc;
+
+	kr_store_tidy(a->r->store, a->hex, h->collection);
+	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+		return rc;
+	rc = a->fx->fetch(a->fx->arg, a->hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap, in, &got);
+	a->res->bytes += got;
+	if (rc == 0 && (rc = kr_packin_commit(in)) == 0 && kr_packin_written(in)) {
+		s_written *w;
+		a->written = kr_realloc(a->written, (a->nwritten + 1) * sizeof(*a->written));
+		w = &a->written[a->nwritten++];
+		snprintf(w->coll, sizeof(w->coll), "%s", h->collection);
+		snprintf(w->name, sizeof(w->name), "%s", kr_packin_written(in));
+	}
+	kr_packin_destroy(&in);
+	a->res->ms_fetch += kr_monotonic_ms() - t;
+	return rc;
+}
+
+/* DESIGN §5 step 4: fetch, verify and index every head that moved. */
+static int
+s_apply_fetch(s_apply *a)
+{
+	kr_replica *r = a->r;
+	const kr_manifest *m = &a->m;
+	double t;
+	int rc;
+
+	a->moved = kr_calloc(m->nheads ? m->nheads : 1, sizeof(*a->moved));
+	for (size_t i = 0; i < m->nheads; i++) {
+		const kr_head *h = &m->heads[i];
+		s_moved *mv = &a->moved[a->nmoved];
 		uint64_t cap = h->size < r->max_collection_bytes ? h->size : r->max_collection_bytes;
-		kr_packin *in = NULL;
-		uint64_t got = 0;
 
 		mv->h = h;
-		mv->had_old = kr_store_head(r->store, hex, h->collection, mv->old) == 0;
+		mv->had_old = kr_store_head(r->store, a->hex, h->collection, mv->old) == 0;
 		kr_error_clear();
 		if (mv->had_old && memcmp(mv->old, h->commit, KR_OID_LEN) == 0)
 			continue;
-		failed_coll = h->collection;
-		if (!kr_collection_valid(h->collection)) {
-			rc = kr_error(KR_EPROTO, "bad collection name");
-			goto rejected;
-		}
-		kr_store_tidy(r->store, hex, h->collection);
-		if ((rc = kr_packin_new(&in, r->store, hex, h->collection)) < 0)
-			goto done;
+		a->failed_coll = h->collection;
+		if (!kr_collection_valid(h->collection))
+			return kr_error(KR_EPROTO, "bad collection name");
+		if ((rc = s_apply_fetch_one(a, mv, cap)) < 0)
+			return kr_error_prefix(rc, "collection %s", h->collection);
 		t = kr_monotonic_ms();
-		rc = fx->fetch(fx->arg, hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap, in, &got);
-		res->bytes += got;
-		if (rc == 0)
-			rc = kr_packin_commit(in);
-		kr_packin_destroy(&in);
-		res->ms_fetch += kr_monotonic_ms() - t;
+		rc = kr_store_verify_range(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
+		    h->commit, m->publisher, NULL);
+		a->res->ms_verify += kr_monotonic_ms() - t;
 		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
-			goto rejected;
+			return rc == KR_ENOTFOUND ? KR_EVERIFY : rc;
 		}
+		mv->first_change = a->changes.n;
 		t = kr_monotonic_ms();
-		rc = kr_store_verify_range(r->store, hex, h->collection, mv->had_old ? mv->old : NULL,
-		    h->commit, m.publisher, NULL);
-		res->ms_verify += kr_monotonic_ms() - t;
+		rc = s_index_range(r, a->hex, h->collection, m->lg_code, mv->had_old ? mv->old : NULL,
+		    h->commit, &a->changes);
+		a->res->ms_index += kr_monotonic_ms() - t;
 		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
-			if (rc == KR_ENOTFOUND)
-				rc = KR_EVERIFY;
-			goto rejected;
+			return rc == KR_ENOTFOUND || rc == KR_EIO ? KR_EVERIFY : rc;
 		}
-		mv->first_change = changes.n;
-		t = kr_monotonic_ms();
-		rc = s_index_range(r, hex, h->collection, m.lg_code, mv->had_old ? mv->old : NULL,
-		    h->commit, &changes);
-		res->ms_index += kr_monotonic_ms() - t;
-		if (rc < 0) {
-			kr_error_prefix(rc, "collection %s", h->collection);
-			if (rc == KR_ENOTFOUND || rc == KR_EIO)
-				rc = KR_EVERIFY;
-			goto rejected;
-		}
-		nmoved++;
+		a->nmoved++;
 	}
-	failed_coll = NULL;
+	a->failed_coll = NULL;
+	return 0;
+}
 
-	/* Every check passed: move the refs, then record. */
-	t = kr_monotonic_ms();
-	for (size_t i = 0; i < nmoved; i++) {
-		if ((rc = kr_store_cas(r->store, hex, moved[i].h->collection,
-		    moved[i].had_old ? moved[i].old : NULL, moved[i].h->commit)) < 0)
-			goto done; /* someone else moved it: they verified it; reconcile converges */
+/* DESIGN §5 step 5: refs by compare-and-swap, then one transaction. */
+static int
+s_apply_record(s_apply *a)
+{
+	kr_replica *r = a->r;
+	const kr_manifest *m = &a->m;
+	double t = kr_monotonic_ms();
+	int rc = 0;
+
+	for (size_t i = 0; i < a->nmoved; i++) {
+		if ((rc = kr_store_cas(r->store, a->hex, a->moved[i].h->collection,
+		    a->moved[i].had_old ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
+			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
 	if ((rc = kr_state_begin(r->state)) < 0)
-		goto done;
+		return rc;
 	{
 		kr_state_manifest sm = { 0 };
-		strcpy(sm.publisher, hex);
-		sm.seq = m.seq;
-		sm.issued = m.issued;
-		sm.expires = m.expires;
-		sm.name = m.name;
-		sm.lg_code = m.lg_code;
-		sm.peer = (char *)fx->peer;
+		strcpy(sm.publisher, a->hex);
+		sm.seq = m->seq;
+		sm.issued = m->issued;
+		sm.expires = m->expires;
+		sm.name = m->name;
+		sm.lg_code = m->lg_code;
+		sm.peer = (char *)a->fx->peer;
 		sm.received = kr_now();
-		sm.signed_bytes = (kr_buf){ (char *)signed_bytes, len, 0 };
+		sm.signed_bytes = (kr_buf){ (char *)a->bytes, a->len, 0 };
 		rc = kr_state_manifest_put(r->state, &sm);
 	}
-	for (size_t i = 0; i < m.nheads && rc == 0; i++) {
+	for (size_t i = 0; i < m->nheads && rc == 0; i++) {
 		kr_state_head sh = { 0 }, cur;
-		strcpy(sh.publisher, hex);
-		strcpy(sh.collection, m.heads[i].collection);
-		kr_hex(sh.commit, m.heads[i].commit, KR_OID_LEN);
-		sh.size = m.heads[i].size;
+		strcpy(sh.publisher, a->hex);
+		strcpy(sh.collection, m->heads[i].collection);
+		kr_hex(sh.commit, m->heads[i].commit, KR_OID_LEN);
+		sh.size = m->heads[i].size;
 		sh.synced = kr_now();
-		if (kr_state_head_get(r->state, hex, sh.collection, &cur) == 0 &&
+		if (kr_state_head_get(r->state, a->hex, sh.collection, &cur) == 0 &&
 		    strcmp(cur.commit, sh.commit) == 0 && cur.size == sh.size)
 			continue;
 		rc = kr_state_head_put(r->state, &sh);
 	}
-	for (size_t i = 0; i < nmoved && rc == 0; i++) {
+	for (size_t i = 0; i < a->nmoved && rc == 0; i++) {
 		char commit_hex[KR_OID_HEX + 1];
-		kr_hex(commit_hex, moved[i].h->commit, KR_OID_LEN);
-		if (!moved[i].had_old)
-			rc = kr_state_items_drop(r->state, hex, moved[i].h->collection);
+		kr_hex(commit_hex, a->moved[i].h->commit, KR_OID_LEN);
+		if (!a->moved[i].had_old)
+			rc = kr_state_items_drop(r->state, a->hex, a->moved[i].h->collection);
 		if (rc == 0)
-			rc = s_record_changes(r, hex, &changes, moved[i].first_change,
-			    moved[i].h->collection, commit_hex);
+			rc = s_record_changes(r, a->hex, &a->changes, a->moved[i].first_change,
+			    a->moved[i].h->collection, commit_hex);
 	}
 	if (rc == 0)
 		rc = kr_state_commit(r->state);
 	else
 		kr_state_rollback(r->state);
-	res->ms_record = kr_monotonic_ms() - t;
-	if (rc == 0) {
-		res->applied = 1;
-		res->changed = nmoved;
-		for (size_t i = 0; i < nmoved; i++) {
-			int packed;
-			kr_store_maintain(r->store, hex, moved[i].h->collection, 0, &packed);
+	a->res->ms_record = kr_monotonic_ms() - t;
+	if (rc < 0)
+		return rc;
+	a->res->applied = 1;
+	a->res->changed = a->nmoved;
+	if (s_manifest_save(r, a->hex, a->bytes, a->len) < 0)
+		kr_error_clear(); /* a cache for kairan repair: sync refreshes it */
+	for (size_t i = 0; i < a->nmoved; i++) {
+		int packed;
+		kr_store_maintain(r->store, a->hex, a->moved[i].h->collection, 0, &packed);
+	}
+	return 0;
+}
+
+/*
+ * A refusal after the fetch: quarantined, remembered for this peer (the
+ * same signed manifest is not fetched again), and the packs this apply
+ * added are removed, so a hostile peer costs no disk.
+ */
+static void
+s_apply_reject(s_apply *a)
+{
+	kr_replica *r = a->r;
+	char *why = kr_strdup(kr_errmsg());
+
+	s_quarantine(r, a->hex, a->fx->peer, a->failed_coll, (int64_t)a->m.seq, why);
+	a->res->quarantined = 1;
+	if (kr_state_begin(r->state) == 0) {
+		if (kr_state_rejected_put(r->state, a->hex, a->fx->peer, a->digest, a->failed_coll, why) == 0)
+			kr_state_commit(r->state);
+		else
+			kr_state_rollback(r->state);
+	}
+	for (size_t i = 0; i < a->nwritten; i++) {
+		uint64_t bytes = 0;
+		if (kr_store_drop_pack(r->store, a->hex, a->written[i].coll, a->written[i].name, &bytes) == 1) {
+			a->res->packs_dropped++;
+			a->res->bytes_dropped += bytes;
 		}
 	}
-	goto done;
+	kr_error(KR_EVERIFY, "%s", why);
+	free(why);
+}
 
-rejected:
-	if (s_is_rejection(rc)) {
-		char *why = kr_strdup(kr_errmsg());
-		s_quarantine(r, hex, fx->peer, failed_coll, (int64_t)m.seq, why);
-		free(why);
-		res->quarantined = 1;
+int
+kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
+    const kr_fetcher *fx, kr_apply *res)
+{
+	s_apply a = { .r = r, .bytes = signed_bytes, .len = len, .fx = fx, .res = res };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = s_apply_peek(&a)) < 0)
+		return rc;
+	if (strcmp(a.hex, r->own) == 0)
+		return s_apply_own(&a); /* we are the authority on our own state */
+	if ((rc = s_apply_check(&a)) != 0) {
+		rc = rc == 1 ? 0 : rc;
+		goto done;
+	}
+	if ((rc = s_apply_remembered(&a)) < 0)
+		goto done;
+	if ((rc = s_apply_fetch(&a)) == 0) {
+		rc = s_apply_record(&a);
+	} else if (s_is_rejection(rc)) {
+		s_apply_reject(&a);
 	}
 done:
-	s_changes_free(&changes);
-	free(moved);
-	kr_manifest_clear(&m);
-	kr_signed_clear(&prev_signed);
-	kr_state_manifest_clear(&prev);
+	s_changes_free(&a.changes);
+	free(a.moved);
+	free(a.written);
+	kr_manifest_clear(&a.m);
 	return rc;
 }
 
@@ -504,19 +804,20 @@ done:
 static int
 s_issue(kr_replica *r, uint64_t *seq)
 {
-	kr_state_manifest cur = { 0 }, sm = { 0 };
+	kr_state_manifest sm = { 0 };
 	kr_state_head *heads;
 	kr_manifest m = { 0 };
 	kr_buf signed_bytes = KR_BUF_INIT;
+	uint64_t state_seq, floor;
 	size_t n;
 	int rc;
 
+	if ((rc = s_own_floor(r, &state_seq, &floor, NULL, 0, NULL)) < 0)
+		return rc;
 	if ((rc = kr_state_head_list(r->state, r->own, &heads, &n)) < 0)
 		return rc;
 	memcpy(m.publisher, kr_key_pub(r->key), KR_FPR_LEN);
-	m.seq = kr_state_manifest_get(r->state, r->own, &cur) == 0 ? cur.seq + 1 : 1;
-	kr_state_manifest_clear(&cur);
-	kr_error_clear();
+	m.seq = floor + 1; /* never at or below a seq already signed, even if state.db forgot it */
 	m.issued = kr_now();
 	m.expires = m.issued + r->manifest_ttl;
 	m.name = (char *)r->own_name;
@@ -528,7 +829,9 @@ s_issue(kr_replica *r, uint64_t *seq)
 		kr_unhex(m.heads[i].commit, KR_OID_LEN, heads[i].commit);
 		m.heads[i].size = heads[i].size;
 	}
-	if ((rc = kr_manifest_sign(&signed_bytes, &m, r->key)) == 0) {
+	/* Saved before the transaction commits, so the copy is never behind what peers saw. */
+	if ((rc = kr_manifest_sign(&signed_bytes, &m, r->key)) == 0 &&
+	    (rc = s_manifest_save(r, r->own, signed_bytes.ptr, signed_bytes.len)) == 0) {
 		strcpy(sm.publisher, r->own);
 		sm.seq = m.seq;
 		sm.issued = m.issued;
@@ -663,7 +966,7 @@ done:
 }
 
 int
-kr_replica_reconcile(kr_replica *r, size_t *fixed)
+kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
 {
 	char **pubs = NULL;
 	size_t npubs = 0;
@@ -677,11 +980,17 @@ kr_replica_reconcile(kr_replica *r, size_t *fixed)
 		size_t ncolls = 0;
 		kr_state_manifest man;
 		const char *code = NULL;
-		int have_man = kr_state_manifest_get(r->state, pubs[p], &man) == 0;
+		int have_man = (rc = kr_state_manifest_get(r->state, pubs[p], &man)) == 0;
 
-		code = strcmp(pubs[p], r->own) == 0 ? r->own_code : have_man ? man.lg_code : NULL;
-		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0)
+		if (rc < 0 && rc != KR_ENOTFOUND)
 			break;
+		kr_error_clear();
+		code = strcmp(pubs[p], r->own) == 0 ? r->own_code : have_man ? man.lg_code : NULL;
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0) {
+			if (have_man)
+				kr_state_manifest_clear(&man);
+			break;
+		}
 		for (size_t c = 0; c < ncolls && rc == 0; c++) {
 			uint8_t ref[KR_OID_LEN];
 			kr_state_head sh;
@@ -694,10 +1003,20 @@ kr_replica_reconcile(kr_replica *r, size_t *fixed)
 				continue;
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
-			if (kr_state_head_get(r->state, pubs[p], colls[c], &sh) == 0 && strcmp(sh.commit, refhex) == 0)
+			if ((rc = kr_state_head_get(r->state, pubs[p], colls[c], &sh)) == 0 && strcmp(sh.commit, refhex) == 0)
 				continue;
-			/* The ref moved but the state did not follow (a crash between the two). */
+			if (rc < 0 && rc != KR_ENOTFOUND)
+				break;
+			rc = 0;
+			/* The ref moved but the state did not follow (a crash between the two, or a new state.db). */
 			if (!code || s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) < 0) {
+				if (problem) {
+					char *msg = code ? kr_sprintf("%.16s…/%s: %s (not indexed)", pubs[p], colls[c], kr_errmsg())
+					    : kr_sprintf("%.16s…/%s: no manifest of this publisher is held, so it is not "
+					    "indexed until the next sync", pubs[p], colls[c]);
+					problem(msg, arg);
+					free(msg);
+				}
 				s_changes_free(&changes);
 				kr_error_clear();
 				continue;
@@ -753,10 +1072,19 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 		char **colls = NULL;
 		size_t ncolls = 0;
 		kr_state_manifest man = { 0 };
-		const char *code = strcmp(pubs[p], r->own) == 0 ? r->own_code :
-		    kr_state_manifest_get(r->state, pubs[p], &man) == 0 ? man.lg_code : NULL;
+		const char *code = r->own_code;
 
-		kr_store_collections(r->store, pubs[p], &colls, &ncolls);
+		if (strcmp(pubs[p], r->own) != 0) {
+			if ((rc = kr_state_manifest_get(r->state, pubs[p], &man)) < 0 && rc != KR_ENOTFOUND)
+				break;
+			code = rc == 0 ? man.lg_code : NULL;
+			rc = 0;
+			kr_error_clear();
+		}
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0) {
+			kr_state_manifest_clear(&man);
+			break;
+		}
 		for (size_t c = 0; c < ncolls && rc == 0; c++) {
 			uint8_t ref[KR_OID_LEN];
 			char refhex[KR_OID_HEX + 1];
@@ -767,7 +1095,15 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 				continue;
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
-			int ok = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) == 0;
+			rc = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes);
+			if (rc == KR_EIO || rc == KR_ENOTFOUND) {
+				/* an object that cannot be read is damage, not content to leave out */
+				kr_error_prefix(rc, "%.16s…/%s", pubs[p], colls[c]);
+				s_changes_free(&changes);
+				break;
+			}
+			int ok = rc == 0;
+			rc = 0;
 			if (!ok && problem) {
 				char *msg = kr_sprintf("%.16s…/%s: %s (its items are left out of the index)",
 				    pubs[p], colls[c], kr_errmsg());
@@ -795,15 +1131,53 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 	return rc;
 }
 
+typedef struct {
+	void (*problem)(const char *msg, void *arg);
+	void *arg;
+	const char *pub, *coll;
+	char *repo;
+} s_damage_ctx;
+
+static void
+s_damage_report(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void *arg)
+{
+	s_damage_ctx *x = arg;
+	char hex[KR_OID_HEX + 1];
+	char *msg;
+
+	kr_hex(hex, oid, KR_OID_LEN);
+	msg = kr_sprintf("%.16s…/%s: object %s (%s) is damaged: %s (in %s)", x->pub, x->coll, hex, what, why, x->repo);
+	x->problem(msg, x->arg);
+	free(msg);
+}
+
+/* Damaged object ids, collected (and reported through the inner context). */
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+	s_damage_ctx *inner;
+} s_oids;
+
+static void
+s_damage_collect(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void *arg)
+{
+	s_oids *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * KR_OID_LEN);
+	memcpy(o->v[o->n++], oid, KR_OID_LEN);
+	s_damage_report(oid, what, why, o->inner);
+}
+
 int
-kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg),
-    void *arg, size_t *checked)
+kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, void *arg),
+    void *arg, size_t *checked, size_t *objects)
 {
 	char **pubs = NULL;
 	size_t npubs = 0;
 	int failures = 0, rc;
 
 	*checked = 0;
+	*objects = 0;
 	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
 		return rc;
 	for (size_t p = 0; p < npubs; p++) {
@@ -812,8 +1186,13 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 		uint8_t key[KR_FPR_LEN];
 		kr_state_manifest man;
 		kr_manifest m = { 0 };
-		int have_man = kr_state_manifest_get(r->state, pubs[p], &man) == 0;
+		int have_man = (rc = kr_state_manifest_get(r->state, pubs[p], &man)) == 0;
 
+		if (rc < 0 && rc != KR_ENOTFOUND) {
+			kr_strv_free(pubs, npubs);
+			return rc;
+		}
+		kr_error_clear();
 		kr_unhex(key, KR_FPR_LEN, pubs[p]);
 		if (have_man) {
 			kr_signed s;
@@ -838,6 +1217,24 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 				continue;
 			(*checked)++;
 			kr_hex(refhex, ref, KR_OID_LEN);
+			if (full) {
+				/* every object, before anything reads them through the checks below */
+				s_damage_ctx x = { problem, arg, pubs[p], colls[c], kr_store_path(r->store, pubs[p], colls[c]) };
+				size_t nobj = 0;
+				int damaged = kr_store_verify_objects(r->store, pubs[p], colls[c], s_damage_report, &x, &nobj);
+				*objects += nobj;
+				free(x.repo);
+				if (damaged < 0) {
+					char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
+					problem(msg, arg);
+					free(msg);
+					failures++;
+					continue;
+				}
+				failures += damaged;
+				if (damaged)
+					continue;
+			}
 			if (kr_store_verify_range(r->store, pubs[p], colls[c], NULL, ref, key, &n) < 0) {
 				char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
 				problem(msg, arg);
@@ -845,7 +1242,12 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 				failures++;
 				continue;
 			}
-			if (kr_state_head_get(r->state, pubs[p], colls[c], &sh) < 0 || strcmp(sh.commit, refhex) != 0) {
+			if ((rc = kr_state_head_get(r->state, pubs[p], colls[c], &sh)) < 0 && rc != KR_ENOTFOUND) {
+				char *msg = kr_sprintf("%.16s…/%s: %s", pubs[p], colls[c], kr_errmsg());
+				problem(msg, arg);
+				free(msg);
+				failures++;
+			} else if (rc < 0 || strcmp(sh.commit, refhex) != 0) {
 				char *msg = kr_sprintf("%.16s…/%s: ref %s is not the recorded head "
 				    "(restart the node or run kairan sync to reconcile)", pubs[p], colls[c], refhex);
 				problem(msg, arg);
@@ -870,4 +1272,144 @@ kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg)
 	kr_strv_free(pubs, npubs);
 	kr_error_clear();
 	return failures;
+}
+
+int
+kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *restored)
+{
+	char *dir = s_manifest_path(r, NULL);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc;
+
+	*restored = 0;
+	if (!d) {
+		free(dir);
+		return 0; /* nothing was ever saved */
+	}
+	if ((rc = kr_state_begin(r->state)) < 0) {
+		closedir(d);
+		free(dir);
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		kr_manifest m;
+		kr_buf bytes = KR_BUF_INIT;
+		kr_state_manifest sm = { 0 };
+		int pinned;
+
+		if (!kr_is_hex(e->d_name, KR_FPR_HEX))
+			continue;
+		if (s_manifest_load(r, e->d_name, &m, &bytes) < 0) {
+			if (problem)
+				problem(kr_errmsg(), arg);
+			kr_error_clear();
+			continue;
+		}
+		pinned = strcmp(e->d_name, r->own) == 0 ? 1 : kr_state_pinned(r->state, e->d_name);
+		if (pinned < 0) {
+			rc = pinned;
+		} else if (!pinned) {
+			if (problem) {
+				char *msg = kr_sprintf("%s/%s: publisher %.16s… is not followed; its manifest was not "
+				    "restored", dir, e->d_name, e->d_name);
+				problem(msg, arg);
+				free(msg);
+			}
+		} else {
+			strcpy(sm.publisher, e->d_name);
+			sm.seq = m.seq;
+			sm.issued = m.issued;
+			sm.expires = m.expires;
+			sm.name = m.name;
+			sm.lg_code = m.lg_code;
+			sm.received = kr_now();
+			sm.signed_bytes = bytes;
+			if ((rc = kr_state_manifest_put(r->state, &sm)) == 0)
+				(*restored)++;
+		}
+		kr_manifest_clear(&m);
+		kr_buf_release(&bytes);
+	}
+	closedir(d);
+	free(dir);
+	if (rc == 0)
+		return kr_state_commit(r->state);
+	kr_state_rollback(r->state);
+	return rc;
+}
+
+int
+kr_replica_set_aside_damaged(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *reset, size_t *objects)
+{
+	char **pubs = NULL;
+	size_t npubs = 0;
+	int left = 0, rc;
+
+	*reset = *objects = 0;
+	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
+		return rc;
+	for (size_t p = 0; p < npubs && rc == 0; p++) {
+		char **colls = NULL;
+		size_t ncolls = 0;
+
+		if ((rc = kr_store_collections(r->store, pubs[p], &colls, &ncolls)) < 0)
+			break;
+		for (size_t c = 0; c < ncolls && rc == 0; c++) {
+			s_oids bad = { 0 };
+			s_damage_ctx x = { problem, arg, pubs[p], colls[c], kr_store_path(r->store, pubs[p], colls[c]) };
+			size_t nobj = 0;
+			int damaged;
+
+			bad.inner = &x;
+			damaged = kr_store_verify_objects(r->store, pubs[p], colls[c], s_damage_collect, &bad, &nobj);
+			*objects += nobj;
+			if (damaged < 0) {
+				rc = damaged;
+			} else if (damaged > 0 && strcmp(pubs[p], r->own) == 0) {
+				char *msg = kr_sprintf("%s: this node's own collection cannot be fetched back from peers: "
+				    "restore it from a backup, or with git from a peer that mirrors it", x.repo);
+				problem(msg, arg);
+				free(msg);
+				left++;
+			} else if (damaged > 0) {
+				char *where = NULL;
+				if ((rc = kr_store_set_aside(r->store, pubs[p], colls[c],
+				    (const uint8_t (*)[KR_OID_LEN])bad.v, bad.n, &where)) == 0) {
+					char *msg = kr_sprintf("%.16s…/%s: damaged packs moved to %s; the next kairan sync "
+					    "(or the running node) fetches this collection again from a peer", pubs[p],
+					    colls[c], where);
+					problem(msg, arg);
+					free(msg);
+					(*reset)++;
+				}
+				free(where);
+			}
+			free(bad.v);
+			free(x.repo);
+		}
+		kr_strv_free(colls, ncolls);
+	}
+	kr_strv_free(pubs, npubs);
+	return rc < 0 ? rc : left;
+}
+
+int
+kr_replica_keep(kr_replica *r)
+{
+	char *path = s_manifest_path(r, r->own);
+	kr_state_manifest cur;
+	int rc = 0;
+
+	if (access(path, F_OK) != 0 && (rc = kr_state_manifest_get(r->state, r->own, &cur)) == 0) {
+		rc = s_manifest_save(r, r->own, cur.signed_bytes.ptr, cur.signed_bytes.len);
+		kr_state_manifest_clear(&cur);
+	} else if (rc == KR_ENOTFOUND) {
+		kr_error_clear();
+		rc = 0;
+	}
+	free(path);
+	return rc;
 }

@@ -48,6 +48,8 @@ typedef struct {
 	size_t changed;                 /* collections that moved */
 	uint64_t bytes;                 /* pack bytes received */
 	int quarantined;
+	size_t packs_dropped;           /* packs of a refused update removed again */
+	uint64_t bytes_dropped;
 	double ms_fetch, ms_verify, ms_index, ms_record; /* where the time went */
 } kr_apply;
 
@@ -81,8 +83,15 @@ int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 /* Signs a fresh manifest of this node's current heads (seq + 1). */
 int kr_replica_issue(kr_replica *r, uint64_t *seq);
 
-/* Re-indexes every collection whose ref and recorded head differ. */
-int kr_replica_reconcile(kr_replica *r, size_t *fixed);
+/*
+ * Re-indexes every collection whose ref and recorded head differ (and
+ * signs a new manifest when our own moved); a collection that cannot be
+ * indexed is skipped and reported through problem (may be NULL).
+ */
+int kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed);
+
+/* Saves this node's manifest in <home>/manifests/ if no copy is there yet (homes made before it). */
+int kr_replica_keep(kr_replica *r);
 
 /*
  * Rebuilds the item rows (and so the search index) of every collection
@@ -92,8 +101,32 @@ int kr_replica_reconcile(kr_replica *r, size_t *fixed);
 int kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
     size_t *collections, size_t *items);
 
-/* Re-checks every local replica; problem(msg) per failure; returns count. */
-int kr_replica_verify_all(kr_replica *r, void (*problem)(const char *msg, void *arg),
-    void *arg, size_t *checked);
+/*
+ * Re-checks every local replica: signatures, linear history, refs equal to
+ * the recorded and signed heads; with full, first reads and re-hashes
+ * every reachable object (naming each damaged one and its repository).
+ * problem(msg) per failure; returns their count, or an error of state.db.
+ */
+int kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, void *arg),
+    void *arg, size_t *checked, size_t *objects);
+
+/*
+ * What state.db holds that git does not, back from the copies kept beside
+ * it (after state.db was lost or rebuilt): the signed manifests saved in
+ * <home>/manifests/, each checked against its publisher's key, another
+ * publisher's only if this state pins it. One transaction.
+ */
+int kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *restored);
+
+/*
+ * Reads every object of every collection; a mirrored collection with
+ * damaged objects has its damaged packs set aside and its ref dropped, so
+ * the next sync fetches it again (the manifest held still names it). This
+ * node's own collections cannot be fetched back and are only reported.
+ * Returns how many damaged collections are left as they were, or an error.
+ */
+int kr_replica_set_aside_damaged(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
+    size_t *reset, size_t *objects);
 
 #endif

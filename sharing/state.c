@@ -20,6 +20,7 @@ struct kr_state {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *item_put, *item_delete;   /* hot during a large apply */
+	int created;                            /* this open made the schema from nothing */
 };
 
 static const char *const s_migrations[] = {
@@ -102,13 +103,46 @@ static const char *const s_migrations[] = {
 	"INSERT INTO settings VALUES ('reindex', '1');",
 	/* 2 -> 3: separators take a token position; re-tokenise the index */
 	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');",
+	/*
+	 * 3 -> 4: bounded quarantine. One row per (peer, publisher, reason
+	 * key) with a count and the first and last time seen (the key is the
+	 * reason with its numbers and ids blanked, see s_reason_key); at most
+	 * KR_QUARANTINE_MAX rows. rejected remembers, per publisher and peer,
+	 * the last KR_REJECTED_KEEP signed manifests refused after their packs
+	 * were fetched, so the same manifest is not fetched again from that peer.
+	 */
+	"CREATE TABLE quarantine2 ("
+	"  n INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL,"
+	"  publisher TEXT, peer TEXT, collection TEXT, seq INTEGER,"
+	"  reason TEXT NOT NULL, key TEXT NOT NULL);"
+	"INSERT INTO quarantine2 (at, last_at, count, publisher, peer, collection, seq, reason, key)"
+	"  SELECT min(at), max(at), count(*), publisher, peer, max(collection), max(seq), reason, reason"
+	"  FROM quarantine GROUP BY publisher, peer, reason ORDER BY max(n);"
+	"DROP TABLE quarantine;"
+	"ALTER TABLE quarantine2 RENAME TO quarantine;"
+	"CREATE UNIQUE INDEX quarantine_by_key ON quarantine(coalesce(peer, ''), coalesce(publisher, ''), key);"
+	"CREATE INDEX quarantine_by_last ON quarantine(last_at);"
+	"CREATE TABLE rejected ("
+	"  publisher TEXT NOT NULL, peer TEXT NOT NULL,"
+	"  manifest BLOB NOT NULL,"        /* SHA-256 of the Signed(Manifest) bytes */
+	"  collection TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL,"
+	"  UNIQUE (publisher, peer, manifest));",
 };
 
+/*
+ * SQLite's error as what it is. A damaged file (SQLITE_CORRUPT,
+ * SQLITE_NOTADB) says so and names the way out, whatever the caller was
+ * doing: it must never read as "not found" or "not trusted".
+ */
 static int
 s_dberr(kr_state *st, const char *what)
 {
-	int code = sqlite3_errcode(st->db);
+	int code = sqlite3_errcode(st->db) & 0xff;
 
+	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+		return kr_error(KR_EIO, "%s is damaged: %s (%s); run: kairan repair (it rebuilds it from the "
+		    "repositories and keeps the damaged file aside)", st->path, sqlite3_errmsg(st->db), what);
 	if (code == SQLITE_FULL || code == SQLITE_IOERR)
 		return kr_error(KR_EIO, "%s: %s: %s (is the disk full? nothing was changed; "
 		    "free some space and retry)", st->path, what, sqlite3_errmsg(st->db));
@@ -271,9 +305,14 @@ s_migrate(kr_state *st)
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
 		return s_dberr(st, "reading schema version");
-	sqlite3_step(stmt);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		int rc = s_dberr(st, "reading schema version");
+		sqlite3_finalize(stmt);
+		return rc;
+	}
 	version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
+	st->created = version == 0;
 	if (version > latest)
 		return kr_error(KR_ERROR, "%s: schema version %d is newer than this kairan (%d); "
 		    "upgrade kairan", st->path, version, latest);
@@ -321,6 +360,12 @@ kr_state_open(kr_state **out, const char *path)
 	}
 	*out = st;
 	return 0;
+}
+
+int
+kr_state_created(const kr_state *st)
+{
+	return st->created;
 }
 
 void
@@ -773,7 +818,10 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 	sqlite3_finalize(stmt);
 	stmt = NULL;
 	if (rc != SQLITE_DONE) {
+		int code = sqlite3_errcode(st->db) & 0xff;
 		free(best);
+		if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
+			return s_dberr(st, "searching");
 		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
 	}
 	if (nbest && (rc = s_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
@@ -922,9 +970,11 @@ kr_state_peers(kr_state *st, kr_state_peer **out, size_t *n)
 		p->last_ok = sqlite3_column_int64(stmt, 6);
 		p->last_error_at = sqlite3_column_int64(stmt, 7);
 		if (s_prep(st, &fs, "SELECT publisher FROM follows WHERE endpoint = ? ORDER BY publisher",
-		    "s", p->endpoint) < 0)
-			continue;
-		while (sqlite3_step(fs) == SQLITE_ROW) {
+		    "s", p->endpoint) < 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		while ((rc = sqlite3_step(fs)) == SQLITE_ROW) {
 			if (p->npublishers == fcap) {
 				fcap = fcap ? fcap * 2 : 4;
 				p->publishers = kr_realloc(p->publishers, fcap * sizeof(char *));
@@ -932,9 +982,18 @@ kr_state_peers(kr_state *st, kr_state_peer **out, size_t *n)
 			p->publishers[p->npublishers++] = s_col(fs, 0);
 		}
 		sqlite3_finalize(fs);
+		if (rc != SQLITE_DONE)
+			break;
 	}
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing peers");
+	if (rc != SQLITE_DONE) {
+		rc = s_dberr(st, "listing peers");
+		kr_state_peers_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return rc;
+	}
+	return 0;
 }
 
 void
@@ -966,9 +1025,10 @@ kr_state_pinned(kr_state *st, const char *pub)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (s_prep(st, &stmt, "SELECT 1 FROM follows WHERE publisher = ? LIMIT 1", "s", pub) < 0)
-		return 0;
-	rc = sqlite3_step(stmt) == SQLITE_ROW;
+	if ((rc = s_prep(st, &stmt, "SELECT 1 FROM follows WHERE publisher = ? LIMIT 1", "s", pub)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : s_dberr(st, "reading pinned publishers");
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -997,12 +1057,57 @@ kr_state_pinned_list(kr_state *st, char ***out, size_t *n)
 
 /* ---- quarantine ----------------------------------------------------- */
 
+/*
+ * The reason with what varies from one bad message to the next blanked: a
+ * run of decimal digits becomes "#", a run of 7+ hex digits (an id) "…".
+ * "replay: manifest of ab12… seq 41 is older than accepted seq 57" and the
+ * same with seq 42 are one row, counted twice.
+ */
+static char *
+s_reason_key(const char *reason)
+{
+	kr_buf b = KR_BUF_INIT;
+	const char *p = reason;
+
+	while (*p) {
+		size_t hex = strspn(p, "0123456789abcdefABCDEF"), dec = strspn(p, "0123456789");
+		if (hex >= 7) {
+			kr_buf_adds(&b, "…");
+			p += hex;
+		} else if (dec) {
+			kr_buf_addch(&b, '#');
+			p += dec;
+		} else {
+			kr_buf_addch(&b, *p++);
+		}
+	}
+	if (!b.ptr)
+		kr_buf_adds(&b, "");
+	return kr_buf_detach(&b);
+}
+
 int
 kr_state_quarantine_add(kr_state *st, const char *pub, const char *peer,
     const char *coll, int64_t seq, const char *reason)
 {
-	return s_run(st, NULL, "INSERT INTO quarantine (at, publisher, peer, collection, seq, reason) "
-	    "VALUES (?, ?, ?, ?, ?, ?)", "IsssIs", kr_now(), pub, peer, coll, seq, reason);
+	char *key = s_reason_key(reason);
+	int64_t now = kr_now();
+	int changes = 0, rc;
+
+	rc = s_run(st, &changes, "UPDATE quarantine SET count = count + 1, last_at = ?, reason = ?, "
+	    "collection = coalesce(?, collection), seq = ? WHERE coalesce(peer, '') = coalesce(?, '') AND "
+	    "coalesce(publisher, '') = coalesce(?, '') AND key = ?", "IssIsss", now, reason, coll, seq, peer, pub, key);
+	if (rc == 0 && changes == 0)
+		rc = s_run(st, NULL, "INSERT INTO quarantine (at, last_at, count, publisher, peer, collection, seq, "
+		    "reason, key) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)", "IIsssIss", now, now, pub, peer, coll, seq,
+		    reason, key);
+	/* The oldest-seen rows go first past the cap: a flood of new reasons cannot fill the disk. */
+	if (rc == 0 && changes == 0)
+		rc = s_run(st, NULL, "DELETE FROM quarantine WHERE n IN (SELECT n FROM quarantine "
+		    "ORDER BY last_at, n LIMIT max(0, (SELECT count(*) FROM quarantine) - ?))", "I",
+		    (int64_t)KR_QUARANTINE_MAX);
+	free(key);
+	return rc;
 }
 
 int
@@ -1014,8 +1119,8 @@ kr_state_quarantine_list(kr_state *st, size_t max, kr_state_quarantine **out, si
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = s_prep(st, &stmt, "SELECT at, seq, publisher, peer, collection, reason FROM quarantine "
-	    "ORDER BY n DESC LIMIT ?", "I", (int64_t)max)) < 0)
+	if ((rc = s_prep(st, &stmt, "SELECT at, seq, publisher, peer, collection, reason, count, last_at "
+	    "FROM quarantine ORDER BY last_at DESC, n DESC LIMIT ?", "I", (int64_t)max)) < 0)
 		return rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		kr_state_quarantine *q;
@@ -1030,9 +1135,26 @@ kr_state_quarantine_list(kr_state *st, size_t max, kr_state_quarantine **out, si
 		q->peer = s_col(stmt, 3);
 		q->collection = s_col(stmt, 4);
 		q->reason = s_col(stmt, 5);
+		q->count = sqlite3_column_int64(stmt, 6);
+		q->last_at = sqlite3_column_int64(stmt, 7);
 	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? 0 : s_dberr(st, "listing quarantine");
+}
+
+int
+kr_state_quarantine_totals(kr_state *st, int64_t *rows, int64_t *events)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT count(*), coalesce(sum(count), 0) FROM quarantine", "")) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	*rows = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+	*events = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 1) : 0;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : s_dberr(st, "counting quarantine");
 }
 
 void
@@ -1042,4 +1164,43 @@ kr_state_quarantine_free(kr_state_quarantine *v, size_t n)
 		free(v[i].publisher); free(v[i].peer); free(v[i].collection); free(v[i].reason);
 	}
 	free(v);
+}
+
+/* ---- manifests refused after their packs were fetched ------------------ */
+
+int
+kr_state_rejected_get(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
+    char **reason)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*reason = NULL;
+	if ((rc = s_prep(st, &stmt, "SELECT reason FROM rejected WHERE publisher = ? AND peer = ? AND manifest = ?",
+	    "ssb", pub, peer ? peer : "", (const void *)manifest, (size_t)32)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*reason = s_col(stmt, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? KR_ENOTFOUND : s_dberr(st, "reading rejected manifests");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
+    const char *coll, const char *reason)
+{
+	int rc;
+
+	if ((rc = s_run(st, NULL, "INSERT OR REPLACE INTO rejected (publisher, peer, manifest, collection, reason, at) "
+	    "VALUES (?, ?, ?, ?, ?, ?)", "ssbssI", pub, peer ? peer : "", (const void *)manifest, (size_t)32,
+	    coll, reason, kr_now())) < 0)
+		return rc;
+	return s_run(st, NULL, "DELETE FROM rejected WHERE publisher = ?1 AND peer = ?2 AND rowid NOT IN "
+	    "(SELECT rowid FROM rejected WHERE publisher = ?1 AND peer = ?2 ORDER BY rowid DESC LIMIT ?3)",
+	    "ssI", pub, peer ? peer : "", (int64_t)KR_REJECTED_KEEP);
 }

@@ -16,7 +16,15 @@
 
 typedef struct kr_state kr_state;
 
+/*
+ * Opens (creating and migrating as needed) the state at path. A damaged
+ * file is reported as such by every call that meets the damage: "…
+ * state.db is damaged: …; run: kairan repair" (KR_EIO), never as a
+ * missing row.
+ */
 int kr_state_open(kr_state **out, const char *path);
+/* 1 if this open created the schema from nothing (a new or lost state.db). */
+int kr_state_created(const kr_state *st);
 void kr_state_destroy(kr_state **sp);
 int kr_state_begin(kr_state *st);
 int kr_state_commit(kr_state *st);
@@ -81,7 +89,7 @@ void kr_state_peers_free(kr_state_peer *v, size_t n);
 /* Records the outcome of talking to a peer (error NULL: success). */
 int kr_state_peer_seen(kr_state *st, const char *endpoint, const char *node,
     const char *name, const char *announce, const char *error);
-/* 1 if some follow pins this publisher. */
+/* 1 if some follow pins this publisher, 0 if none, or an error. */
 int kr_state_pinned(kr_state *st, const char *pub);
 int kr_state_pinned_list(kr_state *st, char ***out, size_t *n);
 
@@ -127,14 +135,39 @@ int kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg);
 int kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out);
 void kr_search_result_free(kr_search_result *r);
 
+/*
+ * Quarantine: one row per (peer, publisher, kind of reason), counted. The
+ * same refusal again (numbers and ids aside) only bumps count and last_at
+ * and keeps the latest wording; past KR_QUARANTINE_MAX rows the ones seen
+ * longest ago are dropped, so a hostile peer cannot grow the table.
+ */
+#define KR_QUARANTINE_MAX 1000
+
 typedef struct {
-	int64_t at, seq;
+	int64_t at, last_at, seq, count;
 	char *publisher, *peer, *collection, *reason;
 } kr_state_quarantine;
 
 int kr_state_quarantine_add(kr_state *st, const char *pub, const char *peer,
     const char *coll, int64_t seq, const char *reason);
+/* The max rows seen most recently, latest first. */
 int kr_state_quarantine_list(kr_state *st, size_t max, kr_state_quarantine **out, size_t *n);
+/* Rows held and refusals counted in them. */
+int kr_state_quarantine_totals(kr_state *st, int64_t *rows, int64_t *events);
 void kr_state_quarantine_free(kr_state_quarantine *v, size_t n);
+
+/*
+ * The last KR_REJECTED_KEEP manifests of pub refused from peer after
+ * their packs were fetched, by SHA-256 of their signed bytes (a few, not
+ * one: announcements and snapshots of a flood may arrive out of order).
+ * get: 0 and the reason (caller frees) when this manifest is remembered,
+ * KR_ENOTFOUND otherwise.
+ */
+#define KR_REJECTED_KEEP 16
+
+int kr_state_rejected_get(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
+    char **reason);
+int kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
+    const char *coll, const char *reason);
 
 #endif

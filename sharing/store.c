@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,22 @@ s_git_error(int code, const char *what)
 	if (e && e->message)
 		return kr_error(code, "%s: %s", what, e->message);
 	return kr_error(code, "%s: %s", what, err ? strerror(err) : "libgit2 error");
+}
+
+/*
+ * A failed object read. Absent (GIT_ENOTFOUND) is KR_ENOTFOUND; anything
+ * else (an inflate error, a broken pack) is damage on disk, KR_EIO, which
+ * must never pass for "absent" or "empty".
+ */
+static int
+s_read_error(int gitrc, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	if (gitrc == GIT_ENOTFOUND)
+		return kr_error(KR_ENOTFOUND, "%s: %s", what, e && e->message ? e->message : "not found");
+	return kr_error(KR_EIO, "%s: the repository is damaged: %s (see: kairan verify --full; "
+	    "kairan repair)", what, e && e->message ? e->message : "read error");
 }
 
 void
@@ -524,8 +541,8 @@ s_commit_tree(git_repository *repo, const uint8_t commit[KR_OID_LEN], git_tree *
 	int rc = 0;
 
 	s_oid_in(&id, commit);
-	if (git_commit_lookup(&c, repo, &id) < 0 || git_commit_tree(out, c) < 0)
-		rc = s_git_error(KR_ENOTFOUND, s_oid_str(&id, hex));
+	if ((rc = git_commit_lookup(&c, repo, &id)) < 0 || (rc = git_commit_tree(out, c)) < 0)
+		rc = s_read_error(rc, s_oid_str(&id, hex));
 	git_commit_free(c);
 	return rc;
 }
@@ -542,11 +559,17 @@ kr_store_read(kr_store *s, const char *pub, const char *coll,
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0 || (rc = s_commit_tree(repo, commit, &tree)) < 0)
 		return rc;
-	if (git_tree_entry_bypath(&e, tree, path) < 0) {
-		rc = kr_error(KR_ENOTFOUND, "%s: not in this version of %s", path, coll);
-	} else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
-	    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
-		rc = s_git_error(KR_ENOTFOUND, path);
+	if ((rc = git_tree_entry_bypath(&e, tree, path)) < 0) {
+		rc = rc == GIT_ENOTFOUND ? kr_error(KR_ENOTFOUND, "%s: not in this version of %s", path, coll)
+		                         : s_read_error(rc, path);
+	} else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = kr_error(KR_ENOTFOUND, "%s: not a file in this version of %s", path, coll);
+	} else if ((rc = git_blob_lookup(&blob, repo, git_tree_entry_id(e))) < 0) {
+		/* a tree names it: absent or not, the repository is damaged */
+		char hex[GIT_OID_HEXSZ + 1];
+		char *what = kr_sprintf("%s/%s: object %s (%s)", pub, coll, s_oid_str(git_tree_entry_id(e), hex), path);
+		rc = s_read_error(rc == GIT_ENOTFOUND ? GIT_ERROR : rc, what);
+		free(what);
 	} else {
 		kr_buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
 	}
@@ -577,16 +600,31 @@ kr_store_path_history(kr_store *s, const char *pub, const char *coll, const char
 		git_tree_entry *e = NULL, *pe = NULL;
 		int here, there;
 
-		rc = 0;
-		if (git_commit_lookup(&c, repo, &cur) < 0 || git_commit_tree(&t, c) < 0) {
+		if ((rc = git_commit_lookup(&c, repo, &cur)) < 0 || (rc = git_commit_tree(&t, c)) < 0) {
 			git_commit_free(c);
-			return s_git_error(KR_ENOTFOUND, "reading history");
+			return s_read_error(rc == GIT_ENOTFOUND ? GIT_ERROR : rc, "reading history");
 		}
-		here = git_tree_entry_bypath(&e, t, path) == 0;
-		if (git_commit_parentcount(c) > 0 && git_commit_parent(&p, c, 0) == 0 && git_commit_tree(&pt, p) == 0)
-			there = git_tree_entry_bypath(&pe, pt, path) == 0;
-		else
-			there = 0;
+		/* an entry that is absent is a fact; one that cannot be read is damage */
+		rc = git_tree_entry_bypath(&e, t, path);
+		here = rc == 0;
+		there = 0;
+		if ((rc == 0 || rc == GIT_ENOTFOUND) && git_commit_parentcount(c) > 0) {
+			if ((rc = git_commit_parent(&p, c, 0)) < 0 || (rc = git_commit_tree(&pt, p)) < 0)
+				rc = rc == GIT_ENOTFOUND ? GIT_ERROR : rc; /* a parent named but unreadable */
+			else
+				there = (rc = git_tree_entry_bypath(&pe, pt, path)) == 0;
+		}
+		if (rc < 0 && rc != GIT_ENOTFOUND) {
+			rc = s_read_error(rc, "reading history");
+			git_tree_entry_free(e);
+			git_tree_entry_free(pe);
+			git_tree_free(t);
+			git_tree_free(pt);
+			git_commit_free(p);
+			git_commit_free(c);
+			return rc;
+		}
+		rc = 0;
 		git_error_clear();
 		if (here != there || (here && !git_oid_equal(git_tree_entry_id(e), git_tree_entry_id(pe)))) {
 			uint8_t cid[KR_OID_LEN];
@@ -620,9 +658,12 @@ kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
 	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
 		return rc;
 	s_oid_in(&id, blob);
-	if (git_blob_lookup(&b, repo, &id) < 0) {
+	if ((rc = git_blob_lookup(&b, repo, &id)) < 0) {
 		char hex[GIT_OID_HEXSZ + 1];
-		return s_git_error(KR_ENOTFOUND, s_oid_str(&id, hex));
+		char *what = kr_sprintf("%s/%s: object %s", pub, coll, s_oid_str(&id, hex));
+		rc = s_read_error(rc, what);
+		free(what);
+		return rc;
 	}
 	kr_buf_add(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
 	git_blob_free(b);
@@ -833,8 +874,8 @@ kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 		kr_commit_info info;
 		const git_signature *a;
 
-		if (git_commit_lookup(&c, repo, &cur) < 0)
-			return s_git_error(KR_ENOTFOUND, "reading history");
+		if ((rc = git_commit_lookup(&c, repo, &cur)) < 0)
+			return s_read_error(rc == GIT_ENOTFOUND ? GIT_ERROR : rc, "reading history");
 		a = git_commit_author(c);
 		s_oid_out(info.oid, &cur);
 		info.time = (int64_t)git_commit_time(c);
@@ -1470,35 +1511,52 @@ s_write_pack(git_repository *repo, const kr_buf *pack)
 	return rc;
 }
 
+/*
+ * A received pack goes through libgit2's indexer directly (as
+ * git_odb_write_pack would), so the intake knows the name of the pack it
+ * wrote and whether that file is new: a rejected apply removes exactly
+ * the packs it added (kr_store_drop_pack), never one that was there.
+ */
 struct kr_packin {
 	git_odb *odb;
-	git_odb_writepack *wp;
+	git_indexer *idx;
 	git_indexer_progress stats;
+	char **before;           /* pack names present when the intake began */
+	size_t nbefore;
+	char name[64];           /* "pack-<hex>" once committed and new, else "" */
 };
+
+static void s_pack_names(const char *dir, char ***names, size_t *n);
 
 int
 kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 {
 	git_repository *repo;
+	git_indexer_options opts;
 	kr_packin *in;
+	char *dir;
 	int rc;
 
 	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
 		return rc;
 	in = kr_calloc(1, sizeof(*in));
-	if (git_repository_odb(&in->odb, repo) < 0 || git_odb_write_pack(&in->wp, in->odb, NULL, NULL) < 0) {
+	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
+	s_pack_names(dir, &in->before, &in->nbefore);
+	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
+	if (git_repository_odb(&in->odb, repo) < 0 || git_indexer_new(&in->idx, dir, 0, in->odb, &opts) < 0) {
 		rc = s_git_error(KR_EIO, "opening pack writer");
 		kr_packin_destroy(&in);
-		return rc;
 	}
-	*out = in;
-	return 0;
+	free(dir);
+	if (rc == 0)
+		*out = in;
+	return rc;
 }
 
 int
 kr_packin_append(kr_packin *in, const void *data, size_t len)
 {
-	if (in->wp->append(in->wp, data, len, &in->stats) < 0)
+	if (git_indexer_append(in->idx, data, len, &in->stats) < 0)
 		return s_git_error(KR_EPROTO, "pack data rejected");
 	return 0;
 }
@@ -1506,9 +1564,24 @@ kr_packin_append(kr_packin *in, const void *data, size_t len)
 int
 kr_packin_commit(kr_packin *in)
 {
-	if (in->wp->commit(in->wp, &in->stats) < 0)
+	char name[64];
+	int fresh = 1;
+
+	if (git_indexer_commit(in->idx, &in->stats) < 0)
 		return s_git_error(KR_EPROTO, "pack is incomplete or corrupt");
+	snprintf(name, sizeof(name), "pack-%s", git_indexer_name(in->idx));
+	for (size_t i = 0; i < in->nbefore && fresh; i++)
+		fresh = strcmp(in->before[i], name) != 0;
+	if (fresh)
+		snprintf(in->name, sizeof(in->name), "%s", name);
+	git_odb_refresh(in->odb); /* let readers of this repo see the new pack */
 	return 0;
+}
+
+const char *
+kr_packin_written(const kr_packin *in)
+{
+	return in->name[0] ? in->name : NULL;
 }
 
 void
@@ -1519,9 +1592,9 @@ kr_packin_destroy(kr_packin **inp)
 	if (!inp || !*inp)
 		return;
 	in = *inp;
-	if (in->wp)
-		in->wp->free(in->wp);
+	git_indexer_free(in->idx);
 	git_odb_free(in->odb);
+	kr_strv_free(in->before, in->nbefore);
 	free(in);
 	*inp = NULL;
 }
@@ -1697,4 +1770,493 @@ kr_store_tidy(kr_store *s, const char *pub, const char *coll)
 	free(dir);
 	s_tidy_dir(repo, "packed-refs", ".lock", 2);
 	free(repo);
+}
+
+/* ---- objects on disk: what an intake wrote, and damage ------------------ */
+
+/* A set of object ids (open addressing; an all-zero id marks a free slot). */
+typedef struct {
+	git_oid *v;
+	size_t cap, n;
+} s_oidset;
+
+static size_t
+s_oidset_slot(const s_oidset *set, const git_oid *id)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h & (set->cap - 1);
+}
+
+/* Adds id; 1 if it was new, 0 if already there. */
+static int
+s_oidset_add(s_oidset *set, const git_oid *id)
+{
+	size_t i;
+
+	if (set->n * 2 >= set->cap) {
+		s_oidset bigger = { kr_calloc(set->cap ? set->cap * 2 : 1024, sizeof(git_oid)),
+			set->cap ? set->cap * 2 : 1024, 0 };
+		for (size_t k = 0; k < set->cap; k++)
+			if (!git_oid_is_zero(&set->v[k]))
+				s_oidset_add(&bigger, &set->v[k]);
+		free(set->v);
+		*set = bigger;
+	}
+	for (i = s_oidset_slot(set, id); !git_oid_is_zero(&set->v[i]); i = (i + 1) & (set->cap - 1))
+		if (git_oid_equal(&set->v[i], id))
+			return 0;
+	set->v[i] = *id;
+	set->n++;
+	return 1;
+}
+
+static uint32_t
+s_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The object ids a version-2 pack index lists (sorted, as in the file). */
+static int
+s_idx_read(const char *path, git_oid **ids, size_t *n)
+{
+	kr_buf b = KR_BUF_INIT;
+	const uint8_t *p;
+	uint32_t count;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rc = kr_file_read(&b, path)) < 0)
+		return rc;
+	p = (const uint8_t *)b.ptr;
+	if (b.len < 8 + 256 * 4 || memcmp(p, "\377tOc", 4) != 0 || s_be32(p + 4) != 2 ||
+	    b.len < 8 + 256 * 4 + (size_t)(count = s_be32(p + 8 + 255 * 4)) * 20) {
+		kr_buf_release(&b);
+		return kr_error(KR_EIO, "%s: not a readable version-2 pack index", path);
+	}
+	*ids = kr_calloc(count ? count : 1, sizeof(git_oid));
+	for (uint32_t i = 0; i < count; i++)
+		git_oid_fromraw(&(*ids)[i], p + 8 + 256 * 4 + (size_t)i * 20);
+	*n = count;
+	kr_buf_release(&b);
+	return 0;
+}
+
+static int
+s_idx_has(const git_oid *ids, size_t n, const git_oid *id)
+{
+	return n && bsearch(id, ids, n, sizeof(*ids), s_cmp_oid) != NULL;
+}
+
+/* Drops the cached handle of a repo, so packs removed from it are unmapped and closed. */
+static void
+s_repo_forget(kr_store *s, const char *pub, const char *coll)
+{
+	char *path = kr_store_path(s, pub, coll);
+
+	for (s_repo **pp = &s->repos; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->path, path) == 0) {
+			s_repo *r = *pp;
+			*pp = r->next;
+			git_repository_free(r->repo);
+			free(r->path);
+			free(r);
+			break;
+		}
+	free(path);
+}
+
+typedef struct {
+	git_oid id;
+	git_object_t type;
+	char *path;
+} s_walk_item;
+
+/* Called per object; damage NULL when it read well. Non-zero stops the walk. */
+typedef int (*s_walk_cb)(const git_oid *id, git_object_t type, const char *path, const char *damage, void *arg);
+
+typedef struct {
+	s_walk_item *v;
+	size_t n, cap;
+} s_walk_stack;
+
+static void
+s_walk_push(s_walk_stack *st, s_oidset *seen, const git_oid *id, git_object_t type, char *path)
+{
+	if (!s_oidset_add(seen, id)) {
+		free(path);
+		return;
+	}
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 64;
+		st->v = kr_realloc(st->v, st->cap * sizeof(*st->v));
+	}
+	st->v[st->n++] = (s_walk_item){ *id, type, path };
+}
+
+/* Queues the tree and parents a raw commit names; 0, or -1 if it is malformed. */
+static int
+s_walk_commit(s_walk_stack *st, s_oidset *seen, const char *p, size_t len)
+{
+	const char *end = p + len;
+	int have_tree = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		git_oid id;
+		if (l == 45 && strncmp(p, "tree ", 5) == 0 && git_oid_fromstrn(&id, p + 5, 40) == 0) {
+			s_walk_push(st, seen, &id, GIT_OBJECT_TREE, kr_strdup(""));
+			have_tree = 1;
+		} else if (l == 47 && strncmp(p, "parent ", 7) == 0 && git_oid_fromstrn(&id, p + 7, 40) == 0) {
+			s_walk_push(st, seen, &id, GIT_OBJECT_COMMIT, kr_strdup(""));
+		} else {
+			break;
+		}
+		p += l + 1;
+	}
+	return have_tree ? 0 : -1;
+}
+
+/* Queues the entries of a raw tree (gitlinks are not objects here); -1 if malformed. */
+static int
+s_walk_tree(s_walk_stack *st, s_oidset *seen, const char *prefix, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *nul = sp ? memchr(sp, '\0', (size_t)(end - sp)) : NULL;
+		unsigned long mode;
+		git_oid id;
+		if (!nul || end - nul < 21)
+			return -1;
+		mode = strtoul(p, NULL, 8);
+		git_oid_fromraw(&id, (const unsigned char *)nul + 1);
+		if ((mode & 0170000) != 0160000)
+			s_walk_push(st, seen, &id, (mode & 0170000) == 0040000 ? GIT_OBJECT_TREE : GIT_OBJECT_BLOB,
+			    kr_sprintf("%s%s%.*s", prefix, *prefix ? "/" : "", (int)(nul - sp - 1), sp + 1));
+		p = nul + 21;
+	}
+	return 0;
+}
+
+/*
+ * Visits every object reachable from head once, iteratively (no depth
+ * costs stack). Commits and trees are always read; blobs only when full,
+ * which also re-hashes everything read. An object that is missing, cannot
+ * be read, has another type than its parent says, or does not hash to its
+ * id goes to cb with the damage, and its children are not visited.
+ */
+static int
+s_walk(git_odb *odb, const git_oid *head, int full, s_walk_cb cb, void *arg, size_t *visited)
+{
+	s_walk_stack st = { 0 };
+	s_oidset seen = { 0 };
+	int stop = 0;
+
+	*visited = 0;
+	s_walk_push(&st, &seen, head, GIT_OBJECT_COMMIT, kr_strdup(""));
+	while (st.n && !stop) {
+		s_walk_item it = st.v[--st.n];
+		git_odb_object *o = NULL;
+		char damage[512] = "";
+		int rc;
+
+		(*visited)++;
+		if (it.type == GIT_OBJECT_BLOB && !full) {
+			stop = cb(&it.id, it.type, it.path, NULL, arg);
+			free(it.path);
+			continue;
+		}
+		if ((rc = git_odb_read(&o, odb, &it.id)) < 0) {
+			const git_error *e = git_error_last();
+			snprintf(damage, sizeof(damage), "%s", rc == GIT_ENOTFOUND ? "missing" :
+			    e && e->message ? e->message : "cannot be read");
+		} else if (git_odb_object_type(o) != it.type) {
+			snprintf(damage, sizeof(damage), "is a %s where a %s was expected",
+			    git_object_type2string(git_odb_object_type(o)), git_object_type2string(it.type));
+		} else {
+			const char *data = git_odb_object_data(o);
+			size_t len = git_odb_object_size(o);
+			git_oid check;
+			if (full && (git_odb_hash(&check, data, len, it.type) < 0 || !git_oid_equal(&check, &it.id)))
+				snprintf(damage, sizeof(damage), "its content does not match its id");
+			else if (it.type == GIT_OBJECT_COMMIT && s_walk_commit(&st, &seen, data, len) < 0)
+				snprintf(damage, sizeof(damage), "is not a well-formed commit");
+			else if (it.type == GIT_OBJECT_TREE && s_walk_tree(&st, &seen, it.path, data, len) < 0)
+				snprintf(damage, sizeof(damage), "is not a well-formed tree");
+		}
+		git_error_clear();
+		stop = cb(&it.id, it.type, it.path, damage[0] ? damage : NULL, arg);
+		git_odb_object_free(o);
+		free(it.path);
+	}
+	while (st.n)
+		free(st.v[--st.n].path);
+	free(st.v);
+	free(seen.v);
+	return stop;
+}
+
+typedef struct {
+	kr_store_damage_cb cb;
+	void *arg;
+	size_t damaged;
+} s_verify_ctx;
+
+static int
+s_verify_visit(const git_oid *id, git_object_t type, const char *path, const char *damage, void *arg)
+{
+	s_verify_ctx *x = arg;
+	char *what;
+
+	if (!damage)
+		return 0;
+	x->damaged++;
+	what = *path ? kr_sprintf("%s %s", git_object_type2string(type), path)
+	             : kr_strdup(git_object_type2string(type));
+	x->cb(id->id, what, damage, x->arg);
+	free(what);
+	return 0;
+}
+
+int
+kr_store_verify_objects(kr_store *s, const char *pub, const char *coll, kr_store_damage_cb cb,
+    void *arg, size_t *objects)
+{
+	git_repository *repo;
+	git_odb *odb = NULL;
+	git_oid head;
+	s_verify_ctx x = { cb, arg, 0 };
+	int rc;
+
+	*objects = 0;
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if ((rc = git_reference_name_to_id(&head, repo, MAIN_REF)) == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 0;
+	}
+	if (rc < 0 || git_repository_odb(&odb, repo) < 0)
+		return s_git_error(KR_EIO, coll);
+	s_walk(odb, &head, 1, s_verify_visit, &x, objects);
+	git_odb_free(odb);
+	return (int)x.damaged;
+}
+
+typedef struct {
+	const char *repo;            /* path */
+	const git_oid *mine;         /* the pack about to go */
+	size_t nmine;
+	char **others;               /* the other packs' names */
+	size_t nothers;
+	git_oid **oids;              /* their indexes, read on first need */
+	size_t *noids;
+	int needed;                  /* a reachable object lives only in that pack */
+} s_drop_ctx;
+
+/* Is this reachable object in the pack about to go, and nowhere else? */
+static int
+s_drop_visit(const git_oid *id, git_object_t type, const char *path, const char *damage, void *arg)
+{
+	s_drop_ctx *x = arg;
+	char hex[GIT_OID_HEXSZ + 1];
+	char *loose;
+	int elsewhere;
+
+	(void)type;
+	(void)path;
+	if (damage) {
+		x->needed = 1; /* cannot tell what the verified head needs: keep the pack */
+		return 1;
+	}
+	if (!s_idx_has(x->mine, x->nmine, id))
+		return 0;
+	s_oid_str(id, hex);
+	loose = kr_sprintf("%s/objects/%.2s/%s", x->repo, hex, hex + 2);
+	elsewhere = access(loose, F_OK) == 0;
+	free(loose);
+	for (size_t i = 0; i < x->nothers && !elsewhere; i++) {
+		if (!x->oids[i]) {
+			char *p = kr_sprintf("%s/objects/pack/%s.idx", x->repo, x->others[i]);
+			if (s_idx_read(p, &x->oids[i], &x->noids[i]) < 0)
+				kr_error_clear();
+			free(p);
+		}
+		elsewhere = s_idx_has(x->oids[i], x->noids[i], id);
+	}
+	if (!elsewhere)
+		x->needed = 1;
+	return x->needed;
+}
+
+static const char *const s_pack_exts[] = { ".pack", ".idx", ".rev", ".bitmap", ".keep" };
+
+int
+kr_store_drop_pack(kr_store *s, const char *pub, const char *coll, const char *name, uint64_t *bytes)
+{
+	char *repo = kr_store_path(s, pub, coll);
+	char *dir = kr_sprintf("%s/objects/pack", repo);
+	char *idx = kr_sprintf("%s/%s.idx", dir, name);
+	s_drop_ctx x = { .repo = repo };
+	git_oid *mine = NULL;
+	size_t nmine = 0, visited;
+	git_repository *r;
+	git_oid head;
+	struct stat st;
+	int rc;
+
+	*bytes = 0;
+	if ((rc = s_idx_read(idx, &mine, &nmine)) < 0 || (rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
+		goto done;
+	x.mine = mine;
+	x.nmine = nmine;
+	if (git_reference_name_to_id(&head, r, MAIN_REF) == 0) {
+		git_odb *odb = NULL;
+		char **all;
+		size_t nall;
+		s_pack_names(dir, &all, &nall);
+		x.others = kr_calloc(nall ? nall : 1, sizeof(char *));
+		for (size_t i = 0; i < nall; i++) {
+			if (strcmp(all[i], name) == 0)
+				free(all[i]);
+			else
+				x.others[x.nothers++] = all[i];
+		}
+		free(all);
+		x.oids = kr_calloc(x.nothers ? x.nothers : 1, sizeof(git_oid *));
+		x.noids = kr_calloc(x.nothers ? x.nothers : 1, sizeof(size_t));
+		if (git_repository_odb(&odb, r) < 0)
+			x.needed = 1;
+		else
+			s_walk(odb, &head, 0, s_drop_visit, &x, &visited);
+		git_odb_free(odb);
+	}
+	git_error_clear();
+	if (x.needed) {
+		rc = 0;
+		goto done;
+	}
+	{
+		char *p = kr_sprintf("%s/%s.pack", dir, name);
+		if (stat(p, &st) == 0)
+			*bytes = (uint64_t)st.st_size;
+		free(p);
+	}
+	for (size_t k = 0; k < sizeof(s_pack_exts) / sizeof(s_pack_exts[0]); k++) {
+		char *p = kr_sprintf("%s/%s%s", dir, name, s_pack_exts[k]);
+		unlink(p);
+		free(p);
+	}
+	s_repo_forget(s, pub, coll);
+	rc = 1;
+done:
+	for (size_t i = 0; i < x.nothers; i++)
+		free(x.oids[i]);
+	free(x.oids);
+	free(x.noids);
+	kr_strv_free(x.others, x.nothers);
+	free(mine);
+	free(idx);
+	free(dir);
+	free(repo);
+	return rc;
+}
+
+int
+kr_store_set_aside(kr_store *s, const char *pub, const char *coll, const uint8_t (*oids)[KR_OID_LEN],
+    size_t n, char **where)
+{
+	char *repo = kr_store_path(s, pub, coll);
+	char *dir = kr_sprintf("%s/objects/pack", repo);
+	char *aside = NULL, stamp[32];
+	char **packs = NULL;
+	size_t npacks = 0;
+	char *move = NULL;           /* per pack: holds a damaged object (or its index is unreadable) */
+	git_repository *r;
+	git_oid head;
+	int rc, have_head;
+
+	*where = NULL;
+	if ((rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
+		goto done;
+	have_head = git_reference_name_to_id(&head, r, MAIN_REF) == 0;
+	git_error_clear();
+	{
+		char iso[32];
+		size_t k = 0;
+		kr_time_iso(iso, kr_now());
+		for (const char *c = iso; *c; c++)
+			if (*c != ':' && *c != '-')
+				stamp[k++] = *c;
+		stamp[k] = '\0';
+	}
+	aside = kr_sprintf("%s/damaged-%s", repo, stamp);
+	if (mkdir(aside, 0755) < 0 && errno != EEXIST) {
+		rc = kr_error(KR_EIO, "%s: %s", aside, strerror(errno));
+		goto done;
+	}
+	s_pack_names(dir, &packs, &npacks);
+	move = kr_calloc(npacks ? npacks : 1, 1);
+	for (size_t i = 0; i < npacks; i++) {
+		char *p = kr_sprintf("%s/%s.idx", dir, packs[i]);
+		git_oid *ids;
+		size_t nids;
+		if (s_idx_read(p, &ids, &nids) < 0) {
+			kr_error_clear();
+			move[i] = 1;
+		}
+		for (size_t k = 0; k < n && !move[i]; k++) {
+			git_oid id;
+			git_oid_fromraw(&id, oids[k]);
+			move[i] = s_idx_has(ids, nids, &id);
+		}
+		free(ids);
+		free(p);
+	}
+	for (size_t i = 0; i < npacks && rc == 0; i++)
+		for (size_t k = 0; move[i] && k < sizeof(s_pack_exts) / sizeof(s_pack_exts[0]); k++) {
+			char *from = kr_sprintf("%s/%s%s", dir, packs[i], s_pack_exts[k]);
+			char *to = kr_sprintf("%s/%s%s", aside, packs[i], s_pack_exts[k]);
+			if (rename(from, to) < 0 && errno != ENOENT)
+				rc = kr_error(KR_EIO, "moving %s aside: %s", from, strerror(errno));
+			free(from);
+			free(to);
+		}
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		char hex[GIT_OID_HEXSZ + 1];
+		char *from, *to;
+		kr_hex(hex, oids[k], KR_OID_LEN);
+		from = kr_sprintf("%s/objects/%.2s/%s", repo, hex, hex + 2);
+		to = kr_sprintf("%s/%s", aside, hex);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			rc = kr_error(KR_EIO, "moving %s aside: %s", from, strerror(errno));
+		free(from);
+		free(to);
+	}
+	/* The head is no longer held: keep its id beside what was moved, then drop the ref. */
+	if (rc == 0 && have_head) {
+		char hex[GIT_OID_HEXSZ + 1], *p = kr_sprintf("%s/main", aside);
+		char *line = kr_sprintf("%s\n", s_oid_str(&head, hex));
+		if ((rc = kr_file_write(p, line, strlen(line), 0644)) == 0 && git_reference_remove(r, MAIN_REF) < 0)
+			rc = s_git_error(KR_EIO, "removing refs/heads/main");
+		free(line);
+		free(p);
+	}
+	s_repo_forget(s, pub, coll);
+	if (rc == 0) {
+		*where = aside;
+		aside = NULL;
+	}
+done:
+	free(move);
+	kr_strv_free(packs, npacks);
+	free(aside);
+	free(dir);
+	free(repo);
+	return rc;
 }

@@ -123,12 +123,47 @@ int kr_store_pack(kr_store *s, const char *pub, const char *coll,
 int kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
     const uint8_t *old, const uint8_t newoid[KR_OID_LEN], uint64_t *bound);
 
-/* Streams a received pack into the collection's object database. */
+/*
+ * Streams a received pack into the collection's object database (nothing
+ * is referenced yet). A received pack only ever adds a pack file: the
+ * indexer completes a thin pack inside it and writes no loose objects.
+ */
 typedef struct kr_packin kr_packin;
 int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll);
 int kr_packin_append(kr_packin *in, const void *data, size_t len);
 int kr_packin_commit(kr_packin *in);
+/* After a commit: the name ("pack-<hex>") of the pack file it added, NULL if that file was there before. */
+const char *kr_packin_written(const kr_packin *in);
 void kr_packin_destroy(kr_packin **inp);
+
+/*
+ * Removes pack name (added by an intake whose update was then rejected)
+ * unless it holds an object reachable from refs/heads/main that no other
+ * pack or loose file holds: a verified head never loses an object. 1 when
+ * removed (*bytes: its size), 0 when kept, or an error.
+ */
+int kr_store_drop_pack(kr_store *s, const char *pub, const char *coll, const char *name, uint64_t *bytes);
+
+/*
+ * Reads every object reachable from refs/heads/main (commits, trees,
+ * blobs), inflating and re-hashing each, and calls cb for each one that is
+ * missing, unreadable or not what its id says (what: "blob cases/x.md").
+ * Returns the number of damaged objects, or an error; *objects counts
+ * the objects visited.
+ */
+typedef void (*kr_store_damage_cb)(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void *arg);
+int kr_store_verify_objects(kr_store *s, const char *pub, const char *coll, kr_store_damage_cb cb,
+    void *arg, size_t *objects);
+
+/*
+ * Moves the pack files and loose objects holding the given (damaged)
+ * objects into <repo>/damaged-<time>/ and removes refs/heads/main (its last
+ * value is kept there, in a file named main): the collection is then not
+ * held, and the next sync fetches it again whole. *where (caller frees)
+ * is that directory.
+ */
+int kr_store_set_aside(kr_store *s, const char *pub, const char *coll, const uint8_t (*oids)[KR_OID_LEN],
+    size_t n, char **where);
 
 /*
  * Housekeeping in the spirit of `git gc --auto`: once a collection holds

@@ -19,7 +19,17 @@
  *   mynumber    a correctly signed new commit whose item carries a マイナンバー
  *
  * Usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE
+ *        hostile --home PUBHOME --listen EP --announce EP --flood MS [--flood-kb KB]
  * Runs until killed. Test code: exits on any setup error.
+ *
+ * --flood MS (instead of --mode) is a relay gone bad: every MS ms it signs
+ * a new manifest (seq one higher each time) whose cases head is a commit
+ * signed by another key carrying KB (default 1024) of random bytes, so
+ * every subscriber fetches a pack and then refuses it; it announces each
+ * one and sends beacons with a changing digest, so subscribers also ask
+ * for snapshots in between. SIGUSR1 stops signing new ones; the beacons
+ * go on, re-offering the last. stderr logs "flood: seq +N", "snapshot"
+ * and "fetch" lines, for tests to count.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -159,6 +169,70 @@ setup(void)
 	}
 }
 
+/* ---- --flood: the same refused update, re-signed again and again ---- */
+
+static int flood_ms;
+static size_t flood_kb = 1024;
+static int64_t flood_seq;
+static volatile sig_atomic_t flood_paused;
+
+static void
+flood_pause(int sig)
+{
+	(void)sig;
+	flood_paused = 1;
+}
+
+static void
+flood_next(void)
+{
+	craft(++flood_seq, 0, newhead, (uint64_t)flood_kb * 2048 + (1 << 20));
+	fprintf(stderr, "hostile: flood: seq +%lld\n", (long long)flood_seq);
+}
+
+static void
+flood_setup(void)
+{
+	size_t len = flood_kb * 1024;
+	char *data = kr_calloc(len ? len : 1, 1);
+	kr_store_file f = { "cases/flood.bin", data, len };
+	kr_key *other;
+	int changed;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)rand();
+	kr_key_generate(&other);
+	if (kr_store_commit(pubh.store, pubh.fpr, coll, &f, 1, "flood\n", "三豊市", "x@kairan.invalid",
+	    other, newhead, &changed) < 0 || !changed)
+		die("flood commit");
+	kr_key_destroy(&other);
+	free(data);
+	flood_next();
+}
+
+/* The current manifest on its topic, and a beacon whose digest never matches a snapshot's. */
+static void
+flood_announce(void *pub, int with_manifest)
+{
+	char topic[2 + KR_FPR_HEX + 1];
+	kr_beacon b;
+	kr_buf out = KR_BUF_INIT;
+
+	if (with_manifest) {
+		snprintf(topic, sizeof(topic), "m/%s", pubh.fpr);
+		zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+		zmq_send(pub, manifest.ptr, manifest.len, 0);
+	}
+	memcpy(b.node, kr_key_pub(pubh.key), KR_FPR_LEN);
+	b.time = kr_now();
+	for (int i = 0; i < 16; i++)
+		b.digest[i] = (uint8_t)rand();
+	kr_beacon_encode(&out, &b);
+	zmq_send(pub, "b", 1, ZMQ_SNDMORE);
+	zmq_send(pub, out.ptr, out.len, 0);
+	kr_buf_release(&out);
+}
+
 static void
 garbage(kr_buf *b)
 {
@@ -196,9 +270,12 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--listen") == 0) listen = argv[i + 1];
 		else if (strcmp(argv[i], "--announce") == 0) announce = argv[i + 1];
 		else if (strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
+		else if (strcmp(argv[i], "--flood") == 0) flood_ms = atoi(argv[i + 1]), mode = "flood";
+		else if (strcmp(argv[i], "--flood-kb") == 0) flood_kb = (size_t)atoi(argv[i + 1]);
 	}
 	if (!home || !listen || !announce || !mode) {
-		fprintf(stderr, "usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE\n");
+		fprintf(stderr, "usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE\n"
+		    "       hostile --home PUBHOME --listen EP --announce EP --flood MS [--flood-kb KB]\n");
 		return 2;
 	}
 	srand((unsigned)getpid());
@@ -207,7 +284,16 @@ main(int argc, char **argv)
 	tmp = kr_sprintf("%s/hostile-scratch", home);
 	if (kr_store_open(&scratch, tmp) < 0)
 		die("scratch store");
-	setup();
+	if (flood_ms) {
+		kr_state_manifest cur;
+		if (kr_state_manifest_get(pubh.state, pubh.fpr, &cur) < 0)
+			die("the publisher home has no manifest (publish something first)");
+		kr_state_manifest_clear(&cur);
+		flood_setup();
+		signal(SIGUSR1, flood_pause);
+	} else {
+		setup();
+	}
 
 	ctx = zmq_ctx_new();
 	router = zmq_socket(ctx, ZMQ_ROUTER);
@@ -217,13 +303,31 @@ main(int argc, char **argv)
 		return 3;
 	}
 	fprintf(stderr, "hostile: serving mode %s on %s\n", mode, listen);
+	double next_flood = kr_monotonic_ms() + flood_ms, next_beacon = kr_monotonic_ms() + flood_ms / 2.0;
 	for (;;) {
 		zmq_msg_t id, body;
 		kr_request req;
 		kr_reply rep = { 0 };
 		zmq_pollitem_t it = { router, 0, ZMQ_POLLIN, 0 };
+		long wait = 1000;
 
-		if (zmq_poll(&it, 1, 1000) <= 0) {
+		if (flood_ms) {
+			double now = kr_monotonic_ms();
+			if (now >= next_flood) {
+				if (!flood_paused)
+					flood_next();
+				flood_announce(pub, !flood_paused);
+				next_flood = now + flood_ms;
+				next_beacon = now + flood_ms / 2.0;
+			} else if (now >= next_beacon) {
+				flood_announce(pub, 0);
+				next_beacon = next_flood;
+			}
+			wait = (long)((next_beacon < next_flood ? next_beacon : next_flood) - now) + 1;
+			if (wait < 1)
+				wait = 1;
+		}
+		if (zmq_poll(&it, 1, wait) <= 0) {
 			/* announcements, for subscribers */
 			if (strcmp(mode, "garbage") == 0) {
 				kr_buf g = KR_BUF_INIT;
@@ -253,11 +357,15 @@ main(int argc, char **argv)
 			rep.announce = (char *)announce;
 			reply(router, &id, &rep);
 		} else if (req.type == KR_REQ_SNAPSHOT) {
+			if (flood_ms)
+				fprintf(stderr, "hostile: snapshot\n");
 			rep.type = KR_REP_SNAPSHOT;
 			rep.manifests = &manifest;
 			rep.nmanifests = 1;
 			reply(router, &id, &rep);
 		} else if (req.type == KR_REQ_FETCH) {
+			if (req.offset == 0 && flood_ms)
+				fprintf(stderr, "hostile: fetch %s\n", req.collection);
 			if (req.offset == 0) {
 				kr_store *src = strcmp(mode, "nonff") == 0 ? scratch : pubh.store;
 				uint8_t want[KR_OID_LEN];
