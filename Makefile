@@ -33,7 +33,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 LIB_SRC = sharing/common.c sharing/sign.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c \
-	node/home.c node/log.c node/peer.c node/serve.c
+	node/home.c node/log.c node/peer.c node/serve.c node/import.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o

@@ -485,16 +485,12 @@ kr_time_iso(char out[32], int64_t t)
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int
-kr_file_read(kr_buf *out, const char *path)
+static int
+s_read_fd(kr_buf *out, int fd, const char *path)
 {
 	char chunk[65536];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
-		    "%s: %s", path, strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		kr_buf_add(out, chunk, (size_t)n);
 	if (n < 0) {
@@ -504,6 +500,36 @@ kr_file_read(kr_buf *out, const char *path)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+kr_file_read(kr_buf *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
+		    "%s: %s", path, strerror(errno));
+	return s_read_fd(out, fd, path);
+}
+
+int
+kr_file_read_regular(kr_buf *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return kr_error(KR_EUSAGE, "%s is a symbolic link (links are not followed: copy the "
+			    "file itself here)", path);
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return kr_error(KR_EUSAGE, "%s is not a regular file", path);
+	}
+	return s_read_fd(out, fd, path);
 }
 
 int

@@ -108,6 +108,12 @@ void kr_time_iso(char out[32], int64_t t); /* 2026-11-22T10:00:00Z */
 /* Whole-file helpers. kr_file_write is atomic (temp file, fsync, rename). */
 int kr_file_read(kr_buf *out, const char *path);
 int kr_file_write(const char *path, const void *data, size_t len, int mode);
+/*
+ * kr_file_read for a file found by walking a directory: refuses, naming the
+ * path, a symbolic link (O_NOFOLLOW) and anything but a regular file (a
+ * FIFO would block forever), with KR_EUSAGE.
+ */
+int kr_file_read_regular(kr_buf *out, const char *path);
 int kr_mkdir_p(const char *path, int mode);
 
 void *kr_malloc(size_t n);     /* abort on OOM, like git's xmalloc */
