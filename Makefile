@@ -41,7 +41,7 @@ CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_sea
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT = codec sign lgcode manifest item text pii
+UNIT = codec sign lgcode manifest item text pii common
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
