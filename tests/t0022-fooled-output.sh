@@ -8,7 +8,7 @@
 # and the long title costs only itself. Then a Dify CSV export with
 # formula-like cells, read back with python3's csv module.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 19
 cd "$T"
 P=$(port_base)
 FAKE=tcp://127.0.0.1:$((P + 2))
@@ -42,6 +42,10 @@ k --home town follow tcp://127.0.0.1:$P --publisher "$PUB" >/dev/null
 k --home town follow "$FAKE" --publisher "$OTHER" >/dev/null
 k --home town sync --timeout 5 >sync.out 2>&1
 check "the town holds the real item, synced from its publisher" k --home town show 372081/case/real-item
+k --home town peers >peers.out
+k --home town status >status.out
+names_clean() { no_ctrl sync.out && no_ctrl peers.out && no_ctrl status.out && grep -qF '([31mevil[0m peer)' peers.out; }
+check "sync, peers and status show the peer's name without its escapes" names_clean
 
 k --home town search --remote ごみ >out.txt 2>err.txt; rc=$?
 check "search --remote succeeds" test $rc = 0
