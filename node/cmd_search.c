@@ -554,8 +554,11 @@ cmd_search(kr_cli *c, int argc, char **argv)
 static void
 s_problem(const char *msg, void *arg)
 {
+	char *shown = kr_safe(msg); /* names items and quotes their content */
+
 	(void)arg;
-	fprintf(stderr, "kairan: reindex: %s\n", msg);
+	fprintf(stderr, "kairan: reindex: %s\n", shown);
+	free(shown);
 }
 
 int
