@@ -5,6 +5,7 @@
 #   make run      build, initialise ./var/node on first run, publish the samples, serve
 #   make check    unit tests (cmocka) and integration tests (real nodes, git, sockets)
 #   make bench    benchmarks beside their baselines
+#   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=address,undefined
 
@@ -18,6 +19,8 @@ PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc ja
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps
+# Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
+FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 
 WARN = -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wwrite-strings -Wvla -Wformat=2
@@ -33,22 +36,29 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c policies/idcard.c \
-	node/home.c node/log.c node/peer.c node/serve.c
+	node/home.c node/log.c node/peer.c node/serve.c node/import.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT = codec sign lgcode manifest federation item text pii
+UNIT = codec sign lgcode manifest federation item text pii common
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
-TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench
+TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
+# corpora and every input that once crashed with the ordinary compiler.
+FUZZ = codec item dataset import search sshsig
+REPLAY_BIN = $(FUZZ:%=$(BUILD)/tests/replay_%)
+FUZZ_SECONDS ?= 120
+FUZZ_BUILD = build-fuzz
+FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps run check unit integration bench install clean
+.PHONY: all deps fuzz-deps run check unit replay integration bench fuzz install clean
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/kairan
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# $(call s_install,PACKAGES): as root apt-get installs what is missing, else prints the command.
+s_install = missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -60,6 +70,12 @@ deps:
 	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+
+deps:
+	@$(call s_install,$(DEB_PKGS))
+
+fuzz-deps: deps
+	@$(call s_install,$(FUZZ_DEB_PKGS))
 
 $(PB).c $(PB).h: proto/kairan.proto
 	@mkdir -p $(BUILD)/proto
@@ -97,16 +113,53 @@ $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libkairan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkairan.a $(PKG_LIBS)
 
+# A fuzz target with a plain main() that replays files (tests/fuzz/replay.c).
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libkairan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libkairan.a $(PKG_LIBS)
+
+# The same target linked with libFuzzer (only in the fuzz build, by clang).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libkairan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_SAN) -o $@ $< $(BUILD)/libkairan.a $(PKG_LIBS)
+
 run: all
 	@sh deploy/run.sh $(BUILD)/kairan
 
 check: WERROR = -Werror
 check: deps
-	$(MAKE) --no-print-directory WERROR=-Werror $(BUILD)/kairan $(UNIT_BIN) $(TOOLS)
-	@$(MAKE) --no-print-directory unit integration
+	$(MAKE) --no-print-directory WERROR=-Werror $(BUILD)/kairan $(UNIT_BIN) $(TOOLS) $(REPLAY_BIN)
+	@$(MAKE) --no-print-directory unit replay integration
 
 unit:
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+# Every seed and every input that once crashed a fuzz target, through the ordinary build.
+replay:
+	@fail=0; for t in $(FUZZ); do \
+	  $(BUILD)/tests/replay_$$t tests/fuzz/corpus/$$t $$(test -d tests/fuzz/regress/$$t && echo tests/fuzz/regress/$$t) \
+	    || { echo "replay_$$t: an input crashed or could not be read"; fail=1; }; \
+	done; exit $$fail
+
+# libFuzzer: each target FUZZ_SECONDS from a copy of its seed corpus (new
+# inputs stay in $(FUZZ_BUILD)/corpus); a crash stops with its input in
+# $(FUZZ_BUILD)/crashes/<target>/ and fails. Make it a regression input:
+# copy it to tests/fuzz/regress/<target>/ (replayed by make check).
+fuzz: fuzz-deps
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SANITIZE=fuzzer-no-link,address,undefined \
+	  CFLAGS="-O1 -g -fno-sanitize-recover=undefined" $(FUZZ:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+	@for t in $(FUZZ); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  cp -n tests/fuzz/corpus/$$t/* $(FUZZ_BUILD)/corpus/$$t/ 2>/dev/null; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
+	    $$(test -f tests/fuzz/$$t.dict && echo -dict=tests/fuzz/$$t.dict) \
+	    $(FUZZ_BUILD)/corpus/$$t 2>$(FUZZ_BUILD)/fuzz_$$t.log; rc=$$?; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)' $(FUZZ_BUILD)/fuzz_$$t.log; \
+	  if [ $$rc != 0 ]; then tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; \
+	    echo "fuzz_$$t: crashed; input in $(FUZZ_BUILD)/crashes/$$t/"; exit 1; fi; \
+	done
 
 integration:
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/t[0-9]*.sh
@@ -121,6 +174,6 @@ install: all
 	cp -r deploy/samples $(DESTDIR)$(PREFIX)/share/kairan/
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

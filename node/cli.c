@@ -414,10 +414,14 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 			}
 			kr_buf_adds(&out, "]}");
 		} else {
-			printf("%s%s%s%s\n  last ok: %s\n", p[i].endpoint, p[i].name ? " (" : "",
-			    p[i].name ? p[i].name : "", p[i].name ? ")" : "", ok);
-			if (p[i].last_error)
-				printf("  last error: %s at %s\n", p[i].last_error, err);
+			/* a peer's name is its own word: no escapes reach the terminal */
+			char *name = kr_safe(p[i].name), *last = kr_safe(p[i].last_error);
+			printf("%s%s%s%s\n  last ok: %s\n", p[i].endpoint, name ? " (" : "",
+			    name ? name : "", name ? ")" : "", ok);
+			if (last)
+				printf("  last error: %s at %s\n", last, err);
+			free(name);
+			free(last);
 			for (size_t j = 0; j < p[i].npublishers; j++)
 				printf("  follows %s\n", p[i].publishers[j]);
 		}

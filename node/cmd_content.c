@@ -3,14 +3,23 @@
  *
  * publish reads every file first and checks all of them; only when no file
  * has a blocking finding does it write anything (one signed commit per
- * touched collection, then one signed manifest).
+ * touched collection, then one signed manifest). Walking a DIR, it refuses
+ * symbolic links (they can lead out of DIR, or round in a loop) and
+ * anything but directories and regular files, and goes at most
+ * KR_WALK_DEPTH directories down.
+ *
+ * Everything printed from an item, a commit or a finding goes through
+ * kr_buf_addsafe: content must not drive the terminal.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../policies/dataset.h"
 #include "../policies/frontmatter.h"
@@ -18,11 +27,16 @@
 #include "cli.h"
 #include "serve.h"
 
+#define KR_WALK_DEPTH 16
+
 typedef struct {
-	char *file;             /* as given on the command line */
+	char *file;             /* as given on the command line, or found below a DIR */
 	char *set_hint;         /* parent directory name */
 	kr_buf data;
 	int from_dir;
+	char **rowfiles;        /* a dataset card's data/ files (*.jsonl): base names, sorted */
+	kr_buf *rows;           /* and their contents */
+	size_t nrows;
 } s_input;
 
 typedef struct {
@@ -85,43 +99,136 @@ s_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every *.md below dir, sorted; data/ directories belong to datasets. */
+/* Names in the directory open at fd (closed here), sorted, without dotfiles. */
 static int
-s_walk(s_inputs *in, const char *dir)
+s_dir_names(int fd, const char *dir, char ***names, size_t *n)
 {
-	DIR *d = opendir(dir);
+	DIR *d = fdopendir(fd);
 	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 
-	if (!d)
-		return kr_error(KR_EIO, "%s: cannot read directory", dir);
+	*names = NULL;
+	*n = 0;
+	if (!d) {
+		close(fd);
+		return kr_error(KR_EIO, "%s: cannot read directory: %s", dir, strerror(errno));
+	}
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 32;
-			names = kr_realloc(names, cap * sizeof(char *));
+			*names = kr_realloc(*names, cap * sizeof(char *));
 		}
-		names[n++] = kr_strdup(e->d_name);
+		(*names)[(*n)++] = kr_strdup(e->d_name);
 	}
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(char *), s_cmp_str);
-	for (size_t i = 0; i < n; i++) {
+	if (*n)
+		qsort(*names, *n, sizeof(char *), s_cmp_str);
+	return 0;
+}
+
+/* Opens a directory found while walking: a link to one is refused. */
+static int
+s_open_dir(const char *dir, int follow)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+
+	if (fd < 0 && errno == ELOOP)
+		return kr_error(KR_EUSAGE, "%s is a symbolic link (links are not followed: they can lead "
+		    "outside the directory given, or round in a loop)", dir);
+	if (fd < 0)
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO, "%s: %s", dir, strerror(errno));
+	return fd;
+}
+
+/*
+ * Every *.md below dir, sorted; data/ directories belong to datasets.
+ * depth 0 is the DIR the user named (followed if it is a link); below it a
+ * symbolic link, a *.md that is not a regular file or a directory deeper
+ * than KR_WALK_DEPTH is an error naming its path.
+ */
+static int
+s_walk(s_inputs *in, const char *dir, int depth)
+{
+	char **names;
+	size_t n;
+	int fd, rc;
+
+	if ((fd = s_open_dir(dir, depth == 0)) < 0)
+		return fd;
+	if ((rc = s_dir_names(fd, dir, &names, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *p = kr_sprintf("%s/%s", dir, names[i]);
 		struct stat st;
 		size_t len = strlen(names[i]);
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (strcmp(names[i], "data") != 0)
-				s_walk(in, p);
+		if (lstat(p, &st) < 0) {
+			rc = kr_error(KR_EIO, "%s: %s", p, strerror(errno));
+		} else if (S_ISLNK(st.st_mode)) {
+			rc = kr_error(KR_EUSAGE, "%s is a symbolic link (links are not followed: they can lead "
+			    "outside the directory given, or round in a loop; copy the file itself here)", p);
+		} else if (S_ISDIR(st.st_mode)) {
+			if (strcmp(names[i], "data") == 0)
+				; /* a dataset's rows: read with its card */
+			else if (depth >= KR_WALK_DEPTH)
+				rc = kr_error(KR_EUSAGE, "%s is more than %d directories deep (items live at "
+				    "most three below a collection)", p, KR_WALK_DEPTH);
+			else
+				rc = s_walk(in, p, depth + 1);
 		} else if (len > 3 && strcmp(names[i] + len - 3, ".md") == 0) {
-			s_inputs_add(in, p, 1);
+			if (!S_ISREG(st.st_mode))
+				rc = kr_error(KR_EUSAGE, "%s is not a regular file", p);
+			else
+				s_inputs_add(in, p, 1);
 		}
 		free(p);
 	}
 	kr_strv_free(names, n);
-	return 0;
+	return rc;
+}
+
+/* A dataset card's rows: every *.jsonl in data/ beside it, sorted by name; no data/ is none. */
+static int
+s_read_rows(s_input *x)
+{
+	char *dir = kr_strdup(x->file), *slash = strrchr(dir, '/'), *datadir, **names = NULL;
+	size_t n = 0;
+	int fd, rc = 0;
+
+	if (slash)
+		*slash = '\0';
+	datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
+	free(dir);
+	if ((fd = s_open_dir(datadir, 0)) < 0) {
+		rc = fd == KR_ENOTFOUND ? 0 : fd;
+		if (rc == 0)
+			kr_error_clear();
+		free(datadir);
+		return rc;
+	}
+	if ((rc = s_dir_names(fd, datadir, &names, &n)) < 0) {
+		free(datadir);
+		return rc;
+	}
+	x->rowfiles = kr_calloc(n, sizeof(char *));
+	x->rows = kr_calloc(n, sizeof(kr_buf));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		size_t l = strlen(names[i]);
+		char *p;
+		if (l < 7 || strcmp(names[i] + l - 6, ".jsonl") != 0)
+			continue;
+		p = kr_sprintf("%s/%s", datadir, names[i]);
+		x->rows[x->nrows] = (kr_buf)KR_BUF_INIT;
+		if ((rc = kr_file_read_regular(&x->rows[x->nrows], p)) == 0)
+			x->rowfiles[x->nrows++] = kr_strdup(names[i]);
+		else
+			kr_buf_release(&x->rows[x->nrows]);
+		free(p);
+	}
+	kr_strv_free(names, n);
+	free(datadir);
+	return rc;
 }
 
 static int s_id_path(const char *id, char **coll, char **path);
@@ -129,15 +236,20 @@ static int s_id_path(const char *id, char **coll, char **path);
 static void
 s_print_findings(const char *cmd, const kr_findings *f)
 {
+	kr_buf b = KR_BUF_INIT;
+
 	for (size_t i = 0; i < f->n; i++) {
 		const kr_finding *x = &f->v[i];
+		kr_buf_addf(&b, "kairan: %s: ", cmd);
+		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
 		if (x->line)
-			fprintf(stderr, "kairan: %s: %s:%d: %s%s [%s]\n", cmd, x->file, x->line,
-			    x->block ? "" : "warning: ", x->message, x->rule);
-		else
-			fprintf(stderr, "kairan: %s: %s: %s%s [%s]\n", cmd, x->file,
-			    x->block ? "" : "warning: ", x->message, x->rule);
+			kr_buf_addf(&b, ":%d", x->line);
+		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
+		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
+		kr_buf_addf(&b, " [%s]\n", x->rule);
 	}
+	fputs(b.ptr, stderr);
+	kr_buf_release(&b);
 }
 
 /*
@@ -162,10 +274,16 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 		if (S_ISDIR(st.st_mode)) {
 			char *dir = kr_strdup(args[i]);
 			size_t l = strlen(dir);
+			int rc;
 			while (l > 1 && dir[l - 1] == '/')
 				dir[--l] = '\0';
-			s_walk(in, dir);
+			rc = s_walk(in, dir, 0);
 			free(dir);
+			if (rc < 0) {
+				fprintf(stderr, "kairan: %s: %s; nothing was %s\n", cmd, kr_errmsg(),
+				    strcmp(cmd, "publish") == 0 ? "published" : "checked");
+				return rc;
+			}
 		} else {
 			s_inputs_add(in, args[i], 0);
 		}
@@ -173,7 +291,7 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 	items = *itemsp = kr_calloc(in->n, sizeof(*items));
 	for (size_t i = 0; i < in->n; i++) {
 		s_input *x = &in->v[i];
-		if (kr_file_read(&x->data, x->file) < 0) {
+		if ((x->from_dir ? kr_file_read_regular(&x->data, x->file) : kr_file_read(&x->data, x->file)) < 0) {
 			fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
 			return KR_EIO;
 		}
@@ -184,28 +302,16 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 		kr_item_check(&items[i], &pol, x->file, x->data.ptr, x->data.len, x->set_hint, f);
 		if (items[i].kind && strcmp(items[i].kind, "dataset") == 0) {
 			/* the rows travel with the card: check them the same way */
-			char *dir = kr_strdup(x->file), *slash = strrchr(dir, '/'), *datadir;
-			DIR *d;
-			struct dirent *e;
-			if (slash)
-				*slash = '\0';
-			datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
-			for (d = opendir(datadir); d && (e = readdir(d));) {
-				size_t l = strlen(e->d_name);
-				char *pth;
-				kr_buf rows = KR_BUF_INIT;
-				if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl") != 0)
-					continue;
-				pth = kr_sprintf("%s/%s", datadir, e->d_name);
-				if (kr_file_read(&rows, pth) == 0)
-					kr_dataset_check_rows(pth, rows.ptr, rows.len, &pol, f);
-				kr_buf_release(&rows);
+			if (s_read_rows(x) < 0) {
+				fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
+				return KR_EIO;
+			}
+			for (size_t r = 0; r < x->nrows; r++) {
+				char *pth = kr_sprintf("%.*sdata/%s", (int)(strrchr(x->file, '/') ?
+				    strrchr(x->file, '/') - x->file + 1 : 0), x->file, x->rowfiles[r]);
+				kr_dataset_check_rows(pth, x->rows[r].ptr, x->rows[r].len, &pol, f);
 				free(pth);
 			}
-			if (d)
-				closedir(d);
-			free(datadir);
-			free(dir);
 		}
 	}
 	/* Two inputs must not claim one item or one path: sort, compare neighbours. */
@@ -233,6 +339,10 @@ s_inputs_free(s_inputs *in, kr_item *items)
 		free(in->v[i].file);
 		free(in->v[i].set_hint);
 		kr_buf_release(&in->v[i].data);
+		for (size_t r = 0; r < in->v[i].nrows; r++)
+			kr_buf_release(&in->v[i].rows[r]);
+		free(in->v[i].rows);
+		kr_strv_free(in->v[i].rowfiles, in->v[i].nrows);
 		if (items)
 			kr_item_clear(&items[i]);
 	}
@@ -310,8 +420,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	kr_item *items = NULL;
 	s_files files = { 0 };
 	char **paths = NULL;
-	kr_buf *attach = NULL;
-	size_t nattach = 0, maxattach, skipped = 0;
+	size_t nattach = 0, nrows = 0, skipped = 0;
 	kr_buf msg = KR_BUF_INIT;
 	const char *message = NULL;
 	kr_apply res;
@@ -336,47 +445,18 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
 		goto done;
 	}
-	maxattach = in.n * 64;
-	paths = kr_calloc(maxattach + 1, sizeof(char *));
-	attach = kr_calloc(maxattach + 1, sizeof(kr_buf));
+	for (size_t i = 0; i < in.n; i++)
+		nrows += in.v[i].nrows;
+	paths = kr_calloc(nrows + 1, sizeof(char *));
 	for (size_t i = 0; i < in.n; i++) {
 		if (!items[i].path)
 			continue;
 		s_files_add(&files, items[i].collection, items[i].path, in.v[i].data.ptr, in.v[i].data.len);
-		if (strcmp(items[i].kind, "dataset") == 0) {
-			/* the card's data files (*.jsonl) travel with it */
-			char *dir = kr_strdup(in.v[i].file), *slash = strrchr(dir, '/');
-			char *datadir;
-			DIR *d;
-			struct dirent *e;
-			if (slash)
-				*slash = '\0';
-			datadir = slash ? kr_sprintf("%s/data", dir) : kr_strdup("data");
-			if ((d = opendir(datadir))) {
-				while ((e = readdir(d)) && nattach < maxattach) {
-					size_t l = strlen(e->d_name);
-					char *p;
-					if (l < 7 || strcmp(e->d_name + l - 6, ".jsonl") != 0)
-						continue;
-					p = kr_sprintf("%s/%s", datadir, e->d_name);
-					attach[nattach] = (kr_buf)KR_BUF_INIT;
-					if (kr_file_read(&attach[nattach], p) < 0) {
-						fprintf(stderr, "kairan: publish: %s\n", kr_errmsg());
-						free(p);
-						closedir(d);
-						free(datadir);
-						free(dir);
-						goto done;
-					}
-					free(p);
-					paths[nattach] = kr_sprintf("datasets/%s/data/%s", items[i].slug, e->d_name);
-					s_files_add(&files, "datasets", paths[nattach], attach[nattach].ptr, attach[nattach].len);
-					nattach++;
-				}
-				closedir(d);
-			}
-			free(datadir);
-			free(dir);
+		/* a dataset card's data files (read and checked with it) travel with it */
+		for (size_t r = 0; r < in.v[i].nrows; r++) {
+			paths[nattach] = kr_sprintf("datasets/%s/data/%s", items[i].slug, in.v[i].rowfiles[r]);
+			s_files_add(&files, "datasets", paths[nattach], in.v[i].rows[r].ptr, in.v[i].rows[r].len);
+			nattach++;
 		}
 	}
 	if (files.n == 0) {
@@ -411,12 +491,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
 done:
 	s_inputs_free(&in, items);
-	for (size_t i = 0; i < nattach; i++) {
-		kr_buf_release(&attach[i]);
-		free(paths[i]);
-	}
-	free(attach);
-	free(paths);
+	kr_strv_free(paths, nattach);
 	free(files.v);
 	kr_buf_release(&msg);
 	kr_findings_clear(&f);
@@ -452,8 +527,13 @@ s_log_one(const kr_commit_info *ci, void *arg)
 		kr_buf_addjson(x->out, ci->message);
 		kr_buf_adds(x->out, "}");
 	} else {
-		printf("%.12s %s %s %s %.*s\n", oid, when, ci->signed_ok ? "signed" : "UNSIGNED",
-		    x->coll, nl ? (int)(nl - ci->message) : (int)strlen(ci->message), ci->message);
+		kr_buf line = KR_BUF_INIT;
+		kr_buf_addf(&line, "%.12s %s %s %s ", oid, when, ci->signed_ok ? "signed" : "UNSIGNED", x->coll);
+		/* the first line of the message, as the publisher wrote it, made safe */
+		kr_buf_addsafe(&line, ci->message, nl ? (size_t)(nl - ci->message) : strlen(ci->message), KR_SAFE_LINE);
+		kr_buf_addch(&line, '\n');
+		fputs(line.ptr, stdout);
+		kr_buf_release(&line);
 	}
 	x->first = 0;
 	return 0;
@@ -489,6 +569,16 @@ cmd_log(kr_cli *c, int argc, char **argv)
 	strcpy(pub, c->h.fpr);
 	if (optind < argc) {
 		char *arg = kr_strdup(argv[optind]), *slash = strchr(arg, '/');
+		const char *coll = slash ? slash + 1 : arg;
+		/* the collection becomes a path under the home: only a valid name may */
+		if (!kr_collection_valid(coll)) {
+			char *shown = kr_safe(coll);
+			fprintf(stderr, "kairan: log: '%s' is not a collection name (lower-case ASCII letters, "
+			    "digits and '-', e.g. cases or 372081/cases)\n", shown);
+			free(shown);
+			free(arg);
+			return 2;
+		}
 		if (slash) {
 			*slash = '\0';
 			if (kr_cli_publisher(c, arg, pub) < 0) {
@@ -497,7 +587,7 @@ cmd_log(kr_cli *c, int argc, char **argv)
 			}
 		}
 		colls = kr_calloc(1, sizeof(char *));
-		colls[0] = kr_strdup(slash ? slash + 1 : arg);
+		colls[0] = kr_strdup(coll);
 		ncolls = 1;
 		free(arg);
 	} else if (kr_store_collections(c->h.store, pub, &colls, &ncolls) < 0) {
@@ -523,6 +613,19 @@ cmd_log(kr_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* Writes an item's text to stdout made safe for a terminal (lines, tabs and CRLF kept). */
+static void
+s_print_item(const kr_buf *data)
+{
+	kr_buf b = KR_BUF_INIT;
+
+	kr_buf_addsafe(&b, data->ptr, data->len, KR_SAFE_TEXT);
+	if (b.len && b.ptr[b.len - 1] != '\n')
+		kr_buf_addch(&b, '\n');
+	fwrite(b.ptr, 1, b.len, stdout);
+	kr_buf_release(&b);
+}
+
 int
 cmd_show(kr_cli *c, int argc, char **argv)
 {
@@ -535,12 +638,20 @@ cmd_show(kr_cli *c, int argc, char **argv)
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return printf("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc)"
-		    " as its publisher signed it, at the current head or at COMMIT.\n"), 0;
+		    " as its publisher signed it, at the current head or at COMMIT (4 to 40 hex digits).\n"
+		    "Control characters in it (terminal escapes, bidi overrides) are not printed.\n"), 0;
 	if (argc != 2)
 		return kr_cli_usage("show");
 	id = kr_strdup(argv[1]);
 	if ((at = strchr(id, '@')))
 		*at++ = '\0';
+	if (at && (strlen(at) < 4 || strlen(at) > KR_OID_HEX || !kr_is_hex(at, strlen(at)))) {
+		char *shown = kr_safe(at);
+		fprintf(stderr, "kairan: show: '%s' is not a commit id (4 to 40 hex digits, from kairan log)\n", shown);
+		free(shown);
+		free(id);
+		return 2;
+	}
 	if (kr_state_item_find(c->h.state, id, &it, &n) < 0) {
 		/* withdrawn (or never here): with @COMMIT, read it from history */
 		char *coll = NULL, *path = NULL, pub[KR_FPR_HEX + 1];
@@ -549,7 +660,7 @@ cmd_show(kr_cli *c, int argc, char **argv)
 		if (at && s_id_path(id, &coll, &path) == 0 && kr_cli_publisher(c, code, pub) == 0 &&
 		    kr_store_resolve(c->h.store, pub, coll, at, commit) == 0 &&
 		    kr_store_read(c->h.store, pub, coll, commit, path, &data) == 0) {
-			fwrite(data.ptr, 1, data.len, stdout);
+			s_print_item(&data);
 			kr_buf_release(&data);
 			free(coll);
 			free(path);
@@ -569,13 +680,10 @@ cmd_show(kr_cli *c, int argc, char **argv)
 		rc = kr_unhex(commit, KR_OID_LEN, it[0].commit);
 	if (rc == 0)
 		rc = kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &data);
-	if (rc < 0) {
+	if (rc < 0)
 		rc = kr_cli_fail("show");
-	} else {
-		fwrite(data.ptr, 1, data.len, stdout);
-		if (data.len && data.ptr[data.len - 1] != '\n')
-			putchar('\n');
-	}
+	else
+		s_print_item(&data);
 	kr_buf_release(&data);
 	kr_state_items_free(it, n);
 	free(id);
@@ -609,7 +717,8 @@ s_id_path(const char *id, char **coll, char **path)
 	char *kind;
 	const char *c;
 
-	if (!s2)
+	if (!s2 || s1 - id != 6 || strspn(id, "0123456789") != 6 || !s2[1] ||
+	    strspn(s2 + 1, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s2 + 1))
 		return kr_error(KR_EUSAGE, "'%s' is not an item id (<lg_code>/<kind>/<slug>)", id);
 	kind = kr_strndup(s1 + 1, (size_t)(s2 - s1 - 1));
 	c = kr_kind_collection(kind);
@@ -746,7 +855,9 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		case 'h': return printf("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]\n\n"
 		    "Exports a Q&A dataset for the RAG tool you already use:\n"
 		    "  jsonl      the rows as published, with an attribution field\n"
-		    "  dify-csv   Dify's Q&A import: UTF-8 with BOM, header question,answer (RFC 4180)\n"
+		    "  dify-csv   Dify's Q&A import: UTF-8 with BOM, header question,answer (RFC 4180);\n"
+		    "             a cell that starts with = + - @ (or a tab or CR) gets a leading ' so a\n"
+		    "             spreadsheet shows it as text and never runs it as a formula (OWASP)\n"
 		    "  langchain  JSONL of {page_content, metadata}\n"
 		    "Every row carries the 出典 (attribution) line the licence asks for.\n"), 0;
 		default: return kr_cli_usage("export");
@@ -754,6 +865,10 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return kr_cli_usage("export");
+	if (outpath && !*outpath) {
+		fprintf(stderr, "kairan: export: -o needs a file name\n");
+		return 2;
+	}
 	if (strcmp(format, "jsonl") != 0 && strcmp(format, "dify-csv") != 0 && strcmp(format, "langchain") != 0) {
 		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv or langchain)\n", format);
 		return 2;
@@ -791,6 +906,9 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		}
 		fprintf(stderr, "exported %zu row(s) of %s as %s to %s\n", rows, argv[optind], format, outpath);
 	} else {
+		/* data for a file or a pipe, as it is; on a terminal, made safe like everything shown */
+		if (isatty(STDOUT_FILENO))
+			out.len = kr_safe_inplace(out.ptr, out.len, KR_SAFE_TEXT);
 		fwrite(out.ptr, 1, out.len, stdout);
 	}
 	if (skipped)

@@ -5,6 +5,8 @@
  * subsequence), and shows a changed line character by character in git's
  * word-diff style, [-removed-]{+added+}: Japanese has no spaces, so words
  * are the wrong unit and whole-line diffs hide a one-character edit.
+ * The output is the publisher's text, so it is made safe before printing
+ * (kr_safe_inplace: no terminal escapes, no bidi overrides).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -315,6 +317,8 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 	s_split(&lb, tb.ptr, tb.len);
 	if (s_diff(&out, &la, &lb) == 0)
 		kr_buf_adds(&out, "(no changes)\n");
+	/* the lines are the publisher's text: nothing in them may drive the terminal */
+	out.len = kr_safe_inplace(out.ptr, out.len, KR_SAFE_TEXT);
 	fputs(out.ptr, stdout);
 	kr_strv_free(la.v, la.n);
 	kr_strv_free(lb.v, lb.n);
@@ -370,7 +374,13 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug) || !*slug) {
-		fprintf(stderr, "kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n", slug);
+		char *shown = kr_safe(slug);
+		fprintf(stderr, "kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n", shown);
+		free(shown);
+		return 2;
+	}
+	if (!*outdir) {
+		fprintf(stderr, "kairan: derive: -o needs a directory name\n");
 		return 2;
 	}
 	if (kr_cli_item(c, "derive", argv[optind], "guideline", &it, &n, &tmpl) != 0)
@@ -410,7 +420,10 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 			break;
 		line = nl + 1;
 	}
-	kr_mkdir_p(outdir, 0755);
+	if (kr_mkdir_p(outdir, 0755) < 0) {
+		kr_cli_fail("derive");
+		goto done;
+	}
 	path = kr_sprintf("%s/%s.md", outdir, slug);
 	{
 		FILE *exists = fopen(path, "r");

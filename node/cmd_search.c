@@ -4,6 +4,13 @@
  * A hit shows id, title, publisher (name and code), kind, version, a
  * snippet with the matched terms in 【】, and for cases the outcome and
  * headline metric; then facet counts over every match.
+ *
+ * With --remote, peers' answers are claims, not facts: a remote hit is
+ * shown as verified only when this node holds that item at that version
+ * from that publisher (its signature checked when it arrived), and then
+ * with what this node holds; anything else is "未検証 (unverified), from
+ * peer X" and never shown under a publisher's name as if it were theirs.
+ * Every string printed, local or remote, goes through kr_buf_addsafe.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,14 +22,17 @@
 #include "peer.h"
 
 #define RRF_K 60.0
+#define UNVERIFIED "未検証 (unverified)"
 
-/* A hit of the merged list: strings borrowed from the local result or a peer's reply. */
+/* A hit of the merged list; strings owned, already made safe (kr_safe). */
 typedef struct {
-	const char *id, *title, *pub_name, *lg_code, *kind, *version, *snippet, *outcome, *headline;
+	char *id, *title, *pub_name, *lg_code, *kind, *version, *snippet, *outcome, *headline;
 	char publisher[KR_FPR_HEX + 1];
 	double score;
-	int local;
-	const char *via;                /* first peer that had it */
+	int local;                      /* in this node's own answer */
+	int verified;                   /* this node holds id at version from publisher */
+	const char *via;                /* endpoint of the first peer that had it */
+	char *via_name;
 	kr_buf sources;
 } s_merged;
 
@@ -39,6 +49,15 @@ s_json_str(kr_buf *b, const char *key, const char *v, int comma)
 		kr_buf_addjson(b, v);
 	else
 		kr_buf_adds(b, "null");
+}
+
+/* Appends s (NULL: dflt) made safe, on one line. */
+static void
+s_add(kr_buf *b, const char *s, const char *dflt)
+{
+	if (!s)
+		s = dflt;
+	kr_buf_addsafe(b, s, strlen(s), KR_SAFE_LINE);
 }
 
 static void
@@ -63,7 +82,7 @@ s_print_json(const kr_search_result *r, const char *query)
 		s_json_str(&b, "outcome", h->outcome, 1);
 		s_json_str(&b, "headline", h->headline, 1);
 		s_json_str(&b, "snippet", h->snippet, 1);
-		kr_buf_addf(&b, ",\"rank\":%.4f,\"source\":\"local\"}", h->rank);
+		kr_buf_addf(&b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
 	}
 	kr_buf_adds(&b, "],\"facets\":{");
 	for (int f = 0; f < 4; f++) {
@@ -81,63 +100,86 @@ s_print_json(const kr_search_result *r, const char *query)
 	kr_buf_release(&b);
 }
 
-/* A snippet on one line (caller frees). */
-static char *
-s_one_line(const char *s)
-{
-	char *out = kr_strdup(s ? s : "");
-
-	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	return out;
-}
-
 static void
 s_print_text(const kr_search_result *r)
 {
+	kr_buf b = KR_BUF_INIT;
+
 	for (size_t i = 0; i < r->nhits; i++) {
 		const kr_search_hit *h = &r->hits[i];
-		char *snip = s_one_line(h->snippet);
-		printf("%s  %s\n  %s (%s) · %s %s", h->id, h->title, h->pub_name ? h->pub_name : "?",
-		    h->pub_code ? h->pub_code : "?", h->kind, h->version);
-		if (h->outcome)
-			printf(" · %s", h->outcome);
-		if (h->headline)
-			printf(" · %s", h->headline);
-		printf("\n  %s\n", snip);
-		free(snip);
+		s_add(&b, h->id, "?");
+		kr_buf_adds(&b, "  ");
+		s_add(&b, h->title, "");
+		kr_buf_adds(&b, "\n  ");
+		s_add(&b, h->pub_name, "?");
+		kr_buf_adds(&b, " (");
+		s_add(&b, h->pub_code, "?");
+		kr_buf_adds(&b, ") · ");
+		s_add(&b, h->kind, "?");
+		kr_buf_adds(&b, " ");
+		s_add(&b, h->version, "?");
+		if (h->outcome) {
+			kr_buf_adds(&b, " · ");
+			s_add(&b, h->outcome, "");
+		}
+		if (h->headline) {
+			kr_buf_adds(&b, " · ");
+			s_add(&b, h->headline, "");
+		}
+		kr_buf_adds(&b, "\n  ");
+		s_add(&b, h->snippet, "");
+		kr_buf_adds(&b, "\n");
 	}
-	printf("%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
+	kr_buf_addf(&b, "%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
 	if (r->total > r->nhits)
-		printf(" (showing %zu; more with --limit)", r->nhits);
-	printf("\n");
+		kr_buf_addf(&b, " (showing %zu; more with --limit)", r->nhits);
+	kr_buf_adds(&b, "\n");
 	for (int f = 0; f < 4; f++) {
 		if (!r->nfacets[f])
 			continue;
-		printf("  %s:", s_facet_names[f]);
+		kr_buf_addf(&b, "  %s:", s_facet_names[f]);
 		for (size_t i = 0; i < r->nfacets[f]; i++) {
 			const char *name = f == KR_FACET_PREF ? kr_pref_name(r->facets[f][i].value) : NULL;
-			printf("%s %s%s%s %zu", i ? "," : "", r->facets[f][i].value, name ? " " : "",
-			    name ? name : "", r->facets[f][i].count);
+			kr_buf_adds(&b, i ? ", " : " ");
+			s_add(&b, r->facets[f][i].value, "");
+			if (name)
+				kr_buf_addf(&b, " %s", name);
+			kr_buf_addf(&b, " %zu", r->facets[f][i].count);
 		}
-		printf("\n");
+		kr_buf_adds(&b, "\n");
 	}
 	if (r->nhits)
-		printf("open one with: kairan show ID\n");
+		kr_buf_adds(&b, "open one with: kairan show ID\n");
+	fputs(b.ptr, stdout);
+	kr_buf_release(&b);
 }
 
+/* The entry for (id, version, publisher), appended empty if new (*created set). */
 static s_merged *
-s_merge_find(s_merged **v, size_t *n, const char *id, const char *version)
+s_merge_find(s_merged **v, size_t *n, const char *id, const char *version, const char *pub, int *created)
 {
+	*created = 0;
 	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i].id, id) == 0 && strcmp((*v)[i].version ? (*v)[i].version : "",
-		    version ? version : "") == 0)
+		if (strcmp((*v)[i].id, id) == 0 && strcmp((*v)[i].version, version ? version : "") == 0 &&
+		    strcmp((*v)[i].publisher, pub) == 0)
 			return &(*v)[i];
 	*v = kr_realloc(*v, (*n + 1) * sizeof(s_merged));
 	memset(&(*v)[*n], 0, sizeof(s_merged));
 	(*v)[*n].sources = (kr_buf)KR_BUF_INIT;
+	*created = 1;
 	return &(*v)[(*n)++];
+}
+
+static void
+s_merged_free(s_merged *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].id); free(m[i].title); free(m[i].pub_name); free(m[i].lg_code); free(m[i].kind);
+		free(m[i].version); free(m[i].snippet); free(m[i].outcome); free(m[i].headline);
+		free(m[i].via_name);
+		kr_buf_release(&m[i].sources);
+	}
+	free(m);
 }
 
 static int
@@ -149,8 +191,194 @@ s_merged_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether this node holds item id at version from publisher pub; if so,
+ * fills x's display fields from what it holds (the peer's are not used).
+ */
+static int
+s_verify_hit(kr_cli *c, s_merged *x, const char *id, const char *pub, const char *version)
+{
+	kr_state_item *it;
+	size_t n;
+	int found = 0;
+
+	if (kr_state_item_find(c->h.state, id, &it, &n) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < n && !found; i++) {
+		if (strcmp(it[i].publisher, pub) != 0 || !it[i].version || strcmp(it[i].version, version) != 0)
+			continue;
+		found = 1;
+		x->title = kr_safe(it[i].title ? it[i].title : "");
+		x->pub_name = kr_safe(it[i].pub_name);
+		x->lg_code = kr_safe(it[i].pub_code);
+		x->kind = kr_safe(it[i].kind);
+	}
+	kr_state_items_free(it, n);
+	return found;
+}
+
+/* One peer's hit merged in: verified against this node, or kept as the peer's claim. */
+static void
+s_merge_peer_hit(kr_cli *c, s_merged **m, size_t *nm, const kr_wire_hit *h, size_t rank,
+    const kr_state_peer *peer)
+{
+	char pub[KR_FPR_HEX + 1];
+	s_merged *x;
+	int created;
+
+	kr_hex(pub, h->publisher, KR_FPR_LEN);
+	x = s_merge_find(m, nm, h->id, h->version, pub, &created);
+	if (created) {
+		x->id = kr_strdup(h->id);
+		x->version = kr_strdup(h->version);
+		snprintf(x->publisher, sizeof(x->publisher), "%s", pub);
+		if (!(x->verified = s_verify_hit(c, x, h->id, pub, h->version))) {
+			/* the peer's claim, shown as such */
+			x->title = kr_safe(h->title);
+			x->pub_name = kr_safe(h->pub_name);
+			x->lg_code = kr_safe(h->lg_code);
+			x->kind = kr_safe(h->kind);
+			x->snippet = kr_safe(h->snippet);
+			x->outcome = kr_safe(h->outcome);
+			x->headline = kr_safe(h->headline);
+		}
+	}
+	if (!x->via) {
+		x->via = peer->endpoint;
+		x->via_name = kr_safe(peer->name);
+	}
+	x->score += 1.0 / (RRF_K + (double)rank + 1);
+	kr_buf_adds(&x->sources, x->sources.len ? ", " : "");
+	s_add(&x->sources, peer->name ? peer->name : peer->endpoint, "?");
+}
+
+static void
+s_remote_json(kr_buf *out, const char *query, const s_merged *m, size_t nm, const kr_state_peer *peers,
+    const kr_peer_answer *ans, size_t npeers)
+{
+	kr_buf_adds(out, "{");
+	s_json_str(out, "query", query, 0);
+	kr_buf_adds(out, ",\"hits\":[");
+	for (size_t i = 0; i < nm; i++) {
+		const s_merged *x = &m[i];
+		kr_buf_adds(out, i ? ",{" : "{");
+		s_json_str(out, "id", x->id, 0);
+		s_json_str(out, "title", x->title, 1);
+		kr_buf_addf(out, ",\"verified\":%s", x->verified ? "true" : "false");
+		if (x->verified) {
+			s_json_str(out, "publisher", x->publisher, 1);
+			s_json_str(out, "publisher_name", x->pub_name, 1);
+			s_json_str(out, "lg_code", x->lg_code, 1);
+		} else {
+			/* what the peer claims, under names no script takes for an attribution */
+			s_json_str(out, "status", UNVERIFIED, 1);
+			s_json_str(out, "claimed_publisher", x->publisher, 1);
+			s_json_str(out, "claimed_publisher_name", x->pub_name, 1);
+			s_json_str(out, "claimed_lg_code", x->lg_code, 1);
+			s_json_str(out, "from_peer", x->via, 1);
+			s_json_str(out, "from_peer_name", x->via_name, 1);
+		}
+		s_json_str(out, "kind", x->kind, 1);
+		s_json_str(out, "version", x->version, 1);
+		s_json_str(out, "outcome", x->outcome, 1);
+		s_json_str(out, "headline", x->headline, 1);
+		s_json_str(out, "snippet", x->snippet, 1);
+		s_json_str(out, "sources", x->sources.ptr, 1);
+		kr_buf_addf(out, ",\"local\":%s,\"score\":%.5f", x->local ? "true" : "false", x->score);
+		if (!x->verified)
+			s_json_str(out, "follow", x->via, 1);
+		kr_buf_adds(out, "}");
+	}
+	kr_buf_adds(out, "],\"peers\":[");
+	for (size_t p = 0; p < npeers; p++) {
+		kr_buf_adds(out, p ? ",{" : "{");
+		s_json_str(out, "endpoint", peers[p].endpoint, 0);
+		s_json_str(out, "name", peers[p].name, 1);
+		kr_buf_addf(out, ",\"answered\":%s,\"hits\":%zu,\"malformed_hits\":%zu,\"ms\":%.1f",
+		    ans[p].answered ? "true" : "false", ans[p].answered ? ans[p].rep.nhits : 0,
+		    ans[p].answered ? ans[p].rep.hits_dropped : 0, ans[p].ms);
+		s_json_str(out, "error", ans[p].error, 1);
+		kr_buf_adds(out, "}");
+	}
+	kr_buf_adds(out, "]}\n");
+}
+
+static void
+s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *peers,
+    const kr_peer_answer *ans, size_t npeers, size_t answered)
+{
+	size_t unverified = 0;
+
+	for (size_t i = 0; i < nm; i++) {
+		const s_merged *x = &m[i];
+		s_add(out, x->id, "?");
+		kr_buf_adds(out, "  ");
+		s_add(out, x->title, "");
+		if (x->verified) {
+			kr_buf_adds(out, "\n  ");
+			s_add(out, x->pub_name, "?");
+			kr_buf_adds(out, " (");
+			s_add(out, x->lg_code, "?");
+			kr_buf_adds(out, ") · ");
+		} else {
+			unverified++;
+			kr_buf_addf(out, "\n  " UNVERIFIED ", from peer %s%s%s%s: not held on this node; the peer says: ",
+			    x->via, x->via_name ? " (" : "", x->via_name ? x->via_name : "", x->via_name ? ")" : "");
+			s_add(out, x->pub_name, "?");
+			kr_buf_adds(out, " (");
+			s_add(out, x->lg_code, "?");
+			kr_buf_addf(out, ", key %.16s…) · ", x->publisher);
+		}
+		s_add(out, x->kind, "?");
+		kr_buf_adds(out, " ");
+		s_add(out, x->version, "?");
+		if (x->outcome && *x->outcome) {
+			kr_buf_adds(out, " · ");
+			s_add(out, x->outcome, "");
+		}
+		if (x->headline && *x->headline) {
+			kr_buf_adds(out, " · ");
+			s_add(out, x->headline, "");
+		}
+		if (x->snippet && *x->snippet) {
+			kr_buf_adds(out, "\n  ");
+			s_add(out, x->snippet, "");
+		}
+		kr_buf_addf(out, "\n  from: %s\n", x->sources.ptr);
+		if (!x->verified)
+			kr_buf_addf(out, "  not on this node; to get it: kairan follow %s --publisher %s\n", x->via,
+			    x->publisher);
+	}
+	kr_buf_addf(out, "%s%zu hit(s); this node and %zu of %zu peer(s) answered\n", nm ? "\n" : "", nm,
+	    answered, npeers);
+	if (unverified)
+		kr_buf_addf(out, "%zu hit(s) " UNVERIFIED ": claims of the peer that sent them, not checked "
+		    "against a signature held here\n", unverified);
+	for (size_t p = 0; p < npeers; p++) {
+		kr_buf_addf(out, "  %s", peers[p].endpoint);
+		if (peers[p].name) {
+			kr_buf_adds(out, " (");
+			s_add(out, peers[p].name, "");
+			kr_buf_adds(out, ")");
+		}
+		if (ans[p].answered) {
+			kr_buf_addf(out, ": %zu hit(s) in %.0f ms", ans[p].rep.nhits, ans[p].ms);
+			if (ans[p].rep.hits_dropped)
+				kr_buf_addf(out, "; %zu malformed hit(s) left out", ans[p].rep.hits_dropped);
+			kr_buf_adds(out, "\n");
+		} else {
+			kr_buf_adds(out, ": did not answer (");
+			s_add(out, ans[p].error, "?");
+			kr_buf_adds(out, ")\n");
+		}
+	}
+}
+
+/*
  * --remote: the local answer and every peer's, merged by reciprocal rank
- * (score = sum of 1 / (60 + rank)), de-duplicated by (id, version).
+ * (score = sum of 1 / (60 + rank)), de-duplicated by (id, version,
+ * publisher), each remote hit verified against this node.
  */
 static int
 s_search_remote(kr_cli *c, const char *query, const char *const *fields, const kr_search_result *local,
@@ -164,7 +392,8 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 	s_merged *m = NULL;
 	kr_buf out = KR_BUF_INIT;
 
-	kr_state_peers(c->h.state, &peers, &npeers);
+	if (kr_state_peers(c->h.state, &peers, &npeers) < 0)
+		return kr_cli_fail("search");
 	eps = kr_calloc(npeers + 1, sizeof(char *));
 	ans = kr_calloc(npeers + 1, sizeof(*ans));
 	for (size_t i = 0; i < npeers; i++)
@@ -176,105 +405,37 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 
 	for (size_t r = 0; r < local->nhits; r++) {
 		const kr_search_hit *h = &local->hits[r];
-		s_merged *x = s_merge_find(&m, &nm, h->id, h->version);
-		if (!x->id) {
-			x->id = h->id; x->title = h->title; x->pub_name = h->pub_name; x->lg_code = h->pub_code;
-			x->kind = h->kind; x->version = h->version; x->snippet = h->snippet;
-			x->outcome = h->outcome; x->headline = h->headline;
+		int created;
+		s_merged *x = s_merge_find(&m, &nm, h->id, h->version, h->publisher, &created);
+		if (created) {
+			x->id = kr_strdup(h->id);
+			x->version = kr_strdup(h->version ? h->version : "");
 			snprintf(x->publisher, sizeof(x->publisher), "%s", h->publisher);
+			x->title = kr_safe(h->title); x->pub_name = kr_safe(h->pub_name);
+			x->lg_code = kr_safe(h->pub_code); x->kind = kr_safe(h->kind);
+			x->snippet = kr_safe(h->snippet); x->outcome = kr_safe(h->outcome);
+			x->headline = kr_safe(h->headline);
 		}
-		x->local = 1;
+		x->local = x->verified = 1;
 		x->score += 1.0 / (RRF_K + (double)r + 1);
 		kr_buf_adds(&x->sources, "this node");
 	}
 	for (size_t p = 0; p < npeers; p++) {
-		const char *who = peers[p].name ? peers[p].name : peers[p].endpoint;
 		if (!ans[p].answered)
 			continue;
 		answered++;
-		for (size_t r = 0; r < ans[p].rep.nhits; r++) {
-			const kr_wire_hit *h = &ans[p].rep.hits[r];
-			s_merged *x = s_merge_find(&m, &nm, h->id, h->version);
-			if (!x->id) {
-				x->id = h->id; x->title = h->title; x->pub_name = h->pub_name; x->lg_code = h->lg_code;
-				x->kind = h->kind; x->version = h->version; x->snippet = h->snippet;
-				x->outcome = h->outcome; x->headline = h->headline;
-				kr_hex(x->publisher, h->publisher, KR_FPR_LEN);
-			}
-			if (!x->via)
-				x->via = peers[p].endpoint;
-			x->score += 1.0 / (RRF_K + (double)r + 1);
-			kr_buf_addf(&x->sources, "%s%s", x->sources.len ? ", " : "", who);
-		}
+		for (size_t r = 0; r < ans[p].rep.nhits; r++)
+			s_merge_peer_hit(c, &m, &nm, &ans[p].rep.hits[r], r, &peers[p]);
 	}
 	if (nm)
 		qsort(m, nm, sizeof(*m), s_merged_cmp);
-	if (nm > limit)
-		nm = limit;
 
-	if (json) {
-		kr_buf_adds(&out, "{");
-		s_json_str(&out, "query", query, 0);
-		kr_buf_adds(&out, ",\"hits\":[");
-		for (size_t i = 0; i < nm; i++) {
-			kr_buf_adds(&out, i ? ",{" : "{");
-			s_json_str(&out, "id", m[i].id, 0);
-			s_json_str(&out, "title", m[i].title, 1);
-			s_json_str(&out, "publisher", m[i].publisher, 1);
-			s_json_str(&out, "publisher_name", m[i].pub_name, 1);
-			s_json_str(&out, "lg_code", m[i].lg_code, 1);
-			s_json_str(&out, "kind", m[i].kind, 1);
-			s_json_str(&out, "version", m[i].version, 1);
-			s_json_str(&out, "outcome", m[i].outcome, 1);
-			s_json_str(&out, "headline", m[i].headline, 1);
-			s_json_str(&out, "snippet", m[i].snippet, 1);
-			s_json_str(&out, "sources", m[i].sources.ptr, 1);
-			kr_buf_addf(&out, ",\"local\":%s,\"score\":%.5f", m[i].local ? "true" : "false", m[i].score);
-			if (!m[i].local)
-				s_json_str(&out, "follow", m[i].via, 1);
-			kr_buf_adds(&out, "}");
-		}
-		kr_buf_adds(&out, "],\"peers\":[");
-		for (size_t p = 0; p < npeers; p++) {
-			kr_buf_adds(&out, p ? ",{" : "{");
-			s_json_str(&out, "endpoint", peers[p].endpoint, 0);
-			s_json_str(&out, "name", peers[p].name, 1);
-			kr_buf_addf(&out, ",\"answered\":%s,\"hits\":%zu,\"ms\":%.1f", ans[p].answered ? "true" : "false",
-			    ans[p].answered ? ans[p].rep.nhits : 0, ans[p].ms);
-			s_json_str(&out, "error", ans[p].error, 1);
-			kr_buf_adds(&out, "}");
-		}
-		kr_buf_adds(&out, "]}\n");
-		fputs(out.ptr, stdout);
-	} else {
-		for (size_t i = 0; i < nm; i++) {
-			printf("%s  %s\n  %s (%s) · %s %s", m[i].id, m[i].title, m[i].pub_name ? m[i].pub_name : "?",
-			    m[i].lg_code ? m[i].lg_code : "?", m[i].kind, m[i].version);
-			if (m[i].outcome && *m[i].outcome)
-				printf(" · %s", m[i].outcome);
-			if (m[i].headline && *m[i].headline)
-				printf(" · %s", m[i].headline);
-			{
-				char *snip = s_one_line(m[i].snippet);
-				printf("\n  %s\n  from: %s\n", snip, m[i].sources.ptr);
-				free(snip);
-			}
-			if (!m[i].local)
-				printf("  not on this node; to get it: kairan follow %s --publisher %s\n", m[i].via, m[i].publisher);
-		}
-		printf("%s%zu hit(s); this node and %zu of %zu peer(s) answered\n", nm ? "\n" : "", nm, answered, npeers);
-		for (size_t p = 0; p < npeers; p++) {
-			if (ans[p].answered)
-				printf("  %s%s%s%s: %zu hit(s) in %.0f ms\n", peers[p].endpoint, peers[p].name ? " (" : "",
-				    peers[p].name ? peers[p].name : "", peers[p].name ? ")" : "", ans[p].rep.nhits, ans[p].ms);
-			else
-				printf("  %s%s%s%s: did not answer (%s)\n", peers[p].endpoint, peers[p].name ? " (" : "",
-				    peers[p].name ? peers[p].name : "", peers[p].name ? ")" : "", ans[p].error ? ans[p].error : "?");
-		}
-	}
-	for (size_t i = 0; i < (nm > limit ? nm : nm); i++)
-		kr_buf_release(&m[i].sources);
-	free(m);
+	if (json)
+		s_remote_json(&out, query, m, nm < limit ? nm : limit, peers, ans, npeers);
+	else
+		s_remote_text(&out, m, nm < limit ? nm : limit, peers, ans, npeers, answered);
+	fputs(out.ptr, stdout);
+	s_merged_free(m, nm);
 	kr_buf_release(&out);
 	kr_peer_answers_free(ans, npeers);
 	free(ans);
@@ -393,8 +554,11 @@ cmd_search(kr_cli *c, int argc, char **argv)
 static void
 s_problem(const char *msg, void *arg)
 {
+	char *shown = kr_safe(msg); /* names items and quotes their content */
+
 	(void)arg;
-	fprintf(stderr, "kairan: reindex: %s\n", msg);
+	fprintf(stderr, "kairan: reindex: %s\n", shown);
+	free(shown);
 }
 
 int

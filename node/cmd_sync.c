@@ -68,10 +68,12 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			fprintf(stderr, "kairan: sync: peer %s: %s\n", peers[i].endpoint, kr_errmsg());
 			failures++;
 		} else {
+			char *name = kr_safe(res.name); /* the peer's own word: no escapes reach the terminal */
 			printf("%s%s%s%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n",
-			    peers[i].endpoint, res.name && *res.name ? " (" : "", res.name ? res.name : "",
-			    res.name && *res.name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
+			    peers[i].endpoint, name && *name ? " (" : "", name ? name : "",
+			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
+			free(name);
 			if (res.rejected || res.failed)
 				failures++;
 		}
@@ -219,9 +221,12 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			kr_buf_addjson(&out, ms[i].peer ? ms[i].peer : "");
 			kr_buf_adds(&out, ",\"collections\":[");
 		} else {
+			char *name = kr_safe(ms[i].name), *code = kr_safe(ms[i].lg_code);
 			printf("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n", own ? "publisher (this node)"
-			    : "publisher", ms[i].name, ms[i].lg_code, ms[i].publisher, (unsigned long long)ms[i].seq,
+			    : "publisher", name, code, ms[i].publisher, (unsigned long long)ms[i].seq,
 			    issued, expires, stale ? " — STALE since " : "", stale ? expires : "");
+			free(name);
+			free(code);
 			if (!own)
 				printf("  received %s from %s\n", s_ago(ago, ms[i].received), ms[i].peer ? ms[i].peer : "?");
 		}
@@ -275,7 +280,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			printf("  %s from %s: %s\n    %lld times, first %s\n", last, q[i].peer ? q[i].peer : "?",
 			    q[i].reason, (long long)q[i].count, at);
 		} else {
-			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", q[i].reason);
+			char *reason = kr_safe(q[i].reason);
+			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", reason);
+			free(reason);
 		}
 	}
 	{
@@ -288,8 +295,10 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (kr_store_head(c->h.store, c->h.fpr, "guidelines", head) == 0)
 			kr_store_diff(c->h.store, c->h.fpr, "guidelines", NULL, head, s_check_template, &x);
 		kr_error_clear();
-		if (!json && x.count)
+		if (!json && x.count) {
+			text.len = kr_safe_inplace(text.ptr, text.len, KR_SAFE_TEXT); /* ids and versions from items */
 			printf("\ntemplates with a newer version:\n%s", text.ptr);
+		}
 		kr_buf_release(&text);
 	}
 	if (json) {

@@ -2,9 +2,14 @@
  * node/log.c - stderr logging with optional journald priorities
  *
  * Thread-safe: each line is formatted in full and written with one fputs
- * on an unbuffered stream.
+ * on an unbuffered stream. Lines quote peers (names, error texts, ids), so
+ * each is made safe before it is written (kr_safe_inplace): no escape
+ * sequence reaches a terminal or journal, and no newline inside a quoted
+ * string can forge a second log line.
  */
 #include "log.h"
+
+#include "../sharing/common.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,6 +50,8 @@ s_log(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix
 		n += (size_t)snprintf(line + n, sizeof(line) - n, ": %s", suffix);
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	line[n] = '\0';
+	n = kr_safe_inplace(line, n, KR_SAFE_LINE);
 	line[n++] = '\n';
 	line[n] = '\0';
 	fputs(line, stderr);

@@ -289,7 +289,11 @@ kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_
 				if (kr_reply_decode(&out[i].rep, zmq_msg_data(&m), zmq_msg_size(&m)) < 0) {
 					out[i].error = kr_sprintf("malformed reply: %s", kr_errmsg());
 				} else if (out[i].rep.type == KR_REP_ERROR) {
-					out[i].error = kr_strdup(out[i].rep.text ? out[i].rep.text : "error");
+					/* the peer's words, shown to the user: made safe here once */
+					out[i].error = kr_safe(out[i].rep.text ? out[i].rep.text : "error");
+					kr_reply_clear(&out[i].rep);
+				} else if (req->type == KR_REQ_SEARCH && out[i].rep.type != KR_REP_SEARCH) {
+					out[i].error = kr_strdup("answered a search with something else");
 					kr_reply_clear(&out[i].rep);
 				} else {
 					out[i].answered = 1;

@@ -140,9 +140,9 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 		if (csv) {
 			kr_buf ans = KR_BUF_INIT;
 			kr_buf_addf(&ans, "%s\n\n%s", a, attribution);
-			kr_buf_addquoted(out, q);
+			kr_buf_addcsvcell(out, q); /* neutralised: the file may be opened in a spreadsheet */
 			kr_buf_addch(out, ',');
-			kr_buf_addquoted(out, ans.ptr);
+			kr_buf_addcsvcell(out, ans.ptr);
 			kr_buf_adds(out, "\r\n");
 			kr_buf_release(&ans);
 		} else if (lc) {

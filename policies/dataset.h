@@ -19,7 +19,8 @@ void kr_dataset_check_rows(const char *file, const char *data, size_t len, const
  * Appends the rows of jsonl in format "jsonl" (rows as they are, with an
  * "attribution" field), "dify-csv" (header question,answer, RFC 4180
  * quoting, CRLF; header set for the first file; the caller writes the
- * UTF-8 BOM once) or "langchain"
+ * UTF-8 BOM once; a cell starting with = + - @ tab or CR gets a leading '
+ * against spreadsheet formula injection, see kr_buf_addcsvcell) or "langchain"
  * (page_content + flat metadata). attribution is the 出典 line. Rows that
  * are not valid JSON are skipped and counted in *skipped.
  */

@@ -74,6 +74,26 @@ s_str(const char *s, size_t max, int *bad)
 	return kr_strdup(s);
 }
 
+/*
+ * A display string from the wire, copied and cut to at most max bytes at a
+ * character boundary, with "…" marking the cut: one long title must not
+ * cost the rest of an answer.
+ */
+static char *
+s_str_cut(const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return kr_strdup("");
+	if ((n = strlen(s)) <= max)
+		return kr_strdup(s);
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return kr_sprintf("%.*s…", (int)n, s);
+}
+
 int
 kr_manifest_encode(kr_buf *out, const kr_manifest *m)
 {
@@ -529,32 +549,42 @@ kr_reply_decode(kr_reply *r, const void *data, size_t len)
 		}
 		r->total = s->total;
 		r->hits = kr_calloc(s->n_hits, sizeof(kr_wire_hit));
-		r->nhits = s->n_hits;
-		for (size_t i = 0; i < s->n_hits && rc == 0; i++) {
+		for (size_t i = 0; i < s->n_hits; i++) {
+			/* A hit whose identity (id, version, publisher) is malformed is left out and
+			 * counted; display fields that are too long are cut. */
 			Kairan__SearchHit *x = s->hits[i];
-			kr_wire_hit *h = &r->hits[i];
-			h->id = s_str(x->id, 256, &bad);
-			h->title = s_str(x->title, 1024, &bad);
-			h->pub_name = s_str(x->publisher_name, 256, &bad);
-			h->lg_code = s_str(x->lg_code, 16, &bad);
-			h->kind = s_str(x->kind, 32, &bad);
-			h->version = s_str(x->version, 64, &bad);
-			h->snippet = s_str(x->snippet, 4096, &bad);
-			h->outcome = s_str(x->outcome, 64, &bad);
-			h->headline = s_str(x->headline, 256, &bad);
-			h->updated = s_str(x->updated, 32, &bad);
-			rc = s_fixed(h->publisher, KR_FPR_LEN, x->publisher, "search hit publisher");
-			if (bad && rc == 0)
-				rc = kr_error(KR_EPROTO, "search hit %zu has an over-long field", i);
+			kr_wire_hit *h = &r->hits[r->nhits];
+			int hbad = 0;
+			if (x->publisher.len != KR_FPR_LEN || !x->id || !*x->id) {
+				r->hits_dropped++;
+				continue;
+			}
+			h->id = s_str(x->id, 256, &hbad);
+			h->version = s_str(x->version, 64, &hbad);
+			if (hbad) {
+				free(h->id);
+				free(h->version);
+				memset(h, 0, sizeof(*h));
+				r->hits_dropped++;
+				continue;
+			}
+			memcpy(h->publisher, x->publisher.data, KR_FPR_LEN);
+			h->title = s_str_cut(x->title, 1024);
+			h->pub_name = s_str_cut(x->publisher_name, 256);
+			h->lg_code = s_str_cut(x->lg_code, 16);
+			h->kind = s_str_cut(x->kind, 32);
+			h->snippet = s_str_cut(x->snippet, 4096);
+			h->outcome = s_str_cut(x->outcome, 64);
+			h->headline = s_str_cut(x->headline, 256);
+			h->updated = s_str_cut(x->updated, 32);
+			r->nhits++;
 		}
 		break;
 	}
 	case KAIRAN__REPLY__BODY_ERROR:
 		r->type = KR_REP_ERROR;
 		r->code = pr->error->code;
-		r->text = s_str(pr->error->text, 1024, &bad);
-		if (bad)
-			rc = kr_error(KR_EPROTO, "error reply text is too long");
+		r->text = s_str_cut(pr->error->text, 1024);
 		break;
 	default:
 		rc = kr_error(KR_EPROTO, "reply has no known body");

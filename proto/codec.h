@@ -100,9 +100,11 @@ typedef struct {
 	/* error */
 	uint32_t code;
 	char *text;
-	/* search (total: matches on that node) */
+	/* search (total: matches on that node); a hit with a malformed id, version
+	 * or publisher is left out and counted in hits_dropped, over-long display
+	 * strings (title 1024 bytes, snippet 4096, ...) are cut with "…" */
 	kr_wire_hit *hits;
-	size_t nhits;
+	size_t nhits, hits_dropped;
 } kr_reply;
 
 /* A collection name is [a-z0-9-]{1,63}. */

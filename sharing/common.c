@@ -28,6 +28,8 @@ kr_error(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	/* Messages quote peers and files: keep them one safe line wherever they are shown or stored. */
+	kr_safe_inplace(tmp, strlen(tmp), KR_SAFE_LINE);
 	memcpy(s_errmsg, tmp, sizeof(tmp));
 	return code;
 }
@@ -44,6 +46,7 @@ kr_error_prefix(int code, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, s_errmsg, n);
 	old[n] = '\0';
+	kr_safe_inplace(prefix, strlen(prefix), KR_SAFE_LINE);
 	snprintf(s_errmsg, sizeof(s_errmsg), "%s: %s", prefix, old);
 	return code;
 }
@@ -201,23 +204,133 @@ kr_buf_addf(kr_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Length (1-4) of the well-formed UTF-8 character at s with its code point, or 0. */
+static size_t
+s_utf8_strict(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	uint32_t v, min;
+	size_t n;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, v = c & 0x1F, min = 0x80;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, v = c & 0x0F, min = 0x800;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, v = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+int
+kr_unsafe_char(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+	    (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+size_t
+kr_safe_inplace(char *s, size_t len, int mode)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		uint32_t cp;
+		size_t n = s_utf8_strict(p + r, len - r, &cp);
+		if (n == 0) {
+			p[w++] = '?';
+			r++;
+			continue;
+		}
+		if (cp == '\n' || cp == '\t' || cp == '\r') {
+			if (mode == KR_SAFE_LINE)
+				p[w++] = ' ';
+			else if (cp == '\r' && !(r + 1 < len && p[r + 1] == '\n'))
+				p[w++] = '\n'; /* a bare CR ends a line; it must not rewind one */
+			else
+				p[w++] = (unsigned char)cp;
+		} else if (!kr_unsafe_char(cp)) {
+			memmove(p + w, p + r, n);
+			w += n;
+		}
+		r += n;
+	}
+	p[w] = '\0';
+	return w;
+}
+
+void
+kr_buf_addsafe(kr_buf *b, const char *s, size_t len, int mode)
+{
+	if (len == 0)
+		return;
+	kr_buf_grow(b, len);
+	memcpy(b->ptr + b->len, s, len);
+	b->len += kr_safe_inplace(b->ptr + b->len, len, mode);
+	b->ptr[b->len] = '\0';
+}
+
+char *
+kr_safe(const char *s)
+{
+	char *out;
+
+	if (!s)
+		return NULL;
+	out = kr_strdup(s);
+	kr_safe_inplace(out, strlen(out), KR_SAFE_LINE);
+	return out;
+}
+
+/*
+ * JSON escapes every control (and the characters kr_safe_inplace drops) as
+ * \uXXXX and replaces bytes that are not UTF-8 by U+FFFD: the output is
+ * valid JSON, loses nothing legible, and is itself safe on a terminal.
+ */
 void
 kr_buf_addjson(kr_buf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+
 	kr_buf_addch(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = s_utf8_strict(p + i, len - i, &cp);
+		if (n == 0) {
+			kr_buf_adds(b, "\\ufffd");
+			i++;
+			continue;
+		}
+		switch (cp) {
 		case '"': kr_buf_adds(b, "\\\""); break;
 		case '\\': kr_buf_adds(b, "\\\\"); break;
 		case '\n': kr_buf_adds(b, "\\n"); break;
 		case '\r': kr_buf_adds(b, "\\r"); break;
 		case '\t': kr_buf_adds(b, "\\t"); break;
 		default:
-			if (*p < 0x20)
-				kr_buf_addf(b, "\\u%04x", *p);
+			if (kr_unsafe_char(cp))
+				kr_buf_addf(b, "\\u%04x", (unsigned)cp);
 			else
-				kr_buf_addch(b, (char)*p);
+				kr_buf_add(b, p + i, n);
 		}
+		i += n;
 	}
 	kr_buf_addch(b, '"');
 }
@@ -226,6 +339,27 @@ void
 kr_buf_addquoted(kr_buf *b, const char *s)
 {
 	kr_buf_addch(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			kr_buf_addch(b, '"');
+		kr_buf_addch(b, *s);
+	}
+	kr_buf_addch(b, '"');
+}
+
+void
+kr_buf_addcsvcell(kr_buf *b, const char *s)
+{
+	/* OWASP's list, and the full-width forms a Japanese spreadsheet also takes as a formula */
+	static const char *const lead[] = { "=", "+", "-", "@", "\t", "\r", "\xef\xbc\x9d", "\xef\xbc\x8b",
+		"\xef\xbc\x8d", "\xef\xbc\xa0" };
+	int risky = 0;
+
+	for (size_t i = 0; i < sizeof(lead) / sizeof(lead[0]); i++)
+		risky |= strncmp(s, lead[i], strlen(lead[i])) == 0;
+	kr_buf_addch(b, '"');
+	if (risky)
+		kr_buf_addch(b, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			kr_buf_addch(b, '"');
@@ -351,16 +485,12 @@ kr_time_iso(char out[32], int64_t t)
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int
-kr_file_read(kr_buf *out, const char *path)
+static int
+s_read_fd(kr_buf *out, int fd, const char *path)
 {
 	char chunk[65536];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
-		    "%s: %s", path, strerror(errno));
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		kr_buf_add(out, chunk, (size_t)n);
 	if (n < 0) {
@@ -370,6 +500,36 @@ kr_file_read(kr_buf *out, const char *path)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+kr_file_read(kr_buf *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO,
+		    "%s: %s", path, strerror(errno));
+	return s_read_fd(out, fd, path);
+}
+
+int
+kr_file_read_regular(kr_buf *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return kr_error(KR_EUSAGE, "%s is a symbolic link (links are not followed: copy the "
+			    "file itself here)", path);
+		return kr_error(errno == ENOENT ? KR_ENOTFOUND : KR_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return kr_error(KR_EUSAGE, "%s is not a regular file", path);
+	}
+	return s_read_fd(out, fd, path);
 }
 
 int
@@ -411,9 +571,12 @@ done:
 int
 kr_mkdir_p(const char *path, int mode)
 {
-	char *p = kr_strdup(path);
+	char *p;
 	int rc = 0;
 
+	if (!*path)
+		return kr_error(KR_EUSAGE, "an empty directory name");
+	p = kr_strdup(path);
 	for (char *s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;

@@ -66,6 +66,34 @@ void kr_buf_clear(kr_buf *b);
 char *kr_buf_detach(kr_buf *b);
 void kr_buf_release(kr_buf *b);
 
+/*
+ * Text made safe to show on a terminal, in a log line or a JSON string that
+ * a script prints: whatever a peer, a publisher or a file supplied. Dropped:
+ * C0 controls (ESC starts terminal escape sequences), DEL, C1 controls
+ * (U+0080-U+009F), the bidirectional controls that reorder what is shown
+ * (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029;
+ * a byte that is not part of valid UTF-8 becomes '?'. KR_SAFE_LINE keeps
+ * the text on one line (\n, \r and \t become a space each); KR_SAFE_TEXT
+ * keeps \n and \t, and a CR as a line end (CRLF stays, a bare CR becomes \n).
+ * The result is never longer than the input.
+ */
+enum { KR_SAFE_LINE = 0, KR_SAFE_TEXT = 1 };
+/* Rewrites s[0..len) in place; returns the new length (s is NUL-terminated there). */
+size_t kr_safe_inplace(char *s, size_t len, int mode);
+/* Appends len bytes of s, made safe. */
+void kr_buf_addsafe(kr_buf *b, const char *s, size_t len, int mode);
+/* s made safe on one line, as a new string (caller frees); NULL for NULL. */
+char *kr_safe(const char *s);
+/* Whether cp is one of the characters kr_safe_inplace drops. */
+int kr_unsafe_char(uint32_t cp);
+/*
+ * Appends s as one CSV cell for a spreadsheet (RFC 4180 quoting), with
+ * OWASP's rule against formula injection: a cell that starts with = + - @,
+ * a tab or a CR gets a leading single quote, so Excel, LibreOffice and
+ * Google Sheets show it as text instead of evaluating it.
+ */
+void kr_buf_addcsvcell(kr_buf *b, const char *s);
+
 /* Decodes the UTF-8 character at s (at most len bytes) into *cp; returns its length (>= 1). */
 size_t kr_utf8_next(const char *s, size_t len, uint32_t *cp);
 
@@ -80,6 +108,12 @@ void kr_time_iso(char out[32], int64_t t); /* 2026-11-22T10:00:00Z */
 /* Whole-file helpers. kr_file_write is atomic (temp file, fsync, rename). */
 int kr_file_read(kr_buf *out, const char *path);
 int kr_file_write(const char *path, const void *data, size_t len, int mode);
+/*
+ * kr_file_read for a file found by walking a directory: refuses, naming the
+ * path, a symbolic link (O_NOFOLLOW) and anything but a regular file (a
+ * FIFO would block forever), with KR_EUSAGE.
+ */
+int kr_file_read_regular(kr_buf *out, const char *path);
 int kr_mkdir_p(const char *path, int mode);
 
 void *kr_malloc(size_t n);     /* abort on OOM, like git's xmalloc */

@@ -26,6 +26,8 @@
 #include <git2/sys/odb_backend.h>
 #include <zlib.h>
 
+#include "../proto/codec.h"
+
 #define MAIN_REF "refs/heads/main"
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
@@ -150,10 +152,15 @@ kr_store_path(const kr_store *s, const char *pub, const char *coll)
 static int
 s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repository **out)
 {
-	char *path = kr_store_path(s, pub, coll);
+	char *path;
 	struct stat st;
 	s_repo *r;
 	int rc = 0;
+
+	/* pub and coll become a path under the home: nothing else may (log ../x, a peer's name) */
+	if (!kr_is_hex(pub, KR_FPR_HEX) || !kr_collection_valid(coll))
+		return kr_error(KR_EUSAGE, "'%s/%s' is not a publisher fingerprint and collection name", pub, coll);
+	path = kr_store_path(s, pub, coll);
 
 	for (r = s->repos; r; r = r->next)
 		if (strcmp(r->path, path) == 0) {

@@ -195,6 +195,37 @@ test_search_roundtrip(void **state)
 	kr_buf_release(&b);
 }
 
+/* A long title is cut, a hit without an identity is left out: neither costs the rest of the answer. */
+static void
+test_search_reply_one_bad_hit(void **state)
+{
+	kr_buf b = KR_BUF_INIT, title = KR_BUF_INIT;
+	kr_wire_hit hits[3] = {
+		{ .id = (char *)"372081/case/a", .version = (char *)"1.0.0" },
+		{ .id = (char *)"372081/case/b", .version = (char *)"1.0.0" },
+		{ .id = (char *)"", .version = (char *)"1.0.0" },
+	};
+	kr_reply rep = { .id = 3, .type = KR_REP_SEARCH, .hits = hits, .nhits = 3, .total = 3 }, rp;
+
+	(void)state;
+	for (int i = 0; i < 700; i++)
+		kr_buf_adds(&title, "ご"); /* 2,100 bytes, 3-byte characters */
+	hits[0].title = title.ptr;
+	for (int i = 0; i < 3; i++)
+		memset(hits[i].publisher, 7, KR_FPR_LEN);
+	kr_reply_encode(&b, &rep);
+	assert_int_equal(kr_reply_decode(&rp, b.ptr, b.len), 0);
+	assert_int_equal(rp.nhits, 2);
+	assert_int_equal(rp.hits_dropped, 1);
+	assert_string_equal(rp.hits[1].id, "372081/case/b");
+	/* cut on a character boundary at most 1,024 bytes in, then "…" */
+	assert_int_equal(strlen(rp.hits[0].title), 1023 + strlen("…"));
+	assert_int_equal(strcmp(rp.hits[0].title + 1023, "…"), 0);
+	kr_reply_clear(&rp);
+	kr_buf_release(&title);
+	kr_buf_release(&b);
+}
+
 static void
 test_garbage_never_crashes(void **state)
 {
@@ -233,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_oversized_rejected),
 		cmocka_unit_test(test_request_reply_roundtrip),
 		cmocka_unit_test(test_search_roundtrip),
+		cmocka_unit_test(test_search_reply_one_bad_hit),
 		cmocka_unit_test(test_garbage_never_crashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

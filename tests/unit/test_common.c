@@ -1,0 +1,107 @@
+/* tests/unit/test_common.c - text made safe to print, JSON and CSV cells, kr_mkdir_p */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../sharing/common.h"
+
+static void
+safe(const char *in, int mode, const char *want)
+{
+	kr_buf b = KR_BUF_INIT;
+
+	kr_buf_addsafe(&b, in, strlen(in), mode);
+	assert_string_equal(b.ptr, want);
+	kr_buf_release(&b);
+}
+
+static void
+test_controls_are_dropped(void **state)
+{
+	(void)state;
+	safe("題名\x1b[31m赤\x1b[0m", KR_SAFE_LINE, "題名[31m赤[0m");
+	safe("\x1b]0;pwned\x07title", KR_SAFE_LINE, "]0;pwnedtitle");
+	safe("a\x7f" "b\xc2\x9b" "31mc", KR_SAFE_LINE, "ab31mc");   /* DEL and C1 CSI */
+	safe("\xe2\x80\xae" "exe.txt", KR_SAFE_LINE, "exe.txt");  /* U+202E */
+	safe("\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8f", KR_SAFE_LINE, "x"); /* U+2066, U+2069, U+200F */
+	safe("ＡＩ活用 ごみ", KR_SAFE_LINE, "ＡＩ活用 ごみ");
+}
+
+static void
+test_lines_and_invalid_utf8(void **state)
+{
+	(void)state;
+	safe("one\ntwo\tthree\r\n", KR_SAFE_LINE, "one two three  ");
+	safe("one\r\ntwo\rthree\n\tfour", KR_SAFE_TEXT, "one\r\ntwo\nthree\n\tfour");
+	safe("a\xff\xc0\xaf" "b", KR_SAFE_LINE, "a???b");           /* stray byte and an overlong '/' */
+	safe("\xed\xa0\x80", KR_SAFE_LINE, "???");                  /* a surrogate */
+	safe("\xe3\x81", KR_SAFE_LINE, "??");                       /* cut short */
+	{
+		char s[] = "x\x1b[2Jy";
+		assert_int_equal(kr_safe_inplace(s, strlen(s), KR_SAFE_LINE), 5);
+		assert_string_equal(s, "x[2Jy");
+	}
+}
+
+static void
+test_errors_are_one_safe_line(void **state)
+{
+	(void)state;
+	kr_error(KR_EPROTO, "peer said: %s", "bad\n12:00 kairan[info]: forged\x1b[2J");
+	assert_string_equal(kr_errmsg(), "peer said: bad 12:00 kairan[info]: forged[2J");
+}
+
+static void
+test_json_escapes_what_a_terminal_would_obey(void **state)
+{
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	kr_buf_addjson(&b, "a\x1b[1m\x7f\xc2\x85\xe2\x80\xae\"\\\n\xff" "ご");
+	assert_string_equal(b.ptr, "\"a\\u001b[1m\\u007f\\u0085\\u202e\\\"\\\\\\n\\ufffdご\"");
+	kr_buf_release(&b);
+}
+
+static void
+test_csv_cells_cannot_be_formulas(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+		{ "+1", "\"'+1\"" }, { "-2", "\"'-2\"" }, { "@SUM(A1)", "\"'@SUM(A1)\"" },
+		{ "\tx", "\"'\tx\"" }, { "\rx", "\"'\rx\"" }, { "＝1", "\"'＝1\"" },
+		{ "a=1", "\"a=1\"" }, { "ごみ", "\"ごみ\"" }, { "", "\"\"" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kr_buf b = KR_BUF_INIT;
+		kr_buf_addcsvcell(&b, cases[i][0]);
+		assert_string_equal(b.ptr, cases[i][1]);
+		kr_buf_release(&b);
+	}
+}
+
+static void
+test_mkdir_p_empty(void **state)
+{
+	(void)state;
+	assert_int_equal(kr_mkdir_p("", 0755), KR_EUSAGE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_controls_are_dropped),
+		cmocka_unit_test(test_lines_and_invalid_utf8),
+		cmocka_unit_test(test_errors_are_one_safe_line),
+		cmocka_unit_test(test_json_escapes_what_a_terminal_would_obey),
+		cmocka_unit_test(test_csv_cells_cannot_be_formulas),
+		cmocka_unit_test(test_mkdir_p_empty),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
