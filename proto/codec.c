@@ -634,6 +634,19 @@ kr_revoke_reason_name(int reason)
 	return reason == KR_REVOKE_COMPROMISED ? "compromised" : reason == KR_REVOKE_RETIRED ? "retired" : "?";
 }
 
+/* 1 if s is one line of valid UTF-8 with nothing kr_safe would change (names shown to board members). */
+static int
+s_plain(const char *s)
+{
+	char *copy = kr_strdup(s);
+	size_t len = strlen(s);
+	int same = kr_safe_inplace(copy, len, KR_SAFE_LINE) == len && memcmp(copy, s, len) == 0 &&
+	    !strpbrk(s, "\t\r\n");
+
+	free(copy);
+	return same;
+}
+
 static int
 s_lgcode_syntax(const char *s)
 {
@@ -754,7 +767,7 @@ s_membership_members(kr_membership *m, Kairan__Membership *pm)
 		int bad = 0;
 		y->lg_code = s_str(x->lg_code, 16, &bad);
 		y->name = s_str(x->name, KR_FED_NAME_MAX, &bad);
-		if (bad || !s_lgcode_syntax(y->lg_code))
+		if (bad || !s_lgcode_syntax(y->lg_code) || !s_plain(y->name))
 			return kr_error(KR_EPROTO, "member %zu: lg_code must be six digits and the name at most %d bytes",
 			    i + 1, KR_FED_NAME_MAX);
 		if ((rc = s_fixed(y->key, KR_FPR_LEN, x->key, "member key")) < 0)
@@ -780,7 +793,8 @@ s_membership_members(kr_membership *m, Kairan__Membership *pm)
 		y->endpoints = kr_calloc(x->n_endpoints, sizeof(char *));
 		y->nendpoints = x->n_endpoints;
 		for (size_t j = 0; j < x->n_endpoints; j++)
-			if (!(y->endpoints[j] = s_str(x->endpoints[j], KR_ENDPOINT_MAX, &bad)) || !*y->endpoints[j])
+			if (!(y->endpoints[j] = s_str(x->endpoints[j], KR_ENDPOINT_MAX, &bad)) || !*y->endpoints[j] ||
+			    !s_plain(y->endpoints[j]))
 				return kr_error(KR_EPROTO, "member %zu (%s): endpoint %zu is empty or over %d bytes",
 				    i + 1, y->lg_code, j + 1, KR_ENDPOINT_MAX);
 		y->valid_until = x->valid_until;
@@ -823,7 +837,7 @@ kr_membership_decode(kr_membership *m, const void *data, size_t len)
 		m->has_federation = 1;
 	}
 	m->name = s_str(pm->name, KR_FED_NAME_MAX, &bad);
-	if (bad || !*m->name) {
+	if (bad || !*m->name || !s_plain(m->name)) {
 		rc = kr_error(KR_EPROTO, "membership federation name is empty or over %d bytes", KR_FED_NAME_MAX);
 		goto done;
 	}
@@ -848,7 +862,7 @@ kr_membership_decode(kr_membership *m, const void *data, size_t len)
 		}
 		y->name = s_str(pm->board[i]->name, KR_FED_NAME_MAX, &bad);
 		y->lg_code = s_str(pm->board[i]->lg_code, 16, &bad);
-		if (bad || !s_lgcode_syntax(y->lg_code)) {
+		if (bad || !s_lgcode_syntax(y->lg_code) || !s_plain(y->name)) {
 			rc = kr_error(KR_EPROTO, "board seat %zu: lg_code must be six digits and the name at most %d bytes",
 			    i + 1, KR_FED_NAME_MAX);
 			goto done;

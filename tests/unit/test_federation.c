@@ -348,6 +348,13 @@ test_strict_decoding(void **state)
 	kr_membership_encode(&b, &m);
 	assert_int_equal(kr_membership_decode(&d, b.ptr, b.len), KR_EPROTO);
 	assert_non_null(strstr(kr_errmsg(), "roles"));
+	/* A name that would reach a board member's terminal as an escape sequence. */
+	mem[1].roles = KR_ROLE_MEMBER;
+	mem[1].name = (char *)"観音寺市\x1b[2J";
+	kr_buf_clear(&b);
+	kr_membership_encode(&b, &m);
+	assert_int_equal(kr_membership_decode(&d, b.ptr, b.len), KR_EPROTO);
+	mem[1].name = (char *)names[1];
 	/* Over 1 MB. */
 	kr_buf_clear(&b);
 	kr_buf_grow(&b, KR_FED_DOC_MAX + 1);
