@@ -376,6 +376,7 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		uint64_t cap = h->size < r->max_collection_bytes ? h->size : r->max_collection_bytes;
 		kr_packin *in = NULL;
 		uint64_t got = 0;
+		size_t ncommits = 0;
 
 		mv->h = h;
 		mv->had_old = kr_store_head(r->store, hex, h->collection, mv->old) == 0;
@@ -403,7 +404,10 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		}
 		t = kr_monotonic_ms();
 		rc = kr_store_verify_range(r->store, hex, h->collection, mv->had_old ? mv->old : NULL,
-		    h->commit, m.publisher, NULL);
+		    h->commit, m.publisher, &ncommits);
+		/* the diff below walks the new head's tree; the trees of commits before it, here */
+		if (rc == 0 && ncommits > 1)
+			rc = kr_store_check_trees(r->store, hex, h->collection, mv->had_old ? mv->old : NULL, h->commit);
 		res->ms_verify += kr_monotonic_ms() - t;
 		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);
