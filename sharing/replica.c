@@ -108,10 +108,16 @@ s_check_run(void *arg)
 {
 	s_check_job *j = arg;
 	kr_buf data = KR_BUF_INIT;
+	size_t counted = 0, blocking = 0;
 
 	for (size_t i = 0; i < j->n && j->rc == 0; i++) {
 		s_change *c = &j->v[i];
 		uint8_t blob[KR_OID_LEN];
+		/* refused already: a tree of 100,000 bad paths costs 100 checks, not 100,000 */
+		for (; counted < j->findings.n; counted++)
+			blocking += j->findings.v[counted].block != 0;
+		if (blocking > KR_FINDINGS_PER_FILE)
+			break;
 		if (c->removed)
 			continue;
 		kr_unhex(blob, KR_OID_LEN, c->blob);

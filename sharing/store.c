@@ -644,7 +644,7 @@ kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
  * tree object once (a set), so its cost is linear in the objects.
  */
 #define MAX_DEPTH 3
-#define MAX_DIFF_ENTRIES 250000
+#define MAX_DIFF_ENTRIES 100000
 
 static int
 s_too_deep(const char *path)

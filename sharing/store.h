@@ -84,7 +84,7 @@ int kr_store_path_history(kr_store *s, const char *pub, const char *coll, const 
  * Called per blob path that differs from old to new (blob NULL: removed).
  * Tree walks here are iterative and refuse (KR_EVERIFY, naming the tree) a
  * tree nested more than 3 directories deep, where no item lives, and a
- * diff of more than 250,000 changed files and directories.
+ * diff of more than 100,000 changed files and directories.
  */
 typedef int (*kr_store_change_cb)(const char *path, const uint8_t *blob, void *arg);
 int kr_store_diff(kr_store *s, const char *pub, const char *coll,
