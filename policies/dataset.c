@@ -1,5 +1,10 @@
 /*
  * policies/dataset.c - JSONL row checks (jansson)
+ *
+ * Rows end at LF (a CR before it is JSON whitespace); a bare CR inside a
+ * row is refused by name, since the exports split rows the same way.
+ * Linear in the file: one parse per row, ids sorted once; findings are
+ * capped per file by kr_findings_add.
  */
 #include "dataset.h"
 
@@ -47,6 +52,16 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 		if (l == 0 || (l == 1 && *p == '\r')) {
 			p += l + 1;
 			continue;
+		}
+		{
+			/* rows end at LF (CRLF too, \r being JSON whitespace), here and in every export */
+			const char *cr = memchr(p, '\r', l);
+			if (cr && cr != p + l - 1) {
+				kr_findings_add(f, file, row, 1, "jsonl", "row %d contains a bare CR (\\r) line end: "
+				    "JSONL rows end with LF or CRLF (save the file with Unix or Windows line ends)", row);
+				p += l + 1;
+				continue;
+			}
 		}
 		o = json_loadb(p, l, JSON_REJECT_DUPLICATES, &err);
 		if (!o || !json_is_object(o)) {

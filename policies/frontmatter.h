@@ -1,15 +1,23 @@
 /*
  * policies/frontmatter.h - YAML front matter of Markdown items as a small tree
  *
- * An item file is "---\n" YAML "---\n" body. The YAML becomes a tree of
- * maps, sequences and scalars, each node carrying the 1-based line of the
- * file it came from so errors can point at it. This module alone uses
- * libyaml.
+ * An item file is "---\n" YAML "---\n" body (lines end at LF, CRLF or CR).
+ * The YAML becomes a tree of maps, sequences and scalars, each node
+ * carrying the 1-based line of the file it came from so errors can point
+ * at it. This module alone uses libyaml.
+ *
+ * Limits, checked before and while libyaml runs so that a peer's item
+ * costs little to refuse: the front matter is at most
+ * KR_FRONTMATTER_MAX_BYTES (64 KB); at most 32 levels of nesting (flow or
+ * block), 100 anchors and aliases, 20,000 values and 1 MB of text once
+ * aliases are expanded.
  */
 #ifndef KR_FRONTMATTER_H
 #define KR_FRONTMATTER_H
 
 #include "../sharing/common.h"
+
+#define KR_FRONTMATTER_MAX_BYTES 65536u
 
 typedef enum { KR_YAML_SCALAR, KR_YAML_SEQ, KR_YAML_MAP } kr_yaml_type;
 

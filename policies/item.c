@@ -11,6 +11,7 @@
 
 #include "frontmatter.h"
 #include "dataset.h"
+#include "lines.h"
 #include "pii.h"
 #include "policy.h"
 
@@ -36,27 +37,6 @@ s_prefecture_code(const char *code)
 	return code && strlen(code) == 6 && strncmp(code + 2, "000", 3) == 0;
 }
 
-/* Applies the policy's level to each PII finding from index `from`: block, warn or off. */
-static void
-s_pii_levels(const kr_policy_rules *r, kr_findings *f, size_t from)
-{
-	size_t w = from;
-
-	for (size_t i = from; i < f->n; i++) {
-		const char *level = kr_policy_get(r, f->v[i].rule);
-		if (level && strcmp(level, "off") == 0) {
-			free(f->v[i].file);
-			free(f->v[i].rule);
-			free(f->v[i].message);
-			continue;
-		}
-		if (level)
-			f->v[i].block = strcmp(level, "block") == 0;
-		f->v[w++] = f->v[i];
-	}
-	f->n = w;
-}
-
 static const char *const s_kinds[][2] = {
 	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
 };
@@ -65,6 +45,33 @@ static const char *const s_confidentiality[] = {
 	"機密性1", "機密性2", "機密性3", "自治体機密性3A", "自治体機密性3B", "自治体機密性3C",
 };
 
+static void
+s_finding_set(kr_finding *x, const char *file, int line, int block, const char *rule, char *message)
+{
+	x->file = kr_strdup(file);
+	x->line = line;
+	x->block = block;
+	x->rule = kr_strdup(rule);
+	x->message = message;
+}
+
+static kr_finding *
+s_finding_new(kr_findings *f)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->v = kr_realloc(f->v, f->cap * sizeof(*f->v));
+	}
+	return &f->v[f->n++];
+}
+
+static char *
+s_more_message(size_t more)
+{
+	return kr_sprintf("… and %zu more finding%s in this file (only the first %d are listed: "
+	    "fix those and check again)", more, more == 1 ? "" : "s", KR_FINDINGS_PER_FILE);
+}
+
 void
 kr_findings_add(kr_findings *f, const char *file, int line, int block,
     const char *rule, const char *fmt, ...)
@@ -72,19 +79,50 @@ kr_findings_add(kr_findings *f, const char *file, int line, int block,
 	kr_buf m = KR_BUF_INIT;
 	va_list ap;
 
-	if (f->n == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 8;
-		f->v = kr_realloc(f->v, f->cap * sizeof(*f->v));
+	if (f->levels && strncmp(rule, "pii.", 4) == 0) {
+		const char *level = kr_policy_get(f->levels, rule);
+		if (level && strcmp(level, "off") == 0)
+			return;
+		if (level)
+			block = strcmp(level, "block") == 0;
+	}
+	if (f->n == 0 || f->run >= f->n || strcmp(f->v[f->run].file, file) != 0) {
+		f->run = f->n;
+		f->more_at = 0;
+		f->more = 0;
+	}
+	if (strcmp(rule, KR_FINDINGS_MORE) != 0 && f->n - f->run >= KR_FINDINGS_PER_FILE) {
+		kr_finding *x;
+		if (!f->more_at) {
+			s_finding_set(s_finding_new(f), file, 0, 0, KR_FINDINGS_MORE, NULL);
+			f->more_at = f->n;
+			f->more = 0;
+		}
+		x = &f->v[f->more_at - 1];
+		x->block |= block != 0;
+		free(x->message);
+		x->message = s_more_message(++f->more);
+		return;
 	}
 	va_start(ap, fmt);
 	kr_buf_vaddf(&m, fmt, ap);
 	va_end(ap);
-	f->v[f->n].file = kr_strdup(file);
-	f->v[f->n].line = line;
-	f->v[f->n].block = block;
-	f->v[f->n].rule = kr_strdup(rule);
-	f->v[f->n].message = kr_buf_detach(&m);
-	f->n++;
+	if (strcmp(rule, KR_FINDINGS_MORE) == 0) {
+		/* a summary copied from another list: it carries its count */
+		const char *and = strstr(m.ptr, " and ");
+		s_finding_set(s_finding_new(f), file, line, block, rule, kr_buf_detach(&m));
+		f->more_at = f->n;
+		f->more = and ? (size_t)strtoull(and + 5, NULL, 10) : 1;
+		return;
+	}
+	s_finding_set(s_finding_new(f), file, line, block, rule, kr_buf_detach(&m));
+}
+
+/* 1 when a finding for file would only be counted in its "… and N more". */
+static int
+s_capped(const kr_findings *f, const char *file)
+{
+	return f->run < f->n && f->n - f->run >= KR_FINDINGS_PER_FILE && strcmp(f->v[f->run].file, file) == 0;
 }
 
 size_t
@@ -312,6 +350,10 @@ s_vocab(const kr_yaml *fm, const char *field, int required, int list, const char
 		}
 		if (s_in(x->value, allowed, n))
 			continue;
+		if (s_capped(f, file)) { /* only counted: skip the search for the nearest value */
+			kr_findings_add(f, file, x->line, 1, field, "%s", x->value);
+			continue;
+		}
 		kr_buf_clear(&all);
 		s_list(&all, allowed, n);
 		near = s_nearest(x->value, allowed, n);
@@ -325,9 +367,131 @@ s_vocab(const kr_yaml *fm, const char *field, int required, int list, const char
 	kr_buf_release(&all);
 }
 
+/* ---- placeholders of a prompt ---------------------------------------- */
+
+/*
+ * A placeholder is {{NAME}}: NAME is at most PLACEHOLDER_MAX bytes with no
+ * brace or line end ("{{{x}}}" is {{x}} in braces). Anything else is text.
+ * The scan reads each byte of the body a bounded number of times, so a
+ * body of 60,000 "{{" costs what any 120 KB body costs.
+ */
+#define PLACEHOLDER_MAX 128
+
+typedef struct {
+	const char *name;
+	size_t len, order;
+	int line;
+} s_use;
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+s_cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static int
+s_cmp_declared(const void *key, const void *elem)
+{
+	const s_use *u = key;
+	const char *name = *(const char *const *)elem;
+
+	return s_cmp_bytes(u->name, u->len, name, strlen(name));
+}
+
+static int
+s_cmp_use_name(const void *a, const void *b)
+{
+	const s_use *x = a, *y = b;
+	int c = s_cmp_bytes(x->name, x->len, y->name, y->len);
+
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int
+s_cmp_use_order(const void *a, const void *b)
+{
+	const s_use *x = a, *y = b;
+
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/*
+ * Every {{name}} in the prompt body [body, end) is a declared variable;
+ * each undeclared name is reported once, at the line of its first use.
+ * O(n log n) in the body and the variables.
+ */
+static void
+s_placeholders(const kr_yaml *fm, const char *body, const char *end, int body_line,
+    const char *file, kr_findings *f)
+{
+	const kr_yaml *vars = kr_yaml_get(fm, "variables");
+	const char **names = NULL;
+	size_t nnames = 0, nu = 0, cap = 0, w = 0;
+	s_use *u = NULL;
+	const char *p = body, *counted = body;
+	int line = body_line;
+
+	if (vars && vars->type == KR_YAML_SEQ) {
+		names = kr_calloc(vars->n + 1, sizeof(*names));
+		for (size_t i = 0; i < vars->n; i++)
+			if (kr_yaml_str(vars->items[i], "name"))
+				names[nnames++] = kr_yaml_str(vars->items[i], "name");
+		qsort(names, nnames, sizeof(*names), s_cmp_str);
+	}
+	for (; end - p >= 2; p++) {
+		const char *n = p + 2, *q;
+		if (p[0] != '{' || p[1] != '{')
+			continue;
+		while (n < end && *n == '{')
+			n++;
+		for (q = n; q < end && q - n <= PLACEHOLDER_MAX && *q != '{' && *q != '}' &&
+		    *q != '\n' && *q != '\r'; q++)
+			;
+		if (end - q >= 2 && q[0] == '}' && q[1] == '}' && q - n <= PLACEHOLDER_MAX) {
+			s_use use = { n, (size_t)(q - n), nu, 0 };
+			line += kr_line_count(counted, n);
+			counted = n;
+			use.line = line;
+			if (!nnames || !bsearch(&use, names, nnames, sizeof(*names), s_cmp_declared)) {
+				if (nu == cap) {
+					cap = cap ? cap * 2 : 16;
+					u = kr_realloc(u, cap * sizeof(*u));
+				}
+				u[nu++] = use;
+			}
+			p = q + 1;
+		} else {
+			p = q - 1;
+		}
+	}
+	/* once per name, in the order of first use */
+	if (nu) {
+		qsort(u, nu, sizeof(*u), s_cmp_use_name);
+		for (size_t i = 0; i < nu; i++)
+			if (i == 0 || s_cmp_bytes(u[i].name, u[i].len, u[w - 1].name, u[w - 1].len) != 0)
+				u[w++] = u[i];
+		qsort(u, w, sizeof(*u), s_cmp_use_order);
+	}
+	for (size_t i = 0; i < w; i++)
+		kr_findings_add(f, file, u[i].line, 1, "variables", "the prompt uses {{%.*s}} but variables "
+		    "does not declare it (add {name: %.*s, description: …, example: …})",
+		    (int)u[i].len, u[i].name, (int)u[i].len, u[i].name);
+	free(u);
+	free(names);
+}
+
 /* Per-kind fields and vocabularies (CONTENT.md). */
 static void
-s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *file, kr_findings *f)
+s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *body_end, int body_line,
+    const char *file, kr_findings *f)
 {
 	if (strcmp(kind, "dataset") != 0)
 		s_vocab(fm, "domains", 1, 1, s_domains, N(s_domains), file, f);
@@ -362,22 +526,7 @@ s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *
 	} else if (strcmp(kind, "prompt") == 0) {
 		s_vocab(fm, "ai_uses", 1, 1, s_ai_uses, N(s_ai_uses), file, f);
 		s_vocab(fm, "ai_use", 0, 0, s_ai_uses, N(s_ai_uses), file, f);
-		/* every {{name}} in the prompt is a declared variable */
-		for (const char *p = strstr(body, "{{"); p; p = strstr(p + 2, "{{")) {
-			const char *e = strstr(p, "}}");
-			const kr_yaml *vars = kr_yaml_get(fm, "variables");
-			int found = 0;
-			if (!e)
-				break;
-			for (size_t i = 0; vars && vars->type == KR_YAML_SEQ && i < vars->n; i++) {
-				const char *name = kr_yaml_str(vars->items[i], "name");
-				found |= name && strlen(name) == (size_t)(e - p - 2) && strncmp(name, p + 2, (size_t)(e - p - 2)) == 0;
-			}
-			if (!found)
-				kr_findings_add(f, file, 0, 1, "variables", "the prompt uses {{%.*s}} but variables "
-				    "does not declare it (add {name: %.*s, description: …, example: …})",
-				    (int)(e - p - 2), p + 2, (int)(e - p - 2), p + 2);
-		}
+		s_placeholders(fm, body, body_end, body_line, file, f);
 	} else if (strcmp(kind, "guideline") == 0) {
 		const char *ed = kr_yaml_str(fm, "edition");
 		if (!ed)
@@ -542,10 +691,13 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	    (size_t)kr_policy_size(rules, pol->receiving ? "accept.max_item_bytes" : "publish.max_item_bytes", 1u << 20);
 
 	memset(out, 0, sizeof(*out));
-	if (len > cap)
+	if (len > cap) {
+		/* refused as it is: no check reads further than the cap */
 		kr_findings_add(f, file, 0, 1, "size", "item is %zu bytes, over the %zu byte limit "
 		    "(split it, or raise policy.%s in the node config)", len, cap,
 		    pol->receiving ? "accept.max_item_bytes" : "publish.max_item_bytes");
+		return KR_EPOLICY;
+	}
 	if (kr_frontmatter_parse(&fm, text, len, &body, &body_line) < 0) {
 		kr_findings_add(f, file, 0, 1, "front-matter", "%s", kr_errmsg());
 		return KR_EPOLICY;
@@ -669,14 +821,15 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		    kr_policy_get(rules, "publish.confidentiality"));
 	}
 	if (kind)
-		s_kind_rules(fm, kind, body, file, f);
+		s_kind_rules(fm, kind, body, text + len, body_line, file, f);
 	if (kind && pol->receiving && !kr_policy_has(rules, "accept.kinds", kind))
 		kr_findings_add(f, file, 0, 1, "accept.kinds", "this node does not accept %s items "
 		    "(policy.accept.kinds = %s)", kind, kr_policy_get(rules, "accept.kinds"));
 	{
-		size_t from = f->n;
+		const kr_policy_rules *saved = f->levels;
+		f->levels = rules; /* block, warn or off per rule */
 		kr_pii_scan(file, text, len, pol->pii, f);
-		s_pii_levels(rules, f, from);
+		f->levels = saved;
 	}
 	draft = kr_yaml_get(fm, "draft");
 	if (draft && (draft->type != KR_YAML_SCALAR || (strcmp(draft->value, "false") != 0 &&
@@ -707,7 +860,6 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		}
 	}
 	s_search_fields(out, fm, body, text + len);
-	(void)body_line;
 	kr_buf_release(&allowed);
 	kr_yaml_free(&fm);
 	return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
@@ -733,9 +885,10 @@ kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
 			kr_findings_add(f, path, 0, 1, "size", "dataset file is %zu bytes, over the %llu byte "
 			    "limit (policy.publish.max_dataset_file_bytes)", len, (unsigned long long)cap);
 		} else {
-			size_t from = f->n;
+			const kr_policy_rules *saved = f->levels;
+			f->levels = s_rules(pol);
 			kr_dataset_check_rows(path, data, len, pol, f);
-			s_pii_levels(s_rules(pol), f, from);
+			f->levels = saved;
 		}
 		return kr_findings_blocking(f) > before ? KR_EPOLICY : 0;
 	}

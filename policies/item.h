@@ -21,9 +21,27 @@ typedef struct {
 	int block;              /* 1 refuses, 0 warns */
 } kr_finding;
 
+struct kr_policy_rules;
+
+/*
+ * Findings are capped per file: after KR_FINDINGS_PER_FILE findings in a
+ * row for one file, further ones only count in one last finding of rule
+ * KR_FINDINGS_MORE ("… and N more"), which blocks if any of them does.
+ * So whatever a file holds, its findings take bounded memory. Zero-
+ * initialise; free with kr_findings_clear.
+ */
+#define KR_FINDINGS_PER_FILE 100
+#define KR_FINDINGS_MORE "findings"
+
 typedef struct {
 	kr_finding *v;
 	size_t n, cap;
+	/* kept by kr_findings_add */
+	size_t run;             /* first finding of the last file's run */
+	size_t more_at;         /* 1 + index of that run's KR_FINDINGS_MORE finding, 0: none */
+	size_t more;            /* how many findings it stands for */
+	/* while set, pii.* findings take their level (block, warn, off) from it */
+	const struct kr_policy_rules *levels;
 } kr_findings;
 
 void kr_findings_add(kr_findings *f, const char *file, int line, int block,
@@ -48,8 +66,6 @@ typedef struct {
 	const char *phones;     /* comma-separated, any formatting: "0875-73-3011, 0875-73-3012" */
 	const char *addresses;  /* comma-separated substrings: "高瀬町下勝間2373-1" */
 } kr_pii_allow;
-
-struct kr_policy_rules;
 
 typedef struct {
 	const char *lg_code;    /* the publisher's own code */

@@ -8,6 +8,12 @@
  * addresses around '@'; street addresses by 丁目/番地/号 or a 1-2-3
  * pattern after a place name; birth dates only near birth-date words,
  * because bare dates are everywhere (edition histories).
+ *
+ * Linear in the text: every look-around from a position is bounded (a
+ * date spans at most DATE_SPAN bytes, an e-mail domain ends where its
+ * characters do) and what depends only on the line (context words, the
+ * address allow-list) is computed once per line. Lines end at LF, CRLF
+ * or CR (lines.h), as in the front matter.
  */
 #include "pii.h"
 
@@ -16,6 +22,9 @@
 #include <string.h>
 
 #include "../sharing/text.h"
+#include "lines.h"
+
+#define DATE_SPAN 40    /* bytes: "2024年12月31日" is 17, an era date some more */
 
 /* Context words, in normalised form (katakana folded to hiragana). */
 static const char *const s_mynumber_ctx[] = { "個人番号", "まいなんばー", "my number", "mynumber" };
@@ -136,6 +145,15 @@ s_address_allowed(const kr_pii_allow *allow, const char *line)
 	return hit;
 }
 
+/* The allow-list answer for a line, computed at its first address. */
+static int
+s_line_allowed(const kr_pii_allow *allow, const char *line, int *cached)
+{
+	if (*cached < 0)
+		*cached = s_address_allowed(allow, line);
+	return *cached;
+}
+
 /*
  * Digit groups starting at p: digits separated by single hyphens, spaces or
  * brackets. Fills groups (lengths), digits (concatenated) and returns the
@@ -192,10 +210,13 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 	int home_ctx = s_any(line, s_home_ctx, 5);
 	kr_buf digits = KR_BUF_INIT;
 	const char *p = line;
+	int addr_allowed = -1; /* s_address_allowed(allow, line), once it is needed */
 
 	/* 満N歳 (an age), not 満足度 (satisfaction) */
-	for (const char *m = strstr(line, "満"); m && !birth_ctx; m = strstr(m + 3, "満")) {
+	for (const char *m = line; *m && !birth_ctx; m++) {
 		const char *d = m + 3;
+		if (strncmp(m, "満", 3) != 0)
+			continue; /* not strstr from each hit: that rereads the line under ASan */
 		while (s_digit(*d))
 			d++;
 		birth_ctx = d > m + 3 && strncmp(d, "歳", 3) == 0;
@@ -212,7 +233,7 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 					a--;
 				while (*b && (isalnum((unsigned char)*b) || *b == '.' || *b == '-'))
 					b++;
-				if (a < p && strchr(p + 1, '.') && strchr(p + 1, '.') < b) {
+				if (a < p && b > p + 1 && memchr(p + 1, '.', (size_t)(b - p - 1))) {
 					char *dom = kr_strndup(p + 1, (size_t)(b - p - 1));
 					char *local = kr_strndup(a, (size_t)(p - a));
 					size_t dl = strlen(dom);
@@ -254,23 +275,23 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 				    p, n);
 		} else if (ng == 2 && groups[0] == 3 && groups[1] == 4 && hy == 1 && p - line >= 3 &&
 		    (strncmp(p - 3, "〒", 3) == 0 || (p - line >= 4 && strncmp(p - 4, "〒 ", 4) == 0))) {
-			if (!s_address_allowed(allow, line))
+			if (!s_line_allowed(allow, line, &addr_allowed))
 				s_find(f, file, lineno, 0, "pii.postal", "postal code", p, n);
 		} else if (hy >= 1 && ng >= 2 && ng <= 3 && groups[0] <= 4 && p - line >= 3 &&
 		    (unsigned char)p[-3] >= 0xE4 && (unsigned char)p[-3] <= 0xE9) {
 			/* a kanji place name then 2373-1 or 1-2-3: a street address (高瀬町下勝間2373-1) */
-			if (!s_address_allowed(allow, line))
+			if (!s_line_allowed(allow, line, &addr_allowed))
 				s_find(f, file, lineno, home_ctx, "pii.address", "street address", p, n);
 		} else if (ng == 1 && (strncmp(p + n, "丁目", 6) == 0 || strncmp(p + n, "番地", 6) == 0 ||
 		    (strncmp(p + n, "番", 3) == 0 && s_digit(p[n + 3])))) {
-			if (!s_address_allowed(allow, line))
+			if (!s_line_allowed(allow, line, &addr_allowed))
 				s_find(f, file, lineno, home_ctx, "pii.address", "street address", p, n + 6);
 		}
 		/* birth dates: only with birth-date words on the line, or 生(まれ) right after the date */
 		{
 			const char *q = p + n;
-			while (*q && (s_digit(*q) || strncmp(q, "年", 3) == 0 || strncmp(q, "月", 3) == 0 ||
-			    strncmp(q, "日", 3) == 0 || *q == '/' || *q == '.'))
+			while (*q && q - p < DATE_SPAN && (s_digit(*q) || strncmp(q, "年", 3) == 0 ||
+			    strncmp(q, "月", 3) == 0 || strncmp(q, "日", 3) == 0 || *q == '/' || *q == '.'))
 				q += (unsigned char)*q < 0x80 ? 1 : 3;
 			if (strncmp(q, "生", 3) == 0 && (strncmp(p + strspn(p, "0123456789"), "年", 3) == 0 ||
 			    strchr("/.", p[strspn(p, "0123456789")])))
@@ -279,14 +300,17 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 		if (birth_ctx) {
 			static const char *const eras[] = { "明治", "大正", "昭和", "平成", "令和" };
 			const char *q = p + strspn(p, "0123456789");
+			size_t span = 0;
 			int era = 0;
 			for (size_t i = 0; i < 5 && !era; i++)
 				era = p - line >= 6 && strncmp(p - 6, eras[i], 6) == 0;
 			era |= p - line >= 1 && strchr("mtshr", p[-1]) && (p - line == 1 || !isalpha((unsigned char)p[-2]));
 			if ((strncmp(q, "年", 3) == 0 && s_digit(q[3])) ||
 			    ((*q == '/' || *q == '.' || *q == '-') && s_digit(q[1]) && (era || q - p == 4))) {
+				while (q[span] && span < DATE_SPAN && !strchr(" 、。,)", q[span]))
+					span++; /* strcspn, bounded: the date, not the rest of the line */
 				s_find(f, file, lineno, 1, "pii.birthdate", "date of birth", era && p - line >= 6 &&
-				    ((unsigned char)p[-6] >= 0xE3) ? p - 6 : p, (size_t)(strcspn(q, " 、。,)") + (size_t)(q - p)) +
+				    ((unsigned char)p[-6] >= 0xE3) ? p - 6 : p, span + (size_t)(q - p) +
 				    (era && p - line >= 6 && (unsigned char)p[-6] >= 0xE3 ? 6 : 0));
 				birth_ctx = 0; /* once per line */
 			}
@@ -304,13 +328,13 @@ kr_pii_scan(const char *file, const char *text, size_t len, const kr_pii_allow *
 	kr_buf norm = KR_BUF_INIT;
 
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *next;
+		size_t l = kr_line(p, end, &next);
 		kr_buf_clear(&norm);
 		kr_text_normalize(&norm, p, l);
 		s_scan_line(file, lineno, norm.ptr, allow, f);
 		lineno++;
-		p += l + 1;
+		p = next;
 	}
 	kr_buf_release(&norm);
 }

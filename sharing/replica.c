@@ -118,10 +118,16 @@ s_check_run(void *arg)
 {
 	s_check_job *j = arg;
 	kr_buf data = KR_BUF_INIT;
+	size_t counted = 0, blocking = 0;
 
 	for (size_t i = 0; i < j->n && j->rc == 0; i++) {
 		s_change *c = &j->v[i];
 		uint8_t blob[KR_OID_LEN];
+		/* refused already: a tree of 100,000 bad paths costs 100 checks, not 100,000 */
+		for (; counted < j->findings.n; counted++)
+			blocking += j->findings.v[counted].block != 0;
+		if (blocking > KR_FINDINGS_PER_FILE)
+			break;
 		if (c->removed)
 			continue;
 		kr_unhex(blob, KR_OID_LEN, c->blob);
@@ -631,6 +637,7 @@ s_apply_fetch(s_apply *a)
 	const kr_manifest *m = &a->m;
 	double t;
 	int rc;
+	size_t ncommits;
 
 	a->moved = kr_calloc(m->nheads ? m->nheads : 1, sizeof(*a->moved));
 	for (size_t i = 0; i < m->nheads; i++) {
@@ -649,8 +656,13 @@ s_apply_fetch(s_apply *a)
 		if ((rc = s_apply_fetch_one(a, mv, cap)) < 0)
 			return kr_error_prefix(rc, "collection %s", h->collection);
 		t = kr_monotonic_ms();
+		ncommits = 0;
 		rc = kr_store_verify_range(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
-		    h->commit, m->publisher, NULL);
+		    h->commit, m->publisher, &ncommits);
+		/* the diff below walks the new head's tree; the trees of commits before it, here */
+		if (rc == 0 && ncommits > 1)
+			rc = kr_store_check_trees(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
+			    h->commit);
 		a->res->ms_verify += kr_monotonic_ms() - t;
 		if (rc < 0) {
 			kr_error_prefix(rc, "collection %s", h->collection);

@@ -677,84 +677,136 @@ kr_store_read_blob(kr_store *s, const char *pub, const char *coll,
 	return 0;
 }
 
-static int s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt,
-    kr_buf *prefix, kr_store_change_cb cb, void *arg);
+/* ---- tree walks ------------------------------------------------------ */
 
-/* Reports every blob under the old entry o (named by prefix) as removed. */
+/*
+ * Every walk over trees is iterative, over an explicit stack of at most
+ * MAX_DEPTH + 1 levels: a tree from a peer nested tens of thousands of
+ * levels deep is refused at level MAX_DEPTH + 1 instead of overflowing the
+ * C stack (git's core.maxTreeDepth answers the same attack). Items live at
+ * most three directories deep (datasets/<slug>/data/x.jsonl, DESIGN §3).
+ *
+ * A diff visits paths, not objects: a few kilobytes of trees whose entries
+ * all name one subtree give millions of paths, so a diff visits at most
+ * MAX_DIFF_ENTRIES differing entries. The pack enumeration visits each
+ * tree object once (a set), so its cost is linear in the objects.
+ */
+#define MAX_DEPTH 3
+#define MAX_DIFF_ENTRIES 100000
+
 static int
-s_diff_removed(git_repository *repo, const git_tree_entry *o, kr_buf *prefix,
-    kr_store_change_cb cb, void *arg)
+s_too_deep(const char *path)
 {
-	git_tree *osub = NULL;
-	size_t plen = prefix->len;
-	int rc;
+	return kr_error(KR_EVERIFY, "tree %s is nested more than %d directories deep (items live at most %d "
+	    "deep, as in datasets/<slug>/data/x.jsonl; refused like git's core.maxTreeDepth)",
+	    path, MAX_DEPTH, MAX_DEPTH);
+}
 
-	if (git_tree_entry_type(o) != GIT_OBJECT_TREE)
-		return cb(prefix->ptr, NULL, arg);
-	if (git_tree_lookup(&osub, repo, git_tree_entry_id(o)) < 0)
-		return s_git_error(KR_ENOTFOUND, prefix->ptr);
+typedef struct {
+	git_tree *old, *newt;   /* either may be NULL; owned unless at the root */
+	size_t i, j;            /* next entry of newt, then of old (removals) */
+	size_t plen;            /* prefix length at this tree: "datasets/" */
+} s_diff_frame;
+
+/* Pushes the trees with ids o, n (either NULL) as the next level of the diff. */
+static int
+s_diff_push(git_repository *repo, s_diff_frame *st, int *depth, const git_oid *o, const git_oid *n,
+    kr_buf *prefix)
+{
+	s_diff_frame *fr;
+
 	kr_buf_addch(prefix, '/');
-	rc = s_diff_trees(repo, osub, NULL, prefix, cb, arg);
-	prefix->len = plen;
-	prefix->ptr[plen] = '\0';
-	git_tree_free(osub);
-	return rc;
+	if (*depth > MAX_DEPTH)
+		return s_too_deep(prefix->ptr);
+	fr = &st[(*depth)++];
+	memset(fr, 0, sizeof(*fr));
+	fr->plen = prefix->len;
+	if ((n && git_tree_lookup(&fr->newt, repo, n) < 0) || (o && git_tree_lookup(&fr->old, repo, o) < 0)) {
+		prefix->ptr[--prefix->len] = '\0';
+		return s_git_error(KR_ENOTFOUND, prefix->ptr);
+	}
+	return 0;
 }
 
 /*
  * Calls cb for each blob path that differs between old and newt (either
- * may be NULL). prefix holds the path of the trees being compared.
+ * may be NULL), depth first in entry order: changed and new paths of a
+ * tree, then the ones it removed.
  */
 static int
-s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt, kr_buf *prefix,
+s_diff_trees(git_repository *repo, const git_tree *old, const git_tree *newt,
     kr_store_change_cb cb, void *arg)
 {
-	size_t plen = prefix->len;
-	int rc = 0;
+	s_diff_frame st[MAX_DEPTH + 1];
+	kr_buf prefix = KR_BUF_INIT;
+	size_t visited = 0;
+	int depth = 1, rc = 0;
 
-	for (size_t i = 0, n = newt ? git_tree_entrycount(newt) : 0; i < n && rc == 0; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(newt, i);
-		const git_tree_entry *o = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : NULL;
+	kr_buf_grow(&prefix, 256);
+	memset(st, 0, sizeof(st));
+	st[0].old = (git_tree *)old;
+	st[0].newt = (git_tree *)newt;
+	while (depth > 0 && rc == 0) {
+		s_diff_frame *fr = &st[depth - 1];
+		size_t nn = fr->newt ? git_tree_entrycount(fr->newt) : 0;
+		size_t no = fr->old ? git_tree_entrycount(fr->old) : 0;
+		const git_tree_entry *e = NULL, *o = NULL;
 
-		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)) &&
-		    git_tree_entry_type(o) == git_tree_entry_type(e))
-			continue;
-		kr_buf_adds(prefix, git_tree_entry_name(e));
-		if (o && git_tree_entry_type(o) != git_tree_entry_type(e)) {
-			rc = s_diff_removed(repo, o, prefix, cb, arg);
-			o = NULL;
-		}
-		if (rc < 0) {
-			/* fall through to the reset below */
-		} else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-			git_tree *sub = NULL, *osub = NULL;
-			if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0 ||
-			    (o && git_tree_lookup(&osub, repo, git_tree_entry_id(o)) < 0)) {
-				rc = s_git_error(KR_ENOTFOUND, prefix->ptr);
-			} else {
-				kr_buf_addch(prefix, '/');
-				rc = s_diff_trees(repo, osub, sub, prefix, cb, arg);
-			}
-			git_tree_free(sub);
-			git_tree_free(osub);
-		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
-			rc = cb(prefix->ptr, git_tree_entry_id(e)->id, arg);
+		if (fr->i < nn) {
+			e = git_tree_entry_byindex(fr->newt, fr->i++);
+			o = fr->old ? git_tree_entry_byname(fr->old, git_tree_entry_name(e)) : NULL;
+			if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)) &&
+			    git_tree_entry_type(o) == git_tree_entry_type(e))
+				continue;
+		} else if (fr->j < no) {
+			o = git_tree_entry_byindex(fr->old, fr->j++);
+			if (fr->newt && git_tree_entry_byname(fr->newt, git_tree_entry_name(o)))
+				continue;
 		} else {
-			rc = kr_error(KR_EVERIFY, "%s: submodules are not content", prefix->ptr);
-		}
-		prefix->len = plen;
-		prefix->ptr[plen] = '\0';
-	}
-	for (size_t i = 0, n = old ? git_tree_entrycount(old) : 0; i < n && rc == 0; i++) {
-		const git_tree_entry *o = git_tree_entry_byindex(old, i);
-
-		if (newt && git_tree_entry_byname(newt, git_tree_entry_name(o)))
+			if (depth > 1) {
+				git_tree_free(fr->old);
+				git_tree_free(fr->newt);
+			}
+			depth--;
 			continue;
-		kr_buf_adds(prefix, git_tree_entry_name(o));
-		rc = s_diff_removed(repo, o, prefix, cb, arg);
-		prefix->len = plen;
-		prefix->ptr[plen] = '\0';
+		}
+		prefix.len = fr->plen;
+		kr_buf_adds(&prefix, git_tree_entry_name(e ? e : o));
+		if (++visited > MAX_DIFF_ENTRIES) {
+			rc = kr_error(KR_EVERIFY, "more than %d files and directories changed in one update "
+			    "(at %s): refused as a hostile or broken tree", MAX_DIFF_ENTRIES, prefix.ptr);
+			break;
+		}
+		if (e && git_tree_entry_type(e) != GIT_OBJECT_TREE && git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+			rc = kr_error(KR_EVERIFY, "%s: submodules are not content", prefix.ptr);
+			break;
+		}
+		if (o && e && git_tree_entry_type(o) != git_tree_entry_type(e)) {
+			/* a file became a directory or the reverse: at most one side is a tree */
+			if (git_tree_entry_type(o) != GIT_OBJECT_TREE)
+				rc = cb(prefix.ptr, NULL, arg);
+			if (rc == 0 && git_tree_entry_type(e) != GIT_OBJECT_TREE)
+				rc = cb(prefix.ptr, git_tree_entry_id(e)->id, arg);
+			if (rc == 0 && git_tree_entry_type(o) == GIT_OBJECT_TREE)
+				rc = s_diff_push(repo, st, &depth, git_tree_entry_id(o), NULL, &prefix);
+			else if (rc == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE)
+				rc = s_diff_push(repo, st, &depth, NULL, git_tree_entry_id(e), &prefix);
+		} else if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = s_diff_push(repo, st, &depth, o ? git_tree_entry_id(o) : NULL, git_tree_entry_id(e), &prefix);
+		} else if (e) {
+			rc = cb(prefix.ptr, git_tree_entry_id(e)->id, arg);
+		} else if (git_tree_entry_type(o) == GIT_OBJECT_TREE) {
+			rc = s_diff_push(repo, st, &depth, git_tree_entry_id(o), NULL, &prefix);
+		} else {
+			rc = cb(prefix.ptr, NULL, arg);
+		}
 	}
+	/* on an error: the levels still open */
+	for (int d = depth - 1; d >= 1; d--) {
+		git_tree_free(st[d].old);
+		git_tree_free(st[d].newt);
+	}
+	kr_buf_release(&prefix);
 	return rc;
 }
 
@@ -764,16 +816,12 @@ kr_store_diff(kr_store *s, const char *pub, const char *coll,
 {
 	git_repository *repo;
 	git_tree *ot = NULL, *nt = NULL;
-	kr_buf prefix = KR_BUF_INIT;
 	int rc;
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
 		return rc;
-	if ((rc = s_commit_tree(repo, newoid, &nt)) == 0 && (!old || (rc = s_commit_tree(repo, old, &ot)) == 0)) {
-		kr_buf_grow(&prefix, 256);
-		rc = s_diff_trees(repo, ot, nt, &prefix, cb, arg);
-	}
-	kr_buf_release(&prefix);
+	if ((rc = s_commit_tree(repo, newoid, &nt)) == 0 && (!old || (rc = s_commit_tree(repo, old, &ot)) == 0))
+		rc = s_diff_trees(repo, ot, nt, cb, arg);
 	git_tree_free(ot);
 	git_tree_free(nt);
 	return rc;
@@ -998,44 +1046,81 @@ s_sibling_base(const git_tree *ot, const char *name)
 	return NULL;
 }
 
-/* Adds newid's tree and whatever under it differs from oldid's (may be NULL). */
+typedef struct {
+	git_tree *nt, *ot;      /* ot may be NULL */
+	size_t i;               /* next entry of nt */
+} s_enum_frame;
+
+/*
+ * Opens tree newid (against oldid, may be NULL) as level *depth of the
+ * walk, unless it is oldid or already listed. name is its entry name.
+ */
 static int
-s_enum_tree(s_objlist *l, const git_oid *oldid, const git_oid *newid)
+s_enum_push(s_objlist *l, s_enum_frame *st, int *depth, const git_oid *oldid, const git_oid *newid,
+    const char *name)
 {
-	git_tree *nt = NULL, *ot = NULL;
-	int rc = 0;
+	s_enum_frame *fr;
+	char hex[GIT_OID_HEXSZ + 1];
 
 	if ((oldid && git_oid_equal(oldid, newid)) || !s_set_add(l, newid))
 		return 0;
 	s_list_add(l, newid, GIT_OBJECT_TREE, oldid);
-	if (git_tree_lookup(&nt, l->repo, newid) < 0 ||
-	    (oldid && git_tree_lookup(&ot, l->repo, oldid) < 0)) {
-		char hex[GIT_OID_HEXSZ + 1];
-		rc = s_git_error(KR_ENOTFOUND, s_oid_str(newid, hex));
-		goto done;
+	if (*depth > MAX_DEPTH) {
+		char *what = kr_sprintf("%s (in %s)", s_oid_str(newid, hex), name);
+		int rc = s_too_deep(what);
+		free(what);
+		return rc;
 	}
-	for (size_t i = 0, n = git_tree_entrycount(nt); i < n && rc == 0; i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(nt, i);
-		const git_tree_entry *o = ot ? git_tree_entry_byname(ot, git_tree_entry_name(e)) : NULL;
-		const git_oid *id = git_tree_entry_id(e);
-		int same_type = o && git_tree_entry_type(o) == git_tree_entry_type(e);
+	fr = &st[(*depth)++];
+	memset(fr, 0, sizeof(*fr));
+	if (git_tree_lookup(&fr->nt, l->repo, newid) < 0 || (oldid && git_tree_lookup(&fr->ot, l->repo, oldid) < 0))
+		return s_git_error(KR_ENOTFOUND, s_oid_str(newid, hex));
+	return 0;
+}
 
+/* Adds newid's tree and whatever under it differs from oldid's (may be NULL). */
+static int
+s_enum_tree(s_objlist *l, const git_oid *oldid, const git_oid *newid)
+{
+	s_enum_frame st[MAX_DEPTH + 1];
+	int depth = 0, rc;
+
+	rc = s_enum_push(l, st, &depth, oldid, newid, "the root tree");
+	while (depth > 0 && rc == 0) {
+		s_enum_frame *fr = &st[depth - 1];
+		const git_tree_entry *e, *o;
+		const git_oid *id;
+		int same_type;
+
+		if (fr->i == git_tree_entrycount(fr->nt)) {
+			git_tree_free(fr->nt);
+			git_tree_free(fr->ot);
+			depth--;
+			continue;
+		}
+		e = git_tree_entry_byindex(fr->nt, fr->i++);
+		o = fr->ot ? git_tree_entry_byname(fr->ot, git_tree_entry_name(e)) : NULL;
+		id = git_tree_entry_id(e);
+		same_type = o && git_tree_entry_type(o) == git_tree_entry_type(e);
 		if (same_type && git_oid_equal(git_tree_entry_id(o), id))
 			continue;
-		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
-			rc = s_enum_tree(l, same_type ? git_tree_entry_id(o) : NULL, id);
-		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = s_enum_push(l, st, &depth, same_type ? git_tree_entry_id(o) : NULL, id, git_tree_entry_name(e));
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
 			const git_oid *base = same_type ? git_tree_entry_id(o) : NULL;
-			if (!base && !o && ot && l->n < SMALL_PACK)
-				base = s_sibling_base(ot, git_tree_entry_name(e));
+			if (!base && !o && fr->ot && l->n < SMALL_PACK)
+				base = s_sibling_base(fr->ot, git_tree_entry_name(e));
 			if (s_set_add(l, id))
 				s_list_add(l, id, GIT_OBJECT_BLOB, base);
-		} else
+		} else {
 			rc = kr_error(KR_EVERIFY, "tree entry %s is not a blob or tree", git_tree_entry_name(e));
+		}
 	}
-done:
-	git_tree_free(nt);
-	git_tree_free(ot);
+	while (depth > 0) {
+		depth--;
+		git_tree_free(st[depth].nt);
+		git_tree_free(st[depth].ot);
+	}
 	return rc;
 }
 
@@ -1463,6 +1548,24 @@ done:
 	kr_buf_release(&tmp);
 	kr_buf_release(&delta);
 	git_odb_free(l.odb);
+	s_objlist_free(&l);
+	return rc;
+}
+
+int
+kr_store_check_trees(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN])
+{
+	s_objlist l = { 0 };
+	git_oid w, o;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
+		return rc;
+	s_oid_in(&w, newoid);
+	if (old)
+		s_oid_in(&o, old);
+	rc = s_enumerate(&l, old ? &o : NULL, &w);
 	s_objlist_free(&l);
 	return rc;
 }

@@ -80,10 +80,22 @@ typedef int (*kr_store_path_cb)(const uint8_t commit[KR_OID_LEN], int64_t time, 
 int kr_store_path_history(kr_store *s, const char *pub, const char *coll, const char *path,
     kr_store_path_cb cb, void *arg);
 
-/* Called per blob path that differs from old to new (blob NULL: removed). */
+/*
+ * Called per blob path that differs from old to new (blob NULL: removed).
+ * Tree walks here are iterative and refuse (KR_EVERIFY, naming the tree) a
+ * tree nested more than 3 directories deep, where no item lives, and a
+ * diff of more than 100,000 changed files and directories.
+ */
 typedef int (*kr_store_change_cb)(const char *path, const uint8_t *blob, void *arg);
 int kr_store_diff(kr_store *s, const char *pub, const char *coll,
     const uint8_t *old, const uint8_t newoid[KR_OID_LEN], kr_store_change_cb cb, void *arg);
+/*
+ * Walks the trees of every commit in (old, new], as the pack writer will:
+ * KR_EVERIFY when one is nested too deep. kr_store_diff sees only the two
+ * ends; this catches a deep tree hidden in an intermediate commit.
+ */
+int kr_store_check_trees(kr_store *s, const char *pub, const char *coll,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN]);
 
 /*
  * Checks that new descends from old by a linear chain (old NULL: from the

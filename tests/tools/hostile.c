@@ -17,8 +17,23 @@
  *   confidential  a correctly signed new commit with a 機密性2 item (the
  *               publisher bypassed its own policy)
  *   mynumber    a correctly signed new commit whose item carries a マイナンバー
+ *   craft       a correctly signed new commit whose tree is built here, byte
+ *               by byte, from the options below (the publisher's files stay
+ *               unless replaced), served as a pack written here:
+ *     --file PATH=LOCALFILE  LOCALFILE's bytes at PATH (repeatable; any bytes,
+ *                            any path)
+ *     --deep N               a tree nested N directories deep: d/d/…/d/x.md
+ *     --wide N               w/ holding N trees, each the same N trees, each
+ *                            the same N files: N³ paths in a few KB of trees
+ *     --hide                 the crafted tree in a commit before the head; the
+ *                            head puts the publisher's tree back
+ *     --pack LOCALFILE       serve these bytes as the pack instead (with the
+ *                            crafted head, or --head HEX)
  *
- * Usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE
+ * Every mode but garbage also announces its manifest on PUB each second,
+ * so a running node that follows this peer applies it without a sync.
+ *
+ * Usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE [craft options]
  *        hostile --home PUBHOME --listen EP --announce EP --flood MS [--flood-kb KB]
  * Runs until killed. Test code: exits on any setup error.
  *
@@ -50,6 +65,18 @@ static kr_buf manifest;         /* Signed bytes to offer */
 static char coll[64] = "cases";
 static uint8_t newhead[KR_OID_LEN];
 static int have_newhead;
+
+/* craft mode */
+typedef struct {
+	char *path, *local;
+} s_craft_file;
+static s_craft_file craft_files[64];
+static size_t ncraft_files;
+static long deep_n, wide_n;
+static int hide;
+static const char *pack_file, *head_hex;
+static kr_buf craftpack;        /* served for newhead when set */
+static int have_craftpack;
 
 static void
 die(const char *what)
@@ -113,6 +140,330 @@ new_commit_with(const kr_key *key, kr_store *store, const char *custom)
 	have_newhead = 1;
 }
 
+/* ---- craft: git objects and a pack, written here ------------------------ */
+
+enum { OBJ_COMMIT = 1, OBJ_TREE = 2, OBJ_BLOB = 3 };
+
+static kr_buf entries;          /* pack entries so far */
+static uint32_t nentries;
+
+/* zlib stream of stored (uncompressed) blocks: no zlib needed to make it */
+static void
+zstored(kr_buf *out, const uint8_t *d, size_t len)
+{
+	uint32_t a = 1, b = 0;
+
+	kr_buf_addch(out, 0x78);
+	kr_buf_addch(out, 0x01);
+	for (size_t i = 0; i < len; i++) {
+		a = (a + d[i]) % 65521;
+		b = (b + a) % 65521;
+	}
+	do {
+		size_t n = len > 65535 ? 65535 : len;
+		uint8_t h[5] = { len <= 65535, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)~n, (uint8_t)(~n >> 8) };
+		kr_buf_add(out, h, 5);
+		kr_buf_add(out, d, n);
+		d += n;
+		len -= n;
+	} while (len);
+	{
+		uint32_t adler = b << 16 | a;
+		uint8_t t[4] = { (uint8_t)(adler >> 24), (uint8_t)(adler >> 16), (uint8_t)(adler >> 8), (uint8_t)adler };
+		kr_buf_add(out, t, 4);
+	}
+}
+
+/* Adds a git object to the pack and returns its id. */
+static void
+obj_add(int type, const void *data, size_t len, uint8_t id[KR_OID_LEN])
+{
+	static const char *const names[] = { "", "commit", "tree", "blob" };
+	char hdr[64];
+	int hl = snprintf(hdr, sizeof(hdr), "%s %zu", names[type], len);
+	kr_sha1 *h = kr_sha1_new();
+	size_t n = len;
+	uint8_t c = (uint8_t)(type << 4 | (n & 15));
+
+	kr_sha1_update(h, hdr, (size_t)hl + 1);
+	kr_sha1_update(h, data, len);
+	kr_sha1_final(&h, id);
+	for (n >>= 4; n; n >>= 7) {
+		kr_buf_addch(&entries, (char)(c | 0x80));
+		c = n & 0x7f;
+	}
+	kr_buf_addch(&entries, (char)c);
+	zstored(&entries, data, len);
+	nentries++;
+}
+
+/* As obj_add, but once per id (a pack must not hold an object twice). */
+static void
+obj_once(int type, const void *data, size_t len, uint8_t id[KR_OID_LEN])
+{
+	static uint8_t (*seen)[KR_OID_LEN];
+	static size_t nseen;
+	size_t mark = entries.len;
+
+	obj_add(type, data, len, id);
+	for (size_t i = 0; i < nseen; i++)
+		if (memcmp(seen[i], id, KR_OID_LEN) == 0) {
+			entries.len = mark; /* drop the copy just written */
+			nentries--;
+			return;
+		}
+	seen = kr_realloc(seen, (nseen + 1) * sizeof(*seen));
+	memcpy(seen[nseen++], id, KR_OID_LEN);
+}
+
+/* One tree entry: "MODE NAME\0" and the 20-byte id. */
+static void
+tree_entry(kr_buf *t, int is_tree, const char *name, const uint8_t id[KR_OID_LEN])
+{
+	kr_buf_addf(t, "%s %s", is_tree ? "40000" : "100644", name);
+	kr_buf_addch(t, '\0');
+	kr_buf_add(t, id, KR_OID_LEN);
+}
+
+typedef struct s_node {
+	char *name;
+	int is_tree;
+	uint8_t id[KR_OID_LEN];         /* a blob, or a tree built already (built) */
+	int built;
+	struct s_node **kids;
+	size_t nkids;
+} s_node;
+
+static s_node *
+node_child(s_node *dir, const char *name, size_t len)
+{
+	for (size_t i = 0; i < dir->nkids; i++)
+		if (strlen(dir->kids[i]->name) == len && memcmp(dir->kids[i]->name, name, len) == 0)
+			return dir->kids[i];
+	dir->kids = kr_realloc(dir->kids, (dir->nkids + 1) * sizeof(*dir->kids));
+	dir->kids[dir->nkids] = kr_calloc(1, sizeof(s_node));
+	dir->kids[dir->nkids]->name = kr_strndup(name, len);
+	return dir->kids[dir->nkids++];
+}
+
+/* Puts a blob (is_tree 0) or a built tree at path, replacing what was there. */
+static void
+node_put(s_node *root, const char *path, int is_tree, const uint8_t id[KR_OID_LEN])
+{
+	s_node *n = root;
+
+	for (const char *p = path;;) {
+		const char *slash = strchr(p, '/');
+		n = node_child(n, p, slash ? (size_t)(slash - p) : strlen(p));
+		if (!slash)
+			break;
+		n->is_tree = 1;
+		n->built = 0;
+		p = slash + 1;
+	}
+	n->is_tree = is_tree;
+	n->built = 1;
+	memcpy(n->id, id, KR_OID_LEN);
+	for (size_t i = 0; i < n->nkids; i++)
+		n->kids[i]->built = 1; /* replaced: not written (leaks the test tool's little trie) */
+	n->nkids = 0;
+}
+
+/* git's order: names compared as if a tree's ended in '/' */
+static int
+node_cmp(const void *a, const void *b)
+{
+	const s_node *x = *(const s_node *const *)a, *y = *(const s_node *const *)b;
+	char *kx = kr_sprintf("%s%s", x->name, x->is_tree ? "/" : "");
+	char *ky = kr_sprintf("%s%s", y->name, y->is_tree ? "/" : "");
+	int c = strcmp(kx, ky);
+
+	free(kx);
+	free(ky);
+	return c;
+}
+
+/* Writes the trees under n (depth: the paths given, a handful of levels). */
+static void
+node_build(s_node *n)
+{
+	kr_buf t = KR_BUF_INIT;
+
+	if (n->built)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		node_build(n->kids[i]);
+	qsort(n->kids, n->nkids, sizeof(*n->kids), node_cmp);
+	for (size_t i = 0; i < n->nkids; i++)
+		tree_entry(&t, n->kids[i]->is_tree, n->kids[i]->name, n->kids[i]->id);
+	obj_once(OBJ_TREE, t.ptr, t.len, n->id);
+	n->built = 1;
+	kr_buf_release(&t);
+}
+
+static void
+node_free(s_node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++)
+		node_free(n->kids[i]);
+	free(n->kids);
+	free(n->name);
+	free(n);
+}
+
+static int
+collect_file(const char *path, const uint8_t *blob, void *arg)
+{
+	if (blob)
+		node_put(arg, path, 0, blob);
+	return 0;
+}
+
+/* The publisher's tree at its head, as a trie to edit. */
+static s_node *
+head_tree(const uint8_t head[KR_OID_LEN])
+{
+	s_node *root = kr_calloc(1, sizeof(*root));
+
+	root->name = kr_strdup("");
+	root->is_tree = 1;
+	if (kr_store_diff(pubh.store, pubh.fpr, coll, NULL, head, collect_file, root) < 0)
+		die("reading the publisher's tree");
+	return root;
+}
+
+/* A signed commit of tree with parent, added to the pack. */
+static void
+signed_commit(const uint8_t tree[KR_OID_LEN], const uint8_t parent[KR_OID_LEN], const char *msg,
+    uint8_t id[KR_OID_LEN])
+{
+	char th[KR_OID_HEX + 1], ph[KR_OID_HEX + 1];
+	kr_buf c = KR_BUF_INIT, armour = KR_BUF_INIT, out = KR_BUF_INIT;
+	long long now = (long long)kr_now();
+	const char *body;
+
+	kr_hex(th, tree, KR_OID_LEN);
+	kr_hex(ph, parent, KR_OID_LEN);
+	kr_buf_addf(&c, "tree %s\nparent %s\nauthor 三豊市 <x@kairan.invalid> %lld +0000\n"
+	    "committer 三豊市 <x@kairan.invalid> %lld +0000\n\n%s", th, ph, now, now, msg);
+	if (kr_sshsig_sign(&armour, pubh.key, "git", c.ptr, c.len) < 0)
+		die("sign commit");
+	/* as git_commit_create_with_signature: the gpgsig header after the others */
+	body = strstr(c.ptr, "\n\n");
+	kr_buf_add(&out, c.ptr, (size_t)(body - c.ptr) + 1);
+	kr_buf_adds(&out, "gpgsig ");
+	for (const char *p = armour.ptr; *p; p++) {
+		kr_buf_addch(&out, *p);
+		if (*p == '\n')
+			kr_buf_addch(&out, ' ');
+	}
+	kr_buf_addch(&out, '\n');
+	kr_buf_adds(&out, body + 1);
+	obj_add(OBJ_COMMIT, out.ptr, out.len, id);
+	kr_buf_release(&c);
+	kr_buf_release(&armour);
+	kr_buf_release(&out);
+}
+
+/* d/d/…/d/x.md, n directories: built from the inside out, no recursion */
+static void
+deep_tree(long n, uint8_t id[KR_OID_LEN])
+{
+	static const char x[] = "---\nkind: case\n---\n";
+	uint8_t blob[KR_OID_LEN];
+	kr_buf t = KR_BUF_INIT;
+
+	obj_add(OBJ_BLOB, x, sizeof(x) - 1, blob);
+	tree_entry(&t, 0, "x.md", blob);
+	obj_add(OBJ_TREE, t.ptr, t.len, id);
+	for (long i = 1; i < n; i++) {
+		kr_buf_clear(&t);
+		tree_entry(&t, 1, "d", id);
+		obj_add(OBJ_TREE, t.ptr, t.len, id);
+	}
+	kr_buf_release(&t);
+}
+
+/* N trees of N trees of N files, each level one object */
+static void
+wide_tree(long n, uint8_t id[KR_OID_LEN])
+{
+	static const char x[] = "---\nkind: case\n---\n";
+	kr_buf t = KR_BUF_INIT;
+
+	obj_add(OBJ_BLOB, x, sizeof(x) - 1, id);
+	for (int level = 0; level < 3; level++) {
+		char name[32];
+		kr_buf_clear(&t);
+		for (long i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), level ? "d%06ld" : "f%06ld.md", i);
+			tree_entry(&t, level > 0, name, id);
+		}
+		obj_add(OBJ_TREE, t.ptr, t.len, id);
+	}
+	kr_buf_release(&t);
+}
+
+static void
+craft_setup(void)
+{
+	kr_state_head sh;
+	uint8_t head[KR_OID_LEN], tree[KR_OID_LEN];
+	s_node *root;
+
+	if (kr_store_head(pubh.store, pubh.fpr, coll, head) < 0)
+		die("the publisher has no head to build on");
+	if (kr_state_head_get(pubh.state, pubh.fpr, coll, &sh) < 0)
+		die("head size");
+	root = head_tree(head);
+	for (size_t i = 0; i < ncraft_files; i++) {
+		kr_buf data = KR_BUF_INIT;
+		uint8_t blob[KR_OID_LEN];
+		if (kr_file_read(&data, craft_files[i].local) < 0)
+			die(craft_files[i].local);
+		obj_once(OBJ_BLOB, data.ptr, data.len, blob);
+		node_put(root, craft_files[i].path, 0, blob);
+		kr_buf_release(&data);
+	}
+	if (deep_n > 0) {
+		deep_tree(deep_n, tree);
+		node_put(root, "d", 1, tree);
+	}
+	if (wide_n > 0) {
+		wide_tree(wide_n, tree);
+		node_put(root, "w", 1, tree);
+	}
+	node_build(root);
+	signed_commit(root->id, head, "crafted\n", newhead);
+	node_free(root);
+	if (hide) {
+		/* the head puts the publisher's own tree back */
+		uint8_t first[KR_OID_LEN];
+		memcpy(first, newhead, KR_OID_LEN);
+		root = head_tree(head);
+		node_build(root);
+		signed_commit(root->id, first, "back\n", newhead);
+		node_free(root);
+	}
+	have_newhead = 1;
+	/* PACK, version 2, count; entries; SHA-1 of it all */
+	{
+		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(nentries >> 24),
+		    (uint8_t)(nentries >> 16), (uint8_t)(nentries >> 8), (uint8_t)nentries };
+		uint8_t trailer[20];
+		kr_sha1 *h = kr_sha1_new();
+		kr_buf_add(&craftpack, hdr, 12);
+		kr_buf_add(&craftpack, entries.ptr, entries.len);
+		kr_sha1_update(h, craftpack.ptr, craftpack.len);
+		kr_sha1_final(&h, trailer);
+		kr_buf_add(&craftpack, trailer, 20);
+	}
+	kr_buf_release(&entries);
+	have_craftpack = 1;
+	fprintf(stderr, "hostile: crafted %u objects, a %zu-byte pack\n", (unsigned)nentries, craftpack.len);
+	(void)sh;
+}
+
 static void
 setup(void)
 {
@@ -160,6 +511,23 @@ setup(void)
 		new_commit_with(pubh.key, pubh.store, it);
 		free(it);
 		craft(1, 0, newhead, 0);
+	} else if (strcmp(mode, "craft") == 0) {
+		kr_state_head sh;
+		if (ncraft_files || deep_n > 0 || wide_n > 0)
+			craft_setup();
+		else if (!pack_file || !head_hex)
+			fprintf(stderr, "hostile: craft needs --file, --deep, --wide, or --pack with --head\n"), exit(2);
+		if (pack_file) {
+			kr_buf_clear(&craftpack);
+			if (kr_file_read(&craftpack, pack_file) < 0)
+				die(pack_file);
+			have_craftpack = 1;
+		}
+		if (head_hex && (kr_unhex(newhead, KR_OID_LEN, head_hex) < 0 || !(have_newhead = 1)))
+			fprintf(stderr, "hostile: --head wants 40 hex digits\n"), exit(2);
+		if (kr_state_head_get(pubh.state, pubh.fpr, coll, &sh) < 0)
+			die("head size");
+		craft(1, 0, newhead, sh.size + craftpack.len + 4096);
 	} else if (strcmp(mode, "oversize") == 0) {
 		new_commit(pubh.key, pubh.store);
 		craft(1, 0, newhead, 40);
@@ -263,18 +631,42 @@ main(int argc, char **argv)
 	const char *home = NULL, *listen = NULL, *announce = NULL;
 	void *ctx, *router, *pub;
 	kr_buf pack = KR_BUF_INIT;
+	double next_announce = 0;
+	uint8_t pack_want[KR_OID_LEN];
+	int pack_valid = 0;
 	char *tmp;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--home") == 0) home = argv[i + 1];
-		else if (strcmp(argv[i], "--listen") == 0) listen = argv[i + 1];
-		else if (strcmp(argv[i], "--announce") == 0) announce = argv[i + 1];
-		else if (strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
-		else if (strcmp(argv[i], "--flood") == 0) flood_ms = atoi(argv[i + 1]), mode = "flood";
-		else if (strcmp(argv[i], "--flood-kb") == 0) flood_kb = (size_t)atoi(argv[i + 1]);
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--hide") == 0) {
+			hide = 1;
+			continue;
+		}
+		if (!v)
+			break;
+		i++;
+		if (strcmp(argv[i - 1], "--home") == 0) home = v;
+		else if (strcmp(argv[i - 1], "--listen") == 0) listen = v;
+		else if (strcmp(argv[i - 1], "--announce") == 0) announce = v;
+		else if (strcmp(argv[i - 1], "--mode") == 0) mode = v;
+		else if (strcmp(argv[i - 1], "--flood") == 0) flood_ms = atoi(v), mode = "flood";
+		else if (strcmp(argv[i - 1], "--flood-kb") == 0) flood_kb = (size_t)atoi(v);
+		else if (strcmp(argv[i - 1], "--deep") == 0) deep_n = strtol(v, NULL, 10);
+		else if (strcmp(argv[i - 1], "--wide") == 0) wide_n = strtol(v, NULL, 10);
+		else if (strcmp(argv[i - 1], "--pack") == 0) pack_file = v;
+		else if (strcmp(argv[i - 1], "--head") == 0) head_hex = v;
+		else if (strcmp(argv[i - 1], "--file") == 0 && strchr(v, '=') && ncraft_files < 64) {
+			const char *eq = strchr(v, '=');
+			craft_files[ncraft_files].path = kr_strndup(v, (size_t)(eq - v));
+			craft_files[ncraft_files++].local = kr_strdup(eq + 1);
+		} else {
+			fprintf(stderr, "hostile: unknown option %s\n", argv[i - 1]);
+			return 2;
+		}
 	}
 	if (!home || !listen || !announce || !mode) {
-		fprintf(stderr, "usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE\n"
+		fprintf(stderr, "usage: hostile --home PUBHOME --listen EP --announce EP --mode MODE "
+		    "[--file PATH=LOCALFILE]... [--deep N] [--wide N] [--hide] [--pack FILE [--head HEX]]\n"
 		    "       hostile --home PUBHOME --listen EP --announce EP --flood MS [--flood-kb KB]\n");
 		return 2;
 	}
@@ -309,7 +701,7 @@ main(int argc, char **argv)
 		kr_request req;
 		kr_reply rep = { 0 };
 		zmq_pollitem_t it = { router, 0, ZMQ_POLLIN, 0 };
-		long wait = 1000;
+		long wait = 250;
 
 		if (flood_ms) {
 			double now = kr_monotonic_ms();
@@ -326,18 +718,24 @@ main(int argc, char **argv)
 			wait = (long)((next_beacon < next_flood ? next_beacon : next_flood) - now) + 1;
 			if (wait < 1)
 				wait = 1;
-		}
-		if (zmq_poll(&it, 1, wait) <= 0) {
+		} else if (kr_monotonic_ms() >= next_announce) {
 			/* announcements, for subscribers */
+			next_announce = kr_monotonic_ms() + 1000;
 			if (strcmp(mode, "garbage") == 0) {
 				kr_buf g = KR_BUF_INIT;
 				garbage(&g);
 				zmq_send(pub, "b", 1, ZMQ_SNDMORE);
 				zmq_send(pub, g.ptr, g.len, 0);
 				kr_buf_release(&g);
+			} else {
+				char topic[2 + KR_FPR_HEX + 1];
+				snprintf(topic, sizeof(topic), "m/%s", pubh.fpr);
+				zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+				zmq_send(pub, manifest.ptr, manifest.len, 0);
 			}
-			continue;
 		}
+		if (zmq_poll(&it, 1, wait) <= 0)
+			continue;
 		zmq_msg_init(&id);
 		zmq_msg_init(&body);
 		zmq_msg_recv(&id, router, 0);
@@ -364,25 +762,44 @@ main(int argc, char **argv)
 			rep.nmanifests = 1;
 			reply(router, &id, &rep);
 		} else if (req.type == KR_REQ_FETCH) {
+			/*
+			 * One pack, kept per want: clients fetch concurrently, and one
+			 * may still ask for chunks of what an earlier run served.
+			 */
+			int ok = 1;
 			if (req.offset == 0 && flood_ms)
 				fprintf(stderr, "hostile: fetch %s\n", req.collection);
-			if (req.offset == 0) {
-				kr_store *src = strcmp(mode, "nonff") == 0 ? scratch : pubh.store;
-				uint8_t want[KR_OID_LEN];
-				memcpy(want, req.want, KR_OID_LEN);
+			if (!pack_valid || memcmp(req.want, pack_want, KR_OID_LEN) != 0) {
 				kr_buf_clear(&pack);
-				if (kr_store_pack(src, pubh.fpr, req.collection, want,
-				    (const uint8_t (*)[KR_OID_LEN])req.haves, req.nhaves, &pack) < 0)
-					die("pack");
-				if (strcmp(mode, "truncated") == 0)
-					pack.len = pack.len / 2;
+				pack_valid = 0;
+				if (have_craftpack && memcmp(req.want, newhead, KR_OID_LEN) == 0) {
+					kr_buf_add(&pack, craftpack.ptr, craftpack.len);
+				} else {
+					kr_store *src = strcmp(mode, "nonff") == 0 ? scratch : pubh.store;
+					uint8_t want[KR_OID_LEN];
+					memcpy(want, req.want, KR_OID_LEN);
+					ok = kr_store_pack(src, pubh.fpr, req.collection, want,
+					    (const uint8_t (*)[KR_OID_LEN])req.haves, req.nhaves, &pack) == 0;
+					if (ok && strcmp(mode, "truncated") == 0)
+						pack.len = pack.len / 2;
+				}
+				if (ok) {
+					memcpy(pack_want, req.want, KR_OID_LEN);
+					pack_valid = 1;
+				}
 			}
-			rep.type = KR_REP_CHUNK;
-			rep.offset = req.offset;
-			rep.total = pack.len;
-			rep.data = (const uint8_t *)pack.ptr + (req.offset < pack.len ? req.offset : pack.len);
-			rep.data_len = req.offset >= pack.len ? 0 :
-			    (pack.len - req.offset < req.length ? pack.len - req.offset : req.length);
+			if (!ok) {
+				rep.type = KR_REP_ERROR;
+				rep.code = KR_WIRE_ENOTFOUND;
+				rep.text = (char *)"no such commit here";
+			} else {
+				rep.type = KR_REP_CHUNK;
+				rep.offset = req.offset;
+				rep.total = pack.len;
+				rep.data = (const uint8_t *)pack.ptr + (req.offset < pack.len ? req.offset : pack.len);
+				rep.data_len = req.offset >= pack.len ? 0 :
+				    (pack.len - req.offset < req.length ? pack.len - req.offset : req.length);
+			}
 			reply(router, &id, &rep);
 		}
 		kr_request_clear(&req);
