@@ -23,6 +23,14 @@ int kr_store_open(kr_store **out, const char *home);
  */
 void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
+/*
+ * For long-running processes, between operations: closes the repos not used
+ * for idle_ms, and lets the others drop packs that consolidation (in any
+ * thread or process) replaced. Every operation does the latter for the repo
+ * it touches; a thread that may sit idle calls this now and then so it
+ * does not keep deleted packs open and mapped meanwhile.
+ */
+void kr_store_sweep(kr_store *s, int idle_ms);
 /* The home a store was opened on (to open another handle in another thread). */
 const char *kr_store_home(const kr_store *s);
 
@@ -115,6 +123,17 @@ int kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 int kr_store_pack(kr_store *s, const char *pub, const char *coll,
     const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
     kr_buf *out);
+/*
+ * What a pack of want for these haves would be built from: the first have
+ * that is want or its ancestor (*has_base 1, base set), else the whole
+ * history (*has_base 0). kr_store_pack(want, &base, *has_base) builds the
+ * same pack, so (publisher, collection, want, base) names a pack by what
+ * it contains: haves this node does not hold change nothing. KR_ENOTFOUND
+ * when want is not the collection's head or behind it (only verified
+ * history is served).
+ */
+int kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
+    const uint8_t (*haves)[KR_OID_LEN], size_t nhaves, uint8_t base[KR_OID_LEN], int *has_base);
 /*
  * Upper bound of the pack bytes for the objects new in (old, new]: a head's
  * signed size is the previous size plus this, so any honest pack of the
