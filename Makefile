@@ -5,6 +5,8 @@
 #   make run      build, initialise ./var/node on first run, publish the samples, serve
 #   make check    unit tests (cmocka) and integration tests (real nodes, git, sockets)
 #   make bench    benchmarks beside their baselines
+#   make soak     one hub, 500 towns, an item a second for 10 min, a flood on the side
+#                 (SOAK_TOWNS=20 SOAK_SECONDS=60 make soak for a short run)
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=address,undefined
 
@@ -40,9 +42,9 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest item text pii
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
-TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench
+TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/flood
 
-.PHONY: all deps run check unit integration bench install clean
+.PHONY: all deps run check unit integration bench soak install clean
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/kairan
@@ -113,6 +115,9 @@ integration:
 
 bench: deps $(BUILD)/kairan $(TOOLS)
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests sh tests/bench/run.sh
+
+soak: deps $(BUILD)/kairan $(TOOLS)
+	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/soak/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kairan/policies
