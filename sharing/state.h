@@ -18,6 +18,8 @@ typedef struct kr_state kr_state;
 
 int kr_state_open(kr_state **out, const char *path);
 void kr_state_destroy(kr_state **sp);
+/* Frees the page cache this connection holds (long-running threads, when idle). */
+void kr_state_release_memory(kr_state *st);
 int kr_state_begin(kr_state *st);
 int kr_state_commit(kr_state *st);
 void kr_state_rollback(kr_state *st);
