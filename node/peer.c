@@ -125,6 +125,7 @@ s_busy_pause(kr_conn *c, int *pause_ms)
 
 	kr_random(&r, sizeof(r));
 	until = kr_monotonic_ms() + *pause_ms / 2 + r % (unsigned)(*pause_ms / 2 + 1);
+	log_debug("peer %s: busy; asking again in %.0f ms", c->endpoint, until - kr_monotonic_ms());
 	*pause_ms = *pause_ms * 2 > BUSY_MAX_MS ? BUSY_MAX_MS : *pause_ms * 2;
 	for (;;) {
 		double left = until - kr_monotonic_ms();

@@ -92,18 +92,27 @@ s_on_signal(int sig)
 }
 
 /*
- * Gives memory freed after a burst (a pack of a whole history, a large
- * apply) back to the system, at most once a second per thread, so a
- * long-running node's RSS follows what it holds, not what it once held.
+ * What a long-running thread does about once a second, busy or idle: its
+ * store drops libgit2's caches and packs (replaced ones included) and
+ * closes repos unused for REPO_IDLE_MS, its SQLite connection frees its
+ * page cache (which otherwise fills up to its limit as state.db grows),
+ * and memory freed since (a pack of a whole history, a large apply) goes
+ * back to the system, so the node's RSS follows what it holds, not what it
+ * once held or how many updates it has seen.
  */
 static void
-s_trim(double *last, int *dirty)
+s_tidy(kr_store *st, kr_state *db, double *last, int *dirty)
 {
 	double now = kr_monotonic_ms();
 
-	if (!*dirty || now - *last < 1000)
+	if (now - *last < IDLE_MS)
 		return;
-	malloc_trim(0);
+	if (st)
+		kr_store_sweep(st, REPO_IDLE_MS);
+	if (db && *dirty)
+		kr_state_release_memory(db);
+	if (*dirty)
+		malloc_trim(0);
 	*last = now;
 	*dirty = 0;
 }
@@ -339,7 +348,7 @@ static void *
 s_worker_main(void *arg)
 {
 	s_worker *w = arg;
-	double trimmed = 0;
+	double tidied = 0;
 	int dirty = 0;
 
 	while (!atomic_load(w->stop)) {
@@ -350,9 +359,7 @@ s_worker_main(void *arg)
 		if (n < 0 && zmq_errno() != EINTR)
 			break;
 		if (n <= 0) {
-			/* Idle: release packs replaced meanwhile, and memory. */
-			kr_store_sweep(w->h.store, REPO_IDLE_MS);
-			s_trim(&trimmed, &dirty);
+			s_tidy(w->h.store, w->h.state, &tidied, &dirty);
 			continue;
 		}
 		if (s_recv_frames(w->pipe, &f) < 0)
@@ -372,7 +379,7 @@ s_worker_main(void *arg)
 		}
 		s_frames_close(&f);
 		dirty = 1;
-		s_trim(&trimmed, &dirty);
+		s_tidy(w->h.store, w->h.state, &tidied, &dirty);
 	}
 	while (w->conns) {
 		s_wconn *c = w->conns;
@@ -543,7 +550,7 @@ static void *
 s_pool_main(void *arg)
 {
 	s_poolw *w = arg;
-	double trimmed = 0;
+	double tidied = 0;
 	int dirty = 0;
 
 	while (!atomic_load(w->stop)) {
@@ -554,8 +561,7 @@ s_pool_main(void *arg)
 		if (n < 0 && zmq_errno() != EINTR)
 			break;
 		if (n <= 0) {
-			kr_store_sweep(w->store, REPO_IDLE_MS);
-			s_trim(&trimmed, &dirty);
+			s_tidy(w->store, w->state, &tidied, &dirty);
 			continue;
 		}
 		if (s_recv_frames(w->pipe, &f) < 0)
@@ -571,6 +577,7 @@ s_pool_main(void *arg)
 			dirty = 1;
 		}
 		s_frames_close(&f);
+		s_tidy(w->store, w->state, &tidied, &dirty);
 	}
 	s_sends(w->pipe, "stopped", NULL, NULL, 0);
 	return NULL;
@@ -1664,6 +1671,71 @@ s_bind(s_server *s, int type, const char *ep, char **actual)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/*
+ * The loop: until SIGTERM/SIGINT, or a poll failure (returned). Replies
+ * from the pool come first in each round: they free queue room.
+ */
+static int
+s_run(s_server *s)
+{
+	double tidied = 0;
+	int dirty = 0, rc = 0;
+
+	while (!atomic_load(&s_signalled)) {
+		zmq_pollitem_t items[3 + 64 + 256];
+		size_t n = 0, first_pool, first_sub;
+		double now = kr_monotonic_ms();
+		long timeout;
+
+		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
+		items[n++] = (zmq_pollitem_t){ s->control, 0, s->control ? ZMQ_POLLIN : 0, 0 };
+		items[n++] = (zmq_pollitem_t){ s->pipe, 0, ZMQ_POLLIN, 0 };
+		first_pool = n;
+		for (int i = 0; i < s->nslots; i++)
+			items[n++] = (zmq_pollitem_t){ s->slots[i].pipe, 0, ZMQ_POLLIN, 0 };
+		first_sub = n;
+		for (size_t i = 0; i < s->npeers && n < sizeof(items) / sizeof(items[0]); i++)
+			items[n++] = (zmq_pollitem_t){ s->peers[i].sub, 0, s->peers[i].sub ? ZMQ_POLLIN : 0, 0 };
+		timeout = (long)(s->next_beacon - now);
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > 500)
+			timeout = 500;
+		if (zmq_poll(items, (int)n, timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			rc = kr_error(KR_EIO, "poll: %s", zmq_strerror(zmq_errno()));
+			break;
+		}
+		for (size_t i = first_pool; i < first_sub; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				s_handle_pool(s, &s->slots[i - first_pool]);
+		if (items[0].revents & ZMQ_POLLIN)
+			for (int k = 0; k < 64 && (zmq_poll(items, 1, 0) > 0); k++)
+				s_handle_request(s);
+		if (items[1].revents & ZMQ_POLLIN)
+			s_handle_control(s);
+		if (items[2].revents & ZMQ_POLLIN)
+			s_handle_worker(s);
+		for (size_t i = first_sub; i < n; i++)
+			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s->npeers)
+				s_handle_sub(s, &s->peers[i - first_sub]);
+		dirty = 1;
+		now = kr_monotonic_ms();
+		if (now >= s->next_beacon) {
+			s_maybe_resign(s);
+			s_beacon(s);
+			s->next_beacon = now + s->h->cfg.beacon_ms;
+		}
+		s_tidy(s->h->store, s->h->state, &tidied, &dirty);
+		s_log_busy(s, now);
+		for (size_t i = 0; i < s->npeers; i++)
+			if (!s->peers[i].up && !s->peers[i].busy && now >= s->peers[i].retry_at)
+				s_ask_worker(s, &s->peers[i], "hello");
+	}
+	return rc;
+}
+
 /* Opens the pool workers' own handles here, so a failure is reported at once. */
 static int
 s_pool_start(s_server *s)
@@ -1773,8 +1845,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	sigset_t block, old;
 	char *control_ep = kr_home_control(h);
 	int rc = 0, have_thread = 0, worker_stopped = 0, clean = 1;
-	double trimmed = 0, stop_at = 0;
-	int dirty = 0;
+	double stop_at = 0;
 
 	s.h = h;
 	s.cache.budget = h->cfg.pack_cache_bytes;
@@ -1837,60 +1908,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		s_ask_worker(&s, &s.peers[i], "hello");
 	s_announce(&s, h->fpr);
 
-	while (!atomic_load(&s_signalled)) {
-		zmq_pollitem_t items[3 + 64 + 256];
-		size_t n = 0, first_pool, first_sub;
-		double now = kr_monotonic_ms();
-		long timeout;
-
-		items[n++] = (zmq_pollitem_t){ s.router, 0, ZMQ_POLLIN, 0 };
-		items[n++] = (zmq_pollitem_t){ s.control, 0, s.control ? ZMQ_POLLIN : 0, 0 };
-		items[n++] = (zmq_pollitem_t){ s.pipe, 0, ZMQ_POLLIN, 0 };
-		first_pool = n;
-		for (int i = 0; i < s.nslots; i++)
-			items[n++] = (zmq_pollitem_t){ s.slots[i].pipe, 0, ZMQ_POLLIN, 0 };
-		first_sub = n;
-		for (size_t i = 0; i < s.npeers && n < sizeof(items) / sizeof(items[0]); i++)
-			items[n++] = (zmq_pollitem_t){ s.peers[i].sub, 0, s.peers[i].sub ? ZMQ_POLLIN : 0, 0 };
-		timeout = (long)(s.next_beacon - now);
-		if (timeout < 0)
-			timeout = 0;
-		if (timeout > 500)
-			timeout = 500;
-		if (zmq_poll(items, (int)n, timeout) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
-			rc = kr_error(KR_EIO, "poll: %s", zmq_strerror(zmq_errno()));
-			break;
-		}
-		/* Results first: they free queue room for the requests below. */
-		for (size_t i = first_pool; i < first_sub; i++)
-			if (items[i].revents & ZMQ_POLLIN)
-				s_handle_pool(&s, &s.slots[i - first_pool]);
-		if (items[0].revents & ZMQ_POLLIN)
-			for (int k = 0; k < 64 && (zmq_poll(items, 1, 0) > 0); k++)
-				s_handle_request(&s);
-		if (items[1].revents & ZMQ_POLLIN)
-			s_handle_control(&s);
-		if (items[2].revents & ZMQ_POLLIN)
-			s_handle_worker(&s);
-		for (size_t i = first_sub; i < n; i++)
-			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s.npeers)
-				s_handle_sub(&s, &s.peers[i - first_sub]);
-		dirty = 1;
-		now = kr_monotonic_ms();
-		if (now >= s.next_beacon) {
-			s_maybe_resign(&s);
-			s_beacon(&s);
-			s.next_beacon = now + h->cfg.beacon_ms;
-			kr_store_sweep(h->store, REPO_IDLE_MS);
-			s_trim(&trimmed, &dirty);
-			s_log_busy(&s, now);
-		}
-		for (size_t i = 0; i < s.npeers; i++)
-			if (!s.peers[i].up && !s.peers[i].busy && now >= s.peers[i].retry_at)
-				s_ask_worker(&s, &s.peers[i], "hello");
-	}
+	rc = s_run(&s);
 	stop_at = kr_monotonic_ms();
 	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits, %zu waits; %zu requests refused "
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,

@@ -247,7 +247,9 @@ kr_store_sweep(kr_store *s, int idle_ms)
 			*pp = r->next;
 			s_repo_free(r);
 		} else {
-			s_repo_refresh(r);
+			/* parsed commits and trees pile up with every update served */
+			git_repository__cleanup(r->repo);
+			s_pack_mtime(r->packdir, &r->pack_mtime);
 			pp = &r->next;
 		}
 	}

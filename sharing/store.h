@@ -24,11 +24,13 @@ int kr_store_open(kr_store **out, const char *home);
 void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
 /*
- * For long-running processes, between operations: closes the repos not used
- * for idle_ms, and lets the others drop packs that consolidation (in any
- * thread or process) replaced. Every operation does the latter for the repo
- * it touches; a thread that may sit idle calls this now and then so it
- * does not keep deleted packs open and mapped meanwhile.
+ * For long-running processes, between operations (say once a second):
+ * closes the repos not used for idle_ms, and makes the others drop what
+ * libgit2 holds for them (object caches, the open packs, deleted ones
+ * included) to reopen it on the next use. Each operation already drops a
+ * repo's packs when objects/pack changed; this bounds what piles up in a
+ * busy thread (every update parses new trees and commits) and releases
+ * replaced packs in a thread that sits idle.
  */
 void kr_store_sweep(kr_store *s, int idle_ms);
 /* The home a store was opened on (to open another handle in another thread). */
