@@ -28,7 +28,10 @@
  * a well-behaved client. Replies queue per connection up to REPLY_HWM
  * messages (a chunk is at most CHUNK_SERVE_MAX); a client that does not
  * read its replies loses the newest ones (ZMQ_ROUTER_MANDATORY, sent with
- * ZMQ_DONTWAIT), so it never grows this process.
+ * ZMQ_DONTWAIT), so it never grows this process. Across all connections,
+ * replies libzmq has not yet written stay under REPLY_BYTES_MAX (counted
+ * back as libzmq frees them); beyond that a chunk request gets EBUSY, so
+ * many connections that do not read cannot add up either.
  *
  * Packs are cached by what they contain: (publisher, collection, want, the
  * have the pack starts from), the have being one this node holds and
@@ -73,6 +76,7 @@
 #define REPLY_HWM 16                 /* replies queued per client connection */
 #define REQUEST_HWM 64               /* requests queued per client connection before TCP pushes back */
 #define CHUNK_SERVE_MAX (256u << 10) /* largest chunk this node sends */
+#define REPLY_BYTES_MAX (64u << 20)  /* replies waiting for all clients together */
 #define ALIAS_MAX 4096               /* request -> pack memo slots */
 #define PACKS_MAX 1024               /* packs cached, whatever their size */
 #define WAITING_BYTES_MAX (16u << 20)
@@ -142,6 +146,33 @@ s_free_buf(void *data, void *hint)
 {
 	(void)hint;
 	free(data);
+}
+
+/* Bytes of replies libzmq still holds for clients (freed from its I/O thread). */
+static atomic_size_t s_reply_bytes;
+
+static void
+s_free_reply(void *data, void *hint)
+{
+	atomic_fetch_sub(&s_reply_bytes, (size_t)(uintptr_t)hint);
+	free(data);
+}
+
+/* Sends b's bytes as one frame, counted in s_reply_bytes until libzmq frees them. */
+static int
+s_send_reply_buf(void *sock, kr_buf *b, int flags)
+{
+	zmq_msg_t m;
+	size_t len = b->len;
+	char *p = kr_buf_detach(b);
+
+	atomic_fetch_add(&s_reply_bytes, len);
+	zmq_msg_init_data(&m, p, len, s_free_reply, (void *)(uintptr_t)len);
+	if (zmq_msg_send(&m, sock, flags) < 0) {
+		zmq_msg_close(&m);
+		return -1;
+	}
+	return 0;
 }
 
 /* Sends b's bytes as one frame without copying them; b is emptied. */
@@ -542,7 +573,11 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 send:
 	res.ms = kr_monotonic_ms() - t0;
 	zmq_send(w->pipe, &res, sizeof(res), ZMQ_SNDMORE);
-	s_send_buf(w->pipe, &out, 0);
+	/* a reply for a client is counted from here; a pack is the cache's */
+	if (res.kind == S_RES_REPLY)
+		s_send_reply_buf(w->pipe, &out, 0);
+	else
+		s_send_buf(w->pipe, &out, 0);
 	kr_error_clear();
 }
 
@@ -666,7 +701,7 @@ typedef struct {
 	/* clients with requests waiting */
 	s_client *clients, *ring_head, *ring_tail;
 	size_t waiting, waiting_bytes;
-	size_t busy_queue, busy_credit, dropped;     /* since the last log line */
+	size_t busy_queue, busy_credit, busy_replies, dropped;  /* since the last log line */
 	size_t busy_total, dropped_total;
 	double busy_logged;
 	/* the manifests this node holds, kept between beacons */
@@ -792,7 +827,7 @@ s_reply(s_server *s, const void *id, size_t idlen, kr_reply *rep)
 	if (s_reply_begin(s, id, idlen) < 0)
 		return;
 	kr_reply_encode(&out, rep);
-	s_send_buf(s->router, &out, ZMQ_DONTWAIT);
+	s_send_reply_buf(s->router, &out, ZMQ_DONTWAIT);
 }
 
 static void
@@ -803,10 +838,24 @@ s_reply_error(s_server *s, const void *id, size_t idlen, uint64_t reqid, uint32_
 	s_reply(s, id, idlen, &rep);
 }
 
+/* Many clients that do not read: the others wait their turn. */
+static void
+s_busy_replies(s_server *s, const void *id, size_t idlen, uint64_t reqid)
+{
+	s->busy_replies++;
+	s->busy_total++;
+	s_reply_error(s, id, idlen, reqid, KR_WIRE_EBUSY, "busy: too many replies are waiting for "
+	    "clients to read them; ask again shortly");
+}
+
 /* A worker's encoded reply, passed on as it is. */
 static void
-s_reply_msg(s_server *s, const void *id, size_t idlen, zmq_msg_t *m)
+s_reply_msg(s_server *s, const void *id, size_t idlen, uint64_t reqid, zmq_msg_t *m)
 {
+	if (atomic_load(&s_reply_bytes) > REPLY_BYTES_MAX + zmq_msg_size(m)) {
+		s_busy_replies(s, id, idlen, reqid);
+		return;
+	}
 	if (s_reply_begin(s, id, idlen) < 0)
 		return;
 	if (zmq_msg_send(m, s->router, ZMQ_DONTWAIT) < 0) {
@@ -832,6 +881,10 @@ s_reply_chunk(s_server *s, const void *id, size_t idlen, const kr_request *req, 
 		len = req->length;
 	if (len > CHUNK_SERVE_MAX)
 		len = CHUNK_SERVE_MAX;
+	if (atomic_load(&s_reply_bytes) + len > REPLY_BYTES_MAX) {
+		s_busy_replies(s, id, idlen, req->id);
+		return;
+	}
 	rep.offset = req->offset;
 	rep.total = total;
 	rep.data = (const uint8_t *)zmq_msg_data(&p->data) + req->offset;
@@ -1344,7 +1397,7 @@ s_handle_pool(s_server *s, s_slot *slot)
 	slot->req = NULL;
 	switch (res.kind) {
 	case S_RES_REPLY:
-		s_reply_msg(s, r->cl->id, r->cl->idlen, &f.part[1]);
+		s_reply_msg(s, r->cl->id, r->cl->idlen, r->req.id, &f.part[1]);
 		s_finish(s, r);
 		break;
 	case S_RES_RESOLVED:
@@ -1400,11 +1453,12 @@ s_log_busy(s_server *s, double now)
 {
 	if (now - s->busy_logged < BUSY_LOG_MS)
 		return;
-	if (s->busy_queue || s->busy_credit || s->dropped)
+	if (s->busy_queue || s->busy_credit || s->busy_replies || s->dropped)
 		log_warnx("clients: %zu requests refused as busy (%zu with the queue full, %zu over a "
-		    "connection's credit), %zu replies dropped for clients that do not read, in the last %d s",
-		    s->busy_queue + s->busy_credit, s->busy_queue, s->busy_credit, s->dropped, BUSY_LOG_MS / 1000);
-	s->busy_queue = s->busy_credit = s->dropped = 0;
+		    "connection's credit, %zu with too many replies unread), %zu replies dropped for clients "
+		    "that do not read, in the last %d s", s->busy_queue + s->busy_credit + s->busy_replies,
+		    s->busy_queue, s->busy_credit, s->busy_replies, s->dropped, BUSY_LOG_MS / 1000);
+	s->busy_queue = s->busy_credit = s->busy_replies = s->dropped = 0;
 	s->busy_logged = now;
 }
 
