@@ -6,6 +6,8 @@
 #   make check    unit tests (cmocka) and integration tests (real nodes, git, sockets)
 #   make bench    benchmarks beside their baselines
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
+#   make soak     one hub, 500 towns, an item a second for 10 min, a flood on the side
+#                 (SOAK_TOWNS=20 SOAK_SECONDS=60 make soak for a short run)
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=address,undefined
 
@@ -43,7 +45,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
-TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer
+TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
 # corpora and every input that once crashed with the ordinary compiler.
 FUZZ = codec item dataset import search sshsig
@@ -52,7 +54,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps fuzz-deps run check unit replay integration bench fuzz install clean
+.PHONY: all deps fuzz-deps run check unit replay integration bench fuzz soak install clean
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/kairan
@@ -166,6 +168,9 @@ integration:
 
 bench: deps $(BUILD)/kairan $(TOOLS)
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests sh tests/bench/run.sh
+
+soak: deps $(BUILD)/kairan $(TOOLS)
+	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/soak/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kairan/policies

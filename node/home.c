@@ -50,6 +50,14 @@ static const char s_config_template[] =
 	"# Memory for built packs kept for other subscribers (bytes).\n"
 	"pack_cache_bytes = 134217728\n"
 	"\n"
+	"# kairan serve answers searches and builds packs on serve_workers threads.\n"
+	"# At most serve_queue requests wait for them (all clients together) and\n"
+	"# serve_credit per client connection; beyond that a client is told to\n"
+	"# retry (EBUSY). Hello and snapshot are always answered at once.\n"
+	"serve_workers = 2\n"
+	"serve_queue = 256\n"
+	"serve_credit = 8\n"
+	"\n"
 	"# Personal-information scan: numbers and addresses this office publishes on\n"
 	"# purpose (comma-separated), so they are not reported.\n"
 	"# pii_allow_phones = 0875-73-3011\n"
@@ -183,6 +191,9 @@ kr_config_load(kr_config *c, const char *path)
 	c->beacon_ms = 2000;
 	c->timeout_ms = 5000;
 	c->pack_cache_bytes = (size_t)128 << 20;
+	c->serve_workers = 2;
+	c->serve_queue = 256;
+	c->serve_credit = 8;
 	if ((rc = kr_file_read(&text, path)) < 0)
 		return rc;
 	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -237,6 +248,9 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("beacon_ms", beacon_ms, int)
 		NUM("timeout_ms", timeout_ms, int)
 		NUM("pack_cache_bytes", pack_cache_bytes, size_t)
+		NUM("serve_workers", serve_workers, int)
+		NUM("serve_queue", serve_queue, int)
+		NUM("serve_credit", serve_credit, int)
 #undef STR
 #undef NUM
 		rc = kr_error(KR_ERROR, "%s:%d: unknown setting '%s'", path, lineno, k);
@@ -249,6 +263,12 @@ kr_config_load(kr_config *c, const char *path)
 		c->listen = kr_strdup("tcp://127.0.0.1:7420");
 	if (rc == 0 && !c->announce)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
+	if (rc == 0 && (c->serve_workers < 1 || c->serve_workers > 64))
+		rc = kr_error(KR_ERROR, "%s: serve_workers must be 1 to 64", path);
+	if (rc == 0 && (c->serve_queue < 1 || c->serve_queue > 65536))
+		rc = kr_error(KR_ERROR, "%s: serve_queue must be 1 to 65536", path);
+	if (rc == 0 && (c->serve_credit < 1 || c->serve_credit > 1024))
+		rc = kr_error(KR_ERROR, "%s: serve_credit must be 1 to 1024", path);
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
 	if (rc == 0) {

@@ -28,6 +28,9 @@ typedef struct {
 	int beacon_ms;
 	int timeout_ms;             /* one request to a peer */
 	size_t pack_cache_bytes;
+	int serve_workers;          /* threads answering searches and building packs */
+	int serve_queue;            /* requests waiting for them, all clients together */
+	int serve_credit;           /* requests waiting, per client connection */
 	char *pii_allow_phones, *pii_allow_addresses;
 	kr_pii_allow pii;       /* points into the two above */
 	kr_policy_rules rules;  /* policies/default.policy + policy.* lines */

@@ -6,11 +6,20 @@
  * the next offset as each chunk arrives; the server holds no per-client
  * state. Replies on one connection arrive in order, so a chunk that is not
  * at the expected offset is a protocol error.
+ *
+ * A busy server answers EBUSY: the request is sent again after a short,
+ * growing, jittered pause, for as long as the connection's timeout allows
+ * (a fetch restarts from the last chunk it holds and ignores the replies
+ * still in flight). Every wait ends early once the stop flag given to
+ * kr_conn_cancel_on() is set, so a daemon stops promptly however many
+ * peers it is waiting on.
  */
 #include "peer.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zmq.h>
 
@@ -19,12 +28,16 @@
 
 #define CHUNK (256u << 10)
 #define CREDIT 8
+#define SLICE_MS 100          /* longest wait between looks at the stop flag */
+#define BUSY_FIRST_MS 20      /* first pause after EBUSY; doubles up to BUSY_MAX_MS */
+#define BUSY_MAX_MS 400
 
 struct kr_conn {
 	void *sock;
 	char *endpoint;
 	int timeout_ms;
 	uint64_t next_id;
+	const atomic_int *stop;
 };
 
 void *
@@ -85,6 +98,50 @@ kr_conn_endpoint(const kr_conn *c)
 	return c->endpoint;
 }
 
+void
+kr_conn_cancel_on(kr_conn *c, const atomic_int *stop)
+{
+	c->stop = stop;
+}
+
+static int
+s_stopping(const kr_conn *c)
+{
+	return c->stop && atomic_load(c->stop);
+}
+
+static int
+s_stopped(const kr_conn *c)
+{
+	return kr_error(KR_ETIMEOUT, "%s: no longer waiting (stopping)", c->endpoint);
+}
+
+/* Pauses before asking a busy peer again: *pause_ms, then doubled. */
+static int
+s_busy_pause(kr_conn *c, int *pause_ms)
+{
+	uint32_t r;
+	double until;
+
+	kr_random(&r, sizeof(r));
+	until = kr_monotonic_ms() + *pause_ms / 2 + r % (unsigned)(*pause_ms / 2 + 1);
+	log_debug("peer %s: busy; asking again in %.0f ms", c->endpoint, until - kr_monotonic_ms());
+	*pause_ms = *pause_ms * 2 > BUSY_MAX_MS ? BUSY_MAX_MS : *pause_ms * 2;
+	for (;;) {
+		double left = until - kr_monotonic_ms();
+		struct timespec ts;
+		if (s_stopping(c))
+			return s_stopped(c);
+		if (left <= 0)
+			return 0;
+		if (left > SLICE_MS)
+			left = SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left * 1e6);
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int
 s_send(kr_conn *c, kr_request *req)
 {
@@ -110,10 +167,15 @@ s_recv(kr_conn *c, uint64_t lo, uint64_t hi, kr_reply *rep)
 		zmq_msg_t msg;
 		int rc;
 
+		if (s_stopping(c))
+			return s_stopped(c);
 		if (left <= 0)
 			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms", c->endpoint, c->timeout_ms);
-		if (zmq_poll(&it, 1, (long)left) < 0)
+		if (zmq_poll(&it, 1, (long)(left < SLICE_MS ? left : SLICE_MS)) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
 			return kr_error(KR_EIO, "%s: poll: %s", c->endpoint, zmq_strerror(zmq_errno()));
+		}
 		if (!(it.revents & ZMQ_POLLIN))
 			continue;
 		zmq_msg_init(&msg);
@@ -143,12 +205,22 @@ s_recv(kr_conn *c, uint64_t lo, uint64_t hi, kr_reply *rep)
 int
 kr_conn_call(kr_conn *c, kr_request *req, kr_reply *rep)
 {
-	int rc;
+	double give_up = kr_monotonic_ms() + c->timeout_ms;
+	int rc, pause_ms = BUSY_FIRST_MS;
 
-	if ((rc = s_send(c, req)) < 0)
-		return rc;
-	if ((rc = s_recv(c, req->id, req->id, rep)) < 0)
-		return rc;
+	for (;;) {
+		if ((rc = s_send(c, req)) < 0)
+			return rc;
+		if ((rc = s_recv(c, req->id, req->id, rep)) < 0)
+			return rc;
+		if (rep->type != KR_REP_ERROR || rep->code != KR_WIRE_EBUSY)
+			break;
+		kr_reply_clear(rep);
+		if (kr_monotonic_ms() >= give_up)
+			return kr_error(KR_ETIMEOUT, "%s stayed busy for %d ms", c->endpoint, c->timeout_ms);
+		if ((rc = s_busy_pause(c, &pause_ms)) < 0)
+			return rc;
+	}
 	if (rep->type == KR_REP_ERROR) {
 		rc = kr_error(rep->code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EIO, "%s: %s",
 		    c->endpoint, rep->text ? rep->text : "error");
@@ -166,7 +238,8 @@ s_fetch(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_
 	uint8_t haves[1][KR_OID_LEN];
 	uint64_t total = 0, next = 0, received = 0, first_id = 0;
 	size_t inflight = 0;
-	int rc = 0, known = 0;
+	int rc = 0, known = 0, pause_ms = BUSY_FIRST_MS;
+	double busy_since = 0;
 
 	*bytes = 0;
 	kr_unhex(req.publisher, KR_FPR_LEN, pub);
@@ -195,6 +268,20 @@ s_fetch(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_
 		if ((rc = s_recv(c, first_id, c->next_id, &rep)) < 0)
 			return rc;
 		inflight--;
+		if (rep.type == KR_REP_ERROR && rep.code == KR_WIRE_EBUSY) {
+			/* Ask again from the last chunk held; replies to the rest are stale. */
+			kr_reply_clear(&rep);
+			if (!busy_since)
+				busy_since = kr_monotonic_ms();
+			else if (kr_monotonic_ms() - busy_since > c->timeout_ms)
+				return kr_error(KR_ETIMEOUT, "%s stayed busy for %d ms", c->endpoint, c->timeout_ms);
+			if ((rc = s_busy_pause(c, &pause_ms)) < 0)
+				return rc;
+			next = received;
+			inflight = 0;
+			first_id = 0;
+			continue;
+		}
 		if (rep.type == KR_REP_ERROR) {
 			rc = kr_error(rep.code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EIO,
 			    "%s: %s", c->endpoint, rep.text ? rep.text : "error");
@@ -224,6 +311,8 @@ s_fetch(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_
 		}
 		rc = rep.data_len ? kr_packin_append(in, rep.data, rep.data_len) : 0;
 		received += rep.data_len;
+		busy_since = 0;
+		pause_ms = BUSY_FIRST_MS;
 		*bytes = received;
 		kr_reply_clear(&rep);
 		if (rc < 0)
@@ -405,6 +494,8 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 	kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, NULL);
 	return 0;
 down:
+	if (s_stopping(c))
+		return rc; /* not the peer's fault: record nothing */
 	{
 		char *why = kr_strdup(kr_errmsg());
 		kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, why);

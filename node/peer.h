@@ -9,6 +9,8 @@
 #ifndef KR_PEER_H
 #define KR_PEER_H
 
+#include <stdatomic.h>
+
 #include "../proto/codec.h"
 #include "home.h"
 
@@ -21,8 +23,18 @@ void kr_peer_context_end(void *zctx);
 int kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms);
 void kr_conn_destroy(kr_conn **cp);
 const char *kr_conn_endpoint(const kr_conn *c);
+/*
+ * Every wait on c (a reply, a pause before asking a busy peer again) ends
+ * within about 100 ms once *stop is non-zero, failing with KR_ETIMEOUT
+ * ("stopping"); nothing is then recorded against the peer. stop is
+ * borrowed and must outlive c.
+ */
+void kr_conn_cancel_on(kr_conn *c, const atomic_int *stop);
 
-/* Sends req and waits for the reply with its id (KR_ETIMEOUT, KR_EPROTO). */
+/*
+ * Sends req and waits for the reply with its id (KR_ETIMEOUT, KR_EPROTO).
+ * An EBUSY answer is retried after a pause until the timeout has passed.
+ */
 int kr_conn_call(kr_conn *c, kr_request *req, kr_reply *rep);
 
 /* A kr_fetcher whose arg is a kr_conn (see replica.h). */

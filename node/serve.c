@@ -3,22 +3,62 @@
  *
  * Sockets: ROUTER (requests), PUB (manifests and beacons), a control
  * ROUTER on ipc://<home>/control.sock (pokes from the CLI), one SUB per
- * peer, and an inproc PAIR to the replication worker. The worker (CZMQ
- * actor pattern) owns its own kr_home handles and DEALER connections and
- * does everything that waits on a peer: hello, snapshot, fetch, verify,
- * apply. The loop never blocks on the network; it shares messages with the
- * worker, never memory.
+ * peer, an inproc PAIR to the replication worker and one to each pool
+ * worker. Threads, each with its own handles (kr_store is one per thread;
+ * SQLite connections too), share messages with the loop, never memory
+ * (the CZMQ actor pattern):
+ *
+ *   - the loop answers Hello and Snapshot at once (the manifest list is
+ *     kept between beacons), and chunks of packs already built; it never
+ *     blocks on the network, on git or on a search;
+ *   - the replication worker does everything that waits on a peer: hello,
+ *     snapshot, fetch, verify, apply;
+ *   - serve_workers pool workers answer searches, find which pack a fetch
+ *     names (resolve) and build packs.
+ *
+ * Clients and their limits (a client is one ROUTER connection). Requests a
+ * connection sends are answered in order. One that the loop cannot answer
+ * at once waits in the connection's queue; a connection has at most one
+ * request with a pool worker, and connections take turns. At most
+ * serve_credit requests wait per connection and serve_queue in all (and
+ * WAITING_BYTES_MAX of request bytes); beyond that the client gets EBUSY
+ * (peer.c asks again after a pause). When the whole queue is full, the
+ * newest request of the connection with the most waiting is refused in
+ * favour of one from a connection with fewer, so a flood cannot lock out
+ * a well-behaved client. Replies queue per connection up to REPLY_HWM
+ * messages (a chunk is at most CHUNK_SERVE_MAX); a client that does not
+ * read its replies loses the newest ones (ZMQ_ROUTER_MANDATORY, sent with
+ * ZMQ_DONTWAIT), so it never grows this process. Across all connections,
+ * replies libzmq has not yet written stay under REPLY_BYTES_MAX (counted
+ * back as libzmq frees them); beyond that a chunk request gets EBUSY, so
+ * many connections that do not read cannot add up either.
+ *
+ * Packs are cached by what they contain: (publisher, collection, want, the
+ * have the pack starts from), the have being one this node holds and
+ * found to be want's ancestor (kr_store_pack_base), so unknown haves do not
+ * make new packs. Requests for a pack being built wait for that build. A
+ * memo maps the exact request (publisher, collection, want, haves) to its
+ * pack, so the chunks after the first are answered by the loop; the memo
+ * has ALIAS_MAX slots and a flood only evicts memo entries, never packs.
  *
  * Clone pattern: for each peer the loop subscribes first (after the
  * worker's hello told it where), then asks the worker for a snapshot; a
  * beacon whose digest differs from the one the last snapshot returned
  * triggers another snapshot.
+ *
+ * Stopping: SIGTERM/SIGINT are taken by the loop thread only; the workers
+ * see a stop flag within SLICE_MS (peer.c stops waiting on peers), and the
+ * loop waits at most STOP_GRACE_MS for them. A worker still busy after that
+ * (a long verify, a large pack build) is left to the process exit: every
+ * write it makes is all-or-nothing (SQLite transactions, refs by CAS).
  */
 #include "serve.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,15 +71,54 @@
 #include "peer.h"
 
 #define PIPE_EP "inproc://kairan-worker"
+#define POOL_EP "inproc://kairan-pool-%d"
 #define HELLO_RETRY_MS 3000
+#define REPLY_HWM 16                 /* replies queued per client connection */
+#define REQUEST_HWM 64               /* requests queued per client connection before TCP pushes back */
+#define CHUNK_SERVE_MAX (256u << 10) /* largest chunk this node sends */
+#define REPLY_BYTES_MAX (64u << 20)  /* replies waiting for all clients together */
+#define ALIAS_MAX 4096               /* request -> pack memo slots */
+#define PACKS_MAX 1024               /* packs cached, whatever their size */
+#define WAITING_BYTES_MAX (16u << 20)
+#define IDLE_MS 1000                 /* an idle thread tidies this often */
+#define REPO_IDLE_MS 30000           /* repos unused this long are closed */
+#define STOP_GRACE_MS 1500
+#define BUSY_LOG_MS 10000            /* refusals are summed up in the log this often */
 
-static volatile sig_atomic_t s_stop;
+static atomic_int s_signalled;  /* SIGTERM or SIGINT arrived */
+static atomic_int s_stopping;   /* tells every thread to stop (outlives kr_serve) */
 
 static void
 s_on_signal(int sig)
 {
 	(void)sig;
-	s_stop = 1;
+	atomic_store(&s_signalled, 1);
+}
+
+/*
+ * What a long-running thread does about once a second, busy or idle: its
+ * store drops libgit2's caches and packs (replaced ones included) and
+ * closes repos unused for REPO_IDLE_MS, its SQLite connection frees its
+ * page cache (which otherwise fills up to its limit as state.db grows),
+ * and memory freed since (a pack of a whole history, a large apply) goes
+ * back to the system, so the node's RSS follows what it holds, not what it
+ * once held or how many updates it has seen.
+ */
+static void
+s_tidy(kr_store *st, kr_state *db, double *last, int *dirty)
+{
+	double now = kr_monotonic_ms();
+
+	if (now - *last < IDLE_MS)
+		return;
+	if (st)
+		kr_store_sweep(st, REPO_IDLE_MS);
+	if (db && *dirty)
+		kr_state_release_memory(db);
+	if (*dirty)
+		malloc_trim(0);
+	*last = now;
+	*dirty = 0;
 }
 
 /* ---- frames ---------------------------------------------------------- */
@@ -60,6 +139,56 @@ s_sends(void *sock, const char *a, const char *b, const void *c, size_t clen)
 	size_t l[3] = { strlen(a), b ? strlen(b) : 0, clen };
 
 	return s_sendv(sock, f, l, c ? 3 : b ? 2 : 1);
+}
+
+static void
+s_free_buf(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* Bytes of replies libzmq still holds for clients (freed from its I/O thread). */
+static atomic_size_t s_reply_bytes;
+
+static void
+s_free_reply(void *data, void *hint)
+{
+	atomic_fetch_sub(&s_reply_bytes, (size_t)(uintptr_t)hint);
+	free(data);
+}
+
+/* Sends b's bytes as one frame, counted in s_reply_bytes until libzmq frees them. */
+static int
+s_send_reply_buf(void *sock, kr_buf *b, int flags)
+{
+	zmq_msg_t m;
+	size_t len = b->len;
+	char *p = kr_buf_detach(b);
+
+	atomic_fetch_add(&s_reply_bytes, len);
+	zmq_msg_init_data(&m, p, len, s_free_reply, (void *)(uintptr_t)len);
+	if (zmq_msg_send(&m, sock, flags) < 0) {
+		zmq_msg_close(&m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends b's bytes as one frame without copying them; b is emptied. */
+static int
+s_send_buf(void *sock, kr_buf *b, int flags)
+{
+	zmq_msg_t m;
+	size_t len = b->len;
+	char *p = kr_buf_detach(b);
+
+	zmq_msg_init_data(&m, p, len, s_free_buf, NULL);
+	if (zmq_msg_send(&m, sock, flags) < 0) {
+		zmq_msg_close(&m);
+		return -1;
+	}
+	return 0;
 }
 
 typedef struct {
@@ -117,7 +246,7 @@ s_frame_is(s_frames *f, size_t i, const char *s)
 	    memcmp(zmq_msg_data(&f->part[i]), s, strlen(s)) == 0;
 }
 
-/* ---- the worker ------------------------------------------------------ */
+/* ---- the replication worker ------------------------------------------ */
 
 typedef struct s_wconn {
 	kr_conn *conn;
@@ -126,11 +255,11 @@ typedef struct s_wconn {
 
 typedef struct {
 	void *zctx;
-	char *home;
 	int timeout_ms;
 	void *pipe;
 	kr_home h;
 	s_wconn *conns;
+	const atomic_int *stop;
 } s_worker;
 
 static kr_conn *
@@ -146,6 +275,7 @@ s_worker_conn(s_worker *w, const char *endpoint)
 		free(c);
 		return NULL;
 	}
+	kr_conn_cancel_on(c->conn, w->stop);
 	c->next = w->conns;
 	w->conns = c;
 	return c->conn;
@@ -196,7 +326,9 @@ s_worker_sync(s_worker *w, const char *endpoint, int do_hello)
 		return;
 	}
 	rc = kr_peer_sync(&w->h, c, pubs, npubs, do_hello, s_worker_applied, w, &res);
-	if (rc < 0) {
+	if (rc < 0 && atomic_load(w->stop)) {
+		/* stopping: not the peer's fault */
+	} else if (rc < 0) {
 		log_warnx("peer %s: %s", endpoint, kr_errmsg());
 		s_worker_drop(w, endpoint);
 		s_sends(w->pipe, "down", endpoint, kr_errmsg(), strlen(kr_errmsg()));
@@ -225,7 +357,10 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 		return;
 	kr_conn_fetcher(&fx, c);
 	rc = kr_replica_apply(&w->h.rep, data, len, &fx, &a);
-	if (rc < 0) {
+	if (rc < 0 && atomic_load(w->stop)) {
+		log_debug("publisher %.16s… seq %llu: not applied (stopping)", a.publisher,
+		    (unsigned long long)a.seq);
+	} else if (rc < 0) {
 		log_warnx("peer %s: publisher %.16s… seq %llu %s: %s", endpoint, a.publisher,
 		    (unsigned long long)a.seq, a.quarantined ? "rejected (quarantined)" : "not applied",
 		    kr_errmsg());
@@ -244,15 +379,19 @@ static void *
 s_worker_main(void *arg)
 {
 	s_worker *w = arg;
+	double tidied = 0;
+	int dirty = 0;
 
-	for (;;) {
+	while (!atomic_load(w->stop)) {
 		s_frames f;
 		zmq_pollitem_t it = { w->pipe, 0, ZMQ_POLLIN, 0 };
+		int n = zmq_poll(&it, 1, IDLE_MS);
 
-		if (zmq_poll(&it, 1, -1) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
+		if (n < 0 && zmq_errno() != EINTR)
 			break;
+		if (n <= 0) {
+			s_tidy(w->h.store, w->h.state, &tidied, &dirty);
+			continue;
 		}
 		if (s_recv_frames(w->pipe, &f) < 0)
 			continue;
@@ -270,6 +409,8 @@ s_worker_main(void *arg)
 			free(ep);
 		}
 		s_frames_close(&f);
+		dirty = 1;
+		s_tidy(w->h.store, w->h.state, &tidied, &dirty);
 	}
 	while (w->conns) {
 		s_wconn *c = w->conns;
@@ -281,74 +422,257 @@ s_worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- pack cache ------------------------------------------------------ */
+/* ---- the pool: searches, pack resolves and builds --------------------- */
+
+enum { S_JOB_SEARCH = 1, S_JOB_RESOLVE, S_JOB_BUILD };
+enum { S_RES_REPLY = 1, S_RES_RESOLVED, S_RES_BUILT, S_RES_FAILED };
+
+/* Loop -> worker: [s_job][the request as the client sent it]. */
+typedef struct {
+	int kind;
+	int has_base;                   /* build: from base, else the whole history */
+	uint8_t base[KR_OID_LEN];
+} s_job;
+
+/* Worker -> loop: [s_result][reply bytes | pack | error text]. */
+typedef struct {
+	int kind;
+	int has_base;
+	uint8_t key[32];                /* resolved: the pack's name */
+	uint8_t base[KR_OID_LEN];
+	double ms;
+} s_result;
+
+/* A pool worker's own side; the loop never touches it after the start. */
+typedef struct {
+	void *pipe;
+	kr_store *store;
+	kr_state *state;
+	const atomic_int *stop;
+} s_poolw;
+
+/* (publisher, collection, want, base): what a pack contains. */
+static void
+s_pack_key(uint8_t key[32], const kr_request *req, int has_base, const uint8_t base[KR_OID_LEN])
+{
+	kr_buf k = KR_BUF_INIT;
+
+	kr_buf_add(&k, req->publisher, KR_FPR_LEN);
+	kr_buf_add(&k, req->collection, strlen(req->collection) + 1);
+	kr_buf_add(&k, req->want, KR_OID_LEN);
+	kr_buf_addch(&k, (char)has_base);
+	if (has_base)
+		kr_buf_add(&k, base, KR_OID_LEN);
+	kr_sha256(key, k.ptr, k.len);
+	kr_buf_release(&k);
+}
+
+static void
+s_encode_error(kr_buf *out, uint64_t id, uint32_t code, const char *text)
+{
+	kr_reply rep = { .id = id, .type = KR_REP_ERROR, .code = code, .text = (char *)text };
+
+	kr_reply_encode(out, &rep);
+}
+
+/* Answers a peer's search from this node's own index (an encoded reply in out). */
+static void
+s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
+{
+	kr_buf match = KR_BUF_INIT;
+	kr_search_q q = { .limit = req->limit };
+	kr_search_result r;
+	kr_reply rep = { .id = req->id, .type = KR_REP_SEARCH };
+	const char **f[KR_SEARCH_FIELDS] = { &q.match, &q.kind, &q.domain, &q.ai_use, &q.outcome,
+		&q.deployment, &q.publisher, &q.pref, &q.popband, &q.since };
+
+	if (kr_search_compile(req->search[0], &match) < 0) {
+		s_encode_error(out, req->id, KR_WIRE_EBADREQ, kr_errmsg());
+		kr_buf_release(&match);
+		return;
+	}
+	for (int i = 1; i < KR_SEARCH_FIELDS; i++)
+		*f[i] = req->search[i];
+	q.match = match.ptr;
+	if (kr_state_search(w->state, &q, &r) < 0) {
+		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, kr_errmsg());
+		kr_buf_release(&match);
+		return;
+	}
+	rep.hits = kr_calloc(r.nhits, sizeof(kr_wire_hit));
+	rep.nhits = r.nhits;
+	rep.total = r.total;
+	for (size_t i = 0; i < r.nhits; i++) {
+		kr_wire_hit *wh = &rep.hits[i];
+		kr_search_hit *h = &r.hits[i];
+		wh->id = h->id; wh->title = h->title; wh->pub_name = h->pub_name; wh->lg_code = h->pub_code;
+		wh->kind = h->kind; wh->version = h->version; wh->snippet = h->snippet;
+		wh->outcome = h->outcome; wh->headline = h->headline; wh->updated = h->updated;
+		kr_unhex(wh->publisher, KR_FPR_LEN, h->publisher);
+	}
+	kr_reply_encode(out, &rep);
+	log_debug("search from a peer: %zu of %zu hits", r.nhits, r.total);
+	free(rep.hits);
+	kr_search_result_free(&r);
+	kr_buf_release(&match);
+}
+
+static void
+s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
+{
+	s_result res = { 0 };
+	kr_request req;
+	kr_buf out = KR_BUF_INIT;
+	char pub[KR_FPR_HEX + 1];
+	double t0 = kr_monotonic_ms();
+	int rc;
+
+	if (kr_request_decode(&req, data, len) < 0) {
+		/* the loop decoded it once already: cannot happen */
+		res.kind = S_RES_REPLY;
+		s_encode_error(&out, 0, KR_WIRE_EINTERNAL, kr_errmsg());
+		goto send;
+	}
+	kr_hex(pub, req.publisher, KR_FPR_LEN);
+	switch (job->kind) {
+	case S_JOB_SEARCH:
+		res.kind = S_RES_REPLY;
+		s_pool_search(w, &req, &out);
+		break;
+	case S_JOB_RESOLVE:
+		rc = kr_store_pack_base(w->store, pub, req.collection, req.want,
+		    (const uint8_t (*)[KR_OID_LEN])req.haves, req.nhaves, res.base, &res.has_base);
+		if (rc < 0) {
+			res.kind = S_RES_REPLY;
+			s_encode_error(&out, req.id, rc == KR_ENOTFOUND ? KR_WIRE_ENOTFOUND : KR_WIRE_EINTERNAL,
+			    rc == KR_ENOTFOUND ? "commit not held here (yet)" : "cannot read the collection");
+			if (rc != KR_ENOTFOUND)
+				log_warnx("publisher %.16s…/%s: %s", pub, req.collection, kr_errmsg());
+			break;
+		}
+		res.kind = S_RES_RESOLVED;
+		s_pack_key(res.key, &req, res.has_base, res.base);
+		break;
+	case S_JOB_BUILD:
+		rc = kr_store_pack(w->store, pub, req.collection, req.want,
+		    job->has_base ? (const uint8_t (*)[KR_OID_LEN])job->base : NULL, job->has_base ? 1 : 0, &out);
+		res.has_base = job->has_base;
+		memcpy(res.base, job->base, KR_OID_LEN);
+		if (rc < 0) {
+			log_warnx("publisher %.16s…/%s: building pack: %s", pub, req.collection, kr_errmsg());
+			res.kind = S_RES_FAILED;
+			kr_buf_clear(&out);
+			kr_buf_adds(&out, "cannot build pack");
+		} else {
+			res.kind = S_RES_BUILT;
+			s_pack_key(res.key, &req, job->has_base, job->base);
+		}
+		break;
+	}
+	kr_request_clear(&req);
+send:
+	res.ms = kr_monotonic_ms() - t0;
+	zmq_send(w->pipe, &res, sizeof(res), ZMQ_SNDMORE);
+	/* a reply for a client is counted from here; a pack is the cache's */
+	if (res.kind == S_RES_REPLY)
+		s_send_reply_buf(w->pipe, &out, 0);
+	else
+		s_send_buf(w->pipe, &out, 0);
+	kr_error_clear();
+}
+
+static void *
+s_pool_main(void *arg)
+{
+	s_poolw *w = arg;
+	double tidied = 0;
+	int dirty = 0;
+
+	while (!atomic_load(w->stop)) {
+		s_frames f;
+		zmq_pollitem_t it = { w->pipe, 0, ZMQ_POLLIN, 0 };
+		int n = zmq_poll(&it, 1, IDLE_MS);
+
+		if (n < 0 && zmq_errno() != EINTR)
+			break;
+		if (n <= 0) {
+			s_tidy(w->store, w->state, &tidied, &dirty);
+			continue;
+		}
+		if (s_recv_frames(w->pipe, &f) < 0)
+			continue;
+		if (s_frame_is(&f, 0, "stop")) {
+			s_frames_close(&f);
+			break;
+		}
+		if (f.n == 2 && zmq_msg_size(&f.part[0]) == sizeof(s_job)) {
+			s_job job;
+			memcpy(&job, zmq_msg_data(&f.part[0]), sizeof(job));
+			s_pool_job(w, &job, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]));
+			dirty = 1;
+		}
+		s_frames_close(&f);
+		s_tidy(w->store, w->state, &tidied, &dirty);
+	}
+	s_sends(w->pipe, "stopped", NULL, NULL, 0);
+	return NULL;
+}
+
+/* ---- the loop's view of clients, requests and packs -------------------- */
+
+enum { R_QUEUED, R_POOL, R_WAITING };
+
+struct s_client;
+
+typedef struct s_req {
+	struct s_client *cl;
+	zmq_msg_t frame;                /* the request as received */
+	kr_request req;
+	uint8_t digest[32];             /* fetch: (publisher, collection, want, haves) */
+	int state;
+	struct s_req *next;             /* the client's queue */
+	struct s_req *wnext;            /* waiters for a pack being built */
+} s_req;
+
+/* A client connection with requests waiting. */
+typedef struct s_client {
+	uint8_t id[256];
+	size_t idlen;
+	s_req *head, *tail;
+	size_t n;
+	int ready;                      /* in the ring of clients whose head needs a worker */
+	struct s_client *next;          /* all clients */
+	struct s_client *rnext;         /* the ring */
+} s_client;
 
 typedef struct s_pack {
 	uint8_t key[32];
-	kr_buf data;
+	int ready;
+	zmq_msg_t data;                 /* the pack, when ready */
 	double used;
+	s_req *waiters;
 	struct s_pack *next;
 } s_pack;
 
 typedef struct {
+	uint8_t req[32], key[32];
+	int used;
+} s_alias;
+
+typedef struct {
 	s_pack *head;
-	size_t bytes, budget;
-	size_t builds, hits;
+	size_t n, bytes, budget;
+	size_t builds, hits, waits;
+	s_alias *alias;                 /* ALIAS_MAX slots, direct-mapped */
 } s_cache;
 
-static s_pack *
-s_cache_get(s_cache *c, const uint8_t key[32])
-{
-	for (s_pack *p = c->head; p; p = p->next)
-		if (memcmp(p->key, key, 32) == 0) {
-			p->used = kr_monotonic_ms();
-			c->hits++;
-			return p;
-		}
-	return NULL;
-}
-
-static s_pack *
-s_cache_put(s_cache *c, const uint8_t key[32], kr_buf *data)
-{
-	s_pack *p = kr_calloc(1, sizeof(*p));
-
-	memcpy(p->key, key, 32);
-	p->data = *data;
-	*data = (kr_buf)KR_BUF_INIT;
-	p->used = kr_monotonic_ms();
-	p->next = c->head;
-	c->head = p;
-	c->bytes += p->data.len;
-	c->builds++;
-	while (c->bytes > c->budget && c->head->next) {
-		s_pack **oldest = &c->head, **pp;
-		for (pp = &c->head; *pp; pp = &(*pp)->next)
-			if ((*pp)->used < (*oldest)->used)
-				oldest = pp;
-		if (*oldest == p)
-			break;
-		s_pack *victim = *oldest;
-		*oldest = victim->next;
-		c->bytes -= victim->data.len;
-		kr_buf_release(&victim->data);
-		free(victim);
-	}
-	return p;
-}
-
-static void
-s_cache_free(s_cache *c)
-{
-	while (c->head) {
-		s_pack *p = c->head;
-		c->head = p->next;
-		kr_buf_release(&p->data);
-		free(p);
-	}
-}
-
-/* ---- the loop -------------------------------------------------------- */
+typedef struct {
+	void *pipe;                     /* loop end */
+	pthread_t thread;
+	int started, stopped;
+	s_req *req;                     /* what it works on, NULL when idle */
+	s_poolw w;                      /* its own side */
+} s_slot;
 
 typedef struct {
 	char *endpoint;
@@ -371,7 +695,254 @@ typedef struct {
 	size_t npeers;
 	s_cache cache;
 	double next_beacon;
+	/* the pool */
+	s_slot *slots;
+	int nslots;
+	/* clients with requests waiting */
+	s_client *clients, *ring_head, *ring_tail;
+	size_t waiting, waiting_bytes;
+	size_t busy_queue, busy_credit, busy_replies, dropped;  /* since the last log line */
+	size_t busy_total, dropped_total;
+	double busy_logged;
+	/* the manifests this node holds, kept between beacons */
+	kr_state_manifest *snap;
+	size_t nsnap;
+	int snap_ok;
+	uint8_t snap_digest[16];
 } s_server;
+
+/* ---- pack cache -------------------------------------------------------- */
+
+static s_pack *
+s_cache_find(s_cache *c, const uint8_t key[32])
+{
+	for (s_pack *p = c->head; p; p = p->next)
+		if (memcmp(p->key, key, 32) == 0)
+			return p;
+	return NULL;
+}
+
+static s_pack *
+s_cache_add(s_cache *c, const uint8_t key[32])
+{
+	s_pack *p = kr_calloc(1, sizeof(*p));
+
+	memcpy(p->key, key, 32);
+	zmq_msg_init(&p->data);
+	p->used = kr_monotonic_ms();
+	p->next = c->head;
+	c->head = p;
+	c->n++;
+	return p;
+}
+
+static void
+s_cache_remove(s_cache *c, s_pack *victim)
+{
+	for (s_pack **pp = &c->head; *pp; pp = &(*pp)->next)
+		if (*pp == victim) {
+			*pp = victim->next;
+			break;
+		}
+	if (victim->ready)
+		c->bytes -= zmq_msg_size(&victim->data);
+	zmq_msg_close(&victim->data);
+	free(victim);
+	c->n--;
+}
+
+/* Drops the least recently used ready packs beyond the budget (never keep). */
+static void
+s_cache_trim(s_cache *c, const s_pack *keep)
+{
+	while (c->bytes > c->budget || c->n > PACKS_MAX) {
+		s_pack *oldest = NULL;
+		for (s_pack *p = c->head; p; p = p->next)
+			if (p->ready && p != keep && (!oldest || p->used < oldest->used))
+				oldest = p;
+		if (!oldest)
+			break;
+		s_cache_remove(c, oldest);
+	}
+}
+
+static void
+s_cache_free(s_cache *c)
+{
+	while (c->head)
+		s_cache_remove(c, c->head);
+	free(c->alias);
+}
+
+static s_alias *
+s_alias_slot(s_cache *c, const uint8_t req[32])
+{
+	size_t i;
+
+	memcpy(&i, req, sizeof(i));
+	return &c->alias[i % ALIAS_MAX];
+}
+
+static s_pack *
+s_alias_get(s_cache *c, const uint8_t req[32])
+{
+	s_alias *a = s_alias_slot(c, req);
+
+	return a->used && memcmp(a->req, req, 32) == 0 ? s_cache_find(c, a->key) : NULL;
+}
+
+static void
+s_alias_put(s_cache *c, const uint8_t req[32], const uint8_t key[32])
+{
+	s_alias *a = s_alias_slot(c, req);
+
+	memcpy(a->req, req, 32);
+	memcpy(a->key, key, 32);
+	a->used = 1;
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+/*
+ * Every reply starts with the client's identity, sent without waiting: when
+ * the client's queue is full (it does not read) or it is gone, nothing is
+ * encoded and the reply is dropped.
+ */
+static int
+s_reply_begin(s_server *s, const void *id, size_t idlen)
+{
+	if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		s->dropped++;
+		s->dropped_total++;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+s_reply(s_server *s, const void *id, size_t idlen, kr_reply *rep)
+{
+	kr_buf out = KR_BUF_INIT;
+
+	if (s_reply_begin(s, id, idlen) < 0)
+		return;
+	kr_reply_encode(&out, rep);
+	s_send_reply_buf(s->router, &out, ZMQ_DONTWAIT);
+}
+
+static void
+s_reply_error(s_server *s, const void *id, size_t idlen, uint64_t reqid, uint32_t code, const char *text)
+{
+	kr_reply rep = { .id = reqid, .type = KR_REP_ERROR, .code = code, .text = (char *)text };
+
+	s_reply(s, id, idlen, &rep);
+}
+
+/* Many clients that do not read: the others wait their turn. */
+static void
+s_busy_replies(s_server *s, const void *id, size_t idlen, uint64_t reqid)
+{
+	s->busy_replies++;
+	s->busy_total++;
+	s_reply_error(s, id, idlen, reqid, KR_WIRE_EBUSY, "busy: too many replies are waiting for "
+	    "clients to read them; ask again shortly");
+}
+
+/* A worker's encoded reply, passed on as it is. */
+static void
+s_reply_msg(s_server *s, const void *id, size_t idlen, uint64_t reqid, zmq_msg_t *m)
+{
+	if (atomic_load(&s_reply_bytes) > REPLY_BYTES_MAX + zmq_msg_size(m)) {
+		s_busy_replies(s, id, idlen, reqid);
+		return;
+	}
+	if (s_reply_begin(s, id, idlen) < 0)
+		return;
+	if (zmq_msg_send(m, s->router, ZMQ_DONTWAIT) < 0) {
+		s->dropped++;
+		s->dropped_total++;
+	}
+}
+
+/* One chunk of a built pack: only the chunk is copied, never the pack. */
+static void
+s_reply_chunk(s_server *s, const void *id, size_t idlen, const kr_request *req, s_pack *p)
+{
+	size_t total = zmq_msg_size(&p->data), len;
+	kr_reply rep = { .id = req->id, .type = KR_REP_CHUNK };
+
+	p->used = kr_monotonic_ms();
+	if (req->offset > total) {
+		s_reply_error(s, id, idlen, req->id, KR_WIRE_EBADREQ, "offset beyond the end of the pack");
+		return;
+	}
+	len = total - req->offset;
+	if (len > req->length)
+		len = req->length;
+	if (len > CHUNK_SERVE_MAX)
+		len = CHUNK_SERVE_MAX;
+	if (atomic_load(&s_reply_bytes) + len > REPLY_BYTES_MAX) {
+		s_busy_replies(s, id, idlen, req->id);
+		return;
+	}
+	rep.offset = req->offset;
+	rep.total = total;
+	rep.data = (const uint8_t *)zmq_msg_data(&p->data) + req->offset;
+	rep.data_len = len;
+	s_reply(s, id, idlen, &rep);
+}
+
+static void
+s_busy(s_server *s, const void *id, size_t idlen, uint64_t reqid, int credit)
+{
+	char text[128];
+
+	if (credit) {
+		snprintf(text, sizeof(text), "busy: this connection already has %d requests waiting; "
+		    "ask again shortly", s->h->cfg.serve_credit);
+		s->busy_credit++;
+	} else {
+		snprintf(text, sizeof(text), "busy: %zu requests are waiting here; ask again shortly", s->waiting);
+		s->busy_queue++;
+	}
+	s->busy_total++;
+	s_reply_error(s, id, idlen, reqid, KR_WIRE_EBUSY, text);
+}
+
+/* ---- manifests (snapshot and beacon) ----------------------------------- */
+
+static void
+s_snap_drop(s_server *s)
+{
+	if (s->snap_ok)
+		kr_state_manifests_free(s->snap, s->nsnap);
+	s->snap = NULL;
+	s->nsnap = 0;
+	s->snap_ok = 0;
+}
+
+/* The manifests this node holds and their digest; reloaded after a change. */
+static int
+s_snap(s_server *s)
+{
+	kr_pubseq *set;
+
+	if (s->snap_ok)
+		return 0;
+	if (kr_state_manifest_list(s->h->state, &s->snap, &s->nsnap) < 0) {
+		log_warnx("reading manifests: %s", kr_errmsg());
+		return -1;
+	}
+	s->snap_ok = 1;
+	set = kr_calloc(s->nsnap, sizeof(*set));
+	for (size_t i = 0; i < s->nsnap; i++) {
+		kr_unhex(set[i].pub, KR_FPR_LEN, s->snap[i].publisher);
+		set[i].seq = s->snap[i].seq;
+	}
+	kr_manifest_digest(s->snap_digest, set, s->nsnap);
+	free(set);
+	return 0;
+}
 
 static void
 s_announce(s_server *s, const char *pub)
@@ -381,6 +952,7 @@ s_announce(s_server *s, const char *pub)
 	const char *f[2];
 	size_t l[2];
 
+	s_snap_drop(s);
 	if (kr_state_manifest_get(s->h->state, pub, &m) < 0)
 		return;
 	snprintf(topic, sizeof(topic), "m/%s", pub);
@@ -393,28 +965,6 @@ s_announce(s_server *s, const char *pub)
 	kr_state_manifest_clear(&m);
 }
 
-/* Digest over every (publisher, seq) this node holds. */
-static void
-s_digest(s_server *s, uint8_t out[16])
-{
-	kr_state_manifest *ms;
-	size_t n;
-	kr_pubseq *set;
-
-	if (kr_state_manifest_list(s->h->state, &ms, &n) < 0) {
-		memset(out, 0, 16);
-		return;
-	}
-	set = kr_calloc(n, sizeof(*set));
-	for (size_t i = 0; i < n; i++) {
-		kr_unhex(set[i].pub, KR_FPR_LEN, ms[i].publisher);
-		set[i].seq = ms[i].seq;
-	}
-	kr_manifest_digest(out, set, n);
-	free(set);
-	kr_state_manifests_free(ms, n);
-}
-
 static void
 s_beacon(s_server *s)
 {
@@ -423,9 +973,14 @@ s_beacon(s_server *s)
 	const char *f[2] = { "b", NULL };
 	size_t l[2] = { 1, 0 };
 
+	/* The CLI may have changed state without reaching us: look again. */
+	s_snap_drop(s);
 	memcpy(b.node, kr_key_pub(s->h->key), KR_FPR_LEN);
 	b.time = kr_now();
-	s_digest(s, b.digest);
+	if (s_snap(s) == 0)
+		memcpy(b.digest, s->snap_digest, 16);
+	else
+		memset(b.digest, 0, 16);
 	kr_beacon_encode(&out, &b);
 	f[1] = out.ptr;
 	l[1] = out.len;
@@ -434,114 +989,316 @@ s_beacon(s_server *s)
 }
 
 static void
-s_reply(s_server *s, zmq_msg_t *identity, kr_reply *rep)
+s_answer_hello(s_server *s, const void *id, size_t idlen, const kr_request *req)
 {
-	kr_buf out = KR_BUF_INIT;
+	kr_reply rep = { .id = req->id, .type = KR_REP_HELLO, .version = KR_PROTO_VERSION,
+		.name = s->h->cfg.name, .lg_code = s->h->cfg.lg_code, .announce = s->announce_ep };
 
-	kr_reply_encode(&out, rep);
-	zmq_send(s->router, zmq_msg_data(identity), zmq_msg_size(identity), ZMQ_SNDMORE);
-	zmq_send(s->router, out.ptr, out.len, 0);
-	kr_buf_release(&out);
+	memcpy(rep.node, kr_key_pub(s->h->key), KR_FPR_LEN);
+	s_reply(s, id, idlen, &rep);
 }
 
 static void
-s_reply_error(s_server *s, zmq_msg_t *identity, uint64_t id, uint32_t code, const char *text)
+s_answer_snapshot(s_server *s, const void *id, size_t idlen, const kr_request *req)
 {
-	kr_reply rep = { .id = id, .type = KR_REP_ERROR, .code = code, .text = (char *)text };
+	kr_reply rep = { .id = req->id, .type = KR_REP_SNAPSHOT };
+	size_t k = 0;
 
-	s_reply(s, identity, &rep);
+	if (s_snap(s) < 0) {
+		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "state unavailable");
+		return;
+	}
+	rep.manifests = kr_calloc(s->nsnap, sizeof(kr_buf));
+	for (size_t i = 0; i < s->nsnap; i++) {
+		uint8_t p[KR_FPR_LEN];
+		int want = req->npublishers == 0;
+		kr_unhex(p, KR_FPR_LEN, s->snap[i].publisher);
+		for (size_t j = 0; j < req->npublishers && !want; j++)
+			want = memcmp(req->publishers[j], p, KR_FPR_LEN) == 0;
+		if (want)
+			rep.manifests[k++] = s->snap[i].signed_bytes;
+	}
+	rep.nmanifests = k;
+	memcpy(rep.digest, s->snap_digest, 16);
+	s_reply(s, id, idlen, &rep);
+	free(rep.manifests);
 }
 
-static void
-s_handle_fetch(s_server *s, zmq_msg_t *identity, kr_request *req)
+/* ---- requests ---------------------------------------------------------- */
+
+enum { D_ANSWERED, D_WAIT, D_POOL };
+
+/*
+ * Answers req at once if the loop can (hello, snapshot, a chunk of a pack
+ * built already): D_ANSWERED. D_WAIT: the pack it names is being built
+ * (*pack set). D_POOL: it needs a worker.
+ */
+static int
+s_direct(s_server *s, const void *id, size_t idlen, const kr_request *req, const uint8_t digest[32],
+    s_pack **pack)
 {
-	char pub[KR_FPR_HEX + 1];
-	uint8_t key[32];
-	kr_buf k = KR_BUF_INIT;
 	s_pack *p;
-	kr_reply rep = { .id = req->id, .type = KR_REP_CHUNK };
 
-	kr_hex(pub, req->publisher, KR_FPR_LEN);
+	switch (req->type) {
+	case KR_REQ_HELLO:
+		s_answer_hello(s, id, idlen, req);
+		return D_ANSWERED;
+	case KR_REQ_SNAPSHOT:
+		s_answer_snapshot(s, id, idlen, req);
+		return D_ANSWERED;
+	case KR_REQ_FETCH:
+		if (!(p = s_alias_get(&s->cache, digest)))
+			return D_POOL;
+		if (!p->ready) {
+			*pack = p;
+			return D_WAIT;
+		}
+		s->cache.hits++;
+		s_reply_chunk(s, id, idlen, req, p);
+		return D_ANSWERED;
+	default:
+		return D_POOL;
+	}
+}
+
+static void
+s_fetch_digest(uint8_t out[32], const kr_request *req)
+{
+	kr_buf k = KR_BUF_INIT;
+
 	kr_buf_add(&k, req->publisher, KR_FPR_LEN);
-	kr_buf_adds(&k, req->collection);
+	kr_buf_add(&k, req->collection, strlen(req->collection) + 1);
 	kr_buf_add(&k, req->want, KR_OID_LEN);
 	for (size_t i = 0; i < req->nhaves; i++)
 		kr_buf_add(&k, req->haves[i], KR_OID_LEN);
-	kr_sha256(key, k.ptr, k.len);
+	kr_sha256(out, k.ptr, k.len);
 	kr_buf_release(&k);
-
-	if (!(p = s_cache_get(&s->cache, key))) {
-		kr_buf pack = KR_BUF_INIT;
-		char want[KR_OID_HEX + 1];
-		double t0 = kr_monotonic_ms();
-		kr_hex(want, req->want, KR_OID_LEN);
-		/* Serve only verified history: want must be our head or behind it. */
-		if (!kr_store_reachable(s->h->store, pub, req->collection, req->want)) {
-			s_reply_error(s, identity, req->id, KR_WIRE_ENOTFOUND, "commit not held here (yet)");
-			return;
-		}
-		if (kr_store_pack(s->h->store, pub, req->collection, req->want,
-		    (const uint8_t (*)[KR_OID_LEN])req->haves, req->nhaves, &pack) < 0) {
-			log_warnx("publisher %.16s…/%s: building pack: %s", pub, req->collection, kr_errmsg());
-			s_reply_error(s, identity, req->id, KR_WIRE_EINTERNAL, "cannot build pack");
-			kr_buf_release(&pack);
-			return;
-		}
-		p = s_cache_put(&s->cache, key, &pack);
-		log_debug("publisher %.16s…/%s: built pack for %.12s (%zu bytes, %.1f ms)", pub,
-		    req->collection, want, p->data.len, kr_monotonic_ms() - t0);
-	}
-	if (req->offset > p->data.len) {
-		s_reply_error(s, identity, req->id, KR_WIRE_EBADREQ, "offset beyond the end of the pack");
-		return;
-	}
-	rep.offset = req->offset;
-	rep.total = p->data.len;
-	rep.data = (const uint8_t *)p->data.ptr + req->offset;
-	rep.data_len = p->data.len - req->offset < req->length ? p->data.len - req->offset : req->length;
-	s_reply(s, identity, &rep);
 }
 
-/* Answers a peer's search from this node's own index. */
-static void
-s_handle_search(s_server *s, zmq_msg_t *identity, kr_request *req)
+static s_client *
+s_client_find(s_server *s, const void *id, size_t idlen)
 {
-	kr_buf match = KR_BUF_INIT;
-	kr_search_q q = { .limit = req->limit };
-	kr_search_result r;
-	kr_reply rep = { .id = req->id, .type = KR_REP_SEARCH };
-	const char **f[KR_SEARCH_FIELDS] = { &q.match, &q.kind, &q.domain, &q.ai_use, &q.outcome,
-		&q.deployment, &q.publisher, &q.pref, &q.popband, &q.since };
+	for (s_client *c = s->clients; c; c = c->next)
+		if (c->idlen == idlen && memcmp(c->id, id, idlen) == 0)
+			return c;
+	return NULL;
+}
 
-	if (kr_search_compile(req->search[0], &match) < 0) {
-		s_reply_error(s, identity, req->id, KR_WIRE_EBADREQ, kr_errmsg());
-		kr_buf_release(&match);
+static void
+s_req_free(s_server *s, s_req *r)
+{
+	s->waiting--;
+	s->waiting_bytes -= zmq_msg_size(&r->frame);
+	zmq_msg_close(&r->frame);
+	kr_request_clear(&r->req);
+	free(r);
+}
+
+static void
+s_client_free(s_server *s, s_client *cl)
+{
+	for (s_client **pp = &s->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	if (cl->ready) {
+		s_client *prev = NULL;
+		for (s_client *c = s->ring_head; c; prev = c, c = c->rnext)
+			if (c == cl) {
+				if (prev)
+					prev->rnext = c->rnext;
+				else
+					s->ring_head = c->rnext;
+				if (s->ring_tail == c)
+					s->ring_tail = prev;
+				break;
+			}
+	}
+	while (cl->head) {
+		s_req *r = cl->head;
+		cl->head = r->next;
+		s_req_free(s, r);
+	}
+	free(cl);
+}
+
+static void
+s_ring_push(s_server *s, s_client *cl)
+{
+	if (cl->ready)
+		return;
+	cl->ready = 1;
+	cl->rnext = NULL;
+	if (s->ring_tail)
+		s->ring_tail->rnext = cl;
+	else
+		s->ring_head = cl;
+	s->ring_tail = cl;
+}
+
+static s_client *
+s_ring_pop(s_server *s)
+{
+	s_client *cl = s->ring_head;
+
+	if (cl) {
+		s->ring_head = cl->rnext;
+		if (!s->ring_head)
+			s->ring_tail = NULL;
+		cl->ready = 0;
+		cl->rnext = NULL;
+	}
+	return cl;
+}
+
+/*
+ * Works through a client's queue from the head: answers what the loop can,
+ * parks a fetch on the pack being built, or lists the client for a worker.
+ * Frees the client when its queue is empty (cl is then gone).
+ */
+static void
+s_advance(s_server *s, s_client *cl)
+{
+	s_req *r;
+
+	while ((r = cl->head) && r->state == R_QUEUED) {
+		s_pack *p = NULL;
+		int d = s_direct(s, cl->id, cl->idlen, &r->req, r->digest, &p);
+		if (d == D_ANSWERED) {
+			cl->head = r->next;
+			if (!cl->head)
+				cl->tail = NULL;
+			cl->n--;
+			s_req_free(s, r);
+			continue;
+		}
+		if (d == D_WAIT) {
+			r->state = R_WAITING;
+			r->wnext = p->waiters;
+			p->waiters = r;
+			s->cache.waits++;
+		} else {
+			s_ring_push(s, cl);
+		}
 		return;
 	}
-	for (int i = 1; i < KR_SEARCH_FIELDS; i++)
-		*f[i] = req->search[i];
-	q.match = match.ptr;
-	if (kr_state_search(s->h->state, &q, &r) < 0) {
-		s_reply_error(s, identity, req->id, KR_WIRE_EINTERNAL, kr_errmsg());
-		kr_buf_release(&match);
-		return;
+	if (!cl->head)
+		s_client_free(s, cl);
+}
+
+/* The head request of its client is done: next one. */
+static void
+s_finish(s_server *s, s_req *r)
+{
+	s_client *cl = r->cl;
+
+	cl->head = r->next;
+	if (!cl->head)
+		cl->tail = NULL;
+	cl->n--;
+	s_req_free(s, r);
+	s_advance(s, cl);
+}
+
+static void
+s_send_job(s_slot *slot, s_req *r, int kind, int has_base, const uint8_t *base)
+{
+	s_job job = { .kind = kind, .has_base = has_base };
+	zmq_msg_t copy;
+
+	if (base)
+		memcpy(job.base, base, KR_OID_LEN);
+	zmq_msg_init(&copy);
+	zmq_msg_copy(&copy, &r->frame);
+	zmq_send(slot->pipe, &job, sizeof(job), ZMQ_SNDMORE);
+	zmq_msg_send(&copy, slot->pipe, 0);
+	r->state = R_POOL;
+	slot->req = r;
+}
+
+/* Hands the next client in turn to each idle worker. */
+static void
+s_dispatch(s_server *s)
+{
+	for (int i = 0; i < s->nslots && s->ring_head; i++) {
+		s_slot *slot = &s->slots[i];
+		s_client *cl;
+		if (slot->req || slot->stopped)
+			continue;
+		while ((cl = s_ring_pop(s))) {
+			s_req *r = cl->head;
+			if (r && r->state == R_QUEUED) {
+				s_send_job(slot, r, r->req.type == KR_REQ_SEARCH ? S_JOB_SEARCH : S_JOB_RESOLVE, 0, NULL);
+				break;
+			}
+		}
 	}
-	rep.hits = kr_calloc(r.nhits, sizeof(kr_wire_hit));
-	rep.nhits = r.nhits;
-	rep.total = r.total;
-	for (size_t i = 0; i < r.nhits; i++) {
-		kr_wire_hit *w = &rep.hits[i];
-		kr_search_hit *h = &r.hits[i];
-		w->id = h->id; w->title = h->title; w->pub_name = h->pub_name; w->lg_code = h->pub_code;
-		w->kind = h->kind; w->version = h->version; w->snippet = h->snippet;
-		w->outcome = h->outcome; w->headline = h->headline; w->updated = h->updated;
-		kr_unhex(w->publisher, KR_FPR_LEN, h->publisher);
+}
+
+/*
+ * Queues a request the loop cannot answer now, within serve_credit per
+ * connection and serve_queue in all; when everything is full, a connection
+ * with fewer waiting displaces the newest request of the one with most.
+ * Returns the client, or NULL when req was refused (EBUSY sent).
+ */
+static s_client *
+s_admit(s_server *s, s_client *cl, zmq_msg_t *identity, zmq_msg_t *frame, kr_request *req,
+    const uint8_t digest[32])
+{
+	size_t have = cl ? cl->n : 0, bytes = zmq_msg_size(frame);
+	s_req *r;
+
+	if (have >= (size_t)s->h->cfg.serve_credit) {
+		s_busy(s, zmq_msg_data(identity), zmq_msg_size(identity), req->id, 1);
+		return NULL;
 	}
-	s_reply(s, identity, &rep);
-	log_debug("search from a peer: %zu of %zu hits", r.nhits, r.total);
-	free(rep.hits);
-	kr_search_result_free(&r);
-	kr_buf_release(&match);
+	if (s->waiting >= (size_t)s->h->cfg.serve_queue || s->waiting_bytes + bytes > WAITING_BYTES_MAX) {
+		s_client *big = NULL;
+		for (s_client *c = s->clients; c; c = c->next)
+			if (!big || c->n > big->n)
+				big = c;
+		if (!big || big->n < 2 || big->n <= have + 1) {
+			s_busy(s, zmq_msg_data(identity), zmq_msg_size(identity), req->id, 0);
+			return NULL;
+		}
+		/* big's newest request waits behind its head: refuse that one instead */
+		{
+			s_req *prev = big->head, *victim;
+			while (prev->next != big->tail)
+				prev = prev->next;
+			victim = big->tail;
+			prev->next = NULL;
+			big->tail = prev;
+			big->n--;
+			s_busy(s, big->id, big->idlen, victim->req.id, 0);
+			s_req_free(s, victim);
+		}
+	}
+	if (!cl) {
+		cl = kr_calloc(1, sizeof(*cl));
+		cl->idlen = zmq_msg_size(identity) < sizeof(cl->id) ? zmq_msg_size(identity) : sizeof(cl->id);
+		memcpy(cl->id, zmq_msg_data(identity), cl->idlen);
+		cl->next = s->clients;
+		s->clients = cl;
+	}
+	r = kr_calloc(1, sizeof(*r));
+	r->cl = cl;
+	zmq_msg_init(&r->frame);
+	zmq_msg_move(&r->frame, frame);
+	r->req = *req;
+	memset(req, 0, sizeof(*req));
+	memcpy(r->digest, digest, 32);
+	r->state = R_QUEUED;
+	if (cl->tail)
+		cl->tail->next = r;
+	else
+		cl->head = r;
+	cl->tail = r;
+	cl->n++;
+	s->waiting++;
+	s->waiting_bytes += bytes;
+	return cl;
 }
 
 static void
@@ -549,64 +1306,163 @@ s_handle_request(s_server *s)
 {
 	s_frames f;
 	kr_request req;
+	uint8_t digest[32] = { 0 };
+	s_client *cl;
+	s_pack *p = NULL;
 
 	if (s_recv_frames(s->router, &f) < 0)
 		return;
 	if (f.n != 2 || f.truncated) {
 		if (f.n >= 1)
-			s_reply_error(s, &f.part[0], 0, KR_WIRE_EBADREQ, "a request is one frame");
+			s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), 0, KR_WIRE_EBADREQ,
+			    "a request is one frame");
 		s_frames_close(&f);
 		return;
 	}
 	if (kr_request_decode(&req, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1])) < 0) {
 		log_debug("request: %s", kr_errmsg());
-		s_reply_error(s, &f.part[0], 0, KR_WIRE_EBADREQ, kr_errmsg());
+		s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), 0, KR_WIRE_EBADREQ, kr_errmsg());
 		s_frames_close(&f);
 		return;
 	}
-	switch (req.type) {
-	case KR_REQ_HELLO: {
-		kr_reply rep = { .id = req.id, .type = KR_REP_HELLO, .version = KR_PROTO_VERSION,
-			.name = s->h->cfg.name, .lg_code = s->h->cfg.lg_code, .announce = s->announce_ep };
-		memcpy(rep.node, kr_key_pub(s->h->key), KR_FPR_LEN);
-		s_reply(s, &f.part[0], &rep);
-		break;
+	if (req.type == KR_REQ_FETCH)
+		s_fetch_digest(digest, &req);
+	cl = s_client_find(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]));
+	/* Behind earlier requests of the same connection: wait in turn. */
+	if (!cl && s_direct(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), &req, digest, &p) == D_ANSWERED) {
+		kr_request_clear(&req);
+		s_frames_close(&f);
+		return;
 	}
-	case KR_REQ_SNAPSHOT: {
-		kr_state_manifest *ms;
-		size_t n, k = 0;
-		kr_reply rep = { .id = req.id, .type = KR_REP_SNAPSHOT };
-		if (kr_state_manifest_list(s->h->state, &ms, &n) < 0) {
-			s_reply_error(s, &f.part[0], req.id, KR_WIRE_EINTERNAL, "state unavailable");
-			break;
-		}
-		rep.manifests = kr_calloc(n, sizeof(kr_buf));
-		for (size_t i = 0; i < n; i++) {
-			uint8_t p[KR_FPR_LEN];
-			int want = req.npublishers == 0;
-			kr_unhex(p, KR_FPR_LEN, ms[i].publisher);
-			for (size_t j = 0; j < req.npublishers && !want; j++)
-				want = memcmp(req.publishers[j], p, KR_FPR_LEN) == 0;
-			if (want)
-				rep.manifests[k++] = ms[i].signed_bytes;
-		}
-		rep.nmanifests = k;
-		s_digest(s, rep.digest);
-		s_reply(s, &f.part[0], &rep);
-		free(rep.manifests);
-		kr_state_manifests_free(ms, n);
-		break;
-	}
-	case KR_REQ_FETCH:
-		s_handle_fetch(s, &f.part[0], &req);
-		break;
-	case KR_REQ_SEARCH:
-		s_handle_search(s, &f.part[0], &req);
-		break;
+	if ((cl = s_admit(s, cl, &f.part[0], &f.part[1], &req, digest))) {
+		s_advance(s, cl);
+		s_dispatch(s);
 	}
 	kr_request_clear(&req);
 	s_frames_close(&f);
 }
+
+/* A pack arrived, or its build failed: answer everyone who waited for it. */
+static void
+s_pack_done(s_server *s, s_pack *p, s_req *builder, const char *failed)
+{
+	s_req *w = p->waiters;
+
+	p->waiters = NULL;
+	if (builder) {
+		if (failed)
+			s_reply_error(s, builder->cl->id, builder->cl->idlen, builder->req.id, KR_WIRE_EINTERNAL, failed);
+		else
+			s_reply_chunk(s, builder->cl->id, builder->cl->idlen, &builder->req, p);
+	}
+	for (s_req *r = w; r; r = r->wnext) {
+		if (failed)
+			s_reply_error(s, r->cl->id, r->cl->idlen, r->req.id, KR_WIRE_EINTERNAL, failed);
+		else
+			s_reply_chunk(s, r->cl->id, r->cl->idlen, &r->req, p);
+	}
+	if (failed)
+		s_cache_remove(&s->cache, p);
+	else
+		s_cache_trim(&s->cache, p);
+	if (builder)
+		s_finish(s, builder);
+	while (w) {
+		s_req *next = w->wnext;
+		s_finish(s, w);
+		w = next;
+	}
+}
+
+static void
+s_handle_pool(s_server *s, s_slot *slot)
+{
+	s_frames f;
+	s_result res;
+	s_req *r = slot->req;
+	s_pack *p;
+
+	if (s_recv_frames(slot->pipe, &f) < 0)
+		return;
+	if (s_frame_is(&f, 0, "stopped")) {
+		slot->stopped = 1;
+		s_frames_close(&f);
+		return;
+	}
+	if (f.n != 2 || zmq_msg_size(&f.part[0]) != sizeof(res) || !r) {
+		s_frames_close(&f);
+		return;
+	}
+	memcpy(&res, zmq_msg_data(&f.part[0]), sizeof(res));
+	slot->req = NULL;
+	switch (res.kind) {
+	case S_RES_REPLY:
+		s_reply_msg(s, r->cl->id, r->cl->idlen, r->req.id, &f.part[1]);
+		s_finish(s, r);
+		break;
+	case S_RES_RESOLVED:
+		s_alias_put(&s->cache, r->digest, res.key);
+		if ((p = s_cache_find(&s->cache, res.key)) && p->ready) {
+			s->cache.hits++;
+			s_reply_chunk(s, r->cl->id, r->cl->idlen, &r->req, p);
+			s_finish(s, r);
+		} else if (p) {
+			r->state = R_WAITING;
+			r->wnext = p->waiters;
+			p->waiters = r;
+			s->cache.waits++;
+		} else {
+			/* The first to ask for this pack: the same worker builds it. */
+			s_cache_add(&s->cache, res.key);
+			s_send_job(slot, r, S_JOB_BUILD, res.has_base, res.base);
+		}
+		break;
+	case S_RES_BUILT:
+	case S_RES_FAILED:
+		if (!(p = s_cache_find(&s->cache, res.key)) && res.kind == S_RES_BUILT)
+			p = s_cache_add(&s->cache, res.key);
+		if (res.kind == S_RES_BUILT) {
+			char pub[KR_FPR_HEX + 1];
+			zmq_msg_move(&p->data, &f.part[1]);
+			p->ready = 1;
+			s->cache.bytes += zmq_msg_size(&p->data);
+			s->cache.builds++;
+			kr_hex(pub, r->req.publisher, KR_FPR_LEN);
+			log_debug("publisher %.16s…/%s: built pack (%zu bytes, %.1f ms, %s)", pub, r->req.collection,
+			    zmq_msg_size(&p->data), res.ms, res.has_base ? "incremental" : "whole history");
+			s_pack_done(s, p, r, NULL);
+		} else if (p) {
+			char *why = s_frame_str(&f, 1);
+			s_pack_done(s, p, r, why);
+			free(why);
+		} else {
+			s_reply_error(s, r->cl->id, r->cl->idlen, r->req.id, KR_WIRE_EINTERNAL, "cannot build pack");
+			s_finish(s, r);
+		}
+		break;
+	default:
+		s_finish(s, r);
+		break;
+	}
+	s_frames_close(&f);
+	s_dispatch(s);
+}
+
+static void
+s_log_busy(s_server *s, double now)
+{
+	if (now - s->busy_logged < BUSY_LOG_MS)
+		return;
+	if (s->busy_queue || s->busy_credit || s->busy_replies || s->dropped)
+		log_warnx("clients: %zu requests refused as busy (%zu with the queue full, %zu over a "
+		    "connection's credit, %zu with too many replies unread), %zu replies dropped for clients "
+		    "that do not read, in the last %d s", s->busy_queue + s->busy_credit + s->busy_replies,
+		    s->busy_queue, s->busy_credit, s->busy_replies, s->dropped, BUSY_LOG_MS / 1000);
+	s->busy_queue = s->busy_credit = s->busy_replies = s->dropped = 0;
+	s->busy_logged = now;
+}
+
+/* ---- peers ------------------------------------------------------------- */
 
 static s_peer *
 s_peer_find(s_server *s, const char *endpoint)
@@ -848,6 +1704,13 @@ s_bind(s_server *s, int type, const char *ep, char **actual)
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
 	if (type == ZMQ_ROUTER)
 		zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+	if (actual && type == ZMQ_ROUTER) {
+		/* The request socket: bounded queues both ways, replies dropped when full. */
+		int sndhwm = REPLY_HWM, rcvhwm = REQUEST_HWM, mandatory = 1;
+		zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm));
+		zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
+		zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory));
+	}
 	if (zmq_bind(sock, ep) < 0) {
 		kr_error(KR_EIO, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
 		zmq_close(sock);
@@ -860,24 +1723,198 @@ s_bind(s_server *s, int type, const char *ep, char **actual)
 	return sock;
 }
 
+/* ---- start and stop ---------------------------------------------------- */
+
+/*
+ * The loop: until SIGTERM/SIGINT, or a poll failure (returned). Replies
+ * from the pool come first in each round: they free queue room.
+ */
+static int
+s_run(s_server *s)
+{
+	double tidied = 0;
+	int dirty = 0, rc = 0;
+
+	while (!atomic_load(&s_signalled)) {
+		zmq_pollitem_t items[3 + 64 + 256];
+		size_t n = 0, first_pool, first_sub;
+		double now = kr_monotonic_ms();
+		long timeout;
+
+		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
+		items[n++] = (zmq_pollitem_t){ s->control, 0, s->control ? ZMQ_POLLIN : 0, 0 };
+		items[n++] = (zmq_pollitem_t){ s->pipe, 0, ZMQ_POLLIN, 0 };
+		first_pool = n;
+		for (int i = 0; i < s->nslots; i++)
+			items[n++] = (zmq_pollitem_t){ s->slots[i].pipe, 0, ZMQ_POLLIN, 0 };
+		first_sub = n;
+		for (size_t i = 0; i < s->npeers && n < sizeof(items) / sizeof(items[0]); i++)
+			items[n++] = (zmq_pollitem_t){ s->peers[i].sub, 0, s->peers[i].sub ? ZMQ_POLLIN : 0, 0 };
+		timeout = (long)(s->next_beacon - now);
+		if (timeout < 0)
+			timeout = 0;
+		if (timeout > 500)
+			timeout = 500;
+		if (zmq_poll(items, (int)n, timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			rc = kr_error(KR_EIO, "poll: %s", zmq_strerror(zmq_errno()));
+			break;
+		}
+		for (size_t i = first_pool; i < first_sub; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				s_handle_pool(s, &s->slots[i - first_pool]);
+		if (items[0].revents & ZMQ_POLLIN)
+			for (int k = 0; k < 64 && (zmq_poll(items, 1, 0) > 0); k++)
+				s_handle_request(s);
+		if (items[1].revents & ZMQ_POLLIN)
+			s_handle_control(s);
+		if (items[2].revents & ZMQ_POLLIN)
+			s_handle_worker(s);
+		for (size_t i = first_sub; i < n; i++)
+			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s->npeers)
+				s_handle_sub(s, &s->peers[i - first_sub]);
+		dirty = 1;
+		now = kr_monotonic_ms();
+		if (now >= s->next_beacon) {
+			s_maybe_resign(s);
+			s_beacon(s);
+			s->next_beacon = now + s->h->cfg.beacon_ms;
+		}
+		s_tidy(s->h->store, s->h->state, &tidied, &dirty);
+		s_log_busy(s, now);
+		for (size_t i = 0; i < s->npeers; i++)
+			if (!s->peers[i].up && !s->peers[i].busy && now >= s->peers[i].retry_at)
+				s_ask_worker(s, &s->peers[i], "hello");
+	}
+	return rc;
+}
+
+/* Opens the pool workers' own handles here, so a failure is reported at once. */
+static int
+s_pool_start(s_server *s)
+{
+	char *dbpath = kr_sprintf("%s/state.db", s->h->home);
+	int rc = 0;
+
+	s->nslots = s->h->cfg.serve_workers;
+	s->slots = kr_calloc((size_t)s->nslots, sizeof(s_slot));
+	for (int i = 0; i < s->nslots && rc == 0; i++) {
+		s_slot *slot = &s->slots[i];
+		char ep[64];
+		snprintf(ep, sizeof(ep), POOL_EP, i);
+		slot->pipe = zmq_socket(s->zctx, ZMQ_PAIR);
+		slot->w.pipe = zmq_socket(s->zctx, ZMQ_PAIR);
+		slot->w.stop = &s_stopping;
+		if (zmq_bind(slot->pipe, ep) < 0 || zmq_connect(slot->w.pipe, ep) < 0) {
+			rc = kr_error(KR_EIO, "pool pipe: %s", zmq_strerror(zmq_errno()));
+			break;
+		}
+		if ((rc = kr_store_open(&slot->w.store, s->h->home)) < 0 ||
+		    (rc = kr_state_open(&slot->w.state, dbpath)) < 0)
+			break;
+		if (pthread_create(&slot->thread, NULL, s_pool_main, &slot->w) != 0) {
+			rc = kr_error(KR_ERROR, "cannot start pool worker %d", i);
+			break;
+		}
+		slot->started = 1;
+	}
+	free(dbpath);
+	return rc;
+}
+
+/*
+ * Stops every thread within STOP_GRACE_MS of now. Returns 1 when all have
+ * stopped (their handles are closed), 0 when some are still busy (their
+ * handles are left to the process exit).
+ */
+static int
+s_stop_threads(s_server *s, int worker_started, int *worker_stopped)
+{
+	double deadline = kr_monotonic_ms() + STOP_GRACE_MS;
+	int all = 1;
+
+	atomic_store(&s_stopping, 1);
+	if (worker_started)
+		s_sends(s->pipe, "stop", NULL, NULL, 0);
+	for (int i = 0; i < s->nslots; i++)
+		if (s->slots[i].started && !s->slots[i].stopped)
+			s_sends(s->slots[i].pipe, "stop", NULL, NULL, 0);
+	for (;;) {
+		zmq_pollitem_t items[1 + 64];
+		int n = 0, pending = 0;
+		double left = deadline - kr_monotonic_ms();
+
+		items[n++] = (zmq_pollitem_t){ s->pipe, 0, worker_started && !*worker_stopped ? ZMQ_POLLIN : 0, 0 };
+		pending += worker_started && !*worker_stopped;
+		for (int i = 0; i < s->nslots; i++) {
+			int wait = s->slots[i].started && !s->slots[i].stopped;
+			items[n++] = (zmq_pollitem_t){ s->slots[i].pipe, 0, wait ? ZMQ_POLLIN : 0, 0 };
+			pending += wait;
+		}
+		if (!pending || left <= 0)
+			break;
+		if (zmq_poll(items, n, (long)left + 1) < 0 && zmq_errno() != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			s_frames f;
+			if (!(items[i].revents & ZMQ_POLLIN) || s_recv_frames(items[i].socket, &f) < 0)
+				continue;
+			if (s_frame_is(&f, 0, "stopped")) {
+				if (i == 0)
+					*worker_stopped = 1;
+				else
+					s->slots[i - 1].stopped = 1;
+			}
+			s_frames_close(&f);
+		}
+	}
+	if (worker_started && !*worker_stopped)
+		all = 0;
+	for (int i = 0; i < s->nslots; i++) {
+		s_slot *slot = &s->slots[i];
+		if (slot->started && !slot->stopped) {
+			all = 0;
+			continue;
+		}
+		if (slot->started)
+			pthread_join(slot->thread, NULL);
+		kr_store_destroy(&slot->w.store);
+		kr_state_destroy(&slot->w.state);
+		if (slot->w.pipe)
+			zmq_close(slot->w.pipe);
+		if (slot->pipe)
+			zmq_close(slot->pipe);
+	}
+	return all;
+}
+
 int
 kr_serve(kr_home *h, const char *listen, const char *announce)
 {
 	s_server s = { 0 };
-	s_worker w = { 0 };
+	s_worker *w = kr_calloc(1, sizeof(*w)); /* a busy worker may outlive this frame */
 	pthread_t thread;
 	struct sigaction sa;
+	sigset_t block, old;
 	char *control_ep = kr_home_control(h);
-	int rc = 0, have_thread = 0;
+	int rc = 0, have_thread = 0, worker_stopped = 0, clean = 1;
+	double stop_at = 0;
 
 	s.h = h;
 	s.cache.budget = h->cfg.pack_cache_bytes;
+	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));
 	s.zctx = zmq_ctx_new();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = s_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Threads started from here on leave SIGINT/SIGTERM to this one. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 
 	if (kr_control_poke(h, "ping", 300) == 0) {
 		rc = kr_error(KR_EEXISTS, "another kairan serve is already running on %s", h->home);
@@ -892,17 +1929,21 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		log_warnx("control socket: %s (a CLI publish will reach peers at the next beacon)", kr_errmsg());
 	s.pipe = zmq_socket(s.zctx, ZMQ_PAIR);
 	zmq_bind(s.pipe, PIPE_EP);
-	w.zctx = s.zctx;
-	w.timeout_ms = h->cfg.timeout_ms;
-	w.pipe = zmq_socket(s.zctx, ZMQ_PAIR);
-	zmq_connect(w.pipe, PIPE_EP);
-	if ((rc = kr_home_open(&w.h, h->home)) < 0)
+	w->zctx = s.zctx;
+	w->timeout_ms = h->cfg.timeout_ms;
+	w->stop = &s_stopping;
+	w->pipe = zmq_socket(s.zctx, ZMQ_PAIR);
+	zmq_connect(w->pipe, PIPE_EP);
+	if ((rc = kr_home_open(&w->h, h->home)) < 0)
 		goto done;
-	if (pthread_create(&thread, NULL, s_worker_main, &w) != 0) {
+	if (pthread_create(&thread, NULL, s_worker_main, w) != 0) {
 		rc = kr_error(KR_ERROR, "cannot start the replication worker");
 		goto done;
 	}
 	have_thread = 1;
+	if ((rc = s_pool_start(&s)) < 0)
+		goto done;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	/* Make sure we have a signed manifest to offer, fresh enough. */
 	{
@@ -913,83 +1954,46 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 			kr_state_manifest_clear(&m);
 	}
 	s_maybe_resign(&s);
-	log_info("node %s (%s, %.16s…): listening on %s, announcing on %s", h->cfg.name,
-	    h->cfg.lg_code, h->fpr, s.listen_ep, s.announce_ep);
+	log_info("node %s (%s, %.16s…): listening on %s, announcing on %s (%d workers, queue %d, %d per connection)",
+	    h->cfg.name, h->cfg.lg_code, h->fpr, s.listen_ep, s.announce_ep, s.nslots, h->cfg.serve_queue,
+	    h->cfg.serve_credit);
 	s_load_peers(&s);
 	for (size_t i = 0; i < s.npeers; i++)
 		s_ask_worker(&s, &s.peers[i], "hello");
 	s_announce(&s, h->fpr);
 
-	while (!s_stop) {
-		zmq_pollitem_t items[4 + 256];
-		size_t n = 0, first_sub;
-		double now = kr_monotonic_ms();
-		long timeout;
-
-		items[n++] = (zmq_pollitem_t){ s.router, 0, ZMQ_POLLIN, 0 };
-		items[n++] = (zmq_pollitem_t){ s.control, 0, s.control ? ZMQ_POLLIN : 0, 0 };
-		items[n++] = (zmq_pollitem_t){ s.pipe, 0, ZMQ_POLLIN, 0 };
-		first_sub = n;
-		for (size_t i = 0; i < s.npeers && n < sizeof(items) / sizeof(items[0]); i++)
-			items[n++] = (zmq_pollitem_t){ s.peers[i].sub, 0, s.peers[i].sub ? ZMQ_POLLIN : 0, 0 };
-		timeout = (long)(s.next_beacon - now);
-		if (timeout < 0)
-			timeout = 0;
-		if (timeout > 500)
-			timeout = 500;
-		if (zmq_poll(items, (int)n, timeout) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
-			rc = kr_error(KR_EIO, "poll: %s", zmq_strerror(zmq_errno()));
-			break;
-		}
-		if (items[0].revents & ZMQ_POLLIN)
-			for (int k = 0; k < 64 && (zmq_poll(items, 1, 0) > 0); k++)
-				s_handle_request(&s);
-		if (items[1].revents & ZMQ_POLLIN)
-			s_handle_control(&s);
-		if (items[2].revents & ZMQ_POLLIN)
-			s_handle_worker(&s);
-		for (size_t i = first_sub; i < n; i++)
-			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s.npeers)
-				s_handle_sub(&s, &s.peers[i - first_sub]);
-		now = kr_monotonic_ms();
-		if (now >= s.next_beacon) {
-			s_maybe_resign(&s);
-			s_beacon(&s);
-			s.next_beacon = now + h->cfg.beacon_ms;
-		}
-		for (size_t i = 0; i < s.npeers; i++)
-			if (!s.peers[i].up && !s.peers[i].busy && now >= s.peers[i].retry_at)
-				s_ask_worker(&s, &s.peers[i], "hello");
-	}
-	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits)", h->cfg.name,
-	    s.cache.builds, s.cache.hits);
+	rc = s_run(&s);
+	stop_at = kr_monotonic_ms();
+	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits, %zu waits; %zu requests refused "
+	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
+	    s.busy_total, s.dropped_total);
 done:
-	if (have_thread) {
-		s_sends(s.pipe, "stop", NULL, NULL, 0);
-		/* Wait for the worker to finish its current step; it never leaves state half-written. */
-		for (;;) {
-			s_frames f;
-			zmq_pollitem_t it = { s.pipe, 0, ZMQ_POLLIN, 0 };
-			if (zmq_poll(&it, 1, 1000) <= 0 && zmq_errno() != EINTR)
-				continue;
-			if (s_recv_frames(s.pipe, &f) < 0)
-				continue;
-			int stopped = s_frame_is(&f, 0, "stopped");
-			s_frames_close(&f);
-			if (stopped)
-				break;
-		}
-		pthread_join(thread, NULL);
+	if (rc < 0)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (have_thread || s.slots) {
+		clean = s_stop_threads(&s, have_thread, &worker_stopped);
+		if (have_thread && worker_stopped)
+			pthread_join(thread, NULL);
+		if (!clean)
+			log_warnx("node %s: stopped without waiting for a busy worker (%.0f ms); what it was "
+			    "writing is all-or-nothing and is checked at the next start", h->cfg.name,
+			    kr_monotonic_ms() - stop_at);
 	}
-	kr_home_close(&w.h);
+	if (!have_thread || worker_stopped)
+		kr_home_close(&w->h);
 	for (size_t i = 0; i < s.npeers; i++)
 		s_peer_close(&s.peers[i]);
 	free(s.peers);
+	while (s.clients)
+		s_client_free(&s, s.clients);
 	s_cache_free(&s.cache);
-	if (w.pipe)
-		zmq_close(w.pipe);
+	s_snap_drop(&s);
+	if (clean) {
+		free(s.slots);
+		if (w->pipe)
+			zmq_close(w->pipe);
+		free(w);
+	}
 	if (s.pipe)
 		zmq_close(s.pipe);
 	if (s.router)
@@ -1000,10 +2004,18 @@ done:
 		zmq_close(s.control);
 		unlink(control_ep + 6);
 	}
-	zmq_ctx_term(s.zctx);
 	free(s.listen_ep);
 	free(s.announce_ep);
 	free(control_ep);
+	if (!clean) {
+		/*
+		 * A thread is still inside libgit2, SQLite or OpenSSL: exit now,
+		 * without the exit handlers (OpenSSL's would free what it uses).
+		 */
+		fflush(NULL);
+		_exit(rc < 0 ? 1 : 0);
+	}
+	zmq_ctx_term(s.zctx);
 	return rc;
 }
 

@@ -381,6 +381,12 @@ kr_state_destroy(kr_state **sp)
 	*sp = NULL;
 }
 
+void
+kr_state_release_memory(kr_state *st)
+{
+	sqlite3_db_release_memory(st->db);
+}
+
 int
 kr_state_begin(kr_state *st)
 {

@@ -26,6 +26,8 @@ int kr_state_open(kr_state **out, const char *path);
 /* 1 if this open created the schema from nothing (a new or lost state.db). */
 int kr_state_created(const kr_state *st);
 void kr_state_destroy(kr_state **sp);
+/* Frees the page cache this connection holds (long-running threads, when idle). */
+void kr_state_release_memory(kr_state *st);
 int kr_state_begin(kr_state *st);
 int kr_state_commit(kr_state *st);
 void kr_state_rollback(kr_state *st);

@@ -24,6 +24,7 @@
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 #include <zlib.h>
 
 #include "../proto/codec.h"
@@ -36,9 +37,21 @@ static int s_write_pack(git_repository *repo, const kr_buf *pack);
 
 #define BULK_FILES 64     /* a publish this large writes its blobs as one pack */
 
+/*
+ * A cached repository. libgit2 keeps every pack it ever loaded open and
+ * mapped for the life of the repository's object database (git_odb_refresh
+ * only adds packs), so a long-running process would hold on to each pack
+ * that consolidation, here or in another thread or process, replaced.
+ * pack_mtime is objects/pack's modification time when the odb was last
+ * (re)opened: when the directory changed since, the odb is dropped before
+ * the next use and reopened lazily on what is on disk now.
+ */
 typedef struct s_repo {
 	char *path;
+	char *packdir;
 	git_repository *repo;
+	struct timespec pack_mtime;
+	double used;
 	struct s_repo *next;
 } s_repo;
 
@@ -84,6 +97,47 @@ s_read_error(int gitrc, const char *what)
 	    "kairan repair)", what, e && e->message ? e->message : "read error");
 }
 
+static void
+s_pack_mtime(const char *packdir, struct timespec *out)
+{
+	struct stat st;
+
+	if (stat(packdir, &st) == 0)
+		*out = st.st_mtim;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+/*
+ * Drops the repo's object database (and with it every pack it holds open,
+ * deleted ones included), its refdb, config and object cache when
+ * objects/pack changed since they were opened. The git_repository itself
+ * stays valid; libgit2 reopens the rest on the next use. Callers hold no
+ * libgit2 object across kr_store calls, and anything that holds the odb
+ * itself (a kr_packin) has its own reference.
+ */
+static void
+s_repo_refresh(s_repo *r)
+{
+	struct timespec now;
+
+	s_pack_mtime(r->packdir, &now);
+	if (now.tv_sec == r->pack_mtime.tv_sec && now.tv_nsec == r->pack_mtime.tv_nsec)
+		return;
+	if (r->repo)
+		git_repository__cleanup(r->repo);
+	r->pack_mtime = now;
+}
+
+static void
+s_repo_free(s_repo *r)
+{
+	git_repository_free(r->repo);
+	free(r->packdir);
+	free(r->path);
+	free(r);
+}
+
 void
 kr_store_strict(int on)
 {
@@ -102,6 +156,14 @@ kr_store_open(kr_store **out, const char *home)
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		/* Keep parsed trees of large collections in the object cache. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
+		/*
+		 * Bounds for a long-running node that touches many repos: parsed
+		 * objects cached across all of them (libgit2's default is 256 MB),
+		 * and pack files open at once (default: unlimited, one descriptor
+		 * each; the least recently used is closed and reopened on demand).
+		 */
+		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 << 20));
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)128);
 	}
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(home);
@@ -125,9 +187,7 @@ kr_store_destroy(kr_store **sp)
 	while (s->repos) {
 		s_repo *r = s->repos;
 		s->repos = r->next;
-		git_repository_free(r->repo);
-		free(r->path);
-		free(r);
+		s_repo_free(r);
 	}
 	free(s->root);
 	free(s->home);
@@ -164,12 +224,18 @@ s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repos
 
 	for (r = s->repos; r; r = r->next)
 		if (strcmp(r->path, path) == 0) {
+			s_repo_refresh(r);
+			r->used = kr_monotonic_ms();
 			*out = r->repo;
 			free(path);
 			return 0;
 		}
 	r = kr_calloc(1, sizeof(*r));
 	r->path = path;
+	r->packdir = kr_sprintf("%s/objects/pack", path);
+	r->used = kr_monotonic_ms();
+	/* Before libgit2 lists the packs: a change after this is seen next time. */
+	s_pack_mtime(r->packdir, &r->pack_mtime);
 	if (stat(path, &st) == 0) {
 		if (git_repository_open_bare(&r->repo, path) < 0)
 			rc = s_git_error(KR_EIO, path);
@@ -185,14 +251,32 @@ s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repos
 			rc = s_git_error(KR_EIO, path);
 	}
 	if (rc < 0) {
-		free(r->path);
-		free(r);
+		s_repo_free(r);
 		return rc;
 	}
 	r->next = s->repos;
 	s->repos = r;
 	*out = r->repo;
 	return 0;
+}
+
+void
+kr_store_sweep(kr_store *s, int idle_ms)
+{
+	double now = kr_monotonic_ms();
+
+	for (s_repo **pp = &s->repos; *pp;) {
+		s_repo *r = *pp;
+		if (now - r->used >= idle_ms) {
+			*pp = r->next;
+			s_repo_free(r);
+		} else {
+			/* parsed commits and trees pile up with every update served */
+			git_repository__cleanup(r->repo);
+			s_pack_mtime(r->packdir, &r->pack_mtime);
+			pp = &r->next;
+		}
+	}
 }
 
 static void
@@ -1432,6 +1516,30 @@ done:
 }
 
 int
+kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
+    const uint8_t (*haves)[KR_OID_LEN], size_t nhaves, uint8_t base[KR_OID_LEN], int *has_base)
+{
+	git_repository *repo;
+	git_oid w, b;
+	char hex[KR_OID_HEX + 1];
+
+	*has_base = 0;
+	memset(base, 0, KR_OID_LEN);
+	if (!kr_store_reachable(s, pub, coll, want)) {
+		kr_hex(hex, want, KR_OID_LEN);
+		return kr_error(KR_ENOTFOUND, "commit %s is not in %.16s…/%s here (yet)", hex, pub, coll);
+	}
+	if (s_repo_get(s, pub, coll, 0, &repo) < 0)
+		return KR_ENOTFOUND;
+	s_oid_in(&w, want);
+	if (s_pick_base(repo, &w, haves, nhaves, &b)) {
+		s_oid_out(base, &b);
+		*has_base = 1;
+	}
+	return 0;
+}
+
+int
 kr_store_pack(kr_store *s, const char *pub, const char *coll,
     const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
     kr_buf *out)
@@ -1549,6 +1657,13 @@ done:
 	kr_buf_release(&delta);
 	git_odb_free(l.odb);
 	s_objlist_free(&l);
+	/*
+	 * A pack of the whole history parsed every version of every tree, and
+	 * libgit2 caches parsed trees (up to the cache limit): release them
+	 * now rather than let a long-running process carry them.
+	 */
+	if (!have_base)
+		git_repository__cleanup(l.repo);
 	return rc;
 }
 
@@ -1841,14 +1956,12 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		}
 		s_objlist_free(&l);
 	}
-	/* libgit2 caches the pack list: let it see the new state. */
-	{
-		git_odb *odb;
-		if (git_repository_odb(&odb, r) == 0) {
-			git_odb_refresh(odb);
-			git_odb_free(odb);
-		}
-	}
+	/*
+	 * libgit2 only ever adds packs to an open odb (git_odb_refresh too):
+	 * drop it now, so this process releases the packs just deleted. Other
+	 * kr_store handles notice objects/pack changed (s_repo_refresh).
+	 */
+	git_repository__cleanup(r);
 	*done = 1;
 out:
 	kr_error_clear();

@@ -23,6 +23,16 @@ int kr_store_open(kr_store **out, const char *home);
  */
 void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
+/*
+ * For long-running processes, between operations (say once a second):
+ * closes the repos not used for idle_ms, and makes the others drop what
+ * libgit2 holds for them (object caches, the open packs, deleted ones
+ * included) to reopen it on the next use. Each operation already drops a
+ * repo's packs when objects/pack changed; this bounds what piles up in a
+ * busy thread (every update parses new trees and commits) and releases
+ * replaced packs in a thread that sits idle.
+ */
+void kr_store_sweep(kr_store *s, int idle_ms);
 /* The home a store was opened on (to open another handle in another thread). */
 const char *kr_store_home(const kr_store *s);
 
@@ -127,6 +137,17 @@ int kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 int kr_store_pack(kr_store *s, const char *pub, const char *coll,
     const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
     kr_buf *out);
+/*
+ * What a pack of want for these haves would be built from: the first have
+ * that is want or its ancestor (*has_base 1, base set), else the whole
+ * history (*has_base 0). kr_store_pack(want, &base, *has_base) builds the
+ * same pack, so (publisher, collection, want, base) names a pack by what
+ * it contains: haves this node does not hold change nothing. KR_ENOTFOUND
+ * when want is not the collection's head or behind it (only verified
+ * history is served).
+ */
+int kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
+    const uint8_t (*haves)[KR_OID_LEN], size_t nhaves, uint8_t base[KR_OID_LEN], int *has_base);
 /*
  * Upper bound of the pack bytes for the objects new in (old, new]: a head's
  * signed size is the previous size plus this, so any honest pack of the

@@ -1,0 +1,144 @@
+#!/bin/sh
+# tests/soak/run.sh - `make soak` (not part of make check)
+#
+# One publisher, one hub relaying it, SOAK_TOWNS serving towns (500)
+# following the publisher through the hub; the publisher publishes one new
+# item every second for SOAK_SECONDS (600) while anonymous clients flood
+# the hub (searches and cache-busting fetches, and clients that never read)
+# and every tenth town also follows a lying peer. Prints the hub's and the
+# towns' RSS as a curve, then checks: no item lost, no process crashed,
+# memory flat after the warm-up (the first third), quarantine and disk
+# bounded. Short run: SOAK_TOWNS=20 SOAK_SECONDS=60 make soak.
+. "$(dirname "$0")/../lib.sh"
+TOWNS=${SOAK_TOWNS:-500}
+DURATION=${SOAK_SECONDS:-600}
+SAMPLE=${SOAK_SAMPLE:-$((DURATION / 12))}
+[ "$SAMPLE" -lt 5 ] && SAMPLE=5
+CATCHUP=${SOAK_CATCHUP:-300}
+QMAX=${SOAK_QUARANTINE_MAX:-50}
+DISK_MAX_KB=${SOAK_TOWN_DISK_MAX_KB:-65536}
+B=${SOAK_PORT:-30000}
+plan 9
+cd "$T"
+diag "soak: $TOWNS towns, one item a second for $DURATION s, samples every $SAMPLE s (in $T)"
+
+k --home src init --name 三豊市 --lg-code 372081 >/dev/null
+FPR=$(k --home src id --fingerprint)
+item 372081 soak-0 耐久試験の最初の事例 >x.md
+k --home src publish x.md >/dev/null
+serve src $B $((B + 1))
+k --home hub init --name 香川県 --lg-code 370002 >/dev/null
+k --home hub follow tcp://127.0.0.1:$B --publisher "$FPR" >/dev/null
+serve hub $((B + 2)) $((B + 3))
+HUB=tcp://127.0.0.1:$((B + 2))
+wait_for 30 k --home hub show 372081/case/soak-0 || diag "the hub did not get the first item"
+HOSTILE=tcp://127.0.0.1:$((B + 4))
+"$TOOLS/hostile" --home src --listen "$HOSTILE" --announce tcp://127.0.0.1:$((B + 5)) --mode badsig \
+	>hostile.log 2>&1 &
+_pids="$_pids $!"
+
+# Towns: homes made a few at a time, then all started at once.
+t0=$(now_ms)
+seq 1 "$TOWNS" | xargs -P 4 -I N sh -c "
+	\"$KAIRAN\" --home town-N init --name 町N --lg-code 422126 >/dev/null &&
+	sed -i 's/^serve_workers = .*/serve_workers = 1/' town-N/config &&
+	\"$KAIRAN\" --home town-N follow $HUB --publisher $FPR >/dev/null &&
+	if [ \$((N % 10)) = 0 ]; then \"$KAIRAN\" --home town-N follow $HOSTILE --publisher $FPR >/dev/null; fi"
+TPIDS=""
+i=1
+while [ $i -le "$TOWNS" ]; do
+	"$KAIRAN" --home town-$i serve --listen tcp://127.0.0.1:$((B + 10 + 2 * i)) \
+		--announce tcp://127.0.0.1:$((B + 11 + 2 * i)) >>town-$i.log 2>&1 &
+	TPIDS="$TPIDS $!"
+	i=$((i + 1))
+done
+_pids="$_pids $TPIDS"
+all_have() { for t in $(seq 1 "$TOWNS"); do test -S town-$t/control.sock || return 1; done; }
+wait_for 120 all_have || diag "not every town started"
+diag "$TOWNS towns made and started in $(( ($(now_ms) - t0) / 1000 )) s"
+WANT=$(git -C hub/repos/$FPR/cases.git rev-parse main)
+"$TOOLS/flood" "$HUB" --mode mixed --conns 4 --inflight 16 --seconds "$DURATION" --publisher "$FPR" \
+	--collection cases --want "$WANT" >flood.out 2>&1 &
+FLOODS="$!"
+"$TOOLS/flood" "$HUB" --mode noread --conns 2 --seconds "$DURATION" --publisher "$FPR" \
+	--collection cases --want "$WANT" >noread.out 2>&1 &
+FLOODS="$FLOODS $!"
+_pids="$_pids $FLOODS"
+
+towns_rss() { # min median max of the towns' RSS in MB
+	for p in $TPIDS; do rss_kb $p 2>/dev/null; done | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%d %d %d", v[1] / 1024, v[int((NR + 1) / 2)] / 1024, v[NR] / 1024 }'
+}
+published=0
+start=$(now_ms)
+next_sample=$SAMPLE
+warm_hub=0 warm_town=0 max_hub=0 max_town=0
+hub_curve="" town_curve=""
+while :; do
+	el=$(( ($(now_ms) - start) / 1000 ))
+	[ "$el" -ge "$DURATION" ] && break
+	if [ "$published" -lt "$el" ] || [ "$published" = 0 ]; then
+		published=$((published + 1))
+		item 372081 "soak-$published" "耐久試験の事例 $published" >x.md
+		k --home src publish x.md >/dev/null 2>>publish.err || diag "publish $published failed"
+	fi
+	if [ "$el" -ge "$next_sample" ]; then
+		h=$(rss_kb $PID_hub) tr=$(towns_rss)
+		diag "t=${el}s: $published published; hub RSS $((h / 1024)) MB, fds $(open_fds $PID_hub); towns RSS min/median/max $tr MB"
+		hub_curve="$hub_curve $((h / 1024))"
+		town_curve="$town_curve $(echo $tr | cut -d' ' -f2)"
+		med=$(echo $tr | cut -d' ' -f2) mx=$(echo $tr | cut -d' ' -f3)
+		if [ "$el" -le $((DURATION / 3)) ]; then
+			warm_hub=$h warm_town=$med
+		else
+			[ "$h" -gt "$max_hub" ] && max_hub=$h
+			[ "$med" -gt "$max_town" ] && max_town=$med
+		fi
+		next_sample=$((next_sample + SAMPLE))
+	fi
+	sleep 0.2
+done
+for f in $FLOODS; do wait $f; done
+diag "hub RSS curve (MB):$hub_curve"
+diag "median town RSS curve (MB):$town_curve"
+diag "$(cat flood.out)"
+diag "$(cat noread.out)"
+
+# Every town catches up and holds every item.
+last=$(sqlite3 src/state.db "SELECT seq FROM manifests WHERE publisher='$FPR'")
+behind() { n=0; for t in $(seq 1 "$TOWNS"); do
+	s=$(sqlite3 town-$t/state.db "SELECT seq FROM manifests WHERE publisher='$FPR'" 2>/dev/null)
+	[ "${s:-0}" -lt "$last" ] && n=$((n + 1)); done; echo $n; }
+t1=$(now_ms)
+while [ "$(behind)" != 0 ] && [ $(( ($(now_ms) - t1) / 1000 )) -lt "$CATCHUP" ]; do sleep 2; done
+diag "towns still behind seq $last after $(( ($(now_ms) - t1) / 1000 )) s of catch-up: $(behind)"
+lost=0
+for t in $(seq 1 "$TOWNS"); do
+	n=$(sqlite3 town-$t/state.db "SELECT count(*) FROM items WHERE publisher='$FPR'" 2>/dev/null)
+	[ "${n:-0}" -ne $((published + 1)) ] && lost=$((lost + 1))
+done
+check "no item lost: every town holds all $((published + 1)) items" test "$lost" = 0
+dead=0
+for p in $PID_src $PID_hub $TPIDS; do kill -0 $p 2>/dev/null || dead=$((dead + 1)); done
+check "no process crashed" test "$dead" = 0
+check "no crash in any log" sh -c "! grep -l -E 'Segmentation|AddressSanitizer|Assertion|Aborted' *.log"
+diag "hub RSS after warm-up $((warm_hub / 1024)) MB, highest later $((max_hub / 1024)) MB"
+check "hub RSS flat after warm-up (within 25%)" test $((max_hub * 4)) -le $((warm_hub * 5 + 4096 * 4))
+diag "median town RSS after warm-up $warm_town MB, highest later $max_town MB"
+check "town RSS flat after warm-up (within 25%)" test $((max_town * 4)) -le $((warm_town * 5 + 4))
+qmax=0
+for t in $(seq 1 "$TOWNS"); do
+	q=$(sqlite3 town-$t/state.db "SELECT count(*) FROM quarantine" 2>/dev/null)
+	[ "${q:-0}" -gt "$qmax" ] && qmax=$q
+done
+diag "quarantine: at most $qmax rows in a town (the towns that also follow the lying peer)"
+check "quarantine bounded (at most $QMAX rows a town)" test "$qmax" -le "$QMAX"
+dmax=0
+for t in $(seq 1 "$TOWNS"); do d=$(du_kb town-$t); [ "$d" -gt "$dmax" ] && dmax=$d; done
+diag "disk: hub $(du_kb hub) KB, publisher $(du_kb src) KB, largest town $dmax KB"
+check "disk bounded (at most $DISK_MAX_KB KB a town)" test "$dmax" -le "$DISK_MAX_KB"
+check "the hub still answers Hello" hello_ok "$HUB"
+t2=$(now_ms)
+kill -TERM $PID_hub
+wait $PID_hub
+check "the hub stops within 2 s of SIGTERM ($(( $(now_ms) - t2 )) ms)" test $(( $(now_ms) - t2 )) -lt 2000
