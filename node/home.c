@@ -31,6 +31,15 @@ static const char s_config_template[] =
 	"listen = tcp://127.0.0.1:7420\n"
 	"announce = tcp://127.0.0.1:7421\n"
 	"\n"
+	"# Read-only web pages for staff, and endpoints for other software on the\n"
+	"# same port (CKAN API, DCAT catalog, Dify's External Knowledge API).\n"
+	"# `web = off` turns them off; web = http://0.0.0.0:7480 opens them to the\n"
+	"# office network.\n"
+	"web = http://127.0.0.1:7480\n"
+	"# Keys a Dify instance may send (Authorization: Bearer KEY) to POST /retrieval,\n"
+	"# space-separated; without any, /retrieval refuses every request.\n"
+	"# web.retrieval_keys = KEY1 KEY2\n"
+	"\n"
 	"# What may leave this node and what it accepts: the defaults are\n"
 	"# policies/default.policy (compiled in); override any line here, e.g.\n"
 	"# policy.accept.kinds = case guideline\n"
@@ -213,6 +222,9 @@ kr_config_load(kr_config *c, const char *path)
 		STR("lg_code", lg_code)
 		STR("listen", listen)
 		STR("announce", announce)
+		STR("web", web)
+		STR("web.retrieval_keys", web_retrieval_keys)
+		NUM("web.threads", web_threads, unsigned)
 		if (strncmp(k, "policy.", 7) == 0) {
 			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
 				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
@@ -248,6 +260,8 @@ kr_config_load(kr_config *c, const char *path)
 		c->listen = kr_strdup("tcp://127.0.0.1:7420");
 	if (rc == 0 && !c->announce)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
+	if (rc == 0 && !c->web)
+		c->web = kr_strdup("http://127.0.0.1:7480");
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
 	if (rc == 0) {
@@ -266,6 +280,8 @@ kr_config_clear(kr_config *c)
 	free(c->lg_code);
 	free(c->listen);
 	free(c->announce);
+	free(c->web);
+	free(c->web_retrieval_keys);
 	free(c->pii_allow_phones);
 	free(c->pii_allow_addresses);
 	kr_policy_rules_clear(&c->rules);

@@ -19,6 +19,9 @@
 typedef struct {
 	char *name, *lg_code;
 	char *listen, *announce;
+	char *web;                  /* http://HOST:PORT of the web pages, or "off" */
+	char *web_retrieval_keys;   /* Bearer keys for POST /retrieval (Dify), space-separated */
+	unsigned web_threads;       /* web server threads (0: its default) */
 	uint64_t max_collection_bytes;
 	size_t max_item_bytes;
 	int64_t manifest_ttl;       /* seconds */

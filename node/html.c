@@ -128,6 +128,12 @@ kr_html__trusted(kr_html *h, const char *markup, size_t len)
 }
 
 void
+kr_html_append(kr_html *h, const kr_html *other)
+{
+	kr_buf_add(&h->out, other->out.ptr, other->out.len);
+}
+
+void
 kr_html_attr(kr_html *h, const char *name, const char *value)
 {
 	kr_buf_addch(&h->out, ' ');

@@ -38,6 +38,9 @@ void kr_html_textf(kr_html *h, const char *fmt, ...) __attribute__((format(print
 /* Only for markup a sanitiser produced (node/markdown.c); never for values. */
 void kr_html__trusted(kr_html *h, const char *markup, size_t len);
 
+/* Appends what another builder holds (escaped by construction). */
+void kr_html_append(kr_html *h, const kr_html *other);
+
 /* ` name="value"`, value escaped; name is a literal attribute name. */
 void kr_html_attr(kr_html *h, const char *name, const char *value);
 /*

@@ -29,6 +29,7 @@
 #include "../sharing/search.h"
 #include "log.h"
 #include "peer.h"
+#include "web.h"
 
 #define PIPE_EP "inproc://kairan-worker"
 #define HELLO_RETRY_MS 3000
@@ -865,6 +866,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 {
 	s_server s = { 0 };
 	s_worker w = { 0 };
+	kr_web *web = NULL;
 	pthread_t thread;
 	struct sigaction sa;
 	char *control_ep = kr_home_control(h);
@@ -903,6 +905,18 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		goto done;
 	}
 	have_thread = 1;
+	if (strcmp(h->cfg.web, "off") != 0) {
+		/* the web pages: their own threads and handles (node/web.c), never this loop's */
+		kr_web_conf wc = { .home = h->home, .url = h->cfg.web, .name = h->cfg.name, .lg_code = h->cfg.lg_code,
+			.fpr = h->fpr, .retrieval_keys = h->cfg.web_retrieval_keys, .threads = h->cfg.web_threads };
+		if ((rc = kr_web_start(&web, &wc)) == KR_EUSAGE)
+			goto done;
+		if (rc < 0)
+			log_warnx("%s; this node runs without its web pages", kr_errmsg());
+		else
+			log_info("web pages on %s/", kr_web_url(web));
+		rc = 0;
+	}
 
 	/* Make sure we have a signed manifest to offer, fresh enough. */
 	{
@@ -966,6 +980,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits)", h->cfg.name,
 	    s.cache.builds, s.cache.hits);
 done:
+	kr_web_stop(&web);
 	if (have_thread) {
 		s_sends(s.pipe, "stop", NULL, NULL, 0);
 		/* Wait for the worker to finish its current step; it never leaves state half-written. */
