@@ -39,6 +39,11 @@ static const char s_config_template[] =
 	"# Keys a Dify instance may send (Authorization: Bearer KEY) to POST /retrieval,\n"
 	"# space-separated; without any, /retrieval refuses every request.\n"
 	"# web.retrieval_keys = KEY1 KEY2\n"
+	"# Limits: threads, connections in all and per address, idle timeout (s).\n"
+	"# web.threads = 4\n"
+	"# web.max_connections = 256\n"
+	"# web.per_ip = 128\n"
+	"# web.timeout = 10\n"
 	"\n"
 	"# What may leave this node and what it accepts: the defaults are\n"
 	"# policies/default.policy (compiled in); override any line here, e.g.\n"
@@ -225,6 +230,9 @@ kr_config_load(kr_config *c, const char *path)
 		STR("web", web)
 		STR("web.retrieval_keys", web_retrieval_keys)
 		NUM("web.threads", web_threads, unsigned)
+		NUM("web.timeout", web_timeout, unsigned)
+		NUM("web.max_connections", web_max_connections, unsigned)
+		NUM("web.per_ip", web_per_ip, unsigned)
 		if (strncmp(k, "policy.", 7) == 0) {
 			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
 				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
