@@ -11,7 +11,11 @@
  * connection slot, never a thread.
  *
  * Limits (all bounded, none waits forever): connections in total and per
- * IP address, an idle timeout per connection, the request line and
+ * IP address, an idle timeout per connection, a deadline for a request's
+ * headers (a client that trickles them a byte at a time, slowloris, keeps
+ * the idle timer alive; a watchdog thread shuts such a socket down once
+ * the headers have taken longer than the timeout, and libmicrohttpd then
+ * closes it as any dead connection), the request line and
  * headers within the connection memory limit (libmicrohttpd answers
  * 414/431 past it), a body cap per request (413, decided from
  * Content-Length before any of it is read; a chunked body past the cap
@@ -35,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -44,8 +49,20 @@
 
 #define MAX_PARAMS 64
 
+/* A connection, for the header deadline (under kr_web.lock). */
+typedef struct s_conn {
+	int fd;
+	double mark;                   /* opened, or its last request finished (ms) */
+	int in_request, shut;
+	struct s_conn *prev, *next;
+} s_conn;
+
 struct kr_web {
 	struct MHD_Daemon *d;
+	pthread_mutex_t lock;
+	s_conn *conns;
+	pthread_t watchdog;
+	int have_watchdog, stopping;
 	kr_web_conf conf;              /* strings below are owned copies */
 	char *home, *url, *name, *lg_code, *fpr, *keys, *host;
 	char *actual;
@@ -416,6 +433,12 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	m = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? M_GET : strcmp(method, "POST") == 0 ? M_POST : 0;
 	if (!q) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci && ci->socket_context) {
+			pthread_mutex_lock(&w->lock);
+			((s_conn *)ci->socket_context)->in_request = 1;
+			pthread_mutex_unlock(&w->lock);
+		}
 		q = kr_calloc(1, sizeof(*q));
 		*con_cls = q;
 		if (cl && strtoull(cl, NULL, 10) > w->conf.max_body)
@@ -486,16 +509,83 @@ done:
 static void
 s_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	kr_web *w = cls;
 	s_req *q = *con_cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	if (ci && ci->socket_context) {
+		pthread_mutex_lock(&w->lock);
+		((s_conn *)ci->socket_context)->in_request = 0;
+		((s_conn *)ci->socket_context)->mark = kr_monotonic_ms();
+		pthread_mutex_unlock(&w->lock);
+	}
 	if (q) {
 		kr_buf_release(&q->body);
 		free(q);
 	}
 	*con_cls = NULL;
+}
+
+/* Connections opened and closed: the registry the watchdog reads. */
+static void
+s_connection(void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+	kr_web *w = cls;
+	s_conn *c = *socket_context;
+
+	pthread_mutex_lock(&w->lock);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = kr_calloc(1, sizeof(*c));
+		c->fd = ci ? ci->connect_fd : -1;
+		c->mark = kr_monotonic_ms();
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		*socket_context = c;
+	} else if (c) {
+		/* libmicrohttpd closes the socket only after this returns: the fd is never reused under us */
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			w->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		free(c);
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Shuts down connections whose request headers have taken longer than the timeout. */
+static void *
+s_watchdog(void *arg)
+{
+	kr_web *w = arg;
+	double deadline = w->conf.timeout_s * 1000.0;
+
+	for (;;) {
+		size_t n = 0;
+		pthread_mutex_lock(&w->lock);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		for (s_conn *c = w->conns; c; c = c->next) {
+			if (!c->in_request && !c->shut && c->fd >= 0 && kr_monotonic_ms() - c->mark > deadline) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->shut = 1;
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (n)
+			log_debug("web: closed %zu connection(s) whose request headers took over %u s", n, w->conf.timeout_s);
+		usleep(250 * 1000);
+	}
+	return NULL;
 }
 
 static void
@@ -557,6 +647,7 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 		goto done;
 	}
 	w->have_key = 1;
+	pthread_mutex_init(&w->lock, NULL);
 	w->d = MHD_start_daemon(flags, 0, NULL, NULL, s_access, w,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, w->conf.threads,
@@ -564,9 +655,9 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, w->conf.per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, w->conf.timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 	    MHD_OPTION_UNESCAPE_CALLBACK, s_unescape, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, s_completed, w,
+	    MHD_OPTION_NOTIFY_CONNECTION, s_connection, w,
 	    MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (!w->d) {
@@ -574,6 +665,11 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 		    errno ? strerror(errno) : "address in use or not available");
 		goto done;
 	}
+	if (pthread_create(&w->watchdog, NULL, s_watchdog, w) != 0) {
+		rc = kr_error(KR_ERROR, "web: cannot start the connection watchdog");
+		goto done;
+	}
+	w->have_watchdog = 1;
 	info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
 	w->actual = ai->ai_family == AF_INET6 ? kr_sprintf("http://[%s]:%u", host, info ? info->port : 0)
 	                                      : kr_sprintf("http://%s:%u", host, info ? info->port : 0);
@@ -602,10 +698,18 @@ kr_web_stop(kr_web **wp)
 
 	if (!w)
 		return;
+	if (w->have_watchdog) {
+		pthread_mutex_lock(&w->lock);
+		w->stopping = 1;
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->watchdog, NULL);
+	}
 	if (w->d)
 		MHD_stop_daemon(w->d);
-	if (w->have_key)
+	if (w->have_key) {
 		pthread_key_delete(w->key);
+		pthread_mutex_destroy(&w->lock);
+	}
 	free(w->home);
 	free(w->url);
 	free(w->name);
