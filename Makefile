@@ -3,7 +3,7 @@
 #   make deps     install missing Debian packages (as root), else print the command
 #   make          build build/kairan
 #   make run      build, initialise ./var/node on first run, publish the samples, serve
-#   make check    unit tests (cmocka) and integration tests (real nodes, git, sockets)
+#   make check    unit tests (cmocka), integration tests (real nodes, git, sockets), browser tests
 #   make bench    benchmarks beside their baselines
 #   make install PREFIX=/usr/local
 #   make check SANITIZE=address,undefined
@@ -61,6 +61,15 @@ deps:
 	    echo "kairan needs these Debian packages:$$missing"; \
 	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
+	fi
+	@# the browser tests: playwright-core and axe-core from the committed lock file
+	@if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then \
+	  if ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get install -y -q nodejs npm >/dev/null || exit 1; \
+	    else echo "the browser tests need npm; run: sudo apt-get install -y nodejs npm"; exit 1; fi; \
+	  fi; \
+	  echo "installing the browser test packages (npm ci in tests/browser)"; \
+	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	fi
 
 $(PB).c $(PB).h: proto/kairan.proto

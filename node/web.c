@@ -147,6 +147,11 @@ s_ctx_free(void *p)
 {
 	kr_web_ctx *c = p;
 
+	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
+		free(c->cache[i].key);
+		kr_buf_release(&c->cache[i].body);
+		free(c->cache[i].disposition);
+	}
 	kr_state_destroy(&c->state);
 	kr_store_destroy(&c->store);
 	free(c);
@@ -366,6 +371,73 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
 	return NULL;
 }
 
+/* ---- the render cache ---------------------------------------------------- */
+
+/*
+ * A page or JSON answer of a GET is kept per thread and served again while
+ * the state is unchanged (SQLite's data_version: any commit by another
+ * connection, e.g. the replication worker applying a manifest, moves it)
+ * and for at most CACHE_MS, since freshness verdicts depend on the clock.
+ * The key is everything the answer depends on: base URL, path, parameters.
+ */
+#define CACHE_MS 2000.0
+#define CACHE_MAX_BODY ((size_t)1 << 20)
+
+static char *
+s_cache_key(const kr_web_req *r)
+{
+	kr_buf k = KR_BUF_INIT;
+
+	kr_buf_addf(&k, "%s\x1f%s", r->base, r->path);
+	for (size_t i = 0; i < r->nparams; i++)
+		kr_buf_addf(&k, "\x1f%s\x1e%s", r->params[i].key, r->params[i].value);
+	return kr_buf_detach(&k);
+}
+
+static int
+s_cache_get(kr_web_ctx *c, const char *key, int64_t version, kr_web_resp *out)
+{
+	double now = kr_monotonic_ms();
+
+	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
+		kr_web_cached *e = &c->cache[i];
+		if (e->key && e->version == version && strcmp(e->key, key) == 0 && now - e->at < CACHE_MS) {
+			e->used = ++c->cache_clock;
+			out->status = e->status;
+			out->type = e->type;
+			kr_buf_add(&out->body, e->body.ptr, e->body.len);
+			out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+s_cache_put(kr_web_ctx *c, char *key, int64_t version, const kr_web_resp *out)
+{
+	kr_web_cached *e = &c->cache[0];
+
+	if (out->body.len > CACHE_MAX_BODY || (out->status != 200 && out->status != 404)) {
+		free(key);
+		return;
+	}
+	for (size_t i = 1; i < sizeof(c->cache) / sizeof(c->cache[0]); i++)
+		if (c->cache[i].used < e->used)
+			e = &c->cache[i];
+	free(e->key);
+	free(e->disposition);
+	kr_buf_clear(&e->body);
+	e->key = key;
+	e->status = out->status;
+	e->type = out->type;
+	kr_buf_add(&e->body, out->body.ptr, out->body.len);
+	e->disposition = out->disposition ? kr_strdup(out->disposition) : NULL;
+	e->version = version;
+	e->at = kr_monotonic_ms();
+	e->used = ++c->cache_clock;
+}
+
 /* ---- responses --------------------------------------------------------- */
 
 static enum MHD_Result
@@ -424,7 +496,8 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	unsigned methods = 0, m;
 	kr_web_handler fn;
 	kr_web_ctx *c;
-	char *id = NULL, *sub = NULL, *arg = NULL, *base = NULL;
+	char *id = NULL, *sub = NULL, *arg = NULL, *base = NULL, *key = NULL;
+	int64_t sv = 0;               /* the state's data_version, for the render cache */
 	double t0 = kr_monotonic_ms();
 	enum MHD_Result rc;
 	int hrc;
@@ -489,16 +562,29 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	r.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	r.base = base;
 	kr_error_clear();
+	if (m == M_GET && fn != kr_page_federation) {
+		sv = kr_state_data_version(c->state);
+		key = s_cache_key(&r);
+		if (s_cache_get(c, key, sv, &out)) {
+			log_debug("web: %s %s %d (%.1f ms, unchanged since rendered)", method, url, out.status, kr_monotonic_ms() - t0);
+			rc = s_queue(conn, &out, fn == kr_page_css);
+			goto done;
+		}
+	}
 	if ((hrc = fn(c, &r, &out)) < 0) {
 		log_warnx("web: %s %s: %s", method, url, kr_errmsg());
 		kr_buf_release(&out.body);
 		free(out.disposition);
 		out = (kr_web_resp){ .body = KR_BUF_INIT };
 		kr_page_error(c, &r, &out, 500, "内部の処理に失敗しました。管理者はノードのログを確認してください。");
+	} else if (key) {
+		s_cache_put(c, key, sv, &out);
+		key = NULL;
 	}
 	log_debug("web: %s %s %d (%.1f ms)", method, url, out.status, kr_monotonic_ms() - t0);
 	rc = s_queue(conn, &out, fn == kr_page_css);
 done:
+	free(key);
 	free(id);
 	free(sub);
 	free(arg);

@@ -1123,3 +1123,17 @@ kr_item_rows_free(kr_item_row *v, size_t n)
 	}
 	free(v);
 }
+
+int64_t
+kr_state_data_version(kr_state *st)
+{
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}

@@ -159,4 +159,7 @@ typedef struct {
 int kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, size_t *n, size_t *total);
 void kr_item_rows_free(kr_item_row *v, size_t n);
 
+/* Changes whenever another connection has committed since (PRAGMA data_version): for caches. */
+int64_t kr_state_data_version(kr_state *st);
+
 #endif
