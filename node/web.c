@@ -377,10 +377,14 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  * A page or JSON answer of a GET is kept per thread and served again while
  * the state is unchanged (SQLite's data_version: any commit by another
  * connection, e.g. the replication worker applying a manifest, moves it)
- * and for at most CACHE_MS, since freshness verdicts depend on the clock.
+ * for at most CACHE_MS, since freshness verdicts depend on the clock; and
+ * for CACHE_STALE_MS even when the state moved, so a node that replicates
+ * several times a second renders a popular page once a second per thread
+ * instead of at every commit (a page lags an arrival by a second at most).
  * The key is everything the answer depends on: base URL, path, parameters.
  */
-#define CACHE_MS 2000.0
+#define CACHE_MS 5000.0
+#define CACHE_STALE_MS 1000.0
 #define CACHE_MAX_BODY ((size_t)1 << 20)
 
 static char *
@@ -401,7 +405,8 @@ s_cache_get(kr_web_ctx *c, const char *key, int64_t version, kr_web_resp *out)
 
 	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
 		kr_web_cached *e = &c->cache[i];
-		if (e->key && e->version == version && strcmp(e->key, key) == 0 && now - e->at < CACHE_MS) {
+		if (e->key && strcmp(e->key, key) == 0 &&
+		    (now - e->at < CACHE_STALE_MS || (e->version == version && now - e->at < CACHE_MS))) {
 			e->used = ++c->cache_clock;
 			out->status = e->status;
 			out->type = e->type;
