@@ -8,7 +8,9 @@
  * key's destructor when the thread ends), so a page never shares a SQLite
  * connection or a libgit2 handle with the serve loop or the replication
  * worker. Handlers run only once a request is complete; slow clients cost a
- * connection slot, never a thread.
+ * connection slot, never a thread. Two more threads of this file: the
+ * watchdog (header deadline, below) and the refresher, which renders stale
+ * cached pages again with its own handles (see "the render cache").
  *
  * Limits (all bounded, none waits forever): connections in total and per
  * IP address, an idle timeout per connection, a deadline for a request's
@@ -63,6 +65,14 @@ struct kr_web {
 	s_conn *conns;
 	pthread_t watchdog;
 	int have_watchdog, stopping;
+	pthread_mutex_t cache_lock;
+	pthread_cond_t cache_cond;
+	struct s_cached *cache;        /* CACHE_ENTRIES */
+	unsigned cache_clock;
+	struct s_job **jobs;           /* REFRESH_QUEUE pending refreshes */
+	size_t njobs;
+	pthread_t refresher;
+	int have_refresher, stopping_cache;
 	kr_web_conf conf;              /* strings below are owned copies */
 	char *home, *url, *name, *lg_code, *fpr, *keys, *host;
 	char *actual;
@@ -147,11 +157,6 @@ s_ctx_free(void *p)
 {
 	kr_web_ctx *c = p;
 
-	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
-		free(c->cache[i].key);
-		kr_buf_release(&c->cache[i].body);
-		free(c->cache[i].disposition);
-	}
 	kr_state_destroy(&c->state);
 	kr_store_destroy(&c->store);
 	free(c);
@@ -374,18 +379,43 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
 /* ---- the render cache ---------------------------------------------------- */
 
 /*
- * A page or JSON answer of a GET is kept per thread and served again while
- * the state is unchanged (SQLite's data_version: any commit by another
- * connection, e.g. the replication worker applying a manifest, moves it)
- * for at most CACHE_MS, since freshness verdicts depend on the clock; and
- * for CACHE_STALE_MS even when the state moved, so a node that replicates
- * several times a second renders a popular page once a second per thread
- * instead of at every commit (a page lags an arrival by a second at most).
- * The key is everything the answer depends on: base URL, path, parameters.
+ * The answer to a GET is kept (shared by the web threads, under cache_lock)
+ * with the state's data_version when it was rendered (SQLite's
+ * data_version moves with any commit by another connection, e.g. the
+ * replication worker applying a manifest). An entry of the current version
+ * younger than CACHE_MS is served as is. An older one is still served, for
+ * up to CACHE_STALE_MS, while the refresher thread renders it again with
+ * its own handles: a node that replicates several times a second never
+ * makes a request wait for a re-render of a popular page. Anything else
+ * is rendered on the spot. The key is everything an answer depends on:
+ * base URL, path, parameters. Time bounds matter because freshness
+ * verdicts depend on the clock.
  */
 #define CACHE_MS 5000.0
-#define CACHE_STALE_MS 1000.0
+#define CACHE_STALE_MS 10000.0
 #define CACHE_MAX_BODY ((size_t)1 << 20)
+#define CACHE_ENTRIES 128
+#define REFRESH_QUEUE 32
+
+typedef struct s_cached {
+	char *key;
+	int status;
+	const char *type;
+	kr_buf body;
+	char *disposition;
+	int64_t version;
+	double at;
+	unsigned used;
+	int refreshing;
+} s_cached;
+
+/* A request to render again, with copies of everything the handler reads. */
+typedef struct s_job {
+	kr_web_handler fn;
+	char *key, *path, *id, *sub, *arg, *base;
+	kr_web_param params[MAX_PARAMS];
+	size_t nparams;
+} s_job;
 
 static char *
 s_cache_key(const kr_web_req *r)
@@ -398,49 +428,149 @@ s_cache_key(const kr_web_req *r)
 	return kr_buf_detach(&k);
 }
 
-static int
-s_cache_get(kr_web_ctx *c, const char *key, int64_t version, kr_web_resp *out)
+static s_cached *
+s_cache_find(kr_web *w, const char *key)
 {
-	double now = kr_monotonic_ms();
+	for (size_t i = 0; i < CACHE_ENTRIES; i++)
+		if (w->cache[i].key && strcmp(w->cache[i].key, key) == 0)
+			return &w->cache[i];
+	return NULL;
+}
 
-	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
-		kr_web_cached *e = &c->cache[i];
-		if (e->key && strcmp(e->key, key) == 0 &&
-		    (now - e->at < CACHE_STALE_MS || (e->version == version && now - e->at < CACHE_MS))) {
-			e->used = ++c->cache_clock;
-			out->status = e->status;
-			out->type = e->type;
-			kr_buf_add(&out->body, e->body.ptr, e->body.len);
-			out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
-			return 1;
-		}
+static s_job *
+s_job_new(kr_web_handler fn, const char *key, const kr_web_req *r)
+{
+	s_job *j = kr_calloc(1, sizeof(*j));
+
+	j->fn = fn;
+	j->key = kr_strdup(key);
+	j->path = kr_strdup(r->path);
+	j->id = r->id ? kr_strdup(r->id) : NULL;
+	j->sub = r->sub ? kr_strdup(r->sub) : NULL;
+	j->arg = r->arg ? kr_strdup(r->arg) : NULL;
+	j->base = kr_strdup(r->base);
+	for (size_t i = 0; i < r->nparams; i++) {
+		j->params[i].key = kr_strdup(r->params[i].key);
+		j->params[i].value = kr_strdup(r->params[i].value);
+		j->params[i].value_len = r->params[i].value_len;
 	}
-	return 0;
+	j->nparams = r->nparams;
+	return j;
 }
 
 static void
-s_cache_put(kr_web_ctx *c, char *key, int64_t version, const kr_web_resp *out)
+s_job_free(s_job *j)
 {
-	kr_web_cached *e = &c->cache[0];
-
-	if (out->body.len > CACHE_MAX_BODY || (out->status != 200 && out->status != 404)) {
-		free(key);
-		return;
+	for (size_t i = 0; i < j->nparams; i++) {
+		free((char *)j->params[i].key);
+		free((char *)j->params[i].value);
 	}
-	for (size_t i = 1; i < sizeof(c->cache) / sizeof(c->cache[0]); i++)
-		if (c->cache[i].used < e->used)
-			e = &c->cache[i];
-	free(e->key);
+	free(j->key); free(j->path); free(j->id); free(j->sub); free(j->arg); free(j->base);
+	free(j);
+}
+
+/*
+ * Serves key from the cache if it may (see above); queues a refresh of a
+ * stale entry. Returns 1 when out was filled.
+ */
+static int
+s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, int64_t version, kr_web_resp *out)
+{
+	double now = kr_monotonic_ms();
+	s_cached *e;
+	int hit = 0;
+
+	pthread_mutex_lock(&w->cache_lock);
+	if ((e = s_cache_find(w, key)) && now - e->at < CACHE_STALE_MS) {
+		int fresh = e->version == version && now - e->at < CACHE_MS;
+		if (!fresh && !e->refreshing && w->njobs < REFRESH_QUEUE) {
+			e->refreshing = 1;
+			w->jobs[w->njobs++] = s_job_new(fn, key, r);
+			pthread_cond_signal(&w->cache_cond);
+		}
+		e->used = ++w->cache_clock;
+		out->status = e->status;
+		out->type = e->type;
+		kr_buf_add(&out->body, e->body.ptr, e->body.len);
+		out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
+		hit = 1;
+	}
+	pthread_mutex_unlock(&w->cache_lock);
+	return hit;
+}
+
+static void
+s_cache_put(kr_web *w, const char *key, int64_t version, const kr_web_resp *out)
+{
+	s_cached *e;
+
+	if (out->body.len > CACHE_MAX_BODY || (out->status != 200 && out->status != 404))
+		return;
+	pthread_mutex_lock(&w->cache_lock);
+	if (!(e = s_cache_find(w, key))) {
+		e = &w->cache[0];
+		for (size_t i = 1; i < CACHE_ENTRIES; i++)
+			if (w->cache[i].used < e->used)
+				e = &w->cache[i];
+		free(e->key);
+		e->key = kr_strdup(key);
+		e->refreshing = 0;
+	}
 	free(e->disposition);
 	kr_buf_clear(&e->body);
-	e->key = key;
 	e->status = out->status;
 	e->type = out->type;
 	kr_buf_add(&e->body, out->body.ptr, out->body.len);
 	e->disposition = out->disposition ? kr_strdup(out->disposition) : NULL;
 	e->version = version;
 	e->at = kr_monotonic_ms();
-	e->used = ++c->cache_clock;
+	e->used = ++w->cache_clock;
+	pthread_mutex_unlock(&w->cache_lock);
+}
+
+/* The refresher: renders stale entries again with its own handles. */
+static void *
+s_refresher(void *arg)
+{
+	kr_web *w = arg;
+	kr_web_ctx *c = NULL;
+
+	for (;;) {
+		s_job *j;
+		pthread_mutex_lock(&w->cache_lock);
+		while (!w->stopping_cache && w->njobs == 0)
+			pthread_cond_wait(&w->cache_cond, &w->cache_lock);
+		if (w->stopping_cache) {
+			pthread_mutex_unlock(&w->cache_lock);
+			break;
+		}
+		j = w->jobs[--w->njobs];
+		pthread_mutex_unlock(&w->cache_lock);
+		if (!c)
+			c = s_ctx(w);
+		if (c) {
+			kr_web_req r = { .method = "GET", .path = j->path, .id = j->id, .sub = j->sub, .arg = j->arg,
+				.params = j->params, .nparams = j->nparams, .body = "", .base = j->base };
+			kr_web_resp out = { .status = 200, .body = KR_BUF_INIT };
+			int64_t version = kr_state_data_version(c->state);
+			kr_error_clear();
+			if (j->fn(c, &r, &out) == 0)
+				s_cache_put(w, j->key, version, &out);
+			else
+				log_warnx("web: rendering %s again: %s", j->path, kr_errmsg());
+			kr_buf_release(&out.body);
+			free(out.disposition);
+		}
+		pthread_mutex_lock(&w->cache_lock);
+		{
+			s_cached *e = s_cache_find(w, j->key);
+			if (e)
+				e->refreshing = 0;
+		}
+		pthread_mutex_unlock(&w->cache_lock);
+		s_job_free(j);
+	}
+	return NULL;
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -570,8 +700,8 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	if (m == M_GET && fn != kr_page_federation) {
 		sv = kr_state_data_version(c->state);
 		key = s_cache_key(&r);
-		if (s_cache_get(c, key, sv, &out)) {
-			log_debug("web: %s %s %d (%.1f ms, unchanged since rendered)", method, url, out.status, kr_monotonic_ms() - t0);
+		if (s_cache_get(w, fn, &r, key, sv, &out)) {
+			log_debug("web: %s %s %d (%.1f ms, from the render cache)", method, url, out.status, kr_monotonic_ms() - t0);
 			rc = s_queue(conn, &out, fn == kr_page_css);
 			goto done;
 		}
@@ -583,8 +713,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 		out = (kr_web_resp){ .body = KR_BUF_INIT };
 		kr_page_error(c, &r, &out, 500, "内部の処理に失敗しました。管理者はノードのログを確認してください。");
 	} else if (key) {
-		s_cache_put(c, key, sv, &out);
-		key = NULL;
+		s_cache_put(w, key, sv, &out);
 	}
 	log_debug("web: %s %s %d (%.1f ms)", method, url, out.status, kr_monotonic_ms() - t0);
 	rc = s_queue(conn, &out, fn == kr_page_css);
@@ -739,6 +868,17 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	}
 	w->have_key = 1;
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->cache_lock, NULL);
+	pthread_cond_init(&w->cache_cond, NULL);
+	w->cache = kr_calloc(CACHE_ENTRIES, sizeof(s_cached));
+	for (size_t i = 0; i < CACHE_ENTRIES; i++)
+		w->cache[i].body = (kr_buf)KR_BUF_INIT;
+	w->jobs = kr_calloc(REFRESH_QUEUE, sizeof(s_job *));
+	if (pthread_create(&w->refresher, NULL, s_refresher, w) != 0) {
+		rc = kr_error(KR_ERROR, "web: cannot start the page refresher");
+		goto done;
+	}
+	w->have_refresher = 1;
 	w->d = MHD_start_daemon(flags, 0, NULL, NULL, s_access, w,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, w->conf.threads,
@@ -797,9 +937,27 @@ kr_web_stop(kr_web **wp)
 	}
 	if (w->d)
 		MHD_stop_daemon(w->d);
+	if (w->have_refresher) {
+		pthread_mutex_lock(&w->cache_lock);
+		w->stopping_cache = 1;
+		pthread_cond_signal(&w->cache_cond);
+		pthread_mutex_unlock(&w->cache_lock);
+		pthread_join(w->refresher, NULL);
+	}
+	for (size_t i = 0; w->cache && i < CACHE_ENTRIES; i++) {
+		free(w->cache[i].key);
+		kr_buf_release(&w->cache[i].body);
+		free(w->cache[i].disposition);
+	}
+	free(w->cache);
+	for (size_t i = 0; i < w->njobs; i++)
+		s_job_free(w->jobs[i]);
+	free(w->jobs);
 	if (w->have_key) {
 		pthread_key_delete(w->key);
 		pthread_mutex_destroy(&w->lock);
+		pthread_mutex_destroy(&w->cache_lock);
+		pthread_cond_destroy(&w->cache_cond);
 	}
 	free(w->home);
 	free(w->url);

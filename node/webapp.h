@@ -27,22 +27,8 @@ typedef struct {
 	int used;
 } kr_web_digest;
 
-/* A rendered GET response, kept until the state changes (per thread). */
-typedef struct {
-	char *key;                     /* method-less request: path?query */
-	int status;
-	const char *type;
-	kr_buf body;
-	char *disposition;
-	int64_t version;               /* kr_state_data_version when rendered */
-	double at;                     /* when (monotonic ms) */
-	unsigned used;
-} kr_web_cached;
-
 typedef struct {
 	const kr_web_conf *conf;
-	kr_web_cached cache[32];
-	unsigned cache_clock;
 	kr_state *state;
 	kr_store *store;
 	kr_web_digest digests[64];     /* export sizes and digests, per thread */
