@@ -385,14 +385,16 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  * replication worker applying a manifest). An entry of the current version
  * younger than CACHE_MS is served as is. An older one is still served, for
  * up to CACHE_STALE_MS, while the refresher thread renders it again with
- * its own handles: a node that replicates several times a second never
- * makes a request wait for a re-render of a popular page. Anything else
+ * its own handles, at most once a second per entry: a node that replicates
+ * several times a second never makes a request wait for a re-render of a
+ * popular page, and a page lags an arrival by about a second at most. Anything else
  * is rendered on the spot. The key is everything an answer depends on:
  * base URL, path, parameters. Time bounds matter because freshness
  * verdicts depend on the clock.
  */
 #define CACHE_MS 5000.0
 #define CACHE_STALE_MS 10000.0
+#define CACHE_REFRESH_MS 1000.0       /* an entry is rendered again at most once a second */
 #define CACHE_MAX_BODY ((size_t)1 << 20)
 #define CACHE_ENTRIES 128
 #define REFRESH_QUEUE 32
@@ -483,7 +485,7 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 	pthread_mutex_lock(&w->cache_lock);
 	if ((e = s_cache_find(w, key)) && now - e->at < CACHE_STALE_MS) {
 		int fresh = e->version == version && now - e->at < CACHE_MS;
-		if (!fresh && !e->refreshing && w->njobs < REFRESH_QUEUE) {
+		if (!fresh && !e->refreshing && now - e->at >= CACHE_REFRESH_MS && w->njobs < REFRESH_QUEUE) {
 			e->refreshing = 1;
 			w->jobs[w->njobs++] = s_job_new(fn, key, r);
 			pthread_cond_signal(&w->cache_cond);
