@@ -3,7 +3,7 @@
 #   make deps     install missing Debian packages (as root), else print the command
 #   make          build build/kairan
 #   make run      build, initialise ./var/node on first run, publish the samples, serve
-#   make check    unit tests (cmocka) and integration tests (real nodes, git, sockets)
+#   make check    unit tests (cmocka), integration tests (real nodes, git, sockets), browser tests
 #   make bench    benchmarks beside their baselines
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
 #   make soak     one hub, 500 towns, an item a second for 10 min, a flood on the side
@@ -17,10 +17,10 @@ BUILD ?= $(if $(SANITIZE),build-san,build)
 CC ?= cc
 CFLAGS ?= -O2 -g
 
-PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson
+PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson libmicrohttpd libcmark
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
-	git openssh-client sqlite3 perl procps
+	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 
@@ -38,12 +38,14 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.c sharing/store.c sharing/state.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c policies/idcard.c \
-	node/home.c node/log.c node/peer.c node/serve.c node/import.c
+	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
+	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
+	node/web_pages.c node/web_api.c node/web_retrieval.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT = codec sign lgcode manifest federation item text pii common
+UNIT = codec sign lgcode manifest federation item text pii common html
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
@@ -75,6 +77,15 @@ s_install = missing=""; for p in $(1); do \
 
 deps:
 	@$(call s_install,$(DEB_PKGS))
+	@# the browser tests: playwright-core and axe-core from the committed lock file
+	@if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then \
+	  if ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get install -y -q nodejs npm >/dev/null || exit 1; \
+	    else echo "the browser tests need npm; run: sudo apt-get install -y nodejs npm"; exit 1; fi; \
+	  fi; \
+	  echo "installing the browser test packages (npm ci in tests/browser)"; \
+	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	fi
 
 fuzz-deps: deps
 	@$(call s_install,$(FUZZ_DEB_PKGS))

@@ -43,13 +43,16 @@ fi
 pids=""
 for home in "$VAR"/pub-*; do
 	[ -f "$home/config" ] || continue
-	"$K" --home "$home" serve 2>>"$VAR/publishers.log" &
+	"$K" --home "$home" serve --web off 2>>"$VAR/publishers.log" &
 	pids="$pids $!"
 done
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 sleep 1
+WEBURL=$(sed -n 's/^web *= *//p' "$HUB/config" | tail -1)
+WEBURL=${WEBURL:-http://127.0.0.1:7480}
 cat <<MSG
 kairan hub 香川県 ($("$K" --home "$HUB" id --fingerprint | cut -c1-16)…) on tcp://127.0.0.1:7420 (announce :7421)
+web pages for staff: $WEBURL/   (CKAN API, DCAT and Dify's /retrieval on the same port)
 sample publishers run in the background (log: $VAR/publishers.log).
 try, in another terminal:
   $K --home $HUB status

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "serve.h"
+#include "web.h"
 
 const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
@@ -33,7 +34,7 @@ const kr_cmd kr_commands[] = {
 	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
 	{ "unfollow", cmd_unfollow, CMD_NEEDS_HOME, "ENDPOINT [--publisher FPR]", "stop following a peer or one publisher" },
 	{ "peers", cmd_peers, CMD_NEEDS_HOME, "[--json]", "list peers and what they are followed for" },
-	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP]", "run the node: answer, announce, replicate" },
+	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP] [--web URL|off]", "run the node: answer, announce, replicate" },
 	{ "sync", cmd_sync, CMD_NEEDS_HOME, "[--timeout S]", "catch up with every peer once, then exit" },
 	{ "status", cmd_status, CMD_NEEDS_HOME, "[--json]", "heads, seq, freshness and quarantine" },
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
@@ -442,9 +443,9 @@ cmd_serve(kr_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' }, { "announce", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "web", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	const char *listen = NULL, *announce = NULL;
+	const char *listen = NULL, *announce = NULL, *web = NULL;
 	int o;
 
 	optind = 0;
@@ -452,12 +453,21 @@ cmd_serve(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'l': listen = optarg; break;
 		case 'a': announce = optarg; break;
+		case 'w': web = optarg; break;
 		case 'h': return s_help("serve");
 		default: return kr_cli_usage("serve");
 		}
 	}
 	if (optind != argc)
 		return kr_cli_usage("serve");
+	if (web) {
+		if (strcmp(web, "off") != 0 && kr_web_check_url(web) < 0) {
+			fprintf(stderr, "kairan: serve: --web: %s\n", kr_errmsg());
+			return 2;
+		}
+		free(c->h.cfg.web);
+		c->h.cfg.web = kr_strdup(web);
+	}
 	if (kr_serve(&c->h, listen, announce) < 0)
 		return kr_cli_fail("serve");
 	return 0;

@@ -1,10 +1,9 @@
 /*
  * node/cmd_diff.c - diff and derive
  *
- * diff compares two versions of an item by line (longest common
- * subsequence), and shows a changed line character by character in git's
- * word-diff style, [-removed-]{+added+}: Japanese has no spaces, so words
- * are the wrong unit and whole-line diffs hide a one-character edit.
+ * diff compares two versions of an item with node/textdiff.c (lines, and
+ * a changed line character by character) and prints it in git's
+ * word-diff style, [-removed-]{+added+}.
  * The output is the publisher's text, so it is made safe before printing
  * (kr_safe_inplace: no terminal escapes, no bidi overrides).
  */
@@ -16,175 +15,26 @@
 #include "../policies/frontmatter.h"
 #include "../policies/item.h"
 #include "cli.h"
+#include "textdiff.h"
 
-typedef struct {
-	char **v;
-	size_t n;
-} s_lines;
-
+/* `kairan diff` output: git's word-diff style, [-removed-]{+added+}. */
 static void
-s_split(s_lines *l, const char *text, size_t len)
+s_render(const kr_diff_ev *ev, void *arg)
 {
-	const char *p = text, *end = text + len;
+	kr_buf *out = arg;
 
-	l->v = NULL;
-	l->n = 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		l->v = kr_realloc(l->v, (l->n + 1) * sizeof(char *));
-		l->v[l->n++] = kr_strndup(p, n);
-		p += n + 1;
+	switch (ev->op) {
+	case KR_DIFF_SAME_LINE: break;
+	case KR_DIFF_HUNK: kr_buf_addf(out, "@@ line %zu @@\n", ev->bline); break;
+	case KR_DIFF_DEL_LINE: kr_buf_addf(out, "- %.*s\n", (int)ev->len, ev->text); break;
+	case KR_DIFF_ADD_LINE: kr_buf_addf(out, "+ %.*s\n", (int)ev->len, ev->text); break;
+	case KR_DIFF_CHG_BEGIN: kr_buf_adds(out, "~ "); break;
+	case KR_DIFF_SAME: kr_buf_add(out, ev->text, ev->len); break;
+	case KR_DIFF_DEL: kr_buf_addf(out, "[-%.*s-]", (int)ev->len, ev->text); break;
+	case KR_DIFF_ADD: kr_buf_addf(out, "{+%.*s+}", (int)ev->len, ev->text); break;
+	case KR_DIFF_CHG_END: kr_buf_addch(out, '\n'); break;
+	case KR_DIFF_TOOLONG: kr_buf_adds(out, "(too long to compare line by line)\n"); break;
 	}
-}
-
-/* Code points of s, for the character-level diff. */
-static size_t
-s_cps(const char *s, uint32_t **out, size_t **off)
-{
-	size_t n = 0, len = strlen(s);
-
-	*out = kr_calloc(len + 1, sizeof(uint32_t));
-	*off = kr_calloc(len + 2, sizeof(size_t));
-	for (size_t i = 0; i < len;) {
-		(*off)[n] = i;
-		i += kr_utf8_next(s + i, len - i, &(*out)[n++]);
-	}
-	(*off)[n] = len;
-	return n;
-}
-
-/* One changed line, character by character: [-removed-]{+added+}. */
-static void
-s_char_diff(kr_buf *b, const char *a, const char *c)
-{
-	uint32_t *x, *y;
-	size_t *xo, *yo, nx = s_cps(a, &x, &xo), ny = s_cps(c, &y, &yo);
-	unsigned short *t;
-	size_t i = 0, j = 0;
-
-	if (nx > 2000 || ny > 2000) {
-		kr_buf_addf(b, "[-%s-]{+%s+}", a, c);
-		goto done;
-	}
-	t = kr_calloc((nx + 1) * (ny + 1), sizeof(unsigned short));
-#define T(i, j) t[(i) * (ny + 1) + (j)]
-	for (size_t p = nx; p-- > 0;)
-		for (size_t q = ny; q-- > 0;)
-			T(p, q) = x[p] == y[q] ? (unsigned short)(T(p + 1, q + 1) + 1)
-			                       : (T(p + 1, q) > T(p, q + 1) ? T(p + 1, q) : T(p, q + 1));
-	while (i < nx || j < ny) {
-		if (i < nx && j < ny && x[i] == y[j]) {
-			kr_buf_add(b, a + xo[i], xo[i + 1] - xo[i]);
-			i++;
-			j++;
-			continue;
-		}
-		if (i < nx && (j == ny || T(i + 1, j) >= T(i, j + 1))) {
-			size_t s = i;
-			while (i < nx && (j == ny || T(i + 1, j) >= T(i, j + 1)) && !(j < ny && x[i] == y[j]))
-				i++;
-			kr_buf_addf(b, "[-%.*s-]", (int)(xo[i] - xo[s]), a + xo[s]);
-		} else {
-			size_t s = j;
-			while (j < ny && (i == nx || T(i + 1, j) < T(i, j + 1)) && !(i < nx && x[i] == y[j]))
-				j++;
-			kr_buf_addf(b, "{+%.*s+}", (int)(yo[j] - yo[s]), c + yo[s]);
-		}
-	}
-#undef T
-	free(t);
-done:
-	free(x); free(y); free(xo); free(yo);
-}
-
-/*
- * Whether two lines are versions of one line: the same YAML key, or at
- * least 40% of their characters in common (2 * LCS / total).
- */
-static int
-s_similar(const char *a, const char *c)
-{
-	const char *ka = strchr(a, ':'), *kc = strchr(c, ':');
-	uint32_t *x, *y;
-	size_t *xo, *yo, nx, ny, lcs;
-	unsigned short *row;
-
-	if (ka && kc && a[0] != ' ' && a[0] != '#' && ka - a == kc - c && strncmp(a, c, (size_t)(ka - a)) == 0 &&
-	    strchr("abcdefghijklmnopqrstuvwxyz_", a[0]))
-		return 1;
-	nx = s_cps(a, &x, &xo);
-	ny = s_cps(c, &y, &yo);
-	if (nx == 0 || ny == 0 || nx > 2000 || ny > 2000) {
-		free(x); free(y); free(xo); free(yo);
-		return nx == 0 && ny == 0;
-	}
-	row = kr_calloc((ny + 1) * 2, sizeof(unsigned short));
-	for (size_t i = 1; i <= nx; i++) {
-		unsigned short *cur = row + (i % 2) * (ny + 1), *prev = row + ((i + 1) % 2) * (ny + 1);
-		for (size_t j = 1; j <= ny; j++)
-			cur[j] = x[i - 1] == y[j - 1] ? (unsigned short)(prev[j - 1] + 1)
-			                              : (prev[j] > cur[j - 1] ? prev[j] : cur[j - 1]);
-	}
-	lcs = row[(nx % 2) * (ny + 1) + ny];
-	free(row); free(x); free(y); free(xo); free(yo);
-	return 2 * lcs * 10 >= 4 * (nx + ny);
-}
-
-/*
- * Line diff of a and b into out; returns the number of changed lines.
- * Removed-then-added runs are paired line by line and shown character by
- * character (~), what is left over as - or +.
- */
-static size_t
-s_diff(kr_buf *out, const s_lines *a, const s_lines *b)
-{
-	size_t n = a->n, m = b->n, i = 0, j = 0, changes = 0;
-	unsigned int *t;
-
-	if ((n + 1) * (m + 1) > 16u << 20) {
-		kr_buf_adds(out, "(too long to compare line by line)\n");
-		return 1;
-	}
-	t = kr_calloc((n + 1) * (m + 1), sizeof(unsigned int));
-#define T(i, j) t[(i) * (m + 1) + (j)]
-	for (size_t p = n; p-- > 0;)
-		for (size_t q = m; q-- > 0;)
-			T(p, q) = strcmp(a->v[p], b->v[q]) == 0 ? T(p + 1, q + 1) + 1
-			                                        : (T(p + 1, q) > T(p, q + 1) ? T(p + 1, q) : T(p, q + 1));
-	while (i < n || j < m) {
-		size_t di, dj;
-		if (i < n && j < m && strcmp(a->v[i], b->v[j]) == 0) {
-			i++;
-			j++;
-			continue;
-		}
-		di = i;
-		dj = j;
-		while (i < n && (j == m || T(i + 1, j) >= T(i, j + 1)) && !(j < m && strcmp(a->v[i], b->v[j]) == 0))
-			i++;
-		while (j < m && (i == n || T(i + 1, j) < T(i, j + 1)) && !(i < n && strcmp(a->v[i], b->v[j]) == 0))
-			j++;
-		kr_buf_addf(out, "@@ line %zu @@\n", dj + 1);
-		/* pair similar lines in order; show the rest as removed or added */
-		for (size_t r = di, q = dj; r < i || q < j;) {
-			if (r < i && q < j && s_similar(a->v[r], b->v[q])) {
-				kr_buf_adds(out, "~ ");
-				s_char_diff(out, a->v[r++], b->v[q++]);
-				kr_buf_addch(out, '\n');
-			} else if (r < i && q + 1 < j && s_similar(a->v[r], b->v[q + 1])) {
-				kr_buf_addf(out, "+ %s\n", b->v[q++]); /* an added line before a changed one */
-			} else if (r < i && (q == j || r - di <= q - dj)) {
-				kr_buf_addf(out, "- %s\n", a->v[r++]);
-			} else {
-				kr_buf_addf(out, "+ %s\n", b->v[q++]);
-			}
-			changes++;
-		}
-	}
-#undef T
-	free(t);
-	return changes;
 }
 
 typedef struct {
@@ -268,7 +118,6 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 	s_hist h = { 0 };
 	int a = 1, b = 0, rc = 1;
 	kr_buf ta = KR_BUF_INIT, tb = KR_BUF_INIT, out = KR_BUF_INIT;
-	s_lines la, lb;
 	char *va, *ea, *vb, *eb, ha[KR_OID_HEX + 1], hb[KR_OID_HEX + 1];
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
@@ -313,15 +162,11 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 	kr_hex(hb, h.commits[b], KR_OID_LEN);
 	kr_buf_addf(&out, "--- %s @%.10s (version %s%s%s)\n+++ %s @%.10s (version %s%s%s)\n", argv[1], ha,
 	    va ? va : "?", ea ? ", " : "", ea ? ea : "", argv[1], hb, vb ? vb : "?", eb ? ", " : "", eb ? eb : "");
-	s_split(&la, ta.ptr, ta.len);
-	s_split(&lb, tb.ptr, tb.len);
-	if (s_diff(&out, &la, &lb) == 0)
+	if (kr_textdiff(ta.ptr, ta.len, tb.ptr, tb.len, s_render, &out) == 0)
 		kr_buf_adds(&out, "(no changes)\n");
 	/* the lines are the publisher's text: nothing in them may drive the terminal */
 	out.len = kr_safe_inplace(out.ptr, out.len, KR_SAFE_TEXT);
 	fputs(out.ptr, stdout);
-	kr_strv_free(la.v, la.n);
-	kr_strv_free(lb.v, lb.n);
 	free(va); free(ea); free(vb); free(eb);
 	rc = 0;
 done:

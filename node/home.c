@@ -32,6 +32,20 @@ static const char s_config_template[] =
 	"listen = tcp://127.0.0.1:7420\n"
 	"announce = tcp://127.0.0.1:7421\n"
 	"\n"
+	"# Read-only web pages for staff, and endpoints for other software on the\n"
+	"# same port (CKAN API, DCAT catalog, Dify's External Knowledge API).\n"
+	"# `web = off` turns them off; web = http://0.0.0.0:7480 opens them to the\n"
+	"# office network.\n"
+	"web = http://127.0.0.1:7480\n"
+	"# Keys a Dify instance may send (Authorization: Bearer KEY) to POST /retrieval,\n"
+	"# space-separated; without any, /retrieval refuses every request.\n"
+	"# web.retrieval_keys = KEY1 KEY2\n"
+	"# Limits: threads, connections in all and per address, idle timeout (s).\n"
+	"# web.threads = 4\n"
+	"# web.max_connections = 256\n"
+	"# web.per_ip = 128\n"
+	"# web.timeout = 10\n"
+	"\n"
 	"# What may leave this node and what it accepts: the defaults are\n"
 	"# policies/default.policy (compiled in); override any line here, e.g.\n"
 	"# policy.accept.kinds = case guideline\n"
@@ -225,6 +239,12 @@ kr_config_load(kr_config *c, const char *path)
 		STR("lg_code", lg_code)
 		STR("listen", listen)
 		STR("announce", announce)
+		STR("web", web)
+		STR("web.retrieval_keys", web_retrieval_keys)
+		NUM("web.threads", web_threads, unsigned)
+		NUM("web.timeout", web_timeout, unsigned)
+		NUM("web.max_connections", web_max_connections, unsigned)
+		NUM("web.per_ip", web_per_ip, unsigned)
 		if (strncmp(k, "policy.", 7) == 0) {
 			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
 				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
@@ -269,6 +289,8 @@ kr_config_load(kr_config *c, const char *path)
 		rc = kr_error(KR_ERROR, "%s: serve_queue must be 1 to 65536", path);
 	if (rc == 0 && (c->serve_credit < 1 || c->serve_credit > 1024))
 		rc = kr_error(KR_ERROR, "%s: serve_credit must be 1 to 1024", path);
+	if (rc == 0 && !c->web)
+		c->web = kr_strdup("http://127.0.0.1:7480");
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
 	if (rc == 0) {
@@ -287,6 +309,8 @@ kr_config_clear(kr_config *c)
 	free(c->lg_code);
 	free(c->listen);
 	free(c->announce);
+	free(c->web);
+	free(c->web_retrieval_keys);
 	free(c->pii_allow_phones);
 	free(c->pii_allow_addresses);
 	kr_policy_rules_clear(&c->rules);

@@ -21,6 +21,11 @@
 typedef struct {
 	char *name, *lg_code;
 	char *listen, *announce;
+	char *web;                  /* http://HOST:PORT of the web pages, or "off" */
+	char *web_retrieval_keys;   /* Bearer keys for POST /retrieval (Dify), space-separated */
+	unsigned web_threads;       /* web server threads (0: its default) */
+	unsigned web_timeout;       /* idle web connection timeout, seconds (0: default) */
+	unsigned web_max_connections, web_per_ip; /* web connection limits (0: defaults) */
 	uint64_t max_collection_bytes;
 	size_t max_item_bytes;
 	int64_t manifest_ttl;       /* seconds */

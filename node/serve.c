@@ -69,6 +69,7 @@
 #include "../sharing/search.h"
 #include "log.h"
 #include "peer.h"
+#include "web.h"
 
 #define PIPE_EP "inproc://kairan-worker"
 #define POOL_EP "inproc://kairan-pool-%d"
@@ -1894,6 +1895,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 {
 	s_server s = { 0 };
 	s_worker *w = kr_calloc(1, sizeof(*w)); /* a busy worker may outlive this frame */
+	kr_web *web = NULL;
 	pthread_t thread;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -1943,6 +1945,19 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	have_thread = 1;
 	if ((rc = s_pool_start(&s)) < 0)
 		goto done;
+	if (strcmp(h->cfg.web, "off") != 0) {
+		/* the web pages: their own threads and handles (node/web.c), never this loop's */
+		kr_web_conf wc = { .home = h->home, .url = h->cfg.web, .name = h->cfg.name, .lg_code = h->cfg.lg_code,
+			.fpr = h->fpr, .retrieval_keys = h->cfg.web_retrieval_keys, .threads = h->cfg.web_threads,
+			.timeout_s = h->cfg.web_timeout, .max_connections = h->cfg.web_max_connections, .per_ip = h->cfg.web_per_ip };
+		if ((rc = kr_web_start(&web, &wc)) == KR_EUSAGE)
+			goto done;
+		if (rc < 0)
+			log_warnx("%s; this node runs without its web pages", kr_errmsg());
+		else
+			log_info("web pages on %s/", kr_web_url(web));
+		rc = 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	/* Make sure we have a signed manifest to offer, fresh enough. */
@@ -1968,6 +1983,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
 	    s.busy_total, s.dropped_total);
 done:
+	kr_web_stop(&web);
 	if (rc < 0)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (have_thread || s.slots) {

@@ -1210,3 +1210,97 @@ kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uin
 	    "(SELECT rowid FROM rejected WHERE publisher = ?1 AND peer = ?2 ORDER BY rowid DESC LIMIT ?3)",
 	    "ssI", pub, peer ? peer : "", (int64_t)KR_REJECTED_KEEP);
 }
+
+/* ---- listing items without a search (web pages, CKAN, DCAT; issue 10) ---- */
+
+#define LIST_WHERE \
+	" FROM items i LEFT JOIN heads h ON h.publisher = i.publisher AND h.collection = i.collection" \
+	" LEFT JOIN manifests m ON m.publisher = i.publisher" \
+	" WHERE (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.publisher = ?2 OR i.lg_code = ?2)" \
+	" AND coalesce(h.synced, 0) >= ?3"
+
+int
+kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, size_t *n, size_t *total)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	*total = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT count(*)" LIST_WHERE, "ssI", f->kind, f->publisher,
+	    f->synced_since)) < 0)
+		return rc;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*total = (size_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return s_dberr(st, "counting items");
+	if (f->limit == 0 || f->offset >= *total)
+		return 0;
+	if ((rc = s_prep(st, &stmt, f->order == KR_LIST_ID ?
+	    "SELECT i.id, i.kind, i.title, i.version, i.updated, i.published, i.publisher, i.collection, "
+	    "i.path, i.commit_id, i.blob, m.name, i.lg_code, i.outcome, i.headline, i.domains, "
+	    "coalesce(h.synced, 0)" LIST_WHERE " ORDER BY i.id, i.publisher LIMIT ?4 OFFSET ?5" :
+	    "SELECT i.id, i.kind, i.title, i.version, i.updated, i.published, i.publisher, i.collection, "
+	    "i.path, i.commit_id, i.blob, m.name, i.lg_code, i.outcome, i.headline, i.domains, "
+	    "coalesce(h.synced, 0)" LIST_WHERE " ORDER BY 17 DESC, i.updated DESC, i.id LIMIT ?4 OFFSET ?5",
+	    "ssIII", f->kind, f->publisher, f->synced_since, (int64_t)f->limit, (int64_t)f->offset)) < 0)
+		return rc;
+	*out = kr_calloc(f->limit < *total ? f->limit : *total, sizeof(**out));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < f->limit) {
+		kr_item_row *r = &(*out)[(*n)++];
+		r->id = s_col(stmt, 0);
+		r->kind = s_col(stmt, 1);
+		r->title = s_col(stmt, 2);
+		r->version = s_col(stmt, 3);
+		r->updated = s_col(stmt, 4);
+		r->published = s_col(stmt, 5);
+		r->publisher = s_col(stmt, 6);
+		r->collection = s_col(stmt, 7);
+		r->path = s_col(stmt, 8);
+		r->commit = s_col(stmt, 9);
+		r->blob = s_col(stmt, 10);
+		r->pub_name = s_col(stmt, 11);
+		r->pub_code = s_col(stmt, 12);
+		r->outcome = s_col(stmt, 13);
+		r->headline = s_col(stmt, 14);
+		r->domains = s_col(stmt, 15);
+		r->synced = sqlite3_column_int64(stmt, 16);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		kr_item_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return s_dberr(st, "listing items");
+	}
+	return 0;
+}
+
+void
+kr_item_rows_free(kr_item_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		kr_item_row *r = &v[i];
+		free(r->id); free(r->kind); free(r->title); free(r->version); free(r->updated);
+		free(r->published); free(r->publisher); free(r->collection); free(r->path); free(r->commit);
+		free(r->blob); free(r->pub_name); free(r->pub_code); free(r->outcome); free(r->headline);
+		free(r->domains);
+	}
+	free(v);
+}
+
+int64_t
+kr_state_data_version(kr_state *st)
+{
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}

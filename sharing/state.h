@@ -172,4 +172,29 @@ int kr_state_rejected_get(kr_state *st, const char *pub, const char *peer, const
 int kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uint8_t manifest[32],
     const char *coll, const char *reason);
 
+/* ---- listing items without a search (web pages, CKAN, DCAT; issue 10) ---- */
+
+enum { KR_LIST_RECENT = 0, KR_LIST_ID = 1 };
+
+typedef struct {
+	const char *kind;               /* NULL: any */
+	const char *publisher;          /* fingerprint or lg_code; NULL: any */
+	int64_t synced_since;           /* only collections whose head changed at or after this (0: any) */
+	int order;                      /* KR_LIST_RECENT: newest head change first, then updated; KR_LIST_ID */
+	size_t offset, limit;           /* limit 0: count only */
+} kr_item_filter;
+
+typedef struct {
+	char *id, *kind, *title, *version, *updated, *published, *publisher, *collection, *path;
+	char *commit, *blob, *pub_name, *pub_code, *outcome, *headline, *domains;
+	int64_t synced;                 /* when this node's head of the collection last changed */
+} kr_item_row;
+
+/* Items matching f in f->order; *total counts every match. */
+int kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, size_t *n, size_t *total);
+void kr_item_rows_free(kr_item_row *v, size_t n);
+
+/* Changes whenever another connection has committed since (PRAGMA data_version): for caches. */
+int64_t kr_state_data_version(kr_state *st);
+
 #endif

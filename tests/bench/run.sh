@@ -131,3 +131,4 @@ echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 
 echo
 echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape):"
 "$TOOLS/searchbench" "$B" "${BENCH_SEARCH_ITEMS:-100000}" "${BENCH_SEARCH_QUERIES:-100}" | sed 's/^/  /'
+sh "$(dirname "$0")/web.sh"

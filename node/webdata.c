@@ -1,0 +1,430 @@
+/*
+ * node/webdata.c - reads for the web pages and endpoints (see webdata.h)
+ *
+ * Composes kr_state_* (which items, which publishers), kr_store_* (the
+ * signed files and their history) and kr_frontmatter_* (fields); holds no
+ * state of its own except the per-thread digest cache in kr_web_ctx.
+ * Runs on the web threads only.
+ */
+#include "webdata.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../policies/dataset.h"
+#include "../sharing/sign.h"
+
+int
+kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out)
+{
+	uint8_t commit[KR_OID_LEN];
+	int bl, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->text = (kr_buf)KR_BUF_INIT;
+	if ((rc = kr_state_item_find(c->state, id, &out->items, &out->nitems)) < 0)
+		return rc;
+	out->it = &out->items[0];
+	if ((rc = kr_unhex(commit, KR_OID_LEN, out->it->commit)) < 0 ||
+	    (rc = kr_store_read(c->store, out->it->publisher, out->it->collection, commit, out->it->path,
+	    &out->text)) < 0) {
+		kr_web_item_free(out);
+		return rc;
+	}
+	if (kr_frontmatter_parse(&out->fm, out->text.ptr, out->text.len, &out->body, &bl) < 0) {
+		kr_error_clear();
+		out->fm = NULL;
+		out->body = out->text.ptr;
+	}
+	out->body_len = out->text.len - (size_t)(out->body - out->text.ptr);
+	return 0;
+}
+
+void
+kr_web_item_free(kr_web_item *x)
+{
+	kr_state_items_free(x->items, x->nitems);
+	kr_buf_release(&x->text);
+	kr_yaml_free(&x->fm);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- versions ------------------------------------------------------------ */
+
+typedef struct {
+	kr_web_version *v;
+	size_t n;
+} s_hist;
+
+static int
+s_hist_add(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, void *arg)
+{
+	s_hist *h = arg;
+	kr_web_version *v;
+
+	if (h->n == KR_WEB_MAX_VERSIONS)
+		return 1;
+	h->v = kr_realloc(h->v, (h->n + 1) * sizeof(*h->v));
+	v = &h->v[h->n++];
+	memset(v, 0, sizeof(*v));
+	kr_hex(v->commit, commit, KR_OID_LEN);
+	if (blob)
+		kr_hex(v->blob, blob, KR_OID_LEN);
+	v->present = blob != NULL;
+	v->time = time;
+	return 0;
+}
+
+static char *
+s_dup(const char *s)
+{
+	return s ? kr_strdup(s) : NULL;
+}
+
+int
+kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n)
+{
+	s_hist h = { 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = kr_store_path_history(c->store, it->publisher, it->collection, it->path, s_hist_add, &h);
+	if (rc < 0) {
+		kr_web_versions_free(h.v, h.n);
+		return rc;
+	}
+	for (size_t i = 0; i < h.n; i++) {
+		kr_buf t = KR_BUF_INIT;
+		kr_yaml *fm = NULL;
+		const char *body;
+		int bl;
+		if (!h.v[i].present || kr_web_version_text(c, it, &h.v[i], &t) < 0) {
+			kr_error_clear();
+			kr_buf_release(&t);
+			continue;
+		}
+		if (kr_frontmatter_parse(&fm, t.ptr, t.len, &body, &bl) == 0) {
+			h.v[i].version = s_dup(kr_yaml_str(fm, "version"));
+			h.v[i].edition = s_dup(kr_yaml_str(fm, "edition"));
+			h.v[i].updated = s_dup(kr_yaml_str(fm, "updated"));
+			h.v[i].notes = s_dup(kr_yaml_str(fm, "version_notes"));
+		}
+		kr_error_clear();
+		kr_yaml_free(&fm);
+		kr_buf_release(&t);
+	}
+	*out = h.v;
+	*n = h.n;
+	return 0;
+}
+
+int
+kr_web_version_text(kr_web_ctx *c, const kr_state_item *it, const kr_web_version *v, kr_buf *out)
+{
+	uint8_t blob[KR_OID_LEN];
+
+	if (!v->present)
+		return 0;
+	if (kr_unhex(blob, KR_OID_LEN, v->blob) < 0)
+		return kr_error(KR_EPROTO, "bad blob id");
+	return kr_store_read_blob(c->store, it->publisher, it->collection, blob, out);
+}
+
+void
+kr_web_versions_free(kr_web_version *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].version);
+		free(v[i].edition);
+		free(v[i].updated);
+		free(v[i].notes);
+	}
+	free(v);
+}
+
+/* ---- 出典 and headline ---------------------------------------------------- */
+
+char *
+kr_web_attribution(const kr_yaml *fm, const char *fallback_name, int with_version)
+{
+	kr_buf b = KR_BUF_INIT;
+	const kr_yaml *pub, *der;
+	const char *name, *title, *lic, *ed;
+
+	if (!fm)
+		return kr_sprintf("出典：%s", fallback_name ? fallback_name : "");
+	pub = kr_yaml_get(fm, "publisher");
+	der = kr_yaml_get(fm, "derived_from");
+	name = pub ? kr_yaml_str(pub, "name") : NULL;
+	title = kr_yaml_str(fm, "title");
+	lic = kr_yaml_str(fm, "license");
+	ed = kr_yaml_str(fm, "edition") ? kr_yaml_str(fm, "edition") : kr_yaml_str(fm, "version");
+	/* the same words as `kairan export` (node/cmd_content.c), so a row and its page agree */
+	kr_buf_addf(&b, "出典：%s「%s」", name ? name : fallback_name ? fallback_name : "", title ? title : "");
+	if (with_version && ed)
+		kr_buf_addf(&b, "（%s）", ed);
+	if (der && der->type == KR_YAML_SEQ && der->n) {
+		const char *src = kr_yaml_str(der->items[0], "id");
+		kr_buf_addf(&b, "（%s を加工して作成）", src ? src : "");
+	}
+	kr_buf_addf(&b, "、%s", lic ? lic : "PDL-1.0");
+	return kr_buf_detach(&b);
+}
+
+char *
+kr_web_headline(const kr_yaml *fm)
+{
+	const kr_yaml *ms = fm ? kr_yaml_get(fm, "metrics") : NULL, *m;
+	const char *name, *unit, *achieved, *target;
+
+	if (!ms || ms->type != KR_YAML_SEQ || ms->n == 0 || (m = ms->items[0])->type != KR_YAML_MAP)
+		return NULL;
+	name = kr_yaml_str(m, "name");
+	unit = kr_yaml_str(m, "unit");
+	achieved = kr_yaml_str(m, "achieved");
+	target = kr_yaml_str(m, "target");
+	if (!name || !achieved)
+		return NULL;
+	unit = unit ? unit : "";
+	return target ? kr_sprintf("%s %s%s / 目標 %s%s", name, achieved, unit, target, unit)
+	              : kr_sprintf("%s %s%s", name, achieved, unit);
+}
+
+/* ---- datasets -------------------------------------------------------------- */
+
+const kr_web_format kr_web_formats[3] = {
+	{ "jsonl", "JSONL（行ごとのJSON、出典つき）", "application/jsonl; charset=utf-8", ".jsonl", "JSONL" },
+	{ "dify-csv", "Dify Q&A CSV（UTF-8 BOM付き）", "text/csv; charset=utf-8; header=present", "-dify.csv", "CSV" },
+	{ "langchain", "LangChain JSONL（page_content と metadata）", "application/jsonl; charset=utf-8", "-langchain.jsonl", "JSONL" },
+};
+
+const kr_web_format *
+kr_web_format_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kr_web_formats) / sizeof(kr_web_formats[0]); i++)
+		if (name && strcmp(kr_web_formats[i].name, name) == 0)
+			return &kr_web_formats[i];
+	return NULL;
+}
+
+typedef struct {
+	char *prefix;
+	char **v;
+	size_t n;
+} s_files;
+
+static int
+s_files_add(const char *path, const uint8_t *blob, void *arg)
+{
+	s_files *f = arg;
+	size_t l = strlen(path);
+
+	if (blob && strncmp(path, f->prefix, strlen(f->prefix)) == 0 && l > 6 && strcmp(path + l - 6, ".jsonl") == 0) {
+		f->v = kr_realloc(f->v, (f->n + 1) * sizeof(char *));
+		f->v[f->n++] = kr_strdup(path);
+	}
+	return 0;
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define MAX_DATASET_BYTES ((size_t)64 << 20)
+
+int
+kr_web_dataset_jsonl(kr_web_ctx *c, const kr_state_item *it, kr_buf *out)
+{
+	uint8_t commit[KR_OID_LEN];
+	s_files f = { 0 };
+	size_t plen = strlen(it->path);
+	int rc;
+
+	if (plen < 9 || strcmp(it->path + plen - 9, "README.md") != 0)
+		return kr_error(KR_ENOTFOUND, "%s is not a dataset card", it->id);
+	if ((rc = kr_unhex(commit, KR_OID_LEN, it->commit)) < 0)
+		return rc;
+	f.prefix = kr_sprintf("%.*sdata/", (int)(plen - 9), it->path);
+	rc = kr_store_diff(c->store, it->publisher, it->collection, NULL, commit, s_files_add, &f);
+	if (f.n > 1)
+		qsort(f.v, f.n, sizeof(char *), s_cmp_str);
+	for (size_t i = 0; i < f.n && rc == 0; i++) {
+		size_t before = out->len;
+		rc = kr_store_read(c->store, it->publisher, it->collection, commit, f.v[i], out);
+		if (rc == 0 && out->len > before && out->ptr[out->len - 1] != '\n')
+			kr_buf_addch(out, '\n');
+		if (rc == 0 && out->len > MAX_DATASET_BYTES)
+			rc = kr_error(KR_EPROTO, "%s: rows larger than %zu MB", it->id, MAX_DATASET_BYTES >> 20);
+	}
+	kr_strv_free(f.v, f.n);
+	free(f.prefix);
+	return rc;
+}
+
+int
+kr_web_export(kr_web_ctx *c, const kr_web_item *x, const kr_web_format *f, kr_buf *out, size_t *rows)
+{
+	kr_buf jsonl = KR_BUF_INIT;
+	char *attr = kr_web_attribution(x->fm, x->it->pub_name ? x->it->pub_name : x->it->publisher, 0);
+	size_t skipped = 0;
+	int rc;
+
+	*rows = 0;
+	if ((rc = kr_web_dataset_jsonl(c, x->it, &jsonl)) == 0) {
+		if (strcmp(f->name, "dify-csv") == 0)
+			kr_buf_adds(out, "\xef\xbb\xbf"); /* Dify expects UTF-8 with a BOM */
+		rc = kr_dataset_export(out, f->name, 1, x->it->id, jsonl.ptr, jsonl.len, attr, rows, &skipped);
+	}
+	kr_buf_release(&jsonl);
+	free(attr);
+	return rc;
+}
+
+int
+kr_web_export_digest(kr_web_ctx *c, const kr_web_item *x, const kr_web_format *f, size_t *size,
+    char sha256[65], size_t *rows)
+{
+	char key[32];
+	uint8_t md[32], k[32];
+	kr_buf in = KR_BUF_INIT, out = KR_BUF_INIT;
+	kr_web_digest *slot = &c->digests[0];
+	int rc;
+
+	kr_buf_addf(&in, "%s\n%s\n%s\n%s", x->it->publisher, x->it->commit, x->it->path, f->name);
+	kr_sha256(k, in.ptr, in.len);
+	kr_buf_release(&in);
+	memcpy(key, k, sizeof(key));
+	for (size_t i = 0; i < sizeof(c->digests) / sizeof(c->digests[0]); i++) {
+		kr_web_digest *d = &c->digests[i];
+		if (d->used && memcmp(d->key, key, sizeof(key)) == 0) {
+			d->used = (int)++c->digest_clock;
+			*size = d->size;
+			*rows = d->rows;
+			memcpy(sha256, d->sha256, 65);
+			return 0;
+		}
+		if (d->used < slot->used)
+			slot = d;
+	}
+	if ((rc = kr_web_export(c, x, f, &out, rows)) < 0) {
+		kr_buf_release(&out);
+		return rc;
+	}
+	kr_sha256(md, out.ptr, out.len);
+	*size = out.len;
+	kr_hex(sha256, md, 32);
+	kr_buf_release(&out);
+	memcpy(slot->key, key, sizeof(key));
+	slot->size = *size;
+	slot->rows = *rows;
+	memcpy(slot->sha256, sha256, 65);
+	slot->used = (int)++c->digest_clock;
+	return 0;
+}
+
+/* ---- publishers ------------------------------------------------------------ */
+
+void
+kr_web_freshness(kr_web_ctx *c, const char *publisher, kr_web_fresh *f)
+{
+	kr_state_manifest m;
+
+	memset(f, 0, sizeof(*f));
+	if (kr_state_manifest_get(c->state, publisher, &m) < 0) {
+		kr_error_clear();
+		return;
+	}
+	f->known = 1;
+	f->seq = m.seq;
+	f->issued = m.issued;
+	f->expires = m.expires;
+	f->received = m.received;
+	f->stale = m.expires <= kr_now();
+	f->name = m.name;
+	f->lg_code = m.lg_code;
+	f->peer = m.peer;
+	m.name = m.lg_code = m.peer = NULL;
+	kr_state_manifest_clear(&m);
+}
+
+void
+kr_web_fresh_clear(kr_web_fresh *f)
+{
+	free(f->name);
+	free(f->lg_code);
+	free(f->peer);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- labels ------------------------------------------------------------------ */
+
+static const char *const s_kinds[][2] = {
+	{ "case", "導入事例" }, { "prompt", "プロンプト" }, { "guideline", "利用ガイドライン" },
+	{ "dataset", "データセット" }, { "consultation", "相談" }, { "endorsement", "推奨" },
+	{ "adoption", "利用報告" }, { "answer", "回答" },
+};
+
+const char *
+kr_web_kind_label(const char *kind)
+{
+	for (size_t i = 0; kind && i < sizeof(s_kinds) / sizeof(s_kinds[0]); i++)
+		if (strcmp(s_kinds[i][0], kind) == 0)
+			return s_kinds[i][1];
+	return kind ? kind : "";
+}
+
+static const char *const s_keys[][2] = {
+	{ "kind", "種類" }, { "id", "ID" }, { "title", "題名" }, { "publisher", "発行者" },
+	{ "version", "バージョン" }, { "version_notes", "改訂理由" }, { "edition", "版" },
+	{ "published", "公開日" }, { "updated", "更新日" }, { "license", "ライセンス" },
+	{ "confidentiality", "機密性" }, { "draft", "下書き" }, { "domains", "分野" },
+	{ "ai_uses", "AIの用途" }, { "ai_use", "AIの用途" }, { "derived_from", "派生元" },
+	{ "sources", "出典資料" }, { "ai_generated", "AIによる作成" }, { "org_class", "団体区分" },
+	{ "population", "人口" }, { "deployment", "導入方式" }, { "system", "システム" },
+	{ "period", "期間" }, { "stage", "段階" }, { "outcome", "結果" }, { "metrics", "指標" },
+	{ "cost", "費用" }, { "risks", "リスク" }, { "mitigations", "対策" }, { "lessons", "教訓" },
+	{ "partners", "協力先" }, { "scene", "利用場面" }, { "variables", "変数" },
+	{ "allowed_input", "入力してよい情報" }, { "checks", "確認事項" }, { "tested_with", "検証環境" },
+	{ "effect_estimate", "効果の見込み" }, { "history", "改訂履歴" }, { "applies_to", "適用範囲" },
+	{ "classification_map", "分類の対応" }, { "prohibitions", "禁止事項" },
+	{ "obligations", "遵守事項" }, { "required_training", "必要な研修" }, { "language", "言語" },
+	{ "pretty_name", "表示名" }, { "task_categories", "タスク" }, { "size_categories", "規模" },
+	{ "configs", "データ構成" }, { "set", "プロンプト集" }, { "co_publishers", "共同発行" },
+};
+
+const char *
+kr_web_key_label(const char *key)
+{
+	for (size_t i = 0; key && i < sizeof(s_keys) / sizeof(s_keys[0]); i++)
+		if (strcmp(s_keys[i][0], key) == 0)
+			return s_keys[i][1];
+	return key ? key : "";
+}
+
+void
+kr_web_time(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+void
+kr_web_uuid(char out[37], const char *s)
+{
+	uint8_t md[32];
+
+	kr_sha256(md, s, strlen(s));
+	md[6] = (uint8_t)((md[6] & 0x0F) | 0x80);   /* version 8 */
+	md[8] = (uint8_t)((md[8] & 0x3F) | 0x80);   /* variant RFC 9562 */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12],
+	    md[13], md[14], md[15]);
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# tests/bench/web.sh - the web pages under load (part of `make bench`): wrk
+# with 50 connections on the search page (ごみ) and on an item page, at 3,000
+# and at 100,000 items, while the node replicates a publisher that adds an
+# item every 0.2 s; beside `kairan search --json ごみ` on the same node in the
+# same run. [target: p99 <= 100 ms at 100,000 items while replicating]
+# Pages are warm (served from the render cache, which a refresher thread
+# renders again as replication moves the state); a first, uncached render of
+# each page is timed separately.
+set -eu
+: "${KAIRAN:?run through make bench}"
+K=$KAIRAN
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(mktemp -d /tmp/kairan-webbench.XXXXXX)
+P=${BENCH_WEB_PORT:-31500}
+DUR=${BENCH_WEB_SECONDS:-10}
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$B"; }
+trap cleanup EXIT INT TERM
+cd "$B"
+command -v wrk >/dev/null || { echo "web bench: wrk is missing (make deps installs it)"; exit 1; }
+
+# items N DIR: N case records, 1-2 KB of Japanese each; every 7th mentions ごみ
+items() {
+	mkdir -p "$2/cases"
+	awk -v n="$1" -v dir="$2/cases" 'BEGIN {
+		split("住民 問合せ 生成AI チャットボット 分別 収集日 議会 答弁 子育て 正答率 職員 研修 窓口 観光 防災 福祉 議事録 要約 翻訳 分析", w, " ");
+		for (i = 1; i <= n; i++) {
+			f = sprintf("%s/c%06d.md", dir, i);
+			printf "---\nkind: case\nid: 232114/case/c%06d\ntitle: 性能測定の事例 %d %s%s\npublisher: {lg_code: \"232114\", name: 豊田市}\n", i, i, w[i % 20 + 1], (i % 7 == 0 ? "とごみ出し" : "") > f;
+			printf "version: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n" > f;
+			printf "domains: [住民問合せ対応]\nai_uses: [対話生成]\noutcome: %s\nsources: [{title: 測定用, issuer: 豊田市}]\n---\n", (i % 3 ? "継続実証" : "見送り") > f;
+			for (k = 0; k < 12; k++)
+				printf "%sの%sについて%sを試し、%sの結果を確かめた。\n", w[(i + k) % 20 + 1], w[(i * 3 + k) % 20 + 1], w[(k * 7 + i) % 20 + 1], (k % 5 == 0 && i % 7 == 0 ? "ごみ" : w[(i + 2 * k) % 20 + 1]) > f;
+			close(f);
+		}
+	}'
+}
+
+# the publisher that keeps the node replicating
+"$K" --home feeder init --name 三豊市 --lg-code 372081 >/dev/null
+"$K" --home feeder publish "$SRC/deploy/samples/372081" >/dev/null
+"$K" --home feeder serve --listen tcp://127.0.0.1:$P --announce tcp://127.0.0.1:$((P + 1)) --web off 2>feeder.log &
+pids="$pids $!"
+
+pct_ms() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i] }'; }
+wrk_line() { # wrk_line URL: "N req/s, p50 X, p99 Y"
+	wrk -t2 -c50 -d"${DUR}s" --latency "$1" >wrk.out 2>&1 || true
+	rps=$(awk '/^Requests\/sec/ { print $2 }' wrk.out)
+	p50=$(awk '$1 == "50%" { print $2 }' wrk.out)
+	p99=$(awk '$1 == "99%" { print $2 }' wrk.out)
+	errs=$(awk '/Non-2xx|Socket errors/ { $1 = $1; print }' wrk.out | tr '\n' ' ')
+	echo "${rps:-?} req/s, p50 ${p50:-?}, p99 ${p99:-?}${errs:+ ($errs)}"
+}
+
+for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
+	home=node$N
+	items "$N" gen$N
+	"$K" --home $home init --name 豊田市 --lg-code 232114 >/dev/null
+	t0=$(date +%s%N)
+	"$K" --home $home publish gen$N >/dev/null
+	t1=$(date +%s%N)
+	"$K" --home $home follow tcp://127.0.0.1:$P --publisher "$("$K" --home feeder id --fingerprint)" >/dev/null
+	wp=$((P + 10 + N % 1000))
+	"$K" --home $home serve --listen tcp://127.0.0.1:$((wp + 1)) --announce tcp://127.0.0.1:$((wp + 2)) \
+		--web http://127.0.0.1:$wp 2>$home.log &
+	spid=$!
+	pids="$pids $spid"
+	sleep 2
+	total=$("$K" --home $home search --json --limit 1 ごみ | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+	echo "web pages, $N items ($total match ごみ; published in $(( (t1 - t0) / 1000000 )) ms), wrk -c50 for ${DUR}s, the node replicating an item every 0.2 s:"
+	# replication during the runs
+	( i=0; while [ $i -lt $((DUR * 15)) ]; do
+		printf -- '---\nkind: case\nid: 372081/case/live-%d\ntitle: 計測中に届いた事例 %d\npublisher: {lg_code: "372081", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\nai_uses: [対話生成]\nsources: [{title: 測定, issuer: 三豊市}]\n---\nごみ出しの案内を試した。\n' "$N$i" "$i" >live.md
+		"$K" --home feeder publish live.md >/dev/null 2>&1 || true
+		sleep 0.2; i=$((i + 1)); done ) &
+	feed=$!
+	# one render of each page that no cache answers (an unused parameter makes a new key)
+	cold_s=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF&cold=$N")
+	cold_i=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/items/232114/case/c000007?cold=$N")
+	echo "  a first (uncached) render: search page $(awk "BEGIN { printf \"%.1f\", $cold_s * 1000 }") ms, item page $(awk "BEGIN { printf \"%.1f\", $cold_i * 1000 }") ms"
+	curl -s -o /dev/null "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF"
+	curl -s -o /dev/null "http://127.0.0.1:$wp/items/232114/case/c000007"
+	echo "  search page ?q=ごみ:        $(wrk_line "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF")   [target p99 <= 100 ms]"
+	echo "  item page:                  $(wrk_line "http://127.0.0.1:$wp/items/232114/case/c000007")"
+	echo "  RSS of the node after the runs: $(awk '/VmRSS/ { print $2 }' /proc/$spid/status) kB; replicated during the runs: $(grep -c 'verified and applied' $home.log) manifests"
+	kill $feed 2>/dev/null || true
+	wait $feed 2>/dev/null || true
+	i=0
+	while [ $i -lt 20 ]; do
+		a=$(date +%s%N); "$K" --home $home search --json ごみ >/dev/null; b=$(date +%s%N)
+		echo $(( (b - a) / 1000 ))
+		i=$((i + 1))
+	done >cli.us
+	echo "  kairan search --json ごみ (a whole process, same node, same run): p50 $(awk '{ print $1 / 1000 }' cli.us | pct_ms 50) ms, p99 $(awk '{ print $1 / 1000 }' cli.us | pct_ms 99) ms"
+	kill $spid 2>/dev/null || true
+	wait $spid 2>/dev/null || true
+done
