@@ -2084,9 +2084,7 @@ s_repo_forget(kr_store *s, const char *pub, const char *coll)
 		if (strcmp((*pp)->path, path) == 0) {
 			s_repo *r = *pp;
 			*pp = r->next;
-			git_repository_free(r->repo);
-			free(r->path);
-			free(r);
+			s_repo_free(r);
 			break;
 		}
 	free(path);

@@ -48,6 +48,10 @@ while [ $i -le "$N" ]; do
 		# idle worker threads drop stale packs within a second
 		wait_for 3 sh -c "test \$( { ls -l /proc/$PID_town/fd /proc/$PID_pub/fd 2>/dev/null | grep -c '(deleted)'; grep -c '(deleted)' /proc/$PID_town/maps /proc/$PID_pub/maps | cut -d: -f2; } | awk '{s+=\$1} END {print s+0}') = 0"
 		e1=$(deleted_files $PID_town) e2=$(deleted_files $PID_pub)
+		for pid in $PID_town $PID_pub; do
+			{ ls -l /proc/$pid/fd 2>/dev/null | grep '(deleted)'; grep '(deleted)' /proc/$pid/maps; } |
+				sed "s|^|# still held by $pid: |" | head -5
+		done
 		ra=$(awk '/^RssAnon:/ { print $2 }' /proc/$PID_town/status) rdb=$(db_kb $PID_town)
 		diag "after $i updates: town RSS $((r / 1024)) MB ($ra KB anonymous, $rdb KB of state.db mapped), fds $(open_fds $PID_town), deleted files $d1 -> $e1; publisher daemon RSS $((rp / 1024)) MB, fds $(open_fds $PID_pub), deleted files $d2 -> $e2 ($(( ($(now_ms) - t0) / 1000 )) s)"
 		curve="$curve $((r / 1024))"
