@@ -133,7 +133,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		s_json_kv(b, "outcome", h->outcome, 1);
 		s_json_kv(b, "headline", h->headline, 1);
 		s_json_kv(b, "snippet", h->snippet, 1);
-		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\"}", h->rank);
+		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
 	}
 	kr_buf_adds(b, "],\"facets\":{");
 	for (int f = 0; f < 4; f++) {
