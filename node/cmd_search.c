@@ -65,37 +65,7 @@ s_print_json(const kr_search_result *r, const char *query)
 {
 	kr_buf b = KR_BUF_INIT;
 
-	kr_buf_adds(&b, "{");
-	s_json_str(&b, "query", query, 0);
-	kr_buf_addf(&b, ",\"total\":%zu,\"hits\":[", r->total);
-	for (size_t i = 0; i < r->nhits; i++) {
-		const kr_search_hit *h = &r->hits[i];
-		kr_buf_adds(&b, i ? ",{" : "{");
-		s_json_str(&b, "id", h->id, 0);
-		s_json_str(&b, "title", h->title, 1);
-		s_json_str(&b, "publisher", h->publisher, 1);
-		s_json_str(&b, "publisher_name", h->pub_name, 1);
-		s_json_str(&b, "lg_code", h->pub_code, 1);
-		s_json_str(&b, "kind", h->kind, 1);
-		s_json_str(&b, "version", h->version, 1);
-		s_json_str(&b, "updated", h->updated, 1);
-		s_json_str(&b, "outcome", h->outcome, 1);
-		s_json_str(&b, "headline", h->headline, 1);
-		s_json_str(&b, "snippet", h->snippet, 1);
-		kr_buf_addf(&b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
-	}
-	kr_buf_adds(&b, "],\"facets\":{");
-	for (int f = 0; f < 4; f++) {
-		kr_buf_addf(&b, "%s\"%s\":{", f ? "," : "", s_facet_names[f]);
-		for (size_t i = 0; i < r->nfacets[f]; i++) {
-			if (i)
-				kr_buf_addch(&b, ',');
-			kr_buf_addjson(&b, r->facets[f][i].value);
-			kr_buf_addf(&b, ":%zu", r->facets[f][i].count);
-		}
-		kr_buf_addch(&b, '}');
-	}
-	kr_buf_adds(&b, "}}\n");
+	kr_search_result_json(&b, r, query);
 	fputs(b.ptr, stdout);
 	kr_buf_release(&b);
 }

@@ -60,7 +60,6 @@ s_json_error(kr_web_resp *out, int status, const char *msg)
 
 /* ---- /api/search ------------------------------------------------------------ */
 
-static const char *const s_facet_names[4] = { "kind", "outcome", "domain", "prefecture" };
 
 int
 kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
@@ -116,37 +115,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	}
 	/* the same document as `kairan search --json` (node/cmd_search.c) */
 	out->type = "application/json; charset=utf-8";
-	kr_buf_adds(b, "{");
-	s_json_kv(b, "query", q, 0);
-	kr_buf_addf(b, ",\"total\":%zu,\"hits\":[", res.total);
-	for (size_t i = 0; i < res.nhits; i++) {
-		const kr_search_hit *h = &res.hits[i];
-		kr_buf_adds(b, i ? ",{" : "{");
-		s_json_kv(b, "id", h->id, 0);
-		s_json_kv(b, "title", h->title, 1);
-		s_json_kv(b, "publisher", h->publisher, 1);
-		s_json_kv(b, "publisher_name", h->pub_name, 1);
-		s_json_kv(b, "lg_code", h->pub_code, 1);
-		s_json_kv(b, "kind", h->kind, 1);
-		s_json_kv(b, "version", h->version, 1);
-		s_json_kv(b, "updated", h->updated, 1);
-		s_json_kv(b, "outcome", h->outcome, 1);
-		s_json_kv(b, "headline", h->headline, 1);
-		s_json_kv(b, "snippet", h->snippet, 1);
-		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
-	}
-	kr_buf_adds(b, "],\"facets\":{");
-	for (int f = 0; f < 4; f++) {
-		kr_buf_addf(b, "%s\"%s\":{", f ? "," : "", s_facet_names[f]);
-		for (size_t i = 0; i < res.nfacets[f]; i++) {
-			if (i)
-				kr_buf_addch(b, ',');
-			kr_buf_addjson(b, res.facets[f][i].value);
-			kr_buf_addf(b, ":%zu", res.facets[f][i].count);
-		}
-		kr_buf_addch(b, '}');
-	}
-	kr_buf_adds(b, "}}\n");
+	kr_search_result_json(b, &res, q);
 	kr_search_result_free(&res);
 	kr_buf_release(&match);
 	kr_buf_release(&pref2);

@@ -15,9 +15,16 @@
 #define KR_SEARCH_H
 
 #include "common.h"
+#include "state.h"
 
 /* Compiles q into an FTS5 MATCH expression; KR_EUSAGE with a message for a malformed query. */
 int kr_search_compile(const char *q, kr_buf *match);
+
+/*
+ * Appends the JSON document of `kairan search --json` and /api/search for
+ * this node's own answer r to query (one writer, so the two stay equal).
+ */
+void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query);
 
 /* Name of a prefecture by its two-digit number ("37" -> 香川県), or NULL. */
 const char *kr_pref_name(const char *code);
