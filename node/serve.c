@@ -526,6 +526,11 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 	kr_buf_release(&match);
 }
 
+/*
+ * One job, in a pool worker: a search answered in full, a fetch resolved to
+ * the pack it names (or refused), or a pack built. The result goes back to
+ * the loop as [s_result][payload].
+ */
 static void
 s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 {
@@ -1398,6 +1403,12 @@ s_pack_done(s_server *s, s_pack *p, s_req *builder, const char *failed)
 	}
 }
 
+/*
+ * A pool worker's result for the request it had: passes a reply on, caches
+ * a built pack and answers everyone waiting for it, or (resolved) answers
+ * from a pack already built, waits for one being built, or has the same
+ * worker build it. Then the worker takes the next client in turn.
+ */
 static void
 s_handle_pool(s_server *s, s_slot *slot)
 {
