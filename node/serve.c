@@ -1938,6 +1938,13 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	int rc = 0, have_thread = 0, worker_stopped = 0, clean = 1;
 	double stop_at = 0;
 
+	/*
+	 * Large transient buffers (pack chunks, packs, a whole history being
+	 * consolidated) are mapped and unmapped: glibc otherwise raises this
+	 * threshold after the first such free and leaves them in the heap,
+	 * where what stays allocated around them keeps the pages resident.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	s.h = h;
 	s.cache.budget = h->cfg.pack_cache_bytes;
 	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));
