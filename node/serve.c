@@ -36,21 +36,29 @@
  * Packs are cached by what they contain: (publisher, collection, want, the
  * have the pack starts from), the have being one this node holds and
  * found to be want's ancestor (kr_store_pack_base), so unknown haves do not
- * make new packs. Requests for a pack being built wait for that build. A
- * memo maps the exact request (publisher, collection, want, haves) to its
- * pack, so the chunks after the first are answered by the loop; the memo
- * has ALIAS_MAX slots and a flood only evicts memo entries, never packs.
+ * make new packs; the cache holds pack_cache_bytes at most, and drops
+ * packs nobody asked for in PACK_IDLE_MS. Requests for a pack being built
+ * wait for that build. A memo maps the exact request (publisher,
+ * collection, want, haves) to its pack, so the chunks after the first are
+ * answered by the loop; the memo has ALIAS_MAX slots and a flood only
+ * evicts memo entries, never packs.
  *
  * Clone pattern: for each peer the loop subscribes first (after the
  * worker's hello told it where), then asks the worker for a snapshot; a
  * beacon whose digest differs from the one the last snapshot returned
  * triggers another snapshot.
  *
- * Stopping: SIGTERM/SIGINT are taken by the loop thread only; the workers
- * see a stop flag within SLICE_MS (peer.c stops waiting on peers), and the
- * loop waits at most STOP_GRACE_MS for them. A worker still busy after that
- * (a long verify, a large pack build) is left to the process exit: every
- * write it makes is all-or-nothing (SQLite transactions, refs by CAS).
+ * Long running: every thread tidies about once a second (s_tidy): libgit2
+ * caches and packs (replaced ones included), its SQLite page cache, and
+ * malloc_trim; so descriptors, mappings and RSS follow what the node holds,
+ * not how many updates it has seen.
+ *
+ * Stopping: SIGTERM/SIGINT are taken by the loop thread only; it tells the
+ * workers (a message, and a flag that peer.c looks at every 100 ms while it
+ * waits on a peer) and waits at most STOP_GRACE_MS for them. A worker still
+ * busy after that (a long verify, a large pack build) is left to the
+ * process exit: every write it makes is all-or-nothing (SQLite
+ * transactions, refs by CAS).
  */
 #include "serve.h"
 
@@ -80,6 +88,7 @@
 #define REPLY_BYTES_MAX (64u << 20)  /* replies waiting for all clients together */
 #define ALIAS_MAX 4096               /* request -> pack memo slots */
 #define PACKS_MAX 1024               /* packs cached, whatever their size */
+#define PACK_IDLE_MS 120000          /* a pack nobody asked for this long is dropped */
 #define WAITING_BYTES_MAX (16u << 20)
 #define IDLE_MS 1000                 /* an idle thread tidies this often */
 #define REPO_IDLE_MS 30000           /* repos unused this long are closed */
@@ -518,6 +527,11 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 	kr_buf_release(&match);
 }
 
+/*
+ * One job, in a pool worker: a search answered in full, a fetch resolved to
+ * the pack it names (or refused), or a pack built. The result goes back to
+ * the loop as [s_result][payload].
+ */
 static void
 s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 {
@@ -764,6 +778,21 @@ s_cache_trim(s_cache *c, const s_pack *keep)
 		if (!oldest)
 			break;
 		s_cache_remove(c, oldest);
+	}
+}
+
+/*
+ * Drops ready packs nobody asked for in PACK_IDLE_MS: subscribers fetch an
+ * update within seconds of its announcement, so memory follows what is
+ * being fetched, not the budget.
+ */
+static void
+s_cache_expire(s_cache *c, double now)
+{
+	for (s_pack *p = c->head, *next; p; p = next) {
+		next = p->next;
+		if (p->ready && now - p->used > PACK_IDLE_MS)
+			s_cache_remove(c, p);
 	}
 }
 
@@ -1375,6 +1404,12 @@ s_pack_done(s_server *s, s_pack *p, s_req *builder, const char *failed)
 	}
 }
 
+/*
+ * A pool worker's result for the request it had: passes a reply on, caches
+ * a built pack and answers everyone waiting for it, or (resolved) answers
+ * from a pack already built, waits for one being built, or has the same
+ * worker build it. Then the worker takes the next client in turn.
+ */
 static void
 s_handle_pool(s_server *s, s_slot *slot)
 {
@@ -1782,6 +1817,8 @@ s_run(s_server *s)
 			s_beacon(s);
 			s->next_beacon = now + s->h->cfg.beacon_ms;
 		}
+		if (now - tidied >= IDLE_MS)
+			s_cache_expire(&s->cache, now);
 		s_tidy(s->h->store, s->h->state, &tidied, &dirty);
 		s_log_busy(s, now);
 		for (size_t i = 0; i < s->npeers; i++)
@@ -1903,6 +1940,13 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	int rc = 0, have_thread = 0, worker_stopped = 0, clean = 1;
 	double stop_at = 0;
 
+	/*
+	 * Large transient buffers (pack chunks, packs, a whole history being
+	 * consolidated) are mapped and unmapped: glibc otherwise raises this
+	 * threshold after the first such free and leaves them in the heap,
+	 * where what stays allocated around them keeps the pages resident.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	s.h = h;
 	s.cache.budget = h->cfg.pack_cache_bytes;
 	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));

@@ -1036,6 +1036,8 @@ kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 /* ---- pack writer ---------------------------------------------------- */
 
 #define WINDOW 8          /* earlier blobs tried as bases in a small pack */
+#define CACHE_EVERY_COMMITS 64   /* libgit2 caches dropped this often in a history walk */
+#define CACHE_EVERY_OBJECTS 1024 /* and this often while writing a pack */
 #define SMALL_PACK 512    /* objects; above this a pack is a (first) sync */
 
 typedef struct {
@@ -1254,6 +1256,13 @@ s_enumerate(s_objlist *l, const git_oid *base, const git_oid *want)
 			rc = s_enum_tree(l, p ? git_commit_tree_id(p) : NULL, git_commit_tree_id(c));
 		git_commit_free(p);
 		git_commit_free(c);
+		/*
+		 * A long history parses every version of every tree once; libgit2
+		 * would cache them all (up to its limit, then evict at random):
+		 * drop them as we go, so a whole-history walk stays small.
+		 */
+		if ((nchain - i) % CACHE_EVERY_COMMITS == 0)
+			git_repository__cleanup(l->repo);
 	}
 done:
 	free(chain);
@@ -1555,8 +1564,6 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
 		return rc;
-	if (git_repository_odb(&l.odb, l.repo) < 0)
-		return s_git_error(KR_EIO, "opening object database");
 	s_oid_in(&w, want);
 	have_base = s_pick_base(l.repo, &w, haves, nhaves, &base);
 	if ((rc = s_enumerate(&l, have_base ? &base : NULL, &w)) < 0)
@@ -1567,6 +1574,11 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 		free(repo);
 		if (reused)
 			goto done;
+	}
+	/* after the walk, which drops the repo's odb now and then */
+	if (git_repository_odb(&l.odb, l.repo) < 0) {
+		rc = s_git_error(KR_EIO, "opening object database");
+		goto done;
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		size_t len;
@@ -1588,6 +1600,16 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 		size_t len;
 		int used_delta = 0;
 
+		if (i && i % CACHE_EVERY_OBJECTS == 0) {
+			/* the odb caches what it reads: start a fresh one now and then */
+			git_odb_free(l.odb);
+			l.odb = NULL;
+			git_repository__cleanup(l.repo);
+			if (git_repository_odb(&l.odb, l.repo) < 0) {
+				rc = s_git_error(KR_EIO, "opening object database");
+				goto done;
+			}
+		}
 		if (git_odb_read(&obj, l.odb, &l.v[i].oid) < 0) {
 			rc = s_git_error(KR_ENOTFOUND, "reading object for pack");
 			goto done;
@@ -1696,12 +1718,12 @@ kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
 	*bound = old ? 0 : 32; /* pack header and trailer */
 	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
 		return rc;
-	if (git_repository_odb(&l.odb, l.repo) < 0)
-		return s_git_error(KR_EIO, "opening object database");
 	s_oid_in(&w, newoid);
 	if (old)
 		s_oid_in(&o, old);
-	if ((rc = s_enumerate(&l, old ? &o : NULL, &w)) == 0) {
+	if ((rc = s_enumerate(&l, old ? &o : NULL, &w)) == 0 && git_repository_odb(&l.odb, l.repo) < 0)
+		rc = s_git_error(KR_EIO, "opening object database");
+	if (rc == 0) {
 		for (size_t i = 0; i < l.n; i++) {
 			size_t len;
 			git_object_t t;

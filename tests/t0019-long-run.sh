@@ -5,6 +5,8 @@
 # the publisher's daemon, and the town's RSS stays within 10% of its value
 # after 100 updates. LONGRUN_UPDATES=N runs a shorter version by hand.
 . "$(dirname "$0")/lib.sh"
+# Under make check SANITIZE=address: ASan's quarantine of freed memory is not the node's.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=8:malloc_context_size=5}"
 plan 8
 cd "$T"
 P=$(port_base)
