@@ -21,9 +21,6 @@ check() { d=$1; shift; if "$@" >"$T/last.out" 2>&1; then ok "$d"; else not_ok "$
 # check_fails DESCRIPTION COMMAND...: ok when the command fails
 check_fails() { d=$1; shift; if "$@" >"$T/last.out" 2>&1; then not_ok "$d"; sed 's/^/# /' "$T/last.out"; else ok "$d"; fi; }
 diag() { echo "# $*"; }
-# check_todo REASON DESCRIPTION COMMAND...: a known gap, reported every run (TAP TODO):
-# a failure is shown as "not ok … # TODO REASON" and does not fail the file.
-check_todo() { r=$1; d=$2; shift 2; _n=$((_n + 1)); if "$@" >"$T/last.out" 2>&1; then echo "ok $_n - $d # TODO $r"; else echo "not ok $_n - $d # TODO $r"; sed 's/^/# /' "$T/last.out"; fi; }
 
 
 # A free base port per test file so tests never collide.
