@@ -34,6 +34,7 @@ endif
 # Recursive (=) so pkg-config runs after `deps` installed what was missing.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS += -lm
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -43,6 +44,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
+LIB_SRC += sharing/searchcols.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o

@@ -5,7 +5,8 @@
  * kairan's side goes through the real state API (kr_state_item_put, the
  * triggers, kr_search_compile, kr_state_search: count, top 10 with
  * snippets, facet counts). Groonga's side is in-process libgroonga: a
- * table with the same title, body and facet columns, a lexicon with
+ * table with the same title and body, facet columns that refer to key
+ * tables (Groonga's idiom for drilldowns), a lexicon with
  * TokenBigram and NormalizerNFKC150("unify_kana", true) (katakana and
  * hiragana match each other, as kairan folds them), an index over title
  * and body built after the load (Groonga's fast static indexing), and per
@@ -14,7 +15,11 @@
  * with Groonga's query cache off. The match counts of the two engines are
  * compared on every query.
  *
- * Usage: groongabench DIR N_ITEMS N_QUERIES
+ * Usage: groongabench DIR N_ITEMS N_QUERIES [--reuse]
+ * (--reuse: keep DIR's indexes from an earlier run with the same N_ITEMS
+ * and only run the queries; the build figures are then not printed)
+ * BENCH_CLOCK=cpu times queries in process CPU time instead of wall time
+ * (for comparing changes on a machine shared with other work).
  * Ends with: search vs groonga: worst p50 ratio R, worst p99 P ms
  * Single-threaded.
  */
@@ -23,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <groonga.h>
 
@@ -31,6 +38,19 @@
 #include "searchcorpus.h"
 
 static grn_ctx s_ctx;
+static int s_cpu_clock;
+
+/* Milliseconds: wall (monotonic), or this process's CPU time with BENCH_CLOCK=cpu. */
+static double
+s_now(void)
+{
+	struct timespec ts;
+
+	if (!s_cpu_clock)
+		return kr_monotonic_ms();
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Runs one Groonga command; returns its output (static buffer, valid until the next call). */
 static const char *
@@ -136,10 +156,15 @@ s_groonga_build(const char *dir, const sc_corpus *c)
 	s_grn("table_create Items TABLE_NO_KEY");
 	s_grn("column_create Items title COLUMN_SCALAR ShortText");
 	s_grn("column_create Items body COLUMN_SCALAR Text");
-	s_grn("column_create Items kind COLUMN_SCALAR ShortText");
-	s_grn("column_create Items outcome COLUMN_SCALAR ShortText");
-	s_grn("column_create Items domain COLUMN_SCALAR ShortText");
-	s_grn("column_create Items pref COLUMN_SCALAR ShortText");
+	/* facet columns refer to key tables, Groonga's idiom for fast drilldowns */
+	s_grn("table_create Kinds TABLE_HASH_KEY ShortText");
+	s_grn("table_create Outcomes TABLE_HASH_KEY ShortText");
+	s_grn("table_create Domains TABLE_HASH_KEY ShortText");
+	s_grn("table_create Prefs TABLE_HASH_KEY ShortText");
+	s_grn("column_create Items kind COLUMN_SCALAR Kinds");
+	s_grn("column_create Items outcome COLUMN_SCALAR Outcomes");
+	s_grn("column_create Items domain COLUMN_SCALAR Domains");
+	s_grn("column_create Items pref COLUMN_SCALAR Prefs");
 	for (int i = 0; i < c->n;) {
 		kr_buf v = KR_BUF_INIT;
 		kr_buf_addch(&v, '[');
@@ -203,20 +228,23 @@ main(int argc, char **argv)
 {
 	char *path, *gdir;
 	kr_state *st;
-	int nq, mismatches = 0, nqueries = 0;
+	int nq, mismatches = 0, nqueries = 0, reuse;
 	sc_corpus c;
 	double ours_build, grn_build, worst_ratio = 0, worst_p99 = 0;
 	const char *worst_shape = "";
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: groongabench DIR N_ITEMS N_QUERIES\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "--reuse") == 0)) {
+		fprintf(stderr, "usage: groongabench DIR N_ITEMS N_QUERIES [--reuse]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	nq = atoi(argv[3]);
+	s_cpu_clock = getenv("BENCH_CLOCK") && strcmp(getenv("BENCH_CLOCK"), "cpu") == 0;
 	path = kr_sprintf("%s/bench-state.db", argv[1]);
 	gdir = kr_sprintf("%s/groonga", argv[1]);
-	remove(path);
+	reuse = argc == 5 && access(path, F_OK) == 0;
+	if (!reuse)
+		remove(path);
 	if (kr_state_open(&st, path) < 0) {
 		fprintf(stderr, "groongabench: %s\n", kr_errmsg());
 		return 2;
@@ -227,6 +255,16 @@ main(int argc, char **argv)
 	}
 
 	sc_corpus_make(&c, atoi(argv[2]));
+	if (reuse) {
+		char *g = kr_sprintf("%s/db", gdir);
+		if (!grn_db_open(&s_ctx, g)) {
+			fprintf(stderr, "groongabench: %s: %s\n", g, s_ctx.errbuf);
+			return 2;
+		}
+		free(g);
+		printf("corpus: %d items (indexes reused)\n", c.n);
+		goto queries;
+	}
 	ours_build = s_kairan_build(st, &c);
 	kr_state_destroy(&st);          /* the last close checkpoints the WAL */
 	if (kr_state_open(&st, path) < 0) {
@@ -241,6 +279,9 @@ main(int argc, char **argv)
 	    "Groonga %.1f s, %.0f MB (table + lexicon + index)   ratio %.2f / %.2f\n",
 	    ours_build / 1000, (double)sc_size(path) / 1e6, grn_build / 1000, (double)s_du(gdir) / 1e6,
 	    ours_build / grn_build, (double)sc_size(path) / (double)s_du(gdir));
+queries:
+	if (s_cpu_clock)
+		printf("(query times in CPU time, BENCH_CLOCK=cpu)\n");
 	printf("%-26s %19s   %19s   %13s   %s\n", "query shape", "kairan p50 / p99 ms",
 	    "Groonga p50 / p99 ms", "ratio p50/p99", "matches (mean)");
 
@@ -255,16 +296,16 @@ main(int argc, char **argv)
 			kr_search_result r;
 			int nt = sc_query(&c, sh, terms, &q);
 			long gcount;
-			double t0 = kr_monotonic_ms();
+			double t0 = s_now();
 
 			if (kr_search_compile(q.ptr, &match) < 0 || (sq.match = match.ptr, kr_state_search(st, &sq, &r) < 0)) {
 				fprintf(stderr, "groongabench: %s: %s\n", q.ptr, kr_errmsg());
 				return 2;
 			}
-			ours[i] = kr_monotonic_ms() - t0;
-			t0 = kr_monotonic_ms();
+			ours[i] = s_now() - t0;
+			t0 = s_now();
 			gcount = s_groonga_query(terms, nt, sh->phrase, sq.outcome);
-			grn[i] = kr_monotonic_ms() - t0;
+			grn[i] = s_now() - t0;
 			matches += (double)r.total;
 			nqueries++;
 			if (gcount != (long)r.total) {
