@@ -32,6 +32,10 @@ struct kr_scols {
 	size_t nflat[2], capflat[2];
 	int32_t *ntok;
 	size_t cap;                     /* rows allocated: n < cap */
+	/* the previous row's raw values: rows read in index order repeat them */
+	char *last[KR_SCOL_N];
+	uint32_t last_code[NSCALAR];
+	int64_t last_n;
 };
 
 static uint32_t
@@ -86,7 +90,10 @@ s_code(s_intern *in, const char *s, int add)
 kr_scols *
 kr_scols_new(void)
 {
-	return kr_calloc(1, sizeof(kr_scols));
+	kr_scols *c = kr_calloc(1, sizeof(kr_scols));
+
+	c->last_n = -1;
+	return c;
 }
 
 void
@@ -104,6 +111,8 @@ kr_scols_destroy(kr_scols **cp)
 	}
 	for (int k = 0; k < NSCALAR; k++)
 		free(c->code[k]);
+	for (int k = 0; k < KR_SCOL_N; k++)
+		free(c->last[k]);
 	for (int k = 0; k < 2; k++) {
 		free(c->lstart[k]);
 		free(c->llen[k]);
@@ -135,6 +144,8 @@ s_grow(kr_scols *c, int64_t n)
 	c->cap = cap;
 }
 
+static void s_list(kr_scols *c, int l, int64_t n, const char *p);
+
 void
 kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N])
 {
@@ -142,29 +153,49 @@ kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N])
 		return;
 	if ((size_t)n >= c->cap)
 		s_grow(c, n);
-	for (int k = 0; k < NSCALAR; k++)
-		c->code[k][n] = s_code(&c->in[k], v[k], 1);
+	for (int k = 0; k < KR_SCOL_N; k++) {
+		/* same as the previous row (both NULL, or equal text): nothing to intern */
+		int same = c->last_n >= 0 && ((!v[k] && !c->last[k]) ||
+		    (v[k] && c->last[k] && strcmp(v[k], c->last[k]) == 0));
+		if (k < NSCALAR) {
+			c->code[k][n] = same ? c->last_code[k] : s_code(&c->in[k], v[k], 1);
+			c->last_code[k] = c->code[k][n];
+		} else if (same) {
+			c->lstart[k - NSCALAR][n] = c->lstart[k - NSCALAR][c->last_n];
+			c->llen[k - NSCALAR][n] = c->llen[k - NSCALAR][c->last_n];
+		} else {
+			s_list(c, k - NSCALAR, n, v[k]);
+		}
+		if (!same) {
+			free(c->last[k]);
+			c->last[k] = v[k] ? kr_strdup(v[k]) : NULL;
+		}
+	}
 	if (!c->code[KR_SCOL_KIND][n])
 		c->code[KR_SCOL_KIND][n] = s_code(&c->in[KR_SCOL_KIND], "", 1);
-	for (int l = 0; l < 2; l++) {
-		const char *p = v[NSCALAR + l];
-		c->lstart[l][n] = (uint32_t)c->nflat[l];
-		c->llen[l][n] = 0;
-		while (p && *p && c->llen[l][n] < UINT16_MAX) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-			if (len) {
-				char *one = kr_strndup(p, len);
-				if (c->nflat[l] == c->capflat[l]) {
-					c->capflat[l] = c->capflat[l] ? c->capflat[l] * 2 : 1024;
-					c->flat[l] = kr_realloc(c->flat[l], c->capflat[l] * sizeof(uint32_t));
-				}
-				c->flat[l][c->nflat[l]++] = s_code(&c->in[NSCALAR + l], one, 1);
-				c->llen[l][n]++;
-				free(one);
+	c->last_n = n;
+}
+
+/* Row n's list column l from "\nA\nB\n" (empty items skipped). */
+static void
+s_list(kr_scols *c, int l, int64_t n, const char *p)
+{
+	c->lstart[l][n] = (uint32_t)c->nflat[l];
+	c->llen[l][n] = 0;
+	while (p && *p && c->llen[l][n] < UINT16_MAX) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len) {
+			char *one = kr_strndup(p, len);
+			if (c->nflat[l] == c->capflat[l]) {
+				c->capflat[l] = c->capflat[l] ? c->capflat[l] * 2 : 1024;
+				c->flat[l] = kr_realloc(c->flat[l], c->capflat[l] * sizeof(uint32_t));
 			}
-			p += len + (nl ? 1 : 0);
+			c->flat[l][c->nflat[l]++] = s_code(&c->in[NSCALAR + l], one, 1);
+			c->llen[l][n]++;
+			free(one);
 		}
+		p += len + (nl ? 1 : 0);
 	}
 }
 

@@ -132,6 +132,12 @@ static const char *const s_migrations[] = {
 	"  manifest BLOB NOT NULL,"        /* SHA-256 of the Signed(Manifest) bytes */
 	"  collection TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL,"
 	"  UNIQUE (publisher, peer, manifest));",
+	/*
+	 * search: the filter and facet columns as a covering index, so the
+	 * search's in-memory copy (s_scols_fresh) is read without the bodies.
+	 */
+	"CREATE INDEX items_facets ON items(kind, outcome, pref, deployment, popband, publisher, lg_code, "
+	"  updated, domains, ai_uses);",
 };
 
 /*
