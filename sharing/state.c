@@ -25,6 +25,7 @@ struct kr_state {
 	int created;                            /* this open made the schema from nothing */
 	kr_scols *scols;                        /* search filter/facet columns, see s_scols_fresh */
 	int64_t scols_dv, scols_tc;             /* data_version and total_changes it was built at */
+	int searched;                           /* a search ran on this connection */
 };
 
 static const char *const s_migrations[] = {
@@ -820,19 +821,55 @@ kr_state_setting_put(kr_state *st, const char *key, const char *value)
 
 /* ---- search ----------------------------------------------------------- */
 
+/* A row's token count from its FTS5 %_docsize blob: one varint (SQLite's format) per column. */
+static int
+s_docsize(const unsigned char *p, int len)
+{
+	int ntok = 0;
+
+	for (int i = 0; p && i < len;) {
+		uint64_t v = 0;
+		int k = 0;
+		while (i < len && k < 8 && (p[i] & 0x80)) {
+			v = (v << 7) | (p[i++] & 0x7f);
+			k++;
+		}
+		if (i < len)
+			v = k == 8 ? (v << 8) | p[i++] : (v << 7) | p[i++];
+		ntok += (int)v;
+	}
+	return ntok;
+}
+
+#define SCOLS_SELECT "SELECT n, kind, outcome, pref, deployment, popband, publisher, lg_code, " \
+	"updated, domains, ai_uses FROM items"
+
+static void
+s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
+{
+	const char *v[KR_SCOL_N];
+
+	for (int k = 0; k < KR_SCOL_N; k++)
+		v[k] = (const char *)sqlite3_column_text(stmt, k + 1);
+	kr_scols_row(c, sqlite3_column_int64(stmt, 0), v);
+}
+
 /*
- * The filter and facet columns in memory, as of the current read
- * transaction: rebuilt when another connection committed (data_version)
- * or this one wrote (total_changes) since they were built. One sequential
- * read of the facet columns and of FTS5's %_docsize table.
+ * The filter and facet columns of every row, kept in st->scols as of the
+ * current read transaction: rebuilt when another connection committed
+ * (data_version) or this one wrote (total_changes) since they were built.
+ * One sequential read of a covering index and of FTS5's %_docsize table.
+ * *fresh is 1 if they are current without a rebuild; with build 0 a stale
+ * copy is dropped and not rebuilt.
  */
 static int
-s_scols_fresh(kr_state *st)
+s_scols_fresh(kr_state *st, int build, int *fresh)
 {
 	sqlite3_stmt *stmt;
 	int64_t dv, tc = sqlite3_total_changes64(st->db);
 	int rc;
 
+	*fresh = 0;
 	if ((rc = s_prep(st, &stmt, "PRAGMA data_version", "")) < 0)
 		return rc;
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
@@ -841,41 +878,26 @@ s_scols_fresh(kr_state *st)
 	}
 	dv = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	if (st->scols && st->scols_dv == dv && st->scols_tc == tc)
+	if (st->scols && st->scols_dv == dv && st->scols_tc == tc) {
+		*fresh = 1;
 		return 0;
+	}
 	kr_scols_destroy(&st->scols);
-	if ((rc = s_prep(st, &stmt, "SELECT n, kind, outcome, pref, deployment, popband, publisher, lg_code, "
-	    "updated, domains, ai_uses FROM items", "")) < 0)
+	if (!build)
+		return 0;
+	if ((rc = s_prep(st, &stmt, SCOLS_SELECT, "")) < 0)
 		return rc;
 	st->scols = kr_scols_new();
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *v[KR_SCOL_N];
-		for (int k = 0; k < KR_SCOL_N; k++)
-			v[k] = (const char *)sqlite3_column_text(stmt, k + 1);
-		kr_scols_row(st->scols, sqlite3_column_int64(stmt, 0), v);
-	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		s_scols_add(st->scols, stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE || (rc = s_prep(st, &stmt, "SELECT id, sz FROM items_fts_docsize", "")) < 0) {
 		kr_scols_destroy(&st->scols);
 		return rc < 0 ? rc : s_dberr(st, "searching");
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_blob(stmt, 1);
-		int len = sqlite3_column_bytes(stmt, 1), ntok = 0;
-		/* one varint (SQLite's format) per column */
-		for (int i = 0; p && i < len;) {
-			uint64_t v = 0;
-			int k = 0;
-			while (i < len && k < 8 && (p[i] & 0x80)) {
-				v = (v << 7) | (p[i++] & 0x7f);
-				k++;
-			}
-			if (i < len)
-				v = k == 8 ? (v << 8) | p[i++] : (v << 7) | p[i++];
-			ntok += (int)v;
-		}
-		kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0), ntok);
-	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
+		    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
 		kr_scols_destroy(&st->scols);
@@ -883,7 +905,67 @@ s_scols_fresh(kr_state *st)
 	}
 	st->scols_dv = dv;
 	st->scols_tc = tc;
+	*fresh = 1;
 	return 0;
+}
+
+/*
+ * Without current columns, the first query of a connection that matches
+ * few rows does not pay for reading every row's: *out gets the columns of just its matches (at most
+ * SCOLS_PARTIAL rows, each looked up by n), and is NULL when it matches
+ * more (then build them all). Errors in the MATCH itself are left to the
+ * search proper, which reports them.
+ */
+#define SCOLS_PARTIAL 2000
+
+static int
+s_scols_partial(kr_state *st, const char *match, kr_scols **out)
+{
+	sqlite3_stmt *stmt, *row = NULL, *dsz = NULL;
+	int64_t *ns = kr_calloc(SCOLS_PARTIAL + 1, sizeof(int64_t));
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = s_prep(st, &stmt, "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", "s", match)) < 0) {
+		free(ns);
+		return rc;
+	}
+	while (n <= SCOLS_PARTIAL && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ns[n++] = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (n > SCOLS_PARTIAL || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
+		free(ns);
+		return 0;
+	}
+	if ((rc = s_prep(st, &row, SCOLS_SELECT " WHERE n = ?", "")) < 0 ||
+	    (rc = s_prep(st, &dsz, "SELECT sz FROM items_fts_docsize WHERE id = ?", "")) < 0)
+		goto done;
+	*out = kr_scols_new();
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(row, 1, ns[i]);
+		sqlite3_bind_int64(dsz, 1, ns[i]);
+		if ((rc = sqlite3_step(row)) == SQLITE_ROW)
+			s_scols_add(*out, row);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		if ((rc = sqlite3_step(dsz)) == SQLITE_ROW)
+			kr_scols_doclen(*out, ns[i], s_docsize(sqlite3_column_blob(dsz, 0), sqlite3_column_bytes(dsz, 0)));
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		sqlite3_reset(row);
+		sqlite3_reset(dsz);
+		rc = 0;
+	}
+	if (rc != 0) {
+		kr_scols_destroy(out);
+		rc = s_dberr(st, "searching");
+	}
+done:
+	sqlite3_finalize(row);
+	sqlite3_finalize(dsz);
+	free(ns);
+	return rc;
 }
 
 /* Reads the best rows in full, with a snippet, into out->hits. */
@@ -942,16 +1024,23 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 	s_collect c;
 	int64_t *ns = NULL;
 	double *ranks = NULL;
-	int rc, tries = 0;
+	kr_scols *part = NULL;          /* the columns of few matches only */
+	int rc, tries = 0, fresh;
 
 	memset(out, 0, sizeof(*out));
 	if (sqlite3_exec(st->db, "SAVEPOINT kr_search", NULL, NULL, NULL) != SQLITE_OK)
 		return s_dberr(st, "searching");
 again:
 	memset(&c, 0, sizeof(c));
-	if ((rc = s_scols_fresh(st)) < 0)
+	/*
+	 * current columns, else (the first search of this connection: a
+	 * command, not a server) those of few matches, else build them all
+	 */
+	if ((rc = s_scols_fresh(st, 0, &fresh)) < 0 ||
+	    (!fresh && !st->searched && (rc = s_scols_partial(st, q->match, &part)) < 0) ||
+	    (!fresh && !part && (rc = s_scols_fresh(st, 1, &fresh)) < 0))
 		goto done;
-	c.run = kr_scols_run_new(st->scols, q, limit);
+	c.run = kr_scols_run_new(part ? part : st->scols, q, limit);
 	if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1",
 	    -1, &stmt, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "preparing search");
@@ -968,6 +1057,7 @@ again:
 		if (c.stale && tries++ == 0) {
 			/* cannot happen within one snapshot; rebuild once rather than answer wrongly */
 			kr_scols_destroy(&st->scols);
+			kr_scols_destroy(&part);
 			kr_scols_run_destroy(&c.run);
 			free(c.idf);
 			free(c.freq);
@@ -983,12 +1073,14 @@ again:
 	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks);
 	rc = nbest ? s_search_hits(st, q, ns, ranks, nbest, out) : 0;
 done:
+	st->searched = 1;
 	if (rc < 0) {
 		sqlite3_exec(st->db, "ROLLBACK TO kr_search", NULL, NULL, NULL);
 		kr_search_result_free(out);
 	}
 	sqlite3_exec(st->db, "RELEASE kr_search", NULL, NULL, NULL);
 	kr_scols_run_destroy(&c.run);
+	kr_scols_destroy(&part);
 	free(c.idf);
 	free(c.freq);
 	free(ns);
