@@ -206,18 +206,6 @@ kr_scols_doclen(kr_scols *c, int64_t n, int ntokens)
 		c->ntok[n] = ntokens;
 }
 
-size_t
-kr_scols_bytes(const kr_scols *c)
-{
-	size_t b = sizeof(*c) + c->cap * (NSCALAR * 4 + 2 * 6 + 4);
-
-	for (int l = 0; l < 2; l++)
-		b += c->capflat[l] * 4;
-	for (int k = 0; k < KR_SCOL_N; k++)
-		b += c->in[k].cap * sizeof(char *) + c->in[k].nslot * 4;
-	return b;
-}
-
 /* ---- one query ---- */
 
 /* The facets reported, by kr_search_result index, and the column each counts. */

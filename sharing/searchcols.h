@@ -32,8 +32,6 @@ void kr_scols_destroy(kr_scols **cp);
 /* Adds row n (values may be NULL) or sets its token count. */
 void kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N]);
 void kr_scols_doclen(kr_scols *c, int64_t n, int ntokens);
-/* Bytes held (for the owner's memory accounting and tests). */
-size_t kr_scols_bytes(const kr_scols *c);
 
 /*
  * One query over c with q's filters, keeping the best `limit` rows
