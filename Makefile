@@ -22,6 +22,8 @@ DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-c
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
+# The search benchmark's anchor (tests/tools/groongabench.c): in-process Groonga.
+DEB_PKGS += libgroonga-dev
 FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 
 WARN = -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -32,6 +34,7 @@ endif
 # Recursive (=) so pkg-config runs after `deps` installed what was missing.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS += -lm
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -41,6 +44,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
+LIB_SRC += sharing/searchcols.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
@@ -48,6 +52,7 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
+TOOLS += $(BUILD)/tests/groongabench
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
 # corpora and every input that once crashed with the ordinary compiler.
 FUZZ = codec item dataset import search sshsig
@@ -125,6 +130,12 @@ $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(BUILD)/libkairan.a
 $(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libkairan.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkairan.a $(PKG_LIBS)
+
+# Links libgroonga too (only this tool; -isystem: its headers are not ours to warn about).
+$(BUILD)/tests/groongabench: tests/tools/groongabench.c tests/tools/searchcorpus.h $(BUILD)/libkairan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags groonga)) $(ALL_LDFLAGS) -o $@ $< \
+	  $(BUILD)/libkairan.a $(PKG_LIBS) $(shell pkg-config --libs groonga)
 
 # A fuzz target with a plain main() that replays files (tests/fuzz/replay.c).
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libkairan.a

@@ -8,12 +8,14 @@
  */
 #include "state.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
+#include "searchcols.h"
 #include "text.h"
 
 struct kr_state {
@@ -21,6 +23,9 @@ struct kr_state {
 	char *path;
 	sqlite3_stmt *item_put, *item_delete;   /* hot during a large apply */
 	int created;                            /* this open made the schema from nothing */
+	kr_scols *scols;                        /* search filter/facet columns, see s_scols_fresh */
+	int64_t scols_dv, scols_tc;             /* data_version and total_changes it was built at */
+	int searched;                           /* a search ran on this connection */
 };
 
 static const char *const s_migrations[] = {
@@ -128,6 +133,12 @@ static const char *const s_migrations[] = {
 	"  manifest BLOB NOT NULL,"        /* SHA-256 of the Signed(Manifest) bytes */
 	"  collection TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL,"
 	"  UNIQUE (publisher, peer, manifest));",
+	/*
+	 * search: the filter and facet columns as a covering index, so the
+	 * search's in-memory copy (s_scols_fresh) is read without the bodies.
+	 */
+	"CREATE INDEX items_facets ON items(kind, outcome, pref, deployment, popband, publisher, lg_code, "
+	"  updated, domains, ai_uses);",
 };
 
 /*
@@ -279,6 +290,107 @@ s_tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len
 	    s_tok_emit, &c);
 }
 
+/*
+ * kr_collect(items_fts, ctx): the search's per-match step (see
+ * kr_state_search). For each row the MATCH yields it asks the in-memory
+ * columns whether the row passes the filters (counting its facets), then
+ * scores it exactly as FTS5's bm25(items_fts, 10.0, 1.0, 3.0) would, but
+ * with the row's token count from memory instead of a %_docsize lookup,
+ * and offers the score to the top k. With a single phrase the IDF is a
+ * positive constant factor: it is applied to the top k at the end, from
+ * the number of rows visited, instead of a second pass over the doclist.
+ */
+typedef struct {
+	kr_scols_run *run;
+	int init, nphrase, stale;
+	double *idf, *freq, avgdl;
+	int64_t nrow, visited;
+} s_collect;
+
+static const double s_bm25_w[3] = { 10.0, 1.0, 3.0 };   /* title, body, front matter */
+
+static double
+s_idf(int64_t nrow, int64_t nhit)
+{
+	double idf = log(((double)nrow - (double)nhit + 0.5) / ((double)nhit + 0.5));
+
+	return idf <= 0.0 ? 1e-6 : idf;
+}
+
+static int
+s_count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
+{
+	(void)api;
+	(void)fts;
+	(*(int64_t *)arg)++;
+	return SQLITE_OK;
+}
+
+static void
+s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+	s_collect *c = nval == 1 ? sqlite3_value_pointer(val[0], "kr_collect") : NULL;
+	const double k1 = 1.2, b = 0.75;
+	double score = 0;
+	int64_t n;
+	int ntok, ninst, rc;
+
+	if (!c) {
+		sqlite3_result_error(ctx, "kr_collect() is internal to kairan search", -1);
+		return;
+	}
+	if (!c->init) {
+		sqlite3_int64 nrow = 0, ntoken = 0;
+		c->init = 1;
+		c->nphrase = api->xPhraseCount(fts);
+		c->idf = kr_calloc((size_t)c->nphrase + 1, sizeof(double));
+		c->freq = kr_calloc((size_t)c->nphrase + 1, sizeof(double));
+		if ((rc = api->xRowCount(fts, &nrow)) != SQLITE_OK ||
+		    (rc = api->xColumnTotalSize(fts, -1, &ntoken)) != SQLITE_OK) {
+			sqlite3_result_error_code(ctx, rc);
+			return;
+		}
+		c->nrow = nrow;
+		c->avgdl = nrow ? (double)ntoken / (double)nrow : 1.0;
+		for (int i = 0; c->nphrase > 1 && i < c->nphrase; i++) {
+			int64_t nhit = 0;
+			if ((rc = api->xQueryPhrase(fts, i, &nhit, s_count_cb)) != SQLITE_OK) {
+				sqlite3_result_error_code(ctx, rc);
+				return;
+			}
+			c->idf[i] = s_idf(nrow, nhit);
+		}
+	}
+	c->visited++;
+	n = api->xRowid(fts);
+	switch (kr_scols_pass(c->run, n, &ntok)) {
+	case -1:
+		c->stale = 1;
+		sqlite3_result_error(ctx, "search columns out of date", -1);
+		return;
+	case 0:
+		return;
+	}
+	memset(c->freq, 0, (size_t)c->nphrase * sizeof(double));
+	if ((rc = api->xInstCount(fts, &ninst)) != SQLITE_OK) {
+		sqlite3_result_error_code(ctx, rc);
+		return;
+	}
+	for (int i = 0; i < ninst; i++) {
+		int ip, ic, io;
+		if ((rc = api->xInst(fts, i, &ip, &ic, &io)) != SQLITE_OK) {
+			sqlite3_result_error_code(ctx, rc);
+			return;
+		}
+		c->freq[ip] += ic >= 0 && ic < 3 ? s_bm25_w[ic] : 1.0;
+	}
+	for (int i = 0; i < c->nphrase; i++) {
+		double g = (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
+		score += c->nphrase > 1 ? c->idf[i] * g : g;
+	}
+	kr_scols_offer(c->run, n, -1.0 * score);
+}
+
 static int
 s_register_tokenizer(kr_state *st)
 {
@@ -291,7 +403,8 @@ s_register_tokenizer(kr_state *st)
 	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
 	sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
-	if (!api || api->xCreateTokenizer(api, "kairan", NULL, &tok, NULL) != SQLITE_OK)
+	if (!api || api->xCreateTokenizer(api, "kairan", NULL, &tok, NULL) != SQLITE_OK ||
+	    api->xCreateFunction(api, "kr_collect", NULL, s_collect_fn, NULL) != SQLITE_OK)
 		return kr_error(KR_EIO, "%s: cannot register the search tokenizer", st->path);
 	return 0;
 }
@@ -375,6 +488,7 @@ kr_state_destroy(kr_state **sp)
 		return;
 	sqlite3_finalize((*sp)->item_put);
 	sqlite3_finalize((*sp)->item_delete);
+	kr_scols_destroy(&(*sp)->scols);
 	sqlite3_close_v2((*sp)->db);
 	free((*sp)->path);
 	free(*sp);
@@ -385,6 +499,7 @@ void
 kr_state_release_memory(kr_state *st)
 {
 	sqlite3_db_release_memory(st->db);
+	kr_scols_destroy(&st->scols);   /* rebuilt by the next search */
 }
 
 int
@@ -411,6 +526,7 @@ kr_state_rollback(kr_state *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	kr_scols_destroy(&st->scols);   /* it may hold rows that were rolled back */
 }
 
 /* ---- manifests ------------------------------------------------------ */
@@ -705,142 +821,170 @@ kr_state_setting_put(kr_state *st, const char *key, const char *value)
 
 /* ---- search ----------------------------------------------------------- */
 
-#define SEARCH_FROM \
-	" FROM items_fts JOIN items i ON i.n = items_fts.rowid" \
-	" LEFT JOIN manifests m ON m.publisher = i.publisher" \
-	" WHERE items_fts MATCH ?1" \
-	" AND (?2 IS NULL OR i.kind = ?2)" \
-	" AND (?3 IS NULL OR instr(i.domains, char(10) || ?3 || char(10)) > 0)" \
-	" AND (?4 IS NULL OR instr(i.ai_uses, char(10) || ?4 || char(10)) > 0)" \
-	" AND (?5 IS NULL OR i.outcome = ?5)" \
-	" AND (?6 IS NULL OR i.deployment = ?6)" \
-	" AND (?7 IS NULL OR i.publisher = ?7 OR i.lg_code = ?7)" \
-	" AND (?8 IS NULL OR i.pref = ?8)" \
-	" AND (?9 IS NULL OR i.popband = ?9)" \
-	" AND (?10 IS NULL OR i.updated >= ?10)"
-
+/* A row's token count from its FTS5 %_docsize blob: one varint (SQLite's format) per column. */
 static int
-s_search_prep(kr_state *st, sqlite3_stmt **stmt, const char *sql, const kr_search_q *q)
+s_docsize(const unsigned char *p, int len)
 {
-	const char *v[10] = { q->match, q->kind, q->domain, q->ai_use, q->outcome, q->deployment,
-		q->publisher, q->pref, q->popband, q->since };
+	int ntok = 0;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
-		return s_dberr(st, "preparing search");
-	for (int i = 0; i < 10; i++)
-		if (v[i])
-			sqlite3_bind_text(*stmt, i + 1, v[i], -1, SQLITE_STATIC);
-	return 0;
+	for (int i = 0; p && i < len;) {
+		uint64_t v = 0;
+		int k = 0;
+		while (i < len && k < 8 && (p[i] & 0x80)) {
+			v = (v << 7) | (p[i++] & 0x7f);
+			k++;
+		}
+		if (i < len)
+			v = k == 8 ? (v << 8) | p[i++] : (v << 7) | p[i++];
+		ntok += (int)v;
+	}
+	return ntok;
 }
+
+#define SCOLS_SELECT "SELECT n, kind, outcome, pref, deployment, popband, publisher, lg_code, " \
+	"updated, domains, ai_uses FROM items"
 
 static void
-s_facet_add(kr_facet **v, size_t *n, const char *value)
+s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
 {
-	if (!value || !*value)
-		return;
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i].value, value) == 0) {
-			(*v)[i].count++;
-			return;
-		}
-	*v = kr_realloc(*v, (*n + 1) * sizeof(kr_facet));
-	(*v)[*n].value = kr_strdup(value);
-	(*v)[*n].count = 1;
-	(*n)++;
-}
+	const char *v[KR_SCOL_N];
 
-static int
-s_facet_cmp(const void *a, const void *b)
-{
-	const kr_facet *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return strcmp(x->value, y->value);
-}
-
-typedef struct {
-	int64_t n;
-	double rank;
-} s_ranked;
-
-static int
-s_ranked_cmp(const void *a, const void *b)
-{
-	const s_ranked *x = a, *y = b;
-
-	return x->rank < y->rank ? -1 : x->rank > y->rank ? 1 : (x->n > y->n) - (x->n < y->n);
+	for (int k = 0; k < KR_SCOL_N; k++)
+		v[k] = (const char *)sqlite3_column_text(stmt, k + 1);
+	kr_scols_row(c, sqlite3_column_int64(stmt, 0), v);
 }
 
 /*
- * One pass over the matches counts the facets and keeps the best `limit`
- * rows by bm25 (a small sorted array: limit is small); only those rows are
- * then read in full with a snippet. Asking SQLite for ORDER BY rank LIMIT n
- * with snippet() in the select list would compute a snippet, which
- * re-tokenises the document, for every match.
+ * The filter and facet columns of every row, kept in st->scols as of the
+ * current read transaction: rebuilt when another connection committed
+ * (data_version) or this one wrote (total_changes) since they were built.
+ * One sequential read of a covering index and of FTS5's %_docsize table.
+ * *fresh is 1 if they are current without a rebuild; with build 0 a stale
+ * copy is dropped and not rebuilt.
  */
-int
-kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
+static int
+s_scols_fresh(kr_state *st, int build, int *fresh)
 {
 	sqlite3_stmt *stmt;
-	size_t limit = q->limit ? q->limit : 10, nbest = 0;
-	s_ranked *best = kr_calloc(limit, sizeof(*best));
+	int64_t dv, tc = sqlite3_total_changes64(st->db);
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	/* bm25 weights: title 10, body 1, front matter 3 */
-	if ((rc = s_search_prep(st, &stmt, "SELECT i.n, bm25(items_fts, 10.0, 1.0, 3.0), i.kind, i.outcome, "
-	    "i.domains, i.pref" SEARCH_FROM, q)) < 0) {
-		free(best);
+	*fresh = 0;
+	if ((rc = s_prep(st, &stmt, "PRAGMA data_version", "")) < 0)
+		return rc;
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return s_dberr(st, "searching");
+	}
+	dv = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (st->scols && st->scols_dv == dv && st->scols_tc == tc) {
+		*fresh = 1;
+		return 0;
+	}
+	kr_scols_destroy(&st->scols);
+	if (!build)
+		return 0;
+	if ((rc = s_prep(st, &stmt, SCOLS_SELECT, "")) < 0)
+		return rc;
+	st->scols = kr_scols_new();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		s_scols_add(st->scols, stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE || (rc = s_prep(st, &stmt, "SELECT id, sz FROM items_fts_docsize", "")) < 0) {
+		kr_scols_destroy(&st->scols);
+		return rc < 0 ? rc : s_dberr(st, "searching");
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
+		    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		kr_scols_destroy(&st->scols);
+		return s_dberr(st, "searching");
+	}
+	st->scols_dv = dv;
+	st->scols_tc = tc;
+	*fresh = 1;
+	return 0;
+}
+
+/*
+ * Without current columns, the first query of a connection that matches
+ * few rows does not pay for reading every row's: *out gets the columns of just its matches (at most
+ * SCOLS_PARTIAL rows, each looked up by n), and is NULL when it matches
+ * more (then build them all). Errors in the MATCH itself are left to the
+ * search proper, which reports them.
+ */
+#define SCOLS_PARTIAL 2000
+
+static int
+s_scols_partial(kr_state *st, const char *match, kr_scols **out)
+{
+	sqlite3_stmt *stmt, *row = NULL, *dsz = NULL;
+	int64_t *ns = kr_calloc(SCOLS_PARTIAL + 1, sizeof(int64_t));
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = s_prep(st, &stmt, "SELECT rowid FROM items_fts WHERE items_fts MATCH ?", "s", match)) < 0) {
+		free(ns);
 		return rc;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *dom = (const char *)sqlite3_column_text(stmt, 4);
-		s_ranked r = { sqlite3_column_int64(stmt, 0), sqlite3_column_double(stmt, 1) };
-
-		out->total++;
-		if (nbest < limit || s_ranked_cmp(&r, &best[nbest - 1]) < 0) {
-			size_t i = nbest < limit ? nbest++ : nbest - 1;
-			while (i > 0 && s_ranked_cmp(&r, &best[i - 1]) < 0) {
-				best[i] = best[i - 1];
-				i--;
-			}
-			best[i] = r;
-		}
-		s_facet_add(&out->facets[KR_FACET_KIND], &out->nfacets[KR_FACET_KIND], (const char *)sqlite3_column_text(stmt, 2));
-		s_facet_add(&out->facets[KR_FACET_OUTCOME], &out->nfacets[KR_FACET_OUTCOME], (const char *)sqlite3_column_text(stmt, 3));
-		s_facet_add(&out->facets[KR_FACET_PREF], &out->nfacets[KR_FACET_PREF], (const char *)sqlite3_column_text(stmt, 5));
-		while (dom && *dom) {
-			const char *nl = strchr(dom, '\n');
-			size_t l = nl ? (size_t)(nl - dom) : strlen(dom);
-			if (l) {
-				char d[256];
-				snprintf(d, sizeof(d), "%.*s", (int)(l < 255 ? l : 255), dom);
-				s_facet_add(&out->facets[KR_FACET_DOMAIN], &out->nfacets[KR_FACET_DOMAIN], d);
-			}
-			dom += l + (nl ? 1 : 0);
-		}
-	}
+	while (n <= SCOLS_PARTIAL && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		ns[n++] = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (rc != SQLITE_DONE) {
-		int code = sqlite3_errcode(st->db) & 0xff;
-		free(best);
-		if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
-			return s_dberr(st, "searching");
-		return kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
+	if (n > SCOLS_PARTIAL || (rc != SQLITE_DONE && rc != SQLITE_ROW)) {
+		free(ns);
+		return 0;
 	}
-	if (nbest && (rc = s_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
+	if ((rc = s_prep(st, &row, SCOLS_SELECT " WHERE n = ?", "")) < 0 ||
+	    (rc = s_prep(st, &dsz, "SELECT sz FROM items_fts_docsize WHERE id = ?", "")) < 0)
+		goto done;
+	*out = kr_scols_new();
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(row, 1, ns[i]);
+		sqlite3_bind_int64(dsz, 1, ns[i]);
+		if ((rc = sqlite3_step(row)) == SQLITE_ROW)
+			s_scols_add(*out, row);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		if ((rc = sqlite3_step(dsz)) == SQLITE_ROW)
+			kr_scols_doclen(*out, ns[i], s_docsize(sqlite3_column_blob(dsz, 0), sqlite3_column_bytes(dsz, 0)));
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		sqlite3_reset(row);
+		sqlite3_reset(dsz);
+		rc = 0;
+	}
+	if (rc != 0) {
+		kr_scols_destroy(out);
+		rc = s_dberr(st, "searching");
+	}
+done:
+	sqlite3_finalize(row);
+	sqlite3_finalize(dsz);
+	free(ns);
+	return rc;
+}
+
+/* Reads the best rows in full, with a snippet, into out->hits. */
+static int
+s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const double *ranks, size_t nbest,
+    kr_search_result *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT i.id, i.title, i.publisher, m.name, i.lg_code, i.kind, "
 	    "i.version, i.updated, i.outcome, i.headline, i.collection, i.path, "
 	    "snippet(items_fts, -1, '【', '】', '…', 16) FROM items_fts JOIN items i ON i.n = items_fts.rowid "
 	    "LEFT JOIN manifests m ON m.publisher = i.publisher WHERE items_fts MATCH ? AND items_fts.rowid = ?",
-	    "s", q->match)) < 0) {
-		free(best);
+	    "s", q->match)) < 0)
 		return rc;
-	}
 	out->hits = kr_calloc(nbest, sizeof(*out->hits));
 	for (size_t k = 0; k < nbest; k++) {
-		sqlite3_bind_int64(stmt, 2, best[k].n);
+		sqlite3_bind_int64(stmt, 2, ns[k]);
 		if (sqlite3_step(stmt) == SQLITE_ROW) {
 			kr_search_hit *h = &out->hits[out->nhits++];
 			h->id = s_col(stmt, 0);
@@ -856,16 +1000,92 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 			h->collection = s_col(stmt, 10);
 			h->path = s_col(stmt, 11);
 			h->snippet = s_col(stmt, 12);
-			h->rank = best[k].rank;
+			h->rank = ranks[k];
 		}
 		sqlite3_reset(stmt);
 	}
 	sqlite3_finalize(stmt);
-	free(best);
-	for (int f = 0; f < 4; f++)
-		if (out->nfacets[f])
-			qsort(out->facets[f], out->nfacets[f], sizeof(kr_facet), s_facet_cmp);
 	return 0;
+}
+
+/*
+ * One pass over the matches (kr_collect above): FTS5 yields the matching
+ * rowids, the in-memory columns filter them and count the facets, the
+ * bm25 score goes to a bounded heap; no row outside the best `limit` is
+ * read from `items`. Then only those rows are read in full with a
+ * snippet. All of it in one read transaction (a savepoint), so the
+ * columns, the index and the rows are the same snapshot.
+ */
+int
+kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t limit = q->limit ? q->limit : 10, nbest;
+	s_collect c;
+	int64_t *ns = NULL;
+	double *ranks = NULL;
+	kr_scols *part = NULL;          /* the columns of few matches only */
+	int rc, tries = 0, fresh;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_exec(st->db, "SAVEPOINT kr_search", NULL, NULL, NULL) != SQLITE_OK)
+		return s_dberr(st, "searching");
+again:
+	memset(&c, 0, sizeof(c));
+	/*
+	 * current columns, else (the first search of this connection: a
+	 * command, not a server) those of few matches, else build them all
+	 */
+	if ((rc = s_scols_fresh(st, 0, &fresh)) < 0 ||
+	    (!fresh && !st->searched && (rc = s_scols_partial(st, q->match, &part)) < 0) ||
+	    (!fresh && !part && (rc = s_scols_fresh(st, 1, &fresh)) < 0))
+		goto done;
+	c.run = kr_scols_run_new(part ? part : st->scols, q, limit);
+	if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1",
+	    -1, &stmt, NULL) != SQLITE_OK) {
+		rc = s_dberr(st, "preparing search");
+		goto done;
+	}
+	sqlite3_bind_text(stmt, 1, q->match, -1, SQLITE_STATIC);
+	sqlite3_bind_pointer(stmt, 2, &c, "kr_collect", NULL);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc != SQLITE_DONE) {
+		int code = sqlite3_errcode(st->db) & 0xff;
+		if (c.stale && tries++ == 0) {
+			/* cannot happen within one snapshot; rebuild once rather than answer wrongly */
+			kr_scols_destroy(&st->scols);
+			kr_scols_destroy(&part);
+			kr_scols_run_destroy(&c.run);
+			free(c.idf);
+			free(c.freq);
+			goto again;
+		}
+		if (c.stale || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
+			rc = s_dberr(st, "searching");
+		else
+			rc = kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
+		goto done;
+	}
+	/* one phrase: its IDF, a positive constant, scales the kept scores (bm25's exact value) */
+	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks);
+	rc = nbest ? s_search_hits(st, q, ns, ranks, nbest, out) : 0;
+done:
+	st->searched = 1;
+	if (rc < 0) {
+		sqlite3_exec(st->db, "ROLLBACK TO kr_search", NULL, NULL, NULL);
+		kr_search_result_free(out);
+	}
+	sqlite3_exec(st->db, "RELEASE kr_search", NULL, NULL, NULL);
+	kr_scols_run_destroy(&c.run);
+	kr_scols_destroy(&part);
+	free(c.idf);
+	free(c.freq);
+	free(ns);
+	free(ranks);
+	return rc;
 }
 
 int

@@ -23,6 +23,8 @@ item() { # item CODE SLUG BYTES
 
 echo "kairan bench — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
+# BENCH_ONLY=search runs only the search section (6).
+if [ "${BENCH_ONLY:-}" != search ]; then
 
 # --- 1. publish -> verified on a subscriber, 4 KB items ---------------------
 "$K" --home pub init --name 三豊市 --lg-code 372081 >/dev/null
@@ -127,8 +129,16 @@ ms=$("$TOOLS/benchsub" fanout "$K" pub fanout.md $eps)
 echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new item in $ms ms  [target 500 within 2 s]"
 echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
 
-# --- 6. search over 100,000 generated items --------------------------------
+fi
+
+# --- 6. search over 100,000 generated items, beside Groonga ----------------
 echo
-echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape):"
-"$TOOLS/searchbench" "$B" "${BENCH_SEARCH_ITEMS:-100000}" "${BENCH_SEARCH_QUERIES:-100}" | sed 's/^/  /'
+echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape),"
+echo "kairan beside in-process Groonga on the same corpus and queries (count + top 10 + every facet):"
+"$TOOLS/groongabench" "$B" "${BENCH_SEARCH_ITEMS:-100000}" "${BENCH_SEARCH_QUERIES:-100}" >"$B/search.out"
+sed '$d; s/^/  /' "$B/search.out"
+# (SQLite's trigram tokenizer as a second baseline: build/tests/searchbench DIR N Q)
+if [ "${BENCH_ONLY:-}" != search ]; then
 sh "$(dirname "$0")/web.sh"
+fi
+tail -n 1 "$B/search.out"

@@ -1,0 +1,60 @@
+/*
+ * sharing/searchcols.h - the search's filter and facet columns in memory
+ *
+ * A copy of the facet and filter columns of `items` (and each row's token
+ * count), one small integer code per value, indexed by items.n. The search
+ * (sharing/state.c) finds the matches with FTS5 and, per match, asks this
+ * module whether the row passes the query's filters, counts its facets and
+ * offers its score to a bounded heap of the best `limit` rows, so no match
+ * outside the top k reads its row. `items` stays the source of truth: the
+ * owner rebuilds a kr_scols whenever the database changed.
+ */
+#ifndef KR_SEARCHCOLS_H
+#define KR_SEARCHCOLS_H
+
+#include <stdint.h>
+
+#include "state.h"
+
+/* The columns kept, in the order kr_scols_row takes them. */
+enum {
+	KR_SCOL_KIND, KR_SCOL_OUTCOME, KR_SCOL_PREF, KR_SCOL_DEPLOYMENT, KR_SCOL_POPBAND,
+	KR_SCOL_PUBLISHER, KR_SCOL_LGCODE, KR_SCOL_UPDATED,
+	KR_SCOL_DOMAINS, KR_SCOL_AIUSES,        /* "\nA\nB\n" lists */
+	KR_SCOL_N
+};
+
+typedef struct kr_scols kr_scols;
+typedef struct kr_scols_run kr_scols_run;
+
+kr_scols *kr_scols_new(void);
+void kr_scols_destroy(kr_scols **cp);
+/* Adds row n (values may be NULL) or sets its token count. */
+void kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N]);
+void kr_scols_doclen(kr_scols *c, int64_t n, int ntokens);
+
+/*
+ * One query over c with q's filters, keeping the best `limit` rows
+ * (lowest rank first, ties by lower n). Caller destroys it.
+ */
+kr_scols_run *kr_scols_run_new(const kr_scols *c, const kr_search_q *q, size_t limit);
+void kr_scols_run_destroy(kr_scols_run **rp);
+/*
+ * Row n matched the text query: 1 if it also passes the filters (then it
+ * is counted in the total and the facets), 0 if not, -1 if n is unknown to
+ * c (c is stale). *ntokens gets the row's token count.
+ */
+int kr_scols_pass(kr_scols_run *r, int64_t n, int *ntokens);
+/* Offers a passing row with its rank (lower is better) to the top k. */
+void kr_scols_offer(kr_scols_run *r, int64_t n, double rank);
+/* Number of passing rows so far. */
+size_t kr_scols_total(const kr_scols_run *r);
+/*
+ * The result: out->total and out->facets (sorted by count, then value),
+ * and the best rows sorted, as *ns and *ranks (caller frees both) with
+ * their number returned. rank_scale multiplies every rank first.
+ */
+size_t kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64_t **ns,
+    double **ranks);
+
+#endif
