@@ -272,6 +272,7 @@ typedef struct {
 	size_t nhdr;
 	char *where;                    /* "FILE row N" */
 	kr_findings *f;
+	unsigned long failed;           /* 1 << field for each cell of the row that could not be read */
 } s_reader;
 
 /* The sheet's name for field i: "column C '人口'". */
@@ -293,6 +294,7 @@ s_cell_error(const s_reader *r, int field, const char *why)
 {
 	char *c = s_column_of(r, field);
 
+	((s_reader *)r)->failed |= 1ul << field;
 	kr_findings_add(r->f, r->where, 0, 1, "import", "%s: %s", c, why);
 	free(c);
 }
@@ -401,12 +403,40 @@ s_read_row(const s_reader *r, char *const *v, s_row_values *x)
 	x->notes = s_given(v[F_VERSION_NOTES]) ? v[F_VERSION_NOTES] : NULL;
 	x->license = s_given(v[F_LICENSE]) ? v[F_LICENSE] : im->license;
 	x->conf = s_given(v[F_CONFIDENTIALITY]) ? v[F_CONFIDENTIALITY] : im->confidentiality;
-	if (!x->license)
+	if (!x->license) {
+		((s_reader *)r)->failed |= 1ul << F_LICENSE;
 		kr_findings_add(r->f, r->where, 0, 1, "import", "the row does not state its licence "
 		    "(add a ライセンス column, or give --license PDL-1.0|CC-BY-4.0|CC0-1.0 for every row)");
-	if (!x->conf)
+	}
+	if (!x->conf) {
+		((s_reader *)r)->failed |= 1ul << F_CONFIDENTIALITY;
 		kr_findings_add(r->f, r->where, 0, 1, "import", "the row does not state its confidentiality "
 		    "(add a 機密性 column, or give --confidentiality 機密性1 for every row that may be published)");
+	}
+}
+
+/*
+ * Whether a finding of the publish checks only repeats a cell already
+ * refused (a date that could not be read is missing, so "updated is
+ * before published" would follow from it, not from the sheet).
+ */
+static int
+s_follows_from_failed(const s_reader *r, const char *rule)
+{
+	static const struct {
+		const char *rule;
+		unsigned long fields;
+	} deps[] = {
+		{ "published", 1ul << F_PUBLISHED }, { "updated", 1ul << F_PUBLISHED | 1ul << F_UPDATED },
+		{ "metrics", 1ul << F_METRIC_TARGET | 1ul << F_METRIC_ACHIEVED | 1ul << F_METRIC_UNIT },
+		{ "population", 1ul << F_POP_VALUE | 1ul << F_POP_YEAR },
+		{ "license", 1ul << F_LICENSE }, { "confidentiality", 1ul << F_CONFIDENTIALITY },
+	};
+
+	for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++)
+		if (strcmp(rule, deps[i].rule) == 0)
+			return (r->failed & deps[i].fields) != 0;
+	return 0;
 }
 
 static void
@@ -676,6 +706,7 @@ kr_import_csv(const kr_import *im, const char *data, size_t len)
 		}
 		r.where = kr_sprintf("%s row %d", im->file, row);
 		r.f = &f;
+		r.failed = 0;
 		if (nf > r.nhdr)
 			kr_findings_add(&f, r.where, 0, 1, "import", "the row has %zu cells but the header only %zu "
 			    "columns (a cell with a comma or line break must be in double quotes)", nf, r.nhdr);
@@ -683,9 +714,15 @@ kr_import_csv(const kr_import *im, const char *data, size_t len)
 		slug = s_slug(&r, &x);
 		if (slug)
 			item = s_row_item(&r, row, &x, slug);
-		if (item)
-			kr_item_check(&it, im->pol, r.where, item, strlen(item), NULL, &f);
-		else
+		if (item) {
+			kr_findings cf = { 0 };
+			kr_item_check(&it, im->pol, r.where, item, strlen(item), NULL, &cf);
+			for (size_t i = 0; i < cf.n; i++)
+				if (!s_follows_from_failed(&r, cf.v[i].rule))
+					kr_findings_add(&f, cf.v[i].file, cf.v[i].line, cf.v[i].block, cf.v[i].rule,
+					    "%s", cf.v[i].message);
+			kr_findings_clear(&cf);
+		} else
 			memset(&it, 0, sizeof(it));
 		rc = im->row(im->arg, row, slug ? slug : "", item ? item : "", &f);
 		free(r.where);
