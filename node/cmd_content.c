@@ -408,6 +408,17 @@ cmd_check(kr_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* What publish has to tell beyond the count (a withdrawn item restored). */
+static void
+s_publish_notice(const char *msg, void *arg)
+{
+	char *shown = kr_safe(msg);
+
+	(void)arg;
+	printf("%s\n", shown);
+	free(shown);
+}
+
 int
 cmd_publish(kr_cli *c, int argc, char **argv)
 {
@@ -472,6 +483,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 			if (items[i].id)
 				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
 	}
+	c->h.rep.notice = s_publish_notice;
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
 		goto done;

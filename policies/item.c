@@ -781,6 +781,8 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 			    "version '%s' is not semver (MAJOR.MINOR.PATCH, e.g. 1.0.0)", version);
 		} else {
 			out->version = kr_strdup(version);
+			if (kr_yaml_str(fm, "version_notes") && *kr_yaml_str(fm, "version_notes"))
+				out->notes = kr_strdup(kr_yaml_str(fm, "version_notes"));
 			if ((sv[0] > 1 || (sv[0] == 1 && sv[1] >= 1)) && !kr_yaml_str(fm, "version_notes"))
 				kr_findings_add(f, file, s_line(fm, "version"), 1, "version_notes",
 				    "version %s needs version_notes: why this version changed (改訂理由)", version);
@@ -920,5 +922,6 @@ kr_item_clear(kr_item *it)
 	free(it->collection); free(it->path);
 	free(it->body); free(it->meta); free(it->domains); free(it->ai_uses);
 	free(it->outcome); free(it->deployment); free(it->popband); free(it->headline);
+	free(it->notes);
 	memset(it, 0, sizeof(*it));
 }

@@ -59,6 +59,7 @@ typedef struct {
 	char *meta;             /* searchable front-matter values, one per line */
 	char *domains, *ai_uses;/* "\n"-delimited with a leading and trailing "\n" */
 	char *outcome, *deployment, *popband, *headline;
+	char *notes;            /* version_notes (NULL: none) */
 } kr_item;
 
 /* What a node publishes on purpose: not personal information (see pii.h). */

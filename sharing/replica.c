@@ -875,6 +875,186 @@ kr_replica_issue(kr_replica *r, uint64_t *seq)
 	return rc;
 }
 
+/* ---- what a version means (publishing our own items) ------------------ */
+
+/* Compares two semver strings (kr_item_check validated them); a pre-release sorts below its release. */
+static int
+s_semver_cmp(const char *a, const char *b)
+{
+	unsigned long x[3] = { 0 }, y[3] = { 0 };
+	int na = 0, nb = 0;
+	const char *pa, *pb;
+
+	sscanf(a, "%lu.%lu.%lu%n", &x[0], &x[1], &x[2], &na);
+	sscanf(b, "%lu.%lu.%lu%n", &y[0], &y[1], &y[2], &nb);
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	pa = a + na;
+	pb = b + nb;
+	if (*pa != '-' && *pb != '-')
+		return 0;
+	if (*pa != '-' || *pb != '-')
+		return *pa == '-' ? -1 : 1;
+	return strcmp(pa, pb) < 0 ? -1 : strcmp(pa, pb) > 0;
+}
+
+/* The next patch version after v ("1.0.0" -> "1.0.1"); caller frees. */
+static char *
+s_next_patch(const char *v)
+{
+	unsigned long x[3] = { 0 };
+
+	sscanf(v, "%lu.%lu.%lu", &x[0], &x[1], &x[2]);
+	return kr_sprintf("%lu.%lu.%lu", x[0], x[1], x[2] + 1);
+}
+
+static int
+s_newest_blob(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, void *arg)
+{
+	(void)commit;
+	(void)time;
+	if (!blob)
+		return 0;
+	memcpy(arg, blob, KR_OID_LEN);
+	return 1;
+}
+
+/*
+ * The version of the item this node last published at coll/path, from
+ * history (the path is not at the head: it was withdrawn). 0 and
+ * *version (caller frees); KR_ENOTFOUND when the path never held one.
+ */
+static int
+s_withdrawn_version(kr_replica *r, const char *coll, const char *path, char **version)
+{
+	uint8_t blob[KR_OID_LEN], none[KR_OID_LEN] = { 0 };
+	kr_buf data = KR_BUF_INIT;
+	kr_policy pol = { .lg_code = r->own_code, .rules = r->rules, .pii = r->pii };
+	kr_findings junk = { 0 };
+	kr_item it;
+	int rc;
+
+	*version = NULL;
+	memset(blob, 0, sizeof(blob));
+	if ((rc = kr_store_path_history(r->store, r->own, coll, path, s_newest_blob, blob)) < 0)
+		return rc;
+	if (memcmp(blob, none, KR_OID_LEN) == 0)
+		return KR_ENOTFOUND;
+	if ((rc = kr_store_read_blob(r->store, r->own, coll, blob, &data)) < 0)
+		return rc;
+	kr_item_check(&it, &pol, path, data.ptr, data.len, NULL, &junk);
+	if (it.version) {
+		*version = it.version;
+		it.version = NULL;
+	}
+	kr_item_clear(&it);
+	kr_findings_clear(&junk);
+	kr_buf_release(&data);
+	return *version ? 0 : KR_ENOTFOUND;
+}
+
+/* This node's published version of id (caller frees), or NULL. */
+static char *
+s_published_version(kr_replica *r, const char *id)
+{
+	kr_state_item *v = NULL;
+	size_t n = 0;
+	char *version = NULL;
+
+	if (kr_state_item_find(r->state, id, &v, &n) < 0) {
+		kr_error_clear();
+		return NULL;
+	}
+	for (size_t i = 0; i < n && !version; i++)
+		if (strcmp(v[i].publisher, r->own) == 0 && v[i].version)
+			version = kr_strdup(v[i].version);
+	kr_state_items_free(v, n);
+	return version;
+}
+
+/* A change of a dataset's data file (datasets/SLUG/data/...): its card's id, else NULL. */
+static char *
+s_data_card(const kr_replica *r, const s_change *ch)
+{
+	const char *p = ch->path + strlen("datasets/"), *slash;
+
+	if (strcmp(ch->coll, "datasets") != 0 || strncmp(ch->path, "datasets/", 9) != 0 ||
+	    !(slash = strchr(p, '/')) || strncmp(slash, "/data/", 6) != 0)
+		return NULL;
+	return kr_sprintf("%s/dataset/%.*s", r->own_code, (int)(slash - p), p);
+}
+
+/*
+ * Checks what the changes c->v[from..] of our collection coll do to
+ * versions (see kr_replica_publish); KR_EPOLICY names the item and the
+ * version to use. Restored withdrawn items are added to notices.
+ */
+static int
+s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *coll, int had_old,
+    kr_buf *notices)
+{
+	int rc = 0;
+
+	for (size_t i = from; i < c->n && rc == 0; i++) {
+		const s_change *ch = &c->v[i];
+		const kr_item *it = &ch->item;
+		char *pv = NULL, *next = NULL, *card;
+
+		if (strcmp(ch->coll, coll) != 0 || ch->removed)
+			continue;
+		if (!it->id) {
+			/* a data file is content of its dataset: a changed one needs a changed card version */
+			int card_changed = 0;
+			if (!(card = s_data_card(r, ch)))
+				continue;
+			for (size_t k = from; k < c->n && !card_changed; k++)
+				card_changed = c->v[k].item.id && strcmp(c->v[k].item.id, card) == 0;
+			if (!card_changed && (pv = s_published_version(r, card))) {
+				next = s_next_patch(pv);
+				rc = kr_error(KR_EPOLICY, "%s: %s changed but the dataset card still says version %s, "
+				    "which is already published with other rows: bump the card to %s and add "
+				    "version_notes (why the rows changed)", card, ch->path, pv, next);
+			}
+			free(card);
+		} else if (it->version && (pv = s_published_version(r, it->id))) {
+			int cmp = s_semver_cmp(it->version, pv);
+			next = s_next_patch(pv);
+			if (cmp == 0)
+				rc = kr_error(KR_EPOLICY, "%s version %s is already published with different content: "
+				    "bump to %s and add version_notes (why it changed)", it->id, pv, next);
+			else if (cmp < 0)
+				rc = kr_error(KR_EPOLICY, "%s version %s is below the published version %s: "
+				    "a new version goes up (use %s and add version_notes)", it->id, it->version, pv, next);
+			else if (!it->notes)
+				rc = kr_error(KR_EPOLICY, "%s version %s replaces the published %s: add version_notes "
+				    "(why it changed, 改訂理由)", it->id, it->version, pv);
+		} else if (it->version && had_old) {
+			int w = s_withdrawn_version(r, ch->coll, ch->path, &pv);
+			if (w == KR_ENOTFOUND) {
+				kr_error_clear(); /* never published before: a new item */
+			} else if (w < 0) {
+				rc = w;
+			} else {
+				next = s_next_patch(pv);
+				if (s_semver_cmp(it->version, pv) <= 0)
+					rc = kr_error(KR_EPOLICY, "%s was withdrawn at version %s: publishing it again "
+					    "restores a withdrawn item and needs a new version (use %s and add "
+					    "version_notes saying why it returns)", it->id, pv, next);
+				else if (!it->notes)
+					rc = kr_error(KR_EPOLICY, "%s was withdrawn at version %s: publishing %s restores "
+					    "it; add version_notes saying why it returns", it->id, pv, it->version);
+				else
+					kr_buf_addf(notices, "%s: restores a withdrawn item (withdrawn at version %s, "
+					    "now %s)\n", it->id, pv, it->version);
+			}
+		}
+		free(pv);
+		free(next);
+	}
+	return rc;
+}
+
 int
 kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res)
@@ -892,6 +1072,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	size_t nt = 0, moved = 0;
 	char email[64];
 	int rc = 0;
+	kr_buf notices = KR_BUF_INIT;
 
 	memset(res, 0, sizeof(*res));
 	strcpy(res->publisher, r->own);
@@ -932,6 +1113,8 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		if ((rc = s_index_range(r, r->own, t[j].coll, r->own_code, t[j].had_old ? t[j].old : NULL,
 		    t[j].newoid, &changes)) < 0)
 			break;
+		if ((rc = s_check_versions(r, &changes, t[j].first_change, t[j].coll, t[j].had_old, &notices)) < 0)
+			break;
 		moved++;
 	}
 	if (rc < 0 || moved == 0)
@@ -969,8 +1152,16 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 			if (t[j].coll)
 				kr_store_maintain(r->store, r->own, t[j].coll, 1, &packed);
 		}
+		for (const char *p = notices.ptr; r->notice && p && *p;) {
+			const char *nl = strchr(p, '\n');
+			char *line = kr_strndup(p, (size_t)(nl - p));
+			r->notice(line, r->notice_arg);
+			free(line);
+			p = nl + 1;
+		}
 	}
 done:
+	kr_buf_release(&notices);
 	s_changes_free(&changes);
 	free(sf);
 	free(t);
