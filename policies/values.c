@@ -10,6 +10,8 @@
  */
 #include "values.h"
 
+#include "../sharing/search.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,9 +281,13 @@ kr_value_date(const char *s, char out[11])
 		p++;
 	if (!s_month_day(&p, sep, &m, &d) || *p)
 		goto bad;
-	if (m < 1 || m > 12 || d < 1 || d > s_days(y, m)) {
-		rc = kr_error(KR_EUSAGE, "'%s' is not a day of the calendar (%04d-%02d has %d days)", s, y,
-		    m >= 1 && m <= 12 ? m : 1, m >= 1 && m <= 12 ? s_days(y, m) : 31);
+	if (m < 1 || m > 12) {
+		rc = kr_error(KR_EUSAGE, "'%s' is not a day of the calendar (there is no month %d)", s, m);
+		goto done;
+	}
+	if (d < 1 || d > s_days(y, m)) {
+		rc = kr_error(KR_EUSAGE, "'%s' is not a day of the calendar (%04d-%02d has %d days)", s, y, m,
+		    s_days(y, m));
 		goto done;
 	}
 	if (y < 1868) {
@@ -305,6 +311,62 @@ kr_value_date(const char *s, char out[11])
 bad:
 	rc = kr_error(KR_EUSAGE, "'%s' is not a date kairan can read exactly (write 2024-06-01, "
 	    "2024/6/1, 2024年6月1日, 令和6年6月1日 or R6.6.1)", s);
+done:
+	free(h);
+	return rc;
+}
+
+int
+kr_value_pref(const char *s, char out[3])
+{
+	char *h = kr_value_halfwidth(s);
+	int rc = 0, n = s_digits(h), best = 0;
+	size_t bestlen = 0;
+
+	out[0] = '\0';
+	if (n > 0 && n <= 2 && !h[n]) {
+		int v = atoi(h);
+		if (v >= 1 && v <= 47) {
+			snprintf(out, 3, "%02u", (unsigned)v % 100u);
+			goto done;
+		}
+		rc = kr_error(KR_EUSAGE, "prefecture '%s' is not a number from 01 (北海道) to 47 (沖縄県)", s);
+		goto done;
+	}
+	for (int v = 1; v <= 47; v++) {
+		char code[3];
+		const char *name;
+		size_t l;
+		snprintf(code, sizeof(code), "%02u", (unsigned)v % 100u);
+		name = kr_pref_name(code);
+		l = strlen(name);
+		/* the full name, or the name without its last character when that is 都, 府 or 県 */
+		if (strcmp(h, name) == 0 || (l > 3 && (strcmp(name + l - 3, "県") == 0 || strcmp(name + l - 3, "府") == 0 ||
+		    strcmp(name + l - 3, "都") == 0) && strlen(h) == l - 3 && strncmp(h, name, l - 3) == 0)) {
+			memcpy(out, code, 3);
+			goto done;
+		}
+		/* a slip: the name sharing the longest start with what was typed */
+		{
+			size_t k = 0;
+			while (k < l && h[k] && h[k] == name[k])
+				k++;
+			k -= k % 3;
+			if (k >= 3 && k > bestlen) {
+				bestlen = k;
+				best = v;
+			}
+		}
+	}
+	if (best) {
+		char code[3];
+		snprintf(code, sizeof(code), "%02u", (unsigned)best % 100u);
+		rc = kr_error(KR_EUSAGE, "prefecture '%s' is not known: did you mean %s (%s)? "
+		    "(give the number 01-47 or the name, e.g. 37, 香川県 or 香川)", s, kr_pref_name(code), code);
+	} else {
+		rc = kr_error(KR_EUSAGE, "prefecture '%s' is not known (give the number 01-47 or the name, "
+		    "e.g. 37, 香川県 or 香川)", s);
+	}
 done:
 	free(h);
 	return rc;

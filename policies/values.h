@@ -33,6 +33,13 @@ int kr_value_number(const char *s, char **out, char **unit);
 int kr_value_date(const char *s, char out[11]);
 
 /*
+ * Reads a prefecture: its JIS X 0401 number (37, 7, ３７) or its name
+ * with or without 都/府/県 (香川県, 香川; 北海道). out receives the two
+ * digits ("37"). KR_EUSAGE names the nearest prefecture when it can.
+ */
+int kr_value_pref(const char *s, char out[3]);
+
+/*
  * The text with full-width ASCII (Ａ-Ｚ, ０-９, ％, ．, ，, －, ／ ...)
  * and the ideographic space turned into ASCII, and U+2212 MINUS SIGN
  * into '-'; spaces at both ends removed. Caller frees.
