@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policies/dataset.h"
 #include "../policies/item.h"
 #include "manifest.h"
 
@@ -221,6 +222,174 @@ s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_c
 	return rc;
 }
 
+/* ---- the Q&A rows of datasets, indexed as items ------------------------- */
+
+/* Whether path is a dataset's data file (datasets/SLUG/data/NAME.jsonl); *slug_len gets SLUG's length. */
+static int
+s_data_file(const char *coll, const char *path, size_t *slug_len)
+{
+	const char *p = path + 9, *slash;
+	size_t l = strlen(path);
+
+	if (strcmp(coll, "datasets") != 0 || strncmp(path, "datasets/", 9) != 0 || !(slash = strchr(p, '/')) ||
+	    strncmp(slash, "/data/", 6) != 0 || l < 6 || strcmp(path + l - 6, ".jsonl") != 0)
+		return 0;
+	*slug_len = (size_t)(slash - p);
+	return 1;
+}
+
+typedef struct {
+	kr_state *state;
+	const char *pub, *coll, *path, *blob, *commit;
+	const kr_item *card;
+	char pref[3];
+} s_rows;
+
+/* One row as an item: DATASET-ID#ROW, the card's facets, the row's words as text, its 出典 as headline. */
+static int
+s_row_put(void *arg, const kr_dataset_row *row)
+{
+	s_rows *x = arg;
+	const kr_item *card = x->card;
+	kr_buf body = KR_BUF_INIT, meta = KR_BUF_INIT;
+	char *path = kr_sprintf("%s#%s", x->path, row->id), *id = kr_sprintf("%s#%s", card->id, row->id);
+	char *headline = kr_sprintf("出典：%s「%s」", row->issuer ? row->issuer :
+	    card->pub_name ? card->pub_name : "", card->title ? card->title : "");
+	int rc;
+
+	kr_buf_addf(&body, "%s\n", row->answer);
+	if (*row->alt_questions)
+		kr_buf_addf(&body, "%s\n", row->alt_questions);
+	if (*row->keywords)
+		kr_buf_addf(&body, "%s\n", row->keywords);
+	kr_buf_adds(&meta, "");
+	if (row->category)
+		kr_buf_addf(&meta, "%s\n", row->category);
+	if (row->source_title)
+		kr_buf_addf(&meta, "%s\n", row->source_title);
+	if (row->issuer)
+		kr_buf_addf(&meta, "%s\n", row->issuer);
+	{
+		kr_state_item it = {
+			.publisher = (char *)x->pub, .collection = (char *)x->coll, .path = path, .id = id,
+			.kind = card->kind, .title = (char *)row->question, .version = card->version,
+			.updated = (char *)(row->updated ? row->updated : card->updated),
+			.blob = (char *)x->blob, .commit = (char *)x->commit, .body = body.ptr, .meta = meta.ptr,
+			.lg_code = card->lg_code, .pref = card->lg_code ? x->pref : NULL, .domains = card->domains,
+			.ai_uses = card->ai_uses, .published = card->published, .headline = headline,
+		};
+		rc = kr_state_item_put(x->state, &it);
+	}
+	kr_buf_release(&body);
+	kr_buf_release(&meta);
+	free(headline);
+	free(id);
+	free(path);
+	return rc;
+}
+
+/*
+ * Writes the rows of the data file at path (blobhex) of pub's coll at
+ * commit as items, its old rows removed first. The card is read at the
+ * same commit; a data file without a readable card has no rows.
+ */
+static int
+s_index_rows(kr_replica *r, const char *pub, const char *coll, const char *path, const char *blobhex,
+    const char *commit_hex, size_t slug_len)
+{
+	uint8_t oid[KR_OID_LEN], blob[KR_OID_LEN];
+	char *card_path = kr_sprintf("datasets/%.*s/README.md", (int)slug_len, path + 9);
+	kr_buf data = KR_BUF_INIT;
+	kr_policy pol = { .rules = r->rules, .pii = r->pii };
+	kr_findings junk = { 0 };
+	kr_item card;
+	s_rows x = { .state = r->state, .pub = pub, .coll = coll, .path = path, .blob = blobhex,
+		.commit = commit_hex, .card = &card };
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	if ((rc = kr_state_item_delete(r->state, pub, coll, path)) < 0)
+		goto done;
+	kr_unhex(oid, KR_OID_LEN, commit_hex);
+	if (kr_store_read(r->store, pub, coll, oid, card_path, &data) < 0) {
+		kr_error_clear(); /* rows of no card: nothing to name them by */
+		goto done;
+	}
+	kr_item_check(&card, &pol, card_path, data.ptr, data.len, NULL, &junk);
+	if (!card.id || !card.kind || strcmp(card.kind, "dataset") != 0)
+		goto done;
+	if (card.lg_code)
+		memcpy(x.pref, card.lg_code, 2);
+	kr_buf_clear(&data);
+	kr_unhex(blob, KR_OID_LEN, blobhex);
+	if ((rc = kr_store_read_blob(r->store, pub, coll, blob, &data)) < 0)
+		goto done;
+	rc = kr_dataset_rows(data.ptr, data.len, s_row_put, &x);
+done:
+	kr_item_clear(&card);
+	kr_findings_clear(&junk);
+	kr_buf_release(&data);
+	free(card_path);
+	return rc;
+}
+
+typedef struct {
+	char *prefix;
+	char **paths;
+	char (*blobs)[KR_OID_HEX + 1];
+	size_t n;
+} s_data_files;
+
+static int
+s_data_file_add(const char *path, const uint8_t *blob, void *arg)
+{
+	s_data_files *d = arg;
+	size_t sl;
+
+	if (!blob || strncmp(path, d->prefix, strlen(d->prefix)) != 0 || !s_data_file("datasets", path, &sl))
+		return 0;
+	d->paths = kr_realloc(d->paths, (d->n + 1) * sizeof(char *));
+	d->blobs = kr_realloc(d->blobs, (d->n + 1) * sizeof(*d->blobs));
+	d->paths[d->n] = kr_strdup(path);
+	kr_hex(d->blobs[d->n], blob, KR_OID_LEN);
+	d->n++;
+	return 0;
+}
+
+/* Re-indexes the rows of every data file of dataset card (its card changed at commit). */
+static int
+s_index_dataset(kr_replica *r, const char *pub, const char *coll, const kr_item *card, const char *commit_hex)
+{
+	uint8_t oid[KR_OID_LEN];
+	s_data_files d = { 0 };
+	int rc;
+
+	if (!card->slug)
+		return 0;
+	d.prefix = kr_sprintf("datasets/%s/data/", card->slug);
+	kr_unhex(oid, KR_OID_LEN, commit_hex);
+	rc = kr_store_diff(r->store, pub, coll, NULL, oid, s_data_file_add, &d);
+	for (size_t i = 0; i < d.n && rc == 0; i++)
+		rc = s_index_rows(r, pub, coll, d.paths[i], d.blobs[i], commit_hex, strlen(card->slug));
+	kr_strv_free(d.paths, d.n);
+	free(d.blobs);
+	free(d.prefix);
+	return rc;
+}
+
+/* Whether the card of the dataset of data file path changed in c->v[from..]. */
+static int
+s_card_changed(const s_changes *c, size_t from, const char *coll, const char *path, size_t slug_len)
+{
+	for (size_t i = from; i < c->n; i++) {
+		const s_change *ch = &c->v[i];
+		if (strcmp(ch->coll, coll) == 0 && !ch->removed && ch->item.slug && strlen(ch->item.slug) == slug_len &&
+		    strncmp(ch->item.slug, path + 9, slug_len) == 0 && ch->item.kind && strcmp(ch->item.kind, "dataset") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Writes the item rows of changes made at commit (in the open transaction). */
 static int
 s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
@@ -233,7 +402,13 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 		if (strcmp(ch->coll, coll) != 0)
 			continue;
 		if (ch->removed || !ch->item.id) {
-			rc = kr_state_item_delete(r->state, pub, ch->coll, ch->path);
+			size_t sl;
+			int data = !ch->removed && s_data_file(ch->coll, ch->path, &sl);
+			/* a data file's rows; when its card changed too, the card brings them */
+			if (data && s_card_changed(c, from, coll, ch->path, sl))
+				continue;
+			rc = data ? s_index_rows(r, pub, ch->coll, ch->path, ch->blob, commit_hex, sl)
+			          : kr_state_item_delete(r->state, pub, ch->coll, ch->path);
 		} else {
 			char pref[3] = "";
 			kr_state_item it = {
@@ -252,6 +427,8 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 				it.pref = pref;
 			}
 			rc = kr_state_item_put(r->state, &it);
+			if (rc == 0 && ch->item.kind && strcmp(ch->item.kind, "dataset") == 0)
+				rc = s_index_dataset(r, pub, ch->coll, &ch->item, commit_hex);
 		}
 	}
 	return rc;
