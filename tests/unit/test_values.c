@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "../../policies/item.h"
 #include "../../policies/values.h"
 
 static void
@@ -147,6 +148,48 @@ test_halfwidth(void **state)
 	free(s);
 }
 
+static void
+test_prefectures(void **state)
+{
+	char out[3];
+	static const char *const ok[][2] = {
+		{ "37", "37" }, { "7", "07" }, { "07", "07" }, { "３７", "37" }, { "香川県", "37" }, { "香川", "37" },
+		{ "北海道", "01" }, { "東京都", "13" }, { "東京", "13" }, { "大阪府", "27" }, { "京都", "26" },
+		{ "沖縄県", "47" }, { " 香川県 ", "37" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (kr_value_pref(ok[i][0], out) != 0)
+			fail_msg("'%s' refused: %s", ok[i][0], kr_errmsg());
+		assert_string_equal(out, ok[i][1]);
+	}
+	assert_int_equal(kr_value_pref("48", out), KR_EUSAGE);
+	assert_int_equal(kr_value_pref("0", out), KR_EUSAGE);
+	assert_int_equal(kr_value_pref("香川件", out), KR_EUSAGE);
+	assert_non_null(strstr(kr_errmsg(), "did you mean 香川県 (37)"));
+	assert_int_equal(kr_value_pref("Kagawa", out), KR_EUSAGE);
+	assert_int_equal(kr_value_pref("", out), KR_EUSAGE);
+}
+
+static void
+test_vocabulary_suggestions(void **state)
+{
+	(void)state;
+	assert_int_equal(kr_vocab_check("kind", "case"), 0);
+	assert_int_equal(kr_vocab_check("domain", "子ども・子育て"), 0);
+	assert_int_equal(kr_vocab_check("popband", "5-20万"), 0);
+	assert_int_equal(kr_vocab_check("kind", "cases"), KR_EUSAGE);
+	assert_non_null(strstr(kr_errmsg(), "did you mean 'case'?"));
+	assert_int_equal(kr_vocab_check("domain", "子育て"), KR_EUSAGE);
+	assert_non_null(strstr(kr_errmsg(), "did you mean '子ども・子育て'?"));
+	assert_int_equal(kr_vocab_check("outcome", "見送った"), KR_EUSAGE);
+	assert_non_null(strstr(kr_errmsg(), "did you mean '見送り'?"));
+	assert_int_equal(kr_vocab_check("deployment", "zzzzzzzzzz"), KR_EUSAGE);
+	assert_null(strstr(kr_errmsg(), "did you mean"));
+	assert_non_null(strstr(kr_errmsg(), "allowed: webサービス"));
+}
+
 int
 main(void)
 {
@@ -156,6 +199,8 @@ main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_dates_refused),
 		cmocka_unit_test(test_halfwidth),
+		cmocka_unit_test(test_prefectures),
+		cmocka_unit_test(test_vocabulary_suggestions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
