@@ -1131,6 +1131,70 @@ s_withdrawn_version(kr_replica *r, const char *coll, const char *path, char **ve
 	return *version ? 0 : KR_ENOTFOUND;
 }
 
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+} s_history;
+
+static int
+s_history_add(const kr_commit_info *ci, void *arg)
+{
+	s_history *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	memcpy(o->v[o->n++], ci->oid, KR_OID_LEN);
+	return 0;
+}
+
+static int
+s_removal(const char *path, const uint8_t *blob, void *arg)
+{
+	(void)path;
+	if (!blob)
+		*(int *)arg = 1;
+	return 0;
+}
+
+/* settings key: this node's coll had no path removed up to (and including) the commit it names */
+#define NO_REMOVAL_KEY "history-without-removal:"
+
+/*
+ * Whether no commit of our coll up to head ever removed a path (so no id
+ * in it was ever withdrawn): 1 yes, 0 no, or an error. Remembered in
+ * state settings against the head, moved on by every publish that
+ * removes nothing, so the history is walked at most once (a home made
+ * before, or a state.db rebuilt).
+ */
+static int
+s_never_removed(kr_replica *r, const char *coll, const uint8_t head[KR_OID_LEN])
+{
+	char hex[KR_OID_HEX + 1], *key = kr_sprintf(NO_REMOVAL_KEY "%s", coll), *v;
+	s_history o = { 0 };
+	int found = 0, rc = 0;
+
+	kr_hex(hex, head, KR_OID_LEN);
+	if ((v = kr_state_setting(r->state, key))) {
+		rc = strcmp(v, hex) == 0; /* another head: something was removed since */
+		goto done;
+	}
+	if ((rc = kr_store_log(r->store, r->own, coll, 0, s_history_add, &o)) < 0)
+		goto done;
+	/* newest first, a linear history: each commit against the one before it */
+	for (size_t i = 0; i + 1 < o.n && !found && rc == 0; i++)
+		rc = kr_store_diff(r->store, r->own, coll, o.v[i + 1], o.v[i], s_removal, &found);
+	if (rc == 0 && o.n && memcmp(o.v[0], head, KR_OID_LEN) != 0)
+		found = 1; /* the log and the head disagree: assume the worst */
+	if (rc == 0 && !found)
+		rc = kr_state_setting_put(r->state, key, hex);
+	if (rc == 0)
+		rc = !found;
+done:
+	free(o.v);
+	free(v);
+	free(key);
+	return rc;
+}
+
 /* This node's published version of id (caller frees), or NULL. */
 static char *
 s_published_version(kr_replica *r, const char *id)
@@ -1165,10 +1229,12 @@ s_data_card(const kr_replica *r, const s_change *ch)
 /*
  * Checks what the changes c->v[from..] of our collection coll do to
  * versions (see kr_replica_publish); KR_EPOLICY names the item and the
- * version to use. Restored withdrawn items are added to notices.
+ * version to use. A new id is looked up in history only when
+ * may_be_withdrawn (the collection ever lost a path). Restored withdrawn
+ * items are added to notices.
  */
 static int
-s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *coll, int had_old,
+s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *coll, int may_be_withdrawn,
     kr_buf *notices)
 {
 	int rc = 0;
@@ -1206,7 +1272,7 @@ s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *col
 			else if (!it->notes)
 				rc = kr_error(KR_EPOLICY, "%s version %s replaces the published %s: add version_notes "
 				    "(why it changed, 改訂理由)", it->id, it->version, pv);
-		} else if (it->version && had_old) {
+		} else if (it->version && may_be_withdrawn) {
 			int w = s_withdrawn_version(r, ch->coll, ch->path, &pv);
 			if (w == KR_ENOTFOUND) {
 				kr_error_clear(); /* never published before: a new item */
@@ -1242,6 +1308,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		uint8_t old[KR_OID_LEN], newoid[KR_OID_LEN];
 		uint64_t size;
 		size_t first_change;
+		int clean;              /* nothing was ever removed from it, nor is now */
 	} touched;
 	touched *t = kr_calloc(n, sizeof(*t));
 	kr_store_file *sf = kr_calloc(n, sizeof(*sf));
@@ -1290,8 +1357,12 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		if ((rc = s_index_range(r, r->own, t[j].coll, r->own_code, t[j].had_old ? t[j].old : NULL,
 		    t[j].newoid, &changes)) < 0)
 			break;
-		if ((rc = s_check_versions(r, &changes, t[j].first_change, t[j].coll, t[j].had_old, &notices)) < 0)
+		t[j].clean = !t[j].had_old || (rc = s_never_removed(r, t[j].coll, t[j].old)) == 1;
+		if (rc < 0 || (rc = s_check_versions(r, &changes, t[j].first_change, t[j].coll, !t[j].clean,
+		    &notices)) < 0)
 			break;
+		for (size_t i = t[j].first_change; i < changes.n; i++)
+			t[j].clean &= !changes.v[i].removed;
 		moved++;
 	}
 	if (rc < 0 || moved == 0)
@@ -1314,6 +1385,11 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		sh.synced = kr_now();
 		if ((rc = kr_state_head_put(r->state, &sh)) == 0)
 			rc = s_record_changes(r, r->own, &changes, t[j].first_change, t[j].coll, sh.commit);
+		if (rc == 0 && t[j].clean) {
+			char *key = kr_sprintf(NO_REMOVAL_KEY "%s", t[j].coll);
+			rc = kr_state_setting_put(r->state, key, sh.commit);
+			free(key);
+		}
 	}
 	if (rc == 0)
 		rc = s_issue(r, &res->seq);

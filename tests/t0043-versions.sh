@@ -5,7 +5,7 @@
 # its content; a withdrawn id comes back only at a new version, and
 # publish says it restores a withdrawn item. Refusals change nothing.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 cd "$T"
 
 k --home h init --name 三豊市 --lg-code 372081 >/dev/null
@@ -39,6 +39,11 @@ k --home h publish a/gomi.md >out 2>err; rc=$?
 check "a withdrawn id at its old version is refused" sh -c "test $rc = 1 &&
 	grep -q '372081/case/gomi was withdrawn at version 1.0.1: publishing it again restores a withdrawn item and needs a new version (use 1.0.2' err"
 check_fails "and stays withdrawn" k --home h show 372081/case/gomi
+# the history is what counts: a lost state.db rebuilt by repair still knows it was withdrawn
+rm h/state.db
+k --home h repair >/dev/null 2>&1
+k --home h publish a/gomi.md >out 2>err; rc=$?
+check "after state.db is lost and repaired, it is still refused" sh -c "test $rc = 1 && grep -q 'was withdrawn at version 1.0.1' err"
 sed -i 's/^version: 1.0.1/version: 1.0.2/; s/^version_notes: .*/version_notes: 見直しを終えて再公開/' a/gomi.md
 k --home h publish a/gomi.md >out 2>err; rc=$?
 sed 's/^/# /' out err
