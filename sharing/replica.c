@@ -245,7 +245,13 @@ typedef struct {
 	char pref[3];
 } s_rows;
 
-/* One row as an item: DATASET-ID#ROW, the card's facets, the row's words as text, its 出典 as headline. */
+/*
+ * One row as an item: DATASET-ID#ROW, the card's facets, the row's words
+ * (question, answer, alternates, keywords) as its body, its 出典 as
+ * headline. Its title is only "Q&A ROW": a row is found by its words but
+ * ranks below items whose titles hold them, so forty rows about ごみ do not
+ * push the cases about ごみ off the first page.
+ */
 static int
 s_row_put(void *arg, const kr_dataset_row *row)
 {
@@ -255,9 +261,10 @@ s_row_put(void *arg, const kr_dataset_row *row)
 	char *path = kr_sprintf("%s#%s", x->path, row->id), *id = kr_sprintf("%s#%s", card->id, row->id);
 	char *headline = kr_sprintf("出典：%s「%s」", row->issuer ? row->issuer :
 	    card->pub_name ? card->pub_name : "", card->title ? card->title : "");
+	char *title = kr_sprintf("Q&A %s", row->id);
 	int rc;
 
-	kr_buf_addf(&body, "%s\n", row->answer);
+	kr_buf_addf(&body, "%s\n%s\n", row->question, row->answer);
 	if (*row->alt_questions)
 		kr_buf_addf(&body, "%s\n", row->alt_questions);
 	if (*row->keywords)
@@ -272,7 +279,7 @@ s_row_put(void *arg, const kr_dataset_row *row)
 	{
 		kr_state_item it = {
 			.publisher = (char *)x->pub, .collection = (char *)x->coll, .path = path, .id = id,
-			.kind = card->kind, .title = (char *)row->question, .version = card->version,
+			.kind = card->kind, .title = title, .version = card->version,
 			.updated = (char *)(row->updated ? row->updated : card->updated),
 			.blob = (char *)x->blob, .commit = (char *)x->commit, .body = body.ptr, .meta = meta.ptr,
 			.lg_code = card->lg_code, .pref = card->lg_code ? x->pref : NULL, .domains = card->domains,
@@ -283,6 +290,7 @@ s_row_put(void *arg, const kr_dataset_row *row)
 	kr_buf_release(&body);
 	kr_buf_release(&meta);
 	free(headline);
+	free(title);
 	free(id);
 	free(path);
 	return rc;

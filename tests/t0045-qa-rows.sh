@@ -6,7 +6,7 @@
 # Rows follow edits, card changes, withdrawal, replication and reindex,
 # and the substring oracle agrees with search over items and rows alike.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 cd "$T"
 P=$(port_base)
 
@@ -42,8 +42,9 @@ check "a word only in its keywords finds it" sh -c "\"$KAIRAN\" --home pub searc
 check "and only that row" sh -c "\"$KAIRAN\" --home pub search 処理券 --json | grep -q '\"total\":1,'"
 k --home pub search 処理券 >hit
 sed 's/^/# /' hit
-check "the hit names the dataset and row, and its 出典" sh -c "grep -q '^372081/dataset/madoguchi-qa#r02  粗大ごみの出し方は？' hit &&
-	grep -q '出典：三豊市環境衛生課「市民窓口 Q&A」' hit"
+check "the hit names the dataset and row, its words and its 出典" sh -c "grep -q '^372081/dataset/madoguchi-qa#r02  Q&A r02' hit &&
+	grep -q '【処理券】' hit && grep -q '出典：三豊市環境衛生課「市民窓口 Q&A」' hit"
+check "a word of a row's question finds it" sh -c "\"$KAIRAN\" --home pub search 粗大ごみの出し方 --json | grep -q 'madoguchi-qa#r02'"
 check "rows carry the card's facets (kind, prefecture, domain)" sh -c "
 	\"$KAIRAN\" --home pub search 処理券 --kind dataset --pref 香川 --domain 住民窓口業務 --json | grep -q 'madoguchi-qa#r02'"
 k --home pub show '372081/dataset/madoguchi-qa#r01' >row
