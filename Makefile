@@ -45,11 +45,13 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
 LIB_SRC += sharing/searchcols.c
+LIB_SRC += policies/values.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
+UNIT += values
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench

@@ -408,6 +408,17 @@ cmd_check(kr_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* What publish has to tell beyond the count (a withdrawn item restored). */
+static void
+s_publish_notice(const char *msg, void *arg)
+{
+	char *shown = kr_safe(msg);
+
+	(void)arg;
+	printf("%s\n", shown);
+	free(shown);
+}
+
 int
 cmd_publish(kr_cli *c, int argc, char **argv)
 {
@@ -472,6 +483,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 			if (items[i].id)
 				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
 	}
+	c->h.rep.notice = s_publish_notice;
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
 		goto done;
@@ -626,6 +638,44 @@ s_print_item(const kr_buf *data)
 	kr_buf_release(&b);
 }
 
+static char *s_attribution(const char *card, size_t len, const char *fallback_name);
+
+/*
+ * A dataset row (item path "FILE#ROW-ID"): the row read from FILE at
+ * commit, for a reader, with the 出典 line of its card at that commit.
+ */
+static int
+s_show_row(kr_cli *c, const kr_state_item *it, const uint8_t commit[KR_OID_LEN])
+{
+	const char *hash = strchr(it->path, '#'), *slash;
+	char *file = kr_strndup(it->path, (size_t)(hash - it->path)), *card_path = NULL, *attr = NULL;
+	kr_buf data = KR_BUF_INIT, card = KR_BUF_INIT, out = KR_BUF_INIT;
+	int rc;
+
+	if ((rc = kr_store_read(c->h.store, it->publisher, it->collection, commit, file, &data)) < 0)
+		goto done;
+	if ((slash = strstr(file, "/data/"))) {
+		card_path = kr_sprintf("%.*s/README.md", (int)(slash - file), file);
+		if (kr_store_read(c->h.store, it->publisher, it->collection, commit, card_path, &card) == 0)
+			attr = s_attribution(card.ptr, card.len, it->pub_name ? it->pub_name : it->publisher);
+		kr_error_clear();
+	}
+	kr_buf_addf(&out, "%s  (%s の行 %s)\n", it->id, file, hash + 1);
+	if ((rc = kr_dataset_row_text(&out, data.ptr, data.len, hash + 1, attr)) < 0) {
+		rc = kr_error(KR_ENOTFOUND, "%s: %s in %s (see: kairan reindex)", it->id, kr_errmsg(), file);
+		goto done;
+	}
+	s_print_item(&out);
+done:
+	kr_buf_release(&data);
+	kr_buf_release(&card);
+	kr_buf_release(&out);
+	free(attr);
+	free(card_path);
+	free(file);
+	return rc;
+}
+
 int
 cmd_show(kr_cli *c, int argc, char **argv)
 {
@@ -637,7 +687,8 @@ cmd_show(kr_cli *c, int argc, char **argv)
 	int rc = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc)"
+		return printf("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc, or a dataset's"
+		    " Q&A row: 370002/dataset/gomi-qa#q001)"
 		    " as its publisher signed it, at the current head or at COMMIT (4 to 40 hex digits).\n"
 		    "Control characters in it (terminal escapes, bidi overrides) are not printed.\n"), 0;
 	if (argc != 2)
@@ -678,6 +729,12 @@ cmd_show(kr_cli *c, int argc, char **argv)
 		rc = kr_store_resolve(c->h.store, it[0].publisher, it[0].collection, at, commit);
 	else
 		rc = kr_unhex(commit, KR_OID_LEN, it[0].commit);
+	if (rc == 0 && strchr(it[0].path, '#')) {
+		rc = s_show_row(c, &it[0], commit) < 0 ? kr_cli_fail("show") : 0;
+		kr_state_items_free(it, n);
+		free(id);
+		return rc;
+	}
 	if (rc == 0)
 		rc = kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &data);
 	if (rc < 0)

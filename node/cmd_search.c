@@ -13,10 +13,13 @@
  * Every string printed, local or remote, goes through kr_buf_addsafe.
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/item.h"
+#include "../policies/values.h"
 #include "../sharing/search.h"
 #include "cli.h"
 #include "peer.h"
@@ -414,6 +417,75 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 	return 0;
 }
 
+/*
+ * Checks and normalises the filters of q: closed vocabularies (with the
+ * nearest value for a slip), the prefecture as number or name, the date
+ * in any form kr_value_date reads, the publisher's code. 2 (usage, the
+ * message printed) when one is wrong, else 0.
+ */
+static int
+s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pub)
+{
+	static const struct {
+		const char *option, *field;
+		size_t off;
+	} vocab[] = {
+		{ "--kind", "kind", offsetof(kr_search_q, kind) },
+		{ "--domain", "domain", offsetof(kr_search_q, domain) },
+		{ "--ai-use", "ai_use", offsetof(kr_search_q, ai_use) },
+		{ "--outcome", "outcome", offsetof(kr_search_q, outcome) },
+		{ "--deployment", "deployment", offsetof(kr_search_q, deployment) },
+		{ "--population-band", "popband", offsetof(kr_search_q, popband) },
+	};
+
+	for (size_t i = 0; i < sizeof(vocab) / sizeof(vocab[0]); i++) {
+		const char *v = *(const char **)((char *)q + vocab[i].off);
+		if (v && kr_vocab_check(vocab[i].field, v) < 0) {
+			char *msg = kr_safe(kr_errmsg());
+			fprintf(stderr, "kairan: search: %s: %s\n", vocab[i].option, msg);
+			free(msg);
+			return 2;
+		}
+	}
+	if (q->pref) {
+		if (kr_value_pref(q->pref, pref) < 0) {
+			char *msg = kr_safe(kr_errmsg());
+			fprintf(stderr, "kairan: search: --pref: %s\n", msg);
+			free(msg);
+			return 2;
+		}
+		q->pref = pref;
+	}
+	if (q->since) {
+		if (kr_value_date(q->since, since) < 0) {
+			char *msg = kr_safe(kr_errmsg());
+			fprintf(stderr, "kairan: search: --since: %s\n", msg);
+			free(msg);
+			return 2;
+		}
+		q->since = since;
+	}
+	if (raw_pub && q->publisher == raw_pub) {
+		/* not known here: a 全国地方公共団体コード with a wrong check digit is a typo, not a miss */
+		char right[7];
+		if (strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6 && kr_lgcode_check(raw_pub, right) < 0) {
+			char *msg = kr_safe(kr_errmsg());
+			fprintf(stderr, "kairan: search: --publisher %s\n", msg);
+			free(msg);
+			return 2;
+		}
+		if (!(strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6) &&
+		    !(strlen(raw_pub) == KR_FPR_HEX && kr_is_hex(raw_pub, KR_FPR_HEX))) {
+			char *shown = kr_safe(raw_pub);
+			fprintf(stderr, "kairan: search: --publisher '%s' is neither a 6-digit 全国地方公共団体コード "
+			    "nor a publisher fingerprint (see: kairan status)\n", shown);
+			free(shown);
+			return 2;
+		}
+	}
+	return 0;
+}
+
 int
 cmd_search(kr_cli *c, int argc, char **argv)
 {
@@ -433,7 +505,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	kr_search_q q = { .limit = 10 };
 	kr_search_result r;
 	kr_buf match = KR_BUF_INIT, query = KR_BUF_INIT;
-	char pub[KR_FPR_HEX + 1];
+	char pub[KR_FPR_HEX + 1], pref[3], since[11];
 	int o, json = 0, rc = 0;
 
 	optind = 0;
@@ -459,19 +531,12 @@ cmd_search(kr_cli *c, int argc, char **argv)
 			else
 				q.publisher = optarg; /* an lg_code not yet known here matches nothing */
 			break;
-		case 'r':
-			if (strlen(optarg) == 1) {
-				static char two[3];
-				snprintf(two, sizeof(two), "0%s", optarg);
-				q.pref = two;
-			} else {
-				q.pref = optarg;
-			}
-			break;
+		case 'r': q.pref = optarg; break;
 		case 'b': q.popband = optarg; break;
 		case 's': q.since = optarg; break;
 		case 'l':
-			q.limit = (size_t)strtoul(optarg, NULL, 10);
+			q.limit = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 4 ?
+			    (size_t)strtoul(optarg, NULL, 10) : 0;
 			if (q.limit == 0 || q.limit > 1000) {
 				fprintf(stderr, "kairan: search: --limit takes 1 to 1000\n");
 				return 2;
@@ -479,18 +544,22 @@ cmd_search(kr_cli *c, int argc, char **argv)
 			break;
 		case 'j': json = 1; break;
 		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
-		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN] "
+		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
 		    "[--population-band B] [--since DATE] [--limit N] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
 		    "a OR b either. Any word length works (ごみ, AI); full-/half-width and\n"
 		    "katakana/hiragana do not matter. Example: kairan search 'チャットボット 正答率' --outcome 見送り\n"
 		    "--remote also asks every peer (each answers from its own index within --deadline MS,\n"
-		    "default 800) and merges the answers by reciprocal rank.\n"), 0;
+		    "default 800) and merges the answers by reciprocal rank.\n"
+		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
+		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
 	if (optind == argc)
 		return kr_cli_usage("search");
+	if (s_check_filters(&q, pref, since, raw_pub))
+		return 2;
 	limit_shown = q.limit;
 	for (int i = optind; i < argc; i++)
 		kr_buf_addf(&query, "%s%s", i > optind ? " " : "", argv[i]);

@@ -208,3 +208,121 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 	}
 	return 0;
 }
+
+/* The strings of a JSON list joined with "\n" (non-strings skipped); caller releases. */
+static void
+s_join(kr_buf *b, json_t *v)
+{
+	kr_buf_clear(b);
+	kr_buf_adds(b, "");
+	for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
+		if (json_is_string(json_array_get(v, i)))
+			kr_buf_addf(b, "%s%s", b->len ? "\n" : "", json_string_value(json_array_get(v, i)));
+}
+
+int
+kr_dataset_rows(const char *jsonl, size_t len, int (*cb)(void *arg, const kr_dataset_row *row), void *arg)
+{
+	const char *p = jsonl, *end = jsonl + len;
+	kr_buf alt = KR_BUF_INIT, kw = KR_BUF_INIT;
+	int line = 0, rc = 0;
+
+	while (p < end && rc == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_t *o = l ? json_loadb(p, l, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		kr_dataset_row row = { 0 };
+		json_t *src;
+
+		line++;
+		p += l + 1;
+		if (!json_is_object(o) || !(row.id = s_str(o, "id")) || !*row.id ||
+		    !(row.question = s_str(o, "question")) || !(row.answer = s_str(o, "answer"))) {
+			json_decref(o);
+			continue;
+		}
+		row.updated = s_str(o, "updated");
+		s_join(&alt, json_object_get(o, "alt_questions"));
+		s_join(&kw, json_object_get(o, "keywords"));
+		row.alt_questions = alt.ptr;
+		row.keywords = kw.ptr;
+		row.category = s_str(o, "category");
+		src = json_object_get(o, "source");
+		row.issuer = json_is_object(src) ? s_str(src, "issuer") : NULL;
+		row.source_title = json_is_object(src) ? s_str(src, "title") : NULL;
+		row.line = line;
+		rc = cb(arg, &row);
+		json_decref(o);
+	}
+	kr_buf_release(&alt);
+	kr_buf_release(&kw);
+	return rc;
+}
+
+typedef struct {
+	const char *want, *attribution;
+	kr_buf *out;
+	const char *jsonl;
+	size_t len;
+} s_find;
+
+static int
+s_row_print(void *arg, const kr_dataset_row *row)
+{
+	s_find *x = arg;
+	const char *p = x->jsonl;
+
+	if (strcmp(row->id, x->want) != 0)
+		return 0;
+	kr_buf_addf(x->out, "Q: %s\nA: %s\n", row->question, row->answer);
+	if (*row->alt_questions) {
+		kr_buf_adds(x->out, "別の聞き方:\n");
+		for (const char *a = row->alt_questions; *a;) {
+			size_t l = strcspn(a, "\n");
+			kr_buf_addf(x->out, "  - %.*s\n", (int)l, a);
+			a += l + (a[l] == '\n');
+		}
+	}
+	if (*row->keywords) {
+		kr_buf_adds(x->out, "キーワード: ");
+		for (const char *k = row->keywords; *k; k++) {
+			if (*k == '\n')
+				kr_buf_adds(x->out, "、");
+			else
+				kr_buf_addch(x->out, *k);
+		}
+		kr_buf_addch(x->out, '\n');
+	}
+	if (row->category)
+		kr_buf_addf(x->out, "カテゴリ: %s\n", row->category);
+	if (row->issuer)
+		kr_buf_addf(x->out, "情報源: %s%s%s%s\n", row->issuer, row->source_title ? "「" : "",
+		    row->source_title ? row->source_title : "", row->source_title ? "」" : "");
+	if (row->updated)
+		kr_buf_addf(x->out, "更新日: %s\n", row->updated);
+	if (x->attribution)
+		kr_buf_addf(x->out, "%s\n", x->attribution);
+	/* the row as published: line row->line of the file */
+	for (int i = 1; i < row->line; i++)
+		p = (const char *)memchr(p, '\n', (size_t)(x->jsonl + x->len - p)) + 1;
+	{
+		const char *e = memchr(p, '\n', (size_t)(x->jsonl + x->len - p));
+		size_t l = e ? (size_t)(e - p) : (size_t)(x->jsonl + x->len - p);
+		if (l && p[l - 1] == '\r')
+			l--;
+		kr_buf_adds(x->out, "\n");
+		kr_buf_add(x->out, p, l);
+		kr_buf_addch(x->out, '\n');
+	}
+	return 1;
+}
+
+int
+kr_dataset_row_text(kr_buf *out, const char *jsonl, size_t len, const char *row_id, const char *attribution)
+{
+	s_find x = { .want = row_id, .attribution = attribution, .out = out, .jsonl = jsonl, .len = len };
+
+	if (kr_dataset_rows(jsonl, len, s_row_print, &x) != 1)
+		return kr_error(KR_ENOTFOUND, "no row with id '%s'", row_id);
+	return 0;
+}

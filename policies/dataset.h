@@ -27,4 +27,27 @@ void kr_dataset_check_rows(const char *file, const char *data, size_t len, const
 int kr_dataset_export(kr_buf *out, const char *format, int header, const char *dataset_id,
     const char *jsonl, size_t len, const char *attribution, size_t *rows, size_t *skipped);
 
+/* One Q&A row, its strings borrowed for the callback; lists joined with "\n". */
+typedef struct {
+	const char *id, *question, *answer, *updated;
+	const char *alt_questions, *keywords;   /* "" when none */
+	const char *category, *issuer, *source_title; /* NULL when none */
+	int line;
+} kr_dataset_row;
+
+/*
+ * Calls cb with each row of jsonl that has an id, a question and an
+ * answer (rows kr_dataset_check_rows refuses otherwise are skipped); a
+ * non-zero return stops and is returned.
+ */
+int kr_dataset_rows(const char *jsonl, size_t len, int (*cb)(void *arg, const kr_dataset_row *row), void *arg);
+
+/*
+ * Appends row_id of jsonl to out for a reader: question, answer,
+ * alternates, keywords, category, source, updated, then attribution
+ * (the 出典 line, may be NULL) and the row as published. KR_ENOTFOUND
+ * when no row has that id.
+ */
+int kr_dataset_row_text(kr_buf *out, const char *jsonl, size_t len, const char *row_id, const char *attribution);
+
 #endif

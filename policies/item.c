@@ -5,6 +5,7 @@
  */
 #include "item.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,58 @@ s_vocab(const kr_yaml *fm, const char *field, int required, int list, const char
 			    field, x->value, all.ptr);
 	}
 	kr_buf_release(&all);
+}
+
+/*
+ * The closed vocabulary of a search or import field: kind, domain(s),
+ * ai_use(s), outcome, deployment, stage, popband. NULL for another name.
+ */
+static const char *const s_kind_names[] = { "case", "prompt", "guideline", "dataset" };
+static const char *const s_popbands[] = { "<1万", "1-5万", "5-20万", "20万+" };
+
+static const char *const *
+s_vocabulary(const char *field, size_t *n)
+{
+	static const struct {
+		const char *name;
+		const char *const *v;
+		size_t n;
+	} t[] = {
+		{ "kind", s_kind_names, N(s_kind_names) }, { "domain", s_domains, N(s_domains) },
+		{ "domains", s_domains, N(s_domains) }, { "ai_use", s_ai_uses, N(s_ai_uses) },
+		{ "ai_uses", s_ai_uses, N(s_ai_uses) }, { "outcome", s_outcomes, N(s_outcomes) },
+		{ "deployment", s_deployments, N(s_deployments) }, { "stage", s_stages, N(s_stages) },
+		{ "popband", s_popbands, N(s_popbands) },
+	};
+
+	for (size_t i = 0; i < N(t); i++)
+		if (strcmp(field, t[i].name) == 0) {
+			*n = t[i].n;
+			return t[i].v;
+		}
+	return NULL;
+}
+
+int
+kr_vocab_check(const char *field, const char *value)
+{
+	size_t n = 0;
+	const char *const *v = s_vocabulary(field, &n), *near;
+	kr_buf all = KR_BUF_INIT;
+	int rc;
+
+	assert(v);
+	if (s_in(value, v, n))
+		return 0;
+	s_list(&all, v, n);
+	near = s_nearest(value, v, n);
+	if (near)
+		rc = kr_error(KR_EUSAGE, "%s '%s' is not one of the values: did you mean '%s'? (allowed: %s)",
+		    field, value, near, all.ptr);
+	else
+		rc = kr_error(KR_EUSAGE, "%s '%s' is not one of the values (allowed: %s)", field, value, all.ptr);
+	kr_buf_release(&all);
+	return rc;
 }
 
 /* ---- placeholders of a prompt ---------------------------------------- */
@@ -781,6 +834,8 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 			    "version '%s' is not semver (MAJOR.MINOR.PATCH, e.g. 1.0.0)", version);
 		} else {
 			out->version = kr_strdup(version);
+			if (kr_yaml_str(fm, "version_notes") && *kr_yaml_str(fm, "version_notes"))
+				out->notes = kr_strdup(kr_yaml_str(fm, "version_notes"));
 			if ((sv[0] > 1 || (sv[0] == 1 && sv[1] >= 1)) && !kr_yaml_str(fm, "version_notes"))
 				kr_findings_add(f, file, s_line(fm, "version"), 1, "version_notes",
 				    "version %s needs version_notes: why this version changed (改訂理由)", version);
@@ -920,5 +975,6 @@ kr_item_clear(kr_item *it)
 	free(it->collection); free(it->path);
 	free(it->body); free(it->meta); free(it->domains); free(it->ai_uses);
 	free(it->outcome); free(it->deployment); free(it->popband); free(it->headline);
+	free(it->notes);
 	memset(it, 0, sizeof(*it));
 }

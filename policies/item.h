@@ -59,6 +59,7 @@ typedef struct {
 	char *meta;             /* searchable front-matter values, one per line */
 	char *domains, *ai_uses;/* "\n"-delimited with a leading and trailing "\n" */
 	char *outcome, *deployment, *popband, *headline;
+	char *notes;            /* version_notes (NULL: none) */
 } kr_item;
 
 /* What a node publishes on purpose: not personal information (see pii.h). */
@@ -95,6 +96,15 @@ int kr_item_check_received(kr_item *out, const kr_policy *pol, const char *coll,
     const char *path, const char *data, size_t len, kr_findings *f);
 
 void kr_item_clear(kr_item *it);
+
+/*
+ * Checks value against the closed vocabulary (CONTENT.md) of field:
+ * "kind", "domain", "ai_use", "outcome", "deployment", "stage" or
+ * "popband" (any other field is a programming error). 0 when allowed;
+ * KR_EUSAGE naming the nearest value when it looks like a slip
+ * ("cases" -> case, "子育て" -> 子ども・子育て) and the allowed values.
+ */
+int kr_vocab_check(const char *field, const char *value);
 
 /* Collection for a kind ("case" -> "cases"), NULL for an unknown kind. */
 const char *kr_kind_collection(const char *kind);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policies/dataset.h"
 #include "../policies/item.h"
 #include "manifest.h"
 
@@ -221,6 +222,182 @@ s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_c
 	return rc;
 }
 
+/* ---- the Q&A rows of datasets, indexed as items ------------------------- */
+
+/* Whether path is a dataset's data file (datasets/SLUG/data/NAME.jsonl); *slug_len gets SLUG's length. */
+static int
+s_data_file(const char *coll, const char *path, size_t *slug_len)
+{
+	const char *p = path + 9, *slash;
+	size_t l = strlen(path);
+
+	if (strcmp(coll, "datasets") != 0 || strncmp(path, "datasets/", 9) != 0 || !(slash = strchr(p, '/')) ||
+	    strncmp(slash, "/data/", 6) != 0 || l < 6 || strcmp(path + l - 6, ".jsonl") != 0)
+		return 0;
+	*slug_len = (size_t)(slash - p);
+	return 1;
+}
+
+typedef struct {
+	kr_state *state;
+	const char *pub, *coll, *path, *blob, *commit;
+	const kr_item *card;
+	char pref[3];
+} s_rows;
+
+/*
+ * One row as an item: DATASET-ID#ROW, the card's facets, the row's words
+ * (question, answer, alternates, keywords) as its body, its 出典 as
+ * headline. Its title is only "Q&A ROW": a row is found by its words but
+ * ranks below items whose titles hold them, so forty rows about ごみ do not
+ * push the cases about ごみ off the first page.
+ */
+static int
+s_row_put(void *arg, const kr_dataset_row *row)
+{
+	s_rows *x = arg;
+	const kr_item *card = x->card;
+	kr_buf body = KR_BUF_INIT, meta = KR_BUF_INIT;
+	char *path = kr_sprintf("%s#%s", x->path, row->id), *id = kr_sprintf("%s#%s", card->id, row->id);
+	char *headline = kr_sprintf("出典：%s「%s」", row->issuer ? row->issuer :
+	    card->pub_name ? card->pub_name : "", card->title ? card->title : "");
+	char *title = kr_sprintf("Q&A %s", row->id);
+	int rc;
+
+	kr_buf_addf(&body, "%s\n%s\n", row->question, row->answer);
+	if (*row->alt_questions)
+		kr_buf_addf(&body, "%s\n", row->alt_questions);
+	if (*row->keywords)
+		kr_buf_addf(&body, "%s\n", row->keywords);
+	kr_buf_adds(&meta, "");
+	if (row->category)
+		kr_buf_addf(&meta, "%s\n", row->category);
+	if (row->source_title)
+		kr_buf_addf(&meta, "%s\n", row->source_title);
+	if (row->issuer)
+		kr_buf_addf(&meta, "%s\n", row->issuer);
+	{
+		kr_state_item it = {
+			.publisher = (char *)x->pub, .collection = (char *)x->coll, .path = path, .id = id,
+			.kind = card->kind, .title = title, .version = card->version,
+			.updated = (char *)(row->updated ? row->updated : card->updated),
+			.blob = (char *)x->blob, .commit = (char *)x->commit, .body = body.ptr, .meta = meta.ptr,
+			.lg_code = card->lg_code, .pref = card->lg_code ? x->pref : NULL, .domains = card->domains,
+			.ai_uses = card->ai_uses, .published = card->published, .headline = headline,
+		};
+		rc = kr_state_item_put(x->state, &it);
+	}
+	kr_buf_release(&body);
+	kr_buf_release(&meta);
+	free(headline);
+	free(title);
+	free(id);
+	free(path);
+	return rc;
+}
+
+/*
+ * Writes the rows of the data file at path (blobhex) of pub's coll at
+ * commit as items, its old rows removed first. The card is read at the
+ * same commit; a data file without a readable card has no rows.
+ */
+static int
+s_index_rows(kr_replica *r, const char *pub, const char *coll, const char *path, const char *blobhex,
+    const char *commit_hex, size_t slug_len)
+{
+	uint8_t oid[KR_OID_LEN], blob[KR_OID_LEN];
+	char *card_path = kr_sprintf("datasets/%.*s/README.md", (int)slug_len, path + 9);
+	kr_buf data = KR_BUF_INIT;
+	kr_policy pol = { .rules = r->rules, .pii = r->pii };
+	kr_findings junk = { 0 };
+	kr_item card;
+	s_rows x = { .state = r->state, .pub = pub, .coll = coll, .path = path, .blob = blobhex,
+		.commit = commit_hex, .card = &card };
+	int rc;
+
+	memset(&card, 0, sizeof(card));
+	if ((rc = kr_state_item_delete(r->state, pub, coll, path)) < 0)
+		goto done;
+	kr_unhex(oid, KR_OID_LEN, commit_hex);
+	if (kr_store_read(r->store, pub, coll, oid, card_path, &data) < 0) {
+		kr_error_clear(); /* rows of no card: nothing to name them by */
+		goto done;
+	}
+	kr_item_check(&card, &pol, card_path, data.ptr, data.len, NULL, &junk);
+	if (!card.id || !card.kind || strcmp(card.kind, "dataset") != 0)
+		goto done;
+	if (card.lg_code)
+		memcpy(x.pref, card.lg_code, 2);
+	kr_buf_clear(&data);
+	kr_unhex(blob, KR_OID_LEN, blobhex);
+	if ((rc = kr_store_read_blob(r->store, pub, coll, blob, &data)) < 0)
+		goto done;
+	rc = kr_dataset_rows(data.ptr, data.len, s_row_put, &x);
+done:
+	kr_item_clear(&card);
+	kr_findings_clear(&junk);
+	kr_buf_release(&data);
+	free(card_path);
+	return rc;
+}
+
+typedef struct {
+	char *prefix;
+	char **paths;
+	char (*blobs)[KR_OID_HEX + 1];
+	size_t n;
+} s_data_files;
+
+static int
+s_data_file_add(const char *path, const uint8_t *blob, void *arg)
+{
+	s_data_files *d = arg;
+	size_t sl;
+
+	if (!blob || strncmp(path, d->prefix, strlen(d->prefix)) != 0 || !s_data_file("datasets", path, &sl))
+		return 0;
+	d->paths = kr_realloc(d->paths, (d->n + 1) * sizeof(char *));
+	d->blobs = kr_realloc(d->blobs, (d->n + 1) * sizeof(*d->blobs));
+	d->paths[d->n] = kr_strdup(path);
+	kr_hex(d->blobs[d->n], blob, KR_OID_LEN);
+	d->n++;
+	return 0;
+}
+
+/* Re-indexes the rows of every data file of dataset card (its card changed at commit). */
+static int
+s_index_dataset(kr_replica *r, const char *pub, const char *coll, const kr_item *card, const char *commit_hex)
+{
+	uint8_t oid[KR_OID_LEN];
+	s_data_files d = { 0 };
+	int rc;
+
+	if (!card->slug)
+		return 0;
+	d.prefix = kr_sprintf("datasets/%s/data/", card->slug);
+	kr_unhex(oid, KR_OID_LEN, commit_hex);
+	rc = kr_store_diff(r->store, pub, coll, NULL, oid, s_data_file_add, &d);
+	for (size_t i = 0; i < d.n && rc == 0; i++)
+		rc = s_index_rows(r, pub, coll, d.paths[i], d.blobs[i], commit_hex, strlen(card->slug));
+	kr_strv_free(d.paths, d.n);
+	free(d.blobs);
+	free(d.prefix);
+	return rc;
+}
+
+/* Whether the card of the dataset of data file path changed in c->v[from..]. */
+static int
+s_card_changed(const s_changes *c, size_t from, const char *coll, const char *path, size_t slug_len)
+{
+	for (size_t i = from; i < c->n; i++) {
+		const s_change *ch = &c->v[i];
+		if (strcmp(ch->coll, coll) == 0 && !ch->removed && ch->item.slug && strlen(ch->item.slug) == slug_len &&
+		    strncmp(ch->item.slug, path + 9, slug_len) == 0 && ch->item.kind && strcmp(ch->item.kind, "dataset") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Writes the item rows of changes made at commit (in the open transaction). */
 static int
 s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
@@ -233,7 +410,13 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 		if (strcmp(ch->coll, coll) != 0)
 			continue;
 		if (ch->removed || !ch->item.id) {
-			rc = kr_state_item_delete(r->state, pub, ch->coll, ch->path);
+			size_t sl;
+			int data = !ch->removed && s_data_file(ch->coll, ch->path, &sl);
+			/* a data file's rows; when its card changed too, the card brings them */
+			if (data && s_card_changed(c, from, coll, ch->path, sl))
+				continue;
+			rc = data ? s_index_rows(r, pub, ch->coll, ch->path, ch->blob, commit_hex, sl)
+			          : kr_state_item_delete(r->state, pub, ch->coll, ch->path);
 		} else {
 			char pref[3] = "";
 			kr_state_item it = {
@@ -252,6 +435,8 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 				it.pref = pref;
 			}
 			rc = kr_state_item_put(r->state, &it);
+			if (rc == 0 && ch->item.kind && strcmp(ch->item.kind, "dataset") == 0)
+				rc = s_index_dataset(r, pub, ch->coll, &ch->item, commit_hex);
 		}
 	}
 	return rc;
@@ -875,6 +1060,252 @@ kr_replica_issue(kr_replica *r, uint64_t *seq)
 	return rc;
 }
 
+/* ---- what a version means (publishing our own items) ------------------ */
+
+/* Compares two semver strings (kr_item_check validated them); a pre-release sorts below its release. */
+static int
+s_semver_cmp(const char *a, const char *b)
+{
+	unsigned long x[3] = { 0 }, y[3] = { 0 };
+	int na = 0, nb = 0;
+	const char *pa, *pb;
+
+	sscanf(a, "%lu.%lu.%lu%n", &x[0], &x[1], &x[2], &na);
+	sscanf(b, "%lu.%lu.%lu%n", &y[0], &y[1], &y[2], &nb);
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	pa = a + na;
+	pb = b + nb;
+	if (*pa != '-' && *pb != '-')
+		return 0;
+	if (*pa != '-' || *pb != '-')
+		return *pa == '-' ? -1 : 1;
+	return strcmp(pa, pb) < 0 ? -1 : strcmp(pa, pb) > 0;
+}
+
+/* The next patch version after v ("1.0.0" -> "1.0.1"); caller frees. */
+static char *
+s_next_patch(const char *v)
+{
+	unsigned long x[3] = { 0 };
+
+	sscanf(v, "%lu.%lu.%lu", &x[0], &x[1], &x[2]);
+	return kr_sprintf("%lu.%lu.%lu", x[0], x[1], x[2] + 1);
+}
+
+static int
+s_newest_blob(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, void *arg)
+{
+	(void)commit;
+	(void)time;
+	if (!blob)
+		return 0;
+	memcpy(arg, blob, KR_OID_LEN);
+	return 1;
+}
+
+/*
+ * The version of the item this node last published at coll/path, from
+ * history (the path is not at the head: it was withdrawn). 0 and
+ * *version (caller frees); KR_ENOTFOUND when the path never held one.
+ */
+static int
+s_withdrawn_version(kr_replica *r, const char *coll, const char *path, char **version)
+{
+	uint8_t blob[KR_OID_LEN], none[KR_OID_LEN] = { 0 };
+	kr_buf data = KR_BUF_INIT;
+	kr_policy pol = { .lg_code = r->own_code, .rules = r->rules, .pii = r->pii };
+	kr_findings junk = { 0 };
+	kr_item it;
+	int rc;
+
+	*version = NULL;
+	memset(blob, 0, sizeof(blob));
+	if ((rc = kr_store_path_history(r->store, r->own, coll, path, s_newest_blob, blob)) < 0)
+		return rc;
+	if (memcmp(blob, none, KR_OID_LEN) == 0)
+		return KR_ENOTFOUND;
+	if ((rc = kr_store_read_blob(r->store, r->own, coll, blob, &data)) < 0)
+		return rc;
+	kr_item_check(&it, &pol, path, data.ptr, data.len, NULL, &junk);
+	if (it.version) {
+		*version = it.version;
+		it.version = NULL;
+	}
+	kr_item_clear(&it);
+	kr_findings_clear(&junk);
+	kr_buf_release(&data);
+	return *version ? 0 : KR_ENOTFOUND;
+}
+
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+} s_history;
+
+static int
+s_history_add(const kr_commit_info *ci, void *arg)
+{
+	s_history *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	memcpy(o->v[o->n++], ci->oid, KR_OID_LEN);
+	return 0;
+}
+
+static int
+s_removal(const char *path, const uint8_t *blob, void *arg)
+{
+	(void)path;
+	if (!blob)
+		*(int *)arg = 1;
+	return 0;
+}
+
+/* settings key: this node's coll had no path removed up to (and including) the commit it names */
+#define NO_REMOVAL_KEY "history-without-removal:"
+
+/*
+ * Whether no commit of our coll up to head ever removed a path (so no id
+ * in it was ever withdrawn): 1 yes, 0 no, or an error. Remembered in
+ * state settings against the head, moved on by every publish that
+ * removes nothing, so the history is walked at most once (a home made
+ * before, or a state.db rebuilt).
+ */
+static int
+s_never_removed(kr_replica *r, const char *coll, const uint8_t head[KR_OID_LEN])
+{
+	char hex[KR_OID_HEX + 1], *key = kr_sprintf(NO_REMOVAL_KEY "%s", coll), *v;
+	s_history o = { 0 };
+	int found = 0, rc = 0;
+
+	kr_hex(hex, head, KR_OID_LEN);
+	if ((v = kr_state_setting(r->state, key))) {
+		rc = strcmp(v, hex) == 0; /* another head: something was removed since */
+		goto done;
+	}
+	if ((rc = kr_store_log(r->store, r->own, coll, 0, s_history_add, &o)) < 0)
+		goto done;
+	/* newest first, a linear history: each commit against the one before it */
+	for (size_t i = 0; i + 1 < o.n && !found && rc == 0; i++)
+		rc = kr_store_diff(r->store, r->own, coll, o.v[i + 1], o.v[i], s_removal, &found);
+	if (rc == 0 && o.n && memcmp(o.v[0], head, KR_OID_LEN) != 0)
+		found = 1; /* the log and the head disagree: assume the worst */
+	if (rc == 0 && !found)
+		rc = kr_state_setting_put(r->state, key, hex);
+	if (rc == 0)
+		rc = !found;
+done:
+	free(o.v);
+	free(v);
+	free(key);
+	return rc;
+}
+
+/* This node's published version of id (caller frees), or NULL. */
+static char *
+s_published_version(kr_replica *r, const char *id)
+{
+	kr_state_item *v = NULL;
+	size_t n = 0;
+	char *version = NULL;
+
+	if (kr_state_item_find(r->state, id, &v, &n) < 0) {
+		kr_error_clear();
+		return NULL;
+	}
+	for (size_t i = 0; i < n && !version; i++)
+		if (strcmp(v[i].publisher, r->own) == 0 && v[i].version)
+			version = kr_strdup(v[i].version);
+	kr_state_items_free(v, n);
+	return version;
+}
+
+/* A change of a dataset's data file (datasets/SLUG/data/...): its card's id, else NULL. */
+static char *
+s_data_card(const kr_replica *r, const s_change *ch)
+{
+	const char *p = ch->path + strlen("datasets/"), *slash;
+
+	if (strcmp(ch->coll, "datasets") != 0 || strncmp(ch->path, "datasets/", 9) != 0 ||
+	    !(slash = strchr(p, '/')) || strncmp(slash, "/data/", 6) != 0)
+		return NULL;
+	return kr_sprintf("%s/dataset/%.*s", r->own_code, (int)(slash - p), p);
+}
+
+/*
+ * Checks what the changes c->v[from..] of our collection coll do to
+ * versions (see kr_replica_publish); KR_EPOLICY names the item and the
+ * version to use. A new id is looked up in history only when
+ * may_be_withdrawn (the collection ever lost a path). Restored withdrawn
+ * items are added to notices.
+ */
+static int
+s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *coll, int may_be_withdrawn,
+    kr_buf *notices)
+{
+	int rc = 0;
+
+	for (size_t i = from; i < c->n && rc == 0; i++) {
+		const s_change *ch = &c->v[i];
+		const kr_item *it = &ch->item;
+		char *pv = NULL, *next = NULL, *card;
+
+		if (strcmp(ch->coll, coll) != 0 || ch->removed)
+			continue;
+		if (!it->id) {
+			/* a data file is content of its dataset: a changed one needs a changed card version */
+			int card_changed = 0;
+			if (!(card = s_data_card(r, ch)))
+				continue;
+			for (size_t k = from; k < c->n && !card_changed; k++)
+				card_changed = c->v[k].item.id && strcmp(c->v[k].item.id, card) == 0;
+			if (!card_changed && (pv = s_published_version(r, card))) {
+				next = s_next_patch(pv);
+				rc = kr_error(KR_EPOLICY, "%s: %s changed but the dataset card still says version %s, "
+				    "which is already published with other rows: bump the card to %s and add "
+				    "version_notes (why the rows changed)", card, ch->path, pv, next);
+			}
+			free(card);
+		} else if (it->version && (pv = s_published_version(r, it->id))) {
+			int cmp = s_semver_cmp(it->version, pv);
+			next = s_next_patch(pv);
+			if (cmp == 0)
+				rc = kr_error(KR_EPOLICY, "%s version %s is already published with different content: "
+				    "bump to %s and add version_notes (why it changed)", it->id, pv, next);
+			else if (cmp < 0)
+				rc = kr_error(KR_EPOLICY, "%s version %s is below the published version %s: "
+				    "a new version goes up (use %s and add version_notes)", it->id, it->version, pv, next);
+			else if (!it->notes)
+				rc = kr_error(KR_EPOLICY, "%s version %s replaces the published %s: add version_notes "
+				    "(why it changed, 改訂理由)", it->id, it->version, pv);
+		} else if (it->version && may_be_withdrawn) {
+			int w = s_withdrawn_version(r, ch->coll, ch->path, &pv);
+			if (w == KR_ENOTFOUND) {
+				kr_error_clear(); /* never published before: a new item */
+			} else if (w < 0) {
+				rc = w;
+			} else {
+				next = s_next_patch(pv);
+				if (s_semver_cmp(it->version, pv) <= 0)
+					rc = kr_error(KR_EPOLICY, "%s was withdrawn at version %s: publishing it again "
+					    "restores a withdrawn item and needs a new version (use %s and add "
+					    "version_notes saying why it returns)", it->id, pv, next);
+				else if (!it->notes)
+					rc = kr_error(KR_EPOLICY, "%s was withdrawn at version %s: publishing %s restores "
+					    "it; add version_notes saying why it returns", it->id, pv, it->version);
+				else
+					kr_buf_addf(notices, "%s: restores a withdrawn item (withdrawn at version %s, "
+					    "now %s)\n", it->id, pv, it->version);
+			}
+		}
+		free(pv);
+		free(next);
+	}
+	return rc;
+}
+
 int
 kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res)
@@ -885,6 +1316,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		uint8_t old[KR_OID_LEN], newoid[KR_OID_LEN];
 		uint64_t size;
 		size_t first_change;
+		int clean;              /* nothing was ever removed from it, nor is now */
 	} touched;
 	touched *t = kr_calloc(n, sizeof(*t));
 	kr_store_file *sf = kr_calloc(n, sizeof(*sf));
@@ -892,6 +1324,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	size_t nt = 0, moved = 0;
 	char email[64];
 	int rc = 0;
+	kr_buf notices = KR_BUF_INIT;
 
 	memset(res, 0, sizeof(*res));
 	strcpy(res->publisher, r->own);
@@ -932,6 +1365,12 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		if ((rc = s_index_range(r, r->own, t[j].coll, r->own_code, t[j].had_old ? t[j].old : NULL,
 		    t[j].newoid, &changes)) < 0)
 			break;
+		t[j].clean = !t[j].had_old || (rc = s_never_removed(r, t[j].coll, t[j].old)) == 1;
+		if (rc < 0 || (rc = s_check_versions(r, &changes, t[j].first_change, t[j].coll, !t[j].clean,
+		    &notices)) < 0)
+			break;
+		for (size_t i = t[j].first_change; i < changes.n; i++)
+			t[j].clean &= !changes.v[i].removed;
 		moved++;
 	}
 	if (rc < 0 || moved == 0)
@@ -954,6 +1393,11 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		sh.synced = kr_now();
 		if ((rc = kr_state_head_put(r->state, &sh)) == 0)
 			rc = s_record_changes(r, r->own, &changes, t[j].first_change, t[j].coll, sh.commit);
+		if (rc == 0 && t[j].clean) {
+			char *key = kr_sprintf(NO_REMOVAL_KEY "%s", t[j].coll);
+			rc = kr_state_setting_put(r->state, key, sh.commit);
+			free(key);
+		}
 	}
 	if (rc == 0)
 		rc = s_issue(r, &res->seq);
@@ -969,8 +1413,16 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 			if (t[j].coll)
 				kr_store_maintain(r->store, r->own, t[j].coll, 1, &packed);
 		}
+		for (const char *p = notices.ptr; r->notice && p && *p;) {
+			const char *nl = strchr(p, '\n');
+			char *line = kr_strndup(p, (size_t)(nl - p));
+			r->notice(line, r->notice_arg);
+			free(line);
+			p = nl + 1;
+		}
 	}
 done:
+	kr_buf_release(&notices);
 	s_changes_free(&changes);
 	free(sf);
 	free(t);

@@ -25,6 +25,9 @@ typedef struct {
 	const struct kr_policy_rules *rules; /* NULL: the compiled-in defaults */
 	const void *pii;                /* kr_pii_allow of this node (policies/item.h) */
 	int64_t manifest_ttl;           /* seconds a manifest we sign stays valid */
+	/* what a successful publish should tell its user ("restores withdrawn item …"); may be NULL */
+	void (*notice)(const char *msg, void *arg);
+	void *notice_arg;
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -75,7 +78,13 @@ typedef struct {
 /*
  * Publishes files of this node: one signed commit per touched collection,
  * refs moved, items indexed, then a new signed manifest (seq + 1). Nothing
- * is issued when nothing changed (res->applied = 0).
+ * is issued when nothing changed (res->applied = 0). A version means one
+ * content: different content under a published id and version (a
+ * dataset's data files count as its content), a version below the
+ * published one, or a new version without version_notes is KR_EPOLICY
+ * naming the version to use; so is a withdrawn id published again at a
+ * version not above its last one. Restoring a withdrawn item is told
+ * through r->notice once published.
  */
 int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res);

@@ -732,8 +732,9 @@ kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char
 {
 	const char *v[] = { pub, coll, path };
 
-	return s_run_cached(st, &st->item_delete, "DELETE FROM items WHERE publisher = ? AND "
-	    "collection = ? AND path = ?", v, 3);
+	/* and the rows indexed from a dataset's data file at path ("path#ROW-ID") */
+	return s_run_cached(st, &st->item_delete, "DELETE FROM items WHERE publisher = ?1 AND "
+	    "collection = ?2 AND (path = ?3 OR substr(path, 1, length(?3) + 1) = ?3 || '#')", v, 3);
 }
 
 int
@@ -788,7 +789,8 @@ kr_state_item_count(kr_state *st, const char *pub, const char *coll, int64_t *n)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = s_prep(st, &stmt, "SELECT count(*) FROM items WHERE publisher = ? AND collection = ?",
+	if ((rc = s_prep(st, &stmt, "SELECT count(*) FROM items WHERE publisher = ? AND collection = ? "
+	    "AND instr(path, '#') = 0",
 	    "ss", pub, coll)) < 0)
 		return rc;
 	rc = sqlite3_step(stmt);
@@ -1437,7 +1439,7 @@ kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uin
 	" FROM items i LEFT JOIN heads h ON h.publisher = i.publisher AND h.collection = i.collection" \
 	" LEFT JOIN manifests m ON m.publisher = i.publisher" \
 	" WHERE (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.publisher = ?2 OR i.lg_code = ?2)" \
-	" AND coalesce(h.synced, 0) >= ?3"
+	" AND coalesce(h.synced, 0) >= ?3 AND instr(i.path, '#') = 0" /* items, not dataset rows */
 
 int
 kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, size_t *n, size_t *total)

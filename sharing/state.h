@@ -67,6 +67,12 @@ typedef struct {
 	char *pub_name, *pub_code;      /* filled by kr_state_item_find */
 } kr_state_item;
 
+/*
+ * A row of a dataset's data file is an item too, at path "FILE#ROW-ID"
+ * with id "DATASET-ID#ROW-ID" (searchable like any item); deleting FILE
+ * deletes its rows. kr_state_item_count and kr_state_item_list count and
+ * list items only, not rows.
+ */
 int kr_state_item_put(kr_state *st, const kr_state_item *it);
 int kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path);
 int kr_state_items_drop(kr_state *st, const char *pub, const char *coll);

@@ -15,7 +15,7 @@ printf '%s\r\n' 'スラッグ,タイトル,分野,AI用途,導入方式,段階,�
 iconv -f UTF-8 -t CP932 cases.utf8.csv >cases.sjis.csv
 check "the CP932 file really is not UTF-8" sh -c "! iconv -f UTF-8 -t UTF-8 cases.sjis.csv >/dev/null 2>&1"
 
-k --home h import cases.sjis.csv --kind case -o sjis >out 2>err; rc=$?
+k --home h import cases.sjis.csv --kind case -o sjis --separator 、 --confidentiality 機密性1 --license PDL-1.0 >out 2>err; rc=$?
 check "a refused row makes import exit 1" test $rc = 1
 check "the refused row is named with the reason and the nearest value" grep -q "cases.sjis.csv row 3: outcome '見送った' is not allowed: did you mean '見送り'" err
 check "the good row became a case file that passes check" k --home h check sjis
@@ -25,10 +25,10 @@ check "the values survive the round trip (CP932 -> item -> show)" sh -c "\"$KAIR
 check "search finds it" sh -c "\"$KAIRAN\" --home h search ＡＩ チャットボット | grep -q 372081/case/chat-poc"
 
 printf '\357\273\277' >bom.csv; cat cases.utf8.csv >>bom.csv
-k --home h import bom.csv --kind case -o bom >/dev/null 2>&1
+k --home h import bom.csv --kind case -o bom --separator 、 --confidentiality 機密性1 --license PDL-1.0 >/dev/null 2>&1
 check "UTF-8 with a BOM gives the same file" cmp -s sjis/chat-poc.md bom/chat-poc.md
-printf '%s\r\n' 'id,件名,分類,使い方,出典,出典発行者' 'x1,別名の列,観光,対話生成,資料,美祢市' >mapped.csv
-k --home h import mapped.csv --kind case -o mapped --map 'id=slug,分類=domains,使い方=ai_uses' >/dev/null 2>&1
+printf '%s\r\n' '識別,件名,分類,使い方,出典,出典発行者' 'x1,別名の列,観光,対話生成,資料,美祢市' >mapped.csv
+k --home h import mapped.csv --kind case -o mapped --map '識別=slug,分類=domains,使い方=ai_uses' --confidentiality 機密性1 --license PDL-1.0 >/dev/null 2>&1
 check "--map maps other headers" sh -c "grep -q 'domains: \[\"観光\"\]' mapped/x1.md && grep -q 'title: \"別名の列\"' mapped/x1.md"
 printf 'a,b\r\n\377\376\375,x\r\n' >garbage.csv
 k --home h import garbage.csv --kind case 2>err; rc=$?

@@ -31,7 +31,7 @@ web_serve mitoyo "$P" $((P + 1)) --web off
 k --home kagawa follow tcp://127.0.0.1:$P --publisher "$(k --home mitoyo id --fingerprint)" >/dev/null
 WEB=http://127.0.0.1:$((P + 9))
 web_serve kagawa $((P + 2)) $((P + 3)) --web "$WEB"
-check "the board node serves its web pages and has synced 三豊市" wait_for 10 sh -c "\"$KAIRAN\" --home kagawa search --json ごみ | grep -q gomi-chatbot-poc"
+check "the board node serves its web pages and has synced 三豊市" wait_for 10 sh -c "\"$KAIRAN\" --home kagawa search --json --limit 1000 ごみ | grep -q gomi-chatbot-poc"
 
 for q in ごみ 'チャットボット 正答率' 子育て; do
 	k --home kagawa search --json "$q" >cli.json
