@@ -440,11 +440,13 @@ s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, con
 {
 	const char *cur = kr_web_param_get(r, key);
 
+	if (!vocab && ncounts == 0)
+		return;         /* a counted facet no match has a value for */
 	kr_html_tag(h, "<div><h3>");
 	kr_html_text(h, label);
 	kr_html_tag(h, "</h3><ul>");
-	for (size_t i = 0; counts ? i < ncounts : vocab[i] != NULL; i++) {
-		const char *v = counts ? counts[i].value : vocab[i];
+	for (size_t i = 0; vocab ? vocab[i] != NULL : i < ncounts; i++) {
+		const char *v = vocab ? vocab[i] : counts[i].value;
 		const char *shown = strcmp(key, "kind") == 0 ? kr_web_kind_label(v)
 		    : strcmp(key, "pref") == 0 && kr_pref_name(v) ? kr_pref_name(v) : v;
 		kr_buf u = KR_BUF_INIT;
@@ -456,7 +458,7 @@ s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, con
 		kr_html_tag(h, ">");
 		kr_html_text(h, shown);
 		kr_html_tag(h, "</a>");
-		if (counts)
+		if (!vocab)
 			kr_html_textf(h, "（%zu件）", counts[i].count);
 		kr_html_tag(h, "</li>");
 		kr_buf_release(&u);

@@ -6,7 +6,7 @@
 # invalid UTF-8, oversized requests, hostile content) as inert text.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/weblib.sh"
-plan 30
+plan 31
 cd "$T"
 P=$(port_base)
 web_publishers "$P"
@@ -35,6 +35,10 @@ got=$(grep -o 'class="hit"><h3><a href="/items/[^"]*"' facet.html | sed 's/.*hre
 check "a facet link narrows exactly as --outcome does" test "$got" = "$want"
 get "/search?q=%22%E3%81%94%E3%81%BF" >bad.html
 check "a malformed query (unbalanced quote) is explained, not an error" sh -c "test \"\$(cat '$T/status')\" = 200 && grep -q '検索語を読み取れませんでした' bad.html"
+
+get "/search?q=%E3%82%AC%E3%82%A4%E3%83%89%E3%83%A9%E3%82%A4%E3%83%B3" >noout.html
+check "a search whose hits have no outcome (ガイドライン) renders, without an empty 結果 facet" sh -c "test \"\$(cat '$T/status')\" = 200 &&
+	grep -q 'ai-guideline' noout.html && ! grep -q '<h3>結果</h3>' noout.html"
 
 get /items/372081/case/gomi-chatbot-poc >case.html
 check "the item page shows outcome and headline" sh -c "grep -q '<dd class=\"outcome\">見送り</dd>' case.html && grep -q '正答率 94.1% / 目標 99%' case.html"
