@@ -25,6 +25,7 @@
 
 #include "../sharing/manifest.h"
 #include "log.h"
+#include "transport.h"
 
 #define CHUNK (256u << 10)
 #define CREDIT 8
@@ -61,7 +62,7 @@ kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 	int64_t maxmsg = KR_MSG_MAX + 1024;
 
 	c->sock = zmq_socket(zctx, ZMQ_DEALER);
-	c->endpoint = kr_strdup(endpoint);
+	c->endpoint = kr_strndup(endpoint, strcspn(endpoint, "#")); /* the key, if given, is pinned */
 	c->timeout_ms = timeout_ms;
 	kr_random(&c->next_id, sizeof(c->next_id));
 	c->next_id &= 0xffffffffffffull;
@@ -71,8 +72,9 @@ kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 	}
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	if (zmq_connect(c->sock, endpoint) < 0) {
-		int rc = kr_error(KR_EUSAGE, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+	/* CURVE, with the server key given, listed, pinned or introduced (transport.h) */
+	if (kr_transport_connect(c->sock, endpoint, NULL, 0, timeout_ms < 3000 ? timeout_ms : 3000) < 0) {
+		int rc = kr_error_prefix(KR_EUSAGE, "cannot connect");
 		kr_conn_destroy(&c);
 		return rc;
 	}
@@ -169,8 +171,14 @@ s_recv(kr_conn *c, uint64_t lo, uint64_t hi, kr_reply *rep)
 
 		if (s_stopping(c))
 			return s_stopped(c);
-		if (left <= 0)
-			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms", c->endpoint, c->timeout_ms);
+		if (left <= 0) {
+			/* a node that changed its transport key looks like a silent one: ask why */
+			int why = kr_transport_check(c->endpoint, SLICE_MS * 5);
+			if (why < 0)
+				return why;
+			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms%s", c->endpoint, c->timeout_ms,
+			    why > 0 ? " (it rotated its transport key; the new one is pinned now)" : "");
+		}
 		if (zmq_poll(&it, 1, (long)(left < SLICE_MS ? left : SLICE_MS)) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -351,7 +359,13 @@ kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_
 		socks[i] = zmq_socket(ctx, ZMQ_DEALER);
 		zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
 		zmq_setsockopt(socks[i], ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-		if (zmq_connect(socks[i], endpoints[i]) < 0 || zmq_send(socks[i], msg.ptr, msg.len, ZMQ_DONTWAIT) < 0) {
+		if (kr_transport_connect(socks[i], endpoints[i], NULL, 0, deadline_ms < 1000 ? deadline_ms : 1000) < 0) {
+			out[i].error = kr_sprintf("cannot reach: %s", kr_errmsg());
+			zmq_close(socks[i]);
+			socks[i] = NULL;
+			continue;
+		}
+		if (zmq_send(socks[i], msg.ptr, msg.len, ZMQ_DONTWAIT) < 0) {
 			out[i].error = kr_sprintf("cannot reach: %s", zmq_strerror(zmq_errno()));
 			zmq_close(socks[i]);
 			socks[i] = NULL;
