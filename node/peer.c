@@ -39,7 +39,29 @@ struct kr_conn {
 	int timeout_ms;
 	uint64_t next_id;
 	const atomic_int *stop;
+	char *unkeyed;                /* not connected yet: the server key could not be learned (endpoint as given) */
 };
+
+/*
+ * Connects c's socket with CURVE (transport.h). When the server's key
+ * cannot be learned now (the node is down, or presents a changed key) the
+ * connection stays unkeyed and the next request tries again, so the reason
+ * reaches the caller as that request's error (and `peers` shows it).
+ */
+static int
+s_connect(kr_conn *c, const char *endpoint)
+{
+	int rc = kr_transport_connect(c->sock, endpoint, NULL, 0, c->timeout_ms < 3000 ? c->timeout_ms : 3000);
+
+	if (rc == KR_EUSAGE || rc == KR_EIO || rc == 0) {
+		free(c->unkeyed);
+		c->unkeyed = NULL;
+		return rc;
+	}
+	if (!c->unkeyed)
+		c->unkeyed = kr_strdup(endpoint);
+	return rc;
+}
 
 void *
 kr_peer_context(void)
@@ -58,7 +80,7 @@ int
 kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 {
 	kr_conn *c = kr_calloc(1, sizeof(*c));
-	int linger = 0;
+	int linger = 0, rc;
 	int64_t maxmsg = KR_MSG_MAX + 1024;
 
 	c->sock = zmq_socket(zctx, ZMQ_DEALER);
@@ -73,11 +95,11 @@ kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	/* CURVE, with the server key given, listed, pinned or introduced (transport.h) */
-	if (kr_transport_connect(c->sock, endpoint, NULL, 0, timeout_ms < 3000 ? timeout_ms : 3000) < 0) {
-		int rc = kr_error_prefix(KR_EUSAGE, "cannot connect");
+	if ((rc = s_connect(c, endpoint)) < 0 && !c->unkeyed) {
 		kr_conn_destroy(&c);
 		return rc;
 	}
+	kr_error_clear();
 	*out = c;
 	return 0;
 }
@@ -89,6 +111,7 @@ kr_conn_destroy(kr_conn **cp)
 		return;
 	if ((*cp)->sock)
 		zmq_close((*cp)->sock);
+	free((*cp)->unkeyed);
 	free((*cp)->endpoint);
 	free(*cp);
 	*cp = NULL;
@@ -150,6 +173,8 @@ s_send(kr_conn *c, kr_request *req)
 	kr_buf b = KR_BUF_INIT;
 	int rc;
 
+	if (c->unkeyed && (rc = s_connect(c, c->unkeyed)) < 0)
+		return rc;
 	req->id = ++c->next_id;
 	kr_request_encode(&b, req);
 	rc = zmq_send(c->sock, b.ptr, b.len, 0);

@@ -1965,6 +1965,9 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	s.cache.budget = h->cfg.pack_cache_bytes;
 	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));
 	s.zctx = zmq_ctx_new();
+	/* CURVE's encryption runs on libzmq's I/O threads: two, so a flood on one connection
+	 * does not queue every other client's handshake and requests behind it */
+	zmq_ctx_set(s.zctx, ZMQ_IO_THREADS, 2);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = s_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -1980,6 +1983,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		rc = kr_error(KR_EEXISTS, "another kairan serve is already running on %s", h->home);
 		goto done;
 	}
+	kr_transport_cancel_on(&s_stopping);
 	/* the ZAP handler first: a CURVE server socket never exists without it */
 	if ((rc = kr_guard_start(&guard, s.zctx)) < 0)
 		goto done;

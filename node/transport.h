@@ -51,6 +51,7 @@
 #ifndef KR_TRANSPORT_H
 #define KR_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../sharing/sign.h"
@@ -67,6 +68,8 @@ void kr_transport_init(const char *home, const kr_key *tkey, int plain, int admi
 /* Test tools: a fresh key, no home; plain when $KAIRAN_TRANSPORT is "plain". */
 void kr_transport_init_tool(void);
 int kr_transport_plain(void);
+/* Introductions stop waiting once *stop is non-zero (a daemon stopping); stop must outlive them. */
+void kr_transport_cancel_on(const atomic_int *stop);
 
 /* This node's public key in Z85 (41 bytes with the NUL). */
 void kr_transport_public_z85(char out[41]);

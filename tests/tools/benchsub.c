@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "../../node/home.h"
+#include "../../node/transport.h"
 #include "../../proto/codec.h"
 
 static uint64_t
@@ -139,7 +140,11 @@ s_sub(void *ctx, const char *ep, const char *fpr)
 
 	snprintf(topic, sizeof(topic), "m/%s", fpr);
 	zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic));
-	zmq_connect(s, ep);
+	/* ep carries the node's key (ANNOUNCE#KEY): an announce port answers no introductions */
+	if (kr_transport_connect(s, ep, NULL, KR_TRANSPORT_NO_INTRO, 0) < 0) {
+		fprintf(stderr, "benchsub: %s\n", kr_errmsg());
+		exit(3);
+	}
 	return s;
 }
 
