@@ -49,6 +49,7 @@
 #define INTRO_TYPE "transport"
 #define INTRO_PER_SECOND 200         /* answers, all addresses together */
 #define INTRO_RETRY_MS 250
+#define INTRO_CHECK_MS 300           /* a pinned key's check at connect time */
 #define REFUSAL_LOG_MS 60000         /* one refusal line per address per minute */
 #define REFUSAL_SLOTS 256
 
@@ -553,7 +554,7 @@ s_changed(const char *ep, const s_pin *pin, const s_intro *in)
 		kr_buf_addf(&accept, " --publisher %s", pubs[i]);
 	if (!np)
 		kr_buf_adds(&accept, " --publisher FPR");
-	rc = kr_error(KR_EVERIFY, "peer %s: transport key changed: it presents %s (node %.16s…), not %s "
+	rc = kr_error(KR_EVERIFY, "transport key of %s changed: it presents %s (node %.16s…), not %s "
 	    "pinned on %s (%s); refusing to connect. If that node's key changed on purpose, accept the "
 	    "new one with: %s", ep, now, node, old, when, pin->how, accept.ptr);
 	kr_strv_free(pubs, np);
@@ -624,10 +625,26 @@ s_server_key(const char *ep, uint8_t key[32], int flags, int timeout_ms, const c
 	if (s_id.home && (rc = s_pins_read(s_id.home, &pins, &n)) < 0)
 		return rc;
 	if ((pin = s_pin_find(pins, n, ep))) {
+		/*
+		 * A key learned by introduction is checked against a fresh one (a
+		 * local round trip): a rotation the pinned node key signed is taken
+		 * now, any other change is refused now, not after a timeout. No
+		 * answer (UDP filtered) keeps the pin.
+		 */
 		memcpy(key, pin->key, 32);
 		*from = "pinned";
+		rc = 0;
+		if (strcmp(pin->how, "given") != 0 && !(flags & KR_TRANSPORT_NO_INTRO) &&
+		    s_introduce(ep, INTRO_CHECK_MS, &in) == 0 && memcmp(in.key, pin->key, 32) != 0) {
+			if ((rc = s_pin_intro(ep, pin, &in)) == 0) {
+				memcpy(key, in.key, 32);
+				*from = "rotated";
+			}
+		}
+		if (rc == 0)
+			kr_error_clear();    /* an unanswered check is not an error */
 		s_pins_free(pins, n);
-		return 0;
+		return rc;
 	}
 	s_pins_free(pins, n);
 	if (flags & KR_TRANSPORT_NO_INTRO)
