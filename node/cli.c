@@ -32,7 +32,7 @@ const kr_cmd kr_commands[] = {
 	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--remote] [--json]", "find items in Japanese, with facets" },
 	{ "reindex", cmd_reindex, CMD_NEEDS_HOME, "", "rebuild the item and search index from git" },
 	{ "allowed-signers", cmd_allowed_signers, CMD_NEEDS_HOME, "", "trusted keys for git verify-commit" },
-	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
+	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT[#KEY] --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
 	{ "unfollow", cmd_unfollow, CMD_NEEDS_HOME, "ENDPOINT [--publisher FPR]", "stop following a peer or one publisher" },
 	{ "peers", cmd_peers, CMD_NEEDS_HOME, "[--json]", "list peers and what they are followed for" },
 	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP] [--web URL|off]", "run the node: answer, announce, replicate" },
