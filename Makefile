@@ -21,6 +21,7 @@ PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc ja
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
+DEB_PKGS += python3-zmq
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 # The search benchmark's anchor (tests/tools/groongabench.c): in-process Groonga.
 DEB_PKGS += libgroonga-dev
@@ -46,7 +47,9 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/web_pages.c node/web_api.c node/web_retrieval.c
 LIB_SRC += sharing/searchcols.c
 LIB_SRC += policies/values.c
+LIB_SRC += node/transport.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
+CLI_SRC += node/cmd_transport.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

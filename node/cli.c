@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "serve.h"
+#include "transport.h"
 #include "web.h"
 
 const kr_cmd kr_commands[] = {
@@ -31,7 +32,7 @@ const kr_cmd kr_commands[] = {
 	{ "search", cmd_search, CMD_NEEDS_HOME, "QUERY [--kind K] [--domain D] [--outcome O] [--pref NN] ... [--remote] [--json]", "find items in Japanese, with facets" },
 	{ "reindex", cmd_reindex, CMD_NEEDS_HOME, "", "rebuild the item and search index from git" },
 	{ "allowed-signers", cmd_allowed_signers, CMD_NEEDS_HOME, "", "trusted keys for git verify-commit" },
-	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
+	{ "follow", cmd_follow, CMD_NEEDS_HOME, "ENDPOINT[#KEY] --publisher FPR [--publisher FPR...]", "subscribe to publishers through a peer" },
 	{ "unfollow", cmd_unfollow, CMD_NEEDS_HOME, "ENDPOINT [--publisher FPR]", "stop following a peer or one publisher" },
 	{ "peers", cmd_peers, CMD_NEEDS_HOME, "[--json]", "list peers and what they are followed for" },
 	{ "serve", cmd_serve, CMD_NEEDS_HOME, "[--listen EP] [--announce EP] [--web URL|off]", "run the node: answer, announce, replicate" },
@@ -40,6 +41,8 @@ const kr_cmd kr_commands[] = {
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
 	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
+	{ "admit", cmd_admit, CMD_NEEDS_HOME, "ID.json | --remove KEY|FPR | --list", "let a node outside the federation connect (its transport key)" },
+	{ "unpin", cmd_unpin, CMD_NEEDS_HOME, "ENDPOINT", "forget a peer's pinned transport key (the next contact learns it again)" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
@@ -187,7 +190,7 @@ cmd_id(kr_cli *c, int argc, char **argv)
 	};
 	int o, fpr_only = 0, json = 0;
 	kr_buf ssh = KR_BUF_INIT, out = KR_BUF_INIT;
-	char tkey[65];
+	char tkey[65], zkey[41], *endpoint;
 
 	optind = 0;
 	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
@@ -206,6 +209,8 @@ cmd_id(kr_cli *c, int argc, char **argv)
 	}
 	kr_ssh_pubkey(&ssh, kr_key_pub(c->h.key));
 	kr_hex(tkey, kr_key_pub(c->h.tkey), 32);
+	kr_transport_public_z85(zkey);
+	endpoint = kr_sprintf("%s#%s", c->h.cfg.listen, zkey);
 	if (json) {
 		kr_buf_adds(&out, "{\"fingerprint\":");
 		kr_buf_addjson(&out, c->h.fpr);
@@ -221,13 +226,16 @@ cmd_id(kr_cli *c, int argc, char **argv)
 		kr_buf_addjson(&out, c->h.cfg.listen);
 		kr_buf_adds(&out, ",\"announce\":");
 		kr_buf_addjson(&out, c->h.cfg.announce);
+		kr_buf_adds(&out, ",\"endpoint\":");
+		kr_buf_addjson(&out, endpoint);
 		kr_buf_adds(&out, "}\n");
 		fputs(out.ptr, stdout);
 	} else {
 		printf("name:        %s\nlg_code:     %s\nfingerprint: %s\nssh:         %s\n"
-		    "transport:   %s\nlisten:      %s\nannounce:    %s\n", c->h.cfg.name, c->h.cfg.lg_code,
-		    c->h.fpr, ssh.ptr, tkey, c->h.cfg.listen, c->h.cfg.announce);
+		    "transport:   %s\nlisten:      %s\nannounce:    %s\nendpoint:    %s\n", c->h.cfg.name,
+		    c->h.cfg.lg_code, c->h.fpr, ssh.ptr, tkey, c->h.cfg.listen, c->h.cfg.announce, endpoint);
 	}
+	free(endpoint);
 	kr_buf_release(&ssh);
 	kr_buf_release(&out);
 	return 0;
@@ -282,7 +290,9 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 	};
 	char **pubs = kr_calloc((size_t)argc, sizeof(char *));
 	size_t n = 0;
-	int o, rc = 0;
+	int o, rc = 0, has_key = 0;
+	char *ep = NULL;
+	uint8_t key[32];
 
 	optind = 0;
 	while ((o = s_getopt(argc, argv, "h", opts)) != -1) {
@@ -309,34 +319,49 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 		free(pubs);
 		return kr_cli_usage("follow");
 	}
-	if (!s_endpoint_valid(argv[optind])) {
-		fprintf(stderr, "kairan: follow: '%s' is not an endpoint (e.g. tcp://127.0.0.1:7420)\n", argv[optind]);
+	/* ENDPOINT#KEY: the server's transport key, as `kairan id` prints it, pinned below */
+	if (kr_transport_split(argv[optind], &ep, key, &has_key) < 0 || !s_endpoint_valid(ep)) {
+		if (ep)
+			fprintf(stderr, "kairan: follow: '%s' is not an endpoint (e.g. tcp://127.0.0.1:7420)\n", ep);
+		else
+			fprintf(stderr, "kairan: follow: %s\n", kr_errmsg());
+		free(ep);
 		free(pubs);
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(pubs[i], c->h.fpr) == 0) {
 			fprintf(stderr, "kairan: follow: %.16s… is this node's own key\n", pubs[i]);
+			free(ep);
 			free(pubs);
 			return 2;
 		}
+	if (has_key && (rc = kr_transport_pin_given(argv[optind])) < 0) {
+		free(ep);
+		free(pubs);
+		return kr_cli_fail("follow");
+	}
 	if ((rc = kr_state_begin(c->h.state)) == 0) {
-		if ((rc = kr_state_follow(c->h.state, argv[optind], pubs, n)) == 0 &&
+		if ((rc = kr_state_follow(c->h.state, ep, pubs, n)) == 0 &&
 		    (rc = kr_home_save_follows(&c->h)) == 0)
 			rc = kr_state_commit(c->h.state);
 		else
 			kr_state_rollback(c->h.state);
 	}
 	if (rc < 0) {
+		free(ep);
 		free(pubs);
 		return kr_cli_fail("follow");
 	}
 	for (size_t i = 0; i < n; i++)
-		printf("following %s via %s\n", pubs[i], argv[optind]);
+		printf("following %s via %s\n", pubs[i], ep);
+	if (has_key)
+		printf("its transport key is pinned: %s\n", strchr(argv[optind], '#') + 1);
 	if (kr_control_poke(&c->h, "reload", 1000) == 0)
 		printf("the running node picked this up\n");
 	else
 		printf("next: kairan --home %s serve   (or: kairan --home %s sync)\n", c->home_path, c->home_path);
+	free(ep);
 	free(pubs);
 	return 0;
 }

@@ -58,6 +58,8 @@ int cmd_import(kr_cli *c, int argc, char **argv);
 int cmd_diff(kr_cli *c, int argc, char **argv);
 int cmd_derive(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
+int cmd_admit(kr_cli *c, int argc, char **argv);
+int cmd_unpin(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_federation(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../policies/item.h"
+#include "transport.h"
 
 static const char s_config_template[] =
 	"# kairan node configuration. Lines are `key = value`; # starts a comment.\n"
@@ -71,6 +72,12 @@ static const char s_config_template[] =
 	"serve_workers = 2\n"
 	"serve_queue = 256\n"
 	"serve_credit = 8\n"
+	"\n"
+	"# Every link is encrypted and authenticated (CURVE, keys/node.x25519). In a\n"
+	"# federation only its current members and the nodes added with\n"
+	"# `kairan admit ID.json` may connect; outside one, any client key may,\n"
+	"# unless transport.admit = listed. (`transport = plain` is for tests only.)\n"
+	"# transport.admit = any\n"
 	"\n"
 	"# Personal-information scan: numbers and addresses this office publishes on\n"
 	"# purpose (comma-separated), so they are not reported.\n"
@@ -271,6 +278,22 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("serve_workers", serve_workers, int)
 		NUM("serve_queue", serve_queue, int)
 		NUM("serve_credit", serve_credit, int)
+		if (strcmp(k, "transport") == 0) {
+			if (strcmp(v, "curve") != 0 && strcmp(v, "plain") != 0) {
+				rc = kr_error(KR_ERROR, "%s:%d: transport must be curve or plain", path, lineno);
+				break;
+			}
+			c->transport_plain = strcmp(v, "plain") == 0;
+			continue;
+		}
+		if (strcmp(k, "transport.admit") == 0) {
+			if (strcmp(v, "any") != 0 && strcmp(v, "listed") != 0) {
+				rc = kr_error(KR_ERROR, "%s:%d: transport.admit must be any or listed", path, lineno);
+				break;
+			}
+			c->admit_listed = strcmp(v, "listed") == 0;
+			continue;
+		}
 #undef STR
 #undef NUM
 		rc = kr_error(KR_ERROR, "%s:%d: unknown setting '%s'", path, lineno, k);
@@ -450,6 +473,7 @@ s_open_base(kr_home *h, const char *path)
 	kr_hex(h->fpr, kr_key_pub(h->key), KR_FPR_LEN);
 	if ((rc = s_tkey_open(h)) < 0)
 		return rc;
+	kr_transport_init(h->home, h->tkey, h->cfg.transport_plain, h->cfg.admit_listed);
 	return kr_store_open(&h->store, path);
 }
 

@@ -36,6 +36,8 @@ typedef struct {
 	int serve_workers;          /* threads answering searches and building packs */
 	int serve_queue;            /* requests waiting for them, all clients together */
 	int serve_credit;           /* requests waiting, per client connection */
+	int transport_plain;        /* transport = plain: no CURVE (tests and tools only) */
+	int admit_listed;           /* transport.admit = listed: outside a federation, only admitted keys */
 	char *pii_allow_phones, *pii_allow_addresses;
 	kr_pii_allow pii;       /* points into the two above */
 	kr_policy_rules rules;  /* policies/default.policy + policy.* lines */

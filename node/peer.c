@@ -25,6 +25,7 @@
 
 #include "../sharing/manifest.h"
 #include "log.h"
+#include "transport.h"
 
 #define CHUNK (256u << 10)
 #define CREDIT 8
@@ -38,7 +39,29 @@ struct kr_conn {
 	int timeout_ms;
 	uint64_t next_id;
 	const atomic_int *stop;
+	char *unkeyed;                /* not connected yet: the server key could not be learned (endpoint as given) */
 };
+
+/*
+ * Connects c's socket with CURVE (transport.h). When the server's key
+ * cannot be learned now (the node is down, or presents a changed key) the
+ * connection stays unkeyed and the next request tries again, so the reason
+ * reaches the caller as that request's error (and `peers` shows it).
+ */
+static int
+s_connect(kr_conn *c, const char *endpoint)
+{
+	int rc = kr_transport_connect(c->sock, endpoint, NULL, 0, c->timeout_ms < 3000 ? c->timeout_ms : 3000);
+
+	if (rc == KR_EUSAGE || rc == KR_EIO || rc == 0) {
+		free(c->unkeyed);
+		c->unkeyed = NULL;
+		return rc;
+	}
+	if (!c->unkeyed)
+		c->unkeyed = kr_strdup(endpoint);
+	return rc;
+}
 
 void *
 kr_peer_context(void)
@@ -57,11 +80,11 @@ int
 kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 {
 	kr_conn *c = kr_calloc(1, sizeof(*c));
-	int linger = 0;
+	int linger = 0, rc;
 	int64_t maxmsg = KR_MSG_MAX + 1024;
 
 	c->sock = zmq_socket(zctx, ZMQ_DEALER);
-	c->endpoint = kr_strdup(endpoint);
+	c->endpoint = kr_strndup(endpoint, strcspn(endpoint, "#")); /* the key, if given, is pinned */
 	c->timeout_ms = timeout_ms;
 	kr_random(&c->next_id, sizeof(c->next_id));
 	c->next_id &= 0xffffffffffffull;
@@ -71,11 +94,12 @@ kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms)
 	}
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	if (zmq_connect(c->sock, endpoint) < 0) {
-		int rc = kr_error(KR_EUSAGE, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+	/* CURVE, with the server key given, listed, pinned or introduced (transport.h) */
+	if ((rc = s_connect(c, endpoint)) < 0 && !c->unkeyed) {
 		kr_conn_destroy(&c);
 		return rc;
 	}
+	kr_error_clear();
 	*out = c;
 	return 0;
 }
@@ -87,6 +111,7 @@ kr_conn_destroy(kr_conn **cp)
 		return;
 	if ((*cp)->sock)
 		zmq_close((*cp)->sock);
+	free((*cp)->unkeyed);
 	free((*cp)->endpoint);
 	free(*cp);
 	*cp = NULL;
@@ -148,6 +173,8 @@ s_send(kr_conn *c, kr_request *req)
 	kr_buf b = KR_BUF_INIT;
 	int rc;
 
+	if (c->unkeyed && (rc = s_connect(c, c->unkeyed)) < 0)
+		return rc;
 	req->id = ++c->next_id;
 	kr_request_encode(&b, req);
 	rc = zmq_send(c->sock, b.ptr, b.len, 0);
@@ -169,8 +196,14 @@ s_recv(kr_conn *c, uint64_t lo, uint64_t hi, kr_reply *rep)
 
 		if (s_stopping(c))
 			return s_stopped(c);
-		if (left <= 0)
-			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms", c->endpoint, c->timeout_ms);
+		if (left <= 0) {
+			/* a node that changed its transport key looks like a silent one: ask why */
+			int why = kr_transport_check(c->endpoint, SLICE_MS * 5);
+			if (why < 0)
+				return why;
+			return kr_error(KR_ETIMEOUT, "%s did not answer within %d ms%s", c->endpoint, c->timeout_ms,
+			    why > 0 ? " (it rotated its transport key; the new one is pinned now)" : "");
+		}
 		if (zmq_poll(&it, 1, (long)(left < SLICE_MS ? left : SLICE_MS)) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -351,7 +384,13 @@ kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_
 		socks[i] = zmq_socket(ctx, ZMQ_DEALER);
 		zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
 		zmq_setsockopt(socks[i], ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-		if (zmq_connect(socks[i], endpoints[i]) < 0 || zmq_send(socks[i], msg.ptr, msg.len, ZMQ_DONTWAIT) < 0) {
+		if (kr_transport_connect(socks[i], endpoints[i], NULL, 0, deadline_ms < 1000 ? deadline_ms : 1000) < 0) {
+			out[i].error = kr_sprintf("cannot reach: %s", kr_errmsg());
+			zmq_close(socks[i]);
+			socks[i] = NULL;
+			continue;
+		}
+		if (zmq_send(socks[i], msg.ptr, msg.len, ZMQ_DONTWAIT) < 0) {
 			out[i].error = kr_sprintf("cannot reach: %s", zmq_strerror(zmq_errno()));
 			zmq_close(socks[i]);
 			socks[i] = NULL;

@@ -77,6 +77,7 @@
 #include "../sharing/search.h"
 #include "log.h"
 #include "peer.h"
+#include "transport.h"
 #include "web.h"
 
 #define PIPE_EP "inproc://kairan-worker"
@@ -1629,6 +1630,7 @@ s_handle_worker(s_server *s)
 			}
 			if (*ann && !p->sub) {
 				/* First contact: subscribe, then snapshot again (Clone pattern). */
+				free(p->announce);
 				p->announce = s_resolve_announce(p->endpoint, ann);
 				p->sub = zmq_socket(s->zctx, ZMQ_SUB);
 				int linger = 0;
@@ -1641,9 +1643,11 @@ s_handle_worker(s_server *s)
 					snprintf(topic, sizeof(topic), "m/%s", p->pubs[j]);
 					zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
 				}
-				if (zmq_connect(p->sub, p->announce) < 0) {
-					log_warnx("peer %s: cannot subscribe to %s: %s", p->endpoint, p->announce,
-					    zmq_strerror(zmq_errno()));
+				/* the announce endpoint is the same node: the key of the endpoint we talked to */
+				if (kr_transport_connect(p->sub, p->announce, p->endpoint, KR_TRANSPORT_NO_INTRO, 0) < 0) {
+					log_warnx("peer %s: cannot subscribe to %s: %s", p->endpoint, p->announce, kr_errmsg());
+					zmq_close(p->sub);
+					p->sub = NULL;
 				} else {
 					log_info("peer %s: subscribed to %s", p->endpoint, p->announce);
 					p->again = 1;
@@ -1728,8 +1732,12 @@ s_maybe_resign(s_server *s)
 	kr_state_manifest_clear(&m);
 }
 
+/*
+ * A server socket bound on ep: CURVE with the ZAP domain (kr_transport_serve)
+ * before it binds, so no connection is ever taken in without the handler.
+ */
 static void *
-s_bind(s_server *s, int type, const char *ep, char **actual)
+s_bind(s_server *s, int type, const char *ep, const char *domain, char **actual)
 {
 	void *sock = zmq_socket(s->zctx, type);
 	char buf[256];
@@ -1746,6 +1754,10 @@ s_bind(s_server *s, int type, const char *ep, char **actual)
 		zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm));
 		zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
 		zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory));
+	}
+	if (kr_transport_serve(sock, domain) < 0) {
+		zmq_close(sock);
+		return NULL;
 	}
 	if (zmq_bind(sock, ep) < 0) {
 		kr_error(KR_EIO, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
@@ -1933,6 +1945,8 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	s_server s = { 0 };
 	s_worker *w = kr_calloc(1, sizeof(*w)); /* a busy worker may outlive this frame */
 	kr_web *web = NULL;
+	kr_guard *guard = NULL;
+	char domain[65];
 	pthread_t thread;
 	struct sigaction sa;
 	sigset_t block, old;
@@ -1951,6 +1965,9 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	s.cache.budget = h->cfg.pack_cache_bytes;
 	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));
 	s.zctx = zmq_ctx_new();
+	/* CURVE's encryption runs on libzmq's I/O threads: two, so a flood on one connection
+	 * does not queue every other client's handshake and requests behind it */
+	zmq_ctx_set(s.zctx, ZMQ_IO_THREADS, 2);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = s_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -1966,13 +1983,26 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		rc = kr_error(KR_EEXISTS, "another kairan serve is already running on %s", h->home);
 		goto done;
 	}
-	if (!(s.router = s_bind(&s, ZMQ_ROUTER, listen ? listen : h->cfg.listen, &s.listen_ep)) ||
-	    !(s.pub = s_bind(&s, ZMQ_PUB, announce ? announce : h->cfg.announce, &s.announce_ep))) {
+	kr_transport_cancel_on(&s_stopping);
+	/* the ZAP handler first: a CURVE server socket never exists without it */
+	if ((rc = kr_guard_start(&guard, s.zctx)) < 0)
+		goto done;
+	kr_transport_domain(domain);
+	if (!(s.router = s_bind(&s, ZMQ_ROUTER, listen ? listen : h->cfg.listen, domain, &s.listen_ep)) ||
+	    !(s.pub = s_bind(&s, ZMQ_PUB, announce ? announce : h->cfg.announce, domain, &s.announce_ep))) {
 		rc = KR_EIO;
 		goto done;
 	}
-	if (!(s.control = s_bind(&s, ZMQ_ROUTER, control_ep, NULL)))
+	if (!(s.control = s_bind(&s, ZMQ_ROUTER, control_ep, KR_ZAP_CONTROL, NULL)))
 		log_warnx("control socket: %s (a CLI publish will reach peers at the next beacon)", kr_errmsg());
+	if ((rc = kr_guard_run(guard, h->key, s.listen_ep)) < 0)
+		goto done;
+	if (kr_transport_plain())
+		log_warnx("node %s: transport = plain: links are not encrypted and any client may connect "
+		    "(for tests only)", h->cfg.name);
+	log_info("transport: requests %s, announcements %s, control %s (ZAP domain %s)",
+	    kr_transport_mechanism(s.router), kr_transport_mechanism(s.pub),
+	    s.control ? kr_transport_mechanism(s.control) : "none", kr_transport_plain() ? "none" : domain);
 	s.pipe = zmq_socket(s.zctx, ZMQ_PAIR);
 	zmq_bind(s.pipe, PIPE_EP);
 	w->zctx = s.zctx;
@@ -2067,6 +2097,7 @@ done:
 	free(s.listen_ep);
 	free(s.announce_ep);
 	free(control_ep);
+	kr_guard_stop(&guard);
 	if (!clean) {
 		/*
 		 * A thread is still inside libgit2, SQLite or OpenSSL: exit now,
@@ -2094,7 +2125,7 @@ kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms)
 	ctx = zmq_ctx_new();
 	sock = zmq_socket(ctx, ZMQ_DEALER);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_connect(sock, ep) == 0 && zmq_send(sock, cmd, strlen(cmd), ZMQ_DONTWAIT) >= 0) {
+	if (kr_transport_connect_self(sock, ep) == 0 && zmq_send(sock, cmd, strlen(cmd), ZMQ_DONTWAIT) >= 0) {
 		it = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
 		if (zmq_poll(&it, 1, timeout_ms) > 0) {
 			char buf[8];

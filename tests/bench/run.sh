@@ -13,6 +13,7 @@ trap cleanup EXIT INT TERM
 cd "$B"
 now() { echo $(( $(date +%s%N) / 1000000 )); }
 serve() { "$K" --home "$1" serve --listen "tcp://127.0.0.1:$2" --announce "tcp://127.0.0.1:$3" 2>>"$1.log" & pids="$pids $!"; }
+zk() { "$K" --home "$1" id --json | sed -n 's/.*"transport_key":"\([0-9a-f]*\)".*/\1/p'; }   # a node's transport key, hex (benchsub's SUBs need it)
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 pct() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100); if (i < 1) i = 1; if (i > NR) i = NR; print a[i] }'; }
 item() { # item CODE SLUG BYTES
@@ -39,7 +40,7 @@ sleep 1
 mkdir lat
 i=0; while [ $i -lt 100 ]; do item 372081 "lat-$i" 4000 >lat/lat-$i.md; i=$((i + 1)); done
 t0=$(now)
-set -- $("$TOOLS/benchsub" latency "$K" pub tcp://127.0.0.1:$((P + 3)) 100 lat tcp://127.0.0.1:$((P + 1)))
+set -- $("$TOOLS/benchsub" latency "$K" pub "tcp://127.0.0.1:$((P + 3))#$(zk town)" 100 lat "tcp://127.0.0.1:$((P + 1))#$(zk pub)")
 t1=$(now)
 echo "publish -> verified replica, 4 KB item, loopback ($1 publishes)"
 echo "  kairan, \`kairan publish\` process included: p50 $2 ms, p90 $3 ms, max $4 ms   [target p50 <= 15 ms]"
@@ -120,7 +121,7 @@ while [ $i -lt "$NSUBS" ]; do
 	"$K" --home $h init --name 町 --lg-code 024121 >/dev/null
 	"$K" --home $h follow tcp://127.0.0.1:$((P + 6)) --publisher "$FPR" >/dev/null
 	serve $h $lp $((lp + 1))
-	eps="$eps tcp://127.0.0.1:$((lp + 1))"
+	eps="$eps tcp://127.0.0.1:$((lp + 1))#$(zk $h)"
 	i=$((i + 1))
 done
 sleep 5
@@ -128,6 +129,8 @@ item 372081 fanout 4000 >fanout.md
 ms=$("$TOOLS/benchsub" fanout "$K" pub fanout.md $eps)
 echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new item in $ms ms  [target 500 within 2 s]"
 echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
+echo
+sh "$(dirname "$0")/curve.sh"
 
 fi
 

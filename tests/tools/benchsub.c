@@ -13,6 +13,15 @@
  *       one publish; prints ms until every subscriber announced it
  *   benchsub packsize HOME PUB COLL WANT [HAVE]
  *       bytes of kairan's pack for WANT given HAVE
+ *   benchsub curvefan KAIRAN PUBHOME ITEMFILE HUB_LISTEN HUB_ANNOUNCE#KEY N curve|plain  (KEY: hex or Z85)
+ *       N subscribers in this process, each with its own CURVE key (curve)
+ *       or none (plain) and its own SUB and DEALER to one hub (a kairan
+ *       node following PUBHOME's publisher): one publish, then each
+ *       subscriber, on the hub's announcement, checks the manifest
+ *       (kr_manifest_check: signature, seq), fetches the new pack over its
+ *       DEALER and checks the pack's SHA-1 trailer. Prints ms until all N
+ *       verified, and how many did. Real sockets, not N kairan processes
+ *       (500 of those do not fit on a small machine beside the hub).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +30,8 @@
 #include <zmq.h>
 
 #include "../../node/home.h"
+#include "../../sharing/manifest.h"
+#include "../../node/transport.h"
 #include "../../proto/codec.h"
 
 static uint64_t
@@ -139,7 +150,11 @@ s_sub(void *ctx, const char *ep, const char *fpr)
 
 	snprintf(topic, sizeof(topic), "m/%s", fpr);
 	zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic, strlen(topic));
-	zmq_connect(s, ep);
+	/* ep carries the node's key (ANNOUNCE#KEY): an announce port answers no introductions */
+	if (kr_transport_connect(s, ep, NULL, KR_TRANSPORT_NO_INTRO, 0) < 0) {
+		fprintf(stderr, "benchsub: %s\n", kr_errmsg());
+		exit(3);
+	}
 	return s;
 }
 
@@ -165,10 +180,282 @@ s_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* ---- curvefan ------------------------------------------------------------ */
+
+typedef struct {
+	void *sub, *dealer;
+	int state;                     /* 0 waiting for the manifest, 1 fetching, 2 verified */
+	kr_buf pack;
+	uint64_t total;
+} s_fan;
+
+static int
+s_trust_one(const uint8_t pub[KR_FPR_LEN], void *arg)
+{
+	return memcmp(pub, arg, KR_FPR_LEN) == 0;
+}
+
+static void
+s_fan_key(void *sock, const uint8_t server[32], int curve)
+{
+	char pub[41], sec[41];
+
+	if (!curve)
+		return;
+	zmq_curve_keypair(pub, sec);
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 32);
+	zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40);
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40);
+}
+
+static void
+s_fan_fetch(s_fan *f, const kr_request *tmpl, uint64_t offset)
+{
+	kr_request req = *tmpl;
+	kr_buf b = KR_BUF_INIT;
+
+	req.id = offset + 1;
+	req.offset = offset;
+	kr_request_encode(&b, &req);
+	zmq_send(f->dealer, b.ptr, b.len, ZMQ_DONTWAIT);
+	kr_buf_release(&b);
+}
+
+/* A manifest arrived on f's SUB: check it and ask for the pack it names. */
+static void
+s_fan_manifest(s_fan *f, const void *data, size_t len, uint8_t fpr[KR_FPR_LEN], uint64_t want,
+    const kr_manifest *old, kr_request *tmpl)
+{
+	kr_manifest m;
+	uint8_t pub[KR_FPR_LEN];
+	uint8_t have[1][KR_OID_LEN];
+
+	if (f->state != 0 || kr_manifest_check(&m, pub, data, len, s_trust_one, fpr, NULL, kr_now()) != KR_MANIFEST_ACCEPT)
+		return;
+	if (m.seq >= want) {
+		for (size_t i = 0; i < m.nheads; i++) {
+			const kr_head *h = &m.heads[i];
+			for (size_t j = 0; j < old->nheads; j++)
+				if (strcmp(old->heads[j].collection, h->collection) == 0 &&
+				    memcmp(old->heads[j].commit, h->commit, KR_OID_LEN) != 0) {
+					memset(tmpl, 0, sizeof(*tmpl));
+					tmpl->type = KR_REQ_FETCH;
+					memcpy(tmpl->publisher, fpr, KR_FPR_LEN);
+					snprintf(tmpl->collection, sizeof(tmpl->collection), "%s", h->collection);
+					memcpy(tmpl->want, h->commit, KR_OID_LEN);
+					memcpy(have[0], old->heads[j].commit, KR_OID_LEN);
+					tmpl->haves = have;
+					tmpl->nhaves = 1;
+					tmpl->length = 256u << 10;
+					f->state = 1;
+					s_fan_fetch(f, tmpl, 0);
+					tmpl->haves = NULL;
+				}
+		}
+	}
+	kr_manifest_clear(&m);
+}
+
+static int
+s_pack_ok(const kr_buf *p)
+{
+	uint8_t sum[20];
+	kr_sha1 *h;
+
+	if (p->len < 32 || memcmp(p->ptr, "PACK", 4) != 0)
+		return 0;
+	h = kr_sha1_new();
+	kr_sha1_update(h, p->ptr, p->len - 20);
+	kr_sha1_final(&h, sum);
+	return memcmp(sum, p->ptr + p->len - 20, 20) == 0;
+}
+
+static int
+s_curvefan(char **argv)
+{
+	const char *k = argv[2], *home = argv[3], *listen = argv[5];
+	char *announce = NULL;
+	uint8_t server[32];
+	int has_key = 0;
+	size_t n = (size_t)atoi(argv[7]), done = 0, sent_fetch = 0;
+	int curve = strcmp(argv[8], "curve") == 0;
+	char *fpr_hex = s_fpr(home), topic[80];
+	uint8_t fpr[KR_FPR_LEN];
+	void *ctx = zmq_ctx_new();
+	s_fan *fan = calloc(n, sizeof(*fan));
+	zmq_pollitem_t *it = calloc(2 * n, sizeof(*it));
+	kr_manifest old = { 0 };
+	kr_request tmpl[1];
+	uint64_t want;
+	double t0, last = 0, man_first = 0, man_last = 0, settle = 0;
+	char *cmd;
+
+	if (kr_transport_split(argv[6], &announce, server, &has_key) < 0 || (curve && !has_key)) {
+		fprintf(stderr, "benchsub: curvefan needs HUB_ANNOUNCE#KEY\n");
+		return 2;
+	}
+	zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
+	zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)(2 * n + 64));
+	kr_unhex(fpr, KR_FPR_LEN, fpr_hex);
+	{
+		kr_home h;
+		kr_state_manifest sm;
+		kr_signed sg;
+		if (kr_home_open(&h, home) < 0 || kr_state_manifest_get(h.state, h.fpr, &sm) < 0 ||
+		    kr_signed_decode(&sg, sm.signed_bytes.ptr, sm.signed_bytes.len) < 0 ||
+		    kr_manifest_decode(&old, sg.body.ptr, sg.body.len) < 0) {
+			fprintf(stderr, "benchsub: %s\n", kr_errmsg());
+			return 3;
+		}
+		want = sm.seq + 1;
+		kr_signed_clear(&sg);
+		kr_state_manifest_clear(&sm);
+		kr_home_close(&h);
+	}
+	snprintf(topic, sizeof(topic), "m/%s", fpr_hex);
+	for (size_t i = 0; i < n; i++) {
+		int linger = 0;
+		fan[i].sub = zmq_socket(ctx, ZMQ_SUB);
+		fan[i].dealer = zmq_socket(ctx, ZMQ_DEALER);
+		zmq_setsockopt(fan[i].sub, ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(fan[i].dealer, ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(fan[i].sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+		s_fan_key(fan[i].sub, server, curve);
+		s_fan_key(fan[i].dealer, server, curve);
+		if (zmq_connect(fan[i].sub, announce) < 0 || zmq_connect(fan[i].dealer, listen) < 0) {
+			fprintf(stderr, "benchsub: subscriber %zu: %s\n", i, zmq_strerror(zmq_errno()));
+			return 3;
+		}
+		it[2 * i] = (zmq_pollitem_t){ fan[i].sub, 0, ZMQ_POLLIN, 0 };
+		it[2 * i + 1] = (zmq_pollitem_t){ fan[i].dealer, 0, ZMQ_POLLIN, 0 };
+	}
+	/*
+	 * Ready when every DEALER answered a Hello and every SUB got a beacon
+	 * (so its handshake and subscription are done): then nothing but the
+	 * delivery of the new item is timed.
+	 */
+	{
+		kr_request hello = { .id = 1, .type = KR_REQ_HELLO };
+		kr_buf hb = KR_BUF_INIT;
+		size_t ready = 0;
+		char *ok = calloc(2 * n, 1);
+		double s0 = kr_monotonic_ms();
+		kr_request_encode(&hb, &hello);
+		for (size_t i = 0; i < n; i++) {
+			zmq_setsockopt(fan[i].sub, ZMQ_SUBSCRIBE, "b", 1);
+			zmq_send(fan[i].dealer, hb.ptr, hb.len, ZMQ_DONTWAIT);
+		}
+		while (ready < 2 * n && kr_monotonic_ms() - s0 < 120000) {
+			if (zmq_poll(it, (int)(2 * n), 500) <= 0)
+				continue;
+			for (size_t i = 0; i < 2 * n; i++) {
+				zmq_msg_t m;
+				if (!(it[i].revents & ZMQ_POLLIN))
+					continue;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, it[i].socket, 0);
+				while (zmq_msg_more(&m)) {
+					zmq_msg_close(&m);
+					zmq_msg_init(&m);
+					zmq_msg_recv(&m, it[i].socket, 0);
+				}
+				zmq_msg_close(&m);
+				if (!ok[i]) {
+					ok[i] = 1;
+					ready++;
+				}
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			zmq_setsockopt(fan[i].sub, ZMQ_UNSUBSCRIBE, "b", 1);
+		settle = kr_monotonic_ms() - s0;
+		kr_buf_release(&hb);
+		free(ok);
+		if (ready < 2 * n) {
+			fprintf(stderr, "benchsub: only %zu of %zu sockets connected within 120 s\n", ready, 2 * n);
+			return 1;
+		}
+		zmq_poll(NULL, 0, 200);
+	}
+	cmd = kr_sprintf("%s --home %s publish %s >/dev/null", k, home, argv[4]);
+	t0 = kr_monotonic_ms();
+	if (system(cmd) != 0) {
+		fprintf(stderr, "benchsub: publish failed\n");
+		return 1;
+	}
+	while (done < n && kr_monotonic_ms() - t0 < 60000) {
+		if (zmq_poll(it, (int)(2 * n), 500) <= 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			s_fan *f = &fan[i];
+			zmq_msg_t a, b;
+			if (it[2 * i].revents & ZMQ_POLLIN) {
+				zmq_msg_init(&a);
+				zmq_msg_init(&b);
+				zmq_msg_recv(&a, f->sub, 0);
+				if (zmq_msg_more(&a))
+					zmq_msg_recv(&b, f->sub, 0);
+				if (zmq_msg_size(&a) > 2 && memcmp(zmq_msg_data(&a), "m/", 2) == 0) {
+					int before = f->state;
+					s_fan_manifest(f, zmq_msg_data(&b), zmq_msg_size(&b), fpr, want, &old, tmpl);
+					if (before == 0 && f->state == 1) {
+						sent_fetch++;
+						man_last = kr_monotonic_ms() - t0;
+						if (!man_first)
+							man_first = man_last;
+					}
+				}
+				zmq_msg_close(&a);
+				zmq_msg_close(&b);
+			}
+			if (it[2 * i + 1].revents & ZMQ_POLLIN) {
+				kr_reply rep;
+				zmq_msg_init(&a);
+				zmq_msg_recv(&a, f->dealer, 0);
+				if (f->state == 1 && kr_reply_decode(&rep, zmq_msg_data(&a), zmq_msg_size(&a)) == 0) {
+					if (rep.type == KR_REP_CHUNK && rep.offset == f->pack.len) {
+						kr_buf_add(&f->pack, rep.data, rep.data_len);
+						f->total = rep.total;
+						if (f->pack.len < f->total) {
+							s_fan_fetch(f, tmpl, f->pack.len);
+						} else if (s_pack_ok(&f->pack)) {
+							f->state = 2;
+							done++;
+							last = kr_monotonic_ms() - t0;
+						}
+					} else if (rep.type == KR_REP_ERROR && rep.code == KR_WIRE_EBUSY) {
+						s_fan_fetch(f, tmpl, f->pack.len);   /* asked again at once: the hub paces us */
+					}
+					kr_reply_clear(&rep);
+				}
+				zmq_msg_close(&a);
+			}
+		}
+	}
+	printf("%.1f %zu %zu %.1f %.1f %.0f\n", done == n ? last : -1.0, done, sent_fetch, man_first, man_last, settle);
+	for (size_t i = 0; i < n; i++) {
+		zmq_close(fan[i].sub);
+		zmq_close(fan[i].dealer);
+		kr_buf_release(&fan[i].pack);
+	}
+	kr_manifest_clear(&old);
+	zmq_ctx_term(ctx);
+	free(fan);
+	free(it);
+	free(announce);
+	free(cmd);
+	free(fpr_hex);
+	return done == n ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
-	void *ctx = zmq_ctx_new();
+	void *ctx;
+
+	if (argc >= 9 && strcmp(argv[1], "curvefan") == 0)
+		return s_curvefan(argv);
+	ctx = zmq_ctx_new();
 
 	if (argc >= 8 && strcmp(argv[1], "latency") == 0) {
 		const char *k = argv[2], *home = argv[3];

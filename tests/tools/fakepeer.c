@@ -21,6 +21,7 @@
 
 #include <zmq.h>
 
+#include "../../node/transport.h"
 #include "../../proto/codec.h"
 
 #define MAX_FIELDS 8
@@ -131,6 +132,8 @@ s_reply(void *router, zmq_msg_t *id, const kr_reply *rep)
 int
 main(int argc, char **argv)
 {
+	kr_guard *guard = NULL;
+	kr_key *intro_key = NULL;
 	const char *listen = NULL, *hitsfile = NULL;
 	char *name = kr_strdup("fakepeer");
 	kr_wire_hit *hits;
@@ -153,9 +156,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	nhits = s_load(hitsfile, &hits);
+	/* CURVE like a node: its own ZAP handler, an introduction signed by a throwaway key */
 	ctx = zmq_ctx_new();
+	kr_transport_init_tool();
+	if (kr_guard_start(&guard, ctx) < 0 || kr_key_generate(&intro_key) < 0) {
+		fprintf(stderr, "fakepeer: %s\n", kr_errmsg());
+		return 3;
+	}
 	router = zmq_socket(ctx, ZMQ_ROUTER);
-	if (zmq_bind(router, listen) < 0) {
+	if (kr_transport_serve(router, "kairan") < 0 || zmq_bind(router, listen) < 0 ||
+	    kr_guard_run(guard, intro_key, listen) < 0) {
 		fprintf(stderr, "fakepeer: bind %s: %s\n", listen, zmq_strerror(zmq_errno()));
 		return 3;
 	}

@@ -31,6 +31,7 @@
 
 #include <zmq.h>
 
+#include "../../node/transport.h"
 #include "../../proto/codec.h"
 
 #define MAX_CONNS 64
@@ -159,13 +160,14 @@ s_client(const char *ep, const s_opts *o)
 	unsigned long unanswered = 0;
 
 	n.ms = calloc(MAX_SAMPLES, sizeof(double));
+	kr_transport_init_tool();
 	for (int i = 0; i < o->conns; i++) {
 		int linger = 0;
 		memset(&conns[i], 0, sizeof(conns[i]));
 		conns[i].sock = zmq_socket(ctx, ZMQ_DEALER);
 		zmq_setsockopt(conns[i].sock, ZMQ_LINGER, &linger, sizeof(linger));
-		if (zmq_connect(conns[i].sock, ep) < 0) {
-			fprintf(stderr, "flood: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+		if (kr_transport_connect(conns[i].sock, ep, NULL, 0, 3000) < 0) {
+			fprintf(stderr, "flood: cannot connect to %s: %s\n", ep, kr_errmsg());
 			return 3;
 		}
 	}
@@ -236,12 +238,21 @@ s_client(const char *ep, const s_opts *o)
 static int
 s_mute(const char *ep, double seconds)
 {
-	void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_ROUTER);
+	void *ctx = zmq_ctx_new(), *sock;
 	int linger = 0;
 	double end = kr_monotonic_ms() + seconds * 1000;
+	kr_guard *guard = NULL;
+	kr_key *id = NULL;
 
+	/* a CURVE server like a node: its own ZAP handler, an introduction signed by a throwaway key */
+	kr_transport_init_tool();
+	if (kr_guard_start(&guard, ctx) < 0 || kr_key_generate(&id) < 0) {
+		fprintf(stderr, "flood: %s\n", kr_errmsg());
+		return 3;
+	}
+	sock = zmq_socket(ctx, ZMQ_ROUTER);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_bind(sock, ep) < 0) {
+	if (kr_transport_serve(sock, "kairan") < 0 || zmq_bind(sock, ep) < 0 || kr_guard_run(guard, id, ep) < 0) {
 		fprintf(stderr, "flood: cannot bind %s: %s\n", ep, zmq_strerror(zmq_errno()));
 		return 3;
 	}
@@ -255,6 +266,8 @@ s_mute(const char *ep, double seconds)
 		zmq_msg_close(&m);
 	}
 	zmq_close(sock);
+	kr_guard_stop(&guard);
+	kr_key_destroy(&id);
 	zmq_ctx_term(ctx);
 	return 0;
 }

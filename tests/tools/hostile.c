@@ -55,6 +55,7 @@
 #include <zmq.h>
 
 #include "../../node/home.h"
+#include "../../node/transport.h"
 #include "../../proto/codec.h"
 #include "../../sharing/manifest.h"
 
@@ -628,6 +629,7 @@ reply(void *router, zmq_msg_t *id, kr_reply *rep)
 int
 main(int argc, char **argv)
 {
+	kr_guard *guard = NULL;
 	const char *home = NULL, *listen = NULL, *announce = NULL;
 	void *ctx, *router, *pub;
 	kr_buf pack = KR_BUF_INIT;
@@ -687,13 +689,20 @@ main(int argc, char **argv)
 		setup();
 	}
 
+	/* CURVE like a node (the publisher home's keys): hostile content inside an honest channel */
 	ctx = zmq_ctx_new();
+	if (kr_guard_start(&guard, ctx) < 0)
+		die("ZAP handler");
 	router = zmq_socket(ctx, ZMQ_ROUTER);
 	pub = zmq_socket(ctx, ZMQ_PUB);
+	if (kr_transport_serve(router, "kairan") < 0 || kr_transport_serve(pub, "kairan") < 0)
+		die("CURVE");
 	if (zmq_bind(router, listen) < 0 || zmq_bind(pub, announce) < 0) {
 		fprintf(stderr, "hostile: bind: %s\n", zmq_strerror(zmq_errno()));
 		return 3;
 	}
+	if (kr_guard_run(guard, pubh.key, listen) < 0)
+		die("introductions");
 	fprintf(stderr, "hostile: serving mode %s on %s\n", mode, listen);
 	double next_flood = kr_monotonic_ms() + flood_ms, next_beacon = kr_monotonic_ms() + flood_ms / 2.0;
 	for (;;) {
