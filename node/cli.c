@@ -40,6 +40,7 @@ const kr_cmd kr_commands[] = {
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
 	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
+	{ "join", cmd_join, CMD_NEEDS_HOME, "ENDPOINT --federation FEDID [--pref NN...]", "join a federation: fetch and check its chain, replicate its members" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

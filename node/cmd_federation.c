@@ -21,6 +21,7 @@
 
 #include "../policies/idcard.h"
 #include "../sharing/fedstore.h"
+#include "federate.h"
 #include "cli.h"
 #include "serve.h"
 
@@ -715,8 +716,13 @@ s_apply(kr_cli *c, int argc, char **argv)
 	} else {
 		printf("installed version %llu of %s (%zu of %zu board signatures)\nfederation id: %s\n",
 		    (unsigned long long)f.cur.version, f.cur.name, t.new_board.have, t.new_board.seats, id);
-		if (kr_control_poke(&c->h, "reload", 1000) == 0)
-			printf("the running node picked it up\n");
+		size_t added;
+		if (kr_fed_hub_follow(&c->h, &f, &added) < 0)
+			fprintf(stderr, "kairan: federation apply: hub follows: %s\n", kr_errmsg());
+		else if (added)
+			printf("hub: following %zu member(s) at their endpoints\n", added);
+		if (kr_control_poke(&c->h, "federation", 1000) == 0)
+			printf("the running node picked it up and announced it\n");
 	}
 	kr_fed_tally_release(&t);
 	kr_fedstore_close(&f);

@@ -74,9 +74,17 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
 			free(name);
-			if (res.rejected || res.failed)
+			for (size_t k = 0; k < res.nunserved; k++)
+				fprintf(stderr, "kairan: sync: peer %s does not serve publisher %s, followed through it "
+				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n",
+				    peers[i].endpoint, res.unserved[k], peers[i].endpoint, res.unserved[k]);
+			if (res.fed_installed)
+				printf("%s: membership chain: %zu new version(s) installed\n", peers[i].endpoint,
+				    res.fed_installed);
+			if (res.rejected || res.failed || res.nunserved || res.fed_refused)
 				failures++;
 		}
+		kr_strv_free(res.unserved, res.nunserved);
 		free(res.announce);
 		free(res.name);
 		kr_conn_destroy(&conn);

@@ -1,0 +1,45 @@
+/*
+ * node/federate.h - this node's place in its federation, as the peer
+ * code sees it: catching the membership chain up from a peer, which
+ * publishers to ask a joined endpoint for, and a hub's follows
+ */
+#ifndef KR_FEDERATE_H
+#define KR_FEDERATE_H
+
+#include "../sharing/fedstore.h"
+#include "home.h"
+#include "peer.h"
+
+/*
+ * Asks the peer on c for the versions after the one held, and installs
+ * them all or none (kr_fedstore_install_chain). A node outside any
+ * federation, or a peer that is not in this node's federation, is not an
+ * error (0, nothing installed). A chain the rule refuses, or equivocation,
+ * is KR_EVERIFY with the reason; it is also recorded in quarantine against
+ * the peer. *installed counts new versions; when some arrived a hub's
+ * follows are brought up to date.
+ */
+int kr_fed_catch_up(kr_home *h, kr_conn *c, size_t *installed);
+
+/*
+ * The publishers to ask endpoint for: pubs, plus, when this node joined its
+ * federation through endpoint, every current member's key (but this
+ * node's) whose lg_code is in one of the prefectures asked for. *out is
+ * a new vector (caller frees with kr_strv_free); *joined says whether
+ * endpoint is one this node joined through.
+ */
+int kr_fed_wanted(kr_home *h, const char *endpoint, char *const *pubs, size_t npubs, char ***out,
+    size_t *nout, int *joined);
+
+/*
+ * A hub replicates every member from the endpoints in the document: when
+ * this node is a current member with the hub role, each other member with
+ * an endpoint is followed there for its key (one transaction; the follows
+ * file rewritten). *added counts new follows. Not a hub: 0, nothing done.
+ */
+int kr_fed_hub_follow(kr_home *h, const kr_fedstore *f, size_t *added);
+
+/* The kinds this node joined for, through any endpoint (empty: all). */
+int kr_fed_join_kinds(kr_home *h, char ***kinds, size_t *n);
+
+#endif
