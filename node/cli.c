@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "federate.h"
 #include "serve.h"
 #include "web.h"
 
@@ -391,8 +392,15 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("peers");
 	if (kr_state_peers(c->h.state, &p, &n) < 0)
 		return kr_cli_fail("peers");
-	if (json)
+	if (json) {
 		kr_buf_adds(&out, "[");
+	} else {
+		kr_buf fed = KR_BUF_INIT;
+		if (kr_fed_describe(&c->h, &fed, NULL) == 0 && fed.len)
+			printf("%s\n", fed.ptr);
+		kr_error_clear();
+		kr_buf_release(&fed);
+	}
 	for (size_t i = 0; i < n; i++) {
 		char ok[32] = "never", err[32] = "";
 		if (p[i].last_ok)
@@ -414,7 +422,18 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 					kr_buf_addch(&out, ',');
 				kr_buf_addjson(&out, p[i].publishers[j]);
 			}
-			kr_buf_adds(&out, "]}");
+			{
+				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+				kr_buf prefs = KR_BUF_INIT;
+				int joined = kr_fed_joined_through(&c->h, p[i].endpoint, &prefs);
+				kr_buf_addf(&out, "],\"federation\":%s,\"prefs\":", joined ? "true" : "false");
+				kr_buf_addjson(&out, prefs.ptr);
+				kr_buf_adds(&out, ",\"unserved\":");
+				kr_buf_addjson(&out, uns ? uns : "");
+				kr_buf_release(&prefs);
+				free(uns);
+			}
+			kr_buf_adds(&out, "}");
 		} else {
 			/* a peer's name is its own word: no escapes reach the terminal */
 			char *name = kr_safe(p[i].name), *last = kr_safe(p[i].last_error);
@@ -426,6 +445,17 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 			free(last);
 			for (size_t j = 0; j < p[i].npublishers; j++)
 				printf("  follows %s\n", p[i].publishers[j]);
+			{
+				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+				kr_buf prefs = KR_BUF_INIT;
+				if (kr_fed_joined_through(&c->h, p[i].endpoint, &prefs))
+					printf("  federation: every member's publications%s%s%s\n", prefs.len ? " (prefectures " : "",
+					    prefs.ptr, prefs.len ? ")" : "");
+				if (uns)
+					printf("  does not serve (followed through it, never received): %s\n", uns);
+				kr_buf_release(&prefs);
+				free(uns);
+			}
 		}
 	}
 	if (json) {

@@ -716,11 +716,8 @@ s_apply(kr_cli *c, int argc, char **argv)
 	} else {
 		printf("installed version %llu of %s (%zu of %zu board signatures)\nfederation id: %s\n",
 		    (unsigned long long)f.cur.version, f.cur.name, t.new_board.have, t.new_board.seats, id);
-		size_t added;
-		if (kr_fed_hub_follow(&c->h, &f, &added) < 0)
-			fprintf(stderr, "kairan: federation apply: hub follows: %s\n", kr_errmsg());
-		else if (added)
-			printf("hub: following %zu member(s) at their endpoints\n", added);
+		if (kr_fed_installed(&c->h, &f) < 0)
+			fprintf(stderr, "kairan: federation apply: %s (the version is installed)\n", kr_errmsg());
 		if (kr_control_poke(&c->h, "federation", 1000) == 0)
 			printf("the running node picked it up and announced it\n");
 	}

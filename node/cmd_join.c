@@ -120,7 +120,6 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	}
 	{
 		kr_fed_join j = { .endpoint = (char *)endpoint, .prefs = prefs, .nprefs = nprefs };
-		size_t added;
 		if ((rc = kr_fedstore_join_put(&f, &j)) < 0)
 			goto fail;
 		if ((rc = kr_state_begin(c->h.state)) < 0)
@@ -130,8 +129,10 @@ cmd_join(kr_cli *c, int argc, char **argv)
 			rc = kr_state_commit(c->h.state);
 		else
 			kr_state_rollback(c->h.state);
-		if (rc < 0 || kr_fed_hub_follow(&c->h, &f, &added) < 0)
+		if (rc < 0)
 			goto fail;
+		if (kr_fed_installed(&c->h, &f) < 0)
+			fprintf(stderr, "kairan: join: %s\n", kr_errmsg());
 	}
 	kr_fedstore_id_hex(&f, idhex);
 	printf("joined federation %s (%s), membership version %llu (%zu new), %zu member(s)\n"

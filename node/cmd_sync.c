@@ -8,6 +8,7 @@
 
 #include "../policies/frontmatter.h"
 #include "cli.h"
+#include "federate.h"
 #include "log.h"
 #include "peer.h"
 #include "serve.h"
@@ -176,6 +177,26 @@ done:
 	return 0;
 }
 
+/* Followed publishers a peer never served: said, not silent. */
+static void
+s_status_unserved(kr_cli *c)
+{
+	kr_state_peer *p;
+	size_t n;
+
+	if (kr_state_peers(c->h.state, &p, &n) < 0) {
+		kr_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+		if (uns)
+			printf("peer %s does not serve publisher(s) followed through it: %s\n", p[i].endpoint, uns);
+		free(uns);
+	}
+	kr_state_peers_free(p, n);
+}
+
 int
 cmd_status(kr_cli *c, int argc, char **argv)
 {
@@ -202,9 +223,19 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		kr_buf_addjson(&out, c->h.cfg.name);
 		kr_buf_adds(&out, ",\"lg_code\":");
 		kr_buf_addjson(&out, c->h.cfg.lg_code);
-		kr_buf_adds(&out, "},\"publishers\":[");
+		kr_buf_adds(&out, "},\"federation\":");
+		if (kr_fed_describe(&c->h, NULL, &out) < 0)
+			return kr_cli_fail("status");
+		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
+		kr_buf fed = KR_BUF_INIT;
 		printf("node %s (%s) %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr);
+		if (kr_fed_describe(&c->h, &fed, NULL) < 0)
+			return kr_cli_fail("status");
+		if (fed.len)
+			printf("%s\n", fed.ptr);
+		kr_buf_release(&fed);
+		s_status_unserved(c);
 	}
 	for (size_t i = 0; i < nm; i++) {
 		kr_state_head *heads;

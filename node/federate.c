@@ -55,11 +55,9 @@ kr_fed_catch_up(kr_home *h, kr_conn *c, size_t *installed)
 		goto done;
 	}
 	if (*installed) {
-		size_t added;
 		log_info("federation: membership version %llu installed from %s", (unsigned long long)f.cur.version,
 		    kr_conn_endpoint(c));
-		if (kr_fed_hub_follow(h, &f, &added) < 0)
-			log_warnx("federation: hub follows: %s", kr_errmsg());
+		kr_fed_installed(h, &f);
 	}
 done:
 	kr_bufs_free(v, n);
@@ -166,25 +164,96 @@ done:
 }
 
 int
-kr_fed_join_kinds(kr_home *h, char ***kinds, size_t *n)
+kr_fed_installed(kr_home *h, const kr_fedstore *f)
+{
+	size_t added = 0, dropped = 0;
+	int rc, rc2;
+
+	if ((rc = kr_fed_hub_follow(h, f, &added)) < 0)
+		log_warnx("federation: hub follows: %s", kr_errmsg());
+	if ((rc2 = kr_replica_revocations(&h->rep, &dropped)) < 0)
+		log_warnx("federation: revocations: %s", kr_errmsg());
+	else if (dropped)
+		log_info("federation: %zu collection(s) of compromised keys, received after their revocation, "
+		    "left the view", dropped);
+	return rc < 0 ? rc : rc2;
+}
+
+int
+kr_fed_describe(kr_home *h, kr_buf *text, kr_buf *json)
+{
+	kr_fedstore f;
+	char id[65], exp[32];
+	int rc, stale;
+
+	if ((rc = kr_fedstore_open(&f, h->home)) < 0)
+		return rc;
+	if (!f.have) {
+		if (text && f.pinned) {
+			kr_fedstore_id_hex(&f, id);
+			kr_buf_addf(text, "federation %.16s… pinned, no membership document yet (kairan join)", id);
+		}
+		if (json)
+			kr_buf_adds(json, "null");
+		kr_fedstore_close(&f);
+		return 0;
+	}
+	kr_fedstore_id_hex(&f, id);
+	kr_time_iso(exp, f.cur.expires);
+	stale = kr_fed_stale(&f.cur, kr_now());
+	if (text)
+		kr_buf_addf(text, stale ? "federation %s version %llu, stale since %s: read-only until the board "
+		    "renews it (id %.16s…)" : "federation %s version %llu, current until %s (id %.16s…)",
+		    f.cur.name, (unsigned long long)f.cur.version, exp, id);
+	if (json) {
+		kr_buf_adds(json, "{\"name\":");
+		kr_buf_addjson(json, f.cur.name);
+		kr_buf_adds(json, ",\"id\":");
+		kr_buf_addjson(json, id);
+		kr_buf_addf(json, ",\"version\":%llu,\"members\":%zu,\"expires\":", (unsigned long long)f.cur.version,
+		    f.cur.nmembers);
+		kr_buf_addjson(json, exp);
+		kr_buf_addf(json, ",\"stale\":%s}", stale ? "true" : "false");
+	}
+	kr_fedstore_close(&f);
+	return 0;
+}
+
+int
+kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs)
 {
 	kr_fedstore f;
 	kr_fed_join *j = NULL;
 	size_t nj = 0;
-	int rc;
+	int joined = 0;
 
-	*kinds = NULL;
-	*n = 0;
-	if ((rc = kr_fedstore_open(&f, h->home)) < 0)
-		return rc;
-	if ((rc = kr_fedstore_joins(&f, &j, &nj)) == 0)
-		for (size_t k = 0; k < nj; k++)
-			for (size_t i = 0; i < j[k].nkinds; i++)
-				if (!s_has(*kinds, *n, j[k].kinds[i])) {
-					*kinds = kr_realloc(*kinds, (*n + 1) * sizeof(char *));
-					(*kinds)[(*n)++] = kr_strdup(j[k].kinds[i]);
-				}
+	if (kr_fedstore_open(&f, h->home) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	if (kr_fedstore_joins(&f, &j, &nj) == 0)
+		for (size_t k = 0; k < nj && !joined; k++)
+			if (strcmp(j[k].endpoint, endpoint) == 0) {
+				joined = 1;
+				for (size_t i = 0; prefs && i < j[k].nprefs; i++)
+					kr_buf_addf(prefs, "%s%s", i ? "," : "", j[k].prefs[i]);
+			}
+	kr_error_clear();
 	kr_fed_joins_free(j, nj);
 	kr_fedstore_close(&f);
-	return rc;
+	return joined;
+}
+
+char *
+kr_fed_unserved(kr_home *h, const char *endpoint)
+{
+	char *key = kr_sprintf("unserved %s", endpoint), *v = kr_state_setting(h->state, key);
+
+	free(key);
+	kr_error_clear();
+	if (v && !*v) {
+		free(v);
+		v = NULL;
+	}
+	return v;
 }

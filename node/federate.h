@@ -39,7 +39,26 @@ int kr_fed_wanted(kr_home *h, const char *endpoint, char *const *pubs, size_t np
  */
 int kr_fed_hub_follow(kr_home *h, const kr_fedstore *f, size_t *added);
 
-/* The kinds this node joined for, through any endpoint (empty: all). */
-int kr_fed_join_kinds(kr_home *h, char ***kinds, size_t *n);
+/*
+ * After a new membership version was installed in f: a hub follows new
+ * members, and the items a compromised key published after its `since`
+ * leave the view (kr_replica_revocations). Problems are logged, and
+ * returned (the version stays installed).
+ */
+int kr_fed_installed(kr_home *h, const kr_fedstore *f);
+
+/*
+ * What `status` and `peers` say about the federation: text is one line,
+ * "federation NAME version N, current until DATE (id …)" or "…, stale since
+ * DATE: read-only until the board renews it"; json an object (or "null"
+ * outside any federation). Either may be NULL.
+ */
+int kr_fed_describe(kr_home *h, kr_buf *text, kr_buf *json);
+
+/* 1 if this node joined its federation through endpoint (kairan join), else 0. */
+int kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs);
+
+/* The followed publishers endpoint never served (last sync), space-separated; caller frees (NULL: none). */
+char *kr_fed_unserved(kr_home *h, const char *endpoint);
 
 #endif

@@ -438,11 +438,9 @@ s_worker_membership(s_worker *w, const char *endpoint, const void *data, size_t 
 		kr_fed_tally_release(&t);
 	}
 	if (rc == KR_FED_INSTALLED) {
-		size_t added;
 		log_info("federation: membership version %llu from %s verified and installed",
 		    (unsigned long long)f.cur.version, endpoint);
-		if (kr_fed_hub_follow(&w->h, &f, &added) < 0)
-			log_warnx("federation: hub follows: %s", kr_errmsg());
+		kr_fed_installed(&w->h, &f);
 		s_sends(w->pipe, "fedchanged", endpoint, NULL, 0);
 	} else if (rc < 0) {
 		char *why = kr_sprintf("membership announced by %s: %s", endpoint, kr_errmsg());

@@ -22,9 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../policies/item.h"
+#include "fedstore.h"
 #include "manifest.h"
 
 #define DEFAULT_TTL (7 * 24 * 3600)
@@ -64,6 +66,111 @@ kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *k
 	r->own_code = code;
 	r->max_collection_bytes = DEFAULT_MAX_COLLECTION;
 	r->manifest_ttl = DEFAULT_TTL;
+}
+
+/* ---- the federation, as the receipt rules see it (DESIGN §6) ---------- */
+
+struct kr_replica_fed {
+	kr_fedstore f;
+	struct stat st;                 /* of `verified` when f was read */
+};
+
+void
+kr_replica_release(kr_replica *r)
+{
+	if (r->fed) {
+		kr_fedstore_close(&r->fed->f);
+		free(r->fed);
+		r->fed = NULL;
+	}
+}
+
+const kr_membership *
+kr_replica_federation(kr_replica *r)
+{
+	char *p = kr_sprintf("%s/federation/verified", kr_store_home(r->store));
+	struct stat st;
+	int have = stat(p, &st) == 0;
+
+	free(p);
+	if (!have) {
+		kr_replica_release(r);
+		return NULL;
+	}
+	if (r->fed && r->fed->st.st_ino == st.st_ino && r->fed->st.st_size == st.st_size &&
+	    r->fed->st.st_mtim.tv_sec == st.st_mtim.tv_sec && r->fed->st.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
+		return r->fed->f.have ? &r->fed->f.cur : NULL;
+	kr_replica_release(r);
+	r->fed = kr_calloc(1, sizeof(*r->fed));
+	if (kr_fedstore_open(&r->fed->f, kr_store_home(r->store)) < 0) {
+		/* fail closed: no member is trusted through a chain that cannot be read */
+		free(r->fed);
+		r->fed = NULL;
+		return NULL;
+	}
+	r->fed->st = st;
+	return r->fed->f.have ? &r->fed->f.cur : NULL;
+}
+
+int
+kr_replica_hidden(kr_replica *r, const char *pub, const char *coll)
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	const kr_fed_revoked *rev;
+	kr_state_head h;
+	uint8_t key[KR_FPR_LEN];
+	int rc;
+
+	if (!fed || kr_unhex(key, KR_FPR_LEN, pub) < 0 || !(rev = kr_fed_revocation(fed, key)) ||
+	    rev->reason != KR_REVOKE_COMPROMISED)
+		return 0;
+	if ((rc = kr_state_head_get(r->state, pub, coll, &h)) == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	return h.synced > rev->since;
+}
+
+int
+kr_replica_revocations(kr_replica *r, size_t *dropped)
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	int rc = 0, began = 0;
+
+	*dropped = 0;
+	for (size_t i = 0; fed && i < fed->nrevoked && rc == 0; i++) {
+		const kr_fed_revoked *rev = &fed->revoked[i];
+		char hex[KR_FPR_HEX + 1];
+		kr_state_head *heads;
+		size_t n;
+		if (rev->reason != KR_REVOKE_COMPROMISED)
+			continue;
+		kr_hex(hex, rev->key, KR_FPR_LEN);
+		if ((rc = kr_state_head_list(r->state, hex, &heads, &n)) < 0)
+			break;
+		for (size_t k = 0; k < n && rc == 0; k++) {
+			int64_t items = 0;
+			if (heads[k].synced <= rev->since)
+				continue;
+			if ((rc = kr_state_item_count(r->state, hex, heads[k].collection, &items)) < 0 || items == 0)
+				continue;
+			if (!began && (rc = kr_state_begin(r->state)) < 0)
+				break;
+			began = 1;
+			if ((rc = kr_state_items_drop(r->state, hex, heads[k].collection)) == 0)
+				(*dropped)++;
+		}
+		free(heads);
+	}
+	if (began) {
+		if (rc == 0)
+			rc = kr_state_commit(r->state);
+		else
+			kr_state_rollback(r->state);
+	}
+	return rc;
 }
 
 static void
@@ -418,6 +525,7 @@ typedef struct {
 	const char *failed_coll;
 	s_written *written;             /* packs this apply added */
 	size_t nwritten;
+	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
 } s_apply;
 
 static int
@@ -443,6 +551,8 @@ s_apply_peek(s_apply *a)
 		return KR_EPROTO;
 	}
 	kr_hex(a->hex, peek.publisher, KR_FPR_LEN);
+	snprintf(a->code, sizeof(a->code), "%s", peek.lg_code ? peek.lg_code : "");
+	a->res->seq = peek.seq;
 	kr_manifest_clear(&peek);
 	kr_signed_clear(&s);
 	strcpy(a->res->publisher, a->hex);
@@ -538,6 +648,24 @@ s_apply_check(s_apply *a)
 		return rc;
 	}
 	kr_error_clear();
+	{
+		uint8_t claimed[KR_FPR_LEN];
+		kr_unhex(claimed, KR_FPR_LEN, a->hex);
+		trusted = kr_manifest_trust(kr_replica_federation(r), claimed, a->code, trusted, kr_now());
+	}
+	if (trusted < 0) {
+		/* A revoked key's manifest held from before stays valid: only a new one is refused. */
+		if (prev.signed_bytes.len == a->len && memcmp(prev.signed_bytes.ptr, a->bytes, a->len) == 0) {
+			kr_error_clear();
+			rc = 1;
+			goto done;
+		}
+		kr_error_prefix(KR_EVERIFY, "manifest of %.16s…", a->hex);
+		s_quarantine(r, a->hex, a->fx->peer, NULL, 0, kr_errmsg());
+		a->res->quarantined = 1;
+		rc = KR_EVERIFY;
+		goto done;
+	}
 	rc = kr_manifest_check(&a->m, pub, a->bytes, a->len, s_trusted, &trusted, pvp, kr_now());
 	if (rc == KR_MANIFEST_IGNORE) {
 		/* Held already; fetch again only a collection no longer here (set aside by repair). */
@@ -1104,6 +1232,12 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 
 			if (!code || kr_store_head(r->store, pubs[p], colls[c], ref) < 0) {
 				kr_error_clear();
+				continue;
+			}
+			if (kr_replica_hidden(r, pubs[p], colls[c]) == 1) {
+				/* a compromised key's, received after its revocation: never back in the view */
+				if ((rc = kr_state_items_drop(r->state, pubs[p], colls[c])) < 0)
+					break;
 				continue;
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);

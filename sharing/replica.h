@@ -25,6 +25,7 @@ typedef struct {
 	const struct kr_policy_rules *rules; /* NULL: the compiled-in defaults */
 	const void *pii;                /* kr_pii_allow of this node (policies/item.h) */
 	int64_t manifest_ttl;           /* seconds a manifest we sign stays valid */
+	struct kr_replica_fed *fed;     /* the federation's newest version, reloaded when it changes */
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -55,6 +56,29 @@ typedef struct {
 
 void kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *key,
     const char *name, const char *code);
+
+/* Frees what the replica cached (the membership document); r stays usable. */
+void kr_replica_release(kr_replica *r);
+
+/*
+ * The newest membership version of this node's federation (borrowed,
+ * valid until the next call on r), or NULL outside any federation. Read
+ * again from <home>/federation when its `verified` marker changed.
+ */
+const kr_membership *kr_replica_federation(kr_replica *r);
+
+/*
+ * Applies the revocations of the newest membership version to what this
+ * node holds (DESIGN §6): the item rows of each collection a compromised
+ * key's manifest moved after its `since` (this node's receipt time) leave
+ * the view and search; repositories and manifests stay, as evidence. One
+ * transaction; *dropped counts the collections taken out of the view.
+ * Call after installing a version; idempotent.
+ */
+int kr_replica_revocations(kr_replica *r, size_t *dropped);
+
+/* 1 if the view must not show pub/coll (a compromised key's, received after since), else 0. */
+int kr_replica_hidden(kr_replica *r, const char *pub, const char *coll);
 
 /*
  * Applies a Signed(Manifest) received from fx->peer. Returns 0 when it was
