@@ -132,3 +132,4 @@ echo
 echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape):"
 "$TOOLS/searchbench" "$B" "${BENCH_SEARCH_ITEMS:-100000}" "${BENCH_SEARCH_QUERIES:-100}" | sed 's/^/  /'
 sh "$(dirname "$0")/web.sh"
+sh "$(dirname "$0")/federation.sh"
