@@ -618,6 +618,9 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 			res->applied++;
 			log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
 			    a.publisher, (unsigned long long)a.seq, c->endpoint, a.changed, (unsigned long long)a.bytes);
+			if (a.continued)
+				log_info("publisher %.16s…: %zu collection(s) continued from its previous key (rotation), "
+				    "not fetched again", a.publisher, a.continued);
 			log_debug("publisher %.16s…: fetch %.1f ms, verify %.1f ms, check+index %.1f ms, refs+state %.1f ms",
 			    a.publisher, a.ms_fetch, a.ms_verify, a.ms_index, a.ms_record);
 			if (on_applied)

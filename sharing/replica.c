@@ -502,6 +502,8 @@ typedef struct {
 	int had_old;
 	uint8_t old[KR_OID_LEN];
 	size_t first_change;
+	int seeded;                     /* continued from a rotated-away key's collection */
+	char pred[KR_FPR_HEX + 1];      /* that key */
 } s_moved;
 
 typedef struct {
@@ -757,6 +759,93 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	return rc;
 }
 
+/* Hard-links every file of dir (one level) into to; 0 or KR_EIO. */
+static int
+s_link_dir(const char *dir, const char *to)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : kr_error(KR_EIO, "%s: %s", dir, strerror(errno));
+	if ((rc = kr_mkdir_p(to, 0755)) < 0) {
+		closedir(d);
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		char *a, *b;
+		if (e->d_name[0] == '.')
+			continue;
+		a = kr_sprintf("%s/%s", dir, e->d_name);
+		b = kr_sprintf("%s/%s", to, e->d_name);
+		if (link(a, b) < 0 && errno != EEXIST && errno != EISDIR && errno != EPERM)
+			rc = kr_error(KR_EIO, "linking %s: %s", a, strerror(errno));
+		free(a);
+		free(b);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Rotation (DESIGN §6): a collection new to this publisher whose key
+ * replaced another member key that published the same collection here
+ * continues it. The old key's objects are hard-linked into the new
+ * repository (nothing fetched twice), the fetch and the signature check
+ * then start at the old head: the commits before it were verified under
+ * the old key, each one after it must be signed by the new key. 1 when
+ * seeded, 0 when there is nothing to continue, or an error.
+ */
+static int
+s_apply_continue(s_apply *a, s_moved *mv)
+{
+	const kr_membership *fed = kr_replica_federation(a->r);
+	const kr_head *h = mv->h;
+	const kr_fed_revoked *pred = NULL;
+	kr_packin *in = NULL;
+	char *from, *to;
+	int rc;
+
+	for (size_t i = 0; fed && i < fed->nrevoked && !pred; i++)
+		if (fed->revoked[i].has_replacement &&
+		    memcmp(fed->revoked[i].replaced_by, a->m.publisher, KR_FPR_LEN) == 0)
+			pred = &fed->revoked[i];
+	if (!pred)
+		return 0;
+	kr_hex(mv->pred, pred->key, KR_FPR_LEN);
+	if (kr_store_head(a->r->store, mv->pred, h->collection, mv->old) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+		return rc;
+	kr_packin_destroy(&in);
+	from = kr_store_path(a->r->store, mv->pred, h->collection);
+	to = kr_store_path(a->r->store, a->hex, h->collection);
+	for (int i = -1; i < 256 && rc == 0; i++) {
+		char *fd, *td;
+		if (i < 0) {
+			fd = kr_sprintf("%s/objects/pack", from);
+			td = kr_sprintf("%s/objects/pack", to);
+		} else {
+			fd = kr_sprintf("%s/objects/%02x", from, i);
+			td = kr_sprintf("%s/objects/%02x", to, i);
+		}
+		if (i < 0 || access(fd, F_OK) == 0)
+			rc = s_link_dir(fd, td);
+		free(fd);
+		free(td);
+	}
+	free(from);
+	free(to);
+	if (rc < 0)
+		return rc;
+	mv->had_old = mv->seeded = 1;
+	a->res->continued++;
+	return 1;
+}
+
 /* DESIGN §5 step 4: fetch, verify and index every head that moved. */
 static int
 s_apply_fetch(s_apply *a)
@@ -781,6 +870,8 @@ s_apply_fetch(s_apply *a)
 		a->failed_coll = h->collection;
 		if (!kr_collection_valid(h->collection))
 			return kr_error(KR_EPROTO, "bad collection name");
+		if (!mv->had_old && (rc = s_apply_continue(a, mv)) < 0)
+			return kr_error_prefix(rc, "collection %s", h->collection);
 		if ((rc = s_apply_fetch_one(a, mv, cap)) < 0)
 			return kr_error_prefix(rc, "collection %s", h->collection);
 		t = kr_monotonic_ms();
@@ -798,7 +889,7 @@ s_apply_fetch(s_apply *a)
 		}
 		mv->first_change = a->changes.n;
 		t = kr_monotonic_ms();
-		rc = s_index_range(r, a->hex, h->collection, m->lg_code, mv->had_old ? mv->old : NULL,
+		rc = s_index_range(r, a->hex, h->collection, m->lg_code, mv->had_old && !mv->seeded ? mv->old : NULL,
 		    h->commit, &a->changes);
 		a->res->ms_index += kr_monotonic_ms() - t;
 		if (rc < 0) {
@@ -822,7 +913,7 @@ s_apply_record(s_apply *a)
 
 	for (size_t i = 0; i < a->nmoved; i++) {
 		if ((rc = kr_store_cas(r->store, a->hex, a->moved[i].h->collection,
-		    a->moved[i].had_old ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
+		    a->moved[i].had_old && !a->moved[i].seeded ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
 			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
 	if ((rc = kr_state_begin(r->state)) < 0)
@@ -855,8 +946,11 @@ s_apply_record(s_apply *a)
 	for (size_t i = 0; i < a->nmoved && rc == 0; i++) {
 		char commit_hex[KR_OID_HEX + 1];
 		kr_hex(commit_hex, a->moved[i].h->commit, KR_OID_LEN);
-		if (!a->moved[i].had_old)
+		if (!a->moved[i].had_old || a->moved[i].seeded)
 			rc = kr_state_items_drop(r->state, a->hex, a->moved[i].h->collection);
+		/* rotation: the items now live under the new key, once */
+		if (rc == 0 && a->moved[i].seeded)
+			rc = kr_state_items_drop(r->state, a->moved[i].pred, a->moved[i].h->collection);
 		if (rc == 0)
 			rc = s_record_changes(r, a->hex, &a->changes, a->moved[i].first_change,
 			    a->moved[i].h->collection, commit_hex);

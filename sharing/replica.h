@@ -47,6 +47,7 @@ typedef struct {
 	char publisher[KR_FPR_HEX + 1];
 	uint64_t seq;
 	size_t changed;                 /* collections that moved */
+	size_t continued;               /* of them, continued from a rotated-away key (DESIGN §6) */
 	uint64_t bytes;                 /* pack bytes received */
 	int quarantined;
 	size_t packs_dropped;           /* packs of a refused update removed again */

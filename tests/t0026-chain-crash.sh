@@ -48,7 +48,13 @@ serve kagawa $P $(($P + 1))
 check "a town joins" k --home mitoyo join "tcp://127.0.0.1:$P" --federation "$FED"
 serve mitoyo $(($P + 2)) $(($P + 3))
 
-killed_apply=0 killed_recv=0
+# How long one apply takes here: the kill lands at a random moment within 1.5 times that.
+k --home kagawa federation propose --renew -o probe.kfm >/dev/null
+k --home kagawa federation sign probe.kfm --yes >/dev/null
+rm -rf copy/federation; cp -r kagawa/federation copy/
+t0=$(now_ms); k --home copy federation apply probe.kfm >/dev/null; APPLY_MS=$(( $(now_ms) - t0 ))
+rm -f probe.kfm
+killed_apply=0 killed_recv=0 apply_old=0 apply_new=0 recv_old=0 recv_new=0
 for r in $(seq 1 $ROUNDS); do
 	v=$((r + 1))
 	k --home kagawa federation propose --renew -o v$v.kfm >/dev/null
@@ -58,18 +64,20 @@ for r in $(seq 1 $ROUNDS); do
 	cp -r kagawa/federation copy/
 	"$KAIRAN" --home copy federation apply v$v.kfm >/dev/null 2>&1 &
 	a=$!
-	sleep "$(ms 25)"
+	sleep "$(ms $((APPLY_MS * 3 / 2)))"
 	kill -9 $a 2>/dev/null && killed_apply=$((killed_apply + 1))
 	wait $a 2>/dev/null
 	n=$(prefix copy) && s=$(shown copy) && [ "$n" -ge $((v - 1)) ] && [ "$n" -le $v ] && [ "$s" = "$n" ] &&
+		if [ "$n" = $v ]; then apply_new=$((apply_new + 1)); else apply_old=$((apply_old + 1)); fi &&
 		ok "round $r: apply killed: the chain is versions 1..$n, opened as $s" ||
 		not_ok "round $r: apply killed: not a valid prefix (files $n, opened ${s:-?})"
 	# 2. kill -9 the town's daemon while the new version reaches it
 	k --home kagawa federation apply v$v.kfm >/dev/null
-	sleep "$(ms 150)"
+	sleep "$(ms 300)"
 	kill -9 "$PID_mitoyo" 2>/dev/null && killed_recv=$((killed_recv + 1))
 	wait "$PID_mitoyo" 2>/dev/null
 	n=$(prefix mitoyo) && s=$(shown mitoyo) && [ "$n" -ge $((v - 1)) ] && [ "$n" -le $v ] && [ "$s" = "$n" ] &&
+		if [ "$n" = $v ]; then recv_new=$((recv_new + 1)); else recv_old=$((recv_old + 1)); fi &&
 		ok "round $r: receiver killed: the chain is versions 1..$n, opened as $s" ||
 		not_ok "round $r: receiver killed: not a valid prefix (files $n, opened ${s:-?})"
 	# 3. restarted, it catches up from its peer
@@ -78,5 +86,6 @@ for r in $(seq 1 $ROUNDS); do
 	wait_for 15 sh -c "test \"\$(\"\$KAIRAN\" --home mitoyo federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"version\"])')\" = $v" &&
 		ok "round $r: restarted, the town catches up to version $v" || not_ok "round $r: restarted, the town catches up to version $v"
 done
-diag "kill -9 landed during apply in $killed_apply of $ROUNDS rounds, on the receiving daemon in $killed_recv"
+diag "one apply takes $APPLY_MS ms here; kill -9 hit a running apply in $killed_apply of $ROUNDS rounds: $apply_old left the old version, $apply_new the new one"
+diag "kill -9 of the receiving daemon in $killed_recv rounds: $recv_old before it installed the new version, $recv_new after"
 check "no version was ever set aside as refused" sh -c "! ls mitoyo/federation/chain copy/federation/chain | grep -q refused"
