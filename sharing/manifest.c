@@ -133,6 +133,14 @@ kr_manifest_trust(const kr_membership *fed, const uint8_t pub[KR_FPR_LEN], const
 		return pinned ? 1 : 0;
 	switch (kr_fed_publisher(fed, pub, lg_code ? lg_code : "", now, NULL)) {
 	case KR_FED_MEMBER:
+		if (kr_fed_stale(fed, now)) {
+			char when[32];
+			kr_time_iso(when, fed->expires);
+			kr_error(KR_EVERIFY, "federation %s is stale since %s (membership version %llu expired): "
+			    "read-only until the board renews it; what is held stays", fed->name, when,
+			    (unsigned long long)fed->version);
+			return KR_MANIFEST_STALE;
+		}
 		return 1;
 	case KR_FED_RETIRED:
 	case KR_FED_COMPROMISED:

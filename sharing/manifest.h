@@ -51,8 +51,12 @@ int kr_manifest_check(kr_manifest *m, uint8_t pub[KR_FPR_LEN], const void *signe
  * pinned), or KR_EVERIFY with the reason: a retired, rotated-away or
  * compromised key publishes nothing new, whatever pins it; a key may not
  * sign for another member's lg_code, nor a member's key for another
- * code (one key per municipality).
+ * code (one key per municipality). KR_MANIFEST_STALE (message set): pub
+ * is a member but the newest version has expired, so the node is
+ * read-only for the federation's publishers ("stale since …") until the
+ * board renews it; what is held stays, and nothing is quarantined.
  */
+#define KR_MANIFEST_STALE 2
 int kr_manifest_trust(const kr_membership *fed, const uint8_t pub[KR_FPR_LEN], const char *lg_code,
     int pinned, int64_t now);
 

@@ -655,6 +655,14 @@ s_apply_check(s_apply *a)
 		kr_unhex(claimed, KR_FPR_LEN, a->hex);
 		trusted = kr_manifest_trust(kr_replica_federation(r), claimed, a->code, trusted, kr_now());
 	}
+	if (trusted == KR_MANIFEST_STALE) {
+		/* Not the publisher's doing: nothing quarantined, nothing dropped; applied once renewed. */
+		rc = prev.signed_bytes.len == a->len && memcmp(prev.signed_bytes.ptr, a->bytes, a->len) == 0 ? 1 :
+		    KR_EVERIFY;
+		if (rc == 1)
+			kr_error_clear();
+		goto done;
+	}
 	if (trusted < 0) {
 		/* A revoked key's manifest held from before stays valid: only a new one is refused. */
 		if (prev.signed_bytes.len == a->len && memcmp(prev.signed_bytes.ptr, a->bytes, a->len) == 0) {

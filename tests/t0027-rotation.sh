@@ -5,7 +5,7 @@
 # the commits from before and after the rotation with the file written by
 # `kairan allowed-signers` (valid-before / valid-after windows).
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 18
 cd "$T"
 P=$(port_base)
 
@@ -26,10 +26,10 @@ mk mitoyo 三豊市 372081 4
 OLD=$(k --home marugame id --fingerprint)
 NEW=$(k --home marugame2 id --fingerprint)
 
-k --home kagawa federation create --name 香川県生成AI連携 --threshold 1 --board kagawa.json -o v1.kfm >/dev/null
+k --home kagawa federation create --name 香川県生成AI連携 --threshold 1 --board kagawa.json --expires-days 1 -o v1.kfm >/dev/null
 k --home kagawa federation sign v1.kfm --yes >/dev/null
 k --home kagawa federation apply v1.kfm >/dev/null
-k --home kagawa federation propose --add-member marugame.json -o v2.kfm >/dev/null
+k --home kagawa federation propose --add-member marugame.json --expires-days 1 -o v2.kfm >/dev/null
 k --home kagawa federation sign v2.kfm --yes >/dev/null
 k --home kagawa federation apply v2.kfm >/dev/null
 for v in v1 v2; do k --home marugame federation apply $v.kfm >/dev/null; done
@@ -43,7 +43,7 @@ check "and holds its item under the old key" found mitoyo 丸亀市の交換前�
 
 # The board rotates the key; 丸亀市 moves its repositories to the new key.
 sleep 1
-k --home kagawa federation propose --rotate "$OLD" marugame2.json -o v3.kfm >/dev/null
+k --home kagawa federation propose --rotate "$OLD" marugame2.json --expires-days 1 -o v3.kfm >/dev/null
 k --home kagawa federation sign v3.kfm --yes >/dev/null
 check "board: version 3 (rotation) applied" k --home kagawa federation apply v3.kfm
 k --home marugame federation apply v3.kfm >/dev/null
@@ -77,3 +77,19 @@ check "and on the commit from after it" \
 grep -v "^$OLD" signers >signers-no-old
 check_fails "without the old key's line the old commit does not verify" \
 	git -C "$R" -c gpg.ssh.allowedSignersFile="$T/signers-no-old" verify-commit "$before"
+
+# The newest version expires: the town is read-only for the federation, loses nothing,
+# and takes the members' publications again once the board renews it.
+item 372021 c 丸亀市の期限切れ中の事例 >c.md
+k --home marugame2 publish c.md -m during >/dev/null
+LATER=$(( $(date +%s) + 2 * 86400 ))
+check_fails "with the newest version expired, sync applies nothing new" env KAIRAN_NOW=$LATER "$KAIRAN" --home mitoyo sync
+grep -q 'stale since' "$T/last.out" && ok "and says the federation is stale since when" || { not_ok "and says the federation is stale since when"; sed 's/^/# /' "$T/last.out"; }
+check "status shows stale since" sh -c "KAIRAN_NOW=$LATER \"\$KAIRAN\" --home mitoyo status | grep -q 'stale since'"
+check "nothing held is lost" sh -c "KAIRAN_NOW=$LATER \"\$KAIRAN\" --home mitoyo search 丸亀市の交換前の事例 --json | grep -q '\"title\":\"丸亀市の交換前の事例\"'"
+KAIRAN_NOW=$LATER k --home kagawa federation propose --renew --expires-days 30 -o v4.kfm >/dev/null
+KAIRAN_NOW=$LATER k --home kagawa federation sign v4.kfm --yes >/dev/null
+KAIRAN_NOW=$LATER k --home kagawa federation apply v4.kfm >/dev/null
+KAIRAN_NOW=$LATER k --home marugame2 federation apply v4.kfm >/dev/null
+check "renewed (version 4 after an expired version 3), sync applies again" env KAIRAN_NOW=$LATER "$KAIRAN" --home mitoyo sync
+check "and the item published meanwhile arrives" sh -c "KAIRAN_NOW=$LATER \"\$KAIRAN\" --home mitoyo search 丸亀市の期限切れ中の事例 --json | grep -q '\"title\":\"丸亀市の期限切れ中の事例\"'"
