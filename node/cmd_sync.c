@@ -177,23 +177,35 @@ done:
 	return 0;
 }
 
-/* Followed publishers a peer never served: said, not silent. */
+/* Followed publishers a peer never served: said, not silent (json: a JSON array into it). */
 static void
-s_status_unserved(kr_cli *c)
+s_status_unserved(kr_cli *c, kr_buf *json)
 {
 	kr_state_peer *p;
-	size_t n;
+	size_t n, k = 0;
 
+	if (json)
+		kr_buf_adds(json, "[");
 	if (kr_state_peers(c->h.state, &p, &n) < 0) {
 		kr_error_clear();
-		return;
+		n = 0;
+		p = NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
-		if (uns)
+		if (uns && json) {
+			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
+			kr_buf_addjson(json, p[i].endpoint);
+			kr_buf_adds(json, ",\"publishers\":");
+			kr_buf_addjson(json, uns);
+			kr_buf_adds(json, "}");
+		} else if (uns) {
 			printf("peer %s does not serve publisher(s) followed through it: %s\n", p[i].endpoint, uns);
+		}
 		free(uns);
 	}
+	if (json)
+		kr_buf_adds(json, "]");
 	kr_state_peers_free(p, n);
 }
 
@@ -226,6 +238,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&out, "},\"federation\":");
 		if (kr_fed_describe(&c->h, NULL, &out) < 0)
 			return kr_cli_fail("status");
+		kr_buf_adds(&out, ",\"unserved\":");
+		s_status_unserved(c, &out);
 		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
 		kr_buf fed = KR_BUF_INIT;
@@ -235,7 +249,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (fed.len)
 			printf("%s\n", fed.ptr);
 		kr_buf_release(&fed);
-		s_status_unserved(c);
+		s_status_unserved(c, NULL);
 	}
 	for (size_t i = 0; i < nm; i++) {
 		kr_state_head *heads;

@@ -174,8 +174,8 @@ kr_fed_installed(kr_home *h, const kr_fedstore *f)
 	if ((rc2 = kr_replica_revocations(&h->rep, &dropped)) < 0)
 		log_warnx("federation: revocations: %s", kr_errmsg());
 	else if (dropped)
-		log_info("federation: %zu collection(s) of compromised keys, received after their revocation, "
-		    "left the view", dropped);
+		log_info("federation: %zu collection(s) of compromised keys shown again as held before their "
+		    "revocation (what arrived after left the view)", dropped);
 	return rc < 0 ? rc : rc2;
 }
 

@@ -113,11 +113,12 @@ kr_replica_federation(kr_replica *r)
 }
 
 int
-kr_replica_hidden(kr_replica *r, const char *pub, const char *coll)
+kr_replica_view_head(kr_replica *r, const char *pub, const char *coll, uint8_t at[KR_OID_LEN])
 {
 	const kr_membership *fed = kr_replica_federation(r);
 	const kr_fed_revoked *rev;
 	kr_state_head h;
+	char hex[KR_OID_HEX + 1];
 	uint8_t key[KR_FPR_LEN];
 	int rc;
 
@@ -130,16 +131,55 @@ kr_replica_hidden(kr_replica *r, const char *pub, const char *coll)
 	}
 	if (rc < 0)
 		return rc;
-	return h.synced > rev->since;
+	if (h.synced <= rev->since)
+		return 0;
+	if ((rc = kr_state_head_at(r->state, pub, coll, rev->since, hex)) == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 2;
+	}
+	if (rc < 0)
+		return rc;
+	if (kr_unhex(at, KR_OID_LEN, hex) < 0 || kr_store_reachable(r->store, pub, coll, at) != 1) {
+		kr_error_clear();
+		return 2;
+	}
+	return 1;
+}
+
+static void s_changes_free(s_changes *c);
+static int s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_code,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], s_changes *out);
+static int s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
+    const char *coll, const char *commit_hex);
+
+/* The item rows of pub/coll as of commit at (NULL: none), in the open transaction. */
+static int
+s_view_at(kr_replica *r, const char *pub, const char *coll, const uint8_t *at)
+{
+	kr_state_manifest man = { 0 };
+	s_changes changes = { 0 };
+	char hex[KR_OID_HEX + 1];
+	int rc;
+
+	if ((rc = kr_state_items_drop(r->state, pub, coll)) < 0 || !at)
+		return rc;
+	if ((rc = kr_state_manifest_get(r->state, pub, &man)) < 0)
+		return rc;
+	kr_hex(hex, at, KR_OID_LEN);
+	if ((rc = s_index_range(r, pub, coll, man.lg_code, NULL, at, &changes)) == 0)
+		rc = s_record_changes(r, pub, &changes, 0, coll, hex);
+	s_changes_free(&changes);
+	kr_state_manifest_clear(&man);
+	return rc;
 }
 
 int
-kr_replica_revocations(kr_replica *r, size_t *dropped)
+kr_replica_revocations(kr_replica *r, size_t *changed)
 {
 	const kr_membership *fed = kr_replica_federation(r);
-	int rc = 0, began = 0;
+	int rc = 0;
 
-	*dropped = 0;
+	*changed = 0;
 	for (size_t i = 0; fed && i < fed->nrevoked && rc == 0; i++) {
 		const kr_fed_revoked *rev = &fed->revoked[i];
 		char hex[KR_FPR_HEX + 1];
@@ -151,24 +191,36 @@ kr_replica_revocations(kr_replica *r, size_t *dropped)
 		if ((rc = kr_state_head_list(r->state, hex, &heads, &n)) < 0)
 			break;
 		for (size_t k = 0; k < n && rc == 0; k++) {
-			int64_t items = 0;
-			if (heads[k].synced <= rev->since)
+			uint8_t at[KR_OID_LEN];
+			char *key, *done, want[KR_OID_HEX + 2];
+			int v = kr_replica_view_head(r, hex, heads[k].collection, at);
+			if (v <= 0) {
+				rc = v;
 				continue;
-			if ((rc = kr_state_item_count(r->state, hex, heads[k].collection, &items)) < 0 || items == 0)
-				continue;
-			if (!began && (rc = kr_state_begin(r->state)) < 0)
-				break;
-			began = 1;
-			if ((rc = kr_state_items_drop(r->state, hex, heads[k].collection)) == 0)
-				(*dropped)++;
+			}
+			/* done before for this very view? (the rows are rebuilt only once) */
+			if (v == 1)
+				kr_hex(want, at, KR_OID_LEN);
+			else
+				strcpy(want, "-");
+			key = kr_sprintf("view %s/%s", hex, heads[k].collection);
+			done = kr_state_setting(r->state, key);
+			if (!done || strcmp(done, want) != 0) {
+				if ((rc = kr_state_begin(r->state)) == 0) {
+					if ((rc = s_view_at(r, hex, heads[k].collection, v == 1 ? at : NULL)) == 0 &&
+					    (rc = kr_state_setting_put(r->state, key, want)) == 0)
+						rc = kr_state_commit(r->state);
+					else
+						kr_state_rollback(r->state);
+				}
+				if (rc == 0)
+					(*changed)++;
+			}
+			kr_error_clear();
+			free(done);
+			free(key);
 		}
 		free(heads);
-	}
-	if (began) {
-		if (rc == 0)
-			rc = kr_state_commit(r->state);
-		else
-			kr_state_rollback(r->state);
 	}
 	return rc;
 }
@@ -1336,11 +1388,21 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 				kr_error_clear();
 				continue;
 			}
-			if (kr_replica_hidden(r, pubs[p], colls[c]) == 1) {
-				/* a compromised key's, received after its revocation: never back in the view */
-				if ((rc = kr_state_items_drop(r->state, pubs[p], colls[c])) < 0)
+			{
+				/* a compromised key's collection shows what was held at its `since`, or nothing */
+				uint8_t at[KR_OID_LEN];
+				int v = kr_replica_view_head(r, pubs[p], colls[c], at);
+				if (v < 0) {
+					rc = v;
 					break;
-				continue;
+				}
+				if (v == 2) {
+					if ((rc = kr_state_items_drop(r->state, pubs[p], colls[c])) < 0)
+						break;
+					continue;
+				}
+				if (v == 1)
+					memcpy(ref, at, KR_OID_LEN);
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
 			rc = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes);

@@ -70,16 +70,20 @@ const kr_membership *kr_replica_federation(kr_replica *r);
 
 /*
  * Applies the revocations of the newest membership version to what this
- * node holds (DESIGN §6): the item rows of each collection a compromised
- * key's manifest moved after its `since` (this node's receipt time) leave
- * the view and search; repositories and manifests stay, as evidence. One
- * transaction; *dropped counts the collections taken out of the view.
- * Call after installing a version; idempotent.
+ * node holds (DESIGN §6): each collection a compromised key's manifest
+ * moved after its `since` (this node's receipt time) shows again what this
+ * node held at `since` (its head history), or nothing when it held nothing
+ * then; what arrived after leaves the view and search. Repositories and
+ * manifests stay, as evidence. One transaction per collection, each done
+ * once; *changed counts them. Call after installing a version.
  */
-int kr_replica_revocations(kr_replica *r, size_t *dropped);
+int kr_replica_revocations(kr_replica *r, size_t *changed);
 
-/* 1 if the view must not show pub/coll (a compromised key's, received after since), else 0. */
-int kr_replica_hidden(kr_replica *r, const char *pub, const char *coll);
+/*
+ * Which state of pub/coll the view shows: 0 its head; 1 the older head in
+ * *at (a compromised key's collection as held at its `since`); 2 none.
+ */
+int kr_replica_view_head(kr_replica *r, const char *pub, const char *coll, uint8_t at[KR_OID_LEN]);
 
 /*
  * Applies a Signed(Manifest) received from fx->peer. Returns 0 when it was

@@ -6,7 +6,7 @@
 # view and search; a wrong id or a broken chain is refused and changes
 # nothing. Real nodes, real sockets on 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 29
 cd "$T"
 P=$(port_base)
 
@@ -131,6 +131,9 @@ k --home kanonji federation sign v4.kfm --yes >/dev/null
 check "board: version 4 (one compromised, one retired) applied" k --home kagawa federation apply v4.kfm
 wait_for 30 not found mitoyo 坂出市の偽の案内 &&
 	ok "the compromised key's item received after since leaves search" || not_ok "the compromised key's item received after since leaves search"
+check "its item received before since stays (the view goes back to that state)" found mitoyo 坂出市の窓口案内
+hub_view() { found marugame 坂出市の窓口案内 && not found marugame 坂出市の偽の案内; }
+check "the same on the hub" hub_view
 check "a retired member's earlier item stays" found mitoyo さぬき市の議事録要約
 pub sanuki case2 さぬき市の引退後の案内
 wait_for 10 grep_out 'was retired on' k --home marugame status &&

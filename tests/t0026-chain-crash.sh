@@ -19,10 +19,10 @@ mk() {
 	k --home "$1" id --json >"$1.json"
 }
 ms() { awk -v m="$1" 'BEGIN { srand(); printf "%.3f\n", (rand() * m) / 1000 }'; }
-# prefix HOME: the chain files of HOME are versions 1..n of the board's, byte for
-# byte, and the node opens them as version n; prints n
+# prefix HOME: the chain files of HOME are versions 1..n of the board's (ver/,
+# the files as signed), byte for byte; prints n
 prefix() {
-	python3 - "$1" kagawa <<'PY' || return 1
+	python3 - "$1" ver <<'PY' || return 1
 import os, re, sys
 home, ref = sys.argv[1], sys.argv[2]
 d = os.path.join(home, 'federation', 'chain')
@@ -30,7 +30,7 @@ names = sorted(f for f in os.listdir(d) if re.fullmatch(r'\d{6}\.kfm', f)) if os
 for i, f in enumerate(names, 1):
     if f != '%06d.kfm' % i:
         sys.exit('%s: %s where version %d was expected' % (home, f, i))
-    if open(os.path.join(d, f), 'rb').read() != open(os.path.join(ref, 'federation', 'chain', f), 'rb').read():
+    if open(os.path.join(d, f), 'rb').read() != open(os.path.join(ref, f), 'rb').read():
         sys.exit('%s: %s differs from the board\'s' % (home, f))
 print(len(names))
 PY
@@ -43,6 +43,8 @@ mk copy 高松市 372013 4
 k --home kagawa federation create --name 香川県生成AI連携 --threshold 1 --board kagawa.json -o v1.kfm >/dev/null
 k --home kagawa federation sign v1.kfm --yes >/dev/null
 check "genesis applied" k --home kagawa federation apply v1.kfm
+mkdir ver
+cp v1.kfm ver/000001.kfm
 FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
 serve kagawa $P $(($P + 1))
 check "a town joins" k --home mitoyo join "tcp://127.0.0.1:$P" --federation "$FED"
@@ -59,6 +61,7 @@ for r in $(seq 1 $ROUNDS); do
 	v=$((r + 1))
 	k --home kagawa federation propose --renew -o v$v.kfm >/dev/null
 	k --home kagawa federation sign v$v.kfm --yes >/dev/null
+	cp v$v.kfm "ver/$(printf %06d $v).kfm"
 	# 1. kill -9 during `federation apply` (on a copy of the board's home)
 	rm -rf copy/federation
 	cp -r kagawa/federation copy/

@@ -5,7 +5,7 @@
 # the commits from before and after the rotation with the file written by
 # `kairan allowed-signers` (valid-before / valid-after windows).
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 22
 cd "$T"
 P=$(port_base)
 
@@ -77,6 +77,16 @@ check "and on the commit from after it" \
 grep -v "^$OLD" signers >signers-no-old
 check_fails "without the old key's line the old commit does not verify" \
 	git -C "$R" -c gpg.ssh.allowedSignersFile="$T/signers-no-old" verify-commit "$before"
+
+# A follow whose endpoint never serves that publisher is reported, not silent.
+KFPR=$(k --home kagawa id --fingerprint)
+k --home mitoyo follow "tcp://127.0.0.1:$(($P + 2))" --publisher "$KFPR" >/dev/null
+check_fails "sync fails on a followed publisher the peer never serves" k --home mitoyo sync
+grep -q "does not serve publisher $KFPR" "$T/last.out" && ok "and names it" || { not_ok "and names it"; sed 's/^/# /' "$T/last.out"; }
+check "status says so" sh -c "\"\$KAIRAN\" --home mitoyo status | grep -q 'does not serve publisher(s) followed through it: $KFPR'"
+check "peers says so" sh -c "\"\$KAIRAN\" --home mitoyo peers | grep -q 'does not serve (followed through it, never received): $KFPR'"
+k --home mitoyo unfollow "tcp://127.0.0.1:$(($P + 2))" --publisher "$KFPR" >/dev/null
+k --home mitoyo sync >/dev/null 2>&1
 
 # The newest version expires: the town is read-only for the federation, loses nothing,
 # and takes the members' publications again once the board renews it.
