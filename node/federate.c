@@ -126,40 +126,45 @@ int
 kr_fed_hub_follow(kr_home *h, const kr_fedstore *f, size_t *added)
 {
 	const kr_fed_member *self;
-	kr_state_peer *peers = NULL;
-	size_t npeers = 0;
+	kr_fed_join *j = NULL;
+	size_t nj = 0;
 	int rc;
 
 	*added = 0;
 	if (!f->have || !(self = kr_fed_member_by_key(&f->cur, kr_key_pub(h->key))) || !(self->roles & KR_ROLE_HUB))
 		return 0;
-	if ((rc = kr_state_peers(h->state, &peers, &npeers)) < 0)
+	if ((rc = kr_fedstore_joins(f, &j, &nj)) < 0)
 		return rc;
 	if ((rc = kr_state_begin(h->state)) < 0)
 		goto done;
 	for (size_t i = 0; i < f->cur.nmembers && rc == 0; i++) {
 		const kr_fed_member *m = &f->cur.members[i];
-		char hex[KR_FPR_HEX + 1], *one[1] = { hex };
+		kr_fed_join one = { 0 };
 		int known = 0;
 		if (m == self || m->nendpoints == 0)
 			continue;
-		kr_hex(hex, m->key, KR_FPR_LEN);
-		for (size_t p = 0; p < npeers && !known; p++)
-			known = strcmp(peers[p].endpoint, m->endpoints[0]) == 0 &&
-			    s_has(peers[p].publishers, peers[p].npublishers, hex);
+		for (size_t k = 0; k < nj && !known; k++)
+			known = strcmp(j[k].endpoint, m->endpoints[0]) == 0;
 		if (known)
 			continue;
-		if ((rc = kr_state_follow(h->state, m->endpoints[0], one, 1)) == 0)
+		/*
+		 * Through the federation, never a pin: whom the hub takes from there
+		 * is the newest document's members, so a member removed or revoked
+		 * later is trusted no more.
+		 */
+		one.endpoint = m->endpoints[0];
+		if ((rc = kr_fedstore_join_put(f, &one)) == 0 &&
+		    (rc = kr_state_follow(h->state, m->endpoints[0], NULL, 0)) == 0)
 			(*added)++;
 	}
 	if (rc == 0 && *added && (rc = kr_home_save_follows(h)) == 0)
-		log_info("federation: hub: following %zu more member(s) at their endpoints", *added);
+		log_info("federation: hub: replicating %zu more member endpoint(s)", *added);
 	if (rc == 0)
 		rc = kr_state_commit(h->state);
 	else
 		kr_state_rollback(h->state);
 done:
-	kr_state_peers_free(peers, npeers);
+	kr_fed_joins_free(j, nj);
 	return rc;
 }
 

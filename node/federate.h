@@ -33,9 +33,11 @@ int kr_fed_wanted(kr_home *h, const char *endpoint, char *const *pubs, size_t np
 
 /*
  * A hub replicates every member from the endpoints in the document: when
- * this node is a current member with the hub role, each other member with
- * an endpoint is followed there for its key (one transaction; the follows
- * file rewritten). *added counts new follows. Not a hub: 0, nothing done.
+ * this node is a current member with the hub role, each other member's
+ * first endpoint becomes a peer joined through (asked for every member's
+ * publications, trusted through the document, never pinned). The peer
+ * rows are written in one transaction, the follows file rewritten.
+ * *added counts new endpoints. Not a hub: 0, nothing done.
  */
 int kr_fed_hub_follow(kr_home *h, const kr_fedstore *f, size_t *added);
 

@@ -229,7 +229,7 @@ kr_fedstore_close(kr_fedstore *f)
 }
 
 static int
-s_mkdirs(kr_fedstore *f)
+s_mkdirs(const kr_fedstore *f)
 {
 	char *p = kr_sprintf("%s/chain", f->dir);
 	int rc = kr_mkdir_p(p, 0755);
@@ -489,7 +489,7 @@ s_add_list(kr_buf *b, char *const *v, size_t n)
 }
 
 int
-kr_fedstore_join_put(kr_fedstore *f, const kr_fed_join *j)
+kr_fedstore_join_put(const kr_fedstore *f, const kr_fed_join *j)
 {
 	kr_fed_join *v;
 	size_t n;

@@ -72,7 +72,7 @@ typedef struct {
 
 int kr_fedstore_joins(const kr_fedstore *f, kr_fed_join **out, size_t *n);
 /* Adds or replaces the line of j->endpoint (atomic rewrite). */
-int kr_fedstore_join_put(kr_fedstore *f, const kr_fed_join *j);
+int kr_fedstore_join_put(const kr_fedstore *f, const kr_fed_join *j);
 void kr_fed_joins_free(kr_fed_join *v, size_t n);
 
 /* Bytes of one held version (KR_ENOTFOUND past the newest). */
