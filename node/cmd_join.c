@@ -136,14 +136,11 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	}
 	kr_fedstore_id_hex(&f, idhex);
 	printf("joined federation %s (%s), membership version %llu (%zu new), %zu member(s)\n"
-	    "federation id: %s\nthrough: %s%s%s\n", f.cur.name, kr_fed_stale(&f.cur, kr_now()) ? "stale" : "current",
-	    (unsigned long long)f.cur.version, installed, f.cur.nmembers, idhex, endpoint,
-	    nprefs ? " (prefectures " : "", nprefs ? "" : "");
-	if (nprefs) {
-		for (size_t i = 0; i < nprefs; i++)
-			printf("%s%s", i ? ", " : "", prefs[i]);
-		printf(")\n");
-	}
+	    "federation id: %s\nthrough: %s", f.cur.name, kr_fed_stale(&f.cur, kr_now()) ? "stale" : "current",
+	    (unsigned long long)f.cur.version, installed, f.cur.nmembers, idhex, endpoint);
+	for (size_t i = 0; i < nprefs; i++)
+		printf("%s%s", i ? ", " : " (prefectures ", prefs[i]);
+	printf("%s\n", nprefs ? ")" : "");
 	{
 		kr_sync_result res;
 		if (kr_peer_sync(&c->h, conn, NULL, 0, 1, NULL, NULL, &res) < 0) {
