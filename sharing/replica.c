@@ -906,6 +906,68 @@ s_apply_continue(s_apply *a, s_moved *mv)
 	return 1;
 }
 
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+} s_rot_oids;
+
+static int
+s_collect_oid(const kr_commit_info *c, void *arg)
+{
+	s_rot_oids *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * KR_OID_LEN);
+	memcpy(o->v[o->n++], c->oid, KR_OID_LEN);
+	return 0;
+}
+
+/*
+ * A collection whose history spans rotations, fetched whole (this node
+ * never held it under the old key): walking back from the head, each
+ * commit must be signed by the current key or, once that stops, by the key
+ * it replaced, and so on back along the rotations in the newest document
+ * (never forward again). Returns 0 when every commit verifies that way,
+ * else the first refusal. Called only after the plain check failed.
+ */
+static int
+s_verify_rotated(s_apply *a, const kr_head *h, size_t *ncommits)
+{
+	const kr_membership *fed = kr_replica_federation(a->r);
+	const uint8_t *keys[16];
+	size_t nkeys = 1, k = 0;
+	s_rot_oids o = { 0 };
+	int rc;
+
+	keys[0] = a->m.publisher;
+	while (fed && nkeys < 16) {
+		const uint8_t *prev = NULL;
+		for (size_t i = 0; i < fed->nrevoked && !prev; i++)
+			if (fed->revoked[i].has_replacement &&
+			    memcmp(fed->revoked[i].replaced_by, keys[nkeys - 1], KR_FPR_LEN) == 0)
+				prev = fed->revoked[i].key;
+		if (!prev)
+			break;
+		keys[nkeys++] = prev;
+	}
+	if (nkeys == 1)
+		return KR_EVERIFY; /* no rotation behind this key: the plain refusal stands */
+	if ((rc = kr_store_log_at(a->r->store, a->hex, h->collection, h->commit, 0, s_collect_oid, &o)) < 0)
+		goto done;
+	*ncommits = o.n;
+	for (size_t i = 0; i < o.n && rc == 0; i++) {
+		size_t one;
+		const uint8_t *parent = i + 1 < o.n ? o.v[i + 1] : NULL;
+		while ((rc = kr_store_verify_range(a->r->store, a->hex, h->collection, parent, o.v[i], keys[k],
+		    &one)) == KR_EVERIFY && k + 1 < nkeys)
+			k++;
+	}
+	if (rc == 0)
+		kr_error_clear();
+done:
+	free(o.v);
+	return rc;
+}
+
 /* DESIGN §5 step 4: fetch, verify and index every head that moved. */
 static int
 s_apply_fetch(s_apply *a)
@@ -938,6 +1000,14 @@ s_apply_fetch(s_apply *a)
 		ncommits = 0;
 		rc = kr_store_verify_range(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
 		    h->commit, m->publisher, &ncommits);
+		if (rc == KR_EVERIFY && !mv->had_old) {
+			/* fetched whole: its older commits may be by the key this one replaced */
+			char *why = kr_strdup(kr_errmsg());
+			rc = s_verify_rotated(a, h, &ncommits);
+			if (rc == KR_EVERIFY)
+				kr_error(KR_EVERIFY, "%s", why);
+			free(why);
+		}
 		/* the diff below walks the new head's tree; the trees of commits before it, here */
 		if (rc == 0 && ncommits > 1)
 			rc = kr_store_check_trees(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,

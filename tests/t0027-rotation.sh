@@ -5,7 +5,7 @@
 # the commits from before and after the rotation with the file written by
 # `kairan allowed-signers` (valid-before / valid-after windows).
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 24
 cd "$T"
 P=$(port_base)
 
@@ -64,6 +64,14 @@ full=$(du -sb "marugame/repos/$OLD/cases.git/objects" | cut -f1)
 diag "bytes fetched after the rotation: $bytes (the old history's objects: $full bytes)"
 R=mitoyo/repos/$NEW/cases.git
 check "both items are there, each once" sh -c "test \$(\"\$KAIRAN\" --home mitoyo search 丸亀市 --json | grep -o '\"title\":\"丸亀市の交換[前後]の事例\"' | sort -u | wc -l) = 2 && test $(hits mitoyo 丸亀市の交換前の事例) = 1"
+
+# A town that never held the old key's collection takes the whole history:
+# the commits before the rotation by the old key, after it by the new one.
+mk zentsuji 善通寺市 372048 6
+check "a town joining after the rotation verifies the history across it" \
+	k --home zentsuji join "tcp://127.0.0.1:$(($P + 2))" --federation "$FED"
+both() { found zentsuji 丸亀市の交換前の事例 && found zentsuji 丸亀市の交換後の事例; }
+check "and shows the items from before and after" both
 
 k --home mitoyo allowed-signers >signers
 check "allowed-signers bounds the old key with valid-before" grep -q "^$OLD namespaces=\"git\",valid-before=" signers
