@@ -50,6 +50,8 @@ LIB_SRC += policies/values.c
 LIB_SRC += node/transport.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
+LIB_SRC += node/federate.c
+CLI_SRC += node/cmd_join.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -58,6 +60,7 @@ UNIT += values
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench
+TOOLS += $(BUILD)/tests/fedgen
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
 # corpora and every input that once crashed with the ordinary compiler.
 FUZZ = codec item dataset import search sshsig

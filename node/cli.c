@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "federate.h"
 #include "serve.h"
 #include "transport.h"
 #include "web.h"
@@ -43,6 +45,7 @@ const kr_cmd kr_commands[] = {
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
 	{ "admit", cmd_admit, CMD_NEEDS_HOME, "ID.json | --remove KEY|FPR | --list", "let a node outside the federation connect (its transport key)" },
 	{ "unpin", cmd_unpin, CMD_NEEDS_HOME, "ENDPOINT", "forget a peer's pinned transport key (the next contact learns it again)" },
+	{ "join", cmd_join, CMD_NEEDS_HOME, "ENDPOINT --federation FEDID [--pref NN...]", "join a federation: fetch and check its chain, replicate its members" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
@@ -241,11 +244,49 @@ cmd_id(kr_cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* A unix time as ssh-keygen's allowed_signers wants it: YYYYMMDDHHMMSSZ. */
+static void
+s_ssh_time(char out[20], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 20, "%Y%m%d%H%M%SZ", &tm);
+}
+
+/* One allowed_signers line; after/before 0: no bound. */
+static void
+s_signer_line(const uint8_t pub[KR_FPR_LEN], int64_t after, int64_t before)
+{
+	char hex[KR_FPR_HEX + 1], a[20], b[20];
+	kr_buf ssh = KR_BUF_INIT;
+
+	kr_hex(hex, pub, KR_FPR_LEN);
+	kr_ssh_pubkey(&ssh, pub);
+	if (after)
+		s_ssh_time(a, after);
+	if (before)
+		s_ssh_time(b, before);
+	printf("%s namespaces=\"git\"%s%s%s%s%s%s %s\n", hex, after ? ",valid-after=\"" : "", after ? a : "",
+	    after ? "\"" : "", before ? ",valid-before=\"" : "", before ? b : "", before ? "\"" : "", ssh.ptr);
+	kr_buf_release(&ssh);
+}
+
+/*
+ * Pinned publishers and this node, then, in a federation, every current
+ * member and every revoked key with its validity window (DESIGN §6): a key
+ * rotated away or retired is valid before its revocation, the key that
+ * replaced it after, so stock `git verify-commit` (which checks a commit
+ * at its committer time) passes on old and new commits alike.
+ */
 int
 cmd_allowed_signers(kr_cli *c, int argc, char **argv)
 {
 	char **pinned;
 	size_t n;
+	kr_fedstore f;
+	const kr_membership *m = NULL;
 
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return s_help("allowed-signers");
@@ -253,17 +294,34 @@ cmd_allowed_signers(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("allowed-signers");
 	if (kr_state_pinned_list(c->h.state, &pinned, &n) < 0)
 		return kr_cli_fail("allowed-signers");
+	if (kr_fedstore_open(&f, c->h.home) < 0) {
+		kr_strv_free(pinned, n);
+		return kr_cli_fail("allowed-signers");
+	}
+	if (f.have)
+		m = &f.cur;
 	for (size_t i = 0; i <= n; i++) {
 		const char *fpr = i < n ? pinned[i] : c->h.fpr;
 		uint8_t pub[KR_FPR_LEN];
-		kr_buf ssh = KR_BUF_INIT;
 		if (i < n && strcmp(fpr, c->h.fpr) == 0)
 			continue;
 		kr_unhex(pub, KR_FPR_LEN, fpr);
-		kr_ssh_pubkey(&ssh, pub);
-		printf("%s namespaces=\"git\" %s\n", fpr, ssh.ptr);
-		kr_buf_release(&ssh);
+		/* the federation's lines below say it with the right window */
+		if (m && (kr_fed_member_by_key(m, pub) || kr_fed_revocation(m, pub)))
+			continue;
+		s_signer_line(pub, 0, 0);
 	}
+	for (size_t i = 0; m && i < m->nmembers; i++) {
+		int64_t after = 0;
+		for (size_t r = 0; r < m->nrevoked; r++)
+			if (m->revoked[r].has_replacement &&
+			    memcmp(m->revoked[r].replaced_by, m->members[i].key, KR_FPR_LEN) == 0)
+				after = m->revoked[r].since;
+		s_signer_line(m->members[i].key, after, 0);
+	}
+	for (size_t r = 0; m && r < m->nrevoked; r++)
+		s_signer_line(m->revoked[r].key, 0, m->revoked[r].since);
+	kr_fedstore_close(&f);
 	kr_strv_free(pinned, n);
 	return 0;
 }
@@ -415,8 +473,15 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("peers");
 	if (kr_state_peers(c->h.state, &p, &n) < 0)
 		return kr_cli_fail("peers");
-	if (json)
+	if (json) {
 		kr_buf_adds(&out, "[");
+	} else {
+		kr_buf fed = KR_BUF_INIT;
+		if (kr_fed_describe(&c->h, &fed, NULL) == 0 && fed.len)
+			printf("%s\n", fed.ptr);
+		kr_error_clear();
+		kr_buf_release(&fed);
+	}
 	for (size_t i = 0; i < n; i++) {
 		char ok[32] = "never", err[32] = "";
 		if (p[i].last_ok)
@@ -438,7 +503,18 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 					kr_buf_addch(&out, ',');
 				kr_buf_addjson(&out, p[i].publishers[j]);
 			}
-			kr_buf_adds(&out, "]}");
+			{
+				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+				kr_buf prefs = KR_BUF_INIT;
+				int joined = kr_fed_joined_through(&c->h, p[i].endpoint, &prefs);
+				kr_buf_addf(&out, "],\"federation\":%s,\"prefs\":", joined ? "true" : "false");
+				kr_buf_addjson(&out, prefs.ptr);
+				kr_buf_adds(&out, ",\"unserved\":");
+				kr_buf_addjson(&out, uns ? uns : "");
+				kr_buf_release(&prefs);
+				free(uns);
+			}
+			kr_buf_adds(&out, "}");
 		} else {
 			/* a peer's name is its own word: no escapes reach the terminal */
 			char *name = kr_safe(p[i].name), *last = kr_safe(p[i].last_error);
@@ -450,6 +526,17 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 			free(last);
 			for (size_t j = 0; j < p[i].npublishers; j++)
 				printf("  follows %s\n", p[i].publishers[j]);
+			{
+				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+				kr_buf prefs = KR_BUF_INIT;
+				if (kr_fed_joined_through(&c->h, p[i].endpoint, &prefs))
+					printf("  federation: every member's publications%s%s%s\n", prefs.len ? " (prefectures " : "",
+					    prefs.ptr, prefs.len ? ")" : "");
+				if (uns)
+					printf("  does not serve (followed through it, never received): %s\n", uns);
+				kr_buf_release(&prefs);
+				free(uns);
+			}
 		}
 	}
 	if (json) {

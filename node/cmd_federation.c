@@ -21,6 +21,7 @@
 
 #include "../policies/idcard.h"
 #include "../sharing/fedstore.h"
+#include "federate.h"
 #include "cli.h"
 #include "serve.h"
 
@@ -715,8 +716,10 @@ s_apply(kr_cli *c, int argc, char **argv)
 	} else {
 		printf("installed version %llu of %s (%zu of %zu board signatures)\nfederation id: %s\n",
 		    (unsigned long long)f.cur.version, f.cur.name, t.new_board.have, t.new_board.seats, id);
-		if (kr_control_poke(&c->h, "reload", 1000) == 0)
-			printf("the running node picked it up\n");
+		if (kr_fed_installed(&c->h, &f) < 0)
+			fprintf(stderr, "kairan: federation apply: %s (the version is installed)\n", kr_errmsg());
+		if (kr_control_poke(&c->h, "federation", 1000) == 0)
+			printf("the running node picked it up and announced it\n");
 	}
 	kr_fed_tally_release(&t);
 	kr_fedstore_close(&f);

@@ -8,6 +8,7 @@
 
 #include "../policies/frontmatter.h"
 #include "cli.h"
+#include "federate.h"
 #include "log.h"
 #include "peer.h"
 #include "serve.h"
@@ -74,9 +75,17 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
 			free(name);
-			if (res.rejected || res.failed)
+			for (size_t k = 0; k < res.nunserved; k++)
+				fprintf(stderr, "kairan: sync: peer %s does not serve publisher %s, followed through it "
+				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n",
+				    peers[i].endpoint, res.unserved[k], peers[i].endpoint, res.unserved[k]);
+			if (res.fed_installed)
+				printf("%s: membership chain: %zu new version(s) installed\n", peers[i].endpoint,
+				    res.fed_installed);
+			if (res.rejected || res.failed || res.nunserved || res.fed_refused)
 				failures++;
 		}
+		kr_strv_free(res.unserved, res.nunserved);
 		free(res.announce);
 		free(res.name);
 		kr_conn_destroy(&conn);
@@ -168,6 +177,38 @@ done:
 	return 0;
 }
 
+/* Followed publishers a peer never served: said, not silent (json: a JSON array into it). */
+static void
+s_status_unserved(kr_cli *c, kr_buf *json)
+{
+	kr_state_peer *p;
+	size_t n, k = 0;
+
+	if (json)
+		kr_buf_adds(json, "[");
+	if (kr_state_peers(c->h.state, &p, &n) < 0) {
+		kr_error_clear();
+		n = 0;
+		p = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
+		if (uns && json) {
+			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
+			kr_buf_addjson(json, p[i].endpoint);
+			kr_buf_adds(json, ",\"publishers\":");
+			kr_buf_addjson(json, uns);
+			kr_buf_adds(json, "}");
+		} else if (uns) {
+			printf("peer %s does not serve publisher(s) followed through it: %s\n", p[i].endpoint, uns);
+		}
+		free(uns);
+	}
+	if (json)
+		kr_buf_adds(json, "]");
+	kr_state_peers_free(p, n);
+}
+
 int
 cmd_status(kr_cli *c, int argc, char **argv)
 {
@@ -194,9 +235,21 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		kr_buf_addjson(&out, c->h.cfg.name);
 		kr_buf_adds(&out, ",\"lg_code\":");
 		kr_buf_addjson(&out, c->h.cfg.lg_code);
-		kr_buf_adds(&out, "},\"publishers\":[");
+		kr_buf_adds(&out, "},\"federation\":");
+		if (kr_fed_describe(&c->h, NULL, &out) < 0)
+			return kr_cli_fail("status");
+		kr_buf_adds(&out, ",\"unserved\":");
+		s_status_unserved(c, &out);
+		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
+		kr_buf fed = KR_BUF_INIT;
 		printf("node %s (%s) %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr);
+		if (kr_fed_describe(&c->h, &fed, NULL) < 0)
+			return kr_cli_fail("status");
+		if (fed.len)
+			printf("%s\n", fed.ptr);
+		kr_buf_release(&fed);
+		s_status_unserved(c, NULL);
 	}
 	for (size_t i = 0; i < nm; i++) {
 		kr_state_head *heads;

@@ -730,6 +730,7 @@ done:
 void
 kr_home_close(kr_home *h)
 {
+	kr_replica_release(&h->rep);
 	kr_store_destroy(&h->store);
 	kr_state_destroy(&h->state);
 	kr_key_destroy(&h->key);

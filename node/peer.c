@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "../sharing/manifest.h"
+#include "federate.h"
 #include "log.h"
 #include "transport.h"
 
@@ -456,6 +457,119 @@ kr_peer_answers_free(kr_peer_answer *a, size_t n)
 	}
 }
 
+#define CHAIN_BYTES_MAX (64u << 20)
+
+/*
+ * A publisher followed through a peer (follow --publisher) that the peer's
+ * snapshot did not name, and that this node holds nothing of, is never
+ * served there: said in res->unserved and kept as the setting
+ * "unserved <endpoint>" for status and peers, so it is not silent.
+ */
+static void
+s_unserved(kr_home *h, const char *endpoint, char *const *pubs, size_t npubs, const kr_reply *rep,
+    kr_sync_result *res)
+{
+	kr_buf list = KR_BUF_INIT;
+	char *key = kr_sprintf("unserved %s", endpoint), *old;
+
+	for (size_t i = 0; i < npubs; i++) {
+		uint8_t p[KR_FPR_LEN];
+		int served = 0;
+		kr_state_manifest m;
+		kr_unhex(p, KR_FPR_LEN, pubs[i]);
+		for (size_t k = 0; k < rep->nmanifests && !served; k++) {
+			kr_signed sg;
+			if (kr_signed_decode(&sg, rep->manifests[k].ptr, rep->manifests[k].len) == 0) {
+				served = memcmp(sg.key, p, KR_FPR_LEN) == 0;
+				kr_signed_clear(&sg);
+			}
+		}
+		if (!served && kr_state_manifest_get(h->state, pubs[i], &m) == 0) {
+			served = 1; /* held from before: the peer may simply lag */
+			kr_state_manifest_clear(&m);
+		}
+		kr_error_clear();
+		if (served)
+			continue;
+		res->unserved = kr_realloc(res->unserved, (res->nunserved + 1) * sizeof(char *));
+		res->unserved[res->nunserved++] = kr_strdup(pubs[i]);
+		kr_buf_addf(&list, "%s%s", list.len ? " " : "", pubs[i]);
+	}
+	old = kr_state_setting(h->state, key);
+	if (strcmp(old ? old : "", list.len ? list.ptr : "") != 0)
+		kr_state_setting_put(h->state, key, list.len ? list.ptr : "");
+	free(old);
+	free(key);
+	kr_buf_release(&list);
+}
+
+void
+kr_bufs_free(kr_buf *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		kr_buf_release(&v[i]);
+	free(v);
+}
+
+int
+kr_peer_chain(kr_conn *c, const uint8_t fed[32], uint64_t from, kr_buf **out, size_t *n)
+{
+	uint64_t bytes = 0, at = from;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		kr_request req = { .type = KR_REQ_MEMBERSHIP, .from_version = at };
+		kr_reply rep;
+
+		memcpy(req.fed, fed, 32);
+		if ((rc = kr_conn_call(c, &req, &rep)) < 0)
+			break;
+		if (rep.type == KR_REP_ERROR) {
+			rc = kr_error(rep.code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EPROTO,
+			    "peer %s: %s", c->endpoint, rep.text ? rep.text : "error");
+			kr_reply_clear(&rep);
+			break;
+		}
+		if (rep.type != KR_REP_MEMBERSHIP) {
+			kr_reply_clear(&rep);
+			rc = kr_error(KR_EPROTO, "peer %s answered a membership request with something else", c->endpoint);
+			break;
+		}
+		if (rep.newest <= at) {
+			kr_reply_clear(&rep);
+			break;
+		}
+		if (rep.nversions == 0 || rep.newest > KR_FED_MAX_VERSIONS ||
+		    *n + rep.nversions > KR_FED_MAX_VERSIONS) {
+			kr_reply_clear(&rep);
+			rc = kr_error(KR_EPROTO, "peer %s: membership reply with %zu versions towards version %llu "
+			    "(empty, or past %d versions)", c->endpoint, rep.nversions,
+			    (unsigned long long)rep.newest, KR_FED_MAX_VERSIONS);
+			break;
+		}
+		*out = kr_realloc(*out, (*n + rep.nversions) * sizeof(kr_buf));
+		for (size_t i = 0; i < rep.nversions; i++) {
+			bytes += rep.versions[i].len;
+			(*out)[(*n)++] = rep.versions[i];
+			rep.versions[i] = (kr_buf)KR_BUF_INIT;
+		}
+		at += rep.nversions;
+		kr_reply_clear(&rep);
+		if (bytes > CHAIN_BYTES_MAX) {
+			rc = kr_error(KR_EPROTO, "peer %s: membership chain over %u MB", c->endpoint, CHAIN_BYTES_MAX >> 20);
+			break;
+		}
+	}
+	if (rc < 0) {
+		kr_bufs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
 int
 kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hello,
     void (*on_applied)(const char *pub, void *arg), void *arg, kr_sync_result *res)
@@ -463,7 +577,9 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 	kr_request req = { 0 };
 	kr_reply rep;
 	kr_fetcher fx;
-	int rc;
+	char **want = NULL;
+	size_t nwant = 0;
+	int rc, joined = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (do_hello) {
@@ -484,15 +600,35 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 		}
 		kr_reply_clear(&rep);
 	}
+	/* The membership chain first: the receipt rules below use its newest version. */
+	{
+		size_t installed;
+		if ((rc = kr_fed_catch_up(h, c, &installed)) < 0) {
+			if (s_stopping(c) || rc == KR_ETIMEOUT)
+				goto down;
+			log_warnx("peer %s: federation: %s", c->endpoint, kr_errmsg());
+			res->fed_refused = 1;
+		}
+		res->fed_installed = installed;
+	}
+	if ((rc = kr_fed_wanted(h, c->endpoint, pubs, npubs, &want, &nwant, &joined)) < 0)
+		return rc;
+	if (joined && nwant == 0) {
+		/* joined, and no member but this node yet: nothing to ask for */
+		kr_strv_free(want, nwant);
+		kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, NULL);
+		return 0;
+	}
 	memset(&req, 0, sizeof(req));
 	req.type = KR_REQ_SNAPSHOT;
 	/* and our own manifest, as the peer holds it: after a lost state.db it tells our last seq */
-	req.publishers = kr_calloc(npubs + 1, KR_FPR_LEN);
-	req.npublishers = npubs + (npubs > 0);
-	for (size_t i = 0; i < npubs; i++)
-		kr_unhex(req.publishers[i], KR_FPR_LEN, pubs[i]);
-	if (npubs > 0)
-		kr_unhex(req.publishers[npubs], KR_FPR_LEN, h->fpr);
+	req.publishers = kr_calloc(nwant + 1, KR_FPR_LEN);
+	req.npublishers = nwant + (nwant > 0);
+	for (size_t i = 0; i < nwant; i++)
+		kr_unhex(req.publishers[i], KR_FPR_LEN, want[i]);
+	if (nwant > 0)
+		kr_unhex(req.publishers[nwant], KR_FPR_LEN, h->fpr);
+	kr_strv_free(want, nwant);
 	rc = kr_conn_call(c, &req, &rep);
 	free(req.publishers);
 	if (rc < 0)
@@ -521,6 +657,9 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 			res->applied++;
 			log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
 			    a.publisher, (unsigned long long)a.seq, c->endpoint, a.changed, (unsigned long long)a.bytes);
+			if (a.continued)
+				log_info("publisher %.16s…: %zu collection(s) continued from its previous key (rotation), "
+				    "not fetched again", a.publisher, a.continued);
 			log_debug("publisher %.16s…: fetch %.1f ms, verify %.1f ms, check+index %.1f ms, refs+state %.1f ms",
 			    a.publisher, a.ms_fetch, a.ms_verify, a.ms_index, a.ms_record);
 			if (on_applied)
@@ -529,6 +668,7 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 			res->ignored++;
 		}
 	}
+	s_unserved(h, c->endpoint, pubs, npubs, &rep, res);
 	kr_reply_clear(&rep);
 	kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, NULL);
 	return 0;

@@ -46,6 +46,10 @@ typedef struct {
 	uint8_t digest[16];           /* the peer's digest at snapshot time */
 	char *announce;               /* from hello (caller frees) */
 	char *name;
+	char **unserved;              /* followed publishers the peer never served (kr_strv_free) */
+	size_t nunserved;
+	size_t fed_installed;         /* membership versions installed from this peer */
+	int fed_refused;              /* the peer's membership chain was refused (logged, quarantined) */
 } kr_sync_result;
 
 /* One peer's answer to a fan-out request. */
@@ -64,6 +68,17 @@ typedef struct {
 void kr_peer_ask_all(char *const *endpoints, size_t n, kr_request *req, int deadline_ms,
     kr_peer_answer *out);
 void kr_peer_answers_free(kr_peer_answer *a, size_t n);
+
+/*
+ * Asks the peer for the membership chain of federation fed after version
+ * from (DESIGN §6), reply after reply, until it holds the newest the peer
+ * has. Bounded: at most KR_FED_MAX_VERSIONS versions and 64 MB in all; a
+ * reply that does not move forward, or versions not in order, is
+ * KR_EPROTO. *out (caller frees with kr_bufs_free) holds the SignedMulti
+ * bytes, oldest first, unchecked: the caller runs the chain rule.
+ */
+int kr_peer_chain(kr_conn *c, const uint8_t fed[32], uint64_t from, kr_buf **out, size_t *n);
+void kr_bufs_free(kr_buf *v, size_t n);
 
 /*
  * Hello, then Snapshot of the publishers followed through this peer, then

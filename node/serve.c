@@ -75,6 +75,7 @@
 
 #include "../sharing/manifest.h"
 #include "../sharing/search.h"
+#include "federate.h"
 #include "log.h"
 #include "peer.h"
 #include "transport.h"
@@ -351,6 +352,11 @@ s_worker_sync(s_worker *w, const char *endpoint, int do_hello)
 			log_info("peer %s: snapshot: %zu applied, %zu rejected, %zu failed",
 			    endpoint, res.applied, res.rejected, res.failed);
 	}
+	for (size_t k = 0; k < res.nunserved; k++)
+		log_warnx("peer %s: does not serve publisher %.16s…, followed through it", endpoint, res.unserved[k]);
+	kr_strv_free(res.unserved, res.nunserved);
+	if (res.fed_installed)
+		s_sends(w->pipe, "fedchanged", endpoint, NULL, 0);
 	free(res.announce);
 	free(res.name);
 	kr_state_peers_free(peers, npeers);
@@ -386,6 +392,71 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 	}
 }
 
+/*
+ * A peer announced a membership version: the next one is installed after
+ * the chain rule; one further ahead makes us ask that peer for the chain.
+ * Equivocation or a refused chain is logged and quarantined, never
+ * installed.
+ */
+static void
+s_worker_membership(s_worker *w, const char *endpoint, const void *data, size_t len)
+{
+	kr_fedstore f;
+	kr_signed_multi sm;
+	kr_membership m;
+	uint64_t have;
+	int ahead = 0, rc;
+
+	if (kr_fedstore_open(&f, w->h.home) < 0) {
+		log_warnx("federation: %s", kr_errmsg());
+		return;
+	}
+	have = f.have ? f.cur.version : 0;
+	if (!f.pinned || kr_signed_multi_decode(&sm, data, len) < 0) {
+		kr_fedstore_close(&f);
+		return;
+	}
+	if (kr_membership_decode(&m, sm.body.ptr, sm.body.len) == 0) {
+		ahead = m.version > have + 1;
+		kr_membership_clear(&m);
+	}
+	kr_signed_multi_clear(&sm);
+	if (ahead || !f.have) {
+		kr_conn *c = s_worker_conn(w, endpoint);
+		size_t installed = 0;
+		kr_fedstore_close(&f);
+		if (!c)
+			return;
+		if (kr_fed_catch_up(&w->h, c, &installed) < 0)
+			log_warnx("federation: chain from %s refused: %s", endpoint, kr_errmsg());
+		else if (installed)
+			s_sends(w->pipe, "fedchanged", endpoint, NULL, 0);
+		return;
+	}
+	{
+		kr_fed_tally t;
+		rc = kr_fedstore_install(&f, data, len, &t);
+		kr_fed_tally_release(&t);
+	}
+	if (rc == KR_FED_INSTALLED) {
+		log_info("federation: membership version %llu from %s verified and installed",
+		    (unsigned long long)f.cur.version, endpoint);
+		kr_fed_installed(&w->h, &f);
+		s_sends(w->pipe, "fedchanged", endpoint, NULL, 0);
+	} else if (rc < 0) {
+		char *why = kr_sprintf("membership announced by %s: %s", endpoint, kr_errmsg());
+		log_warnx("federation: %s", why);
+		if (kr_state_begin(w->h.state) == 0) {
+			if (kr_state_quarantine_add(w->h.state, NULL, endpoint, NULL, 0, why) == 0)
+				kr_state_commit(w->h.state);
+			else
+				kr_state_rollback(w->h.state);
+		}
+		free(why);
+	}
+	kr_fedstore_close(&f);
+}
+
 static void *
 s_worker_main(void *arg)
 {
@@ -413,6 +484,10 @@ s_worker_main(void *arg)
 		if ((s_frame_is(&f, 0, "hello") || s_frame_is(&f, 0, "snapshot")) && f.n >= 2) {
 			char *ep = s_frame_str(&f, 1);
 			s_worker_sync(w, ep, s_frame_is(&f, 0, "hello"));
+			free(ep);
+		} else if (s_frame_is(&f, 0, "membership") && f.n >= 3) {
+			char *ep = s_frame_str(&f, 1);
+			s_worker_membership(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
 			free(ep);
 		} else if (s_frame_is(&f, 0, "manifest") && f.n >= 3) {
 			char *ep = s_frame_str(&f, 1);
@@ -1055,6 +1130,87 @@ s_answer_snapshot(s_server *s, const void *id, size_t idlen, const kr_request *r
 	free(rep.manifests);
 }
 
+/*
+ * Membership{federation, from_version}: the versions after from_version,
+ * oldest first, at most KR_FED_MAX_REPLY_VERSIONS and about
+ * KR_FED_REPLY_BYTES per reply (the client asks again from the last).
+ * Read from <home>/federation on each request: the files are the chain.
+ */
+static void
+s_answer_membership(s_server *s, const void *id, size_t idlen, const kr_request *req)
+{
+	kr_reply rep = { .id = req->id, .type = KR_REP_MEMBERSHIP };
+	kr_fedstore f;
+	size_t bytes = 0;
+
+	if (kr_fedstore_open(&f, s->h->home) < 0) {
+		log_warnx("federation: %s", kr_errmsg());
+		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unavailable");
+		return;
+	}
+	if (!f.have || memcmp(f.id, req->fed, 32) != 0) {
+		char want[65];
+		kr_hex(want, req->fed, 32);
+		kr_buf msg = KR_BUF_INIT;
+		kr_buf_addf(&msg, "this node holds no chain of federation %.16s…", want);
+		s_reply_error(s, id, idlen, req->id, KR_WIRE_ENOTFOUND, msg.ptr);
+		kr_buf_release(&msg);
+		kr_fedstore_close(&f);
+		return;
+	}
+	rep.newest = f.cur.version;
+	rep.versions = kr_calloc(KR_FED_MAX_REPLY_VERSIONS, sizeof(kr_buf));
+	for (uint64_t v = req->from_version + 1; v <= f.cur.version && rep.nversions < KR_FED_MAX_REPLY_VERSIONS; v++) {
+		kr_buf b = KR_BUF_INIT;
+		if (kr_fedstore_get(&f, v, &b) < 0) {
+			log_warnx("federation: %s", kr_errmsg());
+			kr_buf_release(&b);
+			break;
+		}
+		if (rep.nversions > 0 && bytes + b.len > KR_FED_REPLY_BYTES) {
+			kr_buf_release(&b);
+			break;
+		}
+		bytes += b.len;
+		rep.versions[rep.nversions++] = b;
+	}
+	if (rep.nversions == 0 && req->from_version < f.cur.version)
+		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unreadable");
+	else
+		s_reply(s, id, idlen, &rep);
+	for (size_t i = 0; i < rep.nversions; i++)
+		kr_buf_release(&rep.versions[i]);
+	free(rep.versions);
+	kr_fedstore_close(&f);
+}
+
+/* Announces the newest membership version on PUB ("f/" + federation id), when there is a chain. */
+static void
+s_fed_announce(s_server *s)
+{
+	kr_fedstore f;
+	char topic[2 + 64 + 1];
+	const char *fr[2];
+	size_t l[2];
+
+	if (kr_fedstore_open(&f, s->h->home) < 0) {
+		log_warnx("federation: %s", kr_errmsg());
+		return;
+	}
+	if (f.have) {
+		memcpy(topic, "f/", 2);
+		kr_fedstore_id_hex(&f, topic + 2);
+		fr[0] = topic;
+		l[0] = 2 + 64;
+		fr[1] = f.cur_bytes.ptr;
+		l[1] = f.cur_bytes.len;
+		s_sendv(s->pub, fr, l, 2);
+		log_info("federation %.16s…: announced membership version %llu", topic + 2,
+		    (unsigned long long)f.cur.version);
+	}
+	kr_fedstore_close(&f);
+}
+
 /* ---- requests ---------------------------------------------------------- */
 
 enum { D_ANSWERED, D_WAIT, D_POOL };
@@ -1076,6 +1232,9 @@ s_direct(s_server *s, const void *id, size_t idlen, const kr_request *req, const
 		return D_ANSWERED;
 	case KR_REQ_SNAPSHOT:
 		s_answer_snapshot(s, id, idlen, req);
+		return D_ANSWERED;
+	case KR_REQ_MEMBERSHIP:
+		s_answer_membership(s, id, idlen, req);
 		return D_ANSWERED;
 	case KR_REQ_FETCH:
 		if (!(p = s_alias_get(&s->cache, digest)))
@@ -1532,6 +1691,27 @@ s_ask_worker(s_server *s, s_peer *p, const char *what)
 	s_sends(s->pipe, what, p->endpoint, NULL, 0);
 }
 
+/*
+ * Subscribes p's SUB to the manifests of the publishers followed through
+ * it, and of the federation members when this node joined through it.
+ */
+static void
+s_subscribe(s_server *s, s_peer *p)
+{
+	char **want;
+	size_t n;
+	int joined;
+
+	if (kr_fed_wanted(s->h, p->endpoint, p->pubs, p->npubs, &want, &n, &joined) < 0)
+		log_warnx("peer %s: federation: %s", p->endpoint, kr_errmsg());
+	for (size_t j = 0; j < n; j++) {
+		char topic[2 + KR_FPR_HEX + 1];
+		snprintf(topic, sizeof(topic), "m/%s", want[j]);
+		zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+	}
+	kr_strv_free(want, n);
+}
+
 /* Re-reads peers and follows from state: new peers get a hello. */
 static void
 s_load_peers(s_server *s)
@@ -1562,11 +1742,7 @@ s_load_peers(s_server *s)
 		sp[i].npublishers = 0;
 		p->mark = 1;
 		if (p->sub)
-			for (size_t j = 0; j < p->npubs; j++) {
-				char topic[2 + KR_FPR_HEX + 1];
-				snprintf(topic, sizeof(topic), "m/%s", p->pubs[j]);
-				zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
-			}
+			s_subscribe(s, p);
 		if (p->up)
 			s_ask_worker(s, p, "snapshot");
 	}
@@ -1613,6 +1789,10 @@ s_handle_worker(s_server *s)
 		char *pub = s_frame_str(&f, 1);
 		s_announce(s, pub);
 		free(pub);
+	} else if (s_frame_is(&f, 0, "fedchanged")) {
+		/* a new membership version: pass it on, and a hub may follow new members */
+		s_fed_announce(s);
+		s_load_peers(s);
 	} else if ((s_frame_is(&f, 0, "synced") || s_frame_is(&f, 0, "down")) && f.n >= 2) {
 		char *ep = s_frame_str(&f, 1);
 		s_peer *p = s_peer_find(s, ep);
@@ -1638,11 +1818,8 @@ s_handle_worker(s_server *s)
 				zmq_setsockopt(p->sub, ZMQ_LINGER, &linger, sizeof(linger));
 				zmq_setsockopt(p->sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 				zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, "b", 1);
-				for (size_t j = 0; j < p->npubs; j++) {
-					char topic[2 + KR_FPR_HEX + 1];
-					snprintf(topic, sizeof(topic), "m/%s", p->pubs[j]);
-					zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
-				}
+				zmq_setsockopt(p->sub, ZMQ_SUBSCRIBE, "f/", 2);
+				s_subscribe(s, p);
 				/* the announce endpoint is the same node: the key of the endpoint we talked to */
 				if (kr_transport_connect(p->sub, p->announce, p->endpoint, KR_TRANSPORT_NO_INTRO, 0) < 0) {
 					log_warnx("peer %s: cannot subscribe to %s: %s", p->endpoint, p->announce, kr_errmsg());
@@ -1678,6 +1855,11 @@ s_handle_sub(s_server *s, s_peer *p)
 			log_debug("peer %s: beacon digest changed; asking for a snapshot", p->endpoint);
 			s_ask_worker(s, p, "snapshot");
 		}
+	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + 64 &&
+	    memcmp(zmq_msg_data(&f.part[0]), "f/", 2) == 0) {
+		const char *fr[3] = { "membership", p->endpoint, zmq_msg_data(&f.part[1]) };
+		size_t l[3] = { 10, strlen(p->endpoint), zmq_msg_size(&f.part[1]) };
+		s_sendv(s->pipe, fr, l, 3);
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX &&
 	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0) {
 		const char *fr[3] = { "manifest", p->endpoint, zmq_msg_data(&f.part[1]) };
@@ -1701,6 +1883,9 @@ s_handle_control(s_server *s)
 			s_announce(s, s->h->fpr);
 			log_info("publisher %.16s… (this node): new manifest announced", s->h->fpr);
 		} else if (s_frame_is(&f, 1, "reload")) {
+			s_load_peers(s);
+		} else if (s_frame_is(&f, 1, "federation")) {
+			s_fed_announce(s);
 			s_load_peers(s);
 		}
 		zmq_send(s->control, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), ZMQ_SNDMORE);

@@ -8,6 +8,7 @@
  */
 #include "codec.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,10 +265,17 @@ kr_request_encode(kr_buf *out, const kr_request *r)
 	Kairan__SnapshotRequest snap = KAIRAN__SNAPSHOT_REQUEST__INIT;
 	Kairan__FetchRequest fetch = KAIRAN__FETCH_REQUEST__INIT;
 	Kairan__SearchRequest search = KAIRAN__SEARCH_REQUEST__INIT;
+	Kairan__MembershipRequest mreq = KAIRAN__MEMBERSHIP_REQUEST__INIT;
 	ProtobufCBinaryData *list = NULL;
 
 	pr.id = r->id;
 	switch (r->type) {
+	case KR_REQ_MEMBERSHIP:
+		mreq.federation = s_bin(r->fed, 32);
+		mreq.from_version = r->from_version;
+		pr.body_case = KAIRAN__REQUEST__BODY_MEMBERSHIP;
+		pr.membership = &mreq;
+		break;
 	case KR_REQ_HELLO:
 		hello.version = KR_PROTO_VERSION;
 		pr.body_case = KAIRAN__REQUEST__BODY_HELLO;
@@ -330,6 +338,11 @@ kr_request_decode(kr_request *r, const void *data, size_t len)
 	switch (pr->body_case) {
 	case KAIRAN__REQUEST__BODY_HELLO:
 		r->type = KR_REQ_HELLO;
+		break;
+	case KAIRAN__REQUEST__BODY_MEMBERSHIP:
+		r->type = KR_REQ_MEMBERSHIP;
+		r->from_version = pr->membership->from_version;
+		rc = s_fixed(r->fed, 32, pr->membership->federation, "membership request federation");
 		break;
 	case KAIRAN__REQUEST__BODY_SNAPSHOT:
 		r->type = KR_REQ_SNAPSHOT;
@@ -414,10 +427,22 @@ kr_reply_encode(kr_buf *out, const kr_reply *r)
 	Kairan__Error err = KAIRAN__ERROR__INIT;
 	Kairan__SearchReply srep = KAIRAN__SEARCH_REPLY__INIT;
 	Kairan__SearchHit *hits = NULL, **hp = NULL;
+	Kairan__MembershipReply mrep = KAIRAN__MEMBERSHIP_REPLY__INIT;
 	ProtobufCBinaryData *list = NULL;
 
 	pr.id = r->id;
 	switch (r->type) {
+	case KR_REP_MEMBERSHIP:
+		assert(r->nversions <= KR_FED_MAX_REPLY_VERSIONS);
+		list = kr_calloc(r->nversions, sizeof(*list));
+		for (size_t i = 0; i < r->nversions; i++)
+			list[i] = s_bin(r->versions[i].ptr, r->versions[i].len);
+		mrep.n_versions = r->nversions;
+		mrep.versions = list;
+		mrep.newest = r->newest;
+		pr.body_case = KAIRAN__REPLY__BODY_MEMBERSHIP;
+		pr.membership = &mrep;
+		break;
 	case KR_REP_SEARCH:
 		hits = kr_calloc(r->nhits, sizeof(*hits));
 		hp = kr_calloc(r->nhits, sizeof(*hp));
@@ -581,6 +606,28 @@ kr_reply_decode(kr_reply *r, const void *data, size_t len)
 		}
 		break;
 	}
+	case KAIRAN__REPLY__BODY_MEMBERSHIP: {
+		Kairan__MembershipReply *m = pr->membership;
+		r->type = KR_REP_MEMBERSHIP;
+		r->newest = m->newest;
+		if (m->n_versions > KR_FED_MAX_REPLY_VERSIONS) {
+			rc = kr_error(KR_EPROTO, "membership reply holds %zu versions, limit %d", m->n_versions,
+			    KR_FED_MAX_REPLY_VERSIONS);
+			break;
+		}
+		r->versions = kr_calloc(m->n_versions ? m->n_versions : 1, sizeof(kr_buf));
+		for (size_t i = 0; i < m->n_versions && rc == 0; i++) {
+			if (m->versions[i].len == 0 || m->versions[i].len > KR_FED_DOC_MAX + 64 * 1024) {
+				rc = kr_error(KR_EPROTO, "membership reply version %zu is %zu bytes (empty or over 1 MB)",
+				    i + 1, m->versions[i].len);
+				break;
+			}
+			r->versions[i] = (kr_buf)KR_BUF_INIT;
+			kr_buf_add(&r->versions[i], m->versions[i].data, m->versions[i].len);
+			r->nversions++;
+		}
+		break;
+	}
 	case KAIRAN__REPLY__BODY_ERROR:
 		r->type = KR_REP_ERROR;
 		r->code = pr->error->code;
@@ -612,6 +659,9 @@ kr_reply_clear(kr_reply *r)
 		free(h->version); free(h->snippet); free(h->outcome); free(h->headline); free(h->updated);
 	}
 	free(r->hits);
+	for (size_t i = 0; i < r->nversions; i++)
+		kr_buf_release(&r->versions[i]);
+	free(r->versions);
 	memset(r, 0, sizeof(*r));
 }
 

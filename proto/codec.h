@@ -48,8 +48,11 @@ typedef struct {
 	uint8_t digest[16];
 } kr_beacon;
 
-enum { KR_REQ_HELLO = 1, KR_REQ_SNAPSHOT, KR_REQ_FETCH, KR_REQ_SEARCH };
-enum { KR_REP_HELLO = 1, KR_REP_SNAPSHOT, KR_REP_CHUNK, KR_REP_ERROR, KR_REP_SEARCH };
+enum { KR_REQ_HELLO = 1, KR_REQ_SNAPSHOT, KR_REQ_FETCH, KR_REQ_SEARCH, KR_REQ_MEMBERSHIP };
+enum { KR_REP_HELLO = 1, KR_REP_SNAPSHOT, KR_REP_CHUNK, KR_REP_ERROR, KR_REP_SEARCH, KR_REP_MEMBERSHIP };
+
+#define KR_FED_MAX_REPLY_VERSIONS 64  /* membership versions in one reply */
+#define KR_FED_REPLY_BYTES (3u << 20)  /* a reply stops adding versions past this */
 
 #define KR_SEARCH_FIELDS 10     /* query and filters, in SearchRequest order */
 #define KR_MAX_HITS 1000
@@ -79,6 +82,9 @@ typedef struct {
 	 * pref, population_band, since (NULL or empty: not given) */
 	char *search[KR_SEARCH_FIELDS];
 	uint32_t limit;
+	/* membership: the chain of federation fed after from_version */
+	uint8_t fed[32];
+	uint64_t from_version;
 } kr_request;
 
 typedef struct {
@@ -105,6 +111,11 @@ typedef struct {
 	 * strings (title 1024 bytes, snippet 4096, ...) are cut with "…" */
 	kr_wire_hit *hits;
 	size_t nhits, hits_dropped;
+	/* membership: SignedMulti bytes each (at most KR_FED_MAX_REPLY_VERSIONS),
+	 * and the newest version the server holds */
+	kr_buf *versions;
+	size_t nversions;
+	uint64_t newest;
 } kr_reply;
 
 /* A collection name is [a-z0-9-]{1,63}. */

@@ -229,7 +229,7 @@ kr_fedstore_close(kr_fedstore *f)
 }
 
 static int
-s_mkdirs(kr_fedstore *f)
+s_mkdirs(const kr_fedstore *f)
 {
 	char *p = kr_sprintf("%s/chain", f->dir);
 	int rc = kr_mkdir_p(p, 0755);
@@ -337,4 +337,199 @@ done:
 	free(tmp);
 	free(p);
 	return rc;
+}
+
+int
+kr_fedstore_install_chain(kr_fedstore *f, const uint8_t *fedid, const kr_buf *versions, size_t n,
+    size_t *installed)
+{
+	kr_membership prev = { 0 }, next;
+	const kr_membership *cur = f->have ? &f->cur : NULL;
+	uint8_t id[32];
+	int have_id = 0, rc = 0;
+	size_t first = n;
+
+	*installed = 0;
+	if (f->pinned) {
+		memcpy(id, f->id, 32);
+		have_id = 1;
+		if (fedid && memcmp(fedid, f->id, 32) != 0)
+			return kr_error(KR_EEXISTS, "this node already belongs to another federation");
+	} else if (fedid) {
+		memcpy(id, fedid, 32);
+		have_id = 1;
+	}
+	if (n > KR_FED_MAX_VERSIONS)
+		return kr_error(KR_EPROTO, "a chain of %zu versions is longer than %d", n, KR_FED_MAX_VERSIONS);
+	/* 1. the whole chain, in memory */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		kr_signed_multi sm;
+		kr_membership peek;
+		kr_fed_tally t = { { 0, 0, 0, KR_BUF_INIT }, { 0, 0, 0, KR_BUF_INIT } };
+
+		if ((rc = kr_signed_multi_decode(&sm, versions[i].ptr, versions[i].len)) < 0) {
+			kr_error_prefix(rc, "membership document %zu of %zu received", i + 1, n);
+			break;
+		}
+		if ((rc = kr_membership_decode(&peek, sm.body.ptr, sm.body.len)) < 0) {
+			kr_signed_multi_clear(&sm);
+			kr_error_prefix(rc, "membership document %zu of %zu received", i + 1, n);
+			break;
+		}
+		if (first == n && f->have && peek.version <= f->cur.version) {
+			int same = s_same_as_held(f, peek.version, &sm);
+			if (same == 0)
+				rc = kr_error(KR_EVERIFY, "equivocation: the peer's membership version %llu differs "
+				    "from the one held here", (unsigned long long)peek.version);
+			else if (same < 0)
+				rc = same;
+		} else {
+			if (first == n)
+				first = i;
+			rc = kr_fed_check_next(&next, cur, have_id ? id : NULL, &sm, &t);
+			if (rc == 0) {
+				if (!have_id) {
+					kr_fed_id(id, sm.body.ptr, sm.body.len);
+					have_id = 1;
+				}
+				kr_membership_clear(&prev);
+				prev = next;
+				cur = &prev;
+			} else {
+				kr_error_prefix(rc, "membership version %llu", (unsigned long long)peek.version);
+			}
+		}
+		kr_fed_tally_release(&t);
+		kr_membership_clear(&peek);
+		kr_signed_multi_clear(&sm);
+	}
+	kr_membership_clear(&prev);
+	if (rc < 0)
+		return rc;
+	if (!have_id)
+		return kr_error(KR_ENOTFOUND, "no membership document received");
+	/* 2. all of it passed: pin, then install one by one (each a valid prefix) */
+	if ((rc = kr_fedstore_pin(f, id)) < 0)
+		return rc;
+	for (size_t i = first; i < n; i++) {
+		kr_fed_tally t;
+		rc = kr_fedstore_install(f, versions[i].ptr, versions[i].len, &t);
+		kr_fed_tally_release(&t);
+		if (rc < 0)
+			return rc;
+		if (rc == KR_FED_INSTALLED)
+			(*installed)++;
+	}
+	return 0;
+}
+
+static char *
+s_joined_path(const kr_fedstore *f)
+{
+	return kr_sprintf("%s/joined", f->dir);
+}
+
+static void
+s_split_list(const char *s, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (strcmp(s, "-") == 0)
+		return;
+	while (*s) {
+		size_t l = strcspn(s, ",");
+		if (l) {
+			*out = kr_realloc(*out, (*n + 1) * sizeof(char *));
+			(*out)[(*n)++] = kr_strndup(s, l);
+		}
+		s += l + (s[l] == ',');
+	}
+}
+
+int
+kr_fedstore_joins(const kr_fedstore *f, kr_fed_join **out, size_t *n)
+{
+	char *p = s_joined_path(f), *line, *save = NULL;
+	kr_buf b = KR_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = kr_file_read(&b, p);
+	free(p);
+	if (rc == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	for (line = strtok_r(b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		kr_fed_join *j;
+		if (!t1 || !t2)
+			continue;
+		*t1 = *t2 = '\0';
+		*out = kr_realloc(*out, (*n + 1) * sizeof(**out));
+		j = &(*out)[(*n)++];
+		j->endpoint = kr_strdup(line);
+		s_split_list(t1 + 1, &j->prefs, &j->nprefs);
+		s_split_list(t2 + 1, &j->kinds, &j->nkinds);
+	}
+	kr_buf_release(&b);
+	return 0;
+}
+
+static void
+s_add_list(kr_buf *b, char *const *v, size_t n)
+{
+	if (n == 0)
+		kr_buf_adds(b, "-");
+	for (size_t i = 0; i < n; i++)
+		kr_buf_addf(b, "%s%s", i ? "," : "", v[i]);
+}
+
+int
+kr_fedstore_join_put(const kr_fedstore *f, const kr_fed_join *j)
+{
+	kr_fed_join *v;
+	size_t n;
+	kr_buf b = KR_BUF_INIT;
+	char *p;
+	int rc;
+
+	if ((rc = kr_fedstore_joins(f, &v, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].endpoint, j->endpoint) == 0)
+			continue;
+		kr_buf_addf(&b, "%s\t", v[i].endpoint);
+		s_add_list(&b, v[i].prefs, v[i].nprefs);
+		kr_buf_adds(&b, "\t");
+		s_add_list(&b, v[i].kinds, v[i].nkinds);
+		kr_buf_adds(&b, "\n");
+	}
+	kr_buf_addf(&b, "%s\t", j->endpoint);
+	s_add_list(&b, j->prefs, j->nprefs);
+	kr_buf_adds(&b, "\t");
+	s_add_list(&b, j->kinds, j->nkinds);
+	kr_buf_adds(&b, "\n");
+	kr_fed_joins_free(v, n);
+	if ((rc = s_mkdirs(f)) == 0) {
+		p = s_joined_path(f);
+		rc = kr_file_write(p, b.ptr, b.len, 0644);
+		free(p);
+	}
+	kr_buf_release(&b);
+	return rc;
+}
+
+void
+kr_fed_joins_free(kr_fed_join *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].endpoint);
+		kr_strv_free(v[i].prefs, v[i].nprefs);
+		kr_strv_free(v[i].kinds, v[i].nkinds);
+	}
+	free(v);
 }

@@ -46,6 +46,35 @@ enum { KR_FED_INSTALLED = 0, KR_FED_HELD = 1 };
  */
 int kr_fedstore_install(kr_fedstore *f, const void *bytes, size_t len, kr_fed_tally *t);
 
+/*
+ * Installs the versions after the held one, as fetched from a peer (oldest
+ * first; versions already held must be byte for byte the held ones).
+ * Every version is checked against the chain rule first, in memory; only
+ * when the whole chain passes is anything written, and the federation id
+ * (fedid, or the pinned one; NULL: whatever the genesis says) is pinned
+ * then. *installed counts the new versions. Errors: KR_EVERIFY/KR_EPROTO
+ * naming the version and the reason (equivocation when a held version
+ * number comes with other bytes), with nothing on disk changed.
+ */
+int kr_fedstore_install_chain(kr_fedstore *f, const uint8_t *fedid, const kr_buf *versions, size_t n,
+    size_t *installed);
+
+/*
+ * Endpoints this node joined the federation through (`kairan join`), with
+ * the prefectures (two-digit lg_code prefixes) and kinds it asked for
+ * (empty: all). Kept in <home>/federation/joined, one line each.
+ */
+typedef struct {
+	char *endpoint;
+	char **prefs, **kinds;
+	size_t nprefs, nkinds;
+} kr_fed_join;
+
+int kr_fedstore_joins(const kr_fedstore *f, kr_fed_join **out, size_t *n);
+/* Adds or replaces the line of j->endpoint (atomic rewrite). */
+int kr_fedstore_join_put(const kr_fedstore *f, const kr_fed_join *j);
+void kr_fed_joins_free(kr_fed_join *v, size_t n);
+
 /* Bytes of one held version (KR_ENOTFOUND past the newest). */
 int kr_fedstore_get(const kr_fedstore *f, uint64_t version, kr_buf *out);
 

@@ -121,3 +121,44 @@ kr_manifest_digest(uint8_t out[16], kr_pubseq *set, size_t n)
 	memcpy(out, h, 16);
 	kr_buf_release(&b);
 }
+
+int
+kr_manifest_trust(const kr_membership *fed, const uint8_t pub[KR_FPR_LEN], const char *lg_code,
+    int pinned, int64_t now)
+{
+	const kr_fed_member *owner;
+	char hex[KR_FPR_HEX + 1];
+
+	if (!fed)
+		return pinned ? 1 : 0;
+	switch (kr_fed_publisher(fed, pub, lg_code ? lg_code : "", now, NULL)) {
+	case KR_FED_MEMBER:
+		if (kr_fed_stale(fed, now)) {
+			char when[32];
+			kr_time_iso(when, fed->expires);
+			kr_error(KR_EVERIFY, "federation %s is stale since %s (membership version %llu expired): "
+			    "read-only until the board renews it; what is held stays", fed->name, when,
+			    (unsigned long long)fed->version);
+			return KR_MANIFEST_STALE;
+		}
+		return 1;
+	case KR_FED_RETIRED:
+	case KR_FED_COMPROMISED:
+		return KR_EVERIFY; /* message set by kr_fed_publisher */
+	default:
+		break;
+	}
+	kr_hex(hex, pub, KR_FPR_LEN);
+	if ((owner = kr_fed_member_by_key(fed, pub))) {
+		/* another code: refused outright; past valid_until: only a pin still trusts it */
+		if (!lg_code || strcmp(owner->lg_code, lg_code) != 0 || !pinned)
+			return KR_EVERIFY; /* message set by kr_fed_publisher */
+		kr_error_clear();
+		return 1;
+	}
+	if (lg_code && (owner = kr_fed_member_by_code(fed, lg_code)))
+		return kr_error(KR_EVERIFY, "key %.16s… signs for lg_code %s, which is %s's in federation %s "
+		    "under another key (one key per municipality)", hex, lg_code, owner->name, fed->name);
+	kr_error_clear();
+	return pinned ? 1 : 0;
+}

@@ -7,6 +7,7 @@
 #define KR_MANIFEST_H
 
 #include "../proto/codec.h"
+#include "federation.h"
 #include "sign.h"
 
 #define KR_MANIFEST_TYPE "manifest"
@@ -40,6 +41,24 @@ enum {
 int kr_manifest_check(kr_manifest *m, uint8_t pub[KR_FPR_LEN], const void *signed_bytes, size_t len,
     int (*is_trusted)(const uint8_t pub[KR_FPR_LEN], void *arg), void *arg,
     const kr_manifest_prev *prev, int64_t now);
+
+/*
+ * The trust question of DESIGN §6 for a manifest signed by pub claiming
+ * lg_code, asked before its signature is checked. fed is the newest
+ * membership version (NULL: this node is in no federation); pinned says
+ * whether a follow pins pub. Returns 1 (trusted: a current member whose
+ * lg_code matches, or a pinned outside publisher), 0 (a stranger nobody
+ * pinned), or KR_EVERIFY with the reason: a retired, rotated-away or
+ * compromised key publishes nothing new, whatever pins it; a key may not
+ * sign for another member's lg_code, nor a member's key for another
+ * code (one key per municipality). KR_MANIFEST_STALE (message set): pub
+ * is a member but the newest version has expired, so the node is
+ * read-only for the federation's publishers ("stale since …") until the
+ * board renews it; what is held stays, and nothing is quarantined.
+ */
+#define KR_MANIFEST_STALE 2
+int kr_manifest_trust(const kr_membership *fed, const uint8_t pub[KR_FPR_LEN], const char *lg_code,
+    int pinned, int64_t now);
 
 /* 16-byte digest of a (publisher, seq) set, order-independent. */
 typedef struct {

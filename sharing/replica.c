@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../policies/dataset.h"
 #include "../policies/item.h"
+#include "fedstore.h"
 #include "manifest.h"
 
 #define DEFAULT_TTL (7 * 24 * 3600)
@@ -65,6 +67,163 @@ kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *k
 	r->own_code = code;
 	r->max_collection_bytes = DEFAULT_MAX_COLLECTION;
 	r->manifest_ttl = DEFAULT_TTL;
+}
+
+/* ---- the federation, as the receipt rules see it (DESIGN §6) ---------- */
+
+struct kr_replica_fed {
+	kr_fedstore f;
+	struct stat st;                 /* of `verified` when f was read */
+};
+
+void
+kr_replica_release(kr_replica *r)
+{
+	if (r->fed) {
+		kr_fedstore_close(&r->fed->f);
+		free(r->fed);
+		r->fed = NULL;
+	}
+}
+
+const kr_membership *
+kr_replica_federation(kr_replica *r)
+{
+	char *p = kr_sprintf("%s/federation/verified", kr_store_home(r->store));
+	struct stat st;
+	int have = stat(p, &st) == 0;
+
+	free(p);
+	if (!have) {
+		kr_replica_release(r);
+		return NULL;
+	}
+	if (r->fed && r->fed->st.st_ino == st.st_ino && r->fed->st.st_size == st.st_size &&
+	    r->fed->st.st_mtim.tv_sec == st.st_mtim.tv_sec && r->fed->st.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
+		return r->fed->f.have ? &r->fed->f.cur : NULL;
+	kr_replica_release(r);
+	r->fed = kr_calloc(1, sizeof(*r->fed));
+	if (kr_fedstore_open(&r->fed->f, kr_store_home(r->store)) < 0) {
+		/* fail closed: no member is trusted through a chain that cannot be read */
+		free(r->fed);
+		r->fed = NULL;
+		return NULL;
+	}
+	r->fed->st = st;
+	return r->fed->f.have ? &r->fed->f.cur : NULL;
+}
+
+int
+kr_replica_view_head(kr_replica *r, const char *pub, const char *coll, uint8_t at[KR_OID_LEN])
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	const kr_fed_revoked *rev;
+	kr_state_head h;
+	char hex[KR_OID_HEX + 1];
+	uint8_t key[KR_FPR_LEN];
+	int rc;
+
+	if (!fed || kr_unhex(key, KR_FPR_LEN, pub) < 0 || !(rev = kr_fed_revocation(fed, key)) ||
+	    rev->reason != KR_REVOKE_COMPROMISED)
+		return 0;
+	if ((rc = kr_state_head_get(r->state, pub, coll, &h)) == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (h.synced <= rev->since)
+		return 0;
+	if ((rc = kr_state_head_at(r->state, pub, coll, rev->since, hex)) == KR_ENOTFOUND) {
+		kr_error_clear();
+		return 2;
+	}
+	if (rc < 0)
+		return rc;
+	if (kr_unhex(at, KR_OID_LEN, hex) < 0 || kr_store_reachable(r->store, pub, coll, at) != 1) {
+		kr_error_clear();
+		return 2;
+	}
+	return 1;
+}
+
+static void s_changes_free(s_changes *c);
+static int s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_code,
+    const uint8_t *old, const uint8_t newoid[KR_OID_LEN], s_changes *out);
+static int s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
+    const char *coll, const char *commit_hex);
+
+/* The item rows of pub/coll as of commit at (NULL: none), in the open transaction. */
+static int
+s_view_at(kr_replica *r, const char *pub, const char *coll, const uint8_t *at)
+{
+	kr_state_manifest man = { 0 };
+	s_changes changes = { 0 };
+	char hex[KR_OID_HEX + 1];
+	int rc;
+
+	if ((rc = kr_state_items_drop(r->state, pub, coll)) < 0 || !at)
+		return rc;
+	if ((rc = kr_state_manifest_get(r->state, pub, &man)) < 0)
+		return rc;
+	kr_hex(hex, at, KR_OID_LEN);
+	if ((rc = s_index_range(r, pub, coll, man.lg_code, NULL, at, &changes)) == 0)
+		rc = s_record_changes(r, pub, &changes, 0, coll, hex);
+	s_changes_free(&changes);
+	kr_state_manifest_clear(&man);
+	return rc;
+}
+
+int
+kr_replica_revocations(kr_replica *r, size_t *changed)
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	int rc = 0;
+
+	*changed = 0;
+	for (size_t i = 0; fed && i < fed->nrevoked && rc == 0; i++) {
+		const kr_fed_revoked *rev = &fed->revoked[i];
+		char hex[KR_FPR_HEX + 1];
+		kr_state_head *heads;
+		size_t n;
+		if (rev->reason != KR_REVOKE_COMPROMISED)
+			continue;
+		kr_hex(hex, rev->key, KR_FPR_LEN);
+		if ((rc = kr_state_head_list(r->state, hex, &heads, &n)) < 0)
+			break;
+		for (size_t k = 0; k < n && rc == 0; k++) {
+			uint8_t at[KR_OID_LEN];
+			char *key, *done, want[KR_OID_HEX + 2];
+			int v = kr_replica_view_head(r, hex, heads[k].collection, at);
+			if (v <= 0) {
+				rc = v;
+				continue;
+			}
+			/* done before for this very view? (the rows are rebuilt only once) */
+			if (v == 1)
+				kr_hex(want, at, KR_OID_LEN);
+			else
+				strcpy(want, "-");
+			key = kr_sprintf("view %s/%s", hex, heads[k].collection);
+			done = kr_state_setting(r->state, key);
+			if (!done || strcmp(done, want) != 0) {
+				if ((rc = kr_state_begin(r->state)) == 0) {
+					if ((rc = s_view_at(r, hex, heads[k].collection, v == 1 ? at : NULL)) == 0 &&
+					    (rc = kr_state_setting_put(r->state, key, want)) == 0)
+						rc = kr_state_commit(r->state);
+					else
+						kr_state_rollback(r->state);
+				}
+				if (rc == 0)
+					(*changed)++;
+			}
+			kr_error_clear();
+			free(done);
+			free(key);
+		}
+		free(heads);
+	}
+	return rc;
 }
 
 static void
@@ -580,6 +739,8 @@ typedef struct {
 	int had_old;
 	uint8_t old[KR_OID_LEN];
 	size_t first_change;
+	int seeded;                     /* continued from a rotated-away key's collection */
+	char pred[KR_FPR_HEX + 1];      /* that key */
 } s_moved;
 
 typedef struct {
@@ -603,6 +764,7 @@ typedef struct {
 	const char *failed_coll;
 	s_written *written;             /* packs this apply added */
 	size_t nwritten;
+	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
 } s_apply;
 
 static int
@@ -628,6 +790,8 @@ s_apply_peek(s_apply *a)
 		return KR_EPROTO;
 	}
 	kr_hex(a->hex, peek.publisher, KR_FPR_LEN);
+	snprintf(a->code, sizeof(a->code), "%s", peek.lg_code ? peek.lg_code : "");
+	a->res->seq = peek.seq;
 	kr_manifest_clear(&peek);
 	kr_signed_clear(&s);
 	strcpy(a->res->publisher, a->hex);
@@ -723,6 +887,32 @@ s_apply_check(s_apply *a)
 		return rc;
 	}
 	kr_error_clear();
+	{
+		uint8_t claimed[KR_FPR_LEN];
+		kr_unhex(claimed, KR_FPR_LEN, a->hex);
+		trusted = kr_manifest_trust(kr_replica_federation(r), claimed, a->code, trusted, kr_now());
+	}
+	if (trusted == KR_MANIFEST_STALE) {
+		/* Not the publisher's doing: nothing quarantined, nothing dropped; applied once renewed. */
+		rc = prev.signed_bytes.len == a->len && memcmp(prev.signed_bytes.ptr, a->bytes, a->len) == 0 ? 1 :
+		    KR_EVERIFY;
+		if (rc == 1)
+			kr_error_clear();
+		goto done;
+	}
+	if (trusted < 0) {
+		/* A revoked key's manifest held from before stays valid: only a new one is refused. */
+		if (prev.signed_bytes.len == a->len && memcmp(prev.signed_bytes.ptr, a->bytes, a->len) == 0) {
+			kr_error_clear();
+			rc = 1;
+			goto done;
+		}
+		kr_error_prefix(KR_EVERIFY, "manifest of %.16s…", a->hex);
+		s_quarantine(r, a->hex, a->fx->peer, NULL, 0, kr_errmsg());
+		a->res->quarantined = 1;
+		rc = KR_EVERIFY;
+		goto done;
+	}
 	rc = kr_manifest_check(&a->m, pub, a->bytes, a->len, s_trusted, &trusted, pvp, kr_now());
 	if (rc == KR_MANIFEST_IGNORE) {
 		/* Held already; fetch again only a collection no longer here (set aside by repair). */
@@ -814,6 +1004,155 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	return rc;
 }
 
+/* Hard-links every file of dir (one level) into to; 0 or KR_EIO. */
+static int
+s_link_dir(const char *dir, const char *to)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : kr_error(KR_EIO, "%s: %s", dir, strerror(errno));
+	if ((rc = kr_mkdir_p(to, 0755)) < 0) {
+		closedir(d);
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		char *a, *b;
+		if (e->d_name[0] == '.')
+			continue;
+		a = kr_sprintf("%s/%s", dir, e->d_name);
+		b = kr_sprintf("%s/%s", to, e->d_name);
+		if (link(a, b) < 0 && errno != EEXIST && errno != EISDIR && errno != EPERM)
+			rc = kr_error(KR_EIO, "linking %s: %s", a, strerror(errno));
+		free(a);
+		free(b);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * Rotation (DESIGN §6): a collection new to this publisher whose key
+ * replaced another member key that published the same collection here
+ * continues it. The old key's objects are hard-linked into the new
+ * repository (nothing fetched twice), the fetch and the signature check
+ * then start at the old head: the commits before it were verified under
+ * the old key, each one after it must be signed by the new key. 1 when
+ * seeded, 0 when there is nothing to continue, or an error.
+ */
+static int
+s_apply_continue(s_apply *a, s_moved *mv)
+{
+	const kr_membership *fed = kr_replica_federation(a->r);
+	const kr_head *h = mv->h;
+	const kr_fed_revoked *pred = NULL;
+	kr_packin *in = NULL;
+	char *from, *to;
+	int rc;
+
+	for (size_t i = 0; fed && i < fed->nrevoked && !pred; i++)
+		if (fed->revoked[i].has_replacement &&
+		    memcmp(fed->revoked[i].replaced_by, a->m.publisher, KR_FPR_LEN) == 0)
+			pred = &fed->revoked[i];
+	if (!pred)
+		return 0;
+	kr_hex(mv->pred, pred->key, KR_FPR_LEN);
+	if (kr_store_head(a->r->store, mv->pred, h->collection, mv->old) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+		return rc;
+	kr_packin_destroy(&in);
+	from = kr_store_path(a->r->store, mv->pred, h->collection);
+	to = kr_store_path(a->r->store, a->hex, h->collection);
+	for (int i = -1; i < 256 && rc == 0; i++) {
+		char *fd, *td;
+		if (i < 0) {
+			fd = kr_sprintf("%s/objects/pack", from);
+			td = kr_sprintf("%s/objects/pack", to);
+		} else {
+			fd = kr_sprintf("%s/objects/%02x", from, i);
+			td = kr_sprintf("%s/objects/%02x", to, i);
+		}
+		if (i < 0 || access(fd, F_OK) == 0)
+			rc = s_link_dir(fd, td);
+		free(fd);
+		free(td);
+	}
+	free(from);
+	free(to);
+	if (rc < 0)
+		return rc;
+	mv->had_old = mv->seeded = 1;
+	a->res->continued++;
+	return 1;
+}
+
+typedef struct {
+	uint8_t (*v)[KR_OID_LEN];
+	size_t n;
+} s_rot_oids;
+
+static int
+s_collect_oid(const kr_commit_info *c, void *arg)
+{
+	s_rot_oids *o = arg;
+
+	o->v = kr_realloc(o->v, (o->n + 1) * KR_OID_LEN);
+	memcpy(o->v[o->n++], c->oid, KR_OID_LEN);
+	return 0;
+}
+
+/*
+ * A collection whose history spans rotations, fetched whole (this node
+ * never held it under the old key): walking back from the head, each
+ * commit must be signed by the current key or, once that stops, by the key
+ * it replaced, and so on back along the rotations in the newest document
+ * (never forward again). Returns 0 when every commit verifies that way,
+ * else the first refusal. Called only after the plain check failed.
+ */
+static int
+s_verify_rotated(s_apply *a, const kr_head *h, size_t *ncommits)
+{
+	const kr_membership *fed = kr_replica_federation(a->r);
+	const uint8_t *keys[16];
+	size_t nkeys = 1, k = 0;
+	s_rot_oids o = { 0 };
+	int rc;
+
+	keys[0] = a->m.publisher;
+	while (fed && nkeys < 16) {
+		const uint8_t *prev = NULL;
+		for (size_t i = 0; i < fed->nrevoked && !prev; i++)
+			if (fed->revoked[i].has_replacement &&
+			    memcmp(fed->revoked[i].replaced_by, keys[nkeys - 1], KR_FPR_LEN) == 0)
+				prev = fed->revoked[i].key;
+		if (!prev)
+			break;
+		keys[nkeys++] = prev;
+	}
+	if (nkeys == 1)
+		return KR_EVERIFY; /* no rotation behind this key: the plain refusal stands */
+	if ((rc = kr_store_log_at(a->r->store, a->hex, h->collection, h->commit, 0, s_collect_oid, &o)) < 0)
+		goto done;
+	*ncommits = o.n;
+	for (size_t i = 0; i < o.n && rc == 0; i++) {
+		size_t one;
+		const uint8_t *parent = i + 1 < o.n ? o.v[i + 1] : NULL;
+		while ((rc = kr_store_verify_range(a->r->store, a->hex, h->collection, parent, o.v[i], keys[k],
+		    &one)) == KR_EVERIFY && k + 1 < nkeys)
+			k++;
+	}
+	if (rc == 0)
+		kr_error_clear();
+done:
+	free(o.v);
+	return rc;
+}
+
 /* DESIGN §5 step 4: fetch, verify and index every head that moved. */
 static int
 s_apply_fetch(s_apply *a)
@@ -838,12 +1177,22 @@ s_apply_fetch(s_apply *a)
 		a->failed_coll = h->collection;
 		if (!kr_collection_valid(h->collection))
 			return kr_error(KR_EPROTO, "bad collection name");
+		if (!mv->had_old && (rc = s_apply_continue(a, mv)) < 0)
+			return kr_error_prefix(rc, "collection %s", h->collection);
 		if ((rc = s_apply_fetch_one(a, mv, cap)) < 0)
 			return kr_error_prefix(rc, "collection %s", h->collection);
 		t = kr_monotonic_ms();
 		ncommits = 0;
 		rc = kr_store_verify_range(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
 		    h->commit, m->publisher, &ncommits);
+		if (rc == KR_EVERIFY && !mv->had_old) {
+			/* fetched whole: its older commits may be by the key this one replaced */
+			char *why = kr_strdup(kr_errmsg());
+			rc = s_verify_rotated(a, h, &ncommits);
+			if (rc == KR_EVERIFY)
+				kr_error(KR_EVERIFY, "%s", why);
+			free(why);
+		}
 		/* the diff below walks the new head's tree; the trees of commits before it, here */
 		if (rc == 0 && ncommits > 1)
 			rc = kr_store_check_trees(r->store, a->hex, h->collection, mv->had_old ? mv->old : NULL,
@@ -855,7 +1204,7 @@ s_apply_fetch(s_apply *a)
 		}
 		mv->first_change = a->changes.n;
 		t = kr_monotonic_ms();
-		rc = s_index_range(r, a->hex, h->collection, m->lg_code, mv->had_old ? mv->old : NULL,
+		rc = s_index_range(r, a->hex, h->collection, m->lg_code, mv->had_old && !mv->seeded ? mv->old : NULL,
 		    h->commit, &a->changes);
 		a->res->ms_index += kr_monotonic_ms() - t;
 		if (rc < 0) {
@@ -879,7 +1228,7 @@ s_apply_record(s_apply *a)
 
 	for (size_t i = 0; i < a->nmoved; i++) {
 		if ((rc = kr_store_cas(r->store, a->hex, a->moved[i].h->collection,
-		    a->moved[i].had_old ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
+		    a->moved[i].had_old && !a->moved[i].seeded ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
 			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
 	if ((rc = kr_state_begin(r->state)) < 0)
@@ -912,8 +1261,11 @@ s_apply_record(s_apply *a)
 	for (size_t i = 0; i < a->nmoved && rc == 0; i++) {
 		char commit_hex[KR_OID_HEX + 1];
 		kr_hex(commit_hex, a->moved[i].h->commit, KR_OID_LEN);
-		if (!a->moved[i].had_old)
+		if (!a->moved[i].had_old || a->moved[i].seeded)
 			rc = kr_state_items_drop(r->state, a->hex, a->moved[i].h->collection);
+		/* rotation: the items now live under the new key, once */
+		if (rc == 0 && a->moved[i].seeded)
+			rc = kr_state_items_drop(r->state, a->moved[i].pred, a->moved[i].h->collection);
 		if (rc == 0)
 			rc = s_record_changes(r, a->hex, &a->changes, a->moved[i].first_change,
 			    a->moved[i].h->collection, commit_hex);
@@ -1557,6 +1909,22 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 			if (!code || kr_store_head(r->store, pubs[p], colls[c], ref) < 0) {
 				kr_error_clear();
 				continue;
+			}
+			{
+				/* a compromised key's collection shows what was held at its `since`, or nothing */
+				uint8_t at[KR_OID_LEN];
+				int v = kr_replica_view_head(r, pubs[p], colls[c], at);
+				if (v < 0) {
+					rc = v;
+					break;
+				}
+				if (v == 2) {
+					if ((rc = kr_state_items_drop(r->state, pubs[p], colls[c])) < 0)
+						break;
+					continue;
+				}
+				if (v == 1)
+					memcpy(ref, at, KR_OID_LEN);
 			}
 			kr_hex(refhex, ref, KR_OID_LEN);
 			rc = s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes);

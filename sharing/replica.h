@@ -28,6 +28,7 @@ typedef struct {
 	/* what a successful publish should tell its user ("restores withdrawn item …"); may be NULL */
 	void (*notice)(const char *msg, void *arg);
 	void *notice_arg;
+	struct kr_replica_fed *fed;     /* the federation's newest version, reloaded when it changes */
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -49,6 +50,7 @@ typedef struct {
 	char publisher[KR_FPR_HEX + 1];
 	uint64_t seq;
 	size_t changed;                 /* collections that moved */
+	size_t continued;               /* of them, continued from a rotated-away key (DESIGN §6) */
 	uint64_t bytes;                 /* pack bytes received */
 	int quarantined;
 	size_t packs_dropped;           /* packs of a refused update removed again */
@@ -58,6 +60,33 @@ typedef struct {
 
 void kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *key,
     const char *name, const char *code);
+
+/* Frees what the replica cached (the membership document); r stays usable. */
+void kr_replica_release(kr_replica *r);
+
+/*
+ * The newest membership version of this node's federation (borrowed,
+ * valid until the next call on r), or NULL outside any federation. Read
+ * again from <home>/federation when its `verified` marker changed.
+ */
+const kr_membership *kr_replica_federation(kr_replica *r);
+
+/*
+ * Applies the revocations of the newest membership version to what this
+ * node holds (DESIGN §6): each collection a compromised key's manifest
+ * moved after its `since` (this node's receipt time) shows again what this
+ * node held at `since` (its head history), or nothing when it held nothing
+ * then; what arrived after leaves the view and search. Repositories and
+ * manifests stay, as evidence. One transaction per collection, each done
+ * once; *changed counts them. Call after installing a version.
+ */
+int kr_replica_revocations(kr_replica *r, size_t *changed);
+
+/*
+ * Which state of pub/coll the view shows: 0 its head; 1 the older head in
+ * *at (a compromised key's collection as held at its `since`); 2 none.
+ */
+int kr_replica_view_head(kr_replica *r, const char *pub, const char *coll, uint8_t at[KR_OID_LEN]);
 
 /*
  * Applies a Signed(Manifest) received from fx->peer. Returns 0 when it was

@@ -139,6 +139,15 @@ static const char *const s_migrations[] = {
 	 */
 	"CREATE INDEX items_facets ON items(kind, outcome, pref, deployment, popband, publisher, lg_code, "
 	"  updated, domains, ai_uses);",
+	/*
+	 * head_history: the heads this node recorded and when (its own clock),
+	 * the last KR_HEAD_HISTORY of each collection, so the view can go back
+	 * to what a compromised key had published before its `since` (DESIGN §6).
+	 */
+	"CREATE TABLE head_history ("
+	"  publisher TEXT NOT NULL, collection TEXT NOT NULL,"
+	"  commit_id TEXT NOT NULL, received INTEGER NOT NULL);"
+	"CREATE INDEX head_history_by_coll ON head_history(publisher, collection, received);",
 };
 
 /*
@@ -654,9 +663,41 @@ kr_state_head_get(kr_state *st, const char *pub, const char *coll, kr_state_head
 int
 kr_state_head_put(kr_state *st, const kr_state_head *h)
 {
-	return s_run(st, NULL, "INSERT OR REPLACE INTO heads (publisher, collection, commit_id, size, synced) "
+	int rc = s_run(st, NULL, "INSERT OR REPLACE INTO heads (publisher, collection, commit_id, size, synced) "
 	    "VALUES (?, ?, ?, ?, ?)", "sssII", h->publisher, h->collection, h->commit,
 	    (int64_t)h->size, h->synced);
+
+	if (rc == 0)
+		rc = s_run(st, NULL, "INSERT INTO head_history (publisher, collection, commit_id, received) "
+		    "VALUES (?, ?, ?, ?)", "sssI", h->publisher, h->collection, h->commit, h->synced);
+	if (rc == 0)
+		rc = s_run(st, NULL, "DELETE FROM head_history WHERE rowid IN (SELECT rowid FROM head_history "
+		    "WHERE publisher = ? AND collection = ? ORDER BY received DESC, rowid DESC LIMIT -1 OFFSET ?)",
+		    "ssI", h->publisher, h->collection, (int64_t)KR_HEAD_HISTORY);
+	return rc;
+}
+
+int
+kr_state_head_at(kr_state *st, const char *pub, const char *coll, int64_t t, char commit[KR_OID_HEX + 1])
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = s_prep(st, &stmt, "SELECT commit_id FROM head_history WHERE publisher = ? AND collection = ? "
+	    "AND received <= ? ORDER BY received DESC, rowid DESC LIMIT 1", "ssI", pub, coll, t)) < 0)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) &&
+	    strlen((const char *)sqlite3_column_text(stmt, 0)) == KR_OID_HEX) {
+		memcpy(commit, sqlite3_column_text(stmt, 0), KR_OID_HEX + 1);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = kr_error(KR_ENOTFOUND, "no head of %.16s…/%s recorded by then", pub, coll);
+	} else {
+		rc = s_dberr(st, "head_history");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

@@ -55,7 +55,11 @@ typedef struct {
 } kr_state_head;
 
 int kr_state_head_get(kr_state *st, const char *pub, const char *coll, kr_state_head *out);
+/* Also appends to the head history (the last KR_HEAD_HISTORY per collection). */
 int kr_state_head_put(kr_state *st, const kr_state_head *h);
+#define KR_HEAD_HISTORY 64
+/* The last head of pub/coll this node recorded at or before t (its clock); KR_ENOTFOUND if none kept. */
+int kr_state_head_at(kr_state *st, const char *pub, const char *coll, int64_t t, char commit[KR_OID_HEX + 1]);
 /* pub NULL: every head. */
 int kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n);
 

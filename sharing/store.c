@@ -997,6 +997,13 @@ int
 kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
     kr_store_log_cb cb, void *arg)
 {
+	return kr_store_log_at(s, pub, coll, NULL, max, cb, arg);
+}
+
+int
+kr_store_log_at(kr_store *s, const char *pub, const char *coll, const uint8_t *start, size_t max,
+    kr_store_log_cb cb, void *arg)
+{
 	git_repository *repo;
 	git_oid cur;
 	uint8_t key[KR_FPR_LEN];
@@ -1004,7 +1011,9 @@ kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
 		return rc;
-	if (git_reference_name_to_id(&cur, repo, MAIN_REF) < 0)
+	if (start)
+		s_oid_in(&cur, start);
+	else if (git_reference_name_to_id(&cur, repo, MAIN_REF) < 0)
 		return 0;
 	if (kr_unhex(key, KR_FPR_LEN, pub) < 0)
 		return kr_error(KR_ERROR, "%s is not a publisher fingerprint", pub);

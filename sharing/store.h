@@ -127,6 +127,9 @@ typedef struct {
 typedef int (*kr_store_log_cb)(const kr_commit_info *c, void *arg);
 int kr_store_log(kr_store *s, const char *pub, const char *coll, size_t max,
     kr_store_log_cb cb, void *arg);
+/* The same, from commit start (NULL: the main ref), which need not be referenced yet. */
+int kr_store_log_at(kr_store *s, const char *pub, const char *coll, const uint8_t *start, size_t max,
+    kr_store_log_cb cb, void *arg);
 
 /*
  * Pack of the objects needed to go from the first usable have (an ancestor

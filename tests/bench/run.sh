@@ -143,5 +143,6 @@ sed '$d; s/^/  /' "$B/search.out"
 # (SQLite's trigram tokenizer as a second baseline: build/tests/searchbench DIR N Q)
 if [ "${BENCH_ONLY:-}" != search ]; then
 sh "$(dirname "$0")/web.sh"
+sh "$(dirname "$0")/federation.sh"
 fi
 tail -n 1 "$B/search.out"

@@ -202,6 +202,69 @@ test_digest_order_independent(void **state)
 	assert_memory_not_equal(da, db, 16);
 }
 
+/* DESIGN §6 receipt rules: one membership, each verdict of kr_manifest_trust. */
+static void
+test_federation_trust(void **state)
+{
+	kr_fed_member mem[2];
+	kr_fed_revoked rev;
+	kr_membership m;
+	uint8_t stranger[KR_FPR_LEN];
+
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	memset(&rev, 0, sizeof(rev));
+	memset(&m, 0, sizeof(m));
+	memset(stranger, 7, sizeof(stranger));
+	mem[0].lg_code = (char *)"372081";
+	mem[0].name = (char *)"三豊市";
+	mem[0].roles = KR_ROLE_MEMBER;
+	memcpy(mem[0].key, kr_key_pub(pubk), KR_FPR_LEN);
+	mem[1].lg_code = (char *)"372013";
+	mem[1].name = (char *)"高松市";
+	mem[1].roles = KR_ROLE_MEMBER;
+	memset(mem[1].key, 9, KR_FPR_LEN);
+	m.name = (char *)"香川県生成AI連携";
+	m.version = 2;
+	m.expires = NOW + 86400;
+	m.members = mem;
+	m.nmembers = 2;
+
+	/* outside any federation: the pin decides */
+	assert_int_equal(kr_manifest_trust(NULL, stranger, "372081", 0, NOW), 0);
+	assert_int_equal(kr_manifest_trust(NULL, stranger, "372081", 1, NOW), 1);
+	/* a member with its own code, pinned or not */
+	assert_int_equal(kr_manifest_trust(&m, kr_key_pub(pubk), "372081", 0, NOW), 1);
+	/* a member signing for another member's code: refused, even pinned */
+	assert_int_equal(kr_manifest_trust(&m, kr_key_pub(pubk), "372013", 1, NOW), KR_EVERIFY);
+	/* a stranger claiming a member's code: refused, even pinned */
+	assert_int_equal(kr_manifest_trust(&m, stranger, "372013", 1, NOW), KR_EVERIFY);
+	assert_non_null(strstr(kr_errmsg(), "one key per municipality"));
+	/* a stranger with a code nobody holds: the pin decides */
+	assert_int_equal(kr_manifest_trust(&m, stranger, "372048", 0, NOW), 0);
+	assert_int_equal(kr_manifest_trust(&m, stranger, "372048", 1, NOW), 1);
+	/* a member's membership past valid_until: only a pin trusts it */
+	mem[0].valid_until = NOW - 1;
+	assert_int_equal(kr_manifest_trust(&m, kr_key_pub(pubk), "372081", 0, NOW), KR_EVERIFY);
+	assert_int_equal(kr_manifest_trust(&m, kr_key_pub(pubk), "372081", 1, NOW), 1);
+	mem[0].valid_until = 0;
+	/* retired and compromised keys publish nothing new, whatever pins them */
+	memset(rev.key, 7, KR_FPR_LEN);
+	rev.reason = KR_REVOKE_RETIRED;
+	rev.since = NOW - 10;
+	m.revoked = &rev;
+	m.nrevoked = 1;
+	assert_int_equal(kr_manifest_trust(&m, stranger, "372048", 1, NOW), KR_EVERIFY);
+	assert_non_null(strstr(kr_errmsg(), "retired"));
+	rev.reason = KR_REVOKE_COMPROMISED;
+	assert_int_equal(kr_manifest_trust(&m, stranger, "372048", 1, NOW), KR_EVERIFY);
+	assert_non_null(strstr(kr_errmsg(), "compromised"));
+	/* an expired newest version: read-only for members, never a refusal to quarantine */
+	m.expires = NOW - 1;
+	assert_int_equal(kr_manifest_trust(&m, kr_key_pub(pubk), "372081", 0, NOW), KR_MANIFEST_STALE);
+	assert_non_null(strstr(kr_errmsg(), "stale since"));
+}
+
 int
 main(void)
 {
@@ -214,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_future_issued),
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_digest_order_independent),
+		cmocka_unit_test(test_federation_trust),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
