@@ -42,6 +42,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
+CLI_SRC += node/cmd_audit.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -39,6 +39,7 @@ const kr_cmd kr_commands[] = {
 	{ "status", cmd_status, CMD_NEEDS_HOME, "[--json]", "heads, seq, freshness and quarantine" },
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
 	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
+	{ "audit", cmd_audit, 0, "DIR (--publisher FPR | --federation FEDID --chain PATH) [--collection NAME] [--min-seq N] [--json]", "prove a plain git mirror of a collection authentic" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },

@@ -60,6 +60,7 @@ int cmd_derive(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_federation(kr_cli *c, int argc, char **argv);
+int cmd_audit(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);
 
 #endif

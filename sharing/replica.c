@@ -275,6 +275,27 @@ s_manifest_path(const kr_replica *r, const char *pub)
 	           : kr_sprintf("%s/manifests", kr_store_home(r->store));
 }
 
+/*
+ * The same bytes under refs/kairan/manifest in each of pub's collections
+ * held here, so a plain `git clone --mirror` of any of them carries what
+ * `kairan audit` needs (DESIGN §12).
+ */
+static int
+s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
+{
+	char **colls = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = kr_store_collections(r->store, pub, &colls, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = kr_store_manifest_ref_set(r->store, pub, colls[i], bytes, len)) < 0)
+			kr_error_prefix(rc, "collection %s", colls[i]);
+	kr_strv_free(colls, n);
+	return rc;
+}
+
 /* Written whole, then renamed into place (a name of its own: two threads of a daemon may save at once). */
 static int
 s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
@@ -290,6 +311,8 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+	if (rc == 0)
+		rc = s_manifest_refs(r, pub, bytes, len);
 	free(tmp);
 	free(dir);
 	free(path);
