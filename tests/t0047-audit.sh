@@ -6,7 +6,7 @@
 # tampered mirror (rolled back, re-signed by another key, edited) fails
 # with its reason. No node runs: the mirror is all there is.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 22
 cd "$T"
 
 k --home mitoyo init --name 三豊市 --lg-code 372081 >/dev/null
@@ -67,6 +67,23 @@ git -C swap.git update-ref refs/kairan/manifest "$(git -C swap.git hash-object -
 check_fails "the genuine history under another key's manifest fails" k audit swap.git --collection cases --publisher "$F"
 check "even when the auditor names the other key, the commits are the publisher's: fails" sh -c "
 	! \"$KAIRAN\" audit swap.git --collection cases --publisher $E 2>err && grep -q 'main is at .*but the publisher signed\|signed by another key' err"
+
+# --- through a federation: any current member, proved from the chain's genesis ------
+k --home kagawa init --name 香川県 --lg-code 370002 >/dev/null
+k --home kagawa id --json >kagawa.json
+k --home mitoyo id --json >mitoyo.json
+{ k --home kagawa federation create --name 香川県生成AI連携 --threshold 1 --board kagawa.json -o g.kfm &&
+  k --home kagawa federation sign g.kfm --yes && k --home kagawa federation apply g.kfm &&
+  k --home kagawa federation propose --add-member mitoyo.json -o v2.kfm &&
+  k --home kagawa federation sign v2.kfm --yes && k --home kagawa federation apply v2.kfm; } >fed.out 2>&1 || sed 's/^/# /' fed.out
+FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+check "--federation: a member's mirror is authentic, proved from the chain files" sh -c "
+	\"\$KAIRAN\" audit cases.git --federation $FED --chain kagawa/federation/chain >fa.out && grep -q 'a member of federation .*version 2' fa.out"
+k audit evil.git --collection cases --federation "$FED" --chain kagawa 2>err; rc=$?
+check "--federation: a key that is not a member fails, named" sh -c "test $rc = 1 && grep -q \"signed by $E, which federation .* does not trust as 372081: .*not a member\" err"
+OTHER=$(echo "$FED" | tr 0-9a-f 1-9a-f0)
+k audit cases.git --federation "$OTHER" --chain kagawa 2>err; rc=$?
+check "--federation: a chain of another federation fails" sh -c "test $rc = 1 && grep -q 'does not verify' err"
 
 # --- edited --------------------------------------------------------------------
 # a commit added on top (as git would make it: unsigned)
