@@ -21,6 +21,8 @@ PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc ja
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
+# The conformance client (tests/tools/conformance.py: code from proto/kairan.proto by protoc) and the card checks.
+DEB_PKGS += python3-zmq python3-protobuf protobuf-compiler python3-cryptography python3-yaml
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 
@@ -86,6 +88,11 @@ deps:
 	  fi; \
 	  echo "installing the browser test packages (npm ci in tests/browser)"; \
 	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	fi
+	@# LangChain's own JSONLinesLoader for t0046, from its committed lock file
+	@if [ ! -d tests/node/node_modules/@langchain/classic ]; then \
+	  echo "installing LangChain's loaders for the export tests (npm ci in tests/node)"; \
+	  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	fi
 
 fuzz-deps: deps

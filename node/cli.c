@@ -23,7 +23,7 @@ const kr_cmd kr_commands[] = {
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "withdraw", cmd_withdraw, CMD_NEEDS_HOME, "ID -m REASON", "remove an item with a signed, reasoned commit" },
 	{ "import", cmd_import, CMD_NEEDS_HOME, "FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']", "case records from a spreadsheet into item files" },
-	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]", "export a Q&A dataset for a RAG tool" },
+	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain|hf] [-o FILE|DIR]", "export a Q&A dataset for a RAG tool" },
 	{ "diff", cmd_diff, CMD_NEEDS_HOME, "ID [REV1 [REV2]]", "what changed between two versions of an item" },
 	{ "derive", cmd_derive, CMD_NEEDS_HOME, "TEMPLATE-ID --slug SLUG [-o DIR]", "start your own guideline from a template" },
 	{ "log", cmd_log, CMD_NEEDS_HOME, "[[PUBLISHER/]COLLECTION] [-n N] [--json]", "history of a collection" },
