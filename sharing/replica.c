@@ -720,6 +720,9 @@ s_apply_record(s_apply *a)
 		    a->moved[i].had_old ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
 			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
+	/* the signed manifest beside the heads it names, for plain git mirrors (kairan audit) */
+	if (a->nmoved && (rc = s_manifest_refs(r, a->hex, a->bytes, a->len)) < 0)
+		return rc;
 	if ((rc = kr_state_begin(r->state)) < 0)
 		return rc;
 	{
