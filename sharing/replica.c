@@ -9,7 +9,9 @@
  *
  * What git does not hold is kept beside state.db as well: the last signed
  * manifest of each publisher in <home>/manifests/ (ours before it is
- * recorded, so no seq is ever signed twice). A refused update costs no
+ * recorded, so no seq is ever signed twice). The same bytes go into each
+ * of the publisher's repositories under refs/kairan/manifest, as soon as
+ * the heads it names are in place, so a plain git mirror carries them. A refused update costs no
  * disk: the packs it brought are removed again, and the same signed
  * manifest is not fetched again from that peer. Used by one thread per
  * kr_replica (the daemon's loop and its worker each have their own).
@@ -311,8 +313,8 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
-	if (rc == 0)
-		rc = s_manifest_refs(r, pub, bytes, len);
+	if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0)
+		kr_error_clear(); /* a copy for plain git mirrors, written again with the next manifest */
 	free(tmp);
 	free(dir);
 	free(path);
@@ -720,9 +722,14 @@ s_apply_record(s_apply *a)
 		    a->moved[i].had_old ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
 			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
-	/* the signed manifest beside the heads it names, for plain git mirrors (kairan audit) */
-	if (a->nmoved && (rc = s_manifest_refs(r, a->hex, a->bytes, a->len)) < 0)
-		return rc;
+	/*
+	 * The signed manifest beside the heads it names, for plain git mirrors
+	 * (kairan audit). A copy: if it cannot be written, replication goes on
+	 * and the next manifest writes it; an audit of a stale copy fails, it
+	 * never passes.
+	 */
+	if (a->nmoved && s_manifest_refs(r, a->hex, a->bytes, a->len) < 0)
+		kr_error_clear();
 	if ((rc = kr_state_begin(r->state)) < 0)
 		return rc;
 	{

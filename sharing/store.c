@@ -2013,6 +2013,9 @@ kr_store_tidy(kr_store *s, const char *pub, const char *coll)
 	dir = kr_sprintf("%s/refs/heads", repo);
 	s_tidy_dir(dir, "", ".lock", 2);
 	free(dir);
+	dir = kr_sprintf("%s/refs/kairan", repo);
+	s_tidy_dir(dir, "", ".lock", 2);
+	free(dir);
 	s_tidy_dir(repo, "packed-refs", ".lock", 2);
 	free(repo);
 }
@@ -2524,8 +2527,16 @@ kr_store_manifest_ref_set(kr_store *s, const char *pub, const char *coll, const 
 		return s_git_error(KR_EIO, MANIFEST_REF);
 	if (had_old && git_oid_equal(&old, &id))
 		return 0;
-	if (git_reference_create(&ref, repo, MANIFEST_REF, &id, 1, "kairan: signed manifest") < 0)
-		return s_git_error(KR_EIO, MANIFEST_REF);
+	/* two threads of a daemon may write it at once: the loser waits for the lock (held microseconds) */
+	for (int tries = 0;; tries++) {
+		int grc = git_reference_create(&ref, repo, MANIFEST_REF, &id, 1, "kairan: signed manifest");
+		if (grc == 0)
+			break;
+		if (grc != GIT_ELOCKED || tries == 50)
+			return s_git_error(KR_EIO, MANIFEST_REF);
+		git_error_clear();
+		usleep(2000);
+	}
 	git_reference_free(ref);
 	if (had_old) {
 		/* the previous manifest was written loose by this function: nothing else refers to it */
