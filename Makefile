@@ -21,7 +21,8 @@ PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc ja
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
-DEB_PKGS += python3-zmq
+# The conformance client (tests/tools/conformance.py: code from proto/kairan.proto by protoc) and the card checks.
+DEB_PKGS += python3-zmq python3-protobuf protobuf-compiler python3-cryptography python3-yaml
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 # The search benchmark's anchor (tests/tools/groongabench.c): in-process Groonga.
 DEB_PKGS += libgroonga-dev
@@ -52,6 +53,7 @@ CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_sea
 CLI_SRC += node/cmd_transport.c
 LIB_SRC += node/federate.c
 CLI_SRC += node/cmd_join.c
+CLI_SRC += node/cmd_audit.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -98,6 +100,11 @@ deps:
 	  fi; \
 	  echo "installing the browser test packages (npm ci in tests/browser)"; \
 	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	fi
+	@# LangChain's own JSONLinesLoader for t0046, from its committed lock file
+	@if [ ! -d tests/node/node_modules/@langchain/classic ]; then \
+	  echo "installing LangChain's loaders for the export tests (npm ci in tests/node)"; \
+	  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
 	fi
 
 fuzz-deps: deps

@@ -63,6 +63,7 @@ int cmd_unpin(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_federation(kr_cli *c, int argc, char **argv);
 int cmd_join(kr_cli *c, int argc, char **argv);
+int cmd_audit(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);
 
 #endif

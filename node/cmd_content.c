@@ -306,6 +306,7 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 				fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
 				return KR_EIO;
 			}
+			kr_dataset_check_data_files(x->file, x->data.ptr, x->data.len, x->rowfiles, x->nrows, f);
 			for (size_t r = 0; r < x->nrows; r++) {
 				char *pth = kr_sprintf("%.*sdata/%s", (int)(strrchr(x->file, '/') ?
 				    strrchr(x->file, '/') - x->file + 1 : 0), x->file, x->rowfiles[r]);
@@ -882,10 +883,83 @@ s_attribution(const char *card, size_t len, const char *fallback_name)
 			const char *src = kr_yaml_str(der->items[0], "id");
 			kr_buf_addf(&b, "（%s を加工して作成）", src ? src : "");
 		}
+		/* a Hugging Face card's cc-by-4.0, or other + license_name: pdl-1.0, reads as its SPDX id */
+		if (lic && kr_license_spdx(lic, kr_yaml_str(fm, "license_name")))
+			lic = kr_license_spdx(lic, kr_yaml_str(fm, "license_name"));
 		kr_buf_addf(&b, "、%s", lic ? lic : "PDL-1.0");
 	}
 	kr_yaml_free(&fm);
 	return kr_buf_detach(&b);
+}
+
+/*
+ * The card as the Hugging Face Hub reads it: its top-level license lines
+ * (license, license_name, license_link) replaced by the Hub's form of the
+ * same licence (cc-by-4.0; PDL as other + license_name + license_link),
+ * everything else byte for byte.
+ */
+static int
+s_hub_card(kr_buf *out, const char *card, size_t len)
+{
+	kr_yaml *fm = NULL;
+	const char *body, *hub, *name, *link, *spdx, *p = card, *end = card + len;
+	int bl, infm = 0, done = 0, rc;
+
+	if ((rc = kr_frontmatter_parse(&fm, card, len, &body, &bl)) < 0)
+		return rc;
+	spdx = kr_license_spdx(kr_yaml_str(fm, "license") ? kr_yaml_str(fm, "license") : "PDL-1.0",
+	    kr_yaml_str(fm, "license_name"));
+	kr_yaml_free(&fm);
+	if (!spdx || (rc = kr_license_hub(spdx, &hub, &name, &link)) < 0)
+		return kr_error(KR_EPOLICY, "the card's licence has no Hugging Face Hub id");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		int fence = l >= 3 && strncmp(p, "---", 3) == 0 && (l == 3 || p[3] == '\n' || p[3] == '\r');
+		if (fence)
+			infm = !done && !infm ? 1 : (infm ? (done = 1, 0) : 0);
+		if (infm && !fence && (strncmp(p, "license:", 8) == 0 || strncmp(p, "license_name:", 13) == 0 ||
+		    strncmp(p, "license_link:", 13) == 0)) {
+			if (strncmp(p, "license:", 8) == 0) {
+				kr_buf_addf(out, "license: %s\n", hub);
+				if (name)
+					kr_buf_addf(out, "license_name: %s\n", name);
+				kr_buf_addf(out, "license_link: %s\n", link);
+			}
+		} else {
+			kr_buf_add(out, p, l);
+		}
+		p += l;
+	}
+	return 0;
+}
+
+/* export --format hf: DIR/README.md (the card, Hub licence ids) and DIR/data/<file>.jsonl as published. */
+static int
+s_export_hf(const char *dir, const kr_buf *card, char **names, kr_buf *rows, size_t n)
+{
+	kr_buf hc = KR_BUF_INIT;
+	char *p = NULL;
+	int rc;
+
+	if ((rc = s_hub_card(&hc, card->ptr, card->len)) < 0)
+		goto done;
+	p = kr_sprintf("%s/data", dir);
+	if ((rc = kr_mkdir_p(p, 0755)) < 0)
+		goto done;
+	free(p);
+	p = kr_sprintf("%s/README.md", dir);
+	if ((rc = kr_file_write(p, hc.ptr, hc.len, 0644)) < 0)
+		goto done;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		free(p);
+		p = kr_sprintf("%s/data/%s", dir, names[i]);
+		rc = kr_file_write(p, rows[i].ptr, rows[i].len, 0644);
+	}
+done:
+	free(p);
+	kr_buf_release(&hc);
+	return rc;
 }
 
 int
@@ -901,21 +975,27 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	s_under files = { 0 };
 	kr_buf card = KR_BUF_INIT, out = KR_BUF_INIT;
 	uint8_t commit[KR_OID_LEN];
-	char *attr = NULL;
-	int o, rc = 1;
+	char *attr = NULL, **hfnames = NULL;
+	kr_buf *hfrows = NULL;
+	size_t nhf = 0;
+	int o, rc = 1, hf = 0;
 
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'f': format = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'h': return printf("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain] [-o FILE]\n\n"
+		case 'h': return printf("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain|hf] [-o FILE|DIR]\n\n"
 		    "Exports a Q&A dataset for the RAG tool you already use:\n"
 		    "  jsonl      the rows as published, with an attribution field\n"
 		    "  dify-csv   Dify's Q&A import: UTF-8 with BOM, header question,answer (RFC 4180);\n"
 		    "             a cell that starts with = + - @ (or a tab or CR) gets a leading ' so a\n"
 		    "             spreadsheet shows it as text and never runs it as a formula (OWASP)\n"
-		    "  langchain  JSONL of {page_content, metadata}\n"
+		    "  langchain  JSONL of {id, page_content, metadata}: id is DATASET-ID#ROW-ID (stable, for\n"
+		    "             upserts), page_content ends with the 出典 line, metadata has it too\n"
+		    "  hf         -o DIR: a Hugging Face dataset folder, README.md (the card, with the Hub's\n"
+		    "             licence ids: cc-by-4.0, cc0-1.0, or other + license_name: pdl-1.0 +\n"
+		    "             license_link) and data/*.jsonl as jsonl writes them\n"
 		    "Every row carries the 出典 (attribution) line the licence asks for.\n"), 0;
 		default: return kr_cli_usage("export");
 		}
@@ -926,10 +1006,16 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, "kairan: export: -o needs a file name\n");
 		return 2;
 	}
-	if (strcmp(format, "jsonl") != 0 && strcmp(format, "dify-csv") != 0 && strcmp(format, "langchain") != 0) {
-		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv or langchain)\n", format);
+	if (strcmp(format, "jsonl") != 0 && strcmp(format, "dify-csv") != 0 && strcmp(format, "langchain") != 0 &&
+	    strcmp(format, "hf") != 0) {
+		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv, langchain or hf)\n", format);
 		return 2;
 	}
+	if (strcmp(format, "hf") == 0 && !outpath) {
+		fprintf(stderr, "kairan: export: --format hf writes a folder: name it with -o DIR\n");
+		return 2;
+	}
+	hf = strcmp(format, "hf") == 0;
 	if (kr_cli_item(c, "export", argv[optind], "dataset", &it, &n, &card) != 0)
 		goto done;
 	kr_unhex(commit, KR_OID_LEN, it[0].commit);
@@ -951,12 +1037,29 @@ cmd_export(kr_cli *c, int argc, char **argv)
 			kr_cli_fail("export");
 			goto done;
 		}
-		kr_dataset_export(&out, format, (int)first, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
-		    &rows, &skipped);
+		if (hf) {
+			/* each data file keeps its name, so the card's data_files still name it */
+			hfnames = kr_realloc(hfnames, (nhf + 1) * sizeof(char *));
+			hfrows = kr_realloc(hfrows, (nhf + 1) * sizeof(kr_buf));
+			hfnames[nhf] = kr_strdup(files.v[i] + strlen(files.prefix));
+			hfrows[nhf] = (kr_buf)KR_BUF_INIT;
+			kr_dataset_export(&hfrows[nhf++], "jsonl", 0, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
+			    &rows, &skipped);
+		} else {
+			kr_dataset_export(&out, format, (int)first, argv[optind], rowsbuf.ptr, rowsbuf.len, attr,
+			    &rows, &skipped);
+		}
 		first = 0;
 		kr_buf_release(&rowsbuf);
 	}
-	if (outpath) {
+	if (hf) {
+		if (s_export_hf(outpath, &card, hfnames, hfrows, nhf) < 0) {
+			kr_cli_fail("export");
+			goto done;
+		}
+		fprintf(stderr, "exported %zu row(s) of %s as a Hugging Face dataset folder in %s\n", rows,
+		    argv[optind], outpath);
+	} else if (outpath) {
 		if (kr_file_write(outpath, out.ptr, out.len, 0644) < 0) {
 			kr_cli_fail("export");
 			goto done;
@@ -973,6 +1076,10 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	rc = 0;
 done:
 	free(attr);
+	kr_strv_free(hfnames, nhf);
+	for (size_t i = 0; i < nhf; i++)
+		kr_buf_release(&hfrows[i]);
+	free(hfrows);
 	kr_strv_free(files.v, files.n);
 	free(files.prefix);
 	kr_buf_release(&card);

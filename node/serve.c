@@ -621,7 +621,7 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 	if (kr_request_decode(&req, data, len) < 0) {
 		/* the loop decoded it once already: cannot happen */
 		res.kind = S_RES_REPLY;
-		s_encode_error(&out, 0, KR_WIRE_EINTERNAL, kr_errmsg());
+		s_encode_error(&out, kr_request_peek_id(data, len), KR_WIRE_EINTERNAL, kr_errmsg());
 		goto send;
 	}
 	kr_hex(pub, req.publisher, KR_FPR_LEN);
@@ -1503,15 +1503,31 @@ s_handle_request(s_server *s)
 	if (s_recv_frames(s->router, &f) < 0)
 		return;
 	if (f.n != 2 || f.truncated) {
-		if (f.n >= 1)
-			s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), 0, KR_WIRE_EBADREQ,
-			    "a request is one frame");
+		/* error replies echo the request id whenever it can be read (docs/protocol.md) */
+		uint64_t rid = f.n >= 2 && !f.truncated ?
+		    kr_request_peek_id(zmq_msg_data(&f.part[f.n - 1]), zmq_msg_size(&f.part[f.n - 1])) : 0;
+		if (f.n == 3 && !f.truncated && zmq_msg_size(&f.part[1]) == 0) {
+			/* a REQ socket's envelope: answer in it, so the client reads the refusal instead of hanging */
+			kr_reply rep = { .id = rid, .type = KR_REP_ERROR, .code = KR_WIRE_EBADREQ,
+				.text = (char *)"kairan answers DEALER sockets only (a REQ socket allows one request "
+				    "in flight; pack transfer keeps several): see docs/protocol.md" };
+			if (s_reply_begin(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0])) == 0 &&
+			    zmq_send(s->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0) {
+				kr_buf out = KR_BUF_INIT;
+				kr_reply_encode(&out, &rep);
+				s_send_reply_buf(s->router, &out, ZMQ_DONTWAIT);
+			}
+		} else if (f.n >= 1) {
+			s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), rid, KR_WIRE_EBADREQ,
+			    "a request is one frame (the Request message) after the DEALER's identity");
+		}
 		s_frames_close(&f);
 		return;
 	}
 	if (kr_request_decode(&req, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1])) < 0) {
 		log_debug("request: %s", kr_errmsg());
-		s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), 0, KR_WIRE_EBADREQ, kr_errmsg());
+		s_reply_error(s, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]),
+		    kr_request_peek_id(zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1])), KR_WIRE_EBADREQ, kr_errmsg());
 		s_frames_close(&f);
 		return;
 	}

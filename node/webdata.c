@@ -161,6 +161,8 @@ kr_web_attribution(const kr_yaml *fm, const char *fallback_name, int with_versio
 	name = pub ? kr_yaml_str(pub, "name") : NULL;
 	title = kr_yaml_str(fm, "title");
 	lic = kr_yaml_str(fm, "license");
+	if (lic && kr_license_spdx(lic, kr_yaml_str(fm, "license_name")))
+		lic = kr_license_spdx(lic, kr_yaml_str(fm, "license_name")); /* a Hub card's cc-by-4.0 reads CC-BY-4.0 */
 	ed = kr_yaml_str(fm, "edition") ? kr_yaml_str(fm, "edition") : kr_yaml_str(fm, "version");
 	/* the same words as `kairan export` (node/cmd_content.c), so a row and its page agree */
 	kr_buf_addf(&b, "出典：%s「%s」", name ? name : fallback_name ? fallback_name : "", title ? title : "");

@@ -8,11 +8,13 @@
  */
 #include "dataset.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "frontmatter.h"
 #include "pii.h"
 
 typedef struct {
@@ -165,7 +167,18 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 			const char *key;
 			json_t *v;
 			kr_buf pc = KR_BUF_INIT;
-			kr_buf_addf(&pc, "Q: %s\nA: %s", q, a);
+			const char *rid = s_str(o, "id");
+			/*
+			 * id: stable across exports, for a vector store's upsert; the 出典
+			 * line ends the text too, since stock loaders keep page_content
+			 * and drop or replace metadata
+			 */
+			if (rid && *rid) {
+				char *docid = kr_sprintf("%s#%s", dataset_id, rid);
+				json_object_set_new(doc, "id", json_string(docid));
+				free(docid);
+			}
+			kr_buf_addf(&pc, "Q: %s\nA: %s\n\n%s", q, a, attribution);
 			json_object_set_new(doc, "page_content", json_string(pc.ptr));
 			/* flat metadata: scalars as they are, lists joined, objects flattened one level */
 			json_object_foreach(o, key, v) {
@@ -325,4 +338,72 @@ kr_dataset_row_text(kr_buf *out, const char *jsonl, size_t len, const char *row_
 	if (kr_dataset_rows(jsonl, len, s_row_print, &x) != 1)
 		return kr_error(KR_ENOTFOUND, "no row with id '%s'", row_id);
 	return 0;
+}
+
+/* One data_files path (a name or a glob, relative to the card's folder) against the data/ files. */
+static void
+s_data_file(const char *file, const kr_yaml *v, char *const *rowfiles, size_t n, kr_findings *f)
+{
+	const char *path = v->value;
+	int glob = strpbrk(path, "*?[") != NULL, found = 0;
+
+	for (size_t i = 0; i < n && !found; i++) {
+		char *have = kr_sprintf("data/%s", rowfiles[i]);
+		found = glob ? fnmatch(path, have, FNM_PATHNAME) == 0 : strcmp(path, have) == 0;
+		free(have);
+	}
+	if (!found) {
+		kr_buf list = KR_BUF_INIT;
+		for (size_t i = 0; i < n; i++)
+			kr_buf_addf(&list, "%sdata/%s", i ? ", " : "", rowfiles[i]);
+		kr_findings_add(f, file, v->line, 1, "data_files", "data_files %s '%s' matches no file beside the "
+		    "card (it has: %s); the Hugging Face Hub and `datasets` would fail to load it", glob ? "pattern" : "path",
+		    path, list.len ? list.ptr : "no data/*.jsonl");
+		kr_buf_release(&list);
+	}
+}
+
+/* A data_files value: a path, a list of paths, or a list of {split, path} (path: one or a list). */
+static void
+s_data_files(const char *file, const kr_yaml *v, char *const *rowfiles, size_t n, kr_findings *f)
+{
+	if (v->type == KR_YAML_SCALAR) {
+		s_data_file(file, v, rowfiles, n, f);
+		return;
+	}
+	if (v->type == KR_YAML_MAP) {
+		const kr_yaml *p = kr_yaml_get(v, "path");
+		if (!p)
+			kr_findings_add(f, file, v->line, 1, "data_files", "a data_files entry needs path: (e.g. "
+			    "{split: train, path: data/qa.jsonl})");
+		else if (p->type == KR_YAML_MAP)
+			kr_findings_add(f, file, p->line, 1, "data_files", "data_files path must be a file name or a list of them");
+		else
+			s_data_files(file, p, rowfiles, n, f);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		s_data_files(file, v->items[i], rowfiles, n, f);
+}
+
+void
+kr_dataset_check_data_files(const char *file, const char *card, size_t len, char *const *rowfiles, size_t n,
+    kr_findings *f)
+{
+	kr_yaml *fm = NULL;
+	const char *body;
+	int bl;
+	const kr_yaml *configs;
+
+	if (kr_frontmatter_parse(&fm, card, len, &body, &bl) < 0) {
+		kr_error_clear(); /* reported by the item check */
+		return;
+	}
+	configs = kr_yaml_get(fm, "configs");
+	for (size_t i = 0; configs && configs->type == KR_YAML_SEQ && i < configs->n; i++) {
+		const kr_yaml *df = kr_yaml_get(configs->items[i], "data_files");
+		if (df)
+			s_data_files(file, df, rowfiles, n, f);
+	}
+	kr_yaml_free(&fm);
 }

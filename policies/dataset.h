@@ -21,7 +21,8 @@ void kr_dataset_check_rows(const char *file, const char *data, size_t len, const
  * quoting, CRLF; header set for the first file; the caller writes the
  * UTF-8 BOM once; a cell starting with = + - @ tab or CR gets a leading '
  * against spreadsheet formula injection, see kr_buf_addcsvcell) or "langchain"
- * (page_content + flat metadata). attribution is the 出典 line. Rows that
+ * (id "DATASET-ID#ROW-ID", page_content "Q: …\nA: …\n\n出典：…", flat metadata
+ * with the attribution too). attribution is the 出典 line. Rows that
  * are not valid JSON are skipped and counted in *skipped.
  */
 int kr_dataset_export(kr_buf *out, const char *format, int header, const char *dataset_id,
@@ -49,5 +50,13 @@ int kr_dataset_rows(const char *jsonl, size_t len, int (*cb)(void *arg, const kr
  * when no row has that id.
  */
 int kr_dataset_row_text(kr_buf *out, const char *jsonl, size_t len, const char *row_id, const char *attribution);
+/*
+ * The card's configs[].data_files (a path, a glob, a list of them, or a
+ * list of {split, path}) must each name a file that travels with it:
+ * data/<name> for the names in rowfiles (the *.jsonl in data/ beside the
+ * card). A path that matches nothing is a blocking finding at its line.
+ */
+void kr_dataset_check_data_files(const char *file, const char *card, size_t len, char *const *rowfiles,
+    size_t n, kr_findings *f);
 
 #endif

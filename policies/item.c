@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "frontmatter.h"
 #include "dataset.h"
@@ -42,6 +43,49 @@ static const char *const s_kinds[][2] = {
 	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
 };
 static const char *const s_licenses[] = { "PDL-1.0", "CC-BY-4.0", "CC0-1.0" };
+/*
+ * The same licences as the Hugging Face Hub names them (its licence ids are
+ * lower case; PDL is not on its list, so a card says license: other with
+ * license_name: pdl-1.0 and license_link), accepted on input everywhere.
+ */
+static const struct {
+	const char *spdx, *hub, *link;
+} s_hub_licenses[] = {
+	{ "PDL-1.0", "other", "https://www.digital.go.jp/resources/open_data/public_data_license_v1.0" },
+	{ "CC-BY-4.0", "cc-by-4.0", "https://creativecommons.org/licenses/by/4.0/" },
+	{ "CC0-1.0", "cc0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/" },
+};
+
+const char *
+kr_license_spdx(const char *license, const char *license_name)
+{
+	if (!license)
+		return NULL;
+	for (size_t i = 0; i < sizeof(s_hub_licenses) / sizeof(s_hub_licenses[0]); i++) {
+		if (strcmp(license, s_hub_licenses[i].spdx) == 0)
+			return s_hub_licenses[i].spdx;
+		if (strcmp(s_hub_licenses[i].hub, "other") != 0 && strcmp(license, s_hub_licenses[i].hub) == 0)
+			return s_hub_licenses[i].spdx;
+	}
+	if (strcmp(license, "other") == 0 && license_name)
+		for (size_t i = 0; i < sizeof(s_hub_licenses) / sizeof(s_hub_licenses[0]); i++)
+			if (strcasecmp(license_name, s_hub_licenses[i].spdx) == 0)
+				return s_hub_licenses[i].spdx;
+	return NULL;
+}
+
+int
+kr_license_hub(const char *spdx, const char **hub, const char **name, const char **link)
+{
+	for (size_t i = 0; i < sizeof(s_hub_licenses) / sizeof(s_hub_licenses[0]); i++)
+		if (strcmp(spdx, s_hub_licenses[i].spdx) == 0) {
+			*hub = s_hub_licenses[i].hub;
+			*name = strcmp(*hub, "other") == 0 ? "pdl-1.0" : NULL;
+			*link = s_hub_licenses[i].link;
+			return 0;
+		}
+	return kr_error(KR_EUSAGE, "no Hugging Face Hub id for licence '%s'", spdx);
+}
 static const char *const s_confidentiality[] = {
 	"機密性1", "機密性2", "機密性3", "自治体機密性3A", "自治体機密性3B", "自治体機密性3C",
 };
@@ -766,7 +810,8 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	version = s_need(fm, "version", file, f, "semver such as 1.0.0");
 	published = s_need(fm, "published", file, f, "an ISO date such as 2024-06-01");
 	updated = s_need(fm, "updated", file, f, "an ISO date such as 2024-06-01");
-	license = s_need(fm, "license", file, f, "PDL-1.0, CC-BY-4.0 or CC0-1.0");
+	license = s_need(fm, "license", file, f, "PDL-1.0, CC-BY-4.0 or CC0-1.0; on a Hugging Face card also "
+	    "cc-by-4.0, cc0-1.0, or other with license_name: pdl-1.0");
 	conf = s_need(fm, "confidentiality", file, f, "機密性1 for anything that is published");
 	id = s_need(fm, "id", file, f, "<lg_code>/<kind>/<slug>, e.g. 372081/case/gomi-chatbot-poc");
 
@@ -854,6 +899,26 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 	if (out->published && out->updated && strcmp(out->updated, out->published) < 0)
 		kr_findings_add(f, file, s_line(fm, "updated"), 1, "updated",
 		    "updated %s is before published %s", out->updated, out->published);
+	if (license && strcmp(license, "other") == 0) {
+		/* the Hub's form for a licence it does not list: license_name says which, license_link where */
+		const char *name = kr_yaml_str(fm, "license_name"), *link = kr_yaml_str(fm, "license_link");
+		const char *spdx = kr_license_spdx(license, name);
+		if (!spdx) {
+			kr_findings_add(f, file, s_line(fm, name ? "license_name" : "license"), 1, "license",
+			    name ? "license_name '%s' is not a licence kairan knows (with license: other, write "
+			    "license_name: pdl-1.0 and license_link)" : "license: other needs license_name "
+			    "(pdl-1.0) and license_link%s", name ? name : "");
+			license = NULL;
+		} else {
+			if (!link || strncmp(link, "https://", 8) != 0)
+				kr_findings_add(f, file, s_line(fm, link ? "license_link" : "license"), 1, "license",
+				    "license: other needs license_link: the licence's https:// address (for pdl-1.0: "
+				    "https://www.digital.go.jp/resources/open_data/public_data_license_v1.0)");
+			license = spdx;
+		}
+	} else if (license && kr_license_spdx(license, NULL)) {
+		license = kr_license_spdx(license, NULL); /* cc-by-4.0 is CC-BY-4.0 */
+	}
 	if (license && (!s_in(license, s_licenses, 3) || !kr_policy_has(rules, "publish.licenses", license))) {
 		kr_buf_clear(&allowed);
 		for (const char *w = kr_policy_get(rules, "publish.licenses"); w && *w;) {

@@ -116,4 +116,14 @@ const char *kr_kind_collection(const char *kind);
  */
 int kr_lgcode_check(const char *code, char right[7]);
 
+/*
+ * Licences: the SPDX id kairan records (PDL-1.0, CC-BY-4.0, CC0-1.0) for a
+ * card's license (and license_name when license is the Hub's "other"),
+ * accepting the Hugging Face Hub's lower-case ids; NULL if unknown.
+ * kr_license_hub gives the Hub's form back: hub id, license_name (NULL
+ * unless hub is "other") and the licence's address.
+ */
+const char *kr_license_spdx(const char *license, const char *license_name);
+int kr_license_hub(const char *spdx, const char **hub, const char **name, const char **link);
+
 #endif

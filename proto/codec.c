@@ -376,9 +376,11 @@ kr_request_decode(kr_request *r, const void *data, size_t len)
 		for (size_t i = 0; i < r->nhaves && rc == 0; i++)
 			rc = s_fixed(r->haves[i], KR_OID_LEN, f->haves[i], "fetch have");
 		r->offset = f->offset;
-		r->length = f->length;
-		if (r->length == 0 || r->length > KR_CHUNK_MAX)
-			rc = kr_error(KR_EPROTO, "fetch chunk length %u is not in 1..%u", r->length, KR_CHUNK_MAX);
+		/* proto3 cannot tell 0 from absent: 0 means the default (docs/protocol.md) */
+		r->length = f->length ? f->length : KR_CHUNK_DEFAULT;
+		if (r->length > KR_CHUNK_MAX)
+			rc = kr_error(KR_EPROTO, "fetch chunk length %u is not in 1..%u (0: %u)", r->length, KR_CHUNK_MAX,
+			    KR_CHUNK_DEFAULT);
 		break;
 	}
 	case KAIRAN__REQUEST__BODY_SEARCH: {
@@ -389,13 +391,14 @@ kr_request_decode(kr_request *r, const void *data, size_t len)
 		r->type = KR_REQ_SEARCH;
 		for (int i = 0; i < KR_SEARCH_FIELDS; i++)
 			r->search[i] = f[i] && *f[i] ? s_str(f[i], 1024, &bad) : NULL;
-		r->limit = s->limit;
+		r->limit = s->limit ? s->limit : KR_SEARCH_DEFAULT_LIMIT; /* 0: absent, the default */
 		if (bad)
 			rc = kr_error(KR_EPROTO, "search request has an over-long field");
 		else if (!r->search[0])
 			rc = kr_error(KR_EPROTO, "search request has no query");
-		else if (r->limit == 0 || r->limit > KR_MAX_HITS)
-			rc = kr_error(KR_EPROTO, "search limit %u is not in 1..%d", r->limit, KR_MAX_HITS);
+		else if (r->limit > KR_MAX_HITS)
+			rc = kr_error(KR_EPROTO, "search limit %u is not in 1..%d (0: %d)", r->limit, KR_MAX_HITS,
+			    KR_SEARCH_DEFAULT_LIMIT);
 		break;
 	}
 	default:
@@ -1048,4 +1051,57 @@ kr_signed_multi_clear(kr_signed_multi *s)
 	free(s->sigs);
 	s->sigs = NULL;
 	s->nsigs = 0;
+}
+
+/*
+ * Field 1 (id, a varint) of a top-level Request, read by hand from bytes
+ * that may not decode as a whole, so that even a refusal can name the
+ * request it answers. Walks the top-level fields only; 0 when absent or
+ * unreadable.
+ */
+uint64_t
+kr_request_peek_id(const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + len;
+
+	while (p < end) {
+		uint64_t key = 0, v = 0;
+		int shift = 0;
+		while (p < end && shift < 64) {
+			key |= (uint64_t)(*p & 0x7f) << shift;
+			shift += 7;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		switch (key & 7) {
+		case 0: /* varint */
+			shift = 0;
+			while (p < end && shift < 64) {
+				v |= (uint64_t)(*p & 0x7f) << shift;
+				shift += 7;
+				if (!(*p++ & 0x80))
+					break;
+			}
+			if (key >> 3 == 1)
+				return v;
+			break;
+		case 1: p += 8; break;
+		case 5: p += 4; break;
+		case 2: /* length-delimited */
+			shift = 0;
+			while (p < end && shift < 64) {
+				v |= (uint64_t)(*p & 0x7f) << shift;
+				shift += 7;
+				if (!(*p++ & 0x80))
+					break;
+			}
+			if (v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
 }

@@ -15,6 +15,8 @@
 
 #define KR_MSG_MAX (4u << 20)      /* largest frame anyone sends us */
 #define KR_CHUNK_MAX (1u << 20)    /* largest pack chunk */
+#define KR_CHUNK_DEFAULT (256u << 10) /* FetchRequest.length 0 (absent) */
+#define KR_SEARCH_DEFAULT_LIMIT 10 /* SearchRequest.limit 0 (absent) */
 #define KR_MAX_HEADS 64
 #define KR_MAX_HAVES 64
 #define KR_MAX_SNAPSHOT 20000
@@ -134,6 +136,8 @@ int kr_beacon_decode(kr_beacon *b, const void *data, size_t len);
 
 int kr_request_encode(kr_buf *out, const kr_request *r);
 int kr_request_decode(kr_request *r, const void *data, size_t len);
+/* The id of a request that may not decode (0 when unreadable): error replies echo it. */
+uint64_t kr_request_peek_id(const void *data, size_t len);
 void kr_request_clear(kr_request *r);
 
 int kr_reply_encode(kr_buf *out, const kr_reply *r);

@@ -9,7 +9,9 @@
  *
  * What git does not hold is kept beside state.db as well: the last signed
  * manifest of each publisher in <home>/manifests/ (ours before it is
- * recorded, so no seq is ever signed twice). A refused update costs no
+ * recorded, so no seq is ever signed twice). The same bytes go into each
+ * of the publisher's repositories under refs/kairan/manifest, as soon as
+ * the heads it names are in place, so a plain git mirror carries them. A refused update costs no
  * disk: the packs it brought are removed again, and the same signed
  * manifest is not fetched again from that peer. Used by one thread per
  * kr_replica (the daemon's loop and its worker each have their own).
@@ -619,6 +621,51 @@ s_manifest_path(const kr_replica *r, const char *pub)
 	           : kr_sprintf("%s/manifests", kr_store_home(r->store));
 }
 
+/*
+ * The same bytes under refs/kairan/manifest in each of pub's collections
+ * held here, so a plain `git clone --mirror` of any of them carries what
+ * `kairan audit` needs (DESIGN §12).
+ */
+/* The seq of Signed(Manifest) bytes (0 when they do not decode). */
+static uint64_t
+s_signed_seq(const void *bytes, size_t len)
+{
+	kr_signed s = { .body = KR_BUF_INIT };
+	kr_manifest m;
+	uint64_t seq = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (kr_signed_decode(&s, bytes, len) == 0 && kr_manifest_decode(&m, s.body.ptr, s.body.len) == 0)
+		seq = m.seq;
+	kr_manifest_clear(&m);
+	kr_signed_clear(&s);
+	return seq;
+}
+
+static int
+s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
+{
+	char **colls = NULL;
+	size_t n = 0;
+	uint64_t seq = s_signed_seq(bytes, len);
+	int rc;
+
+	if ((rc = kr_store_collections(r->store, pub, &colls, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		/* never back: another thread may have written a newer one already */
+		kr_buf cur = KR_BUF_INIT;
+		int newer = kr_store_manifest_ref_get(r->store, pub, colls[i], &cur) == 0 &&
+		    s_signed_seq(cur.ptr, cur.len) > seq;
+		kr_buf_release(&cur);
+		kr_error_clear();
+		if (!newer && (rc = kr_store_manifest_ref_set(r->store, pub, colls[i], bytes, len)) < 0)
+			kr_error_prefix(rc, "collection %s", colls[i]);
+	}
+	kr_strv_free(colls, n);
+	return rc;
+}
+
 /* Written whole, then renamed into place (a name of its own: two threads of a daemon may save at once). */
 static int
 s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
@@ -634,6 +681,8 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+	if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0)
+		kr_error_clear(); /* a copy for plain git mirrors, written again with the next manifest */
 	free(tmp);
 	free(dir);
 	free(path);
@@ -1231,6 +1280,14 @@ s_apply_record(s_apply *a)
 		    a->moved[i].had_old && !a->moved[i].seeded ? a->moved[i].old : NULL, a->moved[i].h->commit)) < 0)
 			return rc; /* someone else moved it: they verified it; reconcile converges */
 	}
+	/*
+	 * The signed manifest beside the heads it names, for plain git mirrors
+	 * (kairan audit). A copy: if it cannot be written, replication goes on
+	 * and the next manifest writes it; an audit of a stale copy fails, it
+	 * never passes.
+	 */
+	if (a->nmoved && s_manifest_refs(r, a->hex, a->bytes, a->len) < 0)
+		kr_error_clear();
 	if ((rc = kr_state_begin(r->state)) < 0)
 		return rc;
 	{

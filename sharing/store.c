@@ -2022,6 +2022,9 @@ kr_store_tidy(kr_store *s, const char *pub, const char *coll)
 	dir = kr_sprintf("%s/refs/heads", repo);
 	s_tidy_dir(dir, "", ".lock", 2);
 	free(dir);
+	dir = kr_sprintf("%s/refs/kairan", repo);
+	s_tidy_dir(dir, "", ".lock", 2);
+	free(dir);
 	s_tidy_dir(repo, "packed-refs", ".lock", 2);
 	free(repo);
 }
@@ -2511,4 +2514,106 @@ done:
 	free(dir);
 	free(repo);
 	return rc;
+}
+
+/* ---- the signed manifest under refs/kairan/manifest ------------------------ */
+
+#define MANIFEST_REF "refs/kairan/manifest"
+
+int
+kr_store_manifest_ref_set(kr_store *s, const char *pub, const char *coll, const void *bytes, size_t len)
+{
+	git_repository *repo;
+	git_reference *ref = NULL;
+	git_oid id, old;
+	int rc, had_old;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	had_old = git_reference_name_to_id(&old, repo, MANIFEST_REF) == 0;
+	git_error_clear();
+	if (git_blob_create_from_buffer(&id, repo, bytes, len) < 0)
+		return s_git_error(KR_EIO, MANIFEST_REF);
+	if (had_old && git_oid_equal(&old, &id))
+		return 0;
+	/* two threads of a daemon may write it at once: the loser waits for the lock (held microseconds) */
+	for (int tries = 0;; tries++) {
+		int grc = git_reference_create(&ref, repo, MANIFEST_REF, &id, 1, "kairan: signed manifest");
+		if (grc == 0)
+			break;
+		if (grc != GIT_ELOCKED || tries == 50)
+			return s_git_error(KR_EIO, MANIFEST_REF);
+		git_error_clear();
+		usleep(2000);
+	}
+	git_reference_free(ref);
+	if (had_old) {
+		/* the previous manifest was written loose by this function: nothing else refers to it */
+		char hex[GIT_OID_HEXSZ + 1];
+		char *p;
+		s_oid_str(&old, hex);
+		p = kr_sprintf("%s/objects/%.2s/%s", git_repository_path(repo), hex, hex + 2);
+		unlink(p);
+		free(p);
+	}
+	return 0;
+}
+
+int
+kr_store_manifest_ref_get(kr_store *s, const char *pub, const char *coll, kr_buf *out)
+{
+	git_repository *repo;
+	git_blob *blob;
+	git_oid id;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	if ((rc = git_reference_name_to_id(&id, repo, MANIFEST_REF)) == GIT_ENOTFOUND) {
+		git_error_clear();
+		return kr_error(KR_ENOTFOUND, "there is no %s", MANIFEST_REF);
+	}
+	if (rc < 0)
+		return s_git_error(KR_EIO, MANIFEST_REF);
+	if ((rc = git_blob_lookup(&blob, repo, &id)) < 0)
+		return s_read_error(rc, MANIFEST_REF);
+	if (git_blob_rawsize(blob) > KR_MSG_MAX) {
+		git_blob_free(blob);
+		return kr_error(KR_EVERIFY, "%s is %llu bytes, more than a manifest can be", MANIFEST_REF,
+		    (unsigned long long)git_blob_rawsize(blob));
+	}
+	kr_buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	return 0;
+}
+
+int
+kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const char *coll)
+{
+	kr_store *s;
+	s_repo *r;
+	struct stat st;
+
+	if (!kr_is_hex(pub, KR_FPR_HEX) || !kr_collection_valid(coll))
+		return kr_error(KR_EUSAGE, "'%s/%s' is not a publisher fingerprint and collection name", pub, coll);
+	if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return kr_error(KR_ENOTFOUND, "%s: no such directory", gitdir);
+	git_libgit2_init();
+	s = kr_calloc(1, sizeof(*s));
+	s->home = kr_strdup(gitdir);
+	s->root = kr_strdup("(mirror)");
+	r = kr_calloc(1, sizeof(*r));
+	r->path = kr_store_path(s, pub, coll); /* the name the other functions look it up by */
+	r->packdir = kr_sprintf("%s/objects/pack", gitdir);
+	r->used = kr_monotonic_ms();
+	s_pack_mtime(r->packdir, &r->pack_mtime);
+	s->repos = r;
+	if (git_repository_open_bare(&r->repo, gitdir) < 0) {
+		int rc = s_git_error(KR_EUSAGE, gitdir);
+		kr_error_prefix(rc, "not a bare git repository (make one with git clone --mirror)");
+		kr_store_destroy(&s);
+		return rc;
+	}
+	*out = s;
+	return 0;
 }

@@ -215,4 +215,18 @@ int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_
 /* Removes stale temporary files from interrupted pack writes. */
 void kr_store_tidy(kr_store *s, const char *pub, const char *coll);
 
+/*
+ * refs/kairan/manifest: the publisher's latest Signed(Manifest) bytes as a
+ * blob in each of its collections, so that `git clone --mirror` carries
+ * what `kairan audit` needs. Set replaces it (and unlinks the loose blob
+ * it replaced); get reads it (KR_ENOTFOUND when there is none).
+ */
+int kr_store_manifest_ref_set(kr_store *s, const char *pub, const char *coll, const void *bytes, size_t len);
+int kr_store_manifest_ref_get(kr_store *s, const char *pub, const char *coll, kr_buf *out);
+/*
+ * A store over one bare repository at gitdir (a plain mirror anywhere),
+ * which every other function then reaches as pub/coll; nothing is created.
+ */
+int kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const char *coll);
+
 #endif

@@ -33,4 +33,4 @@ k --home board export 370002/dataset/gomi-qa >plain.jsonl 2>/dev/null
 check "jsonl: the rows as published plus attribution" test "$(grep -c '"attribution":"出典：' plain.jsonl)" = 40
 check_fails "exporting something that is not a dataset fails clearly" k --home board export 370002/guideline/ai-guideline-template
 k --home board export 370002/dataset/gomi-qa --format pdf 2>err; rc=$?
-check "an unknown format is a usage error" sh -c "test $rc = 2 && grep -q 'jsonl, dify-csv or langchain' err"
+check "an unknown format is a usage error" sh -c "test $rc = 2 && grep -q 'jsonl, dify-csv, langchain or hf' err"

@@ -144,11 +144,20 @@ test_request_reply_roundtrip(void **state)
 	assert_memory_equal(rp.data, "0123456789", 10);
 	kr_reply_clear(&rp);
 
-	/* zero or huge chunk lengths are refused */
+	/* length 0 (proto3: absent) is the default; a huge one is refused */
 	kr_buf_clear(&b);
 	req.length = 0;
 	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), 0);
+	assert_int_equal(rq.length, KR_CHUNK_DEFAULT);
+	kr_request_clear(&rq);
+	kr_buf_clear(&b);
+	req.length = KR_CHUNK_MAX + 1;
+	kr_request_encode(&b, &req);
 	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), KR_EPROTO);
+	/* the id of a request that does not decode can still be read, to echo it */
+	assert_int_equal(kr_request_peek_id(b.ptr, b.len), 7);
+	assert_int_equal(kr_request_peek_id("\x08", 1), 0);
 	kr_buf_release(&b);
 }
 
@@ -174,6 +183,12 @@ test_search_roundtrip(void **state)
 
 	kr_buf_clear(&b);
 	req.limit = 0;
+	kr_request_encode(&b, &req);
+	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), 0);
+	assert_int_equal(rq.limit, KR_SEARCH_DEFAULT_LIMIT);
+	kr_request_clear(&rq);
+	kr_buf_clear(&b);
+	req.limit = KR_MAX_HITS + 1;
 	kr_request_encode(&b, &req);
 	assert_int_equal(kr_request_decode(&rq, b.ptr, b.len), KR_EPROTO);
 	kr_buf_clear(&b);

@@ -125,6 +125,47 @@ test_other_municipality(void **state)
 	kr_findings_clear(&f);
 }
 
+/* The Hugging Face Hub's licence ids: accepted as the SPDX ids kairan records, and given back. */
+static void
+test_hub_licences(void **state)
+{
+	char text[2048];
+	kr_findings f = { 0 };
+	kr_item it;
+	const char *hub, *name, *link;
+
+	(void)state;
+	assert_string_equal(kr_license_spdx("cc-by-4.0", NULL), "CC-BY-4.0");
+	assert_string_equal(kr_license_spdx("cc0-1.0", NULL), "CC0-1.0");
+	assert_string_equal(kr_license_spdx("PDL-1.0", NULL), "PDL-1.0");
+	assert_string_equal(kr_license_spdx("other", "pdl-1.0"), "PDL-1.0");
+	assert_null(kr_license_spdx("other", NULL));
+	assert_null(kr_license_spdx("other", "mit"));
+	assert_null(kr_license_spdx("mit", NULL));
+	assert_int_equal(kr_license_hub("PDL-1.0", &hub, &name, &link), 0);
+	assert_string_equal(hub, "other");
+	assert_string_equal(name, "pdl-1.0");
+	assert_non_null(strstr(link, "https://www.digital.go.jp/"));
+	assert_int_equal(kr_license_hub("CC-BY-4.0", &hub, &name, &link), 0);
+	assert_string_equal(hub, "cc-by-4.0");
+	assert_null(name);
+
+	edit(text, sizeof(text), "license:", "license: cc-by-4.0");
+	assert_int_equal(run(text, &f, &it), 0);
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+	edit(text, sizeof(text), "license:", "license: other\nlicense_name: pdl-1.0\n"
+	    "license_link: https://www.digital.go.jp/resources/open_data/public_data_license_v1.0");
+	assert_int_equal(run(text, &f, &it), 0);
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+	edit(text, sizeof(text), "license:", "license: other\nlicense_name: pdl-1.0");
+	assert_int_equal(run(text, &f, &it), KR_EPOLICY);
+	assert_non_null(strstr(only_blocking(&f)->message, "license_link"));
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+}
+
 static void
 test_licence_and_version(void **state)
 {
@@ -690,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_draft),
 		cmocka_unit_test(test_other_municipality),
 		cmocka_unit_test(test_licence_and_version),
+		cmocka_unit_test(test_hub_licences),
 		cmocka_unit_test(test_missing_and_malformed),
 		cmocka_unit_test(test_vocabularies_suggest_the_nearest),
 		cmocka_unit_test(test_derived_needs_modifications),
