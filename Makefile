@@ -41,11 +41,14 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
+LIB_SRC += policies/board.c sharing/board.c node/board.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
+CLI_SRC += node/cmd_board.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
+UNIT += board
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their

@@ -40,6 +40,9 @@ const kr_cmd kr_commands[] = {
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
 	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
+	{ "endorse", cmd_endorse, CMD_NEEDS_HOME, "ID [--version V] --verdict 推奨|条件付き推奨|注意 [--conditions T] [-m COMMENT] [--review-by DATE]", "a board member endorses an item version" },
+	{ "consult", cmd_consult, CMD_NEEDS_HOME, "ask|list|show|answer|accept|close ...", "相談: ask the board, answer, accept, close" },
+	{ "adopt", cmd_adopt, CMD_NEEDS_HOME, "ID --version V --status 検討中|採用|不採用 [-m NOTE] [--metric NAME=VALUE]...", "report adopting (or not) an item" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

@@ -790,13 +790,17 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 	memset(out, 0, sizeof(*out));
 	/* bm25 weights: title 10, body 1, front matter 3 */
 	if ((rc = s_search_prep(st, &stmt, "SELECT i.n, bm25(items_fts, 10.0, 1.0, 3.0), i.kind, i.outcome, "
-	    "i.domains, i.pref" SEARCH_FROM, q)) < 0) {
+	    "i.domains, i.pref, i.publisher, i.blob" SEARCH_FROM, q)) < 0) {
 		free(best);
 		return rc;
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *dom = (const char *)sqlite3_column_text(stmt, 4);
 		s_ranked r = { sqlite3_column_int64(stmt, 0), sqlite3_column_double(stmt, 1) };
+
+		if (q->keep && !q->keep(q->keep_arg, (const char *)sqlite3_column_text(stmt, 6),
+		    (const char *)sqlite3_column_text(stmt, 2), (const char *)sqlite3_column_text(stmt, 7)))
+			continue;
 
 		out->total++;
 		if (nbest < limit || s_ranked_cmp(&r, &best[nbest - 1]) < 0) {
