@@ -7,7 +7,7 @@
 # nothing; stock git verifies every adoption commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 19
+plan 18
 cd "$T"
 board_setup
 ID=372081/case/gomi-chatbot-poc
