@@ -24,6 +24,7 @@
 #include "../sharing/fedstore.h"
 #include "../sharing/search.h"
 #include "../sharing/text.h"
+#include "board.h"
 #include "html.h"
 #include "markdown.h"
 #include "textdiff.h"
@@ -818,6 +819,79 @@ s_downloads(kr_html *h, kr_web_ctx *c, const kr_web_item *x)
 	kr_html_tag(h, "</ul>");
 }
 
+/*
+ * 推奨 and 利用報告 (DESIGN §7), between the 出典 line and the body: who
+ * endorsed this exact blob (verdict, conditions, review_by, whether it
+ * counts), the board's verdict, and how many municipalities report
+ * 検討中・採用・不採用 with their notes. Nothing when the node is in no
+ * federation and holds no report: an empty heading would only mislead.
+ */
+static void
+s_board(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
+{
+	kr_bview bv;
+	kr_board_verdict vd;
+	kr_board_vote *votes = NULL;
+	size_t *ix = NULL, n = 0, *ax = NULL, na, counts[3];
+
+	if (kr_board_kind(it->kind) || kr_bview_load(&bv, c->conf->home, c->state, c->store, "") < 0) {
+		kr_error_clear();
+		return;
+	}
+	kr_bview_verdict(&bv, it->blob, &vd, &ix, &n, &votes);
+	if (bv.federated || n) {
+		kr_html_tag(h, "<h2>ボードの推奨</h2><p class=\"board-verdict\">");
+		if (vd.verdict)
+			kr_html_textf(h, "ボード%s：この版を推奨した委員 %zu人（必要 %u人）", vd.verdict, vd.positive, vd.threshold);
+		else
+			kr_html_textf(h, "未推奨：この版を推奨した委員 %zu人（必要 %u人）", vd.positive, vd.threshold);
+		kr_html_tag(h, "</p>");
+	}
+	if (n) {
+		kr_html_tag(h, "<table><caption>この版への推奨</caption><thead><tr><th scope=\"col\">判定</th>"
+		    "<th scope=\"col\">委員</th><th scope=\"col\">条件・コメント</th><th scope=\"col\">見直し期限</th>"
+		    "<th scope=\"col\">数えるか</th></tr></thead><tbody>");
+		for (size_t i = 0; i < n; i++) {
+			const kr_bview_item *x = &bv.v[ix[i]];
+			kr_html_tag(h, "<tr><td>");
+			kr_html_text(h, x->r.verdict ? x->r.verdict : "?");
+			kr_html_tag(h, "</td><td>");
+			kr_html_textf(h, "%s（%s）", x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
+			kr_html_tag(h, "</td><td>");
+			kr_html_textf(h, "%s%s%s", x->r.conditions ? "条件: " : "", x->r.conditions ? x->r.conditions : "",
+			    x->r.comment ? x->r.comment : "");
+			kr_html_tag(h, "</td><td>");
+			kr_html_text(h, x->r.review_by ? x->r.review_by : "");
+			kr_html_tag(h, "</td><td>");
+			kr_html_text(h, votes[i].replaced ? "同じ鍵の後の推奨で置き換え" : kr_board_standing_name(x->standing));
+			kr_html_tag(h, "</td></tr>");
+		}
+		kr_html_tag(h, "</tbody></table>");
+	}
+	na = kr_bview_adoptions(&bv, it->id, counts, &ax);
+	if (na) {
+		kr_html_tag(h, "<h2>利用報告</h2><p>");
+		kr_html_textf(h, "検討中 %zu、採用 %zu、不採用 %zu（%zu団体）", counts[0], counts[1], counts[2], na);
+		kr_html_tag(h, "</p><ul class=\"adoptions\">");
+		for (size_t i = 0; i < na; i++) {
+			const kr_bview_item *x = &bv.v[ax[i]];
+			kr_html_tag(h, "<li>");
+			kr_html_textf(h, "%s %s（%s）版 %s", x->r.status, x->r.pub_name ? x->r.pub_name : "?",
+			    x->r.lg_code ? x->r.lg_code : "?", x->r.target_version ? x->r.target_version : "?");
+			if (x->r.note)
+				kr_html_textf(h, " — %s", x->r.note);
+			if (x->r.metrics)
+				kr_html_textf(h, "（指標: %s）", x->r.metrics);
+			kr_html_tag(h, "</li>");
+		}
+		kr_html_tag(h, "</ul>");
+	}
+	free(ix);
+	free(ax);
+	free(votes);
+	kr_bview_free(&bv);
+}
+
 int
 kr_page_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
@@ -881,15 +955,7 @@ kr_page_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_html_text(&h, attr);
 	kr_html_tag(&h, "</p>");
 
-	/*
-	 * 推奨 (endorsements) and 利用報告 (adoptions), DESIGN §7, belong here,
-	 * between the 出典 line and the body: who on the board endorsed this
-	 * exact blob (verdict, conditions, review_by, and "ボードが推奨" once
-	 * threshold distinct current board keys agree) and how many
-	 * municipalities report 採用・検討中・不採用. Nothing is rendered until
-	 * the endorsement and adoption kinds exist and are indexed; no node
-	 * holds any yet, and an empty heading would only mislead.
-	 */
+	s_board(&h, c, x.it);
 
 	if (strcmp(x.it->kind, "dataset") == 0) {
 		kr_html_tag(&h, "<h2>データ</h2><p>");

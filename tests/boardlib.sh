@@ -24,6 +24,9 @@ board_setup() {
 	for n in $NODES; do k --home $n federation apply g.kfm >/dev/null; done
 	i=0
 	for n in $NODES; do
+		# each node's pages on a port of its own (WEB_<node>), only on 127.0.0.1
+		sed -i "s|^web = .*|web = http://127.0.0.1:$((P + 20 + i))|" $n/config
+		eval "WEB_$n=http://127.0.0.1:$((P + 20 + i))"
 		serve $n $((P + i)) $((P + i + 1))
 		i=$((i + 2))
 	done

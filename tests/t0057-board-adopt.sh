@@ -7,7 +7,7 @@
 # nothing; stock git verifies every adoption commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 18
+plan 19
 cd "$T"
 board_setup
 ID=372081/case/gomi-chatbot-poc
@@ -44,6 +44,9 @@ a = [x for x in d if x['id'] == '$ID'][0]
 assert a['採用'] == 1 and a['不採用'] == 1 and a['検討中'] == 0, a"
 check "a third node's show has the counts and the notes" wait_for 20 sh -c \
 	"\"$KAIRAN\" --home kanonji show $ID | grep -q '利用報告: 検討中 0、採用 1、不採用 1（2団体）'"
+curl -s "$WEB_kanonji/items/$ID" >page.html
+check "the item page shows the adoption reports with the note" \
+	sh -c "grep -q '検討中 0、採用 1、不採用 1（2団体）' page.html && grep -q '正答率が目標に届かず見送った' page.html"
 k --home kanonji search ごみ >s.out
 check "and its search shows them with the hit" grep -q '利用報告 検討中 0、採用 1、不採用 1' s.out
 n=$(verify_all kanonji adoptions) && ok "verify-commit: $n adoption commits" || not_ok "verify-commit on adoptions"
