@@ -3,14 +3,17 @@
  * (DESIGN §7), one rule a test: threshold distinct keys, one key counted
  * once however often it endorses, a rotated member counted once across its
  * two keys, retired keys still counting, compromised and outside keys
- * never, 注意 as the board's warning, and the consultation state machine.
+ * never, 注意 as the board's warning, the consultation state machine, and
+ * the fields of the four kinds as kr_item_check reports them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "../../policies/board.h"
 #include "../../sharing/board.h"
 
 /* Keys are plain bytes here: the verdict never checks a signature. */
@@ -181,6 +184,65 @@ test_consult_state(void **state)
 	assert_string_equal(kr_consult_state(NULL, 0, 0), "受付");
 }
 
+/* ---- the kinds' fields (policies/board.c through kr_item_check) ---------- */
+
+#define ENVELOPE(kind, slug) "---\nkind: " kind "\nid: 372013/" kind "/" slug "\ntitle: テスト\n" \
+	"publisher: {lg_code: \"372013\", name: 高松市}\nversion: 1.0.0\npublished: 2024-06-01\n" \
+	"updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n"
+#define BLOB "0123456789abcdef0123456789abcdef01234567"
+
+/* The rules of the blocking findings of text, space-separated ("" when it passes). */
+static char *
+rules_of(const char *text)
+{
+	kr_policy pol = { .lg_code = "372013" };
+	kr_findings f = { 0 };
+	kr_item it;
+	kr_buf b = KR_BUF_INIT;
+
+	kr_item_check(&it, &pol, "x.md", text, strlen(text), NULL, &f);
+	for (size_t i = 0; i < f.n; i++)
+		if (f.v[i].block)
+			kr_buf_addf(&b, "%s%s", b.len ? " " : "", f.v[i].rule);
+	kr_item_clear(&it);
+	kr_findings_clear(&f);
+	return b.len ? kr_buf_detach(&b) : kr_strdup("");
+}
+
+static void
+expect(const char *text, const char *want)
+{
+	char *got = rules_of(text);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_kinds(void **state)
+{
+	(void)state;
+	expect(ENVELOPE("endorsement", "e1") "target: {id: 372081/guideline/g, version: 1.0.0, blob: " BLOB "}\n"
+	    "verdict: 推奨\nreview_by: 2027-03-31\n---\n推奨します。\n", "");
+	expect(ENVELOPE("endorsement", "e2") "target: {id: 372081/guideline/g, version: 1.0.0}\n"
+	    "verdict: 条件付き推奨\nreview_by: 2027-02-30\n---\nx\n", "target.blob conditions review_by");
+	expect(ENVELOPE("endorsement", "e3") "target: {id: 372081/guideline/g, version: 1.0.0, blob: " BLOB "}\n"
+	    "verdict: おすすめ\nreview_by: 2027-03-31\n---\nx\n", "verdict");
+	expect(ENVELOPE("consultation", "c1") "domains: [住民問合せ対応]\nasked_by: {department: 環境課}\n"
+	    "state: 受付\n---\n質問です。\n", "");
+	expect(ENVELOPE("consultation", "c2") "domains: [住民問合せ対応]\nasked_by: {department: 環境課, name: 山田}\n"
+	    "state: 解決\n---\n\n", "question asked_by accepted_answer");
+	expect(ENVELOPE("consultation", "c3") "asked_by: {department: 環境課}\nstate: 重複\n---\n質問\n",
+	    "domains duplicate_of");
+	expect(ENVELOPE("answer", "a1") "consultation: 372081/consultation/c1\nreview_by: 2027-03-31\n---\n回答\n", "");
+	expect(ENVELOPE("answer", "a2") "consultation: 372081/case/c1\n---\n\n", "consultation answer review_by");
+	expect(ENVELOPE("answer", "a3") "consultation: 372081/consultation/c1\naccepted_answer: 372013/answer/a1\n---\n\n", "");
+	expect(ENVELOPE("adoption", "d1") "target: {id: 372081/case/x, version: 1.0.0}\nstatus: 採用\n"
+	    "metrics: [{name: 削減時間, achieved: 120}]\n---\n報告\n", "");
+	expect(ENVELOPE("adoption", "d2") "target: {id: 372081/case/x, version: 1.0.0}\nstatus: 不採用\n"
+	    "metrics: [{name: 削減時間, achieved: 多い}]\n---\n報告\n", "note metrics");
+}
+
 int
 main(void)
 {
@@ -191,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_rotated_member_counts_once),
 		cmocka_unit_test(test_who_counts),
 		cmocka_unit_test(test_consult_state),
+		cmocka_unit_test(test_kinds),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
