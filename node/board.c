@@ -298,7 +298,7 @@ kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_
 			kr_buf_addf(out, "  %s %s (%s) %s — %s%s\n", x->r.verdict ? x->r.verdict : "?",
 			    x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?",
 			    x->r.updated ? x->r.updated : "", kr_board_standing_name(x->standing),
-			    votes[i].replaced ? "（同じ鍵の後の推奨で置き換え）" : votes[i].counted ? "" : "");
+			    votes[i].replaced ? "（同じ鍵の後の推奨で置き換え）" : "");
 			if (x->r.conditions)
 				kr_buf_addf(out, "    条件: %s\n", x->r.conditions);
 			if (x->r.comment)

@@ -333,7 +333,7 @@ cmd_endorse(kr_cli *c, int argc, char **argv)
 	size_t n = 0;
 	char blob[KR_OID_HEX + 1], review_dflt[11], *slug = NULL, *base, *id = NULL, *path = NULL;
 	char *pv = NULL, *pp = NULL, *title = NULL, *msg = NULL;
-	kr_board_rec prev;
+	kr_board_rec prev = { 0 };
 	kr_bview bv;
 	kr_buf b = KR_BUF_INIT;
 	int o, rc = 1;

@@ -1608,6 +1608,67 @@ s_federation(kr_html *h, kr_fedstore *f)
 	}
 }
 
+/*
+ * The board's work (DESIGN §7): recent endorsements (verdict, the item
+ * version, who, review date, whether it counts) and open consultations
+ * with their age. Nothing when this node holds none of either.
+ */
+static void
+s_board_work(kr_html *h, kr_web_ctx *c)
+{
+	kr_bview bv;
+	size_t shown = 0;
+
+	if (kr_bview_load(&bv, c->conf->home, c->state, c->store, "") < 0) {
+		kr_error_clear();
+		return;
+	}
+	for (size_t i = bv.n; i-- > 0 && shown < 20;) {
+		const kr_bview_item *x = &bv.v[i];
+		if (!x->r.kind || strcmp(x->r.kind, "endorsement") != 0)
+			continue;
+		if (!shown++)
+			kr_html_tag(h, "<h2>ボードの推奨</h2><table><caption>この node が持つ推奨（新しい順、最大20件）</caption>"
+			    "<thead><tr><th scope=\"col\">判定</th><th scope=\"col\">対象</th><th scope=\"col\">委員</th>"
+			    "<th scope=\"col\">見直し期限</th><th scope=\"col\">数えるか</th></tr></thead><tbody>");
+		kr_html_tag(h, "<tr><td>");
+		kr_html_text(h, x->r.verdict ? x->r.verdict : "?");
+		kr_html_tag(h, "</td><td>");
+		if (x->r.target_id)
+			s_item_link(h, x->r.target_id, x->r.target_id, NULL);
+		kr_html_textf(h, " 版 %s", x->r.target_version ? x->r.target_version : "?");
+		kr_html_tag(h, "</td><td>");
+		kr_html_textf(h, "%s（%s）", x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
+		kr_html_tag(h, "</td><td>");
+		kr_html_text(h, x->r.review_by ? x->r.review_by : "");
+		kr_html_tag(h, "</td><td>");
+		kr_html_text(h, kr_board_standing_name(x->standing));
+		kr_html_tag(h, "</td></tr>");
+	}
+	if (shown)
+		kr_html_tag(h, "</tbody></table>");
+	shown = 0;
+	for (size_t i = 0; i < bv.n; i++) {
+		const kr_bview_item *x = &bv.v[i];
+		const char *state;
+		if (!x->r.kind || strcmp(x->r.kind, "consultation") != 0 || !x->r.id)
+			continue;
+		state = kr_bview_consult_state(&bv, x, NULL);
+		if (strcmp(state, "受付") != 0 && strcmp(state, "回答済") != 0)
+			continue;
+		if (!shown++)
+			kr_html_tag(h, "<h2>受付中の相談</h2><ul class=\"consultations\">");
+		kr_html_tag(h, "<li>");
+		s_item_link(h, x->r.id, x->r.title ? x->r.title : x->r.id, NULL);
+		kr_html_textf(h, "（%s、%s %s、%s から）", state, x->r.pub_name ? x->r.pub_name : "?",
+		    x->r.department ? x->r.department : "", x->r.published ? x->r.published : "?");
+		kr_html_tag(h, "</li>");
+	}
+	if (shown)
+		kr_html_tag(h, "</ul>");
+	kr_bview_free(&bv);
+}
+
 int
 kr_page_federation(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
@@ -1640,12 +1701,7 @@ kr_page_federation(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		}
 		kr_fedstore_close(&f);
 	}
-	/*
-	 * The board's work (DESIGN §7) joins this page once its kinds exist:
-	 * recent endorsements by board members (推奨・条件付き推奨・注意, each
-	 * with review_by), open consultations (受付・回答済) and what was
-	 * resolved. Nothing is shown for them until then.
-	 */
+	s_board_work(&h, c);
 	kr_html_tag(&h, "<h2>個別に信頼している発行者</h2>");
 	if (kr_state_pinned_list(c->state, &pinned, &npinned) < 0 || npinned == 0) {
 		kr_error_clear();

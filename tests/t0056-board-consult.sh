@@ -9,7 +9,7 @@
 # verifies every consultation and answer commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 34
+plan 35
 cd "$T"
 board_setup
 
@@ -41,6 +41,10 @@ k --home takamatsu status >st.out
 check "status on a board node shows the open consultation and its age" \
 	grep -q "open consultations (相談, this node is on the board): 1" st.out
 grep -q "  $C  受付  0日" st.out && ok "with its age in days" || not_ok "with its age in days"
+
+curl -s "$WEB_takamatsu/federation" >fed.html
+check "the federation page lists the open consultation" \
+	sh -c "grep -q '受付中の相談' fed.html && grep -q '誤回答への備え</a>（受付' fed.html"
 
 cat >a1.txt <<'TXT'
 誤回答の責任は導入した自治体にあります。画面に「AIの回答は参考情報です。正確な分別は収集カレンダーで確認してください」と
