@@ -661,11 +661,20 @@ s_board_describe(kr_cli *c, const kr_state_item *it)
 	kr_bview bv;
 	kr_buf b = KR_BUF_INIT, shown = KR_BUF_INIT;
 
-	if (kr_board_kind(it->kind) || kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
+	if ((kr_board_kind(it->kind) && strcmp(it->kind, "consultation") != 0) ||
+	    kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
 		kr_error_clear();
 		return;
 	}
-	kr_bview_describe(&bv, it->id, it->blob, &b);
+	if (strcmp(it->kind, "consultation") == 0) {
+		/* its state as the board's answers make it (kairan consult show has the answers) */
+		const kr_bview_item *x = kr_bview_find(&bv, "consultation", it->id), *acc = NULL;
+		if (x)
+			kr_buf_addf(&b, "状態: %s%s%s（回答は kairan consult show %s）\n",
+			    kr_bview_consult_state(&bv, x, &acc), acc ? "、採用された回答 " : "", acc ? acc->r.id : "", it->id);
+	} else {
+		kr_bview_describe(&bv, it->id, it->blob, &b);
+	}
 	if (b.len) {
 		kr_buf_addsafe(&shown, b.ptr, b.len, KR_SAFE_TEXT);
 		printf("\n-- ボード%s%s%s --\n%s", bv.fed_name ? "（" : "", bv.fed_name ? bv.fed_name : "",
