@@ -80,6 +80,7 @@ typedef struct {
 	kr_bview bv;
 	const kr_policy_rules *rules;
 	int only_endorsed;
+	int kind_asked;                 /* --kind given: board kinds asked for are hits */
 	size_t endorsed, unendorsed, held;
 	char **lines;                   /* per hit: "ボード推奨 2/2 · 利用報告 採用 1、不採用 1" or NULL */
 } s_board;
@@ -91,8 +92,14 @@ s_board_keep(void *arg, const char *pub, const char *kind, const char *blob)
 	kr_board_verdict vd;
 
 	(void)pub;
+	/*
+	 * Consultations and answers are knowledge to find; an endorsement or an
+	 * adoption report is shown with the item it is about (badge, counts),
+	 * so it is a hit of its own only when asked for by --kind.
+	 */
 	if (kind && kr_board_kind(kind))
-		return !sb->only_endorsed;
+		return !sb->only_endorsed && (sb->kind_asked || strcmp(kind, "consultation") == 0 ||
+		    strcmp(kind, "answer") == 0);
 	kr_bview_verdict(&sb->bv, blob, &vd, NULL, NULL, NULL);
 	if (!vd.endorsed && kind && kr_policy_has(sb->rules, "accept.require_endorsement", kind)) {
 		sb->held++;
@@ -591,6 +598,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	q.match = match.ptr;
+	sb.kind_asked = q.kind != NULL;
 	if (kr_bview_load(&sb.bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
 		kr_buf_release(&match);
 		kr_buf_release(&query);
