@@ -49,16 +49,19 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 LIB_SRC += sharing/searchcols.c
 LIB_SRC += policies/values.c
 LIB_SRC += node/transport.c
+LIB_SRC += node/federate.c
+LIB_SRC += policies/board.c sharing/board.c node/board.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
-LIB_SRC += node/federate.c
 CLI_SRC += node/cmd_join.c
 CLI_SRC += node/cmd_audit.c
+CLI_SRC += node/cmd_board.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
 UNIT += values
+UNIT += board
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench

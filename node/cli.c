@@ -47,6 +47,9 @@ const kr_cmd kr_commands[] = {
 	{ "admit", cmd_admit, CMD_NEEDS_HOME, "ID.json | --remove KEY|FPR | --list", "let a node outside the federation connect (its transport key)" },
 	{ "unpin", cmd_unpin, CMD_NEEDS_HOME, "ENDPOINT", "forget a peer's pinned transport key (the next contact learns it again)" },
 	{ "join", cmd_join, CMD_NEEDS_HOME, "ENDPOINT --federation FEDID [--pref NN...]", "join a federation: fetch and check its chain, replicate its members" },
+	{ "endorse", cmd_endorse, CMD_NEEDS_HOME, "ID [--version V] --verdict 推奨|条件付き推奨|注意 [--conditions T] [-m COMMENT] [--review-by DATE]", "a board member endorses an item version" },
+	{ "consult", cmd_consult, CMD_NEEDS_HOME, "ask|list|show|answer|accept|close ...", "相談: ask the board, answer, accept, close" },
+	{ "adopt", cmd_adopt, CMD_NEEDS_HOME, "ID --version V --status 検討中|採用|不採用 [-m NOTE] [--metric NAME=VALUE]...", "report adopting (or not) an item" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

@@ -65,5 +65,12 @@ int cmd_federation(kr_cli *c, int argc, char **argv);
 int cmd_join(kr_cli *c, int argc, char **argv);
 int cmd_audit(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);
+/* node/cmd_board.c: the board at work (DESIGN §7) */
+int cmd_endorse(kr_cli *c, int argc, char **argv);
+int cmd_consult(kr_cli *c, int argc, char **argv);
+int cmd_adopt(kr_cli *c, int argc, char **argv);
+int cmd_export_faq(kr_cli *c, int argc, char **argv);
+/* Appends the board's part of kairan status (JSON: a ",\"board\":{…}" member; text: printed). */
+void kr_board_status(kr_cli *c, int json, kr_buf *out);
 
 #endif

@@ -24,6 +24,7 @@
 #include "../policies/dataset.h"
 #include "../policies/frontmatter.h"
 #include "../policies/item.h"
+#include "board.h"
 #include "cli.h"
 #include "serve.h"
 
@@ -677,6 +678,64 @@ done:
 	return rc;
 }
 
+/*
+ * KR_EPOLICY when policy.accept.require_endorsement holds this item back
+ * (its kind needs the board's endorsement and this version has none).
+ */
+static int
+s_board_held(kr_cli *c, const kr_state_item *it)
+{
+	kr_bview bv;
+	int held;
+
+	if (!kr_policy_has(&c->h.cfg.rules, "accept.require_endorsement", it->kind))
+		return 0;
+	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
+		return KR_EIO;
+	held = kr_bview_held(&bv, &c->h.cfg.rules, it->kind, it->blob);
+	if (held) {
+		kr_board_verdict vd;
+		kr_bview_verdict(&bv, it->blob, &vd, NULL, NULL, NULL);
+		kr_error(KR_EPOLICY, "%s version %s is held back: this node uses %s items only once the board "
+		    "endorsed that version (policy.accept.require_endorsement = %s), and %zu of %u board members "
+		    "have endorsed it", it->id, it->version, it->kind,
+		    kr_policy_get(&c->h.cfg.rules, "accept.require_endorsement"), vd.positive, vd.threshold);
+	}
+	kr_bview_free(&bv);
+	return held ? KR_EPOLICY : 0;
+}
+
+/* After the item: its endorsements, the board's verdict and adoption reports (nothing if none). */
+static void
+s_board_describe(kr_cli *c, const kr_state_item *it)
+{
+	kr_bview bv;
+	kr_buf b = KR_BUF_INIT, shown = KR_BUF_INIT;
+
+	if ((kr_board_kind(it->kind) && strcmp(it->kind, "consultation") != 0) ||
+	    kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
+		kr_error_clear();
+		return;
+	}
+	if (strcmp(it->kind, "consultation") == 0) {
+		/* its state as the board's answers make it (kairan consult show has the answers) */
+		const kr_bview_item *x = kr_bview_find(&bv, "consultation", it->id), *acc = NULL;
+		if (x)
+			kr_buf_addf(&b, "状態: %s%s%s（回答は kairan consult show %s）\n",
+			    kr_bview_consult_state(&bv, x, &acc), acc ? "、採用された回答 " : "", acc ? acc->r.id : "", it->id);
+	} else {
+		kr_bview_describe(&bv, it->id, it->blob, &b);
+	}
+	if (b.len) {
+		kr_buf_addsafe(&shown, b.ptr, b.len, KR_SAFE_TEXT);
+		printf("\n-- ボード%s%s%s --\n%s", bv.fed_name ? "（" : "", bv.fed_name ? bv.fed_name : "",
+		    bv.fed_name ? "）" : "", shown.ptr);
+	}
+	kr_buf_release(&b);
+	kr_buf_release(&shown);
+	kr_bview_free(&bv);
+}
+
 int
 cmd_show(kr_cli *c, int argc, char **argv)
 {
@@ -736,12 +795,17 @@ cmd_show(kr_cli *c, int argc, char **argv)
 		free(id);
 		return rc;
 	}
+	if (rc == 0 && !at)
+		rc = s_board_held(c, &it[0]);
 	if (rc == 0)
 		rc = kr_store_read(c->h.store, it[0].publisher, it[0].collection, commit, it[0].path, &data);
-	if (rc < 0)
+	if (rc < 0) {
 		rc = kr_cli_fail("show");
-	else
+	} else {
 		s_print_item(&data);
+		if (!at)
+			s_board_describe(c, &it[0]);
+	}
 	kr_buf_release(&data);
 	kr_state_items_free(it, n);
 	free(id);
@@ -980,6 +1044,9 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	size_t nhf = 0;
 	int o, rc = 1, hf = 0;
 
+	for (int i = 1; i < argc; i++) /* FAQ rows from resolved consultations: node/cmd_board.c */
+		if (strcmp(argv[i], "--faq") == 0)
+			return cmd_export_faq(c, argc, argv);
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
 		switch (o) {

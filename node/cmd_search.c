@@ -21,6 +21,7 @@
 #include "../policies/item.h"
 #include "../policies/values.h"
 #include "../sharing/search.h"
+#include "board.h"
 #include "cli.h"
 #include "peer.h"
 
@@ -73,8 +74,90 @@ s_print_json(const kr_search_result *r, const char *query)
 	kr_buf_release(&b);
 }
 
+/*
+ * The board's part of a search: the verdict on every match (kept or left
+ * out by --endorsed and policy.accept.require_endorsement, and counted
+ * for the facet), and per shown hit a badge and the adoption counts.
+ */
+typedef struct {
+	kr_bview bv;
+	const kr_policy_rules *rules;
+	int only_endorsed;
+	int kind_asked;                 /* --kind given: board kinds asked for are hits */
+	size_t endorsed, unendorsed, held;
+	char **lines;                   /* per hit: "ボード推奨 2/2 · 利用報告 採用 1、不採用 1" or NULL */
+} s_board;
+
+static int
+s_board_keep(void *arg, const char *pub, const char *kind, const char *blob)
+{
+	s_board *sb = arg;
+	kr_board_verdict vd;
+
+	(void)pub;
+	/*
+	 * Consultations and answers are knowledge to find; an endorsement or an
+	 * adoption report is shown with the item it is about (badge, counts),
+	 * so it is a hit of its own only when asked for by --kind.
+	 */
+	if (kind && kr_board_kind(kind))
+		return !sb->only_endorsed && (sb->kind_asked || strcmp(kind, "consultation") == 0 ||
+		    strcmp(kind, "answer") == 0);
+	kr_bview_verdict(&sb->bv, blob, &vd, NULL, NULL, NULL);
+	if (!vd.endorsed && kind && kr_policy_has(sb->rules, "accept.require_endorsement", kind)) {
+		sb->held++;
+		return 0;
+	}
+	if (sb->only_endorsed && !vd.endorsed)
+		return 0;
+	if (vd.endorsed)
+		sb->endorsed++;
+	else
+		sb->unendorsed++;
+	return 1;
+}
+
+/* Badges and adoption counts of the hits shown. */
 static void
-s_print_text(const kr_search_result *r)
+s_board_lines(kr_cli *c, s_board *sb, const kr_search_result *r)
+{
+	sb->lines = kr_calloc(r->nhits + 1, sizeof(char *));
+	for (size_t i = 0; i < r->nhits; i++) {
+		kr_state_item *it;
+		size_t n, counts[3], na;
+		char *badge = NULL;
+		kr_buf b = KR_BUF_INIT;
+		if (kr_board_kind(r->hits[i].kind))
+			continue;
+		if (kr_state_item_find(c->h.state, r->hits[i].id, &it, &n) == 0) {
+			for (size_t k = 0; k < n && !badge; k++)
+				if (strcmp(it[k].publisher, r->hits[i].publisher) == 0)
+					badge = kr_bview_badge(&sb->bv, it[k].blob);
+			kr_state_items_free(it, n);
+		}
+		kr_error_clear();
+		na = kr_bview_adoptions(&sb->bv, r->hits[i].id, counts, NULL);
+		if (badge)
+			kr_buf_addf(&b, "[%s]", badge);
+		if (na)
+			kr_buf_addf(&b, "%s利用報告 検討中 %zu、採用 %zu、不採用 %zu", b.len ? " · " : "", counts[0],
+			    counts[1], counts[2]);
+		sb->lines[i] = b.len ? kr_buf_detach(&b) : NULL;
+		kr_buf_release(&b);
+		free(badge);
+	}
+}
+
+static void
+s_board_free(s_board *sb, size_t nhits)
+{
+	if (sb->lines)
+		kr_strv_free(sb->lines, nhits);
+	kr_bview_free(&sb->bv);
+}
+
+static void
+s_print_text(const kr_search_result *r, const s_board *sb)
 {
 	kr_buf b = KR_BUF_INIT;
 
@@ -102,6 +185,11 @@ s_print_text(const kr_search_result *r)
 		kr_buf_adds(&b, "\n  ");
 		s_add(&b, h->snippet, "");
 		kr_buf_adds(&b, "\n");
+		if (sb && sb->lines && sb->lines[i]) {
+			kr_buf_adds(&b, "  ");
+			s_add(&b, sb->lines[i], "");
+			kr_buf_adds(&b, "\n");
+		}
 	}
 	kr_buf_addf(&b, "%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
 	if (r->total > r->nhits)
@@ -121,6 +209,12 @@ s_print_text(const kr_search_result *r)
 		}
 		kr_buf_adds(&b, "\n");
 	}
+	if (sb && (sb->endorsed || sb->only_endorsed || sb->bv.federated))
+		kr_buf_addf(&b, "  board: ボード推奨 %zu, 未推奨 %zu\n", sb->endorsed, sb->unendorsed);
+	if (sb && sb->held)
+		kr_buf_addf(&b, "  (%zu match(es) held back: not endorsed by the board, and "
+		    "policy.accept.require_endorsement = %s)\n", sb->held,
+		    kr_policy_get(sb->rules, "accept.require_endorsement"));
 	if (r->nhits)
 		kr_buf_adds(&b, "open one with: kairan show ID\n");
 	fputs(b.ptr, stdout);
@@ -497,6 +591,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "remote", no_argument, NULL, 'R' }, { "deadline", required_argument, NULL, 'D' },
+		{ "endorsed", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int remote = 0, deadline = 800;
@@ -507,10 +602,12 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	kr_buf match = KR_BUF_INIT, query = KR_BUF_INIT;
 	char pub[KR_FPR_HEX + 1], pref[3], since[11];
 	int o, json = 0, rc = 0;
+	s_board sb = { .rules = &c->h.cfg.rules };
 
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
+		case 'E': sb.only_endorsed = 1; break;
 		case 'k': q.kind = optarg; break;
 		case 'd': q.domain = optarg; break;
 		case 'a': q.ai_use = optarg; break;
@@ -545,14 +642,15 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
-		    "[--population-band B] [--since DATE] [--limit N] [--json]\n\n"
+		    "[--population-band B] [--since DATE] [--limit N] [--endorsed] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
 		    "a OR b either. Any word length works (ごみ, AI); full-/half-width and\n"
 		    "katakana/hiragana do not matter. Example: kairan search 'チャットボット 正答率' --outcome 見送り\n"
 		    "--remote also asks every peer (each answers from its own index within --deadline MS,\n"
 		    "default 800) and merges the answers by reciprocal rank.\n"
 		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
-		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"), 0;
+		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"
+		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
@@ -569,10 +667,21 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	q.match = match.ptr;
+	sb.kind_asked = q.kind != NULL;
+	if (kr_bview_load(&sb.bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
+		kr_buf_release(&match);
+		kr_buf_release(&query);
+		return kr_cli_fail("search");
+	}
+	if (sb.only_endorsed || sb.bv.n || *kr_policy_get(&c->h.cfg.rules, "accept.require_endorsement")) {
+		q.keep = s_board_keep;
+		q.keep_arg = &sb;
+	}
 	if (remote) /* every node compiles the query itself; local ranks count fully */
 		q.limit = q.limit < 50 ? 50 : q.limit;
 	if (kr_state_search(c->h.state, &q, &r) < 0) {
 		rc = kr_cli_fail("search");
+		kr_bview_free(&sb.bv);
 	} else {
 		if (remote) {
 			const char *fields[KR_SEARCH_FIELDS] = { NULL, q.kind, q.domain, q.ai_use, q.outcome,
@@ -581,8 +690,10 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		} else if (json) {
 			s_print_json(&r, query.ptr);
 		} else {
-			s_print_text(&r);
+			s_board_lines(c, &sb, &r);
+			s_print_text(&r, &sb);
 		}
+		s_board_free(&sb, r.nhits);
 		kr_search_result_free(&r);
 	}
 	kr_buf_release(&match);

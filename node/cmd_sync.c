@@ -354,8 +354,11 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		}
 		kr_buf_release(&text);
 	}
+	if (json)
+		kr_buf_adds(&out, "]");
+	kr_board_status(c, json, &out); /* open consultations, adoption reports (node/cmd_board.c) */
 	if (json) {
-		kr_buf_adds(&out, "]}\n");
+		kr_buf_adds(&out, "}\n");
 		fputs(out.ptr, stdout);
 	}
 	kr_buf_release(&out);

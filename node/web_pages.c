@@ -24,6 +24,7 @@
 #include "../sharing/fedstore.h"
 #include "../sharing/search.h"
 #include "../sharing/text.h"
+#include "board.h"
 #include "html.h"
 #include "markdown.h"
 #include "textdiff.h"
@@ -820,6 +821,79 @@ s_downloads(kr_html *h, kr_web_ctx *c, const kr_web_item *x)
 	kr_html_tag(h, "</ul>");
 }
 
+/*
+ * 推奨 and 利用報告 (DESIGN §7), between the 出典 line and the body: who
+ * endorsed this exact blob (verdict, conditions, review_by, whether it
+ * counts), the board's verdict, and how many municipalities report
+ * 検討中・採用・不採用 with their notes. Nothing when the node is in no
+ * federation and holds no report: an empty heading would only mislead.
+ */
+static void
+s_board(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
+{
+	kr_bview bv;
+	kr_board_verdict vd;
+	kr_board_vote *votes = NULL;
+	size_t *ix = NULL, n = 0, *ax = NULL, na, counts[3];
+
+	if (kr_board_kind(it->kind) || kr_bview_load(&bv, c->conf->home, c->state, c->store, "") < 0) {
+		kr_error_clear();
+		return;
+	}
+	kr_bview_verdict(&bv, it->blob, &vd, &ix, &n, &votes);
+	if (bv.federated || n) {
+		kr_html_tag(h, "<h2>ボードの推奨</h2><p class=\"board-verdict\">");
+		if (vd.verdict)
+			kr_html_textf(h, "ボード%s：この版を推奨した委員 %zu人（必要 %u人）", vd.verdict, vd.positive, vd.threshold);
+		else
+			kr_html_textf(h, "未推奨：この版を推奨した委員 %zu人（必要 %u人）", vd.positive, vd.threshold);
+		kr_html_tag(h, "</p>");
+	}
+	if (n) {
+		kr_html_tag(h, "<table><caption>この版への推奨</caption><thead><tr><th scope=\"col\">判定</th>"
+		    "<th scope=\"col\">委員</th><th scope=\"col\">条件・コメント</th><th scope=\"col\">見直し期限</th>"
+		    "<th scope=\"col\">数えるか</th></tr></thead><tbody>");
+		for (size_t i = 0; i < n; i++) {
+			const kr_bview_item *x = &bv.v[ix[i]];
+			kr_html_tag(h, "<tr><td>");
+			kr_html_text(h, x->r.verdict ? x->r.verdict : "?");
+			kr_html_tag(h, "</td><td>");
+			kr_html_textf(h, "%s（%s）", x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
+			kr_html_tag(h, "</td><td>");
+			kr_html_textf(h, "%s%s%s", x->r.conditions ? "条件: " : "", x->r.conditions ? x->r.conditions : "",
+			    x->r.comment ? x->r.comment : "");
+			kr_html_tag(h, "</td><td>");
+			kr_html_text(h, x->r.review_by ? x->r.review_by : "");
+			kr_html_tag(h, "</td><td>");
+			kr_html_text(h, votes[i].replaced ? "同じ鍵の後の推奨で置き換え" : kr_board_standing_name(x->standing));
+			kr_html_tag(h, "</td></tr>");
+		}
+		kr_html_tag(h, "</tbody></table>");
+	}
+	na = kr_bview_adoptions(&bv, it->id, counts, &ax);
+	if (na) {
+		kr_html_tag(h, "<h2>利用報告</h2><p>");
+		kr_html_textf(h, "検討中 %zu、採用 %zu、不採用 %zu（%zu団体）", counts[0], counts[1], counts[2], na);
+		kr_html_tag(h, "</p><ul class=\"adoptions\">");
+		for (size_t i = 0; i < na; i++) {
+			const kr_bview_item *x = &bv.v[ax[i]];
+			kr_html_tag(h, "<li>");
+			kr_html_textf(h, "%s %s（%s）版 %s", x->r.status, x->r.pub_name ? x->r.pub_name : "?",
+			    x->r.lg_code ? x->r.lg_code : "?", x->r.target_version ? x->r.target_version : "?");
+			if (x->r.note)
+				kr_html_textf(h, " — %s", x->r.note);
+			if (x->r.metrics)
+				kr_html_textf(h, "（指標: %s）", x->r.metrics);
+			kr_html_tag(h, "</li>");
+		}
+		kr_html_tag(h, "</ul>");
+	}
+	free(ix);
+	free(ax);
+	free(votes);
+	kr_bview_free(&bv);
+}
+
 int
 kr_page_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
@@ -883,15 +957,7 @@ kr_page_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_html_text(&h, attr);
 	kr_html_tag(&h, "</p>");
 
-	/*
-	 * 推奨 (endorsements) and 利用報告 (adoptions), DESIGN §7, belong here,
-	 * between the 出典 line and the body: who on the board endorsed this
-	 * exact blob (verdict, conditions, review_by, and "ボードが推奨" once
-	 * threshold distinct current board keys agree) and how many
-	 * municipalities report 採用・検討中・不採用. Nothing is rendered until
-	 * the endorsement and adoption kinds exist and are indexed; no node
-	 * holds any yet, and an empty heading would only mislead.
-	 */
+	s_board(&h, c, x.it);
 
 	if (strcmp(x.it->kind, "dataset") == 0) {
 		kr_html_tag(&h, "<h2>データ</h2><p>");
@@ -1544,6 +1610,67 @@ s_federation(kr_html *h, kr_fedstore *f)
 	}
 }
 
+/*
+ * The board's work (DESIGN §7): recent endorsements (verdict, the item
+ * version, who, review date, whether it counts) and open consultations
+ * with their age. Nothing when this node holds none of either.
+ */
+static void
+s_board_work(kr_html *h, kr_web_ctx *c)
+{
+	kr_bview bv;
+	size_t shown = 0;
+
+	if (kr_bview_load(&bv, c->conf->home, c->state, c->store, "") < 0) {
+		kr_error_clear();
+		return;
+	}
+	for (size_t i = bv.n; i-- > 0 && shown < 20;) {
+		const kr_bview_item *x = &bv.v[i];
+		if (!x->r.kind || strcmp(x->r.kind, "endorsement") != 0)
+			continue;
+		if (!shown++)
+			kr_html_tag(h, "<h2>ボードの推奨</h2><table><caption>この node が持つ推奨（新しい順、最大20件）</caption>"
+			    "<thead><tr><th scope=\"col\">判定</th><th scope=\"col\">対象</th><th scope=\"col\">委員</th>"
+			    "<th scope=\"col\">見直し期限</th><th scope=\"col\">数えるか</th></tr></thead><tbody>");
+		kr_html_tag(h, "<tr><td>");
+		kr_html_text(h, x->r.verdict ? x->r.verdict : "?");
+		kr_html_tag(h, "</td><td>");
+		if (x->r.target_id)
+			s_item_link(h, x->r.target_id, x->r.target_id, NULL);
+		kr_html_textf(h, " 版 %s", x->r.target_version ? x->r.target_version : "?");
+		kr_html_tag(h, "</td><td>");
+		kr_html_textf(h, "%s（%s）", x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
+		kr_html_tag(h, "</td><td>");
+		kr_html_text(h, x->r.review_by ? x->r.review_by : "");
+		kr_html_tag(h, "</td><td>");
+		kr_html_text(h, kr_board_standing_name(x->standing));
+		kr_html_tag(h, "</td></tr>");
+	}
+	if (shown)
+		kr_html_tag(h, "</tbody></table>");
+	shown = 0;
+	for (size_t i = 0; i < bv.n; i++) {
+		const kr_bview_item *x = &bv.v[i];
+		const char *state;
+		if (!x->r.kind || strcmp(x->r.kind, "consultation") != 0 || !x->r.id)
+			continue;
+		state = kr_bview_consult_state(&bv, x, NULL);
+		if (strcmp(state, "受付") != 0 && strcmp(state, "回答済") != 0)
+			continue;
+		if (!shown++)
+			kr_html_tag(h, "<h2>受付中の相談</h2><ul class=\"consultations\">");
+		kr_html_tag(h, "<li>");
+		s_item_link(h, x->r.id, x->r.title ? x->r.title : x->r.id, NULL);
+		kr_html_textf(h, "（%s、%s %s、%s から）", state, x->r.pub_name ? x->r.pub_name : "?",
+		    x->r.department ? x->r.department : "", x->r.published ? x->r.published : "?");
+		kr_html_tag(h, "</li>");
+	}
+	if (shown)
+		kr_html_tag(h, "</ul>");
+	kr_bview_free(&bv);
+}
+
 int
 kr_page_federation(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
@@ -1576,12 +1703,7 @@ kr_page_federation(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		}
 		kr_fedstore_close(&f);
 	}
-	/*
-	 * The board's work (DESIGN §7) joins this page once its kinds exist:
-	 * recent endorsements by board members (推奨・条件付き推奨・注意, each
-	 * with review_by), open consultations (受付・回答済) and what was
-	 * resolved. Nothing is shown for them until then.
-	 */
+	s_board_work(&h, c);
 	kr_html_tag(&h, "<h2>個別に信頼している発行者</h2>");
 	if (kr_state_pinned_list(c->state, &pinned, &npinned) < 0 || npinned == 0) {
 		kr_error_clear();

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../sharing/text.h"
+#include "board.h"
 #include "html.h"
 #include "webdata.h"
 #include "webjson.h"
@@ -375,15 +376,33 @@ s_record_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* Items found by the index (every kind but dataset rows). */
+/* Knowledge "endorsed": item versions the board endorsed (node/board.h). */
+static int
+s_keep_endorsed(void *arg, const char *pub, const char *kind, const char *blob)
+{
+	kr_board_verdict vd;
+
+	(void)pub;
+	if (!kind || kr_board_kind(kind))
+		return 0;
+	kr_bview_verdict(arg, blob, &vd, NULL, NULL, NULL);
+	return vd.endorsed;
+}
+
+/* Items found by the index (every kind but dataset rows); only endorsed ones when bv is set. */
 static int
 s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind, const char *publisher,
-    size_t limit, s_records *rs)
+    size_t limit, kr_bview *bv, s_records *rs)
 {
 	kr_buf match = KR_BUF_INIT;
 	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit };
 	kr_search_result res;
 	int rc;
+
+	if (bv) {
+		sq.keep = s_keep_endorsed;
+		sq.keep_arg = bv;
+	}
 
 	for (size_t i = 0; i < t->n; i++) {
 		if (i)
@@ -430,10 +449,11 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 			s_meta(rec, "outcome", kr_yaml_str(x.fm, "outcome"));
 		if (headline)
 			s_meta(rec, "headline", headline);
-		/*
-		 * "endorsed" and an endorsement count belong in this metadata once
-		 * board endorsements are indexed (DESIGN §7).
-		 */
+		if (bv) {
+			char *badge = kr_bview_badge(bv, x.it->blob);
+			s_meta(rec, "board", badge ? badge : "");
+			free(badge);
+		}
 		free(attr);
 		free(headline);
 		free(body);
@@ -566,6 +586,7 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	const char *auth = r->authorization, *kid;
 	const char *kind = NULL, *publisher = NULL;
 	int top, rc = 0, items = 1, rows = 0, endorsed = 0;
+	kr_bview bv = { 0 };
 	size_t written = 0;
 
 	if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7] || strchr(auth + 7, ' ')) {
@@ -605,14 +626,10 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		 */
 		kind = kid;
 	} else if (strcmp(kid, "endorsed") == 0) {
-		/*
-		 * Items endorsed by the board (threshold distinct current board
-		 * keys on the exact blob, DESIGN §7). No endorsement is indexed on
-		 * any node yet, so nothing is endorsed: the answer is empty, not an
-		 * error, and starts to fill as soon as endorsements are indexed.
-		 */
+		/* item versions endorsed by the board (threshold distinct current board keys on the blob) */
+		if ((rc = kr_bview_load(&bv, c->conf->home, c->state, c->store, "")) < 0)
+			goto done;
 		endorsed = 1;
-		items = 0;
 	} else if (strlen(kid) == 6 && strspn(kid, "0123456789") == 6) {
 		kr_item_filter f = { .publisher = kid };
 		kr_item_row *none;
@@ -629,10 +646,9 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		s_error(out, 404, 2001, "The knowledge does not exist");
 		goto done;
 	}
-	(void)endorsed;
 	kr_text_tokenize(q.query, (int)strlen(q.query), KR_TEXT_QUERY, s_token, &t);
 	if (t.n && items && (rc = s_items(c, r, &t, kind, publisher, (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4,
-	    &rs)) < 0)
+	    endorsed ? &bv : NULL, &rs)) < 0)
 		goto done;
 	if (t.n && rows && (rc = s_rows(c, r, &t, publisher, &rs)) < 0)
 		goto done;
@@ -660,5 +676,6 @@ done:
 	for (size_t i = 0; i < t.n; i++)
 		free(t.v[i]);
 	s_request_free(&q);
+	kr_bview_free(&bv);
 	return rc;
 }

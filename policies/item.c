@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "board.h"
 #include "frontmatter.h"
 #include "dataset.h"
 #include "lines.h"
@@ -41,6 +42,9 @@ s_prefecture_code(const char *code)
 
 static const char *const s_kinds[][2] = {
 	{ "case", "cases" }, { "prompt", "prompts" }, { "guideline", "guidelines" }, { "dataset", "datasets" },
+	/* the board's kinds (DESIGN §7; fields in policies/board.c) */
+	{ "endorsement", "endorsements" }, { "consultation", "consultations" }, { "answer", "answers" },
+	{ "adoption", "adoptions" },
 };
 static const char *const s_licenses[] = { "PDL-1.0", "CC-BY-4.0", "CC0-1.0" };
 /*
@@ -590,8 +594,11 @@ static void
 s_kind_rules(const kr_yaml *fm, const char *kind, const char *body, const char *body_end, int body_line,
     const char *file, kr_findings *f)
 {
-	if (strcmp(kind, "dataset") != 0)
-		s_vocab(fm, "domains", 1, 1, s_domains, N(s_domains), file, f);
+	if (strcmp(kind, "dataset") != 0) /* board kinds: only a consultation must say its 分野 */
+		s_vocab(fm, "domains", !kr_board_kind(kind) || strcmp(kind, "consultation") == 0, 1, s_domains,
+		    N(s_domains), file, f);
+	if (kr_board_kind(kind))
+		kr_board_kind_rules(fm, kind, body, body_end, file, f);
 	if (strcmp(kind, "case") == 0) {
 		s_vocab(fm, "ai_uses", 1, 1, s_ai_uses, N(s_ai_uses), file, f);
 		s_vocab(fm, "deployment", 0, 0, s_deployments, N(s_deployments), file, f);
@@ -800,10 +807,11 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		return KR_EPOLICY;
 	}
 
-	kind = s_need(fm, "kind", file, f, "one of case, prompt, guideline, dataset");
+	kind = s_need(fm, "kind", file, f, "one of case, prompt, guideline, dataset, "
+	    "endorsement, consultation, answer, adoption");
 	if (kind && !kr_kind_collection(kind)) {
-		kr_findings_add(f, file, s_line(fm, "kind"), 1, "kind",
-		    "kind '%s' is not one of case, prompt, guideline, dataset", kind);
+		kr_findings_add(f, file, s_line(fm, "kind"), 1, "kind", "kind '%s' is not one of case, prompt, "
+		    "guideline, dataset, endorsement, consultation, answer, adoption", kind);
 		kind = NULL;
 	}
 	title = s_need(fm, "title", file, f, "a Japanese title, e.g. title: ごみ出し案内チャットボットの実証");
@@ -964,7 +972,7 @@ kr_item_check(kr_item *out, const kr_policy *pol, const char *file,
 		out->collection = kr_strdup(kr_kind_collection(kind));
 	}
 	if (kind && out->slug) {
-		if (strcmp(kind, "case") == 0 || strcmp(kind, "guideline") == 0) {
+		if (strcmp(kind, "case") == 0 || strcmp(kind, "guideline") == 0 || kr_board_kind(kind)) {
 			out->path = kr_sprintf("%s/%s.md", out->collection, out->slug);
 		} else if (strcmp(kind, "dataset") == 0) {
 			out->path = kr_sprintf("datasets/%s/README.md", out->slug);
@@ -1042,4 +1050,17 @@ kr_item_clear(kr_item *it)
 	free(it->outcome); free(it->deployment); free(it->popband); free(it->headline);
 	free(it->notes);
 	memset(it, 0, sizeof(*it));
+}
+
+void
+kr_item_vocab(const kr_yaml *fm, const char *field, int required, int list, const char *const *allowed,
+    size_t n, const char *file, kr_findings *f)
+{
+	s_vocab(fm, field, required, list, allowed, n, file, f);
+}
+
+int
+kr_date_valid(const char *s)
+{
+	return s_date_valid(s);
 }

@@ -105,6 +105,16 @@ void kr_item_clear(kr_item *it);
  * ("cases" -> case, "子育て" -> 子ども・子育て) and the allowed values.
  */
 int kr_vocab_check(const char *field, const char *value);
+struct kr_yaml;
+/*
+ * For the per-kind rules of other files (policies/board.c): field of fm
+ * must hold values of allowed (a list when list is set); a finding names
+ * the allowed values and the nearest one.
+ */
+void kr_item_vocab(const struct kr_yaml *fm, const char *field, int required, int list,
+    const char *const *allowed, size_t n, const char *file, kr_findings *f);
+/* 1 if s is an ISO date YYYY-MM-DD that exists. */
+int kr_date_valid(const char *s);
 
 /* Collection for a kind ("case" -> "cases"), NULL for an unknown kind. */
 const char *kr_kind_collection(const char *kind);

@@ -51,6 +51,19 @@ kr_policy_rules_set(kr_policy_rules *r, const char *key, const char *value)
 {
 	kr_buf known = KR_BUF_INIT;
 
+	if (strcmp(key, "accept.require_endorsement") == 0) {
+		/* a misspelt kind would silently let unendorsed items through */
+		static const char *const kinds[] = { "case", "prompt", "guideline", "dataset" };
+		for (const char *w = value; *w;) {
+			size_t l = strcspn(w, " "), k;
+			for (k = 0; l && k < 4 && !(strlen(kinds[k]) == l && strncmp(w, kinds[k], l) == 0); k++)
+				;
+			if (l && k == 4)
+				return kr_error(KR_ERROR, "policy.accept.require_endorsement: '%.*s' is not a kind the "
+				    "board endorses (case, prompt, guideline, dataset)", (int)l, w);
+			w += l + (w[l] == ' ');
+		}
+	}
 	for (size_t i = 0; i < r->n; i++)
 		if (strcmp(r->keys[i], key) == 0) {
 			free(r->values[i]);

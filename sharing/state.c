@@ -311,6 +311,8 @@ s_tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len
  */
 typedef struct {
 	kr_scols_run *run;
+	const kr_search_q *q;
+	sqlite3_stmt *keep;             /* q->keep's row: publisher, kind, blob by n */
 	int init, nphrase, stale;
 	double *idf, *freq, avgdl;
 	int64_t nrow, visited;
@@ -372,6 +374,16 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	}
 	c->visited++;
 	n = api->xRowid(fts);
+	if (c->keep) {
+		int keep = 0;
+		sqlite3_bind_int64(c->keep, 1, n);
+		if (sqlite3_step(c->keep) == SQLITE_ROW)
+			keep = c->q->keep(c->q->keep_arg, (const char *)sqlite3_column_text(c->keep, 0),
+			    (const char *)sqlite3_column_text(c->keep, 1), (const char *)sqlite3_column_text(c->keep, 2));
+		sqlite3_reset(c->keep);
+		if (!keep)
+			return;         /* left out of hits, total and facets */
+	}
 	switch (kr_scols_pass(c->run, n, &ntok)) {
 	case -1:
 		c->stale = 1;
@@ -1084,6 +1096,12 @@ again:
 	    (!fresh && !part && (rc = s_scols_fresh(st, 1, &fresh)) < 0))
 		goto done;
 	c.run = kr_scols_run_new(part ? part : st->scols, q, limit);
+	c.q = q;
+	if (q->keep && sqlite3_prepare_v2(st->db, "SELECT publisher, kind, blob FROM items WHERE n = ?",
+	    -1, &c.keep, NULL) != SQLITE_OK) {
+		rc = s_dberr(st, "preparing search");
+		goto done;
+	}
 	if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1",
 	    -1, &stmt, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "preparing search");
@@ -1102,6 +1120,7 @@ again:
 			kr_scols_destroy(&st->scols);
 			kr_scols_destroy(&part);
 			kr_scols_run_destroy(&c.run);
+			sqlite3_finalize(c.keep);
 			free(c.idf);
 			free(c.freq);
 			goto again;
@@ -1123,6 +1142,7 @@ done:
 	}
 	sqlite3_exec(st->db, "RELEASE kr_search", NULL, NULL, NULL);
 	kr_scols_run_destroy(&c.run);
+	sqlite3_finalize(c.keep);
 	kr_scols_destroy(&part);
 	free(c.idf);
 	free(c.freq);

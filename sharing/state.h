@@ -116,6 +116,13 @@ typedef struct {
 	const char *publisher;          /* fingerprint or lg_code */
 	const char *pref, *popband, *since;
 	size_t limit;
+	/*
+	 * Optional: called for every match before it is counted; a match it
+	 * returns 0 for is left out of hits, total and facets (the board's
+	 * verdict: --endorsed, policy.accept.require_endorsement).
+	 */
+	int (*keep)(void *arg, const char *publisher, const char *kind, const char *blob);
+	void *keep_arg;
 } kr_search_q;
 
 typedef struct {

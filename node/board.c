@@ -1,0 +1,330 @@
+/*
+ * node/board.c - the board's verdicts, consultations and adoptions as this
+ * node holds them (see board.h)
+ *
+ * Sizes: one row per board item this node holds; a tally walks the
+ * endorsements once per question, which is fine for the hundreds a
+ * federation writes. The text read here was verified and checked when it
+ * arrived (DESIGN §5); it is parsed again, never trusted further.
+ */
+#include "board.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sharing/fedstore.h"
+
+static const char *const s_kinds[] = { "endorsement", "consultation", "answer", "adoption" };
+
+/* Earlier versions of the chain, for telling retired board members from others. */
+static void
+s_past(const kr_fedstore *f, kr_membership **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!f->have || f->cur.version < 2)
+		return;
+	*out = kr_calloc((size_t)f->cur.version - 1, sizeof(**out));
+	for (uint64_t v = 1; v < f->cur.version; v++) {
+		kr_buf b = KR_BUF_INIT;
+		kr_signed_multi s = { 0 };
+		if (kr_fedstore_get(f, v, &b) == 0 && kr_signed_multi_decode(&s, b.ptr, b.len) == 0 &&
+		    kr_membership_decode(&(*out)[*n], s.body.ptr, s.body.len) == 0)
+			(*n)++;
+		kr_signed_multi_clear(&s);
+		kr_buf_release(&b);
+	}
+}
+
+int
+kr_bview_load(kr_bview *bv, const char *home, kr_state *st, kr_store *store, const char *own_fpr)
+{
+	kr_fedstore fed;
+	kr_membership *past = NULL;
+	const kr_membership **pp = NULL;
+	size_t npast = 0, cap = 0;
+	char iso[32];
+	int rc = 0;
+
+	memset(bv, 0, sizeof(*bv));
+	kr_time_iso(iso, kr_now());
+	memcpy(bv->today, iso, 10);
+	if (kr_fedstore_open(&fed, home) < 0)
+		return KR_EIO;
+	if (fed.have) {
+		bv->federated = 1;
+		bv->threshold = fed.cur.threshold;
+		bv->nboard = fed.cur.nboard;
+		bv->fed_name = kr_strdup(fed.cur.name ? fed.cur.name : "");
+		s_past(&fed, &past, &npast);
+		pp = kr_calloc(npast + 1, sizeof(*pp));
+		for (size_t i = 0; i < npast; i++)
+			pp[i] = &past[i];
+	}
+	{
+		uint8_t k[KR_FPR_LEN], canon[KR_FPR_LEN];
+		bv->own_standing = fed.have && kr_unhex(k, KR_FPR_LEN, own_fpr) == 0 ?
+		    kr_board_standing(&fed.cur, pp, npast, k, canon) : KR_BOARD_OUTSIDE;
+	}
+	for (size_t kind = 0; kind < 4 && rc == 0; kind++) {
+		kr_item_filter f = { .kind = s_kinds[kind], .order = KR_LIST_ID, .limit = 1000000 };
+		kr_item_row *rows = NULL;
+		size_t nrows = 0, total = 0;
+		if ((rc = kr_state_item_list(st, &f, &rows, &nrows, &total)) < 0)
+			break;
+		for (size_t i = 0; i < nrows; i++) {
+			kr_item_row *row = &rows[i];
+			kr_bview_item *x;
+			kr_buf text = KR_BUF_INIT;
+			uint8_t blob[KR_OID_LEN], key[KR_FPR_LEN];
+			if (!row->blob || kr_unhex(blob, KR_OID_LEN, row->blob) < 0 ||
+			    kr_store_read_blob(store, row->publisher, row->collection, blob, &text) < 0) {
+				kr_buf_release(&text);
+				kr_error_clear();
+				continue;
+			}
+			if (bv->n == cap) {
+				cap = cap ? cap * 2 : 32;
+				bv->v = kr_realloc(bv->v, cap * sizeof(*bv->v));
+			}
+			x = &bv->v[bv->n];
+			memset(x, 0, sizeof(*x));
+			if (kr_board_parse(&x->r, text.ptr, text.len) < 0) {
+				kr_buf_release(&text);
+				kr_error_clear();
+				continue;
+			}
+			kr_buf_release(&text);
+			bv->n++;
+			x->publisher = kr_strdup(row->publisher);
+			x->collection = kr_strdup(row->collection);
+			x->path = kr_strdup(row->path);
+			x->blob = kr_strdup(row->blob);
+			x->commit = kr_strdup(row->commit ? row->commit : "");
+			x->order = kr_sprintf("%s %020lld", x->r.updated ? x->r.updated : "", (long long)row->synced);
+			x->standing = KR_BOARD_OUTSIDE;
+			memset(x->canon, 0, sizeof(x->canon));
+			if (kr_unhex(key, KR_FPR_LEN, row->publisher) == 0) {
+				memcpy(x->canon, key, KR_FPR_LEN);
+				if (fed.have)
+					x->standing = kr_board_standing(&fed.cur, pp, npast, key, x->canon);
+			}
+		}
+		kr_item_rows_free(rows, nrows);
+	}
+	for (size_t i = 0; i < npast; i++)
+		kr_membership_clear(&past[i]);
+	free(past);
+	free(pp);
+	kr_fedstore_close(&fed);
+	if (rc < 0)
+		kr_bview_free(bv);
+	return rc;
+}
+
+void
+kr_bview_free(kr_bview *bv)
+{
+	for (size_t i = 0; i < bv->n; i++) {
+		kr_bview_item *x = &bv->v[i];
+		kr_board_rec_clear(&x->r);
+		free(x->publisher); free(x->collection); free(x->path); free(x->blob); free(x->commit);
+		free(x->order);
+	}
+	free(bv->v);
+	free(bv->fed_name);
+	memset(bv, 0, sizeof(*bv));
+}
+
+static int
+s_is(const kr_bview_item *x, const char *kind)
+{
+	return x->r.kind && strcmp(x->r.kind, kind) == 0;
+}
+
+void
+kr_bview_verdict(const kr_bview *bv, const char *blob, kr_board_verdict *out,
+    size_t **idx, size_t *nidx, kr_board_vote **votes)
+{
+	kr_board_vote *v = kr_calloc(bv->n + 1, sizeof(*v));
+	size_t *ix = kr_calloc(bv->n + 1, sizeof(*ix)), n = 0;
+
+	for (size_t i = 0; i < bv->n; i++) {
+		const kr_bview_item *x = &bv->v[i];
+		if (!s_is(x, "endorsement") || !x->r.target_blob || !blob || strcmp(x->r.target_blob, blob) != 0)
+			continue;
+		memcpy(v[n].canon, x->canon, KR_FPR_LEN);
+		v[n].standing = x->standing;
+		v[n].verdict = x->r.verdict;
+		v[n].order = x->order;
+		ix[n++] = i;
+	}
+	kr_board_tally(v, n, bv->federated ? bv->threshold : 0, out);
+	if (idx)
+		*idx = ix;
+	else
+		free(ix);
+	if (nidx)
+		*nidx = n;
+	if (votes)
+		*votes = v;
+	else
+		free(v);
+}
+
+char *
+kr_bview_badge(const kr_bview *bv, const char *blob)
+{
+	kr_board_verdict vd;
+
+	kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	if (!vd.verdict)
+		return NULL;
+	return kr_sprintf("ボード%s %zu/%u", vd.verdict, strcmp(vd.verdict, "注意") == 0 ? vd.caution : vd.positive,
+	    vd.threshold);
+}
+
+int
+kr_bview_held(const kr_bview *bv, const kr_policy_rules *rules, const char *kind, const char *blob)
+{
+	kr_board_verdict vd;
+
+	if (!kind || !kr_policy_has(rules, "accept.require_endorsement", kind))
+		return 0;
+	kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	return !vd.endorsed;
+}
+
+static int
+s_status(const char *s)
+{
+	for (int i = 0; s && i < 3; i++)
+		if (strcmp(s, kr_adopt_statuses[i]) == 0)
+			return i;
+	return -1;
+}
+
+size_t
+kr_bview_adoptions(const kr_bview *bv, const char *item_id, size_t counts[3], size_t **idx)
+{
+	size_t *ix = kr_calloc(bv->n + 1, sizeof(*ix)), n = 0;
+
+	counts[0] = counts[1] = counts[2] = 0;
+	for (size_t i = 0; i < bv->n; i++) {
+		const kr_bview_item *x = &bv->v[i];
+		int later = 0;
+		if (!s_is(x, "adoption") || !x->r.target_id || strcmp(x->r.target_id, item_id) != 0 ||
+		    s_status(x->r.status) < 0)
+			continue;
+		/* one municipality, one report: its latest */
+		for (size_t j = 0; j < bv->n && !later; j++) {
+			const kr_bview_item *y = &bv->v[j];
+			if (j != i && s_is(y, "adoption") && y->r.target_id && strcmp(y->r.target_id, item_id) == 0 &&
+			    strcmp(y->publisher, x->publisher) == 0 && s_status(y->r.status) >= 0)
+				later = strcmp(y->order, x->order) > 0 || (strcmp(y->order, x->order) == 0 && j > i);
+		}
+		if (later)
+			continue;
+		counts[s_status(x->r.status)]++;
+		ix[n++] = i;
+	}
+	if (idx)
+		*idx = ix;
+	else
+		free(ix);
+	return n;
+}
+
+const kr_bview_item *
+kr_bview_find(const kr_bview *bv, const char *kind, const char *id)
+{
+	for (size_t i = 0; id && i < bv->n; i++)
+		if (s_is(&bv->v[i], kind) && bv->v[i].r.id && strcmp(bv->v[i].r.id, id) == 0)
+			return &bv->v[i];
+	return NULL;
+}
+
+static int
+s_counts(int standing)
+{
+	return standing == KR_BOARD_SEAT || standing == KR_BOARD_RETIRED;
+}
+
+const char *
+kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bview_item **accepted)
+{
+	int answers = 0, board_accepted = 0;
+	const char *acc = NULL, *state;
+
+	for (size_t i = 0; i < bv->n; i++) {
+		const kr_bview_item *x = &bv->v[i];
+		if (!s_is(x, "answer") || !x->r.consultation || strcmp(x->r.consultation, c->r.id) != 0 ||
+		    !s_counts(x->standing))
+			continue;
+		if (x->r.accepted_answer) {
+			board_accepted = 1;
+			acc = x->r.accepted_answer;
+		} else {
+			answers++;
+		}
+	}
+	state = kr_consult_state(c->r.state, answers, board_accepted);
+	if (strcmp(state, "解決") == 0 && c->r.accepted_answer)
+		acc = c->r.accepted_answer; /* the asker's choice stands */
+	if (accepted)
+		*accepted = strcmp(state, "解決") == 0 ? kr_bview_find(bv, "answer", acc) : NULL;
+	return state;
+}
+
+int
+kr_bview_needs_review(const kr_bview *bv, const kr_bview_item *a)
+{
+	return a->r.review_by && strcmp(a->r.review_by, bv->today) < 0;
+}
+
+void
+kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_buf *out)
+{
+	kr_board_verdict vd;
+	kr_board_vote *votes = NULL;
+	size_t *ix = NULL, n = 0, counts[3], *ax = NULL, na;
+
+	kr_bview_verdict(bv, blob, &vd, &ix, &n, &votes);
+	if (n) {
+		kr_buf_addf(out, "ボードの推奨 (%zu件):\n", n);
+		for (size_t i = 0; i < n; i++) {
+			const kr_bview_item *x = &bv->v[ix[i]];
+			kr_buf_addf(out, "  %s %s (%s) %s — %s%s\n", x->r.verdict ? x->r.verdict : "?",
+			    x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?",
+			    x->r.updated ? x->r.updated : "", kr_board_standing_name(x->standing),
+			    votes[i].replaced ? "（同じ鍵の後の推奨で置き換え）" : "");
+			if (x->r.conditions)
+				kr_buf_addf(out, "    条件: %s\n", x->r.conditions);
+			if (x->r.comment)
+				kr_buf_addf(out, "    コメント: %s\n", x->r.comment);
+			if (x->r.review_by)
+				kr_buf_addf(out, "    見直し期限: %s%s\n", x->r.review_by,
+				    strcmp(x->r.review_by, bv->today) < 0 ? "（期限切れ: 要見直し）" : "");
+		}
+	}
+	if (bv->federated)
+		kr_buf_addf(out, "ボードの判定: %s（この版を推奨した委員 %zu人 / 必要 %u人）\n",
+		    vd.verdict ? vd.verdict : "未推奨", vd.positive, vd.threshold);
+	else if (n)
+		kr_buf_adds(out, "ボードの判定: 未推奨（この node は連携のメンバー名簿を持っていません）\n");
+	na = kr_bview_adoptions(bv, item_id, counts, &ax);
+	if (na) {
+		kr_buf_addf(out, "利用報告: 検討中 %zu、採用 %zu、不採用 %zu（%zu団体）\n", counts[0], counts[1], counts[2], na);
+		for (size_t i = 0; i < na; i++) {
+			const kr_bview_item *x = &bv->v[ax[i]];
+			kr_buf_addf(out, "  %s %s (%s) 版 %s%s%s%s%s\n", x->r.status, x->r.pub_name ? x->r.pub_name : "?",
+			    x->r.lg_code ? x->r.lg_code : "?", x->r.target_version ? x->r.target_version : "?",
+			    x->r.note ? " — " : "", x->r.note ? x->r.note : "",
+			    x->r.metrics ? " 指標: " : "", x->r.metrics ? x->r.metrics : "");
+		}
+	}
+	free(ix);
+	free(ax);
+	free(votes);
+}

@@ -1,0 +1,79 @@
+/*
+ * node/board.h - what the board did, as this node holds it
+ *
+ * A kr_bview is read from the node's own and mirrored collections of the
+ * board kinds (endorsements, consultations, answers, adoptions) and its
+ * federation chain: every item parsed once (policies/board.c), every
+ * endorser's standing decided once (sharing/board.c). show, search,
+ * status, the board commands and the web pages ask it questions. Built
+ * per command or per request; owns everything it holds. One per thread.
+ */
+#ifndef KR_NODE_BOARD_H
+#define KR_NODE_BOARD_H
+
+#include "../policies/board.h"
+#include "../policies/policy.h"
+#include "../sharing/board.h"
+#include "../sharing/state.h"
+#include "../sharing/store.h"
+
+typedef struct {
+	kr_board_rec r;
+	char *publisher, *collection, *path, *blob, *commit;
+	char *order;                    /* "updated synced": later sorts higher */
+	int standing;                   /* KR_BOARD_* of the publisher's key */
+	uint8_t canon[KR_FPR_LEN];
+} kr_bview_item;
+
+typedef struct {
+	int federated;                  /* a membership chain is installed */
+	uint32_t threshold;
+	size_t nboard;
+	char *fed_name;
+	int own_standing;               /* this node's key */
+	kr_bview_item *v;
+	size_t n;
+	char today[11];
+} kr_bview;
+
+/* Reads everything; an unreadable item is skipped (the index says it exists, git decides). */
+int kr_bview_load(kr_bview *bv, const char *home, kr_state *st, kr_store *store, const char *own_fpr);
+void kr_bview_free(kr_bview *bv);
+
+/*
+ * The board's verdict on one item version (blob, 40 hex). idx (may be
+ * NULL; caller frees) receives the indexes of its endorsements in bv->v.
+ */
+void kr_bview_verdict(const kr_bview *bv, const char *blob, kr_board_verdict *out,
+    size_t **idx, size_t *nidx, kr_board_vote **votes);
+/* "ボード推奨 2/2", "ボード条件付き推奨 2/2", "ボード注意 2/2" or NULL when none. */
+char *kr_bview_badge(const kr_bview *bv, const char *blob);
+/*
+ * 1 when policy.accept.require_endorsement names kind and the board has
+ * not endorsed blob: the item is kept but held back from search and show.
+ */
+int kr_bview_held(const kr_bview *bv, const kr_policy_rules *rules, const char *kind, const char *blob);
+
+/* Latest adoption report per municipality on item_id: counts[0..2] by 検討中, 採用, 不採用. */
+size_t kr_bview_adoptions(const kr_bview *bv, const char *item_id, size_t counts[3], size_t **idx);
+
+/* An item of the view by id (NULL: none). */
+const kr_bview_item *kr_bview_find(const kr_bview *bv, const char *kind, const char *id);
+/*
+ * A consultation's state as DESIGN §7 says (the asker's field and the
+ * board's answers and acceptances); *accepted is the accepted answer, if
+ * this node holds it.
+ */
+const char *kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bview_item **accepted);
+/* 1 when the answer's review_by date has passed (要見直し). */
+int kr_bview_needs_review(const kr_bview *bv, const kr_bview_item *a);
+
+/*
+ * What show and the web page say about an item version: each endorsement
+ * (who, verdict, conditions, whether it counts), the board verdict, and
+ * the adoption counts with every report's note. Plain text lines; empty
+ * when the board said nothing about it.
+ */
+void kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_buf *out);
+
+#endif

@@ -1,0 +1,66 @@
+# tests/boardlib.sh - a federation at work for t0055-t0057: a 2-of-3 board
+# (香川県 as the hub, 高松市, 観音寺市) and three towns (三豊市, 丸亀市,
+# 坂出市), all real nodes on 127.0.0.1. The hub follows every node; every
+# node follows every other publisher through the hub (DESIGN §5 relay).
+# Source after lib.sh, then call board_setup.
+NODES="kagawa takamatsu kanonji mitoyo marugame sakaide"
+
+board_setup() {
+	P=$(port_base)
+	k --home kagawa init --name 香川県 --lg-code 370002 >/dev/null
+	k --home takamatsu init --name 高松市 --lg-code 372013 >/dev/null
+	k --home kanonji init --name 観音寺市 --lg-code 372056 >/dev/null
+	k --home mitoyo init --name 三豊市 --lg-code 372081 >/dev/null
+	k --home marugame init --name 丸亀市 --lg-code 372021 >/dev/null
+	k --home sakaide init --name 坂出市 --lg-code 372030 >/dev/null
+	for n in $NODES; do
+		k --home $n id --json >$n.json
+		eval "FPR_$n=$(k --home $n id --fingerprint)"
+	done
+	k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
+		--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
+	k --home kagawa federation sign g.kfm --yes >/dev/null
+	k --home takamatsu federation sign g.kfm --yes >/dev/null
+	for n in $NODES; do k --home $n federation apply g.kfm >/dev/null; done
+	i=0
+	for n in $NODES; do
+		# each node's pages on a port of its own (WEB_<node>), only on 127.0.0.1
+		sed -i "s|^web = .*|web = http://127.0.0.1:$((P + 20 + i))|" $n/config
+		eval "WEB_$n=http://127.0.0.1:$((P + 20 + i))"
+		serve $n $((P + i)) $((P + i + 1))
+		i=$((i + 2))
+	done
+	HUB=tcp://127.0.0.1:$P
+	i=2
+	for n in takamatsu kanonji mitoyo marugame sakaide; do
+		k --home kagawa follow tcp://127.0.0.1:$((P + i)) --publisher "$(eval echo \$FPR_$n)" >/dev/null
+		i=$((i + 2))
+	done
+	for n in takamatsu kanonji mitoyo marugame sakaide; do
+		args=""
+		for o in $NODES; do [ $o = $n ] || args="$args --publisher $(eval echo \$FPR_$o)"; done
+		k --home $n follow $HUB $args >/dev/null
+	done
+}
+
+# has HOME ID: the node holds the item (show succeeds)
+has() { "$KAIRAN" --home "$1" show "$2" >/dev/null 2>&1; }
+# shows HOME ID TEXT: kairan show ID prints TEXT (fixed string)
+shows() { "$KAIRAN" --home "$1" show "$2" 2>&1 | grep -qF -- "$3"; }
+
+# verify_all HOME COLLECTION: stock git verify-commit on every commit of
+# every COLLECTION repo the node holds; prints the number verified, fails on any refusal.
+verify_all() {
+	"$KAIRAN" --home "$1" allowed-signers >"$T/signers.$1"
+	n=0
+	for r in "$1"/repos/*/"$2".git; do
+		[ -d "$r" ] || continue
+		for c in $(git -C "$r" rev-list main); do
+			git -C "$r" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile="$T/signers.$1" verify-commit "$c" \
+				>/dev/null 2>&1 || { echo "refused: $r $c"; return 1; }
+			n=$((n + 1))
+		done
+	done
+	echo "$n"
+	[ "$n" -gt 0 ]
+}
