@@ -49,11 +49,13 @@ check "board: genesis applied with 2 of 3 signatures" k --home kagawa federation
 board_apply() { for b in takamatsu kanonji; do k --home $b federation apply "$1" >/dev/null; done; }
 board_apply g.kfm
 FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
-# Version 2: a hub and a member.
-k --home kagawa federation propose --add-member marugame.json --role hub --add-member sanuki.json -o v2.kfm >/dev/null
+# Version 2: a hub, a member and the two towns (the board adds a town, then it joins;
+# the transport admits members only, DESIGN §6).
+k --home kagawa federation propose --add-member marugame.json --role hub --add-member sanuki.json \
+	--add-member mitoyo.json --add-member zentsuji.json -o v2.kfm >/dev/null
 k --home kanonji federation sign v2.kfm --yes >/dev/null
 k --home kagawa federation sign v2.kfm --yes >/dev/null
-check "board: version 2 (a hub and a member) applied" k --home kagawa federation apply v2.kfm
+check "board: version 2 (a hub, a member, two towns) applied" k --home kagawa federation apply v2.kfm
 board_apply v2.kfm
 pub kagawa guide1 香川県の生成AI利用指針
 pub sanuki case1 さぬき市の議事録要約
@@ -72,7 +74,7 @@ check "and nothing changed" test "$before" = "$(chain mitoyo; sqlite3 mitoyo/sta
 # A node that serves a broken chain (version 2 signed by one board member only).
 mk liar 東かがわ市 372072 16
 cp -r kagawa/federation liar/federation
-k --home kagawa federation propose --add-member zentsuji.json -o bad3.kfm >/dev/null
+k --home kagawa federation propose --add-member sakaide.json -o bad3.kfm >/dev/null
 k --home kagawa federation sign bad3.kfm --yes >/dev/null
 cp bad3.kfm liar/federation/chain/000003.kfm
 python3 - liar/federation/verified <<'PY'

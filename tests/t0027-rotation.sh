@@ -23,13 +23,15 @@ mk kagawa 香川県 370002 0
 mk marugame 丸亀市 372021 2
 mk marugame2 丸亀市 372021 2          # the same town's new key, same endpoint
 mk mitoyo 三豊市 372081 4
+mk zentsuji 善通寺市 372048 6
 OLD=$(k --home marugame id --fingerprint)
 NEW=$(k --home marugame2 id --fingerprint)
 
 k --home kagawa federation create --name 香川県生成AI連携 --threshold 1 --board kagawa.json --expires-days 1 -o v1.kfm >/dev/null
 k --home kagawa federation sign v1.kfm --yes >/dev/null
 k --home kagawa federation apply v1.kfm >/dev/null
-k --home kagawa federation propose --add-member marugame.json --expires-days 1 -o v2.kfm >/dev/null
+k --home kagawa federation propose --add-member marugame.json --add-member mitoyo.json --add-member zentsuji.json \
+	--expires-days 1 -o v2.kfm >/dev/null
 k --home kagawa federation sign v2.kfm --yes >/dev/null
 k --home kagawa federation apply v2.kfm >/dev/null
 for v in v1 v2; do k --home marugame federation apply $v.kfm >/dev/null; done
@@ -47,6 +49,9 @@ k --home kagawa federation propose --rotate "$OLD" marugame2.json --expires-days
 k --home kagawa federation sign v3.kfm --yes >/dev/null
 check "board: version 3 (rotation) applied" k --home kagawa federation apply v3.kfm
 k --home marugame federation apply v3.kfm >/dev/null
+# The town takes version 3 as a file: the only node it talks to is the one whose
+# keys (signing and transport) changed, so the old document cannot reach it there.
+k --home mitoyo federation apply v3.kfm >/dev/null
 kill "$PID_marugame"; wait "$PID_marugame" 2>/dev/null
 mkdir -p "marugame2/repos/$NEW"
 cp -r "marugame/repos/$OLD/cases.git" "marugame2/repos/$NEW/"
@@ -67,7 +72,6 @@ check "both items are there, each once" sh -c "test \$(\"\$KAIRAN\" --home mitoy
 
 # A town that never held the old key's collection takes the whole history:
 # the commits before the rotation by the old key, after it by the new one.
-mk zentsuji 善通寺市 372048 6
 check "a town joining after the rotation verifies the history across it" \
 	k --home zentsuji join "tcp://127.0.0.1:$(($P + 2))" --federation "$FED"
 both() { found zentsuji 丸亀市の交換前の事例 && found zentsuji 丸亀市の交換後の事例; }
