@@ -18,9 +18,12 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 
 PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson libmicrohttpd libcmark
+PKGS += libsystemd
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
+# the service (sd_notify), its sandbox test, the package and its checks
+DEB_PKGS += libsystemd-dev bubblewrap debootstrap lintian dpkg-dev fakeroot
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 
@@ -41,7 +44,9 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
 	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
+LIB_SRC += node/ports.c node/service.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
+CLI_SRC += node/cmd_config.c node/cmd_key.c node/cmd_backup.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

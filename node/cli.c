@@ -40,6 +40,10 @@ const kr_cmd kr_commands[] = {
 	{ "verify", cmd_verify, CMD_NEEDS_HOME, "[--full]", "re-check every local replica (--full: every object)" },
 	{ "repair", cmd_repair, 0, "", "rebuild a lost or damaged state.db; set damaged packs aside" },
 	{ "federation", cmd_federation, CMD_NEEDS_HOME, "create|propose|sign|apply|show ...", "the board's membership document: build, sign, install, show" },
+	{ "config", cmd_config, 0, "check [--ports]", "check the config and keys as serve reads them (file:line)" },
+	{ "key", cmd_key, 0, "export --passphrase-file F [-o OUT] | import FILE --passphrase-file F --name N --lg-code C", "the node's keys, encrypted, for safekeeping" },
+	{ "backup", cmd_backup, CMD_NEEDS_HOME, "DIR", "copy the whole home to DIR, also while serving" },
+	{ "restore", cmd_restore, 0, "DIR", "make a new home from a backup" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

@@ -60,6 +60,10 @@ int cmd_derive(kr_cli *c, int argc, char **argv);
 int cmd_search(kr_cli *c, int argc, char **argv);
 int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_federation(kr_cli *c, int argc, char **argv);
+int cmd_config(kr_cli *c, int argc, char **argv);
+int cmd_key(kr_cli *c, int argc, char **argv);
+int cmd_backup(kr_cli *c, int argc, char **argv);
+int cmd_restore(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);
 
 #endif

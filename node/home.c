@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../policies/item.h"
+#include "web.h"
 
 static const char s_config_template[] =
 	"# kairan node configuration. Lines are `key = value`; # starts a comment.\n"
@@ -109,6 +110,13 @@ s_rm_rf(const char *path)
 int
 kr_home_init(const char *path, const char *name, const char *lg_code)
 {
+	return kr_home_init_keys(path, name, lg_code, NULL, NULL);
+}
+
+int
+kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *with_key,
+    const kr_key *with_tkey)
+{
 	struct stat st;
 	char *tmp = NULL, *p = NULL, right[7];
 	kr_key *key = NULL;
@@ -138,12 +146,14 @@ kr_home_init(const char *path, const char *name, const char *lg_code)
 		goto done;
 	free(p);
 	p = kr_sprintf("%s/keys/node.ed25519", tmp);
-	if ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+	if (with_key ? (rc = kr_key_save(with_key, p)) < 0
+	    : ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0))
 		goto done;
 	free(p);
 	p = kr_sprintf("%s/keys/node.x25519", tmp);
 	kr_key_destroy(&key);
-	if ((rc = kr_tkey_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+	if (with_tkey ? (rc = kr_key_save(with_tkey, p)) < 0
+	    : ((rc = kr_tkey_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0))
 		goto done;
 	free(p);
 	kr_buf_addf(&cfg, s_config_template, name, lg_code);
@@ -188,39 +198,79 @@ s_parse_u64(const char *v, uint64_t *out)
 	return 0;
 }
 
+/*
+ * tcp://HOST:PORT (HOST a name, an address, [IPv6] or *; PORT 1-65535 or *
+ * for any) or ipc://PATH: what zmq_bind takes from a config. 0 or
+ * KR_EUSAGE with the reason.
+ */
 int
-kr_config_load(kr_config *c, const char *path)
+kr_config_endpoint_check(const char *ep)
 {
-	kr_buf text = KR_BUF_INIT;
-	char *line, *save = NULL;
-	int lineno = 0, rc;
+	const char *host, *colon, *c;
+	unsigned long port;
+	char *end;
 
-	memset(c, 0, sizeof(*c));
-	if ((rc = kr_policy_rules_init(&c->rules)) < 0)
-		return rc;
-	c->max_collection_bytes = (uint64_t)1 << 30;
-	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
-	c->manifest_ttl = 7 * 24 * 3600;
-	c->resign_before = c->manifest_ttl / 2;
-	c->beacon_ms = 2000;
-	c->timeout_ms = 5000;
-	c->pack_cache_bytes = (size_t)128 << 20;
-	c->serve_workers = 2;
-	c->serve_queue = 256;
-	c->serve_credit = 8;
-	if ((rc = kr_file_read(&text, path)) < 0)
-		return rc;
-	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	if (strncmp(ep, "ipc://", 6) == 0) {
+		if (!ep[6])
+			return kr_error(KR_EUSAGE, "'%s' names no socket path (e.g. ipc:///run/kairan/node.sock)", ep);
+		return 0;
+	}
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return kr_error(KR_EUSAGE, "'%s' is not an endpoint: it must look like tcp://127.0.0.1:7420", ep);
+	host = ep + 6;
+	if (!(colon = strrchr(host, ':')) || colon == host)
+		return kr_error(KR_EUSAGE, "'%s' needs a host and a port, like tcp://127.0.0.1:7420", ep);
+	if (host[0] == '[' ? colon[-1] != ']' : memchr(host, ':', (size_t)(colon - host)) != NULL)
+		return kr_error(KR_EUSAGE, "'%s': write an IPv6 address in brackets, like tcp://[::1]:7420", ep);
+	for (c = host; c < colon; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr(".-_:[]*%", *c)))
+			return kr_error(KR_EUSAGE, "'%s': the host may not contain '%c'", ep, *c);
+	if (strcmp(colon + 1, "*") == 0)
+		return 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || colon[1] == '-' || colon[1] == '+' || port < 1 || port > 65535)
+		return kr_error(KR_EUSAGE, "'%s': the port must be a number from 1 to 65535", ep);
+	return 0;
+}
+
+/*
+ * Parses the text of a config into c. Every problem (unknown or duplicate
+ * setting, bad value or endpoint) is reported as "PATH:LINE: …" through
+ * problem() and parsing goes on, so `kairan config check` names them all;
+ * returns their count. c keeps the values of the lines that were good.
+ */
+static int
+s_config_parse(kr_config *c, const char *path, char *text,
+    void (*problem)(const char *msg, void *arg), void *arg)
+{
+	typedef struct { char *key; int line; } s_seen;
+	s_seen *seen = NULL;
+	size_t nseen = 0;
+	char *line, *next;
+	int lineno = 0, problems = 0;
+
+#define PROBLEM(...) do { \
+		char *m_ = kr_sprintf(__VA_ARGS__); \
+		problem(m_, arg); \
+		free(m_); \
+		problems++; \
+	} while (0)
+	for (line = text; line; line = next) {
 		char *eq, *k, *v, *e;
 		uint64_t n;
+		size_t i;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
 		lineno++;
 		while (*line == ' ' || *line == '\t')
 			line++;
 		if (*line == '#' || *line == '\0' || *line == '\r')
 			continue;
 		if (!(eq = strchr(line, '='))) {
-			rc = kr_error(KR_ERROR, "%s:%d: expected `key = value`", path, lineno);
-			break;
+			PROBLEM("%s:%d: expected `key = value`", path, lineno);
+			continue;
 		}
 		*eq = '\0';
 		k = line;
@@ -231,9 +281,26 @@ kr_config_load(kr_config *c, const char *path)
 			v++;
 		for (e = v + strlen(v) - 1; e >= v && (*e == ' ' || *e == '\t' || *e == '\r'); e--)
 			*e = '\0';
+		for (i = 0; i < nseen && strcmp(seen[i].key, k) != 0; i++)
+			;
+		if (i < nseen) {
+			PROBLEM("%s:%d: duplicate setting '%s' (first set on line %d; keep one of them)",
+			    path, lineno, k, seen[i].line);
+			continue;
+		}
+		seen = kr_realloc(seen, (nseen + 1) * sizeof(*seen));
+		seen[nseen++] = (s_seen){ kr_strdup(k), lineno };
+		if ((strcmp(k, "listen") == 0 || strcmp(k, "announce") == 0) && kr_config_endpoint_check(v) < 0) {
+			PROBLEM("%s:%d: %s: %s", path, lineno, k, kr_errmsg());
+			continue;
+		}
+		if (strcmp(k, "web") == 0 && strcmp(v, "off") != 0 && kr_web_check_url(v) < 0) {
+			PROBLEM("%s:%d: web: %s", path, lineno, kr_errmsg());
+			continue;
+		}
 #define STR(key, field) if (strcmp(k, key) == 0) { free(c->field); c->field = kr_strdup(v); continue; }
 #define NUM(key, field, type) if (strcmp(k, key) == 0) { \
-			if (s_parse_u64(v, &n) < 0) { rc = kr_error(KR_ERROR, "%s:%d: %s must be a number", path, lineno, key); break; } \
+			if (s_parse_u64(v, &n) < 0) { PROBLEM("%s:%d: %s must be a number", path, lineno, key); continue; } \
 			c->field = (type)n; continue; }
 		STR("name", name)
 		STR("lg_code", lg_code)
@@ -246,10 +313,8 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("web.max_connections", web_max_connections, unsigned)
 		NUM("web.per_ip", web_per_ip, unsigned)
 		if (strncmp(k, "policy.", 7) == 0) {
-			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
-				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
-				break;
-			}
+			if (kr_policy_rules_set(&c->rules, k + 7, v) < 0)
+				PROBLEM("%s:%d: %s", path, lineno, kr_errmsg());
 			continue;
 		}
 		/* older names for two policy settings */
@@ -273,32 +338,102 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("serve_credit", serve_credit, int)
 #undef STR
 #undef NUM
-		rc = kr_error(KR_ERROR, "%s:%d: unknown setting '%s'", path, lineno, k);
-		break;
+		PROBLEM("%s:%d: unknown setting '%s' (the settings are listed in kairan-config(5))", path, lineno, k);
 	}
+	if (!c->name || !c->lg_code)
+		PROBLEM("%s: name and lg_code must be set", path);
+	if (c->serve_workers < 1 || c->serve_workers > 64)
+		PROBLEM("%s: serve_workers must be 1 to 64", path);
+	if (c->serve_queue < 1 || c->serve_queue > 65536)
+		PROBLEM("%s: serve_queue must be 1 to 65536", path);
+	if (c->serve_credit < 1 || c->serve_credit > 1024)
+		PROBLEM("%s: serve_credit must be 1 to 1024", path);
+#undef PROBLEM
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i].key);
+	free(seen);
+	kr_error_clear();
+	return problems;
+}
+
+typedef struct {
+	kr_buf first;
+	int n;
+} s_problems;
+
+static void
+s_first_problem(const char *msg, void *arg)
+{
+	s_problems *p = arg;
+
+	if (p->n++ == 0)
+		kr_buf_adds(&p->first, msg);
+}
+
+/* The defaults, then path; problems go to problem(). Returns their count, or an error reading path. */
+static int
+s_config_read(kr_config *c, const char *path, void (*problem)(const char *msg, void *arg), void *arg)
+{
+	kr_buf text = KR_BUF_INIT;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = kr_policy_rules_init(&c->rules)) < 0)
+		return rc;
+	c->max_collection_bytes = (uint64_t)1 << 30;
+	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
+	c->manifest_ttl = 7 * 24 * 3600;
+	c->resign_before = c->manifest_ttl / 2;
+	c->beacon_ms = 2000;
+	c->timeout_ms = 5000;
+	c->pack_cache_bytes = (size_t)128 << 20;
+	c->serve_workers = 2;
+	c->serve_queue = 256;
+	c->serve_credit = 8;
+	if ((rc = kr_file_read(&text, path)) < 0) {
+		kr_config_clear(c);
+		return rc;
+	}
+	rc = s_config_parse(c, path, text.ptr, problem, arg);
 	kr_buf_release(&text);
-	if (rc == 0 && (!c->name || !c->lg_code))
-		rc = kr_error(KR_ERROR, "%s: name and lg_code must be set", path);
-	if (rc == 0 && !c->listen)
+	if (!c->listen)
 		c->listen = kr_strdup("tcp://127.0.0.1:7420");
-	if (rc == 0 && !c->announce)
+	if (!c->announce)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
-	if (rc == 0 && (c->serve_workers < 1 || c->serve_workers > 64))
-		rc = kr_error(KR_ERROR, "%s: serve_workers must be 1 to 64", path);
-	if (rc == 0 && (c->serve_queue < 1 || c->serve_queue > 65536))
-		rc = kr_error(KR_ERROR, "%s: serve_queue must be 1 to 65536", path);
-	if (rc == 0 && (c->serve_credit < 1 || c->serve_credit > 1024))
-		rc = kr_error(KR_ERROR, "%s: serve_credit must be 1 to 1024", path);
-	if (rc == 0 && !c->web)
+	if (!c->web)
 		c->web = kr_strdup("http://127.0.0.1:7480");
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
-	if (rc == 0) {
-		c->max_collection_bytes = kr_policy_size(&c->rules, "accept.max_collection_bytes", c->max_collection_bytes);
-		c->max_item_bytes = (size_t)kr_policy_size(&c->rules, "publish.max_item_bytes", c->max_item_bytes);
-	}
-	if (rc < 0)
+	c->max_collection_bytes = kr_policy_size(&c->rules, "accept.max_collection_bytes", c->max_collection_bytes);
+	c->max_item_bytes = (size_t)kr_policy_size(&c->rules, "publish.max_item_bytes", c->max_item_bytes);
+	return rc;
+}
+
+int
+kr_config_load(kr_config *c, const char *path)
+{
+	s_problems p = { KR_BUF_INIT, 0 };
+	int rc = s_config_read(c, path, s_first_problem, &p);
+
+	if (rc > 0) {
+		if (p.n > 1)
+			rc = kr_error(KR_ERROR, "%s (and %d more problems; see: kairan config check)", p.first.ptr, p.n - 1);
+		else
+			rc = kr_error(KR_ERROR, "%s", p.first.ptr);
 		kr_config_clear(c);
+	}
+	kr_buf_release(&p.first);
+	return rc;
+}
+
+int
+kr_config_check(const char *path, void (*problem)(const char *msg, void *arg), void *arg)
+{
+	kr_config c;
+	int rc = s_config_read(&c, path, problem, arg);
+
+	if (rc >= 0)
+		kr_config_clear(&c);
 	return rc;
 }
 
