@@ -18,9 +18,10 @@
  *      that records it commits, so the copy's is never behind its refs.
  * It is written to DIR.partial-PID and renamed to DIR at the end: a
  * failed backup leaves no DIR. restore copies a backup into a new home the
- * same way (all or nothing), opens it (schema migrations, reconcile: refs
- * ahead of state.db get a fresh manifest above the last seq) and only then
- * renames it into place; it refuses a home that exists.
+ * same way (all or nothing, kr_home_staging: also into the empty
+ * /var/lib/kairan of the service), opens it (schema migrations, reconcile:
+ * refs ahead of state.db get a fresh manifest above the last seq) and only
+ * then puts it in place; it refuses a home that exists.
  */
 #include "cli.h"
 
@@ -379,7 +380,7 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 	kr_home h;
 	kr_state_manifest m;
 	uint64_t seq = 0;
-	int rc, opened = 0;
+	int rc, opened = 0, in_place = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: kairan [--home NEW] restore DIR\n\n"
@@ -393,8 +394,6 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("restore");
 	dir = argv[1];
 	memset(&h, 0, sizeof(h));
-	if ((rc = s_target_free(c->home_path, "home")) < 0)
-		goto fail;
 	for (const char *const *need = (const char *const[]){ "config", "keys/node.ed25519", "state.db", NULL };
 	    *need; need++) {
 		free(p);
@@ -405,11 +404,14 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 			goto fail;
 		}
 	}
-	tmp = kr_sprintf("%s.partial-%d", c->home_path, (int)getpid());
-	s_rm_rf(tmp);
+	if (!(tmp = kr_home_staging(c->home_path, "restore", &in_place))) {
+		rc = KR_EEXISTS;
+		goto fail;
+	}
 	if ((rc = s_copy_tree(dir, tmp, (const char *const[]){ "BACKUP", NULL }, 0, 0, &st)) < 0)
 		goto fail;
-	chmod(tmp, 0755);
+	if (!in_place)
+		chmod(tmp, 0755);
 	if ((rc = kr_home_open(&h, tmp)) < 0)
 		goto fail;
 	opened = 1;
@@ -422,10 +424,8 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 	    h.cfg.lg_code, c->home_path, h.fpr, (unsigned long long)seq, st.files);
 	kr_home_close(&h);
 	opened = 0;
-	if (rename(tmp, c->home_path) < 0) {
-		rc = kr_error(KR_EIO, "%s: %s", c->home_path, strerror(errno));
+	if ((rc = kr_home_staging_commit(tmp, c->home_path, in_place)) < 0)
 		goto fail;
-	}
 	fputs(msg, stdout);
 	printf("the node that was backed up must not serve any more; start this one with: kairan --home %s serve\n",
 	    c->home_path);

@@ -7,6 +7,7 @@
  */
 #include "home.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -107,6 +108,108 @@ s_rm_rf(const char *path)
 	nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * A new home is built aside and put in place in one step. Beside path
+ * (path.WHAT.PID, then one rename) when path does not exist; inside it
+ * (path/.WHAT.PID, then each entry moved up, config last: a home is a
+ * directory with a config) when path is an empty directory its user may
+ * not replace, such as the /var/lib/kairan systemd's StateDirectory= made.
+ */
+char *
+kr_home_staging(const char *path, const char *what, int *in_place)
+{
+	struct stat st;
+	char *tmp, *cfgpath;
+	DIR *d;
+	struct dirent *de;
+	int exists, entries = 0;
+
+	*in_place = 0;
+	if (stat(path, &st) < 0) {
+		tmp = kr_sprintf("%s.%s.%d", path, what, (int)getpid());
+		goto made;
+	}
+	cfgpath = kr_sprintf("%s/config", path);
+	exists = access(cfgpath, F_OK) == 0;
+	free(cfgpath);
+	if (exists) {
+		kr_error(KR_EEXISTS, "%s is already a kairan home; nothing was changed "
+		    "(use another --home, or remove it first)", path);
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(path))) {
+		kr_error(KR_EEXISTS, "%s exists and is not a directory this user can use; nothing was changed", path);
+		return NULL;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			entries++;
+	closedir(d);
+	if (entries) {
+		kr_error(KR_EEXISTS, "%s exists and is not empty; nothing was changed", path);
+		return NULL;
+	}
+	*in_place = 1;
+	tmp = kr_sprintf("%s/.%s.%d", path, what, (int)getpid());
+made:
+	s_rm_rf(tmp);
+	if (kr_mkdir_p(tmp, 0700) < 0) {
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+int
+kr_home_staging_commit(const char *tmp, const char *path, int in_place)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!in_place) {
+		if (rename(tmp, path) < 0)
+			return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!(d = opendir(tmp)))
+		return kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		char *from, *to;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, "config") == 0)
+			continue;
+		from = kr_sprintf("%s/%s", tmp, de->d_name);
+		to = kr_sprintf("%s/%s", path, de->d_name);
+		if (rename(from, to) < 0)
+			rc = kr_error(KR_EIO, "%s: %s", to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	if (rc == 0) {
+		char *from = kr_sprintf("%s/config", tmp), *to = kr_sprintf("%s/config", path);
+		if (rename(from, to) < 0)
+			rc = kr_error(KR_EIO, "%s: %s", to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	if (rc < 0) {
+		/* back out what moved: path is an empty directory again */
+		if ((d = opendir(path))) {
+			while ((de = readdir(d))) {
+				char *e = kr_sprintf("%s/%s", path, de->d_name);
+				if (de->d_name[0] != '.')
+					s_rm_rf(e);
+				free(e);
+			}
+			closedir(d);
+		}
+		return rc;
+	}
+	rmdir(tmp);
+	return 0;
+}
+
 int
 kr_home_init(const char *path, const char *name, const char *lg_code)
 {
@@ -117,30 +220,18 @@ int
 kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *with_key,
     const kr_key *with_tkey)
 {
-	struct stat st;
 	char *tmp = NULL, *p = NULL, right[7];
 	kr_key *key = NULL;
 	kr_state *state = NULL;
 	kr_buf cfg = KR_BUF_INIT;
-	int rc;
+	int rc, in_place = 0;
 
 	if (kr_lgcode_check(lg_code, right) < 0)
 		return kr_error(KR_EUSAGE, "--lg-code %s", kr_errmsg());
 	if (!name[0] || strchr(name, '\n'))
 		return kr_error(KR_EUSAGE, "--name must be a non-empty single line");
-	if (stat(path, &st) == 0) {
-		char *cfgpath = kr_sprintf("%s/config", path);
-		int exists = access(cfgpath, F_OK) == 0;
-		free(cfgpath);
-		if (exists)
-			return kr_error(KR_EEXISTS, "%s is already a kairan home; nothing was changed "
-			    "(use another --home, or remove it first)", path);
-		if (rmdir(path) < 0)
-			return kr_error(KR_EEXISTS, "%s exists and is not empty; nothing was changed", path);
-	}
-	tmp = kr_sprintf("%s.init.%d", path, (int)getpid());
-	if ((rc = kr_mkdir_p(tmp, 0700)) < 0)
-		goto done;
+	if (!(tmp = kr_home_staging(path, "init", &in_place)))
+		return KR_EEXISTS;
 	p = kr_sprintf("%s/keys", tmp);
 	if ((rc = kr_mkdir_p(p, 0700)) < 0)
 		goto done;
@@ -169,10 +260,8 @@ kr_home_init_keys(const char *path, const char *name, const char *lg_code, const
 	p = kr_sprintf("%s/repos", tmp);
 	if ((rc = kr_mkdir_p(p, 0755)) < 0)
 		goto done;
-	if (rename(tmp, path) < 0) {
-		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	if ((rc = kr_home_staging_commit(tmp, path, in_place)) < 0)
 		goto done;
-	}
 	chmod(path, 0755);
 done:
 	if (rc < 0 && tmp)

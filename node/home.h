@@ -56,6 +56,14 @@ typedef struct {
 char *kr_home_path(const char *opt);
 /* Creates a new home; refuses (KR_EEXISTS) if one exists at path. */
 int kr_home_init(const char *path, const char *name, const char *lg_code);
+/*
+ * Where to build a new home for path (caller frees; NULL and KR_EEXISTS if
+ * a home or anything else is there): beside it, or inside it when path is
+ * an empty directory (*in_place). kr_home_staging_commit puts it in place:
+ * one rename, or each entry moved in with config last.
+ */
+char *kr_home_staging(const char *path, const char *what, int *in_place);
+int kr_home_staging_commit(const char *tmp, const char *path, int in_place);
 /* The same with the given keys (kairan key import; tkey NULL: a new one). */
 int kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *key,
     const kr_key *tkey);
