@@ -231,7 +231,7 @@ deb: $(DEB)
 
 $(DEB): $(BUILD)/kairan deploy/debian/* deploy/systemd/kairan.service docs/man/* deploy/config.example docs/運用.md deploy/bash-completion/kairan
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_ROOT)/DEBIAN $(BUILD)/deb/src/debian
-	$(MAKE) --no-print-directory install-files DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr
+	$(MAKE) --no-print-directory install-files DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
 	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/bin/kairan
 	gzip -9n $(DEB_ROOT)/usr/share/man/man1/kairan.1 $(DEB_ROOT)/usr/share/man/man5/kairan-config.5
 	sed 's/@VERSION@/$(DEB_VERSION)/' deploy/debian/changelog | gzip -9n >$(DEB_ROOT)/usr/share/doc/kairan/changelog.Debian.gz
@@ -239,7 +239,7 @@ $(DEB): $(BUILD)/kairan deploy/debian/* deploy/systemd/kairan.service docs/man/*
 	for f in postinst prerm postrm config; do install -m 755 deploy/debian/$$f $(DEB_ROOT)/DEBIAN/; done
 	install -m 644 deploy/debian/templates $(DEB_ROOT)/DEBIAN/
 	printf 'Source: kairan\nMaintainer: x <x@x.invalid>\n\nPackage: kairan\nArchitecture: any\n' >$(BUILD)/deb/src/debian/control
-	shlibs=$$(cd $(BUILD)/deb/src && dpkg-shlibdeps -O -e$(CURDIR)/$(DEB_ROOT)/usr/bin/kairan 2>/dev/null | sed -n 's/^shlibs:Depends=//p'); \
+	shlibs=$$(cd $(BUILD)/deb/src && dpkg-shlibdeps -O -e$(abspath $(DEB_ROOT))/usr/bin/kairan 2>/dev/null | sed -n 's/^shlibs:Depends=//p'); \
 	size=$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1); \
 	sed -e 's/@VERSION@/$(DEB_VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e "s/@SIZE@/$$size/" -e "s/@SHLIBS@/$$shlibs/" \
 	  deploy/debian/control.in >$(DEB_ROOT)/DEBIAN/control
@@ -258,4 +258,4 @@ check-deb: $(DEB)
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
