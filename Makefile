@@ -25,7 +25,7 @@ DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-c
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
 # the service (sd_notify), its sandbox test, the package and its checks
-DEB_PKGS += libsystemd-dev bubblewrap debootstrap lintian dpkg-dev fakeroot
+DEB_PKGS += libsystemd-dev bubblewrap debootstrap lintian dpkg-dev man-db openssl
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 

@@ -4,7 +4,8 @@
 # A fresh Debian 12 (bookworm) root by debootstrap (minbase), cached as
 # BUILD/debian12-root.tar so reruns skip the download; the package is
 # installed into it by apt (which fetches its dependencies from the
-# mirror, DEBIAN_MIRROR, default deb.debian.org); then, in the root:
+# mirror, DEBIAN_MIRROR, default deb.debian.org, and keeps them in
+# BUILD/check-deb-apt for the next run); then, in the root:
 # the _kairan user and /var/lib/kairan exist, a node is initialised there
 # as _kairan, `config check` and `kairan status` pass, the unit and man
 # pages are in place; purge with debconf's default answer keeps the home
@@ -32,7 +33,7 @@ in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRON
 as_kairan() { in_root runuser -u _kairan -- "$@"; }
 
 cleanup() {
-	for m in proc dev/pts dev sys; do umount "$ROOT/$m" 2>/dev/null; done
+	for m in proc dev/pts dev sys var/cache/apt/archives; do umount "$ROOT/$m" 2>/dev/null; done
 	if ! grep -q " $ROOT/" /proc/mounts; then rm -rf "$ROOT"; fi
 }
 trap cleanup EXIT
@@ -53,6 +54,9 @@ mkdir -p "$ROOT"
 tar -C "$ROOT" -xf "$CACHE"
 mount -t proc proc "$ROOT/proc"
 mount --bind /dev "$ROOT/dev"
+# downloaded packages are kept between runs too (apt still fetches fresh lists)
+mkdir -p "$BUILD/check-deb-apt/partial" "$ROOT/var/cache/apt/archives"
+mount --bind "$BUILD/check-deb-apt" "$ROOT/var/cache/apt/archives"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp "$DEB" "$ROOT/tmp/kairan.deb"
 echo "1..13"
@@ -60,7 +64,7 @@ check "apt installs the package and its dependencies into a fresh Debian 12 root
 	sh -c "chroot '$ROOT' env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive apt-get update -q &&
 		chroot '$ROOT' env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/kairan.deb"
 check "the _kairan system user exists" sh -c "chroot '$ROOT' getent passwd _kairan | grep -q ':/var/lib/kairan:/usr/sbin/nologin'"
-check "/var/lib/kairan belongs to it, mode 750" test "$(stat -c '%U %a' "$ROOT/var/lib/kairan")" = "_kairan 750"
+check "/var/lib/kairan belongs to it, mode 750" test "$(chroot "$ROOT" stat -c '%U %a' /var/lib/kairan)" = "_kairan 750"
 check "the unit, the man pages, the completion and the guide are installed" sh -c "
 	test -f '$ROOT/lib/systemd/system/kairan.service' && test -f '$ROOT/usr/share/man/man1/kairan.1.gz' &&
 	test -f '$ROOT/usr/share/man/man5/kairan-config.5.gz' && test -f '$ROOT/usr/share/bash-completion/completions/kairan' &&
