@@ -258,4 +258,5 @@ check-deb: $(DEB)
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
+# (not the package staging and check-deb's Debian root: files named *.d there are not ours)
+-include $(shell find $(BUILD) \( -path '$(BUILD)/deb' -o -path '$(BUILD)/check-deb-*' \) -prune -o -name '*.d' -type f -print 2>/dev/null)
