@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "serve.h"
 #include "web.h"
 
@@ -51,7 +52,7 @@ const kr_cmd kr_commands[] = {
 int
 kr_cli_fail(const char *cmd)
 {
-	fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
+	fprintf(stderr, "%skairan: %s: %s\n", log_prefix(3), cmd, kr_errmsg());
 	return 1;
 }
 

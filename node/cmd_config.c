@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "ports.h"
 
 typedef struct {
@@ -22,7 +23,7 @@ s_problem(const char *msg, void *arg)
 {
 	s_report *r = arg;
 
-	fprintf(stderr, "kairan: config check: %s\n", msg);
+	fprintf(stderr, "%skairan: config check: %s\n", log_prefix(3), msg);
 	r->n++;
 }
 

@@ -52,6 +52,14 @@ log_init(int verbose)
 	setvbuf(stderr, NULL, _IONBF, 0);
 }
 
+const char *
+log_prefix(int prio)
+{
+	static const char *const p[8] = { "<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>" };
+
+	return s_journal && prio >= 0 && prio < 8 ? p[prio] : "";
+}
+
 static void
 s_log(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
 {

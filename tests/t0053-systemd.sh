@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ] || ! command -v bwrap >/dev/null || ! command -v systemd-
 	echo "1..0 # SKIP needs root, bwrap and systemd-analyze (make deps installs them)"
 	exit 0
 fi
-plan 14
+plan 15
 cd "$T"
 P=$(port_base)
 UNIT=$SRC/deploy/systemd/kairan.service
@@ -95,6 +95,9 @@ wait "$SB"; rc=$?
 wait_for 5 grep -q STOPPING=1 notify.log
 check "SIGTERM: STOPPING=1 and a clean exit" sh -c "test $rc = 0 && grep -q STOPPING=1 notify.log"
 sed 's/^/# /' serve.err | head -5
+: >fail.err
+JOURNAL_STREAM=$(stat -c '%d:%i' fail.err) "$KAIRAN" --home "$T/no-such-home" status 2>>fail.err
+check "a command's error under the journal is <3> (err)" grep -q '^<3>kairan: status: .*is not a kairan home' fail.err
 JOURNAL_STREAM=$JS timeout -s TERM 3 "$KAIRAN" --home "$STATE" serve --web off 2>plain.err
 check "outside the journal (stderr is not the stream JOURNAL_STREAM names) lines keep their time stamps" \
 	sh -c "grep -q '^[0-9][0-9]:[0-9][0-9]:[0-9][0-9] kairan\[info\]: node 三豊市' plain.err && ! grep -q '^<' plain.err"
