@@ -8,7 +8,9 @@
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
 #   make soak     one hub, 500 towns, an item a second for 10 min, a flood on the side
 #                 (SOAK_TOWNS=20 SOAK_SECONDS=60 make soak for a short run)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   binary, systemd unit, man pages, completion, example config
+#   make deb      a Debian package (build/kairan_*.deb), checked by lintian
+#   make check-deb  installs it into a fresh Debian 12 root (debootstrap) and runs a node
 #   make check SANITIZE=address,undefined
 
 PREFIX ?= /usr/local
@@ -18,11 +20,14 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 
 PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson libmicrohttpd libcmark
+PKGS += libsystemd
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd
 # The conformance client (tests/tools/conformance.py: code from proto/kairan.proto by protoc) and the card checks.
 DEB_PKGS += python3-zmq python3-protobuf protobuf-compiler python3-cryptography python3-yaml
+# the service (sd_notify), its sandbox test, the package and its checks
+DEB_PKGS += libsystemd-dev bubblewrap debootstrap lintian dpkg-dev man-db openssl
 # Only for `make fuzz`: clang and its libFuzzer/sanitizer runtimes.
 # The search benchmark's anchor (tests/tools/groongabench.c): in-process Groonga.
 DEB_PKGS += libgroonga-dev
@@ -51,11 +56,13 @@ LIB_SRC += policies/values.c
 LIB_SRC += node/transport.c
 LIB_SRC += node/federate.c
 LIB_SRC += policies/board.c sharing/board.c node/board.c
+LIB_SRC += node/ports.c node/service.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
 CLI_SRC += node/cmd_join.c
 CLI_SRC += node/cmd_audit.c
 CLI_SRC += node/cmd_board.c
+CLI_SRC += node/cmd_config.c node/cmd_key.c node/cmd_backup.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -75,6 +82,7 @@ FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: all deps fuzz-deps run check unit replay integration bench fuzz soak install clean
+.PHONY: install-files deb check-deb
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/kairan
@@ -212,13 +220,72 @@ bench: deps $(BUILD)/kairan $(TOOLS)
 soak: deps $(BUILD)/kairan $(TOOLS)
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/soak/run.sh
 
+# make install PREFIX=/usr DESTDIR=...: the binary, the systemd unit (its
+# paths follow PREFIX), the sysusers entry, man pages, bash completion, the
+# example config and the operator guide, the policy and the samples.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(PREFIX)/lib/sysusers.d)
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/kairan
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+KAIRAN_VERSION = $(shell sed -n 's/^\#define KAIRAN_VERSION "\(.*\)"/\1/p' node/main.c)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kairan/policies
+	@$(MAKE) --no-print-directory install-files
+
+install-files: $(BUILD)/kairan
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kairan/policies $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(COMPLETIONDIR)
 	install -m 755 $(BUILD)/kairan $(DESTDIR)$(PREFIX)/bin/kairan
 	install -m 644 policies/default.policy $(DESTDIR)$(PREFIX)/share/kairan/policies/
 	cp -r deploy/samples $(DESTDIR)$(PREFIX)/share/kairan/
+	sed 's|/usr/bin/kairan|$(PREFIX)/bin/kairan|g' deploy/systemd/kairan.service >$(DESTDIR)$(UNITDIR)/kairan.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/kairan.service
+	install -m 644 deploy/debian/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/kairan.conf
+	install -m 644 docs/man/kairan.1 $(DESTDIR)$(MANDIR)/man1/kairan.1
+	install -m 644 docs/man/kairan-config.5 $(DESTDIR)$(MANDIR)/man5/kairan-config.5
+	install -m 644 deploy/bash-completion/kairan $(DESTDIR)$(COMPLETIONDIR)/kairan
+	install -m 644 deploy/config.example docs/運用.md $(DESTDIR)$(DOCDIR)/
+
+# make deb: build/kairan_VERSION_ARCH.deb by dpkg-deb from install-files
+# (PREFIX=/usr) and deploy/debian/ (maintainer scripts, debconf template);
+# lintian runs on it and any error fails the target.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_VERSION = $(KAIRAN_VERSION)-1
+DEB = $(BUILD)/kairan_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_ROOT = $(BUILD)/deb/root
+
+deb: $(DEB)
+
+$(DEB): $(BUILD)/kairan deploy/debian/* deploy/systemd/kairan.service docs/man/* deploy/config.example docs/運用.md deploy/bash-completion/kairan
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_ROOT)/DEBIAN $(BUILD)/deb/src/debian
+	$(MAKE) --no-print-directory install-files DESTDIR=$(abspath $(DEB_ROOT)) PREFIX=/usr
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded $(DEB_ROOT)/usr/bin/kairan
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/kairan.1 $(DEB_ROOT)/usr/share/man/man5/kairan-config.5
+	sed 's/@VERSION@/$(DEB_VERSION)/' deploy/debian/changelog | gzip -9n >$(DEB_ROOT)/usr/share/doc/kairan/changelog.Debian.gz
+	install -m 644 deploy/debian/copyright $(DEB_ROOT)/usr/share/doc/kairan/copyright
+	for f in postinst prerm postrm config; do install -m 755 deploy/debian/$$f $(DEB_ROOT)/DEBIAN/; done
+	install -m 644 deploy/debian/templates $(DEB_ROOT)/DEBIAN/
+	printf 'Source: kairan\nMaintainer: x <x@x.invalid>\n\nPackage: kairan\nArchitecture: any\n' >$(BUILD)/deb/src/debian/control
+	shlibs=$$(cd $(BUILD)/deb/src && dpkg-shlibdeps -O -e$(abspath $(DEB_ROOT))/usr/bin/kairan 2>/dev/null | sed -n 's/^shlibs:Depends=//p'); \
+	size=$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1); \
+	sed -e 's/@VERSION@/$(DEB_VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' -e "s/@SIZE@/$$size/" -e "s/@SHLIBS@/$$shlibs/" \
+	  deploy/debian/control.in >$(DEB_ROOT)/DEBIAN/control
+	cd $(DEB_ROOT) && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum >DEBIAN/md5sums
+	find $(DEB_ROOT) -type d -exec chmod 755 {} +
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
+	lintian --fail-on error --suppress-tags-from-file deploy/debian/lintian-suppress $@
+
+# make check-deb: the package installed by apt into a fresh Debian 12 root
+# (debootstrap; the root is cached as build/debian12-root.tar), a node
+# initialised in it as _kairan, `kairan status`, and purge keeping the home
+# (debconf's default answer). Needs root and the Debian mirror.
+check-deb: $(DEB)
+	sh deploy/check-deb.sh $(DEB) $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not the package staging and check-deb's Debian root: files named *.d there are not ours)
+-include $(shell find $(BUILD) \( -path '$(BUILD)/deb' -o -path '$(BUILD)/check-deb-*' \) -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -40,6 +40,16 @@ if [ ! -f "$HUB/config" ]; then
 	done
 fi
 
+# Every port free before anything starts or any success is printed; a
+# port in use is named with the process that holds it.
+for home in "$HUB" "$VAR"/pub-*; do
+	[ -f "$home/config" ] || continue
+	if ! "$K" --home "$home" config check --ports >/dev/null; then
+		echo "make run: not started: $home cannot serve (above); nothing was started" >&2
+		exit 1
+	fi
+done
+
 pids=""
 for home in "$VAR"/pub-*; do
 	[ -f "$home/config" ] || continue

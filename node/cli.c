@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "federate.h"
+#include "log.h"
 #include "serve.h"
 #include "transport.h"
 #include "web.h"
@@ -50,6 +51,10 @@ const kr_cmd kr_commands[] = {
 	{ "endorse", cmd_endorse, CMD_NEEDS_HOME, "ID [--version V] --verdict 推奨|条件付き推奨|注意 [--conditions T] [-m COMMENT] [--review-by DATE]", "a board member endorses an item version" },
 	{ "consult", cmd_consult, CMD_NEEDS_HOME, "ask|list|show|answer|accept|close ...", "相談: ask the board, answer, accept, close" },
 	{ "adopt", cmd_adopt, CMD_NEEDS_HOME, "ID --version V --status 検討中|採用|不採用 [-m NOTE] [--metric NAME=VALUE]...", "report adopting (or not) an item" },
+	{ "config", cmd_config, 0, "check [--ports]", "check the config and keys as serve reads them (file:line)" },
+	{ "key", cmd_key, 0, "export --passphrase-file F [-o OUT] | import FILE --passphrase-file F --name N --lg-code C", "the node's keys, encrypted, for safekeeping" },
+	{ "backup", cmd_backup, CMD_NEEDS_HOME, "DIR", "copy the whole home to DIR, also while serving" },
+	{ "restore", cmd_restore, 0, "DIR", "make a new home from a backup" },
 	{ "help", cmd_help, 0, "", "list commands" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
@@ -57,7 +62,7 @@ const kr_cmd kr_commands[] = {
 int
 kr_cli_fail(const char *cmd)
 {
-	fprintf(stderr, "kairan: %s: %s\n", cmd, kr_errmsg());
+	fprintf(stderr, "%skairan: %s: %s\n", log_prefix(3), cmd, kr_errmsg());
 	return 1;
 }
 

@@ -64,6 +64,10 @@ int cmd_reindex(kr_cli *c, int argc, char **argv);
 int cmd_federation(kr_cli *c, int argc, char **argv);
 int cmd_join(kr_cli *c, int argc, char **argv);
 int cmd_audit(kr_cli *c, int argc, char **argv);
+int cmd_config(kr_cli *c, int argc, char **argv);
+int cmd_key(kr_cli *c, int argc, char **argv);
+int cmd_backup(kr_cli *c, int argc, char **argv);
+int cmd_restore(kr_cli *c, int argc, char **argv);
 int cmd_help(kr_cli *c, int argc, char **argv);
 /* node/cmd_board.c: the board at work (DESIGN §7) */
 int cmd_endorse(kr_cli *c, int argc, char **argv);

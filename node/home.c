@@ -7,6 +7,7 @@
  */
 #include "home.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 
 #include "../policies/item.h"
 #include "transport.h"
+#include "web.h"
 
 static const char s_config_template[] =
 	"# kairan node configuration. Lines are `key = value`; # starts a comment.\n"
@@ -113,44 +115,143 @@ s_rm_rf(const char *path)
 	nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * A new home is built aside and put in place in one step. Beside path
+ * (path.WHAT.PID, then one rename) when path does not exist; inside it
+ * (path/.WHAT.PID, then each entry moved up, config last: a home is a
+ * directory with a config) when path is an empty directory its user may
+ * not replace, such as the /var/lib/kairan systemd's StateDirectory= made.
+ */
+char *
+kr_home_staging(const char *path, const char *what, int *in_place)
+{
+	struct stat st;
+	char *tmp, *cfgpath;
+	DIR *d;
+	struct dirent *de;
+	int exists, entries = 0;
+
+	*in_place = 0;
+	if (stat(path, &st) < 0) {
+		tmp = kr_sprintf("%s.%s.%d", path, what, (int)getpid());
+		goto made;
+	}
+	cfgpath = kr_sprintf("%s/config", path);
+	exists = access(cfgpath, F_OK) == 0;
+	free(cfgpath);
+	if (exists) {
+		kr_error(KR_EEXISTS, "%s is already a kairan home; nothing was changed "
+		    "(use another --home, or remove it first)", path);
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(path))) {
+		kr_error(KR_EEXISTS, "%s exists and is not a directory this user can use; nothing was changed", path);
+		return NULL;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			entries++;
+	closedir(d);
+	if (entries) {
+		kr_error(KR_EEXISTS, "%s exists and is not empty; nothing was changed", path);
+		return NULL;
+	}
+	*in_place = 1;
+	tmp = kr_sprintf("%s/.%s.%d", path, what, (int)getpid());
+made:
+	s_rm_rf(tmp);
+	if (kr_mkdir_p(tmp, 0700) < 0) {
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+int
+kr_home_staging_commit(const char *tmp, const char *path, int in_place)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!in_place) {
+		if (rename(tmp, path) < 0)
+			return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!(d = opendir(tmp)))
+		return kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
+	while (rc == 0 && (de = readdir(d))) {
+		char *from, *to;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, "config") == 0)
+			continue;
+		from = kr_sprintf("%s/%s", tmp, de->d_name);
+		to = kr_sprintf("%s/%s", path, de->d_name);
+		if (rename(from, to) < 0)
+			rc = kr_error(KR_EIO, "%s: %s", to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	if (rc == 0) {
+		char *from = kr_sprintf("%s/config", tmp), *to = kr_sprintf("%s/config", path);
+		if (rename(from, to) < 0)
+			rc = kr_error(KR_EIO, "%s: %s", to, strerror(errno));
+		free(from);
+		free(to);
+	}
+	if (rc < 0) {
+		/* back out what moved: path is an empty directory again */
+		if ((d = opendir(path))) {
+			while ((de = readdir(d))) {
+				char *e = kr_sprintf("%s/%s", path, de->d_name);
+				if (de->d_name[0] != '.')
+					s_rm_rf(e);
+				free(e);
+			}
+			closedir(d);
+		}
+		return rc;
+	}
+	rmdir(tmp);
+	return 0;
+}
+
 int
 kr_home_init(const char *path, const char *name, const char *lg_code)
 {
-	struct stat st;
+	return kr_home_init_keys(path, name, lg_code, NULL, NULL);
+}
+
+int
+kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *with_key,
+    const kr_key *with_tkey)
+{
 	char *tmp = NULL, *p = NULL, right[7];
 	kr_key *key = NULL;
 	kr_state *state = NULL;
 	kr_buf cfg = KR_BUF_INIT;
-	int rc;
+	int rc, in_place = 0;
 
 	if (kr_lgcode_check(lg_code, right) < 0)
 		return kr_error(KR_EUSAGE, "--lg-code %s", kr_errmsg());
 	if (!name[0] || strchr(name, '\n'))
 		return kr_error(KR_EUSAGE, "--name must be a non-empty single line");
-	if (stat(path, &st) == 0) {
-		char *cfgpath = kr_sprintf("%s/config", path);
-		int exists = access(cfgpath, F_OK) == 0;
-		free(cfgpath);
-		if (exists)
-			return kr_error(KR_EEXISTS, "%s is already a kairan home; nothing was changed "
-			    "(use another --home, or remove it first)", path);
-		if (rmdir(path) < 0)
-			return kr_error(KR_EEXISTS, "%s exists and is not empty; nothing was changed", path);
-	}
-	tmp = kr_sprintf("%s.init.%d", path, (int)getpid());
-	if ((rc = kr_mkdir_p(tmp, 0700)) < 0)
-		goto done;
+	if (!(tmp = kr_home_staging(path, "init", &in_place)))
+		return KR_EEXISTS;
 	p = kr_sprintf("%s/keys", tmp);
 	if ((rc = kr_mkdir_p(p, 0700)) < 0)
 		goto done;
 	free(p);
 	p = kr_sprintf("%s/keys/node.ed25519", tmp);
-	if ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+	if (with_key ? (rc = kr_key_save(with_key, p)) < 0
+	    : ((rc = kr_key_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0))
 		goto done;
 	free(p);
 	p = kr_sprintf("%s/keys/node.x25519", tmp);
 	kr_key_destroy(&key);
-	if ((rc = kr_tkey_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0)
+	if (with_tkey ? (rc = kr_key_save(with_tkey, p)) < 0
+	    : ((rc = kr_tkey_generate(&key)) < 0 || (rc = kr_key_save(key, p)) < 0))
 		goto done;
 	free(p);
 	kr_buf_addf(&cfg, s_config_template, name, lg_code);
@@ -166,10 +267,8 @@ kr_home_init(const char *path, const char *name, const char *lg_code)
 	p = kr_sprintf("%s/repos", tmp);
 	if ((rc = kr_mkdir_p(p, 0755)) < 0)
 		goto done;
-	if (rename(tmp, path) < 0) {
-		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	if ((rc = kr_home_staging_commit(tmp, path, in_place)) < 0)
 		goto done;
-	}
 	chmod(path, 0755);
 done:
 	if (rc < 0 && tmp)
@@ -195,39 +294,79 @@ s_parse_u64(const char *v, uint64_t *out)
 	return 0;
 }
 
+/*
+ * tcp://HOST:PORT (HOST a name, an address, [IPv6] or *; PORT 1-65535 or *
+ * for any) or ipc://PATH: what zmq_bind takes from a config. 0 or
+ * KR_EUSAGE with the reason.
+ */
 int
-kr_config_load(kr_config *c, const char *path)
+kr_config_endpoint_check(const char *ep)
 {
-	kr_buf text = KR_BUF_INIT;
-	char *line, *save = NULL;
-	int lineno = 0, rc;
+	const char *host, *colon, *c;
+	unsigned long port;
+	char *end;
 
-	memset(c, 0, sizeof(*c));
-	if ((rc = kr_policy_rules_init(&c->rules)) < 0)
-		return rc;
-	c->max_collection_bytes = (uint64_t)1 << 30;
-	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
-	c->manifest_ttl = 7 * 24 * 3600;
-	c->resign_before = c->manifest_ttl / 2;
-	c->beacon_ms = 2000;
-	c->timeout_ms = 5000;
-	c->pack_cache_bytes = (size_t)128 << 20;
-	c->serve_workers = 2;
-	c->serve_queue = 256;
-	c->serve_credit = 8;
-	if ((rc = kr_file_read(&text, path)) < 0)
-		return rc;
-	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	if (strncmp(ep, "ipc://", 6) == 0) {
+		if (!ep[6])
+			return kr_error(KR_EUSAGE, "'%s' names no socket path (e.g. ipc:///run/kairan/node.sock)", ep);
+		return 0;
+	}
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return kr_error(KR_EUSAGE, "'%s' is not an endpoint: it must look like tcp://127.0.0.1:7420", ep);
+	host = ep + 6;
+	if (!(colon = strrchr(host, ':')) || colon == host)
+		return kr_error(KR_EUSAGE, "'%s' needs a host and a port, like tcp://127.0.0.1:7420", ep);
+	if (host[0] == '[' ? colon[-1] != ']' : memchr(host, ':', (size_t)(colon - host)) != NULL)
+		return kr_error(KR_EUSAGE, "'%s': write an IPv6 address in brackets, like tcp://[::1]:7420", ep);
+	for (c = host; c < colon; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    strchr(".-_:[]*%", *c)))
+			return kr_error(KR_EUSAGE, "'%s': the host may not contain '%c'", ep, *c);
+	if (strcmp(colon + 1, "*") == 0)
+		return 0;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || colon[1] == '-' || colon[1] == '+' || port < 1 || port > 65535)
+		return kr_error(KR_EUSAGE, "'%s': the port must be a number from 1 to 65535", ep);
+	return 0;
+}
+
+/*
+ * Parses the text of a config into c. Every problem (unknown or duplicate
+ * setting, bad value or endpoint) is reported as "PATH:LINE: …" through
+ * problem() and parsing goes on, so `kairan config check` names them all;
+ * returns their count. c keeps the values of the lines that were good.
+ */
+static int
+s_config_parse(kr_config *c, const char *path, char *text,
+    void (*problem)(const char *msg, void *arg), void *arg)
+{
+	typedef struct { char *key; int line; } s_seen;
+	s_seen *seen = NULL;
+	size_t nseen = 0;
+	char *line, *next;
+	int lineno = 0, problems = 0;
+
+#define PROBLEM(...) do { \
+		char *m_ = kr_sprintf(__VA_ARGS__); \
+		problem(m_, arg); \
+		free(m_); \
+		problems++; \
+	} while (0)
+	for (line = text; line; line = next) {
 		char *eq, *k, *v, *e;
 		uint64_t n;
+		size_t i;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
 		lineno++;
 		while (*line == ' ' || *line == '\t')
 			line++;
 		if (*line == '#' || *line == '\0' || *line == '\r')
 			continue;
 		if (!(eq = strchr(line, '='))) {
-			rc = kr_error(KR_ERROR, "%s:%d: expected `key = value`", path, lineno);
-			break;
+			PROBLEM("%s:%d: expected `key = value`", path, lineno);
+			continue;
 		}
 		*eq = '\0';
 		k = line;
@@ -238,9 +377,26 @@ kr_config_load(kr_config *c, const char *path)
 			v++;
 		for (e = v + strlen(v) - 1; e >= v && (*e == ' ' || *e == '\t' || *e == '\r'); e--)
 			*e = '\0';
+		for (i = 0; i < nseen && strcmp(seen[i].key, k) != 0; i++)
+			;
+		if (i < nseen) {
+			PROBLEM("%s:%d: duplicate setting '%s' (first set on line %d; keep one of them)",
+			    path, lineno, k, seen[i].line);
+			continue;
+		}
+		seen = kr_realloc(seen, (nseen + 1) * sizeof(*seen));
+		seen[nseen++] = (s_seen){ kr_strdup(k), lineno };
+		if ((strcmp(k, "listen") == 0 || strcmp(k, "announce") == 0) && kr_config_endpoint_check(v) < 0) {
+			PROBLEM("%s:%d: %s: %s", path, lineno, k, kr_errmsg());
+			continue;
+		}
+		if (strcmp(k, "web") == 0 && strcmp(v, "off") != 0 && kr_web_check_url(v) < 0) {
+			PROBLEM("%s:%d: web: %s", path, lineno, kr_errmsg());
+			continue;
+		}
 #define STR(key, field) if (strcmp(k, key) == 0) { free(c->field); c->field = kr_strdup(v); continue; }
 #define NUM(key, field, type) if (strcmp(k, key) == 0) { \
-			if (s_parse_u64(v, &n) < 0) { rc = kr_error(KR_ERROR, "%s:%d: %s must be a number", path, lineno, key); break; } \
+			if (s_parse_u64(v, &n) < 0) { PROBLEM("%s:%d: %s must be a number", path, lineno, key); continue; } \
 			c->field = (type)n; continue; }
 		STR("name", name)
 		STR("lg_code", lg_code)
@@ -253,10 +409,8 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("web.max_connections", web_max_connections, unsigned)
 		NUM("web.per_ip", web_per_ip, unsigned)
 		if (strncmp(k, "policy.", 7) == 0) {
-			if ((rc = kr_policy_rules_set(&c->rules, k + 7, v)) < 0) {
-				rc = kr_error_prefix(rc, "%s:%d", path, lineno);
-				break;
-			}
+			if (kr_policy_rules_set(&c->rules, k + 7, v) < 0)
+				PROBLEM("%s:%d: %s", path, lineno, kr_errmsg());
 			continue;
 		}
 		/* older names for two policy settings */
@@ -280,48 +434,118 @@ kr_config_load(kr_config *c, const char *path)
 		NUM("serve_credit", serve_credit, int)
 		if (strcmp(k, "transport") == 0) {
 			if (strcmp(v, "curve") != 0 && strcmp(v, "plain") != 0) {
-				rc = kr_error(KR_ERROR, "%s:%d: transport must be curve or plain", path, lineno);
-				break;
+				PROBLEM("%s:%d: transport must be curve or plain", path, lineno);
+				continue;
 			}
 			c->transport_plain = strcmp(v, "plain") == 0;
 			continue;
 		}
 		if (strcmp(k, "transport.admit") == 0) {
 			if (strcmp(v, "any") != 0 && strcmp(v, "listed") != 0) {
-				rc = kr_error(KR_ERROR, "%s:%d: transport.admit must be any or listed", path, lineno);
-				break;
+				PROBLEM("%s:%d: transport.admit must be any or listed", path, lineno);
+				continue;
 			}
 			c->admit_listed = strcmp(v, "listed") == 0;
 			continue;
 		}
 #undef STR
 #undef NUM
-		rc = kr_error(KR_ERROR, "%s:%d: unknown setting '%s'", path, lineno, k);
-		break;
+		PROBLEM("%s:%d: unknown setting '%s' (the settings are listed in kairan-config(5))", path, lineno, k);
 	}
+	if (!c->name || !c->lg_code)
+		PROBLEM("%s: name and lg_code must be set", path);
+	if (c->serve_workers < 1 || c->serve_workers > 64)
+		PROBLEM("%s: serve_workers must be 1 to 64", path);
+	if (c->serve_queue < 1 || c->serve_queue > 65536)
+		PROBLEM("%s: serve_queue must be 1 to 65536", path);
+	if (c->serve_credit < 1 || c->serve_credit > 1024)
+		PROBLEM("%s: serve_credit must be 1 to 1024", path);
+#undef PROBLEM
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i].key);
+	free(seen);
+	kr_error_clear();
+	return problems;
+}
+
+typedef struct {
+	kr_buf first;
+	int n;
+} s_problems;
+
+static void
+s_first_problem(const char *msg, void *arg)
+{
+	s_problems *p = arg;
+
+	if (p->n++ == 0)
+		kr_buf_adds(&p->first, msg);
+}
+
+/* The defaults, then path; problems go to problem(). Returns their count, or an error reading path. */
+static int
+s_config_read(kr_config *c, const char *path, void (*problem)(const char *msg, void *arg), void *arg)
+{
+	kr_buf text = KR_BUF_INIT;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = kr_policy_rules_init(&c->rules)) < 0)
+		return rc;
+	c->max_collection_bytes = (uint64_t)1 << 30;
+	c->max_item_bytes = KR_DEFAULT_MAX_ITEM;
+	c->manifest_ttl = 7 * 24 * 3600;
+	c->resign_before = c->manifest_ttl / 2;
+	c->beacon_ms = 2000;
+	c->timeout_ms = 5000;
+	c->pack_cache_bytes = (size_t)128 << 20;
+	c->serve_workers = 2;
+	c->serve_queue = 256;
+	c->serve_credit = 8;
+	if ((rc = kr_file_read(&text, path)) < 0) {
+		kr_config_clear(c);
+		return rc;
+	}
+	rc = s_config_parse(c, path, text.ptr, problem, arg);
 	kr_buf_release(&text);
-	if (rc == 0 && (!c->name || !c->lg_code))
-		rc = kr_error(KR_ERROR, "%s: name and lg_code must be set", path);
-	if (rc == 0 && !c->listen)
+	if (!c->listen)
 		c->listen = kr_strdup("tcp://127.0.0.1:7420");
-	if (rc == 0 && !c->announce)
+	if (!c->announce)
 		c->announce = kr_strdup("tcp://127.0.0.1:7421");
-	if (rc == 0 && (c->serve_workers < 1 || c->serve_workers > 64))
-		rc = kr_error(KR_ERROR, "%s: serve_workers must be 1 to 64", path);
-	if (rc == 0 && (c->serve_queue < 1 || c->serve_queue > 65536))
-		rc = kr_error(KR_ERROR, "%s: serve_queue must be 1 to 65536", path);
-	if (rc == 0 && (c->serve_credit < 1 || c->serve_credit > 1024))
-		rc = kr_error(KR_ERROR, "%s: serve_credit must be 1 to 1024", path);
-	if (rc == 0 && !c->web)
+	if (!c->web)
 		c->web = kr_strdup("http://127.0.0.1:7480");
 	c->pii.phones = c->pii_allow_phones;
 	c->pii.addresses = c->pii_allow_addresses;
-	if (rc == 0) {
-		c->max_collection_bytes = kr_policy_size(&c->rules, "accept.max_collection_bytes", c->max_collection_bytes);
-		c->max_item_bytes = (size_t)kr_policy_size(&c->rules, "publish.max_item_bytes", c->max_item_bytes);
-	}
-	if (rc < 0)
+	c->max_collection_bytes = kr_policy_size(&c->rules, "accept.max_collection_bytes", c->max_collection_bytes);
+	c->max_item_bytes = (size_t)kr_policy_size(&c->rules, "publish.max_item_bytes", c->max_item_bytes);
+	return rc;
+}
+
+int
+kr_config_load(kr_config *c, const char *path)
+{
+	s_problems p = { KR_BUF_INIT, 0 };
+	int rc = s_config_read(c, path, s_first_problem, &p);
+
+	if (rc > 0) {
+		if (p.n > 1)
+			rc = kr_error(KR_ERROR, "%s (and %d more problems; see: kairan config check)", p.first.ptr, p.n - 1);
+		else
+			rc = kr_error(KR_ERROR, "%s", p.first.ptr);
 		kr_config_clear(c);
+	}
+	kr_buf_release(&p.first);
+	return rc;
+}
+
+int
+kr_config_check(const char *path, void (*problem)(const char *msg, void *arg), void *arg)
+{
+	kr_config c;
+	int rc = s_config_read(&c, path, problem, arg);
+
+	if (rc >= 0)
+		kr_config_clear(&c);
 	return rc;
 }
 

@@ -59,6 +59,17 @@ char *kr_home_path(const char *opt);
 /* Creates a new home; refuses (KR_EEXISTS) if one exists at path. */
 int kr_home_init(const char *path, const char *name, const char *lg_code);
 /*
+ * Where to build a new home for path (caller frees; NULL and KR_EEXISTS if
+ * a home or anything else is there): beside it, or inside it when path is
+ * an empty directory (*in_place). kr_home_staging_commit puts it in place:
+ * one rename, or each entry moved in with config last.
+ */
+char *kr_home_staging(const char *path, const char *what, int *in_place);
+int kr_home_staging_commit(const char *tmp, const char *path, int in_place);
+/* The same with the given keys (kairan key import; tkey NULL: a new one). */
+int kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *key,
+    const kr_key *tkey);
+/*
  * Opens everything and reconciles refs with state. A state.db that had to
  * be created anew (lost) is filled from the follows file, the saved
  * manifests and the repositories before anything else reads it.
@@ -89,7 +100,20 @@ typedef struct {
 int kr_home_repair(const char *path, void (*problem)(const char *msg, void *arg), void *arg,
     kr_repair_report *rep);
 void kr_home_close(kr_home *h);
+/*
+ * Reads a config: defaults, then path. Refuses (KR_ERROR, "PATH:LINE: …")
+ * an unknown or duplicate setting, a value that does not parse, an
+ * endpoint or web address that does not parse; the first problem is the
+ * message, with how many more there are.
+ */
 int kr_config_load(kr_config *c, const char *path);
+/*
+ * The same checks, reporting every problem through problem() (one
+ * "PATH:LINE: …" each); returns their count, or an error reading path.
+ */
+int kr_config_check(const char *path, void (*problem)(const char *msg, void *arg), void *arg);
+/* 0 if ep is an endpoint serve can bind (tcp://HOST:PORT, ipc://PATH), else KR_EUSAGE with why. */
+int kr_config_endpoint_check(const char *ep);
 void kr_config_clear(kr_config *c);
 /* ipc endpoint of the daemon's control socket (caller frees). */
 char *kr_home_control(const kr_home *h);

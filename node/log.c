@@ -6,6 +6,14 @@
  * each is made safe before it is written (kr_safe_inplace): no escape
  * sequence reaches a terminal or journal, and no newline inside a quoted
  * string can forge a second log line.
+ *
+ * Under systemd (the journal): when stderr is the stream systemd set up
+ * for the journal (JOURNAL_STREAM=DEV:INODE names it, systemd.exec(5)),
+ * each line is "<P>text" with P the syslog priority (3 fatal, 4 warn, 6
+ * info, 7 debug), which journald records as the entry's priority and
+ * strips; no time stamp (the journal has its own). Anywhere else (a
+ * terminal, a file, a child whose stderr was redirected) lines are
+ * "HH:MM:SS kairan[level]: text".
  */
 #include "log.h"
 
@@ -16,17 +24,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int s_verbose;
 static int s_journal;
+
+/* JOURNAL_STREAM is inherited by children whose stderr may go elsewhere: compare it with fd 2. */
+static int
+s_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_init(int verbose)
 {
 	s_verbose = verbose;
-	s_journal = getenv("JOURNAL_STREAM") != NULL;
+	s_journal = s_stderr_is_journal();
 	setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+const char *
+log_prefix(int prio)
+{
+	static const char *const p[8] = { "<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>" };
+
+	return s_journal && prio >= 0 && prio < 8 ? p[prio] : "";
 }
 
 static void

@@ -78,6 +78,8 @@
 #include "federate.h"
 #include "log.h"
 #include "peer.h"
+#include "ports.h"
+#include "service.h"
 #include "transport.h"
 #include "web.h"
 
@@ -2034,6 +2036,7 @@ s_run(s_server *s)
 			s_cache_expire(&s->cache, now);
 		s_tidy(s->h->store, s->h->state, &tidied, &dirty);
 		s_log_busy(s, now);
+		kr_service_watchdog();
 		for (size_t i = 0; i < s->npeers; i++)
 			if (!s->peers[i].up && !s->peers[i].busy && now >= s->peers[i].retry_at)
 				s_ask_worker(s, &s->peers[i], "hello");
@@ -2184,6 +2187,10 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		rc = kr_error(KR_EEXISTS, "another kairan serve is already running on %s", h->home);
 		goto done;
 	}
+	/* a port in use is said (with who holds it) before anything else starts */
+	if ((rc = kr_port_check(listen ? listen : h->cfg.listen)) < 0 ||
+	    (rc = kr_port_check(announce ? announce : h->cfg.announce)) < 0)
+		goto done;
 	kr_transport_cancel_on(&s_stopping);
 	/* the ZAP handler first: a CURVE server socket never exists without it */
 	if ((rc = kr_guard_start(&guard, s.zctx)) < 0)
@@ -2251,9 +2258,15 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	for (size_t i = 0; i < s.npeers; i++)
 		s_ask_worker(&s, &s.peers[i], "hello");
 	s_announce(&s, h->fpr);
+	{
+		char *status = kr_sprintf("listening on %s, announcing on %s", s.listen_ep, s.announce_ep);
+		kr_service_ready(status);
+		free(status);
+	}
 
 	rc = s_run(&s);
 	stop_at = kr_monotonic_ms();
+	kr_service_stopping();
 	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits, %zu waits; %zu requests refused "
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
 	    s.busy_total, s.dropped_total);

@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/proverr.h>
 #include <openssl/rand.h>
 
 struct kr_key {
@@ -157,6 +158,81 @@ kr_key_save(const kr_key *k, const char *path)
 		return s_ossl_error(KR_EIO, path);
 	}
 	return 0;
+}
+
+/* ---- passphrase-protected export (kairan key export / import) -------- */
+
+int
+kr_key_export(kr_buf *out, const kr_key *k, const kr_key *tk, const char *pass)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	const kr_key *keys[2] = { k, tk };
+	char *data;
+	long len;
+	int ok = bio != NULL;
+
+	for (int i = 0; i < 2 && ok; i++)
+		if (keys[i])
+			ok = PEM_write_bio_PKCS8PrivateKey(bio, keys[i]->pkey, EVP_aes_256_cbc(), pass,
+			    (int)strlen(pass), NULL, NULL) == 1;
+	if (ok && (len = BIO_get_mem_data(bio, &data)) > 0)
+		kr_buf_add(out, data, (size_t)len);
+	BIO_free(bio);
+	return ok ? 0 : s_ossl_error(KR_ERROR, "encrypting the key");
+}
+
+/* The next encrypted key of bio; KR_ENOTFOUND at the end, KR_EVERIFY for a wrong passphrase. */
+static int
+s_import_one(BIO *bio, const char *pass, int type, kr_key **out)
+{
+	EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)pass);
+	unsigned long e;
+	int no_start = 0, bad_decrypt = 0;
+	char first[256] = "";
+
+	if (pkey)
+		return s_key_from_pkey(out, pkey, type);
+	/* the queue holds the decoder's complaints too: look for the decryption's own */
+	for (int i = 0; (e = ERR_get_error()) != 0 && i < 64; i++) {
+		int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+		if (!first[0])
+			ERR_error_string_n(e, first, sizeof(first));
+		no_start |= lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE;
+		bad_decrypt |= (lib == ERR_LIB_PROV && reason == PROV_R_BAD_DECRYPT) ||
+		    (lib == ERR_LIB_EVP && reason == EVP_R_BAD_DECRYPT) || (lib == ERR_LIB_PEM && reason == PEM_R_BAD_DECRYPT);
+	}
+	ERR_clear_error();
+	if (bad_decrypt)
+		return kr_error(KR_EVERIFY, "wrong passphrase (nothing was written)");
+	if (no_start)
+		return KR_ENOTFOUND;
+	return kr_error(KR_ERROR, "not a kairan key export: %s", first);
+}
+
+int
+kr_key_import(const void *pem, size_t len, const char *pass, kr_key **k, kr_key **tk)
+{
+	BIO *bio;
+	int rc;
+
+	*k = NULL;
+	*tk = NULL;
+	if (len > (1 << 20) || !memmem(pem, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37))
+		return kr_error(KR_ERROR, "not a kairan key export (no ENCRYPTED PRIVATE KEY block; "
+		    "make one with: kairan key export --passphrase-file FILE)");
+	if (!(bio = BIO_new_mem_buf(pem, (int)len)))
+		return s_ossl_error(KR_ERROR, "reading the export");
+	if ((rc = s_import_one(bio, pass, EVP_PKEY_ED25519, k)) == KR_ENOTFOUND)
+		rc = kr_error(KR_ERROR, "not a kairan key export (no signing key in it)");
+	if (rc == 0 && (rc = s_import_one(bio, pass, EVP_PKEY_X25519, tk)) == KR_ENOTFOUND)
+		rc = 0; /* an export without a transport key: a new one is made on first open */
+	BIO_free(bio);
+	ERR_clear_error();
+	if (rc < 0) {
+		kr_key_destroy(k);
+		kr_key_destroy(tk);
+	}
+	return rc;
 }
 
 const uint8_t *

@@ -22,6 +22,19 @@ int kr_key_load(kr_key **out, const char *path);
 int kr_key_save(const kr_key *k, const char *path);
 const uint8_t *kr_key_pub(const kr_key *k); /* 32 bytes, borrowed */
 /*
+ * A node's keys for safekeeping: k, then tk unless NULL, each as an
+ * encrypted PKCS#8 PEM block (AES-256-CBC, key from pass by PBKDF2)
+ * appended to out.
+ */
+int kr_key_export(kr_buf *out, const kr_key *k, const kr_key *tk, const char *pass);
+/*
+ * Reads what kr_key_export wrote: the signing key into *k and the
+ * transport key, if the export has one, into *tk (else NULL). A wrong
+ * passphrase is KR_EVERIFY "wrong passphrase"; anything else that is not an
+ * encrypted export, KR_ERROR. Nothing is set on failure.
+ */
+int kr_key_import(const void *pem, size_t len, const char *pass, kr_key **k, kr_key **tk);
+/*
  * The transport key (X25519, DESIGN §6): separate from the signing key,
  * used by ZeroMQ CURVE, whose keys are the same raw 32 bytes. Saved and
  * destroyed like a signing key; kr_key_sign_* must not be given one.

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -494,6 +495,47 @@ kr_state_open(kr_state **out, const char *path)
 	}
 	*out = st;
 	return 0;
+}
+
+int
+kr_state_backup(kr_state *st, const char *dest)
+{
+	sqlite3 *d = NULL;
+	sqlite3_backup *b;
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0, step, tries = 0;
+
+	if (sqlite3_open_v2(dest, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    NULL) != SQLITE_OK) {
+		rc = kr_error(KR_EIO, "%s: %s", dest, d ? sqlite3_errmsg(d) : "cannot open");
+		goto done;
+	}
+	if (!(b = sqlite3_backup_init(d, "main", st->db, "main"))) {
+		rc = kr_error(KR_EIO, "%s: backup: %s", dest, sqlite3_errmsg(d));
+		goto done;
+	}
+	/* all pages in one step: one read transaction, so one consistent moment */
+	while ((step = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || step == SQLITE_LOCKED) {
+		if (++tries > 200)
+			break;
+		sqlite3_sleep(50);
+	}
+	sqlite3_backup_finish(b);
+	if (step != SQLITE_DONE) {
+		rc = kr_error(KR_EIO, "%s: backup of %s: %s", dest, st->path, sqlite3_errstr(step));
+		goto done;
+	}
+	if (sqlite3_prepare_v2(d, "PRAGMA quick_check", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(stmt, 0), "ok") != 0)
+		rc = kr_error(KR_EIO, "%s: the copy of %s does not check out: %s", dest, st->path,
+		    stmt && sqlite3_column_text(stmt, 0) ? (const char *)sqlite3_column_text(stmt, 0) : sqlite3_errmsg(d));
+done:
+	sqlite3_finalize(stmt);
+	if (d && sqlite3_close(d) != SQLITE_OK && rc == 0)
+		rc = kr_error(KR_EIO, "%s: closing the copy: %s", dest, sqlite3_errmsg(d));
+	if (rc < 0)
+		unlink(dest);
+	return rc;
 }
 
 int

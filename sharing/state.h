@@ -25,6 +25,13 @@ typedef struct kr_state kr_state;
 int kr_state_open(kr_state **out, const char *path);
 /* 1 if this open created the schema from nothing (a new or lost state.db). */
 int kr_state_created(const kr_state *st);
+/*
+ * Copies the whole database, as of one moment, to a new file dest
+ * (SQLite's online backup: writers in other connections and processes go
+ * on meanwhile) and checks the copy (PRAGMA quick_check). dest must not
+ * exist; on failure it is removed.
+ */
+int kr_state_backup(kr_state *st, const char *dest);
 void kr_state_destroy(kr_state **sp);
 /* Frees the page cache this connection holds (long-running threads, when idle). */
 void kr_state_release_memory(kr_state *st);

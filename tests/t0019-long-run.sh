@@ -22,7 +22,7 @@ k --home pub publish u.md >/dev/null
 serve pub $P $((P + 1))
 k --home town init --name 西海市 --lg-code 422126 >/dev/null
 # the web pages have their own limits test (t0034); this one is about replication
-echo "web = off" >>town/config
+sed -i "s/^web = .*/web = off/" town/config
 k --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
 serve town $((P + 2)) $((P + 3))
 wait_for 10 k --home town show 372081/case/u0

@@ -1,0 +1,21 @@
+/*
+ * node/service.h - telling systemd how the node is doing (Type=notify)
+ *
+ * All calls do nothing when the process was not started by systemd
+ * (no NOTIFY_SOCKET), so serve calls them unconditionally.
+ */
+#ifndef KR_SERVICE_H
+#define KR_SERVICE_H
+
+/* READY=1 with a STATUS= line: the sockets are bound, requests are answered. */
+void kr_service_ready(const char *status);
+/*
+ * WATCHDOG=1, at most every half WatchdogSec (a cheap call otherwise): the
+ * serve loop calls it each round, so a loop stuck for WatchdogSec gets the
+ * node restarted.
+ */
+void kr_service_watchdog(void);
+/* STOPPING=1: shutting down on SIGTERM. */
+void kr_service_stopping(void);
+
+#endif
