@@ -12,7 +12,7 @@ Z="/usr/bin/python3 $SRC/tests/tools/zclient.py"
 tkey() { sed -n 's/.*"transport_key":"\([0-9a-f]*\)".*/\1/p' "$1"; }
 zkey() { k --home "$1" id | sed -n 's/^endpoint: [^#]*#//p'; }
 stop() { eval "kill \$PID_$1; wait \$PID_$1" 2>/dev/null; }
-newhome() { k --home "$1" init --name "$2" --lg-code "$3" >/dev/null && echo "web = off" >>"$1/config" &&
+newhome() { k --home "$1" init --name "$2" --lg-code "$3" >/dev/null && sed -i "s|^web = .*|web = off|" "$1/config" &&
 	k --home "$1" id --json >"$1.json"; }
 
 newhome pub 三豊市 372081
