@@ -3,6 +3,7 @@
 #   make deps     install missing Debian packages (as root), else print the command
 #   make          build build/kairan
 #   make run      build, initialise ./var/node on first run, publish the samples, serve
+#   make demo     a whole federation (board, hub, four towns) in network namespaces, with a tour (root)
 #   make check    unit tests (cmocka), integration tests (real nodes, git, sockets), browser tests
 #   make bench    benchmarks beside their baselines
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
@@ -81,7 +82,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps fuzz-deps run check unit replay integration bench fuzz soak install clean
+.PHONY: all deps fuzz-deps run demo check unit replay integration bench fuzz soak install clean
 .PHONY: install-files deb check-deb
 .DEFAULT_GOAL := all
 
@@ -175,6 +176,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libkairan.a
 
 run: all
 	@sh deploy/run.sh $(BUILD)/kairan
+
+# A whole federation on one machine, each node in its own network namespace (root).
+demo: all
+	@sh deploy/demo.sh $(BUILD)/kairan
 
 check: WERROR = -Werror
 check: deps
