@@ -46,6 +46,8 @@ check "genesis applied" k --home kagawa federation apply v1.kfm
 mkdir ver
 cp v1.kfm ver/000001.kfm
 FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+# the town is not a member of this one-seat federation: the board's node admits it (DESIGN §6 transport)
+k --home kagawa admit mitoyo.json >/dev/null
 serve kagawa $P $(($P + 1))
 check "a town joins" k --home mitoyo join "tcp://127.0.0.1:$P" --federation "$FED"
 serve mitoyo $(($P + 2)) $(($P + 3))
