@@ -163,6 +163,10 @@ s_envelope(kr_cli *c, kr_buf *b, const char *kind, const char *id, const char *t
 	kr_buf_addf(b, "}\nversion: %s\npublished: %s\nupdated: %s\nlicense: PDL-1.0\nconfidentiality: %s\n",
 	    version ? version : "1.0.0", published ? published : today, today,
 	    confidentiality ? confidentiality : "機密性1");
+	/* a rewrite of this node's own record is a new version, which says why (publish requires it) */
+	if (version)
+		kr_buf_addf(b, "version_notes: %s が %s にこの記録を書き直した（同じ鍵の以前の版を置き換える）\n",
+		    c->h.cfg.name, today);
 }
 
 /*

@@ -22,6 +22,8 @@ board_setup() {
 	k --home kagawa federation sign g.kfm --yes >/dev/null
 	k --home takamatsu federation sign g.kfm --yes >/dev/null
 	for n in $NODES; do k --home $n federation apply g.kfm >/dev/null; done
+	# the towns are not members of this federation: the hub admits them (DESIGN §6 transport)
+	for t in mitoyo marugame sakaide; do k --home kagawa admit $t.json >/dev/null; done
 	i=0
 	for n in $NODES; do
 		# each node's pages on a port of its own (WEB_<node>), only on 127.0.0.1
