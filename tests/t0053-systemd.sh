@@ -34,14 +34,14 @@ chmod 0750 "$STATE"
 chmod 0755 run
 sandbox() {
 	bwrap --ro-bind / / --tmpfs /tmp --tmpfs /run --tmpfs /home --tmpfs /root --tmpfs /var/tmp --tmpfs /var/lib \
-		--bind "$STATE" /var/lib/kairan --bind "$T/run" /run/notify \
+		--bind "$STATE" /var/lib/kairan --bind "$T/run" /run/notify --ro-bind "$KAIRAN" /run/kairan \
 		--proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session \
 		setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all \
 		env -i PATH=/usr/bin:/bin KAIRAN_HOME=/var/lib/kairan "$@"
 }
-check "init as the unprivileged user in the sandbox" sandbox "$KAIRAN" init --name 三豊市 --lg-code 372081
+check "init as the unprivileged user in the sandbox" sandbox /run/kairan init --name 三豊市 --lg-code 372081
 sed -i "s|^listen = .*|listen = tcp://127.0.0.1:$P|; s|^announce = .*|announce = tcp://127.0.0.1:$((P + 1))|; s|^web = .*|web = http://127.0.0.1:$((P + 2))|" "$STATE/config"
-check "the ExecStartPre check passes there" sandbox "$KAIRAN" config check --ports
+check "the ExecStartPre check passes there" sandbox /run/kairan config check --ports
 check "the home is writable there" sandbox sh -c "touch /var/lib/kairan/probe && rm /var/lib/kairan/probe"
 check "and nothing outside it is" sandbox sh -c "! touch '$SRC/sandbox-escape' 2>/dev/null && ! touch /usr/sandbox-escape 2>/dev/null"
 test -e "$SRC/sandbox-escape" && rm -f "$SRC/sandbox-escape"
@@ -67,11 +67,11 @@ wait_for 10 test -S "$T/run/sock"
 : >serve.err
 JS=$(stat -c '%d:%i' serve.err)
 bwrap --ro-bind / / --tmpfs /tmp --tmpfs /run --tmpfs /home --tmpfs /root --tmpfs /var/tmp --tmpfs /var/lib \
-	--bind "$STATE" /var/lib/kairan --bind "$T/run" /run/notify \
+	--bind "$STATE" /var/lib/kairan --bind "$T/run" /run/notify --ro-bind "$KAIRAN" /run/kairan \
 	--proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all \
 	env -i PATH=/usr/bin:/bin KAIRAN_HOME=/var/lib/kairan NOTIFY_SOCKET=/run/notify/sock WATCHDOG_USEC=1000000 \
-	JOURNAL_STREAM="$JS" "$KAIRAN" serve 2>>serve.err &
+	JOURNAL_STREAM="$JS" /run/kairan serve 2>>serve.err &
 SB=$!
 _pids="$_pids $SB"
 wait_for 30 grep -q READY=1 notify.log
@@ -83,7 +83,7 @@ diag "WATCHDOG=1 $n times in about 3 s (WatchdogSec 1 s: at least every 0.5 s as
 check "the serve loop pings the watchdog" test "$n" -ge 3
 item 372081 sandboxed サンドボックスでの公開 >"$T/run/item.md"
 chmod 644 "$T/run/item.md"
-check "a publish by the same user in the same sandbox" sandbox "$KAIRAN" publish /run/notify/item.md
+check "a publish by the same user in the same sandbox" sandbox /run/kairan publish /run/notify/item.md
 check "its files belong to the unprivileged user" test "$(find "$STATE" ! -user 65534 | wc -l)" = 0
 check "under the journal every line carries its priority (<6> info)" \
 	sh -c "grep -q '^<6>node 三豊市 (372081' serve.err && ! grep -qv '^<[3-7]>' serve.err"
