@@ -66,6 +66,25 @@ kr_cli_fail(const char *cmd)
 	return 1;
 }
 
+void
+kr_cli_print_findings(const char *cmd, const kr_findings *f)
+{
+	kr_buf b = KR_BUF_INIT;
+
+	for (size_t i = 0; i < f->n; i++) {
+		const kr_finding *x = &f->v[i];
+		kr_buf_addf(&b, "kairan: %s: ", cmd);
+		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
+		if (x->line)
+			kr_buf_addf(&b, ":%d", x->line);
+		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
+		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
+		kr_buf_addf(&b, " [%s]\n", x->rule);
+	}
+	fputs(b.ptr ? b.ptr : "", stderr);
+	kr_buf_release(&b);
+}
+
 static const kr_cmd *
 s_find(const char *name)
 {

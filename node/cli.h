@@ -25,6 +25,8 @@ extern const kr_cmd kr_commands[];
 
 /* Prints "kairan: CMD: message" for the current error and returns 1. */
 int kr_cli_fail(const char *cmd);
+/* Prints each finding as "kairan: CMD: file:line: [warning: ]message [rule]" to stderr. */
+void kr_cli_print_findings(const char *cmd, const kr_findings *f);
 /* Prints usage for cmd to stderr and returns 2. */
 int kr_cli_usage(const char *cmd);
 /*

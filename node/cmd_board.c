@@ -84,25 +84,6 @@ s_id_slug(const char *id, size_t max)
 	return s;
 }
 
-static void
-s_print_findings(const char *cmd, const kr_findings *f)
-{
-	kr_buf b = KR_BUF_INIT;
-
-	for (size_t i = 0; i < f->n; i++) {
-		const kr_finding *x = &f->v[i];
-		kr_buf_addf(&b, "kairan: %s: ", cmd);
-		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
-		if (x->line)
-			kr_buf_addf(&b, ":%d", x->line);
-		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
-		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
-		kr_buf_addf(&b, " [%s]\n", x->rule);
-	}
-	fputs(b.ptr ? b.ptr : "", stderr);
-	kr_buf_release(&b);
-}
-
 /*
  * This node's current copy of its own item id (version and published
  * date), for rewriting it: version gets the next patch number, published
@@ -184,7 +165,7 @@ s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr
 	int rc = 1;
 
 	kr_item_check(&it, &pol, path, text->ptr, text->len, NULL, &f);
-	s_print_findings(cmd, &f);
+	kr_cli_print_findings(cmd, &f);
 	if (kr_findings_blocking(&f)) {
 		fprintf(stderr, "kairan: %s: %zu problem(s); nothing was written\n", cmd, kr_findings_blocking(&f));
 		goto done;
@@ -716,19 +697,6 @@ done:
 	return rc;
 }
 
-static void
-s_json_kv(kr_buf *b, const char *key, const char *v, int comma)
-{
-	if (comma)
-		kr_buf_addch(b, ',');
-	kr_buf_addjson(b, key);
-	kr_buf_addch(b, ':');
-	if (v)
-		kr_buf_addjson(b, v);
-	else
-		kr_buf_adds(b, "null");
-}
-
 static size_t
 s_answers(const kr_bview *bv, const char *cid, size_t *idx)
 {
@@ -790,15 +758,15 @@ s_consult_list(kr_cli *c, int argc, char **argv)
 		na = s_answers(&bv, x->r.id, idx);
 		if (json) {
 			kr_buf_adds(&b, shown ? ",{" : "{");
-			s_json_kv(&b, "id", x->r.id, 0);
-			s_json_kv(&b, "title", x->r.title, 1);
-			s_json_kv(&b, "state", state, 1);
-			s_json_kv(&b, "asked_by", x->r.department, 1);
-			s_json_kv(&b, "publisher", x->publisher, 1);
-			s_json_kv(&b, "lg_code", x->r.lg_code, 1);
-			s_json_kv(&b, "published", x->r.published, 1);
-			s_json_kv(&b, "accepted_answer", acc ? acc->r.id : x->r.accepted_answer, 1);
-			s_json_kv(&b, "duplicate_of", x->r.duplicate_of, 1);
+			kr_buf_addjson_kv(&b, "id", x->r.id, 0);
+			kr_buf_addjson_kv(&b, "title", x->r.title, 1);
+			kr_buf_addjson_kv(&b, "state", state, 1);
+			kr_buf_addjson_kv(&b, "asked_by", x->r.department, 1);
+			kr_buf_addjson_kv(&b, "publisher", x->publisher, 1);
+			kr_buf_addjson_kv(&b, "lg_code", x->r.lg_code, 1);
+			kr_buf_addjson_kv(&b, "published", x->r.published, 1);
+			kr_buf_addjson_kv(&b, "accepted_answer", acc ? acc->r.id : x->r.accepted_answer, 1);
+			kr_buf_addjson_kv(&b, "duplicate_of", x->r.duplicate_of, 1);
 			kr_buf_addf(&b, ",\"answers\":%zu,\"age_days\":%ld}", na, s_age_days(x->r.published, bv.today));
 		} else {
 			kr_buf_addf(&b, "%s  %s  ", x->r.id, state);
@@ -1218,12 +1186,12 @@ cmd_export_faq(kr_cli *c, int argc, char **argv)
 			free(ans);
 		} else {
 			kr_buf_adds(&out, "{");
-			s_json_kv(&out, "id", x->r.id, 0);
-			s_json_kv(&out, "question", x->r.body, 1);
-			s_json_kv(&out, "answer", a->r.body, 1);
-			s_json_kv(&out, "category", x->r.domains, 1);
-			s_json_kv(&out, "attribution", attr, 1);
-			s_json_kv(&out, "answer_id", a->r.id, 1);
+			kr_buf_addjson_kv(&out, "id", x->r.id, 0);
+			kr_buf_addjson_kv(&out, "question", x->r.body, 1);
+			kr_buf_addjson_kv(&out, "answer", a->r.body, 1);
+			kr_buf_addjson_kv(&out, "category", x->r.domains, 1);
+			kr_buf_addjson_kv(&out, "attribution", attr, 1);
+			kr_buf_addjson_kv(&out, "answer_id", a->r.id, 1);
 			kr_buf_adds(&out, "}\n");
 		}
 		free(attr);
@@ -1281,10 +1249,10 @@ kr_board_status(kr_cli *c, int json, kr_buf *out)
 			continue;
 		if (json) {
 			kr_buf_adds(out, open ? ",{" : "{");
-			s_json_kv(out, "id", x->r.id, 0);
-			s_json_kv(out, "state", state, 1);
-			s_json_kv(out, "title", x->r.title, 1);
-			s_json_kv(out, "lg_code", x->r.lg_code, 1);
+			kr_buf_addjson_kv(out, "id", x->r.id, 0);
+			kr_buf_addjson_kv(out, "state", state, 1);
+			kr_buf_addjson_kv(out, "title", x->r.title, 1);
+			kr_buf_addjson_kv(out, "lg_code", x->r.lg_code, 1);
 			kr_buf_addf(out, ",\"age_days\":%ld}", s_age_days(x->r.published, bv.today));
 		} else {
 			kr_buf_addf(&b, "  %s  %s  %ld日  ", x->r.id, state, s_age_days(x->r.published, bv.today));
@@ -1310,17 +1278,17 @@ kr_board_status(kr_cli *c, int json, kr_buf *out)
 		na = kr_bview_adoptions(&bv, rows[i].id, counts, &ix);
 		if (na && json) {
 			kr_buf_adds(out, reports ? ",{" : "{");
-			s_json_kv(out, "id", rows[i].id, 0);
+			kr_buf_addjson_kv(out, "id", rows[i].id, 0);
 			kr_buf_addf(out, ",\"検討中\":%zu,\"採用\":%zu,\"不採用\":%zu,\"reports\":[", counts[0], counts[1],
 			    counts[2]);
 			for (size_t k = 0; k < na; k++) {
 				const kr_bview_item *x = &bv.v[ix[k]];
 				kr_buf_adds(out, k ? ",{" : "{");
-				s_json_kv(out, "lg_code", x->r.lg_code, 0);
-				s_json_kv(out, "name", x->r.pub_name, 1);
-				s_json_kv(out, "status", x->r.status, 1);
-				s_json_kv(out, "version", x->r.target_version, 1);
-				s_json_kv(out, "note", x->r.note, 1);
+				kr_buf_addjson_kv(out, "lg_code", x->r.lg_code, 0);
+				kr_buf_addjson_kv(out, "name", x->r.pub_name, 1);
+				kr_buf_addjson_kv(out, "status", x->r.status, 1);
+				kr_buf_addjson_kv(out, "version", x->r.target_version, 1);
+				kr_buf_addjson_kv(out, "note", x->r.note, 1);
 				kr_buf_adds(out, "}");
 			}
 			kr_buf_adds(out, "]}");

@@ -234,25 +234,6 @@ s_read_rows(s_input *x)
 
 static int s_id_path(const char *id, char **coll, char **path);
 
-static void
-s_print_findings(const char *cmd, const kr_findings *f)
-{
-	kr_buf b = KR_BUF_INIT;
-
-	for (size_t i = 0; i < f->n; i++) {
-		const kr_finding *x = &f->v[i];
-		kr_buf_addf(&b, "kairan: %s: ", cmd);
-		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
-		if (x->line)
-			kr_buf_addf(&b, ":%d", x->line);
-		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
-		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
-		kr_buf_addf(&b, " [%s]\n", x->rule);
-	}
-	fputs(b.ptr, stderr);
-	kr_buf_release(&b);
-}
-
 /*
  * Reads every FILE or DIR (recursively, *.md; a file without front matter
  * found in a directory is skipped) and checks each item exactly as publish
@@ -399,7 +380,7 @@ cmd_check(kr_cli *c, int argc, char **argv)
 		fputs(b.ptr, stdout);
 		kr_buf_release(&b);
 	} else {
-		s_print_findings("check", &f);
+		kr_cli_print_findings("check", &f);
 		printf("%zu item(s) checked: %zu blocking problem(s), %zu warning(s)%s\n", nitems,
 		    kr_findings_blocking(&f), f.n - kr_findings_blocking(&f),
 		    kr_findings_blocking(&f) ? "" : "; ready to publish");
@@ -453,7 +434,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("publish");
 	if (s_load(c, "publish", argv + optind, argc - optind, &in, &items, &f, &skipped) < 0)
 		goto done;
-	s_print_findings("publish", &f);
+	kr_cli_print_findings("publish", &f);
 	if (kr_findings_blocking(&f)) {
 		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
 		goto done;

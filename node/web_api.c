@@ -35,19 +35,6 @@
 #define DCAT_PAGE 100
 
 static void
-s_json_kv(kr_buf *b, const char *key, const char *v, int comma)
-{
-	if (comma)
-		kr_buf_addch(b, ',');
-	kr_buf_addjson(b, key);
-	kr_buf_addch(b, ':');
-	if (v)
-		kr_buf_addjson(b, v);
-	else
-		kr_buf_adds(b, "null");
-}
-
-static void
 s_json_error(kr_web_resp *out, int status, const char *msg)
 {
 	out->status = status;
@@ -202,21 +189,21 @@ kr_api_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	headline = kr_web_headline(x.fm);
 	out->type = "application/json; charset=utf-8";
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "id", x.it->id, 0);
-	s_json_kv(b, "title", x.it->title, 1);
-	s_json_kv(b, "publisher", x.it->publisher, 1);
-	s_json_kv(b, "publisher_name", x.it->pub_name, 1);
-	s_json_kv(b, "lg_code", x.it->pub_code, 1);
-	s_json_kv(b, "kind", x.it->kind, 1);
-	s_json_kv(b, "version", x.it->version, 1);
-	s_json_kv(b, "updated", x.it->updated, 1);
-	s_json_kv(b, "outcome", x.fm ? kr_yaml_str(x.fm, "outcome") : NULL, 1);
-	s_json_kv(b, "headline", headline, 1);
-	s_json_kv(b, "collection", x.it->collection, 1);
-	s_json_kv(b, "path", x.it->path, 1);
-	s_json_kv(b, "commit", x.it->commit, 1);
-	s_json_kv(b, "blob", x.it->blob, 1);
-	s_json_kv(b, "attribution", attr, 1);
+	kr_buf_addjson_kv(b, "id", x.it->id, 0);
+	kr_buf_addjson_kv(b, "title", x.it->title, 1);
+	kr_buf_addjson_kv(b, "publisher", x.it->publisher, 1);
+	kr_buf_addjson_kv(b, "publisher_name", x.it->pub_name, 1);
+	kr_buf_addjson_kv(b, "lg_code", x.it->pub_code, 1);
+	kr_buf_addjson_kv(b, "kind", x.it->kind, 1);
+	kr_buf_addjson_kv(b, "version", x.it->version, 1);
+	kr_buf_addjson_kv(b, "updated", x.it->updated, 1);
+	kr_buf_addjson_kv(b, "outcome", x.fm ? kr_yaml_str(x.fm, "outcome") : NULL, 1);
+	kr_buf_addjson_kv(b, "headline", headline, 1);
+	kr_buf_addjson_kv(b, "collection", x.it->collection, 1);
+	kr_buf_addjson_kv(b, "path", x.it->path, 1);
+	kr_buf_addjson_kv(b, "commit", x.it->commit, 1);
+	kr_buf_addjson_kv(b, "blob", x.it->blob, 1);
+	kr_buf_addjson_kv(b, "attribution", attr, 1);
 	kr_buf_adds(b, ",\"front_matter\":");
 	if (x.fm)
 		s_yaml_json(b, x.fm, 0);
@@ -234,12 +221,12 @@ kr_api_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_buf_adds(b, ",\"versions\":[");
 	for (size_t i = 0; i < nv; i++) {
 		kr_buf_adds(b, i ? ",{" : "{");
-		s_json_kv(b, "commit", v[i].commit, 0);
+		kr_buf_addjson_kv(b, "commit", v[i].commit, 0);
 		kr_buf_addf(b, ",\"time\":%lld,\"present\":%s", (long long)v[i].time, v[i].present ? "true" : "false");
-		s_json_kv(b, "version", v[i].version, 1);
-		s_json_kv(b, "edition", v[i].edition, 1);
-		s_json_kv(b, "updated", v[i].updated, 1);
-		s_json_kv(b, "version_notes", v[i].notes, 1);
+		kr_buf_addjson_kv(b, "version", v[i].version, 1);
+		kr_buf_addjson_kv(b, "edition", v[i].edition, 1);
+		kr_buf_addjson_kv(b, "updated", v[i].updated, 1);
+		kr_buf_addjson_kv(b, "version_notes", v[i].notes, 1);
 		kr_buf_adds(b, "}");
 	}
 	kr_buf_adds(b, "]}\n");
@@ -410,25 +397,25 @@ s_ckan_resource(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p, const k
 	kr_web_uuid(rid, key.ptr);
 	kr_buf_addf(&url, "%s/items/%s/export/%s", r->base, p->row->id, f->name);
 	kr_buf_adds(b, pos ? ",{" : "{");
-	s_json_kv(b, "id", rid, 0);
-	s_json_kv(b, "package_id", p->uuid, 1);
-	s_json_kv(b, "name", f->label, 1);
-	s_json_kv(b, "description", "kairan export の形式。各行に出典の行がつきます。", 1);
-	s_json_kv(b, "format", f->ckan_format, 1);
+	kr_buf_addjson_kv(b, "id", rid, 0);
+	kr_buf_addjson_kv(b, "package_id", p->uuid, 1);
+	kr_buf_addjson_kv(b, "name", f->label, 1);
+	kr_buf_addjson_kv(b, "description", "kairan export の形式。各行に出典の行がつきます。", 1);
+	kr_buf_addjson_kv(b, "format", f->ckan_format, 1);
 	{
 		char mt[64];
 		snprintf(mt, sizeof(mt), "%.*s", (int)strcspn(f->type, ";"), f->type);
-		s_json_kv(b, "mimetype", mt, 1);
+		kr_buf_addjson_kv(b, "mimetype", mt, 1);
 	}
-	s_json_kv(b, "url", url.ptr, 1);
+	kr_buf_addjson_kv(b, "url", url.ptr, 1);
 	if (have) {
 		kr_buf_addf(b, ",\"size\":%zu", size);
-		s_json_kv(b, "hash", sha, 1);
-		s_json_kv(b, "hash_algorithm", "http://spdx.org/rdf/terms#checksumAlgorithm_sha256", 1);
+		kr_buf_addjson_kv(b, "hash", sha, 1);
+		kr_buf_addjson_kv(b, "hash_algorithm", "http://spdx.org/rdf/terms#checksumAlgorithm_sha256", 1);
 	}
-	s_json_kv(b, "created", modified, 1);
-	s_json_kv(b, "last_modified", modified, 1);
-	s_json_kv(b, "state", "active", 1);
+	kr_buf_addjson_kv(b, "created", modified, 1);
+	kr_buf_addjson_kv(b, "last_modified", modified, 1);
+	kr_buf_addjson_kv(b, "state", "active", 1);
 	kr_buf_addf(b, ",\"position\":%d,\"url_type\":null}", pos);
 	kr_buf_release(&key);
 	kr_buf_release(&url);
@@ -458,47 +445,47 @@ s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p)
 	notes = kr_strndup(p->x.body, p->x.body_len);
 	kr_buf_addf(&url, "%s/items/%s", r->base, p->row->id);
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "id", p->uuid, 0);
-	s_json_kv(b, "name", p->name, 1);
-	s_json_kv(b, "title", p->row->title, 1);
-	s_json_kv(b, "notes", notes, 1);
-	s_json_kv(b, "type", "dataset", 1);
-	s_json_kv(b, "state", "active", 1);
+	kr_buf_addjson_kv(b, "id", p->uuid, 0);
+	kr_buf_addjson_kv(b, "name", p->name, 1);
+	kr_buf_addjson_kv(b, "title", p->row->title, 1);
+	kr_buf_addjson_kv(b, "notes", notes, 1);
+	kr_buf_addjson_kv(b, "type", "dataset", 1);
+	kr_buf_addjson_kv(b, "state", "active", 1);
 	kr_buf_adds(b, ",\"private\":false,\"isopen\":true");
-	s_json_kv(b, "version", p->row->version, 1);
-	s_json_kv(b, "license_id", s_license_id(lic), 1);
-	s_json_kv(b, "license_title", s_license_title(lic), 1);
-	s_json_kv(b, "license_url", s_license_url(lic), 1);
-	s_json_kv(b, "metadata_created", created.ptr, 1);
-	s_json_kv(b, "metadata_modified", modified, 1);
-	s_json_kv(b, "author", p->row->pub_name, 1);
-	s_json_kv(b, "maintainer", p->row->pub_name, 1);
-	s_json_kv(b, "url", url.ptr, 1);
-	s_json_kv(b, "owner_org", org, 1);
+	kr_buf_addjson_kv(b, "version", p->row->version, 1);
+	kr_buf_addjson_kv(b, "license_id", s_license_id(lic), 1);
+	kr_buf_addjson_kv(b, "license_title", s_license_title(lic), 1);
+	kr_buf_addjson_kv(b, "license_url", s_license_url(lic), 1);
+	kr_buf_addjson_kv(b, "metadata_created", created.ptr, 1);
+	kr_buf_addjson_kv(b, "metadata_modified", modified, 1);
+	kr_buf_addjson_kv(b, "author", p->row->pub_name, 1);
+	kr_buf_addjson_kv(b, "maintainer", p->row->pub_name, 1);
+	kr_buf_addjson_kv(b, "url", url.ptr, 1);
+	kr_buf_addjson_kv(b, "owner_org", org, 1);
 	kr_buf_adds(b, ",\"organization\":{");
-	s_json_kv(b, "id", org, 0);
-	s_json_kv(b, "name", p->row->pub_code, 1);
-	s_json_kv(b, "title", p->row->pub_name, 1);
-	s_json_kv(b, "description", "", 1);
-	s_json_kv(b, "type", "organization", 1);
-	s_json_kv(b, "state", "active", 1);
-	s_json_kv(b, "image_url", "", 1);
+	kr_buf_addjson_kv(b, "id", org, 0);
+	kr_buf_addjson_kv(b, "name", p->row->pub_code, 1);
+	kr_buf_addjson_kv(b, "title", p->row->pub_name, 1);
+	kr_buf_addjson_kv(b, "description", "", 1);
+	kr_buf_addjson_kv(b, "type", "organization", 1);
+	kr_buf_addjson_kv(b, "state", "active", 1);
+	kr_buf_addjson_kv(b, "image_url", "", 1);
 	kr_buf_adds(b, ",\"is_organization\":true,\"approval_status\":\"approved\"}");
 	kr_buf_adds(b, ",\"tags\":[");
 	tags = p->x.fm ? kr_yaml_get(p->x.fm, "task_categories") : NULL;
 	for (size_t i = 0; tags && tags->type == KR_YAML_SEQ && i < tags->n; i++)
 		if (tags->items[i]->type == KR_YAML_SCALAR) {
 			kr_buf_adds(b, ntags++ ? ",{" : "{");
-			s_json_kv(b, "name", tags->items[i]->value, 0);
-			s_json_kv(b, "display_name", tags->items[i]->value, 1);
+			kr_buf_addjson_kv(b, "name", tags->items[i]->value, 0);
+			kr_buf_addjson_kv(b, "display_name", tags->items[i]->value, 1);
 			kr_buf_adds(b, ",\"state\":\"active\",\"vocabulary_id\":null}");
 		}
 	tags = p->x.fm ? kr_yaml_get(p->x.fm, "domains") : NULL;
 	for (size_t i = 0; tags && tags->type == KR_YAML_SEQ && i < tags->n; i++)
 		if (tags->items[i]->type == KR_YAML_SCALAR) {
 			kr_buf_adds(b, ntags++ ? ",{" : "{");
-			s_json_kv(b, "name", tags->items[i]->value, 0);
-			s_json_kv(b, "display_name", tags->items[i]->value, 1);
+			kr_buf_addjson_kv(b, "name", tags->items[i]->value, 0);
+			kr_buf_addjson_kv(b, "display_name", tags->items[i]->value, 1);
 			kr_buf_adds(b, ",\"state\":\"active\",\"vocabulary_id\":null}");
 		}
 	kr_buf_addf(b, "],\"num_tags\":%d,\"groups\":[],\"relationships_as_object\":[],\"relationships_as_subject\":[]", ntags);
@@ -513,8 +500,8 @@ s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p)
 		};
 		for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
 			kr_buf_adds(b, i ? ",{" : "{");
-			s_json_kv(b, "key", extras[i][0], 0);
-			s_json_kv(b, "value", extras[i][1] ? extras[i][1] : "", 1);
+			kr_buf_addjson_kv(b, "key", extras[i][0], 0);
+			kr_buf_addjson_kv(b, "value", extras[i][1] ? extras[i][1] : "", 1);
 			kr_buf_adds(b, "}");
 		}
 		kr_buf_release(&man);
@@ -540,7 +527,7 @@ s_ckan_ok(kr_web_resp *out, const kr_web_req *r, const char *action, const kr_bu
 	kr_buf_addf(&help, "%s/api/3/action/help_show?name=%s", r->base, action);
 	out->type = "application/json; charset=utf-8";
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "help", help.ptr, 0);
+	kr_buf_addjson_kv(b, "help", help.ptr, 0);
 	kr_buf_adds(b, ",\"success\":true,\"result\":");
 	kr_buf_add(b, result->ptr, result->len);
 	kr_buf_adds(b, "}\n");
@@ -560,9 +547,9 @@ s_ckan_err(kr_web_resp *out, const kr_web_req *r, const char *action, int status
 	out->status = status;
 	out->type = "application/json; charset=utf-8";
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "help", help.ptr, 0);
+	kr_buf_addjson_kv(b, "help", help.ptr, 0);
 	kr_buf_adds(b, ",\"success\":false,\"error\":{");
-	s_json_kv(b, "__type", type, 0);
+	kr_buf_addjson_kv(b, "__type", type, 0);
 	if (field) {
 		kr_buf_adds(b, ",");
 		kr_buf_addjson(b, field);
@@ -570,7 +557,7 @@ s_ckan_err(kr_web_resp *out, const kr_web_req *r, const char *action, int status
 		kr_buf_addjson(b, message);
 		kr_buf_adds(b, "]");
 	} else {
-		s_json_kv(b, "message", message, 1);
+		kr_buf_addjson_kv(b, "message", message, 1);
 	}
 	kr_buf_adds(b, "}}\n");
 	kr_buf_release(&help);
@@ -891,7 +878,7 @@ s_ckan_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, const s_ckan
 	if (count > 1)
 		qsort(pkgs, count, sizeof(s_pkg), s_pkg_cmp);
 	kr_buf_addf(&res, "{\"count\":%zu", count);
-	s_json_kv(&res, "sort", a->sort ? a->sort : "score desc, metadata_modified desc", 1);
+	kr_buf_addjson_kv(&res, "sort", a->sort ? a->sort : "score desc, metadata_modified desc", 1);
 	kr_buf_adds(&res, ",\"facets\":{},\"search_facets\":{},\"results\":[");
 	for (size_t i = (size_t)start, k = 0; i < count && k < (size_t)nrow; i++, k++) {
 		if (k)
@@ -1041,28 +1028,28 @@ kr_api_catalog(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	/* the catalog */
 	kr_buf_addf(&u, "%s/catalog.jsonld", r->base);
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "@id", u.ptr, 0);
-	s_json_kv(b, "@type", "dcat:Catalog", 1);
+	kr_buf_addjson_kv(b, "@id", u.ptr, 0);
+	kr_buf_addjson_kv(b, "@type", "dcat:Catalog", 1);
 	{
 		kr_buf t = KR_BUF_INIT;
 		kr_buf_addf(&t, "kairan %s（%s）のデータセット", c->conf->name, c->conf->lg_code);
-		s_json_kv(b, "dct:title", t.ptr, 1);
+		kr_buf_addjson_kv(b, "dct:title", t.ptr, 1);
 		kr_buf_release(&t);
 	}
-	s_json_kv(b, "dct:description", "自治体の生成AI活用のためのQ&Aデータセット。どれも発行元の署名を検証したうえで配布しています。", 1);
+	kr_buf_addjson_kv(b, "dct:description", "自治体の生成AI活用のためのQ&Aデータセット。どれも発行元の署名を検証したうえで配布しています。", 1);
 	kr_buf_adds(b, ",\"dct:publisher\":{\"@type\":\"foaf:Organization\"");
-	s_json_kv(b, "foaf:name", c->conf->name, 1);
-	s_json_kv(b, "dct:identifier", c->conf->lg_code, 1);
+	kr_buf_addjson_kv(b, "foaf:name", c->conf->name, 1);
+	kr_buf_addjson_kv(b, "dct:identifier", c->conf->lg_code, 1);
 	kr_buf_adds(b, "},\"foaf:homepage\":{");
 	kr_buf_clear(&u);
 	kr_buf_addf(&u, "%s/", r->base);
-	s_json_kv(b, "@id", u.ptr, 0);
+	kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 	kr_buf_adds(b, "},\"dcat:dataset\":[");
 	for (size_t i = (size_t)(page - 1) * DCAT_PAGE, k = 0; i < npkgs && k < DCAT_PAGE; i++, k++) {
 		kr_buf_clear(&u);
 		kr_buf_addf(&u, "%s/items/%s", r->base, pkgs[i].row->id);
 		kr_buf_adds(b, k ? ",{" : "{");
-		s_json_kv(b, "@id", u.ptr, 0);
+		kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 		kr_buf_adds(b, "}");
 	}
 	kr_buf_adds(b, "]}");
@@ -1086,38 +1073,38 @@ kr_api_catalog(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		kr_buf_clear(&u);
 		kr_buf_addf(&u, "%s/items/%s", r->base, p->row->id);
 		kr_buf_adds(b, ",{");
-		s_json_kv(b, "@id", u.ptr, 0);
-		s_json_kv(b, "@type", "dcat:Dataset", 1);
-		s_json_kv(b, "dct:identifier", p->row->id, 1);
-		s_json_kv(b, "dct:title", p->row->title, 1);
-		s_json_kv(b, "dct:description", notes, 1);
-		s_json_kv(b, "dct:language", "ja", 1);
-		s_json_kv(b, "owl:versionInfo", p->row->version, 1);
-		s_json_kv(b, "dct:rights", attr, 1);
+		kr_buf_addjson_kv(b, "@id", u.ptr, 0);
+		kr_buf_addjson_kv(b, "@type", "dcat:Dataset", 1);
+		kr_buf_addjson_kv(b, "dct:identifier", p->row->id, 1);
+		kr_buf_addjson_kv(b, "dct:title", p->row->title, 1);
+		kr_buf_addjson_kv(b, "dct:description", notes, 1);
+		kr_buf_addjson_kv(b, "dct:language", "ja", 1);
+		kr_buf_addjson_kv(b, "owl:versionInfo", p->row->version, 1);
+		kr_buf_addjson_kv(b, "dct:rights", attr, 1);
 		if (p->row->published) {
 			kr_buf_adds(b, ",\"dct:issued\":{");
-			s_json_kv(b, "@value", p->row->published, 0);
+			kr_buf_addjson_kv(b, "@value", p->row->published, 0);
 			kr_buf_adds(b, ",\"@type\":\"xsd:date\"}");
 		}
 		kr_buf_adds(b, ",\"dct:modified\":{");
-		s_json_kv(b, "@value", modified, 0);
+		kr_buf_addjson_kv(b, "@value", modified, 0);
 		kr_buf_adds(b, ",\"@type\":\"xsd:dateTime\"},\"dcat:landingPage\":{");
-		s_json_kv(b, "@id", u.ptr, 0);
+		kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 		kr_buf_adds(b, "},\"dct:license\":{");
-		s_json_kv(b, "@id", s_license_url(lic), 0);
+		kr_buf_addjson_kv(b, "@id", s_license_url(lic), 0);
 		kr_buf_adds(b, "},\"dct:publisher\":{\"@type\":\"foaf:Organization\"");
-		s_json_kv(b, "foaf:name", p->row->pub_name, 1);
-		s_json_kv(b, "dct:identifier", p->row->pub_code, 1);
+		kr_buf_addjson_kv(b, "foaf:name", p->row->pub_name, 1);
+		kr_buf_addjson_kv(b, "dct:identifier", p->row->pub_code, 1);
 		kr_buf_adds(b, "},\"rdfs:seeAlso\":{");
 		kr_buf_clear(&u);
 		kr_buf_addf(&u, "%s/manifests/%s", r->base, p->row->publisher);
-		s_json_kv(b, "@id", u.ptr, 0);
+		kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 		kr_buf_adds(b, "},\"dcat:distribution\":[");
 		for (size_t f = 0; f < sizeof(kr_web_formats) / sizeof(kr_web_formats[0]); f++) {
 			kr_buf_clear(&u);
 			kr_buf_addf(&u, "%s/items/%s/export/%s", r->base, p->row->id, kr_web_formats[f].name);
 			kr_buf_adds(b, f ? ",{" : "{");
-			s_json_kv(b, "@id", u.ptr, 0);
+			kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 			kr_buf_adds(b, "}");
 		}
 		kr_buf_adds(b, "]}");
@@ -1131,23 +1118,23 @@ kr_api_catalog(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			kr_buf_clear(&u);
 			kr_buf_addf(&u, "%s/items/%s/export/%s", r->base, p->row->id, fm->name);
 			kr_buf_adds(b, ",{");
-			s_json_kv(b, "@id", u.ptr, 0);
-			s_json_kv(b, "@type", "dcat:Distribution", 1);
-			s_json_kv(b, "dct:title", fm->label, 1);
-			s_json_kv(b, "dct:format", fm->ckan_format, 1);
-			s_json_kv(b, "dcat:mediaType", mt, 1);
+			kr_buf_addjson_kv(b, "@id", u.ptr, 0);
+			kr_buf_addjson_kv(b, "@type", "dcat:Distribution", 1);
+			kr_buf_addjson_kv(b, "dct:title", fm->label, 1);
+			kr_buf_addjson_kv(b, "dct:format", fm->ckan_format, 1);
+			kr_buf_addjson_kv(b, "dcat:mediaType", mt, 1);
 			kr_buf_adds(b, ",\"dcat:downloadURL\":{");
-			s_json_kv(b, "@id", u.ptr, 0);
+			kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 			kr_buf_adds(b, "},\"dcat:accessURL\":{");
-			s_json_kv(b, "@id", u.ptr, 0);
+			kr_buf_addjson_kv(b, "@id", u.ptr, 0);
 			kr_buf_adds(b, "},\"dct:license\":{");
-			s_json_kv(b, "@id", s_license_url(lic), 0);
+			kr_buf_addjson_kv(b, "@id", s_license_url(lic), 0);
 			kr_buf_adds(b, "}");
 			if (have) {
 				kr_buf_addf(b, ",\"dcat:byteSize\":{\"@value\":\"%zu\",\"@type\":\"xsd:nonNegativeInteger\"}", size);
 				kr_buf_adds(b, ",\"spdx:checksum\":{\"@type\":\"spdx:Checksum\",\"spdx:algorithm\":"
 				    "{\"@id\":\"spdx:checksumAlgorithm_sha256\"},\"spdx:checksumValue\":{");
-				s_json_kv(b, "@value", sha, 0);
+				kr_buf_addjson_kv(b, "@value", sha, 0);
 				kr_buf_adds(b, ",\"@type\":\"xsd:hexBinary\"}}");
 			}
 			kr_buf_adds(b, "}");
@@ -1159,24 +1146,24 @@ kr_api_catalog(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_buf_clear(&u);
 	s_dcat_page_url(&u, r, (size_t)page, since);
 	kr_buf_adds(b, ",{");
-	s_json_kv(b, "@id", u.ptr, 0);
-	s_json_kv(b, "@type", "hydra:PagedCollection", 1);
+	kr_buf_addjson_kv(b, "@id", u.ptr, 0);
+	kr_buf_addjson_kv(b, "@type", "hydra:PagedCollection", 1);
 	kr_buf_addf(b, ",\"hydra:totalItems\":%zu,\"hydra:itemsPerPage\":%d", npkgs, DCAT_PAGE);
 	kr_buf_clear(&u);
 	s_dcat_page_url(&u, r, 1, since);
-	s_json_kv(b, "hydra:first", u.ptr, 1);
+	kr_buf_addjson_kv(b, "hydra:first", u.ptr, 1);
 	kr_buf_clear(&u);
 	s_dcat_page_url(&u, r, pages, since);
-	s_json_kv(b, "hydra:last", u.ptr, 1);
+	kr_buf_addjson_kv(b, "hydra:last", u.ptr, 1);
 	if ((size_t)page < pages) {
 		kr_buf_clear(&u);
 		s_dcat_page_url(&u, r, (size_t)page + 1, since);
-		s_json_kv(b, "hydra:next", u.ptr, 1);
+		kr_buf_addjson_kv(b, "hydra:next", u.ptr, 1);
 	}
 	if (page > 1) {
 		kr_buf_clear(&u);
 		s_dcat_page_url(&u, r, (size_t)page - 1, since);
-		s_json_kv(b, "hydra:previous", u.ptr, 1);
+		kr_buf_addjson_kv(b, "hydra:previous", u.ptr, 1);
 	}
 	kr_buf_adds(b, "}]}\n");
 done:

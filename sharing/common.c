@@ -336,6 +336,19 @@ kr_buf_addjson(kr_buf *b, const char *s)
 }
 
 void
+kr_buf_addjson_kv(kr_buf *b, const char *key, const char *v, int comma)
+{
+	if (comma)
+		kr_buf_addch(b, ',');
+	kr_buf_addjson(b, key);
+	kr_buf_addch(b, ':');
+	if (v)
+		kr_buf_addjson(b, v);
+	else
+		kr_buf_adds(b, "null");
+}
+
+void
 kr_buf_addquoted(kr_buf *b, const char *s)
 {
 	kr_buf_addch(b, '"');

@@ -59,6 +59,8 @@ void kr_buf_addf(kr_buf *b, const char *fmt, ...)
 void kr_buf_vaddf(kr_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included. */
 void kr_buf_addjson(kr_buf *b, const char *s);
+/* Appends ,"key":"v" (the comma when comma is set); a NULL v is written as null. */
+void kr_buf_addjson_kv(kr_buf *b, const char *key, const char *v, int comma);
 /* Appends s in double quotes, doubling any quote inside (CSV and FTS5 strings alike). */
 void kr_buf_addquoted(kr_buf *b, const char *s);
 void kr_buf_clear(kr_buf *b);

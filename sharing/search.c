@@ -180,39 +180,26 @@ kr_pref_name(const char *code)
 
 static const char *const s_facet_keys[4] = { "kind", "outcome", "domain", "prefecture" };
 
-static void
-s_json_kv(kr_buf *b, const char *key, const char *v, int comma)
-{
-	if (comma)
-		kr_buf_addch(b, ',');
-	kr_buf_addjson(b, key);
-	kr_buf_addch(b, ':');
-	if (v)
-		kr_buf_addjson(b, v);
-	else
-		kr_buf_adds(b, "null");
-}
-
 void
 kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
 {
 	kr_buf_adds(b, "{");
-	s_json_kv(b, "query", query, 0);
+	kr_buf_addjson_kv(b, "query", query, 0);
 	kr_buf_addf(b, ",\"total\":%zu,\"hits\":[", r->total);
 	for (size_t i = 0; i < r->nhits; i++) {
 		const kr_search_hit *h = &r->hits[i];
 		kr_buf_adds(b, i ? ",{" : "{");
-		s_json_kv(b, "id", h->id, 0);
-		s_json_kv(b, "title", h->title, 1);
-		s_json_kv(b, "publisher", h->publisher, 1);
-		s_json_kv(b, "publisher_name", h->pub_name, 1);
-		s_json_kv(b, "lg_code", h->pub_code, 1);
-		s_json_kv(b, "kind", h->kind, 1);
-		s_json_kv(b, "version", h->version, 1);
-		s_json_kv(b, "updated", h->updated, 1);
-		s_json_kv(b, "outcome", h->outcome, 1);
-		s_json_kv(b, "headline", h->headline, 1);
-		s_json_kv(b, "snippet", h->snippet, 1);
+		kr_buf_addjson_kv(b, "id", h->id, 0);
+		kr_buf_addjson_kv(b, "title", h->title, 1);
+		kr_buf_addjson_kv(b, "publisher", h->publisher, 1);
+		kr_buf_addjson_kv(b, "publisher_name", h->pub_name, 1);
+		kr_buf_addjson_kv(b, "lg_code", h->pub_code, 1);
+		kr_buf_addjson_kv(b, "kind", h->kind, 1);
+		kr_buf_addjson_kv(b, "version", h->version, 1);
+		kr_buf_addjson_kv(b, "updated", h->updated, 1);
+		kr_buf_addjson_kv(b, "outcome", h->outcome, 1);
+		kr_buf_addjson_kv(b, "headline", h->headline, 1);
+		kr_buf_addjson_kv(b, "snippet", h->snippet, 1);
 		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
 	}
 	kr_buf_adds(b, "],\"facets\":{");
