@@ -68,16 +68,25 @@ kr_value_number(const char *s, char **out, char **unit)
 {
 	char *h = kr_value_halfwidth(s), *p = h;
 	kr_buf num = KR_BUF_INIT;
-	int rc = 0, neg = 0, n;
+	int rc = 0, neg = 0, yen = 0, n;
 
 	*out = *unit = NULL;
-	if (strncmp(p, "▲", 3) == 0 || strncmp(p, "△", 3) == 0) { /* 会計の負号 */
-		neg = 1;
-		p += 3;
-	} else if (*p == '-' || *p == '+') {
-		neg = *p == '-';
-		p++;
+	for (int pass = 0; pass < 2; pass++) {
+		/* a sign and a yen mark, in either order: -¥1,000 and ¥-1,000 */
+		if (!neg && (strncmp(p, "▲", 3) == 0 || strncmp(p, "△", 3) == 0)) { /* 会計の負号 */
+			neg = 1;
+			p += 3;
+		} else if (!neg && (*p == '-' || *p == '+')) {
+			neg = *p == '-' ? 1 : 2;
+			p++;
+		}
+		/* ¥, ￥, or the backslash CP932 turns the yen mark into (Excel's currency cells) */
+		if (!yen && (strncmp(p, "¥", 2) == 0 || strncmp(p, "￥", 3) == 0 || *p == '\\')) {
+			yen = 1;
+			p += *p == '\\' ? 1 : strncmp(p, "¥", 2) == 0 ? 2 : 3;
+		}
 	}
+	neg = neg == 1;
 	if ((n = s_digits(p)) == 0) {
 		rc = kr_error(KR_EUSAGE, "'%s' is not a number (no digits%s)", s,
 		    *p == '.' ? " before the decimal point" : "");
@@ -121,7 +130,13 @@ kr_value_number(const char *s, char **out, char **unit)
 	}
 	while (*p == ' ')
 		p++;
-	if (*p) {
+	if (yen && *p) {
+		rc = kr_error(KR_EUSAGE, "'%s' is not a number: it has a yen mark and '%s' after it", s, p);
+		goto done;
+	}
+	if (yen) {
+		*unit = kr_strdup("円");
+	} else if (*p) {
 		const char *best = NULL;
 		for (size_t i = 0; i < sizeof(s_units) / sizeof(s_units[0]); i++)
 			if (strcmp(p, s_units[i]) == 0)
@@ -216,12 +231,80 @@ s_month_day(const char **pp, char sep, int *m, int *d)
 	return 1;
 }
 
+static const char *const s_wdays[] = { "日", "月", "火", "水", "木", "金", "土" };
+
+/* Day of the week of a Gregorian date, 0 = Sunday (Sakamoto's method). */
+static int
+s_weekday(int y, int m, int d)
+{
+	static const int t[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
+
+	if (m < 3)
+		y--;
+	return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
+}
+
+/*
+ * What spreadsheets put after a date: a day of the week, "(土)",
+ * "(土曜日)" or "土曜日" (set in *wday, checked against the date by the
+ * caller), and a time of day that must be midnight, " 0:00", " 00:00:00"
+ * or "T00:00:00" (a date cell saved as date and time). Any other time is
+ * refused: a date column holds a day, and dropping an hour would bend the
+ * value. Advances *pp past what it read.
+ */
+static int
+s_date_tail(const char *s, const char **pp, int *wday)
+{
+	const char *p = *pp;
+
+	while (*p == ' ')
+		p++;
+	for (int i = 0; i < 7; i++) {
+		const char *q = p + (*p == '(');
+		if (strncmp(q, s_wdays[i], 3) != 0)
+			continue;
+		q += 3;
+		if (strncmp(q, "曜日", 6) == 0)
+			q += 6;
+		else if (strncmp(q, "曜", 3) == 0)
+			q += 3;
+		else if (*p != '(')
+			break;  /* a bare 土 is not a day of the week */
+		if (*p == '(' && *q++ != ')')
+			break;
+		*wday = i;
+		p = q;
+		break;
+	}
+	while (*p == ' ')
+		p++;
+	if ((*p == 'T' || p > *pp) && p[*p == 'T'] >= '0' && p[*p == 'T'] <= '9') {
+		const char *t = p + (*p == 'T');
+		int hh = -1, mm = -1, ss = 0, n = s_digits(t);
+		if (n >= 1 && n <= 2 && t[n] == ':' && s_digits(t + n + 1) == 2) {
+			hh = atoi(t);
+			mm = atoi(t + n + 1);
+			t += n + 3;
+			if (*t == ':' && s_digits(t + 1) == 2) {
+				ss = atoi(t + 1);
+				t += 3;
+			}
+			if (hh != 0 || mm != 0 || ss != 0)
+				return kr_error(KR_EUSAGE, "'%s' has a time of day (%02d:%02d:%02d): this column takes a "
+				    "date only; give the day alone (e.g. 2024/6/1)", s, hh, mm, ss);
+			p = t;
+		}
+	}
+	*pp = p;
+	return 0;
+}
+
 int
 kr_value_date(const char *s, char out[11])
 {
 	char *h = kr_value_halfwidth(s);
 	const char *p = h;
-	int y = 0, m = 0, d = 0, era = -1, eray = 0, rc = 0;
+	int y = 0, m = 0, d = 0, era = -1, eray = 0, rc = 0, wday = -1;
 	char sep = 0;
 
 	out[0] = '\0';
@@ -279,7 +362,11 @@ kr_value_date(const char *s, char out[11])
 	}
 	while (!sep && *p == ' ')
 		p++;
-	if (!s_month_day(&p, sep, &m, &d) || *p)
+	if (!s_month_day(&p, sep, &m, &d))
+		goto bad;
+	if ((rc = s_date_tail(s, &p, &wday)) < 0)
+		goto done;
+	if (*p)
 		goto bad;
 	if (m < 1 || m > 12) {
 		rc = kr_error(KR_EUSAGE, "'%s' is not a day of the calendar (there is no month %d)", s, m);
@@ -305,6 +392,11 @@ kr_value_date(const char *s, char out[11])
 			    era + 1 < (int)NERAS ? (v >= to ? "; that day is in the next era" : "") : "");
 			goto done;
 		}
+	}
+	if (wday >= 0 && s_weekday(y, m, d) != wday) {
+		rc = kr_error(KR_EUSAGE, "'%s': %04d-%02d-%02d is a %s曜日, not %s曜日 (check the date)", s, y, m, d,
+		    s_wdays[s_weekday(y, m, d)], s_wdays[wday]);
+		goto done;
 	}
 	snprintf(out, 11, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
 	goto done;

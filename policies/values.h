@@ -15,9 +15,10 @@
 
 /*
  * Reads a number such as "62,000", "６２，０００人", "35%", "1,200時間",
- * "94.1", "▲3" (a minus). *out receives it in plain form ("62000", "35",
- * "-3"; caller frees), *unit the unit written after it ("%", "円", "時間",
- * "人", ...; "" when none; caller frees). KR_EUSAGE says what is wrong
+ * "94.1", "▲3" (a minus), "¥1,000" (¥, ￥ or CP932's backslash: unit 円).
+ * *out receives it in plain form ("62000", "35", "-3"; caller frees),
+ * *unit the unit written after it ("%", "円", "時間", "人", ...; "" when
+ * none; caller frees). KR_EUSAGE says what is wrong
  * (misplaced separator, unknown unit, no digits); *out and *unit are then
  * NULL.
  */
@@ -26,8 +27,10 @@ int kr_value_number(const char *s, char **out, char **unit);
 /*
  * Reads a date: 2024-06-01, 2024/6/1, 2024.6.1, 2024年6月1日,
  * 令和6年6月1日, 令和元年5月1日, R6.6.1, H30/4/1 (eras M T S H R, upper or
- * lower case), with full-width digits and separators. out receives
- * YYYY-MM-DD. KR_EUSAGE says why a value is not a date (no such day, a
+ * lower case), with full-width digits and separators, optionally followed
+ * by a day of the week that must match ("(土)", "土曜日") and a time that
+ * must be midnight ("0:00", "T00:00:00": a date cell saved with its
+ * time). out receives YYYY-MM-DD. KR_EUSAGE says why a value is not a date (no such day, a
  * date outside its era, a two-digit year, an Excel serial number).
  */
 int kr_value_date(const char *s, char out[11]);

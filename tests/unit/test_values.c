@@ -51,6 +51,13 @@ test_numbers(void **state)
 	s_num("007", "7", "");
 	s_num("-0", "0", "");
 	s_num("12 件", "12", "件");
+	/* Excel's currency cells: ¥, ￥, and the backslash CP932 maps the yen mark to */
+	s_num("¥1,000", "1000", "円");
+	s_num("￥１，０００", "1000", "円");
+	s_num("\\62,000", "62000", "円");
+	s_num("-¥1,000", "-1000", "円");
+	s_num("¥-1,000", "-1000", "円");
+	s_num("▲¥500", "-500", "円");
 }
 
 static void
@@ -95,6 +102,14 @@ test_dates(void **state)
 {
 	(void)state;
 	s_date("2024-06-01", "2024-06-01");
+	/* a day of the week that matches, and a date cell saved with its (midnight) time */
+	s_date("令和6年6月1日(土)", "2024-06-01");
+	s_date("令和６年６月１日（土）", "2024-06-01");
+	s_date("2024年6月1日 土曜日", "2024-06-01");
+	s_date("2024/6/1 (土曜)", "2024-06-01");
+	s_date("2024/6/1 0:00", "2024-06-01");
+	s_date("2024/6/1(土) 00:00:00", "2024-06-01");
+	s_date("2024-06-01T00:00:00", "2024-06-01");
 	s_date("2024/6/1", "2024-06-01");
 	s_date("2024.6.1", "2024-06-01");
 	s_date("2024年6月1日", "2024-06-01");
@@ -122,6 +137,10 @@ test_dates_refused(void **state)
 {
 	(void)state;
 	s_date_bad("2023/2/29", "not a day of the calendar");
+	s_date_bad("2024/6/1(日)", "is a 土曜日, not 日曜日");
+	s_date_bad("2024/6/1 10:00", "has a time of day (10:00:00)");
+	s_date_bad("2024/6/1 0:00:01", "has a time of day (00:00:01)");
+	s_date_bad("2024/6/1 土", "not a date kairan can read");
 	s_date_bad("2024/13/1", "not a day of the calendar");
 	s_date_bad("2024/6/31", "not a day of the calendar");
 	s_date_bad("平成31年5月1日", "that day is in the next era");
@@ -129,7 +148,6 @@ test_dates_refused(void **state)
 	s_date_bad("昭和64年1月8日", "next era");
 	s_date_bad("24/6/1", "two-digit year");
 	s_date_bad("45444", "Excel serial number");
-	s_date_bad("2024/6/1 0:00", "can read exactly");
 	s_date_bad("6月1日", "can read exactly");
 	s_date_bad("令和年6月1日", "can read exactly");
 	s_date_bad("令和0年6月1日", "can read exactly");
