@@ -495,3 +495,48 @@ kr_bview_json(const kr_bview *bv, const char *blob, kr_buf *out)
 	free(ix);
 	free(votes);
 }
+
+char **
+kr_bgate_hits_json(kr_bgate *g, const kr_search_result *r)
+{
+	char **v = kr_calloc(r->nhits + 1, sizeof(char *));
+	const kr_bview *bv = kr_bgate_view(g);
+
+	if (!bv) {
+		kr_error_clear();
+		return v;
+	}
+	for (size_t i = 0; i < r->nhits; i++) {
+		const kr_search_hit *h = &r->hits[i];
+		char blob[KR_OID_HEX + 1];
+		size_t counts[3], na;
+		kr_buf b = KR_BUF_INIT;
+		if (!h->id || !h->publisher || kr_board_kind(h->kind ? h->kind : "") ||
+		    !kr_bgate_blob(g->st, h->id, h->publisher, h->version, blob))
+			continue;
+		kr_buf_adds(&b, "\"board\":");
+		kr_bview_json(bv, blob, &b);
+		na = kr_bview_adoptions(bv, h->id, counts, NULL);
+		kr_buf_addf(&b, ",\"adoptions\":{\"検討中\":%zu,\"採用\":%zu,\"不採用\":%zu,\"municipalities\":%zu}",
+		    counts[0], counts[1], counts[2], na);
+		v[i] = kr_buf_detach(&b);
+		kr_buf_release(&b);
+	}
+	return v;
+}
+
+char *
+kr_bgate_summary_json(kr_bgate *g)
+{
+	kr_buf b = KR_BUF_INIT;
+	char *out;
+
+	kr_buf_addf(&b, "\"board\":{\"endorsed\":%zu,\"unendorsed\":%zu,\"held\":%zu", g->endorsed, g->unendorsed,
+	    g->held);
+	kr_buf_addjson_kv(&b, "require_endorsement", g->rules ? kr_policy_get(g->rules,
+	    "accept.require_endorsement") : "", 1);
+	kr_buf_adds(&b, "}");
+	out = kr_buf_detach(&b);
+	kr_buf_release(&b);
+	return out;
+}

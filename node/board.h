@@ -121,4 +121,13 @@ int kr_bgate_blob(kr_state *st, const char *id, const char *publisher, const cha
  */
 void kr_bview_json(const kr_bview *bv, const char *blob, kr_buf *out);
 
+/*
+ * Per hit of r (r->nhits entries, NULL where none; kr_strv_free): JSON
+ * members `"board":{kr_bview_json},"adoptions":{...}` for
+ * kr_search_result_json, the verdict recomputed from what this node holds.
+ */
+char **kr_bgate_hits_json(kr_bgate *g, const kr_search_result *r);
+/* `"board":{"endorsed":N,"unendorsed":N,"held":N,"require_endorsement":"…"}` (caller frees). */
+char *kr_bgate_summary_json(kr_bgate *g);
+
 #endif

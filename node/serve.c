@@ -2231,6 +2231,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		/* the web pages: their own threads and handles (node/web.c), never this loop's */
 		kr_web_conf wc = { .home = h->home, .url = h->cfg.web, .name = h->cfg.name, .lg_code = h->cfg.lg_code,
 			.fpr = h->fpr, .retrieval_keys = h->cfg.web_retrieval_keys, .threads = h->cfg.web_threads,
+			.rules = &h->cfg.rules,
 			.timeout_s = h->cfg.web_timeout, .max_connections = h->cfg.web_max_connections, .per_ip = h->cfg.web_per_ip };
 		if ((rc = kr_web_start(&web, &wc)) == KR_EUSAGE)
 			goto done;

@@ -243,7 +243,7 @@ kr_page_error(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, int status, 
 	kr_html h = KR_HTML_INIT;
 	const char *title = status == 404 ? "ページが見つかりません" : status == 400 ? "要求を処理できません"
 	    : status == 405 ? "この操作はできません" : status == 413 ? "データが大きすぎます"
-	    : status == 503 ? "一時的に利用できません" : "内部エラー";
+	    : status == 503 ? "一時的に利用できません" : status == 403 ? "ボードの推奨待ちです" : "内部エラー";
 
 	out->status = status;
 	s_begin(&h, c, title, NAV_NONE);
