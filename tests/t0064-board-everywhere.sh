@@ -69,11 +69,13 @@ api() { curl -s -G "$W/api/search" --data-urlencode "q=$1"; }
 ckan() { curl -s -G "$W/api/3/action/$1" --data-urlencode "$2"; }
 dify() { curl -s -X POST "$W/retrieval" -H 'Authorization: Bearer key64' -H 'Content-Type: application/json' \
 	--data-binary "{\"knowledge_id\":\"$1\",\"query\":\"$2\",\"retrieval_setting\":{\"top_k\":5,\"score_threshold\":0}}"; }
-remote_hits_from_marugame() { # the number of hits 丸亀市 served the hub for query $1
+remote_g_from_marugame() { # whether 丸亀市 answered the hub's search for $1 with the guideline ("yes"/"no")
 	"$KAIRAN" --home kagawa search "$1" --remote --deadline 5000 --json | /usr/bin/python3 -c "
 import json, sys; d = json.load(sys.stdin)
 p = [p for p in d['peers'] if p['endpoint'].endswith(':$((P + 8))')][0]
-print(p['hits'] if p['answered'] else 'no answer: %s' % p['error'])"; }
+if not p['answered']: print('no answer: %s' % p['error']); sys.exit()
+src = [h['sources'] for h in d['hits'] if h['id'] == '$G']
+print('yes' if src and (p['name'] or p['endpoint']) in src[0] else 'no')"; }
 
 # Unendorsed: held back everywhere.
 check_fails "show holds the guideline back" k --home marugame show $G
@@ -101,9 +103,9 @@ assert not any(i.startswith('$G') or i.startswith('$D') for i in ids), ids"
 check "the export page is a 403" test "$(code /items/$D/export/jsonl e1.out)" = 403
 check_fails "kairan export refuses the held-back dataset" k --home marugame export $D -o out.jsonl
 check "and writes nothing" test ! -e out.jsonl
-n=$(remote_hits_from_marugame 生成AI)
-diag "丸亀市's answer to the hub while unendorsed: $n hit(s)"
-check "丸亀市's answer to the hub's search leaves the guideline out" test "$n" = 0
+n=$(remote_g_from_marugame 生成AI)
+diag "丸亀市's answer to the hub holds the guideline while unendorsed: $n"
+check "丸亀市's answer to the hub's search leaves the guideline out" test "$n" = no
 k --home marugame search 生成AI --remote >rm1.out
 check "its own --remote search holds back the hub's hit too (not endorsed as 丸亀市 sees it)" sh -c "
 	! grep -q '^$G' rm1.out && grep -q 'held back' rm1.out"
@@ -149,9 +151,9 @@ assert m['id'] == '$G' and m['ボードの判定'] == '推奨' and m['board'] ==
 dify all 住民票の写し >r3.json
 check "Dify /retrieval serves the endorsed dataset's rows" grep -q "$D#r01" r3.json
 check "kairan export writes the endorsed dataset" sh -c "k() { \"$KAIRAN\" \"\$@\"; }; k --home marugame export $D -o out.jsonl && grep -q 住民票 out.jsonl"
-n=$(remote_hits_from_marugame 生成AI)
-diag "丸亀市's answer to the hub once endorsed: $n hit(s)"
-check "丸亀市 now answers the hub's search with it" test "$n" = 1
+n=$(remote_g_from_marugame 生成AI)
+diag "丸亀市's answer to the hub holds the guideline once endorsed: $n"
+check "丸亀市 now answers the hub's search with it" test "$n" = yes
 k --home kagawa search 生成AI --remote --json >rm2.json
 check "the hub's --remote answer carries the verdict it computed itself" /usr/bin/python3 -c "
 import json; d = json.load(open('rm2.json')); h = [x for x in d['hits'] if x['id'] == '$G'][0]
