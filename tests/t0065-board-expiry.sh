@@ -65,7 +65,7 @@ import json; d = json.load(open('api.json'))
 assert d['board']['held'] == 1 and not [h for h in d['hits'] if h['kind'] == 'guideline'], d"
 check_fails "and so does show" env KAIRAN_NOW=$AFTER "$KAIRAN" --home marugame show $G
 
-# 高松市 reviews it and endorses again: the later endorsement replaces the expired one. 丸亀市 runs on
+# 高松市 reviews it and endorses again: its record is rewritten with the new review_by. 丸亀市 runs on
 # the real clock again to receive it (a server two months ahead finds its peers' manifests expired).
 kill $PID_marugame; wait $PID_marugame 2>/dev/null
 serve marugame $((P + 8)) $((P + 9))
@@ -73,6 +73,8 @@ wait_for 10 curl -sf "$WEB_marugame/"
 check "高松市 endorses again until 2028-01-31" k --home takamatsu endorse $G --verdict 推奨 --review-by 2028-01-31
 check "the new endorsement counts: ボードの判定: 推奨 again" wait_for 30 sh -c "
 	KAIRAN_NOW=$AFTER \"$KAIRAN\" --home marugame show $G | grep -q 'ボードの判定: 推奨（この版を推奨した委員 2人 / 必要 2人）'"
-check "the item page is served again, with the expired one marked as replaced" sh -c "
-	test \"\$(curl -s -o page2.html -w '%{http_code}' $WEB_marugame/items/$G)\" = 200 && grep -q '置き換え' page2.html"
+check "the item page is served again: ボードの判定: 推奨, 高松市's review_by now 2028-01-31" sh -c "
+	test \"\$(curl -s -o page2.html -w '%{http_code}' $WEB_marugame/items/$G)\" = 200 &&
+	grep -q 'ボードの判定: 推奨（この版を推奨した委員 2人 / 必要 2人）' page2.html && grep -q '2028-01-31' page2.html &&
+	! grep -q '2027-01-31' page2.html"
 diag "clock: KAIRAN_NOW=$AFTER (2027-02-01T00:00:01Z); review_by 2027-01-31 expired, 2099-12-31 and 2028-01-31 not"
