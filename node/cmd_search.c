@@ -712,10 +712,9 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		kr_searchq_norm_clear(&norm);
 		return kr_cli_fail("search");
 	}
-	if (sb.g.only_endorsed || sb.bv->n || *kr_policy_get(&c->h.cfg.rules, "accept.require_endorsement")) {
-		q.keep = s_board_keep;
-		q.keep_arg = &sb;
-	}
+	/* always: the counts in --json are the same as /api/search's (one document, node/web_api.c) */
+	q.keep = s_board_keep;
+	q.keep_arg = &sb;
 	if (remote) /* every node compiles the query itself; local ranks count fully */
 		q.limit = q.limit < 50 ? 50 : q.limit;
 	if (kr_state_search(c->h.state, &q, &r) < 0) {
