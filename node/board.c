@@ -143,6 +143,13 @@ s_is(const kr_bview_item *x, const char *kind)
 	return x->r.kind && strcmp(x->r.kind, kind) == 0;
 }
 
+/* 期限切れ: an endorsement's review_by date (YYYY-MM-DD) is before today (KAIRAN_NOW for tests). */
+static int
+s_expired(const kr_bview *bv, const kr_bview_item *x)
+{
+	return x->r.review_by && *x->r.review_by && strcmp(x->r.review_by, bv->today) < 0;
+}
+
 void
 kr_bview_verdict(const kr_bview *bv, const char *blob, kr_board_verdict *out,
     size_t **idx, size_t *nidx, kr_board_vote **votes)
@@ -158,6 +165,7 @@ kr_bview_verdict(const kr_bview *bv, const char *blob, kr_board_verdict *out,
 		v[n].standing = x->standing;
 		v[n].verdict = x->r.verdict;
 		v[n].order = x->order;
+		v[n].expired = s_expired(bv, x);
 		ix[n++] = i;
 	}
 	kr_board_tally(v, n, bv->federated ? bv->threshold : 0, out);
@@ -295,17 +303,18 @@ kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_
 		kr_buf_addf(out, "ボードの推奨 (%zu件):\n", n);
 		for (size_t i = 0; i < n; i++) {
 			const kr_bview_item *x = &bv->v[ix[i]];
-			kr_buf_addf(out, "  %s %s (%s) %s — %s%s\n", x->r.verdict ? x->r.verdict : "?",
+			kr_buf_addf(out, "  %s %s (%s) %s — %s%s%s\n", x->r.verdict ? x->r.verdict : "?",
 			    x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?",
 			    x->r.updated ? x->r.updated : "", kr_board_standing_name(x->standing),
-			    votes[i].replaced ? "（同じ鍵の後の推奨で置き換え）" : "");
+			    votes[i].replaced ? "（同じ鍵の後の推奨で置き換え）" : "",
+			    votes[i].expired && !votes[i].replaced ? "（期限切れ: 数えない）" : "");
 			if (x->r.conditions)
 				kr_buf_addf(out, "    条件: %s\n", x->r.conditions);
 			if (x->r.comment)
 				kr_buf_addf(out, "    コメント: %s\n", x->r.comment);
 			if (x->r.review_by)
 				kr_buf_addf(out, "    見直し期限: %s%s\n", x->r.review_by,
-				    strcmp(x->r.review_by, bv->today) < 0 ? "（期限切れ: 要見直し）" : "");
+				    votes[i].expired ? "（期限切れ: 見直しの推奨があるまで判定に数えない）" : "");
 		}
 	}
 	if (bv->federated)
@@ -327,4 +336,207 @@ kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_
 	free(ix);
 	free(ax);
 	free(votes);
+}
+
+/* ---- the board as a gate and a filter (kr_bgate) ------------------------- */
+
+void
+kr_bgate_init(kr_bgate *g, const char *home, kr_state *st, kr_store *store, const kr_policy_rules *rules)
+{
+	memset(g, 0, sizeof(*g));
+	g->home = home;
+	g->st = st;
+	g->store = store;
+	g->rules = rules;
+}
+
+const kr_bview *
+kr_bgate_view(kr_bgate *g)
+{
+	if (g->failed)
+		return NULL;
+	if (!g->loaded) {
+		if (kr_bview_load(&g->bv, g->home, g->st, g->store, "") < 0) {
+			g->failed = 1;
+			return NULL;
+		}
+		g->loaded = 1;
+	}
+	return &g->bv;
+}
+
+int
+kr_bgate_required(const kr_bgate *g, const char *kind)
+{
+	return g->rules && kind && !kr_board_kind(kind) &&
+	    kr_policy_has(g->rules, "accept.require_endorsement", kind);
+}
+
+int
+kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char *kind, const char *blob)
+{
+	const kr_bview *bv;
+	kr_board_verdict vd;
+
+	if (!kr_bgate_required(g, kind))
+		return 0;
+	if (!(bv = kr_bgate_view(g)))
+		return KR_EIO;
+	kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	if (vd.endorsed)
+		return 0;
+	return kr_error(KR_EPOLICY, "%s（版 %s）はボードの推奨待ちのため表示・配布を控えています: このノードは %s を"
+	    "ボードが推奨した版だけ使います（policy.accept.require_endorsement = %s）。この版を推奨した委員 %zu人 / "
+	    "必要 %u人", id ? id : "?", version ? version : "?", kind, kr_policy_get(g->rules,
+	    "accept.require_endorsement"), vd.positive, vd.threshold);
+}
+
+int
+kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob)
+{
+	kr_bgate *g = arg;
+	const kr_bview *bv;
+	kr_board_verdict vd;
+
+	(void)pub;
+	if (kind && kr_board_kind(kind))
+		return !g->only_endorsed;
+	if (!kr_bgate_required(g, kind) && !g->only_endorsed && !g->count)
+		return 1;
+	if (!(bv = kr_bgate_view(g))) {
+		/* the board cannot be read: a required kind is held back (never shown unchecked) */
+		kr_error_clear();
+		if (kr_bgate_required(g, kind)) {
+			g->held++;
+			return 0;
+		}
+		return !g->only_endorsed;
+	}
+	kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	if (!vd.endorsed && kr_bgate_required(g, kind)) {
+		g->held++;
+		return 0;
+	}
+	if (g->only_endorsed && !vd.endorsed)
+		return 0;
+	if (vd.endorsed)
+		g->endorsed++;
+	else
+		g->unendorsed++;
+	return 1;
+}
+
+void
+kr_bgate_free(kr_bgate *g)
+{
+	if (g->loaded)
+		kr_bview_free(&g->bv);
+	memset(g, 0, sizeof(*g));
+}
+
+int
+kr_bgate_blob(kr_state *st, const char *id, const char *publisher, const char *version, char blob[KR_OID_HEX + 1])
+{
+	kr_state_item *it;
+	size_t n;
+	int found = 0;
+
+	if (kr_state_item_find(st, id, &it, &n) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	for (size_t k = 0; k < n && !found; k++) {
+		if (strcmp(it[k].publisher, publisher) != 0 || !it[k].blob ||
+		    (version && (!it[k].version || strcmp(it[k].version, version) != 0)))
+			continue;
+		snprintf(blob, KR_OID_HEX + 1, "%s", it[k].blob);
+		found = 1;
+	}
+	kr_state_items_free(it, n);
+	return found;
+}
+
+void
+kr_bview_json(const kr_bview *bv, const char *blob, kr_buf *out)
+{
+	kr_board_verdict vd;
+	kr_board_vote *votes = NULL;
+	size_t *ix = NULL, n = 0;
+	char *badge;
+
+	kr_bview_verdict(bv, blob, &vd, &ix, &n, &votes);
+	badge = kr_bview_badge(bv, blob);
+	kr_buf_adds(out, "{");
+	kr_buf_addjson_kv(out, "label", "ボードの判定", 0);
+	kr_buf_addjson_kv(out, "verdict", vd.verdict ? vd.verdict : "未推奨", 1);
+	kr_buf_addjson_kv(out, "badge", badge, 1);
+	kr_buf_addf(out, ",\"endorsed\":%s,\"positive\":%zu,\"caution\":%zu,\"threshold\":%u,\"federated\":%s",
+	    vd.endorsed ? "true" : "false", vd.positive, vd.caution, vd.threshold, bv->federated ? "true" : "false");
+	kr_buf_adds(out, ",\"endorsements\":[");
+	for (size_t i = 0; i < n; i++) {
+		const kr_bview_item *x = &bv->v[ix[i]];
+		kr_buf_adds(out, i ? ",{" : "{");
+		kr_buf_addjson_kv(out, "verdict", x->r.verdict, 0);
+		kr_buf_addjson_kv(out, "by", x->r.pub_name, 1);
+		kr_buf_addjson_kv(out, "lg_code", x->r.lg_code, 1);
+		kr_buf_addjson_kv(out, "publisher", x->publisher, 1);
+		kr_buf_addjson_kv(out, "standing", kr_board_standing_name(x->standing), 1);
+		kr_buf_addjson_kv(out, "updated", x->r.updated, 1);
+		kr_buf_addjson_kv(out, "review_by", x->r.review_by, 1);
+		kr_buf_addjson_kv(out, "conditions", x->r.conditions, 1);
+		/* the same words as show: 期限切れ, 置き換え, the standing */
+		kr_buf_addjson_kv(out, "state", votes[i].replaced ? "同じ鍵の後の推奨で置き換え" :
+		    votes[i].expired ? "期限切れ" : votes[i].counted ? "有効" : "数えない", 1);
+		kr_buf_addf(out, ",\"expired\":%s,\"replaced\":%s,\"counted\":%s}", votes[i].expired ? "true" : "false",
+		    votes[i].replaced ? "true" : "false", votes[i].counted ? "true" : "false");
+	}
+	kr_buf_adds(out, "]}");
+	free(badge);
+	free(ix);
+	free(votes);
+}
+
+char **
+kr_bgate_hits_json(kr_bgate *g, const kr_search_result *r)
+{
+	char **v = kr_calloc(r->nhits + 1, sizeof(char *));
+	const kr_bview *bv = kr_bgate_view(g);
+
+	if (!bv) {
+		kr_error_clear();
+		return v;
+	}
+	for (size_t i = 0; i < r->nhits; i++) {
+		const kr_search_hit *h = &r->hits[i];
+		char blob[KR_OID_HEX + 1];
+		size_t counts[3], na;
+		kr_buf b = KR_BUF_INIT;
+		if (!h->id || !h->publisher || kr_board_kind(h->kind ? h->kind : "") ||
+		    !kr_bgate_blob(g->st, h->id, h->publisher, h->version, blob))
+			continue;
+		kr_buf_adds(&b, "\"board\":");
+		kr_bview_json(bv, blob, &b);
+		na = kr_bview_adoptions(bv, h->id, counts, NULL);
+		kr_buf_addf(&b, ",\"adoptions\":{\"検討中\":%zu,\"採用\":%zu,\"不採用\":%zu,\"municipalities\":%zu}",
+		    counts[0], counts[1], counts[2], na);
+		v[i] = kr_buf_detach(&b);
+		kr_buf_release(&b);
+	}
+	return v;
+}
+
+char *
+kr_bgate_summary_json(kr_bgate *g)
+{
+	kr_buf b = KR_BUF_INIT;
+	char *out;
+
+	kr_buf_addf(&b, "\"board\":{\"endorsed\":%zu,\"unendorsed\":%zu,\"held\":%zu", g->endorsed, g->unendorsed,
+	    g->held);
+	kr_buf_addjson_kv(&b, "require_endorsement", g->rules ? kr_policy_get(g->rules,
+	    "accept.require_endorsement") : "", 1);
+	kr_buf_adds(&b, "}");
+	out = kr_buf_detach(&b);
+	kr_buf_release(&b);
+	return out;
 }

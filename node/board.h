@@ -76,4 +76,58 @@ int kr_bview_needs_review(const kr_bview *bv, const kr_bview_item *a);
  */
 void kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob, kr_buf *out);
 
+/*
+ * The board as a gate and a filter for every path that shows or serves
+ * items: show, search (kr_bgate_keep as kr_search_q.keep), the web pages
+ * and endpoints (pages, /api, CKAN, Dify retrieval), the answers to peers'
+ * searches. policy.accept.require_endorsement holds back an unendorsed
+ * version of a kind it names; only_endorsed (--endorsed) keeps endorsed
+ * versions only. The view is read when first needed, so a node without the
+ * policy pays nothing. Not shared between threads.
+ */
+typedef struct {
+	const char *home;
+	kr_state *st;
+	kr_store *store;
+	const kr_policy_rules *rules;   /* NULL: nothing required */
+	int only_endorsed;              /* in: keep only endorsed versions (board kinds aside) */
+	int count;                      /* in: count endorsed/unendorsed even without a need to filter */
+	size_t endorsed, unendorsed, held;      /* out: what kr_bgate_keep saw */
+	kr_bview bv;
+	int loaded, failed;
+} kr_bgate;
+
+void kr_bgate_init(kr_bgate *g, const char *home, kr_state *st, kr_store *store, const kr_policy_rules *rules);
+void kr_bgate_free(kr_bgate *g);
+/* The view, read now if not yet; NULL (error set) when it cannot be read. */
+const kr_bview *kr_bgate_view(kr_bgate *g);
+/* 1 when policy.accept.require_endorsement names kind (a content kind, not a board one). */
+int kr_bgate_required(const kr_bgate *g, const char *kind);
+/*
+ * 0 when this version may be shown; KR_EPOLICY with a message in Japanese
+ * (what is held back, why, how many endorsed it) when it is held back.
+ */
+int kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char *kind, const char *blob);
+/* A kr_search_q.keep callback (arg: the kr_bgate); counts what it keeps and holds back. */
+int kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob);
+/* The blob (hex) of id from publisher (at version, NULL: any) as this node holds it: 1, else 0. */
+int kr_bgate_blob(kr_state *st, const char *id, const char *publisher, const char *version,
+    char blob[KR_OID_HEX + 1]);
+/*
+ * The JSON "board" object for a version, the words of show: {"label":
+ * "ボードの判定", "verdict": 推奨|条件付き推奨|注意|未推奨, "badge", "endorsed",
+ * "positive", "caution", "threshold", "endorsements": [{verdict, by, state:
+ * 有効|期限切れ|数えない|置き換え, expired, counted, ...}]}.
+ */
+void kr_bview_json(const kr_bview *bv, const char *blob, kr_buf *out);
+
+/*
+ * Per hit of r (r->nhits entries, NULL where none; kr_strv_free): JSON
+ * members `"board":{kr_bview_json},"adoptions":{...}` for
+ * kr_search_result_json, the verdict recomputed from what this node holds.
+ */
+char **kr_bgate_hits_json(kr_bgate *g, const kr_search_result *r);
+/* `"board":{"endorsed":N,"unendorsed":N,"held":N,"require_endorsement":"…"}` (caller frees). */
+char *kr_bgate_summary_json(kr_bgate *g);
+
 #endif

@@ -1066,6 +1066,11 @@ cmd_export(kr_cli *c, int argc, char **argv)
 	hf = strcmp(format, "hf") == 0;
 	if (kr_cli_item(c, "export", argv[optind], "dataset", &it, &n, &card) != 0)
 		goto done;
+	if (s_board_held(c, &it[0]) < 0) {
+		/* policy.accept.require_endorsement: what show holds back is not exported either */
+		kr_cli_fail("export");
+		goto done;
+	}
 	kr_unhex(commit, KR_OID_LEN, it[0].commit);
 	attr = s_attribution(card.ptr, card.len, it[0].pub_name ? it[0].pub_name : it[0].publisher);
 	files.prefix = kr_sprintf("%.*sdata/", (int)(strlen(it[0].path) - strlen("README.md")), it[0].path);

@@ -24,6 +24,7 @@
 #include "board.h"
 #include "cli.h"
 #include "peer.h"
+#include "searchq.h"
 
 #define RRF_K 60.0
 #define UNVERIFIED "未検証 (unverified)"
@@ -31,6 +32,7 @@
 /* A hit of the merged list; strings owned, already made safe (kr_safe). */
 typedef struct {
 	char *id, *title, *pub_name, *lg_code, *kind, *version, *snippet, *outcome, *headline;
+	char *updated;
 	char publisher[KR_FPR_HEX + 1];
 	double score;
 	int local;                      /* in this node's own answer */
@@ -38,6 +40,8 @@ typedef struct {
 	const char *via;                /* endpoint of the first peer that had it */
 	char *via_name;
 	kr_buf sources;
+	char *board;                    /* verified: the verdict this node computes (JSON members), else NULL */
+	char *badge;                    /* verified and endorsed or warned: "ボード推奨 2/2" */
 } s_merged;
 
 static const char *const s_facet_names[4] = { "kind", "outcome", "domain", "prefecture" };
@@ -64,15 +68,6 @@ s_add(kr_buf *b, const char *s, const char *dflt)
 	kr_buf_addsafe(b, s, strlen(s), KR_SAFE_LINE);
 }
 
-static void
-s_print_json(const kr_search_result *r, const char *query)
-{
-	kr_buf b = KR_BUF_INIT;
-
-	kr_search_result_json(&b, r, query);
-	fputs(b.ptr, stdout);
-	kr_buf_release(&b);
-}
 
 /*
  * The board's part of a search: the verdict on every match (kept or left
@@ -80,11 +75,10 @@ s_print_json(const kr_search_result *r, const char *query)
  * for the facet), and per shown hit a badge and the adoption counts.
  */
 typedef struct {
-	kr_bview bv;
+	kr_bgate g;                     /* the view, policy.accept.require_endorsement and --endorsed */
+	const kr_bview *bv;
 	const kr_policy_rules *rules;
-	int only_endorsed;
 	int kind_asked;                 /* --kind given: board kinds asked for are hits */
-	size_t endorsed, unendorsed, held;
 	char **lines;                   /* per hit: "ボード推奨 2/2 · 利用報告 採用 1、不採用 1" or NULL */
 } s_board;
 
@@ -92,29 +86,16 @@ static int
 s_board_keep(void *arg, const char *pub, const char *kind, const char *blob)
 {
 	s_board *sb = arg;
-	kr_board_verdict vd;
 
-	(void)pub;
 	/*
 	 * Consultations and answers are knowledge to find; an endorsement or an
 	 * adoption report is shown with the item it is about (badge, counts),
 	 * so it is a hit of its own only when asked for by --kind.
 	 */
 	if (kind && kr_board_kind(kind))
-		return !sb->only_endorsed && (sb->kind_asked || strcmp(kind, "consultation") == 0 ||
+		return !sb->g.only_endorsed && (sb->kind_asked || strcmp(kind, "consultation") == 0 ||
 		    strcmp(kind, "answer") == 0);
-	kr_bview_verdict(&sb->bv, blob, &vd, NULL, NULL, NULL);
-	if (!vd.endorsed && kind && kr_policy_has(sb->rules, "accept.require_endorsement", kind)) {
-		sb->held++;
-		return 0;
-	}
-	if (sb->only_endorsed && !vd.endorsed)
-		return 0;
-	if (vd.endorsed)
-		sb->endorsed++;
-	else
-		sb->unendorsed++;
-	return 1;
+	return kr_bgate_keep(&sb->g, pub, kind, blob);
 }
 
 /* Badges and adoption counts of the hits shown. */
@@ -132,11 +113,11 @@ s_board_lines(kr_cli *c, s_board *sb, const kr_search_result *r)
 		if (kr_state_item_find(c->h.state, r->hits[i].id, &it, &n) == 0) {
 			for (size_t k = 0; k < n && !badge; k++)
 				if (strcmp(it[k].publisher, r->hits[i].publisher) == 0)
-					badge = kr_bview_badge(&sb->bv, it[k].blob);
+					badge = kr_bview_badge(sb->bv, it[k].blob);
 			kr_state_items_free(it, n);
 		}
 		kr_error_clear();
-		na = kr_bview_adoptions(&sb->bv, r->hits[i].id, counts, NULL);
+		na = kr_bview_adoptions(sb->bv, r->hits[i].id, counts, NULL);
 		if (badge)
 			kr_buf_addf(&b, "[%s]", badge);
 		if (na)
@@ -153,7 +134,7 @@ s_board_free(s_board *sb, size_t nhits)
 {
 	if (sb->lines)
 		kr_strv_free(sb->lines, nhits);
-	kr_bview_free(&sb->bv);
+	kr_bgate_free(&sb->g);
 }
 
 static void
@@ -209,11 +190,11 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		}
 		kr_buf_adds(&b, "\n");
 	}
-	if (sb && (sb->endorsed || sb->only_endorsed || sb->bv.federated))
-		kr_buf_addf(&b, "  board: ボード推奨 %zu, 未推奨 %zu\n", sb->endorsed, sb->unendorsed);
-	if (sb && sb->held)
+	if (sb && (sb->g.endorsed || sb->g.only_endorsed || sb->bv->federated))
+		kr_buf_addf(&b, "  board: ボード推奨 %zu, 未推奨 %zu\n", sb->g.endorsed, sb->g.unendorsed);
+	if (sb && sb->g.held)
 		kr_buf_addf(&b, "  (%zu match(es) held back: not endorsed by the board, and "
-		    "policy.accept.require_endorsement = %s)\n", sb->held,
+		    "policy.accept.require_endorsement = %s)\n", sb->g.held,
 		    kr_policy_get(sb->rules, "accept.require_endorsement"));
 	if (r->nhits)
 		kr_buf_adds(&b, "open one with: kairan show ID\n");
@@ -238,14 +219,22 @@ s_merge_find(s_merged **v, size_t *n, const char *id, const char *version, const
 }
 
 static void
+s_merged_clear(s_merged *x)
+{
+	free(x->id); free(x->title); free(x->pub_name); free(x->lg_code); free(x->kind);
+	free(x->version); free(x->snippet); free(x->outcome); free(x->headline);
+	free(x->updated);
+	free(x->via_name);
+	free(x->board);
+	free(x->badge);
+	kr_buf_release(&x->sources);
+}
+
+static void
 s_merged_free(s_merged *m, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(m[i].id); free(m[i].title); free(m[i].pub_name); free(m[i].lg_code); free(m[i].kind);
-		free(m[i].version); free(m[i].snippet); free(m[i].outcome); free(m[i].headline);
-		free(m[i].via_name);
-		kr_buf_release(&m[i].sources);
-	}
+	for (size_t i = 0; i < n; i++)
+		s_merged_clear(&m[i]);
 	free(m);
 }
 
@@ -299,6 +288,7 @@ s_merge_peer_hit(kr_cli *c, s_merged **m, size_t *nm, const kr_wire_hit *h, size
 	if (created) {
 		x->id = kr_strdup(h->id);
 		x->version = kr_strdup(h->version);
+		x->updated = kr_safe(h->updated);
 		snprintf(x->publisher, sizeof(x->publisher), "%s", pub);
 		if (!(x->verified = s_verify_hit(c, x, h->id, pub, h->version))) {
 			/* the peer's claim, shown as such */
@@ -353,6 +343,11 @@ s_remote_json(kr_buf *out, const char *query, const s_merged *m, size_t nm, cons
 		s_json_str(out, "snippet", x->snippet, 1);
 		s_json_str(out, "sources", x->sources.ptr, 1);
 		kr_buf_addf(out, ",\"local\":%s,\"score\":%.5f", x->local ? "true" : "false", x->score);
+		if (x->board) {
+			/* recomputed on this node from the endorsements it holds; a peer's word is never taken */
+			kr_buf_addch(out, ',');
+			kr_buf_adds(out, x->board);
+		}
 		if (!x->verified)
 			s_json_str(out, "follow", x->via, 1);
 		kr_buf_adds(out, "}");
@@ -373,7 +368,7 @@ s_remote_json(kr_buf *out, const char *query, const s_merged *m, size_t nm, cons
 
 static void
 s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *peers,
-    const kr_peer_answer *ans, size_t npeers, size_t answered)
+    const kr_peer_answer *ans, size_t npeers, size_t answered, const s_board *sb)
 {
 	size_t unverified = 0;
 
@@ -413,6 +408,11 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
 			s_add(out, x->snippet, "");
 		}
 		kr_buf_addf(out, "\n  from: %s\n", x->sources.ptr);
+		if (x->badge) {
+			kr_buf_adds(out, "  [");
+			s_add(out, x->badge, "");
+			kr_buf_adds(out, "]\n");
+		}
 		if (!x->verified)
 			kr_buf_addf(out, "  not on this node; to get it: kairan follow %s --publisher %s\n", x->via,
 			    x->publisher);
@@ -422,6 +422,10 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
 	if (unverified)
 		kr_buf_addf(out, "%zu hit(s) " UNVERIFIED ": claims of the peer that sent them, not checked "
 		    "against a signature held here\n", unverified);
+	if (sb->g.held)
+		kr_buf_addf(out, "(%zu hit(s) held back: not endorsed by the board as this node sees it, and "
+		    "policy.accept.require_endorsement = %s)\n", sb->g.held,
+		    kr_policy_get(sb->rules, "accept.require_endorsement"));
 	for (size_t p = 0; p < npeers; p++) {
 		kr_buf_addf(out, "  %s", peers[p].endpoint);
 		if (peers[p].name) {
@@ -447,9 +451,65 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
  * (score = sum of 1 / (60 + rank)), de-duplicated by (id, version,
  * publisher), each remote hit verified against this node.
  */
+/*
+ * The board on a merged answer, decided here: a verified hit gets the
+ * verdict this node computes from the endorsements it holds (never the
+ * peer's word); a version policy.accept.require_endorsement holds back is
+ * left out, and so is an unverified hit of such a kind (nothing here can
+ * show it endorsed), and with --endorsed anything not endorsed. A peer
+ * hit updated after --until is left out too (the wire has no until).
+ * Compacts m in place; returns the new count.
+ */
+static size_t
+s_remote_board(kr_cli *c, s_board *sb, s_merged *m, size_t nm, const char *until)
+{
+	const kr_bview *bv = kr_bgate_view(&sb->g);
+	size_t keep = 0;
+
+	kr_error_clear();
+	for (size_t i = 0; i < nm; i++) {
+		s_merged *x = &m[i];
+		char blob[KR_OID_HEX + 1];
+		int drop = 0, board_kind = x->kind && kr_board_kind(x->kind);
+		if (until && x->updated && *x->updated && strncmp(x->updated, until, 10) > 0) {
+			drop = 1;
+		} else if (x->verified && bv && !board_kind &&
+		    kr_bgate_blob(c->h.state, x->id, x->publisher, x->version, blob)) {
+			kr_board_verdict vd;
+			kr_buf b = KR_BUF_INIT;
+			kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+			if (kr_bgate_check(&sb->g, x->id, x->version, x->kind, blob) < 0) {
+				kr_error_clear();
+				sb->g.held++;
+				drop = 1;
+			} else if (sb->g.only_endorsed && !vd.endorsed) {
+				drop = 1;
+			} else {
+				kr_buf_adds(&b, "\"board\":");
+				kr_bview_json(bv, blob, &b);
+				x->board = kr_buf_detach(&b);
+				x->badge = kr_bview_badge(bv, blob);
+			}
+			kr_buf_release(&b);
+		} else if (!board_kind && (kr_bgate_required(&sb->g, x->kind) || sb->g.only_endorsed)) {
+			if (!sb->g.only_endorsed)
+				sb->g.held++;
+			drop = 1;
+		}
+		if (drop) {
+			s_merged_clear(x);
+			continue;
+		}
+		if (keep != i)
+			m[keep] = *x;
+		keep++;
+	}
+	return keep;
+}
+
 static int
-s_search_remote(kr_cli *c, const char *query, const char *const *fields, const kr_search_result *local,
-    size_t limit, int deadline_ms, int json)
+s_search_remote(kr_cli *c, s_board *sb, const char *query, const char *const *fields,
+    const kr_search_result *local, size_t limit, int deadline_ms, int json, const char *until)
 {
 	kr_state_peer *peers = NULL;
 	size_t npeers = 0, nm = 0, answered = 0;
@@ -477,6 +537,7 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 		if (created) {
 			x->id = kr_strdup(h->id);
 			x->version = kr_strdup(h->version ? h->version : "");
+			x->updated = kr_safe(h->updated);
 			snprintf(x->publisher, sizeof(x->publisher), "%s", h->publisher);
 			x->title = kr_safe(h->title); x->pub_name = kr_safe(h->pub_name);
 			x->lg_code = kr_safe(h->pub_code); x->kind = kr_safe(h->kind);
@@ -494,13 +555,14 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 		for (size_t r = 0; r < ans[p].rep.nhits; r++)
 			s_merge_peer_hit(c, &m, &nm, &ans[p].rep.hits[r], r, &peers[p]);
 	}
+	nm = s_remote_board(c, sb, m, nm, until);
 	if (nm)
 		qsort(m, nm, sizeof(*m), s_merged_cmp);
 
 	if (json)
 		s_remote_json(&out, query, m, nm < limit ? nm : limit, peers, ans, npeers);
 	else
-		s_remote_text(&out, m, nm < limit ? nm : limit, peers, ans, npeers, answered);
+		s_remote_text(&out, m, nm < limit ? nm : limit, peers, ans, npeers, answered, sb);
 	fputs(out.ptr, stdout);
 	s_merged_free(m, nm);
 	kr_buf_release(&out);
@@ -512,52 +574,20 @@ s_search_remote(kr_cli *c, const char *query, const char *const *fields, const k
 }
 
 /*
- * Checks and normalises the filters of q: closed vocabularies (with the
- * nearest value for a slip), the prefecture as number or name, the date
- * in any form kr_value_date reads, the publisher's code. 2 (usage, the
- * message printed) when one is wrong, else 0.
+ * Checks and normalises the filters of q (node/searchq.c, the same check
+ * as the web's): closed vocabularies (with the nearest value for a slip),
+ * the prefecture as number or name, the dates in any form kr_value_date
+ * reads, the publisher's code. 2 (usage, the message printed) when one is
+ * wrong, else 0.
  */
 static int
-s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pub)
+s_check_filters(kr_search_q *q, kr_searchq_norm *norm, const char *raw_pub)
 {
-	static const struct {
-		const char *option, *field;
-		size_t off;
-	} vocab[] = {
-		{ "--kind", "kind", offsetof(kr_search_q, kind) },
-		{ "--domain", "domain", offsetof(kr_search_q, domain) },
-		{ "--ai-use", "ai_use", offsetof(kr_search_q, ai_use) },
-		{ "--outcome", "outcome", offsetof(kr_search_q, outcome) },
-		{ "--deployment", "deployment", offsetof(kr_search_q, deployment) },
-		{ "--population-band", "popband", offsetof(kr_search_q, popband) },
-	};
-
-	for (size_t i = 0; i < sizeof(vocab) / sizeof(vocab[0]); i++) {
-		const char *v = *(const char **)((char *)q + vocab[i].off);
-		if (v && kr_vocab_check(vocab[i].field, v) < 0) {
-			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: %s: %s\n", vocab[i].option, msg);
-			free(msg);
-			return 2;
-		}
-	}
-	if (q->pref) {
-		if (kr_value_pref(q->pref, pref) < 0) {
-			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --pref: %s\n", msg);
-			free(msg);
-			return 2;
-		}
-		q->pref = pref;
-	}
-	if (q->since) {
-		if (kr_value_date(q->since, since) < 0) {
-			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --since: %s\n", msg);
-			free(msg);
-			return 2;
-		}
-		q->since = since;
+	if (kr_searchq_check(q, norm) < 0) {
+		char *msg = kr_safe(kr_errmsg());
+		fprintf(stderr, "kairan: search: %s: %s\n", kr_searchq_option(norm->param), msg);
+		free(msg);
+		return 2;
 	}
 	if (raw_pub && q->publisher == raw_pub) {
 		/* not known here: a 全国地方公共団体コード with a wrong check digit is a typo, not a miss */
@@ -591,7 +621,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "remote", no_argument, NULL, 'R' }, { "deadline", required_argument, NULL, 'D' },
-		{ "endorsed", no_argument, NULL, 'E' },
+		{ "endorsed", no_argument, NULL, 'E' }, { "until", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int remote = 0, deadline = 800;
@@ -600,14 +630,19 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	kr_search_q q = { .limit = 10 };
 	kr_search_result r;
 	kr_buf match = KR_BUF_INIT, query = KR_BUF_INIT;
-	char pub[KR_FPR_HEX + 1], pref[3], since[11];
+	char pub[KR_FPR_HEX + 1];
+	kr_searchq_norm norm = { 0 };
 	int o, json = 0, rc = 0;
 	s_board sb = { .rules = &c->h.cfg.rules };
+
+	kr_bgate_init(&sb.g, c->h.home, c->h.state, c->h.store, &c->h.cfg.rules);
+	sb.g.count = 1;
 
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'E': sb.only_endorsed = 1; break;
+		case 'E': sb.g.only_endorsed = 1; break;
+		case 'U': q.until = optarg; break;
 		case 'k': q.kind = optarg; break;
 		case 'd': q.domain = optarg; break;
 		case 'a': q.ai_use = optarg; break;
@@ -642,22 +677,25 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
-		    "[--population-band B] [--since DATE] [--limit N] [--endorsed] [--json]\n\n"
+		    "[--population-band B] [--since DATE] [--until DATE] [--limit N] [--endorsed] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
 		    "a OR b either. Any word length works (ごみ, AI); full-/half-width and\n"
 		    "katakana/hiragana do not matter. Example: kairan search 'チャットボット 正答率' --outcome 見送り\n"
 		    "--remote also asks every peer (each answers from its own index within --deadline MS,\n"
 		    "default 800) and merges the answers by reciprocal rank.\n"
 		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
-		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"
+		    "--pref takes 37, 香川県 or 香川; --since and --until (updated on or after / on or before)\n"
+		    "take 2024-07-01, 2024/7/1, 令和6年7月1日, R6.7.1 or full-width digits.\n"
 		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
 	if (optind == argc)
 		return kr_cli_usage("search");
-	if (s_check_filters(&q, pref, since, raw_pub))
+	if (s_check_filters(&q, &norm, raw_pub)) {
+		kr_searchq_norm_clear(&norm);
 		return 2;
+	}
 	limit_shown = q.limit;
 	for (int i = optind; i < argc; i++)
 		kr_buf_addf(&query, "%s%s", i > optind ? " " : "", argv[i]);
@@ -668,27 +706,33 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	}
 	q.match = match.ptr;
 	sb.kind_asked = q.kind != NULL;
-	if (kr_bview_load(&sb.bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0) {
+	if (!(sb.bv = kr_bgate_view(&sb.g))) {
 		kr_buf_release(&match);
 		kr_buf_release(&query);
+		kr_searchq_norm_clear(&norm);
 		return kr_cli_fail("search");
 	}
-	if (sb.only_endorsed || sb.bv.n || *kr_policy_get(&c->h.cfg.rules, "accept.require_endorsement")) {
-		q.keep = s_board_keep;
-		q.keep_arg = &sb;
-	}
+	/* always: the counts in --json are the same as /api/search's (one document, node/web_api.c) */
+	q.keep = s_board_keep;
+	q.keep_arg = &sb;
 	if (remote) /* every node compiles the query itself; local ranks count fully */
 		q.limit = q.limit < 50 ? 50 : q.limit;
 	if (kr_state_search(c->h.state, &q, &r) < 0) {
 		rc = kr_cli_fail("search");
-		kr_bview_free(&sb.bv);
+		kr_bgate_free(&sb.g);
 	} else {
 		if (remote) {
 			const char *fields[KR_SEARCH_FIELDS] = { NULL, q.kind, q.domain, q.ai_use, q.outcome,
 				q.deployment, raw_pub, q.pref, q.popband, q.since };
-			rc = s_search_remote(c, query.ptr, fields, &r, limit_shown, deadline, json);
+			rc = s_search_remote(c, &sb, query.ptr, fields, &r, limit_shown, deadline, json, q.until);
 		} else if (json) {
-			s_print_json(&r, query.ptr);
+			char **extra = kr_bgate_hits_json(&sb.g, &r), *doc = kr_bgate_summary_json(&sb.g);
+			kr_buf b = KR_BUF_INIT;
+			kr_search_result_json(&b, &r, query.ptr, extra, doc);
+			fputs(b.ptr, stdout);
+			kr_buf_release(&b);
+			kr_strv_free(extra, r.nhits);
+			free(doc);
 		} else {
 			s_board_lines(c, &sb, &r);
 			s_print_text(&r, &sb);
@@ -698,6 +742,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	}
 	kr_buf_release(&match);
 	kr_buf_release(&query);
+	kr_searchq_norm_clear(&norm);
 	return rc;
 }
 

@@ -75,6 +75,7 @@
 
 #include "../sharing/manifest.h"
 #include "../sharing/search.h"
+#include "board.h"
 #include "federate.h"
 #include "log.h"
 #include "peer.h"
@@ -537,6 +538,8 @@ typedef struct {
 	kr_store *store;
 	kr_state *state;
 	const atomic_int *stop;
+	const char *home;
+	const kr_policy_rules *rules;   /* accept.require_endorsement, for answers to searches */
 } s_poolw;
 
 /* (publisher, collection, want, base): what a pack contains. */
@@ -573,6 +576,12 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 	kr_reply rep = { .id = req->id, .type = KR_REP_SEARCH };
 	const char **f[KR_SEARCH_FIELDS] = { &q.match, &q.kind, &q.domain, &q.ai_use, &q.outcome,
 		&q.deployment, &q.publisher, &q.pref, &q.popband, &q.since };
+	kr_bgate g;
+
+	/* what this node holds back from itself (policy.accept.require_endorsement) it does not serve either */
+	kr_bgate_init(&g, w->home, w->state, w->store, w->rules);
+	q.keep = kr_bgate_keep;
+	q.keep_arg = &g;
 
 	if (kr_search_compile(req->search[0], &match) < 0) {
 		s_encode_error(out, req->id, KR_WIRE_EBADREQ, kr_errmsg());
@@ -585,6 +594,7 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 	if (kr_state_search(w->state, &q, &r) < 0) {
 		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, kr_errmsg());
 		kr_buf_release(&match);
+		kr_bgate_free(&g);
 		return;
 	}
 	rep.hits = kr_calloc(r.nhits, sizeof(kr_wire_hit));
@@ -599,10 +609,11 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 		kr_unhex(wh->publisher, KR_FPR_LEN, h->publisher);
 	}
 	kr_reply_encode(out, &rep);
-	log_debug("search from a peer: %zu of %zu hits", r.nhits, r.total);
+	log_debug("search from a peer: %zu of %zu hits (%zu held back: not endorsed)", r.nhits, r.total, g.held);
 	free(rep.hits);
 	kr_search_result_free(&r);
 	kr_buf_release(&match);
+	kr_bgate_free(&g);
 }
 
 /*
@@ -2060,6 +2071,8 @@ s_pool_start(s_server *s)
 		slot->pipe = zmq_socket(s->zctx, ZMQ_PAIR);
 		slot->w.pipe = zmq_socket(s->zctx, ZMQ_PAIR);
 		slot->w.stop = &s_stopping;
+		slot->w.home = s->h->home;
+		slot->w.rules = &s->h->cfg.rules;
 		if (zmq_bind(slot->pipe, ep) < 0 || zmq_connect(slot->w.pipe, ep) < 0) {
 			rc = kr_error(KR_EIO, "pool pipe: %s", zmq_strerror(zmq_errno()));
 			break;
@@ -2231,6 +2244,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		/* the web pages: their own threads and handles (node/web.c), never this loop's */
 		kr_web_conf wc = { .home = h->home, .url = h->cfg.web, .name = h->cfg.name, .lg_code = h->cfg.lg_code,
 			.fpr = h->fpr, .retrieval_keys = h->cfg.web_retrieval_keys, .threads = h->cfg.web_threads,
+			.rules = &h->cfg.rules,
 			.timeout_s = h->cfg.web_timeout, .max_connections = h->cfg.web_max_connections, .per_ip = h->cfg.web_per_ip };
 		if ((rc = kr_web_start(&web, &wc)) == KR_EUSAGE)
 			goto done;

@@ -708,7 +708,16 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 			goto done;
 		}
 	}
-	if ((hrc = fn(c, &r, &out)) < 0) {
+	if ((hrc = fn(c, &r, &out)) == KR_EPOLICY) {
+		/* held back by policy.accept.require_endorsement (node/webdata.c): said, not hidden as a 500 */
+		char *why = kr_strdup(kr_errmsg());
+		kr_buf_release(&out.body);
+		free(out.disposition);
+		out = (kr_web_resp){ .body = KR_BUF_INIT };
+		kr_page_error(c, &r, &out, 403, why);
+		free(why);
+		kr_error_clear();
+	} else if (hrc < 0) {
 		log_warnx("web: %s %s: %s", method, url, kr_errmsg());
 		kr_buf_release(&out.body);
 		free(out.disposition);

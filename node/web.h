@@ -21,6 +21,8 @@ typedef struct {
 	unsigned per_ip;               /* 0: 128 */
 	unsigned timeout_s;            /* idle connection timeout; 0: 10 */
 	size_t max_body;               /* request body cap; 0: 64 KiB */
+	/* the node's policy (accept.require_endorsement), read-only; outlives the server. NULL: none */
+	const struct kr_policy_rules *rules;
 } kr_web_conf;
 
 typedef struct kr_web kr_web;

@@ -26,9 +26,11 @@
 #include <time.h>
 
 #include "../sharing/search.h"
+#include "board.h"
 #include "html.h"
 #include "webdata.h"
 #include "webjson.h"
+#include "searchq.h"
 
 #define CKAN_MAX_ROWS 1000
 #define CKAN_MAX_DATASETS 10000
@@ -48,33 +50,63 @@ s_json_error(kr_web_resp *out, int status, const char *msg)
 /* ---- /api/search ------------------------------------------------------------ */
 
 
+/* endorsed=1 (or true): only versions the board endorsed, as kairan search --endorsed */
+static int
+s_endorsed_param(const kr_web_req *r)
+{
+	const char *v = kr_web_param_get(r, "endorsed");
+
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+/* 400 for a filter that is not right: the Japanese message, the English detail, the value meant. */
+static void
+s_filter_error(kr_web_resp *out, const kr_searchq_norm *n)
+{
+	kr_buf *b = &out->body;
+
+	out->status = 400;
+	out->type = "application/json; charset=utf-8";
+	kr_buf_clear(b);
+	kr_buf_adds(b, "{");
+	kr_buf_addjson_kv(b, "error", n->ja, 0);
+	kr_buf_addjson_kv(b, "detail", kr_errmsg(), 1);
+	kr_buf_addjson_kv(b, "parameter", n->param, 1);
+	kr_buf_addjson_kv(b, "value", n->value, 1);
+	kr_buf_addjson_kv(b, "suggestion", n->suggestion, 1);
+	kr_buf_adds(b, "}\n");
+}
+
 int
 kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
 	const char *q = kr_web_param_get(r, "q"), *lim = kr_web_param_get(r, "limit");
 	kr_search_q sq = { .limit = 10 };
 	kr_search_result res;
-	kr_buf match = KR_BUF_INIT, pref2 = KR_BUF_INIT;
+	kr_searchq_norm norm = { 0 };
+	kr_bgate g;
+	kr_buf match = KR_BUF_INIT;
 	kr_buf *b = &out->body;
-	int rc;
+	char **extra = NULL, *doc = NULL;
+	int rc = 0;
 
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 	if (!q || !*q) {
 		s_json_error(out, 400, "q is required (the query, as kairan search takes it)");
-		return 0;
+		goto done;
 	}
 	if (lim) {
 		long n = strtol(lim, NULL, 10);
 		if (n < 1 || n > 1000) {
 			s_json_error(out, 400, "limit takes 1 to 1000");
-			return 0;
+			goto done;
 		}
 		sq.limit = (size_t)n;
 	}
 	if (kr_search_compile(q, &match) < 0) {
 		s_json_error(out, 400, kr_errmsg());
 		kr_error_clear();
-		kr_buf_release(&match);
-		return 0;
+		goto done;
 	}
 	sq.match = match.ptr;
 	sq.kind = kr_web_param_get(r, "kind");
@@ -84,29 +116,49 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	sq.deployment = kr_web_param_get(r, "deployment");
 	sq.publisher = kr_web_param_get(r, "publisher");
 	sq.pref = kr_web_param_get(r, "pref");
-	if (sq.pref && strlen(sq.pref) == 1) {
-		kr_buf_addf(&pref2, "0%s", sq.pref);
-		sq.pref = pref2.ptr;
-	}
 	sq.popband = kr_web_param_get(r, "popband");
 	sq.since = kr_web_param_get(r, "since");
+	sq.until = kr_web_param_get(r, "until");
+	{
+		/* an empty parameter (a form's blank field) is no filter */
+		const char **fields[] = { &sq.kind, &sq.domain, &sq.ai_use, &sq.outcome, &sq.deployment,
+			&sq.publisher, &sq.pref, &sq.popband, &sq.since, &sq.until };
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (*fields[i] && !**fields[i])
+				*fields[i] = NULL;
+	}
+	/* the same check as kairan search: nothing silently ignored */
+	if (kr_searchq_check(&sq, &norm) < 0) {
+		s_filter_error(out, &norm);
+		kr_error_clear();
+		goto done;
+	}
+	if (s_endorsed_param(r))
+		g.only_endorsed = 1;
+	g.count = 1;
+	sq.keep = kr_bgate_keep;
+	sq.keep_arg = &g;
 	if ((rc = kr_state_search(c->state, &sq, &res)) < 0) {
 		if (rc == KR_EUSAGE) {
 			s_json_error(out, 400, kr_errmsg());
 			kr_error_clear();
 			rc = 0;
 		}
-		kr_buf_release(&match);
-		kr_buf_release(&pref2);
-		return rc;
+		goto done;
 	}
-	/* the same document as `kairan search --json` (node/cmd_search.c) */
+	/* the same document as `kairan search --json` (node/cmd_search.c), the board's verdict computed here */
 	out->type = "application/json; charset=utf-8";
-	kr_search_result_json(b, &res, q);
+	extra = kr_bgate_hits_json(&g, &res);
+	doc = kr_bgate_summary_json(&g);
+	kr_search_result_json(b, &res, q, extra, doc);
+	kr_strv_free(extra, res.nhits);
+	free(doc);
 	kr_search_result_free(&res);
+done:
+	kr_searchq_norm_clear(&norm);
+	kr_bgate_free(&g);
 	kr_buf_release(&match);
-	kr_buf_release(&pref2);
-	return 0;
+	return rc;
 }
 
 /* ---- /api/items/<id> ---------------------------------------------------------- */
@@ -180,6 +232,12 @@ kr_api_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		s_json_error(out, 404, "no such item on this node");
 		return 0;
 	}
+	if (rc == KR_EPOLICY) {
+		/* held back by policy.accept.require_endorsement: said, with why */
+		s_json_error(out, 403, kr_errmsg());
+		kr_error_clear();
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	if (kr_web_history(c, x.it, &v, &nv) < 0)
@@ -204,6 +262,17 @@ kr_api_item(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_buf_addjson_kv(b, "commit", x.it->commit, 1);
 	kr_buf_addjson_kv(b, "blob", x.it->blob, 1);
 	kr_buf_addjson_kv(b, "attribution", attr, 1);
+	if (!kr_board_kind(x.it->kind)) {
+		kr_bgate g;
+		const kr_bview *bv;
+		kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
+		if ((bv = kr_bgate_view(&g))) {
+			kr_buf_adds(b, ",\"board\":");
+			kr_bview_json(bv, x.it->blob, b);
+		}
+		kr_error_clear();
+		kr_bgate_free(&g);
+	}
 	kr_buf_adds(b, ",\"front_matter\":");
 	if (x.fm)
 		s_yaml_json(b, x.fm, 0);
@@ -366,6 +435,7 @@ s_datasets(kr_web_ctx *c, int64_t synced_since, s_pkg **out, size_t *n, kr_item_
 	kr_item_filter f = { .kind = "dataset", .order = KR_LIST_ID, .limit = CKAN_MAX_DATASETS,
 		.synced_since = synced_since };
 	size_t total;
+	kr_bgate g;
 	int rc;
 
 	*out = NULL;
@@ -373,13 +443,21 @@ s_datasets(kr_web_ctx *c, int64_t synced_since, s_pkg **out, size_t *n, kr_item_
 	if ((rc = kr_state_item_list(c->state, &f, rows, nrows, &total)) < 0)
 		return rc;
 	*out = kr_calloc(*nrows + 1, sizeof(s_pkg));
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 	for (size_t i = 0; i < *nrows; i++) {
-		s_pkg *p = &(*out)[(*n)++];
+		s_pkg *p;
 		const char *slug = strrchr((*rows)[i].id, '/');
+		/* policy.accept.require_endorsement: a held-back version is no package (list, show, search, DCAT) */
+		if (kr_bgate_check(&g, (*rows)[i].id, (*rows)[i].version, (*rows)[i].kind, (*rows)[i].blob) < 0) {
+			kr_error_clear();
+			continue;
+		}
+		p = &(*out)[(*n)++];
 		p->row = &(*rows)[i];
 		kr_web_uuid(p->uuid, p->row->id);
 		snprintf(p->name, sizeof(p->name), "%.6s-%s", p->row->id, slug ? slug + 1 : p->row->id);
 	}
+	kr_bgate_free(&g);
 	return 0;
 }
 
@@ -423,7 +501,7 @@ s_ckan_resource(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p, const k
 
 /* One CKAN package dict. */
 static int
-s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p)
+s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p, kr_bgate *g)
 {
 	char modified[40], org[37], *attr, *notes;
 	const char *lic, *published;
@@ -488,15 +566,41 @@ s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p)
 			kr_buf_addjson_kv(b, "display_name", tags->items[i]->value, 1);
 			kr_buf_adds(b, ",\"state\":\"active\",\"vocabulary_id\":null}");
 		}
+	{
+		/* the board's verdict as a tag too (harvesters facet on tags): ボード推奨 */
+		const kr_bview *bv = kr_bgate_view(g);
+		kr_board_verdict vd = { 0 };
+		kr_error_clear();
+		if (bv)
+			kr_bview_verdict(bv, p->row->blob, &vd, NULL, NULL, NULL);
+		if (vd.verdict) {
+			char *tag = kr_sprintf("ボード%s", vd.verdict);
+			kr_buf_adds(b, ntags++ ? ",{" : "{");
+			kr_buf_addjson_kv(b, "name", tag, 0);
+			kr_buf_addjson_kv(b, "display_name", tag, 1);
+			kr_buf_adds(b, ",\"state\":\"active\",\"vocabulary_id\":null}");
+			free(tag);
+		}
+	}
 	kr_buf_addf(b, "],\"num_tags\":%d,\"groups\":[],\"relationships_as_object\":[],\"relationships_as_subject\":[]", ntags);
 	kr_buf_adds(b, ",\"extras\":[");
 	{
 		kr_buf man = KR_BUF_INIT;
+		const kr_bview *bv = kr_bgate_view(g);
+		kr_board_verdict vd = { 0 };
+		char *badge = NULL;
+		kr_error_clear();
+		if (bv) {
+			kr_bview_verdict(bv, p->row->blob, &vd, NULL, NULL, NULL);
+			badge = kr_bview_badge(bv, p->row->blob);
+		}
 		kr_buf_addf(&man, "%s/manifests/%s", r->base, p->row->publisher);
 		const char *extras[][2] = {
 			{ "kairan_id", p->row->id }, { "publisher_fingerprint", p->row->publisher },
 			{ "lg_code", p->row->pub_code }, { "attribution", attr }, { "signed_manifest", man.ptr },
 			{ "commit", p->row->commit },
+			/* the words of show, computed on this node from the endorsements it holds */
+			{ "ボードの判定", bv ? (vd.verdict ? vd.verdict : "未推奨") : NULL }, { "board_badge", badge },
 		};
 		for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
 			kr_buf_adds(b, i ? ",{" : "{");
@@ -505,6 +609,7 @@ s_ckan_package(kr_buf *b, kr_web_ctx *c, const kr_web_req *r, s_pkg *p)
 			kr_buf_adds(b, "}");
 		}
 		kr_buf_release(&man);
+		free(badge);
 	}
 	kr_buf_adds(b, "],\"resources\":[");
 	for (size_t i = 0; i < sizeof(kr_web_formats) / sizeof(kr_web_formats[0]); i++)
@@ -803,6 +908,9 @@ s_ckan_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, const s_ckan
 	kr_buf res = KR_BUF_INIT, match = KR_BUF_INIT, fq = KR_BUF_INIT;
 	const char *q = a->q;
 	int rc = 0, fulltext = 0;
+	kr_bgate g;
+
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules); /* allocates nothing until used */
 
 	if (nrow < 0) {
 		s_ckan_err(out, r, "package_search", 409, "Validation Error", "rows", "Invalid integer");
@@ -883,7 +991,7 @@ s_ckan_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, const s_ckan
 	for (size_t i = (size_t)start, k = 0; i < count && k < (size_t)nrow; i++, k++) {
 		if (k)
 			kr_buf_addch(&res, ',');
-		if ((rc = s_ckan_package(&res, c, r, &pkgs[i])) < 0)
+		if ((rc = s_ckan_package(&res, c, r, &pkgs[i], &g)) < 0)
 			goto done;
 	}
 	kr_buf_adds(&res, "]}");
@@ -891,6 +999,7 @@ s_ckan_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, const s_ckan
 done:
 	s_clauses_free(cl, ncl);
 	s_pkgs_free(pkgs, npkgs, rows, nrows);
+	kr_bgate_free(&g);
 	kr_buf_release(&res);
 	kr_buf_release(&match);
 	kr_buf_release(&fq);
@@ -907,6 +1016,9 @@ kr_api_ckan(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	kr_buf res = KR_BUF_INIT;
 	const char *action = r->arg;
 	int rc = 0;
+	kr_bgate g;
+
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 
 	/* arguments: the query string, and a JSON object body for POST */
 	{
@@ -962,7 +1074,7 @@ kr_api_ckan(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			s_ckan_err(out, r, action, 404, "Not Found Error", NULL, "Not found");
 			goto done;
 		}
-		if ((rc = s_ckan_package(&res, c, r, hit)) < 0)
+		if ((rc = s_ckan_package(&res, c, r, hit, &g)) < 0)
 			goto done;
 		s_ckan_ok(out, r, action, &res);
 	} else {
@@ -974,6 +1086,7 @@ kr_api_ckan(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 done:
 	s_pkgs_free(pkgs, npkgs, rows, nrows);
 	s_ckan_args_free(&a);
+	kr_bgate_free(&g);
 	kr_buf_release(&res);
 	return rc;
 }

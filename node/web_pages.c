@@ -27,6 +27,7 @@
 #include "board.h"
 #include "html.h"
 #include "markdown.h"
+#include "searchq.h"
 #include "textdiff.h"
 #include "webdata.h"
 #include "webjson.h"
@@ -243,7 +244,7 @@ kr_page_error(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out, int status, 
 	kr_html h = KR_HTML_INIT;
 	const char *title = status == 404 ? "ページが見つかりません" : status == 400 ? "要求を処理できません"
 	    : status == 405 ? "この操作はできません" : status == 413 ? "データが大きすぎます"
-	    : status == 503 ? "一時的に利用できません" : "内部エラー";
+	    : status == 503 ? "一時的に利用できません" : status == 403 ? "ボードの推奨待ちです" : "内部エラー";
 
 	out->status = status;
 	s_begin(&h, c, title, NAV_NONE);
@@ -401,7 +402,7 @@ kr_page_recent(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 static const char *const s_filters[][2] = {
 	{ "kind", "種類" }, { "domain", "分野" }, { "ai_use", "AIの用途" }, { "outcome", "結果" },
 	{ "deployment", "導入方式" }, { "publisher", "発行者" }, { "pref", "都道府県" },
-	{ "popband", "人口規模" }, { "since", "更新日（以降）" },
+	{ "popband", "人口規模" }, { "since", "更新日（以降）" }, { "until", "更新日（以前）" },
 };
 #define NFILTERS (sizeof(s_filters) / sizeof(s_filters[0]))
 
@@ -490,6 +491,27 @@ s_search_form(kr_html *h, const kr_web_req *r, const char *q)
 	    "ひらがな・カタカナ、全角・半角の違いは区別しません（<code>kairan search</code> と同じ検索です）。</p></form>");
 }
 
+/* A hit's board badge (ボード推奨 2/2), computed here from the endorsements this node holds. */
+static void
+s_hit_badge(kr_html *h, kr_web_ctx *c, kr_bgate *g, const kr_search_hit *x)
+{
+	const kr_bview *bv;
+	char blob[KR_OID_HEX + 1], *badge;
+
+	if (!x->kind || kr_board_kind(x->kind) || !kr_bgate_blob(c->state, x->id, x->publisher, x->version, blob) ||
+	    !(bv = kr_bgate_view(g))) {
+		kr_error_clear();
+		return;
+	}
+	if ((badge = kr_bview_badge(bv, blob))) {
+		kr_html_text(h, "・");
+		kr_html_tag(h, "<span class=\"board-badge\">");
+		kr_html_text(h, badge);
+		kr_html_tag(h, "</span>");
+		free(badge);
+	}
+}
+
 int
 kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
@@ -501,6 +523,10 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	char pub[KR_FPR_HEX + 1];
 	size_t page = s_page_param(r, SEARCH_MAX_PAGES);
 	int searched = 0, active = 0, rc = 0;
+	kr_searchq_norm norm = { 0 };
+	kr_bgate g;
+
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 
 	s_begin(&h, c, q && *q ? q : "検索", NAV_SEARCH);
 	kr_html_tag(&h, "<h1>検索</h1>");
@@ -549,6 +575,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			}
 			sq.popband = kr_web_param_get(r, "popband");
 			sq.since = kr_web_param_get(r, "since");
+			sq.until = kr_web_param_get(r, "until");
 			if (p && *p) {
 				/* a fingerprint, or an lg_code as kairan search --publisher takes it */
 				snprintf(pub, sizeof(pub), "%s", p);
@@ -556,13 +583,32 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			}
 			{
 				const char **fields[] = { &sq.kind, &sq.domain, &sq.ai_use, &sq.outcome, &sq.deployment,
-					&sq.publisher, &sq.pref, &sq.popband, &sq.since };
+					&sq.publisher, &sq.pref, &sq.popband, &sq.since, &sq.until };
 				for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 					if (*fields[i] && !**fields[i])
 						*fields[i] = NULL;
 			}
 			sq.limit = page * SEARCH_PAGE;
-			if ((rc = kr_state_search(c->state, &sq, &res)) < 0) {
+			sq.keep = kr_bgate_keep;        /* policy.accept.require_endorsement */
+			sq.keep_arg = &g;
+			if (kr_searchq_check(&sq, &norm) < 0) {
+				/* the same check as kairan search: a filter that is not right is said, never ignored */
+				out->status = 400;
+				kr_html_tag(&h, "<p role=\"alert\" class=\"filter-error\">");
+				kr_html_text(&h, norm.ja);
+				if (norm.suggestion) {
+					kr_buf u = KR_BUF_INIT;
+					s_search_url(&u, r, norm.param, norm.suggestion);
+					kr_html_tag(&h, " <a");
+					kr_html_href(&h, u.ptr);
+					kr_html_tag(&h, ">");
+					kr_html_textf(&h, "「%s」で探す", norm.suggestion);
+					kr_html_tag(&h, "</a>");
+					kr_buf_release(&u);
+				}
+				kr_html_tag(&h, "</p>");
+				kr_error_clear();
+			} else if ((rc = kr_state_search(c->state, &sq, &res)) < 0) {
 				if (rc != KR_EUSAGE)
 					goto done;
 				kr_html_tag(&h, "<p role=\"alert\">この検索語では探せませんでした。別の言葉で試してください。</p>");
@@ -576,6 +622,8 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	if (searched) {
 		size_t from = (page - 1) * SEARCH_PAGE;
 		kr_html_tag(&h, "<h2 id=\"results\">検索結果</h2><p role=\"status\">");
+		if (g.held)
+			kr_html_textf(&h, "（ボードの推奨待ちで表示を控えたもの %zu件） ", g.held);
 		if (res.total == 0)
 			kr_html_textf(&h, "「%s」に合うものは見つかりませんでした。", q);
 		else
@@ -599,6 +647,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 				kr_html_text(&h, "・");
 				kr_html_text(&h, x->headline);
 			}
+			s_hit_badge(&h, c, &g, x);
 			kr_html_tag(&h, "</p><p>");
 			s_snippet(&h, x->snippet);
 			kr_html_tag(&h, "</p></article>");
@@ -666,6 +715,8 @@ done:
 	kr_buf_release(&match);
 	kr_buf_release(&url);
 	kr_buf_release(&pref2);
+	kr_searchq_norm_clear(&norm);
+	kr_bgate_free(&g);
 	return rc;
 }
 
@@ -843,10 +894,9 @@ s_board(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
 	kr_bview_verdict(&bv, it->blob, &vd, &ix, &n, &votes);
 	if (bv.federated || n) {
 		kr_html_tag(h, "<h2>ボードの推奨</h2><p class=\"board-verdict\">");
-		if (vd.verdict)
-			kr_html_textf(h, "ボード%s：この版を推奨した委員 %zu人（必要 %u人）", vd.verdict, vd.positive, vd.threshold);
-		else
-			kr_html_textf(h, "未推奨：この版を推奨した委員 %zu人（必要 %u人）", vd.positive, vd.threshold);
+		/* the words of show (node/board.c kr_bview_describe) */
+		kr_html_textf(h, "ボードの判定: %s（この版を推奨した委員 %zu人 / 必要 %u人）",
+		    vd.verdict ? vd.verdict : "未推奨", vd.positive, vd.threshold);
 		kr_html_tag(h, "</p>");
 	}
 	if (n) {
@@ -863,9 +913,10 @@ s_board(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
 			kr_html_textf(h, "%s%s%s", x->r.conditions ? "条件: " : "", x->r.conditions ? x->r.conditions : "",
 			    x->r.comment ? x->r.comment : "");
 			kr_html_tag(h, "</td><td>");
-			kr_html_text(h, x->r.review_by ? x->r.review_by : "");
+			kr_html_textf(h, "%s%s", x->r.review_by ? x->r.review_by : "", votes[i].expired ? "（期限切れ）" : "");
 			kr_html_tag(h, "</td><td>");
-			kr_html_text(h, votes[i].replaced ? "同じ鍵の後の推奨で置き換え" : kr_board_standing_name(x->standing));
+			kr_html_text(h, votes[i].replaced ? "同じ鍵の後の推奨で置き換え" :
+			    votes[i].expired ? "期限切れ: 数えない" : kr_board_standing_name(x->standing));
 			kr_html_tag(h, "</td></tr>");
 		}
 		kr_html_tag(h, "</tbody></table>");

@@ -376,33 +376,23 @@ s_record_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* Knowledge "endorsed": item versions the board endorsed (node/board.h). */
-static int
-s_keep_endorsed(void *arg, const char *pub, const char *kind, const char *blob)
-{
-	kr_board_verdict vd;
-
-	(void)pub;
-	if (!kind || kr_board_kind(kind))
-		return 0;
-	kr_bview_verdict(arg, blob, &vd, NULL, NULL, NULL);
-	return vd.endorsed;
-}
-
-/* Items found by the index (every kind but dataset rows); only endorsed ones when bv is set. */
+/*
+ * Items found by the index (every kind but dataset rows), through the
+ * board's gate g (policy.accept.require_endorsement; only endorsed ones
+ * for knowledge "endorsed"); each with the board's verdict in metadata.
+ */
 static int
 s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind, const char *publisher,
-    size_t limit, kr_bview *bv, s_records *rs)
+    size_t limit, kr_bgate *g, s_records *rs)
 {
 	kr_buf match = KR_BUF_INIT;
 	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit };
 	kr_search_result res;
+	const kr_bview *bv;
 	int rc;
 
-	if (bv) {
-		sq.keep = s_keep_endorsed;
-		sq.keep_arg = bv;
-	}
+	sq.keep = kr_bgate_keep;
+	sq.keep_arg = g;
 
 	for (size_t i = 0; i < t->n; i++) {
 		if (i)
@@ -449,11 +439,16 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 			s_meta(rec, "outcome", kr_yaml_str(x.fm, "outcome"));
 		if (headline)
 			s_meta(rec, "headline", headline);
-		if (bv) {
+		if (!kr_board_kind(x.it->kind) && (bv = kr_bgate_view(g))) {
+			/* the words of show, computed here from the endorsements this node holds */
+			kr_board_verdict vd;
 			char *badge = kr_bview_badge(bv, x.it->blob);
+			kr_bview_verdict(bv, x.it->blob, &vd, NULL, NULL, NULL);
 			s_meta(rec, "board", badge ? badge : "");
+			s_meta(rec, "ボードの判定", vd.verdict ? vd.verdict : "未推奨");
 			free(badge);
 		}
+		kr_error_clear();
 		free(attr);
 		free(headline);
 		free(body);
@@ -585,9 +580,11 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	s_records rs = { 0 };
 	const char *auth = r->authorization, *kid;
 	const char *kind = NULL, *publisher = NULL;
-	int top, rc = 0, items = 1, rows = 0, endorsed = 0;
-	kr_bview bv = { 0 };
+	int top, rc = 0, items = 1, rows = 0;
+	kr_bgate g;
 	size_t written = 0;
+
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 
 	if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !auth[7] || strchr(auth + 7, ' ')) {
 		s_error(out, 403, 1001, "Invalid Authorization header format. Expected 'Bearer <api-key>' format.");
@@ -627,9 +624,7 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		kind = kid;
 	} else if (strcmp(kid, "endorsed") == 0) {
 		/* item versions endorsed by the board (threshold distinct current board keys on the blob) */
-		if ((rc = kr_bview_load(&bv, c->conf->home, c->state, c->store, "")) < 0)
-			goto done;
-		endorsed = 1;
+		g.only_endorsed = 1;
 	} else if (strlen(kid) == 6 && strspn(kid, "0123456789") == 6) {
 		kr_item_filter f = { .publisher = kid };
 		kr_item_row *none;
@@ -648,7 +643,7 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	}
 	kr_text_tokenize(q.query, (int)strlen(q.query), KR_TEXT_QUERY, s_token, &t);
 	if (t.n && items && (rc = s_items(c, r, &t, kind, publisher, (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4,
-	    endorsed ? &bv : NULL, &rs)) < 0)
+	    &g, &rs)) < 0)
 		goto done;
 	if (t.n && rows && (rc = s_rows(c, r, &t, publisher, &rs)) < 0)
 		goto done;
@@ -676,6 +671,6 @@ done:
 	for (size_t i = 0; i < t.n; i++)
 		free(t.v[i]);
 	s_request_free(&q);
-	kr_bview_free(&bv);
+	kr_bgate_free(&g);
 	return rc;
 }

@@ -15,6 +15,21 @@
 
 #include "../policies/dataset.h"
 #include "../sharing/sign.h"
+#include "board.h"
+
+int
+kr_web_held(kr_web_ctx *c, const kr_state_item *it)
+{
+	kr_bgate g;
+	int rc;
+
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
+	if (!kr_bgate_required(&g, it->kind))
+		return 0;
+	rc = kr_bgate_check(&g, it->id, it->version, it->kind, it->blob);
+	kr_bgate_free(&g);
+	return rc;
+}
 
 int
 kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out)
@@ -27,6 +42,11 @@ kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out)
 	if ((rc = kr_state_item_find(c->state, id, &out->items, &out->nitems)) < 0)
 		return rc;
 	out->it = &out->items[0];
+	if ((rc = kr_web_held(c, out->it)) < 0) {
+		/* policy.accept.require_endorsement: not shown, not served, on any page or endpoint */
+		kr_web_item_free(out);
+		return rc;
+	}
 	if ((rc = kr_unhex(commit, KR_OID_LEN, out->it->commit)) < 0 ||
 	    (rc = kr_store_read(c->store, out->it->publisher, out->it->collection, commit, out->it->path,
 	    &out->text)) < 0) {

@@ -24,8 +24,13 @@ typedef struct {
 	size_t body_len;
 } kr_web_item;
 
-/* KR_ENOTFOUND when the id is not held here. */
+/*
+ * KR_ENOTFOUND when the id is not held here; KR_EPOLICY (a message in
+ * Japanese) when policy.accept.require_endorsement holds this version back.
+ */
 int kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out);
+/* 0, or KR_EPOLICY when policy.accept.require_endorsement holds this version back (node/board.h). */
+int kr_web_held(kr_web_ctx *c, const kr_state_item *it);
 void kr_web_item_free(kr_web_item *x);
 
 /* One version of an item's file (newest first). */

@@ -468,6 +468,16 @@ kr_vocab_check(const char *field, const char *value)
 	return rc;
 }
 
+const char *
+kr_vocab_nearest(const char *field, const char *value)
+{
+	size_t n = 0;
+	const char *const *v = s_vocabulary(field, &n);
+
+	assert(v);
+	return s_in(value, v, n) ? NULL : s_nearest(value, v, n);
+}
+
 /* ---- placeholders of a prompt ---------------------------------------- */
 
 /*

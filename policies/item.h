@@ -105,6 +105,8 @@ void kr_item_clear(kr_item *it);
  * ("cases" -> case, "子育て" -> 子ども・子育て) and the allowed values.
  */
 int kr_vocab_check(const char *field, const char *value);
+/* The allowed value of field nearest to value (a slip), or NULL when none is near or value is allowed. */
+const char *kr_vocab_nearest(const char *field, const char *value);
 struct kr_yaml;
 /*
  * For the per-kind rules of other files (policies/board.c): field of fm

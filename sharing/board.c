@@ -57,7 +57,7 @@ kr_board_tally(kr_board_vote *v, size_t n, uint32_t threshold, kr_board_verdict 
 			v[i].replaced = c > 0 || (c == 0 && j > i);
 		}
 		if (v[i].replaced || (v[i].standing != KR_BOARD_SEAT && v[i].standing != KR_BOARD_RETIRED) ||
-		    !v[i].verdict)
+		    !v[i].verdict || v[i].expired)
 			continue;
 		v[i].counted = 1;
 		if (strcmp(v[i].verdict, "注意") == 0) {

@@ -12,6 +12,8 @@
  *     them); a compromised key's never do; anyone else's are shown and
  *     never count.
  *   - One key's later endorsement of a blob replaces its earlier one.
+ *   - An endorsement whose review_by date has passed is 期限切れ: shown,
+ *     never counted, until its member endorses again (DESIGN §7).
  */
 #ifndef KR_BOARD_H
 #define KR_BOARD_H
@@ -36,6 +38,7 @@ typedef struct {
 	int standing;                   /* KR_BOARD_* */
 	const char *verdict;            /* 推奨, 条件付き推奨, 注意 */
 	const char *order;              /* later sorts higher ("updated commit-time") */
+	int expired;                    /* in: its review_by has passed (期限切れ): never counts */
 	int counted;                    /* out: this one counts toward the verdict */
 	int replaced;                   /* out: a later endorsement by the same key replaces it */
 } kr_board_vote;

@@ -181,7 +181,8 @@ kr_pref_name(const char *code)
 static const char *const s_facet_keys[4] = { "kind", "outcome", "domain", "prefecture" };
 
 void
-kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
+kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, char *const *hit_extra,
+    const char *doc_extra)
 {
 	kr_buf_adds(b, "{");
 	kr_buf_addjson_kv(b, "query", query, 0);
@@ -200,7 +201,12 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
 		kr_buf_addjson_kv(b, "outcome", h->outcome, 1);
 		kr_buf_addjson_kv(b, "headline", h->headline, 1);
 		kr_buf_addjson_kv(b, "snippet", h->snippet, 1);
-		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
+		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true", h->rank);
+		if (hit_extra && hit_extra[i]) {
+			kr_buf_addch(b, ',');
+			kr_buf_adds(b, hit_extra[i]);
+		}
+		kr_buf_addch(b, '}');
 	}
 	kr_buf_adds(b, "],\"facets\":{");
 	for (int f = 0; f < 4; f++) {
@@ -213,5 +219,10 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
 		}
 		kr_buf_addch(b, '}');
 	}
-	kr_buf_adds(b, "}}\n");
+	kr_buf_adds(b, "}");
+	if (doc_extra) {
+		kr_buf_addch(b, ',');
+		kr_buf_adds(b, doc_extra);
+	}
+	kr_buf_adds(b, "}\n");
 }

@@ -23,8 +23,12 @@ int kr_search_compile(const char *q, kr_buf *match);
 /*
  * Appends the JSON document of `kairan search --json` and /api/search for
  * this node's own answer r to query (one writer, so the two stay equal).
+ * hit_extra (NULL, or r->nhits entries, each NULL or JSON members without
+ * braces) is added to each hit, doc_extra (NULL or members) to the document:
+ * the board's verdict, which this layer does not know (node/board.h).
  */
-void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query);
+void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, char *const *hit_extra,
+    const char *doc_extra);
 
 /* Name of a prefecture by its two-digit number ("37" -> 香川県), or NULL. */
 const char *kr_pref_name(const char *code);

@@ -222,7 +222,7 @@ struct kr_scols_run {
 	uint32_t want_pub, want_lg;     /* the publisher filter: either */
 	int pub_filter;
 	uint32_t want_list[2];
-	unsigned char *since_ok;        /* per updated code, or NULL */
+	unsigned char *since_ok;        /* per updated code: within since and until, or NULL */
 	int none;                       /* a filter value no row has */
 	size_t *count[4];
 	size_t total;
@@ -258,6 +258,17 @@ kr_scols_run_new(const kr_scols *c, const kr_search_q *q, size_t limit)
 		r->since_ok = kr_calloc(in->n + 1, 1);
 		for (uint32_t i = 1; i < in->n; i++)
 			r->since_ok[i] = strcmp(in->v[i], q->since) >= 0;
+	}
+	if (q->until) {
+		/* the same table as since: a day passes both bounds or is left out */
+		const s_intern *in = &c->in[KR_SCOL_UPDATED];
+		if (!r->since_ok) {
+			r->since_ok = kr_calloc(in->n + 1, 1);
+			for (uint32_t i = 1; i < in->n; i++)
+				r->since_ok[i] = 1;
+		}
+		for (uint32_t i = 1; i < in->n; i++)
+			r->since_ok[i] = r->since_ok[i] && strncmp(in->v[i], q->until, 10) <= 0;
 	}
 	for (int f = 0; f < 4; f++)
 		r->count[f] = kr_calloc(c->in[s_facet_col[f]].n + 1, sizeof(size_t));

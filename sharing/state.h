@@ -122,6 +122,7 @@ typedef struct {
 	const char *kind, *domain, *ai_use, *outcome, *deployment;
 	const char *publisher;          /* fingerprint or lg_code */
 	const char *pref, *popband, *since;
+	const char *until;              /* updated on or before this day (YYYY-MM-DD), or NULL */
 	size_t limit;
 	/*
 	 * Optional: called for every match before it is counted; a match it

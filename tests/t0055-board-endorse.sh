@@ -89,7 +89,7 @@ check "two distinct board keys: endorsed (at the town)" wait_for 20 sh -c \
 	"\"$KAIRAN\" --home marugame show $G | grep -q 'ボードの判定: 条件付き推奨（この版を推奨した委員 2人 / 必要 2人）'"
 curl -s "$WEB_marugame/items/$G" >page.html
 check "the item page shows the endorsements and the board's verdict" \
-	sh -c "grep -q 'ボード条件付き推奨：この版を推奨した委員 2人（必要 2人）' page.html && grep -q '庁内利用に限る' page.html"
+	sh -c "grep -q 'ボードの判定: 条件付き推奨（この版を推奨した委員 2人 / 必要 2人）' page.html && grep -q '庁内利用に限る' page.html"
 k --home marugame search 生成AI --endorsed >s2.out
 check "search --endorsed finds it, with its badge" grep -q 'ボード条件付き推奨 2/2' s2.out
 check "and the board facet counts it" grep -q 'board: ボード推奨 1' s2.out

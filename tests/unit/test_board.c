@@ -172,6 +172,32 @@ test_who_counts(void **state)
 }
 
 static void
+test_expired_does_not_count(void **state)
+{
+	kr_board_vote v[3] = { vote(SEAT1, "推奨", "2024-01-01"), vote(SEAT2, "推奨", "2024-01-01"),
+		vote(SEAT1, "推奨", "2024-03-01") };
+	kr_board_verdict vd;
+
+	(void)state;
+	kr_board_tally(v, 2, 2, &vd);
+	assert_true(vd.endorsed);
+	/* past its review_by (期限切れ): shown, not counted */
+	v[1].expired = 1;
+	kr_board_tally(v, 2, 2, &vd);
+	assert_false(vd.endorsed);
+	assert_int_equal(vd.positive, 1);
+	assert_false(v[1].counted);
+	/* a member's later, expired endorsement replaces the earlier one: it no longer counts */
+	v[1].expired = 0;
+	v[2].expired = 1;
+	kr_board_tally(v, 3, 2, &vd);
+	assert_true(v[0].replaced);
+	assert_false(v[2].counted);
+	assert_int_equal(vd.positive, 1);
+	assert_false(vd.endorsed);
+}
+
+static void
 test_consult_state(void **state)
 {
 	(void)state;
@@ -252,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_one_key_counts_once),
 		cmocka_unit_test(test_rotated_member_counts_once),
 		cmocka_unit_test(test_who_counts),
+		cmocka_unit_test(test_expired_does_not_count),
 		cmocka_unit_test(test_consult_state),
 		cmocka_unit_test(test_kinds),
 	};
