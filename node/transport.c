@@ -86,7 +86,7 @@ kr_transport_init(const char *home, const kr_key *tkey, int plain, int admit_lis
 	uint8_t sec[32];
 
 	pthread_mutex_lock(&s_id.lock);
-	if (!s_id.set || !s_id.home || strcmp(s_id.home, home) != 0) {
+	if (!s_id.set || !s_id.home || strcmp(s_id.home, home) != 0 || memcmp(s_id.pub, kr_key_pub(tkey), 32) != 0) {
 		if (kr_key_secret(tkey, sec) == 0) {
 			free(s_id.home);
 			s_id.home = kr_strdup(home);

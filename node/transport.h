@@ -62,7 +62,8 @@
  * Sets this process's transport identity: home (pins, admitted, the
  * membership document live under it), its X25519 key, plain or CURVE and
  * whether outside a federation only listed clients are admitted. Called by
- * kr_home_open; a second call for the same home changes nothing.
+ * kr_home_open; a second call for the same home and key changes nothing
+ * (a rotated key, node/keyrot.c, replaces the identity).
  */
 void kr_transport_init(const char *home, const kr_key *tkey, int plain, int admit_listed);
 /* Test tools: a fresh key, no home; plain when $KAIRAN_TRANSPORT is "plain". */
