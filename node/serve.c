@@ -13,8 +13,8 @@
  *     blocks on the network, on git or on a search;
  *   - the replication worker does everything that waits on a peer: hello,
  *     snapshot, fetch, verify, apply;
- *   - serve_workers pool workers answer searches, find which pack a fetch
- *     names (resolve) and build packs.
+ *   - serve_workers pool workers answer searches and membership chains,
+ *     find which pack a fetch names (resolve) and build packs.
  *
  * Clients and their limits (a client is one ROUTER connection). Requests a
  * connection sends are answered in order. One that the loop cannot answer
@@ -512,7 +512,7 @@ s_worker_main(void *arg)
 
 /* ---- the pool: searches, pack resolves and builds --------------------- */
 
-enum { S_JOB_SEARCH = 1, S_JOB_RESOLVE, S_JOB_BUILD };
+enum { S_JOB_SEARCH = 1, S_JOB_RESOLVE, S_JOB_BUILD, S_JOB_MEMBERSHIP };
 enum { S_RES_REPLY = 1, S_RES_RESOLVED, S_RES_BUILT, S_RES_FAILED };
 
 /* Loop -> worker: [s_job][the request as the client sent it]. */
@@ -606,6 +606,62 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 }
 
 /*
+ * Membership{federation, from_version}: the versions after from_version,
+ * oldest first, at most KR_FED_MAX_REPLY_VERSIONS and about
+ * KR_FED_REPLY_BYTES per reply (the client asks again from the last).
+ * Read from <home>/federation on each request: the files are the chain.
+ * Runs in a pool worker (a long chain is read and encoded off the loop);
+ * the encoded reply goes into out.
+ */
+static void
+s_pool_membership(s_poolw *w, const kr_request *req, kr_buf *out)
+{
+	kr_reply rep = { .id = req->id, .type = KR_REP_MEMBERSHIP };
+	kr_fedstore f;
+	size_t bytes = 0;
+
+	if (kr_fedstore_open(&f, kr_store_home(w->store)) < 0) {
+		log_warnx("federation: %s", kr_errmsg());
+		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, "membership chain unavailable");
+		return;
+	}
+	if (!f.have || memcmp(f.id, req->fed, 32) != 0) {
+		char want[65];
+		kr_hex(want, req->fed, 32);
+		kr_buf msg = KR_BUF_INIT;
+		kr_buf_addf(&msg, "this node holds no chain of federation %.16s…", want);
+		s_encode_error(out, req->id, KR_WIRE_ENOTFOUND, msg.ptr);
+		kr_buf_release(&msg);
+		kr_fedstore_close(&f);
+		return;
+	}
+	rep.newest = f.cur.version;
+	rep.versions = kr_calloc(KR_FED_MAX_REPLY_VERSIONS, sizeof(kr_buf));
+	for (uint64_t v = req->from_version + 1; v <= f.cur.version && rep.nversions < KR_FED_MAX_REPLY_VERSIONS; v++) {
+		kr_buf b = KR_BUF_INIT;
+		if (kr_fedstore_get(&f, v, &b) < 0) {
+			log_warnx("federation: %s", kr_errmsg());
+			kr_buf_release(&b);
+			break;
+		}
+		if (rep.nversions > 0 && bytes + b.len > KR_FED_REPLY_BYTES) {
+			kr_buf_release(&b);
+			break;
+		}
+		bytes += b.len;
+		rep.versions[rep.nversions++] = b;
+	}
+	if (rep.nversions == 0 && req->from_version < f.cur.version)
+		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, "membership chain unreadable");
+	else
+		kr_reply_encode(out, &rep);
+	for (size_t i = 0; i < rep.nversions; i++)
+		kr_buf_release(&rep.versions[i]);
+	free(rep.versions);
+	kr_fedstore_close(&f);
+}
+
+/*
  * One job, in a pool worker: a search answered in full, a fetch resolved to
  * the pack it names (or refused), or a pack built. The result goes back to
  * the loop as [s_result][payload].
@@ -631,6 +687,10 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 	case S_JOB_SEARCH:
 		res.kind = S_RES_REPLY;
 		s_pool_search(w, &req, &out);
+		break;
+	case S_JOB_MEMBERSHIP:
+		res.kind = S_RES_REPLY;
+		s_pool_membership(w, &req, &out);
 		break;
 	case S_JOB_RESOLVE:
 		rc = kr_store_pack_base(w->store, pub, req.collection, req.want,
@@ -1132,60 +1192,6 @@ s_answer_snapshot(s_server *s, const void *id, size_t idlen, const kr_request *r
 	free(rep.manifests);
 }
 
-/*
- * Membership{federation, from_version}: the versions after from_version,
- * oldest first, at most KR_FED_MAX_REPLY_VERSIONS and about
- * KR_FED_REPLY_BYTES per reply (the client asks again from the last).
- * Read from <home>/federation on each request: the files are the chain.
- */
-static void
-s_answer_membership(s_server *s, const void *id, size_t idlen, const kr_request *req)
-{
-	kr_reply rep = { .id = req->id, .type = KR_REP_MEMBERSHIP };
-	kr_fedstore f;
-	size_t bytes = 0;
-
-	if (kr_fedstore_open(&f, s->h->home) < 0) {
-		log_warnx("federation: %s", kr_errmsg());
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unavailable");
-		return;
-	}
-	if (!f.have || memcmp(f.id, req->fed, 32) != 0) {
-		char want[65];
-		kr_hex(want, req->fed, 32);
-		kr_buf msg = KR_BUF_INIT;
-		kr_buf_addf(&msg, "this node holds no chain of federation %.16s…", want);
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_ENOTFOUND, msg.ptr);
-		kr_buf_release(&msg);
-		kr_fedstore_close(&f);
-		return;
-	}
-	rep.newest = f.cur.version;
-	rep.versions = kr_calloc(KR_FED_MAX_REPLY_VERSIONS, sizeof(kr_buf));
-	for (uint64_t v = req->from_version + 1; v <= f.cur.version && rep.nversions < KR_FED_MAX_REPLY_VERSIONS; v++) {
-		kr_buf b = KR_BUF_INIT;
-		if (kr_fedstore_get(&f, v, &b) < 0) {
-			log_warnx("federation: %s", kr_errmsg());
-			kr_buf_release(&b);
-			break;
-		}
-		if (rep.nversions > 0 && bytes + b.len > KR_FED_REPLY_BYTES) {
-			kr_buf_release(&b);
-			break;
-		}
-		bytes += b.len;
-		rep.versions[rep.nversions++] = b;
-	}
-	if (rep.nversions == 0 && req->from_version < f.cur.version)
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unreadable");
-	else
-		s_reply(s, id, idlen, &rep);
-	for (size_t i = 0; i < rep.nversions; i++)
-		kr_buf_release(&rep.versions[i]);
-	free(rep.versions);
-	kr_fedstore_close(&f);
-}
-
 /* Announces the newest membership version on PUB ("f/" + federation id), when there is a chain. */
 static void
 s_fed_announce(s_server *s)
@@ -1236,8 +1242,7 @@ s_direct(s_server *s, const void *id, size_t idlen, const kr_request *req, const
 		s_answer_snapshot(s, id, idlen, req);
 		return D_ANSWERED;
 	case KR_REQ_MEMBERSHIP:
-		s_answer_membership(s, id, idlen, req);
-		return D_ANSWERED;
+		return D_POOL;      /* a chain of 1,024 versions is read and encoded off the loop */
 	case KR_REQ_FETCH:
 		if (!(p = s_alias_get(&s->cache, digest)))
 			return D_POOL;
@@ -1421,7 +1426,8 @@ s_dispatch(s_server *s)
 		while ((cl = s_ring_pop(s))) {
 			s_req *r = cl->head;
 			if (r && r->state == R_QUEUED) {
-				s_send_job(slot, r, r->req.type == KR_REQ_SEARCH ? S_JOB_SEARCH : S_JOB_RESOLVE, 0, NULL);
+				s_send_job(slot, r, r->req.type == KR_REQ_SEARCH ? S_JOB_SEARCH :
+				    r->req.type == KR_REQ_MEMBERSHIP ? S_JOB_MEMBERSHIP : S_JOB_RESOLVE, 0, NULL);
 				break;
 			}
 		}

@@ -66,7 +66,7 @@
  * (a rotated key, node/keyrot.c, replaces the identity).
  */
 void kr_transport_init(const char *home, const kr_key *tkey, int plain, int admit_listed);
-/* Test tools: a fresh key, no home; plain when $KAIRAN_TRANSPORT is "plain". */
+/* Test tools: a fresh key (or $KAIRAN_TOOL_HOME's), no home; plain when $KAIRAN_TRANSPORT is "plain". */
 void kr_transport_init_tool(void);
 int kr_transport_plain(void);
 /* Introductions stop waiting once *stop is non-zero (a daemon stopping); stop must outlive them. */
