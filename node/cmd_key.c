@@ -13,6 +13,7 @@
  */
 #include "cli.h"
 #include "keyrot.h"
+#include "../sharing/federation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -410,6 +411,11 @@ switch_now:
 		kr_error_clear();
 		printf("this node signs as %s now (was %s, kept in keys/retired/); its collections continue, manifest "
 		    "seq %llu\n", c->h.fpr, old, seq);
+		if (kr_replica_federation(&c->h.rep) && !kr_fed_member_by_key(kr_replica_federation(&c->h.rep),
+		    kr_key_pub(c->h.key)))
+			fprintf(stderr, "kairan: key rotate: warning: the membership this node holds does not list %s yet: "
+			    "the federation's nodes refuse its manifests until the board applies `federation propose "
+			    "--rotate %s NEW-ID.json`\n", c->h.fpr, old);
 		rc = 0;
 	} else {
 		rc = s_rotate_report(c, 1);
