@@ -59,6 +59,7 @@ LIB_SRC += node/federate.c
 LIB_SRC += policies/board.c sharing/board.c node/board.c
 LIB_SRC += node/searchq.c
 LIB_SRC += node/ports.c node/service.c
+LIB_SRC += node/keyrot.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
 CLI_SRC += node/cmd_join.c

@@ -52,7 +52,7 @@ const kr_cmd kr_commands[] = {
 	{ "consult", cmd_consult, CMD_NEEDS_HOME, "ask|list|show|answer|accept|close ...", "相談: ask the board, answer, accept, close" },
 	{ "adopt", cmd_adopt, CMD_NEEDS_HOME, "ID --version V --status 検討中|採用|不採用 [-m NOTE] [--metric NAME=VALUE]...", "report adopting (or not) an item" },
 	{ "config", cmd_config, 0, "check [--ports]", "check the config and keys as serve reads them (file:line)" },
-	{ "key", cmd_key, 0, "export --passphrase-file F [-o OUT] | import FILE --passphrase-file F --name N --lg-code C", "the node's keys, encrypted, for safekeeping" },
+	{ "key", cmd_key, 0, "export --passphrase-file F [-o OUT] | import FILE --passphrase-file F --name N --lg-code C | rotate [-o NEW-ID.json] [--now] [--id]", "the node's keys, encrypted, for safekeeping" },
 	{ "backup", cmd_backup, CMD_NEEDS_HOME, "DIR", "copy the whole home to DIR, also while serving" },
 	{ "restore", cmd_restore, 0, "DIR", "make a new home from a backup" },
 	{ "help", cmd_help, 0, "", "list commands" },

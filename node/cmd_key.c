@@ -6,8 +6,14 @@
  * (sharing/sign.c); import makes a NEW home around them (like init), so an
  * identity is never swapped under a home that already published as
  * another. A wrong passphrase, or anything else wrong, writes nothing.
+ *
+ * rotate makes this node's next keys beside its current ones
+ * (node/keyrot.h): the node switches to them once the membership it holds
+ * rotates the current key to the new one, or at once with --now.
  */
 #include "cli.h"
+#include "keyrot.h"
+#include "../sharing/federation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,6 +212,241 @@ done:
 	return rc;
 }
 
+/* `kairan id --json` of the pending keys, for the board's `federation propose --rotate OLD NEW-ID.json`. */
+static void
+s_idcard(kr_buf *out, const kr_home *h, const kr_key *k, const kr_key *tk)
+{
+	char fpr[KR_FPR_HEX + 1], tkey[65], *endpoint;
+	kr_buf ssh = KR_BUF_INIT;
+
+	kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
+	kr_hex(tkey, kr_key_pub(tk), 32);
+	kr_ssh_pubkey(&ssh, kr_key_pub(k));
+	endpoint = kr_sprintf("%s#%s", h->cfg.listen, tkey);
+	kr_buf_adds(out, "{\"fingerprint\":");
+	kr_buf_addjson(out, fpr);
+	kr_buf_adds(out, ",\"ssh\":");
+	kr_buf_addjson(out, ssh.ptr);
+	kr_buf_adds(out, ",\"transport_key\":");
+	kr_buf_addjson(out, tkey);
+	kr_buf_adds(out, ",\"name\":");
+	kr_buf_addjson(out, h->cfg.name);
+	kr_buf_adds(out, ",\"lg_code\":");
+	kr_buf_addjson(out, h->cfg.lg_code);
+	kr_buf_adds(out, ",\"listen\":");
+	kr_buf_addjson(out, h->cfg.listen);
+	kr_buf_adds(out, ",\"announce\":");
+	kr_buf_addjson(out, h->cfg.announce);
+	kr_buf_adds(out, ",\"endpoint\":");
+	kr_buf_addjson(out, endpoint);
+	kr_buf_adds(out, ",\"rotates\":");
+	kr_buf_addjson(out, h->fpr);
+	kr_buf_adds(out, "}\n");
+	free(endpoint);
+	kr_buf_release(&ssh);
+}
+
+/* Writes text to a new file (never over one). */
+static int
+s_write_new(const char *path, const kr_buf *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return kr_error(KR_EIO, "%s: %s%s", path, strerror(errno),
+		    errno == EEXIST ? " (never overwritten: choose another name)" : "");
+	if (write(fd, text->ptr, text->len) != (ssize_t)text->len || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		return kr_error(KR_EIO, "%s: %s", path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+/* The pending keys of an open home, with what they are waiting for; 0 when switched or switching now. */
+static int
+s_rotate_report(kr_cli *c, int now)
+{
+	kr_keyrot_state st;
+	int rc = 0;
+
+	kr_keyrot_pending(&c->h, &st);
+	if (!st.have) {
+		printf("this node signs as %s (the rotation is done)\n", c->h.fpr);
+	} else if (st.damaged || st.daemon || (!st.now && !st.applied) || now) {
+		fprintf(stderr, "kairan: key rotate: %s\n", st.why ? st.why : "the switch did not happen");
+		rc = st.daemon ? 0 : 1;
+	}
+	kr_keyrot_state_clear(&st);
+	return rc;
+}
+
+static int
+s_rotate(kr_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "now", no_argument, NULL, 'n' },
+		{ "id", no_argument, NULL, 'i' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	int o, now = 0, id_only = 0, rc = 1, opened = 0, made_tx = 0, made_out = 0;
+	char *ped = NULL, *ptx = NULL, *ted = NULL, *ttx = NULL, *pnow = NULL, old[KR_FPR_HEX + 1];
+	kr_key *k = NULL, *tk = NULL;
+	kr_keyrot_state st = { 0 };
+	kr_buf card = KR_BUF_INIT;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': output = optarg; break;
+		case 'n': now = 1; break;
+		case 'i': id_only = 1; break;
+		case 'h':
+			printf("usage: kairan [--home DIR] key rotate [-o NEW-ID.json] [--now]\n"
+			    "       kairan [--home DIR] key rotate --id [-o NEW-ID.json]\n\n"
+			    "Makes this node's next signing and transport keys (keys/rotate.*) and writes\n"
+			    "their `kairan id --json` to NEW-ID.json (or standard output) for the board:\n"
+			    "  kairan federation propose --rotate OLD-FPR NEW-ID.json\n"
+			    "The node goes on signing with its current key until the membership version\n"
+			    "that carries the rotation is applied here (federation apply, or sync); then\n"
+			    "it continues the same collections under the new key, seq continuing, and\n"
+			    "keeps the old key under keys/retired/. --now switches at once (a node\n"
+			    "outside any federation). Run again, it says what is pending; --id writes\n"
+			    "the pending key's ID again.\n");
+			return 0;
+		default: return kr_cli_usage("key");
+		}
+	}
+	if (optind != argc)
+		return kr_cli_usage("key");
+	if (kr_home_open(&c->h, c->home_path) < 0)
+		return kr_cli_fail("key rotate");
+	opened = 1;
+	strcpy(old, c->h.fpr);
+	ped = kr_sprintf("%s/keys/rotate.ed25519", c->home_path);
+	ptx = kr_sprintf("%s/keys/rotate.x25519", c->home_path);
+	pnow = kr_sprintf("%s/keys/rotate.now", c->home_path);
+	kr_keyrot_pending(&c->h, &st);
+	if (st.have) {
+		if (st.damaged) {
+			fprintf(stderr, "kairan: key rotate: %s\n", st.why);
+			goto done;
+		}
+		if (id_only) {
+			if (kr_key_load(&k, ped) < 0 || kr_tkey_load(&tk, ptx) < 0)
+				goto fail;
+			s_idcard(&card, &c->h, k, tk);
+			if (output ? s_write_new(output, &card) < 0 : fputs(card.ptr, stdout) < 0)
+				goto fail;
+			rc = 0;
+			goto done;
+		}
+		if (!now) {
+			fprintf(stderr, "kairan: key rotate: %s\n", st.why ? st.why : "a rotation is pending");
+			goto done;
+		}
+		goto switch_now;
+	}
+	if (id_only) {
+		fprintf(stderr, "kairan: key rotate: no rotation is pending (keys/rotate.ed25519 does not exist)\n");
+		goto done;
+	}
+	/* all or nothing: the keys aside, the ID written, then linked into place (rotate.ed25519 last) */
+	ted = kr_sprintf("%s.%d", ped, (int)getpid());
+	ttx = kr_sprintf("%s.%d", ptx, (int)getpid());
+	unlink(ted);
+	unlink(ttx);
+	if (kr_key_generate(&k) < 0 || kr_tkey_generate(&tk) < 0 || kr_key_save(k, ted) < 0 || kr_key_save(tk, ttx) < 0)
+		goto fail;
+	s_idcard(&card, &c->h, k, tk);
+	if (output) {
+		if (s_write_new(output, &card) < 0)
+			goto fail;
+		made_out = 1;
+	}
+	if (link(ttx, ptx) < 0) {
+		kr_error(KR_EIO, "%s: %s", ptx, strerror(errno));
+		goto fail;
+	}
+	made_tx = 1;
+	if (now && kr_file_write(pnow, "", 0, 0600) < 0)
+		goto fail;
+	if (link(ted, ped) < 0) {
+		kr_error(KR_EIO, "%s: %s", ped, strerror(errno));
+		unlink(pnow);
+		goto fail;
+	}
+	made_tx = made_out = 0;
+	if (!output)
+		fputs(card.ptr, stdout);
+	{
+		char fpr[KR_FPR_HEX + 1];
+		kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
+		if (!now) {
+			fprintf(stderr, "kairan: key rotate: the next key %s is made (keys/rotate.*); this node signs as %s "
+			    "until the membership rotates it.\nnext: give %s to the board: kairan federation propose --rotate "
+			    "%s %s -o FILE; sign it to its threshold; apply it here (kairan federation apply FILE)\n", fpr, old,
+			    output ? output : "the ID above", old, output ? output : "NEW-ID.json");
+			rc = 0;
+			goto done;
+		}
+	}
+switch_now:
+	if (kr_file_write(pnow, "", 0, 0600) < 0)
+		goto fail;
+	kr_home_close(&c->h);
+	opened = 0;
+	if (kr_home_open(&c->h, c->home_path) < 0)
+		goto fail;
+	opened = 1;
+	if (strcmp(c->h.fpr, old) != 0) {
+		kr_state_manifest m;
+		unsigned long long seq = 0;
+		if (kr_state_manifest_get(c->h.state, c->h.fpr, &m) == 0) {
+			seq = (unsigned long long)m.seq;
+			kr_state_manifest_clear(&m);
+		}
+		kr_error_clear();
+		printf("this node signs as %s now (was %s, kept in keys/retired/); its collections continue, manifest "
+		    "seq %llu\n", c->h.fpr, old, seq);
+		if (kr_replica_federation(&c->h.rep) && !kr_fed_member_by_key(kr_replica_federation(&c->h.rep),
+		    kr_key_pub(c->h.key)))
+			fprintf(stderr, "kairan: key rotate: warning: the membership this node holds does not list %s yet: "
+			    "the federation's nodes refuse its manifests until the board applies `federation propose "
+			    "--rotate %s NEW-ID.json`\n", c->h.fpr, old);
+		rc = 0;
+	} else {
+		rc = s_rotate_report(c, 1);
+	}
+	goto done;
+fail:
+	if (made_tx)
+		unlink(ptx);
+	if (made_out)
+		unlink(output);
+	kr_cli_fail("key rotate");
+	rc = 1;
+done:
+	if (ted) {
+		unlink(ted);
+		unlink(ttx);
+	}
+	kr_keyrot_state_clear(&st);
+	kr_buf_release(&card);
+	kr_key_destroy(&k);
+	kr_key_destroy(&tk);
+	if (opened)
+		kr_home_close(&c->h);
+	free(ped);
+	free(ptx);
+	free(ted);
+	free(ttx);
+	free(pnow);
+	return rc;
+}
+
 int
 cmd_key(kr_cli *c, int argc, char **argv)
 {
@@ -213,12 +454,16 @@ cmd_key(kr_cli *c, int argc, char **argv)
 		return s_export(c, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return s_import(c, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return s_rotate(c, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n"
-		    "       kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
-		    "The node's keys, encrypted under a passphrase, for safekeeping.\n");
+		    "       kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n"
+		    "       kairan [--home DIR] key rotate [-o NEW-ID.json] [--now] [--id]\n\n"
+		    "The node's keys, encrypted under a passphrase, for safekeeping; rotate makes\n"
+		    "the next key, used once the board's membership rotates to it.\n");
 		return 0;
 	}
-	fprintf(stderr, "kairan: key: say export or import (see: kairan key --help)\n");
+	fprintf(stderr, "kairan: key: say export, import or rotate (see: kairan key --help)\n");
 	return 2;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyrot.h"
 #include "log.h"
 
 static void
@@ -181,6 +182,18 @@ kr_fed_installed(kr_home *h, const kr_fedstore *f)
 	else if (dropped)
 		log_info("federation: %zu collection(s) of compromised keys shown again as held before their "
 		    "revocation (what arrived after left the view)", dropped);
+	{
+		/* this node's own key rotated by this version (kairan key rotate): say when it switches */
+		kr_keyrot_state st;
+		kr_keyrot_pending(h, &st);
+		if (st.have && !st.damaged && st.applied)
+			log_info("federation: version %llu rotates this node's key %.16s… to %.16s…: the node signs "
+			    "with the new key from its next start (restart kairan serve)", (unsigned long long)f->cur.version,
+			    h->fpr, st.fpr);
+		else if (st.damaged)
+			log_warnx("federation: %s", st.why);
+		kr_keyrot_state_clear(&st);
+	}
 	return rc < 0 ? rc : rc2;
 }
 

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "../policies/item.h"
+#include "keyrot.h"
+#include "log.h"
 #include "transport.h"
 #include "web.h"
 
@@ -698,6 +700,11 @@ s_open_base(kr_home *h, const char *path)
 	if ((rc = s_tkey_open(h)) < 0)
 		return rc;
 	kr_transport_init(h->home, h->tkey, h->cfg.transport_plain, h->cfg.admit_listed);
+	/* a key rotation whose time has come (node/keyrot.h); unfinished, the old key goes on */
+	if (kr_keyrot_settle(h) < 0) {
+		log_warnx("key rotation not finished (the next open goes on with it): %s", kr_errmsg());
+		kr_error_clear();
+	}
 	return kr_store_open(&h->store, path);
 }
 
@@ -757,6 +764,8 @@ kr_home_open(kr_home *h, const char *path)
 	if (rc < 0)
 		goto fail;
 	s_replica_setup(h);
+	if ((rc = kr_keyrot_tidy(h)) < 0)
+		goto fail;
 	if (kr_state_created(h->state)) {
 		/* state.db was lost (or this is a new home): take back what the home keeps beside it */
 		if ((rc = s_state_rebuild(h, NULL, NULL, NULL)) < 0)

@@ -3,7 +3,7 @@
  *
  * Sockets: ROUTER (requests), PUB (manifests and beacons), a control
  * ROUTER on ipc://<home>/control.sock (pokes from the CLI), one SUB per
- * peer, an inproc PAIR to the replication worker and one to each pool
+ * peer, an inproc PAIR to each replication worker and to each pool
  * worker. Threads, each with its own handles (kr_store is one per thread;
  * SQLite connections too), share messages with the loop, never memory
  * (the CZMQ actor pattern):
@@ -11,10 +11,13 @@
  *   - the loop answers Hello and Snapshot at once (the manifest list is
  *     kept between beacons), and chunks of packs already built; it never
  *     blocks on the network, on git or on a search;
- *   - the replication worker does everything that waits on a peer: hello,
- *     snapshot, fetch, verify, apply;
- *   - serve_workers pool workers answer searches, find which pack a fetch
- *     names (resolve) and build packs.
+ *   - REPL_WORKERS replication workers do everything that waits on a
+ *     peer: hello, snapshot, fetch, verify, apply. One peer's jobs go to
+ *     one worker at a time, in order; other peers' go to the others, so a
+ *     peer that does not answer (timeout_ms per attempt) holds up only the
+ *     worker waiting on it (a hub replicating many members);
+ *   - serve_workers pool workers answer searches and membership chains,
+ *     find which pack a fetch names (resolve) and build packs.
  *
  * Clients and their limits (a client is one ROUTER connection). Requests a
  * connection sends are answered in order. One that the loop cannot answer
@@ -84,7 +87,9 @@
 #include "transport.h"
 #include "web.h"
 
-#define PIPE_EP "inproc://kairan-worker"
+#define PIPE_EP "inproc://kairan-worker-%d"
+#define REPL_WORKERS 4               /* replication workers: a dead peer holds up one, not all */
+#define REPL_QUEUE_MAX 4096          /* announcements waiting for a replication worker */
 #define POOL_EP "inproc://kairan-pool-%d"
 #define HELLO_RETRY_MS 3000
 #define REPLY_HWM 16                 /* replies queued per client connection */
@@ -497,6 +502,8 @@ s_worker_main(void *arg)
 			s_worker_manifest(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
 			free(ep);
 		}
+		/* the loop may give this worker's peer to another worker once all its jobs are done */
+		s_sends(w->pipe, "done", NULL, NULL, 0);
 		s_frames_close(&f);
 		dirty = 1;
 		s_tidy(w->h.store, w->h.state, &tidied, &dirty);
@@ -513,7 +520,7 @@ s_worker_main(void *arg)
 
 /* ---- the pool: searches, pack resolves and builds --------------------- */
 
-enum { S_JOB_SEARCH = 1, S_JOB_RESOLVE, S_JOB_BUILD };
+enum { S_JOB_SEARCH = 1, S_JOB_RESOLVE, S_JOB_BUILD, S_JOB_MEMBERSHIP };
 enum { S_RES_REPLY = 1, S_RES_RESOLVED, S_RES_BUILT, S_RES_FAILED };
 
 /* Loop -> worker: [s_job][the request as the client sent it]. */
@@ -617,6 +624,62 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 }
 
 /*
+ * Membership{federation, from_version}: the versions after from_version,
+ * oldest first, at most KR_FED_MAX_REPLY_VERSIONS and about
+ * KR_FED_REPLY_BYTES per reply (the client asks again from the last).
+ * Read from <home>/federation on each request: the files are the chain.
+ * Runs in a pool worker (a long chain is read and encoded off the loop);
+ * the encoded reply goes into out.
+ */
+static void
+s_pool_membership(s_poolw *w, const kr_request *req, kr_buf *out)
+{
+	kr_reply rep = { .id = req->id, .type = KR_REP_MEMBERSHIP };
+	kr_fedstore f;
+	size_t bytes = 0;
+
+	if (kr_fedstore_open(&f, kr_store_home(w->store)) < 0) {
+		log_warnx("federation: %s", kr_errmsg());
+		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, "membership chain unavailable");
+		return;
+	}
+	if (!f.have || memcmp(f.id, req->fed, 32) != 0) {
+		char want[65];
+		kr_hex(want, req->fed, 32);
+		kr_buf msg = KR_BUF_INIT;
+		kr_buf_addf(&msg, "this node holds no chain of federation %.16s…", want);
+		s_encode_error(out, req->id, KR_WIRE_ENOTFOUND, msg.ptr);
+		kr_buf_release(&msg);
+		kr_fedstore_close(&f);
+		return;
+	}
+	rep.newest = f.cur.version;
+	rep.versions = kr_calloc(KR_FED_MAX_REPLY_VERSIONS, sizeof(kr_buf));
+	for (uint64_t v = req->from_version + 1; v <= f.cur.version && rep.nversions < KR_FED_MAX_REPLY_VERSIONS; v++) {
+		kr_buf b = KR_BUF_INIT;
+		if (kr_fedstore_get(&f, v, &b) < 0) {
+			log_warnx("federation: %s", kr_errmsg());
+			kr_buf_release(&b);
+			break;
+		}
+		if (rep.nversions > 0 && bytes + b.len > KR_FED_REPLY_BYTES) {
+			kr_buf_release(&b);
+			break;
+		}
+		bytes += b.len;
+		rep.versions[rep.nversions++] = b;
+	}
+	if (rep.nversions == 0 && req->from_version < f.cur.version)
+		s_encode_error(out, req->id, KR_WIRE_EINTERNAL, "membership chain unreadable");
+	else
+		kr_reply_encode(out, &rep);
+	for (size_t i = 0; i < rep.nversions; i++)
+		kr_buf_release(&rep.versions[i]);
+	free(rep.versions);
+	kr_fedstore_close(&f);
+}
+
+/*
  * One job, in a pool worker: a search answered in full, a fetch resolved to
  * the pack it names (or refused), or a pack built. The result goes back to
  * the loop as [s_result][payload].
@@ -642,6 +705,10 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 	case S_JOB_SEARCH:
 		res.kind = S_RES_REPLY;
 		s_pool_search(w, &req, &out);
+		break;
+	case S_JOB_MEMBERSHIP:
+		res.kind = S_RES_REPLY;
+		s_pool_membership(w, &req, &out);
 		break;
 	case S_JOB_RESOLVE:
 		rc = kr_store_pack_base(w->store, pub, req.collection, req.want,
@@ -778,6 +845,29 @@ typedef struct {
 	s_poolw w;                      /* its own side */
 } s_slot;
 
+/*
+ * A replication worker, seen from the loop. Jobs for one peer go to one
+ * worker at a time (the one that has jobs for it, else an idle one), so a
+ * peer's exchanges stay in order and a peer that does not answer holds up
+ * only the worker that waits on it.
+ */
+typedef struct {
+	void *pipe;                     /* loop end */
+	pthread_t thread;
+	int started, stopped;
+	char *ep;                       /* the peer it has jobs for, NULL when idle */
+	size_t jobs;                    /* sent, "done" not yet received */
+	s_worker *w;                    /* its own side (heap: a busy worker may outlive kr_serve) */
+} s_rslot;
+
+/* A job waiting for a replication worker. */
+typedef struct s_rjob {
+	char *what, *ep;
+	kr_buf data;
+	int has_data;
+	struct s_rjob *next;
+} s_rjob;
+
 typedef struct {
 	char *endpoint;
 	char **pubs;
@@ -793,7 +883,12 @@ typedef struct {
 
 typedef struct {
 	kr_home *h;
-	void *zctx, *router, *pub, *control, *pipe;
+	void *zctx, *router, *pub, *control;
+	/* the replication workers and the jobs waiting for one */
+	s_rslot rw[REPL_WORKERS];
+	int nrw;
+	s_rjob *rq_head, *rq_tail;
+	size_t rq_n;
 	char *listen_ep, *announce_ep;
 	s_peer *peers;
 	size_t npeers;
@@ -1143,60 +1238,6 @@ s_answer_snapshot(s_server *s, const void *id, size_t idlen, const kr_request *r
 	free(rep.manifests);
 }
 
-/*
- * Membership{federation, from_version}: the versions after from_version,
- * oldest first, at most KR_FED_MAX_REPLY_VERSIONS and about
- * KR_FED_REPLY_BYTES per reply (the client asks again from the last).
- * Read from <home>/federation on each request: the files are the chain.
- */
-static void
-s_answer_membership(s_server *s, const void *id, size_t idlen, const kr_request *req)
-{
-	kr_reply rep = { .id = req->id, .type = KR_REP_MEMBERSHIP };
-	kr_fedstore f;
-	size_t bytes = 0;
-
-	if (kr_fedstore_open(&f, s->h->home) < 0) {
-		log_warnx("federation: %s", kr_errmsg());
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unavailable");
-		return;
-	}
-	if (!f.have || memcmp(f.id, req->fed, 32) != 0) {
-		char want[65];
-		kr_hex(want, req->fed, 32);
-		kr_buf msg = KR_BUF_INIT;
-		kr_buf_addf(&msg, "this node holds no chain of federation %.16s…", want);
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_ENOTFOUND, msg.ptr);
-		kr_buf_release(&msg);
-		kr_fedstore_close(&f);
-		return;
-	}
-	rep.newest = f.cur.version;
-	rep.versions = kr_calloc(KR_FED_MAX_REPLY_VERSIONS, sizeof(kr_buf));
-	for (uint64_t v = req->from_version + 1; v <= f.cur.version && rep.nversions < KR_FED_MAX_REPLY_VERSIONS; v++) {
-		kr_buf b = KR_BUF_INIT;
-		if (kr_fedstore_get(&f, v, &b) < 0) {
-			log_warnx("federation: %s", kr_errmsg());
-			kr_buf_release(&b);
-			break;
-		}
-		if (rep.nversions > 0 && bytes + b.len > KR_FED_REPLY_BYTES) {
-			kr_buf_release(&b);
-			break;
-		}
-		bytes += b.len;
-		rep.versions[rep.nversions++] = b;
-	}
-	if (rep.nversions == 0 && req->from_version < f.cur.version)
-		s_reply_error(s, id, idlen, req->id, KR_WIRE_EINTERNAL, "membership chain unreadable");
-	else
-		s_reply(s, id, idlen, &rep);
-	for (size_t i = 0; i < rep.nversions; i++)
-		kr_buf_release(&rep.versions[i]);
-	free(rep.versions);
-	kr_fedstore_close(&f);
-}
-
 /* Announces the newest membership version on PUB ("f/" + federation id), when there is a chain. */
 static void
 s_fed_announce(s_server *s)
@@ -1247,8 +1288,7 @@ s_direct(s_server *s, const void *id, size_t idlen, const kr_request *req, const
 		s_answer_snapshot(s, id, idlen, req);
 		return D_ANSWERED;
 	case KR_REQ_MEMBERSHIP:
-		s_answer_membership(s, id, idlen, req);
-		return D_ANSWERED;
+		return D_POOL;      /* a chain of 1,024 versions is read and encoded off the loop */
 	case KR_REQ_FETCH:
 		if (!(p = s_alias_get(&s->cache, digest)))
 			return D_POOL;
@@ -1432,7 +1472,8 @@ s_dispatch(s_server *s)
 		while ((cl = s_ring_pop(s))) {
 			s_req *r = cl->head;
 			if (r && r->state == R_QUEUED) {
-				s_send_job(slot, r, r->req.type == KR_REQ_SEARCH ? S_JOB_SEARCH : S_JOB_RESOLVE, 0, NULL);
+				s_send_job(slot, r, r->req.type == KR_REQ_SEARCH ? S_JOB_SEARCH :
+				    r->req.type == KR_REQ_MEMBERSHIP ? S_JOB_MEMBERSHIP : S_JOB_RESOLVE, 0, NULL);
 				break;
 			}
 		}
@@ -1709,6 +1750,89 @@ s_peer_close(s_peer *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Sends a job to the worker that has jobs for its peer, else to an idle one; 0 when none can take it. */
+static int
+s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data)
+{
+	s_rslot *to = NULL;
+
+	for (int i = 0; i < s->nrw && !to; i++)
+		if (s->rw[i].ep && strcmp(s->rw[i].ep, ep) == 0)
+			to = &s->rw[i];
+	for (int i = 0; i < s->nrw && !to; i++)
+		if (!s->rw[i].ep && s->rw[i].started && !s->rw[i].stopped)
+			to = &s->rw[i];
+	if (!to)
+		return 0;
+	if (!to->ep)
+		to->ep = kr_strdup(ep);
+	to->jobs++;
+	if (has_data) {
+		const char *fr[3] = { what, ep, data };
+		size_t l[3] = { strlen(what), strlen(ep), len };
+		s_sendv(to->pipe, fr, l, 3);
+	} else {
+		s_sends(to->pipe, what, ep, NULL, 0);
+	}
+	return 1;
+}
+
+/* Hands waiting jobs, oldest first, to the workers that can take them. */
+static void
+s_rw_drain(s_server *s)
+{
+	s_rjob **pp = &s->rq_head, *prev = NULL;
+
+	while (*pp) {
+		s_rjob *j = *pp;
+		if (s_rw_route(s, j->what, j->ep, j->data.ptr, j->data.len, j->has_data)) {
+			*pp = j->next;
+			if (s->rq_tail == j)
+				s->rq_tail = prev;
+			s->rq_n--;
+			free(j->what);
+			free(j->ep);
+			kr_buf_release(&j->data);
+			free(j);
+		} else {
+			prev = j;
+			pp = &j->next;
+		}
+	}
+}
+
+/*
+ * A job for a replication worker (hello/snapshot: no data; manifest,
+ * membership: the announcement). Waits in order behind earlier jobs
+ * when no worker can take it; past REPL_QUEUE_MAX an announcement is
+ * dropped (the next beacon's snapshot brings what it carried).
+ */
+static void
+s_to_worker(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data)
+{
+	s_rjob *j;
+
+	if (!s->rq_head && s_rw_route(s, what, ep, data, len, has_data))
+		return;
+	if (s->rq_n >= REPL_QUEUE_MAX && has_data) {
+		log_debug("peer %s: %s dropped: %zu jobs wait for a replication worker", ep, what, s->rq_n);
+		return;
+	}
+	j = kr_calloc(1, sizeof(*j));
+	j->what = kr_strdup(what);
+	j->ep = kr_strdup(ep);
+	j->data = (kr_buf)KR_BUF_INIT;
+	if ((j->has_data = has_data))
+		kr_buf_add(&j->data, data, len);
+	if (s->rq_tail)
+		s->rq_tail->next = j;
+	else
+		s->rq_head = j;
+	s->rq_tail = j;
+	s->rq_n++;
+	s_rw_drain(s);
+}
+
 static void
 s_ask_worker(s_server *s, s_peer *p, const char *what)
 {
@@ -1717,7 +1841,7 @@ s_ask_worker(s_server *s, s_peer *p, const char *what)
 		return;
 	}
 	p->busy = 1;
-	s_sends(s->pipe, what, p->endpoint, NULL, 0);
+	s_to_worker(s, what, p->endpoint, NULL, 0, 0);
 }
 
 /*
@@ -1808,13 +1932,19 @@ s_resolve_announce(const char *peer, const char *announce)
 }
 
 static void
-s_handle_worker(s_server *s)
+s_handle_worker(s_server *s, s_rslot *slot)
 {
 	s_frames f;
 
-	if (s_recv_frames(s->pipe, &f) < 0)
+	if (s_recv_frames(slot->pipe, &f) < 0)
 		return;
-	if (s_frame_is(&f, 0, "applied") && f.n >= 2) {
+	if (s_frame_is(&f, 0, "done")) {
+		if (slot->jobs > 0 && --slot->jobs == 0) {
+			free(slot->ep);
+			slot->ep = NULL;
+		}
+		s_rw_drain(s);
+	} else if (s_frame_is(&f, 0, "applied") && f.n >= 2) {
 		char *pub = s_frame_str(&f, 1);
 		s_announce(s, pub);
 		free(pub);
@@ -1886,14 +2016,10 @@ s_handle_sub(s_server *s, s_peer *p)
 		}
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + 64 &&
 	    memcmp(zmq_msg_data(&f.part[0]), "f/", 2) == 0) {
-		const char *fr[3] = { "membership", p->endpoint, zmq_msg_data(&f.part[1]) };
-		size_t l[3] = { 10, strlen(p->endpoint), zmq_msg_size(&f.part[1]) };
-		s_sendv(s->pipe, fr, l, 3);
+		s_to_worker(s, "membership", p->endpoint, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX &&
 	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0) {
-		const char *fr[3] = { "manifest", p->endpoint, zmq_msg_data(&f.part[1]) };
-		size_t l[3] = { 8, strlen(p->endpoint), zmq_msg_size(&f.part[1]) };
-		s_sendv(s->pipe, fr, l, 3);
+		s_to_worker(s, "manifest", p->endpoint, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
 	} else {
 		log_debug("peer %s: ignored a malformed announcement", p->endpoint);
 	}
@@ -1998,14 +2124,16 @@ s_run(s_server *s)
 	int dirty = 0, rc = 0;
 
 	while (!atomic_load(&s_signalled)) {
-		zmq_pollitem_t items[3 + 64 + 256];
-		size_t n = 0, first_pool, first_sub;
+		zmq_pollitem_t items[2 + REPL_WORKERS + 64 + 256];
+		size_t n = 0, first_rw, first_pool, first_sub;
 		double now = kr_monotonic_ms();
 		long timeout;
 
 		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ s->control, 0, s->control ? ZMQ_POLLIN : 0, 0 };
-		items[n++] = (zmq_pollitem_t){ s->pipe, 0, ZMQ_POLLIN, 0 };
+		first_rw = n;
+		for (int i = 0; i < s->nrw; i++)
+			items[n++] = (zmq_pollitem_t){ s->rw[i].pipe, 0, ZMQ_POLLIN, 0 };
 		first_pool = n;
 		for (int i = 0; i < s->nslots; i++)
 			items[n++] = (zmq_pollitem_t){ s->slots[i].pipe, 0, ZMQ_POLLIN, 0 };
@@ -2031,8 +2159,9 @@ s_run(s_server *s)
 				s_handle_request(s);
 		if (items[1].revents & ZMQ_POLLIN)
 			s_handle_control(s);
-		if (items[2].revents & ZMQ_POLLIN)
-			s_handle_worker(s);
+		for (size_t i = first_rw; i < first_pool; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				s_handle_worker(s, &s->rw[i - first_rw]);
 		for (size_t i = first_sub; i < n; i++)
 			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s->npeers)
 				s_handle_sub(s, &s->peers[i - first_sub]);
@@ -2096,24 +2225,28 @@ s_pool_start(s_server *s)
  * handles are left to the process exit).
  */
 static int
-s_stop_threads(s_server *s, int worker_started, int *worker_stopped)
+s_stop_threads(s_server *s)
 {
 	double deadline = kr_monotonic_ms() + STOP_GRACE_MS;
 	int all = 1;
 
 	atomic_store(&s_stopping, 1);
-	if (worker_started)
-		s_sends(s->pipe, "stop", NULL, NULL, 0);
+	for (int i = 0; i < s->nrw; i++)
+		if (s->rw[i].started && !s->rw[i].stopped)
+			s_sends(s->rw[i].pipe, "stop", NULL, NULL, 0);
 	for (int i = 0; i < s->nslots; i++)
 		if (s->slots[i].started && !s->slots[i].stopped)
 			s_sends(s->slots[i].pipe, "stop", NULL, NULL, 0);
 	for (;;) {
-		zmq_pollitem_t items[1 + 64];
+		zmq_pollitem_t items[REPL_WORKERS + 64];
 		int n = 0, pending = 0;
 		double left = deadline - kr_monotonic_ms();
 
-		items[n++] = (zmq_pollitem_t){ s->pipe, 0, worker_started && !*worker_stopped ? ZMQ_POLLIN : 0, 0 };
-		pending += worker_started && !*worker_stopped;
+		for (int i = 0; i < s->nrw; i++) {
+			int wait = s->rw[i].started && !s->rw[i].stopped;
+			items[n++] = (zmq_pollitem_t){ s->rw[i].pipe, 0, wait ? ZMQ_POLLIN : 0, 0 };
+			pending += wait;
+		}
 		for (int i = 0; i < s->nslots; i++) {
 			int wait = s->slots[i].started && !s->slots[i].stopped;
 			items[n++] = (zmq_pollitem_t){ s->slots[i].pipe, 0, wait ? ZMQ_POLLIN : 0, 0 };
@@ -2128,16 +2261,32 @@ s_stop_threads(s_server *s, int worker_started, int *worker_stopped)
 			if (!(items[i].revents & ZMQ_POLLIN) || s_recv_frames(items[i].socket, &f) < 0)
 				continue;
 			if (s_frame_is(&f, 0, "stopped")) {
-				if (i == 0)
-					*worker_stopped = 1;
+				if (i < s->nrw)
+					s->rw[i].stopped = 1;
 				else
-					s->slots[i - 1].stopped = 1;
+					s->slots[i - s->nrw].stopped = 1;
 			}
 			s_frames_close(&f);
 		}
 	}
-	if (worker_started && !*worker_stopped)
-		all = 0;
+	for (int i = 0; i < s->nrw; i++) {
+		s_rslot *r = &s->rw[i];
+		if (r->started && !r->stopped) {
+			all = 0;
+			continue;
+		}
+		if (r->started)
+			pthread_join(r->thread, NULL);
+		kr_home_close(&r->w->h);
+		if (r->w->pipe)
+			zmq_close(r->w->pipe);
+		if (r->pipe)
+			zmq_close(r->pipe);
+		free(r->w);
+		free(r->ep);
+		r->w = NULL;
+		r->pipe = NULL;
+	}
 	for (int i = 0; i < s->nslots; i++) {
 		s_slot *slot = &s->slots[i];
 		if (slot->started && !slot->stopped) {
@@ -2160,15 +2309,13 @@ int
 kr_serve(kr_home *h, const char *listen, const char *announce)
 {
 	s_server s = { 0 };
-	s_worker *w = kr_calloc(1, sizeof(*w)); /* a busy worker may outlive this frame */
 	kr_web *web = NULL;
 	kr_guard *guard = NULL;
 	char domain[65];
-	pthread_t thread;
 	struct sigaction sa;
 	sigset_t block, old;
 	char *control_ep = kr_home_control(h);
-	int rc = 0, have_thread = 0, worker_stopped = 0, clean = 1;
+	int rc = 0, clean = 1;
 	double stop_at = 0;
 
 	/*
@@ -2224,20 +2371,33 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	log_info("transport: requests %s, announcements %s, control %s (ZAP domain %s)",
 	    kr_transport_mechanism(s.router), kr_transport_mechanism(s.pub),
 	    s.control ? kr_transport_mechanism(s.control) : "none", kr_transport_plain() ? "none" : domain);
-	s.pipe = zmq_socket(s.zctx, ZMQ_PAIR);
-	zmq_bind(s.pipe, PIPE_EP);
-	w->zctx = s.zctx;
-	w->timeout_ms = h->cfg.timeout_ms;
-	w->stop = &s_stopping;
-	w->pipe = zmq_socket(s.zctx, ZMQ_PAIR);
-	zmq_connect(w->pipe, PIPE_EP);
-	if ((rc = kr_home_open(&w->h, h->home)) < 0)
-		goto done;
-	if (pthread_create(&thread, NULL, s_worker_main, w) != 0) {
-		rc = kr_error(KR_ERROR, "cannot start the replication worker");
-		goto done;
+	/* the replication workers, each with its own handles */
+	for (s.nrw = 0; s.nrw < REPL_WORKERS; s.nrw++) {
+		s_rslot *r = &s.rw[s.nrw];
+		char ep[64];
+		snprintf(ep, sizeof(ep), PIPE_EP, s.nrw);
+		r->w = kr_calloc(1, sizeof(*r->w));
+		r->w->zctx = s.zctx;
+		r->w->timeout_ms = h->cfg.timeout_ms;
+		r->w->stop = &s_stopping;
+		r->pipe = zmq_socket(s.zctx, ZMQ_PAIR);
+		r->w->pipe = zmq_socket(s.zctx, ZMQ_PAIR);
+		if (zmq_bind(r->pipe, ep) < 0 || zmq_connect(r->w->pipe, ep) < 0) {
+			rc = kr_error(KR_EIO, "replication worker pipe: %s", zmq_strerror(zmq_errno()));
+			s.nrw++;
+			goto done;
+		}
+		if ((rc = kr_home_open(&r->w->h, h->home)) < 0) {
+			s.nrw++;
+			goto done;
+		}
+		if (pthread_create(&r->thread, NULL, s_worker_main, r->w) != 0) {
+			rc = kr_error(KR_ERROR, "cannot start a replication worker");
+			s.nrw++;
+			goto done;
+		}
+		r->started = 1;
 	}
-	have_thread = 1;
 	if ((rc = s_pool_start(&s)) < 0)
 		goto done;
 	if (strcmp(h->cfg.web, "off") != 0) {
@@ -2288,17 +2448,21 @@ done:
 	kr_web_stop(&web);
 	if (rc < 0)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (have_thread || s.slots) {
-		clean = s_stop_threads(&s, have_thread, &worker_stopped);
-		if (have_thread && worker_stopped)
-			pthread_join(thread, NULL);
+	if (s.nrw || s.slots) {
+		clean = s_stop_threads(&s);
 		if (!clean)
 			log_warnx("node %s: stopped without waiting for a busy worker (%.0f ms); what it was "
 			    "writing is all-or-nothing and is checked at the next start", h->cfg.name,
 			    kr_monotonic_ms() - stop_at);
 	}
-	if (!have_thread || worker_stopped)
-		kr_home_close(&w->h);
+	while (s.rq_head) {
+		s_rjob *j = s.rq_head;
+		s.rq_head = j->next;
+		free(j->what);
+		free(j->ep);
+		kr_buf_release(&j->data);
+		free(j);
+	}
 	for (size_t i = 0; i < s.npeers; i++)
 		s_peer_close(&s.peers[i]);
 	free(s.peers);
@@ -2306,14 +2470,8 @@ done:
 		s_client_free(&s, s.clients);
 	s_cache_free(&s.cache);
 	s_snap_drop(&s);
-	if (clean) {
+	if (clean)
 		free(s.slots);
-		if (w->pipe)
-			zmq_close(w->pipe);
-		free(w);
-	}
-	if (s.pipe)
-		zmq_close(s.pipe);
 	if (s.router)
 		zmq_close(s.router);
 	if (s.pub)

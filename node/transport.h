@@ -62,10 +62,11 @@
  * Sets this process's transport identity: home (pins, admitted, the
  * membership document live under it), its X25519 key, plain or CURVE and
  * whether outside a federation only listed clients are admitted. Called by
- * kr_home_open; a second call for the same home changes nothing.
+ * kr_home_open; a second call for the same home and key changes nothing
+ * (a rotated key, node/keyrot.c, replaces the identity).
  */
 void kr_transport_init(const char *home, const kr_key *tkey, int plain, int admit_listed);
-/* Test tools: a fresh key, no home; plain when $KAIRAN_TRANSPORT is "plain". */
+/* Test tools: a fresh key (or $KAIRAN_TOOL_HOME's), no home; plain when $KAIRAN_TRANSPORT is "plain". */
 void kr_transport_init_tool(void);
 int kr_transport_plain(void);
 /* Introductions stop waiting once *stop is non-zero (a daemon stopping); stop must outlive them. */

@@ -7,6 +7,8 @@
  *       N DEALER connections, each keeping K requests in flight for S
  *       seconds: searches, and fetches of want with 1 to 64 random haves
  *       (each asks the pack cache for a "new" pack). Reads every reply.
+ *   flood EP --mode membership --federation FEDID ...
+ *       Membership requests for the whole chain (from version 0).
  *   flood EP --mode noread ...
  *       the same requests, never reading a reply.
  *   flood EP --mode mute [--seconds S]
@@ -50,6 +52,8 @@ typedef struct {
 	char collection[KR_COLLECTION_MAX + 1];
 	uint8_t want[KR_OID_LEN];
 	int have_fetch;
+	uint8_t fed[32];
+	int have_fed;
 } s_opts;
 
 typedef struct {
@@ -68,8 +72,8 @@ typedef struct {
 static void
 s_usage(void)
 {
-	fprintf(stderr, "usage: flood EP --mode search|fetch|mixed|noread|mute|silent [--seconds S] "
-	    "[--conns N] [--inflight K] [--publisher FPR --collection C --want HEX]\n");
+	fprintf(stderr, "usage: flood EP --mode search|fetch|mixed|membership|noread|mute|silent [--seconds S] "
+	    "[--conns N] [--inflight K] [--publisher FPR --collection C --want HEX] [--federation FEDID]\n");
 	exit(2);
 }
 
@@ -82,7 +86,11 @@ s_request(const s_opts *o, uint64_t id, kr_buf *out)
 	uint8_t (*haves)[KR_OID_LEN] = NULL;
 	char *q = NULL;
 
-	if (fetch && o->have_fetch) {
+	if (strcmp(o->mode, "membership") == 0) {
+		req.type = KR_REQ_MEMBERSHIP;
+		memcpy(req.fed, o->fed, 32);
+		req.from_version = 0;
+	} else if (fetch && o->have_fetch) {
 		size_t n = 1 + (size_t)rand() % KR_MAX_HAVES;
 		req.type = KR_REQ_FETCH;
 		memcpy(req.publisher, o->publisher, KR_FPR_LEN);
@@ -337,6 +345,10 @@ main(int argc, char **argv)
 			if (kr_unhex(o.want, KR_OID_LEN, v) < 0)
 				s_usage();
 			o.have_fetch = 1;
+		} else if (strcmp(argv[i], "--federation") == 0) {
+			if (kr_unhex(o.fed, 32, v) < 0)
+				s_usage();
+			o.have_fed = 1;
 		} else
 			s_usage();
 		i++;
@@ -349,7 +361,9 @@ main(int argc, char **argv)
 	if (strcmp(o.mode, "silent") == 0)
 		return s_silent(ep, o.seconds);
 	if (strcmp(o.mode, "search") && strcmp(o.mode, "fetch") && strcmp(o.mode, "mixed") &&
-	    strcmp(o.mode, "noread"))
+	    strcmp(o.mode, "noread") && strcmp(o.mode, "membership"))
+		s_usage();
+	if (strcmp(o.mode, "membership") == 0 && !o.have_fed)
 		s_usage();
 	if (strcmp(o.mode, "fetch") == 0 && !o.have_fetch)
 		s_usage();
