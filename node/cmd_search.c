@@ -185,6 +185,8 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		kr_buf_adds(&b, "\n  ");
 		s_add(&b, h->snippet, "");
 		kr_buf_adds(&b, "\n");
+		if (h->more_rows)
+			kr_buf_addf(&b, "  … 同じデータセットの他の%zu行 (every row: --all-rows)\n", h->more_rows);
 		if (sb && sb->lines && sb->lines[i]) {
 			kr_buf_adds(&b, "  ");
 			s_add(&b, sb->lines[i], "");
@@ -192,8 +194,11 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		}
 	}
 	kr_buf_addf(&b, "%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
-	if (r->total > r->nhits)
+	if (r->total > r->nhits + r->rows_folded)
 		kr_buf_addf(&b, " (showing %zu; more with --limit)", r->nhits);
+	if (r->rows_folded)
+		kr_buf_addf(&b, " (%zu more Q&A row(s) folded under their datasets; every row: --all-rows)",
+		    r->rows_folded);
 	kr_buf_adds(&b, "\n");
 	for (int f = 0; f < 4; f++) {
 		if (!r->nfacets[f])
@@ -592,6 +597,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "remote", no_argument, NULL, 'R' }, { "deadline", required_argument, NULL, 'D' },
 		{ "endorsed", no_argument, NULL, 'E' },
+		{ "all-rows", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int remote = 0, deadline = 800;
@@ -608,6 +614,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'E': sb.only_endorsed = 1; break;
+		case 'A': q.rows_all = 1; break;
 		case 'k': q.kind = optarg; break;
 		case 'd': q.domain = optarg; break;
 		case 'a': q.ai_use = optarg; break;
@@ -642,7 +649,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
-		    "[--population-band B] [--since DATE] [--limit N] [--endorsed] [--json]\n\n"
+		    "[--population-band B] [--since DATE] [--limit N] [--endorsed] [--all-rows] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
 		    "a OR b either. Any word length works (ごみ, AI); full-/half-width and\n"
 		    "katakana/hiragana do not matter. Example: kairan search 'チャットボット 正答率' --outcome 見送り\n"
@@ -650,7 +657,9 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		    "default 800) and merges the answers by reciprocal rank.\n"
 		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
 		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"
-		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), 0;
+		    "A Q&A dataset shows at most %d of its matching rows in the ranking, with the number of\n"
+		    "the others (all are in the count and facets); --all-rows ranks every row.\n"
+		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n", KR_SEARCH_ROWS_SHOWN), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
