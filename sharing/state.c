@@ -351,7 +351,7 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	const double k1 = 1.2, b = 0.75;
 	double score = 0;
 	int64_t n;
-	int ntok, ninst, rc;
+	int ntok, rc;
 
 	if (!c) {
 		sqlite3_result_error(ctx, "kr_collect() is internal to kairan search", -1);
@@ -399,18 +399,22 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	case 0:
 		return;
 	}
-	memset(c->freq, 0, (size_t)c->nphrase * sizeof(double));
-	if ((rc = api->xInstCount(fts, &ninst)) != SQLITE_OK) {
-		sqlite3_result_error_code(ctx, rc);
-		return;
-	}
-	for (int i = 0; i < ninst; i++) {
-		int ip, ic, io;
-		if ((rc = api->xInst(fts, i, &ip, &ic, &io)) != SQLITE_OK) {
+	/*
+	 * each phrase's weighted frequency straight from its position list
+	 * (xPhraseFirst/Next), not through xInstCount, which builds and sorts
+	 * one array of every phrase's instances per row
+	 */
+	for (int i = 0; i < c->nphrase; i++) {
+		Fts5PhraseIter it;
+		int ic, io;
+		double f = 0;
+		if ((rc = api->xPhraseFirst(fts, i, &it, &ic, &io)) != SQLITE_OK) {
 			sqlite3_result_error_code(ctx, rc);
 			return;
 		}
-		c->freq[ip] += ic >= 0 && ic < 3 ? s_bm25_w[ic] : 1.0;
+		for (; ic >= 0; api->xPhraseNext(fts, &it, &ic, &io))
+			f += ic < 3 ? s_bm25_w[ic] : 1.0;
+		c->freq[i] = f;
 	}
 	for (int i = 0; i < c->nphrase; i++) {
 		double g = (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
