@@ -166,6 +166,8 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		kr_buf_adds(&b, "\n  ");
 		s_add(&b, h->snippet, "");
 		kr_buf_adds(&b, "\n");
+		if (h->more_rows)
+			kr_buf_addf(&b, "  … 同じデータセットの他の%zu行 (every row: --all-rows)\n", h->more_rows);
 		if (sb && sb->lines && sb->lines[i]) {
 			kr_buf_adds(&b, "  ");
 			s_add(&b, sb->lines[i], "");
@@ -173,8 +175,11 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		}
 	}
 	kr_buf_addf(&b, "%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
-	if (r->total > r->nhits)
+	if (r->total > r->nhits + r->rows_folded)
 		kr_buf_addf(&b, " (showing %zu; more with --limit)", r->nhits);
+	if (r->rows_folded)
+		kr_buf_addf(&b, " (%zu more Q&A row(s) folded under their datasets; every row: --all-rows)",
+		    r->rows_folded);
 	kr_buf_adds(&b, "\n");
 	for (int f = 0; f < 4; f++) {
 		if (!r->nfacets[f])
@@ -622,6 +627,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "remote", no_argument, NULL, 'R' }, { "deadline", required_argument, NULL, 'D' },
 		{ "endorsed", no_argument, NULL, 'E' }, { "until", required_argument, NULL, 'U' },
+		{ "all-rows", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int remote = 0, deadline = 800;
@@ -643,6 +649,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'E': sb.g.only_endorsed = 1; break;
 		case 'U': q.until = optarg; break;
+		case 'A': q.rows_all = 1; break;
 		case 'k': q.kind = optarg; break;
 		case 'd': q.domain = optarg; break;
 		case 'a': q.ai_use = optarg; break;
@@ -677,7 +684,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
-		    "[--population-band B] [--since DATE] [--until DATE] [--limit N] [--endorsed] [--json]\n\n"
+		    "[--population-band B] [--since DATE] [--until DATE] [--limit N] [--endorsed] [--all-rows] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
 		    "a OR b either. Any word length works (ごみ, AI); full-/half-width and\n"
 		    "katakana/hiragana do not matter. Example: kairan search 'チャットボット 正答率' --outcome 見送り\n"
@@ -686,7 +693,9 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
 		    "--pref takes 37, 香川県 or 香川; --since and --until (updated on or after / on or before)\n"
 		    "take 2024-07-01, 2024/7/1, 令和6年7月1日, R6.7.1 or full-width digits.\n"
-		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), 0;
+		    "A Q&A dataset shows at most %d of its matching rows in the ranking, with the number of\n"
+		    "the others (all are in the count and facets); --all-rows ranks every row.\n"
+		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n", KR_SEARCH_ROWS_SHOWN), 0;
 		default: return kr_cli_usage("search");
 		}
 	}

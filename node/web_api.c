@@ -138,6 +138,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	g.count = 1;
 	sq.keep = kr_bgate_keep;
 	sq.keep_arg = &g;
+	sq.rows_all = kr_web_param_get(r, "rows") && strcmp(kr_web_param_get(r, "rows"), "all") == 0;
 	if ((rc = kr_state_search(c->state, &sq, &res)) < 0) {
 		if (rc == KR_EUSAGE) {
 			s_json_error(out, 400, kr_errmsg());

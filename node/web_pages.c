@@ -403,6 +403,7 @@ static const char *const s_filters[][2] = {
 	{ "kind", "種類" }, { "domain", "分野" }, { "ai_use", "AIの用途" }, { "outcome", "結果" },
 	{ "deployment", "導入方式" }, { "publisher", "発行者" }, { "pref", "都道府県" },
 	{ "popband", "人口規模" }, { "since", "更新日（以降）" }, { "until", "更新日（以前）" },
+	{ "rows", "Q&Aの行" },           /* rows=all: every dataset row ranked (kr_search_q.rows_all) */
 };
 #define NFILTERS (sizeof(s_filters) / sizeof(s_filters[0]))
 
@@ -544,7 +545,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			s_search_url(&u, r, s_filters[i][0], NULL);
 			kr_html_tag(&h, "<li>");
 			kr_html_textf(&h, "%s：%s ", s_filters[i][1], strcmp(s_filters[i][0], "kind") == 0
-			    ? kr_web_kind_label(v) : v);
+			    ? kr_web_kind_label(v) : strcmp(s_filters[i][0], "rows") == 0 ? "すべて表示" : v);
 			kr_html_tag(&h, "<a");
 			kr_html_href(&h, u.ptr);
 			kr_html_tag(&h, ">解除<span class=\"vh\">（");
@@ -576,6 +577,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			sq.popband = kr_web_param_get(r, "popband");
 			sq.since = kr_web_param_get(r, "since");
 			sq.until = kr_web_param_get(r, "until");
+			sq.rows_all = kr_web_param_get(r, "rows") && strcmp(kr_web_param_get(r, "rows"), "all") == 0;
 			if (p && *p) {
 				/* a fingerprint, or an lg_code as kairan search --publisher takes it */
 				snprintf(pub, sizeof(pub), "%s", p);
@@ -650,12 +652,25 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			s_hit_badge(&h, c, &g, x);
 			kr_html_tag(&h, "</p><p>");
 			s_snippet(&h, x->snippet);
-			kr_html_tag(&h, "</p></article>");
+			kr_html_tag(&h, "</p>");
+			if (x->more_rows) {
+				/* the dataset's other matching rows, folded (kr_search_q.rows_all) */
+				kr_buf u = KR_BUF_INIT;
+				s_search_url(&u, r, "rows", "all");
+				kr_html_tag(&h, "<p class=\"more-rows\"><a");
+				kr_html_href(&h, u.ptr);
+				kr_html_tag(&h, ">");
+				kr_html_textf(&h, "同じデータセットの他の%zu行", x->more_rows);
+				kr_html_tag(&h, "</a></p>");
+				kr_buf_release(&u);
+			}
+			kr_html_tag(&h, "</article>");
 		}
 		s_search_url(&url, r, NULL, NULL);
 		kr_buf_adds(&url, "&page=");
 		{
-			size_t pages = (res.total + SEARCH_PAGE - 1) / SEARCH_PAGE;
+			/* the ranked matches: rows folded under their datasets are not on any page */
+			size_t pages = (res.total - res.rows_folded + SEARCH_PAGE - 1) / SEARCH_PAGE;
 			s_pager(&h, url.ptr, page, pages > SEARCH_MAX_PAGES ? SEARCH_MAX_PAGES : pages);
 		}
 		kr_html_tag(&h, "<h2>絞り込み</h2><div class=\"facets\">");

@@ -201,6 +201,8 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, c
 		kr_buf_addjson_kv(b, "outcome", h->outcome, 1);
 		kr_buf_addjson_kv(b, "headline", h->headline, 1);
 		kr_buf_addjson_kv(b, "snippet", h->snippet, 1);
+		if (h->more_rows)
+			kr_buf_addf(b, ",\"more_rows\":%zu", h->more_rows);
 		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true", h->rank);
 		if (hit_extra && hit_extra[i]) {
 			kr_buf_addch(b, ',');
@@ -208,7 +210,7 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, c
 		}
 		kr_buf_addch(b, '}');
 	}
-	kr_buf_adds(b, "],\"facets\":{");
+	kr_buf_addf(b, "],\"rows_folded\":%zu,\"facets\":{", r->rows_folded);
 	for (int f = 0; f < 4; f++) {
 		kr_buf_addf(b, "%s\"%s\":{", f ? "," : "", s_facet_keys[f]);
 		for (size_t i = 0; i < r->nfacets[f]; i++) {

@@ -6,7 +6,10 @@
  * ai_uses) keep a slice of a flat code array per row. A row exists when
  * its kind code is non-zero (items.kind is NOT NULL). Facet counts are
  * arrays indexed by code, so counting a match is four increments; the top
- * k is a binary max-heap of the k best so far (the worst on top).
+ * k is a binary max-heap of the k best so far (the worst on top). Rows
+ * of a dataset (items DATASET-ID#ROW) carry their dataset's code: a query
+ * ranks at most KR_SEARCH_ROWS_SHOWN of each dataset (its best, kept per
+ * dataset apart from the heap) and counts the rest.
  * No I/O, no locking: one kr_scols per kr_state, used by its thread.
  */
 #include "searchcols.h"
@@ -31,6 +34,8 @@ struct kr_scols {
 	uint32_t *flat[2];
 	size_t nflat[2], capflat[2];
 	int32_t *ntok;
+	s_intern grp;                   /* dataset ids */
+	uint32_t *group;                /* per row: its dataset's code, 0 for an item */
 	size_t cap;                     /* rows allocated: n < cap */
 	/* the previous row's raw values: rows read in index order repeat them */
 	char *last[KR_SCOL_N];
@@ -109,6 +114,11 @@ kr_scols_destroy(kr_scols **cp)
 		free(c->in[k].v);
 		free(c->in[k].slot);
 	}
+	for (uint32_t i = 1; i < c->grp.n; i++)
+		free(c->grp.v[i]);
+	free(c->grp.v);
+	free(c->grp.slot);
+	free(c->group);
 	for (int k = 0; k < NSCALAR; k++)
 		free(c->code[k]);
 	for (int k = 0; k < KR_SCOL_N; k++)
@@ -141,6 +151,8 @@ s_grow(kr_scols *c, int64_t n)
 	}
 	c->ntok = kr_realloc(c->ntok, cap * sizeof(int32_t));
 	memset(c->ntok + old, 0, (cap - old) * sizeof(int32_t));
+	c->group = kr_realloc(c->group, cap * sizeof(uint32_t));
+	memset(c->group + old, 0, (cap - old) * sizeof(uint32_t));
 	c->cap = cap;
 }
 
@@ -206,6 +218,16 @@ kr_scols_doclen(kr_scols *c, int64_t n, int ntokens)
 		c->ntok[n] = ntokens;
 }
 
+void
+kr_scols_group(kr_scols *c, int64_t n, const char *dataset)
+{
+	if (n < 0)
+		return;
+	if ((size_t)n >= c->cap)
+		s_grow(c, n);
+	c->group[n] = s_code(&c->grp, dataset, 1);
+}
+
 /* ---- one query ---- */
 
 /* The facets reported, by kr_search_result index, and the column each counts. */
@@ -215,6 +237,12 @@ typedef struct {
 	int64_t n;
 	double rank;
 } s_best;
+
+/* One dataset's matching rows in a query: how many, and the best ranked. */
+typedef struct {
+	size_t count, nbest;
+	s_best best[KR_SEARCH_ROWS_SHOWN];
+} s_group;
 
 struct kr_scols_run {
 	const kr_scols *c;
@@ -228,6 +256,7 @@ struct kr_scols_run {
 	size_t total;
 	s_best *heap;
 	size_t nheap, limit;
+	s_group *grp;                   /* by dataset code; NULL: every row ranked */
 };
 
 kr_scols_run *
@@ -272,6 +301,8 @@ kr_scols_run_new(const kr_scols *c, const kr_search_q *q, size_t limit)
 	}
 	for (int f = 0; f < 4; f++)
 		r->count[f] = kr_calloc(c->in[s_facet_col[f]].n + 1, sizeof(size_t));
+	if (!q->rows_all && c->grp.n > 1)
+		r->grp = kr_calloc(c->grp.n, sizeof(s_group));
 	return r;
 }
 
@@ -285,6 +316,7 @@ kr_scols_run_destroy(kr_scols_run **rp)
 	for (int f = 0; f < 4; f++)
 		free(r->count[f]);
 	free(r->since_ok);
+	free(r->grp);
 	free(r->heap);
 	free(r);
 	*rp = NULL;
@@ -346,9 +378,25 @@ kr_scols_offer(kr_scols_run *r, int64_t n, double rank)
 {
 	s_best x = { n, rank };
 	size_t i;
+	uint32_t g;
 
 	if (!r->limit)
 		return;
+	if (r->grp && (g = r->c->group[n]) != 0) {
+		/* a dataset's row: kept among its dataset's best, not in the heap */
+		s_group *gr = &r->grp[g];
+		gr->count++;
+		if (gr->nbest < KR_SEARCH_ROWS_SHOWN) {
+			gr->best[gr->nbest++] = x;
+			return;
+		}
+		for (i = 0, g = 1; g < KR_SEARCH_ROWS_SHOWN; g++)
+			if (s_worse(&gr->best[g], &gr->best[i]))
+				i = g;
+		if (s_worse(&gr->best[i], &x))
+			gr->best[i] = x;
+		return;
+	}
 	if (r->nheap == r->limit) {
 		if (!s_worse(&r->heap[0], &x))
 			return;
@@ -399,7 +447,8 @@ s_facet_cmp(const void *a, const void *b)
 }
 
 size_t
-kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64_t **ns, double **ranks)
+kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64_t **ns, double **ranks,
+    size_t **more)
 {
 	const kr_scols *c = r->c;
 
@@ -416,14 +465,37 @@ kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64
 		if (out->nfacets[f])
 			qsort(out->facets[f], out->nfacets[f], sizeof(kr_facet), s_facet_cmp);
 	}
+	if (r->grp) {
+		/* the datasets' best rows join the items' heap; then the best `limit` of both */
+		size_t nall = r->nheap;
+		for (uint32_t g = 1; g < c->grp.n; g++) {
+			nall += r->grp[g].nbest;
+			out->rows_folded += r->grp[g].count - r->grp[g].nbest;
+		}
+		r->heap = kr_realloc(r->heap, (nall ? nall : 1) * sizeof(s_best));
+		for (uint32_t g = 1; g < c->grp.n; g++)
+			for (size_t i = 0; i < r->grp[g].nbest; i++)
+				r->heap[r->nheap++] = r->grp[g].best[i];
+	}
 	for (size_t i = 0; i < r->nheap; i++)
 		r->heap[i].rank *= rank_scale;
 	qsort(r->heap, r->nheap, sizeof(s_best), s_best_cmp);
+	if (r->nheap > r->limit)
+		r->nheap = r->limit;
 	*ns = kr_calloc(r->nheap ? r->nheap : 1, sizeof(int64_t));
 	*ranks = kr_calloc(r->nheap ? r->nheap : 1, sizeof(double));
+	*more = kr_calloc(r->nheap ? r->nheap : 1, sizeof(size_t));
 	for (size_t i = 0; i < r->nheap; i++) {
 		(*ns)[i] = r->heap[i].n;
 		(*ranks)[i] = r->heap[i].rank;
+	}
+	/* "N more rows of this dataset" goes on the dataset's last ranked row */
+	for (size_t i = r->nheap; r->grp && i-- > 0;) {
+		s_group *gr = &r->grp[c->group[r->heap[i].n]];
+		if (c->group[r->heap[i].n] && gr->count > gr->nbest) {
+			(*more)[i] = gr->count - gr->nbest;
+			gr->count = gr->nbest;          /* said once */
+		}
 	}
 	return r->nheap;
 }

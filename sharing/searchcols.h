@@ -32,10 +32,15 @@ void kr_scols_destroy(kr_scols **cp);
 /* Adds row n (values may be NULL) or sets its token count. */
 void kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N]);
 void kr_scols_doclen(kr_scols *c, int64_t n, int ntokens);
+/* Row n is a row of the dataset `dataset` (its id before '#'): grouped in the ranking. */
+void kr_scols_group(kr_scols *c, int64_t n, const char *dataset);
 
 /*
  * One query over c with q's filters, keeping the best `limit` rows
- * (lowest rank first, ties by lower n). Caller destroys it.
+ * (lowest rank first, ties by lower n). Unless q->rows_all, the rows of
+ * one dataset take at most KR_SEARCH_ROWS_SHOWN places in that ranking
+ * (its best ones); the others are counted (total, facets, more_rows)
+ * but not ranked. Caller destroys it.
  */
 kr_scols_run *kr_scols_run_new(const kr_scols *c, const kr_search_q *q, size_t limit);
 void kr_scols_run_destroy(kr_scols_run **rp);
@@ -50,11 +55,13 @@ void kr_scols_offer(kr_scols_run *r, int64_t n, double rank);
 /* Number of passing rows so far. */
 size_t kr_scols_total(const kr_scols_run *r);
 /*
- * The result: out->total and out->facets (sorted by count, then value),
- * and the best rows sorted, as *ns and *ranks (caller frees both) with
- * their number returned. rank_scale multiplies every rank first.
+ * The result: out->total, out->rows_folded and out->facets (sorted by
+ * count, then value), and the best rows sorted, as *ns, *ranks and *more
+ * (caller frees all three; more[i]: the matching rows of hit i's dataset
+ * left out of the ranking, given on the dataset's last ranked row, else
+ * 0) with their number returned. rank_scale multiplies every rank first.
  */
 size_t kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64_t **ns,
-    double **ranks);
+    double **ranks, size_t **more);
 
 #endif

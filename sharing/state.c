@@ -149,6 +149,12 @@ static const char *const s_migrations[] = {
 	"  publisher TEXT NOT NULL, collection TEXT NOT NULL,"
 	"  commit_id TEXT NOT NULL, received INTEGER NOT NULL);"
 	"CREATE INDEX head_history_by_coll ON head_history(publisher, collection, received);",
+	/*
+	 * search: the dataset rows' ids (DATASET-ID#ROW) alone, so the search's
+	 * in-memory columns learn which rows group under one dataset without
+	 * reading every item's id.
+	 */
+	"CREATE INDEX items_rows ON items(id) WHERE instr(id, '#') > 0;",
 };
 
 /*
@@ -345,7 +351,7 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	const double k1 = 1.2, b = 0.75;
 	double score = 0;
 	int64_t n;
-	int ntok, ninst, rc;
+	int ntok, rc;
 
 	if (!c) {
 		sqlite3_result_error(ctx, "kr_collect() is internal to kairan search", -1);
@@ -393,18 +399,22 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	case 0:
 		return;
 	}
-	memset(c->freq, 0, (size_t)c->nphrase * sizeof(double));
-	if ((rc = api->xInstCount(fts, &ninst)) != SQLITE_OK) {
-		sqlite3_result_error_code(ctx, rc);
-		return;
-	}
-	for (int i = 0; i < ninst; i++) {
-		int ip, ic, io;
-		if ((rc = api->xInst(fts, i, &ip, &ic, &io)) != SQLITE_OK) {
+	/*
+	 * each phrase's weighted frequency straight from its position list
+	 * (xPhraseFirst/Next), not through xInstCount, which builds and sorts
+	 * one array of every phrase's instances per row
+	 */
+	for (int i = 0; i < c->nphrase; i++) {
+		Fts5PhraseIter it;
+		int ic, io;
+		double f = 0;
+		if ((rc = api->xPhraseFirst(fts, i, &it, &ic, &io)) != SQLITE_OK) {
 			sqlite3_result_error_code(ctx, rc);
 			return;
 		}
-		c->freq[ip] += ic >= 0 && ic < 3 ? s_bm25_w[ic] : 1.0;
+		for (; ic >= 0; api->xPhraseNext(fts, &it, &ic, &io))
+			f += ic < 3 ? s_bm25_w[ic] : 1.0;
+		c->freq[i] = f;
 	}
 	for (int i = 0; i < c->nphrase; i++) {
 		double g = (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
@@ -938,8 +948,9 @@ s_docsize(const unsigned char *p, int len)
 	return ntok;
 }
 
-#define SCOLS_SELECT "SELECT n, kind, outcome, pref, deployment, popband, publisher, lg_code, " \
-	"updated, domains, ai_uses FROM items"
+#define SCOLS_COLS "n, kind, outcome, pref, deployment, popband, publisher, lg_code, updated, domains, ai_uses"
+#define SCOLS_SELECT "SELECT " SCOLS_COLS " FROM items"
+#define SCOLS_SELECT_ID "SELECT " SCOLS_COLS ", id FROM items"
 
 static void
 s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
@@ -949,6 +960,19 @@ s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
 	for (int k = 0; k < KR_SCOL_N; k++)
 		v[k] = (const char *)sqlite3_column_text(stmt, k + 1);
 	kr_scols_row(c, sqlite3_column_int64(stmt, 0), v);
+}
+
+/* Row n with item id `id`: a dataset row (DATASET-ID#ROW) groups under DATASET-ID. */
+static void
+s_scols_group(kr_scols *c, int64_t n, const char *id)
+{
+	const char *hash = id ? strchr(id, '#') : NULL;
+
+	if (hash) {
+		char *ds = kr_strndup(id, (size_t)(hash - id));
+		kr_scols_group(c, n, ds);
+		free(ds);
+	}
 }
 
 /*
@@ -996,6 +1020,15 @@ s_scols_fresh(kr_state *st, int build, int *fresh)
 		kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
 		    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
 	sqlite3_finalize(stmt);
+	/* the dataset rows, from their partial index (items_rows) */
+	if (rc != SQLITE_DONE ||
+	    (rc = s_prep(st, &stmt, "SELECT n, id FROM items WHERE instr(id, '#') > 0", "")) < 0) {
+		kr_scols_destroy(&st->scols);
+		return rc < 0 ? rc : s_dberr(st, "searching");
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		s_scols_group(st->scols, sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
+	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
 		kr_scols_destroy(&st->scols);
 		return s_dberr(st, "searching");
@@ -1035,15 +1068,17 @@ s_scols_partial(kr_state *st, const char *match, kr_scols **out)
 		free(ns);
 		return 0;
 	}
-	if ((rc = s_prep(st, &row, SCOLS_SELECT " WHERE n = ?", "")) < 0 ||
+	if ((rc = s_prep(st, &row, SCOLS_SELECT_ID " WHERE n = ?", "")) < 0 ||
 	    (rc = s_prep(st, &dsz, "SELECT sz FROM items_fts_docsize WHERE id = ?", "")) < 0)
 		goto done;
 	*out = kr_scols_new();
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(row, 1, ns[i]);
 		sqlite3_bind_int64(dsz, 1, ns[i]);
-		if ((rc = sqlite3_step(row)) == SQLITE_ROW)
+		if ((rc = sqlite3_step(row)) == SQLITE_ROW) {
 			s_scols_add(*out, row);
+			s_scols_group(*out, ns[i], (const char *)sqlite3_column_text(row, KR_SCOL_N + 1));
+		}
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			break;
 		if ((rc = sqlite3_step(dsz)) == SQLITE_ROW)
@@ -1067,8 +1102,8 @@ done:
 
 /* Reads the best rows in full, with a snippet, into out->hits. */
 static int
-s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const double *ranks, size_t nbest,
-    kr_search_result *out)
+s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const double *ranks, const size_t *more,
+    size_t nbest, kr_search_result *out)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -1098,6 +1133,7 @@ s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const doubl
 			h->path = s_col(stmt, 11);
 			h->snippet = s_col(stmt, 12);
 			h->rank = ranks[k];
+			h->more_rows = more[k];
 		}
 		sqlite3_reset(stmt);
 	}
@@ -1121,6 +1157,7 @@ kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 	s_collect c;
 	int64_t *ns = NULL;
 	double *ranks = NULL;
+	size_t *more = NULL;
 	kr_scols *part = NULL;          /* the columns of few matches only */
 	int rc, tries = 0, fresh;
 
@@ -1174,8 +1211,8 @@ again:
 		goto done;
 	}
 	/* one phrase: its IDF, a positive constant, scales the kept scores (bm25's exact value) */
-	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks);
-	rc = nbest ? s_search_hits(st, q, ns, ranks, nbest, out) : 0;
+	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks, &more);
+	rc = nbest ? s_search_hits(st, q, ns, ranks, more, nbest, out) : 0;
 done:
 	st->searched = 1;
 	if (rc < 0) {
@@ -1190,6 +1227,7 @@ done:
 	free(c.freq);
 	free(ns);
 	free(ranks);
+	free(more);
 	return rc;
 }
 

@@ -125,6 +125,13 @@ typedef struct {
 	const char *until;              /* updated on or before this day (YYYY-MM-DD), or NULL */
 	size_t limit;
 	/*
+	 * 0: the rows of one dataset (items DATASET-ID#ROW) take at most
+	 * KR_SEARCH_ROWS_SHOWN places in the ranking, so one Q&A sheet cannot
+	 * fill a page; 1: every row is ranked (recall checks, "show all rows").
+	 * Total and facets count every match either way.
+	 */
+	int rows_all;
+	/*
 	 * Optional: called for every match before it is counted; a match it
 	 * returns 0 for is left out of hits, total and facets (the board's
 	 * verdict: --endorsed, policy.accept.require_endorsement).
@@ -137,7 +144,10 @@ typedef struct {
 	char *id, *title, *publisher, *pub_name, *pub_code, *kind, *version, *updated;
 	char *outcome, *headline, *snippet, *collection, *path;
 	double rank;
+	size_t more_rows;               /* on a dataset's last ranked row: its other matching rows */
 } kr_search_hit;
+
+#define KR_SEARCH_ROWS_SHOWN 3
 
 typedef struct {
 	char *value;
@@ -147,6 +157,7 @@ typedef struct {
 typedef struct {
 	kr_search_hit *hits;
 	size_t nhits, total;
+	size_t rows_folded;             /* matching rows left out of the ranking (see rows_all) */
 	kr_facet *facets[4];            /* kind, outcome, domain, prefecture */
 	size_t nfacets[4];
 } kr_search_result;

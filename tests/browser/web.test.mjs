@@ -105,8 +105,8 @@ await kb.keyboard.press('Tab');
 const first = await kb.evaluate(() => document.activeElement.textContent);
 ok(first === '本文へ移動', 'the first Tab stop is the skip link', first);
 reached = await tabTo(kb, () => document.activeElement && document.activeElement.id === 'q');
-// ガイドライン, not ごみ: the 40 rows of the gomi-qa dataset are hits for ごみ now (issue 12)
-await kb.keyboard.type('ガイドライン');
+// ごみ again: the gomi-qa dataset's 40 rows take at most 3 places on the page, so the guideline is on it
+await kb.keyboard.type('ごみ');
 await Promise.all([kb.waitForNavigation(), kb.keyboard.press('Enter')]);
 reached = await tabTo(kb, () => document.activeElement && document.activeElement.getAttribute('href') === '/items/372081/guideline/ai-guideline');
 const outline = await kb.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

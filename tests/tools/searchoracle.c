@@ -175,7 +175,7 @@ main(int argc, char **argv)
 		{
 			char *needle = kr_strndup(col->ptr + off[a], off[b] - off[a]);
 			kr_buf q = KR_BUF_INIT, match = KR_BUF_INIT;
-			kr_search_q sq = { .limit = 1000 };
+			kr_search_q sq = { .limit = 1000, .rows_all = 1 };
 			kr_search_result r;
 			size_t want = 0, got = 0, common = 0;
 
