@@ -40,7 +40,8 @@ typedef struct {
 	kr_buf sources;
 } s_merged;
 
-static const char *const s_facet_names[4] = { "kind", "outcome", "domain", "prefecture" };
+static const char *const s_facet_names[KR_NFACETS] = { "kind", "outcome", "domain", "prefecture", "ai_use", "deployment",
+	"popband" };
 
 static void
 s_json_str(kr_buf *b, const char *key, const char *v, int comma)
@@ -195,7 +196,7 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 	if (r->total > r->nhits)
 		kr_buf_addf(&b, " (showing %zu; more with --limit)", r->nhits);
 	kr_buf_adds(&b, "\n");
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		if (!r->nfacets[f])
 			continue;
 		kr_buf_addf(&b, "  %s:", s_facet_names[f]);

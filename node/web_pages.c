@@ -405,12 +405,6 @@ static const char *const s_filters[][2] = {
 };
 #define NFILTERS (sizeof(s_filters) / sizeof(s_filters[0]))
 
-static const char *const s_vocab_ai_uses[] = { "文書作成", "添削・翻訳", "コード生成", "アイデア出し",
-	"対話生成", "情報抽出・要約", "データ処理・分析", NULL };
-static const char *const s_vocab_deployments[] = { "webサービス", "組織向けプラットフォーム", "クラウド構築",
-	"オンプレ構築", "不明", NULL };
-static const char *const s_vocab_popbands[] = { "<1万", "1-5万", "5-20万", "20万+", NULL };
-
 /* /search?… with the current query and filters, key set to value (NULL: removed), without page. */
 static void
 s_search_url(kr_buf *u, const kr_web_req *r, const char *key, const char *value)
@@ -434,20 +428,23 @@ s_search_url(kr_buf *u, const kr_web_req *r, const char *key, const char *value)
 	}
 }
 
-/* One facet as links: counted values when counts is set, else the closed vocabulary. */
+/*
+ * One facet as links with the engine's counts for the current query (the
+ * same numbers as kairan search --json); nothing when no match has a value.
+ */
 static void
-s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, const kr_facet *counts,
-    size_t ncounts, const char *const *vocab)
+s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, const kr_search_result *res, int f)
 {
 	const char *cur = kr_web_param_get(r, key);
+	const kr_facet *counts = res->facets[f];
 
-	if (!vocab && ncounts == 0)
-		return;         /* a counted facet no match has a value for */
+	if (res->nfacets[f] == 0)
+		return;
 	kr_html_tag(h, "<div><h3>");
 	kr_html_text(h, label);
 	kr_html_tag(h, "</h3><ul>");
-	for (size_t i = 0; vocab ? vocab[i] != NULL : i < ncounts; i++) {
-		const char *v = vocab ? vocab[i] : counts[i].value;
+	for (size_t i = 0; i < res->nfacets[f]; i++) {
+		const char *v = counts[i].value;
 		const char *shown = strcmp(key, "kind") == 0 ? kr_web_kind_label(v)
 		    : strcmp(key, "pref") == 0 && kr_pref_name(v) ? kr_pref_name(v) : v;
 		kr_buf u = KR_BUF_INIT;
@@ -459,9 +456,12 @@ s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, con
 		kr_html_tag(h, ">");
 		kr_html_text(h, shown);
 		kr_html_tag(h, "</a>");
-		if (!vocab)
-			kr_html_textf(h, "（%zu件）", counts[i].count);
-		kr_html_tag(h, "</li>");
+		kr_html_tag(h, "<span class=\"count\"");
+		kr_html_attr(h, "data-facet", key);
+		kr_html_attr(h, "data-value", v);
+		kr_html_tag(h, ">");
+		kr_html_textf(h, "（%zu件）", counts[i].count);
+		kr_html_tag(h, "</span></li>");
 		kr_buf_release(&u);
 	}
 	kr_html_tag(h, "</ul></div>");
@@ -610,13 +610,13 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			s_pager(&h, url.ptr, page, pages > SEARCH_MAX_PAGES ? SEARCH_MAX_PAGES : pages);
 		}
 		kr_html_tag(&h, "<h2>絞り込み</h2><div class=\"facets\">");
-		s_facet(&h, r, "kind", "種類", res.facets[KR_FACET_KIND], res.nfacets[KR_FACET_KIND], NULL);
-		s_facet(&h, r, "outcome", "結果", res.facets[KR_FACET_OUTCOME], res.nfacets[KR_FACET_OUTCOME], NULL);
-		s_facet(&h, r, "domain", "分野", res.facets[KR_FACET_DOMAIN], res.nfacets[KR_FACET_DOMAIN], NULL);
-		s_facet(&h, r, "pref", "都道府県", res.facets[KR_FACET_PREF], res.nfacets[KR_FACET_PREF], NULL);
-		s_facet(&h, r, "ai_use", "AIの用途", NULL, 0, s_vocab_ai_uses);
-		s_facet(&h, r, "deployment", "導入方式", NULL, 0, s_vocab_deployments);
-		s_facet(&h, r, "popband", "人口規模", NULL, 0, s_vocab_popbands);
+		s_facet(&h, r, "kind", "種類", &res, KR_FACET_KIND);
+		s_facet(&h, r, "outcome", "結果", &res, KR_FACET_OUTCOME);
+		s_facet(&h, r, "domain", "分野", &res, KR_FACET_DOMAIN);
+		s_facet(&h, r, "pref", "都道府県", &res, KR_FACET_PREF);
+		s_facet(&h, r, "ai_use", "AIの用途", &res, KR_FACET_AIUSE);
+		s_facet(&h, r, "deployment", "導入方式", &res, KR_FACET_DEPLOYMENT);
+		s_facet(&h, r, "popband", "人口規模", &res, KR_FACET_POPBAND);
 		{
 			/* publishers this node holds, by code (what kairan search --publisher takes) */
 			kr_state_manifest *ms;

@@ -178,7 +178,8 @@ kr_pref_name(const char *code)
 	return n >= 1 && n <= 47 ? s_prefs[n] : NULL;
 }
 
-static const char *const s_facet_keys[4] = { "kind", "outcome", "domain", "prefecture" };
+static const char *const s_facet_keys[KR_NFACETS] = { "kind", "outcome", "domain", "prefecture", "ai_use", "deployment",
+	"popband" };
 
 void
 kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
@@ -203,7 +204,7 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
 		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
 	}
 	kr_buf_adds(b, "],\"facets\":{");
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		kr_buf_addf(b, "%s\"%s\":{", f ? "," : "", s_facet_keys[f]);
 		for (size_t i = 0; i < r->nfacets[f]; i++) {
 			if (i)

@@ -1219,7 +1219,7 @@ kr_search_result_free(kr_search_result *r)
 		free(h->snippet); free(h->collection); free(h->path);
 	}
 	free(r->hits);
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		for (size_t i = 0; i < r->nfacets[f]; i++)
 			free(r->facets[f][i].value);
 		free(r->facets[f]);
