@@ -70,7 +70,7 @@ s_print_json(const kr_search_result *r, const char *query)
 {
 	kr_buf b = KR_BUF_INIT;
 
-	kr_search_result_json(&b, r, query);
+	kr_search_result_json(&b, r, query, NULL, NULL);
 	fputs(b.ptr, stdout);
 	kr_buf_release(&b);
 }

@@ -47,6 +47,12 @@ s_json_error(kr_web_resp *out, int status, const char *msg)
 
 /* ---- /api/search ------------------------------------------------------------ */
 
+/* /api/search's "url" of a hit: its page on this server (a dataset row's own page) */
+static void
+s_hit_url(kr_buf *out, const char *id, void *base)
+{
+	kr_web_item_url(out, base, id);
+}
 
 int
 kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
@@ -102,7 +108,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	}
 	/* the same document as `kairan search --json` (node/cmd_search.c) */
 	out->type = "application/json; charset=utf-8";
-	kr_search_result_json(b, &res, q);
+	kr_search_result_json(b, &res, q, s_hit_url, (void *)r->base);
 	kr_search_result_free(&res);
 	kr_buf_release(&match);
 	kr_buf_release(&pref2);

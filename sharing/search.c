@@ -182,7 +182,8 @@ static const char *const s_facet_keys[KR_NFACETS] = { "kind", "outcome", "domain
 	"popband" };
 
 void
-kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
+kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, kr_search_url_fn url,
+    void *url_arg)
 {
 	kr_buf_adds(b, "{");
 	kr_buf_addjson_kv(b, "query", query, 0);
@@ -201,6 +202,12 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query)
 		kr_buf_addjson_kv(b, "outcome", h->outcome, 1);
 		kr_buf_addjson_kv(b, "headline", h->headline, 1);
 		kr_buf_addjson_kv(b, "snippet", h->snippet, 1);
+		if (url) {
+			kr_buf u = KR_BUF_INIT;
+			url(&u, h->id, url_arg);
+			kr_buf_addjson_kv(b, "url", u.ptr, 1);
+			kr_buf_release(&u);
+		}
 		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true}", h->rank);
 	}
 	kr_buf_adds(b, "],\"facets\":{");

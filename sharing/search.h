@@ -23,8 +23,12 @@ int kr_search_compile(const char *q, kr_buf *match);
 /*
  * Appends the JSON document of `kairan search --json` and /api/search for
  * this node's own answer r to query (one writer, so the two stay equal).
+ * url, when set, appends the address of hit id (its "url" field; the web
+ * server's pages, node/html.c kr_web_item_url); the CLI has none.
  */
-void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query);
+typedef void (*kr_search_url_fn)(kr_buf *out, const char *id, void *arg);
+void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, kr_search_url_fn url,
+    void *url_arg);
 
 /* Name of a prefecture by its two-digit number ("37" -> 香川県), or NULL. */
 const char *kr_pref_name(const char *code);
