@@ -42,6 +42,7 @@
 
 #define MAX_TOKENS 64
 #define MAX_TOP_K 100
+#define MAX_CANDIDATES 3000
 #define CONTENT_MAX 4000
 
 typedef struct {
@@ -441,7 +442,7 @@ s_row_record(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *
 /* Items and dataset rows found by the index; only endorsed ones when bv is set. */
 static int
 s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind, const char *publisher,
-    size_t limit, kr_bview *bv, s_records *rs)
+    size_t limit, kr_bview *bv, s_records *rs, size_t *total)
 {
 	kr_buf match = KR_BUF_INIT;
 	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit };
@@ -464,6 +465,7 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 		kr_buf_release(&match);
 		return rc;
 	}
+	*total = res.total;
 	for (size_t i = 0; i < res.nhits; i++) {
 		kr_web_item x;
 		s_record *rec;
@@ -591,9 +593,26 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		goto done;
 	}
 	kr_text_tokenize(q.query, (int)strlen(q.query), KR_TEXT_QUERY, s_token, &t);
-	if (t.n && (rc = s_items(c, r, &t, kind, publisher, (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4,
-	    endorsed ? &bv : NULL, &rs)) < 0)
-		goto done;
+	/*
+	 * Candidates by bm25, a window four times top_k; when fewer than top_k
+	 * of them pass score_threshold and metadata_condition while the index
+	 * holds more matches, a window four times wider, up to MAX_CANDIDATES:
+	 * forty rows about ごみ never hide the case a condition asks for.
+	 */
+	for (size_t limit = (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4; t.n; limit *= 4) {
+		size_t total = 0, pass = 0;
+		for (size_t i = 0; i < rs.n; i++)
+			s_record_free(&rs.v[i]);
+		rs.n = 0;
+		if (limit > MAX_CANDIDATES)
+			limit = MAX_CANDIDATES;
+		if ((rc = s_items(c, r, &t, kind, publisher, limit, endorsed ? &bv : NULL, &rs, &total)) < 0)
+			goto done;
+		for (size_t i = 0; i < rs.n && pass < (size_t)q.top_k; i++)
+			pass += rs.v[i].score >= q.threshold && s_conds_match(&q, &rs.v[i]);
+		if (pass >= (size_t)q.top_k || total <= limit || limit == MAX_CANDIDATES)
+			break;
+	}
 	if (rs.n > 1)
 		qsort(rs.v, rs.n, sizeof(s_record), s_record_cmp);
 	out->type = "application/json; charset=utf-8";
