@@ -40,8 +40,8 @@ for f, v, n in re.findall(r'<span class=\"count\" data-facet=\"([^\"]*)\" data-v
 for f in ('ai_use', 'deployment', 'popband', 'kind', 'outcome', 'domain'):
 	assert page.get(f, {}) == cli[f], (f, page.get(f), cli[f])
 assert cli['ai_use'] and cli['popband'], cli
-print('# ai_use', cli['ai_use'], 'popband', cli['popband'], 'deployment', cli['deployment'])
 "
+diag "facets of ごみ (page = CLI): $(python3 -c "import json; f = json.load(open('cli.json'))['facets']; print('ai_use', f['ai_use'], 'deployment', f['deployment'], 'popband', f['popband'])")"
 get "/search?q=%E3%81%94%E3%81%BF&ai_use=%E5%AF%BE%E8%A9%B1%E7%94%9F%E6%88%90" >narrow.html
 k --home town search --json --limit 1 --ai-use 対話生成 ごみ >cli2.json
 check "a counted facet link narrows as the CLI does (ai_use 対話生成)" python3 -c "
@@ -76,7 +76,8 @@ check "all, 試験, top_k 45: 45 records (rows are records, none dropped), each 
 assert s == 200 and len(r) == 45 and all(x['content'] for x in r), (s, len(r))
 rows = [x for x in r if x['metadata']['kind'] == 'dataset_row']
 assert rows and all('/rows/' in x['metadata']['url'] and '#' not in x['metadata']['url'] for x in rows), rows[:1]
-print('# %d row records, %d others' % (len(rows), len(r) - len(rows)))"
+"
+diag "試験, top_k 45: $(python3 -c "import json; r = json.load(open('ans.json'))['body']['records']; n = sum(x['metadata']['kind'] == 'dataset_row' for x in r); print(len(r), 'records,', n, 'rows,', len(r) - n, 'others')")"
 check "a row record's url opens that row" sh -c "
 	u=\$(python3 -c \"import json; print([x for x in json.load(open('ans.json'))['body']['records'] if x['metadata']['kind'] == 'dataset_row'][0]['metadata']['url'])\")
 	curl -s \"\$u\" | grep -q 'aria-current=\"true\"'"
