@@ -84,7 +84,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps fuzz-deps run demo check unit replay integration bench fuzz soak install clean
+.PHONY: all deps fuzz-deps run demo check check-web unit replay integration bench fuzz soak install clean
 .PHONY: install-files deb check-deb
 .DEFAULT_GOAL := all
 
@@ -218,8 +218,21 @@ fuzz: fuzz-deps
 	    echo "fuzz_$$t: crashed; input in $(FUZZ_BUILD)/crashes/$$t/"; exit 1; fi; \
 	done
 
+TESTS ?= tests/t[0-9]*.sh
 integration:
-	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/t[0-9]*.sh
+	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v $(TESTS)
+
+# The web tests alone (pages, APIs, Dify, the browser, limits), e.g. under
+# `make check-web SANITIZE=address,undefined`: every sanitizer report of
+# every kairan process goes to $(BUILD)/san-logs/, and any report fails the run.
+WEB_TESTS = tests/t0030-web.sh tests/t0031-web-api.sh tests/t0032-retrieval.sh tests/t0033-browser.sh \
+	tests/t0034-web-limits.sh tests/t0067-web-rows-facets.sh
+check-web: deps
+	$(MAKE) --no-print-directory WERROR=-Werror $(BUILD)/kairan $(TOOLS)
+	@rm -rf $(BUILD)/san-logs; mkdir -p $(BUILD)/san-logs
+	@ASAN_OPTIONS=log_path=$(CURDIR)/$(BUILD)/san-logs/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(BUILD)/san-logs/ubsan \
+	  $(MAKE) --no-print-directory integration TESTS="$(WEB_TESTS)"; rc=$$?; \
+	  if [ -n "$$(ls $(BUILD)/san-logs)" ]; then echo "sanitizer reports:"; ls $(BUILD)/san-logs; rc=1; fi; exit $$rc
 
 bench: deps $(BUILD)/kairan $(TOOLS)
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests sh tests/bench/run.sh

@@ -44,7 +44,8 @@ typedef struct {
 	char *badge;                    /* verified and endorsed or warned: "ボード推奨 2/2" */
 } s_merged;
 
-static const char *const s_facet_names[4] = { "kind", "outcome", "domain", "prefecture" };
+static const char *const s_facet_names[KR_NFACETS] = { "kind", "outcome", "domain", "prefecture", "ai_use", "deployment",
+	"popband" };
 
 static void
 s_json_str(kr_buf *b, const char *key, const char *v, int comma)
@@ -181,7 +182,7 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		kr_buf_addf(&b, " (%zu more Q&A row(s) folded under their datasets; every row: --all-rows)",
 		    r->rows_folded);
 	kr_buf_adds(&b, "\n");
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		if (!r->nfacets[f])
 			continue;
 		kr_buf_addf(&b, "  %s:", s_facet_names[f]);
@@ -737,7 +738,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		} else if (json) {
 			char **extra = kr_bgate_hits_json(&sb.g, &r), *doc = kr_bgate_summary_json(&sb.g);
 			kr_buf b = KR_BUF_INIT;
-			kr_search_result_json(&b, &r, query.ptr, extra, doc);
+			kr_search_result_json(&b, &r, query.ptr, extra, doc, NULL, NULL);
 			fputs(b.ptr, stdout);
 			kr_buf_release(&b);
 			kr_strv_free(extra, r.nhits);

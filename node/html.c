@@ -200,6 +200,20 @@ kr_url_add(kr_buf *b, const char *s)
 	}
 }
 
+void
+kr_web_item_url(kr_buf *b, const char *base, const char *id)
+{
+	const char *hash = strchr(id, '#');
+
+	kr_buf_adds(b, base ? base : "");
+	if (!hash) {
+		kr_buf_addf(b, "/items/%s", id);
+		return;
+	}
+	kr_buf_addf(b, "/items/%.*s/rows/", (int)(hash - id), id);
+	kr_url_add(b, hash + 1);
+}
+
 char *
 kr_html_detach(kr_html *h, size_t *len)
 {

@@ -55,6 +55,12 @@ void kr_html_link(kr_html *h, const char *url, const char *text);
 int kr_url_safe(const char *url);
 /* Appends s percent-encoded for a URL query value or path segment (RFC 3986 unreserved kept). */
 void kr_url_add(kr_buf *b, const char *s);
+/*
+ * Appends base (may be "" or NULL) and the page of item id: /items/ID, or
+ * for a dataset row "DATASET-ID#ROW" (a '#' would start a fragment)
+ * /items/DATASET-ID/rows/ROW with ROW percent-encoded.
+ */
+void kr_web_item_url(kr_buf *b, const char *base, const char *id);
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int kr_utf8_valid(const char *s, size_t len);

@@ -276,13 +276,36 @@ s_segment_ok(const char *s, size_t n, const char *allowed, size_t max)
 	return n > 0 && n <= max && strspn(s, allowed) >= n;
 }
 
-/* "/items/<lg>/<kind>/<slug>[/sub[/arg]]": fills id, sub and arg (heap strings in *id etc.). */
+/*
+ * "/items/<lg>/<kind>/<slug>[/sub[/arg]]": fills id, sub and arg (heap
+ * strings in *id etc.). "/items/<id>/rows/ROW" is a dataset row's page:
+ * ROW, already percent-decoded, is all the rest (a row id may hold '/').
+ */
 static int
 s_item_path(const char *rest, char **id, char **sub, char **arg)
 {
 	const char *seg[6];
 	size_t len[6], n = 0;
 	const char *p = rest;
+	const char *s1 = strchr(rest, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	const char *s3 = s2 ? strchr(s2 + 1, '/') : NULL;
+
+	if (s3 && strncmp(s3, "/rows/", 6) == 0 && s3[6] && strlen(s3 + 6) <= 256) {
+		char *prefix = kr_strndup(rest, (size_t)(s3 - rest));
+		int ok = s_item_path(prefix, id, sub, arg) && !**sub;
+		free(prefix);
+		if (!ok) {
+			free(*id);
+			free(*sub);
+			free(*arg);
+			*id = *sub = *arg = NULL;
+			return 0;
+		}
+		free(*sub);
+		*sub = kr_strdup("rows");
+		*arg = kr_strdup(s3 + 6);
+		return 1;
+	}
 
 	while (*p && n < 6) {
 		const char *slash = strchr(p, '/');

@@ -49,6 +49,12 @@ s_json_error(kr_web_resp *out, int status, const char *msg)
 
 /* ---- /api/search ------------------------------------------------------------ */
 
+/* /api/search's "url" of a hit: its page on this server (a dataset row's own page) */
+static void
+s_hit_url(kr_buf *out, const char *id, void *base)
+{
+	kr_web_item_url(out, base, id);
+}
 
 /* endorsed=1 (or true): only versions the board endorsed, as kairan search --endorsed */
 static int
@@ -151,7 +157,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	out->type = "application/json; charset=utf-8";
 	extra = kr_bgate_hits_json(&g, &res);
 	doc = kr_bgate_summary_json(&g);
-	kr_search_result_json(b, &res, q, extra, doc);
+	kr_search_result_json(b, &res, q, extra, doc, s_hit_url, (void *)r->base);
 	kr_strv_free(extra, res.nhits);
 	free(doc);
 	kr_search_result_free(&res);

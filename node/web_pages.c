@@ -151,13 +151,16 @@ s_end(kr_html *h, kr_web_ctx *c, kr_web_resp *out)
 	h->out = (kr_buf)KR_BUF_INIT;
 }
 
-/* <a href="/items/ID">text</a> */
+/* <a href="/items/ID[/sub]">text</a>; a dataset row's id (DATASET-ID#ROW) links to its own page */
 static void
 s_item_link(kr_html *h, const char *id, const char *text, const char *sub)
 {
 	kr_buf u = KR_BUF_INIT;
 
-	kr_buf_addf(&u, "/items/%s%s%s", id, sub ? "/" : "", sub ? sub : "");
+	if (sub)
+		kr_buf_addf(&u, "/items/%s/%s", id, sub);
+	else
+		kr_web_item_url(&u, NULL, id);
 	kr_html_link(h, u.ptr, text);
 	kr_buf_release(&u);
 }
@@ -407,12 +410,6 @@ static const char *const s_filters[][2] = {
 };
 #define NFILTERS (sizeof(s_filters) / sizeof(s_filters[0]))
 
-static const char *const s_vocab_ai_uses[] = { "文書作成", "添削・翻訳", "コード生成", "アイデア出し",
-	"対話生成", "情報抽出・要約", "データ処理・分析", NULL };
-static const char *const s_vocab_deployments[] = { "webサービス", "組織向けプラットフォーム", "クラウド構築",
-	"オンプレ構築", "不明", NULL };
-static const char *const s_vocab_popbands[] = { "<1万", "1-5万", "5-20万", "20万+", NULL };
-
 /* /search?… with the current query and filters, key set to value (NULL: removed), without page. */
 static void
 s_search_url(kr_buf *u, const kr_web_req *r, const char *key, const char *value)
@@ -436,20 +433,23 @@ s_search_url(kr_buf *u, const kr_web_req *r, const char *key, const char *value)
 	}
 }
 
-/* One facet as links: counted values when counts is set, else the closed vocabulary. */
+/*
+ * One facet as links with the engine's counts for the current query (the
+ * same numbers as kairan search --json); nothing when no match has a value.
+ */
 static void
-s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, const kr_facet *counts,
-    size_t ncounts, const char *const *vocab)
+s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, const kr_search_result *res, int f)
 {
 	const char *cur = kr_web_param_get(r, key);
+	const kr_facet *counts = res->facets[f];
 
-	if (!vocab && ncounts == 0)
-		return;         /* a counted facet no match has a value for */
+	if (res->nfacets[f] == 0)
+		return;
 	kr_html_tag(h, "<div><h3>");
 	kr_html_text(h, label);
 	kr_html_tag(h, "</h3><ul>");
-	for (size_t i = 0; vocab ? vocab[i] != NULL : i < ncounts; i++) {
-		const char *v = vocab ? vocab[i] : counts[i].value;
+	for (size_t i = 0; i < res->nfacets[f]; i++) {
+		const char *v = counts[i].value;
 		const char *shown = strcmp(key, "kind") == 0 ? kr_web_kind_label(v)
 		    : strcmp(key, "pref") == 0 && kr_pref_name(v) ? kr_pref_name(v) : v;
 		kr_buf u = KR_BUF_INIT;
@@ -461,9 +461,12 @@ s_facet(kr_html *h, const kr_web_req *r, const char *key, const char *label, con
 		kr_html_tag(h, ">");
 		kr_html_text(h, shown);
 		kr_html_tag(h, "</a>");
-		if (!vocab)
-			kr_html_textf(h, "（%zu件）", counts[i].count);
-		kr_html_tag(h, "</li>");
+		kr_html_tag(h, "<span class=\"count\"");
+		kr_html_attr(h, "data-facet", key);
+		kr_html_attr(h, "data-value", v);
+		kr_html_tag(h, ">");
+		kr_html_textf(h, "（%zu件）", counts[i].count);
+		kr_html_tag(h, "</span></li>");
 		kr_buf_release(&u);
 	}
 	kr_html_tag(h, "</ul></div>");
@@ -674,13 +677,13 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			s_pager(&h, url.ptr, page, pages > SEARCH_MAX_PAGES ? SEARCH_MAX_PAGES : pages);
 		}
 		kr_html_tag(&h, "<h2>絞り込み</h2><div class=\"facets\">");
-		s_facet(&h, r, "kind", "種類", res.facets[KR_FACET_KIND], res.nfacets[KR_FACET_KIND], NULL);
-		s_facet(&h, r, "outcome", "結果", res.facets[KR_FACET_OUTCOME], res.nfacets[KR_FACET_OUTCOME], NULL);
-		s_facet(&h, r, "domain", "分野", res.facets[KR_FACET_DOMAIN], res.nfacets[KR_FACET_DOMAIN], NULL);
-		s_facet(&h, r, "pref", "都道府県", res.facets[KR_FACET_PREF], res.nfacets[KR_FACET_PREF], NULL);
-		s_facet(&h, r, "ai_use", "AIの用途", NULL, 0, s_vocab_ai_uses);
-		s_facet(&h, r, "deployment", "導入方式", NULL, 0, s_vocab_deployments);
-		s_facet(&h, r, "popband", "人口規模", NULL, 0, s_vocab_popbands);
+		s_facet(&h, r, "kind", "種類", &res, KR_FACET_KIND);
+		s_facet(&h, r, "outcome", "結果", &res, KR_FACET_OUTCOME);
+		s_facet(&h, r, "domain", "分野", &res, KR_FACET_DOMAIN);
+		s_facet(&h, r, "pref", "都道府県", &res, KR_FACET_PREF);
+		s_facet(&h, r, "ai_use", "AIの用途", &res, KR_FACET_AIUSE);
+		s_facet(&h, r, "deployment", "導入方式", &res, KR_FACET_DEPLOYMENT);
+		s_facet(&h, r, "popband", "人口規模", &res, KR_FACET_POPBAND);
 		{
 			/* publishers this node holds, by code (what kairan search --publisher takes) */
 			kr_state_manifest *ms;
@@ -1425,17 +1428,63 @@ s_row_matches(const s_row *row, char **words, size_t nwords)
 	return ok;
 }
 
+/*
+ * The next row of the data file from *p: 1 with row filled, 0 at the end.
+ * Blank lines are skipped, lines that are not a JSON object counted in *bad.
+ */
+static int
+s_row_next(const char **p, const char *end, s_row *row, size_t *bad)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		size_t l = nl ? (size_t)(nl - *p) : (size_t)(end - *p);
+		const char *line = *p;
+		int top;
+		*p += l + 1;
+		if (l == 0 || (l == 1 && *line == '\r'))
+			continue;
+		s_row_clear(row);
+		if (kr_json_walk(line, l, &top, s_row_field, row) < 0 || top != '{') {
+			kr_error_clear();
+			(*bad)++;
+			continue;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* <a href="/items/DATASET-ID/rows/ROW">ROW</a> */
+static void
+s_row_link(kr_html *h, const char *dataset, const char *row_id)
+{
+	kr_buf id = KR_BUF_INIT, u = KR_BUF_INIT;
+
+	kr_buf_addf(&id, "%s#%s", dataset, row_id);
+	kr_web_item_url(&u, NULL, id.ptr);
+	kr_html_link(h, u.ptr, row_id);
+	kr_buf_release(&id);
+	kr_buf_release(&u);
+}
+
+/*
+ * The dataset viewer: /items/ID/rows (?q= filter, ?page=), and a row's own
+ * page /items/ID/rows/ROW (r->arg): that row in full first, then the page
+ * of the viewer that holds it, the row marked (its <tr> has id="row-N",
+ * N its position, and aria-current).
+ */
 int
 kr_page_rows(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 {
 	kr_html h = KR_HTML_INIT;
 	kr_web_item x;
 	kr_buf jsonl = KR_BUF_INIT, u = KR_BUF_INIT;
-	const char *q = kr_web_param_get(r, "q");
-	size_t page = s_page_param(r, 100000), from, matched = 0, shown = 0, bad = 0, nwords = 0;
+	const char *want = r->arg;
+	const char *q = want ? NULL : kr_web_param_get(r, "q");
+	size_t page = s_page_param(r, 100000), from, matched = 0, shown = 0, bad = 0, nwords = 0, pos = 0;
 	char **words = NULL;
 	s_row row = { KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT };
-	int rc;
+	int rc, found = 0;
 
 	if ((rc = kr_web_item_load(c, r->id, &x)) == KR_ENOTFOUND || (rc == 0 && strcmp(x.it->kind, "dataset") != 0)) {
 		if (rc == 0)
@@ -1448,6 +1497,23 @@ kr_page_rows(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		return rc;
 	if ((rc = kr_web_dataset_jsonl(c, x.it, &jsonl)) < 0)
 		goto done;
+	if (want) {
+		/* the row's position, and so the viewer's page that holds it */
+		const char *p = jsonl.ptr, *end = jsonl.ptr + jsonl.len;
+		size_t ignored = 0;
+		while (!found && s_row_next(&p, end, &row, &ignored)) {
+			if (strcmp(row.id.ptr ? row.id.ptr : "", want) == 0)
+				found = 1;
+			else
+				pos++;
+		}
+		if (!found) {
+			kr_page_error(c, r, out, 404, "その行はこのデータセットにありません（行IDが変わったか、取り下げられました）。");
+			rc = 0;
+			goto done;
+		}
+		page = pos / ROWS_PAGE + 1;
+	}
 	if (q && *q) {
 		/* the filter's words, normalised like the rows (NFKC makes 全角スペース a space) */
 		kr_buf norm = KR_BUF_INIT;
@@ -1460,12 +1526,51 @@ kr_page_rows(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		kr_buf_release(&norm);
 	}
 	from = (page - 1) * ROWS_PAGE;
-	s_begin(&h, c, "データの一覧", NAV_NONE);
-	kr_html_tag(&h, "<h1>");
-	kr_html_text(&h, x.it->title);
-	kr_html_tag(&h, "：データの一覧</h1><p>");
-	s_item_link(&h, x.it->id, "データセットのページへ戻る", NULL);
-	kr_html_tag(&h, "</p><form method=\"get\"");
+	if (want) {
+		kr_buf t = KR_BUF_INIT;
+		kr_buf_addf(&t, "行 %s", want);
+		s_begin(&h, c, t.ptr, NAV_NONE);
+		kr_buf_release(&t);
+		kr_html_tag(&h, "<h1>");
+		kr_html_text(&h, x.it->title);
+		kr_html_tag(&h, "：行 ");
+		kr_html_text(&h, want);
+		kr_html_tag(&h, "</h1><dl class=\"summary row\" id=\"row\"><dt>質問</dt><dd>");
+		kr_html_text(&h, row.question.ptr);
+		kr_html_tag(&h, "</dd><dt>回答</dt><dd>");
+		kr_html_text(&h, row.answer.ptr);
+		kr_html_tag(&h, "</dd>");
+		if (row.extra.len) {
+			kr_html_tag(&h, "<dt>別の聞き方・キーワード</dt><dd>");
+			kr_html_text(&h, row.extra.ptr);
+			kr_html_tag(&h, "</dd>");
+		}
+		kr_html_tag(&h, "<dt>カテゴリ</dt><dd>");
+		kr_html_text(&h, row.category.ptr);
+		kr_html_tag(&h, "</dd><dt>出典</dt><dd>");
+		{
+			char *attr = kr_web_attribution(x.fm, x.it->pub_name ? x.it->pub_name : x.it->publisher, 1);
+			if (row.issuer.len)
+				kr_html_textf(&h, "%s（", row.issuer.ptr);
+			kr_html_text(&h, attr);
+			if (row.issuer.len)
+				kr_html_text(&h, "）");
+			free(attr);
+		}
+		kr_html_tag(&h, "</dd><dt>更新日</dt><dd>");
+		kr_html_text(&h, row.updated.ptr);
+		kr_html_tag(&h, "</dd></dl><p>");
+		s_item_link(&h, x.it->id, "データセットのページへ戻る", NULL);
+		kr_html_tag(&h, "</p>");
+	} else {
+		s_begin(&h, c, "データの一覧", NAV_NONE);
+		kr_html_tag(&h, "<h1>");
+		kr_html_text(&h, x.it->title);
+		kr_html_tag(&h, "：データの一覧</h1><p>");
+		s_item_link(&h, x.it->id, "データセットのページへ戻る", NULL);
+		kr_html_tag(&h, "</p>");
+	}
+	kr_html_tag(&h, "<form method=\"get\"");
 	kr_buf_addf(&u, "/items/%s/rows", x.it->id);
 	kr_html_attr(&h, "action", u.ptr);
 	kr_html_tag(&h, "><p><label for=\"rq\">行を絞り込む</label> <input id=\"rq\" name=\"q\" type=\"search\"");
@@ -1477,29 +1582,22 @@ kr_page_rows(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	{
 		const char *p = jsonl.ptr, *end = jsonl.ptr + jsonl.len;
 		kr_html rowsh = KR_HTML_INIT;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			int top;
-			if (l == 0 || (l == 1 && *p == '\r')) {
-				p += l + 1;
-				continue;
-			}
-			s_row_clear(&row);
-			if (kr_json_walk(p, l, &top, s_row_field, &row) < 0 || top != '{') {
-				kr_error_clear();
-				bad++;
-				p += l + 1;
-				continue;
-			}
-			p += l + 1;
+		while (s_row_next(&p, end, &row, &bad)) {
 			if (!s_row_matches(&row, words, nwords))
 				continue;
 			if (matched++ < from || shown >= ROWS_PAGE)
 				continue;
 			shown++;
-			kr_html_tag(&rowsh, "<tr><th scope=\"row\">");
-			kr_html_text(&rowsh, row.id.ptr);
+			if (want && matched - 1 == pos) {
+				char rid[32];
+				snprintf(rid, sizeof(rid), "row-%zu", pos + 1);
+				kr_html_tag(&rowsh, "<tr class=\"current\" aria-current=\"true\"");
+				kr_html_attr(&rowsh, "id", rid);
+				kr_html_tag(&rowsh, "><th scope=\"row\">");
+			} else {
+				kr_html_tag(&rowsh, "<tr><th scope=\"row\">");
+			}
+			s_row_link(&rowsh, x.it->id, row.id.ptr ? row.id.ptr : "");
 			kr_html_tag(&rowsh, "</th><td>");
 			kr_html_text(&rowsh, row.question.ptr);
 			kr_html_tag(&rowsh, "</td><td>");

@@ -18,8 +18,11 @@
  *
  * Matching: Dify sends the user's question as it was typed, so the query
  * is not ANDed as in kairan search: its tokens (the same bigrams the index
- * uses) are ORed, candidates come from the FTS index by bm25, and Q&A rows
- * of the datasets in scope are scanned. Each candidate's score is the
+ * uses) are ORed and candidates come from the FTS index by bm25: items
+ * and Q&A rows alike (the replica indexes each row as DATASET-ID#ROW), a
+ * row coming back as a record of its own (the row's text, its own URL
+ * /items/DATASET-ID/rows/ROW, its dataset's 出典), so rows never take an
+ * item's result slot and are never dropped. Each candidate's score is the
  * share of the query's distinct tokens it contains (1 for one in its
  * title or question, 0.7 for one only in the body or answer), so 0–1 and
  * comparable across items and rows; score_threshold and top_k apply to it.
@@ -39,7 +42,7 @@
 
 #define MAX_TOKENS 64
 #define MAX_TOP_K 100
-#define MAX_ROWS_SCANNED 100000
+#define MAX_CANDIDATES 3000
 #define CONTENT_MAX 4000
 
 typedef struct {
@@ -377,17 +380,65 @@ s_record_cmp(const void *a, const void *b)
 }
 
 /*
- * Items found by the index (every kind but dataset rows), through the
- * board's gate g (policy.accept.require_endorsement; only endorsed ones
- * for knowledge "endorsed"); each with the board's verdict in metadata.
+ * A dataset row the index found (DATASET-ID#ROW, indexed by the replica
+ * with its question, answer, alternates and keywords) as a record of its
+ * own: content the row's text, its own URL, its dataset's 出典. A row that
+ * can no longer be read is left out (and logged by nothing: the index
+ * catches up with the next replication).
+ */
+static void
+s_row_record(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *id, double rank,
+    kr_web_rowfile *file, s_records *rs)
+{
+	kr_web_row x;
+	kr_buf head = KR_BUF_INIT, rest = KR_BUF_INIT, url = KR_BUF_INIT;
+	s_record *rec;
+	char *attr;
+
+	if (kr_web_row_load(c, id, file, &x) < 0) {
+		kr_error_clear();
+		return;
+	}
+	kr_buf_addf(&head, "%s\n%s\n%s", x.question, x.alt_questions, x.keywords);
+	kr_buf_addf(&rest, "%s\n%s", x.answer, x.category ? x.category : "");
+	attr = kr_web_attribution(x.ds.fm, x.ds.it->pub_name ? x.ds.it->pub_name : x.ds.it->publisher, 0);
+	rec = s_records_add(rs);
+	rec->score = s_coverage(t, head.ptr, rest.ptr);
+	rec->rank = rank;
+	kr_buf_addf(&rec->title, "%s（%s）", x.ds.it->title, x.row_id);
+	kr_buf_addf(&rec->content, "Q: %s\nA: %s", x.question, x.answer);
+	kr_web_item_url(&url, r->base, id);
+	s_meta(rec, "id", id);
+	s_meta(rec, "kind", "dataset_row");
+	s_meta(rec, "dataset", x.ds.it->id);
+	s_meta(rec, "row_id", x.row_id);
+	s_meta(rec, "publisher", x.ds.it->pub_name ? x.ds.it->pub_name : "");
+	s_meta(rec, "lg_code", x.ds.it->pub_code ? x.ds.it->pub_code : "");
+	s_meta(rec, "version", x.ds.it->version);
+	s_meta(rec, "updated", x.updated ? x.updated : x.ds.it->updated ? x.ds.it->updated : "");
+	s_meta(rec, "category", x.category ? x.category : "");
+	s_meta(rec, "url", url.ptr);
+	s_meta(rec, "出典", attr);
+	free(attr);
+	kr_buf_release(&head);
+	kr_buf_release(&rest);
+	kr_buf_release(&url);
+	kr_web_row_free(&x);
+}
+
+/*
+ * Items and dataset rows found by the index, through the board's gate g
+ * (policy.accept.require_endorsement; only endorsed ones for knowledge
+ * "endorsed"); each item with the board's verdict in metadata.
  */
 static int
 s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind, const char *publisher,
-    size_t limit, kr_bgate *g, s_records *rs)
+    size_t limit, kr_bgate *g, s_records *rs, size_t *total)
 {
 	kr_buf match = KR_BUF_INIT;
 	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit };
 	kr_search_result res;
+	kr_web_rowfile file = { NULL, KR_BUF_INIT };
 	const kr_bview *bv;
 	int rc;
 
@@ -404,11 +455,16 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 		kr_buf_release(&match);
 		return rc;
 	}
+	*total = res.total;
 	for (size_t i = 0; i < res.nhits; i++) {
 		kr_web_item x;
 		s_record *rec;
 		char *attr, *headline, *body;
 		kr_buf url = KR_BUF_INIT;
+		if (strchr(res.hits[i].id, '#')) {
+			s_row_record(c, r, t, res.hits[i].id, res.hits[i].rank, &file, rs);
+			continue;
+		}
 		if (kr_web_item_load(c, res.hits[i].id, &x) < 0) {
 			kr_error_clear();
 			continue;
@@ -426,7 +482,7 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 		if (headline)
 			kr_buf_addf(&rec->content, "指標：%s\n", headline);
 		s_add_capped(&rec->content, x.body, x.body_len, CONTENT_MAX);
-		kr_buf_addf(&url, "%s/items/%s", r->base, x.it->id);
+		kr_web_item_url(&url, r->base, x.it->id);
 		s_meta(rec, "id", x.it->id);
 		s_meta(rec, "kind", x.it->kind);
 		s_meta(rec, "publisher", x.it->pub_name ? x.it->pub_name : "");
@@ -457,116 +513,8 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 	}
 	kr_search_result_free(&res);
 	kr_buf_release(&match);
-	return 0;
-}
-
-typedef struct {
-	kr_buf id, question, answer, category, extra;
-} s_qa;
-
-static int
-s_qa_field(void *arg, const char *path, const char *value, int type)
-{
-	s_qa *row = arg;
-
-	(void)type;
-	if (strcmp(path, "id") == 0)
-		kr_buf_adds(&row->id, value);
-	else if (strcmp(path, "question") == 0)
-		kr_buf_adds(&row->question, value);
-	else if (strcmp(path, "answer") == 0)
-		kr_buf_adds(&row->answer, value);
-	else if (strcmp(path, "category") == 0)
-		kr_buf_adds(&row->category, value);
-	else if (strncmp(path, "alt_questions[", 14) == 0 || strncmp(path, "keywords[", 9) == 0)
-		kr_buf_addf(&row->extra, "%s\n", value);
-	return 0;
-}
-
-/* Q&A rows of the datasets in scope, scanned (a dataset's rows are not units of the index). */
-static int
-s_rows(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *publisher, s_records *rs)
-{
-	kr_item_filter f = { .kind = "dataset", .publisher = publisher, .order = KR_LIST_ID, .limit = 1000 };
-	kr_item_row *ds;
-	size_t nds, total, scanned = 0;
-	s_qa row = { KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT, KR_BUF_INIT };
-	int rc;
-
-	if ((rc = kr_state_item_list(c->state, &f, &ds, &nds, &total)) < 0)
-		return rc;
-	for (size_t d = 0; d < nds && scanned < MAX_ROWS_SCANNED; d++) {
-		kr_web_item x;
-		kr_buf jsonl = KR_BUF_INIT;
-		char *attr;
-		const char *p, *end;
-		if (kr_web_item_load(c, ds[d].id, &x) < 0 || kr_web_dataset_jsonl(c, x.it, &jsonl) < 0) {
-			kr_error_clear();
-			kr_buf_release(&jsonl);
-			if (x.items)
-				kr_web_item_free(&x);
-			continue;
-		}
-		attr = kr_web_attribution(x.fm, x.it->pub_name ? x.it->pub_name : x.it->publisher, 0);
-		for (p = jsonl.ptr, end = jsonl.ptr + jsonl.len; p < end && scanned < MAX_ROWS_SCANNED;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-			int top;
-			double score;
-			kr_buf head = KR_BUF_INIT, rest = KR_BUF_INIT;
-			kr_buf_clear(&row.id);
-			kr_buf_clear(&row.question);
-			kr_buf_clear(&row.answer);
-			kr_buf_clear(&row.category);
-			kr_buf_clear(&row.extra);
-			if (l == 0 || kr_json_walk(p, l, &top, s_qa_field, &row) < 0 || top != '{' || !row.question.len) {
-				kr_error_clear();
-				p += l + 1;
-				continue;
-			}
-			p += l + 1;
-			scanned++;
-			kr_buf_addf(&head, "%s\n%s", row.question.ptr, row.extra.ptr);
-			kr_buf_addf(&rest, "%s\n%s", row.answer.ptr, row.category.ptr);
-			score = s_coverage(t, head.ptr, rest.ptr);
-			kr_buf_release(&head);
-			kr_buf_release(&rest);
-			if (score <= 0)
-				continue;
-			{
-				s_record *rec = s_records_add(rs);
-				kr_buf id = KR_BUF_INIT, url = KR_BUF_INIT;
-				rec->score = score;
-				rec->rank = 0;
-				kr_buf_addf(&rec->title, "%s（%s）", x.it->title, row.id.ptr);
-				kr_buf_addf(&rec->content, "Q: %s\nA: %s", row.question.ptr, row.answer.ptr);
-				kr_buf_addf(&id, "%s#%s", x.it->id, row.id.ptr);
-				kr_buf_addf(&url, "%s/items/%s/rows?q=", r->base, x.it->id);
-				kr_url_add(&url, row.id.ptr);
-				s_meta(rec, "id", id.ptr);
-				s_meta(rec, "kind", "dataset_row");
-				s_meta(rec, "dataset", x.it->id);
-				s_meta(rec, "row_id", row.id.ptr);
-				s_meta(rec, "publisher", x.it->pub_name ? x.it->pub_name : "");
-				s_meta(rec, "lg_code", x.it->pub_code ? x.it->pub_code : "");
-				s_meta(rec, "version", x.it->version);
-				s_meta(rec, "category", row.category.ptr);
-				s_meta(rec, "url", url.ptr);
-				s_meta(rec, "出典", attr);
-				kr_buf_release(&id);
-				kr_buf_release(&url);
-			}
-		}
-		free(attr);
-		kr_buf_release(&jsonl);
-		kr_web_item_free(&x);
-	}
-	kr_buf_release(&row.id);
-	kr_buf_release(&row.question);
-	kr_buf_release(&row.answer);
-	kr_buf_release(&row.category);
-	kr_buf_release(&row.extra);
-	kr_item_rows_free(ds, nds);
+	free(file.key);
+	kr_buf_release(&file.text);
 	return 0;
 }
 
@@ -580,7 +528,7 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	s_records rs = { 0 };
 	const char *auth = r->authorization, *kid;
 	const char *kind = NULL, *publisher = NULL;
-	int top, rc = 0, items = 1, rows = 0;
+	int top, rc = 0;
 	kr_bgate g;
 	size_t written = 0;
 
@@ -610,12 +558,11 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		q.top_k = MAX_TOP_K;
 	kid = q.knowledge_id;
 	if (strcmp(kid, "all") == 0) {
-		rows = 1;
+		/* every kind, dataset rows included */
 	} else if (strcmp(kid, "case") == 0 || strcmp(kid, "guideline") == 0 || strcmp(kid, "prompt") == 0) {
 		kind = kid;
 	} else if (strcmp(kid, "dataset") == 0) {
-		kind = kid;
-		rows = 1;
+		kind = kid;             /* the cards and their rows */
 	} else if (strcmp(kid, "consultation") == 0) {
 		/*
 		 * Resolved consultations (DESIGN §7) are searched here once the
@@ -636,17 +583,31 @@ kr_api_retrieval(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			goto done;
 		}
 		publisher = kid;
-		rows = 1;
 	} else {
 		s_error(out, 404, 2001, "The knowledge does not exist");
 		goto done;
 	}
 	kr_text_tokenize(q.query, (int)strlen(q.query), KR_TEXT_QUERY, s_token, &t);
-	if (t.n && items && (rc = s_items(c, r, &t, kind, publisher, (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4,
-	    &g, &rs)) < 0)
-		goto done;
-	if (t.n && rows && (rc = s_rows(c, r, &t, publisher, &rs)) < 0)
-		goto done;
+	/*
+	 * Candidates by bm25, a window four times top_k; when fewer than top_k
+	 * of them pass score_threshold and metadata_condition while the index
+	 * holds more matches, a window four times wider, up to MAX_CANDIDATES:
+	 * forty rows about ごみ never hide the case a condition asks for.
+	 */
+	for (size_t limit = (size_t)q.top_k * 4 < 40 ? 40 : (size_t)q.top_k * 4; t.n; limit *= 4) {
+		size_t total = 0, pass = 0;
+		for (size_t i = 0; i < rs.n; i++)
+			s_record_free(&rs.v[i]);
+		rs.n = 0;
+		if (limit > MAX_CANDIDATES)
+			limit = MAX_CANDIDATES;
+		if ((rc = s_items(c, r, &t, kind, publisher, limit, &g, &rs, &total)) < 0)
+			goto done;
+		for (size_t i = 0; i < rs.n && pass < (size_t)q.top_k; i++)
+			pass += rs.v[i].score >= q.threshold && s_conds_match(&q, &rs.v[i]);
+		if (pass >= (size_t)q.top_k || total <= limit || limit == MAX_CANDIDATES)
+			break;
+	}
 	if (rs.n > 1)
 		qsort(rs.v, rs.n, sizeof(s_record), s_record_cmp);
 	out->type = "application/json; charset=utf-8";

@@ -31,10 +31,16 @@ kr_web_held(kr_web_ctx *c, const kr_state_item *it)
 	return rc;
 }
 
+static char *
+s_dup(const char *s)
+{
+	return s ? kr_strdup(s) : NULL;
+}
+
 int
 kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out)
 {
-	uint8_t commit[KR_OID_LEN];
+	uint8_t commit[KR_OID_LEN], blob[KR_OID_LEN];
 	int bl, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -47,9 +53,16 @@ kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out)
 		kr_web_item_free(out);
 		return rc;
 	}
-	if ((rc = kr_unhex(commit, KR_OID_LEN, out->it->commit)) < 0 ||
-	    (rc = kr_store_read(c->store, out->it->publisher, out->it->collection, commit, out->it->path,
-	    &out->text)) < 0) {
+	/*
+	 * By the blob id the index recorded: reading by path would load the
+	 * commit's trees, and a collection of 100,000 cases has a directory
+	 * tree of megabytes (a third of an item page's time).
+	 */
+	if (out->it->blob && kr_unhex(blob, KR_OID_LEN, out->it->blob) == 0)
+		rc = kr_store_read_blob(c->store, out->it->publisher, out->it->collection, blob, &out->text);
+	else if ((rc = kr_unhex(commit, KR_OID_LEN, out->it->commit)) == 0)
+		rc = kr_store_read(c->store, out->it->publisher, out->it->collection, commit, out->it->path, &out->text);
+	if (rc < 0) {
 		kr_web_item_free(out);
 		return rc;
 	}
@@ -68,6 +81,95 @@ kr_web_item_free(kr_web_item *x)
 	kr_state_items_free(x->items, x->nitems);
 	kr_buf_release(&x->text);
 	kr_yaml_free(&x->fm);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- dataset rows -------------------------------------------------------- */
+
+static int
+s_row_found(void *arg, const kr_dataset_row *row)
+{
+	kr_web_row *x = arg;
+
+	if (strcmp(row->id, x->row_id) != 0)
+		return 0;
+	x->question = kr_strdup(row->question);
+	x->answer = kr_strdup(row->answer);
+	x->alt_questions = kr_strdup(row->alt_questions);
+	x->keywords = kr_strdup(row->keywords);
+	x->category = s_dup(row->category);
+	x->issuer = s_dup(row->issuer);
+	x->source_title = s_dup(row->source_title);
+	x->updated = s_dup(row->updated);
+	return 1;
+}
+
+int
+kr_web_row_load(kr_web_ctx *c, const char *id, kr_web_rowfile *file, kr_web_row *out)
+{
+	const char *hash = strchr(id, '#');
+	kr_state_item *v = NULL;
+	size_t n = 0;
+	kr_web_rowfile own = { NULL, KR_BUF_INIT };
+	kr_web_rowfile *f = file ? file : &own;
+	char *ds_id = NULL, *path = NULL, *key = NULL;
+	uint8_t commit[KR_OID_LEN];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!hash || !hash[1])
+		return kr_error(KR_ENOTFOUND, "%s is not a dataset row (DATASET-ID#ROW)", id);
+	out->row_id = kr_strdup(hash + 1);
+	ds_id = kr_strndup(id, (size_t)(hash - id));
+	if ((rc = kr_state_item_find(c->state, id, &v, &n)) < 0)
+		goto done;
+	/* the row's data file: the item's path up to the '#' of its row id */
+	if (!(hash = strrchr(v[0].path, '#')) || (rc = kr_unhex(commit, KR_OID_LEN, v[0].commit)) < 0) {
+		rc = rc < 0 ? rc : kr_error(KR_ENOTFOUND, "%s: no data file recorded for the row", id);
+		goto done;
+	}
+	path = kr_strndup(v[0].path, (size_t)(hash - v[0].path));
+	key = kr_sprintf("%s\n%s\n%s\n%s", v[0].publisher, v[0].collection, v[0].commit, path);
+	if (!f->key || strcmp(f->key, key) != 0) {
+		free(f->key);
+		f->key = NULL;
+		kr_buf_clear(&f->text);
+		if ((rc = kr_store_read(c->store, v[0].publisher, v[0].collection, commit, path, &f->text)) < 0)
+			goto done;
+		f->key = key;
+		key = NULL;
+	}
+	if (kr_dataset_rows(f->text.ptr ? f->text.ptr : "", f->text.len, s_row_found, out) != 1) {
+		rc = kr_error(KR_ENOTFOUND, "%s: no row %s in %s at %.12s", ds_id, out->row_id, path, v[0].commit);
+		goto done;
+	}
+	rc = kr_web_item_load(c, ds_id, &out->ds);
+done:
+	if (rc < 0)
+		kr_web_row_free(out);
+	kr_state_items_free(v, n);
+	free(own.key);
+	kr_buf_release(&own.text);
+	free(ds_id);
+	free(path);
+	free(key);
+	return rc;
+}
+
+void
+kr_web_row_free(kr_web_row *x)
+{
+	if (x->ds.items)
+		kr_web_item_free(&x->ds);
+	free(x->row_id);
+	free(x->question);
+	free(x->answer);
+	free(x->alt_questions);
+	free(x->keywords);
+	free(x->category);
+	free(x->issuer);
+	free(x->source_title);
+	free(x->updated);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -95,12 +197,6 @@ s_hist_add(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, 
 	v->present = blob != NULL;
 	v->time = time;
 	return 0;
-}
-
-static char *
-s_dup(const char *s)
-{
-	return s ? kr_strdup(s) : NULL;
 }
 
 int

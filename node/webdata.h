@@ -33,6 +33,28 @@ int kr_web_item_load(kr_web_ctx *c, const char *id, kr_web_item *out);
 int kr_web_held(kr_web_ctx *c, const kr_state_item *it);
 void kr_web_item_free(kr_web_item *x);
 
+/*
+ * A row of a dataset's data file as the search index holds it
+ * ("DATASET-ID#ROW", kr_state_item_put): the dataset's card and the row's
+ * fields. file, when set, keeps the last data file read across calls (a
+ * result page often holds several rows of one file); free it with
+ * kr_buf_release(&file->text) and free(file->key). KR_ENOTFOUND when the
+ * row is not held here.
+ */
+typedef struct {
+	kr_web_item ds;                /* the dataset's card */
+	char *row_id, *question, *answer, *alt_questions, *keywords; /* lists "\n"-joined, "" if none */
+	char *category, *issuer, *source_title, *updated;             /* NULL if none */
+} kr_web_row;
+
+typedef struct {
+	char *key;
+	kr_buf text;
+} kr_web_rowfile;
+
+int kr_web_row_load(kr_web_ctx *c, const char *id, kr_web_rowfile *file, kr_web_row *out);
+void kr_web_row_free(kr_web_row *x);
+
 /* One version of an item's file (newest first). */
 typedef struct {
 	char commit[KR_OID_HEX + 1], blob[KR_OID_HEX + 1];

@@ -178,11 +178,12 @@ kr_pref_name(const char *code)
 	return n >= 1 && n <= 47 ? s_prefs[n] : NULL;
 }
 
-static const char *const s_facet_keys[4] = { "kind", "outcome", "domain", "prefecture" };
+static const char *const s_facet_keys[KR_NFACETS] = { "kind", "outcome", "domain", "prefecture", "ai_use", "deployment",
+	"popband" };
 
 void
 kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, char *const *hit_extra,
-    const char *doc_extra)
+    const char *doc_extra, kr_search_url_fn url, void *url_arg)
 {
 	kr_buf_adds(b, "{");
 	kr_buf_addjson_kv(b, "query", query, 0);
@@ -203,6 +204,12 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, c
 		kr_buf_addjson_kv(b, "snippet", h->snippet, 1);
 		if (h->more_rows)
 			kr_buf_addf(b, ",\"more_rows\":%zu", h->more_rows);
+		if (url) {
+			kr_buf u = KR_BUF_INIT;
+			url(&u, h->id, url_arg);
+			kr_buf_addjson_kv(b, "url", u.ptr, 1);
+			kr_buf_release(&u);
+		}
 		kr_buf_addf(b, ",\"rank\":%.4f,\"source\":\"local\",\"verified\":true", h->rank);
 		if (hit_extra && hit_extra[i]) {
 			kr_buf_addch(b, ',');
@@ -211,7 +218,7 @@ kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, c
 		kr_buf_addch(b, '}');
 	}
 	kr_buf_addf(b, "],\"rows_folded\":%zu,\"facets\":{", r->rows_folded);
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		kr_buf_addf(b, "%s\"%s\":{", f ? "," : "", s_facet_keys[f]);
 		for (size_t i = 0; i < r->nfacets[f]; i++) {
 			if (i)

@@ -26,9 +26,12 @@ int kr_search_compile(const char *q, kr_buf *match);
  * hit_extra (NULL, or r->nhits entries, each NULL or JSON members without
  * braces) is added to each hit, doc_extra (NULL or members) to the document:
  * the board's verdict, which this layer does not know (node/board.h).
+ * url, when set, appends the address of hit id (its "url" field; the web
+ * server's pages, node/html.c kr_web_item_url); the CLI has none.
  */
+typedef void (*kr_search_url_fn)(kr_buf *out, const char *id, void *arg);
 void kr_search_result_json(kr_buf *b, const kr_search_result *r, const char *query, char *const *hit_extra,
-    const char *doc_extra);
+    const char *doc_extra, kr_search_url_fn url, void *url_arg);
 
 /* Name of a prefecture by its two-digit number ("37" -> 香川県), or NULL. */
 const char *kr_pref_name(const char *code);

@@ -5,7 +5,7 @@
  * code per row, indexed by items.n; the two list columns (domains,
  * ai_uses) keep a slice of a flat code array per row. A row exists when
  * its kind code is non-zero (items.kind is NOT NULL). Facet counts are
- * arrays indexed by code, so counting a match is four increments; the top
+ * arrays indexed by code, so counting a match is a few increments; the top
  * k is a binary max-heap of the k best so far (the worst on top). Rows
  * of a dataset (items DATASET-ID#ROW) carry their dataset's code: a query
  * ranks at most KR_SEARCH_ROWS_SHOWN of each dataset (its best, kept per
@@ -231,7 +231,8 @@ kr_scols_group(kr_scols *c, int64_t n, const char *dataset)
 /* ---- one query ---- */
 
 /* The facets reported, by kr_search_result index, and the column each counts. */
-static const int s_facet_col[4] = { KR_SCOL_KIND, KR_SCOL_OUTCOME, KR_SCOL_DOMAINS, KR_SCOL_PREF };
+static const int s_facet_col[KR_NFACETS] = { KR_SCOL_KIND, KR_SCOL_OUTCOME, KR_SCOL_DOMAINS, KR_SCOL_PREF,
+	KR_SCOL_AIUSES, KR_SCOL_DEPLOYMENT, KR_SCOL_POPBAND };
 
 typedef struct {
 	int64_t n;
@@ -252,7 +253,7 @@ struct kr_scols_run {
 	uint32_t want_list[2];
 	unsigned char *since_ok;        /* per updated code: within since and until, or NULL */
 	int none;                       /* a filter value no row has */
-	size_t *count[4];
+	size_t *count[KR_NFACETS];
 	size_t total;
 	s_best *heap;
 	size_t nheap, limit;
@@ -299,7 +300,7 @@ kr_scols_run_new(const kr_scols *c, const kr_search_q *q, size_t limit)
 		for (uint32_t i = 1; i < in->n; i++)
 			r->since_ok[i] = r->since_ok[i] && strncmp(in->v[i], q->until, 10) <= 0;
 	}
-	for (int f = 0; f < 4; f++)
+	for (int f = 0; f < KR_NFACETS; f++)
 		r->count[f] = kr_calloc(c->in[s_facet_col[f]].n + 1, sizeof(size_t));
 	if (!q->rows_all && c->grp.n > 1)
 		r->grp = kr_calloc(c->grp.n, sizeof(s_group));
@@ -313,7 +314,7 @@ kr_scols_run_destroy(kr_scols_run **rp)
 
 	if (!rp || !(r = *rp))
 		return;
-	for (int f = 0; f < 4; f++)
+	for (int f = 0; f < KR_NFACETS; f++)
 		free(r->count[f]);
 	free(r->since_ok);
 	free(r->grp);
@@ -355,13 +356,16 @@ kr_scols_pass(kr_scols_run *r, int64_t n, int *ntokens)
 		if (r->want_list[l] && !s_in_list(c, l, n, r->want_list[l]))
 			return 0;
 	r->total++;
-	r->count[0][c->code[KR_SCOL_KIND][n]]++;
-	r->count[1][c->code[KR_SCOL_OUTCOME][n]]++;
-	r->count[3][c->code[KR_SCOL_PREF][n]]++;
-	{
-		const uint32_t *v = c->flat[0] + c->lstart[0][n];
-		for (uint16_t i = 0; i < c->llen[0][n]; i++)
-			r->count[2][v[i]]++;
+	r->count[KR_FACET_KIND][c->code[KR_SCOL_KIND][n]]++;
+	r->count[KR_FACET_OUTCOME][c->code[KR_SCOL_OUTCOME][n]]++;
+	r->count[KR_FACET_PREF][c->code[KR_SCOL_PREF][n]]++;
+	r->count[KR_FACET_DEPLOYMENT][c->code[KR_SCOL_DEPLOYMENT][n]]++;
+	r->count[KR_FACET_POPBAND][c->code[KR_SCOL_POPBAND][n]]++;
+	for (int l = 0; l < 2; l++) {
+		const uint32_t *v = c->flat[l] + c->lstart[l][n];
+		size_t *count = r->count[l ? KR_FACET_AIUSE : KR_FACET_DOMAIN];
+		for (uint16_t i = 0; i < c->llen[l][n]; i++)
+			count[v[i]]++;
 	}
 	return 1;
 }
@@ -453,7 +457,7 @@ kr_scols_finish(kr_scols_run *r, double rank_scale, kr_search_result *out, int64
 	const kr_scols *c = r->c;
 
 	out->total = r->total;
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		const s_intern *in = &c->in[s_facet_col[f]];
 		for (uint32_t i = 1; i < in->n; i++) {
 			if (!r->count[f][i] || !in->v[i][0])

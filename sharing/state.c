@@ -1257,7 +1257,7 @@ kr_search_result_free(kr_search_result *r)
 		free(h->snippet); free(h->collection); free(h->path);
 	}
 	free(r->hits);
-	for (int f = 0; f < 4; f++) {
+	for (int f = 0; f < KR_NFACETS; f++) {
 		for (size_t i = 0; i < r->nfacets[f]; i++)
 			free(r->facets[f][i].value);
 		free(r->facets[f]);
@@ -1576,23 +1576,40 @@ kr_state_rejected_put(kr_state *st, const char *pub, const char *peer, const uin
 
 /* ---- listing items without a search (web pages, CKAN, DCAT; issue 10) ---- */
 
-#define LIST_WHERE \
-	" FROM items i LEFT JOIN heads h ON h.publisher = i.publisher AND h.collection = i.collection" \
-	" LEFT JOIN manifests m ON m.publisher = i.publisher" \
-	" WHERE (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.publisher = ?2 OR i.lg_code = ?2)" \
-	" AND coalesce(h.synced, 0) >= ?3 AND instr(i.path, '#') = 0" /* items, not dataset rows */
+/*
+ * The WHERE of a listing with only the filters f sets: "(?1 IS NULL OR
+ * i.kind = ?1)" would keep SQLite from using items_facets, so every
+ * listing of a kind read the whole items table (100,000 items: seconds,
+ * for the board's four kinds on every item page). Parameters keep their
+ * numbers (?1 kind, ?2 publisher, ?3 synced_since) whichever are used.
+ */
+static void
+s_list_where(kr_buf *sql, const kr_item_filter *f)
+{
+	kr_buf_adds(sql, " FROM items i LEFT JOIN heads h ON h.publisher = i.publisher AND h.collection = i.collection"
+	    " LEFT JOIN manifests m ON m.publisher = i.publisher"
+	    " WHERE coalesce(h.synced, 0) >= ?3 AND instr(i.path, '#') = 0"); /* items, not dataset rows */
+	if (f->kind)
+		kr_buf_adds(sql, " AND i.kind = ?1");
+	if (f->publisher)
+		kr_buf_adds(sql, " AND (i.publisher = ?2 OR i.lg_code = ?2)");
+}
 
 int
 kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, size_t *n, size_t *total)
 {
 	sqlite3_stmt *stmt;
+	kr_buf sql = KR_BUF_INIT;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	*total = 0;
-	if ((rc = s_prep(st, &stmt, "SELECT count(*)" LIST_WHERE, "ssI", f->kind, f->publisher,
-	    f->synced_since)) < 0)
+	kr_buf_adds(&sql, "SELECT count(*)");
+	s_list_where(&sql, f);
+	rc = s_prep(st, &stmt, sql.ptr, "ssI", f->kind, f->publisher, f->synced_since);
+	kr_buf_release(&sql);
+	if (rc < 0)
 		return rc;
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*total = (size_t)sqlite3_column_int64(stmt, 0);
@@ -1601,14 +1618,15 @@ kr_state_item_list(kr_state *st, const kr_item_filter *f, kr_item_row **out, siz
 		return s_dberr(st, "counting items");
 	if (f->limit == 0 || f->offset >= *total)
 		return 0;
-	if ((rc = s_prep(st, &stmt, f->order == KR_LIST_ID ?
-	    "SELECT i.id, i.kind, i.title, i.version, i.updated, i.published, i.publisher, i.collection, "
-	    "i.path, i.commit_id, i.blob, m.name, i.lg_code, i.outcome, i.headline, i.domains, "
-	    "coalesce(h.synced, 0)" LIST_WHERE " ORDER BY i.id, i.publisher LIMIT ?4 OFFSET ?5" :
-	    "SELECT i.id, i.kind, i.title, i.version, i.updated, i.published, i.publisher, i.collection, "
-	    "i.path, i.commit_id, i.blob, m.name, i.lg_code, i.outcome, i.headline, i.domains, "
-	    "coalesce(h.synced, 0)" LIST_WHERE " ORDER BY 17 DESC, i.updated DESC, i.id LIMIT ?4 OFFSET ?5",
-	    "ssIII", f->kind, f->publisher, f->synced_since, (int64_t)f->limit, (int64_t)f->offset)) < 0)
+	kr_buf_adds(&sql, "SELECT i.id, i.kind, i.title, i.version, i.updated, i.published, i.publisher, i.collection, "
+	    "i.path, i.commit_id, i.blob, m.name, i.lg_code, i.outcome, i.headline, i.domains, coalesce(h.synced, 0)");
+	s_list_where(&sql, f);
+	kr_buf_adds(&sql, f->order == KR_LIST_ID ? " ORDER BY i.id, i.publisher LIMIT ?4 OFFSET ?5" :
+	    " ORDER BY 17 DESC, i.updated DESC, i.id LIMIT ?4 OFFSET ?5");
+	rc = s_prep(st, &stmt, sql.ptr, "ssIII", f->kind, f->publisher, f->synced_since, (int64_t)f->limit,
+	    (int64_t)f->offset);
+	kr_buf_release(&sql);
+	if (rc < 0)
 		return rc;
 	*out = kr_calloc(f->limit < *total ? f->limit : *total, sizeof(**out));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < f->limit) {

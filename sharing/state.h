@@ -154,15 +154,16 @@ typedef struct {
 	size_t count;
 } kr_facet;
 
+enum { KR_FACET_KIND, KR_FACET_OUTCOME, KR_FACET_DOMAIN, KR_FACET_PREF,
+	KR_FACET_AIUSE, KR_FACET_DEPLOYMENT, KR_FACET_POPBAND, KR_NFACETS };
+
 typedef struct {
 	kr_search_hit *hits;
 	size_t nhits, total;
 	size_t rows_folded;             /* matching rows left out of the ranking (see rows_all) */
-	kr_facet *facets[4];            /* kind, outcome, domain, prefecture */
-	size_t nfacets[4];
+	kr_facet *facets[KR_NFACETS];   /* kind, outcome, domain, prefecture, ai_use, deployment, popband */
+	size_t nfacets[KR_NFACETS];
 } kr_search_result;
-
-enum { KR_FACET_KIND, KR_FACET_OUTCOME, KR_FACET_DOMAIN, KR_FACET_PREF };
 
 /* Calls cb with the indexed text of every item (title, body, front-matter values). */
 typedef int (*kr_state_text_cb)(void *arg, const char *id, const char *title, const char *body,

@@ -60,10 +60,10 @@ get "/items/372081/guideline/ai-guideline/diff?a=0000000&b=1111111" >/dev/null
 check "an unknown version in the diff is a 404" test "$(status)" = 404
 
 get /items/370002/dataset/big-qa/rows >rows1.html
-check "the dataset viewer shows 100 rows a page" sh -c "test \$(grep -o '<tr><th scope=\"row\">r[0-9]*' rows1.html | wc -l) = 100 &&
+check "the dataset viewer shows 100 rows a page, each row's id linking to its own page" sh -c "test \$(grep -o '<tr><th scope=\"row\"><a href=\"/items/370002/dataset/big-qa/rows/r[0-9]*\">r[0-9]*' rows1.html | wc -l) = 100 &&
 	grep -q '250行中 1–100行目' rows1.html"
 get "/items/370002/dataset/big-qa/rows?page=3" >rows3.html
-check "page 3 holds rows 201-250" sh -c "grep -q '250行中 201–250行目' rows3.html && grep -q 'scope=\"row\">r250<' rows3.html && ! grep -q 'scope=\"row\">r200<' rows3.html"
+check "page 3 holds rows 201-250" sh -c "grep -q '250行中 201–250行目' rows3.html && grep -q '>r250</a></th>' rows3.html && ! grep -q '>r200</a></th>' rows3.html"
 get "/items/370002/dataset/gomi-qa/rows?q=%E7%B2%97%E5%A4%A7" >filter.html
 want=$(grep -c '粗大' "$SRC/deploy/samples/370002/datasets/gomi-qa/data/qa.jsonl")
 check "the filter keeps the rows that mention 粗大 ($want)" grep -q "${want}行中 1–${want}行目（絞り込み後）" filter.html

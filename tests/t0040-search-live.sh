@@ -36,7 +36,7 @@ same() {
 		curl -s "$WEB/api/search?q=$Q&outcome=%E8%A6%8B%E9%80%81%E3%82%8A" >web.json
 	else
 		k --home town search --json 案内 >cli.json && curl -s "$WEB/api/search?q=$Q" >web.json
-	fi && cmp -s cli.json web.json
+	fi && sed 's/,"url":"[^"]*"//g' web.json | cmp -s cli.json -     # the web adds each hit's url
 }
 # the daemon's answer holds ID (waits out replication and indexing)
 has() { curl -s "$WEB/api/search?q=$Q" | grep -q "\"id\":\"$1\""; }

@@ -20,13 +20,16 @@ trap cleanup EXIT INT TERM
 cd "$B"
 command -v wrk >/dev/null || { echo "web bench: wrk is missing (make deps installs it)"; exit 1; }
 
-# items N DIR: N case records, 1-2 KB of Japanese each; every 7th mentions ごみ
+# items N DIR: N case records, 1-2 KB of Japanese each; every 7th mentions ごみ.
+# In parts DIR/p0, p1, … of 40,000: one update may change at most 100,000
+# files and directories (sharing/store.c refuses more as a hostile tree).
 items() {
-	mkdir -p "$2/cases"
-	awk -v n="$1" -v dir="$2/cases" 'BEGIN {
+	p=0
+	while [ $p -le $(( ($1 - 1) / 40000 )) ]; do mkdir -p "$2/p$p/cases"; p=$((p + 1)); done
+	awk -v n="$1" -v dir="$2" 'BEGIN {
 		split("住民 問合せ 生成AI チャットボット 分別 収集日 議会 答弁 子育て 正答率 職員 研修 窓口 観光 防災 福祉 議事録 要約 翻訳 分析", w, " ");
 		for (i = 1; i <= n; i++) {
-			f = sprintf("%s/c%06d.md", dir, i);
+			f = sprintf("%s/p%d/cases/c%06d.md", dir, int((i - 1) / 40000), i);
 			printf "---\nkind: case\nid: 232114/case/c%06d\ntitle: 性能測定の事例 %d %s%s\npublisher: {lg_code: \"232114\", name: 豊田市}\n", i, i, w[i % 20 + 1], (i % 7 == 0 ? "とごみ出し" : "") > f;
 			printf "version: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\n" > f;
 			printf "domains: [住民問合せ対応]\nai_uses: [対話生成]\noutcome: %s\nsources: [{title: 測定用, issuer: 豊田市}]\n---\n", (i % 3 ? "継続実証" : "見送り") > f;
@@ -58,7 +61,7 @@ for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
 	items "$N" gen$N
 	"$K" --home $home init --name 豊田市 --lg-code 232114 >/dev/null
 	t0=$(date +%s%N)
-	"$K" --home $home publish gen$N >/dev/null
+	for part in gen$N/p*; do "$K" --home $home publish "$part" >/dev/null; done
 	t1=$(date +%s%N)
 	"$K" --home $home follow tcp://127.0.0.1:$P --publisher "$("$K" --home feeder id --fingerprint)" >/dev/null
 	wp=$((P + 10 + N % 1000))

@@ -88,6 +88,19 @@ await Promise.all([page.waitForNavigation(), page.press('#rq', 'Enter')]);
 rows = await page.$$eval('tbody tr th[scope=row]', els => els.map(e => e.textContent));
 ok(rows.length === 1 && rows[0] === 'r007', 'the filter narrows the rows', rows.join(','));
 
+// 3b. a row hit opens that row (its own page; a '#' in the link would open the dataset)
+await page.goto(`${base}/search`);
+await page.fill('#q', '粗大ごみ 申込');
+await Promise.all([page.waitForNavigation(), page.click('form[role=search] button[type=submit]')]);
+await Promise.all([page.waitForNavigation(), page.click('a[href="/items/370002/dataset/gomi-qa/rows/q002"]')]);
+await shot(page, 'row-q002');
+const rowH1 = await page.innerText('h1');
+const marked = await page.$$eval('tr[aria-current=true] th[scope=row]', els => els.map(e => e.textContent));
+const rowText = await page.innerText('main');
+ok(page.url().endsWith('/items/370002/dataset/gomi-qa/rows/q002') && rowH1.includes('行 q002') &&
+	marked.length === 1 && marked[0] === 'q002' && rowText.includes('粗大ごみはどうやって申し込みますか'),
+	'search 粗大ごみ 申込, click the row hit: that row, marked in the viewer', `${page.url()} ${rowH1} ${marked}`);
+
 // 4. keyboard only: search → item → diff
 const kb = await context.newPage();
 await kb.goto(`${base}/search`);
@@ -134,7 +147,7 @@ const pages = [
 	['search-facet', '/search?q=AI&outcome=%E8%A6%8B%E9%80%81%E3%82%8A'],
 	['case', '/items/372081/case/gomi-chatbot-poc'], ['guideline', '/items/372081/guideline/ai-guideline'],
 	['diff', '/items/372081/guideline/ai-guideline/diff'], ['dataset', '/items/370002/dataset/gomi-qa'],
-	['rows', '/items/370002/dataset/gomi-qa/rows'], ['federation', '/federation'], ['status', '/status'],
+	['rows', '/items/370002/dataset/gomi-qa/rows'], ['row', '/items/370002/dataset/gomi-qa/rows/q002'], ['federation', '/federation'], ['status', '/status'],
 	['not-found', '/items/999999/case/none'], ['bad-request', '/search?q=%FF'], ['hostile', '/items/142018/case/xss-probe'],
 ];
 for (const [name, path] of pages) {
