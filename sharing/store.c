@@ -138,10 +138,42 @@ s_repo_free(s_repo *r)
 	free(r);
 }
 
+/*
+ * libgit2 1.5 as Debian builds it (mbedTLS backend) parses the whole system
+ * CA bundle, /etc/ssl/certs/ca-certificates.crt, inside git_libgit2_init:
+ * unconditionally, before git_libgit2_opts can be called, so
+ * GIT_OPT_SET_SSL_CERT_LOCATIONS comes too late. That was more than half
+ * the instructions of a short command (`kairan id`, `kairan publish`).
+ * kairan never uses libgit2's transports (replication is its own protocol
+ * over ZeroMQ, packs are written here), so no certificate is ever needed:
+ * this definition, found before libmbedx509's by the dynamic linker,
+ * loads none. It fails closed: should a TLS transport ever be used, no
+ * server verifies. The error libgit2 records for it is cleared after
+ * git_libgit2_init (s_git_init).
+ */
+int mbedtls_x509_crt_parse_file(void *chain, const char *path);
+int
+mbedtls_x509_crt_parse_file(void *chain, const char *path)
+{
+	(void)chain;
+	(void)path;
+	return -0x2900; /* MBEDTLS_ERR_X509_FILE_IO_ERROR: nothing loaded */
+}
+
+/* git_libgit2_init without the residue of the refused CA bundle. */
+static int
+s_git_init(void)
+{
+	int n = git_libgit2_init();
+
+	git_error_clear();
+	return n;
+}
+
 void
 kr_store_strict(int on)
 {
-	git_libgit2_init();
+	s_git_init();
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 	git_libgit2_shutdown();
 }
@@ -152,7 +184,7 @@ kr_store_open(kr_store **out, const char *home)
 	kr_store *s;
 	int rc;
 
-	if (git_libgit2_init() == 1) {
+	if (s_git_init() == 1) {
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		/* Keep parsed trees of large collections in the object cache. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
@@ -2598,7 +2630,7 @@ kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const 
 		return kr_error(KR_EUSAGE, "'%s/%s' is not a publisher fingerprint and collection name", pub, coll);
 	if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return kr_error(KR_ENOTFOUND, "%s: no such directory", gitdir);
-	git_libgit2_init();
+	s_git_init();
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(gitdir);
 	s->root = kr_strdup("(mirror)");
