@@ -30,6 +30,7 @@ echo
 # BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates).
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }   # what the process alone holds
 fds() { ls "/proc/$1/fd" | wc -l; }
 if [ "${BENCH_ONLY:-}" != search ]; then
 
@@ -164,21 +165,22 @@ serve mtown $((M + 2)) $((M + 3))
 MPID=$(echo $pids | awk '{ print $NF }')
 sleep 2
 echo "memory of a serving town node (RSS, PSS from /proc/PID/smaps_rollup, open descriptors):"
-echo "  idle, one item: RSS $(rss_kb $MPID) kB, PSS $(pss_kb $MPID) kB, $(fds $MPID) fds  [target PSS <= 10 MB]"
+echo "  idle, one item: RSS $(rss_kb $MPID) kB, PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds  [target PSS <= 10 MB]"
 mkdir mlat
 i=0; while [ $i -lt 1000 ]; do item 372081 "m-$i" 4000 >mlat/lat-$i.md; i=$((i + 1)); done
 mkdir m1 m2
 i=0; while [ $i -lt 100 ]; do ln -s ../mlat/lat-$i.md m1/lat-$i.md; i=$((i + 1)); done
 while [ $i -lt 1000 ]; do ln -s ../mlat/lat-$i.md m2/lat-$((i - 100)).md; i=$((i + 1)); done
 MEP="tcp://127.0.0.1:$((M + 3))#$(zk mtown)" MPEP="tcp://127.0.0.1:$((M + 1))#$(zk mpub)"
-"$TOOLS/benchsub" latency "$K" mpub "$MEP" 100 m1 "$MPEP" >/dev/null
+# (benchsub fails when an update is not verified within 5 s: the figures below still count)
+n1=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 100 m1 "$MPEP" || true)
 sleep 2
 r100=$(rss_kb $MPID) p100=$(pss_kb $MPID)
-echo "  after 100 updates: RSS $r100 kB, PSS $p100 kB, $(fds $MPID) fds"
-"$TOOLS/benchsub" latency "$K" mpub "$MEP" 900 m2 "$MPEP" >/dev/null
+echo "  after 100 updates: RSS $r100 kB, PSS $p100 kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n1%% *} of 100 verified within 5 s each)"
+n2=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 900 m2 "$MPEP" || true)
 sleep 2
 r1k=$(rss_kb $MPID) p1k=$(pss_kb $MPID)
-echo "  after 1,000 updates: RSS $r1k kB, PSS $p1k kB, $(fds $MPID) fds: RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
+echo "  after 1,000 updates: RSS $r1k kB, PSS $p1k kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n2%% *} of 900 verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
 echo
 fi
 
