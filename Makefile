@@ -21,7 +21,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 
 PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson libmicrohttpd libcmark
-PKGS += libsystemd
+# (sd_notify: node/service.c speaks the protocol itself; libsystemd loaded seven libraries into every command)
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
 	git openssh-client sqlite3 perl procps libmicrohttpd-dev libcmark-dev chromium fonts-ipafont-gothic wrk curl python3 xxd

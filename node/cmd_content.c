@@ -467,6 +467,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
 	}
 	c->h.rep.notice = s_publish_notice;
+	c->h.rep.defer_maintenance = 1; /* the running node hears of it first, see below */
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
 		goto done;
@@ -484,6 +485,9 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		printf("announced to peers by the running node\n");
 	else
 		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
+	fflush(stdout);
+	/* consolidation after the announcement: peers fetch while this repacks */
+	kr_replica_maintain(&c->h.rep);
 done:
 	s_inputs_free(&in, items);
 	kr_strv_free(paths, nattach);
@@ -891,6 +895,7 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 		return 1;
 	}
 	kr_buf_addf(&msg, "withdraw: %s\n\n%s\n", argv[optind], reason);
+	c->h.rep.defer_maintenance = 1;
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, "kairan: withdraw: %s; nothing was changed\n", kr_errmsg());
 	} else {
@@ -899,6 +904,8 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 		if (kr_control_poke(&c->h, "announce", 2000) == 0)
 			printf("announced to peers by the running node\n");
 		rc = 0;
+		fflush(stdout);
+		kr_replica_maintain(&c->h.rep); /* after the announcement */
 	}
 	kr_strv_free(under.v, under.n);
 	free(under.prefix);

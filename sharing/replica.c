@@ -81,6 +81,9 @@ struct kr_replica_fed {
 void
 kr_replica_release(kr_replica *r)
 {
+	kr_strv_free(r->maint, r->nmaint);
+	r->maint = NULL;
+	r->nmaint = 0;
 	if (r->fed) {
 		kr_fedstore_close(&r->fed->f);
 		free(r->fed);
@@ -1819,8 +1822,14 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		res->changed = moved;
 		for (size_t j = 0; j < nt; j++) {
 			int packed;
-			if (t[j].coll)
+			if (!t[j].coll)
+				continue;
+			if (r->defer_maintenance) {
+				r->maint = kr_realloc(r->maint, (r->nmaint + 1) * sizeof(char *));
+				r->maint[r->nmaint++] = kr_strdup(t[j].coll);
+			} else {
 				kr_store_maintain(r->store, r->own, t[j].coll, 1, &packed);
+			}
 		}
 		for (const char *p = notices.ptr; r->notice && p && *p;) {
 			const char *nl = strchr(p, '\n');
@@ -1836,6 +1845,20 @@ done:
 	free(sf);
 	free(t);
 	return rc;
+}
+
+void
+kr_replica_maintain(kr_replica *r)
+{
+	for (size_t i = 0; i < r->nmaint; i++) {
+		int packed;
+		/* best effort, as after an immediate publish: the next publish or start tries again */
+		if (kr_store_maintain(r->store, r->own, r->maint[i], 1, &packed) < 0)
+			kr_error_clear();
+	}
+	kr_strv_free(r->maint, r->nmaint);
+	r->maint = NULL;
+	r->nmaint = 0;
 }
 
 int

@@ -29,6 +29,15 @@ typedef struct {
 	void (*notice)(const char *msg, void *arg);
 	void *notice_arg;
 	struct kr_replica_fed *fed;     /* the federation's newest version, reloaded when it changes */
+	/*
+	 * 1: kr_replica_publish leaves the consolidation of the repositories it
+	 * moved (kr_store_maintain: a scan of 256 loose-object directories, at
+	 * times a repack) to kr_replica_maintain, so a command can hand the new
+	 * manifest to the running node first. 0: it maintains before returning.
+	 */
+	int defer_maintenance;
+	char **maint;                   /* collections of ours waiting for kr_replica_maintain */
+	size_t nmaint;
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -117,6 +126,9 @@ typedef struct {
  */
 int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res);
+
+/* Consolidates the collections a deferred publish moved (see defer_maintenance). */
+void kr_replica_maintain(kr_replica *r);
 
 /* Signs a fresh manifest of this node's current heads (seq + 1). */
 int kr_replica_issue(kr_replica *r, uint64_t *seq);

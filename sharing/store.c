@@ -32,7 +32,13 @@
 #define MAIN_REF "refs/heads/main"
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
-static int s_deflate(kr_buf *out, const void *data, size_t len, int level);
+/* One deflate state for all the entries of a pack (deflateInit costs ~270 KB allocated and cleared). */
+typedef struct {
+	z_stream z;
+	int level, ready;
+} s_zip;
+static int s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level);
+static void s_zip_end(s_zip *zp);
 static int s_write_pack(git_repository *repo, const kr_buf *pack);
 
 #define BULK_FILES 64     /* a publish this large writes its blobs as one pack */
@@ -138,10 +144,42 @@ s_repo_free(s_repo *r)
 	free(r);
 }
 
+/*
+ * libgit2 1.5 as Debian builds it (mbedTLS backend) parses the whole system
+ * CA bundle, /etc/ssl/certs/ca-certificates.crt, inside git_libgit2_init:
+ * unconditionally, before git_libgit2_opts can be called, so
+ * GIT_OPT_SET_SSL_CERT_LOCATIONS comes too late. That was more than half
+ * the instructions of a short command (`kairan id`, `kairan publish`).
+ * kairan never uses libgit2's transports (replication is its own protocol
+ * over ZeroMQ, packs are written here), so no certificate is ever needed:
+ * this definition, found before libmbedx509's by the dynamic linker,
+ * loads none. It fails closed: should a TLS transport ever be used, no
+ * server verifies. The error libgit2 records for it is cleared after
+ * git_libgit2_init (s_git_init).
+ */
+int mbedtls_x509_crt_parse_file(void *chain, const char *path);
+int
+mbedtls_x509_crt_parse_file(void *chain, const char *path)
+{
+	(void)chain;
+	(void)path;
+	return -0x2900; /* MBEDTLS_ERR_X509_FILE_IO_ERROR: nothing loaded */
+}
+
+/* git_libgit2_init without the residue of the refused CA bundle. */
+static int
+s_git_init(void)
+{
+	int n = git_libgit2_init();
+
+	git_error_clear();
+	return n;
+}
+
 void
 kr_store_strict(int on)
 {
-	git_libgit2_init();
+	s_git_init();
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 	git_libgit2_shutdown();
 }
@@ -152,7 +190,7 @@ kr_store_open(kr_store **out, const char *home)
 	kr_store *s;
 	int rc;
 
-	if (git_libgit2_init() == 1) {
+	if (s_git_init() == 1) {
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		/* Keep parsed trees of large collections in the object cache. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
@@ -469,6 +507,7 @@ s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid
 	/* each distinct blob once, in file order */
 	{
 		char *done = kr_calloc(count, 1);
+		s_zip zip = { 0 };
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			git_oid *hit;
 			if (!files[i].data)
@@ -478,8 +517,9 @@ s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid
 				continue;
 			done[hit - sorted] = 1;
 			s_entry_header(&pack, GIT_OBJECT_BLOB, files[i].len);
-			rc = s_deflate(&pack, files[i].data, files[i].len, 1);
+			rc = s_deflate(&zip, &pack, files[i].data, files[i].len, 1);
 		}
+		s_zip_end(&zip);
 		free(done);
 	}
 	free(sorted);
@@ -1405,26 +1445,41 @@ s_entry_header(kr_buf *b, int type, size_t size)
 	kr_buf_addch(b, (char)c);
 }
 
-static int
-s_deflate(kr_buf *out, const void *data, size_t len, int level)
+static void
+s_zip_end(s_zip *zp)
 {
-	z_stream z;
+	if (zp->ready)
+		deflateEnd(&zp->z);
+	zp->ready = 0;
+}
+
+static int
+s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level)
+{
+	z_stream *z = &zp->z;
 	uLong bound;
 	int zrc;
 
-	memset(&z, 0, sizeof(z));
-	if (deflateInit(&z, level) != Z_OK)
-		return kr_error(KR_ERROR, "zlib: deflateInit failed");
-	bound = deflateBound(&z, (uLong)len);
+	if (zp->ready && zp->level == level) {
+		if (deflateReset(z) != Z_OK)
+			return kr_error(KR_ERROR, "zlib: deflateReset failed");
+	} else {
+		s_zip_end(zp);
+		memset(z, 0, sizeof(*z));
+		if (deflateInit(z, level) != Z_OK)
+			return kr_error(KR_ERROR, "zlib: deflateInit failed");
+		zp->ready = 1;
+		zp->level = level;
+	}
+	bound = deflateBound(z, (uLong)len);
 	kr_buf_grow(out, bound);
-	z.next_in = (Bytef *)data;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out->ptr + out->len;
-	z.avail_out = (uInt)bound;
-	zrc = deflate(&z, Z_FINISH);
-	out->len += bound - z.avail_out;
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)len;
+	z->next_out = (Bytef *)out->ptr + out->len;
+	z->avail_out = (uInt)bound;
+	zrc = deflate(z, Z_FINISH);
+	out->len += bound - z->avail_out;
 	out->ptr[out->len] = '\0';
-	deflateEnd(&z);
 	return zrc == Z_STREAM_END ? 0 : kr_error(KR_ERROR, "zlib: deflate failed");
 }
 
@@ -1565,6 +1620,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	s_objlist l = { 0 };
 	git_oid w, base;
 	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
+	s_zip zip = { 0 };
 	uint64_t rawtotal = 0;
 	size_t start = out->len;
 	kr_sha1 *h;
@@ -1660,14 +1716,14 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 			if (best_base && delta.len < len / 2) {
 				s_entry_header(out, GIT_OBJECT_REF_DELTA, delta.len);
 				kr_buf_add(out, best_base->id, KR_OID_LEN);
-				rc = s_deflate(out, delta.ptr, delta.len, level);
+				rc = s_deflate(&zip, out, delta.ptr, delta.len, level);
 				used_delta = 1;
 			}
 		}
 		git_error_clear();
 		if (!used_delta) {
 			s_entry_header(out, l.v[i].type, len);
-			rc = s_deflate(out, data, len, level);
+			rc = s_deflate(&zip, out, data, len, level);
 		}
 		git_odb_object_free(bobj);
 		git_odb_object_free(obj);
@@ -1686,6 +1742,7 @@ done:
 	}
 	kr_buf_release(&tmp);
 	kr_buf_release(&delta);
+	s_zip_end(&zip);
 	git_odb_free(l.odb);
 	s_objlist_free(&l);
 	/*
@@ -2598,7 +2655,7 @@ kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const 
 		return kr_error(KR_EUSAGE, "'%s/%s' is not a publisher fingerprint and collection name", pub, coll);
 	if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return kr_error(KR_ENOTFOUND, "%s: no such directory", gitdir);
-	git_libgit2_init();
+	s_git_init();
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(gitdir);
 	s->root = kr_strdup("(mirror)");

@@ -33,6 +33,22 @@ s_combining(int32_t cp)
 	    cp == 0xFF9E || cp == 0xFF9F;
 }
 
+/*
+ * Common Japanese characters that NFKC and case folding leave as they are
+ * and that are not combining marks (checked against utf8proc for every
+ * code point of these ranges): alone in their cluster they skip utf8proc,
+ * which was most of the time of the PII scan and of indexing.
+ */
+static int
+s_stable(int32_t cp)
+{
+	return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3041 && cp <= 0x3096) ||
+	    (cp >= 0x30A1 && cp <= 0x30FA) || (cp >= 0x30FC && cp <= 0x30FE) ||
+	    (cp >= 0x3001 && cp <= 0x3003) || (cp >= 0x3005 && cp <= 0x3007) ||
+	    (cp >= 0x300C && cp <= 0x300F) || (cp >= 0x309D && cp <= 0x309E) ||
+	    (cp >= 0x3400 && cp <= 0x4DBF);
+}
+
 static int32_t
 s_fold_kana(int32_t cp)
 {
@@ -95,7 +111,7 @@ s_next(s_reader *r, s_char *out)
 		for (int k = 0; k < MAX_CLUSTER - 8 && end < r->len; k++) {
 			utf8proc_int32_t nx;
 			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)r->text + end, r->len - end, &nx);
-			if (m <= 0 || !s_combining(nx))
+			if (m <= 0 || nx < 0x300 || s_stable(nx) || !s_combining(nx))
 				break;
 			end += (int)m;
 		}
@@ -104,6 +120,9 @@ s_next(s_reader *r, s_char *out)
 			/* ASCII fast path */
 			char c = r->text[start];
 			cps[0] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+			n = 1;
+		} else if (end - start == (int)n && s_stable(cp)) {
+			cps[0] = cp; /* alone and stable: NFKC and case folding would give it back */
 			n = 1;
 		} else {
 			n = utf8proc_decompose((const utf8proc_uint8_t *)r->text + start, end - start, cps,

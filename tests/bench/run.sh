@@ -24,9 +24,17 @@ item() { # item CODE SLUG BYTES
 
 echo "kairan bench — $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-# BENCH_ONLY=search runs only the search section (6).
+# BENCH_ONLY=search runs only the search section (6); BENCH_ONLY=publish
+# sections 1-3 (publish -> replica, start-up, pack bytes, idle RSS),
+# BENCH_ONLY=firstsync the throughput and first-sync section (4),
+# BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates).
+only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }   # what the process alone holds
+fds() { ls "/proc/$1/fd" | wc -l; }
 if [ "${BENCH_ONLY:-}" != search ]; then
 
+if only publish; then
 # --- 1. publish -> verified on a subscriber, 4 KB items ---------------------
 "$K" --home pub init --name 三豊市 --lg-code 372081 >/dev/null
 FPR=$("$K" --home pub id --fingerprint)
@@ -45,7 +53,9 @@ t1=$(now)
 echo "publish -> verified replica, 4 KB item, loopback ($1 publishes)"
 echo "  kairan, \`kairan publish\` process included: p50 $2 ms, p90 $3 ms, max $4 ms   [target p50 <= 15 ms]"
 echo "  kairan, publisher's announcement -> subscriber verified: p50 $5 ms, p90 $6 ms"
-echo "  (a kairan CLI process alone costs $( a=$(date +%s%N); i=0; while [ $i -lt 20 ]; do "$K" --home pub id >/dev/null; i=$((i + 1)); done; b=$(date +%s%N); echo $(( (b - a) / 20000000 )) ) ms to start and exit here: dynamic linking and libgit2 loading CA certificates)"
+per_run() { a=$(date +%s%N); i=0; while [ $i -lt 20 ]; do "$@" >/dev/null; i=$((i + 1)); done; b=$(date +%s%N); awk "BEGIN { printf \"%.1f\", ($b - $a) / 20e6 }"; }
+kid=$(per_run "$K" --home pub id) grp=$(per_run git -C "pub/repos/$FPR/cases.git" rev-parse main)
+echo "  start-up: \`kairan id\` $kid ms, \`git rev-parse\` $grp ms (process start and exit, 20 runs each)"
 echo "  kairan single-item publishes: $(awk "BEGIN { printf \"%.1f\", 100000 / ($t1 - $t0) }")/s end to end"
 
 # baseline: git fetch of each of the same commits over git daemon
@@ -78,7 +88,11 @@ echo "  (on the wire kairan adds ~12 bytes of framing per 256 KB chunk; git adds
 echo
 
 # --- 3. idle RSS and one-command throughput --------------------------------
-echo "idle RSS of a serving town node: $(rss_kb "$(echo $pids | awk '{ print $2 }')") kB  [target <= 15 MB]"
+TOWNPID=$(echo $pids | awk '{ print $2 }')
+echo "idle RSS of a serving town node: $(rss_kb "$TOWNPID") kB, PSS $(pss_kb "$TOWNPID") kB, $(fds "$TOWNPID") open descriptors  [target RSS <= 15 MB, PSS <= 10 MB]"
+fi
+
+if only firstsync; then
 mkdir big
 i=0; while [ $i -lt 10000 ]; do item 142018 "big-$i" 1650 >big/b$i.md; i=$((i + 1)); done
 "$K" --home bigpub init --name 横須賀市 --lg-code 142018 >/dev/null
@@ -108,6 +122,9 @@ t0=$(now); "$K" --home bigsub2 init --name 別府市 --lg-code 442020 >/dev/null
 t0=$(now); "$K" --home bigsub2 sync --timeout 120 >/dev/null; t1=$(now)
 echo "  second subscriber, pack served from the publisher's cache: $((t1 - t0)) ms"
 echo
+fi
+
+if [ -z "${BENCH_ONLY:-}" ]; then
 
 # --- 5. one hub, many subscribers ------------------------------------------
 "$K" --home hub init --name 香川県 --lg-code 370002 >/dev/null
@@ -131,10 +148,46 @@ echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new it
 echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
 echo
 sh "$(dirname "$0")/curve.sh"
+fi
+
+# --- 7. memory of a town node over 1,000 replicated updates --------------
+if only memory; then
+M=$((P + 20))
+"$K" --home mpub init --name 三豊市 --lg-code 372081 >/dev/null
+MFPR=$("$K" --home mpub id --fingerprint)
+sed -i 's/^beacon_ms = .*/beacon_ms = 600000/' mpub/config
+item 372081 mseed 4000 >mseed.md
+"$K" --home mpub publish mseed.md >/dev/null
+serve mpub $M $((M + 1))
+"$K" --home mtown init --name 西海市 --lg-code 422126 >/dev/null
+"$K" --home mtown follow tcp://127.0.0.1:$M --publisher "$MFPR" >/dev/null
+serve mtown $((M + 2)) $((M + 3))
+MPID=$(echo $pids | awk '{ print $NF }')
+sleep 2
+echo "memory of a serving town node (RSS, PSS from /proc/PID/smaps_rollup, open descriptors):"
+echo "  idle, one item: RSS $(rss_kb $MPID) kB, PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds  [target PSS <= 10 MB]"
+mkdir mlat
+i=0; while [ $i -lt 1000 ]; do item 372081 "m-$i" 4000 >mlat/lat-$i.md; i=$((i + 1)); done
+mkdir m1 m2
+i=0; while [ $i -lt 100 ]; do ln -s ../mlat/lat-$i.md m1/lat-$i.md; i=$((i + 1)); done
+while [ $i -lt 1000 ]; do ln -s ../mlat/lat-$i.md m2/lat-$((i - 100)).md; i=$((i + 1)); done
+MEP="tcp://127.0.0.1:$((M + 3))#$(zk mtown)" MPEP="tcp://127.0.0.1:$((M + 1))#$(zk mpub)"
+# (benchsub fails when an update is not verified within 5 s: the figures below still count)
+n1=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 100 m1 "$MPEP" || true)
+sleep 2
+r100=$(rss_kb $MPID) p100=$(pss_kb $MPID)
+echo "  after 100 updates: RSS $r100 kB, PSS $p100 kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n1%% *} of 100 verified within 5 s each)"
+n2=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 900 m2 "$MPEP" || true)
+sleep 2
+r1k=$(rss_kb $MPID) p1k=$(pss_kb $MPID)
+echo "  after 1,000 updates: RSS $r1k kB, PSS $p1k kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n2%% *} of 900 verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
+echo
+fi
 
 fi
 
 # --- 6. search over 100,000 generated items, beside Groonga ----------------
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = search ]; then
 echo
 echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape),"
 echo "kairan beside in-process Groonga on the same corpus and queries (count + top 10 + every facet):"
@@ -146,3 +199,4 @@ sh "$(dirname "$0")/web.sh"
 sh "$(dirname "$0")/federation.sh"
 fi
 tail -n 1 "$B/search.out"
+fi

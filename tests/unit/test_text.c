@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <utf8proc.h>
+
 #include "../../sharing/text.h"
 
 /* Tokens rendered as "tok@start-end" with "+" marking colocated ones, space separated. */
@@ -107,6 +109,46 @@ test_invalid_utf8_is_a_separator(void **state)
 	expect("ご\xffみ", KR_TEXT_DOCUMENT, "ご@0-3 _@3-4 み@4-7");
 }
 
+/*
+ * The fast path for common Japanese characters (no utf8proc call) gives
+ * what utf8proc's NFKC + case folding gives, then kana folding: every code
+ * point from U+3000 to U+9FFF, alone and before a combining voiced mark.
+ */
+static void
+test_fast_path_equals_utf8proc(void **state)
+{
+	(void)state;
+	for (int32_t cp = 0x3000; cp <= 0x9FFF; cp++) {
+		for (int mark = 0; mark < 2; mark++) {
+			utf8proc_uint8_t in[16];
+			utf8proc_int32_t cps[32];
+			utf8proc_ssize_t l = utf8proc_encode_char(cp, in), n;
+			kr_buf got = KR_BUF_INIT, want = KR_BUF_INIT;
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				continue;
+			if (mark)
+				l += utf8proc_encode_char(0x3099, in + l);
+			n = utf8proc_decompose(in, l, cps, 32, (utf8proc_option_t)(UTF8PROC_STABLE | UTF8PROC_COMPAT |
+			    UTF8PROC_CASEFOLD | UTF8PROC_DECOMPOSE));
+			assert_true(n > 0);
+			n = utf8proc_normalize_utf32(cps, n, (utf8proc_option_t)(UTF8PROC_STABLE | UTF8PROC_COMPAT |
+			    UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE));
+			for (utf8proc_ssize_t i = 0; i < n; i++) {
+				utf8proc_uint8_t u[4];
+				int32_t c = cps[i];
+				if ((c >= 0x30A1 && c <= 0x30F6) || c == 0x30FD || c == 0x30FE)
+					c -= 0x60;
+				kr_buf_add(&want, u, (size_t)utf8proc_encode_char(c, u));
+			}
+			kr_text_normalize(&got, (const char *)in, (size_t)l);
+			if (got.len != want.len || memcmp(got.ptr, want.ptr, got.len) != 0)
+				fail_msg("U+%04X%s: got %s, want %s", (unsigned)cp, mark ? " U+3099" : "", got.ptr, want.ptr);
+			kr_buf_release(&got);
+			kr_buf_release(&want);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -118,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_one_cluster_many_characters),
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_invalid_utf8_is_a_separator),
+		cmocka_unit_test(test_fast_path_equals_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
