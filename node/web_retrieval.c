@@ -436,7 +436,7 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
     size_t limit, kr_bgate *g, s_records *rs, size_t *total)
 {
 	kr_buf match = KR_BUF_INIT;
-	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit };
+	kr_search_q sq = { .kind = kind, .publisher = publisher, .limit = limit, .rows_all = 1 };
 	kr_search_result res;
 	kr_web_rowfile file = { NULL, KR_BUF_INIT };
 	const kr_bview *bv;
