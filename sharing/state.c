@@ -1176,7 +1176,13 @@ again:
 		goto done;
 	c.run = kr_scols_run_new(part ? part : st->scols, q, limit);
 	c.q = q;
-	if (q->keep && sqlite3_prepare_v2(st->db, "SELECT publisher, kind, blob FROM items WHERE n = ?",
+	/*
+	 * keep judges a dataset row (DATASET-ID#ROW, indexed with its data
+	 * file's blob) by its dataset's card, the blob the board endorses.
+	 */
+	if (q->keep && sqlite3_prepare_v2(st->db, "SELECT i.publisher, i.kind, CASE WHEN instr(i.id, '#') > 0 THEN "
+	    "coalesce((SELECT d.blob FROM items d WHERE d.id = substr(i.id, 1, instr(i.id, '#') - 1) AND "
+	    "d.publisher = i.publisher), i.blob) ELSE i.blob END FROM items i WHERE i.n = ?",
 	    -1, &c.keep, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "preparing search");
 		goto done;
