@@ -20,6 +20,7 @@
 #include "transport.h"
 #include "web.h"
 
+/* args and help are msgids (extracted by po/cmdtable.py), translated where printed. */
 const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
 	{ "id", cmd_id, CMD_NEEDS_HOME, "[--fingerprint] [--json]", "print this node's identity" },
@@ -77,7 +78,7 @@ kr_cli_print_findings(const char *cmd, const kr_findings *f)
 		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
 		if (x->line)
 			kr_buf_addf(&b, ":%d", x->line);
-		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
+		kr_buf_addf(&b, ": %s", x->block ? "" : _("warning: "));
 		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
 		kr_buf_addf(&b, " [%s]\n", x->rule);
 	}
@@ -99,7 +100,7 @@ kr_cli_usage(const char *cmd)
 {
 	const kr_cmd *c = s_find(cmd);
 
-	fprintf(stderr, "usage: kairan [--home DIR] %s %s\n", cmd, c ? c->args : "");
+	fprintf(stderr, _("usage: kairan [--home DIR] %s %s\n"), cmd, c ? _(c->args) : "");
 	return 2;
 }
 
@@ -108,7 +109,7 @@ s_help(const char *cmd)
 {
 	const kr_cmd *c = s_find(cmd);
 
-	printf("usage: kairan [--home DIR] %s %s\n\n%s\n", cmd, c->args, c->help);
+	printf(_("usage: kairan [--home DIR] %s %s\n\n%s\n"), cmd, _(c->args), _(c->help));
 	return 0;
 }
 
@@ -619,9 +620,9 @@ cmd_help(kr_cli *c, int argc, char **argv)
 	(void)c;
 	if (argc == 2 && s_find(argv[1]))
 		return s_help(argv[1]);
-	printf("kairan — share generative-AI know-how between local governments\n\ncommands:\n");
+	printf("%s", _("kairan — share generative-AI know-how between local governments\n\ncommands:\n"));
 	for (const kr_cmd *k = kr_commands; k->name; k++)
-		printf("  %-16s %s\n", k->name, k->help);
-	printf("\nglobal options: --home DIR (else $KAIRAN_HOME, else ~/.local/share/kairan), -v\n");
+		printf("  %-16s %s\n", k->name, _(k->help));
+	printf("%s", _("\nglobal options: --home DIR (else $KAIRAN_HOME, else ~/.local/share/kairan), -v\n"));
 	return 0;
 }

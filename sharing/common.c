@@ -24,9 +24,9 @@ kr_error(int code, const char *fmt, ...)
 	char tmp[sizeof(s_errmsg)];
 	va_list ap;
 
-	/* Format aside first: fmt's arguments may include kr_errmsg() itself. */
+	/* Format aside first: fmt's arguments may include kr_errmsg() itself. fmt is translated here. */
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), _(fmt), ap);
 	va_end(ap);
 	/* Messages quote peers and files: keep them one safe line wherever they are shown or stored. */
 	kr_safe_inplace(tmp, strlen(tmp), KR_SAFE_LINE);
@@ -42,7 +42,7 @@ kr_error_prefix(int code, const char *fmt, ...)
 	size_t n = strnlen(s_errmsg, sizeof(old) - 1);
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	vsnprintf(prefix, sizeof(prefix), _(fmt), ap);
 	va_end(ap);
 	memcpy(old, s_errmsg, n);
 	old[n] = '\0';
