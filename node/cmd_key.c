@@ -69,17 +69,17 @@ s_export(kr_cli *c, int argc, char **argv)
 		case 'p': passfile = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n\n"
+			printf(_("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n\n"
 			    "Writes this node's signing and transport keys, encrypted (PKCS#8, AES-256)\n"
 			    "under the passphrase on FILE's first line (at least %d characters), to OUT\n"
 			    "(created with mode 0600; it must not exist) or standard output. Keep it\n"
-			    "off this machine; `kairan key import` makes a home from it.\n", PASS_MIN);
+			    "off this machine; `kairan key import` makes a home from it.\n"), PASS_MIN);
 			return 0;
 		default: return kr_cli_usage("key");
 		}
 	}
 	if (!passfile || optind != argc) {
-		fprintf(stderr, "kairan: key export: --passphrase-file FILE is required\n");
+		fprintf(stderr, _("kairan: key export: --passphrase-file FILE is required\n"));
 		return 2;
 	}
 	if (s_passphrase(passfile, &pass) < 0) {
@@ -87,7 +87,7 @@ s_export(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (strlen(pass) < PASS_MIN) {
-		fprintf(stderr, "kairan: key export: the passphrase in %s is shorter than %d characters\n",
+		fprintf(stderr, _("kairan: key export: the passphrase in %s is shorter than %d characters\n"),
 		    passfile, PASS_MIN);
 		rc = 2;
 		goto done;
@@ -124,8 +124,8 @@ s_export(kr_cli *c, int argc, char **argv)
 		{
 			char fpr[KR_FPR_HEX + 1];
 			kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
-			fprintf(stderr, "kairan: key export: the keys of %s are in %s, encrypted; keep it and "
-			    "the passphrase apart, off this machine\n", fpr, output);
+			fprintf(stderr, _("kairan: key export: the keys of %s are in %s, encrypted; keep it and "
+			    "the passphrase apart, off this machine\n"), fpr, output);
 		}
 	} else {
 		fwrite(pem.ptr, 1, pem.len, stdout);
@@ -163,16 +163,16 @@ s_import(kr_cli *c, int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'c': code = optarg; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
+			printf(_("usage: kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
 			    "Creates a new home (like init) around the keys `kairan key export` wrote\n"
 			    "to FILE. Refuses a home that exists. Follow a peer that mirrors this\n"
-			    "publisher and sync before publishing, so the next seq is above the last.\n");
+			    "publisher and sync before publishing, so the next seq is above the last.\n"));
 			return 0;
 		default: return kr_cli_usage("key");
 		}
 	}
 	if (!passfile || !name || !code || optind != argc - 1) {
-		fprintf(stderr, "kairan: key import: FILE, --passphrase-file, --name and --lg-code are required\n");
+		fprintf(stderr, _("kairan: key import: FILE, --passphrase-file, --name and --lg-code are required\n"));
 		return 2;
 	}
 	if (s_passphrase(passfile, &pass) < 0) {
@@ -189,9 +189,9 @@ s_import(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
-	printf("imported %s into a new home %s (%s, %s)\n", fpr, c->home_path, name, code);
-	printf("next: kairan --home %s follow ENDPOINT --publisher %s; kairan --home %s sync  (learn the last seq "
-	    "before publishing)\n", c->home_path, fpr, c->home_path);
+	printf(_("imported %s into a new home %s (%s, %s)\n"), fpr, c->home_path, name, code);
+	printf(_("next: kairan --home %s follow ENDPOINT --publisher %s; kairan --home %s sync  (learn the last seq "
+	    "before publishing)\n"), c->home_path, fpr, c->home_path);
 	rc = 0;
 	goto done;
 fail:
@@ -214,11 +214,11 @@ cmd_key(kr_cli *c, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "import") == 0)
 		return s_import(c, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n"
+		printf(_("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n"
 		    "       kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
-		    "The node's keys, encrypted under a passphrase, for safekeeping.\n");
+		    "The node's keys, encrypted under a passphrase, for safekeeping.\n"));
 		return 0;
 	}
-	fprintf(stderr, "kairan: key: say export or import (see: kairan key --help)\n");
+	fprintf(stderr, _("kairan: key: say export or import (see: kairan key --help)\n"));
 	return 2;
 }

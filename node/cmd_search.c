@@ -536,7 +536,7 @@ s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pu
 		const char *v = *(const char **)((char *)q + vocab[i].off);
 		if (v && kr_vocab_check(vocab[i].field, v) < 0) {
 			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: %s: %s\n", vocab[i].option, msg);
+			fprintf(stderr, _("kairan: search: %s: %s\n"), vocab[i].option, msg);
 			free(msg);
 			return 2;
 		}
@@ -544,7 +544,7 @@ s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pu
 	if (q->pref) {
 		if (kr_value_pref(q->pref, pref) < 0) {
 			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --pref: %s\n", msg);
+			fprintf(stderr, _("kairan: search: --pref: %s\n"), msg);
 			free(msg);
 			return 2;
 		}
@@ -553,7 +553,7 @@ s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pu
 	if (q->since) {
 		if (kr_value_date(q->since, since) < 0) {
 			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --since: %s\n", msg);
+			fprintf(stderr, _("kairan: search: --since: %s\n"), msg);
 			free(msg);
 			return 2;
 		}
@@ -564,15 +564,15 @@ s_check_filters(kr_search_q *q, char pref[3], char since[11], const char *raw_pu
 		char right[7];
 		if (strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6 && kr_lgcode_check(raw_pub, right) < 0) {
 			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --publisher %s\n", msg);
+			fprintf(stderr, _("kairan: search: --publisher %s\n"), msg);
 			free(msg);
 			return 2;
 		}
 		if (!(strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6) &&
 		    !(strlen(raw_pub) == KR_FPR_HEX && kr_is_hex(raw_pub, KR_FPR_HEX))) {
 			char *shown = kr_safe(raw_pub);
-			fprintf(stderr, "kairan: search: --publisher '%s' is neither a 6-digit 全国地方公共団体コード "
-			    "nor a publisher fingerprint (see: kairan status)\n", shown);
+			fprintf(stderr, _("kairan: search: --publisher '%s' is neither a 6-digit 全国地方公共団体コード "
+			    "nor a publisher fingerprint (see: kairan status)\n"), shown);
 			free(shown);
 			return 2;
 		}
@@ -617,7 +617,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'D':
 			deadline = atoi(optarg);
 			if (deadline <= 0 || deadline > 60000) {
-				fprintf(stderr, "kairan: search: --deadline takes milliseconds (1 to 60000)\n");
+				fprintf(stderr, _("kairan: search: --deadline takes milliseconds (1 to 60000)\n"));
 				return 2;
 			}
 			break;
@@ -635,12 +635,12 @@ cmd_search(kr_cli *c, int argc, char **argv)
 			q.limit = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 4 ?
 			    (size_t)strtoul(optarg, NULL, 10) : 0;
 			if (q.limit == 0 || q.limit > 1000) {
-				fprintf(stderr, "kairan: search: --limit takes 1 to 1000\n");
+				fprintf(stderr, _("kairan: search: --limit takes 1 to 1000\n"));
 				return 2;
 			}
 			break;
 		case 'j': json = 1; break;
-		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
+		case 'h': return printf(_("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
 		    "[--population-band B] [--since DATE] [--limit N] [--endorsed] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
@@ -650,7 +650,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		    "default 800) and merges the answers by reciprocal rank.\n"
 		    "Filters take the values of CONTENT.md (a near miss is named: --kind cases -> case);\n"
 		    "--pref takes 37, 香川県 or 香川; --since takes 2024-07-01, 2024/7/1, 令和6年7月1日 or R6.7.1.\n"
-		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), 0;
+		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n")), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
@@ -662,7 +662,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		kr_buf_addf(&query, "%s%s", i > optind ? " " : "", argv[i]);
 	if (kr_search_compile(query.ptr, &match) < 0) {
-		fprintf(stderr, "kairan: search: %s\n", kr_errmsg());
+		fprintf(stderr, _("kairan: search: %s\n"), kr_errmsg());
 		kr_buf_release(&query);
 		return 2;
 	}
@@ -707,7 +707,7 @@ s_problem(const char *msg, void *arg)
 	char *shown = kr_safe(msg); /* names items and quotes their content */
 
 	(void)arg;
-	fprintf(stderr, "kairan: reindex: %s\n", shown);
+	fprintf(stderr, _("kairan: reindex: %s\n"), shown);
 	free(shown);
 }
 
@@ -717,12 +717,12 @@ cmd_reindex(kr_cli *c, int argc, char **argv)
 	size_t colls, items;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan reindex\n\nRebuilds the item index (and search) of every "
-		    "collection from its git history.\n"), 0;
+		return printf(_("usage: kairan reindex\n\nRebuilds the item index (and search) of every "
+		    "collection from its git history.\n")), 0;
 	if (argc != 1)
 		return kr_cli_usage("reindex");
 	if (kr_replica_reindex(&c->h.rep, s_problem, NULL, &colls, &items) < 0)
 		return kr_cli_fail("reindex");
-	printf("reindexed %zu item(s) in %zu collection(s)\n", items, colls);
+	printf(_("reindexed %zu item(s) in %zu collection(s)\n"), items, colls);
 	return 0;
 }

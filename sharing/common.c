@@ -69,7 +69,7 @@ kr_malloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;
@@ -81,7 +81,7 @@ kr_calloc(size_t n, size_t sz)
 	void *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;
@@ -92,7 +92,7 @@ kr_realloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;
