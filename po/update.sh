@@ -63,6 +63,7 @@ check)
 	s_merge po/ja.po "$tmp/kairan.pot" "$tmp/ja.po"
 	total=$(msgattrib --no-obsolete "$tmp/ja.po" 2>/dev/null | grep -c '^msgid ' || true)
 	total=$((total - 1)) # the header
+	rm -f "$tmp/untranslated.po" "$tmp/fuzzy.po"
 	msgattrib --no-wrap --untranslated --no-obsolete "$tmp/ja.po" -o "$tmp/untranslated.po"
 	msgattrib --no-wrap --only-fuzzy --no-obsolete "$tmp/ja.po" -o "$tmp/fuzzy.po"
 	nu=0; nf=0
