@@ -420,7 +420,7 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 		kr_state_manifest_clear(&m);
 	}
 	kr_error_clear();
-	msg = kr_sprintf("restored %s (%s, %s) into %s: fingerprint %s, seq %llu, %zu files\n", dir, h.cfg.name,
+	msg = kr_sprintf(_("restored %s (%s, %s) into %s: fingerprint %s, seq %llu, %zu files\n"), dir, h.cfg.name,
 	    h.cfg.lg_code, c->home_path, h.fpr, (unsigned long long)seq, st.files);
 	kr_home_close(&h);
 	opened = 0;

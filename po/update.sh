@@ -8,7 +8,8 @@
 #                               placeholders do not match its msgid (msgfmt -c)
 #
 # Messages are found centrally: the first argument of _(), N_(), kr_ngettext()
-# (both forms), the format of kr_error, kr_error_prefix, kr_findings_add, and the
+# (both forms), the format of kr_error, kr_error_prefix, kr_findings_add, the
+# config reader's PROBLEM (node/home.c), and the
 # log functions (not log_debug), and the command table's args and help
 # (po/cmdtable.py). Run from the top of the source tree; TMPDIR is scratch space.
 set -eu
@@ -24,6 +25,7 @@ s_pot() { # s_pot OUT
 	  --add-comments=TRANSLATORS: --no-wrap \
 	  --keyword=_ --keyword=N_ --keyword=kr_ngettext:1,2 \
 	  --keyword=kr_error:2 --keyword=kr_error_prefix:2 --keyword=kr_findings_add:6 \
+	  --keyword=PROBLEM --flag=PROBLEM:1:c-format \
 	  --keyword=log_warn --keyword=log_warnx --keyword=log_info --keyword=fatal --keyword=fatalx \
 	  --flag=kr_error:2:c-format --flag=kr_error_prefix:2:c-format --flag=kr_findings_add:6:c-format \
 	  --flag=log_warn:1:c-format --flag=log_warnx:1:c-format --flag=log_info:1:c-format \
