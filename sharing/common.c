@@ -54,7 +54,7 @@ kr_error_prefix(int code, const char *fmt, ...)
 const char *
 kr_errmsg(void)
 {
-	return s_errmsg[0] ? s_errmsg : "unknown error";
+	return s_errmsg[0] ? s_errmsg : _("unknown error");
 }
 
 void
