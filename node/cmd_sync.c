@@ -104,15 +104,15 @@ s_ago(char buf[64], int64_t t)
 	int64_t d = kr_now() - t;
 
 	if (t == 0)
-		return "never";
+		return _("never");
 	if (d < 120)
-		snprintf(buf, 64, "%llds ago", (long long)d);
+		snprintf(buf, 64, _("%llds ago"), (long long)d);
 	else if (d < 7200)
-		snprintf(buf, 64, "%lldmin ago", (long long)(d / 60));
+		snprintf(buf, 64, _("%lldmin ago"), (long long)(d / 60));
 	else if (d < 172800)
-		snprintf(buf, 64, "%lldh ago", (long long)(d / 3600));
+		snprintf(buf, 64, _("%lldh ago"), (long long)(d / 3600));
 	else
-		snprintf(buf, 64, "%lld days ago", (long long)(d / 86400));
+		snprintf(buf, 64, _("%lld days ago"), (long long)(d / 86400));
 	return buf;
 }
 
@@ -275,9 +275,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			kr_buf_adds(&out, ",\"collections\":[");
 		} else {
 			char *name = kr_safe(ms[i].name), *code = kr_safe(ms[i].lg_code);
-			printf(_("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n"), own ? "publisher (this node)"
-			    : "publisher", name, code, ms[i].publisher, (unsigned long long)ms[i].seq,
-			    issued, expires, stale ? " — STALE since " : "", stale ? expires : "");
+			printf(_("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n"), own ? _("publisher (this node)")
+			    : _("publisher"), name, code, ms[i].publisher, (unsigned long long)ms[i].seq,
+			    issued, expires, stale ? _(" — STALE since ") : "", stale ? expires : "");
 			free(name);
 			free(code);
 			if (!own)
