@@ -195,6 +195,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libkairan.a
 MO = $(BUILD)/locale/ja/LC_MESSAGES/kairan.mo
 LOCALEDIR ?= $(PREFIX)/share/locale
 $(BUILD)/kairan: | $(MO)
+install-files: $(MO)
 
 $(MO): po/ja.po
 	@mkdir -p $(dir $@)
