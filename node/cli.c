@@ -20,6 +20,7 @@
 #include "transport.h"
 #include "web.h"
 
+/* args and help are msgids (extracted by po/cmdtable.py), translated where printed. */
 const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
 	{ "id", cmd_id, CMD_NEEDS_HOME, "[--fingerprint] [--json]", "print this node's identity" },
@@ -77,7 +78,7 @@ kr_cli_print_findings(const char *cmd, const kr_findings *f)
 		kr_buf_addsafe(&b, x->file, strlen(x->file), KR_SAFE_LINE);
 		if (x->line)
 			kr_buf_addf(&b, ":%d", x->line);
-		kr_buf_addf(&b, ": %s", x->block ? "" : "warning: ");
+		kr_buf_addf(&b, ": %s", x->block ? "" : _("warning: "));
 		kr_buf_addsafe(&b, x->message, strlen(x->message), KR_SAFE_LINE);
 		kr_buf_addf(&b, " [%s]\n", x->rule);
 	}
@@ -99,7 +100,7 @@ kr_cli_usage(const char *cmd)
 {
 	const kr_cmd *c = s_find(cmd);
 
-	fprintf(stderr, "usage: kairan [--home DIR] %s %s\n", cmd, c ? c->args : "");
+	fprintf(stderr, _("usage: kairan [--home DIR] %s %s\n"), cmd, c ? _(c->args) : "");
 	return 2;
 }
 
@@ -108,7 +109,7 @@ s_help(const char *cmd)
 {
 	const kr_cmd *c = s_find(cmd);
 
-	printf("usage: kairan [--home DIR] %s %s\n\n%s\n", cmd, c->args, c->help);
+	printf(_("usage: kairan [--home DIR] %s %s\n\n%s\n"), cmd, _(c->args), _(c->help));
 	return 0;
 }
 
@@ -160,7 +161,7 @@ kr_cli_item(kr_cli *c, const char *cmd, const char *id, const char *kind,
 	if (kr_state_item_find(c->h.state, id, items, n) < 0)
 		return kr_cli_fail(cmd);
 	if (kind && strcmp((*items)[0].kind, kind) != 0) {
-		fprintf(stderr, "kairan: %s: %s is a %s, not a %s\n", cmd, id, (*items)[0].kind, kind);
+		fprintf(stderr, _("kairan: %s: %s is a %s, not a %s\n"), cmd, id, (*items)[0].kind, kind);
 		return 1;
 	}
 	if (kr_unhex(commit, KR_OID_LEN, (*items)[0].commit) < 0 ||
@@ -191,8 +192,8 @@ cmd_init(kr_cli *c, int argc, char **argv)
 		}
 	}
 	if (!name || !code || optind != argc) {
-		fprintf(stderr, "kairan: init: --name and --lg-code are required "
-		    "(e.g. --name 三豊市 --lg-code 372081)\n");
+		fprintf(stderr, _("kairan: init: --name and --lg-code are required "
+		    "(e.g. --name 三豊市 --lg-code 372081)\n"));
 		return kr_cli_usage("init");
 	}
 	{
@@ -204,9 +205,9 @@ cmd_init(kr_cli *c, int argc, char **argv)
 	}
 	if (kr_home_open(&h, c->home_path) < 0)
 		return kr_cli_fail("init");
-	printf("initialised %s (%s) in %s\n", name, code, c->home_path);
-	printf("fingerprint: %s\n", h.fpr);
-	printf("next: kairan --home %s publish DIR   or   kairan --home %s follow ENDPOINT --publisher FPR\n",
+	printf(_("initialised %s (%s) in %s\n"), name, code, c->home_path);
+	printf(_("fingerprint: %s\n"), h.fpr);
+	printf(_("next: kairan --home %s publish DIR   or   kairan --home %s follow ENDPOINT --publisher FPR\n"),
 	    c->home_path, c->home_path);
 	kr_home_close(&h);
 	return 0;
@@ -262,8 +263,8 @@ cmd_id(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&out, "}\n");
 		fputs(out.ptr, stdout);
 	} else {
-		printf("name:        %s\nlg_code:     %s\nfingerprint: %s\nssh:         %s\n"
-		    "transport:   %s\nlisten:      %s\nannounce:    %s\nendpoint:    %s\n", c->h.cfg.name,
+		printf(_("name:        %s\nlg_code:     %s\nfingerprint: %s\nssh:         %s\n"
+		    "transport:   %s\nlisten:      %s\nannounce:    %s\nendpoint:    %s\n"), c->h.cfg.name,
 		    c->h.cfg.lg_code, c->h.fpr, ssh.ptr, tkey, c->h.cfg.listen, c->h.cfg.announce, endpoint);
 	}
 	free(endpoint);
@@ -385,8 +386,8 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'p':
 			if (!kr_is_hex(optarg, KR_FPR_HEX)) {
-				fprintf(stderr, "kairan: follow: --publisher '%s' is not a fingerprint "
-				    "(64 hex digits, from: kairan id --fingerprint on that node)\n", optarg);
+				fprintf(stderr, _("kairan: follow: --publisher '%s' is not a fingerprint "
+				    "(64 hex digits, from: kairan id --fingerprint on that node)\n"), optarg);
 				free(pubs);
 				return 2;
 			}
@@ -401,23 +402,23 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1 || n == 0) {
-		fprintf(stderr, "kairan: follow: give one ENDPOINT and at least one --publisher\n");
+		fprintf(stderr, _("kairan: follow: give one ENDPOINT and at least one --publisher\n"));
 		free(pubs);
 		return kr_cli_usage("follow");
 	}
 	/* ENDPOINT#KEY: the server's transport key, as `kairan id` prints it, pinned below */
 	if (kr_transport_split(argv[optind], &ep, key, &has_key) < 0 || !s_endpoint_valid(ep)) {
 		if (ep)
-			fprintf(stderr, "kairan: follow: '%s' is not an endpoint (e.g. tcp://127.0.0.1:7420)\n", ep);
+			fprintf(stderr, _("kairan: follow: '%s' is not an endpoint (e.g. tcp://127.0.0.1:7420)\n"), ep);
 		else
-			fprintf(stderr, "kairan: follow: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: follow: %s\n"), kr_errmsg());
 		free(ep);
 		free(pubs);
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(pubs[i], c->h.fpr) == 0) {
-			fprintf(stderr, "kairan: follow: %.16s… is this node's own key\n", pubs[i]);
+			fprintf(stderr, _("kairan: follow: %.16s… is this node's own key\n"), pubs[i]);
 			free(ep);
 			free(pubs);
 			return 2;
@@ -440,13 +441,13 @@ cmd_follow(kr_cli *c, int argc, char **argv)
 		return kr_cli_fail("follow");
 	}
 	for (size_t i = 0; i < n; i++)
-		printf("following %s via %s\n", pubs[i], ep);
+		printf(_("following %s via %s\n"), pubs[i], ep);
 	if (has_key)
-		printf("its transport key is pinned: %s\n", strchr(argv[optind], '#') + 1);
+		printf(_("its transport key is pinned: %s\n"), strchr(argv[optind], '#') + 1);
 	if (kr_control_poke(&c->h, "reload", 1000) == 0)
-		printf("the running node picked this up\n");
+		printf(_("the running node picked this up\n"));
 	else
-		printf("next: kairan --home %s serve   (or: kairan --home %s sync)\n", c->home_path, c->home_path);
+		printf(_("next: kairan --home %s serve   (or: kairan --home %s sync)\n"), c->home_path, c->home_path);
 	free(ep);
 	free(pubs);
 	return 0;
@@ -481,7 +482,7 @@ cmd_unfollow(kr_cli *c, int argc, char **argv)
 	}
 	if (rc < 0)
 		return kr_cli_fail("unfollow");
-	printf("no longer following %s%s%s (mirrored content stays until removed)\n",
+	printf(_("no longer following %s%s%s (mirrored content stays until removed)\n"),
 	    pub ? pub : argv[optind], pub ? " via " : "", pub ? argv[optind] : "");
 	kr_control_poke(&c->h, "reload", 1000);
 	return 0;
@@ -546,22 +547,22 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 		} else {
 			/* a peer's name is its own word: no escapes reach the terminal */
 			char *name = kr_safe(p[i].name), *last = kr_safe(p[i].last_error);
-			printf("%s%s%s%s\n  last ok: %s\n", p[i].endpoint, name ? " (" : "",
+			printf(_("%s%s%s%s\n  last ok: %s\n"), p[i].endpoint, name ? " (" : "",
 			    name ? name : "", name ? ")" : "", ok);
 			if (last)
-				printf("  last error: %s at %s\n", last, err);
+				printf(_("  last error: %s at %s\n"), last, err);
 			free(name);
 			free(last);
 			for (size_t j = 0; j < p[i].npublishers; j++)
-				printf("  follows %s\n", p[i].publishers[j]);
+				printf(_("  follows %s\n"), p[i].publishers[j]);
 			{
 				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
 				kr_buf prefs = KR_BUF_INIT;
 				if (kr_fed_joined_through(&c->h, p[i].endpoint, &prefs))
-					printf("  federation: every member's publications%s%s%s\n", prefs.len ? " (prefectures " : "",
+					printf(_("  federation: every member's publications%s%s%s\n"), prefs.len ? " (prefectures " : "",
 					    prefs.ptr, prefs.len ? ")" : "");
 				if (uns)
-					printf("  does not serve (followed through it, never received): %s\n", uns);
+					printf(_("  does not serve (followed through it, never received): %s\n"), uns);
 				kr_buf_release(&prefs);
 				free(uns);
 			}
@@ -571,7 +572,7 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&out, "]\n");
 		fputs(out.ptr, stdout);
 	} else if (n == 0) {
-		printf("no peers (add one with: kairan follow ENDPOINT --publisher FPR)\n");
+		printf(_("no peers (add one with: kairan follow ENDPOINT --publisher FPR)\n"));
 	}
 	kr_buf_release(&out);
 	kr_state_peers_free(p, n);
@@ -602,7 +603,7 @@ cmd_serve(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("serve");
 	if (web) {
 		if (strcmp(web, "off") != 0 && kr_web_check_url(web) < 0) {
-			fprintf(stderr, "kairan: serve: --web: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: serve: --web: %s\n"), kr_errmsg());
 			return 2;
 		}
 		free(c->h.cfg.web);
@@ -619,9 +620,9 @@ cmd_help(kr_cli *c, int argc, char **argv)
 	(void)c;
 	if (argc == 2 && s_find(argv[1]))
 		return s_help(argv[1]);
-	printf("kairan — share generative-AI know-how between local governments\n\ncommands:\n");
+	printf("%s", _("kairan — share generative-AI know-how between local governments\n\ncommands:\n"));
 	for (const kr_cmd *k = kr_commands; k->name; k++)
-		printf("  %-16s %s\n", k->name, k->help);
-	printf("\nglobal options: --home DIR (else $KAIRAN_HOME, else ~/.local/share/kairan), -v\n");
+		printf("  %-16s %s\n", k->name, _(k->help));
+	printf("%s", _("\nglobal options: --home DIR (else $KAIRAN_HOME, else ~/.local/share/kairan), -v\n"));
 	return 0;
 }

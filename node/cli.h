@@ -17,8 +17,8 @@ typedef struct {
 	const char *name;
 	int (*fn)(kr_cli *c, int argc, char **argv);
 	int flags;
-	const char *args;
-	const char *help;
+	const char *args;           /* msgid: translated with _() where printed */
+	const char *help;           /* msgid, likewise */
 } kr_cmd;
 
 extern const kr_cmd kr_commands[];

@@ -293,7 +293,7 @@ s_damage(const uint8_t oid[KR_OID_LEN], const char *what, const char *why, void 
 
 	kr_hex(hex, oid, KR_OID_LEN);
 	if (a->damaged < 20)
-		fprintf(stderr, "kairan: audit: %s: %s %s: %s\n", a->dir, what, hex, why);
+		fprintf(stderr, _("kairan: audit: %s: %s %s: %s\n"), a->dir, what, hex, why);
 }
 
 static void
@@ -395,7 +395,7 @@ cmd_audit(kr_cli *c, int argc, char **argv)
 			char *end;
 			a.min_seq = strtoull(optarg, &end, 10);
 			if (*end || !*optarg) {
-				fprintf(stderr, "kairan: audit: --min-seq '%s' is not a number\n", optarg);
+				fprintf(stderr, _("kairan: audit: --min-seq '%s' is not a number\n"), optarg);
 				return 2;
 			}
 			break;
@@ -410,13 +410,13 @@ cmd_audit(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (pub && !kr_is_hex(pub, KR_FPR_HEX)) {
-		fprintf(stderr, "kairan: audit: --publisher needs the 64 hex digits of a fingerprint "
-		    "(kairan id --fingerprint), not '%s'\n", pub);
+		fprintf(stderr, _("kairan: audit: --publisher needs the 64 hex digits of a fingerprint "
+		    "(kairan id --fingerprint), not '%s'\n"), pub);
 		return 2;
 	}
 	if (a.fedid_hex && (strlen(a.fedid_hex) != 64 || kr_unhex(fedid, 32, a.fedid_hex) < 0)) {
-		fprintf(stderr, "kairan: audit: --federation needs the 64 hex digits of a federation id "
-		    "(kairan federation show), not '%s'\n", a.fedid_hex);
+		fprintf(stderr, _("kairan: audit: --federation needs the 64 hex digits of a federation id "
+		    "(kairan federation show), not '%s'\n"), a.fedid_hex);
 		return 2;
 	}
 	/* the collection: --collection, else the mirror's directory name without .git */
@@ -435,8 +435,8 @@ cmd_audit(kr_cli *c, int argc, char **argv)
 		snprintf(a.coll, sizeof(a.coll), "%.*s", (int)l, base);
 	}
 	if (!kr_collection_valid(a.coll)) {
-		fprintf(stderr, "kairan: audit: '%s' is not a collection name; name it with --collection "
-		    "(cases, prompts, guidelines, datasets …)\n", a.coll);
+		fprintf(stderr, _("kairan: audit: '%s' is not a collection name; name it with --collection "
+		    "(cases, prompts, guidelines, datasets …)\n"), a.coll);
 		free(dir);
 		return 2;
 	}

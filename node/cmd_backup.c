@@ -307,11 +307,11 @@ cmd_backup(kr_cli *c, int argc, char **argv)
 	int rc;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: kairan [--home DIR] backup DIR\n\n"
+		printf(_("usage: kairan [--home DIR] backup DIR\n\n"
 		    "Copies the whole home into the new directory DIR, also while `kairan serve`\n"
 		    "runs: state.db by SQLite's online backup, the git repositories refs first,\n"
 		    "every object of the copy re-read. DIR holds the signing key: keep it as\n"
-		    "safe as the home. Put it back with: kairan --home NEW restore DIR\n");
+		    "safe as the home. Put it back with: kairan --home NEW restore DIR\n"));
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-')
@@ -354,8 +354,8 @@ cmd_backup(kr_cli *c, int argc, char **argv)
 		rc = kr_error(KR_EIO, "%s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	printf("backed up %s (%s, %s) to %s: state.db at seq %llu, %zu repositories (%zu objects re-read), "
-	    "%zu files, %llu KB\n", c->h.home, c->h.cfg.name, c->h.cfg.lg_code, dir, (unsigned long long)seq,
+	printf(_("backed up %s (%s, %s) to %s: state.db at seq %llu, %zu repositories (%zu objects re-read), "
+	    "%zu files, %llu KB\n"), c->h.home, c->h.cfg.name, c->h.cfg.lg_code, dir, (unsigned long long)seq,
 	    st.repos, st.objects, st.files, (unsigned long long)(st.bytes / 1024));
 	rc = 0;
 	goto done;
@@ -383,11 +383,11 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 	int rc, opened = 0, in_place = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: kairan [--home NEW] restore DIR\n\n"
+		printf(_("usage: kairan [--home NEW] restore DIR\n\n"
 		    "Makes the new home NEW from the backup DIR (kairan backup), opens it (schema\n"
 		    "migrations; refs ahead of state.db get a manifest above the last seq) and\n"
 		    "then puts it in place. Refuses a home that exists. Stop the old node for\n"
-		    "good first: two nodes with one key would sign conflicting manifests.\n");
+		    "good first: two nodes with one key would sign conflicting manifests.\n"));
 		return 0;
 	}
 	if (argc != 2 || argv[1][0] == '-')
@@ -420,14 +420,14 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 		kr_state_manifest_clear(&m);
 	}
 	kr_error_clear();
-	msg = kr_sprintf("restored %s (%s, %s) into %s: fingerprint %s, seq %llu, %zu files\n", dir, h.cfg.name,
+	msg = kr_sprintf(_("restored %s (%s, %s) into %s: fingerprint %s, seq %llu, %zu files\n"), dir, h.cfg.name,
 	    h.cfg.lg_code, c->home_path, h.fpr, (unsigned long long)seq, st.files);
 	kr_home_close(&h);
 	opened = 0;
 	if ((rc = kr_home_staging_commit(tmp, c->home_path, in_place)) < 0)
 		goto fail;
 	fputs(msg, stdout);
-	printf("the node that was backed up must not serve any more; start this one with: kairan --home %s serve\n",
+	printf(_("the node that was backed up must not serve any more; start this one with: kairan --home %s serve\n"),
 	    c->home_path);
 	rc = 0;
 	goto done;

@@ -167,29 +167,29 @@ s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr
 	kr_item_check(&it, &pol, path, text->ptr, text->len, NULL, &f);
 	kr_cli_print_findings(cmd, &f);
 	if (kr_findings_blocking(&f)) {
-		fprintf(stderr, "kairan: %s: %zu problem(s); nothing was written\n", cmd, kr_findings_blocking(&f));
+		fprintf(stderr, _("kairan: %s: %zu problem(s); nothing was written\n"), cmd, kr_findings_blocking(&f));
 		goto done;
 	}
 	if (!it.path || strcmp(it.path, path) != 0 || strcmp(it.collection, coll) != 0) {
-		fprintf(stderr, "kairan: %s: internal: item would live at %s, not %s; nothing was written\n", cmd,
+		fprintf(stderr, _("kairan: %s: internal: item would live at %s, not %s; nothing was written\n"), cmd,
 		    it.path ? it.path : "?", path);
 		goto done;
 	}
 	if (kr_replica_publish(&c->h.rep, &file, 1, msg, &res) < 0) {
-		fprintf(stderr, "kairan: %s: %s; nothing was written\n", cmd, kr_errmsg());
+		fprintf(stderr, _("kairan: %s: %s; nothing was written\n"), cmd, kr_errmsg());
 		goto done;
 	}
 	rc = 0;
 	if (!res.applied) {
-		printf("nothing changed: %s already says exactly this\n", it.id);
+		printf(_("nothing changed: %s already says exactly this\n"), it.id);
 		goto done;
 	}
-	printf("wrote %s (%s %s) as a signed commit; manifest seq %llu\n", it.id, coll, it.version,
+	printf(_("wrote %s (%s %s) as a signed commit; manifest seq %llu\n"), it.id, coll, it.version,
 	    (unsigned long long)res.seq);
 	if (kr_control_poke(&c->h, "announce", 2000) == 0)
-		printf("announced to peers by the running node\n");
+		printf(_("announced to peers by the running node\n"));
 	else
-		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
+		printf(_("no node is running on this home: peers get it once `kairan serve` runs\n"));
 done:
 	kr_item_clear(&it);
 	kr_findings_clear(&f);
@@ -246,15 +246,15 @@ s_target(kr_cli *c, const char *cmd, const char *id, const char *version, kr_sta
 	*n = 0;
 	if (kr_state_item_find(c->h.state, id, it, n) < 0) {
 		char *shown = kr_safe(id);
-		fprintf(stderr, "kairan: %s: no item %s on this node (only what this node holds and has "
-		    "verified can be %s; see kairan search or kairan sync)\n", cmd, shown,
+		fprintf(stderr, _("kairan: %s: no item %s on this node (only what this node holds and has "
+		    "verified can be %s; see kairan search or kairan sync)\n"), cmd, shown,
 		    strcmp(cmd, "endorse") == 0 ? "endorsed" : "reported on");
 		free(shown);
 		return 1;
 	}
 	if (kr_board_kind((*it)[0].kind)) {
-		fprintf(stderr, "kairan: %s: %s is a %s, not an item the board reviews (case, prompt, guideline, "
-		    "dataset)\n", cmd, (*it)[0].id, (*it)[0].kind);
+		fprintf(stderr, _("kairan: %s: %s is a %s, not an item the board reviews (case, prompt, guideline, "
+		    "dataset)\n"), cmd, (*it)[0].id, (*it)[0].kind);
 		return 1;
 	}
 	*held_version = (*it)[0].version;
@@ -271,7 +271,7 @@ s_target(kr_cli *c, const char *cmd, const char *id, const char *version, kr_sta
 	}
 	if (!x.blob[0]) {
 		char *shown = kr_safe(version);
-		fprintf(stderr, "kairan: %s: this node holds no version %s of %s (versions held: %s)\n", cmd, shown,
+		fprintf(stderr, _("kairan: %s: this node holds no version %s of %s (versions held: %s)\n"), cmd, shown,
 		    (*it)[0].id, x.held.ptr);
 		free(shown);
 		kr_buf_release(&x.held);
@@ -297,7 +297,7 @@ s_date_arg(const char *cmd, const char *opt, const char *v)
 {
 	if (kr_date_valid(v))
 		return 0;
-	fprintf(stderr, "kairan: %s: %s '%s' is not an ISO date (YYYY-MM-DD, 西暦)\n", cmd, opt, v);
+	fprintf(stderr, _("kairan: %s: %s '%s' is not an ISO date (YYYY-MM-DD, 西暦)\n"), cmd, opt, v);
 	return 2;
 }
 
@@ -331,23 +331,23 @@ cmd_endorse(kr_cli *c, int argc, char **argv)
 		case 'C': conditions = optarg; break;
 		case 'm': comment = optarg; break;
 		case 'r': review = optarg; break;
-		case 'h': return printf("usage: kairan endorse ID [--version V] --verdict 推奨|条件付き推奨|注意 "
+		case 'h': return printf(_("usage: kairan endorse ID [--version V] --verdict 推奨|条件付き推奨|注意 "
 		    "[--conditions TEXT] [-m COMMENT] [--review-by DATE]\n\n"
 		    "On a board member's node: writes a signed endorsement of that exact version of the item\n"
 		    "(its git blob) in this node's endorsements collection. The version is endorsed by the\n"
 		    "board once threshold distinct board keys endorse it; endorsing the same version again\n"
-		    "replaces this node's earlier endorsement. --review-by defaults to a year from today.\n"), 0;
+		    "replaces this node's earlier endorsement. --review-by defaults to a year from today.\n")), 0;
 		default: return kr_cli_usage("endorse");
 		}
 	}
 	if (optind != argc - 1 || !verdict)
 		return kr_cli_usage("endorse");
 	if (!s_in(verdict, kr_verdicts, 3)) {
-		fprintf(stderr, "kairan: endorse: verdict '%s' is not allowed (allowed: 推奨, 条件付き推奨, 注意)\n", verdict);
+		fprintf(stderr, _("kairan: endorse: verdict '%s' is not allowed (allowed: 推奨, 条件付き推奨, 注意)\n"), verdict);
 		return 2;
 	}
 	if (strcmp(verdict, "条件付き推奨") == 0 && !conditions) {
-		fprintf(stderr, "kairan: endorse: 条件付き推奨 needs --conditions TEXT (the conditions of the recommendation)\n");
+		fprintf(stderr, _("kairan: endorse: 条件付き推奨 needs --conditions TEXT (the conditions of the recommendation)\n"));
 		return 2;
 	}
 	if (review && s_date_arg("endorse", "--review-by", review))
@@ -359,11 +359,11 @@ cmd_endorse(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (!bv.federated)
-		fprintf(stderr, "kairan: endorse: warning: this node holds no federation membership, so no board: "
-		    "the endorsement is published but counts nowhere until it does\n");
+		fprintf(stderr, _("kairan: endorse: warning: this node holds no federation membership, so no board: "
+		    "the endorsement is published but counts nowhere until it does\n"));
 	else if (bv.own_standing != KR_BOARD_SEAT)
-		fprintf(stderr, "kairan: endorse: warning: this node's key is not on the board of %s: its "
-		    "endorsement is shown as such and never counts\n", bv.fed_name);
+		fprintf(stderr, _("kairan: endorse: warning: this node's key is not on the board of %s: its "
+		    "endorsement is shown as such and never counts\n"), bv.fed_name);
 	kr_bview_free(&bv);
 
 	s_today(review_dflt, 365);
@@ -396,7 +396,7 @@ cmd_endorse(kr_cli *c, int argc, char **argv)
 		kr_buf_addf(&b, "\n%s\n", comment);
 	msg = kr_sprintf("endorse: %s %s %s\n\nblob %s\n", it[0].id, held_version, verdict, blob);
 	if (prev.verdict)
-		printf("replaces this node's earlier endorsement of this version (%s, %s)\n", prev.verdict,
+		printf(_("replaces this node's earlier endorsement of this version (%s, %s)\n"), prev.verdict,
 		    prev.updated ? prev.updated : "?");
 	rc = s_write(c, "endorse", "endorsements", path, &b, msg);
 done:
@@ -436,12 +436,12 @@ cmd_adopt(kr_cli *c, int argc, char **argv)
 		case 'M': metrics[nmetrics++] = optarg; break;
 		case 'h':
 			free(metrics);
-			return printf("usage: kairan adopt ID --version V --status 検討中|採用|不採用 [-m NOTE] "
+			return printf(_("usage: kairan adopt ID --version V --status 検討中|採用|不採用 [-m NOTE] "
 			    "[--metric NAME=VALUE]...\n\n"
 			    "On the adopting town's node: a signed adoption report (利用報告) in this node's adoptions\n"
 			    "collection. The publisher and every searcher see how many municipalities considered,\n"
 			    "adopted and declined the item, with the notes; 不採用 needs a note (-m). A later report\n"
-			    "on the same item replaces this node's earlier one.\n"), 0;
+			    "on the same item replaces this node's earlier one.\n")), 0;
 		default: free(metrics); return kr_cli_usage("adopt");
 		}
 	}
@@ -450,7 +450,7 @@ cmd_adopt(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("adopt");
 	}
 	if (!s_in(status, kr_adopt_statuses, 3)) {
-		fprintf(stderr, "kairan: adopt: status '%s' is not allowed (allowed: 検討中, 採用, 不採用)\n", status);
+		fprintf(stderr, _("kairan: adopt: status '%s' is not allowed (allowed: 検討中, 採用, 不採用)\n"), status);
 		free(metrics);
 		return 2;
 	}
@@ -458,7 +458,7 @@ cmd_adopt(kr_cli *c, int argc, char **argv)
 		const char *eq = strchr(metrics[i], '=');
 		char *end = NULL;
 		if (!eq || eq == metrics[i] || !eq[1] || (strtod(eq + 1, &end), *end != '\0')) {
-			fprintf(stderr, "kairan: adopt: --metric '%s' must be NAME=NUMBER (e.g. 削減時間=120)\n", metrics[i]);
+			fprintf(stderr, _("kairan: adopt: --metric '%s' must be NAME=NUMBER (e.g. 削減時間=120)\n"), metrics[i]);
 			free(metrics);
 			return 2;
 		}
@@ -529,7 +529,7 @@ s_consultation(const kr_bview *bv, const char *cmd, const char *cid)
 
 	if (!x) {
 		char *shown = kr_safe(cid);
-		fprintf(stderr, "kairan: consult %s: no consultation %s on this node (see: kairan consult list)\n",
+		fprintf(stderr, _("kairan: consult %s: no consultation %s on this node (see: kairan consult list)\n"),
 		    cmd, shown);
 		free(shown);
 	}
@@ -621,17 +621,17 @@ s_consult_ask(kr_cli *c, int argc, char **argv)
 		case 'c': conf = optarg; break;
 		case 'h':
 			free(domains);
-			return printf("usage: kairan consult ask --title T --body-file F --domain D... --department DEPT "
+			return printf(_("usage: kairan consult ask --title T --body-file F --domain D... --department DEPT "
 			    "[--context TEXT] [--slug S] [--confidentiality C]\n\n"
 			    "Asks the board (相談): a signed consultation in this node's consultations collection,\n"
 			    "through the same gate as publish (機密性1 only, PII scan, the 16 分野). asked_by names a\n"
-			    "department, never a person.\n"), 0;
+			    "department, never a person.\n")), 0;
 		default: free(domains); return kr_cli_usage("consult");
 		}
 	}
 	if (optind != argc || !title || !bodyfile || !nd || !dept) {
-		fprintf(stderr, "kairan: consult ask: --title, --body-file, at least one --domain and --department "
-		    "(the asking department, never a person) are needed\n");
+		fprintf(stderr, _("kairan: consult ask: --title, --body-file, at least one --domain and --department "
+		    "(the asking department, never a person) are needed\n"));
 		free(domains);
 		return 2;
 	}
@@ -685,7 +685,7 @@ s_consult_ask(kr_cli *c, int argc, char **argv)
 		free(msg);
 	}
 	if (rc == 0)
-		printf("consultation %s: 受付 (board members answer it with: kairan consult answer %s --body-file F)\n",
+		printf(_("consultation %s: 受付 (board members answer it with: kairan consult answer %s --body-file F)\n"),
 		    id, id);
 done:
 	free(domains);
@@ -729,16 +729,16 @@ s_consult_list(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 's': want = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': return printf("usage: kairan consult list [--state 受付|回答済|解決|重複|取下げ|期限切れ] [--json]\n\n"
+		case 'h': return printf(_("usage: kairan consult list [--state 受付|回答済|解決|重複|取下げ|期限切れ] [--json]\n\n"
 		    "Every consultation this node holds (its own and those it mirrors), with its state as\n"
-		    "DESIGN §7 derives it, its age and its answers.\n"), 0;
+		    "DESIGN §7 derives it, its age and its answers.\n")), 0;
 		default: return kr_cli_usage("consult");
 		}
 	}
 	if (optind != argc)
 		return kr_cli_usage("consult");
 	if (want && !s_in(want, kr_consult_states, 6)) {
-		fprintf(stderr, "kairan: consult list: state '%s' is not one of 受付, 回答済, 解決, 重複, 取下げ, 期限切れ\n", want);
+		fprintf(stderr, _("kairan: consult list: state '%s' is not one of 受付, 回答済, 解決, 重複, 取下げ, 期限切れ\n"), want);
 		return 2;
 	}
 	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
@@ -805,9 +805,9 @@ s_consult_show(kr_cli *c, int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-') {
 		if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-			return printf("usage: kairan consult show CID\n\nA consultation: its question, state, "
+			return printf(_("usage: kairan consult show CID\n\nA consultation: its question, state, "
 			    "and every answer this node holds (the accepted one marked, one past its review_by\n"
-			    "date marked 要見直し).\n"), 0;
+			    "date marked 要見直し).\n")), 0;
 		return kr_cli_usage("consult");
 	}
 	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
@@ -880,10 +880,10 @@ s_consult_answer(kr_cli *c, int argc, char **argv)
 		case 'b': bodyfile = optarg; break;
 		case 'r': review = optarg; break;
 		case 's': source = optarg; break;
-		case 'h': return printf("usage: kairan consult answer CID --body-file F [--review-by DATE] "
+		case 'h': return printf(_("usage: kairan consult answer CID --body-file F [--review-by DATE] "
 		    "[--source TITLE]\n\nOn a board member's node: a signed answer in this node's answers "
 		    "collection. Answering again\nreplaces this node's earlier answer. --review-by defaults to "
-		    "a year from today.\n"), 0;
+		    "a year from today.\n")), 0;
 		default: return kr_cli_usage("consult");
 		}
 	}
@@ -895,8 +895,8 @@ s_consult_answer(kr_cli *c, int argc, char **argv)
 		return kr_cli_fail("consult answer");
 	loaded = 1;
 	if (bv.own_standing != KR_BOARD_SEAT) {
-		fprintf(stderr, "kairan: consult answer: this node's key %.16s… is not on the board%s%s: only "
-		    "board members answer consultations; nothing was written\n", c->h.fpr,
+		fprintf(stderr, _("kairan: consult answer: this node's key %.16s… is not on the board%s%s: only "
+		    "board members answer consultations; nothing was written\n"), c->h.fpr,
 		    bv.federated ? " of " : " (no federation membership is installed)", bv.federated ? bv.fed_name : "");
 		goto done;
 	}
@@ -904,8 +904,8 @@ s_consult_answer(kr_cli *c, int argc, char **argv)
 		goto done;
 	state = kr_bview_consult_state(&bv, x, NULL);
 	if (s_closed(state)) {
-		fprintf(stderr, "kairan: consult answer: consultation %s is %s%s%s: it takes no answers; nothing "
-		    "was written\n", x->r.id, state, x->r.duplicate_of ? "; answer " : "",
+		fprintf(stderr, _("kairan: consult answer: consultation %s is %s%s%s: it takes no answers; nothing "
+		    "was written\n"), x->r.id, state, x->r.duplicate_of ? "; answer " : "",
 		    x->r.duplicate_of ? x->r.duplicate_of : "");
 		goto done;
 	}
@@ -972,9 +972,9 @@ s_consult_accept(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'a': aid = optarg; break;
-		case 'h': return printf("usage: kairan consult accept CID --answer AID\n\nThe asking town (or a "
+		case 'h': return printf(_("usage: kairan consult accept CID --answer AID\n\nThe asking town (or a "
 		    "board member) accepts an answer: the consultation is then 解決, searchable\nwith its "
-		    "answer and exported by kairan export --faq.\n"), 0;
+		    "answer and exported by kairan export --faq.\n")), 0;
 		default: return kr_cli_usage("consult");
 		}
 	}
@@ -986,19 +986,19 @@ s_consult_accept(kr_cli *c, int argc, char **argv)
 		goto done;
 	state = kr_bview_consult_state(&bv, x, NULL);
 	if (s_closed(state)) {
-		fprintf(stderr, "kairan: consult accept: consultation %s is %s; nothing was written\n", x->r.id, state);
+		fprintf(stderr, _("kairan: consult accept: consultation %s is %s; nothing was written\n"), x->r.id, state);
 		goto done;
 	}
 	a = kr_bview_find(&bv, "answer", aid);
 	if (!a || a->r.accepted_answer || !a->r.consultation || strcmp(a->r.consultation, x->r.id) != 0) {
 		char *shown = kr_safe(aid);
-		fprintf(stderr, "kairan: consult accept: %s is not an answer to %s held on this node (see: kairan "
-		    "consult show %s); nothing was written\n", shown, x->r.id, x->r.id);
+		fprintf(stderr, _("kairan: consult accept: %s is not an answer to %s held on this node (see: kairan "
+		    "consult show %s); nothing was written\n"), shown, x->r.id, x->r.id);
 		free(shown);
 		goto done;
 	}
 	if (a->standing != KR_BOARD_SEAT && a->standing != KR_BOARD_RETIRED) {
-		fprintf(stderr, "kairan: consult accept: answer %s is not by a board member (%s); nothing was written\n",
+		fprintf(stderr, _("kairan: consult accept: answer %s is not by a board member (%s); nothing was written\n"),
 		    a->r.id, kr_board_standing_name(a->standing));
 		goto done;
 	}
@@ -1022,9 +1022,9 @@ s_consult_accept(kr_cli *c, int argc, char **argv)
 		kr_buf_release(&b);
 		free(slug); free(id); free(path); free(title); free(pv); free(pp); free(msg);
 	} else {
-		fprintf(stderr, "kairan: consult accept: consultation %s was asked by %s (%s), not this node, and this "
+		fprintf(stderr, _("kairan: consult accept: consultation %s was asked by %s (%s), not this node, and this "
 		    "node is not on the board: only the asking town or a board member accepts an answer; nothing "
-		    "was written\n", x->r.id, x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
+		    "was written\n"), x->r.id, x->r.pub_name ? x->r.pub_name : "?", x->r.lg_code ? x->r.lg_code : "?");
 	}
 done:
 	kr_bview_free(&bv);
@@ -1048,8 +1048,8 @@ s_consult_close(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'd': dup = optarg; break;
 		case 'w': withdraw = 1; break;
-		case 'h': return printf("usage: kairan consult close CID --duplicate-of CID2 | --withdraw\n\n"
-		    "The asking town closes its consultation: 重複 (pointing at the canonical one) or 取下げ.\n"), 0;
+		case 'h': return printf(_("usage: kairan consult close CID --duplicate-of CID2 | --withdraw\n\n"
+		    "The asking town closes its consultation: 重複 (pointing at the canonical one) or 取下げ.\n")), 0;
 		default: return kr_cli_usage("consult");
 		}
 	}
@@ -1060,20 +1060,20 @@ s_consult_close(kr_cli *c, int argc, char **argv)
 	if (!(x = s_consultation(&bv, "close", argv[optind])))
 		goto done;
 	if (strcmp(x->publisher, c->h.fpr) != 0) {
-		fprintf(stderr, "kairan: consult close: consultation %s was asked by %s (%s): only the asking town "
-		    "closes it; nothing was written\n", x->r.id, x->r.pub_name ? x->r.pub_name : "?",
+		fprintf(stderr, _("kairan: consult close: consultation %s was asked by %s (%s): only the asking town "
+		    "closes it; nothing was written\n"), x->r.id, x->r.pub_name ? x->r.pub_name : "?",
 		    x->r.lg_code ? x->r.lg_code : "?");
 		goto done;
 	}
 	state = kr_bview_consult_state(&bv, x, NULL);
 	if (s_closed(state) || strcmp(state, "解決") == 0) {
-		fprintf(stderr, "kairan: consult close: consultation %s is already %s; nothing was written\n", x->r.id, state);
+		fprintf(stderr, _("kairan: consult close: consultation %s is already %s; nothing was written\n"), x->r.id, state);
 		goto done;
 	}
 	if (dup && (strcmp(dup, x->r.id) == 0 || !kr_bview_find(&bv, "consultation", dup))) {
 		char *shown = kr_safe(dup);
-		fprintf(stderr, "kairan: consult close: --duplicate-of %s must be another consultation held on this "
-		    "node; nothing was written\n", shown);
+		fprintf(stderr, _("kairan: consult close: --duplicate-of %s must be another consultation held on this "
+		    "node; nothing was written\n"), shown);
 		free(shown);
 		goto done;
 	}
@@ -1095,10 +1095,10 @@ cmd_consult(kr_cli *c, int argc, char **argv)
 	};
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan consult ask|list|show|answer|accept|close ...\n\n"
+		return printf(_("usage: kairan consult ask|list|show|answer|accept|close ...\n\n"
 		    "相談: a town asks (ask), board members answer (answer), the town or a board member\n"
 		    "accepts an answer (accept), the town closes a duplicate or withdraws (close).\n"
-		    "States: 受付 → 回答済 → 解決, or 重複, 取下げ, 期限切れ. kairan consult SUB --help for each.\n"), 0;
+		    "States: 受付 → 回答済 → 解決, or 重複, 取下げ, 期限切れ. kairan consult SUB --help for each.\n")), 0;
 	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].fn(c, argc - 1, argv + 1);
@@ -1138,19 +1138,19 @@ cmd_export_faq(kr_cli *c, int argc, char **argv)
 		case 'q': break;
 		case 'f': format = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'h': return printf("usage: kairan export --faq [--format faq-csv|dify-csv|jsonl] [-o FILE]\n\n"
+		case 'h': return printf(_("usage: kairan export --faq [--format faq-csv|dify-csv|jsonl] [-o FILE]\n\n"
 		    "FAQ rows from every resolved consultation this node holds with its accepted answer:\n"
 		    "faq-csv  ID,問い合わせ文,応答文,カテゴリ,出典 (the 子育てオープンデータ協議会 FAQ shape; UTF-8\n"
 		    "         with a BOM, RFC 4180)\n"
 		    "dify-csv question,answer (Dify Q&A import; the 出典 line ends the answer)\n"
-		    "jsonl    one object a row: id, question, answer, category, attribution, answer_id\n"), 0;
+		    "jsonl    one object a row: id, question, answer, category, attribution, answer_id\n")), 0;
 		default: return kr_cli_usage("export");
 		}
 	}
 	csv = strcmp(format, "faq-csv") == 0;
 	dify = strcmp(format, "dify-csv") == 0;
 	if (optind != argc || (!csv && !dify && strcmp(format, "jsonl") != 0)) {
-		fprintf(stderr, "kairan: export: --faq takes --format faq-csv, dify-csv or jsonl\n");
+		fprintf(stderr, _("kairan: export: --faq takes --format faq-csv, dify-csv or jsonl\n"));
 		return 2;
 	}
 	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
@@ -1202,14 +1202,14 @@ cmd_export_faq(kr_cli *c, int argc, char **argv)
 			kr_cli_fail("export");
 			goto done;
 		}
-		fprintf(stderr, "exported %zu FAQ row(s) as %s to %s\n", rows, format, outpath);
+		fprintf(stderr, _("exported %zu FAQ row(s) as %s to %s\n"), rows, format, outpath);
 	} else {
 		if (isatty(STDOUT_FILENO))
 			out.len = kr_safe_inplace(out.ptr, out.len, KR_SAFE_TEXT);
 		fwrite(out.ptr, 1, out.len, stdout);
 	}
 	if (!rows)
-		fprintf(stderr, "kairan: export: no resolved consultation with its accepted answer on this node yet\n");
+		fprintf(stderr, _("kairan: export: no resolved consultation with its accepted answer on this node yet\n"));
 	rc = 0;
 done:
 	kr_buf_release(&out);
@@ -1264,7 +1264,7 @@ kr_board_status(kr_cli *c, int json, kr_buf *out)
 		open++;
 	}
 	if (!json && bv.own_standing == KR_BOARD_SEAT)
-		printf("\nopen consultations (相談, this node is on the board): %zu\n%s", open, b.ptr ? b.ptr : "");
+		printf(_("\nopen consultations (相談, this node is on the board): %zu\n%s"), open, b.ptr ? b.ptr : "");
 	kr_buf_clear(&b);
 	if (json)
 		kr_buf_adds(out, "],\"adoptions\":[");
@@ -1317,7 +1317,7 @@ kr_board_status(kr_cli *c, int json, kr_buf *out)
 	if (json)
 		kr_buf_adds(out, "]}");
 	else if (reports)
-		printf("\nadoption reports on this node's items (利用報告):\n%s", b.ptr);
+		printf(_("\nadoption reports on this node's items (利用報告):\n%s"), b.ptr);
 	kr_item_rows_free(rows, nrows);
 	kr_buf_release(&b);
 	kr_bview_free(&bv);

@@ -23,7 +23,7 @@ s_problem(const char *msg, void *arg)
 {
 	s_report *r = arg;
 
-	fprintf(stderr, "%skairan: config check: %s\n", log_prefix(3), msg);
+	fprintf(stderr, _("%skairan: config check: %s\n"), log_prefix(3), msg);
 	r->n++;
 }
 
@@ -62,10 +62,10 @@ s_check(const char *home, int ports)
 
 	if (rc < 0) {
 		if (rc == KR_ENOTFOUND)
-			fprintf(stderr, "kairan: config check: %s is not a kairan home (no %s; create one with: "
-			    "kairan --home %s init --name NAME --lg-code CODE)\n", home, path, home);
+			fprintf(stderr, _("kairan: config check: %s is not a kairan home (no %s; create one with: "
+			    "kairan --home %s init --name NAME --lg-code CODE)\n"), home, path, home);
 		else
-			fprintf(stderr, "kairan: config check: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: config check: %s\n"), kr_errmsg());
 		free(path);
 		return 1;
 	}
@@ -88,7 +88,7 @@ s_check(const char *home, int ports)
 			}
 		}
 		if (r.n == 0)
-			printf("%s: ok (listen %s, announce %s, web %s%s)\n", path, cfg.listen, cfg.announce, cfg.web,
+			printf(_("%s: ok (listen %s, announce %s, web %s%s)\n"), path, cfg.listen, cfg.announce, cfg.web,
 			    ports ? "; the ports are free" : "");
 		kr_config_clear(&cfg);
 	}
@@ -102,15 +102,15 @@ cmd_config(kr_cli *c, int argc, char **argv)
 	int ports = 0, i;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("usage: kairan [--home DIR] config check [--ports]\n\n"
+		printf(_("usage: kairan [--home DIR] config check [--ports]\n\n"
 		    "Checks the home's config (unknown or duplicate settings, values and\n"
 		    "endpoints that do not parse, with file:line) and its keys, as serve\n"
 		    "would read them. --ports: also that the listen, announce and web ports\n"
-		    "are free (and who holds one that is not). Exit 1 on any problem.\n");
+		    "are free (and who holds one that is not). Exit 1 on any problem.\n"));
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "kairan: config: unknown subcommand '%s' (known: check)\n", argv[1]);
+		fprintf(stderr, _("kairan: config: unknown subcommand '%s' (known: check)\n"), argv[1]);
 		return 2;
 	}
 	for (i = 2; i < argc; i++) {

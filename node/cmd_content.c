@@ -250,7 +250,7 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 	for (int i = 0; i < nargs; i++) {
 		struct stat st;
 		if (stat(args[i], &st) < 0) {
-			fprintf(stderr, "kairan: %s: %s: no such file or directory\n", cmd, args[i]);
+			fprintf(stderr, _("kairan: %s: %s: no such file or directory\n"), cmd, args[i]);
 			return KR_EIO;
 		}
 		if (S_ISDIR(st.st_mode)) {
@@ -262,7 +262,7 @@ s_load(kr_cli *c, const char *cmd, char **args, int nargs, s_inputs *in, kr_item
 			rc = s_walk(in, dir, 0);
 			free(dir);
 			if (rc < 0) {
-				fprintf(stderr, "kairan: %s: %s; nothing was %s\n", cmd, kr_errmsg(),
+				fprintf(stderr, _("kairan: %s: %s; nothing was %s\n"), cmd, kr_errmsg(),
 				    strcmp(cmd, "publish") == 0 ? "published" : "checked");
 				return rc;
 			}
@@ -349,9 +349,9 @@ cmd_check(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': json = 1; break;
-		case 'h': return printf("usage: kairan check FILE|DIR... [--json]\n\n"
+		case 'h': return printf(_("usage: kairan check FILE|DIR... [--json]\n\n"
 		    "Runs every check publish runs, without publishing: exit 0 when nothing blocks,\n"
-		    "1 when something does; warnings are printed either way.\n"), 0;
+		    "1 when something does; warnings are printed either way.\n")), 0;
 		default: return kr_cli_usage("check");
 		}
 	}
@@ -381,7 +381,7 @@ cmd_check(kr_cli *c, int argc, char **argv)
 		kr_buf_release(&b);
 	} else {
 		kr_cli_print_findings("check", &f);
-		printf("%zu item(s) checked: %zu blocking problem(s), %zu warning(s)%s\n", nitems,
+		printf(_("%zu item(s) checked: %zu blocking problem(s), %zu warning(s)%s\n"), nitems,
 		    kr_findings_blocking(&f), f.n - kr_findings_blocking(&f),
 		    kr_findings_blocking(&f) ? "" : "; ready to publish");
 	}
@@ -424,9 +424,9 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': message = optarg; break;
-		case 'h': return printf("usage: kairan publish FILE|DIR... [-m MSG]\n\n"
+		case 'h': return printf(_("usage: kairan publish FILE|DIR... [-m MSG]\n\n"
 		    "Checks every item, then writes one signed commit per collection and a\n"
-		    "signed manifest, and tells a running node to announce it.\n"), 0;
+		    "signed manifest, and tells a running node to announce it.\n")), 0;
 		default: return kr_cli_usage("publish");
 		}
 	}
@@ -436,7 +436,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		goto done;
 	kr_cli_print_findings("publish", &f);
 	if (kr_findings_blocking(&f)) {
-		fprintf(stderr, "kairan: publish: %zu problem(s); nothing was published\n", kr_findings_blocking(&f));
+		fprintf(stderr, _("kairan: publish: %zu problem(s); nothing was published\n"), kr_findings_blocking(&f));
 		goto done;
 	}
 	for (size_t i = 0; i < in.n; i++)
@@ -454,7 +454,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		}
 	}
 	if (files.n == 0) {
-		fprintf(stderr, "kairan: publish: no items found (an item is a .md file with front matter)\n");
+		fprintf(stderr, _("kairan: publish: no items found (an item is a .md file with front matter)\n"));
 		goto done;
 	}
 	if (message) {
@@ -469,22 +469,22 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	c->h.rep.notice = s_publish_notice;
 	c->h.rep.defer_maintenance = 1; /* the running node hears of it first, see below */
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
-		fprintf(stderr, "kairan: publish: %s; nothing was published\n", kr_errmsg());
+		fprintf(stderr, _("kairan: publish: %s; nothing was published\n"), kr_errmsg());
 		goto done;
 	}
 	rc = 0;
 	if (!res.applied) {
-		printf("nothing to publish: all %zu item(s) are already published as they are\n", files.n - nattach);
+		printf(_("nothing to publish: all %zu item(s) are already published as they are\n"), files.n - nattach);
 		goto done;
 	}
-	printf("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n",
+	printf(_("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n"),
 	    files.n - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
 	if (skipped)
-		printf("skipped %zu file(s) without front matter\n", skipped);
+		printf(_("skipped %zu file(s) without front matter\n"), skipped);
 	if (kr_control_poke(&c->h, "announce", 2000) == 0)
-		printf("announced to peers by the running node\n");
+		printf(_("announced to peers by the running node\n"));
 	else
-		printf("no node is running on this home: peers get it once `kairan serve` runs\n");
+		printf(_("no node is running on this home: peers get it once `kairan serve` runs\n"));
 	fflush(stdout);
 	/* consolidation after the announcement: peers fetch while this repacks */
 	kr_replica_maintain(&c->h.rep);
@@ -557,9 +557,9 @@ cmd_log(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'j': x.json = 1; break;
 		case 'n': max = (size_t)strtoul(optarg, NULL, 10); break;
-		case 'h': return printf("usage: kairan log [[PUBLISHER/]COLLECTION] [-n N] [--json]\n\n"
+		case 'h': return printf(_("usage: kairan log [[PUBLISHER/]COLLECTION] [-n N] [--json]\n\n"
 		    "History of this node's collections, or of a mirrored publisher's\n"
-		    "(PUBLISHER: fingerprint, prefix or lg_code).\n"), 0;
+		    "(PUBLISHER: fingerprint, prefix or lg_code).\n")), 0;
 		default: return kr_cli_usage("log");
 		}
 	}
@@ -572,8 +572,8 @@ cmd_log(kr_cli *c, int argc, char **argv)
 		/* the collection becomes a path under the home: only a valid name may */
 		if (!kr_collection_valid(coll)) {
 			char *shown = kr_safe(coll);
-			fprintf(stderr, "kairan: log: '%s' is not a collection name (lower-case ASCII letters, "
-			    "digits and '-', e.g. cases or 372081/cases)\n", shown);
+			fprintf(stderr, _("kairan: log: '%s' is not a collection name (lower-case ASCII letters, "
+			    "digits and '-', e.g. cases or 372081/cases)\n"), shown);
 			free(shown);
 			free(arg);
 			return 2;
@@ -605,7 +605,7 @@ cmd_log(kr_cli *c, int argc, char **argv)
 		if (rc == 0)
 			fputs(out.ptr, stdout);
 	} else if (ncolls == 0) {
-		printf("nothing published yet (see: kairan publish)\n");
+		printf(_("nothing published yet (see: kairan publish)\n"));
 	}
 	kr_buf_release(&out);
 	kr_strv_free(colls, ncolls);
@@ -732,10 +732,10 @@ cmd_show(kr_cli *c, int argc, char **argv)
 	int rc = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc, or a dataset's"
+		return printf(_("usage: kairan show ID[@COMMIT]\n\nPrints an item (e.g. 372081/case/gomi-chatbot-poc, or a dataset's"
 		    " Q&A row: 370002/dataset/gomi-qa#q001)"
 		    " as its publisher signed it, at the current head or at COMMIT (4 to 40 hex digits).\n"
-		    "Control characters in it (terminal escapes, bidi overrides) are not printed.\n"), 0;
+		    "Control characters in it (terminal escapes, bidi overrides) are not printed.\n")), 0;
 	if (argc != 2)
 		return kr_cli_usage("show");
 	id = kr_strdup(argv[1]);
@@ -743,7 +743,7 @@ cmd_show(kr_cli *c, int argc, char **argv)
 		*at++ = '\0';
 	if (at && (strlen(at) < 4 || strlen(at) > KR_OID_HEX || !kr_is_hex(at, strlen(at)))) {
 		char *shown = kr_safe(at);
-		fprintf(stderr, "kairan: show: '%s' is not a commit id (4 to 40 hex digits, from kairan log)\n", shown);
+		fprintf(stderr, _("kairan: show: '%s' is not a commit id (4 to 40 hex digits, from kairan log)\n"), shown);
 		free(shown);
 		free(id);
 		return 2;
@@ -860,15 +860,15 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'm': reason = optarg; break;
-		case 'h': return printf("usage: kairan withdraw ID -m REASON\n\n"
+		case 'h': return printf(_("usage: kairan withdraw ID -m REASON\n\n"
 		    "Removes an item of this node with a signed commit that states why. Subscribers\n"
-		    "drop it from their view and search; its history stays readable (kairan show ID@COMMIT).\n"), 0;
+		    "drop it from their view and search; its history stays readable (kairan show ID@COMMIT).\n")), 0;
 		default: return kr_cli_usage("withdraw");
 		}
 	}
 	if (optind != argc - 1 || !reason || !*reason) {
-		fprintf(stderr, "kairan: withdraw: give the item id and the reason (-m \"…\"), e.g.\n"
-		    "  kairan withdraw 372081/case/gomi-chatbot-poc -m \"見直し中のため取り下げ\"\n");
+		fprintf(stderr, _("kairan: withdraw: give the item id and the reason (-m \"…\"), e.g.\n"
+		    "  kairan withdraw 372081/case/gomi-chatbot-poc -m \"見直し中のため取り下げ\"\n"));
 		return 2;
 	}
 	if (kr_state_item_find(c->h.state, argv[optind], &it, &n) < 0)
@@ -890,19 +890,19 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 		break;
 	}
 	if (files.n == 0) {
-		fprintf(stderr, "kairan: withdraw: %s is not this node's item (only its publisher can withdraw it)\n", argv[optind]);
+		fprintf(stderr, _("kairan: withdraw: %s is not this node's item (only its publisher can withdraw it)\n"), argv[optind]);
 		kr_state_items_free(it, n);
 		return 1;
 	}
 	kr_buf_addf(&msg, "withdraw: %s\n\n%s\n", argv[optind], reason);
 	c->h.rep.defer_maintenance = 1;
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
-		fprintf(stderr, "kairan: withdraw: %s; nothing was changed\n", kr_errmsg());
+		fprintf(stderr, _("kairan: withdraw: %s; nothing was changed\n"), kr_errmsg());
 	} else {
-		printf("withdrew %s (manifest seq %llu); the reason is in the signed commit\n", argv[optind],
+		printf(_("withdrew %s (manifest seq %llu); the reason is in the signed commit\n"), argv[optind],
 		    (unsigned long long)res.seq);
 		if (kr_control_poke(&c->h, "announce", 2000) == 0)
-			printf("announced to peers by the running node\n");
+			printf(_("announced to peers by the running node\n"));
 		rc = 0;
 		fflush(stdout);
 		kr_replica_maintain(&c->h.rep); /* after the announcement */
@@ -1040,7 +1040,7 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 'f': format = optarg; break;
 		case 'o': outpath = optarg; break;
-		case 'h': return printf("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain|hf] [-o FILE|DIR]\n\n"
+		case 'h': return printf(_("usage: kairan export DATASET-ID [--format jsonl|dify-csv|langchain|hf] [-o FILE|DIR]\n\n"
 		    "Exports a Q&A dataset for the RAG tool you already use:\n"
 		    "  jsonl      the rows as published, with an attribution field\n"
 		    "  dify-csv   Dify's Q&A import: UTF-8 with BOM, header question,answer (RFC 4180);\n"
@@ -1051,23 +1051,23 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		    "  hf         -o DIR: a Hugging Face dataset folder, README.md (the card, with the Hub's\n"
 		    "             licence ids: cc-by-4.0, cc0-1.0, or other + license_name: pdl-1.0 +\n"
 		    "             license_link) and data/*.jsonl as jsonl writes them\n"
-		    "Every row carries the 出典 (attribution) line the licence asks for.\n"), 0;
+		    "Every row carries the 出典 (attribution) line the licence asks for.\n")), 0;
 		default: return kr_cli_usage("export");
 		}
 	}
 	if (optind != argc - 1)
 		return kr_cli_usage("export");
 	if (outpath && !*outpath) {
-		fprintf(stderr, "kairan: export: -o needs a file name\n");
+		fprintf(stderr, _("kairan: export: -o needs a file name\n"));
 		return 2;
 	}
 	if (strcmp(format, "jsonl") != 0 && strcmp(format, "dify-csv") != 0 && strcmp(format, "langchain") != 0 &&
 	    strcmp(format, "hf") != 0) {
-		fprintf(stderr, "kairan: export: unknown format '%s' (jsonl, dify-csv, langchain or hf)\n", format);
+		fprintf(stderr, _("kairan: export: unknown format '%s' (jsonl, dify-csv, langchain or hf)\n"), format);
 		return 2;
 	}
 	if (strcmp(format, "hf") == 0 && !outpath) {
-		fprintf(stderr, "kairan: export: --format hf writes a folder: name it with -o DIR\n");
+		fprintf(stderr, _("kairan: export: --format hf writes a folder: name it with -o DIR\n"));
 		return 2;
 	}
 	hf = strcmp(format, "hf") == 0;
@@ -1117,14 +1117,14 @@ cmd_export(kr_cli *c, int argc, char **argv)
 			kr_cli_fail("export");
 			goto done;
 		}
-		fprintf(stderr, "exported %zu row(s) of %s as a Hugging Face dataset folder in %s\n", rows,
+		fprintf(stderr, _("exported %zu row(s) of %s as a Hugging Face dataset folder in %s\n"), rows,
 		    argv[optind], outpath);
 	} else if (outpath) {
 		if (kr_file_write(outpath, out.ptr, out.len, 0644) < 0) {
 			kr_cli_fail("export");
 			goto done;
 		}
-		fprintf(stderr, "exported %zu row(s) of %s as %s to %s\n", rows, argv[optind], format, outpath);
+		fprintf(stderr, _("exported %zu row(s) of %s as %s to %s\n"), rows, argv[optind], format, outpath);
 	} else {
 		/* data for a file or a pipe, as it is; on a terminal, made safe like everything shown */
 		if (isatty(STDOUT_FILENO))
@@ -1132,7 +1132,7 @@ cmd_export(kr_cli *c, int argc, char **argv)
 		fwrite(out.ptr, 1, out.len, stdout);
 	}
 	if (skipped)
-		fprintf(stderr, "kairan: export: %zu row(s) were not valid and were left out\n", skipped);
+		fprintf(stderr, _("kairan: export: %zu row(s) were not valid and were left out\n"), skipped);
 	rc = 0;
 done:
 	free(attr);

@@ -121,10 +121,10 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 	char *va, *ea, *vb, *eb, ha[KR_OID_HEX + 1], hb[KR_OID_HEX + 1];
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan diff ID [REV1 [REV2]]\n\n"
+		return printf(_("usage: kairan diff ID [REV1 [REV2]]\n\n"
 		    "Shows what changed in an item between two versions (default: the previous\n"
 		    "version and the current one). REV is a commit, a version (1.0.0) or an edition\n"
-		    "(第1版). Changed lines are shown character by character: [-removed-]{+added+}.\n"), 0;
+		    "(第1版). Changed lines are shown character by character: [-removed-]{+added+}.\n")), 0;
 	if (argc < 2 || argc > 4)
 		return kr_cli_usage("diff");
 	if (kr_state_item_find(c->h.state, argv[1], &it, &n) < 0)
@@ -134,20 +134,20 @@ cmd_diff(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (h.n == 0) {
-		fprintf(stderr, "kairan: diff: no history for %s\n", argv[1]);
+		fprintf(stderr, _("kairan: diff: no history for %s\n"), argv[1]);
 		goto done;
 	}
 	if (argc >= 3 && (a = s_rev(c, it[0].publisher, it[0].collection, &h, argv[2])) < 0) {
-		fprintf(stderr, "kairan: diff: %s: no version, edition or commit '%s' in its history "
-		    "(see: kairan log %s)\n", argv[1], argv[2], it[0].collection);
+		fprintf(stderr, _("kairan: diff: %s: no version, edition or commit '%s' in its history "
+		    "(see: kairan log %s)\n"), argv[1], argv[2], it[0].collection);
 		goto done;
 	}
 	if (argc == 4 && (b = s_rev(c, it[0].publisher, it[0].collection, &h, argv[3])) < 0) {
-		fprintf(stderr, "kairan: diff: %s: no version, edition or commit '%s' in its history\n", argv[1], argv[3]);
+		fprintf(stderr, _("kairan: diff: %s: no version, edition or commit '%s' in its history\n"), argv[1], argv[3]);
 		goto done;
 	}
 	if (argc == 2 && h.n < 2) {
-		printf("%s has only one version so far\n", argv[1]);
+		printf(_("%s has only one version so far\n"), argv[1]);
 		rc = 0;
 		goto done;
 	}
@@ -206,26 +206,26 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 		switch (o) {
 		case 's': slug = optarg; break;
 		case 'o': outdir = optarg; break;
-		case 'h': return printf("usage: kairan derive TEMPLATE-ID --slug SLUG [-o DIR]\n\n"
+		case 'h': return printf(_("usage: kairan derive TEMPLATE-ID --slug SLUG [-o DIR]\n\n"
 		    "Starts this node's own guideline from a template (e.g. the prefecture's ひな型):\n"
 		    "writes DIR/SLUG.md (default ./drafts) as a draft with derived_from filled in.\n"
 		    "Edit it, say what you changed in modifications, remove draft: true, then publish.\n"
-		    "kairan status tells you when the template has a newer version.\n"), 0;
+		    "kairan status tells you when the template has a newer version.\n")), 0;
 		default: return kr_cli_usage("derive");
 		}
 	}
 	if (optind != argc - 1 || !slug) {
-		fprintf(stderr, "kairan: derive: give the template id and --slug (e.g. --slug ai-guideline)\n");
+		fprintf(stderr, _("kairan: derive: give the template id and --slug (e.g. --slug ai-guideline)\n"));
 		return 2;
 	}
 	if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug) || !*slug) {
 		char *shown = kr_safe(slug);
-		fprintf(stderr, "kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n", shown);
+		fprintf(stderr, _("kairan: derive: slug '%s' must be lower-case ASCII letters, digits and '-'\n"), shown);
 		free(shown);
 		return 2;
 	}
 	if (!*outdir) {
-		fprintf(stderr, "kairan: derive: -o needs a directory name\n");
+		fprintf(stderr, _("kairan: derive: -o needs a directory name\n"));
 		return 2;
 	}
 	if (kr_cli_item(c, "derive", argv[optind], "guideline", &it, &n, &tmpl) != 0)
@@ -274,7 +274,7 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 		FILE *exists = fopen(path, "r");
 		if (exists) {
 			fclose(exists);
-			fprintf(stderr, "kairan: derive: %s exists; nothing was written (use another --slug or -o)\n", path);
+			fprintf(stderr, _("kairan: derive: %s exists; nothing was written (use another --slug or -o)\n"), path);
 			goto done;
 		}
 	}
@@ -282,9 +282,9 @@ cmd_derive(kr_cli *c, int argc, char **argv)
 		kr_cli_fail("derive");
 		goto done;
 	}
-	printf("wrote %s from %s (version %s%s%s) as a draft\n"
+	printf(_("wrote %s from %s (version %s%s%s) as a draft\n"
 	    "next: edit it, describe your changes in derived_from.modifications, remove draft: true,\n"
-	    "      then kairan publish %s\n", path, argv[optind], version ? version : "?",
+	    "      then kairan publish %s\n"), path, argv[optind], version ? version : "?",
 	    edition ? ", " : "", edition ? edition : "", path);
 	rc = 0;
 done:

@@ -49,7 +49,7 @@ s_usage_fail(void)
 static int
 s_fail(const char *sub)
 {
-	fprintf(stderr, "kairan: federation %s: %s\n", sub, kr_errmsg());
+	fprintf(stderr, _("kairan: federation %s: %s\n"), sub, kr_errmsg());
 	return 1;
 }
 
@@ -256,12 +256,12 @@ s_create(int argc, char **argv)
 		}
 	}
 	if (!name || !*name || !out || !ncards || optind != argc) {
-		fprintf(stderr, "kairan: federation create: --name, at least one --board and -o are required\n");
+		fprintf(stderr, _("kairan: federation create: --name, at least one --board and -o are required\n"));
 		free(cards);
 		return s_usage_fail();
 	}
 	if (days < 1 || days > 3660) {
-		fprintf(stderr, "kairan: federation create: --expires-days must be 1..3660\n");
+		fprintf(stderr, _("kairan: federation create: --expires-days must be 1..3660\n"));
 		free(cards);
 		return 2;
 	}
@@ -277,7 +277,7 @@ s_create(int argc, char **argv)
 			goto done;
 		}
 		if (kr_fed_member_by_key(&m, c.key) || kr_fed_member_by_code(&m, c.lg_code)) {
-			fprintf(stderr, "kairan: federation create: %s: %s (%s) is given twice\n", cards[i], c.name,
+			fprintf(stderr, _("kairan: federation create: %s: %s (%s) is given twice\n"), cards[i], c.name,
 			    c.lg_code);
 			kr_idcard_clear(&c);
 			goto done;
@@ -294,11 +294,11 @@ s_create(int argc, char **argv)
 		goto done;
 	}
 	s_threshold_words(&words, m.threshold, m.nboard);
-	printf("wrote %s: genesis of %s, board of %zu (%s)\n", out, m.name, m.nboard, words.ptr);
+	printf(_("wrote %s: genesis of %s, board of %zu (%s)\n"), out, m.name, m.nboard, words.ptr);
 	if (warn)
-		printf("warning: the threshold equals the board size: one lost key would freeze the federation\n");
-	printf("next: each board member runs  kairan federation sign %s  and passes the file on;\n"
-	    "      then  kairan federation apply %s\n", out, out);
+		printf(_("warning: the threshold equals the board size: one lost key would freeze the federation\n"));
+	printf(_("next: each board member runs  kairan federation sign %s  and passes the file on;\n"
+	    "      then  kairan federation apply %s\n"), out, out);
 	rc = 0;
 done:
 	kr_membership_clear(&m);
@@ -315,8 +315,8 @@ s_open_chain(kr_cli *c, kr_fedstore *f, const char *sub)
 	if (kr_fedstore_open(f, c->h.home) < 0)
 		return s_fail(sub);
 	if (!f->have) {
-		fprintf(stderr, "kairan: federation %s: this node holds no federation "
-		    "(create one, or join one with kairan join)\n", sub);
+		fprintf(stderr, _("kairan: federation %s: this node holds no federation "
+		    "(create one, or join one with kairan join)\n"), sub);
 		kr_fedstore_close(f);
 		return 1;
 	}
@@ -359,15 +359,15 @@ s_propose(kr_cli *c, int argc, char **argv)
 				goto done;
 			}
 			if ((x = kr_fed_member_by_key(&m, card.key)) || (x = kr_fed_member_by_code(&m, card.lg_code))) {
-				fprintf(stderr, "kairan: federation propose: %s: %s (%s) is already a member "
-				    "(one key per municipality; use --rotate to change its key)\n", optarg, x->name,
+				fprintf(stderr, _("kairan: federation propose: %s: %s (%s) is already a member "
+				    "(one key per municipality; use --rotate to change its key)\n"), optarg, x->name,
 				    x->lg_code);
 				kr_idcard_clear(&card);
 				goto done;
 			}
 			if (kr_fed_revocation(&m, card.key)) {
-				fprintf(stderr, "kairan: federation propose: %s: this key was revoked and cannot "
-				    "come back\n", optarg);
+				fprintf(stderr, _("kairan: federation propose: %s: this key was revoked and cannot "
+				    "come back\n"), optarg);
 				kr_idcard_clear(&card);
 				goto done;
 			}
@@ -380,8 +380,8 @@ s_propose(kr_cli *c, int argc, char **argv)
 			unsigned r = kr_role_parse(optarg);
 			kr_fed_member *y = last == 'a' ? &m.members[m.nmembers - 1] : NULL;
 			if (!r || !y) {
-				fprintf(stderr, "kairan: federation propose: --role %s must follow --add-member "
-				    "and be hub, member or board\n", optarg);
+				fprintf(stderr, _("kairan: federation propose: --role %s must follow --add-member "
+				    "and be hub, member or board\n"), optarg);
 				goto done;
 			}
 			if (r == KR_ROLE_BOARD) {
@@ -428,8 +428,8 @@ s_propose(kr_cli *c, int argc, char **argv)
 		case 'y':
 			if (last != 'k' || !(m.revoked[m.nrevoked - 1].reason = strcmp(optarg, "compromised") == 0 ?
 			    KR_REVOKE_COMPROMISED : strcmp(optarg, "retired") == 0 ? KR_REVOKE_RETIRED : 0)) {
-				fprintf(stderr, "kairan: federation propose: --reason %s must follow --revoke and be "
-				    "compromised or retired\n", optarg);
+				fprintf(stderr, _("kairan: federation propose: --reason %s must follow --revoke and be "
+				    "compromised or retired\n"), optarg);
 				goto done;
 			}
 			last = 0;
@@ -439,7 +439,7 @@ s_propose(kr_cli *c, int argc, char **argv)
 			unsigned roles;
 			if (!newcard || !(x = s_find(&m, optarg))) {
 				if (!newcard)
-					fprintf(stderr, "kairan: federation propose: --rotate needs OLD-FPR NEW-ID.json\n");
+					fprintf(stderr, _("kairan: federation propose: --rotate needs OLD-FPR NEW-ID.json\n"));
 				else
 					s_fail("propose");
 				goto done;
@@ -449,8 +449,8 @@ s_propose(kr_cli *c, int argc, char **argv)
 				goto done;
 			}
 			if (strcmp(card.lg_code, x->lg_code) != 0 || kr_fed_member_by_key(&m, card.key)) {
-				fprintf(stderr, "kairan: federation propose: %s: a rotation keeps the municipality "
-				    "(%s) and needs a key that is not a member yet\n", newcard, x->lg_code);
+				fprintf(stderr, _("kairan: federation propose: %s: a rotation keeps the municipality "
+				    "(%s) and needs a key that is not a member yet\n"), newcard, x->lg_code);
 				kr_idcard_clear(&card);
 				goto done;
 			}
@@ -479,20 +479,20 @@ s_propose(kr_cli *c, int argc, char **argv)
 		}
 	}
 	if (!out || optind != argc || !changes) {
-		fprintf(stderr, "kairan: federation propose: -o FILE and at least one change are required\n");
+		fprintf(stderr, _("kairan: federation propose: -o FILE and at least one change are required\n"));
 		rc = s_usage_fail();
 		goto done;
 	}
 	for (size_t i = 0; i < m.nrevoked; i++)
 		if (!m.revoked[i].reason) {
-			fprintf(stderr, "kairan: federation propose: --revoke needs --reason compromised|retired\n");
+			fprintf(stderr, _("kairan: federation propose: --revoke needs --reason compromised|retired\n"));
 			rc = 2;
 			goto done;
 		}
 	if (threshold >= 0)
 		m.threshold = (uint32_t)(threshold <= KR_FED_MAX_BOARD ? threshold : 0);
 	if (days < 1 || days > 3660) {
-		fprintf(stderr, "kairan: federation propose: --expires-days must be 1..3660\n");
+		fprintf(stderr, _("kairan: federation propose: --expires-days must be 1..3660\n"));
 		rc = 2;
 		goto done;
 	}
@@ -503,15 +503,15 @@ s_propose(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (m.expires <= now)
-		printf("warning: this version would already be expired; add --renew\n");
+		printf(_("warning: this version would already be expired; add --renew\n"));
 	if (warn)
-		printf("warning: the threshold equals the board size: one lost key would freeze the federation\n");
+		printf(_("warning: the threshold equals the board size: one lost key would freeze the federation\n"));
 	if (s_write_proposal(out, &m) < 0) {
 		s_fail("propose");
 		goto done;
 	}
-	printf("wrote %s: version %llu of %s, proposed against version %llu\n"
-	    "next: board members run  kairan federation sign %s;  then  kairan federation apply %s\n", out,
+	printf(_("wrote %s: version %llu of %s, proposed against version %llu\n"
+	    "next: board members run  kairan federation sign %s;  then  kairan federation apply %s\n"), out,
 	    (unsigned long long)m.version, m.name, (unsigned long long)f.cur.version, out, out);
 	rc = 0;
 done:
@@ -624,24 +624,24 @@ s_sign(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	if (f.have && m.version <= f.cur.version) {
-		fprintf(stderr, "kairan: federation sign: %s is version %llu; this node already holds version %llu "
-		    "(nothing to sign)\n", path, (unsigned long long)m.version, (unsigned long long)f.cur.version);
+		fprintf(stderr, _("kairan: federation sign: %s is version %llu; this node already holds version %llu "
+		    "(nothing to sign)\n"), path, (unsigned long long)m.version, (unsigned long long)f.cur.version);
 		goto done;
 	}
 	if (f.have && m.version != f.cur.version + 1) {
-		fprintf(stderr, "kairan: federation sign: %s is version %llu, but this node holds version %llu: "
-		    "install version %llu here first (kairan federation apply FILE)\n", path,
+		fprintf(stderr, _("kairan: federation sign: %s is version %llu, but this node holds version %llu: "
+		    "install version %llu here first (kairan federation apply FILE)\n"), path,
 		    (unsigned long long)m.version, (unsigned long long)f.cur.version,
 		    (unsigned long long)m.version - 1);
 		goto done;
 	}
 	if (f.have && (!m.has_federation || memcmp(m.federation, f.id, 32) != 0)) {
-		fprintf(stderr, "kairan: federation sign: %s belongs to another federation (%s)\n", path, m.name);
+		fprintf(stderr, _("kairan: federation sign: %s belongs to another federation (%s)\n"), path, m.name);
 		goto done;
 	}
 	if (!f.have && m.version != 1) {
-		fprintf(stderr, "kairan: federation sign: %s is version %llu of %s, and this node holds no "
-		    "version of it yet (join first)\n", path, (unsigned long long)m.version, m.name);
+		fprintf(stderr, _("kairan: federation sign: %s is version %llu of %s, and this node holds no "
+		    "version of it yet (join first)\n"), path, (unsigned long long)m.version, m.name);
 		goto done;
 	}
 	if (kr_fed_validate(&m, NULL) < 0) {
@@ -650,8 +650,8 @@ s_sign(kr_cli *c, int argc, char **argv)
 	}
 	if (!kr_fed_seat_by_key(&m, kr_key_pub(c->h.key)) && !(f.have && kr_fed_seat_by_key(&f.cur,
 	    kr_key_pub(c->h.key)))) {
-		fprintf(stderr, "kairan: federation sign: this node (%s) is not on the current or the proposed "
-		    "board; its signature would not count\n", c->h.cfg.name);
+		fprintf(stderr, _("kairan: federation sign: this node (%s) is not on the current or the proposed "
+		    "board; its signature would not count\n"), c->h.cfg.name);
 		goto done;
 	}
 	/* What is shown is computed from the bytes about to be signed. */
@@ -664,7 +664,7 @@ s_sign(kr_cli *c, int argc, char **argv)
 		fflush(stdout);
 		if (!fgets(line, sizeof(line), stdin) || !(strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 ||
 		    strcmp(line, "はい\n") == 0)) {
-			fprintf(stderr, "kairan: federation sign: not signed (nothing was changed)\n");
+			fprintf(stderr, _("kairan: federation sign: not signed (nothing was changed)\n"));
 			goto done;
 		}
 	}
@@ -672,7 +672,7 @@ s_sign(kr_cli *c, int argc, char **argv)
 		s_fail("sign");
 		goto done;
 	}
-	printf("signed %s as %s (%zu signature%s now)\n", path, c->h.cfg.name, sm.nsigs, sm.nsigs == 1 ? "" : "s");
+	printf(_("signed %s as %s (%zu signature%s now)\n"), path, c->h.cfg.name, sm.nsigs, sm.nsigs == 1 ? "" : "s");
 	rc = 0;
 done:
 	kr_buf_release(&desc);
@@ -707,19 +707,19 @@ s_apply(kr_cli *c, int argc, char **argv)
 	if (rc < 0) {
 		kr_fed_tally_release(&t);
 		kr_fedstore_close(&f);
-		fprintf(stderr, "kairan: federation apply: %s: %s (nothing was changed)\n", argv[1], kr_errmsg());
+		fprintf(stderr, _("kairan: federation apply: %s: %s (nothing was changed)\n"), argv[1], kr_errmsg());
 		return 1;
 	}
 	kr_fedstore_id_hex(&f, id);
 	if (rc == KR_FED_HELD) {
-		printf("%s: this version is already installed\n", argv[1]);
+		printf(_("%s: this version is already installed\n"), argv[1]);
 	} else {
-		printf("installed version %llu of %s (%zu of %zu board signatures)\nfederation id: %s\n",
+		printf(_("installed version %llu of %s (%zu of %zu board signatures)\nfederation id: %s\n"),
 		    (unsigned long long)f.cur.version, f.cur.name, t.new_board.have, t.new_board.seats, id);
 		if (kr_fed_installed(&c->h, &f) < 0)
-			fprintf(stderr, "kairan: federation apply: %s (the version is installed)\n", kr_errmsg());
+			fprintf(stderr, _("kairan: federation apply: %s (the version is installed)\n"), kr_errmsg());
 		if (kr_control_poke(&c->h, "federation", 1000) == 0)
-			printf("the running node picked it up and announced it\n");
+			printf(_("the running node picked it up and announced it\n"));
 	}
 	kr_fed_tally_release(&t);
 	kr_fedstore_close(&f);
@@ -753,7 +753,7 @@ s_show(kr_cli *c, int argc, char **argv)
 			puts("{\"federation\":null}");
 			return 0;
 		}
-		printf("this node is not in a federation (it follows publishers one by one)\n");
+		printf(_("this node is not in a federation (it follows publishers one by one)\n"));
 		return 0;
 	}
 	kr_fedstore_id_hex(&f, id);
@@ -862,6 +862,6 @@ cmd_federation(kr_cli *c, int argc, char **argv)
 		return s_apply(c, argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return s_show(c, argc - 1, argv + 1);
-	fprintf(stderr, "kairan: federation: unknown subcommand '%s'\n", argv[1]);
+	fprintf(stderr, _("kairan: federation: unknown subcommand '%s'\n"), argv[1]);
 	return s_usage_fail();
 }

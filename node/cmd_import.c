@@ -71,7 +71,7 @@ s_unused(void *arg, const char *header)
 	char *shown = kr_safe(header);
 
 	(void)arg;
-	fprintf(stderr, "kairan: import: column '%s' is not used (map it with --map '%s=FIELD')\n", shown, shown);
+	fprintf(stderr, _("kairan: import: column '%s' is not used (map it with --map '%s=FIELD')\n"), shown, shown);
 	free(shown);
 }
 
@@ -84,7 +84,7 @@ s_row(void *arg, int row, const char *slug, const char *item, const kr_findings 
 		for (size_t i = 0; i < f->n; i++)
 			if (f->v[i].block) {
 				char *file = kr_safe(f->v[i].file), *msg = kr_safe(f->v[i].message);
-				fprintf(stderr, "kairan: import: %s: %s [%s]\n", file, msg, f->v[i].rule);
+				fprintf(stderr, _("kairan: import: %s: %s [%s]\n"), file, msg, f->v[i].rule);
 				free(file);
 				free(msg);
 			}
@@ -92,14 +92,14 @@ s_row(void *arg, int row, const char *slug, const char *item, const kr_findings 
 	} else if (strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(slug) || !*slug) {
 		/* the checks refuse such an id already; the slug becomes a path, so never rely on that alone */
 		char *shown = kr_safe(slug);
-		fprintf(stderr, "kairan: import: %s row %d: slug '%s' must be lower-case ASCII letters, "
-		    "digits and '-'\n", x->file, row, shown);
+		fprintf(stderr, _("kairan: import: %s row %d: slug '%s' must be lower-case ASCII letters, "
+		    "digits and '-'\n"), x->file, row, shown);
 		free(shown);
 		x->failed++;
 	} else {
 		char *path = kr_sprintf("%s/%s.md", x->outdir, slug);
 		if ((!x->made && kr_mkdir_p(x->outdir, 0755) < 0) || kr_file_write(path, item, strlen(item), 0644) < 0) {
-			fprintf(stderr, "kairan: import: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: import: %s\n"), kr_errmsg());
 			x->failed++;
 		} else {
 			x->written++;
@@ -139,7 +139,7 @@ cmd_import(kr_cli *c, int argc, char **argv)
 		case 'n': im.notes = optarg; break;
 		case 'c': im.confidentiality = optarg; break;
 		case 'l': im.license = optarg; break;
-		case 'h': return printf("usage: kairan import FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']\n"
+		case 'h': return printf(_("usage: kairan import FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']\n"
 		    "       [--confidentiality 機密性1] [--license PDL-1.0] [--separator SEP] [--notes WHY]\n\n"
 		    "Turns case records kept in a spreadsheet into item files under DIR (default ./imported),\n"
 		    "ready for kairan publish. CSV from Excel is fine: UTF-8 (with or without BOM) or\n"
@@ -151,20 +151,20 @@ cmd_import(kr_cli *c, int argc, char **argv)
 		    "or also on --separator. Each row states its 機密性 and ライセンス, or the flags give them.\n"
 		    "Ids come from the ID/スラッグ column or the title, so importing the sheet again updates the\n"
 		    "same items: a changed row becomes the next version, with 改訂理由 or --notes as version_notes.\n"
-		    "Each row passes the checks of publish or is listed with the reason.\n"), 0;
+		    "Each row passes the checks of publish or is listed with the reason.\n")), 0;
 		default: return kr_cli_usage("import");
 		}
 	}
 	if (optind != argc - 1 || !kind) {
-		fprintf(stderr, "kairan: import: give the CSV file and --kind case\n");
+		fprintf(stderr, _("kairan: import: give the CSV file and --kind case\n"));
 		return 2;
 	}
 	if (!*outdir) {
-		fprintf(stderr, "kairan: import: -o needs a directory name (e.g. -o imported)\n");
+		fprintf(stderr, _("kairan: import: -o needs a directory name (e.g. -o imported)\n"));
 		return 2;
 	}
 	if (strcmp(kind, "case") != 0) {
-		fprintf(stderr, "kairan: import: only --kind case is supported (case records kept in spreadsheets)\n");
+		fprintf(stderr, _("kairan: import: only --kind case is supported (case records kept in spreadsheets)\n"));
 		return 2;
 	}
 	if (kr_file_read(&raw, argv[optind]) < 0)
@@ -179,9 +179,9 @@ cmd_import(kr_cli *c, int argc, char **argv)
 	}
 	kr_buf_release(&raw);
 	fputs(x.versions.ptr ? x.versions.ptr : "", stdout);
-	printf("%d case file(s) written to %s/; %d row(s) refused", x.written, outdir, x.failed);
+	printf(_("%d case file(s) written to %s/; %d row(s) refused"), x.written, outdir, x.failed);
 	if (x.unchanged || x.bumped)
-		printf("; %d unchanged since published, %d new version(s)", x.unchanged, x.bumped);
+		printf(_("; %d unchanged since published, %d new version(s)"), x.unchanged, x.bumped);
 	printf("%s\n", x.written ? "\nnext: kairan publish DIR" : "");
 	kr_buf_release(&x.versions);
 	return x.failed ? 1 : 0;

@@ -59,8 +59,8 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		case 'f': fedhex = optarg; break;
 		case 'p':
 			if (!s_pref_valid(optarg)) {
-				fprintf(stderr, "kairan: join: --pref %s: a prefecture is two digits 01..47 "
-				    "(the first two of its lg_code, e.g. 37 for 香川県)\n", optarg);
+				fprintf(stderr, _("kairan: join: --pref %s: a prefecture is two digits 01..47 "
+				    "(the first two of its lg_code, e.g. 37 for 香川県)\n"), optarg);
 				kr_strv_free(prefs, nprefs);
 				return 2;
 			}
@@ -69,7 +69,7 @@ cmd_join(kr_cli *c, int argc, char **argv)
 			break;
 		case 't':
 			if ((timeout_s = strtod(optarg, NULL)) <= 0) {
-				fprintf(stderr, "kairan: join: --timeout takes seconds, e.g. --timeout 10\n");
+				fprintf(stderr, _("kairan: join: --timeout takes seconds, e.g. --timeout 10\n"));
 				kr_strv_free(prefs, nprefs);
 				return 2;
 			}
@@ -84,8 +84,8 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	}
 	endpoint = argv[optind];
 	if (strlen(fedhex) != 64 || kr_unhex(id, 32, fedhex) < 0) {
-		fprintf(stderr, "kairan: join: --federation %s: a federation id is 64 hex characters "
-		    "(kairan federation show prints it)\n", fedhex);
+		fprintf(stderr, _("kairan: join: --federation %s: a federation id is 64 hex characters "
+		    "(kairan federation show prints it)\n"), fedhex);
 		kr_strv_free(prefs, nprefs);
 		return 2;
 	}
@@ -94,8 +94,8 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	f_open = 1;
 	if (f.pinned && memcmp(f.id, id, 32) != 0) {
 		kr_fedstore_id_hex(&f, idhex);
-		fprintf(stderr, "kairan: join: this node already belongs to federation %s; "
-		    "it can be in one federation only (nothing was changed)\n", idhex);
+		fprintf(stderr, _("kairan: join: this node already belongs to federation %s; "
+		    "it can be in one federation only (nothing was changed)\n"), idhex);
 		goto done;
 	}
 	zctx = kr_peer_context();
@@ -103,18 +103,18 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		goto fail;
 	rc = kr_peer_chain(conn, id, f.have ? f.cur.version : 0, &v, &nv);
 	if (rc == KR_ENOTFOUND) {
-		fprintf(stderr, "kairan: join: %s does not hold federation %s: %s (check the id; nothing "
-		    "was changed)\n", endpoint, fedhex, kr_errmsg());
+		fprintf(stderr, _("kairan: join: %s does not hold federation %s: %s (check the id; nothing "
+		    "was changed)\n"), endpoint, fedhex, kr_errmsg());
 		goto done;
 	}
 	if (rc < 0)
 		goto fail;
 	if (!f.have && nv == 0) {
-		fprintf(stderr, "kairan: join: %s sent no membership document (nothing was changed)\n", endpoint);
+		fprintf(stderr, _("kairan: join: %s sent no membership document (nothing was changed)\n"), endpoint);
 		goto done;
 	}
 	if (kr_fedstore_install_chain(&f, id, v, nv, &installed) < 0) {
-		fprintf(stderr, "kairan: join: the chain from %s is refused: %s (nothing was changed)\n",
+		fprintf(stderr, _("kairan: join: the chain from %s is refused: %s (nothing was changed)\n"),
 		    endpoint, kr_errmsg());
 		goto done;
 	}
@@ -132,11 +132,11 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		if (rc < 0)
 			goto fail;
 		if (kr_fed_installed(&c->h, &f) < 0)
-			fprintf(stderr, "kairan: join: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: join: %s\n"), kr_errmsg());
 	}
 	kr_fedstore_id_hex(&f, idhex);
-	printf("joined federation %s (%s), membership version %llu (%zu new), %zu member(s)\n"
-	    "federation id: %s\nthrough: %s", f.cur.name, kr_fed_stale(&f.cur, kr_now()) ? "stale" : "current",
+	printf(_("joined federation %s (%s), membership version %llu (%zu new), %zu member(s)\n"
+	    "federation id: %s\nthrough: %s"), f.cur.name, kr_fed_stale(&f.cur, kr_now()) ? "stale" : "current",
 	    (unsigned long long)f.cur.version, installed, f.cur.nmembers, idhex, endpoint);
 	for (size_t i = 0; i < nprefs; i++)
 		printf("%s%s", i ? ", " : " (prefectures ", prefs[i]);
@@ -144,10 +144,10 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	{
 		kr_sync_result res;
 		if (kr_peer_sync(&c->h, conn, NULL, 0, 1, NULL, NULL, &res) < 0) {
-			fprintf(stderr, "kairan: join: first sync through %s: %s (the node keeps trying: "
-			    "kairan sync)\n", endpoint, kr_errmsg());
+			fprintf(stderr, _("kairan: join: first sync through %s: %s (the node keeps trying: "
+			    "kairan sync)\n"), endpoint, kr_errmsg());
 		} else {
-			printf("%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n", endpoint,
+			printf(_("%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n"), endpoint,
 			    res.applied, res.ignored, res.rejected, res.failed, (unsigned long long)res.bytes);
 		}
 		kr_strv_free(res.unserved, res.nunserved);
@@ -155,11 +155,11 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		free(res.name);
 	}
 	if (kr_control_poke(&c->h, "federation", 1000) == 0)
-		printf("the running node picked it up\n");
+		printf(_("the running node picked it up\n"));
 	exit_code = 0;
 	goto done;
 fail:
-	fprintf(stderr, "kairan: join: %s\n", kr_errmsg());
+	fprintf(stderr, _("kairan: join: %s\n"), kr_errmsg());
 done:
 	kr_bufs_free(v, nv);
 	kr_conn_destroy(&conn);

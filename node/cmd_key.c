@@ -75,17 +75,17 @@ s_export(kr_cli *c, int argc, char **argv)
 		case 'p': passfile = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n\n"
+			printf(_("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n\n"
 			    "Writes this node's signing and transport keys, encrypted (PKCS#8, AES-256)\n"
 			    "under the passphrase on FILE's first line (at least %d characters), to OUT\n"
 			    "(created with mode 0600; it must not exist) or standard output. Keep it\n"
-			    "off this machine; `kairan key import` makes a home from it.\n", PASS_MIN);
+			    "off this machine; `kairan key import` makes a home from it.\n"), PASS_MIN);
 			return 0;
 		default: return kr_cli_usage("key");
 		}
 	}
 	if (!passfile || optind != argc) {
-		fprintf(stderr, "kairan: key export: --passphrase-file FILE is required\n");
+		fprintf(stderr, _("kairan: key export: --passphrase-file FILE is required\n"));
 		return 2;
 	}
 	if (s_passphrase(passfile, &pass) < 0) {
@@ -93,7 +93,7 @@ s_export(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	if (strlen(pass) < PASS_MIN) {
-		fprintf(stderr, "kairan: key export: the passphrase in %s is shorter than %d characters\n",
+		fprintf(stderr, _("kairan: key export: the passphrase in %s is shorter than %d characters\n"),
 		    passfile, PASS_MIN);
 		rc = 2;
 		goto done;
@@ -130,8 +130,8 @@ s_export(kr_cli *c, int argc, char **argv)
 		{
 			char fpr[KR_FPR_HEX + 1];
 			kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
-			fprintf(stderr, "kairan: key export: the keys of %s are in %s, encrypted; keep it and "
-			    "the passphrase apart, off this machine\n", fpr, output);
+			fprintf(stderr, _("kairan: key export: the keys of %s are in %s, encrypted; keep it and "
+			    "the passphrase apart, off this machine\n"), fpr, output);
 		}
 	} else {
 		fwrite(pem.ptr, 1, pem.len, stdout);
@@ -169,16 +169,16 @@ s_import(kr_cli *c, int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'c': code = optarg; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
+			printf(_("usage: kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n\n"
 			    "Creates a new home (like init) around the keys `kairan key export` wrote\n"
 			    "to FILE. Refuses a home that exists. Follow a peer that mirrors this\n"
-			    "publisher and sync before publishing, so the next seq is above the last.\n");
+			    "publisher and sync before publishing, so the next seq is above the last.\n"));
 			return 0;
 		default: return kr_cli_usage("key");
 		}
 	}
 	if (!passfile || !name || !code || optind != argc - 1) {
-		fprintf(stderr, "kairan: key import: FILE, --passphrase-file, --name and --lg-code are required\n");
+		fprintf(stderr, _("kairan: key import: FILE, --passphrase-file, --name and --lg-code are required\n"));
 		return 2;
 	}
 	if (s_passphrase(passfile, &pass) < 0) {
@@ -195,9 +195,9 @@ s_import(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
-	printf("imported %s into a new home %s (%s, %s)\n", fpr, c->home_path, name, code);
-	printf("next: kairan --home %s follow ENDPOINT --publisher %s; kairan --home %s sync  (learn the last seq "
-	    "before publishing)\n", c->home_path, fpr, c->home_path);
+	printf(_("imported %s into a new home %s (%s, %s)\n"), fpr, c->home_path, name, code);
+	printf(_("next: kairan --home %s follow ENDPOINT --publisher %s; kairan --home %s sync  (learn the last seq "
+	    "before publishing)\n"), c->home_path, fpr, c->home_path);
 	rc = 0;
 	goto done;
 fail:
@@ -274,9 +274,9 @@ s_rotate_report(kr_cli *c, int now)
 
 	kr_keyrot_pending(&c->h, &st);
 	if (!st.have) {
-		printf("this node signs as %s (the rotation is done)\n", c->h.fpr);
+		printf(_("this node signs as %s (the rotation is done)\n"), c->h.fpr);
 	} else if (st.damaged || st.daemon || (!st.now && !st.applied) || now) {
-		fprintf(stderr, "kairan: key rotate: %s\n", st.why ? st.why : "the switch did not happen");
+		fprintf(stderr, _("kairan: key rotate: %s\n"), st.why ? st.why : "the switch did not happen");
 		rc = st.daemon ? 0 : 1;
 	}
 	kr_keyrot_state_clear(&st);
@@ -304,7 +304,7 @@ s_rotate(kr_cli *c, int argc, char **argv)
 		case 'n': now = 1; break;
 		case 'i': id_only = 1; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] key rotate [-o NEW-ID.json] [--now]\n"
+			printf(_("usage: kairan [--home DIR] key rotate [-o NEW-ID.json] [--now]\n"
 			    "       kairan [--home DIR] key rotate --id [-o NEW-ID.json]\n\n"
 			    "Makes this node's next signing and transport keys (keys/rotate.*) and writes\n"
 			    "their `kairan id --json` to NEW-ID.json (or standard output) for the board:\n"
@@ -314,7 +314,7 @@ s_rotate(kr_cli *c, int argc, char **argv)
 			    "it continues the same collections under the new key, seq continuing, and\n"
 			    "keeps the old key under keys/retired/. --now switches at once (a node\n"
 			    "outside any federation). Run again, it says what is pending; --id writes\n"
-			    "the pending key's ID again.\n");
+			    "the pending key's ID again.\n"));
 			return 0;
 		default: return kr_cli_usage("key");
 		}
@@ -331,7 +331,7 @@ s_rotate(kr_cli *c, int argc, char **argv)
 	kr_keyrot_pending(&c->h, &st);
 	if (st.have) {
 		if (st.damaged) {
-			fprintf(stderr, "kairan: key rotate: %s\n", st.why);
+			fprintf(stderr, _("kairan: key rotate: %s\n"), st.why);
 			goto done;
 		}
 		if (id_only) {
@@ -344,13 +344,13 @@ s_rotate(kr_cli *c, int argc, char **argv)
 			goto done;
 		}
 		if (!now) {
-			fprintf(stderr, "kairan: key rotate: %s\n", st.why ? st.why : "a rotation is pending");
+			fprintf(stderr, _("kairan: key rotate: %s\n"), st.why ? st.why : "a rotation is pending");
 			goto done;
 		}
 		goto switch_now;
 	}
 	if (id_only) {
-		fprintf(stderr, "kairan: key rotate: no rotation is pending (keys/rotate.ed25519 does not exist)\n");
+		fprintf(stderr, _("kairan: key rotate: no rotation is pending (keys/rotate.ed25519 does not exist)\n"));
 		goto done;
 	}
 	/* all or nothing: the keys aside, the ID written, then linked into place (rotate.ed25519 last) */
@@ -385,9 +385,9 @@ s_rotate(kr_cli *c, int argc, char **argv)
 		char fpr[KR_FPR_HEX + 1];
 		kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
 		if (!now) {
-			fprintf(stderr, "kairan: key rotate: the next key %s is made (keys/rotate.*); this node signs as %s "
+			fprintf(stderr, _("kairan: key rotate: the next key %s is made (keys/rotate.*); this node signs as %s "
 			    "until the membership rotates it.\nnext: give %s to the board: kairan federation propose --rotate "
-			    "%s %s -o FILE; sign it to its threshold; apply it here (kairan federation apply FILE)\n", fpr, old,
+			    "%s %s -o FILE; sign it to its threshold; apply it here (kairan federation apply FILE)\n"), fpr, old,
 			    output ? output : "the ID above", old, output ? output : "NEW-ID.json");
 			rc = 0;
 			goto done;
@@ -409,13 +409,13 @@ switch_now:
 			kr_state_manifest_clear(&m);
 		}
 		kr_error_clear();
-		printf("this node signs as %s now (was %s, kept in keys/retired/); its collections continue, manifest "
-		    "seq %llu\n", c->h.fpr, old, seq);
+		printf(_("this node signs as %s now (was %s, kept in keys/retired/); its collections continue, manifest "
+		    "seq %llu\n"), c->h.fpr, old, seq);
 		if (kr_replica_federation(&c->h.rep) && !kr_fed_member_by_key(kr_replica_federation(&c->h.rep),
 		    kr_key_pub(c->h.key)))
-			fprintf(stderr, "kairan: key rotate: warning: the membership this node holds does not list %s yet: "
+			fprintf(stderr, _("kairan: key rotate: warning: the membership this node holds does not list %s yet: "
 			    "the federation's nodes refuse its manifests until the board applies `federation propose "
-			    "--rotate %s NEW-ID.json`\n", c->h.fpr, old);
+			    "--rotate %s NEW-ID.json`\n"), c->h.fpr, old);
 		rc = 0;
 	} else {
 		rc = s_rotate_report(c, 1);
@@ -457,13 +457,13 @@ cmd_key(kr_cli *c, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
 		return s_rotate(c, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n"
+		printf(_("usage: kairan [--home DIR] key export --passphrase-file FILE [-o OUT]\n"
 		    "       kairan [--home DIR] key import FILE --passphrase-file PF --name NAME --lg-code CODE\n"
 		    "       kairan [--home DIR] key rotate [-o NEW-ID.json] [--now] [--id]\n\n"
 		    "The node's keys, encrypted under a passphrase, for safekeeping; rotate makes\n"
-		    "the next key, used once the board's membership rotates to it.\n");
+		    "the next key, used once the board's membership rotates to it.\n"));
 		return 0;
 	}
-	fprintf(stderr, "kairan: key: say export, import or rotate (see: kairan key --help)\n");
+	fprintf(stderr, _("kairan: key: say export, import or rotate (see: kairan key --help)\n"));
 	return 2;
 }

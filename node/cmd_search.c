@@ -591,7 +591,7 @@ s_check_filters(kr_search_q *q, kr_searchq_norm *norm, const char *raw_pub)
 {
 	if (kr_searchq_check(q, norm) < 0) {
 		char *msg = kr_safe(kr_errmsg());
-		fprintf(stderr, "kairan: search: %s: %s\n", kr_searchq_option(norm->param), msg);
+		fprintf(stderr, _("kairan: search: %s: %s\n"), kr_searchq_option(norm->param), msg);
 		free(msg);
 		return 2;
 	}
@@ -600,15 +600,15 @@ s_check_filters(kr_search_q *q, kr_searchq_norm *norm, const char *raw_pub)
 		char right[7];
 		if (strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6 && kr_lgcode_check(raw_pub, right) < 0) {
 			char *msg = kr_safe(kr_errmsg());
-			fprintf(stderr, "kairan: search: --publisher %s\n", msg);
+			fprintf(stderr, _("kairan: search: --publisher %s\n"), msg);
 			free(msg);
 			return 2;
 		}
 		if (!(strlen(raw_pub) == 6 && strspn(raw_pub, "0123456789") == 6) &&
 		    !(strlen(raw_pub) == KR_FPR_HEX && kr_is_hex(raw_pub, KR_FPR_HEX))) {
 			char *shown = kr_safe(raw_pub);
-			fprintf(stderr, "kairan: search: --publisher '%s' is neither a 6-digit 全国地方公共団体コード "
-			    "nor a publisher fingerprint (see: kairan status)\n", shown);
+			fprintf(stderr, _("kairan: search: --publisher '%s' is neither a 6-digit 全国地方公共団体コード "
+			    "nor a publisher fingerprint (see: kairan status)\n"), shown);
 			free(shown);
 			return 2;
 		}
@@ -660,7 +660,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		case 'D':
 			deadline = atoi(optarg);
 			if (deadline <= 0 || deadline > 60000) {
-				fprintf(stderr, "kairan: search: --deadline takes milliseconds (1 to 60000)\n");
+				fprintf(stderr, _("kairan: search: --deadline takes milliseconds (1 to 60000)\n"));
 				return 2;
 			}
 			break;
@@ -678,12 +678,12 @@ cmd_search(kr_cli *c, int argc, char **argv)
 			q.limit = strspn(optarg, "0123456789") == strlen(optarg) && strlen(optarg) <= 4 ?
 			    (size_t)strtoul(optarg, NULL, 10) : 0;
 			if (q.limit == 0 || q.limit > 1000) {
-				fprintf(stderr, "kairan: search: --limit takes 1 to 1000\n");
+				fprintf(stderr, _("kairan: search: --limit takes 1 to 1000\n"));
 				return 2;
 			}
 			break;
 		case 'j': json = 1; break;
-		case 'h': return printf("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
+		case 'h': return printf(_("usage: kairan search QUERY [--kind K] [--domain D] [--ai-use U] "
 		    "[--outcome O] [--deployment M] [--publisher FPR|CODE] [--pref NN|NAME] "
 		    "[--population-band B] [--since DATE] [--until DATE] [--limit N] [--endorsed] [--all-rows] [--json]\n\n"
 		    "Finds items held on this node. Words are ANDed; \"…\" is a phrase, -word excludes,\n"
@@ -696,7 +696,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		    "take 2024-07-01, 2024/7/1, 令和6年7月1日, R6.7.1 or full-width digits.\n"
 		    "A Q&A dataset shows at most %d of its matching rows in the ranking, with the number of\n"
 		    "the others (all are in the count and facets); --all-rows ranks every row.\n"
-		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n", KR_SEARCH_ROWS_SHOWN), 0;
+		    "--endorsed keeps only item versions the federation's board endorsed (≥ threshold board keys).\n"), KR_SEARCH_ROWS_SHOWN), 0;
 		default: return kr_cli_usage("search");
 		}
 	}
@@ -710,7 +710,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		kr_buf_addf(&query, "%s%s", i > optind ? " " : "", argv[i]);
 	if (kr_search_compile(query.ptr, &match) < 0) {
-		fprintf(stderr, "kairan: search: %s\n", kr_errmsg());
+		fprintf(stderr, _("kairan: search: %s\n"), kr_errmsg());
 		kr_buf_release(&query);
 		return 2;
 	}
@@ -762,7 +762,7 @@ s_problem(const char *msg, void *arg)
 	char *shown = kr_safe(msg); /* names items and quotes their content */
 
 	(void)arg;
-	fprintf(stderr, "kairan: reindex: %s\n", shown);
+	fprintf(stderr, _("kairan: reindex: %s\n"), shown);
 	free(shown);
 }
 
@@ -772,12 +772,12 @@ cmd_reindex(kr_cli *c, int argc, char **argv)
 	size_t colls, items;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan reindex\n\nRebuilds the item index (and search) of every "
-		    "collection from its git history.\n"), 0;
+		return printf(_("usage: kairan reindex\n\nRebuilds the item index (and search) of every "
+		    "collection from its git history.\n")), 0;
 	if (argc != 1)
 		return kr_cli_usage("reindex");
 	if (kr_replica_reindex(&c->h.rep, s_problem, NULL, &colls, &items) < 0)
 		return kr_cli_fail("reindex");
-	printf("reindexed %zu item(s) in %zu collection(s)\n", items, colls);
+	printf(_("reindexed %zu item(s) in %zu collection(s)\n"), items, colls);
 	return 0;
 }

@@ -32,14 +32,14 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		case 't':
 			timeout_s = strtod(optarg, NULL);
 			if (timeout_s <= 0) {
-				fprintf(stderr, "kairan: sync: --timeout takes seconds, e.g. --timeout 10\n");
+				fprintf(stderr, _("kairan: sync: --timeout takes seconds, e.g. --timeout 10\n"));
 				return 2;
 			}
 			break;
-		case 'h': return printf("usage: kairan sync [--timeout S]\n\nAsks every peer for the latest "
+		case 'h': return printf(_("usage: kairan sync [--timeout S]\n\nAsks every peer for the latest "
 		    "manifests of the publishers followed through it, fetches and verifies what changed, and "
 		    "exits: 0 when all is applied, 1 when a peer was unreachable or something failed "
-		    "verification (see: kairan status).\n"), 0;
+		    "verification (see: kairan status).\n")), 0;
 		default: return kr_cli_usage("sync");
 		}
 	}
@@ -48,7 +48,7 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 	if (kr_state_peers(c->h.state, &peers, &npeers) < 0)
 		return kr_cli_fail("sync");
 	if (npeers == 0) {
-		printf("no peers to sync with (add one with: kairan follow ENDPOINT --publisher FPR)\n");
+		printf(_("no peers to sync with (add one with: kairan follow ENDPOINT --publisher FPR)\n"));
 		kr_state_peers_free(peers, npeers);
 		return 0;
 	}
@@ -61,26 +61,26 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		if (ms > c->h.cfg.timeout_ms && c->h.cfg.timeout_ms > 0 && npeers > 1)
 			ms = c->h.cfg.timeout_ms;
 		if (kr_conn_open(&conn, zctx, peers[i].endpoint, ms) < 0) {
-			fprintf(stderr, "kairan: sync: %s\n", kr_errmsg());
+			fprintf(stderr, _("kairan: sync: %s\n"), kr_errmsg());
 			failures++;
 			continue;
 		}
 		if (kr_peer_sync(&c->h, conn, peers[i].publishers, peers[i].npublishers, 1, NULL, NULL, &res) < 0) {
-			fprintf(stderr, "kairan: sync: peer %s: %s\n", peers[i].endpoint, kr_errmsg());
+			fprintf(stderr, _("kairan: sync: peer %s: %s\n"), peers[i].endpoint, kr_errmsg());
 			failures++;
 		} else {
 			char *name = kr_safe(res.name); /* the peer's own word: no escapes reach the terminal */
-			printf("%s%s%s%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n",
+			printf(_("%s%s%s%s: %zu applied, %zu up to date, %zu rejected, %zu failed (%llu bytes)\n"),
 			    peers[i].endpoint, name && *name ? " (" : "", name ? name : "",
 			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
 			free(name);
 			for (size_t k = 0; k < res.nunserved; k++)
-				fprintf(stderr, "kairan: sync: peer %s does not serve publisher %s, followed through it "
-				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n",
+				fprintf(stderr, _("kairan: sync: peer %s does not serve publisher %s, followed through it "
+				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n"),
 				    peers[i].endpoint, res.unserved[k], peers[i].endpoint, res.unserved[k]);
 			if (res.fed_installed)
-				printf("%s: membership chain: %zu new version(s) installed\n", peers[i].endpoint,
+				printf(_("%s: membership chain: %zu new version(s) installed\n"), peers[i].endpoint,
 				    res.fed_installed);
 			if (res.rejected || res.failed || res.nunserved || res.fed_refused)
 				failures++;
@@ -93,8 +93,8 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 	kr_peer_context_end(zctx);
 	kr_state_peers_free(peers, npeers);
 	if (failures)
-		fprintf(stderr, "kairan: sync: %d peer(s) unreachable or with rejected updates "
-		    "(see: kairan status)\n", failures);
+		fprintf(stderr, _("kairan: sync: %d peer(s) unreachable or with rejected updates "
+		    "(see: kairan status)\n"), failures);
 	return failures ? 1 : 0;
 }
 
@@ -104,15 +104,15 @@ s_ago(char buf[64], int64_t t)
 	int64_t d = kr_now() - t;
 
 	if (t == 0)
-		return "never";
+		return _("never");
 	if (d < 120)
-		snprintf(buf, 64, "%llds ago", (long long)d);
+		snprintf(buf, 64, _("%llds ago"), (long long)d);
 	else if (d < 7200)
-		snprintf(buf, 64, "%lldmin ago", (long long)(d / 60));
+		snprintf(buf, 64, _("%lldmin ago"), (long long)(d / 60));
 	else if (d < 172800)
-		snprintf(buf, 64, "%lldh ago", (long long)(d / 3600));
+		snprintf(buf, 64, _("%lldh ago"), (long long)(d / 3600));
 	else
-		snprintf(buf, 64, "%lld days ago", (long long)(d / 86400));
+		snprintf(buf, 64, _("%lld days ago"), (long long)(d / 86400));
 	return buf;
 }
 
@@ -200,7 +200,7 @@ s_status_unserved(kr_cli *c, kr_buf *json)
 			kr_buf_addjson(json, uns);
 			kr_buf_adds(json, "}");
 		} else if (uns) {
-			printf("peer %s does not serve publisher(s) followed through it: %s\n", p[i].endpoint, uns);
+			printf(_("peer %s does not serve publisher(s) followed through it: %s\n"), p[i].endpoint, uns);
 		}
 		free(uns);
 	}
@@ -220,9 +220,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 	kr_buf out = KR_BUF_INIT;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan status [--json]\n\nPer publisher: seq, issued, expires "
+		return printf(_("usage: kairan status [--json]\n\nPer publisher: seq, issued, expires "
 		    "(stale since…), and per collection the head, items and last sync; then the latest "
-		    "quarantined updates.\n"), 0;
+		    "quarantined updates.\n")), 0;
 	if (argc > 2 || (argc == 2 && !json))
 		return kr_cli_usage("status");
 	if (kr_state_manifest_list(c->h.state, &ms, &nm) < 0 || kr_state_quarantine_list(c->h.state, 20, &q, &nq) < 0)
@@ -243,7 +243,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
 		kr_buf fed = KR_BUF_INIT;
-		printf("node %s (%s) %s\n", c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr);
+		printf(_("node %s (%s) %s\n"), c->h.cfg.name, c->h.cfg.lg_code, c->h.fpr);
 		if (kr_fed_describe(&c->h, &fed, NULL) < 0)
 			return kr_cli_fail("status");
 		if (fed.len)
@@ -275,13 +275,13 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			kr_buf_adds(&out, ",\"collections\":[");
 		} else {
 			char *name = kr_safe(ms[i].name), *code = kr_safe(ms[i].lg_code);
-			printf("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n", own ? "publisher (this node)"
-			    : "publisher", name, code, ms[i].publisher, (unsigned long long)ms[i].seq,
-			    issued, expires, stale ? " — STALE since " : "", stale ? expires : "");
+			printf(_("\n%s %s (%s) %s\n  seq %llu, issued %s, expires %s%s%s\n"), own ? _("publisher (this node)")
+			    : _("publisher"), name, code, ms[i].publisher, (unsigned long long)ms[i].seq,
+			    issued, expires, stale ? _(" — STALE since ") : "", stale ? expires : "");
 			free(name);
 			free(code);
 			if (!own)
-				printf("  received %s from %s\n", s_ago(ago, ms[i].received), ms[i].peer ? ms[i].peer : "?");
+				printf(_("  received %s from %s\n"), s_ago(ago, ms[i].received), ms[i].peer ? ms[i].peer : "?");
 		}
 		for (size_t j = 0; j < nh; j++) {
 			int64_t items = 0;
@@ -294,7 +294,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld}", (long long)items,
 				    (unsigned long long)heads[j].size, (long long)heads[j].synced);
 			} else {
-				printf("  %-11s %.12s  %lld item(s)  synced %s\n", heads[j].collection, heads[j].commit,
+				printf(_("  %-11s %.12s  %lld item(s)  synced %s\n"), heads[j].collection, heads[j].commit,
 				    (long long)items, s_ago(ago, heads[j].synced));
 			}
 		}
@@ -305,13 +305,13 @@ cmd_status(kr_cli *c, int argc, char **argv)
 	if (json) {
 		kr_buf_adds(&out, "],\"quarantine\":[");
 	} else if (nm == 0) {
-		printf("\nnothing published or followed yet\n");
+		printf(_("\nnothing published or followed yet\n"));
 	}
 	if (!json && nq) {
 		int64_t rows = 0, events = 0;
 		kr_state_quarantine_totals(c->h.state, &rows, &events);
-		printf("\nquarantine: %lld refusal(s) in %lld row(s), one per peer, publisher and kind of reason "
-		    "(at most %d kept; latest first):\n", (long long)events, (long long)rows, KR_QUARANTINE_MAX);
+		printf(_("\nquarantine: %lld refusal(s) in %lld row(s), one per peer, publisher and kind of reason "
+		    "(at most %d kept; latest first):\n"), (long long)events, (long long)rows, KR_QUARANTINE_MAX);
 	}
 	for (size_t i = 0; i < nq; i++) {
 		char at[32], last[32];
@@ -330,11 +330,11 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			kr_buf_addjson(&out, q[i].reason);
 			kr_buf_adds(&out, "}");
 		} else if (q[i].count > 1) {
-			printf("  %s from %s: %s\n    %lld times, first %s\n", last, q[i].peer ? q[i].peer : "?",
+			printf(_("  %s from %s: %s\n    %lld times, first %s\n"), last, q[i].peer ? q[i].peer : "?",
 			    q[i].reason, (long long)q[i].count, at);
 		} else {
 			char *reason = kr_safe(q[i].reason);
-			printf("  %s from %s: %s\n", at, q[i].peer ? q[i].peer : "?", reason);
+			printf(_("  %s from %s: %s\n"), at, q[i].peer ? q[i].peer : "?", reason);
 			free(reason);
 		}
 	}
@@ -350,7 +350,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		kr_error_clear();
 		if (!json && x.count) {
 			text.len = kr_safe_inplace(text.ptr, text.len, KR_SAFE_TEXT); /* ids and versions from items */
-			printf("\ntemplates with a newer version:\n%s", text.ptr);
+			printf(_("\ntemplates with a newer version:\n%s"), text.ptr);
 		}
 		kr_buf_release(&text);
 	}
@@ -380,11 +380,11 @@ cmd_verify(kr_cli *c, int argc, char **argv)
 	int failures, full = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan verify [--full]\n\nRe-checks every collection held: every commit "
+		return printf(_("usage: kairan verify [--full]\n\nRe-checks every collection held: every commit "
 		    "signed by its publisher, history linear, refs equal to the recorded and signed heads.\n"
 		    "--full first reads every object reachable from each head (commits, trees, blobs),\n"
 		    "inflating and re-hashing it, and names each damaged object and its repository\n"
-		    "(then: kairan repair).\n"), 0;
+		    "(then: kairan repair).\n")), 0;
 	if (argc == 2 && strcmp(argv[1], "--full") == 0)
 		full = 1;
 	else if (argc != 1)
@@ -394,16 +394,16 @@ cmd_verify(kr_cli *c, int argc, char **argv)
 	if (failures < 0)
 		return kr_cli_fail("verify");
 	if (failures) {
-		fprintf(stderr, "kairan: verify: %d problem(s) in %zu collection(s)%s\n", failures, checked,
+		fprintf(stderr, _("kairan: verify: %d problem(s) in %zu collection(s)%s\n"), failures, checked,
 		    full ? " (run: kairan repair)" : "");
 		return 1;
 	}
 	if (full)
-		printf("verified %zu collection(s) and %zu object(s): every object reads and matches its id, "
-		    "every commit signed by its publisher, history linear, heads as recorded\n", checked, objects);
+		printf(_("verified %zu collection(s) and %zu object(s): every object reads and matches its id, "
+		    "every commit signed by its publisher, history linear, heads as recorded\n"), checked, objects);
 	else
-		printf("verified %zu collection(s): every commit signed by its publisher, history linear, "
-		    "heads as recorded\n", checked);
+		printf(_("verified %zu collection(s): every commit signed by its publisher, history linear, "
+		    "heads as recorded\n"), checked);
 	return 0;
 }
 
@@ -414,7 +414,7 @@ cmd_repair(kr_cli *c, int argc, char **argv)
 	kr_home probe = { 0 };
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf("usage: kairan repair\n\n"
+		return printf(_("usage: kairan repair\n\n"
 		    "Rebuilds what a lost or damaged state.db held, and sets damaged objects aside:\n"
 		    "  1. reads every object of every collection; a mirrored collection with damaged\n"
 		    "     objects has those packs moved to <repo>/damaged-<time>/ and its ref dropped,\n"
@@ -424,34 +424,34 @@ cmd_repair(kr_cli *c, int argc, char **argv)
 		    "     this node above the last seq it issued;\n"
 		    "  3. moves the old state.db to state.db.damaged-<time> and puts the new one in\n"
 		    "     place with one rename: until then nothing is changed.\n"
-		    "Quarantine history and peer contact times start afresh. Stop `kairan serve` first.\n"), 0;
+		    "Quarantine history and peer contact times start afresh. Stop `kairan serve` first.\n")), 0;
 	if (argc != 1)
 		return kr_cli_usage("repair");
 	probe.home = (char *)c->home_path;
 	if (kr_control_poke(&probe, "ping", 300) == 0) {
-		fprintf(stderr, "kairan: repair: a kairan serve is running on %s; stop it first (it holds state.db open)\n",
+		fprintf(stderr, _("kairan: repair: a kairan serve is running on %s; stop it first (it holds state.db open)\n"),
 		    c->home_path);
 		return 1;
 	}
 	kr_store_strict(1);
 	if (kr_home_repair(c->home_path, s_problem, (void *)"repair", &rep) < 0) {
-		fprintf(stderr, "kairan: repair: %s; state.db was not changed\n", kr_errmsg());
+		fprintf(stderr, _("kairan: repair: %s; state.db was not changed\n"), kr_errmsg());
 		free(rep.aside);
 		return 1;
 	}
-	printf("rebuilt state.db from the repositories: %zu followed publisher(s), %zu signed manifest(s), "
-	    "%zu collection(s) indexed\n", rep.follows, rep.manifests, rep.collections);
+	printf(_("rebuilt state.db from the repositories: %zu followed publisher(s), %zu signed manifest(s), "
+	    "%zu collection(s) indexed\n"), rep.follows, rep.manifests, rep.collections);
 	if (rep.aside)
-		printf("the old state.db is kept as %s\n", rep.aside);
-	printf("read and re-hashed %zu object(s)", rep.objects);
+		printf(_("the old state.db is kept as %s\n"), rep.aside);
+	printf(_("read and re-hashed %zu object(s)"), rep.objects);
 	if (rep.reset)
-		printf("; %zu mirrored collection(s) had damaged packs set aside: run kairan sync (or start "
-		    "kairan serve) to fetch them again", rep.reset);
+		printf(_("; %zu mirrored collection(s) had damaged packs set aside: run kairan sync (or start "
+		    "kairan serve) to fetch them again"), rep.reset);
 	printf("\n");
 	free(rep.aside);
 	if (rep.damaged_left) {
-		fprintf(stderr, "kairan: repair: %zu collection(s) of this node are damaged and were left as "
-		    "they are (see above)\n", rep.damaged_left);
+		fprintf(stderr, _("kairan: repair: %zu collection(s) of this node are damaged and were left as "
+		    "they are (see above)\n"), rep.damaged_left);
 		return 1;
 	}
 	return 0;

@@ -37,10 +37,10 @@ cmd_admit(kr_cli *c, int argc, char **argv)
 		case 'r': remove = optarg; break;
 		case 'l': list = 1; break;
 		case 'h':
-			printf("usage: kairan [--home DIR] admit ID.json | --remove KEY|FPR | --list\n\n"
+			printf(_("usage: kairan [--home DIR] admit ID.json | --remove KEY|FPR | --list\n\n"
 			    "Lets the node whose identity card (kairan id --json) is ID.json connect to this\n"
 			    "one, beside the federation's current members (outside a federation: when\n"
-			    "transport.admit = listed). A running node applies it at the next connection.\n");
+			    "transport.admit = listed). A running node applies it at the next connection.\n"));
 			return 0;
 		default: return kr_cli_usage("admit");
 		}
@@ -51,13 +51,13 @@ cmd_admit(kr_cli *c, int argc, char **argv)
 		return kr_admit_list(c->h.home, s_print_line, NULL) < 0 ? kr_cli_fail("admit") : 0;
 	if (remove) {
 		if (!kr_is_hex(remove, 64)) {
-			fprintf(stderr, "kairan: admit: --remove '%s' is neither a transport key nor a fingerprint "
-			    "(64 hex digits; see kairan admit --list)\n", remove);
+			fprintf(stderr, _("kairan: admit: --remove '%s' is neither a transport key nor a fingerprint "
+			    "(64 hex digits; see kairan admit --list)\n"), remove);
 			return 2;
 		}
 		if (kr_admit_remove(c->h.home, remove) < 0)
 			return kr_cli_fail("admit");
-		printf("no longer admitted: %s\n", remove);
+		printf(_("no longer admitted: %s\n"), remove);
 		return 0;
 	}
 	if (kr_idcard_read(&card, argv[optind]) < 0)
@@ -69,7 +69,7 @@ cmd_admit(kr_cli *c, int argc, char **argv)
 	{
 		char key[65];
 		kr_hex(key, card.transport, 32);
-		printf("admitted %s (%s): transport key %s\n", card.name, card.lg_code, key);
+		printf(_("admitted %s (%s): transport key %s\n"), card.name, card.lg_code, key);
 	}
 	kr_idcard_clear(&card);
 	return 0;
@@ -80,15 +80,15 @@ cmd_unpin(kr_cli *c, int argc, char **argv)
 {
 	(void)c;
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: kairan [--home DIR] unpin ENDPOINT\n\nForgets the transport key pinned for ENDPOINT; "
+		printf(_("usage: kairan [--home DIR] unpin ENDPOINT\n\nForgets the transport key pinned for ENDPOINT; "
 		    "the next contact learns it again\n(introduction, trust on first use). To give the key "
-		    "instead: kairan follow 'ENDPOINT#KEY' ...\n");
+		    "instead: kairan follow 'ENDPOINT#KEY' ...\n"));
 		return 0;
 	}
 	if (argc != 2)
 		return kr_cli_usage("unpin");
 	if (kr_transport_unpin(argv[1]) < 0)
 		return kr_cli_fail("unpin");
-	printf("forgot the transport key of %s\n", argv[1]);
+	printf(_("forgot the transport key of %s\n"), argv[1]);
 	return 0;
 }

@@ -349,8 +349,8 @@ s_config_parse(kr_config *c, const char *path, char *text,
 	char *line, *next;
 	int lineno = 0, problems = 0;
 
-#define PROBLEM(...) do { \
-		char *m_ = kr_sprintf(__VA_ARGS__); \
+#define PROBLEM(fmt, ...) do { /* fmt is a msgid */ \
+		char *m_ = kr_sprintf(_(fmt), __VA_ARGS__); \
 		problem(m_, arg); \
 		free(m_); \
 		problems++; \
@@ -938,8 +938,8 @@ kr_home_repair(const char *path, void (*problem)(const char *msg, void *arg), vo
 				if ((rc = kr_home_save_follows(&h)) < 0)
 					goto done;
 			} else {
-				char *msg = kr_sprintf("no follows file, and the old state.db cannot list them (%s): "
-				    "follow your peers again after the repair", kr_errmsg());
+				char *msg = kr_sprintf(_("no follows file, and the old state.db cannot list them (%s): "
+				    "follow your peers again after the repair"), kr_errmsg());
 				problem(msg, arg);
 				free(msg);
 			}

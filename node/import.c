@@ -319,7 +319,7 @@ s_number(const s_reader *r, const char *cell, int field, int whole, const char *
 		return;
 	}
 	if (whole && strchr(n, '.')) {
-		char *why = kr_sprintf("'%s' must be a whole number", cell);
+		char *why = kr_sprintf(_("'%s' must be a whole number"), cell);
 		s_cell_error(r, field, why);
 		free(why);
 	} else if (units) {
@@ -332,7 +332,7 @@ s_number(const s_reader *r, const char *cell, int field, int whole, const char *
 			w += l + 1;
 		}
 		if (!ok) {
-			char *why = kr_sprintf("'%s': the unit '%s' does not belong here", cell, u);
+			char *why = kr_sprintf(_("'%s': the unit '%s' does not belong here"), cell, u);
 			s_cell_error(r, field, why);
 			free(why);
 		} else {
@@ -387,7 +387,7 @@ s_read_row(const s_reader *r, char *const *v, s_row_values *x)
 			if (!unit) {
 				unit = cells[k];
 			} else if (strcmp(cells[k], unit) != 0 && !(norm && strcmp(cells[k], norm) == 0)) {
-				char *why = kr_sprintf("'%s' is in %s but the unit is '%s'", v[fields[k]], cells[k], unit);
+				char *why = kr_sprintf(_("'%s' is in %s but the unit is '%s'"), v[fields[k]], cells[k], unit);
 				s_cell_error(r, fields[k], why);
 				free(why);
 			}

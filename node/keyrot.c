@@ -260,9 +260,9 @@ kr_keyrot_pending(kr_home *h, kr_keyrot_state *st)
 	st->now = s_exists(now);
 	if ((rc = kr_key_load(&k, p)) < 0) {
 		st->damaged = 1;
-		st->why = kr_sprintf("%s cannot be read (%s): no switch will happen; this node goes on signing as "
+		st->why = kr_sprintf(_("%s cannot be read (%s): no switch will happen; this node goes on signing as "
 		    "%s. Remove keys/rotate.* and run `kairan key rotate` again (the board then rotates %.16s… to "
-		    "the new ID)", p, kr_errmsg(), h->fpr, h->fpr);
+		    "the new ID)"), p, kr_errmsg(), h->fpr, h->fpr);
 		kr_error_clear();
 		goto done;
 	}
@@ -271,19 +271,19 @@ kr_keyrot_pending(kr_home *h, kr_keyrot_state *st)
 	st->daemon = (st->applied || st->now) && kr_control_poke(h, "ping", 300) == 0;
 	kr_error_clear();
 	if (st->daemon)
-		st->why = kr_sprintf("the switch from %s to %s is due (%s), but a daemon is running on %s: it signs "
-		    "with the new key once restarted (kairan serve)", h->fpr, st->fpr,
+		st->why = kr_sprintf(_("the switch from %s to %s is due (%s), but a daemon is running on %s: it signs "
+		    "with the new key once restarted (kairan serve)"), h->fpr, st->fpr,
 		    st->now ? "--now" : "the membership rotates it", h->home);
 	else if (!st->applied && !st->now)
 		st->why = version ?
-		    kr_sprintf("a rotation from %s to %s is pending: the membership this node holds (version %llu) does "
+		    kr_sprintf(_("a rotation from %s to %s is pending: the membership this node holds (version %llu) does "
 		    "not rotate it yet. The board makes it with `kairan federation propose --rotate %s NEW-ID.json` "
 		    "(NEW-ID.json: `kairan key rotate --id -o FILE` prints it again), signs it to its threshold and "
 		    "applies it; this node switches once it holds that version (federation apply FILE, or sync). "
-		    "Until then it signs as %s", h->fpr, st->fpr, (unsigned long long)version, h->fpr, h->fpr) :
-		    kr_sprintf("a rotation from %s to %s is pending, but this node is in no federation: no board will "
+		    "Until then it signs as %s"), h->fpr, st->fpr, (unsigned long long)version, h->fpr, h->fpr) :
+		    kr_sprintf(_("a rotation from %s to %s is pending, but this node is in no federation: no board will "
 		    "apply it. Switch now with `kairan key rotate --now` (peers that pin %.16s… must then follow "
-		    "%.16s…)", h->fpr, st->fpr, h->fpr, st->fpr);
+		    "%.16s…)"), h->fpr, st->fpr, h->fpr, st->fpr);
 done:
 	kr_key_destroy(&k);
 	free(p);

@@ -14,6 +14,10 @@
  * strips; no time stamp (the journal has its own). Anywhere else (a
  * terminal, a file, a child whose stderr was redirected) lines are
  * "HH:MM:SS kairan[level]: text".
+ *
+ * Formats are msgids: log_warn, log_warnx, log_info, fatal and fatalx
+ * translate them (sharing/i18n.h); the level tag stays English (a log key),
+ * and log_debug stays English (for developers, like git's trace output).
  */
 #include "log.h"
 
@@ -95,7 +99,7 @@ log_warn(const char *fmt, ...)
 	const char *e = strerror(errno);
 
 	va_start(ap, fmt);
-	s_log(4, "warn", fmt, ap, e);
+	s_log(4, "warn", _(fmt), ap, e);
 	va_end(ap);
 }
 
@@ -105,7 +109,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_log(4, "warn", fmt, ap, NULL);
+	s_log(4, "warn", _(fmt), ap, NULL);
 	va_end(ap);
 }
 
@@ -115,7 +119,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_log(6, "info", fmt, ap, NULL);
+	s_log(6, "info", _(fmt), ap, NULL);
 	va_end(ap);
 }
 
@@ -138,7 +142,7 @@ fatal(const char *fmt, ...)
 	const char *e = strerror(errno);
 
 	va_start(ap, fmt);
-	s_log(3, "fatal", fmt, ap, e);
+	s_log(3, "fatal", _(fmt), ap, e);
 	va_end(ap);
 	exit(1);
 }
@@ -149,7 +153,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s_log(3, "fatal", fmt, ap, NULL);
+	s_log(3, "fatal", _(fmt), ap, NULL);
 	va_end(ap);
 	exit(1);
 }

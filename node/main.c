@@ -4,10 +4,20 @@
  * Start reading here. Global options come before the command
  * (`kairan --home DIR publish …`); each command parses its own. The
  * command table is in cli.c; `kairan help` prints it.
+ *
+ * Messages follow the locale (LANG, LC_ALL, LC_MESSAGES): Japanese from
+ * the "kairan" catalog when it is Japanese, English otherwise; numbers
+ * (LC_NUMERIC) stay "C" whatever the locale. The catalog is looked for in
+ * $KAIRAN_LOCALEDIR, else next to the binary (build/locale in the build
+ * tree), else in ../share/locale from it (the installed layout).
  */
+#include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -17,9 +27,45 @@
 static void
 s_usage(FILE *f)
 {
-	fprintf(f, "usage: kairan [--home DIR] [-v] COMMAND [ARGS]\n"
+	fputs(_("usage: kairan [--home DIR] [-v] COMMAND [ARGS]\n"
 	    "       kairan help            list commands\n"
-	    "       kairan COMMAND --help  help for one command\n");
+	    "       kairan COMMAND --help  help for one command\n"), f);
+}
+
+/* Whether dir/<any language> may hold catalogs: dir is a directory. */
+static int
+s_isdir(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The locale from the environment, LC_NUMERIC kept "C", and where the catalog is. */
+static void
+s_i18n_init(void)
+{
+	const char *env = getenv("KAIRAN_LOCALEDIR");
+	char exe[PATH_MAX], dir[PATH_MAX + 32];
+	ssize_t n;
+
+	setlocale(LC_ALL, "");
+	setlocale(LC_NUMERIC, "C");
+	if (env && *env) {
+		bindtextdomain(KR_TEXTDOMAIN, env);
+	} else if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		char *slash;
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')))
+			*slash = '\0';
+		snprintf(dir, sizeof(dir), "%s/locale", exe);
+		if (!s_isdir(dir))
+			snprintf(dir, sizeof(dir), "%s/../share/locale", exe);
+		if (s_isdir(dir))
+			bindtextdomain(KR_TEXTDOMAIN, dir);
+	}
+	/* Content, files and messages are UTF-8 throughout. */
+	bind_textdomain_codeset(KR_TEXTDOMAIN, "UTF-8");
 }
 
 int
@@ -31,6 +77,7 @@ main(int argc, char **argv)
 	char *home;
 	int i, verbose = 0, rc;
 
+	s_i18n_init();
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
 			home_opt = argv[++i];
@@ -45,7 +92,7 @@ main(int argc, char **argv)
 			s_usage(stdout);
 			return cmd_help(NULL, 0, NULL);
 		} else {
-			fprintf(stderr, "kairan: unknown option '%s'\n", argv[i]);
+			fprintf(stderr, _("kairan: unknown option '%s'\n"), argv[i]);
 			s_usage(stderr);
 			return 2;
 		}
@@ -58,7 +105,7 @@ main(int argc, char **argv)
 		if (strcmp(cmd->name, argv[i]) == 0)
 			break;
 	if (!cmd->name) {
-		fprintf(stderr, "kairan: '%s' is not a command (see: kairan help)\n", argv[i]);
+		fprintf(stderr, _("kairan: '%s' is not a command (see: kairan help)\n"), argv[i]);
 		return 2;
 	}
 	log_init(verbose);

@@ -113,7 +113,7 @@ kr_transport_init_tool(void)
 
 	/* KAIRAN_TOOL_HOME: the tool speaks with that home's transport key (a test admits it) */
 	if (p && kr_tkey_load(&k, p) < 0) {
-		fprintf(stderr, "KAIRAN_TOOL_HOME: %s\n", kr_errmsg());
+		fprintf(stderr, _("KAIRAN_TOOL_HOME: %s\n"), kr_errmsg());
 		exit(3);
 	}
 	free(p);

@@ -117,8 +117,9 @@ s_finding_new(kr_findings *f)
 static char *
 s_more_message(size_t more)
 {
-	return kr_sprintf("… and %zu more finding%s in this file (only the first %d are listed: "
-	    "fix those and check again)", more, more == 1 ? "" : "s", KR_FINDINGS_PER_FILE);
+	return kr_sprintf(kr_ngettext("… and %zu more finding in this file (only the first %d are listed: "
+	    "fix those and check again)", "… and %zu more findings in this file (only the first %d are listed: "
+	    "fix those and check again)", more), more, KR_FINDINGS_PER_FILE);
 }
 
 void
@@ -154,7 +155,7 @@ kr_findings_add(kr_findings *f, const char *file, int line, int block,
 		return;
 	}
 	va_start(ap, fmt);
-	kr_buf_vaddf(&m, fmt, ap);
+	kr_buf_vaddf(&m, _(fmt), ap); /* fmt is a msgid */
 	va_end(ap);
 	if (strcmp(rule, KR_FINDINGS_MORE) == 0) {
 		/* a summary copied from another list: it carries its count */

@@ -44,6 +44,7 @@ typedef struct {
 	const struct kr_policy_rules *levels;
 } kr_findings;
 
+/* Adds a finding; fmt is a msgid (translated before it is formatted). */
 void kr_findings_add(kr_findings *f, const char *file, int line, int block,
     const char *rule, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 size_t kr_findings_blocking(const kr_findings *f);

@@ -24,9 +24,9 @@ kr_error(int code, const char *fmt, ...)
 	char tmp[sizeof(s_errmsg)];
 	va_list ap;
 
-	/* Format aside first: fmt's arguments may include kr_errmsg() itself. */
+	/* Format aside first: fmt's arguments may include kr_errmsg() itself. fmt is translated here. */
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), _(fmt), ap);
 	va_end(ap);
 	/* Messages quote peers and files: keep them one safe line wherever they are shown or stored. */
 	kr_safe_inplace(tmp, strlen(tmp), KR_SAFE_LINE);
@@ -42,7 +42,7 @@ kr_error_prefix(int code, const char *fmt, ...)
 	size_t n = strnlen(s_errmsg, sizeof(old) - 1);
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	vsnprintf(prefix, sizeof(prefix), _(fmt), ap);
 	va_end(ap);
 	memcpy(old, s_errmsg, n);
 	old[n] = '\0';
@@ -54,7 +54,7 @@ kr_error_prefix(int code, const char *fmt, ...)
 const char *
 kr_errmsg(void)
 {
-	return s_errmsg[0] ? s_errmsg : "unknown error";
+	return s_errmsg[0] ? s_errmsg : _("unknown error");
 }
 
 void
@@ -69,7 +69,7 @@ kr_malloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;
@@ -81,7 +81,7 @@ kr_calloc(size_t n, size_t sz)
 	void *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;
@@ -92,7 +92,7 @@ kr_realloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p) {
-		fputs("kairan: out of memory\n", stderr);
+		fputs(_("kairan: out of memory\n"), stderr);
 		abort();
 	}
 	return p;

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "i18n.h"
+
 enum {
 	KR_OK = 0,
 	KR_ERROR = -1,     /* anything else */
@@ -32,10 +34,10 @@ enum {
 #define KR_OID_LEN 20
 #define KR_OID_HEX 40
 
-/* Records a message (printf-style) for the current thread; returns code. */
+/* Records a message (printf-style; fmt is a msgid, translated first) for the current thread; returns code. */
 int kr_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Prefixes the current message with "what: ", keeping the code. */
+/* Prefixes the current message with "what: " (fmt translated too), keeping the code. */
 int kr_error_prefix(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *kr_errmsg(void);

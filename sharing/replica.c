@@ -1908,8 +1908,8 @@ kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg),
 			if (!code || s_index_range(r, pubs[p], colls[c], code, NULL, ref, &changes) < 0) {
 				if (problem) {
 					char *msg = code ? kr_sprintf("%.16s…/%s: %s (not indexed)", pubs[p], colls[c], kr_errmsg())
-					    : kr_sprintf("%.16s…/%s: no manifest of this publisher is held, so it is not "
-					    "indexed until the next sync", pubs[p], colls[c]);
+					    : kr_sprintf(_("%.16s…/%s: no manifest of this publisher is held, so it is not "
+					    "indexed until the next sync"), pubs[p], colls[c]);
 					problem(msg, arg);
 					free(msg);
 				}
@@ -2017,7 +2017,7 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 			int ok = rc == 0;
 			rc = 0;
 			if (!ok && problem) {
-				char *msg = kr_sprintf("%.16s…/%s: %s (its items are left out of the index)",
+				char *msg = kr_sprintf(_("%.16s…/%s: %s (its items are left out of the index)"),
 				    pubs[p], colls[c], kr_errmsg());
 				problem(msg, arg);
 				free(msg);
@@ -2111,7 +2111,7 @@ kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, 
 			if (kr_signed_decode(&s, man.signed_bytes.ptr, man.signed_bytes.len) < 0 ||
 			    kr_signed_verify(key, KR_MANIFEST_TYPE, s.body.ptr, s.body.len, s.sig) < 0 ||
 			    kr_manifest_decode(&m, s.body.ptr, s.body.len) < 0) {
-				char *msg = kr_sprintf("%.16s…: stored manifest does not verify", pubs[p]);
+				char *msg = kr_sprintf(_("%.16s…: stored manifest does not verify"), pubs[p]);
 				problem(msg, arg);
 				free(msg);
 				failures++;
@@ -2160,8 +2160,8 @@ kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, 
 				free(msg);
 				failures++;
 			} else if (rc < 0 || strcmp(sh.commit, refhex) != 0) {
-				char *msg = kr_sprintf("%.16s…/%s: ref %s is not the recorded head "
-				    "(restart the node or run kairan sync to reconcile)", pubs[p], colls[c], refhex);
+				char *msg = kr_sprintf(_("%.16s…/%s: ref %s is not the recorded head "
+				    "(restart the node or run kairan sync to reconcile)"), pubs[p], colls[c], refhex);
 				problem(msg, arg);
 				free(msg);
 				failures++;
@@ -2169,7 +2169,7 @@ kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, 
 			for (size_t i = 0; i < m.nheads; i++)
 				if (strcmp(m.heads[i].collection, colls[c]) == 0 &&
 				    memcmp(m.heads[i].commit, ref, KR_OID_LEN) != 0) {
-					char *msg = kr_sprintf("%.16s…/%s: ref %s differs from the signed manifest's head",
+					char *msg = kr_sprintf(_("%.16s…/%s: ref %s differs from the signed manifest's head"),
 					    pubs[p], colls[c], refhex);
 					problem(msg, arg);
 					free(msg);
@@ -2224,8 +2224,8 @@ kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, voi
 			rc = pinned;
 		} else if (!pinned) {
 			if (problem) {
-				char *msg = kr_sprintf("%s/%s: publisher %.16s… is not followed; its manifest was not "
-				    "restored", dir, e->d_name, e->d_name);
+				char *msg = kr_sprintf(_("%s/%s: publisher %.16s… is not followed; its manifest was not "
+				    "restored"), dir, e->d_name, e->d_name);
 				problem(msg, arg);
 				free(msg);
 			}
@@ -2281,8 +2281,8 @@ kr_replica_set_aside_damaged(kr_replica *r, void (*problem)(const char *msg, voi
 			if (damaged < 0) {
 				rc = damaged;
 			} else if (damaged > 0 && strcmp(pubs[p], r->own) == 0) {
-				char *msg = kr_sprintf("%s: this node's own collection cannot be fetched back from peers: "
-				    "restore it from a backup, or with git from a peer that mirrors it", x.repo);
+				char *msg = kr_sprintf(_("%s: this node's own collection cannot be fetched back from peers: "
+				    "restore it from a backup, or with git from a peer that mirrors it"), x.repo);
 				problem(msg, arg);
 				free(msg);
 				left++;
@@ -2290,8 +2290,8 @@ kr_replica_set_aside_damaged(kr_replica *r, void (*problem)(const char *msg, voi
 				char *where = NULL;
 				if ((rc = kr_store_set_aside(r->store, pubs[p], colls[c],
 				    (const uint8_t (*)[KR_OID_LEN])bad.v, bad.n, &where)) == 0) {
-					char *msg = kr_sprintf("%.16s…/%s: damaged packs moved to %s; the next kairan sync "
-					    "(or the running node) fetches this collection again from a peer", pubs[p],
+					char *msg = kr_sprintf(_("%.16s…/%s: damaged packs moved to %s; the next kairan sync "
+					    "(or the running node) fetches this collection again from a peer"), pubs[p],
 					    colls[c], where);
 					problem(msg, arg);
 					free(msg);
