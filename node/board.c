@@ -50,6 +50,8 @@ kr_bview_load(kr_bview *bv, const char *home, kr_state *st, kr_store *store, con
 	memset(bv, 0, sizeof(*bv));
 	kr_time_iso(iso, kr_now());
 	memcpy(bv->today, iso, 10);
+	kr_time_iso(iso, kr_now() - (int64_t)KR_CONSULT_IDLE_DAYS * 86400);
+	memcpy(bv->idle_before, iso, 10);
 	if (kr_fedstore_open(&fed, home) < 0)
 		return KR_EIO;
 	if (fed.have) {
@@ -263,7 +265,7 @@ const char *
 kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bview_item **accepted)
 {
 	int answers = 0, board_accepted = 0;
-	const char *acc = NULL, *state;
+	const char *acc = NULL, *state, *last = c->r.updated ? c->r.updated : c->r.published;
 
 	for (size_t i = 0; i < bv->n; i++) {
 		const kr_bview_item *x = &bv->v[i];
@@ -276,8 +278,11 @@ kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bvie
 		} else {
 			answers++;
 		}
+		if (x->r.updated && (!last || strcmp(x->r.updated, last) > 0))
+			last = x->r.updated;
 	}
-	state = kr_consult_state(c->r.state, answers, board_accepted);
+	state = kr_consult_state(c->r.state, answers, board_accepted,
+	    last && strncmp(last, bv->idle_before, 10) < 0);
 	if (strcmp(state, "解決") == 0 && c->r.accepted_answer)
 		acc = c->r.accepted_answer; /* the asker's choice stands */
 	if (accepted)

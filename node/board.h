@@ -34,6 +34,7 @@ typedef struct {
 	kr_bview_item *v;
 	size_t n;
 	char today[11];
+	char idle_before[11];           /* a consultation last touched before this day is 期限切れ */
 } kr_bview;
 
 /* Reads everything; an unreadable item is skipped (the index says it exists, git decides). */

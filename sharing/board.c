@@ -75,13 +75,13 @@ kr_board_tally(kr_board_vote *v, size_t n, uint32_t threshold, kr_board_verdict 
 }
 
 const char *
-kr_consult_state(const char *own_state, int board_answers, int board_accepted)
+kr_consult_state(const char *own_state, int board_answers, int board_accepted, int idle)
 {
-	if (!own_state)
-		return "受付";
-	if (strcmp(own_state, "受付") != 0 && strcmp(own_state, "回答済") != 0)
+	if (own_state && strcmp(own_state, "受付") != 0 && strcmp(own_state, "回答済") != 0)
 		return own_state;       /* 解決, 重複, 取下げ, 期限切れ: the asker said so */
 	if (board_accepted)
 		return "解決";
+	if (idle)
+		return "期限切れ";      /* open, and nobody wrote on it for KR_CONSULT_IDLE_DAYS */
 	return board_answers ? "回答済" : "受付";
 }

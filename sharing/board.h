@@ -57,8 +57,12 @@ void kr_board_tally(kr_board_vote *v, size_t n, uint32_t threshold, kr_board_ver
 /*
  * A consultation's state from the asker's own state field and what the
  * board did: 受付 → 回答済 (a board member answered) → 解決 (the asker or a
- * board member accepted an answer); 重複, 取下げ and 期限切れ stand.
+ * board member accepted an answer); 重複, 取下げ and 期限切れ stand. An
+ * open one (受付, 回答済) is 期限切れ when idle: neither it nor any answer
+ * to it changed for KR_CONSULT_IDLE_DAYS. A new answer, or the asker
+ * updating it, opens it again: nothing is written when time passes.
  */
-const char *kr_consult_state(const char *own_state, int board_answers, int board_accepted);
+#define KR_CONSULT_IDLE_DAYS 180
+const char *kr_consult_state(const char *own_state, int board_answers, int board_accepted, int idle);
 
 #endif

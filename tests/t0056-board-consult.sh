@@ -9,7 +9,7 @@
 # verifies every consultation and answer commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 35
+plan 38
 cd "$T"
 board_setup
 
@@ -41,6 +41,13 @@ k --home takamatsu status >st.out
 check "status on a board node shows the open consultation and its age" \
 	grep -q "open consultations (相談, this node is on the board): 1" st.out
 grep -q "  $C  受付  0日" st.out && ok "with its age in days" || not_ok "with its age in days"
+# Nobody writes on it for KR_CONSULT_IDLE_DAYS (180): it lapses to 期限切れ (the clock moved on the CLI only).
+later=$(( $(date +%s) + 181 * 86400 ))
+KAIRAN_NOW=$later "$KAIRAN" --home takamatsu consult list --state 期限切れ >idle.out 2>&1
+check "181 days without a word, the open consultation is 期限切れ" grep -q "^$C  期限切れ" idle.out
+KAIRAN_NOW=$later "$KAIRAN" --home takamatsu status >idle-st.out 2>&1
+check "and status no longer lists it as open" sh -c "! grep -q '  $C  受付' idle-st.out"
+check "179 days on, it is still 受付" sh -c "KAIRAN_NOW=$(( $(date +%s) + 179 * 86400 )) \"$KAIRAN\" --home takamatsu consult list --state 受付 | grep -q '^$C'"
 
 curl -s "$WEB_takamatsu/federation" >fed.html
 check "the federation page lists the open consultation" \

@@ -201,13 +201,19 @@ static void
 test_consult_state(void **state)
 {
 	(void)state;
-	assert_string_equal(kr_consult_state("受付", 0, 0), "受付");
-	assert_string_equal(kr_consult_state("受付", 1, 0), "回答済");
-	assert_string_equal(kr_consult_state("受付", 1, 1), "解決");
-	assert_string_equal(kr_consult_state("解決", 0, 0), "解決");
-	assert_string_equal(kr_consult_state("取下げ", 3, 1), "取下げ");
-	assert_string_equal(kr_consult_state("重複", 1, 0), "重複");
-	assert_string_equal(kr_consult_state(NULL, 0, 0), "受付");
+	assert_string_equal(kr_consult_state("受付", 0, 0, 0), "受付");
+	assert_string_equal(kr_consult_state("受付", 1, 0, 0), "回答済");
+	assert_string_equal(kr_consult_state("受付", 1, 1, 0), "解決");
+	assert_string_equal(kr_consult_state("解決", 0, 0, 0), "解決");
+	assert_string_equal(kr_consult_state("取下げ", 3, 1, 0), "取下げ");
+	assert_string_equal(kr_consult_state("重複", 1, 0, 0), "重複");
+	assert_string_equal(kr_consult_state(NULL, 0, 0, 0), "受付");
+	/* idle for KR_CONSULT_IDLE_DAYS: open ones lapse, settled ones stand */
+	assert_string_equal(kr_consult_state("受付", 0, 0, 1), "期限切れ");
+	assert_string_equal(kr_consult_state("受付", 2, 0, 1), "期限切れ");
+	assert_string_equal(kr_consult_state("受付", 1, 1, 1), "解決");
+	assert_string_equal(kr_consult_state("解決", 0, 0, 1), "解決");
+	assert_string_equal(kr_consult_state("取下げ", 0, 0, 1), "取下げ");
 }
 
 /* ---- the kinds' fields (policies/board.c through kr_item_check) ---------- */
