@@ -69,6 +69,7 @@ struct kr_web {
 	pthread_cond_t cache_cond;
 	struct s_cached *cache;        /* CACHE_ENTRIES */
 	unsigned cache_clock;
+	uint64_t gen;                  /* the state's generation, see s_generation */
 	struct s_job **jobs;           /* REFRESH_QUEUE pending refreshes */
 	size_t njobs;
 	pthread_t refresher;
@@ -152,6 +153,12 @@ kr_web_check_url(const char *url)
 
 /* ---- per-thread handles ------------------------------------------------ */
 
+/* A thread's handles and what its connection last said of the state (see s_generation). */
+typedef struct {
+	kr_web_ctx c;                  /* first: the kr_web_ctx handed out is this struct */
+	int64_t data_version;          /* PRAGMA data_version of c.state when last read, -1 before */
+} s_tctx;
+
 static void
 s_ctx_free(void *p)
 {
@@ -171,7 +178,8 @@ s_ctx(kr_web *w)
 
 	if (c)
 		return c;
-	c = kr_calloc(1, sizeof(*c));
+	c = kr_calloc(1, sizeof(s_tctx));
+	((s_tctx *)c)->data_version = -1;
 	c->conf = &w->conf;
 	p = kr_sprintf("%s/state.db", w->home);
 	if (kr_state_open(&c->state, p) < 0 || kr_store_open(&c->store, w->home) < 0) {
@@ -403,20 +411,29 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
 
 /*
  * The answer to a GET is kept (shared by the web threads, under cache_lock)
- * with the state's data_version when it was rendered (SQLite's
- * data_version moves with any commit by another connection, e.g. the
- * replication worker applying a manifest). An entry of the current version
- * younger than CACHE_MS is served as is. An older one is still served, for
- * up to CACHE_STALE_MS, while the refresher thread renders it again with
- * its own handles, at most once a second per entry: a node that replicates
- * several times a second never makes a request wait for a re-render of a
- * popular page, and a page lags an arrival by about a second at most. Anything else
- * is rendered on the spot. The key is everything an answer depends on:
- * base URL, path, parameters. Time bounds matter because freshness
- * verdicts depend on the clock.
+ * with the state's generation when it was rendered (s_generation: it moves
+ * whenever any thread's connection sees a commit by another connection,
+ * e.g. the replication worker applying a manifest; SQLite's data_version
+ * itself is a per-connection counter, never comparable across threads). An
+ * entry of the current generation younger than CACHE_MS is served as is.
+ * One of the current generation but older (freshness verdicts depend on
+ * the clock) is still served, for up to CACHE_STALE_MS, while the refresher
+ * thread renders it again with its own handles, at most once a second per
+ * entry. One rendered before the state moved is served that way only
+ * while its page is busy (asked for within the last CACHE_BUSY_MS): a node
+ * that replicates several times a second never makes the requests of a
+ * popular page wait for a re-render, and such a page lags an arrival by
+ * about a second. Otherwise the first request that finds it so renders it
+ * again on the spot (requests meanwhile get the previous answer): a
+ * request made after an arrival, to a page nobody else keeps asking for,
+ * is answered with it (once `kairan show` prints a board's endorsement,
+ * /api/search and CKAN serve the endorsed version too). An answer that
+ * cannot be kept (a 403, a 500) drops the entry it replaces. The key is
+ * everything an answer depends on: base URL, path, parameters.
  */
 #define CACHE_MS 5000.0
 #define CACHE_STALE_MS 10000.0
+#define CACHE_BUSY_MS 500.0
 #define CACHE_REFRESH_MS 1000.0       /* an entry is rendered again at most once a second */
 #define CACHE_MAX_BODY ((size_t)1 << 20)
 #define CACHE_ENTRIES 128
@@ -428,8 +445,9 @@ typedef struct s_cached {
 	const char *type;
 	kr_buf body;
 	char *disposition;
-	int64_t version;
+	uint64_t gen;
 	double at;
+	double asked;                  /* when last served or stored (CACHE_BUSY_MS) */
 	unsigned used;
 	int refreshing;
 } s_cached;
@@ -495,11 +513,36 @@ s_job_free(s_job *j)
 }
 
 /*
+ * The state's generation as this thread sees it, read before rendering:
+ * when this thread's connection reports a commit by another connection
+ * since it last looked (or has never looked), the shared generation moves,
+ * so every entry rendered before is known to be out of date. Another
+ * thread may move it again for the same commit; that only costs a render.
+ */
+static uint64_t
+s_generation(kr_web *w, kr_web_ctx *c)
+{
+	s_tctx *t = (s_tctx *)c;
+	int64_t dv = kr_state_data_version(c->state);
+	uint64_t gen;
+
+	pthread_mutex_lock(&w->cache_lock);
+	if (dv < 0 || dv != t->data_version) {
+		w->gen++;
+		t->data_version = dv;
+	}
+	gen = w->gen;
+	pthread_mutex_unlock(&w->cache_lock);
+	return gen;
+}
+
+/*
  * Serves key from the cache if it may (see above); queues a refresh of a
- * stale entry. Returns 1 when out was filled.
+ * stale entry. Returns 1 when out was filled, 0 when the caller renders
+ * (and then calls s_cache_put, which also ends a render it took over).
  */
 static int
-s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, int64_t version, kr_web_resp *out)
+s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, uint64_t gen, kr_web_resp *out)
 {
 	double now = kr_monotonic_ms();
 	s_cached *e;
@@ -507,13 +550,20 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 
 	pthread_mutex_lock(&w->cache_lock);
 	if ((e = s_cache_find(w, key)) && now - e->at < CACHE_STALE_MS) {
-		int fresh = e->version == version && now - e->at < CACHE_MS;
+		int fresh = e->gen == gen && now - e->at < CACHE_MS;
+		if (e->gen != gen && !e->refreshing && now - e->asked >= CACHE_BUSY_MS) {
+			/* the state moved since and the page is not busy: this request renders it */
+			e->refreshing = 1;
+			pthread_mutex_unlock(&w->cache_lock);
+			return 0;
+		}
 		if (!fresh && !e->refreshing && now - e->at >= CACHE_REFRESH_MS && w->njobs < REFRESH_QUEUE) {
 			e->refreshing = 1;
 			w->jobs[w->njobs++] = s_job_new(fn, key, r);
 			pthread_cond_signal(&w->cache_cond);
 		}
 		e->used = ++w->cache_clock;
+		e->asked = now;
 		out->status = e->status;
 		out->type = e->type;
 		kr_buf_add(&out->body, e->body.ptr, e->body.len);
@@ -524,15 +574,34 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 	return hit;
 }
 
+/*
+ * Keeps out as key's answer of generation gen, unless a later one is kept
+ * already; an answer that cannot be kept drops an earlier one instead.
+ */
 static void
-s_cache_put(kr_web *w, const char *key, int64_t version, const kr_web_resp *out)
+s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 {
 	s_cached *e;
 
-	if (out->body.len > CACHE_MAX_BODY || (out->status != 200 && out->status != 404))
-		return;
 	pthread_mutex_lock(&w->cache_lock);
-	if (!(e = s_cache_find(w, key))) {
+	e = s_cache_find(w, key);
+	if (e && e->gen > gen) {
+		pthread_mutex_unlock(&w->cache_lock);
+		return;
+	}
+	if (out->body.len > CACHE_MAX_BODY || (out->status != 200 && out->status != 404)) {
+		if (e) {
+			free(e->key);
+			e->key = NULL;
+			free(e->disposition);
+			e->disposition = NULL;
+			kr_buf_clear(&e->body);
+			e->refreshing = 0;
+		}
+		pthread_mutex_unlock(&w->cache_lock);
+		return;
+	}
+	if (!e) {
 		e = &w->cache[0];
 		for (size_t i = 1; i < CACHE_ENTRIES; i++)
 			if (w->cache[i].used < e->used)
@@ -547,8 +616,9 @@ s_cache_put(kr_web *w, const char *key, int64_t version, const kr_web_resp *out)
 	e->type = out->type;
 	kr_buf_add(&e->body, out->body.ptr, out->body.len);
 	e->disposition = out->disposition ? kr_strdup(out->disposition) : NULL;
-	e->version = version;
-	e->at = kr_monotonic_ms();
+	e->gen = gen;
+	e->refreshing = 0;
+	e->at = e->asked = kr_monotonic_ms();
 	e->used = ++w->cache_clock;
 	pthread_mutex_unlock(&w->cache_lock);
 }
@@ -577,10 +647,10 @@ s_refresher(void *arg)
 			kr_web_req r = { .method = "GET", .path = j->path, .id = j->id, .sub = j->sub, .arg = j->arg,
 				.params = j->params, .nparams = j->nparams, .body = "", .base = j->base };
 			kr_web_resp out = { .status = 200, .body = KR_BUF_INIT };
-			int64_t version = kr_state_data_version(c->state);
+			uint64_t gen = s_generation(w, c);
 			kr_error_clear();
 			if (j->fn(c, &r, &out) == 0)
-				s_cache_put(w, j->key, version, &out);
+				s_cache_put(w, j->key, gen, &out);
 			else
 				log_warnx("web: rendering %s again: %s", j->path, kr_errmsg());
 			kr_buf_release(&out.body);
@@ -657,7 +727,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	kr_web_handler fn;
 	kr_web_ctx *c;
 	char *id = NULL, *sub = NULL, *arg = NULL, *base = NULL, *key = NULL;
-	int64_t sv = 0;               /* the state's data_version, for the render cache */
+	uint64_t sv = 0;              /* the state's generation, for the render cache */
 	double t0 = kr_monotonic_ms();
 	enum MHD_Result rc;
 	int hrc;
@@ -723,7 +793,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	r.base = base;
 	kr_error_clear();
 	if (m == M_GET && fn != kr_page_federation) {
-		sv = kr_state_data_version(c->state);
+		sv = s_generation(w, c);
 		key = s_cache_key(&r);
 		if (s_cache_get(w, fn, &r, key, sv, &out)) {
 			log_debug("web: %s %s %d (%.1f ms, from the render cache)", method, url, out.status, kr_monotonic_ms() - t0);
@@ -746,9 +816,9 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 		free(out.disposition);
 		out = (kr_web_resp){ .body = KR_BUF_INIT };
 		kr_page_error(c, &r, &out, 500, "内部の処理に失敗しました。管理者はノードのログを確認してください。");
-	} else if (key) {
-		s_cache_put(w, key, sv, &out);
 	}
+	if (key)
+		s_cache_put(w, key, sv, &out);
 	log_debug("web: %s %s %d (%.1f ms)", method, url, out.status, kr_monotonic_ms() - t0);
 	rc = s_queue(conn, &out, fn == kr_page_css);
 done:
