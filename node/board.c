@@ -404,8 +404,14 @@ kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob)
 	kr_board_verdict vd;
 
 	(void)pub;
+	/*
+	 * Consultations and answers are knowledge to find; an endorsement or an
+	 * adoption report is shown with the item it is about (badge, counts),
+	 * so it is a hit of its own only when the search names a kind.
+	 */
 	if (kind && kr_board_kind(kind))
-		return !g->only_endorsed;
+		return !g->only_endorsed && (g->kind_asked || strcmp(kind, "consultation") == 0 ||
+		    strcmp(kind, "answer") == 0);
 	if (!kr_bgate_required(g, kind) && !g->only_endorsed && !g->count)
 		return 1;
 	if (!(bv = kr_bgate_view(g))) {

@@ -93,6 +93,7 @@ typedef struct {
 	const kr_policy_rules *rules;   /* NULL: nothing required */
 	int only_endorsed;              /* in: keep only endorsed versions (board kinds aside) */
 	int count;                      /* in: count endorsed/unendorsed even without a need to filter */
+	int kind_asked;                 /* in: the search names a kind: endorsements and adoptions are hits */
 	size_t endorsed, unendorsed, held;      /* out: what kr_bgate_keep saw */
 	kr_bview bv;
 	int loaded, failed;

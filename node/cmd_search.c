@@ -79,7 +79,6 @@ typedef struct {
 	kr_bgate g;                     /* the view, policy.accept.require_endorsement and --endorsed */
 	const kr_bview *bv;
 	const kr_policy_rules *rules;
-	int kind_asked;                 /* --kind given: board kinds asked for are hits */
 	char **lines;                   /* per hit: "ボード推奨 2/2 · 利用報告 採用 1、不採用 1" or NULL */
 } s_board;
 
@@ -88,14 +87,6 @@ s_board_keep(void *arg, const char *pub, const char *kind, const char *blob)
 {
 	s_board *sb = arg;
 
-	/*
-	 * Consultations and answers are knowledge to find; an endorsement or an
-	 * adoption report is shown with the item it is about (badge, counts),
-	 * so it is a hit of its own only when asked for by --kind.
-	 */
-	if (kind && kr_board_kind(kind))
-		return !sb->g.only_endorsed && (sb->kind_asked || strcmp(kind, "consultation") == 0 ||
-		    strcmp(kind, "answer") == 0);
 	return kr_bgate_keep(&sb->g, pub, kind, blob);
 }
 
@@ -715,7 +706,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		return 2;
 	}
 	q.match = match.ptr;
-	sb.kind_asked = q.kind != NULL;
+	sb.g.kind_asked = q.kind != NULL;
 	if (!(sb.bv = kr_bgate_view(&sb.g))) {
 		kr_buf_release(&match);
 		kr_buf_release(&query);

@@ -142,6 +142,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	if (s_endorsed_param(r))
 		g.only_endorsed = 1;
 	g.count = 1;
+	g.kind_asked = sq.kind != NULL;
 	sq.keep = kr_bgate_keep;
 	sq.keep_arg = &g;
 	sq.rows_all = kr_web_param_get(r, "rows") && strcmp(kr_web_param_get(r, "rows"), "all") == 0;

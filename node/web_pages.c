@@ -596,6 +596,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			sq.limit = page * SEARCH_PAGE;
 			sq.keep = kr_bgate_keep;        /* policy.accept.require_endorsement */
 			sq.keep_arg = &g;
+			g.kind_asked = sq.kind && *sq.kind;
 			if (kr_searchq_check(&sq, &norm) < 0) {
 				/* the same check as kairan search: a filter that is not right is said, never ignored */
 				out->status = 400;

@@ -129,7 +129,8 @@ assert h['badge'] == 'ボード推奨 2/2' and all(e['counted'] and e['state'] =
 api 生成AI >a2.json
 check "/api/search: the same document, the same verdict" /usr/bin/python3 -c "
 import json; a = json.load(open('a2.json')); s = json.load(open('s2.json'))
-assert a['hits'][0]['board'] == s['hits'][0]['board'] and a['board']['held'] == 0, a"
+assert a['hits'][0]['board'] == s['hits'][0]['board'] and a['board']['held'] == 0, a
+assert a['total'] == s['total'] and [h['id'] for h in a['hits']] == [h['id'] for h in s['hits']], (a, s)"
 curl -s -G "$W/search" --data-urlencode q=生成AI >p2.html
 check "the search page shows the hit with its badge" sh -c "grep -q '三豊市生成AI利用ガイドライン' p2.html && grep -q 'board-badge\">ボード推奨 2/2' p2.html"
 check "the item page is served, with ボードの判定: 推奨" sh -c "test \"\$(curl -s -o i2.html -w '%{http_code}' $W/items/$G)\" = 200 &&
