@@ -324,15 +324,19 @@ kr_page_recent(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	size_t n = 0, total = 0, page, nmemo = 0;
 	s_fresh_memo memo[64];
 	kr_buf url = KR_BUF_INIT;
+	kr_bgate g;
 	int rc;
 
 	if (kind && !*kind)
 		kind = NULL;
 	f.kind = kind;
+	kr_bgate_init(&g, c->conf->home, c->state, c->store, c->conf->rules);
 	page = s_page_param(r, 1000);
 	f.offset = (page - 1) * RECENT_PAGE;
-	if ((rc = kr_state_item_list(c->state, &f, &rows, &n, &total)) < 0)
+	if ((rc = kr_state_item_list(c->state, &f, &rows, &n, &total)) < 0) {
+		kr_bgate_free(&g);
 		return rc;
+	}
 	s_begin(&h, c, "新着", NAV_RECENT);
 	kr_html_tag(&h, "<h1>新着</h1><p>このノードに届いた事例・ガイドライン・プロンプト・データセットです。"
 	    "どれも発行元の署名を確かめてから取り込んでいます。</p>");
@@ -372,11 +376,18 @@ kr_page_recent(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			kr_html_tag(&h, "</td><td>");
 			kr_html_text(&h, kr_web_kind_label(rows[i].kind));
 			kr_html_tag(&h, "</td><td>");
-			s_item_link(&h, rows[i].id, rows[i].title, NULL);
-			if (rows[i].outcome) {
-				kr_html_tag(&h, " <span class=\"outcome\">");
-				kr_html_textf(&h, "（%s）", rows[i].outcome);
-				kr_html_tag(&h, "</span>");
+			if (kr_bgate_required(&g, rows[i].kind) &&
+			    kr_bgate_check(&g, rows[i].id, rows[i].version, rows[i].kind, rows[i].blob) < 0) {
+				/* policy.accept.require_endorsement: not even its title until the board endorses it */
+				kr_error_clear();
+				kr_html_text(&h, "（ボードの推奨待ちのため表示を控えています）");
+			} else {
+				s_item_link(&h, rows[i].id, rows[i].title, NULL);
+				if (rows[i].outcome) {
+					kr_html_tag(&h, " <span class=\"outcome\">");
+					kr_html_textf(&h, "（%s）", rows[i].outcome);
+					kr_html_tag(&h, "</span>");
+				}
 			}
 			kr_html_tag(&h, "</td><td>");
 			kr_html_textf(&h, "%s（%s）", rows[i].pub_name ? rows[i].pub_name : "?",
@@ -396,6 +407,7 @@ kr_page_recent(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		kr_web_fresh_clear(&memo[i].f);
 	kr_item_rows_free(rows, n);
 	kr_buf_release(&url);
+	kr_bgate_free(&g);
 	return 0;
 }
 

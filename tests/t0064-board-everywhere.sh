@@ -9,7 +9,7 @@
 # the node that prints it from the endorsements it holds.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 32
+plan 34
 cd "$T"
 board_setup
 G=372081/guideline/ai-guideline
@@ -87,6 +87,8 @@ check "/api/search holds it back and says how many" /usr/bin/python3 -c "
 import json; d = json.load(open('a1.json')); assert d['total'] == 0 and d['board']['held'] == 1 and d['board']['require_endorsement'] == 'guideline dataset', d"
 curl -s -G "$W/search" --data-urlencode q=生成AI >p1.html
 check "the search page holds it back and says so" sh -c "grep -q 'ボードの推奨待ちで表示を控えたもの 1件' p1.html && ! grep -q '三豊市生成AI利用ガイドライン' p1.html"
+curl -s "$W/" >n1.html
+check "新着 lists it without its title or link" sh -c "grep -q 'ボードの推奨待ちのため表示を控えています' n1.html && ! grep -q '三豊市生成AI利用ガイドライン' n1.html"
 check "the item page is a 403 saying why" test "$(code /items/$G i1.html)" = 403
 check "in Japanese, naming the policy" grep -q 'ボードの推奨待ち.*policy.accept.require_endorsement = guideline dataset' i1.html
 check "/api/items is a 403 with the reason" sh -c "test \"\$(curl -s -o i1.json -w '%{http_code}' $W/api/items/$G)\" = 403 && grep -q 'require_endorsement' i1.json"
@@ -132,6 +134,8 @@ import json; a = json.load(open('a2.json')); s = json.load(open('s2.json'))
 assert a['hits'][0]['board'] == s['hits'][0]['board'] and a['board']['held'] == 0, a
 assert a['total'] == s['total'] and [h['id'] for h in a['hits']] == [h['id'] for h in s['hits']], (a, s)"
 curl -s -G "$W/search" --data-urlencode q=生成AI >p2.html
+curl -s "$W/" >n2.html
+check "once endorsed, 新着 shows its title" grep -q '三豊市生成AI利用ガイドライン' n2.html
 check "the search page shows the hit with its badge" sh -c "grep -q '三豊市生成AI利用ガイドライン' p2.html && grep -q 'board-badge\">ボード推奨 2/2' p2.html"
 check "the item page is served, with ボードの判定: 推奨" sh -c "test \"\$(curl -s -o i2.html -w '%{http_code}' $W/items/$G)\" = 200 &&
 	grep -q 'ボードの判定: 推奨（この版を推奨した委員 2人 / 必要 2人）' i2.html"
