@@ -335,27 +335,27 @@ s_report(const s_audit *a, int ok, const char *why)
 	}
 	if (!ok) {
 		kr_buf b = KR_BUF_INIT;
-		kr_buf_adds(&b, "kairan: audit: ");
+		kr_buf_adds(&b, _("kairan: audit: "));
 		kr_buf_addsafe(&b, a->dir, strlen(a->dir), KR_SAFE_LINE);
-		kr_buf_adds(&b, ": NOT authentic: ");
+		kr_buf_adds(&b, _(": NOT authentic: "));
 		kr_buf_addsafe(&b, why, strlen(why), KR_SAFE_LINE);
 		kr_buf_addch(&b, '\n');
 		fputs(b.ptr, stderr);
 		kr_buf_release(&b);
 	} else if (!a->json) {
 		kr_buf b = KR_BUF_INIT;
-		kr_buf_adds(&b, "authentic: ");
+		kr_buf_adds(&b, _("authentic: "));
 		kr_buf_addsafe(&b, a->dir, strlen(a->dir), KR_SAFE_LINE);
-		kr_buf_addf(&b, "\n  collection %s of ", a->coll);
+		kr_buf_addf(&b, _("\n  collection %s of "), a->coll);
 		kr_buf_addsafe(&b, a->m.name ? a->m.name : "", a->m.name ? strlen(a->m.name) : 0, KR_SAFE_LINE);
-		kr_buf_addf(&b, " (%s), publisher %s\n", a->m.lg_code ? a->m.lg_code : "", a->fpr);
+		kr_buf_addf(&b, _(" (%s), publisher %s\n"), a->m.lg_code ? a->m.lg_code : "", a->fpr);
 		if (a->fedid_hex)
-			kr_buf_addf(&b, "  a member of federation %.16s… (membership version %llu)\n", a->fedid_hex,
+			kr_buf_addf(&b, _("  a member of federation %.16s… (membership version %llu)\n"), a->fedid_hex,
 			    (unsigned long long)a->fed_version);
-		kr_buf_addf(&b, "  manifest seq %llu, issued %s, expires %s\n", (unsigned long long)a->m.seq, issued,
+		kr_buf_addf(&b, _("  manifest seq %llu, issued %s, expires %s\n"), (unsigned long long)a->m.seq, issued,
 		    expires);
-		kr_buf_addf(&b, "  refs/heads/main = signed head %s\n", head);
-		kr_buf_addf(&b, "  %zu commit(s) signed by the publisher, %zu object(s) re-hashed\n", a->ncommits,
+		kr_buf_addf(&b, _("  refs/heads/main = signed head %s\n"), head);
+		kr_buf_addf(&b, _("  %zu commit(s) signed by the publisher, %zu object(s) re-hashed\n"), a->ncommits,
 		    a->nobjects);
 		fputs(b.ptr, stdout);
 		kr_buf_release(&b);

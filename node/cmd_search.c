@@ -159,18 +159,18 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		s_add(&b, h->snippet, "");
 		kr_buf_adds(&b, "\n");
 		if (h->more_rows)
-			kr_buf_addf(&b, "  … 同じデータセットの他の%zu行 (every row: --all-rows)\n", h->more_rows);
+			kr_buf_addf(&b, _("  … 同じデータセットの他の%zu行 (every row: --all-rows)\n"), h->more_rows);
 		if (sb && sb->lines && sb->lines[i]) {
 			kr_buf_adds(&b, "  ");
 			s_add(&b, sb->lines[i], "");
 			kr_buf_adds(&b, "\n");
 		}
 	}
-	kr_buf_addf(&b, "%s%zu hit(s)", r->nhits ? "\n" : "", r->total);
+	kr_buf_addf(&b, _("%s%zu hit(s)"), r->nhits ? "\n" : "", r->total);
 	if (r->total > r->nhits + r->rows_folded)
-		kr_buf_addf(&b, " (showing %zu; more with --limit)", r->nhits);
+		kr_buf_addf(&b, _(" (showing %zu; more with --limit)"), r->nhits);
 	if (r->rows_folded)
-		kr_buf_addf(&b, " (%zu more Q&A row(s) folded under their datasets; every row: --all-rows)",
+		kr_buf_addf(&b, _(" (%zu more Q&A row(s) folded under their datasets; every row: --all-rows)"),
 		    r->rows_folded);
 	kr_buf_adds(&b, "\n");
 	for (int f = 0; f < KR_NFACETS; f++) {
@@ -188,13 +188,13 @@ s_print_text(const kr_search_result *r, const s_board *sb)
 		kr_buf_adds(&b, "\n");
 	}
 	if (sb && (sb->g.endorsed || sb->g.only_endorsed || sb->bv->federated))
-		kr_buf_addf(&b, "  board: ボード推奨 %zu, 未推奨 %zu\n", sb->g.endorsed, sb->g.unendorsed);
+		kr_buf_addf(&b, _("  board: ボード推奨 %zu, 未推奨 %zu\n"), sb->g.endorsed, sb->g.unendorsed);
 	if (sb && sb->g.held)
-		kr_buf_addf(&b, "  (%zu match(es) held back: not endorsed by the board, and "
-		    "policy.accept.require_endorsement = %s)\n", sb->g.held,
+		kr_buf_addf(&b, _("  (%zu match(es) held back: not endorsed by the board, and "
+		    "policy.accept.require_endorsement = %s)\n"), sb->g.held,
 		    kr_policy_get(sb->rules, "accept.require_endorsement"));
 	if (r->nhits)
-		kr_buf_adds(&b, "open one with: kairan show ID\n");
+		kr_buf_adds(&b, _("open one with: kairan show ID\n"));
 	fputs(b.ptr, stdout);
 	kr_buf_release(&b);
 }
@@ -387,7 +387,7 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
 			s_add(out, x->pub_name, "?");
 			kr_buf_adds(out, " (");
 			s_add(out, x->lg_code, "?");
-			kr_buf_addf(out, ", key %.16s…) · ", x->publisher);
+			kr_buf_addf(out, _(", key %.16s…) · "), x->publisher);
 		}
 		s_add(out, x->kind, "?");
 		kr_buf_adds(out, " ");
@@ -404,24 +404,24 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
 			kr_buf_adds(out, "\n  ");
 			s_add(out, x->snippet, "");
 		}
-		kr_buf_addf(out, "\n  from: %s\n", x->sources.ptr);
+		kr_buf_addf(out, _("\n  from: %s\n"), x->sources.ptr);
 		if (x->badge) {
 			kr_buf_adds(out, "  [");
 			s_add(out, x->badge, "");
 			kr_buf_adds(out, "]\n");
 		}
 		if (!x->verified)
-			kr_buf_addf(out, "  not on this node; to get it: kairan follow %s --publisher %s\n", x->via,
+			kr_buf_addf(out, _("  not on this node; to get it: kairan follow %s --publisher %s\n"), x->via,
 			    x->publisher);
 	}
-	kr_buf_addf(out, "%s%zu hit(s); this node and %zu of %zu peer(s) answered\n", nm ? "\n" : "", nm,
+	kr_buf_addf(out, _("%s%zu hit(s); this node and %zu of %zu peer(s) answered\n"), nm ? "\n" : "", nm,
 	    answered, npeers);
 	if (unverified)
 		kr_buf_addf(out, "%zu hit(s) " UNVERIFIED ": claims of the peer that sent them, not checked "
 		    "against a signature held here\n", unverified);
 	if (sb->g.held)
-		kr_buf_addf(out, "(%zu hit(s) held back: not endorsed by the board as this node sees it, and "
-		    "policy.accept.require_endorsement = %s)\n", sb->g.held,
+		kr_buf_addf(out, _("(%zu hit(s) held back: not endorsed by the board as this node sees it, and "
+		    "policy.accept.require_endorsement = %s)\n"), sb->g.held,
 		    kr_policy_get(sb->rules, "accept.require_endorsement"));
 	for (size_t p = 0; p < npeers; p++) {
 		kr_buf_addf(out, "  %s", peers[p].endpoint);
@@ -431,12 +431,12 @@ s_remote_text(kr_buf *out, const s_merged *m, size_t nm, const kr_state_peer *pe
 			kr_buf_adds(out, ")");
 		}
 		if (ans[p].answered) {
-			kr_buf_addf(out, ": %zu hit(s) in %.0f ms", ans[p].rep.nhits, ans[p].ms);
+			kr_buf_addf(out, _(": %zu hit(s) in %.0f ms"), ans[p].rep.nhits, ans[p].ms);
 			if (ans[p].rep.hits_dropped)
-				kr_buf_addf(out, "; %zu malformed hit(s) left out", ans[p].rep.hits_dropped);
+				kr_buf_addf(out, _("; %zu malformed hit(s) left out"), ans[p].rep.hits_dropped);
 			kr_buf_adds(out, "\n");
 		} else {
-			kr_buf_adds(out, ": did not answer (");
+			kr_buf_adds(out, _(": did not answer ("));
 			s_add(out, ans[p].error, "?");
 			kr_buf_adds(out, ")\n");
 		}
@@ -543,7 +543,7 @@ s_search_remote(kr_cli *c, s_board *sb, const char *query, const char *const *fi
 		}
 		x->local = x->verified = 1;
 		x->score += 1.0 / (RRF_K + (double)r + 1);
-		kr_buf_adds(&x->sources, "this node");
+		kr_buf_adds(&x->sources, _("this node"));
 	}
 	for (size_t p = 0; p < npeers; p++) {
 		if (!ans[p].answered)
