@@ -3,9 +3,11 @@
 #   KAIRAN  path of the kairan binary (make sets it)
 #   TOOLS   directory of test tools (hostile, ...)
 set -u
-# Messages in English whatever the caller's locale (tests grep them); a test
-# that wants Japanese sets LC_ALL=ja_JP.UTF-8 for that command (t0075, t0076).
-LC_ALL=C
+# Messages in English whatever the caller's locale (tests grep them), with
+# UTF-8 text handling for the tools (grep's [前後] is one character, not a
+# byte); a test that wants Japanese sets LC_ALL=ja_JP.UTF-8 for that command
+# (t0075, t0076).
+LC_ALL=C.UTF-8
 export LC_ALL
 : "${KAIRAN:?run through make check}"
 : "${TOOLS:?run through make check}"
