@@ -198,6 +198,24 @@ s_int(const char **pp, int max, int *v)
 	return n;
 }
 
+/* After the year: 年 (*sep stays 0) or one of - / . (*sep set); spaces before it allowed. */
+static int
+s_year_end(const char **pp, char *sep)
+{
+	const char *p = *pp;
+
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "年", 3) == 0)
+		p += 3;
+	else if (*p == '.' || *p == '/' || *p == '-')
+		*sep = *p++;
+	else
+		return 0;
+	*pp = p;
+	return 1;
+}
+
 /* Reads "M<sep>D" or "M月D日" after the year; sep is '-', '/' or '.' (0: 年月日). */
 static int
 s_month_day(const char **pp, char sep, int *m, int *d)
@@ -328,13 +346,7 @@ kr_value_date(const char *s, char out[11])
 		} else if (!s_int(&p, 2, &eray) || eray == 0) {
 			goto bad;
 		}
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, "年", 3) == 0)
-			p += 3;
-		else if (*p == '.' || *p == '/' || *p == '-')
-			sep = *p++;
-		else
+		if (!s_year_end(&p, &sep))
 			goto bad;
 		y = s_eras[era].y + eray - 1;
 	} else {
@@ -351,13 +363,7 @@ kr_value_date(const char *s, char out[11])
 		}
 		if (n != 4 || !s_int(&p, 4, &y))
 			goto bad;
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, "年", 3) == 0)
-			p += 3;
-		else if (*p == '.' || *p == '/' || *p == '-')
-			sep = *p++;
-		else
+		if (!s_year_end(&p, &sep))
 			goto bad;
 	}
 	while (!sep && *p == ' ')
