@@ -246,16 +246,15 @@ s_pins_free(s_pin *p, size_t n)
 	free(p);
 }
 
+/* Calls each for every line of <home>/<name> but comments; a missing file has none. */
 static int
-s_pins_read(const char *home, s_pin **out, size_t *n)
+s_lines(const char *home, const char *name, void (*each)(const char *line, void *arg), void *arg)
 {
-	char *path = s_path(home, "pins");
+	char *path = s_path(home, name);
 	kr_buf text = KR_BUF_INIT;
 	char *line, *save = NULL;
 	int rc = kr_file_read(&text, path);
 
-	*out = NULL;
-	*n = 0;
 	free(path);
 	if (rc == KR_ENOTFOUND) {
 		kr_error_clear();
@@ -263,24 +262,46 @@ s_pins_read(const char *home, s_pin **out, size_t *n)
 	}
 	if (rc < 0)
 		return rc;
-	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char ep[KR_ENDPOINT_MAX + 1], key[65], node[65], how[16];
-		long long issued, at;
-		s_pin *p;
-		if (*line == '#' || sscanf(line, "%256s %64s %15s %64s %lld %lld", ep, key, how, node, &issued, &at) != 6)
-			continue;
-		*out = kr_realloc(*out, (*n + 1) * sizeof(s_pin));
-		p = &(*out)[*n];
-		if (kr_unhex(p->key, 32, key) < 0 || kr_unhex(p->node, 32, node) < 0)
-			continue;
-		p->endpoint = kr_strdup(ep);
-		snprintf(p->how, sizeof(p->how), "%s", how);
-		p->issued = issued;
-		p->at = at;
-		(*n)++;
-	}
+	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (*line != '#')
+			each(line, arg);
 	kr_buf_release(&text);
 	return 0;
+}
+
+typedef struct {
+	s_pin *v;
+	size_t n;
+} s_pins;
+
+static void
+s_pin_line(const char *line, void *arg)
+{
+	s_pins *ps = arg;
+	char ep[KR_ENDPOINT_MAX + 1], key[65], node[65], how[16];
+	long long issued, at;
+	s_pin p = { 0 };
+
+	if (sscanf(line, "%256s %64s %15s %64s %lld %lld", ep, key, how, node, &issued, &at) != 6 ||
+	    kr_unhex(p.key, 32, key) < 0 || kr_unhex(p.node, 32, node) < 0)
+		return;
+	p.endpoint = kr_strdup(ep);
+	snprintf(p.how, sizeof(p.how), "%s", how);
+	p.issued = issued;
+	p.at = at;
+	ps->v = kr_realloc(ps->v, (ps->n + 1) * sizeof(s_pin));
+	ps->v[ps->n++] = p;
+}
+
+static int
+s_pins_read(const char *home, s_pin **out, size_t *n)
+{
+	s_pins ps = { NULL, 0 };
+	int rc = s_lines(home, "pins", s_pin_line, &ps);
+
+	*out = ps.v;
+	*n = ps.n;
+	return rc;
 }
 
 static int
@@ -1165,23 +1186,7 @@ kr_guard_stop(kr_guard **gp)
 int
 kr_admit_list(const char *home, void (*each)(const char *line, void *arg), void *arg)
 {
-	char *path = s_path(home, "admitted");
-	kr_buf text = KR_BUF_INIT;
-	char *line, *save = NULL;
-	int rc = kr_file_read(&text, path);
-
-	free(path);
-	if (rc == KR_ENOTFOUND) {
-		kr_error_clear();
-		return 0;
-	}
-	if (rc < 0)
-		return rc;
-	for (line = strtok_r(text.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (*line != '#')
-			each(line, arg);
-	kr_buf_release(&text);
-	return 0;
+	return s_lines(home, "admitted", each, arg);
 }
 
 typedef struct {
