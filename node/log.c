@@ -24,6 +24,7 @@
 #include "../sharing/common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,14 @@
 
 static int s_verbose;
 static int s_journal;
+
+#define EVERY_SLOTS 64
+static struct {
+	char key[160];
+	double at;
+	size_t held;
+} s_every[EVERY_SLOTS];
+static pthread_mutex_t s_every_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* JOURNAL_STREAM is inherited by children whose stderr may go elsewhere: compare it with fd 2. */
 static int
@@ -62,6 +71,40 @@ log_prefix(int prio)
 	static const char *const p[8] = { "<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>" };
 
 	return s_journal && prio >= 0 && prio < 8 ? p[prio] : "";
+}
+
+int
+log_every(const char *key, int ms, size_t *held)
+{
+	double now = kr_monotonic_ms();
+	size_t slot = EVERY_SLOTS, oldest = 0;
+	int ok;
+
+	pthread_mutex_lock(&s_every_lock);
+	for (size_t i = 0; i < EVERY_SLOTS; i++) {
+		if (s_every[i].key[0] && strncmp(s_every[i].key, key, sizeof(s_every[i].key) - 1) == 0) {
+			slot = i;
+			break;
+		}
+		if (s_every[i].at < s_every[oldest].at)
+			oldest = i;
+	}
+	if (slot == EVERY_SLOTS) {
+		slot = oldest;
+		snprintf(s_every[slot].key, sizeof(s_every[slot].key), "%s", key);
+		s_every[slot].at = -1e18;
+		s_every[slot].held = 0;
+	}
+	ok = now - s_every[slot].at >= ms;
+	if (ok) {
+		*held = s_every[slot].held;
+		s_every[slot].held = 0;
+		s_every[slot].at = now;
+	} else {
+		s_every[slot].held++;
+	}
+	pthread_mutex_unlock(&s_every_lock);
+	return ok;
 }
 
 static void

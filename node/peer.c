@@ -64,6 +64,26 @@ s_connect(kr_conn *c, const char *endpoint)
 	return rc;
 }
 
+#define QUARANTINE_LOG_MS (10 * 60 * 1000)
+
+void
+kr_log_quarantined(const char *endpoint, const char *publisher, uint64_t seq, const char *why)
+{
+	char key[160];
+	size_t held;
+
+	snprintf(key, sizeof(key), "quarantine %s %.16s", endpoint, publisher);
+	if (!log_every(key, QUARANTINE_LOG_MS, &held))
+		return;
+	if (held)
+		log_warnx("peer %s: publisher %.16s… seq %llu rejected (quarantined): %s (and %zu more rejections "
+		    "from that peer in the last 10 minutes; kairan status lists the quarantine)", endpoint, publisher,
+		    (unsigned long long)seq, why, held);
+	else
+		log_warnx("peer %s: publisher %.16s… seq %llu rejected (quarantined): %s", endpoint, publisher,
+		    (unsigned long long)seq, why);
+}
+
 void *
 kr_peer_context(void)
 {
@@ -647,8 +667,7 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 		if (arc < 0) {
 			if (a.quarantined) {
 				res->rejected++;
-				log_warnx("peer %s: publisher %.16s… seq %llu rejected (quarantined): %s",
-				    c->endpoint, a.publisher, (unsigned long long)a.seq, kr_errmsg());
+				kr_log_quarantined(c->endpoint, a.publisher, a.seq, kr_errmsg());
 			} else {
 				res->failed++;
 				log_warnx("peer %s: publisher %.16s…: %s", c->endpoint, a.publisher, kr_errmsg());

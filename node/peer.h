@@ -19,6 +19,12 @@ typedef struct kr_conn kr_conn;
 /* A ZeroMQ context for connections (one per process or thread group). */
 void *kr_peer_context(void);
 void kr_peer_context_end(void *zctx);
+/*
+ * Logs a rejected (quarantined) manifest, at most once per peer and
+ * publisher every 10 minutes: a peer that repeats it at every beacon adds to
+ * the quarantine row's count (kairan status), not a log line a second.
+ */
+void kr_log_quarantined(const char *endpoint, const char *publisher, uint64_t seq, const char *why);
 
 int kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms);
 void kr_conn_destroy(kr_conn **cp);

@@ -385,12 +385,12 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 	if (rc < 0 && atomic_load(w->stop)) {
 		log_debug("publisher %.16s… seq %llu: not applied (stopping)", a.publisher,
 		    (unsigned long long)a.seq);
+	} else if (rc < 0 && a.quarantined) {
+		kr_log_quarantined(endpoint, a.publisher, a.seq, kr_errmsg());
 	} else if (rc < 0) {
-		log_warnx("peer %s: publisher %.16s… seq %llu %s: %s", endpoint, a.publisher,
-		    (unsigned long long)a.seq, a.quarantined ? "rejected (quarantined)" : "not applied",
-		    kr_errmsg());
-		if (!a.quarantined)
-			s_worker_drop(w, endpoint);
+		log_warnx("peer %s: publisher %.16s… seq %llu not applied: %s", endpoint, a.publisher,
+		    (unsigned long long)a.seq, kr_errmsg());
+		s_worker_drop(w, endpoint);
 	} else if (a.applied) {
 		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
 		    a.publisher, (unsigned long long)a.seq, endpoint, a.changed, (unsigned long long)a.bytes);

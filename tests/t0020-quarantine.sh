@@ -4,9 +4,10 @@
 # pack whose head commit is signed by another key, plus beacons that ask
 # for snapshots in between). The town keeps answering, counts the refusals
 # in a bounded quarantine, removes every refused pack, fetches each refused
-# manifest at most once, and still takes the honest publisher afterwards.
+# manifest at most once, warns in its log once (not once per refusal), and
+# still takes the honest publisher afterwards.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 cd "$T"
 P=$(port_base)
 EP=tcp://127.0.0.1:$P
@@ -77,6 +78,9 @@ check "disk stays bounded: the home grew by less than 8 MB" test $((dumax - du0)
 check "no refused pack is left in objects/pack" test "$(packs)" = "$packs0"
 check "and none is held open by the daemon" test "$fd_deleted" -le 2
 check "nothing was applied" sh -c "test \"\$(sqlite3 town/state.db \"SELECT seq FROM manifests WHERE publisher = '$FPR'\")\" = 1"
+qlines=$(grep -c 'rejected (quarantined)' town.log)
+diag "log: $qlines 'rejected (quarantined)' line(s) for $refusals refusals"
+check "the log warns once per peer and publisher, not once per refusal" test "$qlines" -le 2 -a "$refusals" -gt 10
 k --home town status >status.out
 check "status shows the refusals counted" grep -q 'times, first' status.out
 
