@@ -107,11 +107,14 @@
 
 static atomic_int s_signalled;  /* SIGTERM or SIGINT arrived */
 static atomic_int s_stopping;   /* tells every thread to stop (outlives kr_serve) */
+static struct timespec s_signalled_at;
 
 static void
 s_on_signal(int sig)
 {
 	(void)sig;
+	if (!atomic_load(&s_signalled))
+		clock_gettime(CLOCK_MONOTONIC, &s_signalled_at);   /* async-signal-safe */
 	atomic_store(&s_signalled, 1);
 }
 
@@ -2317,7 +2320,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	sigset_t block, old;
 	char *control_ep = kr_home_control(h);
 	int rc = 0, clean = 1;
-	double stop_at = 0;
+	double stop_at = 0, web_ms = 0, threads_ms = 0;
 
 	/*
 	 * Large transient buffers (pack chunks, packs, a whole history being
@@ -2440,13 +2443,15 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	}
 
 	rc = s_run(&s);
-	stop_at = kr_monotonic_ms();
+	stop_at = atomic_load(&s_signalled) ? s_signalled_at.tv_sec * 1e3 + s_signalled_at.tv_nsec / 1e6 :
+	    kr_monotonic_ms();
 	kr_service_stopping();
 	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits, %zu waits; %zu requests refused "
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
 	    s.busy_total, s.dropped_total);
 done:
 	kr_web_stop(&web);
+	web_ms = kr_monotonic_ms();
 	if (rc < 0)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (s.nrw || s.slots) {
@@ -2485,6 +2490,7 @@ done:
 	free(s.announce_ep);
 	free(control_ep);
 	kr_guard_stop(&guard);
+	threads_ms = kr_monotonic_ms();
 	if (!clean) {
 		/*
 		 * A thread is still inside libgit2, SQLite or OpenSSL: exit now,
@@ -2494,6 +2500,10 @@ done:
 		_exit(rc < 0 ? 1 : 0);
 	}
 	zmq_ctx_term(s.zctx);
+	if (stop_at > 0)
+		log_info("node %s: stopped in %.0f ms (the loop and web pages %.0f ms, threads and handles %.0f ms, "
+		    "connections %.0f ms)", h->cfg.name, kr_monotonic_ms() - stop_at, web_ms - stop_at,
+		    threads_ms - web_ms, kr_monotonic_ms() - threads_ms);
 	return rc;
 }
 
