@@ -61,7 +61,7 @@ s_versioned(void *arg, int row, const char *id, const char *old_version, const c
 		x->unchanged++;
 	} else {
 		x->bumped++;
-		kr_buf_addf(&x->versions, "row %d: %s changed: version %s -> %s\n", row, id, old_version, new_version);
+		kr_buf_addf(&x->versions, _("row %d: %s changed: version %s -> %s\n"), row, id, old_version, new_version);
 	}
 }
 
