@@ -819,6 +819,18 @@ typedef struct {
 	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
 } s_apply;
 
+/* Whether this apply holds coll (kr_fetcher.colls: NULL is every collection). */
+static int
+s_wanted(const kr_fetcher *fx, const char *coll)
+{
+	if (!fx->colls)
+		return 1;
+	for (size_t i = 0; i < fx->ncolls; i++)
+		if (strcmp(fx->colls[i], coll) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 s_trusted(const uint8_t pub[KR_FPR_LEN], void *arg)
 {
@@ -967,12 +979,18 @@ s_apply_check(s_apply *a)
 	}
 	rc = kr_manifest_check(&a->m, pub, a->bytes, a->len, s_trusted, &trusted, pvp, kr_now());
 	if (rc == KR_MANIFEST_IGNORE) {
-		/* Held already; fetch again only a collection no longer here (set aside by repair). */
+		/*
+		 * Held already; fetch again only a wanted collection no longer here
+		 * (set aside by repair, or let in by a wider join --kind).
+		 */
 		rc = 1;
 		if (kr_manifest_decode(&a->m, prev_signed.body.ptr, prev_signed.body.len) == 0) {
 			for (size_t i = 0; i < a->m.nheads && rc == 1; i++) {
 				uint8_t ref[KR_OID_LEN];
-				int hr = kr_store_head(r->store, a->hex, a->m.heads[i].collection, ref);
+				int hr;
+				if (!s_wanted(a->fx, a->m.heads[i].collection))
+					continue;
+				hr = kr_store_head(r->store, a->hex, a->m.heads[i].collection, ref);
 				if (hr == KR_ENOTFOUND)
 					rc = 0;
 				else if (hr < 0)
@@ -1221,6 +1239,8 @@ s_apply_fetch(s_apply *a)
 		s_moved *mv = &a->moved[a->nmoved];
 		uint64_t cap = h->size < r->max_collection_bytes ? h->size : r->max_collection_bytes;
 
+		if (!s_wanted(a->fx, h->collection))
+			continue; /* left out by this node's join --kind: verified in the manifest, not held */
 		mv->h = h;
 		mv->had_old = kr_store_head(r->store, a->hex, h->collection, mv->old) == 0;
 		kr_error_clear();
@@ -1308,6 +1328,8 @@ s_apply_record(s_apply *a)
 	}
 	for (size_t i = 0; i < m->nheads && rc == 0; i++) {
 		kr_state_head sh = { 0 }, cur;
+		if (!s_wanted(a->fx, m->heads[i].collection))
+			continue; /* not held here: no head, so never reported missing or behind */
 		strcpy(sh.publisher, a->hex);
 		strcpy(sh.collection, m->heads[i].collection);
 		kr_hex(sh.commit, m->heads[i].commit, KR_OID_LEN);
