@@ -2,9 +2,8 @@
  * node/cmd_join.c - kairan join: become a replica of a federation
  *
  * `kairan join ENDPOINT --federation FEDID [--pref NN ...] [--kind K ...]`
- * fetches the
- * membership chain from ENDPOINT, checks every version against the chain
- * rule from the genesis whose SHA-256 is FEDID, and only then pins the id,
+ * fetches the membership chain from ENDPOINT, checks every version against
+ * the chain rule from the genesis whose SHA-256 is FEDID, and only then pins the id,
  * installs the chain and records ENDPOINT as the way to every member's
  * publications (optionally only those of some prefectures, and only the
  * collections of some kinds). A wrong id, a bad kind or a chain the rule
