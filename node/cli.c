@@ -534,10 +534,13 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 			}
 			{
 				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
-				kr_buf prefs = KR_BUF_INIT;
-				int joined = kr_fed_joined_through(&c->h, p[i].endpoint, &prefs);
+				kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
+				int joined = kr_fed_joined_through(&c->h, p[i].endpoint, &prefs, &kinds);
 				kr_buf_addf(&out, "],\"federation\":%s,\"prefs\":", joined ? "true" : "false");
 				kr_buf_addjson(&out, prefs.ptr);
+				kr_buf_adds(&out, ",\"kinds\":");
+				kr_buf_addjson(&out, kinds.len ? kinds.ptr : "");
+				kr_buf_release(&kinds);
 				kr_buf_adds(&out, ",\"unserved\":");
 				kr_buf_addjson(&out, uns ? uns : "");
 				kr_buf_release(&prefs);
@@ -557,10 +560,15 @@ cmd_peers(kr_cli *c, int argc, char **argv)
 				printf(_("  follows %s\n"), p[i].publishers[j]);
 			{
 				char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
-				kr_buf prefs = KR_BUF_INIT;
-				if (kr_fed_joined_through(&c->h, p[i].endpoint, &prefs))
+				kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
+				if (kr_fed_joined_through(&c->h, p[i].endpoint, &prefs, &kinds)) {
 					printf(_("  federation: every member's publications%s%s%s\n"), prefs.len ? " (prefectures " : "",
 					    prefs.ptr, prefs.len ? ")" : "");
+					if (kinds.len)
+						printf(_("  kinds replicated: %s only (others are not fetched; widen with: kairan "
+						    "join %s --federation FEDID --kind …)\n"), kinds.ptr, p[i].endpoint);
+				}
+				kr_buf_release(&kinds);
 				if (uns)
 					printf(_("  does not serve (followed through it, never received): %s\n"), uns);
 				kr_buf_release(&prefs);

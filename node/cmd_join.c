@@ -1,31 +1,48 @@
 /*
  * node/cmd_join.c - kairan join: become a replica of a federation
  *
- * `kairan join ENDPOINT --federation FEDID [--pref NN ...]` fetches the
- * membership chain from ENDPOINT, checks every version against the chain
- * rule from the genesis whose SHA-256 is FEDID, and only then pins the id,
+ * `kairan join ENDPOINT --federation FEDID [--pref NN ...] [--kind K ...]`
+ * fetches the membership chain from ENDPOINT, checks every version against
+ * the chain rule from the genesis whose SHA-256 is FEDID, and only then pins the id,
  * installs the chain and records ENDPOINT as the way to every member's
- * publications (optionally only those of some prefectures). A wrong id
- * or a chain the rule refuses changes nothing. Then one sync through the
- * endpoint, so the town has the members' publications at once; the
- * running daemon (if any) is told to follow along.
+ * publications (optionally only those of some prefectures, and only the
+ * collections of some kinds). A wrong id, a bad kind or a chain the rule
+ * refuses changes nothing. Running join again for the same endpoint
+ * replaces its filter: a wider one is fetched by the sync that follows,
+ * at the seq already held, with no new publication needed. Then one sync
+ * through the endpoint, so the town has the members' publications at
+ * once; the running daemon (if any) is told to follow along.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/item.h"
 #include "cli.h"
 #include "federate.h"
 #include "serve.h"
 
 static const char s_join_usage[] =
-	"usage: kairan join ENDPOINT --federation FEDID [--pref NN ...] [--timeout S]\n\n"
+	"usage: kairan join ENDPOINT --federation FEDID [--pref NN ...] [--kind K ...] [--timeout S]\n\n"
 	"Fetches the federation's membership chain from ENDPOINT (any member or hub), checks it from\n"
 	"the genesis named by FEDID (64 hex characters, given by the prefecture), pins it, and from\n"
 	"then on replicates every member's publications through ENDPOINT with no fingerprint typed.\n"
 	"--pref NN (two digits, e.g. 37 for 香川県; repeatable) keeps only those prefectures' members.\n"
+	"--kind K (case, prompt, guideline, dataset, endorsement, consultation, answer, adoption;\n"
+	"repeatable) holds only the collections of those kinds: every manifest is still verified whole,\n"
+	"the other collections are not fetched and never reported missing. Running join again for the\n"
+	"same ENDPOINT replaces the filter (without --kind: every kind); what it lets in is fetched at once.\n"
 	"A wrong id or a broken chain is refused with the reason, and nothing is changed.\n";
+
+static int
+s_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
 
 static int
 s_pref_valid(const char *s)
@@ -38,12 +55,13 @@ cmd_join(kr_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "federation", required_argument, NULL, 'f' }, { "pref", required_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "timeout", required_argument, NULL, 't' }, { "kind", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fedhex = NULL, *endpoint;
-	char **prefs = NULL, idhex[65];
-	size_t nprefs = 0, installed = 0;
+	char **prefs = NULL, **kinds = NULL, idhex[65];
+	size_t nprefs = 0, nkinds = 0, installed = 0;
 	uint8_t id[32];
 	double timeout_s = 30;
 	kr_fedstore f;
@@ -61,33 +79,47 @@ cmd_join(kr_cli *c, int argc, char **argv)
 			if (!s_pref_valid(optarg)) {
 				fprintf(stderr, _("kairan: join: --pref %s: a prefecture is two digits 01..47 "
 				    "(the first two of its lg_code, e.g. 37 for 香川県)\n"), optarg);
-				kr_strv_free(prefs, nprefs);
-				return 2;
+				exit_code = 2;
+				goto done;
 			}
 			prefs = kr_realloc(prefs, (nprefs + 1) * sizeof(char *));
 			prefs[nprefs++] = kr_strdup(optarg);
 			break;
+		case 'k':
+			/* the closed vocabulary of CONTENT.md: a slip is named with the allowed values */
+			if (kr_vocab_check("kind", optarg) < 0 || !kr_kind_collection(optarg)) {
+				fprintf(stderr, _("kairan: join: --kind %s: %s (nothing was changed)\n"), optarg,
+				    kr_errmsg());
+				kr_error_clear();
+				exit_code = 2;
+				goto done;
+			}
+			if (!s_has(kinds, nkinds, optarg)) {
+				kinds = kr_realloc(kinds, (nkinds + 1) * sizeof(char *));
+				kinds[nkinds++] = kr_strdup(optarg);
+			}
+			break;
 		case 't':
 			if ((timeout_s = strtod(optarg, NULL)) <= 0) {
 				fprintf(stderr, _("kairan: join: --timeout takes seconds, e.g. --timeout 10\n"));
-				kr_strv_free(prefs, nprefs);
-				return 2;
+				exit_code = 2;
+				goto done;
 			}
 			break;
-		case 'h': kr_strv_free(prefs, nprefs); return fputs(s_join_usage, stdout), 0;
-		default: kr_strv_free(prefs, nprefs); return kr_cli_usage("join");
+		case 'h': fputs(s_join_usage, stdout); exit_code = 0; goto done;
+		default: exit_code = kr_cli_usage("join"); goto done;
 		}
 	}
 	if (optind + 1 != argc || !fedhex) {
-		kr_strv_free(prefs, nprefs);
-		return kr_cli_usage("join");
+		exit_code = kr_cli_usage("join");
+		goto done;
 	}
 	endpoint = argv[optind];
 	if (strlen(fedhex) != 64 || kr_unhex(id, 32, fedhex) < 0) {
 		fprintf(stderr, _("kairan: join: --federation %s: a federation id is 64 hex characters "
 		    "(kairan federation show prints it)\n"), fedhex);
-		kr_strv_free(prefs, nprefs);
-		return 2;
+		exit_code = 2;
+		goto done;
 	}
 	if (kr_fedstore_open(&f, c->h.home) < 0)
 		goto fail;
@@ -119,7 +151,8 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		goto done;
 	}
 	{
-		kr_fed_join j = { .endpoint = (char *)endpoint, .prefs = prefs, .nprefs = nprefs };
+		kr_fed_join j = { .endpoint = (char *)endpoint, .prefs = prefs, .nprefs = nprefs, .kinds = kinds,
+			.nkinds = nkinds };
 		if ((rc = kr_fedstore_join_put(&f, &j)) < 0)
 			goto fail;
 		if ((rc = kr_state_begin(c->h.state)) < 0)
@@ -139,8 +172,11 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	    "federation id: %s\nthrough: %s"), f.cur.name, kr_fed_stale(&f.cur, kr_now()) ? "stale" : "current",
 	    (unsigned long long)f.cur.version, installed, f.cur.nmembers, idhex, endpoint);
 	for (size_t i = 0; i < nprefs; i++)
-		printf("%s%s", i ? ", " : " (prefectures ", prefs[i]);
-	printf("%s\n", nprefs ? ")" : "");
+		printf("%s%s", i ? ", " : _(" (prefectures "), prefs[i]);
+	printf("%s", nprefs ? ")" : "");
+	for (size_t i = 0; i < nkinds; i++)
+		printf("%s%s", i ? ", " : _(" (kinds "), kinds[i]);
+	printf("%s\n", nkinds ? _(" only: the other collections are not fetched)") : "");
 	{
 		kr_sync_result res;
 		if (kr_peer_sync(&c->h, conn, NULL, 0, 1, NULL, NULL, &res) < 0) {
@@ -167,5 +203,6 @@ done:
 	if (f_open)
 		kr_fedstore_close(&f);
 	kr_strv_free(prefs, nprefs);
+	kr_strv_free(kinds, nkinds);
 	return exit_code;
 }

@@ -209,6 +209,51 @@ s_status_unserved(kr_cli *c, kr_buf *json)
 	kr_state_peers_free(p, n);
 }
 
+/* What this node joined its federation for, per endpoint (join --pref/--kind); json: an array into it. */
+static void
+s_status_filter(kr_cli *c, kr_buf *json)
+{
+	kr_state_peer *p;
+	size_t n, k = 0;
+
+	if (json)
+		kr_buf_adds(json, "[");
+	if (kr_state_peers(c->h.state, &p, &n) < 0) {
+		kr_error_clear();
+		n = 0;
+		p = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
+		if (!kr_fed_joined_through(&c->h, p[i].endpoint, &prefs, &kinds)) {
+			kr_buf_release(&prefs);
+			kr_buf_release(&kinds);
+			continue;
+		}
+		if (json) {
+			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
+			kr_buf_addjson(json, p[i].endpoint);
+			kr_buf_adds(json, ",\"prefs\":");
+			kr_buf_addjson(json, prefs.len ? prefs.ptr : "");
+			kr_buf_adds(json, ",\"kinds\":");
+			kr_buf_addjson(json, kinds.len ? kinds.ptr : "");
+			kr_buf_adds(json, "}");
+		} else if (kinds.len) {
+			printf(_("joined through %s for kinds %s only%s%s: other kinds are not replicated "
+			    "(widen with kairan join %s --federation FEDID --kind …)\n"), p[i].endpoint, kinds.ptr,
+			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "", p[i].endpoint);
+		} else {
+			printf(_("joined through %s for every kind%s%s\n"), p[i].endpoint,
+			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "");
+		}
+		kr_buf_release(&prefs);
+		kr_buf_release(&kinds);
+	}
+	if (json)
+		kr_buf_adds(json, "]");
+	kr_state_peers_free(p, n);
+}
+
 int
 cmd_status(kr_cli *c, int argc, char **argv)
 {
@@ -240,6 +285,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 			return kr_cli_fail("status");
 		kr_buf_adds(&out, ",\"unserved\":");
 		s_status_unserved(c, &out);
+		kr_buf_adds(&out, ",\"joined\":");
+		s_status_filter(c, &out);
 		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
 		kr_buf fed = KR_BUF_INIT;
@@ -249,6 +296,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (fed.len)
 			printf("%s\n", fed.ptr);
 		kr_buf_release(&fed);
+		s_status_filter(c, NULL);
 		s_status_unserved(c, NULL);
 	}
 	for (size_t i = 0; i < nm; i++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policies/item.h"
 #include "keyrot.h"
 #include "log.h"
 
@@ -238,7 +239,40 @@ kr_fed_describe(kr_home *h, kr_buf *text, kr_buf *json)
 }
 
 int
-kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs)
+kr_fed_collections(kr_home *h, const char *endpoint, char ***colls, size_t *n)
+{
+	kr_fedstore f;
+	kr_fed_join *j = NULL;
+	size_t nj = 0;
+	int rc;
+
+	*colls = NULL;
+	*n = 0;
+	if ((rc = kr_fedstore_open(&f, h->home)) < 0)
+		return rc;
+	if ((rc = kr_fedstore_joins(&f, &j, &nj)) == 0)
+		for (size_t k = 0; k < nj; k++) {
+			if (strcmp(j[k].endpoint, endpoint) != 0 || j[k].nkinds == 0)
+				continue;
+			*colls = kr_calloc(j[k].nkinds + 1, sizeof(char *));
+			for (size_t i = 0; i < j[k].nkinds; i++) {
+				const char *coll = kr_kind_collection(j[k].kinds[i]);
+				if (!coll) {
+					/* the file was edited by hand: hold nothing rather than guess */
+					log_warnx("federation/joined: %s: unknown kind '%s' (left out)", endpoint, j[k].kinds[i]);
+					continue;
+				}
+				if (!s_has(*colls, *n, coll))
+					(*colls)[(*n)++] = kr_strdup(coll);
+			}
+		}
+	kr_fed_joins_free(j, nj);
+	kr_fedstore_close(&f);
+	return rc;
+}
+
+int
+kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs, kr_buf *kinds)
 {
 	kr_fedstore f;
 	kr_fed_join *j = NULL;
@@ -255,6 +289,8 @@ kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs)
 				joined = 1;
 				for (size_t i = 0; prefs && i < j[k].nprefs; i++)
 					kr_buf_addf(prefs, "%s%s", i ? "," : "", j[k].prefs[i]);
+				for (size_t i = 0; kinds && i < j[k].nkinds; i++)
+					kr_buf_addf(kinds, "%s%s", i ? "," : "", j[k].kinds[i]);
 			}
 	kr_error_clear();
 	kr_fed_joins_free(j, nj);

@@ -57,8 +57,20 @@ int kr_fed_installed(kr_home *h, const kr_fedstore *f);
  */
 int kr_fed_describe(kr_home *h, kr_buf *text, kr_buf *json);
 
-/* 1 if this node joined its federation through endpoint (kairan join), else 0. */
-int kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs);
+/*
+ * 1 if this node joined its federation through endpoint (kairan join), else
+ * 0; prefs and kinds (either may be NULL) receive the filter asked for,
+ * comma-separated (nothing added: all).
+ */
+int kr_fed_joined_through(kr_home *h, const char *endpoint, kr_buf *prefs, kr_buf *kinds);
+
+/*
+ * The collections to hold of what endpoint serves: those of the kinds this
+ * node joined through it for (join --kind case → "cases"). *colls is NULL
+ * when every collection is held (no --kind, or not joined through
+ * endpoint); else a vector the caller frees with kr_strv_free(*colls, *n).
+ */
+int kr_fed_collections(kr_home *h, const char *endpoint, char ***colls, size_t *n);
 
 /* The followed publishers endpoint never served (last sync), space-separated; caller frees (NULL: none). */
 char *kr_fed_unserved(kr_home *h, const char *endpoint);

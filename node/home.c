@@ -738,6 +738,12 @@ s_state_rebuild(kr_home *h, void (*problem)(const char *msg, void *arg), void *a
 	if ((rc = kr_replica_restore_manifests(&h->rep, problem, arg, &manifests)) < 0 ||
 	    (rc = kr_replica_reconcile(&h->rep, problem, arg, &fixed)) < 0)
 		return rc;
+	{
+		/* reconcile indexed whole collections: a compromised key's late items leave the view again */
+		size_t dropped = 0;
+		if ((rc = kr_replica_revocations(&h->rep, &dropped)) < 0)
+			return rc;
+	}
 	/* reconcile indexed every collection: the schema's own request for a reindex is met */
 	if ((rc = kr_state_setting_put(h->state, "reindex", NULL)) < 0)
 		return rc;

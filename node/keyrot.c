@@ -395,7 +395,7 @@ kr_keyrot_tidy(kr_home *h)
 		}
 		if (rc == 0 && (rc = kr_state_begin(h->state)) == 0) {
 			for (size_t i = 0; i < ncolls && rc == 0; i++)
-				rc = kr_state_items_drop(h->state, fpr, colls[i]);
+				rc = kr_state_rotated_away(h->state, fpr, colls[i]);
 			if (rc == 0)
 				rc = kr_state_commit(h->state);
 			else

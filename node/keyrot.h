@@ -15,8 +15,9 @@
  *   4. keys/rotate.* renamed over keys/node.* (the commit point).
  * Every step is skipped when already done, so a crash anywhere is finished
  * by the next open; a missing or damaged rotate.ed25519 switches nothing.
- * After the switch kr_keyrot_tidy drops the old key's items from the
- * index once (they are the new key's now) and marks keys/retired/OLD.settled.
+ * After the switch kr_keyrot_tidy drops the old key's items, heads and
+ * manifest row from the state once (they are the new key's now: the old
+ * key is no publisher of its own) and marks keys/retired/OLD.settled.
  */
 #ifndef KR_KEYROT_H
 #define KR_KEYROT_H

@@ -383,6 +383,8 @@ kr_conn_fetcher(kr_fetcher *fx, kr_conn *c)
 	fx->fetch = s_fetch;
 	fx->arg = c;
 	fx->peer = c->endpoint;
+	fx->colls = NULL;
+	fx->ncolls = 0;
 }
 
 void
@@ -597,8 +599,8 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 	kr_request req = { 0 };
 	kr_reply rep;
 	kr_fetcher fx;
-	char **want = NULL;
-	size_t nwant = 0;
+	char **want = NULL, **colls = NULL;
+	size_t nwant = 0, ncolls = 0;
 	int rc, joined = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -660,6 +662,13 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 	}
 	memcpy(res->digest, rep.digest, 16);
 	kr_conn_fetcher(&fx, c);
+	/* join --kind: only those kinds' collections (a filter that cannot be read: all, said in the log) */
+	if (kr_fed_collections(h, c->endpoint, &colls, &ncolls) < 0) {
+		log_warnx("peer %s: the join filter: %s", c->endpoint, kr_errmsg());
+		kr_error_clear();
+	}
+	fx.colls = colls;
+	fx.ncolls = ncolls;
 	for (size_t i = 0; i < rep.nmanifests; i++) {
 		kr_apply a;
 		int arc = kr_replica_apply(&h->rep, rep.manifests[i].ptr, rep.manifests[i].len, &fx, &a);
@@ -687,6 +696,7 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 			res->ignored++;
 		}
 	}
+	kr_strv_free(colls, ncolls);
 	s_unserved(h, c->endpoint, pubs, npubs, &rep, res);
 	kr_reply_clear(&rep);
 	kr_state_peer_seen(h->state, c->endpoint, NULL, NULL, NULL, NULL);

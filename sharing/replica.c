@@ -819,6 +819,18 @@ typedef struct {
 	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
 } s_apply;
 
+/* Whether this apply holds coll (kr_fetcher.colls: NULL is every collection). */
+static int
+s_wanted(const kr_fetcher *fx, const char *coll)
+{
+	if (!fx->colls)
+		return 1;
+	for (size_t i = 0; i < fx->ncolls; i++)
+		if (strcmp(fx->colls[i], coll) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 s_trusted(const uint8_t pub[KR_FPR_LEN], void *arg)
 {
@@ -967,12 +979,18 @@ s_apply_check(s_apply *a)
 	}
 	rc = kr_manifest_check(&a->m, pub, a->bytes, a->len, s_trusted, &trusted, pvp, kr_now());
 	if (rc == KR_MANIFEST_IGNORE) {
-		/* Held already; fetch again only a collection no longer here (set aside by repair). */
+		/*
+		 * Held already; fetch again only a wanted collection no longer here
+		 * (set aside by repair, or let in by a wider join --kind).
+		 */
 		rc = 1;
 		if (kr_manifest_decode(&a->m, prev_signed.body.ptr, prev_signed.body.len) == 0) {
 			for (size_t i = 0; i < a->m.nheads && rc == 1; i++) {
 				uint8_t ref[KR_OID_LEN];
-				int hr = kr_store_head(r->store, a->hex, a->m.heads[i].collection, ref);
+				int hr;
+				if (!s_wanted(a->fx, a->m.heads[i].collection))
+					continue;
+				hr = kr_store_head(r->store, a->hex, a->m.heads[i].collection, ref);
 				if (hr == KR_ENOTFOUND)
 					rc = 0;
 				else if (hr < 0)
@@ -1221,6 +1239,8 @@ s_apply_fetch(s_apply *a)
 		s_moved *mv = &a->moved[a->nmoved];
 		uint64_t cap = h->size < r->max_collection_bytes ? h->size : r->max_collection_bytes;
 
+		if (!s_wanted(a->fx, h->collection))
+			continue; /* left out by this node's join --kind: verified in the manifest, not held */
 		mv->h = h;
 		mv->had_old = kr_store_head(r->store, a->hex, h->collection, mv->old) == 0;
 		kr_error_clear();
@@ -1308,6 +1328,8 @@ s_apply_record(s_apply *a)
 	}
 	for (size_t i = 0; i < m->nheads && rc == 0; i++) {
 		kr_state_head sh = { 0 }, cur;
+		if (!s_wanted(a->fx, m->heads[i].collection))
+			continue; /* not held here: no head, so never reported missing or behind */
 		strcpy(sh.publisher, a->hex);
 		strcpy(sh.collection, m->heads[i].collection);
 		kr_hex(sh.commit, m->heads[i].commit, KR_OID_LEN);
@@ -1325,7 +1347,7 @@ s_apply_record(s_apply *a)
 			rc = kr_state_items_drop(r->state, a->hex, a->moved[i].h->collection);
 		/* rotation: the items now live under the new key, once */
 		if (rc == 0 && a->moved[i].seeded)
-			rc = kr_state_items_drop(r->state, a->moved[i].pred, a->moved[i].h->collection);
+			rc = kr_state_rotated_away(r->state, a->moved[i].pred, a->moved[i].h->collection);
 		if (rc == 0)
 			rc = s_record_changes(r, a->hex, &a->changes, a->moved[i].first_change,
 			    a->moved[i].h->collection, commit_hex);
@@ -1861,6 +1883,55 @@ kr_replica_maintain(kr_replica *r)
 	r->nmaint = 0;
 }
 
+/*
+ * The key that continues pub's collections (DESIGN §6 rotation), or 0: the
+ * successor named by the newest membership document, or this node's own
+ * key when pub is one of its retired keys (keys/retired/PUB.ed25519,
+ * kairan key rotate, also --now outside a federation).
+ */
+static int
+s_successor(kr_replica *r, const char *pub, char out[KR_FPR_HEX + 1])
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	uint8_t key[KR_FPR_LEN];
+	char *p;
+	int own;
+
+	if (kr_unhex(key, KR_FPR_LEN, pub) < 0)
+		return 0;
+	for (size_t i = 0; fed && i < fed->nrevoked; i++)
+		if (fed->revoked[i].has_replacement && memcmp(fed->revoked[i].key, key, KR_FPR_LEN) == 0) {
+			kr_hex(out, fed->revoked[i].replaced_by, KR_FPR_LEN);
+			return 1;
+		}
+	p = kr_sprintf("%s/keys/retired/%s.ed25519", kr_store_home(r->store), pub);
+	own = strcmp(pub, r->own) != 0 && access(p, F_OK) == 0;
+	free(p);
+	if (own)
+		strcpy(out, r->own);
+	return own;
+}
+
+/*
+ * 1 when coll of pub continues under the key that replaced pub and that
+ * key's collection is held here: the items live there, once, and pub is no
+ * publisher of its own any more (a rebuilt state.db must not list it).
+ */
+static int
+s_rotated_away(kr_replica *r, const char *pub, const char *coll)
+{
+	char succ[KR_FPR_HEX + 1];
+	uint8_t ref[KR_OID_LEN];
+
+	if (!s_successor(r, pub, succ))
+		return 0;
+	if (kr_store_head(r->store, succ, coll, ref) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	return 1;
+}
+
 int
 kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
 {
@@ -1893,6 +1964,8 @@ kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg),
 			char refhex[KR_OID_HEX + 1];
 			s_changes changes = { 0 };
 
+			if (s_rotated_away(r, pubs[p], colls[c]))
+				continue; /* continued under the new key: indexed there */
 			kr_store_tidy(r->store, pubs[p], colls[c]);
 			if (kr_store_head(r->store, pubs[p], colls[c], ref) < 0) {
 				kr_error_clear();
@@ -1988,6 +2061,12 @@ kr_replica_reindex(kr_replica *r, void (*problem)(const char *msg, void *arg), v
 
 			if (!code || kr_store_head(r->store, pubs[p], colls[c], ref) < 0) {
 				kr_error_clear();
+				continue;
+			}
+			if (s_rotated_away(r, pubs[p], colls[c])) {
+				/* continued under the new key: its items are listed there, once */
+				if ((rc = kr_state_items_drop(r->state, pubs[p], colls[c])) < 0)
+					break;
 				continue;
 			}
 			{
@@ -2186,6 +2265,41 @@ kr_replica_verify_all(kr_replica *r, int full, void (*problem)(const char *msg, 
 	return failures;
 }
 
+/*
+ * Whether a saved manifest of pub goes back into a new state.db, by the
+ * receipt rules (DESIGN §6), not only the pins: 1 for a pinned publisher
+ * or a member of the federation (stale or not: what is held stays), and
+ * for a revoked key that was not replaced (what it published before stays
+ * valid; kr_replica_revocations takes a compromised key's late items out of
+ * the view again); 2 for a key rotated to a successor whose manifest is
+ * saved here (not a publisher of its own any more); else 0.
+ */
+static int
+s_restorable(kr_replica *r, const char *pub, const kr_manifest *m, int pinned)
+{
+	const kr_membership *fed = kr_replica_federation(r);
+	char succ[KR_FPR_HEX + 1];
+	int t;
+
+	if (s_successor(r, pub, succ)) {
+		char *p = s_manifest_path(r, succ);
+		int held = access(p, F_OK) == 0;
+		free(p);
+		if (held)
+			return 2;
+	}
+	if (pinned || !fed)
+		return pinned;
+	t = kr_manifest_trust(fed, m->publisher, m->lg_code, 0, kr_now());
+	kr_error_clear();
+	if (t == 1 || t == KR_MANIFEST_STALE)
+		return 1;
+	for (size_t i = 0; i < fed->nrevoked; i++)
+		if (memcmp(fed->revoked[i].key, m->publisher, KR_FPR_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 int
 kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg,
     size_t *restored)
@@ -2220,7 +2334,11 @@ kr_replica_restore_manifests(kr_replica *r, void (*problem)(const char *msg, voi
 			continue;
 		}
 		pinned = strcmp(e->d_name, r->own) == 0 ? 1 : kr_state_pinned(r->state, e->d_name);
-		if (pinned < 0) {
+		if (pinned >= 0 && strcmp(e->d_name, r->own) != 0)
+			pinned = s_restorable(r, e->d_name, &m, pinned);
+		if (pinned == 2) {
+			/* a rotated-away key: its collections continue under the new key's manifest */
+		} else if (pinned < 0) {
 			rc = pinned;
 		} else if (!pinned) {
 			if (problem) {

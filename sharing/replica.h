@@ -52,6 +52,15 @@ typedef struct {
 	    const uint8_t *have, uint64_t max, kr_packin *in, uint64_t *bytes);
 	void *arg;
 	const char *peer;               /* endpoint, for logs and quarantine */
+	/*
+	 * The collections of other publishers to hold (NULL: all), e.g. only
+	 * "cases" for a town that joined for some kinds (kairan join --kind).
+	 * The whole signed manifest is still verified; a collection left out
+	 * is neither fetched nor recorded as a head, so it is never missing,
+	 * behind or quarantined; one let in later is fetched at the same seq.
+	 */
+	char *const *colls;
+	size_t ncolls;
 } kr_fetcher;
 
 typedef struct {

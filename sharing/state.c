@@ -849,6 +849,18 @@ kr_state_items_drop(kr_state *st, const char *pub, const char *coll)
 }
 
 int
+kr_state_rotated_away(kr_state *st, const char *pub, const char *coll)
+{
+	int rc;
+
+	if ((rc = s_run(st, NULL, "DELETE FROM items WHERE publisher = ? AND collection = ?", "ss", pub, coll)) < 0 ||
+	    (rc = s_run(st, NULL, "DELETE FROM heads WHERE publisher = ? AND collection = ?", "ss", pub, coll)) < 0)
+		return rc;
+	return s_run(st, NULL, "DELETE FROM manifests WHERE publisher = ? AND NOT EXISTS "
+	    "(SELECT 1 FROM heads WHERE publisher = ?)", "ss", pub, pub);
+}
+
+int
 kr_state_item_find(kr_state *st, const char *id, kr_state_item **out, size_t *n)
 {
 	sqlite3_stmt *stmt;

@@ -87,6 +87,12 @@ typedef struct {
 int kr_state_item_put(kr_state *st, const kr_state_item *it);
 int kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path);
 int kr_state_items_drop(kr_state *st, const char *pub, const char *coll);
+/*
+ * coll of pub continues under the key that replaced pub (a rotation,
+ * DESIGN §6): pub's items, head and, once it has no head left, manifest row
+ * of it go (in the caller's transaction), so pub is no publisher of its own.
+ */
+int kr_state_rotated_away(kr_state *st, const char *pub, const char *coll);
 /* Items with this id, newest publisher first; KR_ENOTFOUND if none. */
 int kr_state_item_find(kr_state *st, const char *id, kr_state_item **out, size_t *n);
 int kr_state_item_count(kr_state *st, const char *pub, const char *coll, int64_t *n);
