@@ -617,9 +617,11 @@ cmd_serve(kr_cli *c, int argc, char **argv)
 		free(c->h.cfg.web);
 		c->h.cfg.web = kr_strdup(web);
 	}
-	if (kr_serve(&c->h, listen, announce) < 0)
-		return kr_cli_fail("serve");
-	return 0;
+	switch (kr_serve(&c->h, listen, announce)) {
+	case 0: return 0;
+	case KR_SERVE_RESTART: c->reexec = 1; return 0;
+	default: return kr_cli_fail("serve");
+	}
 }
 
 int

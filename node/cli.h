@@ -11,6 +11,7 @@ enum { CMD_NEEDS_HOME = 1 };
 typedef struct {
 	const char *home_path;
 	kr_home h;                  /* open when the command has CMD_NEEDS_HOME */
+	int reexec;                 /* serve stopped to switch keys: main executes the command again */
 } kr_cli;
 
 typedef struct {

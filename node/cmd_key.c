@@ -283,6 +283,32 @@ s_rotate_report(kr_cli *c, int now)
 	return rc;
 }
 
+/*
+ * A daemon running on the home makes a due switch itself: told by the open
+ * (kr_keyrot_pending), it restarts and its own open switches. Waits for
+ * that, up to 15 s; 0 at once when no daemon shows (no control socket for
+ * 3 s: the old one is gone and no new one came).
+ */
+static int
+s_daemon_switched(kr_cli *c, const char *ped)
+{
+	char *sock = kr_sprintf("%s/control.sock", c->home_path);
+	double start = kr_monotonic_ms(), seen = start;
+	int switched = 0;
+
+	while (kr_monotonic_ms() - start < 15000 && kr_monotonic_ms() - seen < 3000) {
+		if (access(ped, F_OK) != 0) {
+			switched = 1;
+			break;
+		}
+		if (access(sock, F_OK) == 0)
+			seen = kr_monotonic_ms();
+		usleep(100 * 1000);
+	}
+	free(sock);
+	return switched;
+}
+
 static int
 s_rotate(kr_cli *c, int argc, char **argv)
 {
@@ -401,6 +427,13 @@ switch_now:
 	if (kr_home_open(&c->h, c->home_path) < 0)
 		goto fail;
 	opened = 1;
+	if (strcmp(c->h.fpr, old) == 0 && s_daemon_switched(c, ped)) {
+		kr_home_close(&c->h);
+		opened = 0;
+		if (kr_home_open(&c->h, c->home_path) < 0)
+			goto fail;
+		opened = 1;
+	}
 	if (strcmp(c->h.fpr, old) != 0) {
 		kr_state_manifest m;
 		unsigned long long seq = 0;

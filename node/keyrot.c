@@ -245,6 +245,25 @@ kr_keyrot_state_clear(kr_keyrot_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int
+kr_keyrot_due(kr_home *h, char fpr[KR_FPR_HEX + 1])
+{
+	char *p = kr_sprintf("%s/keys/rotate.ed25519", h->home), *now = kr_sprintf("%s/keys/rotate.now", h->home);
+	kr_key *k = NULL;
+	uint64_t version;
+	int due = 0;
+
+	if (s_exists(p) && kr_key_load(&k, p) == 0) {
+		kr_hex(fpr, kr_key_pub(k), KR_FPR_LEN);
+		due = s_exists(now) || s_chain_rotates(h->home, kr_key_pub(h->key), kr_key_pub(k), &version);
+	}
+	kr_error_clear();
+	kr_key_destroy(&k);
+	free(p);
+	free(now);
+	return due;
+}
+
 void
 kr_keyrot_pending(kr_home *h, kr_keyrot_state *st)
 {
@@ -268,11 +287,11 @@ kr_keyrot_pending(kr_home *h, kr_keyrot_state *st)
 	}
 	kr_hex(st->fpr, kr_key_pub(k), KR_FPR_LEN);
 	st->applied = s_chain_rotates(h->home, kr_key_pub(h->key), kr_key_pub(k), &version);
-	st->daemon = (st->applied || st->now) && kr_control_poke(h, "ping", 300) == 0;
+	st->daemon = (st->applied || st->now) && kr_control_poke(h, "keyrot", 300) == 0;
 	kr_error_clear();
 	if (st->daemon)
-		st->why = kr_sprintf(_("the switch from %s to %s is due (%s), but a daemon is running on %s: it signs "
-		    "with the new key once restarted (kairan serve)"), h->fpr, st->fpr,
+		st->why = kr_sprintf(_("the switch from %s to %s is due (%s); the daemon running on %s was told: it "
+		    "restarts itself (same process) and signs with the new key"), h->fpr, st->fpr,
 		    st->now ? "--now" : "the membership rotates it", h->home);
 	else if (!st->applied && !st->now)
 		st->why = version ?

@@ -45,8 +45,18 @@ typedef struct {
 	char *why;                  /* what is pending, in words (caller frees) */
 } kr_keyrot_state;
 
-/* What is pending on an open home (h->key: the current key). */
+/*
+ * What is pending on an open home (h->key: the current key). A daemon
+ * running on the home is told ("keyrot" on its control socket): when the
+ * switch is due it restarts itself to make it (node/serve.c).
+ */
 void kr_keyrot_pending(kr_home *h, kr_keyrot_state *st);
+/*
+ * 1 when the switch is due on h (the next key readable, and the chain
+ * rotates the current key to it, or --now), its fingerprint in fpr; for the
+ * daemon itself, which must not poke its own control socket.
+ */
+int kr_keyrot_due(kr_home *h, char fpr[KR_FPR_HEX + 1]);
 void kr_keyrot_state_clear(kr_keyrot_state *st);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "serve.h"
 
 #define KAIRAN_VERSION "0.1.0"
 
@@ -128,5 +129,10 @@ main(int argc, char **argv)
 	if (cmd->flags & CMD_NEEDS_HOME)
 		kr_home_close(&cli.h);
 	free(home);
+	if (cli.reexec) {
+		/* serve stopped for a key switch, which opening the home makes: the same command, the same PID */
+		kr_serve_reexec();
+		return 1;
+	}
 	return rc;
 }

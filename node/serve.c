@@ -66,6 +66,7 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,6 +81,7 @@
 #include "../sharing/search.h"
 #include "board.h"
 #include "federate.h"
+#include "keyrot.h"
 #include "log.h"
 #include "peer.h"
 #include "ports.h"
@@ -921,6 +923,7 @@ typedef struct {
 	size_t nsnap;
 	int snap_ok;
 	uint8_t snap_digest[16];
+	int restart;                /* a key switch is due: stop, and kr_serve says KR_SERVE_RESTART */
 } s_server;
 
 /* ---- pack cache -------------------------------------------------------- */
@@ -1944,6 +1947,24 @@ s_resolve_announce(const char *peer, const char *announce)
 	return kr_strdup(announce);
 }
 
+/*
+ * A key rotation that has come due (the membership version rotating this
+ * node's key arrived, or `key rotate --now`) is made by opening the home
+ * (node/keyrot.h), which needs the daemon gone: the node stops as on
+ * SIGTERM and executes itself again, same PID, same endpoints.
+ */
+static void
+s_maybe_rekey(s_server *s)
+{
+	char fpr[KR_FPR_HEX + 1];
+
+	if (s->restart || !kr_keyrot_due(s->h, fpr))
+		return;
+	log_info("key rotation: this node switches from %.16s… to %.16s…: restarting itself to sign with the new key",
+	    s->h->fpr, fpr);
+	s->restart = 1;
+}
+
 static void
 s_handle_worker(s_server *s, s_rslot *slot)
 {
@@ -1965,6 +1986,7 @@ s_handle_worker(s_server *s, s_rslot *slot)
 		/* a new membership version: pass it on, and a hub may follow new members */
 		s_fed_announce(s);
 		s_load_peers(s);
+		s_maybe_rekey(s);
 	} else if ((s_frame_is(&f, 0, "synced") || s_frame_is(&f, 0, "down")) && f.n >= 2) {
 		char *ep = s_frame_str(&f, 1);
 		s_peer *p = s_peer_find(s, ep);
@@ -2055,6 +2077,9 @@ s_handle_control(s_server *s)
 		} else if (s_frame_is(&f, 1, "federation")) {
 			s_fed_announce(s);
 			s_load_peers(s);
+			s_maybe_rekey(s);
+		} else if (s_frame_is(&f, 1, "keyrot")) {
+			s_maybe_rekey(s);
 		}
 		zmq_send(s->control, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), ZMQ_SNDMORE);
 		zmq_send(s->control, "ok", 2, 0);
@@ -2136,7 +2161,7 @@ s_run(s_server *s)
 	double tidied = 0;
 	int dirty = 0, rc = 0;
 
-	while (!atomic_load(&s_signalled)) {
+	while (!atomic_load(&s_signalled) && !s->restart) {
 		zmq_pollitem_t items[2 + REPL_WORKERS + 64 + 256];
 		size_t n = 0, first_rw, first_pool, first_sub;
 		double now = kr_monotonic_ms();
@@ -2452,9 +2477,12 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	}
 
 	rc = s_run(&s);
+	if (rc == 0 && s.restart)
+		kr_service_reloading();
+	else
+		kr_service_stopping();
 	stop_at = atomic_load(&s_signalled) ? s_signalled_at.tv_sec * 1e3 + s_signalled_at.tv_nsec / 1e6 :
 	    kr_monotonic_ms();
-	kr_service_stopping();
 	log_info("node %s: shutting down (pack cache: %zu builds, %zu hits, %zu waits; %zu requests refused "
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
 	    s.busy_total, s.dropped_total);
@@ -2506,6 +2534,8 @@ done:
 		 * without the exit handlers (OpenSSL's would free what it uses).
 		 */
 		fflush(NULL);
+		if (rc == 0 && s.restart)
+			kr_serve_reexec();   /* its descriptors are close-on-exec; returns only on failure */
 		_exit(rc < 0 ? 1 : 0);
 	}
 	zmq_ctx_term(s.zctx);
@@ -2513,7 +2543,28 @@ done:
 		log_info("node %s: stopped in %.0f ms (the loop and web pages %.0f ms, threads and handles %.0f ms, "
 		    "connections %.0f ms)", h->cfg.name, kr_monotonic_ms() - stop_at, web_ms - stop_at,
 		    threads_ms - web_ms, kr_monotonic_ms() - threads_ms);
-	return rc;
+	return rc == 0 && s.restart ? KR_SERVE_RESTART : rc;
+}
+
+void
+kr_serve_reexec(void)
+{
+	char buf[65536], *argv[256];
+	ssize_t n = 0, r;
+	size_t argc = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	while (fd >= 0 && (size_t)n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	if (fd >= 0)
+		close(fd);
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n && argc < sizeof(argv) / sizeof(argv[0]) - 1; i += (ssize_t)strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	argv[argc] = NULL;
+	if (argc > 0)
+		execv("/proc/self/exe", argv);
+	log_warnx("cannot execute kairan again (%s): start it again to sign with the new key", strerror(errno));
 }
 
 int

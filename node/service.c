@@ -112,3 +112,9 @@ kr_service_stopping(void)
 {
 	s_notify("STOPPING=1");
 }
+
+void
+kr_service_reloading(void)
+{
+	s_notify("RELOADING=1");
+}

@@ -17,5 +17,7 @@ void kr_service_ready(const char *status);
 void kr_service_watchdog(void);
 /* STOPPING=1: shutting down on SIGTERM. */
 void kr_service_stopping(void);
+/* RELOADING=1: stopping to execute itself again (same PID); READY=1 follows. */
+void kr_service_reloading(void);
 
 #endif
