@@ -1927,6 +1927,28 @@ s_load_peers(s_server *s)
 	kr_state_peers_free(sp, n);
 }
 
+/*
+ * A new membership version may change a member's transport key (a key
+ * rotation): subscriptions made under the old key would retry their
+ * handshake forever. Each is closed and made again after the next hello,
+ * which snapshots what was announced in between.
+ */
+static void
+s_peers_reconnect(s_server *s)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		s_peer *p = &s->peers[i];
+		if (!p->sub)
+			continue;
+		zmq_close(p->sub);
+		p->sub = NULL;
+		if (!p->busy) {
+			p->up = 0;
+			p->retry_at = 0;
+		}
+	}
+}
+
 /* The announce endpoint a peer gave, with a wildcard host replaced by the peer's. */
 static char *
 s_resolve_announce(const char *peer, const char *announce)
@@ -1985,6 +2007,7 @@ s_handle_worker(s_server *s, s_rslot *slot)
 	} else if (s_frame_is(&f, 0, "fedchanged")) {
 		/* a new membership version: pass it on, and a hub may follow new members */
 		s_fed_announce(s);
+		s_peers_reconnect(s);
 		s_load_peers(s);
 		s_maybe_rekey(s);
 	} else if ((s_frame_is(&f, 0, "synced") || s_frame_is(&f, 0, "down")) && f.n >= 2) {
@@ -2076,6 +2099,7 @@ s_handle_control(s_server *s)
 			s_load_peers(s);
 		} else if (s_frame_is(&f, 1, "federation")) {
 			s_fed_announce(s);
+			s_peers_reconnect(s);
 			s_load_peers(s);
 			s_maybe_rekey(s);
 		} else if (s_frame_is(&f, 1, "keyrot")) {
