@@ -54,7 +54,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c policies/idcard.c \
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \
-	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c node/webjson.c \
+	node/html.c node/markdown.c node/textdiff.c node/web.c node/webdata.c \
 	node/web_pages.c node/web_api.c node/web_retrieval.c
 LIB_SRC += sharing/searchcols.c
 LIB_SRC += policies/values.c
@@ -64,6 +64,7 @@ LIB_SRC += policies/board.c sharing/board.c node/board.c
 LIB_SRC += node/searchq.c
 LIB_SRC += node/ports.c node/service.c
 LIB_SRC += node/keyrot.c
+LIB_SRC += sharing/json.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
 CLI_SRC += node/cmd_join.c

@@ -294,29 +294,56 @@ s_target_free(const char *dir, const char *what)
 	return 0;
 }
 
+/*
+ * The one argument DIR of backup and restore: 0 with *dir set, or the
+ * exit code (0 after printing help, 2 for a usage error) with *dir NULL.
+ */
+static int
+s_dir_arg(const char *cmd, int argc, char **argv, const char *help, const char **dir)
+{
+	*dir = NULL;
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		return kr_cli_usage(cmd);
+	*dir = argv[1];
+	return 0;
+}
+
+/* The seq of this node's last manifest in state, 0 when there is none yet. */
+static uint64_t
+s_last_seq(kr_state *state, const char *fpr)
+{
+	kr_state_manifest m;
+	uint64_t seq = 0;
+
+	if (kr_state_manifest_get(state, fpr, &m) == 0) {
+		seq = m.seq;
+		kr_state_manifest_clear(&m);
+	}
+	kr_error_clear();
+	return seq;
+}
+
 int
 cmd_backup(kr_cli *c, int argc, char **argv)
 {
 	static const char *const later[] = { "repos", "manifests", NULL };
 	const char *dir;
 	char *tmp = NULL, *p = NULL, iso[32];
-	kr_state_manifest m;
 	s_stats st = { 0 };
 	kr_buf info = KR_BUF_INIT;
-	uint64_t seq = 0;
+	uint64_t seq;
 	int rc;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf(_("usage: kairan [--home DIR] backup DIR\n\n"
-		    "Copies the whole home into the new directory DIR, also while `kairan serve`\n"
-		    "runs: state.db by SQLite's online backup, the git repositories refs first,\n"
-		    "every object of the copy re-read. DIR holds the signing key: keep it as\n"
-		    "safe as the home. Put it back with: kairan --home NEW restore DIR\n"));
-		return 0;
-	}
-	if (argc != 2 || argv[1][0] == '-')
-		return kr_cli_usage("backup");
-	dir = argv[1];
+	if ((rc = s_dir_arg("backup", argc, argv, _("usage: kairan [--home DIR] backup DIR\n\n"
+	    "Copies the whole home into the new directory DIR, also while `kairan serve`\n"
+	    "runs: state.db by SQLite's online backup, the git repositories refs first,\n"
+	    "every object of the copy re-read. DIR holds the signing key: keep it as\n"
+	    "safe as the home. Put it back with: kairan --home NEW restore DIR\n"), &dir)) || !dir)
+		return rc;
 	if ((rc = s_target_free(dir, "backup directory")) < 0)
 		goto fail;
 	tmp = kr_sprintf("%s.partial-%d", dir, (int)getpid());
@@ -337,11 +364,7 @@ cmd_backup(kr_cli *c, int argc, char **argv)
 		if (rc < 0)
 			goto fail;
 	}
-	if (kr_state_manifest_get(c->h.state, c->h.fpr, &m) == 0) {
-		seq = m.seq;
-		kr_state_manifest_clear(&m);
-	}
-	kr_error_clear();
+	seq = s_last_seq(c->h.state, c->h.fpr);
 	kr_time_iso(iso, kr_now());
 	kr_buf_addf(&info, "# kairan backup (restore with: kairan --home NEW restore DIR)\n"
 	    "made = %s\nfrom = %s\nname = %s\nlg_code = %s\nfingerprint = %s\nseq = %llu\n",
@@ -378,21 +401,14 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 	char *tmp = NULL, *p = NULL, *msg = NULL;
 	s_stats st = { 0 };
 	kr_home h;
-	kr_state_manifest m;
-	uint64_t seq = 0;
 	int rc, opened = 0, in_place = 0;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf(_("usage: kairan [--home NEW] restore DIR\n\n"
-		    "Makes the new home NEW from the backup DIR (kairan backup), opens it (schema\n"
-		    "migrations; refs ahead of state.db get a manifest above the last seq) and\n"
-		    "then puts it in place. Refuses a home that exists. Stop the old node for\n"
-		    "good first: two nodes with one key would sign conflicting manifests.\n"));
-		return 0;
-	}
-	if (argc != 2 || argv[1][0] == '-')
-		return kr_cli_usage("restore");
-	dir = argv[1];
+	if ((rc = s_dir_arg("restore", argc, argv, _("usage: kairan [--home NEW] restore DIR\n\n"
+	    "Makes the new home NEW from the backup DIR (kairan backup), opens it (schema\n"
+	    "migrations; refs ahead of state.db get a manifest above the last seq) and\n"
+	    "then puts it in place. Refuses a home that exists. Stop the old node for\n"
+	    "good first: two nodes with one key would sign conflicting manifests.\n"), &dir)) || !dir)
+		return rc;
 	memset(&h, 0, sizeof(h));
 	for (const char *const *need = (const char *const[]){ "config", "keys/node.ed25519", "state.db", NULL };
 	    *need; need++) {
@@ -415,13 +431,8 @@ cmd_restore(kr_cli *c, int argc, char **argv)
 	if ((rc = kr_home_open(&h, tmp)) < 0)
 		goto fail;
 	opened = 1;
-	if (kr_state_manifest_get(h.state, h.fpr, &m) == 0) {
-		seq = m.seq;
-		kr_state_manifest_clear(&m);
-	}
-	kr_error_clear();
 	msg = kr_sprintf(_("restored %s (%s, %s) into %s: fingerprint %s, seq %llu, %zu files\n"), dir, h.cfg.name,
-	    h.cfg.lg_code, c->home_path, h.fpr, (unsigned long long)seq, st.files);
+	    h.cfg.lg_code, c->home_path, h.fpr, (unsigned long long)s_last_seq(h.state, h.fpr), st.files);
 	kr_home_close(&h);
 	opened = 0;
 	if ((rc = kr_home_staging_commit(tmp, c->home_path, in_place)) < 0)

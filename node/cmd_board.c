@@ -17,7 +17,9 @@
  *
  * Everything printed from items goes through kr_buf_addsafe.
  */
+#include <assert.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,107 @@ s_yq(kr_buf *b, const char *s)
 			kr_buf_addch(b, (char)ch);
 	}
 	kr_buf_addch(b, '"');
+}
+
+/*
+ * One option of a board command, for s_opts: --name (and -letter when
+ * set). With val it takes a value (the last one given is kept); with list
+ * a value each time it is given, appended (list has room for argc, *n
+ * counts); otherwise it takes none and sets *flag to 1 (flag may be NULL).
+ */
+typedef struct {
+	const char *name;
+	char letter;
+	const char **val;
+	const char **list;
+	size_t *n;
+	int *flag;
+} s_opt;
+
+#define S_OPTS_MAX 12
+
+/*
+ * Reads argv's options by the table opts (ended by a NULL name), with
+ * --help/-h beside them, as getopt_long does. Returns -1 when they were
+ * read (the operands start at argv[optind]), else the exit code to return
+ * at once: 0 after printing help, 2 after the usage of usage_cmd.
+ */
+static int
+s_opts(int argc, char **argv, const s_opt *opts, const char *usage_cmd, const char *help)
+{
+	struct option lo[S_OPTS_MAX + 2];
+	char shorts[2 * S_OPTS_MAX + 2];
+	size_t n = 0, sl = 0;
+	int o;
+
+	for (; opts[n].name; n++) {
+		assert(n < S_OPTS_MAX);
+		lo[n] = (struct option){ opts[n].name, opts[n].val || opts[n].list ? required_argument : no_argument,
+			NULL, opts[n].letter ? opts[n].letter : 256 + (int)n };
+		if (opts[n].letter) {
+			shorts[sl++] = opts[n].letter;
+			shorts[sl++] = ':';
+		}
+	}
+	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+	shorts[sl++] = 'h';
+	shorts[sl] = '\0';
+	optind = 0;
+	while ((o = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		size_t i = 0;
+		if (o == 'h') {
+			fputs(help, stdout);
+			return 0;
+		}
+		while (i < n && (o >= 256 ? (size_t)(o - 256) != i : opts[i].letter != o))
+			i++;
+		if (i == n)
+			return kr_cli_usage(usage_cmd);
+		if (opts[i].val)
+			*opts[i].val = optarg;
+		else if (opts[i].list)
+			opts[i].list[(*opts[i].n)++] = optarg;
+		else if (opts[i].flag)
+			*opts[i].flag = 1;
+	}
+	return -1;
+}
+
+/* "name: \"v\"\n" when v is given; nothing otherwise. */
+static void
+s_yfield(kr_buf *b, const char *name, const char *v)
+{
+	if (!v)
+		return;
+	kr_buf_addf(b, "%s: ", name);
+	s_yq(b, v);
+	kr_buf_addch(b, '\n');
+}
+
+/* The items of a "、"-joined list (as kr_board_rec keeps domains), quoted and joined with ", ". */
+static void
+s_ylist(kr_buf *b, const char *list)
+{
+	for (const char *d = list; d && *d;) {
+		const char *sep = strstr(d, "、");
+		size_t l = sep ? (size_t)(sep - d) : strlen(d);
+		char *one = kr_strndup(d, l);
+		if (d != list)
+			kr_buf_adds(b, ", ");
+		s_yq(b, one);
+		free(one);
+		d += l + (sep ? strlen("、") : 0);
+	}
+}
+
+/* A body file's text after the front matter, ending with a newline. */
+static void
+s_body(kr_buf *b, const kr_buf *body)
+{
+	kr_buf_add(b, body->ptr, body->len);
+	if (body->len && body->ptr[body->len - 1] != '\n')
+		kr_buf_addch(b, '\n');
 }
 
 /* Safe on one line, for the terminal. */
@@ -151,12 +254,37 @@ s_envelope(kr_cli *c, kr_buf *b, const char *kind, const char *id, const char *t
 }
 
 /*
+ * s_envelope for a record this node may have written before: a rewrite
+ * keeps its published date and takes the next version. *prev gets the
+ * earlier record (cleared, and empty when there is none); prev may be NULL.
+ */
+static void
+s_own_envelope(kr_cli *c, kr_buf *b, const char *kind, const char *id, const char *title, kr_board_rec *prev)
+{
+	kr_board_rec mine;
+	char *pv, *pp;
+
+	s_own_prev(c, id, &pv, &pp, prev ? prev : &mine);
+	if (!prev)
+		kr_board_rec_clear(&mine);
+	s_envelope(c, b, kind, id, title, pv, pp, NULL);
+	free(pv);
+	free(pp);
+}
+
+/*
  * Checks text as publish would and publishes it as path of coll with a
- * signed commit whose message is msg. Prints what happened; 0 or 1.
+ * signed commit whose message is msgfmt, formatted. Prints what
+ * happened; 0 or 1.
  */
 static int
-s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr_buf *text, const char *msg)
+s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr_buf *text, const char *msgfmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int
+s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr_buf *text, const char *msgfmt, ...)
 {
+	kr_buf msg = KR_BUF_INIT;
+	va_list ap;
 	kr_policy pol = { .lg_code = c->h.cfg.lg_code, .pii = &c->h.cfg.pii, .rules = &c->h.cfg.rules };
 	kr_findings f = { 0 };
 	kr_item it;
@@ -164,6 +292,9 @@ s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr
 	kr_pubfile file = { coll, path, text->ptr, text->len };
 	int rc = 1;
 
+	va_start(ap, msgfmt);
+	kr_buf_vaddf(&msg, msgfmt, ap);
+	va_end(ap);
 	kr_item_check(&it, &pol, path, text->ptr, text->len, NULL, &f);
 	kr_cli_print_findings(cmd, &f);
 	if (kr_findings_blocking(&f)) {
@@ -175,7 +306,7 @@ s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr
 		    it.path ? it.path : "?", path);
 		goto done;
 	}
-	if (kr_replica_publish(&c->h.rep, &file, 1, msg, &res) < 0) {
+	if (kr_replica_publish(&c->h.rep, &file, 1, msg.ptr, &res) < 0) {
 		fprintf(stderr, _("kairan: %s: %s; nothing was written\n"), cmd, kr_errmsg());
 		goto done;
 	}
@@ -193,6 +324,7 @@ s_write(kr_cli *c, const char *cmd, const char *coll, const char *path, const kr
 done:
 	kr_item_clear(&it);
 	kr_findings_clear(&f);
+	kr_buf_release(&msg);
 	return rc;
 }
 
@@ -306,40 +438,28 @@ s_date_arg(const char *cmd, const char *opt, const char *v)
 int
 cmd_endorse(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "version", required_argument, NULL, 'v' }, { "verdict", required_argument, NULL, 'V' },
-		{ "conditions", required_argument, NULL, 'C' }, { "message", required_argument, NULL, 'm' },
-		{ "review-by", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *version = NULL, *verdict = NULL, *conditions = NULL, *comment = NULL, *review = NULL;
+	const s_opt opts[] = {
+		{ .name = "version", .val = &version }, { .name = "verdict", .val = &verdict },
+		{ .name = "conditions", .val = &conditions }, { .name = "message", .letter = 'm', .val = &comment },
+		{ .name = "review-by", .val = &review }, { .name = NULL },
+	};
 	const char *held_version;
 	kr_state_item *it = NULL;
 	size_t n = 0;
-	char blob[KR_OID_HEX + 1], review_dflt[11], *slug = NULL, *base, *id = NULL, *path = NULL;
-	char *pv = NULL, *pp = NULL, *title = NULL, *msg = NULL;
+	char blob[KR_OID_HEX + 1], review_dflt[11], *slug = NULL, *base, *id = NULL, *path = NULL, *title = NULL;
 	kr_board_rec prev = { 0 };
 	kr_bview bv;
 	kr_buf b = KR_BUF_INIT;
 	int o, rc = 1;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'v': version = optarg; break;
-		case 'V': verdict = optarg; break;
-		case 'C': conditions = optarg; break;
-		case 'm': comment = optarg; break;
-		case 'r': review = optarg; break;
-		case 'h': return printf(_("usage: kairan endorse ID [--version V] --verdict 推奨|条件付き推奨|注意 "
-		    "[--conditions TEXT] [-m COMMENT] [--review-by DATE]\n\n"
-		    "On a board member's node: writes a signed endorsement of that exact version of the item\n"
-		    "(its git blob) in this node's endorsements collection. The version is endorsed by the\n"
-		    "board once threshold distinct board keys endorse it; endorsing the same version again\n"
-		    "replaces this node's earlier endorsement. --review-by defaults to a year from today.\n")), 0;
-		default: return kr_cli_usage("endorse");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "endorse", _("usage: kairan endorse ID [--version V] --verdict "
+	    "推奨|条件付き推奨|注意 [--conditions TEXT] [-m COMMENT] [--review-by DATE]\n\n"
+	    "On a board member's node: writes a signed endorsement of that exact version of the item\n"
+	    "(its git blob) in this node's endorsements collection. The version is endorsed by the\n"
+	    "board once threshold distinct board keys endorse it; endorsing the same version again\n"
+	    "replaces this node's earlier endorsement. --review-by defaults to a year from today.\n"))) >= 0)
+		return o;
 	if (optind != argc - 1 || !verdict)
 		return kr_cli_usage("endorse");
 	if (!s_in(verdict, kr_verdicts, 3)) {
@@ -372,37 +492,28 @@ cmd_endorse(kr_cli *c, int argc, char **argv)
 	free(base);
 	id = kr_sprintf("%s/endorsement/%s", c->h.cfg.lg_code, slug);
 	path = kr_sprintf("endorsements/%s.md", slug);
-	s_own_prev(c, id, &pv, &pp, &prev);
 	title = kr_sprintf("%s: %s（%s）", verdict, it[0].title ? it[0].title : it[0].id, held_version);
-	s_envelope(c, &b, "endorsement", id, title, pv, pp, NULL);
+	s_own_envelope(c, &b, "endorsement", id, title, &prev);
 	kr_buf_addf(&b, "target: {id: %s, version: ", it[0].id);
 	s_yq(&b, held_version);
 	kr_buf_addf(&b, ", blob: %s}\nverdict: %s\n", blob, verdict);
-	if (conditions) {
-		kr_buf_adds(&b, "conditions: ");
-		s_yq(&b, conditions);
-		kr_buf_addch(&b, '\n');
-	}
-	if (comment) {
-		kr_buf_adds(&b, "comment: ");
-		s_yq(&b, comment);
-		kr_buf_addch(&b, '\n');
-	}
+	s_yfield(&b, "conditions", conditions);
+	s_yfield(&b, "comment", comment);
 	kr_buf_addf(&b, "review_by: %s\n---\n%s（%s）は %s の版 %s を「%s」とします。\n",
 	    review ? review : review_dflt, c->h.cfg.name, c->h.cfg.lg_code, it[0].id, held_version, verdict);
 	if (conditions)
 		kr_buf_addf(&b, "\n条件: %s\n", conditions);
 	if (comment)
 		kr_buf_addf(&b, "\n%s\n", comment);
-	msg = kr_sprintf("endorse: %s %s %s\n\nblob %s\n", it[0].id, held_version, verdict, blob);
 	if (prev.verdict)
 		printf(_("replaces this node's earlier endorsement of this version (%s, %s)\n"), prev.verdict,
 		    prev.updated ? prev.updated : "?");
-	rc = s_write(c, "endorse", "endorsements", path, &b, msg);
+	rc = s_write(c, "endorse", "endorsements", path, &b, "endorse: %s %s %s\n\nblob %s\n", it[0].id, held_version,
+	    verdict, blob);
 done:
 	kr_board_rec_clear(&prev);
 	kr_state_items_free(it, n);
-	free(slug); free(id); free(path); free(pv); free(pp); free(title); free(msg);
+	free(slug); free(id); free(path); free(title);
 	kr_buf_release(&b);
 	return rc;
 }
@@ -412,38 +523,27 @@ done:
 int
 cmd_adopt(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "version", required_argument, NULL, 'v' }, { "status", required_argument, NULL, 's' },
-		{ "message", required_argument, NULL, 'm' }, { "metric", required_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	const char *version = NULL, *status = NULL, *note = NULL, *held_version;
-	char **metrics = kr_calloc((size_t)argc + 1, sizeof(char *));
+	const char **metrics = kr_calloc((size_t)argc + 1, sizeof(char *));
 	size_t nmetrics = 0, n = 0;
+	const s_opt opts[] = {
+		{ .name = "version", .val = &version }, { .name = "status", .val = &status },
+		{ .name = "message", .letter = 'm', .val = &note }, { .name = "metric", .list = metrics, .n = &nmetrics },
+		{ .name = NULL },
+	};
 	kr_state_item *it = NULL;
-	char blob[KR_OID_HEX + 1], *slug = NULL, *id = NULL, *path = NULL, *pv = NULL, *pp = NULL;
-	char *title = NULL, *msg = NULL;
-	kr_board_rec prev = { 0 };
+	char blob[KR_OID_HEX + 1], *slug = NULL, *id = NULL, *path = NULL, *title = NULL;
 	kr_buf b = KR_BUF_INIT;
 	int o, rc = 1;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'v': version = optarg; break;
-		case 's': status = optarg; break;
-		case 'm': note = optarg; break;
-		case 'M': metrics[nmetrics++] = optarg; break;
-		case 'h':
-			free(metrics);
-			return printf(_("usage: kairan adopt ID --version V --status 検討中|採用|不採用 [-m NOTE] "
-			    "[--metric NAME=VALUE]...\n\n"
-			    "On the adopting town's node: a signed adoption report (利用報告) in this node's adoptions\n"
-			    "collection. The publisher and every searcher see how many municipalities considered,\n"
-			    "adopted and declined the item, with the notes; 不採用 needs a note (-m). A later report\n"
-			    "on the same item replaces this node's earlier one.\n")), 0;
-		default: free(metrics); return kr_cli_usage("adopt");
-		}
+	if ((o = s_opts(argc, argv, opts, "adopt", _("usage: kairan adopt ID --version V --status 検討中|採用|不採用 "
+	    "[-m NOTE] [--metric NAME=VALUE]...\n\n"
+	    "On the adopting town's node: a signed adoption report (利用報告) in this node's adoptions\n"
+	    "collection. The publisher and every searcher see how many municipalities considered,\n"
+	    "adopted and declined the item, with the notes; 不採用 needs a note (-m). A later report\n"
+	    "on the same item replaces this node's earlier one.\n"))) >= 0) {
+		free(metrics);
+		return o;
 	}
 	if (optind != argc - 1 || !version || !status) {
 		free(metrics);
@@ -468,17 +568,12 @@ cmd_adopt(kr_cli *c, int argc, char **argv)
 	slug = s_id_slug(it[0].id, SLUG_MAX);
 	id = kr_sprintf("%s/adoption/%s", c->h.cfg.lg_code, slug);
 	path = kr_sprintf("adoptions/%s.md", slug);
-	s_own_prev(c, id, &pv, &pp, &prev);
 	title = kr_sprintf("利用報告（%s）: %s", status, it[0].title ? it[0].title : it[0].id);
-	s_envelope(c, &b, "adoption", id, title, pv, pp, NULL);
+	s_own_envelope(c, &b, "adoption", id, title, NULL);
 	kr_buf_addf(&b, "target: {id: %s, version: ", it[0].id);
 	s_yq(&b, held_version);
 	kr_buf_addf(&b, "}\nstatus: %s\n", status);
-	if (note) {
-		kr_buf_adds(&b, "note: ");
-		s_yq(&b, note);
-		kr_buf_addch(&b, '\n');
-	}
+	s_yfield(&b, "note", note);
 	if (nmetrics) {
 		kr_buf_adds(&b, "metrics:\n");
 		for (size_t i = 0; i < nmetrics; i++) {
@@ -494,13 +589,11 @@ cmd_adopt(kr_cli *c, int argc, char **argv)
 	    it[0].id, held_version, status);
 	if (note)
 		kr_buf_addf(&b, "\n%s\n", note);
-	msg = kr_sprintf("adopt: %s %s %s\n", it[0].id, held_version, status);
-	rc = s_write(c, "adopt", "adoptions", path, &b, msg);
+	rc = s_write(c, "adopt", "adoptions", path, &b, "adopt: %s %s %s\n", it[0].id, held_version, status);
 done:
-	kr_board_rec_clear(&prev);
 	kr_state_items_free(it, n);
 	free(metrics);
-	free(slug); free(id); free(path); free(pv); free(pp); free(title); free(msg);
+	free(slug); free(id); free(path); free(title);
 	kr_buf_release(&b);
 	return rc;
 }
@@ -550,44 +643,24 @@ static int
 s_consult_rewrite(kr_cli *c, const char *cmd, const kr_bview_item *x, const char *state,
     const char *accepted, const char *duplicate_of)
 {
-	char *pv = NULL, *pp = NULL, *msg;
-	kr_board_rec prev;
 	kr_buf b = KR_BUF_INIT;
 	int rc;
 
-	s_own_prev(c, x->r.id, &pv, &pp, &prev);
-	kr_board_rec_clear(&prev);
-	s_envelope(c, &b, "consultation", x->r.id, x->r.title ? x->r.title : x->r.id, pv, pp, NULL);
+	s_own_envelope(c, &b, "consultation", x->r.id, x->r.title ? x->r.title : x->r.id, NULL);
 	kr_buf_adds(&b, "domains: [");
-	for (const char *d = x->r.domains; d && *d;) {
-		const char *sep = strstr(d, "、");
-		size_t l = sep ? (size_t)(sep - d) : strlen(d);
-		char *one = kr_strndup(d, l);
-		if (d != x->r.domains)
-			kr_buf_adds(&b, ", ");
-		s_yq(&b, one);
-		free(one);
-		d += l + (sep ? strlen("、") : 0);
-	}
+	s_ylist(&b, x->r.domains);
 	kr_buf_adds(&b, "]\nasked_by: {department: ");
 	s_yq(&b, x->r.department ? x->r.department : "");
 	kr_buf_adds(&b, "}\n");
-	if (x->r.context) {
-		kr_buf_adds(&b, "context: ");
-		s_yq(&b, x->r.context);
-		kr_buf_addch(&b, '\n');
-	}
+	s_yfield(&b, "context", x->r.context);
 	kr_buf_addf(&b, "state: %s\n", state);
 	if (accepted)
 		kr_buf_addf(&b, "accepted_answer: %s\n", accepted);
 	if (duplicate_of)
 		kr_buf_addf(&b, "duplicate_of: %s\n", duplicate_of);
 	kr_buf_addf(&b, "---\n%s\n", x->r.body ? x->r.body : "");
-	msg = kr_sprintf("consult %s: %s %s%s%s\n", cmd, x->r.id, state, accepted ? " " : "", accepted ? accepted : "");
-	rc = s_write(c, cmd, "consultations", x->path, &b, msg);
-	free(pv);
-	free(pp);
-	free(msg);
+	rc = s_write(c, cmd, "consultations", x->path, &b, "consult %s: %s %s%s%s\n", cmd, x->r.id, state,
+	    accepted ? " " : "", accepted ? accepted : "");
 	kr_buf_release(&b);
 	return rc;
 }
@@ -595,39 +668,26 @@ s_consult_rewrite(kr_cli *c, const char *cmd, const kr_bview_item *x, const char
 static int
 s_consult_ask(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "title", required_argument, NULL, 't' }, { "body-file", required_argument, NULL, 'b' },
-		{ "domain", required_argument, NULL, 'd' }, { "context", required_argument, NULL, 'x' },
-		{ "department", required_argument, NULL, 'D' }, { "slug", required_argument, NULL, 's' },
-		{ "confidentiality", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *title = NULL, *bodyfile = NULL, *context = NULL, *dept = NULL, *slug = NULL, *conf = NULL;
-	char **domains = kr_calloc((size_t)argc + 1, sizeof(char *));
+	const char **domains = kr_calloc((size_t)argc + 1, sizeof(char *));
 	size_t nd = 0;
+	const s_opt opts[] = {
+		{ .name = "title", .val = &title }, { .name = "body-file", .val = &bodyfile },
+		{ .name = "domain", .list = domains, .n = &nd }, { .name = "context", .val = &context },
+		{ .name = "department", .val = &dept }, { .name = "slug", .val = &slug },
+		{ .name = "confidentiality", .val = &conf }, { .name = NULL },
+	};
 	char today[11], *gen = NULL, *id = NULL, *path = NULL;
 	kr_buf body = KR_BUF_INIT, b = KR_BUF_INIT;
 	int o, rc = 1;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 't': title = optarg; break;
-		case 'b': bodyfile = optarg; break;
-		case 'd': domains[nd++] = optarg; break;
-		case 'x': context = optarg; break;
-		case 'D': dept = optarg; break;
-		case 's': slug = optarg; break;
-		case 'c': conf = optarg; break;
-		case 'h':
-			free(domains);
-			return printf(_("usage: kairan consult ask --title T --body-file F --domain D... --department DEPT "
-			    "[--context TEXT] [--slug S] [--confidentiality C]\n\n"
-			    "Asks the board (相談): a signed consultation in this node's consultations collection,\n"
-			    "through the same gate as publish (機密性1 only, PII scan, the 16 分野). asked_by names a\n"
-			    "department, never a person.\n")), 0;
-		default: free(domains); return kr_cli_usage("consult");
-		}
+	if ((o = s_opts(argc, argv, opts, "consult", _("usage: kairan consult ask --title T --body-file F --domain "
+	    "D... --department DEPT [--context TEXT] [--slug S] [--confidentiality C]\n\n"
+	    "Asks the board (相談): a signed consultation in this node's consultations collection,\n"
+	    "through the same gate as publish (機密性1 only, PII scan, the 16 分野). asked_by names a\n"
+	    "department, never a person.\n"))) >= 0) {
+		free(domains);
+		return o;
 	}
 	if (optind != argc || !title || !bodyfile || !nd || !dept) {
 		fprintf(stderr, _("kairan: consult ask: --title, --body-file, at least one --domain and --department "
@@ -670,20 +730,10 @@ s_consult_ask(kr_cli *c, int argc, char **argv)
 	kr_buf_adds(&b, "]\nasked_by: {department: ");
 	s_yq(&b, dept);
 	kr_buf_adds(&b, "}\n");
-	if (context) {
-		kr_buf_adds(&b, "context: ");
-		s_yq(&b, context);
-		kr_buf_addch(&b, '\n');
-	}
+	s_yfield(&b, "context", context);
 	kr_buf_adds(&b, "state: 受付\n---\n");
-	kr_buf_add(&b, body.ptr, body.len);
-	if (body.len && body.ptr[body.len - 1] != '\n')
-		kr_buf_addch(&b, '\n');
-	{
-		char *msg = kr_sprintf("consult ask: %s\n", id);
-		rc = s_write(c, "consult ask", "consultations", path, &b, msg);
-		free(msg);
-	}
+	s_body(&b, &body);
+	rc = s_write(c, "consult ask", "consultations", path, &b, "consult ask: %s\n", id);
 	if (rc == 0)
 		printf(_("consultation %s: 受付 (board members answer it with: kairan consult answer %s --body-file F)\n"),
 		    id, id);
@@ -714,27 +764,19 @@ s_answers(const kr_bview *bv, const char *cid, size_t *idx)
 static int
 s_consult_list(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	const char *want = NULL;
 	int o, json = 0;
+	const s_opt opts[] = {
+		{ .name = "state", .val = &want }, { .name = "json", .flag = &json }, { .name = NULL },
+	};
 	kr_bview bv;
 	kr_buf b = KR_BUF_INIT;
 	size_t shown = 0, *idx;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': want = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': return printf(_("usage: kairan consult list [--state 受付|回答済|解決|重複|取下げ|期限切れ] [--json]\n\n"
-		    "Every consultation this node holds (its own and those it mirrors), with its state as\n"
-		    "DESIGN §7 derives it, its age and its answers.\n")), 0;
-		default: return kr_cli_usage("consult");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "consult", _("usage: kairan consult list [--state 受付|回答済|解決|重複|取下げ|期限切れ] [--json]\n\n"
+	    "Every consultation this node holds (its own and those it mirrors), with its state as\n"
+	    "DESIGN §7 derives it, its age and its answers.\n"))) >= 0)
+		return o;
 	if (optind != argc)
 		return kr_cli_usage("consult");
 	if (want && !s_in(want, kr_consult_states, 6)) {
@@ -860,33 +902,22 @@ s_consult_show(kr_cli *c, int argc, char **argv)
 static int
 s_consult_answer(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "body-file", required_argument, NULL, 'b' }, { "review-by", required_argument, NULL, 'r' },
-		{ "source", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *bodyfile = NULL, *review = NULL, *source = NULL, *state;
+	const s_opt opts[] = {
+		{ .name = "body-file", .val = &bodyfile }, { .name = "review-by", .val = &review },
+		{ .name = "source", .val = &source }, { .name = NULL },
+	};
 	kr_bview bv;
 	const kr_bview_item *x;
 	kr_buf body = KR_BUF_INIT, b = KR_BUF_INIT;
-	char review_dflt[11], *slug = NULL, *id = NULL, *path = NULL, *pv = NULL, *pp = NULL, *title = NULL;
-	char *msg = NULL;
-	kr_board_rec prev = { 0 };
+	char review_dflt[11], *slug = NULL, *id = NULL, *path = NULL, *title = NULL;
 	int o, rc = 1, loaded = 0;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'b': bodyfile = optarg; break;
-		case 'r': review = optarg; break;
-		case 's': source = optarg; break;
-		case 'h': return printf(_("usage: kairan consult answer CID --body-file F [--review-by DATE] "
-		    "[--source TITLE]\n\nOn a board member's node: a signed answer in this node's answers "
-		    "collection. Answering again\nreplaces this node's earlier answer. --review-by defaults to "
-		    "a year from today.\n")), 0;
-		default: return kr_cli_usage("consult");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "consult", _("usage: kairan consult answer CID --body-file F [--review-by DATE] "
+	    "[--source TITLE]\n\nOn a board member's node: a signed answer in this node's answers "
+	    "collection. Answering again\nreplaces this node's earlier answer. --review-by defaults to "
+	    "a year from today.\n"))) >= 0)
+		return o;
 	if (optind != argc - 1 || !bodyfile)
 		return kr_cli_usage("consult");
 	if (review && s_date_arg("consult answer", "--review-by", review))
@@ -917,20 +948,11 @@ s_consult_answer(kr_cli *c, int argc, char **argv)
 	slug = s_id_slug(x->r.id, SLUG_MAX);
 	id = kr_sprintf("%s/answer/%s", c->h.cfg.lg_code, slug);
 	path = kr_sprintf("answers/%s.md", slug);
-	s_own_prev(c, id, &pv, &pp, &prev);
 	title = kr_sprintf("回答: %s", x->r.title ? x->r.title : x->r.id);
-	s_envelope(c, &b, "answer", id, title, pv, pp, NULL);
+	s_own_envelope(c, &b, "answer", id, title, NULL);
 	if (x->r.domains && *x->r.domains) {
 		kr_buf_adds(&b, "domains: [");
-		for (const char *d = x->r.domains; *d;) {
-			const char *sep = strstr(d, "、");
-			size_t l = sep ? (size_t)(sep - d) : strlen(d);
-			char *one = kr_strndup(d, l);
-			kr_buf_adds(&b, d != x->r.domains ? ", " : "");
-			s_yq(&b, one);
-			free(one);
-			d += l + (sep ? strlen("、") : 0);
-		}
+		s_ylist(&b, x->r.domains);
 		kr_buf_adds(&b, "]\n");
 	}
 	kr_buf_addf(&b, "consultation: %s\nreview_by: %s\n", x->r.id, review ? review : review_dflt);
@@ -942,16 +964,12 @@ s_consult_answer(kr_cli *c, int argc, char **argv)
 		kr_buf_adds(&b, "}]\n");
 	}
 	kr_buf_adds(&b, "---\n");
-	kr_buf_add(&b, body.ptr, body.len);
-	if (body.len && body.ptr[body.len - 1] != '\n')
-		kr_buf_addch(&b, '\n');
-	msg = kr_sprintf("consult answer: %s answers %s\n", id, x->r.id);
-	rc = s_write(c, "consult answer", "answers", path, &b, msg);
+	s_body(&b, &body);
+	rc = s_write(c, "consult answer", "answers", path, &b, "consult answer: %s answers %s\n", id, x->r.id);
 done:
-	kr_board_rec_clear(&prev);
 	if (loaded)
 		kr_bview_free(&bv);
-	free(slug); free(id); free(path); free(pv); free(pp); free(title); free(msg);
+	free(slug); free(id); free(path); free(title);
 	kr_buf_release(&body);
 	kr_buf_release(&b);
 	return rc;
@@ -960,24 +978,16 @@ done:
 static int
 s_consult_accept(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "answer", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	const char *aid = NULL, *state;
+	const s_opt opts[] = { { .name = "answer", .val = &aid }, { .name = NULL } };
 	kr_bview bv;
 	const kr_bview_item *x, *a;
 	int o, rc = 1;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'a': aid = optarg; break;
-		case 'h': return printf(_("usage: kairan consult accept CID --answer AID\n\nThe asking town (or a "
-		    "board member) accepts an answer: the consultation is then 解決, searchable\nwith its "
-		    "answer and exported by kairan export --faq.\n")), 0;
-		default: return kr_cli_usage("consult");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "consult", _("usage: kairan consult accept CID --answer AID\n\nThe asking town (or a "
+	    "board member) accepts an answer: the consultation is then 解決, searchable\nwith its "
+	    "answer and exported by kairan export --faq.\n"))) >= 0)
+		return o;
 	if (optind != argc - 1 || !aid)
 		return kr_cli_usage("consult");
 	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
@@ -1006,21 +1016,17 @@ s_consult_accept(kr_cli *c, int argc, char **argv)
 		rc = s_consult_rewrite(c, "consult accept", x, "解決", a->r.id, NULL);
 	} else if (bv.own_standing == KR_BOARD_SEAT) {
 		/* a board member's decision, in its own answers collection */
-		char *slug = s_id_slug(x->r.id, SLUG_MAX - 7), *id, *path, *title, *pv, *pp, *msg;
-		kr_board_rec prev;
+		char *slug = s_id_slug(x->r.id, SLUG_MAX - 7), *id, *path, *title;
 		kr_buf b = KR_BUF_INIT;
 		id = kr_sprintf("%s/answer/%s-accept", c->h.cfg.lg_code, slug);
 		path = kr_sprintf("answers/%s-accept.md", slug);
-		s_own_prev(c, id, &pv, &pp, &prev);
-		kr_board_rec_clear(&prev);
 		title = kr_sprintf("解決: %s", x->r.title ? x->r.title : x->r.id);
-		s_envelope(c, &b, "answer", id, title, pv, pp, NULL);
+		s_own_envelope(c, &b, "answer", id, title, NULL);
 		kr_buf_addf(&b, "consultation: %s\naccepted_answer: %s\n---\nボード委員 %s（%s）は回答 %s を採用し、"
 		    "相談 %s を解決とします。\n", x->r.id, a->r.id, c->h.cfg.name, c->h.cfg.lg_code, a->r.id, x->r.id);
-		msg = kr_sprintf("consult accept: %s accepts %s\n", x->r.id, a->r.id);
-		rc = s_write(c, "consult accept", "answers", path, &b, msg);
+		rc = s_write(c, "consult accept", "answers", path, &b, "consult accept: %s accepts %s\n", x->r.id, a->r.id);
 		kr_buf_release(&b);
-		free(slug); free(id); free(path); free(title); free(pv); free(pp); free(msg);
+		free(slug); free(id); free(path); free(title);
 	} else {
 		fprintf(stderr, _("kairan: consult accept: consultation %s was asked by %s (%s), not this node, and this "
 		    "node is not on the board: only the asking town or a board member accepts an answer; nothing "
@@ -1034,25 +1040,17 @@ done:
 static int
 s_consult_close(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "duplicate-of", required_argument, NULL, 'd' }, { "withdraw", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	const char *dup = NULL, *state;
 	int withdraw = 0, o, rc = 1;
+	const s_opt opts[] = {
+		{ .name = "duplicate-of", .val = &dup }, { .name = "withdraw", .flag = &withdraw }, { .name = NULL },
+	};
 	kr_bview bv;
 	const kr_bview_item *x;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'd': dup = optarg; break;
-		case 'w': withdraw = 1; break;
-		case 'h': return printf(_("usage: kairan consult close CID --duplicate-of CID2 | --withdraw\n\n"
-		    "The asking town closes its consultation: 重複 (pointing at the canonical one) or 取下げ.\n")), 0;
-		default: return kr_cli_usage("consult");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "consult", _("usage: kairan consult close CID --duplicate-of CID2 | --withdraw\n\n"
+	    "The asking town closes its consultation: 重複 (pointing at the canonical one) or 取下げ.\n"))) >= 0)
+		return o;
 	if (optind != argc - 1 || (!dup) == !withdraw)
 		return kr_cli_usage("consult");
 	if (kr_bview_load(&bv, c->h.home, c->h.state, c->h.store, c->h.fpr) < 0)
@@ -1122,31 +1120,23 @@ s_csv(kr_buf *b, const char *s, int last)
 int
 cmd_export_faq(kr_cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "faq", no_argument, NULL, 'q' }, { "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	const char *format = "faq-csv", *outpath = NULL;
+	const s_opt opts[] = {
+		{ .name = "faq" }, { .name = "format", .letter = 'f', .val = &format },
+		{ .name = "output", .letter = 'o', .val = &outpath }, { .name = NULL },
+	};
 	kr_bview bv;
 	kr_buf out = KR_BUF_INIT;
 	size_t rows = 0;
 	int o, csv, dify, rc = 1;
 
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'q': break;
-		case 'f': format = optarg; break;
-		case 'o': outpath = optarg; break;
-		case 'h': return printf(_("usage: kairan export --faq [--format faq-csv|dify-csv|jsonl] [-o FILE]\n\n"
-		    "FAQ rows from every resolved consultation this node holds with its accepted answer:\n"
-		    "faq-csv  ID,問い合わせ文,応答文,カテゴリ,出典 (the 子育てオープンデータ協議会 FAQ shape; UTF-8\n"
-		    "         with a BOM, RFC 4180)\n"
-		    "dify-csv question,answer (Dify Q&A import; the 出典 line ends the answer)\n"
-		    "jsonl    one object a row: id, question, answer, category, attribution, answer_id\n")), 0;
-		default: return kr_cli_usage("export");
-		}
-	}
+	if ((o = s_opts(argc, argv, opts, "export", _("usage: kairan export --faq [--format faq-csv|dify-csv|jsonl] [-o FILE]\n\n"
+	    "FAQ rows from every resolved consultation this node holds with its accepted answer:\n"
+	    "faq-csv  ID,問い合わせ文,応答文,カテゴリ,出典 (the 子育てオープンデータ協議会 FAQ shape; UTF-8\n"
+	    "         with a BOM, RFC 4180)\n"
+	    "dify-csv question,answer (Dify Q&A import; the 出典 line ends the answer)\n"
+	    "jsonl    one object a row: id, question, answer, category, attribution, answer_id\n"))) >= 0)
+		return o;
 	csv = strcmp(format, "faq-csv") == 0;
 	dify = strcmp(format, "dify-csv") == 0;
 	if (optind != argc || (!csv && !dify && strcmp(format, "jsonl") != 0)) {

@@ -29,7 +29,7 @@
 #include "board.h"
 #include "html.h"
 #include "webdata.h"
-#include "webjson.h"
+#include "../sharing/json.h"
 #include "searchq.h"
 
 #define CKAN_MAX_ROWS 1000

@@ -30,7 +30,7 @@
 #include "searchq.h"
 #include "textdiff.h"
 #include "webdata.h"
-#include "webjson.h"
+#include "../sharing/json.h"
 
 enum { NAV_NONE = -1, NAV_RECENT, NAV_SEARCH, NAV_FEDERATION, NAV_STATUS };
 

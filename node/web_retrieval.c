@@ -38,7 +38,7 @@
 #include "board.h"
 #include "html.h"
 #include "webdata.h"
-#include "webjson.h"
+#include "../sharing/json.h"
 
 #define MAX_TOKENS 64
 #define MAX_TOP_K 100

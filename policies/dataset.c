@@ -1,5 +1,5 @@
 /*
- * policies/dataset.c - JSONL row checks (jansson)
+ * policies/dataset.c - JSONL row checks and exports (JSON through sharing/json.h)
  *
  * Rows end at LF (a CR before it is JSON whitespace); a bare CR inside a
  * row is refused by name, since the exports split rows the same way.
@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "../sharing/json.h"
 #include "frontmatter.h"
 #include "pii.h"
 
@@ -28,14 +27,6 @@ s_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static const char *
-s_str(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 void
 kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_policy *pol, kr_findings *f)
 {
@@ -46,8 +37,8 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_error_t err;
-		json_t *o;
+		kr_json_where err;
+		kr_json *o;
 		const char *id, *q, *a, *upd;
 
 		row++;
@@ -65,18 +56,19 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 				continue;
 			}
 		}
-		o = json_loadb(p, l, JSON_REJECT_DUPLICATES, &err);
-		if (!o || !json_is_object(o)) {
+		if (kr_json_parse(&o, p, l, 0, &err) < 0)
+			kr_error_clear(); /* a finding, named below */
+		if (kr_json_type(o) != KR_JSON_OBJECT) {
 			kr_findings_add(f, file, row, 1, "jsonl", "row %d is not a JSON object%s%s (column %d)", row,
 			    o ? "" : ": ", o ? "" : err.text, o ? 0 : err.column);
-			json_decref(o);
+			kr_json_free(&o);
 			p += l + 1;
 			continue;
 		}
-		id = s_str(o, "id");
-		q = s_str(o, "question");
-		a = s_str(o, "answer");
-		upd = s_str(o, "updated");
+		id = kr_json_str(o, "id");
+		q = kr_json_str(o, "question");
+		a = kr_json_str(o, "answer");
+		upd = kr_json_str(o, "updated");
 		if (!id || !*id)
 			kr_findings_add(f, file, row, 1, "jsonl.id", "row %d has no id (a string unique in the dataset)", row);
 		else {
@@ -90,7 +82,7 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 			kr_findings_add(f, file, row, 1, "jsonl.question", "row %d has no question", row);
 		if (!a || !*a)
 			kr_findings_add(f, file, row, 1, "jsonl.answer", "row %d has no answer", row);
-		if (!json_is_object(json_object_get(o, "source")) || !s_str(json_object_get(o, "source"), "issuer"))
+		if (!kr_json_str(kr_json_get(o, "source"), "issuer"))
 			kr_findings_add(f, file, row, 1, "jsonl.source",
 			    "row %d needs source: {\"issuer\": \"…\"} (where the answer comes from)", row);
 		if (!upd || strlen(upd) != 10 || upd[4] != '-' || upd[7] != '-')
@@ -106,7 +98,7 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 				kr_findings_add(f, file, row, pf.v[i].block, pf.v[i].rule, "row %d: %s", row, pf.v[i].message);
 			kr_findings_clear(&pf);
 		}
-		json_decref(o);
+		kr_json_free(&o);
 		p += l + 1;
 	}
 	if (ids.n > 1) {
@@ -117,15 +109,6 @@ kr_dataset_check_rows(const char *file, const char *data, size_t len, const kr_p
 				    "(ids must be unique in the dataset)", ids.v[i]);
 	}
 	kr_strv_free(ids.v, ids.n);
-}
-
-static void
-s_json_add(kr_buf *b, json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-
-	kr_buf_adds(b, s ? s : "null");
-	free(s);
 }
 
 int
@@ -142,15 +125,18 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_t *o = l ? json_loadb(p, l, 0, NULL) : NULL;
+		kr_json *o = NULL;
 		const char *q, *a;
 
+		if (l && kr_json_parse(&o, p, l, KR_JSON_DUPKEYS, NULL) < 0)
+			kr_error_clear(); /* counted as skipped */
 		p += l + 1;
 		if (!l)
 			continue;
-		if (!json_is_object(o) || !(q = s_str(o, "question")) || !(a = s_str(o, "answer"))) {
+		if (kr_json_type(o) != KR_JSON_OBJECT || !(q = kr_json_str(o, "question")) ||
+		    !(a = kr_json_str(o, "answer"))) {
 			(*skipped)++;
-			json_decref(o);
+			kr_json_free(&o);
 			continue;
 		}
 		(*rows)++;
@@ -163,11 +149,11 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 			kr_buf_adds(out, "\r\n");
 			kr_buf_release(&ans);
 		} else if (lc) {
-			json_t *doc = json_object(), *meta = json_object();
+			kr_json *doc = kr_json_object(), *meta = kr_json_object();
 			const char *key;
-			json_t *v;
+			const kr_json *v;
 			kr_buf pc = KR_BUF_INIT;
-			const char *rid = s_str(o, "id");
+			const char *rid = kr_json_str(o, "id");
 			/*
 			 * id: stable across exports, for a vector store's upsert; the 出典
 			 * line ends the text too, since stock loaders keep page_content
@@ -175,62 +161,62 @@ kr_dataset_export(kr_buf *out, const char *format, int header, const char *datas
 			 */
 			if (rid && *rid) {
 				char *docid = kr_sprintf("%s#%s", dataset_id, rid);
-				json_object_set_new(doc, "id", json_string(docid));
+				kr_json_set_str(doc, "id", docid);
 				free(docid);
 			}
 			kr_buf_addf(&pc, "Q: %s\nA: %s\n\n%s", q, a, attribution);
-			json_object_set_new(doc, "page_content", json_string(pc.ptr));
+			kr_json_set_str(doc, "page_content", pc.ptr);
 			/* flat metadata: scalars as they are, lists joined, objects flattened one level */
-			json_object_foreach(o, key, v) {
+			for (void *it = kr_json_next(o, NULL, &key, &v); it; it = kr_json_next(o, it, &key, &v)) {
 				if (strcmp(key, "question") == 0 || strcmp(key, "answer") == 0)
 					continue;
-				if (json_is_array(v)) {
+				if (kr_json_type(v) == KR_JSON_ARRAY) {
 					kr_buf j = KR_BUF_INIT;
-					for (size_t i = 0; i < json_array_size(v); i++)
-						if (json_is_string(json_array_get(v, i)))
-							kr_buf_addf(&j, "%s%s", j.len ? ", " : "", json_string_value(json_array_get(v, i)));
-					json_object_set_new(meta, key, json_string(j.ptr));
+					for (size_t i = 0; i < kr_json_size(v); i++)
+						if (kr_json_string(kr_json_at(v, i)))
+							kr_buf_addf(&j, "%s%s", j.len ? ", " : "", kr_json_string(kr_json_at(v, i)));
+					kr_json_set_str(meta, key, j.ptr);
 					kr_buf_release(&j);
-				} else if (json_is_object(v)) {
+				} else if (kr_json_type(v) == KR_JSON_OBJECT) {
 					const char *k2;
-					json_t *v2;
-					json_object_foreach(v, k2, v2) {
-						if (json_is_string(v2) || json_is_number(v2)) {
+					const kr_json *v2;
+					for (void *i2 = kr_json_next(v, NULL, &k2, &v2); i2; i2 = kr_json_next(v, i2, &k2, &v2)) {
+						if (kr_json_type(v2) == KR_JSON_STRING || kr_json_type(v2) == KR_JSON_NUMBER) {
 							char *name = kr_sprintf("%s_%s", key, k2);
-							json_object_set(meta, name, v2);
+							kr_json_set(meta, name, v2);
 							free(name);
 						}
 					}
 				} else {
-					json_object_set(meta, key, v);
+					kr_json_set(meta, key, v);
 				}
 			}
-			json_object_set_new(meta, "dataset", json_string(dataset_id));
-			json_object_set_new(meta, "attribution", json_string(attribution));
-			json_object_set_new(doc, "metadata", meta);
-			s_json_add(out, doc);
+			kr_json_set_str(meta, "dataset", dataset_id);
+			kr_json_set_str(meta, "attribution", attribution);
+			kr_json_set_new(doc, "metadata", &meta);
+			kr_json_dump(out, doc);
 			kr_buf_addch(out, '\n');
-			json_decref(doc);
+			kr_json_free(&doc);
 			kr_buf_release(&pc);
 		} else {
-			json_object_set_new(o, "attribution", json_string(attribution));
-			s_json_add(out, o);
+			kr_json_set_str(o, "attribution", attribution);
+			kr_json_dump(out, o);
 			kr_buf_addch(out, '\n');
 		}
-		json_decref(o);
+		kr_json_free(&o);
 	}
 	return 0;
 }
 
 /* The strings of a JSON list joined with "\n" (non-strings skipped); caller releases. */
 static void
-s_join(kr_buf *b, json_t *v)
+s_join(kr_buf *b, const kr_json *v)
 {
 	kr_buf_clear(b);
 	kr_buf_adds(b, "");
-	for (size_t i = 0; json_is_array(v) && i < json_array_size(v); i++)
-		if (json_is_string(json_array_get(v, i)))
-			kr_buf_addf(b, "%s%s", b->len ? "\n" : "", json_string_value(json_array_get(v, i)));
+	for (size_t i = 0; i < kr_json_size(v); i++)
+		if (kr_json_string(kr_json_at(v, i)))
+			kr_buf_addf(b, "%s%s", b->len ? "\n" : "", kr_json_string(kr_json_at(v, i)));
 }
 
 int
@@ -243,29 +229,31 @@ kr_dataset_rows(const char *jsonl, size_t len, int (*cb)(void *arg, const kr_dat
 	while (p < end && rc == 0) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_t *o = l ? json_loadb(p, l, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		kr_json *o = NULL;
 		kr_dataset_row row = { 0 };
-		json_t *src;
+		const kr_json *src;
 
+		if (l && kr_json_parse(&o, p, l, 0, NULL) < 0)
+			kr_error_clear(); /* a row the checks refuse: skipped */
 		line++;
 		p += l + 1;
-		if (!json_is_object(o) || !(row.id = s_str(o, "id")) || !*row.id ||
-		    !(row.question = s_str(o, "question")) || !(row.answer = s_str(o, "answer"))) {
-			json_decref(o);
+		if (kr_json_type(o) != KR_JSON_OBJECT || !(row.id = kr_json_str(o, "id")) || !*row.id ||
+		    !(row.question = kr_json_str(o, "question")) || !(row.answer = kr_json_str(o, "answer"))) {
+			kr_json_free(&o);
 			continue;
 		}
-		row.updated = s_str(o, "updated");
-		s_join(&alt, json_object_get(o, "alt_questions"));
-		s_join(&kw, json_object_get(o, "keywords"));
+		row.updated = kr_json_str(o, "updated");
+		s_join(&alt, kr_json_get(o, "alt_questions"));
+		s_join(&kw, kr_json_get(o, "keywords"));
 		row.alt_questions = alt.ptr;
 		row.keywords = kw.ptr;
-		row.category = s_str(o, "category");
-		src = json_object_get(o, "source");
-		row.issuer = json_is_object(src) ? s_str(src, "issuer") : NULL;
-		row.source_title = json_is_object(src) ? s_str(src, "title") : NULL;
+		row.category = kr_json_str(o, "category");
+		src = kr_json_get(o, "source");
+		row.issuer = kr_json_str(src, "issuer");
+		row.source_title = kr_json_str(src, "title");
 		row.line = line;
 		rc = cb(arg, &row);
-		json_decref(o);
+		kr_json_free(&o);
 	}
 	kr_buf_release(&alt);
 	kr_buf_release(&kw);

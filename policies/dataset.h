@@ -5,7 +5,7 @@
  * answer, source {issuer, ...}, updated (ISO date); optional
  * alt_questions[], category, keywords[], valid_from, superseded_by. Rows
  * are also scanned for personal information. Findings name the file and
- * the row (line). This module alone uses jansson.
+ * the row (line). JSON is read and written through sharing/json.h.
  */
 #ifndef KR_DATASET_H
 #define KR_DATASET_H

@@ -6,24 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "../sharing/json.h"
 #include "item.h"
-
-static const char *
-s_field(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
 
 int
 kr_idcard_read(kr_idcard *c, const char *path)
 {
 	kr_buf b = KR_BUF_INIT;
-	json_error_t err;
-	json_t *o = NULL;
+	kr_json_where err;
+	kr_json *o = NULL;
 	const char *fpr, *tkey, *name, *code, *listen;
 	char right[7];
 	int rc;
@@ -31,16 +22,17 @@ kr_idcard_read(kr_idcard *c, const char *path)
 	memset(c, 0, sizeof(*c));
 	if ((rc = kr_file_read(&b, path)) < 0)
 		return rc;
-	if (!(o = json_loadb(b.ptr, b.len, JSON_REJECT_DUPLICATES, &err)) || !json_is_object(o)) {
+	kr_json_parse(&o, b.ptr, b.len, 0, &err);
+	if (kr_json_type(o) != KR_JSON_OBJECT) {
 		rc = kr_error(KR_EUSAGE, "%s:%d: not an identity card (make one with: kairan id --json > "
 		    "FILE)%s%s", path, o ? 1 : err.line, o ? "" : ": ", o ? "" : err.text);
 		goto done;
 	}
-	fpr = s_field(o, "fingerprint");
-	tkey = s_field(o, "transport_key");
-	name = s_field(o, "name");
-	code = s_field(o, "lg_code");
-	listen = s_field(o, "listen");
+	fpr = kr_json_str(o, "fingerprint");
+	tkey = kr_json_str(o, "transport_key");
+	name = kr_json_str(o, "name");
+	code = kr_json_str(o, "lg_code");
+	listen = kr_json_str(o, "listen");
 	if (!fpr || kr_unhex(c->key, KR_FPR_LEN, fpr) < 0) {
 		rc = kr_error(KR_EUSAGE, "%s: fingerprint is missing or not 64 hex digits", path);
 		goto done;
@@ -66,7 +58,7 @@ kr_idcard_read(kr_idcard *c, const char *path)
 	c->lg_code = kr_strdup(code);
 	c->listen = kr_strdup(listen);
 done:
-	json_decref(o);
+	kr_json_free(&o);
 	kr_buf_release(&b);
 	return rc;
 }

@@ -4,8 +4,8 @@
  * Board members pass these files to each other to build a federation
  * (DESIGN §6). Reading one checks what a membership document will rely
  * on: a 32-byte signing key, a 32-byte transport key, a name, an lg_code
- * with a valid check digit, a listen endpoint. Uses jansson, as
- * policies/dataset.c does (the two JSON readers of the project).
+ * with a valid check digit, a listen endpoint. JSON is read through
+ * sharing/json.h, as everywhere.
  */
 #ifndef KR_IDCARD_H
 #define KR_IDCARD_H

@@ -1,8 +1,9 @@
-# tests/boardlib.sh - a federation at work for t0055-t0057: a 2-of-3 board
-# (香川県 as the hub, 高松市, 観音寺市) and three towns (三豊市, 丸亀市,
-# 坂出市), all real nodes on 127.0.0.1. The hub follows every node; every
-# node follows every other publisher through the hub (DESIGN §5 relay).
-# Source after lib.sh, then call board_setup.
+# tests/boardlib.sh - a federation at work for t0055-t0057, t0064, t0065: a
+# 2-of-3 board (香川県 as the hub, 高松市, 観音寺市) and three towns (三豊市,
+# 丸亀市, 坂出市), all real nodes on 127.0.0.1. The hub follows every node;
+# every node follows every other publisher through the hub (DESIGN §5 relay).
+# Source after lib.sh, then call board_setup. Also the fixtures several
+# federation tests share (t0027, t0045, t0061, t0064, t0065).
 NODES="kagawa takamatsu kanonji mitoyo marugame sakaide"
 
 board_setup() {
@@ -65,4 +66,62 @@ verify_all() {
 	done
 	echo "$n"
 	[ "$n" -gt 0 ]
+}
+
+# fed_node HOME NAME LGCODE N: a node listening on P+N and announcing on
+# P+N+1 (P=$(port_base), set by the test), no web pages; its identity card
+# in HOME.json. found HOME TITLE: a search on HOME finds the item titled
+# TITLE; hits HOME TITLE: how many times.
+fed_node() {
+	k --home "$1" init --name "$2" --lg-code "$3" >/dev/null
+	sed -i -e "s|^listen = .*|listen = tcp://127.0.0.1:$(($P + $4))|" \
+		-e "s|^announce = .*|announce = tcp://127.0.0.1:$(($P + $4 + 1))|" \
+		-e "s|^web = .*|web = off|" "$1/config"
+	k --home "$1" id --json >"$1.json"
+}
+found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
+hits() { k --home "$1" search "$2" --json | grep -o "\"title\":\"$2\"" | wc -l; }
+# fed_id HOME: the id of the federation HOME holds
+fed_id() { k --home "$1" federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])'; }
+
+# guideline_g1: g1.md, 三豊市's AI guideline 372081/guideline/ai-guideline 1.0.0
+guideline_g1() {
+	cat >g1.md <<'ITEM'
+---
+kind: guideline
+id: 372081/guideline/ai-guideline
+title: 三豊市生成AI利用ガイドライン
+publisher: {lg_code: "372081", name: 三豊市}
+version: 1.0.0
+edition: 第1版
+published: 2024-06-01
+updated: 2024-07-01
+license: PDL-1.0
+confidentiality: 機密性1
+domains: [庁内一般業務]
+---
+本文：生成AIの利用にあたり、機密性2以上の情報はプロンプトに入力しない。
+ITEM
+}
+
+# qa_card: the card of 三豊市's dataset 372081/dataset/madoguchi-qa in
+# ds/madoguchi-qa/README.md (the test writes its rows, data/qa.jsonl)
+qa_card() {
+	mkdir -p ds/madoguchi-qa/data
+	cat >ds/madoguchi-qa/README.md <<'CARD'
+---
+kind: dataset
+id: 372081/dataset/madoguchi-qa
+title: 市民窓口 Q&A
+publisher: {lg_code: "372081", name: 三豊市}
+version: 1.0.0
+published: 2024-06-01
+updated: 2024-06-01
+license: CC-BY-4.0
+confidentiality: 機密性1
+language: [ja]
+domains: [住民窓口業務]
+---
+市民窓口でよくある質問と回答。
+CARD
 }

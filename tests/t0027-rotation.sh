@@ -5,25 +5,16 @@
 # the commits from before and after the rotation with the file written by
 # `kairan allowed-signers` (valid-before / valid-after windows).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/boardlib.sh"
 plan 24
 cd "$T"
 P=$(port_base)
 
-mk() {
-	k --home "$1" init --name "$2" --lg-code "$3" >/dev/null
-	sed -i -e "s|^listen = .*|listen = tcp://127.0.0.1:$(($P + $4))|" \
-		-e "s|^announce = .*|announce = tcp://127.0.0.1:$(($P + $4 + 1))|" \
-		-e "s|^web = .*|web = off|" "$1/config"
-	k --home "$1" id --json >"$1.json"
-}
-found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
-hits() { k --home "$1" search "$2" --json | grep -o "\"title\":\"$2\"" | wc -l; }
-
-mk kagawa 香川県 370002 0
-mk marugame 丸亀市 372021 2
-mk marugame2 丸亀市 372021 2          # the same town's new key, same endpoint
-mk mitoyo 三豊市 372081 4
-mk zentsuji 善通寺市 372048 6
+fed_node kagawa 香川県 370002 0
+fed_node marugame 丸亀市 372021 2
+fed_node marugame2 丸亀市 372021 2          # the same town's new key, same endpoint
+fed_node mitoyo 三豊市 372081 4
+fed_node zentsuji 善通寺市 372048 6
 OLD=$(k --home marugame id --fingerprint)
 NEW=$(k --home marugame2 id --fingerprint)
 
@@ -35,7 +26,7 @@ k --home kagawa federation propose --add-member marugame.json --add-member mitoy
 k --home kagawa federation sign v2.kfm --yes >/dev/null
 k --home kagawa federation apply v2.kfm >/dev/null
 for v in v1 v2; do k --home marugame federation apply $v.kfm >/dev/null; done
-FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+FED=$(fed_id kagawa)
 
 item 372021 a 丸亀市の交換前の事例 >a.md
 k --home marugame publish a.md -m before >/dev/null

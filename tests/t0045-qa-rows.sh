@@ -6,29 +6,14 @@
 # Rows follow edits, card changes, withdrawal, replication and reindex,
 # and the substring oracle agrees with search over items and rows alike.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/boardlib.sh"
 plan 24
 cd "$T"
 P=$(port_base)
 
 k --home pub init --name 三豊市 --lg-code 372081 >/dev/null
 FPR=$(k --home pub id --fingerprint)
-mkdir -p ds/madoguchi-qa/data
-cat >ds/madoguchi-qa/README.md <<'CARD'
----
-kind: dataset
-id: 372081/dataset/madoguchi-qa
-title: 市民窓口 Q&A
-publisher: {lg_code: "372081", name: 三豊市}
-version: 1.0.0
-published: 2024-06-01
-updated: 2024-06-01
-license: CC-BY-4.0
-confidentiality: 機密性1
-language: [ja]
-domains: [住民窓口業務]
----
-市民窓口でよくある質問と回答。
-CARD
+qa_card
 cat >ds/madoguchi-qa/data/qa.jsonl <<'ROWS'
 {"id": "r01", "question": "住民票の写しはどこで取れますか？", "answer": "本庁の市民課か各支所で、マイナンバーカードがあればコンビニでも取れます。", "alt_questions": ["住民票はどこでもらえる？"], "keywords": ["住民票", "コンビニ交付"], "source": {"issuer": "三豊市", "title": "窓口案内"}, "updated": "2024-06-01"}
 {"id": "r02", "question": "粗大ごみの出し方は？", "answer": "電話で申し込み、処理券を貼って出してください。", "alt_questions": ["大きな家具はどう捨てる？ヤマモモ台の場合"], "keywords": ["クヌギ回収"], "source": {"issuer": "三豊市環境衛生課"}, "updated": "2024-06-01"}

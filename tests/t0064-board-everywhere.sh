@@ -14,39 +14,8 @@ cd "$T"
 board_setup
 G=372081/guideline/ai-guideline
 D=372081/dataset/madoguchi-qa
-cat >g1.md <<'ITEM'
----
-kind: guideline
-id: 372081/guideline/ai-guideline
-title: 三豊市生成AI利用ガイドライン
-publisher: {lg_code: "372081", name: 三豊市}
-version: 1.0.0
-edition: 第1版
-published: 2024-06-01
-updated: 2024-07-01
-license: PDL-1.0
-confidentiality: 機密性1
-domains: [庁内一般業務]
----
-本文：生成AIの利用にあたり、機密性2以上の情報はプロンプトに入力しない。
-ITEM
-mkdir -p ds/madoguchi-qa/data
-cat >ds/madoguchi-qa/README.md <<'CARD'
----
-kind: dataset
-id: 372081/dataset/madoguchi-qa
-title: 市民窓口 Q&A
-publisher: {lg_code: "372081", name: 三豊市}
-version: 1.0.0
-published: 2024-06-01
-updated: 2024-06-01
-license: CC-BY-4.0
-confidentiality: 機密性1
-language: [ja]
-domains: [住民窓口業務]
----
-市民窓口でよくある質問と回答。
-CARD
+guideline_g1
+qa_card
 cat >ds/madoguchi-qa/data/qa.jsonl <<'ROWS'
 {"id": "r01", "question": "住民票の写しはどこで取れますか？", "answer": "本庁の市民課か各支所で取れます。", "source": {"issuer": "三豊市", "title": "窓口案内"}, "updated": "2024-06-01"}
 ROWS

@@ -11,22 +11,7 @@ plan 16
 cd "$T"
 board_setup
 G=372081/guideline/ai-guideline
-cat >g1.md <<'ITEM'
----
-kind: guideline
-id: 372081/guideline/ai-guideline
-title: 三豊市生成AI利用ガイドライン
-publisher: {lg_code: "372081", name: 三豊市}
-version: 1.0.0
-edition: 第1版
-published: 2024-06-01
-updated: 2024-07-01
-license: PDL-1.0
-confidentiality: 機密性1
-domains: [庁内一般業務]
----
-本文：生成AIの利用にあたり、機密性2以上の情報はプロンプトに入力しない。
-ITEM
+guideline_g1
 k --home mitoyo publish g1.md >/dev/null
 all_have() { for n in takamatsu kanonji marugame; do wait_for 30 has $n $G || return 1; done; }
 check "the guideline reaches the board and 丸亀市" all_have
