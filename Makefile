@@ -47,6 +47,13 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 PKG_LIBS += -lm
+# Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the 45 loaded
+# libraries in load order, and that search was 90% of `kairan --version`. Loaded first, the libraries
+# most lookups end in (libc; libstdc++, under libzmq; libcrypto; gnutls, under libmicrohttpd; sqlite)
+# answer them at once: callgrind counts 25% fewer start-up instructions. Nothing else changes: the same
+# libraries, and none of them defines another's symbols.
+# (--no-as-needed: libstdc++ and gnutls are loaded in any case, libzmq and libmicrohttpd need them)
+STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lstdc++ -lcrypto -lgnutls -lsqlite3 -lm -lgcc_s -Wl,--pop-state
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -166,7 +173,7 @@ $(BUILD)/libkairan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/kairan: $(CLI_OBJ) $(BUILD)/libkairan.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(STARTUP_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(BUILD)/libkairan.a
 	@mkdir -p $(dir $@)
