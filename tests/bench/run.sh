@@ -27,8 +27,13 @@ echo
 # BENCH_ONLY=search runs only the search section (6); BENCH_ONLY=publish
 # sections 1-3 (publish -> replica, start-up, pack bytes, idle RSS),
 # BENCH_ONLY=firstsync the throughput and first-sync section (4),
-# BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates).
+# BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates),
+# BENCH_ONLY=web the web pages alone (tests/bench/web.sh; BENCH_WEB_ITEMS=100000 for one size).
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+if [ "${BENCH_ONLY:-}" = web ]; then
+	sh "$(dirname "$0")/web.sh"
+	exit $?
+fi
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }   # what the process alone holds
 fds() { ls "/proc/$1/fd" | wc -l; }
