@@ -849,9 +849,9 @@ s_headsig_html(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
 	kr_web_time(t, x.time);
 	kr_html_tag(h, "<p>");
 	if (x.ok)
-		kr_html_textf(h, "いま確認した先頭コミット %.12s（%s）の署名：有効。", x.oid, t);
+		kr_html_textf(h, "先頭コミット %.12s（%s）の署名：有効（このノードが検証）。", x.oid, t);
 	else
-		kr_html_textf(h, "いま確認した先頭コミット %.12s（%s）の署名：確認できません。ノードの管理者は kairan verify を実行してください。",
+		kr_html_textf(h, "先頭コミット %.12s（%s）の署名：確認できません。ノードの管理者は kairan verify を実行してください。",
 		    x.oid, t);
 	kr_html_tag(h, "</p>");
 }
