@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -50,6 +51,7 @@
 #include "webapp.h"
 
 #define MAX_PARAMS 64
+#define SCOPES 100                     /* prefectures: the first two digits of an lg_code */
 
 /* A connection, for the header deadline (under kr_web.lock). */
 typedef struct s_conn {
@@ -66,10 +68,17 @@ struct kr_web {
 	pthread_t watchdog;
 	int have_watchdog, stopping;
 	pthread_mutex_t cache_lock;
-	pthread_cond_t cache_cond;
+	pthread_cond_t cache_cond;     /* a refresh was queued */
+	pthread_cond_t cache_done;     /* a render ended (s_cache_put, the refresher) */
 	struct s_cached *cache;        /* CACHE_ENTRIES */
 	unsigned cache_clock;
-	uint64_t gen;                  /* the state's generation, see s_generation */
+	uint64_t gen;                  /* any change of the state, see s_sync */
+	uint64_t board_gen;            /* the board's kinds, or a change of no one prefecture */
+	uint64_t scope_gen[SCOPES];    /* the publishers of one prefecture */
+	char **snap;                   /* the heads and manifests last seen (s_snapshot) */
+	size_t nsnap;
+	int have_snap;
+	kr_web_memo *memo;
 	struct s_job **jobs;           /* REFRESH_QUEUE pending refreshes */
 	size_t njobs;
 	pthread_t refresher;
@@ -153,7 +162,7 @@ kr_web_check_url(const char *url)
 
 /* ---- per-thread handles ------------------------------------------------ */
 
-/* A thread's handles and what its connection last said of the state (see s_generation). */
+/* A thread's handles and what its connection last said of the state (see s_sync). */
 typedef struct {
 	kr_web_ctx c;                  /* first: the kr_web_ctx handed out is this struct */
 	int64_t data_version;          /* PRAGMA data_version of c.state when last read, -1 before */
@@ -181,6 +190,7 @@ s_ctx(kr_web *w)
 	c = kr_calloc(1, sizeof(s_tctx));
 	((s_tctx *)c)->data_version = -1;
 	c->conf = &w->conf;
+	c->memo = w->memo;
 	p = kr_sprintf("%s/state.db", w->home);
 	if (kr_state_open(&c->state, p) < 0 || kr_store_open(&c->store, w->home) < 0) {
 		log_warnx("web: opening %s: %s", w->home, kr_errmsg());
@@ -411,30 +421,50 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
 
 /*
  * The answer to a GET is kept (shared by the web threads, under cache_lock)
- * with the state's generation when it was rendered (s_generation: it moves
- * whenever any thread's connection sees a commit by another connection,
- * e.g. the replication worker applying a manifest; SQLite's data_version
- * itself is a per-connection counter, never comparable across threads). An
- * entry of the current generation younger than CACHE_MS is served as is.
- * One of the current generation but older (freshness verdicts depend on
- * the clock) is still served, for up to CACHE_STALE_MS, while the refresher
+ * with the version of what it depends on when it was rendered. What moved
+ * is found by s_sync: when a thread's connection sees a commit by another
+ * connection (the replication worker applying a manifest, a CLI command;
+ * SQLite's data_version is a per-connection counter, never comparable
+ * across threads), it reads the heads and manifests and compares them with
+ * the last ones seen, and moves
+ *   - gen, always: the pages over everything (新着, 検索, status, the APIs
+ *     that list) depend on it;
+ *   - scope_gen[NN] for a change to the content collections or the manifest
+ *     of a publisher whose lg_code starts with NN: an item's pages (/items/
+ *     and /api/items/ of an id NN…) depend on it and on board_gen. A
+ *     publisher publishes ids of its own prefecture only (policies/item.c:
+ *     a received item's lg_code shares the publisher's first two digits),
+ *     so replicating 三豊市 (37…) leaves 豊田市's (23…) pages cached;
+ *   - board_gen for a change to the board's collections (endorsements,
+ *     consultations, answers, adoptions: every item's verdict and
+ *     adoptions), to a publisher without a manifest or lg_code, and when a
+ *     thread cannot read the snapshot (everything item-scoped).
+ * A change seen by no snapshot (peers, quarantine, settings) moves gen
+ * only; an item's page holds none of those, and ages out as below anyway.
+ *
+ * An entry of the current version younger than CACHE_MS is served as is.
+ * One of the current version but older (freshness verdicts depend on the
+ * clock) is still served, for up to CACHE_STALE_MS, while the refresher
  * thread renders it again with its own handles, at most once a second per
- * entry. One rendered before the state moved is served that way only
- * while its page is busy (asked for within the last CACHE_BUSY_MS): a node
- * that replicates several times a second never makes the requests of a
- * popular page wait for a re-render, and such a page lags an arrival by
- * about a second. Otherwise the first request that finds it so renders it
- * again on the spot (requests meanwhile get the previous answer): a
- * request made after an arrival, to a page nobody else keeps asking for,
- * is answered with it (once `kairan show` prints a board's endorsement,
- * /api/search and CKAN serve the endorsed version too). An answer that
- * cannot be kept (a 403, a 500) drops the entry it replaces. The key is
- * everything an answer depends on: base URL, path, parameters.
+ * entry. One of an older version is never served for an item's pages: the
+ * first request that finds it so renders it again, and requests meanwhile
+ * wait (up to CACHE_WAITS seconds) for that render instead of getting the
+ * old answer, so a page never shows its item, board verdict or freshness
+ * as they were before a change that the node had applied when the request
+ * came. The pages over everything are served as they were while they are
+ * busy (asked for within the last CACHE_BUSY_MS) and rendered again by the
+ * refresher: a node that replicates several times a second never makes
+ * the requests of a popular search wait, and such a page lags an arrival
+ * by about a second (a request to a page nobody else keeps asking for is
+ * answered after the arrival). An answer that cannot be kept (a 403, a
+ * 500) drops the entry it replaces. The key is everything an answer
+ * depends on: base URL, path, parameters. X-Kairan-Cache says hit or miss.
  */
 #define CACHE_MS 5000.0
 #define CACHE_STALE_MS 10000.0
 #define CACHE_BUSY_MS 500.0
 #define CACHE_REFRESH_MS 1000.0       /* an entry is rendered again at most once a second */
+#define CACHE_WAITS 5                 /* seconds a request waits for another's render of its page */
 #define CACHE_MAX_BODY ((size_t)1 << 20)
 #define CACHE_ENTRIES 128
 #define REFRESH_QUEUE 32
@@ -445,7 +475,7 @@ typedef struct s_cached {
 	const char *type;
 	kr_buf body;
 	char *disposition;
-	uint64_t gen;
+	uint64_t gen;                  /* s_version of its scope when rendered */
 	double at;
 	double asked;                  /* when last served or stored (CACHE_BUSY_MS) */
 	unsigned used;
@@ -455,10 +485,20 @@ typedef struct s_cached {
 /* A request to render again, with copies of everything the handler reads. */
 typedef struct s_job {
 	kr_web_handler fn;
+	int scope;
 	char *key, *path, *id, *sub, *arg, *base;
 	kr_web_param params[MAX_PARAMS];
 	size_t nparams;
 } s_job;
+
+/* The prefecture an item's pages depend on (NN of the id NNxxxx/…), -1: the page is over everything. */
+static int
+s_scope(const kr_web_req *r)
+{
+	if (r->id && r->id[0] >= '0' && r->id[0] <= '9' && r->id[1] >= '0' && r->id[1] <= '9')
+		return (r->id[0] - '0') * 10 + (r->id[1] - '0');
+	return -1;
+}
 
 static char *
 s_cache_key(const kr_web_req *r)
@@ -481,11 +521,12 @@ s_cache_find(kr_web *w, const char *key)
 }
 
 static s_job *
-s_job_new(kr_web_handler fn, const char *key, const kr_web_req *r)
+s_job_new(kr_web_handler fn, const char *key, int scope, const kr_web_req *r)
 {
 	s_job *j = kr_calloc(1, sizeof(*j));
 
 	j->fn = fn;
+	j->scope = scope;
 	j->key = kr_strdup(key);
 	j->path = kr_strdup(r->path);
 	j->id = r->id ? kr_strdup(r->id) : NULL;
@@ -512,54 +553,175 @@ s_job_free(s_job *j)
 	free(j);
 }
 
+static int
+s_cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+s_content_coll(const char *coll)
+{
+	return strcmp(coll, "cases") == 0 || strcmp(coll, "guidelines") == 0 || strcmp(coll, "prompts") == 0 ||
+	    strcmp(coll, "datasets") == 0;
+}
+
 /*
- * The state's generation as this thread sees it, read before rendering:
- * when this thread's connection reports a commit by another connection
- * since it last looked (or has never looked), the shared generation moves,
- * so every entry rendered before is known to be out of date. Another
- * thread may move it again for the same commit; that only costs a render.
+ * The heads and manifests as this thread's connection reads them, one line
+ * each, sorted: "H\x1fNN\x1fpublisher\x1fcollection\x1fcommit" and
+ * "M\x1fNN\x1fpublisher\x1fseq\x1fissued\x1fexpires\x1fname", NN the scope
+ * a change of the line moves ("--": board_gen).
  */
-static uint64_t
-s_generation(kr_web *w, kr_web_ctx *c)
+static int
+s_snapshot(kr_web_ctx *c, char ***out, size_t *n)
+{
+	kr_state_manifest *m = NULL;
+	kr_state_head *h = NULL;
+	size_t nm = 0, nh = 0, k = 0;
+	char **v;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = kr_state_manifest_list(c->state, &m, &nm)) < 0)
+		return rc;
+	if ((rc = kr_state_head_list(c->state, NULL, &h, &nh)) < 0) {
+		kr_state_manifests_free(m, nm);
+		return rc;
+	}
+	v = kr_calloc(nm + nh + 1, sizeof(char *));
+	for (size_t i = 0; i < nm; i++) {
+		const char *lg = m[i].lg_code;
+		int ok = lg && strlen(lg) == 6 && strspn(lg, "0123456789") == 6;
+		v[k++] = kr_sprintf("M\x1f%.2s\x1f%s\x1f%llu\x1f%lld\x1f%lld\x1f%s", ok ? lg : "--", m[i].publisher,
+		    (unsigned long long)m[i].seq, (long long)m[i].issued, (long long)m[i].expires, m[i].name ? m[i].name : "");
+	}
+	for (size_t i = 0; i < nh; i++) {
+		const char *lg = NULL;
+		for (size_t j = 0; j < nm && !lg; j++)
+			if (strcmp(m[j].publisher, h[i].publisher) == 0)
+				lg = m[j].lg_code;
+		if (!lg || strlen(lg) != 6 || strspn(lg, "0123456789") != 6 || !s_content_coll(h[i].collection))
+			lg = "--";
+		v[k++] = kr_sprintf("H\x1f%.2s\x1f%s\x1f%s\x1f%s", lg, h[i].publisher, h[i].collection, h[i].commit);
+	}
+	kr_state_manifests_free(m, nm);
+	free(h);
+	qsort(v, k, sizeof(char *), s_cmp_line);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* A line that appeared or went: moves its scope (under cache_lock). */
+static void
+s_bump(kr_web *w, const char *line)
+{
+	const char *nn = line + 2;
+
+	if (nn[0] >= '0' && nn[0] <= '9' && nn[1] >= '0' && nn[1] <= '9')
+		w->scope_gen[(nn[0] - '0') * 10 + (nn[1] - '0')]++;
+	else
+		w->board_gen++;
+}
+
+/*
+ * Brings the generations up to what this thread's connection sees, before
+ * it renders or serves: when the connection reports a commit by another
+ * connection since it last looked (or has never looked), what moved is
+ * found as above. Two threads may report the same commit; that costs a
+ * render at most, never an answer older than the state the request saw.
+ */
+static void
+s_sync(kr_web *w, kr_web_ctx *c)
 {
 	s_tctx *t = (s_tctx *)c;
 	int64_t dv = kr_state_data_version(c->state);
-	uint64_t gen;
+	char **snap = NULL;
+	size_t n = 0;
+	int have;
 
+	if (dv >= 0 && dv == t->data_version)
+		return;
+	have = dv >= 0 && s_snapshot(c, &snap, &n) == 0;
+	kr_error_clear();
 	pthread_mutex_lock(&w->cache_lock);
-	if (dv < 0 || dv != t->data_version) {
-		w->gen++;
-		t->data_version = dv;
+	w->gen++;
+	t->data_version = dv;
+	if (!have || !w->have_snap) {
+		w->board_gen++;
+	} else {
+		size_t i = 0, j = 0;
+		while (i < w->nsnap || j < n) {
+			int d = i == w->nsnap ? 1 : j == n ? -1 : strcmp(w->snap[i], snap[j]);
+			if (d < 0)
+				s_bump(w, w->snap[i++]);
+			else if (d > 0)
+				s_bump(w, snap[j++]);
+			else
+				i++, j++;
+		}
 	}
-	gen = w->gen;
+	if (have) {
+		kr_strv_free(w->snap, w->nsnap);
+		w->snap = snap;
+		w->nsnap = n;
+		w->have_snap = 1;
+		snap = NULL;
+		n = 0;
+	}
 	pthread_mutex_unlock(&w->cache_lock);
-	return gen;
+	kr_strv_free(snap, n);
+}
+
+/* The version an entry of scope is rendered at (under cache_lock): it moves whenever any it depends on does. */
+static uint64_t
+s_version(const kr_web *w, int scope)
+{
+	return scope < 0 ? w->gen : w->scope_gen[scope] + w->board_gen;
 }
 
 /*
  * Serves key from the cache if it may (see above); queues a refresh of a
  * stale entry. Returns 1 when out was filled, 0 when the caller renders
- * (and then calls s_cache_put, which also ends a render it took over).
+ * (and then calls s_cache_put with *ver, which also ends a render it took
+ * over and wakes the requests waiting for it).
  */
 static int
-s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, uint64_t gen, kr_web_resp *out)
+s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, int scope, uint64_t *ver,
+    kr_web_resp *out)
 {
-	double now = kr_monotonic_ms();
-	s_cached *e;
 	int hit = 0;
 
 	pthread_mutex_lock(&w->cache_lock);
-	if ((e = s_cache_find(w, key)) && now - e->at < CACHE_STALE_MS) {
-		int fresh = e->gen == gen && now - e->at < CACHE_MS;
-		if (e->gen != gen && !e->refreshing && now - e->asked >= CACHE_BUSY_MS) {
-			/* the state moved since and the page is not busy: this request renders it */
-			e->refreshing = 1;
-			pthread_mutex_unlock(&w->cache_lock);
-			return 0;
+	for (int waits = 0;; waits++) {
+		double now = kr_monotonic_ms();
+		uint64_t v = s_version(w, scope);
+		s_cached *e = s_cache_find(w, key);
+		int fresh;
+
+		*ver = v;
+		if (!e || now - e->at >= CACHE_STALE_MS)
+			break;
+		if (e->gen != v) {
+			if (scope >= 0 && e->refreshing && waits < CACHE_WAITS) {
+				/* what the page shows moved and a render is under way: its answer, not the old one */
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += 1;
+				pthread_cond_timedwait(&w->cache_done, &w->cache_lock, &ts);
+				continue;
+			}
+			if (scope >= 0 || (!e->refreshing && now - e->asked >= CACHE_BUSY_MS)) {
+				/* this request renders it */
+				e->refreshing = 1;
+				break;
+			}
 		}
+		fresh = e->gen == v && now - e->at < CACHE_MS;
 		if (!fresh && !e->refreshing && now - e->at >= CACHE_REFRESH_MS && w->njobs < REFRESH_QUEUE) {
 			e->refreshing = 1;
-			w->jobs[w->njobs++] = s_job_new(fn, key, r);
+			w->jobs[w->njobs++] = s_job_new(fn, key, scope, r);
 			pthread_cond_signal(&w->cache_cond);
 		}
 		e->used = ++w->cache_clock;
@@ -569,13 +731,14 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 		kr_buf_add(&out->body, e->body.ptr, e->body.len);
 		out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
 		hit = 1;
+		break;
 	}
 	pthread_mutex_unlock(&w->cache_lock);
 	return hit;
 }
 
 /*
- * Keeps out as key's answer of generation gen, unless a later one is kept
+ * Keeps out as key's answer of version gen, unless a later one is kept
  * already; an answer that cannot be kept drops an earlier one instead.
  */
 static void
@@ -584,6 +747,7 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 	s_cached *e;
 
 	pthread_mutex_lock(&w->cache_lock);
+	pthread_cond_broadcast(&w->cache_done);
 	e = s_cache_find(w, key);
 	if (e && e->gen > gen) {
 		pthread_mutex_unlock(&w->cache_lock);
@@ -647,7 +811,11 @@ s_refresher(void *arg)
 			kr_web_req r = { .method = "GET", .path = j->path, .id = j->id, .sub = j->sub, .arg = j->arg,
 				.params = j->params, .nparams = j->nparams, .body = "", .base = j->base };
 			kr_web_resp out = { .status = 200, .body = KR_BUF_INIT };
-			uint64_t gen = s_generation(w, c);
+			uint64_t gen;
+			s_sync(w, c);
+			pthread_mutex_lock(&w->cache_lock);
+			gen = s_version(w, j->scope);
+			pthread_mutex_unlock(&w->cache_lock);
 			kr_error_clear();
 			if (j->fn(c, &r, &out) == 0)
 				s_cache_put(w, j->key, gen, &out);
@@ -661,6 +829,7 @@ s_refresher(void *arg)
 			s_cached *e = s_cache_find(w, j->key);
 			if (e)
 				e->refreshing = 0;
+			pthread_cond_broadcast(&w->cache_done);
 		}
 		pthread_mutex_unlock(&w->cache_lock);
 		s_job_free(j);
@@ -670,8 +839,9 @@ s_refresher(void *arg)
 
 /* ---- responses --------------------------------------------------------- */
 
+/* cache: "hit" or "miss" for an answer the render cache may keep, else NULL */
 static enum MHD_Result
-s_queue(struct MHD_Connection *conn, kr_web_resp *out, int is_css)
+s_queue(struct MHD_Connection *conn, kr_web_resp *out, int is_css, const char *cache)
 {
 	size_t len = out->body.len;
 	char *body = kr_buf_detach(&out->body);
@@ -694,6 +864,8 @@ s_queue(struct MHD_Connection *conn, kr_web_resp *out, int is_css)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, out->allow);
 	if (out->authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->authenticate);
+	if (cache)
+		MHD_add_response_header(resp, "X-Kairan-Cache", cache);
 	rc = MHD_queue_response(conn, (unsigned)(out->status ? out->status : 200), resp);
 	MHD_destroy_response(resp);
 	free(out->disposition);
@@ -710,7 +882,7 @@ s_refuse(kr_web *w, struct MHD_Connection *conn, const char *path, int status, c
 	kr_web_req r = { .method = "GET", .path = path, .body = "", .base = w->actual };
 
 	kr_page_error(s_ctx(w), &r, &out, status, reason);
-	return s_queue(conn, &out, 0);
+	return s_queue(conn, &out, 0, NULL);
 }
 
 static enum MHD_Result
@@ -727,7 +899,8 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	kr_web_handler fn;
 	kr_web_ctx *c;
 	char *id = NULL, *sub = NULL, *arg = NULL, *base = NULL, *key = NULL;
-	uint64_t sv = 0;              /* the state's generation, for the render cache */
+	uint64_t sv = 0;              /* the version of what the page depends on, for the render cache */
+	int scope = -1;
 	double t0 = kr_monotonic_ms();
 	enum MHD_Result rc;
 	int hrc;
@@ -793,11 +966,12 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	r.base = base;
 	kr_error_clear();
 	if (m == M_GET && fn != kr_page_federation) {
-		sv = s_generation(w, c);
+		s_sync(w, c);
+		scope = s_scope(&r);
 		key = s_cache_key(&r);
-		if (s_cache_get(w, fn, &r, key, sv, &out)) {
+		if (s_cache_get(w, fn, &r, key, scope, &sv, &out)) {
 			log_debug("web: %s %s %d (%.1f ms, from the render cache)", method, url, out.status, kr_monotonic_ms() - t0);
-			rc = s_queue(conn, &out, fn == kr_page_css);
+			rc = s_queue(conn, &out, fn == kr_page_css, "hit");
 			goto done;
 		}
 	}
@@ -820,7 +994,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	if (key)
 		s_cache_put(w, key, sv, &out);
 	log_debug("web: %s %s %d (%.1f ms)", method, url, out.status, kr_monotonic_ms() - t0);
-	rc = s_queue(conn, &out, fn == kr_page_css);
+	rc = s_queue(conn, &out, fn == kr_page_css, key ? "miss" : NULL);
 done:
 	free(key);
 	free(id);
@@ -974,6 +1148,8 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->cache_lock, NULL);
 	pthread_cond_init(&w->cache_cond, NULL);
+	pthread_cond_init(&w->cache_done, NULL);
+	w->memo = kr_web_memo_new();
 	w->cache = kr_calloc(CACHE_ENTRIES, sizeof(s_cached));
 	for (size_t i = 0; i < CACHE_ENTRIES; i++)
 		w->cache[i].body = (kr_buf)KR_BUF_INIT;
@@ -1057,11 +1233,14 @@ kr_web_stop(kr_web **wp)
 	for (size_t i = 0; i < w->njobs; i++)
 		s_job_free(w->jobs[i]);
 	free(w->jobs);
+	kr_strv_free(w->snap, w->nsnap);
 	if (w->have_key) {
 		pthread_key_delete(w->key);
 		pthread_mutex_destroy(&w->lock);
 		pthread_mutex_destroy(&w->cache_lock);
 		pthread_cond_destroy(&w->cache_cond);
+		pthread_cond_destroy(&w->cache_done);
+		kr_web_memo_free(w->memo);
 	}
 	free(w->home);
 	free(w->url);

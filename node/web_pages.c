@@ -836,41 +836,22 @@ s_verdict(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
 	kr_web_fresh_clear(&f);
 }
 
-/* The head's own signature, verified now (kr_store_log checks it). */
-typedef struct {
-	int seen, ok;
-	char oid[KR_OID_HEX + 1];
-	int64_t time;
-} s_headsig;
-
-static int
-s_headsig_cb(const kr_commit_info *ci, void *arg)
-{
-	s_headsig *x = arg;
-
-	x->seen = 1;
-	x->ok = ci->signed_ok;
-	x->time = ci->time;
-	kr_hex(x->oid, ci->oid, KR_OID_LEN);
-	return 1;
-}
-
+/* The head's own signature, as checked (once per head commit: node/webdata.c). */
 static void
 s_headsig_html(kr_html *h, kr_web_ctx *c, const kr_state_item *it)
 {
-	s_headsig x = { 0 };
+	kr_web_headsig x;
 	char t[32];
 
-	kr_store_log(c->store, it->publisher, it->collection, 1, s_headsig_cb, &x);
-	kr_error_clear();
+	kr_web_head_signature(c, it->publisher, it->collection, &x);
 	if (!x.seen)
 		return;
 	kr_web_time(t, x.time);
 	kr_html_tag(h, "<p>");
 	if (x.ok)
-		kr_html_textf(h, "いま確認した先頭コミット %.12s（%s）の署名：有効。", x.oid, t);
+		kr_html_textf(h, "先頭コミット %.12s（%s）の署名：有効（このノードが検証）。", x.oid, t);
 	else
-		kr_html_textf(h, "いま確認した先頭コミット %.12s（%s）の署名：確認できません。ノードの管理者は kairan verify を実行してください。",
+		kr_html_textf(h, "先頭コミット %.12s（%s）の署名：確認できません。ノードの管理者は kairan verify を実行してください。",
 		    x.oid, t);
 	kr_html_tag(h, "</p>");
 }

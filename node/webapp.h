@@ -27,12 +27,23 @@ typedef struct {
 	int used;
 } kr_web_digest;
 
+/*
+ * What the web threads share besides the render cache (node/webdata.c):
+ * an item's 版の履歴 per (collection, path, the blob and commit its index
+ * row names) and a head commit's signature verdict per (publisher,
+ * collection, head). Under its own lock; NULL in a kr_web_ctx: no memo.
+ */
+typedef struct kr_web_memo kr_web_memo;
+kr_web_memo *kr_web_memo_new(void);
+void kr_web_memo_free(kr_web_memo *m);
+
 typedef struct {
 	const kr_web_conf *conf;
 	kr_state *state;
 	kr_store *store;
 	kr_web_digest digests[64];     /* export sizes and digests, per thread */
 	unsigned digest_clock;
+	kr_web_memo *memo;             /* shared by every web thread (web.c owns it) */
 } kr_web_ctx;
 
 typedef struct {

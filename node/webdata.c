@@ -3,11 +3,14 @@
  *
  * Composes kr_state_* (which items, which publishers), kr_store_* (the
  * signed files and their history) and kr_frontmatter_* (fields); holds no
- * state of its own except the per-thread digest cache in kr_web_ctx.
+ * state of its own except the per-thread digest cache in kr_web_ctx and
+ * the memo the web threads share (kr_web_memo: versions per index row,
+ * signature verdicts per head; bounded, least recently used out).
  * Runs on the web threads only.
  */
 #include "webdata.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +202,118 @@ s_hist_add(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, 
 	return 0;
 }
 
-int
-kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n)
+/* ---- the memo the web threads share ------------------------------------ */
+
+#define MEMO_HISTORIES 256             /* item pages whose versions are kept */
+#define MEMO_HEADS 64                  /* head commits whose signature verdict is kept */
+
+typedef struct {
+	char *key;                     /* publisher, collection, path, row commit, row blob */
+	kr_web_version *v;
+	size_t n;
+	unsigned used;
+} s_memo_hist;
+
+typedef struct {
+	char *key;                     /* publisher, collection, head commit */
+	kr_web_headsig sig;
+	unsigned used;
+} s_memo_head;
+
+struct kr_web_memo {
+	pthread_mutex_t lock;
+	s_memo_hist hist[MEMO_HISTORIES];
+	s_memo_head head[MEMO_HEADS];
+	unsigned clock;
+};
+
+kr_web_memo *
+kr_web_memo_new(void)
+{
+	kr_web_memo *m = kr_calloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+void
+kr_web_memo_free(kr_web_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < MEMO_HISTORIES; i++) {
+		free(m->hist[i].key);
+		kr_web_versions_free(m->hist[i].v, m->hist[i].n);
+	}
+	for (size_t i = 0; i < MEMO_HEADS; i++)
+		free(m->head[i].key);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static kr_web_version *
+s_versions_copy(const kr_web_version *v, size_t n)
+{
+	kr_web_version *c = n ? kr_calloc(n, sizeof(*c)) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i] = v[i];
+		c[i].version = s_dup(v[i].version);
+		c[i].edition = s_dup(v[i].edition);
+		c[i].updated = s_dup(v[i].updated);
+		c[i].notes = s_dup(v[i].notes);
+	}
+	return c;
+}
+
+/* Copies key's versions into *out (under the memo's lock); 0 when not kept. */
+static int
+s_memo_hist_get(kr_web_memo *m, const char *key, kr_web_version **out, size_t *n)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < MEMO_HISTORIES; i++) {
+		s_memo_hist *e = &m->hist[i];
+		if (e->key && strcmp(e->key, key) == 0) {
+			e->used = ++m->clock;
+			*out = s_versions_copy(e->v, e->n);
+			*n = e->n;
+			found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return found;
+}
+
+static void
+s_memo_hist_put(kr_web_memo *m, const char *key, const kr_web_version *v, size_t n)
+{
+	s_memo_hist *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = &m->hist[0];
+	for (size_t i = 0; i < MEMO_HISTORIES; i++) {
+		if (m->hist[i].key && strcmp(m->hist[i].key, key) == 0) {
+			e = &m->hist[i];
+			break;
+		}
+		if (m->hist[i].used < e->used)
+			e = &m->hist[i];
+	}
+	free(e->key);
+	kr_web_versions_free(e->v, e->n);
+	e->key = kr_strdup(key);
+	e->v = s_versions_copy(v, n);
+	e->n = n;
+	e->used = ++m->clock;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The walk itself: every commit of the collection, newest first. */
+static int
+s_history_walk(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n)
 {
 	s_hist h = { 0 };
 	int rc;
@@ -235,6 +348,90 @@ kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, siz
 	*out = h.v;
 	*n = h.n;
 	return 0;
+}
+
+int
+kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n)
+{
+	char *key = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (c->memo && it->commit && it->blob) {
+		key = kr_sprintf("%s\n%s\n%s\n%s\n%s", it->publisher, it->collection, it->path, it->commit, it->blob);
+		if (s_memo_hist_get(c->memo, key, out, n)) {
+			free(key);
+			return 0;
+		}
+	}
+	rc = s_history_walk(c, it, out, n);
+	/*
+	 * Kept only when the walk ends where the row does: were the row ahead
+	 * of the repository's head (never, as replication writes the objects
+	 * first, but a kept answer must not hide a version), it is walked again.
+	 */
+	if (rc == 0 && key && *n && (*out)[0].present && strcmp((*out)[0].blob, it->blob) == 0)
+		s_memo_hist_put(c->memo, key, *out, *n);
+	free(key);
+	return rc;
+}
+
+static int
+s_headsig_cb(const kr_commit_info *ci, void *arg)
+{
+	kr_web_headsig *x = arg;
+
+	x->seen = 1;
+	x->ok = ci->signed_ok;
+	x->time = ci->time;
+	kr_hex(x->oid, ci->oid, KR_OID_LEN);
+	return 1;
+}
+
+void
+kr_web_head_signature(kr_web_ctx *c, const char *pub, const char *coll, kr_web_headsig *out)
+{
+	uint8_t head[KR_OID_LEN];
+	char hex[KR_OID_HEX + 1];
+	char *key = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (c->memo && kr_store_head(c->store, pub, coll, head) == 0) {
+		kr_hex(hex, head, KR_OID_LEN);
+		key = kr_sprintf("%s\n%s\n%s", pub, coll, hex);
+		pthread_mutex_lock(&c->memo->lock);
+		for (size_t i = 0; i < MEMO_HEADS; i++) {
+			s_memo_head *e = &c->memo->head[i];
+			if (e->key && strcmp(e->key, key) == 0) {
+				e->used = ++c->memo->clock;
+				*out = e->sig;
+				pthread_mutex_unlock(&c->memo->lock);
+				free(key);
+				return;
+			}
+		}
+		pthread_mutex_unlock(&c->memo->lock);
+	}
+	kr_error_clear();
+	kr_store_log(c->store, pub, coll, 1, s_headsig_cb, out);
+	kr_error_clear();
+	/* kept under the head it checked (the head may have moved between the two reads) */
+	if (key && out->seen && strcmp(out->oid, hex) == 0) {
+		s_memo_head *e;
+		pthread_mutex_lock(&c->memo->lock);
+		e = &c->memo->head[0];
+		for (size_t i = 1; i < MEMO_HEADS; i++)
+			if (c->memo->head[i].used < e->used)
+				e = &c->memo->head[i];
+		free(e->key);
+		e->key = key;
+		key = NULL;
+		e->sig = *out;
+		e->used = ++c->memo->clock;
+		pthread_mutex_unlock(&c->memo->lock);
+	}
+	free(key);
 }
 
 int

@@ -65,8 +65,26 @@ typedef struct {
 
 #define KR_WEB_MAX_VERSIONS 200
 
+/*
+ * The versions of it's file, newest first. Walking a collection's history
+ * loads every commit's tree (megabytes for 100,000 cases), so the answer
+ * is kept in c->memo under the blob and commit of it's index row: the
+ * history of a path changes only when the path does, and the row then
+ * names another blob or commit (a later commit to other paths keeps it).
+ */
 int kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n);
 void kr_web_versions_free(kr_web_version *v, size_t n);
+/* A collection's head commit and its signature as checked (SSHSIG by the publisher's key). */
+typedef struct {
+	int seen;                      /* 0: no head (nothing published yet) */
+	int ok;                        /* the signature verifies */
+	char oid[KR_OID_HEX + 1];
+	int64_t time;
+} kr_web_headsig;
+
+/* Checked once per head in c->memo: a commit's signature never changes. */
+void kr_web_head_signature(kr_web_ctx *c, const char *pub, const char *coll, kr_web_headsig *out);
+
 /* The file as it was in version v. */
 int kr_web_version_text(kr_web_ctx *c, const kr_state_item *it, const kr_web_version *v, kr_buf *out);
 

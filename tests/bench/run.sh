@@ -5,6 +5,7 @@ set -eu
 : "${KAIRAN:?run through make bench}" "${TOOLS:?run through make bench}"
 K=$KAIRAN
 B=$(mktemp -d /tmp/kairan-bench.XXXXXX)
+BD=$(cd "$(dirname "$0")" && pwd)   # the scripts beside this one (before the cd below: $0 may be relative)
 P=${BENCH_PORT:-31000}
 NSUBS=${BENCH_SUBSCRIBERS:-100}
 pids=""
@@ -27,8 +28,13 @@ echo
 # BENCH_ONLY=search runs only the search section (6); BENCH_ONLY=publish
 # sections 1-3 (publish -> replica, start-up, pack bytes, idle RSS),
 # BENCH_ONLY=firstsync the throughput and first-sync section (4),
-# BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates).
+# BENCH_ONLY=memory section 7 (a town node after 100 and 1,000 updates),
+# BENCH_ONLY=web the web pages alone (tests/bench/web.sh; BENCH_WEB_ITEMS=100000 for one size).
 only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+if [ "${BENCH_ONLY:-}" = web ]; then
+	sh "$BD/web.sh"
+	exit $?
+fi
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }   # what the process alone holds
 fds() { ls "/proc/$1/fd" | wc -l; }
@@ -147,7 +153,7 @@ ms=$("$TOOLS/benchsub" fanout "$K" pub fanout.md $eps)
 echo "one hub, $NSUBS subscriber nodes (real processes): all verified one new item in $ms ms  [target 500 within 2 s]"
 echo "  hub RSS with $NSUBS subscribers: $(rss_kb "$HUBPID") kB  [target <= 150 MB with 500]"
 echo
-sh "$(dirname "$0")/curve.sh"
+sh "$BD/curve.sh"
 fi
 
 # --- 7. memory of a town node over 1,000 replicated updates --------------
@@ -195,8 +201,8 @@ echo "kairan beside in-process Groonga on the same corpus and queries (count + t
 sed '$d; s/^/  /' "$B/search.out"
 # (SQLite's trigram tokenizer as a second baseline: build/tests/searchbench DIR N Q)
 if [ "${BENCH_ONLY:-}" != search ]; then
-sh "$(dirname "$0")/web.sh"
-sh "$(dirname "$0")/federation.sh"
+sh "$BD/web.sh"
+sh "$BD/federation.sh"
 fi
 tail -n 1 "$B/search.out"
 fi
