@@ -51,11 +51,15 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 PKG_LIBS += -lm
 # Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the 45 loaded
 # libraries in load order, and that search was 90% of `kairan --version`. Loaded first, the libraries
-# most lookups end in (libc; libstdc++, under libzmq; libcrypto; gnutls, under libmicrohttpd; sqlite)
+# most lookups end in (libc; libstdc++, under libzmq; libcrypto; sqlite)
 # answer them at once: callgrind counts 25% fewer start-up instructions. Nothing else changes: the same
 # libraries, and none of them defines another's symbols.
-# (--no-as-needed: libstdc++ and gnutls are loaded in any case, libzmq and libmicrohttpd need them)
-STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lstdc++ -lcrypto -lgnutls -lsqlite3 -lm -lgcc_s -Wl,--pop-state
+# (--no-as-needed: libstdc++ is loaded in any case, libzmq needs it)
+STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lstdc++ -lcrypto -lsqlite3 -lm -lgcc_s -Wl,--pop-state
+# kairan itself does not link libmicrohttpd: node/web.c loads it (dlopen, by this soname) when the pages
+# start, so the other commands do not load it and its nine libraries (gnutls and its chain).
+MHD_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libmicrohttpd)/libmicrohttpd.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS))) -lpthread -lm
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -162,6 +166,8 @@ $(BUILD)/%.o: %.c $(PB).h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+$(BUILD)/node/web.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DKR_MHD_SONAME='"$(MHD_SONAME)"')
+
 # The default policy is text (policies/default.policy), compiled in as a string.
 $(BUILD)/policies/default_policy.c: policies/default.policy
 	@mkdir -p $(dir $@)
@@ -176,7 +182,7 @@ $(BUILD)/libkairan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/kairan: $(CLI_OBJ) $(BUILD)/libkairan.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(STARTUP_LIBS) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(STARTUP_LIBS) $(KAIRAN_LIBS)
 
 $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(BUILD)/libkairan.a
 	@mkdir -p $(dir $@)

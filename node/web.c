@@ -44,11 +44,63 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <microhttpd.h>
 
 #include "html.h"
 #include "log.h"
 #include "webapp.h"
+
+/*
+ * libmicrohttpd is loaded when the pages start, not by every command: it
+ * brings nine shared libraries (gnutls and its chain) that only `serve`
+ * uses, and every `kairan` process paid for mapping and relocating them
+ * (issue 13, start-up). The pointers keep the header's types, so calls
+ * are checked as before; the names below stand for them.
+ */
+#ifndef KR_MHD_SONAME
+#define KR_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+#define MHD_FUNCTIONS(X) X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_get_daemon_info) \
+	X(MHD_get_connection_info) X(MHD_lookup_connection_value) X(MHD_get_connection_values_n) \
+	X(MHD_add_response_header) X(MHD_create_response_from_buffer) X(MHD_queue_response) \
+	X(MHD_destroy_response)
+#define X(f) static __typeof__(f) *p_##f;
+MHD_FUNCTIONS(X)
+#undef X
+static pthread_once_t s_mhd_once = PTHREAD_ONCE_INIT;
+static char s_mhd_error[256];
+
+static void
+s_mhd_load(void)
+{
+	void *so = dlopen(KR_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!so) {
+		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s", dlerror());
+		return;
+	}
+	void *sym;
+	/* a data pointer to a function pointer: by memcpy, as POSIX's dlsym page allows, not by a cast */
+#define X(f) \
+	if (!(sym = dlsym(so, #f))) { \
+		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s: no %s", KR_MHD_SONAME, #f); \
+		return; \
+	} \
+	memcpy(&p_##f, &sym, sizeof(sym));
+	MHD_FUNCTIONS(X)
+#undef X
+}
+#define MHD_start_daemon p_MHD_start_daemon
+#define MHD_stop_daemon p_MHD_stop_daemon
+#define MHD_get_daemon_info p_MHD_get_daemon_info
+#define MHD_get_connection_info p_MHD_get_connection_info
+#define MHD_lookup_connection_value p_MHD_lookup_connection_value
+#define MHD_get_connection_values_n p_MHD_get_connection_values_n
+#define MHD_add_response_header p_MHD_add_response_header
+#define MHD_create_response_from_buffer p_MHD_create_response_from_buffer
+#define MHD_queue_response p_MHD_queue_response
+#define MHD_destroy_response p_MHD_destroy_response
 
 #define MAX_PARAMS 64
 #define SCOPES 100                     /* prefectures: the first two digits of an lg_code */
@@ -1115,6 +1167,12 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	*out = NULL;
 	if ((rc = s_split_url(conf->url, &host, &port)) < 0)
 		goto done;
+	pthread_once(&s_mhd_once, s_mhd_load);
+	if (s_mhd_error[0]) {
+		rc = kr_error(KR_ERROR, "web pages: cannot load libmicrohttpd (%s; Debian package libmicrohttpd12)",
+		    s_mhd_error);
+		goto done;
+	}
 	w->conf = *conf;
 	w->conf.home = w->home = kr_strdup(conf->home);
 	w->conf.url = w->url = kr_strdup(conf->url);
