@@ -202,6 +202,8 @@ kr_store_open(kr_store **out, const char *home)
 		 */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 << 20));
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)128);
+		/* and pack windows mapped at once, all repos together (default 8 GB) */
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)64 << 20);
 	}
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(home);
