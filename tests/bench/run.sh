@@ -214,7 +214,7 @@ echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 NSAME=${BENCH_SAME_UPDATES:-1000}
 if [ "$NSAME" -gt 0 ]; then
 mkdir m3
-i=0; while [ $i -lt "$NSAME" ]; do item 372081 "m-$((i % 10))" 4000 | sed "s/^version: 1.0.0/version: 1.1.$i/; \$s/\$/ 版$i/" >m3/lat-$i.md; i=$((i + 1)); done
+i=0; while [ $i -lt "$NSAME" ]; do item 372081 "m-$((i % 10))" 4000 | sed "s/^version: 1.0.0/version: 1.1.$i\nversion_notes: 測定のための改訂 $i/; \$s/\$/ 版$i/" >m3/lat-$i.md; i=$((i + 1)); done
 n3=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" "$NSAME" m3 "$MPEP" || true)
 sleep 2
 r2k=$(rss_kb $MPID)
