@@ -51,10 +51,18 @@
  * beacon whose digest differs from the one the last snapshot returned
  * triggers another snapshot.
  *
- * Long running: every thread tidies about once a second (s_tidy): libgit2
- * caches and packs (replaced ones included), its SQLite page cache, and
- * malloc_trim; so descriptors, mappings and RSS follow what the node holds,
- * not how many updates it has seen.
+ * Long running: every thread tidies about once a second while it works or
+ * holds repos open (s_tidy): libgit2 caches and packs (replaced ones
+ * included), its SQLite page cache, and malloc_trim; so descriptors,
+ * mappings and RSS follow what the node holds, not how many updates it has
+ * seen.
+ *
+ * Idle: no thread wakes on a timer of its own. The loop sleeps until a
+ * message or its nearest deadline (next beacon, a peer's hello retry, a
+ * cached pack's expiry, a busy summary, the systemd watchdog, a tidy);
+ * workers sleep until a job or "stop"; a signal wakes the loop through
+ * s_sigpipe. An idle town wakes for its beacons and its peers' and little
+ * else (tests/t0083).
  *
  * Stopping: SIGTERM/SIGINT are taken by the loop thread only; it tells the
  * workers (a message, and a flag that peer.c looks at every 100 ms while it
@@ -106,44 +114,77 @@
 #define REPO_IDLE_MS 30000           /* repos unused this long are closed */
 #define STOP_GRACE_MS 1500
 #define BUSY_LOG_MS 10000            /* refusals are summed up in the log this often */
+/*
+ * SQLite connections of the loop and the replication workers: state.db not
+ * mapped (each connection's mapping counts again in RSS and grows with the
+ * file: +6 MB over 900 new items), a page cache of DB_CACHE_KB freed after
+ * work. The pool workers keep kr_state_open's mapping: searches read
+ * through it.
+ */
+#define DB_CACHE_KB 1024
+#define ARENAS_MAX 2                 /* malloc arenas for ~12 threads that mostly sleep */
 
 static atomic_int s_signalled;  /* SIGTERM or SIGINT arrived */
 static atomic_int s_stopping;   /* tells every thread to stop (outlives kr_serve) */
 static struct timespec s_signalled_at;
+static int s_sigpipe[2] = { -1, -1 };  /* the handler writes, the loop polls: no signal is missed between two polls */
 
 static void
 s_on_signal(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	if (!atomic_load(&s_signalled))
 		clock_gettime(CLOCK_MONOTONIC, &s_signalled_at);   /* async-signal-safe */
 	atomic_store(&s_signalled, 1);
+	if (s_sigpipe[1] >= 0)
+		(void)!write(s_sigpipe[1], "", 1);
+	errno = saved;
+}
+
+/* What a thread has to tidy and when (s_tidy). */
+typedef struct {
+	double last;                 /* when it last tidied */
+	int open;                    /* its store still holds repos open */
+	int dirty;                   /* work done since it last tidied */
+} s_tidy_state;
+
+static long
+s_ms_until(double at, double now)
+{
+	return at <= now ? 0 : (long)(at - now) + 1;
 }
 
 /*
- * What a long-running thread does about once a second, busy or idle: its
- * store drops libgit2's caches and packs (replaced ones included) and
- * closes repos unused for REPO_IDLE_MS, its SQLite connection frees its
- * page cache (which otherwise fills up to its limit as state.db grows),
- * and memory freed since (a pack of a whole history, a large apply) goes
- * back to the system, so the node's RSS follows what it holds, not what it
- * once held or how many updates it has seen.
+ * What a long-running thread does about once a second while it works or
+ * holds repos open (REPO_IDLE_MS after its last use of one): its store
+ * drops libgit2's caches and packs (replaced ones included, so no thread
+ * keeps a deleted pack mapped) and closes repos unused for REPO_IDLE_MS;
+ * after work, its SQLite connection frees its page cache (which otherwise
+ * fills up to its limit as state.db grows) and memory freed since (a pack
+ * of a whole history, a large apply) goes back to the system, so the
+ * node's RSS follows what it holds, not what it once held or how many
+ * updates it has seen. Returns the thread's poll timeout: the milliseconds
+ * until it has something to tidy, -1 when nothing (an idle thread with no
+ * repo open sleeps until a message comes).
  */
-static void
-s_tidy(kr_store *st, kr_state *db, double *last, int *dirty)
+static long
+s_tidy(kr_store *st, kr_state *db, s_tidy_state *t)
 {
 	double now = kr_monotonic_ms();
 
-	if (now - *last < IDLE_MS)
-		return;
-	if (st)
-		kr_store_sweep(st, REPO_IDLE_MS);
-	if (db && *dirty)
-		kr_state_release_memory(db);
-	if (*dirty)
-		malloc_trim(0);
-	*last = now;
-	*dirty = 0;
+	if ((t->dirty || t->open) && now - t->last >= IDLE_MS) {
+		int open = st && kr_store_sweep(st, REPO_IDLE_MS) >= 0;
+		if (db && t->dirty)
+			kr_state_release_memory(db);
+		if (t->dirty || !open)
+			malloc_trim(0);
+		t->last = now;
+		t->dirty = 0;
+		t->open = open;
+	}
+	return t->dirty || t->open ? s_ms_until(t->last + IDLE_MS, now) : -1;
 }
 
 /* ---- frames ---------------------------------------------------------- */
@@ -483,20 +524,18 @@ static void *
 s_worker_main(void *arg)
 {
 	s_worker *w = arg;
-	double tidied = 0;
-	int dirty = 0;
+	s_tidy_state tidy = { 0 };
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;
 		zmq_pollitem_t it = { w->pipe, 0, ZMQ_POLLIN, 0 };
-		int n = zmq_poll(&it, 1, IDLE_MS);
+		/* no timer of its own: a job or "stop" wakes it */
+		int n = zmq_poll(&it, 1, s_tidy(w->h.store, w->h.state, &tidy));
 
 		if (n < 0 && zmq_errno() != EINTR)
 			break;
-		if (n <= 0) {
-			s_tidy(w->h.store, w->h.state, &tidied, &dirty);
+		if (n <= 0)
 			continue;
-		}
 		if (s_recv_frames(w->pipe, &f) < 0)
 			continue;
 		if (s_frame_is(&f, 0, "stop")) {
@@ -519,8 +558,7 @@ s_worker_main(void *arg)
 		/* the loop may give this worker's peer to another worker once all its jobs are done */
 		s_sends(w->pipe, "done", NULL, NULL, 0);
 		s_frames_close(&f);
-		dirty = 1;
-		s_tidy(w->h.store, w->h.state, &tidied, &dirty);
+		tidy.dirty = 1;
 	}
 	while (w->conns) {
 		s_wconn *c = w->conns;
@@ -771,20 +809,18 @@ static void *
 s_pool_main(void *arg)
 {
 	s_poolw *w = arg;
-	double tidied = 0;
-	int dirty = 0;
+	s_tidy_state tidy = { 0 };
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;
 		zmq_pollitem_t it = { w->pipe, 0, ZMQ_POLLIN, 0 };
-		int n = zmq_poll(&it, 1, IDLE_MS);
+		/* no timer of its own: a job or "stop" wakes it */
+		int n = zmq_poll(&it, 1, s_tidy(w->store, w->state, &tidy));
 
 		if (n < 0 && zmq_errno() != EINTR)
 			break;
-		if (n <= 0) {
-			s_tidy(w->store, w->state, &tidied, &dirty);
+		if (n <= 0)
 			continue;
-		}
 		if (s_recv_frames(w->pipe, &f) < 0)
 			continue;
 		if (s_frame_is(&f, 0, "stop")) {
@@ -795,10 +831,9 @@ s_pool_main(void *arg)
 			s_job job;
 			memcpy(&job, zmq_msg_data(&f.part[0]), sizeof(job));
 			s_pool_job(w, &job, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]));
-			dirty = 1;
+			tidy.dirty = 1;
 		}
 		s_frames_close(&f);
-		s_tidy(w->store, w->state, &tidied, &dirty);
 	}
 	s_sends(w->pipe, "stopped", NULL, NULL, 0);
 	return NULL;
@@ -2176,23 +2211,59 @@ s_bind(s_server *s, int type, const char *ep, const char *domain, char **actual)
 /* ---- start and stop ---------------------------------------------------- */
 
 /*
+ * How long the loop may sleep when no message comes: until the nearest of
+ * the next beacon, a hello retry of a peer that is down, a cached pack's
+ * expiry (checked at most every IDLE_MS, since `expired`), the summary of
+ * refused requests, the systemd watchdog ping, and the tidy (tidy_ms, -1:
+ * none). Never a fixed tick: an idle node wakes for its beacons.
+ */
+static long
+s_loop_timeout(s_server *s, double now, double expired, long tidy_ms)
+{
+	double at = s->next_beacon;
+	long ms, dog;
+
+	for (size_t i = 0; i < s->npeers; i++)
+		if (!s->peers[i].up && !s->peers[i].busy && s->peers[i].retry_at < at)
+			at = s->peers[i].retry_at;
+	for (s_pack *p = s->cache.head; p; p = p->next) {
+		double due = p->used + PACK_IDLE_MS;
+		if (due < expired + IDLE_MS)
+			due = expired + IDLE_MS;
+		if (p->ready && due < at)
+			at = due;
+	}
+	if ((s->busy_queue || s->busy_credit || s->busy_replies || s->dropped) && s->busy_logged + BUSY_LOG_MS < at)
+		at = s->busy_logged + BUSY_LOG_MS;
+	ms = s_ms_until(at, now);
+	if (tidy_ms >= 0 && tidy_ms < ms)
+		ms = tidy_ms;
+	if ((dog = kr_service_watchdog_ms()) >= 0 && dog < ms)
+		ms = dog;
+	return ms;
+}
+
+/*
  * The loop: until SIGTERM/SIGINT, or a poll failure (returned). Replies
  * from the pool come first in each round: they free queue room.
  */
 static int
 s_run(s_server *s)
 {
-	double tidied = 0;
-	int dirty = 0, rc = 0;
+	s_tidy_state tidy = { 0 };
+	double expired = 0;
+	long tidy_ms = -1;
+	int rc = 0;
 
 	while (!atomic_load(&s_signalled) && !s->restart) {
-		zmq_pollitem_t items[2 + REPL_WORKERS + 64 + 256];
+		zmq_pollitem_t items[3 + REPL_WORKERS + 64 + 256];
 		size_t n = 0, first_rw, first_pool, first_sub;
 		double now = kr_monotonic_ms();
 		long timeout;
 
 		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ s->control, 0, s->control ? ZMQ_POLLIN : 0, 0 };
+		items[n++] = (zmq_pollitem_t){ NULL, s_sigpipe[0], ZMQ_POLLIN, 0 };
 		first_rw = n;
 		for (int i = 0; i < s->nrw; i++)
 			items[n++] = (zmq_pollitem_t){ s->rw[i].pipe, 0, ZMQ_POLLIN, 0 };
@@ -2202,11 +2273,7 @@ s_run(s_server *s)
 		first_sub = n;
 		for (size_t i = 0; i < s->npeers && n < sizeof(items) / sizeof(items[0]); i++)
 			items[n++] = (zmq_pollitem_t){ s->peers[i].sub, 0, s->peers[i].sub ? ZMQ_POLLIN : 0, 0 };
-		timeout = (long)(s->next_beacon - now);
-		if (timeout < 0)
-			timeout = 0;
-		if (timeout > 500)
-			timeout = 500;
+		timeout = s_loop_timeout(s, now, expired, tidy_ms);
 		if (zmq_poll(items, (int)n, timeout) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -2221,22 +2288,33 @@ s_run(s_server *s)
 				s_handle_request(s);
 		if (items[1].revents & ZMQ_POLLIN)
 			s_handle_control(s);
+		if (items[2].revents & ZMQ_POLLIN) {
+			char drain[16];
+			while (read(s_sigpipe[0], drain, sizeof(drain)) > 0)
+				;
+			continue;
+		}
 		for (size_t i = first_rw; i < first_pool; i++)
 			if (items[i].revents & ZMQ_POLLIN)
 				s_handle_worker(s, &s->rw[i - first_rw]);
 		for (size_t i = first_sub; i < n; i++)
 			if ((items[i].revents & ZMQ_POLLIN) && i - first_sub < s->npeers)
 				s_handle_sub(s, &s->peers[i - first_sub]);
-		dirty = 1;
+		/* beacons from peers alone leave nothing to tidy */
+		for (size_t i = 0; i < first_sub; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				tidy.dirty = 1;
 		now = kr_monotonic_ms();
 		if (now >= s->next_beacon) {
 			s_maybe_resign(s);
 			s_beacon(s);
 			s->next_beacon = now + s->h->cfg.beacon_ms;
 		}
-		if (now - tidied >= IDLE_MS)
+		if (now - expired >= IDLE_MS) {
 			s_cache_expire(&s->cache, now);
-		s_tidy(s->h->store, s->h->state, &tidied, &dirty);
+			expired = now;
+		}
+		tidy_ms = s_tidy(s->h->store, s->h->state, &tidy);
 		s_log_busy(s, now);
 		kr_service_watchdog();
 		for (size_t i = 0; i < s->npeers; i++)
@@ -2387,7 +2465,11 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	 * where what stays allocated around them keeps the pages resident.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	/* one arena per thread otherwise, each keeping what its thread once used */
+	mallopt(M_ARENA_MAX, ARENAS_MAX);
 	s.h = h;
+	if (kr_state_bound_memory(h->state, 0, DB_CACHE_KB) < 0)
+		log_warnx("%s", kr_errmsg());
 	s.cache.budget = h->cfg.pack_cache_bytes;
 	s.cache.alias = kr_calloc(ALIAS_MAX, sizeof(s_alias));
 	s.zctx = zmq_ctx_new();
@@ -2404,6 +2486,10 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	if (s_sigpipe[0] < 0 && pipe2(s_sigpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = kr_error(KR_EIO, "serve: cannot make the signal pipe: %s", strerror(errno));
+		goto done;
+	}
 
 	if (kr_control_poke(h, "ping", 300) == 0) {
 		rc = kr_error(KR_EEXISTS, "another kairan serve is already running on %s", h->home);
@@ -2453,6 +2539,8 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 			s.nrw++;
 			goto done;
 		}
+		if (kr_state_bound_memory(r->w->h.state, 0, DB_CACHE_KB) < 0)
+			log_warnx("replication worker %d: %s", s.nrw, kr_errmsg());
 		if (pthread_create(&r->thread, NULL, s_worker_main, r->w) != 0) {
 			rc = kr_error(KR_ERROR, "cannot start a replication worker");
 			s.nrw++;

@@ -107,6 +107,18 @@ kr_service_watchdog(void)
 	s_last_ping = now;
 }
 
+long
+kr_service_watchdog_ms(void)
+{
+	uint64_t now, due;
+
+	if (!s_watchdog_usec)
+		return -1;
+	now = s_now_usec();
+	due = s_last_ping + s_watchdog_usec / 2;
+	return due <= now ? 0 : (long)((due - now) / 1000) + 1;
+}
+
 void
 kr_service_stopping(void)
 {

@@ -15,6 +15,8 @@ void kr_service_ready(const char *status);
  * node restarted.
  */
 void kr_service_watchdog(void);
+/* Milliseconds until kr_service_watchdog has a ping to send (0: now), -1 when no watchdog is asked for. */
+long kr_service_watchdog_ms(void);
 /* STOPPING=1: shutting down on SIGTERM. */
 void kr_service_stopping(void);
 /* RELOADING=1: stopping to execute itself again (same PID); READY=1 follows. */

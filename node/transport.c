@@ -831,6 +831,7 @@ typedef struct {
 struct kr_guard {
 	void *zap;                     /* REP on ZAP_EP */
 	int udp;                       /* introductions, -1: none */
+	int wake[2];                   /* kr_guard_stop writes: the thread sleeps without a timeout */
 	pthread_t thread;
 	int started;
 	atomic_int stop;
@@ -1066,16 +1067,18 @@ s_guard_main(void *arg)
 	kr_guard *g = arg;
 
 	while (!atomic_load(&g->stop)) {
-		zmq_pollitem_t it[2] = { { g->zap, 0, ZMQ_POLLIN, 0 }, { NULL, g->udp, ZMQ_POLLIN, 0 } };
-		int n = g->udp >= 0 ? 2 : 1;
-		if (zmq_poll(it, n, 200) < 0) {
+		/* no timeout: a handshake, an introduction or kr_guard_stop wakes it */
+		zmq_pollitem_t it[3] = { { g->zap, 0, ZMQ_POLLIN, 0 }, { NULL, g->wake[0], ZMQ_POLLIN, 0 },
+			{ NULL, g->udp, ZMQ_POLLIN, 0 } };
+		int n = g->udp >= 0 ? 3 : 2;
+		if (zmq_poll(it, n, -1) < 0) {
 			if (zmq_errno() == ETERM)
 				break;
 			continue;
 		}
 		if (it[0].revents & ZMQ_POLLIN)
 			s_zap_answer(g);
-		if (n > 1 && (it[1].revents & ZMQ_POLLIN))
+		if (n > 2 && (it[2].revents & ZMQ_POLLIN))
 			s_intro_answer(g);
 	}
 	return NULL;
@@ -1092,6 +1095,12 @@ kr_guard_start(kr_guard **out, void *zctx)
 		return 0;
 	g = kr_calloc(1, sizeof(*g));
 	g->udp = -1;
+	g->wake[0] = g->wake[1] = -1;
+	if (pipe2(g->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int rc = kr_error(KR_EIO, "cannot make the ZAP handler's wake pipe: %s", strerror(errno));
+		kr_guard_stop(&g);
+		return rc;
+	}
 	g->zap = zmq_socket(zctx, ZMQ_REP);
 	zmq_setsockopt(g->zap, ZMQ_LINGER, &linger, sizeof(linger));
 	if (!g->zap || zmq_bind(g->zap, ZAP_EP) < 0) {
@@ -1166,6 +1175,8 @@ kr_guard_stop(kr_guard **gp)
 	if (!g)
 		return;
 	atomic_store(&g->stop, 1);
+	if (g->wake[1] >= 0)
+		(void)!write(g->wake[1], "", 1);
 	if (g->started)
 		pthread_join(g->thread, NULL);
 	if (g->started)
@@ -1174,6 +1185,9 @@ kr_guard_stop(kr_guard **gp)
 		zmq_close(g->zap);
 	if (g->udp >= 0)
 		close(g->udp);
+	for (int i = 0; i < 2; i++)
+		if (g->wake[i] >= 0)
+			close(g->wake[i]);
 	if (g->fed_have)
 		kr_membership_clear(&g->fed);
 	s_admitted_free(g);

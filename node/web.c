@@ -119,6 +119,7 @@ struct kr_web {
 	s_conn *conns;
 	pthread_t watchdog;
 	int have_watchdog, stopping;
+	pthread_cond_t dog_cond;       /* wakes the watchdog: a first connection, stop */
 	pthread_mutex_t cache_lock;
 	pthread_cond_t cache_cond;     /* a refresh was queued */
 	pthread_cond_t cache_done;     /* a render ended (s_cache_put, the refresher) */
@@ -1095,6 +1096,8 @@ s_connection(void *cls, struct MHD_Connection *conn, void **socket_context, enum
 			w->conns->prev = c;
 		w->conns = c;
 		*socket_context = c;
+		if (!c->next)
+			pthread_cond_signal(&w->dog_cond);
 	} else if (c) {
 		/* libmicrohttpd closes the socket only after this returns: the fd is never reused under us */
 		if (c->prev)
@@ -1116,12 +1119,14 @@ s_watchdog(void *arg)
 	kr_web *w = arg;
 	double deadline = w->conf.timeout_s * 1000.0;
 
-	for (;;) {
+	pthread_mutex_lock(&w->lock);
+	while (!w->stopping) {
 		size_t n = 0;
-		pthread_mutex_lock(&w->lock);
-		if (w->stopping) {
-			pthread_mutex_unlock(&w->lock);
-			break;
+		struct timespec ts;
+		if (!w->conns) {
+			/* nothing to watch: an idle node's watchdog sleeps until a connection comes */
+			pthread_cond_wait(&w->dog_cond, &w->lock);
+			continue;
 		}
 		for (s_conn *c = w->conns; c; c = c->next) {
 			if (!c->in_request && !c->shut && c->fd >= 0 && kr_monotonic_ms() - c->mark > deadline) {
@@ -1130,11 +1135,17 @@ s_watchdog(void *arg)
 				n++;
 			}
 		}
-		pthread_mutex_unlock(&w->lock);
 		if (n)
 			log_debug("web: closed %zu connection(s) whose request headers took over %u s", n, w->conf.timeout_s);
-		usleep(250 * 1000);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&w->dog_cond, &w->lock, &ts);
 	}
+	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
@@ -1208,6 +1219,7 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	pthread_cond_init(&w->cache_cond, NULL);
 	pthread_cond_init(&w->cache_done, NULL);
 	w->memo = kr_web_memo_new();
+	pthread_cond_init(&w->dog_cond, NULL);
 	w->cache = kr_calloc(CACHE_ENTRIES, sizeof(s_cached));
 	for (size_t i = 0; i < CACHE_ENTRIES; i++)
 		w->cache[i].body = (kr_buf)KR_BUF_INIT;
@@ -1270,6 +1282,7 @@ kr_web_stop(kr_web **wp)
 	if (w->have_watchdog) {
 		pthread_mutex_lock(&w->lock);
 		w->stopping = 1;
+		pthread_cond_signal(&w->dog_cond);
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->watchdog, NULL);
 	}
@@ -1299,6 +1312,7 @@ kr_web_stop(kr_web **wp)
 		pthread_cond_destroy(&w->cache_cond);
 		pthread_cond_destroy(&w->cache_done);
 		kr_web_memo_free(w->memo);
+		pthread_cond_destroy(&w->dog_cond);
 	}
 	free(w->home);
 	free(w->url);

@@ -576,6 +576,17 @@ kr_state_release_memory(kr_state *st)
 }
 
 int
+kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb)
+{
+	char pragma[96];
+
+	snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA cache_size=-%d;", mmap_bytes, cache_kb);
+	if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
+		return s_dberr(st, "bounding memory");
+	return 0;
+}
+
+int
 kr_state_begin(kr_state *st)
 {
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)

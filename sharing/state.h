@@ -35,6 +35,14 @@ int kr_state_backup(kr_state *st, const char *dest);
 void kr_state_destroy(kr_state **sp);
 /* Frees the page cache this connection holds (long-running threads, when idle). */
 void kr_state_release_memory(kr_state *st);
+/*
+ * Bounds what this connection holds however large state.db grows (a
+ * long-running process with several connections): at most mmap_bytes of
+ * state.db mapped (0: reads copy pages into the page cache instead; every
+ * mapping counts again in the process's RSS), at most cache_kb of page
+ * cache. kr_state_open's defaults suit a short command and searches.
+ */
+int kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb);
 int kr_state_begin(kr_state *st);
 int kr_state_commit(kr_state *st);
 void kr_state_rollback(kr_state *st);

@@ -203,6 +203,8 @@ kr_store_open(kr_store **out, const char *home)
 		 */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 << 20));
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)128);
+		/* and pack windows mapped at once, all repos together (default 8 GB) */
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)64 << 20);
 	}
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(home);
@@ -299,10 +301,11 @@ s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repos
 	return 0;
 }
 
-void
+long
 kr_store_sweep(kr_store *s, int idle_ms)
 {
 	double now = kr_monotonic_ms();
+	long next = -1;
 
 	for (s_repo **pp = &s->repos; *pp;) {
 		s_repo *r = *pp;
@@ -310,12 +313,16 @@ kr_store_sweep(kr_store *s, int idle_ms)
 			*pp = r->next;
 			s_repo_free(r);
 		} else {
+			long left = (long)(r->used + idle_ms - now) + 1;
 			/* parsed commits and trees pile up with every update served */
 			git_repository__cleanup(r->repo);
 			s_pack_mtime(r->packdir, &r->pack_mtime);
+			if (next < 0 || left < next)
+				next = left;
 			pp = &r->next;
 		}
 	}
+	return next;
 }
 
 static void

@@ -30,9 +30,11 @@ void kr_store_destroy(kr_store **sp);
  * included) to reopen it on the next use. Each operation already drops a
  * repo's packs when objects/pack changed; this bounds what piles up in a
  * busy thread (every update parses new trees and commits) and releases
- * replaced packs in a thread that sits idle.
+ * replaced packs in a thread that sits idle. Returns the milliseconds until
+ * the next repo still open goes idle (when to sweep again), -1 when none is
+ * open: an idle thread need not wake for this store.
  */
-void kr_store_sweep(kr_store *s, int idle_ms);
+long kr_store_sweep(kr_store *s, int idle_ms);
 /* The home a store was opened on (to open another handle in another thread). */
 const char *kr_store_home(const kr_store *s);
 

@@ -38,6 +38,29 @@ fi
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }   # what the process alone holds
 fds() { ls "/proc/$1/fd" | wc -l; }
+# smaps_kb PID: resident kB by kind of mapping, RSS/PSS (anon: malloc arenas and
+# libzmq's buffers; stacks: 8 MB thread stacks; packs: libgit2's pack windows)
+smaps_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { p = $6; k = "other"
+		if (p == "") k = "anon"; else if (p == "[heap]") k = "heap"; else if (p ~ /state\.db-shm$/) k = "db-shm"
+		else if (p ~ /state\.db$/) k = "state.db"; else if (p ~ /\.pack$/) k = "packs"; else if (p ~ /\.idx$/) k = "pack-idx"
+		else if (p ~ /\.so/) k = "libs"; else if (p ~ /^\[stack/) k = "stacks"; else if (p ~ /kairan$/) k = "binary"
+		next }
+	/^Size:/ && k == "anon" && ($2 == 8192 || $2 == 8196) { k = "stacks" }
+	/^Rss:/ { r[k] += $2 } /^Pss:/ { s[k] += $2 }
+	END { n = split("heap anon stacks state.db db-shm packs pack-idx libs binary other", o, " ")
+		for (i = 1; i <= n; i++) if (r[o[i]]) printf "%s %d/%d  ", o[i], r[o[i]], s[o[i]] }' "/proc/$1/smaps"
+}
+# idle_cost PID: voluntary context switches of all its threads and CPU over 10 s
+idle_cost() {
+	v0=$(cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { print s }')
+	c0=$(awk '{ print $14 + $15 }' /proc/"$1"/stat) t0=$(now)
+	sleep 10
+	v1=$(cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { print s }')
+	c1=$(awk '{ print $14 + $15 }' /proc/"$1"/stat) t1=$(now)
+	awk -v v="$((v1 - v0))" -v c="$((c1 - c0))" -v ms="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v th="$(ls /proc/"$1"/task | wc -l)" \
+	    'BEGIN { printf "idle town: %.1f wakeups/s, %.2f%% of a core (%d threads, over %.1f s)", v * 1000 / ms, c * 100000 / hz / ms, th, ms / 1000 }'
+}
 if [ "${BENCH_ONLY:-}" != search ]; then
 
 if only publish; then
@@ -172,6 +195,10 @@ MPID=$(echo $pids | awk '{ print $NF }')
 sleep 2
 echo "memory of a serving town node (RSS, PSS from /proc/PID/smaps_rollup, open descriptors):"
 echo "  idle, one item: RSS $(rss_kb $MPID) kB, PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds  [target PSS <= 10 MB]"
+echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
+# the repos its first replication opened close after 30 s idle (REPO_IDLE_MS)
+sleep "${BENCH_IDLE_SETTLE:-31}"
+echo "  $(idle_cost $MPID)  [machine load $(cut -d' ' -f1-3 /proc/loadavg)]"
 mkdir mlat
 i=0; while [ $i -lt 1000 ]; do item 372081 "m-$i" 4000 >mlat/lat-$i.md; i=$((i + 1)); done
 mkdir m1 m2
@@ -183,10 +210,23 @@ n1=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 100 m1 "$MPEP" || true)
 sleep 2
 r100=$(rss_kb $MPID) p100=$(pss_kb $MPID)
 echo "  after 100 updates: RSS $r100 kB, PSS $p100 kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n1%% *} of 100 verified within 5 s each)"
+echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 n2=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 900 m2 "$MPEP" || true)
 sleep 2
 r1k=$(rss_kb $MPID) p1k=$(pss_kb $MPID)
 echo "  after 1,000 updates: RSS $r1k kB, PSS $p1k kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n2%% *} of 900 verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
+echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
+# Leak or data? 1,000 more updates that add no item: new versions of the same 10.
+NSAME=${BENCH_SAME_UPDATES:-1000}
+if [ "$NSAME" -gt 0 ]; then
+mkdir m3
+i=0; while [ $i -lt "$NSAME" ]; do item 372081 "m-$((i % 10))" 4000 | sed "s/^version: 1.0.0/version: 1.1.$i\nversion_notes: 測定のための改訂 $i/; \$s/\$/ 版$i/" >m3/lat-$i.md; i=$((i + 1)); done
+n3=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" "$NSAME" m3 "$MPEP" || true)
+sleep 2
+r2k=$(rss_kb $MPID)
+echo "  after $NSAME more updates of the same 10 items: RSS $r2k kB, PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n3%% *} of $NSAME verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r2k - $r1k) * 100 / $r1k }")% since 1,000 (no new data: a leak would show here)"
+echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
+fi
 echo
 fi
 
