@@ -2,11 +2,11 @@
 # t0082 - a first sync of 5,000 items goes through the bulk write path (rows
 # batched, their search text tokenised on a second thread ahead of the
 # writes, FTS5 given a large in-memory hash). All or nothing: when the
-# 5,000th item (in tree order) fails a check, the sync is refused and
-# state.db and search are exactly as before. The same collection without
-# the bad item then syncs whole, search returns exactly what a substring
-# oracle says for random substrings, and FTS5's settings are back to its
-# defaults afterwards.
+# 5,000th item (in tree order) is over what the town accepts
+# (policy.accept.max_item_bytes), the sync is refused and state.db and search
+# are exactly as before. With the limit raised the same first sync applies
+# all of it, search returns exactly what a substring oracle says for random
+# substrings, and FTS5's settings are back to its defaults afterwards.
 . "$(dirname "$0")/lib.sh"
 plan 10
 cd "$T"
@@ -33,21 +33,12 @@ awk -v n=$N 'BEGIN {
 		close(f)
 	}
 }'
-k --home pub publish a >/dev/null
+# the last in tree order grows past what the town accepts (policy.accept.max_item_bytes = 3000; the others ~1.7 KB)
+yes 福祉課の窓口について、生成AIで案内の下書きを作り職員が確かめた。 | head -40 >>a/bulk-$(printf %05d $((N - 1))).md
+k --home pub publish a >/dev/null 2>&1
 BAD=$(sqlite3 pub/state.db "SELECT path FROM items ORDER BY path LIMIT 1 OFFSET $((N - 1))")
-diag "the ${N}th item in tree order: $BAD"
-# the same item, but 機密性2: a receiving node must refuse it (the publisher bypassed its own policy)
-sed 's/^confidentiality: 機密性1$/confidentiality: 機密性2/' "a/$(basename "$BAD")" >bad.md
-
-HPID=
-hostile() { # hostile ARGS...: (re)start the peer that holds the publisher's key, once it serves
-	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
-	: >hostile.log
-	"$TOOLS/hostile" --home pub --listen "$EP" --announce "tcp://127.0.0.1:$((P + 1))" "$@" 2>hostile.log &
-	HPID=$!
-	_pids="$_pids $HPID"
-	wait_for 60 grep -q 'serving mode' hostile.log
-}
+diag "the ${N}th item in tree order: $BAD ($(wc -c <a/bulk-$(printf %05d $((N - 1))).md) bytes)"
+serve pub "$P" $((P + 1))
 
 # the town holds something of its own before: it must still be there, searchable, after the refusal
 k --home town init --name 西海市 --lg-code 422126 >/dev/null
@@ -55,17 +46,18 @@ mkdir -p t
 item 422126 own 防災訓練の案内を要約した事例 >t/own.md
 k --home town publish t >/dev/null
 k --home town follow "$EP" --publisher "$FPR" >/dev/null
+echo 'policy.accept.max_item_bytes = 3000' >>town/config
 state_fingerprint town >before.fp
 k --home town search --json 防災 >before.search
 
-hostile --mode craft --file "$BAD=bad.md"
 t0=$(now_ms)
 k --home town sync --timeout 60 >sync.out 2>&1; rc=$?
 t1=$(now_ms)
 diag "refused sync of $N items: $((t1 - t0)) ms (exit $rc)"
 check "a first sync whose ${N}th item fails a check is refused (exit $rc)" test "$rc" = 1
-check "the quarantine names the item and the reason" sh -c \
-	"sqlite3 town/state.db 'SELECT reason FROM quarantine' | grep -F '$BAD' | grep -q 機密性"
+sqlite3 town/state.db 'SELECT reason FROM quarantine' >reason
+diag "quarantined: $(head -c 300 reason)"
+check "the quarantine names the item and the reason" sh -c "grep -F '$BAD' reason | grep -q max_item_bytes"
 sqlite3 town/state.db 'DELETE FROM quarantine; DELETE FROM rejected' # (the refusal's own record; the rest must be untouched)
 state_fingerprint town >after.fp
 check "state.db holds exactly what it held before (manifests, heads, items)" cmp before.fp after.fp
@@ -73,9 +65,9 @@ k --home town search --json 防災 >after.search
 check "search answers exactly as before" cmp before.search after.search
 check "no row of the refused collection is in state.db" test "$(sqlite3 town/state.db "SELECT count(*) FROM items WHERE publisher = '$FPR'")" = 0
 
-hostile --mode honest
+sed -i 's/^policy.accept.max_item_bytes = 3000$/policy.accept.max_item_bytes = 1048576/' town/config
 t0=$(now_ms)
-check "the same collection without the bad item: the first sync applies it" k --home town sync --timeout 60
+check "with the limit raised, the same first sync applies all of it" k --home town sync --timeout 60
 t1=$(now_ms)
 n=$(sqlite3 town/state.db "SELECT count(*) FROM items WHERE publisher = '$FPR'")
 diag "first sync of $N items ($(du -sk a | cut -f1) KB): $((t1 - t0)) ms wall, load $(cut -d' ' -f1 /proc/loadavg)"
