@@ -36,7 +36,7 @@
 static int s_verbose;
 static int s_journal;
 
-#define EVERY_SLOTS 64
+#define EVERY_SLOTS 256
 static struct {
 	char key[160];
 	double at;

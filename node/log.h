@@ -24,7 +24,7 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
  * same rejected manifest at every beacon): 1 when a line about key may be
  * written now, with *held set to how many were held back since the last
  * one; 0 while the last line about key is younger than ms. Keys beyond the
- * table's 64 slots take the oldest slot. Thread-safe.
+ * table's 256 slots take the oldest slot. Thread-safe.
  */
 int log_every(const char *key, int ms, size_t *held);
 

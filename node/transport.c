@@ -51,7 +51,6 @@
 #define INTRO_RETRY_MS 250
 #define INTRO_CHECK_MS 300           /* a pinned key's check at connect time */
 #define REFUSAL_LOG_MS 60000         /* one refusal line per address per minute */
-#define REFUSAL_SLOTS 256
 
 /* ---- identity ------------------------------------------------------------ */
 
@@ -822,12 +821,6 @@ kr_transport_mechanism(void *sock)
 
 /* ---- the guard: ZAP and introductions ------------------------------------ */
 
-typedef struct {
-	char addr[64];
-	double at;
-	size_t suppressed;
-} s_refusal;
-
 struct kr_guard {
 	void *zap;                     /* REP on ZAP_EP */
 	int udp;                       /* introductions, -1: none */
@@ -843,7 +836,6 @@ struct kr_guard {
 	uint8_t (*admitted)[32];
 	uint8_t (*admitted_node)[32];
 	size_t nadmitted;
-	s_refusal refusals[REFUSAL_SLOTS];
 	double intro_window;
 	int intro_count;
 	size_t admitted_total, refused_total;
@@ -953,41 +945,24 @@ s_admit(kr_guard *g, const char *domain, const char *mechanism, const uint8_t *k
 	return s_id.admit_listed ? "not admitted (transport.admit = listed; kairan admit ID.json)" : NULL;
 }
 
-/* Logs a refusal, at most once a minute per address. */
+/* Logs a refusal, at most once a minute per address (log_every). */
 static void
 s_log_refusal(kr_guard *g, const char *addr, const char *domain, const uint8_t *key, size_t keylen, const char *why)
 {
-	double now = kr_monotonic_ms();
-	s_refusal *slot = NULL, *oldest = &g->refusals[0];
-	char z[41] = "-";
+	char what[96], z[41] = "-";
+	size_t held;
 
 	g->refused_total++;
-	for (size_t i = 0; i < REFUSAL_SLOTS; i++) {
-		if (strcmp(g->refusals[i].addr, addr) == 0) {
-			slot = &g->refusals[i];
-			break;
-		}
-		if (g->refusals[i].at < oldest->at)
-			oldest = &g->refusals[i];
-	}
-	if (slot && now - slot->at < REFUSAL_LOG_MS) {
-		slot->suppressed++;
+	snprintf(what, sizeof(what), "refused %s", addr);
+	if (!log_every(what, REFUSAL_LOG_MS, &held))
 		return;
-	}
-	if (!slot) {
-		slot = oldest;
-		snprintf(slot->addr, sizeof(slot->addr), "%s", addr);
-		slot->suppressed = 0;
-	}
 	if (keylen == 32)
 		s_key_z85(z, key);
-	if (slot->suppressed)
+	if (held)
 		log_warnx("transport: refused a connection from %s with key %s (domain %s): %s "
-		    "(and %zu more from that address in the last minute)", addr, z, domain, why, slot->suppressed);
+		    "(and %zu more from that address in the last minute)", addr, z, domain, why, held);
 	else
 		log_warnx("transport: refused a connection from %s with key %s (domain %s): %s", addr, z, domain, why);
-	slot->at = now;
-	slot->suppressed = 0;
 }
 
 static void
