@@ -1963,18 +1963,52 @@ s_load_peers(s_server *s)
 }
 
 /*
- * A new membership version may change a member's transport key (a key
- * rotation): subscriptions made under the old key would retry their
- * handshake forever. Each is closed and made again after the next hello,
- * which snapshots what was announced in between.
+ * A new membership version may give a member's endpoint another transport
+ * key (a key rotation): a subscription made under the old key would retry
+ * its handshake forever. Such a subscription is closed and made again
+ * after the next hello (which snapshots what was announced in between);
+ * every other subscription, a retired member's included, stays.
  */
+static int
+s_member_key_changed(const kr_membership *m, const char *endpoint, const uint8_t key[32])
+{
+	char *bare = NULL, *mbare = NULL;
+	uint8_t k[32];
+	int has, changed = 0;
+
+	if (kr_transport_split(endpoint, &bare, k, &has) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < m->nmembers && !changed; i++) {
+		if (!m->members[i].has_curve)
+			continue;
+		for (size_t e = 0; e < m->members[i].nendpoints && !changed; e++) {
+			if (kr_transport_split(m->members[i].endpoints[e], &mbare, k, &has) < 0) {
+				kr_error_clear();
+				continue;
+			}
+			changed = strcmp(mbare, bare) == 0 && memcmp(m->members[i].curve, key, 32) != 0;
+			free(mbare);
+		}
+	}
+	free(bare);
+	return changed;
+}
+
 static void
 s_peers_reconnect(s_server *s)
 {
-	for (size_t i = 0; i < s->npeers; i++) {
+	const kr_membership *m = kr_replica_federation(&s->h->rep);
+
+	for (size_t i = 0; m && i < s->npeers; i++) {
 		s_peer *p = &s->peers[i];
-		if (!p->sub)
+		uint8_t key[32];
+		size_t len = sizeof(key);
+		if (!p->sub || zmq_getsockopt(p->sub, ZMQ_CURVE_SERVERKEY, key, &len) != 0 || len != 32 ||
+		    !s_member_key_changed(m, p->endpoint, key))
 			continue;
+		log_info("peer %s: the membership gives it another transport key: subscribing again", p->endpoint);
 		zmq_close(p->sub);
 		p->sub = NULL;
 		if (!p->busy) {
