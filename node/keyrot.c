@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,9 +344,28 @@ kr_keyrot_settle(kr_home *h)
 	char *ped = kr_sprintf("%s/keys/rotate.ed25519", h->home), *ptx = kr_sprintf("%s/keys/rotate.x25519", h->home);
 	char *ned = kr_sprintf("%s/keys/node.ed25519", h->home), *ntx = kr_sprintf("%s/keys/node.x25519", h->home);
 	char *now = kr_sprintf("%s/keys/rotate.now", h->home), *keys = kr_sprintf("%s/keys", h->home);
+	char *retired = kr_sprintf("%s/keys/retired/%s.ed25519", h->home, h->fpr);
+	char *lockp = kr_sprintf("%s/keys/rotate.lock", h->home);
 	kr_key *nk = NULL;
-	int rc = 0;
+	int rc = 0, lock = -1;
 
+	memset(&st, 0, sizeof(st));
+	if (!s_exists(ped) && !s_exists(retired))
+		goto done;   /* nothing pending, and h's keys are the current ones */
+	/*
+	 * One switch at a time: a daemon restarting to switch and a command
+	 * run in that moment (no daemon answers) both open the home. The one
+	 * that waited finds the switch made and takes the keys it made.
+	 */
+	if ((lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(lock, LOCK_EX) < 0) {
+		rc = kr_error(KR_EIO, "%s: %s", lockp, strerror(errno));
+		goto done;
+	}
+	if (!s_exists(ped) && s_exists(retired)) {
+		if ((rc = s_reload(h)) == 0)
+			rc = 1;
+		goto done;
+	}
 	kr_keyrot_pending(h, &st);
 	if (!st.have || st.damaged || st.daemon || (!st.applied && !st.now))
 		goto done;
@@ -370,8 +390,12 @@ kr_keyrot_settle(kr_home *h)
 	if ((rc = s_reload(h)) == 0)
 		rc = 1;
 done:
+	if (lock >= 0)
+		close(lock);   /* and the lock with it */
 	kr_keyrot_state_clear(&st);
 	kr_key_destroy(&nk);
+	free(retired);
+	free(lockp);
 	free(ped);
 	free(ptx);
 	free(ned);

@@ -6,7 +6,7 @@
 # continued seq and the next publication without anyone restarting
 # anything. Real nodes, real sockets.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 11
 cd "$T"
 P=$(port_base)
 
@@ -63,6 +63,9 @@ diag "switched $(( $(now_ms) - t0 )) ms after the apply"
 check "the daemon is the same process (PID $PID)" sh -c "kill -0 $PID && tr '\\0' ' ' </proc/$PID/cmdline | grep -q 'marugame serve'"
 check "its log says it restarted itself for the new key" grep -q "restarting itself to sign with the new key" marugame.log
 check "the seq continues under the new key" test "$(seq_of marugame "$NEW")" = $((S + 1))
+# Commands run while it restarts (the checks above) may make the switch first: the
+# daemon then takes the keys they made, never its stale old ones.
+check "the restarted daemon listens as the new key" wait_for 10 grep -q "$(echo "$NEW" | cut -c1-16)…): listening" marugame.log
 
 # The town learns version 3 (from the file: its only peer is the node whose transport key changed).
 k --home mitoyo federation apply v3.kfm >/dev/null
