@@ -472,19 +472,11 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		fprintf(stderr, _("kairan: publish: %s; nothing was published\n"), kr_errmsg());
 		goto done;
 	}
+	rc = 0;
 	if (!res.applied) {
-		rc = 0;
 		printf(_("nothing to publish: all %zu item(s) are already published as they are\n"), files.n - nattach);
 		goto done;
 	}
-	/* the one durable point, before anyone hears of it: exit 0 means it survives a power cut */
-	if (kr_store_sync(c->h.store) < 0) {
-		fprintf(stderr, _("kairan: publish: manifest seq %llu is written, but the disk did not confirm it (%s): "
-		    "it may not survive a power cut; check the disk\n"),
-		    (unsigned long long)res.seq, kr_errmsg());
-		goto done;
-	}
-	rc = 0;
 	printf(_("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n"),
 	    files.n - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
 	if (skipped)
@@ -906,10 +898,6 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 	c->h.rep.defer_maintenance = 1;
 	if (kr_replica_publish(&c->h.rep, files.v, files.n, msg.ptr, &res) < 0) {
 		fprintf(stderr, _("kairan: withdraw: %s; nothing was changed\n"), kr_errmsg());
-	} else if (kr_store_sync(c->h.store) < 0) {
-		fprintf(stderr, _("kairan: withdraw: manifest seq %llu is written, but the disk did not confirm it (%s): "
-		    "it may not survive a power cut; check the disk\n"),
-		    (unsigned long long)res.seq, kr_errmsg());
 	} else {
 		printf(_("withdrew %s (manifest seq %llu); the reason is in the signed commit\n"), argv[optind],
 		    (unsigned long long)res.seq);

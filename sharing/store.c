@@ -15,7 +15,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2066,31 +2065,6 @@ out:
 	kr_strv_free(old, nold);
 	free(dir);
 	free(repo);
-	return rc;
-}
-
-static int
-s_syncfs(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return kr_error(KR_EIO, "%s: %s", dir, strerror(errno));
-	if (syncfs(fd) < 0)
-		rc = kr_error(KR_EIO, "%s: syncfs: %s", dir, strerror(errno));
-	close(fd);
-	return rc;
-}
-
-int
-kr_store_sync(kr_store *s)
-{
-	struct stat home, repos;
-	int rc = s_syncfs(s->home);
-
-	/* repos/ on a file system of its own (a mount, a link) is synced too */
-	if (rc == 0 && stat(s->home, &home) == 0 && stat(s->root, &repos) == 0 && home.st_dev != repos.st_dev)
-		rc = s_syncfs(s->root);
 	return rc;
 }
 

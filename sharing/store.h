@@ -218,15 +218,6 @@ int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_
 void kr_store_tidy(kr_store *s, const char *pub, const char *coll);
 
 /*
- * The durable point of a publish: one syncfs(2) of the home's file system
- * (and of repos/ when it is another one) puts on disk everything written
- * so far, which nothing else flushes: git objects and refs (libgit2 does
- * not fsync), SQLite's WAL (synchronous=NORMAL syncs no commit) and the
- * renames. KR_EIO when the disk refused.
- */
-int kr_store_sync(kr_store *s);
-
-/*
  * refs/kairan/manifest: the publisher's latest Signed(Manifest) bytes as a
  * blob in each of its collections, so that `git clone --mirror` carries
  * what `kairan audit` needs. Set replaces it (and unlinks the loose blob
