@@ -6,25 +6,18 @@
 # continued seq and the next publication without anyone restarting
 # anything. Real nodes, real sockets.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/boardlib.sh"
 plan 11
 cd "$T"
 P=$(port_base)
 
-mk() {
-	k --home "$1" init --name "$2" --lg-code "$3" >/dev/null
-	sed -i -e "s|^listen = .*|listen = tcp://127.0.0.1:$(($P + $4))|" \
-		-e "s|^announce = .*|announce = tcp://127.0.0.1:$(($P + $4 + 1))|" \
-		-e "s|^web = .*|web = off|" "$1/config"
-	k --home "$1" id --json >"$1.json"
-}
-found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
 seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
 
-mk kagawa 香川県 370002 0
-mk takamatsu 高松市 372013 2
-mk kanonji 観音寺市 372056 4
-mk marugame 丸亀市 372021 6
-mk mitoyo 三豊市 372081 8
+fed_node kagawa 香川県 370002 0
+fed_node takamatsu 高松市 372013 2
+fed_node kanonji 観音寺市 372056 4
+fed_node marugame 丸亀市 372021 6
+fed_node mitoyo 三豊市 372081 8
 OLD=$(k --home marugame id --fingerprint)
 k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
 	--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
@@ -35,7 +28,7 @@ k --home kagawa federation propose --add-member marugame.json --add-member mitoy
 k --home kanonji federation sign v2.kfm --yes >/dev/null
 k --home kagawa federation sign v2.kfm --yes >/dev/null
 for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply v2.kfm >/dev/null; done
-FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+FED=$(fed_id kagawa)
 
 item 372021 a 丸亀市の交換前の事例 >a.md
 k --home marugame publish a.md -m before >/dev/null
