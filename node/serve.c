@@ -913,6 +913,7 @@ typedef struct {
 /* A job waiting for a replication worker. */
 typedef struct s_rjob {
 	char *what, *ep;
+	char *fold;                     /* a newer job with the same what, ep and fold replaces it (NULL: never) */
 	kr_buf data;
 	int has_data;
 	struct s_rjob *next;
@@ -1801,22 +1802,25 @@ s_peer_close(s_peer *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Sends a job to the worker that has jobs for its peer, else to an idle one; 0 when none can take it. */
+/*
+ * Sends a job to an idle worker; 0 when none can take it, or when a
+ * worker is still busy with this peer: a peer has one job out at a time,
+ * so its exchanges stay in order and what waits can still be folded.
+ */
 static int
 s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data)
 {
 	s_rslot *to = NULL;
 
-	for (int i = 0; i < s->nrw && !to; i++)
+	for (int i = 0; i < s->nrw; i++)
 		if (s->rw[i].ep && strcmp(s->rw[i].ep, ep) == 0)
-			to = &s->rw[i];
+			return 0;
 	for (int i = 0; i < s->nrw && !to; i++)
 		if (!s->rw[i].ep && s->rw[i].started && !s->rw[i].stopped)
 			to = &s->rw[i];
 	if (!to)
 		return 0;
-	if (!to->ep)
-		to->ep = kr_strdup(ep);
+	to->ep = kr_strdup(ep);
 	to->jobs++;
 	if (has_data) {
 		const char *fr[3] = { what, ep, data };
@@ -1828,6 +1832,29 @@ s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size
 	return 1;
 }
 
+static void
+s_rjob_free(s_rjob *j)
+{
+	free(j->what);
+	free(j->ep);
+	free(j->fold);
+	kr_buf_release(&j->data);
+	free(j);
+}
+
+/* Takes *pp (whose predecessor is prev) out of the waiting jobs. */
+static s_rjob *
+s_rq_unlink(s_server *s, s_rjob **pp, s_rjob *prev)
+{
+	s_rjob *j = *pp;
+
+	*pp = j->next;
+	if (s->rq_tail == j)
+		s->rq_tail = prev;
+	s->rq_n--;
+	return j;
+}
+
 /* Hands waiting jobs, oldest first, to the workers that can take them. */
 static void
 s_rw_drain(s_server *s)
@@ -1837,14 +1864,7 @@ s_rw_drain(s_server *s)
 	while (*pp) {
 		s_rjob *j = *pp;
 		if (s_rw_route(s, j->what, j->ep, j->data.ptr, j->data.len, j->has_data)) {
-			*pp = j->next;
-			if (s->rq_tail == j)
-				s->rq_tail = prev;
-			s->rq_n--;
-			free(j->what);
-			free(j->ep);
-			kr_buf_release(&j->data);
-			free(j);
+			s_rjob_free(s_rq_unlink(s, pp, prev));
 		} else {
 			prev = j;
 			pp = &j->next;
@@ -1855,16 +1875,31 @@ s_rw_drain(s_server *s)
 /*
  * A job for a replication worker (hello/snapshot: no data; manifest,
  * membership: the announcement). Waits in order behind earlier jobs
- * when no worker can take it; past REPL_QUEUE_MAX an announcement is
- * dropped (the next beacon's snapshot brings what it carried).
+ * when no worker can take it. A waiting job with the same what, peer and
+ * fold key (one publisher's manifest) is replaced by the newer one, which
+ * goes to the back: a town that fell behind applies the newest manifest
+ * once instead of every seq it missed, in order after everything that
+ * came before it. Past REPL_QUEUE_MAX an announcement is dropped (the
+ * next beacon's snapshot brings what it carried).
  */
 static void
-s_to_worker(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data)
+s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
+    int has_data)
 {
 	s_rjob *j;
 
 	if (!s->rq_head && s_rw_route(s, what, ep, data, len, has_data))
 		return;
+	if (fold) {
+		s_rjob **pp = &s->rq_head, *prev = NULL;
+		for (; *pp; prev = *pp, pp = &(*pp)->next)
+			if ((*pp)->fold && strcmp((*pp)->fold, fold) == 0 && strcmp((*pp)->what, what) == 0 &&
+			    strcmp((*pp)->ep, ep) == 0) {
+				log_debug("peer %s: %s %.16s…: a newer announcement replaces the waiting one", ep, what, fold);
+				s_rjob_free(s_rq_unlink(s, pp, prev));
+				break;
+			}
+	}
 	if (s->rq_n >= REPL_QUEUE_MAX && has_data) {
 		log_debug("peer %s: %s dropped: %zu jobs wait for a replication worker", ep, what, s->rq_n);
 		return;
@@ -1872,6 +1907,7 @@ s_to_worker(s_server *s, const char *what, const char *ep, const void *data, siz
 	j = kr_calloc(1, sizeof(*j));
 	j->what = kr_strdup(what);
 	j->ep = kr_strdup(ep);
+	j->fold = fold ? kr_strdup(fold) : NULL;
 	j->data = (kr_buf)KR_BUF_INIT;
 	if ((j->has_data = has_data))
 		kr_buf_add(&j->data, data, len);
@@ -1892,7 +1928,7 @@ s_ask_worker(s_server *s, s_peer *p, const char *what)
 		return;
 	}
 	p->busy = 1;
-	s_to_worker(s, what, p->endpoint, NULL, 0, 0);
+	s_to_worker(s, what, p->endpoint, NULL, NULL, 0, 0);
 }
 
 /*
@@ -2143,10 +2179,14 @@ s_handle_sub(s_server *s, s_peer *p)
 		}
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + 64 &&
 	    memcmp(zmq_msg_data(&f.part[0]), "f/", 2) == 0) {
-		s_to_worker(s, "membership", p->endpoint, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
+		/* every membership version: each is checked against the one before it */
+		s_to_worker(s, "membership", p->endpoint, NULL, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX &&
 	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0) {
-		s_to_worker(s, "manifest", p->endpoint, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
+		char fpr[KR_FPR_HEX + 1];
+		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
+		fpr[KR_FPR_HEX] = '\0';
+		s_to_worker(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
 	} else {
 		log_debug("peer %s: ignored a malformed announcement", p->endpoint);
 	}
@@ -2647,10 +2687,7 @@ done:
 	while (s.rq_head) {
 		s_rjob *j = s.rq_head;
 		s.rq_head = j->next;
-		free(j->what);
-		free(j->ep);
-		kr_buf_release(&j->data);
-		free(j);
+		s_rjob_free(j);
 	}
 	for (size_t i = 0; i < s.npeers; i++)
 		s_peer_close(&s.peers[i]);

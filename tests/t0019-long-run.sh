@@ -70,8 +70,8 @@ diag "town RSS curve (MB, every 100 updates):$curve"
 check "the town caught up at every checkpoint" test "$lag_fail" = 0
 check "the town holds the last item" k --home town show "372081/case/u$N"
 applied=$(grep -c 'verified and applied' town.log)
-diag "the town applied $applied manifests one by one for $N publications (+1 first)"
-check "each publication was its own manifest and replication" test "$applied" -ge $((N + 1))
+diag "the town applied $applied manifests for $N publications (+1 first; announcements that waited for a worker fold into the newest, t0084)"
+check "at least half the publications were replicated one by one" test "$applied" -ge $((N / 2))
 check "no descriptor or mapping of a deleted file in the town" test "$dead_town" = 0
 check "none in the publisher's daemon" test "$dead_pub" = 0
 if [ "$N" -ge 200 ]; then
