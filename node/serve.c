@@ -399,8 +399,14 @@ s_worker_sync(s_worker *w, const char *endpoint, int do_hello)
 		s_worker_drop(w, endpoint);
 		s_sends(w->pipe, "down", endpoint, kr_errmsg(), strlen(kr_errmsg()));
 	} else {
+		/*
+		 * The peer's digest is recorded as held only when nothing failed
+		 * for a reason that may pass (a busy or slow peer): otherwise the
+		 * next beacon, digest unchanged, would not ask again, and a town
+		 * that met a busy hub would stay behind until the next publication.
+		 */
 		const char *f[4] = { "synced", endpoint, (const char *)res.digest, res.announce ? res.announce : "" };
-		size_t l[4] = { 6, strlen(endpoint), 16, res.announce ? strlen(res.announce) : 0 };
+		size_t l[4] = { 6, strlen(endpoint), res.failed ? 0 : 16, res.announce ? strlen(res.announce) : 0 };
 		s_sendv(w->pipe, f, l, 4);
 		if (res.applied || res.rejected)
 			log_info("peer %s: snapshot: %zu applied, %zu rejected, %zu failed",
@@ -782,6 +788,8 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 		    job->has_base ? (const uint8_t (*)[KR_OID_LEN])job->base : NULL, job->has_base ? 1 : 0, &out);
 		res.has_base = job->has_base;
 		memcpy(res.base, job->base, KR_OID_LEN);
+		/* keyed either way: a failed build must find its cache entry to drop it and answer its waiters */
+		s_pack_key(res.key, &req, job->has_base, job->base);
 		if (rc < 0) {
 			log_warnx("publisher %.16s…/%s: building pack: %s", pub, req.collection, kr_errmsg());
 			res.kind = S_RES_FAILED;
@@ -789,7 +797,6 @@ s_pool_job(s_poolw *w, const s_job *job, const void *data, size_t len)
 			kr_buf_adds(&out, "cannot build pack");
 		} else {
 			res.kind = S_RES_BUILT;
-			s_pack_key(res.key, &req, job->has_base, job->base);
 		}
 		break;
 	}
@@ -2129,6 +2136,8 @@ s_handle_worker(s_server *s, s_rslot *slot)
 			if (zmq_msg_size(&f.part[2]) == 16) {
 				memcpy(p->digest, zmq_msg_data(&f.part[2]), 16);
 				p->have_digest = 1;
+			} else {
+				p->have_digest = 0;     /* something failed: the next beacon asks again */
 			}
 			if (*ann && !p->sub) {
 				/* First contact: subscribe, then snapshot again (Clone pattern). */
