@@ -177,81 +177,79 @@ done:
 	return 0;
 }
 
-/* Followed publishers a peer never served: said, not silent (json: a JSON array into it). */
+/*
+ * One line (text, printed) or one JSON object's members after its
+ * "endpoint" (fields) about the peer at endpoint; 0 when there is nothing
+ * to say about it.
+ */
+typedef int (*s_peer_say)(kr_cli *c, const char *endpoint, kr_buf *fields);
+
+/*
+ * What say has to say about each peer: printed, or (json) a JSON array of
+ * {"endpoint":…, fields…} into json. A peer list that cannot be read is
+ * an empty one.
+ */
 static void
-s_status_unserved(kr_cli *c, kr_buf *json)
+s_status_peers(kr_cli *c, const kr_state_peer *p, size_t n, s_peer_say say, kr_buf *json)
 {
-	kr_state_peer *p;
-	size_t n, k = 0;
+	size_t k = 0;
 
 	if (json)
 		kr_buf_adds(json, "[");
-	if (kr_state_peers(c->h.state, &p, &n) < 0) {
-		kr_error_clear();
-		n = 0;
-		p = NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
-		char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
-		if (uns && json) {
+		kr_buf fields = KR_BUF_INIT;
+		if (say(c, p[i].endpoint, json ? &fields : NULL) && json) {
 			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
 			kr_buf_addjson(json, p[i].endpoint);
-			kr_buf_adds(json, ",\"publishers\":");
-			kr_buf_addjson(json, uns);
+			kr_buf_add(json, fields.ptr, fields.len);
 			kr_buf_adds(json, "}");
-		} else if (uns) {
-			printf(_("peer %s does not serve publisher(s) followed through it: %s\n"), p[i].endpoint, uns);
 		}
-		free(uns);
+		kr_buf_release(&fields);
 	}
 	if (json)
 		kr_buf_adds(json, "]");
-	kr_state_peers_free(p, n);
 }
 
-/* What this node joined its federation for, per endpoint (join --pref/--kind); json: an array into it. */
-static void
-s_status_filter(kr_cli *c, kr_buf *json)
+/* Followed publishers a peer never served: said, not silent. */
+static int
+s_say_unserved(kr_cli *c, const char *endpoint, kr_buf *fields)
 {
-	kr_state_peer *p;
-	size_t n, k = 0;
+	char *uns = kr_fed_unserved(&c->h, endpoint);
+	int said = uns != NULL;
 
-	if (json)
-		kr_buf_adds(json, "[");
-	if (kr_state_peers(c->h.state, &p, &n) < 0) {
-		kr_error_clear();
-		n = 0;
-		p = NULL;
+	if (uns && fields) {
+		kr_buf_adds(fields, ",\"publishers\":");
+		kr_buf_addjson(fields, uns);
+	} else if (uns) {
+		printf(_("peer %s does not serve publisher(s) followed through it: %s\n"), endpoint, uns);
 	}
-	for (size_t i = 0; i < n; i++) {
-		kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
-		if (!kr_fed_joined_through(&c->h, p[i].endpoint, &prefs, &kinds)) {
-			kr_buf_release(&prefs);
-			kr_buf_release(&kinds);
-			continue;
-		}
-		if (json) {
-			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
-			kr_buf_addjson(json, p[i].endpoint);
-			kr_buf_adds(json, ",\"prefs\":");
-			kr_buf_addjson(json, prefs.len ? prefs.ptr : "");
-			kr_buf_adds(json, ",\"kinds\":");
-			kr_buf_addjson(json, kinds.len ? kinds.ptr : "");
-			kr_buf_adds(json, "}");
-		} else if (kinds.len) {
-			printf(_("joined through %s for kinds %s only%s%s: other kinds are not replicated "
-			    "(widen with kairan join %s --federation FEDID --kind …)\n"), p[i].endpoint, kinds.ptr,
-			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "", p[i].endpoint);
-		} else {
-			printf(_("joined through %s for every kind%s%s\n"), p[i].endpoint,
-			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "");
-		}
-		kr_buf_release(&prefs);
-		kr_buf_release(&kinds);
+	free(uns);
+	return said;
+}
+
+/* What this node joined its federation for through endpoint (join --pref/--kind). */
+static int
+s_say_filter(kr_cli *c, const char *endpoint, kr_buf *fields)
+{
+	kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
+	int joined = kr_fed_joined_through(&c->h, endpoint, &prefs, &kinds);
+
+	if (joined && fields) {
+		kr_buf_adds(fields, ",\"prefs\":");
+		kr_buf_addjson(fields, prefs.len ? prefs.ptr : "");
+		kr_buf_adds(fields, ",\"kinds\":");
+		kr_buf_addjson(fields, kinds.len ? kinds.ptr : "");
+	} else if (joined && kinds.len) {
+		printf(_("joined through %s for kinds %s only%s%s: other kinds are not replicated "
+		    "(widen with kairan join %s --federation FEDID --kind …)\n"), endpoint, kinds.ptr,
+		    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "", endpoint);
+	} else if (joined) {
+		printf(_("joined through %s for every kind%s%s\n"), endpoint,
+		    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "");
 	}
-	if (json)
-		kr_buf_adds(json, "]");
-	kr_state_peers_free(p, n);
+	kr_buf_release(&prefs);
+	kr_buf_release(&kinds);
+	return joined;
 }
 
 int
@@ -259,7 +257,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 {
 	kr_state_manifest *ms;
 	kr_state_quarantine *q;
-	size_t nm, nq;
+	kr_state_peer *peers = NULL;
+	size_t nm, nq, npeers = 0;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 	int64_t now = kr_now();
 	kr_buf out = KR_BUF_INIT;
@@ -272,6 +271,11 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("status");
 	if (kr_state_manifest_list(c->h.state, &ms, &nm) < 0 || kr_state_quarantine_list(c->h.state, 20, &q, &nq) < 0)
 		return kr_cli_fail("status");
+	if (kr_state_peers(c->h.state, &peers, &npeers) < 0) {
+		kr_error_clear(); /* said as no peers */
+		peers = NULL;
+		npeers = 0;
+	}
 	if (json)
 		kr_buf_adds(&out, "{\"node\":{\"fingerprint\":");
 	if (json) {
@@ -284,9 +288,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (kr_fed_describe(&c->h, NULL, &out) < 0)
 			return kr_cli_fail("status");
 		kr_buf_adds(&out, ",\"unserved\":");
-		s_status_unserved(c, &out);
+		s_status_peers(c, peers, npeers, s_say_unserved, &out);
 		kr_buf_adds(&out, ",\"joined\":");
-		s_status_filter(c, &out);
+		s_status_peers(c, peers, npeers, s_say_filter, &out);
 		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
 		kr_buf fed = KR_BUF_INIT;
@@ -296,8 +300,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (fed.len)
 			printf("%s\n", fed.ptr);
 		kr_buf_release(&fed);
-		s_status_filter(c, NULL);
-		s_status_unserved(c, NULL);
+		s_status_peers(c, peers, npeers, s_say_filter, NULL);
+		s_status_peers(c, peers, npeers, s_say_unserved, NULL);
 	}
 	for (size_t i = 0; i < nm; i++) {
 		kr_state_head *heads;
@@ -410,6 +414,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		fputs(out.ptr, stdout);
 	}
 	kr_buf_release(&out);
+	kr_state_peers_free(peers, npeers);
 	kr_state_manifests_free(ms, nm);
 	kr_state_quarantine_free(q, nq);
 	return 0;
