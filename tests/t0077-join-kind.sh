@@ -10,19 +10,11 @@
 # a second town takes a new publication through the same filter. Real
 # nodes, real sockets.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/boardlib.sh"
 plan 26
 cd "$T"
 P=$(port_base)
 
-mk() {
-	k --home "$1" init --name "$2" --lg-code "$3" >/dev/null
-	sed -i -e "s|^listen = .*|listen = tcp://127.0.0.1:$(($P + $4))|" \
-		-e "s|^announce = .*|announce = tcp://127.0.0.1:$(($P + $4 + 1))|" \
-		-e "s|^web = .*|web = off|" "$1/config"
-	k --home "$1" id --json >"$1.json"
-}
-found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
-seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
 quarantined() { sqlite3 "$1/state.db" "SELECT count(*) FROM quarantine"; }
 tree() { find "$1/federation" "$1/follows" -type f 2>/dev/null | sort | xargs sha256sum; state_fingerprint "$1"; }
 prompt() {
@@ -30,25 +22,15 @@ prompt() {
 		"$SRC/tests/fuzz/corpus/item/prompt.md"
 }
 
-mk kagawa 香川県 370002 0
-mk takamatsu 高松市 372013 2
-mk kanonji 観音寺市 372056 4
-mk marugame 丸亀市 372021 6
-mk mitoyo 三豊市 372081 8
-mk sakaide 坂出市 372030 10
+fed_node kagawa 香川県 370002 0
+fed_node takamatsu 高松市 372013 2
+fed_node kanonji 観音寺市 372056 4
+fed_node marugame 丸亀市 372021 6
+fed_node mitoyo 三豊市 372081 8
+fed_node sakaide 坂出市 372030 10
 MARU=$(k --home marugame id --fingerprint)
 
-k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
-	--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
-k --home kagawa federation sign g.kfm --yes >/dev/null
-k --home takamatsu federation sign g.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply g.kfm >/dev/null; done
-k --home kagawa federation propose --add-member marugame.json --add-member mitoyo.json \
-	--add-member sakaide.json -o v2.kfm >/dev/null
-k --home kanonji federation sign v2.kfm --yes >/dev/null
-k --home kagawa federation sign v2.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply v2.kfm >/dev/null; done
-FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+fed_members marugame mitoyo sakaide
 
 item 372021 c1 丸亀市の窓口事例 >c1.md
 prompt 372021 faq-maru 丸亀市の問合せプロンプト >p1.md
