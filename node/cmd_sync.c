@@ -75,6 +75,10 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
 			free(name);
+			if (res.not_held)
+				printf(_("%s: %zu manifest(s) name collections it does not hold (it joined for some kinds "
+				    "only, or is catching up): not taken from it, left to the peers that hold them\n"), peers[i].endpoint,
+				    res.not_held);
 			for (size_t k = 0; k < res.nunserved; k++)
 				fprintf(stderr, _("kairan: sync: peer %s does not serve publisher %s, followed through it "
 				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n"),
@@ -252,12 +256,98 @@ s_say_filter(kr_cli *c, const char *endpoint, kr_buf *fields)
 	return joined;
 }
 
+/*
+ * Which collections of other publishers this node still follows. A
+ * publisher is asked of each peer whose wanted list names it
+ * (kr_fed_wanted), and each such peer lets in the collections of its join
+ * --kind filter, or all. A collection held that none of them lets in (the
+ * filter was narrowed after it arrived) is 対象外: kept as it is, no longer
+ * updated, so its sync time says nothing. Only worked out when some join
+ * has a kind filter; a publisher no peer asks for is left as it was.
+ */
+typedef struct {
+	char **want, **colls;          /* publishers asked of the peer; collections let in (NULL: all) */
+	size_t nwant, ncolls;
+} s_route;
+
+static s_route *
+s_routes(kr_cli *c, const kr_state_peer *p, size_t n)
+{
+	kr_fedstore f;
+	kr_fed_join *j = NULL;
+	size_t nj = 0;
+	int filtered = 0;
+	s_route *r;
+
+	if (kr_fedstore_open(&f, c->h.home) < 0) {
+		kr_error_clear();
+		return NULL;
+	}
+	if (kr_fedstore_joins(&f, &j, &nj) == 0)
+		for (size_t k = 0; k < nj; k++)
+			filtered |= j[k].nkinds > 0;
+	kr_error_clear();
+	kr_fed_joins_free(j, nj);
+	kr_fedstore_close(&f);
+	if (!filtered)
+		return NULL;
+	r = kr_calloc(n + 1, sizeof(*r));
+	for (size_t i = 0; i < n; i++) {
+		int joined;
+		if (kr_fed_wanted(&c->h, p[i].endpoint, p[i].publishers, p[i].npublishers, &r[i].want, &r[i].nwant,
+		    &joined) < 0 || kr_fed_collections(&c->h, p[i].endpoint, &r[i].colls, &r[i].ncolls) < 0) {
+			/* unreadable: this peer asks for nothing (no collection is called 対象外 for it) */
+			kr_strv_free(r[i].want, r[i].nwant);
+			kr_strv_free(r[i].colls, r[i].ncolls);
+			memset(&r[i], 0, sizeof(r[i]));
+			kr_error_clear();
+		}
+	}
+	return r;
+}
+
+static void
+s_routes_free(s_route *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		kr_strv_free(r[i].want, r[i].nwant);
+		kr_strv_free(r[i].colls, r[i].ncolls);
+	}
+	free(r);
+}
+
+static int
+s_listed(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* 0 when publisher pub's collection coll is 対象外 here (see s_route); else 1. */
+static int
+s_followed(const s_route *r, size_t n, const char *pub, const char *coll)
+{
+	int asked = 0;
+
+	for (size_t i = 0; r && i < n; i++) {
+		if (!s_listed(r[i].want, r[i].nwant, pub))
+			continue;
+		asked = 1;
+		if (!r[i].colls || s_listed(r[i].colls, r[i].ncolls, coll))
+			return 1;
+	}
+	return !asked;
+}
+
 int
 cmd_status(kr_cli *c, int argc, char **argv)
 {
 	kr_state_manifest *ms;
 	kr_state_quarantine *q;
 	kr_state_peer *peers = NULL;
+	s_route *routes;
 	size_t nm, nq, npeers = 0;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 	int64_t now = kr_now();
@@ -276,6 +366,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		peers = NULL;
 		npeers = 0;
 	}
+	routes = s_routes(c, peers, npeers);
 	if (json)
 		kr_buf_adds(&out, "{\"node\":{\"fingerprint\":");
 	if (json) {
@@ -337,17 +428,22 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		}
 		for (size_t j = 0; j < nh; j++) {
 			int64_t items = 0;
+			int followed = own || s_followed(routes, npeers, ms[i].publisher, heads[j].collection);
 			kr_state_item_count(c->h.state, heads[j].publisher, heads[j].collection, &items);
 			if (json) {
 				kr_buf_adds(&out, j ? ",{\"collection\":" : "{\"collection\":");
 				kr_buf_addjson(&out, heads[j].collection);
 				kr_buf_adds(&out, ",\"head\":");
 				kr_buf_addjson(&out, heads[j].commit);
-				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld}", (long long)items,
-				    (unsigned long long)heads[j].size, (long long)heads[j].synced);
-			} else {
+				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld,\"followed\":%s}",
+				    (long long)items, (unsigned long long)heads[j].size, (long long)heads[j].synced,
+				    followed ? "true" : "false");
+			} else if (followed) {
 				printf(_("  %-11s %.12s  %lld item(s)  synced %s\n"), heads[j].collection, heads[j].commit,
 				    (long long)items, s_ago(ago, heads[j].synced));
+			} else {
+				printf(_("  %-11s %.12s  %lld item(s)  対象外 (not followed: no join --kind lets it in any "
+				    "more; kept as held, not updated)\n"), heads[j].collection, heads[j].commit, (long long)items);
 			}
 		}
 		if (json)
@@ -414,6 +510,7 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		fputs(out.ptr, stdout);
 	}
 	kr_buf_release(&out);
+	s_routes_free(routes, npeers);
 	kr_state_peers_free(peers, npeers);
 	kr_state_manifests_free(ms, nm);
 	kr_state_quarantine_free(q, nq);
