@@ -316,15 +316,6 @@ s_routes_free(s_route *r, size_t n)
 	free(r);
 }
 
-static int
-s_listed(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 /* 0 when publisher pub's collection coll is 対象外 here (see s_route); else 1. */
 static int
 s_followed(const s_route *r, size_t n, const char *pub, const char *coll)
@@ -332,10 +323,10 @@ s_followed(const s_route *r, size_t n, const char *pub, const char *coll)
 	int asked = 0;
 
 	for (size_t i = 0; r && i < n; i++) {
-		if (!s_listed(r[i].want, r[i].nwant, pub))
+		if (!kr_strv_has(r[i].want, r[i].nwant, pub))
 			continue;
 		asked = 1;
-		if (!r[i].colls || s_listed(r[i].colls, r[i].ncolls, coll))
+		if (!r[i].colls || kr_strv_has(r[i].colls, r[i].ncolls, coll))
 			return 1;
 	}
 	return !asked;

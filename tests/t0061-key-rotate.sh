@@ -16,11 +16,7 @@ P=$(port_base)
 tree() { find "$1/repos" "$1/keys" "$1/manifests" -type f | sort | xargs sha256sum; sqlite3 "$1/state.db" \
 	"SELECT publisher, seq, hex(signed) FROM manifests ORDER BY 1; SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"; }
 
-fed_node kagawa 香川県 370002 0
-fed_node takamatsu 高松市 372013 2
-fed_node kanonji 観音寺市 372056 4
-fed_node marugame 丸亀市 372021 6
-fed_node mitoyo 三豊市 372081 8
+fed_nodes kagawa takamatsu kanonji marugame mitoyo
 OLD=$(k --home marugame id --fingerprint)
 
 fed_members marugame mitoyo

@@ -28,12 +28,7 @@ prompt() {
 		"$SRC/tests/fuzz/corpus/item/prompt.md"
 }
 
-fed_node kagawa 香川県 370002 0
-fed_node takamatsu 高松市 372013 2
-fed_node kanonji 観音寺市 372056 4
-fed_node marugame 丸亀市 372021 6
-fed_node mitoyo 三豊市 372081 8
-fed_node sakaide 坂出市 372030 10
+fed_nodes kagawa takamatsu kanonji marugame mitoyo sakaide
 MARU=$(k --home marugame id --fingerprint)
 
 fed_members marugame mitoyo sakaide

@@ -45,11 +45,7 @@ repaired() {
 	diff "$1.before" "$1.after" >"$1.diff" || { sed 's/^/# /' "$1.diff"; return 1; }
 }
 
-fed_node kagawa 香川県 370002 0
-fed_node takamatsu 高松市 372013 2
-fed_node kanonji 観音寺市 372056 4
-fed_node marugame 丸亀市 372021 6
-fed_node mitoyo 三豊市 372081 8
+fed_nodes kagawa takamatsu kanonji marugame mitoyo
 OLD=$(k --home marugame id --fingerprint)
 fed_members marugame mitoyo
 IDS="372021/case/a 372021/case/b"
@@ -58,12 +54,7 @@ item 372021 a 丸亀市の交換前の事例 >a.md
 k --home marugame publish a.md -m before >/dev/null
 serve marugame $(($P + 6)) $(($P + 7))
 check "the town joins through 丸亀市" k --home mitoyo join "tcp://127.0.0.1:$(($P + 6))" --federation "$FED"
-k --home marugame key rotate -o new.json >/dev/null 2>&1
-NEW=$(python3 -c 'import json; print(json.load(open("new.json"))["fingerprint"])')
-k --home kagawa federation propose --rotate "$OLD" new.json -o v3.kfm >/dev/null
-k --home kagawa federation sign v3.kfm --yes >/dev/null
-k --home takamatsu federation sign v3.kfm --yes >/dev/null
-k --home kagawa federation apply v3.kfm >/dev/null
+fed_rotate marugame "$OLD"
 kill "$PID_marugame"; wait "$PID_marugame" 2>/dev/null
 check "丸亀市 applies the rotation" k --home marugame federation apply v3.kfm
 check "and signs as the new key" test "$(k --home marugame id --fingerprint)" = "$NEW"
