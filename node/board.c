@@ -291,6 +291,21 @@ kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bvie
 }
 
 int
+kr_bview_consult_open(const kr_bview *bv, const kr_bview_item *x, const char **state)
+{
+	const char *st;
+
+	if (state)
+		*state = NULL;
+	if (!s_is(x, "consultation") || !x->r.id)
+		return 0;
+	st = kr_bview_consult_state(bv, x, NULL);
+	if (state)
+		*state = st;
+	return strcmp(st, "受付") == 0 || strcmp(st, "回答済") == 0;
+}
+
+int
 kr_bview_needs_review(const kr_bview *bv, const kr_bview_item *a)
 {
 	return a->r.review_by && strcmp(a->r.review_by, bv->today) < 0;

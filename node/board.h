@@ -66,6 +66,12 @@ const kr_bview_item *kr_bview_find(const kr_bview *bv, const char *kind, const c
  * this node holds it.
  */
 const char *kr_bview_consult_state(const kr_bview *bv, const kr_bview_item *c, const kr_bview_item **accepted);
+/*
+ * 1 when item x is an open consultation (受付 or 回答済 by
+ * kr_bview_consult_state): the one test of "open" for status and the web
+ * pages. *state (may be NULL) receives the state of a consultation.
+ */
+int kr_bview_consult_open(const kr_bview *bv, const kr_bview_item *x, const char **state);
 /* 1 when the answer's review_by date has passed (要見直し). */
 int kr_bview_needs_review(const kr_bview *bv, const kr_bview_item *a);
 

@@ -28,7 +28,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,22 +133,6 @@ s_copy_tree(const char *src, const char *dst, const char *const *skip, int top, 
 	return rc;
 }
 
-static int
-s_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-s_rm_rf(const char *path)
-{
-	nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Files under dir (recursively), to see whether another listing found new ones. */
 static size_t
 s_count_files(const char *dir)
@@ -238,7 +221,7 @@ s_copy_repos(const char *home, const char *dst, s_stats *st)
 			for (int tries = 0; tries < REPO_TRIES && rc == 0; tries++) {
 				size_t objects = 0;
 				if (tries > 0)
-					s_rm_rf(t);
+					kr_home_remove_tree(t);
 				memset(&dmg, 0, sizeof(dmg));
 				if ((rc = kr_mkdir_p(pd, 0755)) < 0 || (rc = s_copy_repo(s, t, st)) < 0)
 					break;
@@ -347,7 +330,7 @@ cmd_backup(kr_cli *c, int argc, char **argv)
 	if ((rc = s_target_free(dir, "backup directory")) < 0)
 		goto fail;
 	tmp = kr_sprintf("%s.partial-%d", dir, (int)getpid());
-	s_rm_rf(tmp);
+	kr_home_remove_tree(tmp);
 	if ((rc = kr_mkdir_p(tmp, 0700)) < 0)
 		goto fail;
 	p = kr_sprintf("%s/state.db", tmp);
@@ -385,7 +368,7 @@ cmd_backup(kr_cli *c, int argc, char **argv)
 fail:
 	kr_cli_fail("backup");
 	if (tmp)
-		s_rm_rf(tmp);
+		kr_home_remove_tree(tmp);
 	rc = 1;
 done:
 	free(tmp);
@@ -447,7 +430,7 @@ fail:
 	if (opened)
 		kr_home_close(&h);
 	if (tmp)
-		s_rm_rf(tmp);
+		kr_home_remove_tree(tmp);
 	rc = 1;
 done:
 	free(tmp);

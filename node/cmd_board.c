@@ -1232,10 +1232,7 @@ kr_board_status(kr_cli *c, int json, kr_buf *out)
 	for (size_t i = 0; bv.own_standing == KR_BOARD_SEAT && i < bv.n; i++) {
 		const kr_bview_item *x = &bv.v[i];
 		const char *state;
-		if (!x->r.kind || strcmp(x->r.kind, "consultation") != 0 || !x->r.id)
-			continue;
-		state = kr_bview_consult_state(&bv, x, NULL);
-		if (strcmp(state, "受付") != 0 && strcmp(state, "回答済") != 0)
+		if (!kr_bview_consult_open(&bv, x, &state))
 			continue;
 		if (json) {
 			kr_buf_adds(out, open ? ",{" : "{");

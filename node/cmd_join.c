@@ -36,15 +36,6 @@ static const char s_join_usage[] =
 	"A wrong id or a broken chain is refused with the reason, and nothing is changed.\n";
 
 static int
-s_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 s_pref_valid(const char *s)
 {
 	return strlen(s) == 2 && strspn(s, "0123456789") == 2 && atoi(s) >= 1 && atoi(s) <= 47;
@@ -94,7 +85,7 @@ cmd_join(kr_cli *c, int argc, char **argv)
 				exit_code = 2;
 				goto done;
 			}
-			if (!s_has(kinds, nkinds, optarg)) {
+			if (!kr_strv_has(kinds, nkinds, optarg)) {
 				kinds = kr_realloc(kinds, (nkinds + 1) * sizeof(char *));
 				kinds[nkinds++] = kr_strdup(optarg);
 			}

@@ -75,6 +75,10 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			    name && *name ? ")" : "", res.applied, res.ignored, res.rejected, res.failed,
 			    (unsigned long long)res.bytes);
 			free(name);
+			if (res.not_held)
+				printf(_("%s: %zu manifest(s) name collections it does not hold (it joined for some kinds "
+				    "only, or is catching up): not taken from it, left to the peers that hold them\n"), peers[i].endpoint,
+				    res.not_held);
 			for (size_t k = 0; k < res.nunserved; k++)
 				fprintf(stderr, _("kairan: sync: peer %s does not serve publisher %s, followed through it "
 				    "(ask its operator, or follow it elsewhere: kairan unfollow %s --publisher %s)\n"),
@@ -177,81 +181,155 @@ done:
 	return 0;
 }
 
-/* Followed publishers a peer never served: said, not silent (json: a JSON array into it). */
+/*
+ * One line (text, printed) or one JSON object's members after its
+ * "endpoint" (fields) about the peer at endpoint; 0 when there is nothing
+ * to say about it.
+ */
+typedef int (*s_peer_say)(kr_cli *c, const char *endpoint, kr_buf *fields);
+
+/*
+ * What say has to say about each peer: printed, or (json) a JSON array of
+ * {"endpoint":…, fields…} into json. A peer list that cannot be read is
+ * an empty one.
+ */
 static void
-s_status_unserved(kr_cli *c, kr_buf *json)
+s_status_peers(kr_cli *c, const kr_state_peer *p, size_t n, s_peer_say say, kr_buf *json)
 {
-	kr_state_peer *p;
-	size_t n, k = 0;
+	size_t k = 0;
 
 	if (json)
 		kr_buf_adds(json, "[");
-	if (kr_state_peers(c->h.state, &p, &n) < 0) {
-		kr_error_clear();
-		n = 0;
-		p = NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
-		char *uns = kr_fed_unserved(&c->h, p[i].endpoint);
-		if (uns && json) {
+		kr_buf fields = KR_BUF_INIT;
+		if (say(c, p[i].endpoint, json ? &fields : NULL) && json) {
 			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
 			kr_buf_addjson(json, p[i].endpoint);
-			kr_buf_adds(json, ",\"publishers\":");
-			kr_buf_addjson(json, uns);
+			kr_buf_add(json, fields.ptr, fields.len);
 			kr_buf_adds(json, "}");
-		} else if (uns) {
-			printf(_("peer %s does not serve publisher(s) followed through it: %s\n"), p[i].endpoint, uns);
 		}
-		free(uns);
+		kr_buf_release(&fields);
 	}
 	if (json)
 		kr_buf_adds(json, "]");
-	kr_state_peers_free(p, n);
 }
 
-/* What this node joined its federation for, per endpoint (join --pref/--kind); json: an array into it. */
-static void
-s_status_filter(kr_cli *c, kr_buf *json)
+/* Followed publishers a peer never served: said, not silent. */
+static int
+s_say_unserved(kr_cli *c, const char *endpoint, kr_buf *fields)
 {
-	kr_state_peer *p;
-	size_t n, k = 0;
+	char *uns = kr_fed_unserved(&c->h, endpoint);
+	int said = uns != NULL;
 
-	if (json)
-		kr_buf_adds(json, "[");
-	if (kr_state_peers(c->h.state, &p, &n) < 0) {
+	if (uns && fields) {
+		kr_buf_adds(fields, ",\"publishers\":");
+		kr_buf_addjson(fields, uns);
+	} else if (uns) {
+		printf(_("peer %s does not serve publisher(s) followed through it: %s\n"), endpoint, uns);
+	}
+	free(uns);
+	return said;
+}
+
+/* What this node joined its federation for through endpoint (join --pref/--kind). */
+static int
+s_say_filter(kr_cli *c, const char *endpoint, kr_buf *fields)
+{
+	kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
+	int joined = kr_fed_joined_through(&c->h, endpoint, &prefs, &kinds);
+
+	if (joined && fields) {
+		kr_buf_adds(fields, ",\"prefs\":");
+		kr_buf_addjson(fields, prefs.len ? prefs.ptr : "");
+		kr_buf_adds(fields, ",\"kinds\":");
+		kr_buf_addjson(fields, kinds.len ? kinds.ptr : "");
+	} else if (joined && kinds.len) {
+		printf(_("joined through %s for kinds %s only%s%s: other kinds are not replicated "
+		    "(widen with kairan join %s --federation FEDID --kind …)\n"), endpoint, kinds.ptr,
+		    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "", endpoint);
+	} else if (joined) {
+		printf(_("joined through %s for every kind%s%s\n"), endpoint,
+		    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "");
+	}
+	kr_buf_release(&prefs);
+	kr_buf_release(&kinds);
+	return joined;
+}
+
+/*
+ * Which collections of other publishers this node still follows. A
+ * publisher is asked of each peer whose wanted list names it
+ * (kr_fed_wanted), and each such peer lets in the collections of its join
+ * --kind filter, or all. A collection held that none of them lets in (the
+ * filter was narrowed after it arrived) is 対象外: kept as it is, no longer
+ * updated, so its sync time says nothing. Only worked out when some join
+ * has a kind filter; a publisher no peer asks for is left as it was.
+ */
+typedef struct {
+	char **want, **colls;          /* publishers asked of the peer; collections let in (NULL: all) */
+	size_t nwant, ncolls;
+} s_route;
+
+static s_route *
+s_routes(kr_cli *c, const kr_state_peer *p, size_t n)
+{
+	kr_fedstore f;
+	kr_fed_join *j = NULL;
+	size_t nj = 0;
+	int filtered = 0;
+	s_route *r;
+
+	if (kr_fedstore_open(&f, c->h.home) < 0) {
 		kr_error_clear();
-		n = 0;
-		p = NULL;
+		return NULL;
 	}
+	if (kr_fedstore_joins(&f, &j, &nj) == 0)
+		for (size_t k = 0; k < nj; k++)
+			filtered |= j[k].nkinds > 0;
+	kr_error_clear();
+	kr_fed_joins_free(j, nj);
+	kr_fedstore_close(&f);
+	if (!filtered)
+		return NULL;
+	r = kr_calloc(n + 1, sizeof(*r));
 	for (size_t i = 0; i < n; i++) {
-		kr_buf prefs = KR_BUF_INIT, kinds = KR_BUF_INIT;
-		if (!kr_fed_joined_through(&c->h, p[i].endpoint, &prefs, &kinds)) {
-			kr_buf_release(&prefs);
-			kr_buf_release(&kinds);
-			continue;
+		int joined;
+		if (kr_fed_wanted(&c->h, p[i].endpoint, p[i].publishers, p[i].npublishers, &r[i].want, &r[i].nwant,
+		    &joined) < 0 || kr_fed_collections(&c->h, p[i].endpoint, &r[i].colls, &r[i].ncolls) < 0) {
+			/* unreadable: this peer asks for nothing (no collection is called 対象外 for it) */
+			kr_strv_free(r[i].want, r[i].nwant);
+			kr_strv_free(r[i].colls, r[i].ncolls);
+			memset(&r[i], 0, sizeof(r[i]));
+			kr_error_clear();
 		}
-		if (json) {
-			kr_buf_adds(json, k++ ? ",{\"endpoint\":" : "{\"endpoint\":");
-			kr_buf_addjson(json, p[i].endpoint);
-			kr_buf_adds(json, ",\"prefs\":");
-			kr_buf_addjson(json, prefs.len ? prefs.ptr : "");
-			kr_buf_adds(json, ",\"kinds\":");
-			kr_buf_addjson(json, kinds.len ? kinds.ptr : "");
-			kr_buf_adds(json, "}");
-		} else if (kinds.len) {
-			printf(_("joined through %s for kinds %s only%s%s: other kinds are not replicated "
-			    "(widen with kairan join %s --federation FEDID --kind …)\n"), p[i].endpoint, kinds.ptr,
-			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "", p[i].endpoint);
-		} else {
-			printf(_("joined through %s for every kind%s%s\n"), p[i].endpoint,
-			    prefs.len ? _(", prefectures ") : "", prefs.len ? prefs.ptr : "");
-		}
-		kr_buf_release(&prefs);
-		kr_buf_release(&kinds);
 	}
-	if (json)
-		kr_buf_adds(json, "]");
-	kr_state_peers_free(p, n);
+	return r;
+}
+
+static void
+s_routes_free(s_route *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		kr_strv_free(r[i].want, r[i].nwant);
+		kr_strv_free(r[i].colls, r[i].ncolls);
+	}
+	free(r);
+}
+
+/* 0 when publisher pub's collection coll is 対象外 here (see s_route); else 1. */
+static int
+s_followed(const s_route *r, size_t n, const char *pub, const char *coll)
+{
+	int asked = 0;
+
+	for (size_t i = 0; r && i < n; i++) {
+		if (!kr_strv_has(r[i].want, r[i].nwant, pub))
+			continue;
+		asked = 1;
+		if (!r[i].colls || kr_strv_has(r[i].colls, r[i].ncolls, coll))
+			return 1;
+	}
+	return !asked;
 }
 
 int
@@ -259,7 +337,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 {
 	kr_state_manifest *ms;
 	kr_state_quarantine *q;
-	size_t nm, nq;
+	kr_state_peer *peers = NULL;
+	s_route *routes;
+	size_t nm, nq, npeers = 0;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 	int64_t now = kr_now();
 	kr_buf out = KR_BUF_INIT;
@@ -272,6 +352,12 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		return kr_cli_usage("status");
 	if (kr_state_manifest_list(c->h.state, &ms, &nm) < 0 || kr_state_quarantine_list(c->h.state, 20, &q, &nq) < 0)
 		return kr_cli_fail("status");
+	if (kr_state_peers(c->h.state, &peers, &npeers) < 0) {
+		kr_error_clear(); /* said as no peers */
+		peers = NULL;
+		npeers = 0;
+	}
+	routes = s_routes(c, peers, npeers);
 	if (json)
 		kr_buf_adds(&out, "{\"node\":{\"fingerprint\":");
 	if (json) {
@@ -284,9 +370,9 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (kr_fed_describe(&c->h, NULL, &out) < 0)
 			return kr_cli_fail("status");
 		kr_buf_adds(&out, ",\"unserved\":");
-		s_status_unserved(c, &out);
+		s_status_peers(c, peers, npeers, s_say_unserved, &out);
 		kr_buf_adds(&out, ",\"joined\":");
-		s_status_filter(c, &out);
+		s_status_peers(c, peers, npeers, s_say_filter, &out);
 		kr_buf_adds(&out, ",\"publishers\":[");
 	} else {
 		kr_buf fed = KR_BUF_INIT;
@@ -296,8 +382,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		if (fed.len)
 			printf("%s\n", fed.ptr);
 		kr_buf_release(&fed);
-		s_status_filter(c, NULL);
-		s_status_unserved(c, NULL);
+		s_status_peers(c, peers, npeers, s_say_filter, NULL);
+		s_status_peers(c, peers, npeers, s_say_unserved, NULL);
 	}
 	for (size_t i = 0; i < nm; i++) {
 		kr_state_head *heads;
@@ -333,17 +419,22 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		}
 		for (size_t j = 0; j < nh; j++) {
 			int64_t items = 0;
+			int followed = own || s_followed(routes, npeers, ms[i].publisher, heads[j].collection);
 			kr_state_item_count(c->h.state, heads[j].publisher, heads[j].collection, &items);
 			if (json) {
 				kr_buf_adds(&out, j ? ",{\"collection\":" : "{\"collection\":");
 				kr_buf_addjson(&out, heads[j].collection);
 				kr_buf_adds(&out, ",\"head\":");
 				kr_buf_addjson(&out, heads[j].commit);
-				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld}", (long long)items,
-				    (unsigned long long)heads[j].size, (long long)heads[j].synced);
-			} else {
+				kr_buf_addf(&out, ",\"items\":%lld,\"size\":%llu,\"synced\":%lld,\"followed\":%s}",
+				    (long long)items, (unsigned long long)heads[j].size, (long long)heads[j].synced,
+				    followed ? "true" : "false");
+			} else if (followed) {
 				printf(_("  %-11s %.12s  %lld item(s)  synced %s\n"), heads[j].collection, heads[j].commit,
 				    (long long)items, s_ago(ago, heads[j].synced));
+			} else {
+				printf(_("  %-11s %.12s  %lld item(s)  対象外 (not followed: no join --kind lets it in any "
+				    "more; kept as held, not updated)\n"), heads[j].collection, heads[j].commit, (long long)items);
 			}
 		}
 		if (json)
@@ -410,6 +501,8 @@ cmd_status(kr_cli *c, int argc, char **argv)
 		fputs(out.ptr, stdout);
 	}
 	kr_buf_release(&out);
+	s_routes_free(routes, npeers);
+	kr_state_peers_free(peers, npeers);
 	kr_state_manifests_free(ms, nm);
 	kr_state_quarantine_free(q, nq);
 	return 0;

@@ -68,15 +68,6 @@ done:
 }
 
 static int
-s_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 s_pref_ok(const kr_fed_join *j, const char *lg_code)
 {
 	if (j->nprefs == 0)
@@ -112,7 +103,7 @@ kr_fed_wanted(kr_home *h, const char *endpoint, char *const *pubs, size_t npubs,
 				const kr_fed_member *m = &f.cur.members[i];
 				char hex[KR_FPR_HEX + 1];
 				kr_hex(hex, m->key, KR_FPR_LEN);
-				if (!s_pref_ok(&j[k], m->lg_code) || strcmp(hex, h->fpr) == 0 || s_has(*out, *nout, hex))
+				if (!s_pref_ok(&j[k], m->lg_code) || strcmp(hex, h->fpr) == 0 || kr_strv_has(*out, *nout, hex))
 					continue;
 				*out = kr_realloc(*out, (*nout + 1) * sizeof(char *));
 				(*out)[(*nout)++] = kr_strdup(hex);
@@ -262,7 +253,7 @@ kr_fed_collections(kr_home *h, const char *endpoint, char ***colls, size_t *n)
 					log_warnx("federation/joined: %s: unknown kind '%s' (left out)", endpoint, j[k].kinds[i]);
 					continue;
 				}
-				if (!s_has(*colls, *n, coll))
+				if (!kr_strv_has(*colls, *n, coll))
 					(*colls)[(*n)++] = kr_strdup(coll);
 			}
 		}

@@ -110,9 +110,8 @@ s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
-/* Removes a half-made home (our own temporary directory). */
-static void
-s_rm_rf(const char *path)
+void
+kr_home_remove_tree(const char *path)
 {
 	nftw(path, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -161,7 +160,7 @@ kr_home_staging(const char *path, const char *what, int *in_place)
 	*in_place = 1;
 	tmp = kr_sprintf("%s/.%s.%d", path, what, (int)getpid());
 made:
-	s_rm_rf(tmp);
+	kr_home_remove_tree(tmp);
 	if (kr_mkdir_p(tmp, 0700) < 0) {
 		free(tmp);
 		return NULL;
@@ -208,7 +207,7 @@ kr_home_staging_commit(const char *tmp, const char *path, int in_place)
 			while ((de = readdir(d))) {
 				char *e = kr_sprintf("%s/%s", path, de->d_name);
 				if (de->d_name[0] != '.')
-					s_rm_rf(e);
+					kr_home_remove_tree(e);
 				free(e);
 			}
 			closedir(d);
@@ -274,7 +273,7 @@ kr_home_init_keys(const char *path, const char *name, const char *lg_code, const
 	chmod(path, 0755);
 done:
 	if (rc < 0 && tmp)
-		s_rm_rf(tmp);
+		kr_home_remove_tree(tmp);
 	kr_key_destroy(&key);
 	kr_buf_release(&cfg);
 	free(tmp);

@@ -66,6 +66,12 @@ int kr_home_init(const char *path, const char *name, const char *lg_code);
  */
 char *kr_home_staging(const char *path, const char *what, int *in_place);
 int kr_home_staging_commit(const char *tmp, const char *path, int in_place);
+/*
+ * Removes path and everything under it, links not followed, as far as it
+ * can (no error): for directories of our own that are given up, such as a
+ * half-made home, backup or restore, or a repository copy to make again.
+ */
+void kr_home_remove_tree(const char *path);
 /* The same with the given keys (kairan key import; tkey NULL: a new one). */
 int kr_home_init_keys(const char *path, const char *name, const char *lg_code, const kr_key *key,
     const kr_key *tkey);

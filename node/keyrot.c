@@ -91,26 +91,6 @@ s_link_tree(const char *from, const char *to, int objects)
 	return rc;
 }
 
-static int
-s_rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d)
-		return unlink(path);
-	while ((e = readdir(d))) {
-		char *p;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = kr_sprintf("%s/%s", path, e->d_name);
-		s_rm_tree(p);
-		free(p);
-	}
-	closedir(d);
-	return rmdir(path);
-}
-
 /* Step 1: every collection of old, linked under new (each renamed into place whole). */
 static int
 s_link_repos(const char *home, const char *old, const char *new)
@@ -137,11 +117,11 @@ s_link_repos(const char *home, const char *old, const char *new)
 		t = kr_sprintf("%s/%s", to, e->d_name);
 		tmp = kr_sprintf("%s/.%s.rotating", to, e->d_name);
 		if (!s_exists(t)) {
-			s_rm_tree(tmp);         /* a crash's leftover */
+			kr_home_remove_tree(tmp);         /* a crash's leftover */
 			if ((rc = s_link_tree(f, tmp, 0)) == 0 && rename(tmp, t) < 0)
 				rc = kr_error(KR_EIO, "%s: %s", t, strerror(errno));
 			if (rc < 0)
-				s_rm_tree(tmp);
+				kr_home_remove_tree(tmp);
 		}
 		free(f);
 		free(t);

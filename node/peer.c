@@ -41,6 +41,7 @@ struct kr_conn {
 	uint64_t next_id;
 	const atomic_int *stop;
 	char *unkeyed;                /* not connected yet: the server key could not be learned (endpoint as given) */
+	size_t not_held;              /* fetches the peer answered "not held here" (KR_WIRE_ENOTFOUND) */
 };
 
 /*
@@ -82,6 +83,13 @@ kr_log_quarantined(const char *endpoint, const char *publisher, uint64_t seq, co
 	else
 		log_warnx("peer %s: publisher %.16s… seq %llu rejected (quarantined): %s", endpoint, publisher,
 		    (unsigned long long)seq, why);
+}
+
+void
+kr_log_not_held(const char *endpoint, const char *publisher, uint64_t seq, const char *why)
+{
+	log_info("peer %s: publisher %.16s… seq %llu not taken from it: %s; left to the peers that hold it",
+	    endpoint, publisher, (unsigned long long)seq, why);
 }
 
 void *
@@ -336,9 +344,18 @@ s_fetch(void *arg, const char *pub, const char *coll, const uint8_t want[KR_OID_
 			first_id = 0;
 			continue;
 		}
+		if (rep.type == KR_REP_ERROR && rep.code == KR_WIRE_ENOTFOUND) {
+			/* it offered a manifest naming a commit it does not hold (join --kind left it out there) */
+			char hex[KR_OID_HEX + 1];
+			kr_hex(hex, want, KR_OID_LEN);
+			c->not_held++;
+			rc = kr_error(KR_ENOTFOUND, "not held there (commit %.12s; it answered: %s)", hex,
+			    rep.text ? rep.text : "not held here");
+			kr_reply_clear(&rep);
+			return rc;
+		}
 		if (rep.type == KR_REP_ERROR) {
-			rc = kr_error(rep.code == KR_WIRE_ENOTFOUND ? KR_ENOTFOUND : KR_EIO,
-			    "%s: %s", c->endpoint, rep.text ? rep.text : "error");
+			rc = kr_error(KR_EIO, "%s: %s", c->endpoint, rep.text ? rep.text : "error");
 			kr_reply_clear(&rep);
 			return rc;
 		}
@@ -385,6 +402,51 @@ kr_conn_fetcher(kr_fetcher *fx, kr_conn *c)
 	fx->peer = c->endpoint;
 	fx->colls = NULL;
 	fx->ncolls = 0;
+}
+
+/*
+ * kr_replica_apply of a manifest the peer on c offered, through fx. A
+ * failure because the peer does not hold a collection its manifest names
+ * is *not_held: nothing changed, the peer is not at fault, and the peers
+ * that hold it serve it (not a failure, not a quarantine).
+ */
+static int
+s_apply(kr_home *h, kr_conn *c, const kr_fetcher *fx, const void *bytes, size_t len, kr_apply *a,
+    int *not_held)
+{
+	size_t before = c->not_held;
+	int rc = kr_replica_apply(&h->rep, bytes, len, fx, a);
+
+	*not_held = rc < 0 && !a->quarantined && c->not_held > before;
+	return rc;
+}
+
+/* The fetcher for c, holding only the collections of the kinds joined through it for (join --kind). */
+static void
+s_fetcher(kr_home *h, kr_conn *c, kr_fetcher *fx, char ***colls, size_t *ncolls)
+{
+	kr_conn_fetcher(fx, c);
+	/* a filter that cannot be read: all, said in the log */
+	if (kr_fed_collections(h, c->endpoint, colls, ncolls) < 0) {
+		log_warnx("peer %s: the join filter: %s", c->endpoint, kr_errmsg());
+		kr_error_clear();
+	}
+	fx->colls = *colls;
+	fx->ncolls = *ncolls;
+}
+
+int
+kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, kr_apply *a, int *not_held)
+{
+	kr_fetcher fx;
+	char **colls = NULL;
+	size_t ncolls = 0;
+	int rc;
+
+	s_fetcher(h, c, &fx, &colls, &ncolls);
+	rc = s_apply(h, c, &fx, bytes, len, a, not_held);
+	kr_strv_free(colls, ncolls);
+	return rc;
 }
 
 void
@@ -661,19 +723,16 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 		goto down;
 	}
 	memcpy(res->digest, rep.digest, 16);
-	kr_conn_fetcher(&fx, c);
-	/* join --kind: only those kinds' collections (a filter that cannot be read: all, said in the log) */
-	if (kr_fed_collections(h, c->endpoint, &colls, &ncolls) < 0) {
-		log_warnx("peer %s: the join filter: %s", c->endpoint, kr_errmsg());
-		kr_error_clear();
-	}
-	fx.colls = colls;
-	fx.ncolls = ncolls;
+	s_fetcher(h, c, &fx, &colls, &ncolls);
 	for (size_t i = 0; i < rep.nmanifests; i++) {
 		kr_apply a;
-		int arc = kr_replica_apply(&h->rep, rep.manifests[i].ptr, rep.manifests[i].len, &fx, &a);
+		int not_held;
+		int arc = s_apply(h, c, &fx, rep.manifests[i].ptr, rep.manifests[i].len, &a, &not_held);
 		res->bytes += a.bytes;
-		if (arc < 0) {
+		if (arc < 0 && not_held) {
+			res->not_held++;
+			kr_log_not_held(c->endpoint, a.publisher, a.seq, kr_errmsg());
+		} else if (arc < 0) {
 			if (a.quarantined) {
 				res->rejected++;
 				kr_log_quarantined(c->endpoint, a.publisher, a.seq, kr_errmsg());

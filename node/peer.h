@@ -25,6 +25,8 @@ void kr_peer_context_end(void *zctx);
  * the quarantine row's count (kairan status), not a log line a second.
  */
 void kr_log_quarantined(const char *endpoint, const char *publisher, uint64_t seq, const char *why);
+/* The log line for a manifest the peer at endpoint does not hold all of (left to the peers that hold it). */
+void kr_log_not_held(const char *endpoint, const char *publisher, uint64_t seq, const char *why);
 
 int kr_conn_open(kr_conn **out, void *zctx, const char *endpoint, int timeout_ms);
 void kr_conn_destroy(kr_conn **cp);
@@ -46,8 +48,20 @@ int kr_conn_call(kr_conn *c, kr_request *req, kr_reply *rep);
 /* A kr_fetcher whose arg is a kr_conn (see replica.h). */
 void kr_conn_fetcher(kr_fetcher *fx, kr_conn *c);
 
+/*
+ * Applies one signed manifest the peer on c offered (kr_replica_apply),
+ * fetching from it only the collections of the kinds this node joined
+ * through it for (join --kind, kr_fed_collections). When the peer does not
+ * hold a collection its manifest names (it answers a fetch "not held
+ * here", as a town that joined for some kinds does for the others), the
+ * apply fails with nothing changed and *not_held is 1: not the peer's
+ * fault and not a failure to report; the peers that hold it serve it.
+ */
+int kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, kr_apply *a, int *not_held);
+
 typedef struct {
 	size_t applied, ignored, rejected, failed;
+	size_t not_held;              /* manifests naming collections the peer does not hold: left to others */
 	uint64_t bytes;
 	uint8_t digest[16];           /* the peer's digest at snapshot time */
 	char *announce;               /* from hello (caller frees) */

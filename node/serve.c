@@ -426,28 +426,19 @@ static void
 s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t len)
 {
 	kr_conn *c = s_worker_conn(w, endpoint);
-	kr_fetcher fx;
 	kr_apply a;
-	char **colls = NULL;
-	size_t ncolls = 0;
-	int rc;
+	int rc, not_held;
 
 	if (!c)
 		return;
-	kr_conn_fetcher(&fx, c);
-	if (kr_fed_collections(&w->h, endpoint, &colls, &ncolls) < 0) {
-		log_warnx("peer %s: the join filter: %s", endpoint, kr_errmsg());
-		kr_error_clear();
-	}
-	fx.colls = colls;
-	fx.ncolls = ncolls;
-	rc = kr_replica_apply(&w->h.rep, data, len, &fx, &a);
-	kr_strv_free(colls, ncolls);
+	rc = kr_peer_apply(&w->h, c, data, len, &a, &not_held);
 	if (rc < 0 && atomic_load(w->stop)) {
 		log_debug("publisher %.16s… seq %llu: not applied (stopping)", a.publisher,
 		    (unsigned long long)a.seq);
 	} else if (rc < 0 && a.quarantined) {
 		kr_log_quarantined(endpoint, a.publisher, a.seq, kr_errmsg());
+	} else if (rc < 0 && not_held) {
+		kr_log_not_held(endpoint, a.publisher, a.seq, kr_errmsg());
 	} else if (rc < 0) {
 		log_warnx("peer %s: publisher %.16s… seq %llu not applied: %s", endpoint, a.publisher,
 		    (unsigned long long)a.seq, kr_errmsg());

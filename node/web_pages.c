@@ -1811,10 +1811,7 @@ s_board_work(kr_html *h, kr_web_ctx *c)
 	for (size_t i = 0; i < bv.n; i++) {
 		const kr_bview_item *x = &bv.v[i];
 		const char *state;
-		if (!x->r.kind || strcmp(x->r.kind, "consultation") != 0 || !x->r.id)
-			continue;
-		state = kr_bview_consult_state(&bv, x, NULL);
-		if (strcmp(state, "受付") != 0 && strcmp(state, "回答済") != 0)
+		if (!kr_bview_consult_open(&bv, x, &state))
 			continue;
 		if (!shown++)
 			kr_html_tag(h, "<h2>受付中の相談</h2><ul class=\"consultations\">");

@@ -122,6 +122,15 @@ kr_strv_free(char **v, size_t n)
 	free(v);
 }
 
+int
+kr_strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 char *
 kr_sprintf(const char *fmt, ...)
 {

@@ -126,6 +126,7 @@ void *kr_realloc(void *p, size_t n);
 char *kr_strdup(const char *s);
 char *kr_strndup(const char *s, size_t n);
 void kr_strv_free(char **v, size_t n); /* frees each string and the array */
+int kr_strv_has(char *const *v, size_t n, const char *s); /* 1 when one of the n strings is s */
 char *kr_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -3,7 +3,7 @@
 # 丸亀市, 坂出市), all real nodes on 127.0.0.1. The hub follows every node;
 # every node follows every other publisher through the hub (DESIGN §5 relay).
 # Source after lib.sh, then call board_setup. Also the fixtures several
-# federation tests share (t0027, t0045, t0061, t0064, t0065).
+# federation tests share (t0027, t0045, t0061, t0064, t0065, t0077-t0079).
 NODES="kagawa takamatsu kanonji mitoyo marugame sakaide"
 
 board_setup() {
@@ -79,10 +79,60 @@ fed_node() {
 		-e "s|^web = .*|web = off|" "$1/config"
 	k --home "$1" id --json >"$1.json"
 }
+# fed_nodes HOME...: a fed_node for each of the homes kagawa (香川県), takamatsu,
+# kanonji, marugame, mitoyo and sakaide named, on P+0, P+2, ... in the order given
+fed_nodes() {
+	_i=0
+	for _h in "$@"; do
+		case $_h in
+		kagawa) fed_node kagawa 香川県 370002 $_i ;;
+		takamatsu) fed_node takamatsu 高松市 372013 $_i ;;
+		kanonji) fed_node kanonji 観音寺市 372056 $_i ;;
+		marugame) fed_node marugame 丸亀市 372021 $_i ;;
+		mitoyo) fed_node mitoyo 三豊市 372081 $_i ;;
+		sakaide) fed_node sakaide 坂出市 372030 $_i ;;
+		*) echo "fed_nodes: no municipality for home $_h" >&2; return 1 ;;
+		esac
+		_i=$((_i + 2))
+	done
+}
 found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
 hits() { k --home "$1" search "$2" --json | grep -o "\"title\":\"$2\"" | wc -l; }
 # fed_id HOME: the id of the federation HOME holds
 fed_id() { k --home "$1" federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])'; }
+# seq_of HOME PUBLISHER: the seq of PUBLISHER's manifest HOME holds (empty: none)
+seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
+
+# fed_rotate HOME OLD: HOME (a member whose key is OLD) makes its next key
+# (new.json; NEW is its fingerprint); version 3 (v3.kfm) rotating OLD to it,
+# signed by kagawa and takamatsu, is applied on kagawa
+fed_rotate() {
+	k --home "$1" key rotate -o new.json >/dev/null 2>&1
+	NEW=$(python3 -c 'import json; print(json.load(open("new.json"))["fingerprint"])')
+	k --home kagawa federation propose --rotate "$2" new.json -o v3.kfm >/dev/null
+	k --home kagawa federation sign v3.kfm --yes >/dev/null
+	k --home takamatsu federation sign v3.kfm --yes >/dev/null
+	k --home kagawa federation apply v3.kfm >/dev/null
+}
+
+# fed_members MEMBER...: 香川県生成AI連携 (g.kfm) with the fed_node homes
+# kagawa, takamatsu and kanonji as its 2-of-3 board; version 2 (v2.kfm)
+# adds each MEMBER (a fed_node home); both versions are applied on the
+# board and on the first MEMBER. FED is the federation's id.
+fed_members() {
+	k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
+		--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
+	k --home kagawa federation sign g.kfm --yes >/dev/null
+	k --home takamatsu federation sign g.kfm --yes >/dev/null
+	for n in kagawa takamatsu kanonji "$1"; do k --home $n federation apply g.kfm >/dev/null; done
+	_add=""
+	for m in "$@"; do _add="$_add --add-member $m.json"; done
+	k --home kagawa federation propose $_add -o v2.kfm >/dev/null
+	k --home kanonji federation sign v2.kfm --yes >/dev/null
+	k --home kagawa federation sign v2.kfm --yes >/dev/null
+	for n in kagawa takamatsu kanonji "$1"; do k --home $n federation apply v2.kfm >/dev/null; done
+	FED=$(fed_id kagawa)
+}
 
 # guideline_g1: g1.md, 三豊市's AI guideline 372081/guideline/ai-guideline 1.0.0
 guideline_g1() {

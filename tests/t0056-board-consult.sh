@@ -9,9 +9,24 @@
 # verifies every consultation and answer commit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/boardlib.sh"
-plan 38
+plan 43
 cd "$T"
 board_setup
+
+# open_agree HOME WEB IDS: the open consultations HOME's status --json lists
+# are IDS (space-separated), and its /federation page at WEB lists the same
+# ones (kr_bview_consult_open decides for both)
+open_agree() {
+	"$KAIRAN" --home "$1" status --json >open.json && curl -s "$2/federation" >open.html &&
+		python3 - open.json open.html "$3" <<'PY'
+import json, re, sys
+st = sorted(c["id"] for c in json.load(open(sys.argv[1]))["board"]["consultations"])
+m = re.search(r'<ul class="consultations">(.*?)</ul>', open(sys.argv[2], encoding="utf-8").read(), re.S)
+web = sorted(re.findall(r'href="/items/([^"]+)"', m.group(1))) if m else []
+want = sorted(sys.argv[3].split())
+assert st == web == want, "status %s, web page %s, expected %s" % (st, web, want)
+PY
+}
 
 cat >q1.txt <<'TXT'
 ごみ分別の問い合わせに生成AIチャットボットで答えたい。誤回答が出たときの責任の所在と、
@@ -52,6 +67,7 @@ check "179 days on, it is still 受付" sh -c "KAIRAN_NOW=$(( $(date +%s) + 179 
 curl -s "$WEB_takamatsu/federation" >fed.html
 check "the federation page lists the open consultation" \
 	sh -c "grep -q '受付中の相談' fed.html && grep -q '誤回答への備え</a>（受付' fed.html"
+check "status and the federation page list the same open consultation" open_agree takamatsu "$WEB_takamatsu" "$C"
 
 cat >a1.txt <<'TXT'
 誤回答の責任は導入した自治体にあります。画面に「AIの回答は参考情報です。正確な分別は収集カレンダーで確認してください」と
@@ -63,11 +79,14 @@ grep -q 'only board members answer' "$T/last.out" && ok "and says why" || not_ok
 check "a board member answers" k --home takamatsu consult answer $C --body-file a1.txt --source "香川県生成AI連携 運用指針"
 A=372013/answer/372081-consultation-gomi-bot
 check "the asking town sees 回答済" wait_for 20 sh -c "\"$KAIRAN\" --home mitoyo consult list --state 回答済 | grep -q '^$C'"
+check "answered (回答済), it is open on both the board member's status and its page" open_agree takamatsu "$WEB_takamatsu" "$C"
 wait_for 20 has marugame $A
 check_fails "another town cannot accept the asker's consultation" k --home marugame consult accept $C --answer $A
 grep -q 'only the asking town or a board member accepts' "$T/last.out" && ok "and says why" || not_ok "and says why"
 check "the asking town accepts the answer" k --home mitoyo consult accept $C --answer $A
 check "the second town sees it 解決" wait_for 20 sh -c "\"$KAIRAN\" --home marugame consult list --state 解決 | grep -q '^$C'"
+wait_for 20 open_agree takamatsu "$WEB_takamatsu" ""
+check "resolved (解決), neither status nor the page lists it as open" open_agree takamatsu "$WEB_takamatsu" ""
 k --home marugame consult show $C >show.out
 check "consult show gives the question and the accepted answer" sh -c "grep -q '責任の所在' show.out && grep -q '回答 $A  \[採用\]' show.out"
 
@@ -112,9 +131,14 @@ assert len(rows) == 1 and rows[0]['attribution'].startswith('出典：') and row
 printf 'ごみ分別チャットボットの注意書きの例がほしい。\n' >q2.txt
 k --home mitoyo consult ask --title 注意書きの例 --body-file q2.txt --domain 住民問合せ対応 --department 環境課 --slug notice >/dev/null
 k --home mitoyo consult ask --title 取り下げる相談 --body-file q2.txt --domain 広報 --department 広報課 --slug later >/dev/null
+wait_for 20 open_agree takamatsu "$WEB_takamatsu" "372081/consultation/notice 372081/consultation/later"
+check "two new ones are open on both, the resolved one on neither" \
+	open_agree takamatsu "$WEB_takamatsu" "372081/consultation/notice 372081/consultation/later"
 check "the town marks one as a duplicate of the resolved one" k --home mitoyo consult close 372081/consultation/notice --duplicate-of $C
 check "and withdraws another" k --home mitoyo consult close 372081/consultation/later --withdraw
 check "the board member sees it withdrawn" wait_for 20 sh -c "\"$KAIRAN\" --home takamatsu consult list --state 取下げ | grep -q later"
+wait_for 20 open_agree takamatsu "$WEB_takamatsu" ""
+check "closed as a duplicate and withdrawn, neither lists them as open" open_agree takamatsu "$WEB_takamatsu" ""
 before=$(state_fingerprint takamatsu)
 check_fails "an answer to a withdrawn consultation is refused" k --home takamatsu consult answer 372081/consultation/later --body-file a1.txt
 grep -q 'is 取下げ' "$T/last.out" && ok "and says why" || not_ok "and says why"

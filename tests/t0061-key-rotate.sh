@@ -13,27 +13,13 @@ plan 31
 cd "$T"
 P=$(port_base)
 
-seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
 tree() { find "$1/repos" "$1/keys" "$1/manifests" -type f | sort | xargs sha256sum; sqlite3 "$1/state.db" \
 	"SELECT publisher, seq, hex(signed) FROM manifests ORDER BY 1; SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"; }
 
-fed_node kagawa 香川県 370002 0
-fed_node takamatsu 高松市 372013 2
-fed_node kanonji 観音寺市 372056 4
-fed_node marugame 丸亀市 372021 6
-fed_node mitoyo 三豊市 372081 8
+fed_nodes kagawa takamatsu kanonji marugame mitoyo
 OLD=$(k --home marugame id --fingerprint)
 
-k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
-	--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
-k --home kagawa federation sign g.kfm --yes >/dev/null
-k --home takamatsu federation sign g.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply g.kfm >/dev/null; done
-k --home kagawa federation propose --add-member marugame.json --add-member mitoyo.json -o v2.kfm >/dev/null
-k --home kanonji federation sign v2.kfm --yes >/dev/null
-k --home kagawa federation sign v2.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply v2.kfm >/dev/null; done
-FED=$(fed_id kagawa)
+fed_members marugame mitoyo
 
 item 372021 a 丸亀市の交換前の事例 >a.md
 k --home marugame publish a.md -m before >/dev/null

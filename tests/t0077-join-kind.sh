@@ -7,22 +7,20 @@
 # the filter. A bad kind is refused naming it and the allowed values,
 # nothing changed. Joining again with --kind case --kind prompt fetches the
 # prompt at the same seq (no new publication). Then the running daemon of
-# a second town takes a new publication through the same filter. Real
-# nodes, real sockets.
+# a second town takes a new publication through the same filter. Narrowing
+# the filter again keeps what is held, and status (and --json) calls those
+# collections 対象外 (not followed) instead of giving an old sync time. A
+# town downstream of the filtered one (観音寺市) is offered whole manifests
+# whose left-out collections the filtered town answers "not held here":
+# not a failure there (sync exits 0, nothing quarantined); the peers that
+# hold them serve them, by sync and between daemons. Real nodes, real
+# sockets.
 . "$(dirname "$0")/lib.sh"
-plan 26
+. "$(dirname "$0")/boardlib.sh"
+plan 39
 cd "$T"
 P=$(port_base)
 
-mk() {
-	k --home "$1" init --name "$2" --lg-code "$3" >/dev/null
-	sed -i -e "s|^listen = .*|listen = tcp://127.0.0.1:$(($P + $4))|" \
-		-e "s|^announce = .*|announce = tcp://127.0.0.1:$(($P + $4 + 1))|" \
-		-e "s|^web = .*|web = off|" "$1/config"
-	k --home "$1" id --json >"$1.json"
-}
-found() { k --home "$1" search "$2" --json | grep -q "\"title\":\"$2\""; }
-seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
 quarantined() { sqlite3 "$1/state.db" "SELECT count(*) FROM quarantine"; }
 tree() { find "$1/federation" "$1/follows" -type f 2>/dev/null | sort | xargs sha256sum; state_fingerprint "$1"; }
 prompt() {
@@ -30,25 +28,10 @@ prompt() {
 		"$SRC/tests/fuzz/corpus/item/prompt.md"
 }
 
-mk kagawa 香川県 370002 0
-mk takamatsu 高松市 372013 2
-mk kanonji 観音寺市 372056 4
-mk marugame 丸亀市 372021 6
-mk mitoyo 三豊市 372081 8
-mk sakaide 坂出市 372030 10
+fed_nodes kagawa takamatsu kanonji marugame mitoyo sakaide
 MARU=$(k --home marugame id --fingerprint)
 
-k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
-	--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
-k --home kagawa federation sign g.kfm --yes >/dev/null
-k --home takamatsu federation sign g.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply g.kfm >/dev/null; done
-k --home kagawa federation propose --add-member marugame.json --add-member mitoyo.json \
-	--add-member sakaide.json -o v2.kfm >/dev/null
-k --home kanonji federation sign v2.kfm --yes >/dev/null
-k --home kagawa federation sign v2.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply v2.kfm >/dev/null; done
-FED=$(k --home kagawa federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+fed_members marugame mitoyo sakaide
 
 item 372021 c1 丸亀市の窓口事例 >c1.md
 prompt 372021 faq-maru 丸亀市の問合せプロンプト >p1.md
@@ -117,3 +100,48 @@ check "the running 坂出市 holds the new prompt" found sakaide 丸亀市の二
 check_fails "and no case" found sakaide 丸亀市の二件目の事例
 check "and no cases collection, nothing quarantined" sh -c \
 	"test ! -e sakaide/repos/$MARU/cases.git && test \$(sqlite3 sakaide/state.db 'SELECT count(*) FROM quarantine') = 0"
+
+# Narrowing keeps what is held; status calls it 対象外 (not followed), not "synced …".
+check "三豊市 narrows its filter to cases again" k --home mitoyo join "$EP" --federation "$FED" --kind case
+prompt 372021 faq-maru3 丸亀市の三つ目のプロンプト >p3.md
+k --home marugame publish p3.md -m third >/dev/null
+k --home mitoyo sync >/dev/null 2>&1
+check "the prompt it held is kept" found mitoyo 丸亀市の問合せプロンプト
+check_fails "a new prompt is not fetched" found mitoyo 丸亀市の三つ目のプロンプト
+k --home mitoyo status >narrow.out 2>&1
+check "status shows the prompts held as 対象外, with no sync time; cases as synced" sh -c \
+	"grep -q '^  prompts .*対象外 (not followed' narrow.out && ! grep -q '^  prompts .*synced' narrow.out &&
+	grep -q '^  cases .*synced' narrow.out || { cat narrow.out; exit 1; }"
+k --home mitoyo status --json >narrow.json
+check "status --json says so: prompts followed false, cases true" python3 -c "
+import json; s = json.load(open('narrow.json'))
+p = [x for x in s['publishers'] if x['publisher'] == '$MARU'][0]
+f = {c['collection']: c['followed'] for c in p['collections']}
+assert f == {'cases': True, 'prompts': False}, f
+assert all(c['followed'] for x in s['publishers'] if x['own'] for c in x['collections']), s"
+
+# Downstream of the filtered town: it offers 丸亀市's whole manifest but holds
+# no new prompts; 観音寺市 joins through it. A fetch of what it left out is
+# answered "not held here": left to the peers that hold it, not a failure.
+serve mitoyo $(($P + 8)) $(($P + 9))
+MEP=tcp://127.0.0.1:$(($P + 8))
+k --home kanonji join "$MEP" --federation "$FED" >down-join.out 2>&1
+check "観音寺市 syncs from the filtered town with exit 0" k --home kanonji sync
+cp "$T/last.out" down.out
+check "its sync says the peer does not hold all of it, left to others; nothing failed" sh -c \
+	"grep -q '^$MEP: 1 manifest(s) name collections it does not hold' down.out &&
+	grep -q '0 rejected, 0 failed' down.out && grep -q 'not taken from it: collection prompts: not held there' down.out"
+nothing_taken() { test "$(quarantined kanonji)" = 0 && test -z "$(seq_of kanonji "$MARU")"; }
+check "nothing quarantined at 観音寺市, nothing of 丸亀市 taken from there" nothing_taken
+check "観音寺市 joins through 丸亀市 too" k --home kanonji join "$EP" --federation "$FED"
+check "a sync with both peers exits 0" k --home kanonji sync
+took() { found kanonji "$1" && found kanonji "$2" && test "$(seq_of kanonji "$MARU")" = "$(seq_of marugame "$MARU")"; }
+check "観音寺市 holds the new prompt and the case, at 丸亀市's seq" took 丸亀市の三つ目のプロンプト 丸亀市の窓口事例
+# The same with daemons: the filtered town's relayed announcement and 丸亀市's own reach 観音寺市.
+serve kanonji $(($P + 4)) $(($P + 5))
+item 372021 c4 丸亀市の四件目の事例 >c4.md
+prompt 372021 faq-maru4 丸亀市の四つ目のプロンプト >p4.md
+k --home marugame publish c4.md p4.md -m fourth >/dev/null
+check "the running 観音寺市 takes the new case and prompt" wait_for 30 took 丸亀市の四件目の事例 丸亀市の四つ目のプロンプト
+check_fails "and logs no failed apply" grep -q "not applied" kanonji.log
+diag "announcements of the filtered town left to 丸亀市 in 観音寺市's log: $(grep -c 'not taken from it' kanonji.log)"

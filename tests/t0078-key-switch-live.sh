@@ -11,24 +11,9 @@ plan 11
 cd "$T"
 P=$(port_base)
 
-seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$2'"; }
-
-fed_node kagawa 香川県 370002 0
-fed_node takamatsu 高松市 372013 2
-fed_node kanonji 観音寺市 372056 4
-fed_node marugame 丸亀市 372021 6
-fed_node mitoyo 三豊市 372081 8
+fed_nodes kagawa takamatsu kanonji marugame mitoyo
 OLD=$(k --home marugame id --fingerprint)
-k --home kagawa federation create --name 香川県生成AI連携 --threshold 2 \
-	--board kagawa.json --board takamatsu.json --board kanonji.json -o g.kfm >/dev/null
-k --home kagawa federation sign g.kfm --yes >/dev/null
-k --home takamatsu federation sign g.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply g.kfm >/dev/null; done
-k --home kagawa federation propose --add-member marugame.json --add-member mitoyo.json -o v2.kfm >/dev/null
-k --home kanonji federation sign v2.kfm --yes >/dev/null
-k --home kagawa federation sign v2.kfm --yes >/dev/null
-for n in kagawa takamatsu kanonji marugame; do k --home $n federation apply v2.kfm >/dev/null; done
-FED=$(fed_id kagawa)
+fed_members marugame mitoyo
 
 item 372021 a 丸亀市の交換前の事例 >a.md
 k --home marugame publish a.md -m before >/dev/null
@@ -40,12 +25,7 @@ wait_for 20 found mitoyo 丸亀市の交換前の事例
 S=$(seq_of mitoyo "$OLD")
 diag "the old key's last seq at the town: $S"
 
-k --home marugame key rotate -o new.json >/dev/null 2>&1
-NEW=$(python3 -c 'import json; print(json.load(open("new.json"))["fingerprint"])')
-k --home kagawa federation propose --rotate "$OLD" new.json -o v3.kfm >/dev/null
-k --home kagawa federation sign v3.kfm --yes >/dev/null
-k --home takamatsu federation sign v3.kfm --yes >/dev/null
-k --home kagawa federation apply v3.kfm >/dev/null
+fed_rotate marugame "$OLD"
 
 # Applied on 丸亀市's node while its daemon runs.
 t0=$(now_ms)

@@ -1,4 +1,4 @@
-/* tests/unit/test_common.c - text made safe to print, JSON and CSV cells, kr_mkdir_p */
+/* tests/unit/test_common.c - text made safe to print, JSON and CSV cells, kr_mkdir_p, kr_strv_has */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,6 +92,19 @@ test_mkdir_p_empty(void **state)
 	assert_int_equal(kr_mkdir_p("", 0755), KR_EUSAGE);
 }
 
+static void
+test_strv_has(void **state)
+{
+	char cases[] = "cases", prompts[] = "prompts";
+	char *v[] = { cases, prompts };
+
+	(void)state;
+	assert_true(kr_strv_has(v, 2, "prompts"));
+	assert_false(kr_strv_has(v, 2, "prompt"));
+	assert_false(kr_strv_has(v, 1, "prompts"));
+	assert_false(kr_strv_has(NULL, 0, "cases"));
+}
+
 int
 main(void)
 {
@@ -102,6 +115,7 @@ main(void)
 		cmocka_unit_test(test_json_escapes_what_a_terminal_would_obey),
 		cmocka_unit_test(test_csv_cells_cannot_be_formulas),
 		cmocka_unit_test(test_mkdir_p_empty),
+		cmocka_unit_test(test_strv_has),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
