@@ -83,7 +83,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zmq.h>
+#include "zmqdl.h"   /* <zmq.h>, libzmq loaded on first use */
 
 #include "../sharing/manifest.h"
 #include "../sharing/search.h"
