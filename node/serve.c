@@ -530,7 +530,7 @@ static void *
 s_worker_main(void *arg)
 {
 	s_worker *w = arg;
-	s_tidy_state tidy = { 0 };
+	s_tidy_state tidy = { .dirty = 1 };   /* what opening its handles read is let go at once */
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;
@@ -816,7 +816,7 @@ static void *
 s_pool_main(void *arg)
 {
 	s_poolw *w = arg;
-	s_tidy_state tidy = { 0 };
+	s_tidy_state tidy = { .dirty = 1 };   /* what opening its handles read is let go at once */
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;
