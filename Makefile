@@ -51,7 +51,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 PKG_LIBS += -lm
 # Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the 45 loaded
 # libraries in load order, and that search was 90% of `kairan --version`. Loaded first, the libraries
-# most lookups end in (libc; libstdc++, under libzmq; libcrypto; sqlite)
+# most lookups end in (libc; libcrypto; sqlite)
 # answer them at once: callgrind counts 25% fewer start-up instructions. Nothing else changes: the same
 # libraries, and none of them defines another's symbols.
 # (libstdc++ no longer: only libzmq needs it, and node/zmqdl.c loads libzmq when a socket is first made)

@@ -44,9 +44,8 @@ s_cmark_load(void)
 	void *sym;
 
 	if (!so) {
-		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s", dlerror());
-		log_warnx("item pages show their bodies as plain text: cannot load libcmark (%s; Debian package "
-		    "libcmark0.30.2)", s_cmark_error);
+		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s (Debian package libcmark0.30.2)", dlerror());
+		log_warnx("item pages show their bodies as plain text: %s", s_cmark_error);
 		return;
 	}
 	/* a data pointer to a function pointer: by memcpy, as POSIX's dlsym page allows, not by a cast */
@@ -72,8 +71,7 @@ kr_markdown_html(kr_html *h, const char *md, size_t len)
 
 	pthread_once(&s_cmark_once, s_cmark_load);
 	if (s_cmark_error[0])
-		return kr_error(KR_ERROR, "markdown: cannot load libcmark (%s; Debian package libcmark0.30.2)",
-		    s_cmark_error);
+		return kr_error(KR_ERROR, "markdown: %s", s_cmark_error);
 	if (!(doc = p_cmark_parse_document(md ? md : "", md ? len : 0, opts)))
 		return kr_error(KR_ERROR, "markdown: cannot parse");
 	it = p_cmark_iter_new(doc);
