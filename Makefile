@@ -51,15 +51,20 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 PKG_LIBS += -lm
 # Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the 45 loaded
 # libraries in load order, and that search was 90% of `kairan --version`. Loaded first, the libraries
-# most lookups end in (libc; libstdc++, under libzmq; libcrypto; sqlite)
+# most lookups end in (libc; libcrypto; sqlite)
 # answer them at once: callgrind counts 25% fewer start-up instructions. Nothing else changes: the same
 # libraries, and none of them defines another's symbols.
-# (--no-as-needed: libstdc++ is loaded in any case, libzmq needs it)
-STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lstdc++ -lcrypto -lsqlite3 -lm -lgcc_s -Wl,--pop-state
+# (libstdc++ no longer: only libzmq needs it, and node/zmqdl.c loads libzmq when a socket is first made)
+STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lcrypto -lsqlite3 -lm -lgcc_s -Wl,--pop-state
 # kairan itself does not link libmicrohttpd: node/web.c loads it (dlopen, by this soname) when the pages
 # start, so the other commands do not load it and its nine libraries (gnutls and its chain).
 MHD_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libmicrohttpd)/libmicrohttpd.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
-KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS))) -lpthread -lm
+# libcmark likewise: node/markdown.c loads it on the first item page (only the web pages render Markdown).
+CMARK_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libcmark)/libcmark.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+# And libzmq: node/zmqdl.c loads it (with libstdc++, libsodium, libpgm, libnorm and the Kerberos
+# libraries, 14 in all) when a command first makes a socket; `kairan id`, `show`, a local search never do.
+ZMQ_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libzmq)/libzmq.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd libcmark libzmq,$(PKGS))) -lpthread -lm
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -76,6 +81,7 @@ LIB_SRC += node/federate.c
 LIB_SRC += policies/board.c sharing/board.c node/board.c
 LIB_SRC += node/searchq.c
 LIB_SRC += node/ports.c node/service.c
+LIB_SRC += node/zmqdl.c
 LIB_SRC += node/keyrot.c
 LIB_SRC += sharing/json.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
@@ -167,6 +173,8 @@ $(BUILD)/%.o: %.c $(PB).h
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/node/web.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DKR_MHD_SONAME='"$(MHD_SONAME)"')
+$(BUILD)/node/zmqdl.o: ALL_CFLAGS += $(if $(ZMQ_SONAME),-DKR_ZMQ_SONAME='"$(ZMQ_SONAME)"')
+$(BUILD)/node/markdown.o: ALL_CFLAGS += $(if $(CMARK_SONAME),-DKR_CMARK_SONAME='"$(CMARK_SONAME)"')
 
 # The default policy is text (policies/default.policy), compiled in as a string.
 $(BUILD)/policies/default_policy.c: policies/default.policy

@@ -23,7 +23,7 @@
 /* args and help are msgids (extracted by po/cmdtable.py), translated where printed. */
 const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
-	{ "id", cmd_id, CMD_NEEDS_HOME, "[--fingerprint] [--json]", "print this node's identity" },
+	{ "id", cmd_id, CMD_NEEDS_HOME | CMD_IDENTITY, "[--fingerprint] [--json]", "print this node's identity" },
 	{ "check", cmd_check, CMD_NEEDS_HOME, "FILE|DIR... [--json]", "run publish's checks without publishing" },
 	{ "publish", cmd_publish, CMD_NEEDS_HOME, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "withdraw", cmd_withdraw, CMD_NEEDS_HOME, "ID -m REASON", "remove an item with a signed, reasoned commit" },

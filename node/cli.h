@@ -6,11 +6,16 @@
 
 #include "home.h"
 
-enum { CMD_NEEDS_HOME = 1 };
+/*
+ * CMD_NEEDS_HOME: main opens the home (kr_home_open) before the command.
+ * CMD_IDENTITY: with it, only config and keys (kr_home_open_identity): the
+ * command reads who the node is and nothing it holds.
+ */
+enum { CMD_NEEDS_HOME = 1, CMD_IDENTITY = 2 };
 
 typedef struct {
 	const char *home_path;
-	kr_home h;                  /* open when the command has CMD_NEEDS_HOME */
+	kr_home h;                  /* open when the command has CMD_NEEDS_HOME (only keys and config: CMD_IDENTITY) */
 	int reexec;                 /* serve stopped to switch keys: main executes the command again */
 } kr_cli;
 

@@ -673,7 +673,7 @@ s_follows_restore(kr_state *st, const char *home, size_t *npubs)
 	return rc;
 }
 
-/* Config, key and store: everything of a home but its state. */
+/* Config and keys (a due key rotation made): who the node is, nothing it holds. */
 static int
 s_open_base(kr_home *h, const char *path)
 {
@@ -704,7 +704,17 @@ s_open_base(kr_home *h, const char *path)
 		log_warnx("key rotation not finished (the next open goes on with it): %s", kr_errmsg());
 		kr_error_clear();
 	}
-	return kr_store_open(&h->store, path);
+	return 0;
+}
+
+int
+kr_home_open_identity(kr_home *h, const char *path)
+{
+	int rc = s_open_base(h, path);
+
+	if (rc < 0)
+		kr_home_close(h);
+	return rc;
 }
 
 static void
@@ -761,7 +771,7 @@ kr_home_open(kr_home *h, const char *path)
 	size_t fixed = 0;
 	int rc;
 
-	if ((rc = s_open_base(h, path)) < 0)
+	if ((rc = s_open_base(h, path)) < 0 || (rc = kr_store_open(&h->store, path)) < 0)
 		goto fail;
 	p = kr_sprintf("%s/state.db", path);
 	rc = kr_state_open(&h->state, p);
@@ -918,7 +928,7 @@ kr_home_repair(const char *path, void (*problem)(const char *msg, void *arg), vo
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	if ((rc = s_open_base(&h, path)) < 0)
+	if ((rc = s_open_base(&h, path)) < 0 || (rc = kr_store_open(&h.store, path)) < 0)
 		goto done;
 	/* 1. objects: damaged packs of mirrored collections go aside (the next sync re-fetches them) */
 	kr_replica_init(&h.rep, h.store, NULL, h.key, h.cfg.name, h.cfg.lg_code);

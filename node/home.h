@@ -81,6 +81,13 @@ int kr_home_init_keys(const char *path, const char *name, const char *lg_code, c
  * manifests and the repositories before anything else reads it.
  */
 int kr_home_open(kr_home *h, const char *path);
+/*
+ * Opens only who the node is: config and keys (a due key rotation is
+ * made, as kr_home_open makes it); no store, no state, nothing reconciled
+ * (h->store and h->state stay NULL). For commands that only print the
+ * identity (kairan id), so they start as fast as git's plumbing.
+ */
+int kr_home_open_identity(kr_home *h, const char *path);
 
 /* Rewrites <home>/follows from state (inside the caller's transaction). */
 int kr_home_save_follows(kr_home *h);

@@ -119,7 +119,8 @@ main(int argc, char **argv)
 		for (j = i + 1; j < argc; j++)
 			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
 				break;
-		if (j == argc && kr_home_open(&cli.h, home) < 0) {
+		if (j == argc && ((cmd->flags & CMD_IDENTITY) ? kr_home_open_identity(&cli.h, home)
+		                                               : kr_home_open(&cli.h, home)) < 0) {
 			rc = kr_cli_fail(cmd->name);
 			free(home);
 			return rc;

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <zmq.h>
+#include "zmqdl.h"   /* <zmq.h>, libzmq loaded on first use */
 
 #include "../sharing/manifest.h"
 #include "federate.h"

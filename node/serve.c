@@ -83,7 +83,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zmq.h>
+#include "zmqdl.h"   /* <zmq.h>, libzmq loaded on first use */
 
 #include "../sharing/manifest.h"
 #include "../sharing/search.h"
@@ -521,7 +521,7 @@ static void *
 s_worker_main(void *arg)
 {
 	s_worker *w = arg;
-	s_tidy_state tidy = { 0 };
+	s_tidy_state tidy = { .dirty = 1 };   /* what opening its handles read is let go at once */
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;
@@ -807,7 +807,7 @@ static void *
 s_pool_main(void *arg)
 {
 	s_poolw *w = arg;
-	s_tidy_state tidy = { 0 };
+	s_tidy_state tidy = { .dirty = 1 };   /* what opening its handles read is let go at once */
 
 	while (!atomic_load(w->stop)) {
 		s_frames f;

@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zmq.h>
+#include "zmqdl.h"   /* <zmq.h>, libzmq loaded on first use */
 
 #include "../sharing/fedstore.h"
 #include "log.h"

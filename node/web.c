@@ -49,6 +49,7 @@
 
 #include "html.h"
 #include "log.h"
+#include "ports.h"
 #include "webapp.h"
 
 /*
@@ -1178,6 +1179,19 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	*out = NULL;
 	if ((rc = s_split_url(conf->url, &host, &port)) < 0)
 		goto done;
+	/* a port already taken is found before libmicrohttpd and its libraries are loaded for nothing */
+	{
+		char *ep = strchr(host, ':') ? kr_sprintf("tcp://[%s]:%s", host, port) : kr_sprintf("tcp://%s:%s", host, port);
+		char why[512];
+		int busy = kr_port_check(ep) == KR_EEXISTS;
+		snprintf(why, sizeof(why), "%s", kr_errmsg());
+		free(ep);
+		kr_error_clear();
+		if (busy) {
+			rc = kr_error(KR_EIO, "web: cannot listen on %s (%s)", conf->url, why);
+			goto done;
+		}
+	}
 	pthread_once(&s_mhd_once, s_mhd_load);
 	if (s_mhd_error[0]) {
 		rc = kr_error(KR_ERROR, "web pages: cannot load libmicrohttpd (%s; Debian package libmicrohttpd12)",
