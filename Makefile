@@ -77,6 +77,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 LIB_SRC += sharing/searchcols.c
 LIB_SRC += policies/values.c
 LIB_SRC += node/transport.c
+LIB_SRC += node/control.c
 LIB_SRC += node/federate.c
 LIB_SRC += policies/board.c sharing/board.c node/board.c
 LIB_SRC += node/searchq.c

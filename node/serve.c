@@ -1,8 +1,9 @@
 /*
  * node/serve.c - the serve loop: one zmq_poll over every socket
  *
- * Sockets: ROUTER (requests), PUB (manifests and beacons), a control
- * ROUTER on ipc://<home>/control.sock (pokes from the CLI), one SUB per
+ * Sockets: ROUTER (requests), PUB (manifests and beacons), the control
+ * socket <home>/control.sock (pokes from the CLI: a unix stream socket,
+ * node/control.c, polled through its descriptors), one SUB per
  * peer, an inproc PAIR to each replication worker and to each pool
  * worker. Threads, each with its own handles (kr_store is one per thread;
  * SQLite connections too), share messages with the loop, never memory
@@ -88,6 +89,7 @@
 #include "../sharing/manifest.h"
 #include "../sharing/search.h"
 #include "board.h"
+#include "control.h"
 #include "federate.h"
 #include "keyrot.h"
 #include "log.h"
@@ -98,6 +100,7 @@
 #include "web.h"
 
 #define PIPE_EP "inproc://kairan-worker-%d"
+#define CONTROL_FDS 17               /* the control socket and the clients whose line is awaited */
 #define REPL_WORKERS 4               /* replication workers: a dead peer holds up one, not all */
 #define REPL_QUEUE_MAX 4096          /* announcements waiting for a replication worker */
 #define POOL_EP "inproc://kairan-pool-%d"
@@ -932,7 +935,8 @@ typedef struct {
 
 typedef struct {
 	kr_home *h;
-	void *zctx, *router, *pub, *control;
+	void *zctx, *router, *pub;
+	kr_control *control;
 	/* the replication workers and the jobs waiting for one */
 	s_rslot rw[REPL_WORKERS];
 	int nrw;
@@ -2193,31 +2197,31 @@ s_handle_sub(s_server *s, s_peer *p)
 	s_frames_close(&f);
 }
 
-static void
-s_handle_control(s_server *s)
+/* A poke from the CLI (node/control.c admitted it): 0 when cmd is known, answered after acting. */
+static int
+s_handle_control(const char *cmd, void *arg)
 {
-	s_frames f;
+	s_server *s = arg;
 
-	if (s_recv_frames(s->control, &f) < 0)
-		return;
-	if (f.n == 2) {
-		if (s_frame_is(&f, 1, "announce")) {
-			s_announce(s, s->h->fpr);
-			log_info("publisher %.16s… (this node): new manifest announced", s->h->fpr);
-		} else if (s_frame_is(&f, 1, "reload")) {
-			s_load_peers(s);
-		} else if (s_frame_is(&f, 1, "federation")) {
-			s_fed_announce(s);
-			s_peers_reconnect(s);
-			s_load_peers(s);
-			s_maybe_rekey(s);
-		} else if (s_frame_is(&f, 1, "keyrot")) {
-			s_maybe_rekey(s);
-		}
-		zmq_send(s->control, zmq_msg_data(&f.part[0]), zmq_msg_size(&f.part[0]), ZMQ_SNDMORE);
-		zmq_send(s->control, "ok", 2, 0);
+	if (strcmp(cmd, "announce") == 0) {
+		s_announce(s, s->h->fpr);
+		log_info("publisher %.16s… (this node): new manifest announced", s->h->fpr);
+	} else if (strcmp(cmd, "reload") == 0) {
+		s_load_peers(s);
+	} else if (strcmp(cmd, "federation") == 0) {
+		s_fed_announce(s);
+		s_peers_reconnect(s);
+		s_load_peers(s);
+		s_maybe_rekey(s);
+	} else if (strcmp(cmd, "keyrot") == 0) {
+		s_maybe_rekey(s);
+	} else if (strcmp(cmd, "ping") != 0) {
+		char *shown = kr_safe(cmd);
+		log_warnx("control socket: unknown command '%s'", shown);
+		free(shown);
+		return -1;
 	}
-	s_frames_close(&f);
+	return 0;
 }
 
 static void
@@ -2330,14 +2334,17 @@ s_run(s_server *s)
 	int rc = 0;
 
 	while (!atomic_load(&s_signalled) && !s->restart) {
-		zmq_pollitem_t items[3 + REPL_WORKERS + 64 + 256];
-		size_t n = 0, first_rw, first_pool, first_sub;
+		zmq_pollitem_t items[2 + CONTROL_FDS + REPL_WORKERS + 64 + 256];
+		int cfds[CONTROL_FDS];
+		size_t n = 0, first_rw, first_pool, first_sub, ncfd = kr_control_fds(s->control, cfds, CONTROL_FDS);
 		double now = kr_monotonic_ms();
 		long timeout;
+		int control_ready = 0;
 
 		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
-		items[n++] = (zmq_pollitem_t){ s->control, 0, s->control ? ZMQ_POLLIN : 0, 0 };
 		items[n++] = (zmq_pollitem_t){ NULL, s_sigpipe[0], ZMQ_POLLIN, 0 };
+		for (size_t i = 0; i < ncfd; i++)
+			items[n++] = (zmq_pollitem_t){ NULL, cfds[i], ZMQ_POLLIN, 0 };
 		first_rw = n;
 		for (int i = 0; i < s->nrw; i++)
 			items[n++] = (zmq_pollitem_t){ s->rw[i].pipe, 0, ZMQ_POLLIN, 0 };
@@ -2360,9 +2367,11 @@ s_run(s_server *s)
 		if (items[0].revents & ZMQ_POLLIN)
 			for (int k = 0; k < 64 && (zmq_poll(items, 1, 0) > 0); k++)
 				s_handle_request(s);
-		if (items[1].revents & ZMQ_POLLIN)
-			s_handle_control(s);
-		if (items[2].revents & ZMQ_POLLIN) {
+		for (size_t i = 2; i < 2 + ncfd; i++)
+			control_ready |= (items[i].revents & ZMQ_POLLIN) != 0;
+		if (control_ready)
+			kr_control_serve(s->control, s_handle_control, s);
+		if (items[1].revents & ZMQ_POLLIN) {
 			char drain[16];
 			while (read(s_sigpipe[0], drain, sizeof(drain)) > 0)
 				;
@@ -2528,7 +2537,6 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	char domain[65];
 	struct sigaction sa;
 	sigset_t block, old;
-	char *control_ep = kr_home_control(h);
 	int rc = 0, clean = 1;
 	double stop_at = 0, web_ms = 0, threads_ms = 0;
 
@@ -2583,7 +2591,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		rc = KR_EIO;
 		goto done;
 	}
-	if (!(s.control = s_bind(&s, ZMQ_ROUTER, control_ep, KR_ZAP_CONTROL, NULL)))
+	if (kr_control_listen(&s.control, h->home) < 0)
 		log_warnx("control socket: %s (a CLI publish will reach peers at the next beacon)", kr_errmsg());
 	if ((rc = kr_guard_run(guard, h->key, s.listen_ep)) < 0)
 		goto done;
@@ -2592,7 +2600,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		    "(for tests only)", h->cfg.name);
 	log_info("transport: requests %s, announcements %s, control %s (ZAP domain %s)",
 	    kr_transport_mechanism(s.router), kr_transport_mechanism(s.pub),
-	    s.control ? kr_transport_mechanism(s.control) : "none", kr_transport_plain() ? "none" : domain);
+	    s.control ? "unix socket, this user only" : "none", kr_transport_plain() ? "none" : domain);
 	/* the replication workers, each with its own handles */
 	for (s.nrw = 0; s.nrw < REPL_WORKERS; s.nrw++) {
 		s_rslot *r = &s.rw[s.nrw];
@@ -2702,13 +2710,9 @@ done:
 		zmq_close(s.router);
 	if (s.pub)
 		zmq_close(s.pub);
-	if (s.control) {
-		zmq_close(s.control);
-		unlink(control_ep + 6);
-	}
+	kr_control_close(&s.control);
 	free(s.listen_ep);
 	free(s.announce_ep);
-	free(control_ep);
 	kr_guard_stop(&guard);
 	threads_ms = kr_monotonic_ms();
 	if (!clean) {
@@ -2748,33 +2752,4 @@ kr_serve_reexec(void)
 	if (argc > 0)
 		execv("/proc/self/exe", argv);
 	log_warnx("cannot execute kairan again (%s): start it again to sign with the new key", strerror(errno));
-}
-
-int
-kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms)
-{
-	char *ep = kr_home_control(h);
-	void *ctx, *sock;
-	int linger = 0, rc = KR_ENOTFOUND;
-	zmq_pollitem_t it;
-
-	if (access(ep + 6, F_OK) != 0) {
-		free(ep);
-		return KR_ENOTFOUND;
-	}
-	ctx = zmq_ctx_new();
-	sock = zmq_socket(ctx, ZMQ_DEALER);
-	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	if (kr_transport_connect_self(sock, ep) == 0 && zmq_send(sock, cmd, strlen(cmd), ZMQ_DONTWAIT) >= 0) {
-		it = (zmq_pollitem_t){ sock, 0, ZMQ_POLLIN, 0 };
-		if (zmq_poll(&it, 1, timeout_ms) > 0) {
-			char buf[8];
-			if (zmq_recv(sock, buf, sizeof(buf), 0) >= 0)
-				rc = 0;
-		}
-	}
-	zmq_close(sock);
-	zmq_ctx_term(ctx);
-	free(ep);
-	return rc;
 }

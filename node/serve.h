@@ -1,9 +1,10 @@
 /*
- * node/serve.h - the daemon (`kairan serve`) and the CLI's poke at it
+ * node/serve.h - the daemon (`kairan serve`); the CLI's poke at it is node/control.h
  */
 #ifndef KR_SERVE_H
 #define KR_SERVE_H
 
+#include "control.h"   /* kr_control_poke, for the commands that poke a running node */
 #include "home.h"
 
 /*
@@ -16,13 +17,5 @@
 int kr_serve(kr_home *h, const char *listen, const char *announce);
 /* Executes this process's own command line again (same PID); returns only on failure, logged. */
 void kr_serve_reexec(void);
-
-/*
- * Tells a running daemon of this home to act now ("announce": our manifest
- * changed; "reload": peers changed; "federation": a new membership version;
- * "keyrot": see whether a key rotation is due). KR_ENOTFOUND when no daemon answers
- * within timeout_ms; that is not an error for the caller.
- */
-int kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms);
 
 #endif

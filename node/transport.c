@@ -751,18 +751,6 @@ done:
 }
 
 int
-kr_transport_connect_self(void *sock, const char *endpoint)
-{
-	if (!s_id.set)
-		return kr_error(KR_ERROR, "transport not set up (no home opened)");
-	if (!s_id.plain && s_curve_client(sock, s_id.pub) < 0)
-		return KR_EIO;
-	if (zmq_connect(sock, endpoint) < 0)
-		return kr_error(KR_EIO, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
-	return 0;
-}
-
-int
 kr_transport_check(const char *endpoint, int timeout_ms)
 {
 	s_pin *pins = NULL;
@@ -916,9 +904,9 @@ s_guard_refresh(kr_guard *g)
 	free(adm);
 }
 
-/* NULL if key may connect to domain, else why not. */
+/* NULL if key may connect, else why not (every domain admits alike). */
 static const char *
-s_admit(kr_guard *g, const char *domain, const char *mechanism, const uint8_t *key, size_t keylen)
+s_admit(kr_guard *g, const char *mechanism, const uint8_t *key, size_t keylen)
 {
 	int64_t now = kr_now();
 
@@ -926,8 +914,6 @@ s_admit(kr_guard *g, const char *domain, const char *mechanism, const uint8_t *k
 		return "not CURVE";
 	if (memcmp(key, s_id.pub, 32) == 0)
 		return NULL;
-	if (strcmp(domain, KR_ZAP_CONTROL) == 0)
-		return "the control socket admits this node's own key only";
 	s_guard_refresh(g);
 	for (size_t i = 0; i < g->nadmitted; i++)
 		if (memcmp(g->admitted[i], key, 32) == 0) {
@@ -1001,7 +987,7 @@ s_zap_answer(kr_guard *g)
 	S_COPY(addr, 3);
 	S_COPY(mech, 5);
 #undef S_COPY
-	why = s_admit(g, domain, mech, n > 6 ? zmq_msg_data(&f[6]) : NULL, n > 6 ? zmq_msg_size(&f[6]) : 0);
+	why = s_admit(g, mech, n > 6 ? zmq_msg_data(&f[6]) : NULL, n > 6 ? zmq_msg_size(&f[6]) : 0);
 	if (why)
 		s_log_refusal(g, addr, domain, n > 6 ? zmq_msg_data(&f[6]) : NULL, n > 6 ? zmq_msg_size(&f[6]) : 0, why);
 	else

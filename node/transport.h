@@ -5,8 +5,10 @@
  *
  * Every zmq socket of kairan is set up here (DESIGN §6 Transport):
  *
- *   server sockets (ROUTER, PUB, control)  kr_transport_serve()
- *   client sockets (DEALER, SUB, control)  kr_transport_connect()
+ *   server sockets (ROUTER, PUB)  kr_transport_serve()
+ *   client sockets (DEALER, SUB)  kr_transport_connect()
+ *
+ * (The CLI's control socket is not a zmq socket: node/control.h.)
  *
  * A client must know the server's X25519 key before it connects. In order:
  *   1. an endpoint that carries it, tcp://host:7420#<z85 key> (`kairan id`
@@ -34,8 +36,7 @@
  * daemon's context, bound before any server socket; every server socket
  * has a non-empty ZMQ_ZAP_DOMAIN and ZMQ_ZAP_ENFORCE_DOMAIN=1, so a missing
  * handler refuses rather than admits):
- *   - domain "kairan-control" (the CLI's pokes): this node's own key only;
- *   - other domains: this node's own key; in a federation the current
+ *   - every domain: this node's own key; in a federation the current
  *     members' transport keys (revoked or expired members excluded) plus
  *     <home>/transport/admitted (`kairan admit ID.json`), minus keys whose
  *     node key the federation revoked; outside a federation any key unless
@@ -55,8 +56,6 @@
 #include <stdint.h>
 
 #include "../sharing/sign.h"
-
-#define KR_ZAP_CONTROL "kairan-control"
 
 /*
  * Sets this process's transport identity: home (pins, admitted, the
@@ -94,8 +93,6 @@ enum { KR_TRANSPORT_NO_INTRO = 1 };
  * KR_EUSAGE, KR_EIO.
  */
 int kr_transport_connect(void *sock, const char *endpoint, const char *key_of, int flags, int timeout_ms);
-/* The client side of the control socket: this node's own key at both ends. */
-int kr_transport_connect_self(void *sock, const char *endpoint);
 
 /*
  * After a request to endpoint timed out: asks for its introduction and, if

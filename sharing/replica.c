@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,7 +670,25 @@ s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
 	return rc;
 }
 
-/* Written whole, then renamed into place (a name of its own: two threads of a daemon may save at once). */
+/* fsync of a directory, so the names just renamed into it survive a power cut. */
+static int
+s_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = kr_error(KR_EIO, "%s: fsync: %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Written whole, then renamed into place (a name of its own: two threads of
+ * a daemon may save at once). Our own manifest is durable, name included,
+ * before it returns: its seq is the floor of the next one signed (s_issue),
+ * and it is announced next. A mirrored one can be fetched again.
+ */
 static int
 s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 {
@@ -684,6 +703,8 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+	if (rc == 0 && strcmp(pub, r->own) == 0)
+		rc = s_sync_dir(dir);
 	if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0)
 		kr_error_clear(); /* a copy for plain git mirrors, written again with the next manifest */
 	free(tmp);
@@ -1763,6 +1784,8 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	memset(res, 0, sizeof(*res));
 	strcpy(res->publisher, r->own);
 	snprintf(email, sizeof(email), "%s@kairan.invalid", r->own_code);
+	/* what we sign is on disk before the caller can announce it: objects and refs here, the manifest in s_issue */
+	kr_store_durable(r->store, 1);
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
 		for (j = 0; j < nt && strcmp(t[j].coll, files[i].collection) != 0; j++)
@@ -1814,7 +1837,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 			rc = kr_store_cas(r->store, r->own, t[j].coll, t[j].had_old ? t[j].old : NULL, t[j].newoid);
 	if (rc < 0)
 		goto done;
-	if ((rc = kr_state_begin(r->state)) < 0)
+	if ((rc = kr_state_durable(r->state, 1)) < 0 || (rc = kr_state_begin(r->state)) < 0)
 		goto done;
 	for (size_t j = 0; j < nt && rc == 0; j++) {
 		kr_state_head sh = { 0 };
@@ -1862,6 +1885,10 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		}
 	}
 done:
+	kr_store_durable(r->store, 0);
+	/* (after a failure the connection stays FULL, its error kept: later commits cost more, lose nothing) */
+	if (rc == 0 && kr_state_durable(r->state, 0) < 0)
+		kr_error_clear();
 	kr_buf_release(&notices);
 	s_changes_free(&changes);
 	free(sf);

@@ -606,6 +606,16 @@ kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb)
 }
 
 int
+kr_state_durable(kr_state *st, int on)
+{
+	/* in WAL mode FULL syncs the WAL at every commit; NORMAL only at checkpoints */
+	if (sqlite3_exec(st->db, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return s_dberr(st, "setting synchronous");
+	return 0;
+}
+
+int
 kr_state_begin(kr_state *st)
 {
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)

@@ -43,6 +43,13 @@ void kr_state_release_memory(kr_state *st);
  * cache. kr_state_open's defaults suit a short command and searches.
  */
 int kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb);
+/*
+ * Durable commits on this connection (on: a command that publishes): each
+ * commit is on disk (the WAL fsynced) before it returns. Off (the default,
+ * synchronous=NORMAL) a commit may be lost to a power cut, never torn.
+ * Outside a transaction only.
+ */
+int kr_state_durable(kr_state *st, int on);
 int kr_state_begin(kr_state *st);
 int kr_state_commit(kr_state *st);
 void kr_state_rollback(kr_state *st);

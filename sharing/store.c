@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ typedef struct {
 } s_zip;
 static int s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level);
 static void s_zip_end(s_zip *zp);
-static int s_write_pack(git_repository *repo, const kr_buf *pack);
+static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync);
 
 #define BULK_FILES 64     /* a publish this large writes its blobs as one pack */
 
@@ -65,7 +66,39 @@ struct kr_store {
 	char *home;
 	char *root;              /* <home>/repos */
 	s_repo *repos;
+	int durable;             /* kr_store_durable */
 };
+
+/*
+ * fsync of what path names (a file or a directory). Missing is not an
+ * error when missing_ok (an object that was already in a pack).
+ */
+static int
+s_sync_path(const char *path, int missing_ok)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return missing_ok && errno == ENOENT ? 0 : kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	if (fsync(fd) < 0)
+		rc = kr_error(KR_EIO, "%s: fsync: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* fsync of each of dir's entries listed in names (NULL-terminated), then of dir itself. */
+static int
+s_sync_in(const char *dir, const char *const *names)
+{
+	int rc = 0;
+
+	for (size_t i = 0; names[i] && rc == 0; i++) {
+		char *p = kr_sprintf("%s/%s", dir, names[i]);
+		rc = s_sync_path(p, 0);
+		free(p);
+	}
+	return rc == 0 ? s_sync_path(dir, 0) : rc;
+}
 
 /*
  * Reports libgit2's last error; some failed writes leave none, so errno
@@ -236,6 +269,12 @@ kr_store_destroy(kr_store **sp)
 	git_libgit2_shutdown();
 }
 
+void
+kr_store_durable(kr_store *s, int on)
+{
+	s->durable = on;
+}
+
 const char *
 kr_store_home(const kr_store *s)
 {
@@ -246,6 +285,29 @@ char *
 kr_store_path(const kr_store *s, const char *pub, const char *coll)
 {
 	return kr_sprintf("%s/%s/%s.git", s->root, pub, coll);
+}
+
+/*
+ * A new repo made durable: the files and directories that make it a repo
+ * (what git_repository_open_bare needs), and its names in repos/<pub>/ and
+ * repos/.
+ */
+static int
+s_sync_skeleton(kr_store *s, const char *path, const char *pub)
+{
+	static const char *const top[] = { "HEAD", "config", "objects", "refs", NULL };
+	static const char *const none[] = { NULL };
+	char *objects = kr_sprintf("%s/objects", path), *refs = kr_sprintf("%s/refs", path);
+	char *pubdir = kr_sprintf("%s/%s", s->root, pub);
+	int rc;
+
+	if ((rc = s_sync_in(objects, none)) == 0 && (rc = s_sync_in(refs, (const char *const[]){ "heads", NULL })) == 0 &&
+	    (rc = s_sync_in(path, top)) == 0 && (rc = s_sync_in(pubdir, none)) == 0)
+		rc = s_sync_in(s->root, none);
+	free(objects);
+	free(refs);
+	free(pubdir);
+	return rc;
 }
 
 /* Opens (and caches) a collection's repo; creates it when create is set. */
@@ -289,6 +351,8 @@ s_repo_get(kr_store *s, const char *pub, const char *coll, int create, git_repos
 		opts.description = "kairan collection";
 		if (git_repository_init_ext(&r->repo, path, &opts) < 0)
 			rc = s_git_error(KR_EIO, path);
+		else if (s->durable)
+			rc = s_sync_skeleton(s, path, pub);
 	}
 	if (rc < 0) {
 		s_repo_free(r);
@@ -486,7 +550,7 @@ s_cmp_oid(const void *a, const void *b)
  * returns their ids in ids[i].
  */
 static int
-s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid *ids)
+s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid *ids, int sync)
 {
 	kr_buf pack = KR_BUF_INIT;
 	git_oid *sorted = kr_calloc(n, sizeof(*sorted));
@@ -535,9 +599,84 @@ s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid
 		kr_sha1_update(h, pack.ptr, pack.len);
 		kr_sha1_final(&h, trailer);
 		kr_buf_add(&pack, trailer, 20);
-		rc = s_write_pack(repo, &pack);
+		rc = s_write_pack(repo, &pack, sync);
 	}
 	kr_buf_release(&pack);
+	return rc;
+}
+
+static int
+s_cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Makes a new commit's objects durable: the commit, its root tree, the
+ * trees along each changed path and the blobs written; for each, its loose
+ * file, then the fan-out directories naming them and objects/ (which may
+ * name a new one). An object without a loose file was already in a pack
+ * (libgit2 writes nothing it has), or was written into a pack that
+ * s_write_pack synced.
+ */
+static int
+s_sync_objects(git_repository *repo, const git_oid *commit, const git_tree *tree,
+    const git_tree_update *ups, size_t nups)
+{
+	const char *gitdir = git_repository_path(repo);
+	git_oid *ids = kr_calloc(2 + nups, sizeof(*ids));
+	char **dirs = NULL, hex[GIT_OID_HEXSZ + 1];
+	size_t n = 0, nd = 0;
+	uint8_t fan[256] = { 0 };
+	int rc = 0;
+
+	ids[n++] = *commit;
+	ids[n++] = *git_tree_id(tree);
+	for (size_t i = 0; i < nups; i++) {
+		if (ups[i].action == GIT_TREE_UPDATE_UPSERT)
+			ids[n++] = ups[i].id;
+		for (const char *p = ups[i].path; (p = strchr(p, '/')); p++) {
+			dirs = kr_realloc(dirs, (nd + 1) * sizeof(char *));
+			dirs[nd++] = kr_strndup(ups[i].path, (size_t)(p - ups[i].path));
+		}
+	}
+	/* each changed directory once (a large publish repeats them) */
+	qsort(dirs, nd, sizeof(char *), s_cmp_strp);
+	for (size_t i = 0; i < nd; i++) {
+		git_tree_entry *e = NULL;
+		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		if (git_tree_entry_bypath(&e, tree, dirs[i]) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			ids = kr_realloc(ids, (n + 1) * sizeof(*ids));
+			ids[n++] = *git_tree_entry_id(e);
+		}
+		git_tree_entry_free(e);
+		git_error_clear();   /* a directory a removal emptied is gone */
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct stat st;
+		char *p;
+		s_oid_str(&ids[i], hex);
+		p = kr_sprintf("%sobjects/%.2s/%s", gitdir, hex, hex + 2);
+		if (stat(p, &st) == 0) {
+			fan[ids[i].id[0]] = 1;
+			rc = s_sync_path(p, 0);
+		}
+		free(p);
+	}
+	for (int i = 0; i < 256 && rc == 0; i++)
+		if (fan[i]) {
+			char *p = kr_sprintf("%sobjects/%02x", gitdir, i);
+			rc = s_sync_path(p, 0);
+			free(p);
+		}
+	if (rc == 0) {
+		char *p = kr_sprintf("%sobjects", gitdir);
+		rc = s_sync_path(p, 0);
+		free(p);
+	}
+	kr_strv_free(dirs, nd);
+	free(ids);
 	return rc;
 }
 
@@ -575,7 +714,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		}
 	}
 	errno = 0;
-	if (nfiles >= BULK_FILES && (rc = s_bulk_blobs(repo, files, nfiles, ids)) < 0)
+	if (nfiles >= BULK_FILES && (rc = s_bulk_blobs(repo, files, nfiles, ids, s->durable)) < 0)
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		git_tree_entry *e = NULL;
@@ -629,6 +768,9 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		rc = s_git_error(KR_EIO, "writing signed commit");
 		goto done;
 	}
+	/* on disk before any ref can name it (kr_store_cas) */
+	if (s->durable && (rc = s_sync_objects(repo, &commit, tree, ups, nups)) < 0)
+		goto done;
 	s_oid_out(out, &commit);
 	*changed = 1;
 	rc = 0;
@@ -667,7 +809,15 @@ kr_store_cas(kr_store *s, const char *pub, const char *coll,
 		return kr_error(KR_ECONFLICT, "collection %s/%s: main moved underneath us", pub, coll);
 	if (rc < 0)
 		return s_git_error(KR_EIO, "updating refs/heads/main");
-	return 0;
+	if (s->durable) {
+		/* the ref file (written aside, renamed into place) and the directory naming it */
+		char *heads = kr_sprintf("%srefs/heads", git_repository_path(repo));
+		rc = s_sync_in(heads, (const char *const[]){ "main", NULL });
+		if (rc < 0)
+			kr_error_prefix(rc, "collection %s/%s: refs/heads/main moved but is not on disk", pub, coll);
+		free(heads);
+	}
+	return rc;
 }
 
 static int
@@ -1814,20 +1964,38 @@ kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
 
 /* ---- pack intake ---------------------------------------------------- */
 
+/*
+ * Writes pack into the repo through libgit2's indexer (as
+ * git_odb_write_pack does) and makes the odb see it. With sync, the pack,
+ * its index and the directory naming them are on disk before it returns.
+ */
 static int
-s_write_pack(git_repository *repo, const kr_buf *pack)
+s_write_pack(git_repository *repo, const kr_buf *pack, int sync)
 {
 	git_odb *odb = NULL;
-	git_odb_writepack *wp = NULL;
+	git_indexer *idx = NULL;
+	git_indexer_options opts;
 	git_indexer_progress stats;
+	char *dir = kr_sprintf("%sobjects/pack", git_repository_path(repo));
 	int rc = 0;
 
-	if (git_repository_odb(&odb, repo) < 0 || git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
-	    wp->append(wp, pack->ptr, pack->len, &stats) < 0 || wp->commit(wp, &stats) < 0)
+	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
+	if (git_repository_odb(&odb, repo) < 0 || git_indexer_new(&idx, dir, 0, odb, &opts) < 0 ||
+	    git_indexer_append(idx, pack->ptr, pack->len, &stats) < 0 || git_indexer_commit(idx, &stats) < 0) {
 		rc = s_git_error(KR_EIO, "writing objects");
-	if (wp)
-		wp->free(wp);
+	} else {
+		if (sync) {
+			char *p = kr_sprintf("pack-%s.pack", git_indexer_name(idx));
+			char *i = kr_sprintf("pack-%s.idx", git_indexer_name(idx));
+			rc = s_sync_in(dir, (const char *const[]){ p, i, NULL });
+			free(p);
+			free(i);
+		}
+		git_odb_refresh(odb);
+	}
+	git_indexer_free(idx);
 	git_odb_free(odb);
+	free(dir);
 	return rc;
 }
 
@@ -2012,7 +2180,8 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 	}
 	s_oid_out(want, &head);
 	/* One pack of everything reachable (no haves: never the reuse path with many packs). */
-	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack)) < 0)
+	/* on disk before what it replaces is removed, whatever the process: a crash must not lose both */
+	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack, 1)) < 0)
 		goto out;
 	/* The new pack holds every reachable object: drop what it replaces. */
 	{

@@ -24,6 +24,16 @@ int kr_store_open(kr_store **out, const char *home);
 void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
 /*
+ * Durable writes on this handle (on: a command that publishes): a new
+ * repo's skeleton and kr_store_commit's objects are fsynced (files, then
+ * the directories naming them) before kr_store_commit returns, and the ref
+ * kr_store_cas moved before it returns, so a ref never names an object a
+ * crash could lose, and exit 0 means on disk. Off by default: a mirror's
+ * objects can be fetched again. Consolidation (kr_store_maintain) syncs
+ * its new pack before removing what it replaces, on or off.
+ */
+void kr_store_durable(kr_store *s, int on);
+/*
  * For long-running processes, between operations (say once a second):
  * closes the repos not used for idle_ms, and makes the others drop what
  * libgit2 holds for them (object caches, the open packs, deleted ones

@@ -22,11 +22,12 @@ serve pub $P $((P + 1))
 PK=$(zkey pub)
 
 # --- every server socket speaks CURVE ---------------------------------------
-check "ZMQ_MECHANISM: requests, announcements and control are CURVE" \
-	grep -q 'transport: requests CURVE, announcements CURVE, control CURVE' pub.log
+check "ZMQ_MECHANISM: requests and announcements are CURVE; control is this user's unix socket (t0085)" \
+	grep -q 'transport: requests CURVE, announcements CURVE, control unix socket, this user only' pub.log
 check "on the wire: the ROUTER's ZMTP greeting names CURVE" sh -c "$Z greeting $EP | grep -qx CURVE"
 check "on the wire: the PUB's greeting names CURVE" sh -c "$Z greeting tcp://127.0.0.1:$((P + 1)) | grep -qx CURVE"
-check "on the wire: the control socket's greeting names CURVE" sh -c "$Z greeting ipc://$T/pub/control.sock | grep -qx CURVE"
+check "the control socket is a unix socket only its owner may open (mode 600; SO_PEERCRED in t0085)" \
+	test "$(stat -c %F:%a pub/control.sock)" = "socket:600"
 check_fails "a plaintext client (no CURVE) gets no answer" $Z hello $EP "$PK" none
 check "outside a federation any client key is admitted (public content, still encrypted)" $Z hello $EP "$PK" random
 
