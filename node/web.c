@@ -50,6 +50,7 @@
 #include "html.h"
 #include "log.h"
 #include "webapp.h"
+#include "webdata.h"
 
 /*
  * libmicrohttpd is loaded when the pages start, not by every command: it
@@ -971,8 +972,10 @@ static void *
 s_refresher(void *arg)
 {
 	kr_web *w = arg;
-	kr_web_ctx *c = NULL;
+	kr_web_ctx *c = s_ctx(w);
 
+	if (c)
+		kr_web_history_warm(c);
 	for (;;) {
 		s_job *j;
 		int put = 0;
