@@ -142,8 +142,8 @@ struct kr_web {
 	kr_web_memo *memo;
 	struct s_job **jobs;           /* REFRESH_QUEUE pending refreshes */
 	size_t njobs;
-	pthread_t refresher;
-	int have_refresher, stopping_cache;
+	pthread_t refresher, warmer;
+	int have_refresher, have_warmer, stopping_cache;
 	kr_web_conf conf;              /* strings below are owned copies */
 	char *home, *url, *name, *lg_code, *fpr, *keys, *host;
 	char *actual;
@@ -521,16 +521,19 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  *   - an item's pages are never older than a change they depend on that
  *     the node had applied when the request came: an answer of an older
  *     version is never served (t0080);
- *   - the pages over everything (search, 新着, status, the listing APIs)
- *     may lag by at most CACHE_LAG_MS while busy (asked for within the last
- *     CACHE_BUSY_MS): the last answer is served for up to CACHE_LAG_MS
- *     after the state moved past it while the refresher renders the new
- *     one (at most once per CACHE_REFRESH_MS per page); past that, requests
- *     wait for the render. A node that replicates several times a second
- *     therefore never makes the requests of a popular search wait, and
- *     that page lags an arrival by well under a second (the search page
- *     says at what time its results were read). A page nobody else keeps
- *     asking for is rendered for the request that comes after an arrival.
+ *   - the pages over everything (search, 新着, status, the listing APIs),
+ *     while busy (asked for within the last CACHE_BUSY_MS), may be served
+ *     from their last answer for up to CACHE_LAG_MS after the state moved
+ *     past it, and beyond that only while the render of the new state is
+ *     under way, if that render began within CACHE_LAG_MS of the change
+ *     (the refresher renders a page at most once per CACHE_REFRESH_MS),
+ *     never past CACHE_STALE_MS: such a page lags an arrival by a second
+ *     plus one render of it (a search of 100,000 items on a loaded machine
+ *     takes seconds: waiting for it would stall every connection), and
+ *     says at what time it was read. A node that replicates several times
+ *     a second therefore never makes the requests of a popular search
+ *     wait. A page nobody else keeps asking for is rendered for the
+ *     request that comes after an arrival.
  * An entry of the current version older than CACHE_MS (freshness verdicts
  * depend on the clock) is still served, for up to CACHE_STALE_MS, while
  * the refresher renders it again. An answer that cannot be kept (a 403, a
@@ -573,6 +576,7 @@ typedef struct s_cached {
 	double asked;                  /* when last served or stored (CACHE_BUSY_MS) */
 	unsigned used;
 	int refreshing;                /* a render is under way or queued: requests wait for it */
+	double refresh_at;             /* when that render was asked for */
 } s_cached;                            /* status 0: no answer yet, only a render under way */
 
 /* A request to render again, with copies of everything the handler reads. */
@@ -813,6 +817,7 @@ s_refresh(kr_web *w, s_cached *e, kr_web_handler fn, const kr_web_req *r, int sc
 	if (e->refreshing || now - e->at < CACHE_REFRESH_MS || w->njobs == REFRESH_QUEUE || w->draining)
 		return;
 	e->refreshing = 1;
+	e->refresh_at = now;
 	w->jobs[w->njobs++] = s_job_new(fn, e->key, scope, r);
 	pthread_cond_signal(&w->cache_cond);
 }
@@ -873,6 +878,7 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 		e->at = e->asked = now;
 		e->used = ++w->cache_clock;
 		e->refreshing = 1;
+		e->refresh_at = now;
 		goto done;
 	}
 	if (e->status && now - e->at < CACHE_STALE_MS) {
@@ -881,11 +887,13 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 			how = C_HIT;
 		} else if (scope < 0 && now - e->asked < CACHE_BUSY_MS) {
 			double moved = s_moved_at(w, scope, e->gen);
-			if (moved > 0 && now - moved < CACHE_LAG_MS)
+			if (moved > 0 && (now - moved < CACHE_LAG_MS ||
+			    (e->refreshing && e->refresh_at - moved < CACHE_LAG_MS)))
 				how = C_STALE;
 		}
 		if (how != C_RENDER) {
-			if (e->gen != *ver || now - e->at >= CACHE_MS)
+			/* an item's page of an older version is rendered by the next request (it may not be served) */
+			if ((scope < 0 && e->gen != *ver) || (e->gen == *ver && now - e->at >= CACHE_MS))
 				s_refresh(w, e, fn, r, scope, now);
 			e->used = ++w->cache_clock;
 			e->asked = now;
@@ -910,6 +918,7 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 		goto done;
 	}
 	e->refreshing = 1;
+	e->refresh_at = now;
 done:
 	pthread_mutex_unlock(&w->cache_lock);
 	return how;
@@ -972,10 +981,8 @@ static void *
 s_refresher(void *arg)
 {
 	kr_web *w = arg;
-	kr_web_ctx *c = s_ctx(w);
+	kr_web_ctx *c = NULL;
 
-	if (c)
-		kr_web_history_warm(c);
 	for (;;) {
 		s_job *j;
 		int put = 0;
@@ -1022,6 +1029,22 @@ s_refresher(void *arg)
 		}
 		s_job_free(j);
 	}
+	return NULL;
+}
+
+/*
+ * The warmer: records the versions of the largest collections' paths
+ * (kr_web_history_warm) once, on its own handles, so that neither the
+ * refresher's renders nor the first item pages wait for it.
+ */
+static void *
+s_warmer(void *arg)
+{
+	kr_web *w = arg;
+	kr_web_ctx *c = s_ctx(w);
+
+	if (c)
+		kr_web_history_warm(c);
 	return NULL;
 }
 
@@ -1369,6 +1392,7 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 		goto done;
 	}
 	w->have_refresher = 1;
+	w->have_warmer = pthread_create(&w->warmer, NULL, s_warmer, w) == 0;
 	w->d = MHD_start_daemon(flags, 0, NULL, NULL, s_access, w,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, w->conf.threads,
@@ -1435,6 +1459,8 @@ kr_web_stop(kr_web **wp)
 	}
 	if (w->d)
 		MHD_stop_daemon(w->d);
+	if (w->have_warmer)
+		pthread_join(w->warmer, NULL);
 	if (w->have_refresher) {
 		pthread_mutex_lock(&w->cache_lock);
 		w->stopping_cache = 1;
