@@ -524,13 +524,13 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  *   - the pages over everything (search, 新着, status, the listing APIs),
  *     while busy (asked for within the last CACHE_BUSY_MS), may be served
  *     from their last answer for up to CACHE_LAG_MS after the state moved
- *     past it, and beyond that only while the render of the new state is
- *     under way, if that render began within CACHE_LAG_MS of the change
- *     (the refresher renders a page at most once per CACHE_REFRESH_MS),
- *     never past CACHE_STALE_MS: such a page lags an arrival by a second
- *     plus one render of it (a search of 100,000 items on a loaded machine
- *     takes seconds: waiting for it would stall every connection), and
- *     says at what time it was read. A node that replicates several times
+ *     past it, and beyond that only while the refresher renders the page
+ *     again (it does so as soon as CACHE_REFRESH_MS after its last render)
+ *     and never from an answer rendered more than CACHE_STALE_MS ago: such
+ *     a page lags an arrival by at most half a second plus one render of
+ *     it (a search of 100,000 items on a loaded machine takes one to three
+ *     seconds: waiting for it would stall every connection), and says at
+ *     what time it was read. A node that replicates several times
  *     a second therefore never makes the requests of a popular search
  *     wait. A page nobody else keeps asking for is rendered for the
  *     request that comes after an arrival.
@@ -576,7 +576,6 @@ typedef struct s_cached {
 	double asked;                  /* when last served or stored (CACHE_BUSY_MS) */
 	unsigned used;
 	int refreshing;                /* a render is under way or queued: requests wait for it */
-	double refresh_at;             /* when that render was asked for */
 } s_cached;                            /* status 0: no answer yet, only a render under way */
 
 /* A request to render again, with copies of everything the handler reads. */
@@ -817,7 +816,6 @@ s_refresh(kr_web *w, s_cached *e, kr_web_handler fn, const kr_web_req *r, int sc
 	if (e->refreshing || now - e->at < CACHE_REFRESH_MS || w->njobs == REFRESH_QUEUE || w->draining)
 		return;
 	e->refreshing = 1;
-	e->refresh_at = now;
 	w->jobs[w->njobs++] = s_job_new(fn, e->key, scope, r);
 	pthread_cond_signal(&w->cache_cond);
 }
@@ -878,7 +876,6 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 		e->at = e->asked = now;
 		e->used = ++w->cache_clock;
 		e->refreshing = 1;
-		e->refresh_at = now;
 		goto done;
 	}
 	if (e->status && now - e->at < CACHE_STALE_MS) {
@@ -887,8 +884,7 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 			how = C_HIT;
 		} else if (scope < 0 && now - e->asked < CACHE_BUSY_MS) {
 			double moved = s_moved_at(w, scope, e->gen);
-			if (moved > 0 && (now - moved < CACHE_LAG_MS ||
-			    (e->refreshing && e->refresh_at - moved < CACHE_LAG_MS)))
+			if (moved > 0 && (now - moved < CACHE_LAG_MS || e->refreshing || now - e->at < CACHE_REFRESH_MS))
 				how = C_STALE;
 		}
 		if (how != C_RENDER) {
@@ -918,7 +914,6 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 		goto done;
 	}
 	e->refreshing = 1;
-	e->refresh_at = now;
 done:
 	pthread_mutex_unlock(&w->cache_lock);
 	return how;
