@@ -884,8 +884,12 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 			how = C_HIT;
 		} else if (scope < 0 && now - e->asked < CACHE_BUSY_MS) {
 			double moved = s_moved_at(w, scope, e->gen);
-			if (moved > 0 && (now - moved < CACHE_LAG_MS || e->refreshing || now - e->at < CACHE_REFRESH_MS))
-				how = C_STALE;
+			if (moved > 0) {
+				/* the refresher renders it (queued now unless under way or just done) */
+				s_refresh(w, e, fn, r, scope, now);
+				if (now - moved < CACHE_LAG_MS || e->refreshing || now - e->at < CACHE_REFRESH_MS)
+					how = C_STALE;
+			}
 		}
 		if (how != C_RENDER) {
 			/* an item's page of an older version is rendered by the next request (it may not be served) */
