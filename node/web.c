@@ -51,6 +51,7 @@
 #include "log.h"
 #include "ports.h"
 #include "webapp.h"
+#include "webdata.h"
 
 /*
  * libmicrohttpd is loaded when the pages start, not by every command: it
@@ -65,7 +66,7 @@
 #define MHD_FUNCTIONS(X) X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_get_daemon_info) \
 	X(MHD_get_connection_info) X(MHD_lookup_connection_value) X(MHD_get_connection_values_n) \
 	X(MHD_add_response_header) X(MHD_create_response_from_buffer) X(MHD_queue_response) \
-	X(MHD_destroy_response)
+	X(MHD_destroy_response) X(MHD_suspend_connection) X(MHD_resume_connection)
 #define X(f) static __typeof__(f) *p_##f;
 MHD_FUNCTIONS(X)
 #undef X
@@ -102,9 +103,12 @@ s_mhd_load(void)
 #define MHD_create_response_from_buffer p_MHD_create_response_from_buffer
 #define MHD_queue_response p_MHD_queue_response
 #define MHD_destroy_response p_MHD_destroy_response
+#define MHD_suspend_connection p_MHD_suspend_connection
+#define MHD_resume_connection p_MHD_resume_connection
 
 #define MAX_PARAMS 64
 #define SCOPES 100                     /* prefectures: the first two digits of an lg_code */
+#define GEN_RING 256                   /* versions whose time is remembered (s_moved_at) */
 
 /* A connection, for the header deadline (under kr_web.lock). */
 typedef struct s_conn {
@@ -123,20 +127,24 @@ struct kr_web {
 	pthread_cond_t dog_cond;       /* wakes the watchdog: a first connection, stop */
 	pthread_mutex_t cache_lock;
 	pthread_cond_t cache_cond;     /* a refresh was queued */
-	pthread_cond_t cache_done;     /* a render ended (s_cache_put, the refresher) */
 	struct s_cached *cache;        /* CACHE_ENTRIES */
 	unsigned cache_clock;
 	uint64_t gen;                  /* any change of the state, see s_sync */
+	uint64_t content_gen;          /* a change of the heads or manifests (what search reads) */
+	double gen_at[GEN_RING];       /* when gen reached each of its last values (ms) */
+	double content_at[GEN_RING];   /* the same for content_gen */
 	uint64_t board_gen;            /* the board's kinds, or a change of no one prefecture */
 	uint64_t scope_gen[SCOPES];    /* the publishers of one prefecture */
+	struct s_waiter *waiters;      /* suspended requests waiting for a render of their page */
+	int draining;                  /* stopping: no request waits any more */
 	char **snap;                   /* the heads and manifests last seen (s_snapshot) */
 	size_t nsnap;
 	int have_snap;
 	kr_web_memo *memo;
 	struct s_job **jobs;           /* REFRESH_QUEUE pending refreshes */
 	size_t njobs;
-	pthread_t refresher;
-	int have_refresher, stopping_cache;
+	pthread_t refresher, warmer;
+	int have_refresher, have_warmer, stopping_cache;
 	kr_web_conf conf;              /* strings below are owned copies */
 	char *home, *url, *name, *lg_code, *fpr, *keys, *host;
 	char *actual;
@@ -149,6 +157,9 @@ typedef struct {
 	kr_buf body;
 	int started;
 	int overflow;                  /* a chunked body passed the cap */
+	int have_ver;
+	uint64_t ver;                  /* its page's version when the request came (render cache) */
+	int waits;                     /* renders by others it was suspended for */
 } s_req;
 
 typedef struct {
@@ -481,8 +492,12 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  * SQLite's data_version is a per-connection counter, never comparable
  * across threads), it reads the heads and manifests and compares them with
  * the last ones seen, and moves
- *   - gen, always: the pages over everything (新着, 検索, status, the APIs
- *     that list) depend on it;
+ *   - gen, always: the pages over everything (新着, status, the APIs that
+ *     list) depend on it;
+ *   - content_gen when a head or a manifest line moved: the search page
+ *     and /api/search read only the index, the publishers and the board's
+ *     collections, all of which move with a head or a manifest, so a
+ *     change of peers, quarantine or settings leaves them cached;
  *   - scope_gen[NN] for a change to the content collections or the manifest
  *     of a publisher whose lg_code starts with NN: an item's pages (/items/
  *     and /api/items/ of an id NN…) depend on it and on board_gen. A
@@ -493,35 +508,63 @@ s_route(kr_web_req *r, unsigned *methods, char **id, char **sub, char **arg)
  *     consultations, answers, adoptions: every item's verdict and
  *     adoptions), to a publisher without a manifest or lg_code, and when a
  *     thread cannot read the snapshot (everything item-scoped).
- * A change seen by no snapshot (peers, quarantine, settings) moves gen
- * only; an item's page holds none of those, and ages out as below anyway.
  *
- * An entry of the current version younger than CACHE_MS is served as is.
- * One of the current version but older (freshness verdicts depend on the
- * clock) is still served, for up to CACHE_STALE_MS, while the refresher
- * thread renders it again with its own handles, at most once a second per
- * entry. One of an older version is never served for an item's pages: the
- * first request that finds it so renders it again, and requests meanwhile
- * wait (up to CACHE_WAITS seconds) for that render instead of getting the
- * old answer, so a page never shows its item, board verdict or freshness
- * as they were before a change that the node had applied when the request
- * came. The pages over everything are served as they were while they are
- * busy (asked for within the last CACHE_BUSY_MS) and rendered again by the
- * refresher: a node that replicates several times a second never makes
- * the requests of a popular search wait, and such a page lags an arrival
- * by about a second (a request to a page nobody else keeps asking for is
- * answered after the arrival). An answer that cannot be kept (a 403, a
+ * One render per page and version (single flight): a request that finds
+ * its page being rendered (by another request or by the refresher) is
+ * suspended (MHD_suspend_connection: its thread goes on serving its other
+ * connections) and resumed when that render ends; it then takes that
+ * answer if it was rendered at or after the version the request came at,
+ * else one of the resumed requests renders again. So twenty requests of a
+ * page that just went stale cost one render, and no web thread ever sits
+ * waiting for another's.
+ *
+ * What a request may be given, by the kind of page:
+ *   - an item's pages are never older than a change they depend on that
+ *     the node had applied when the request came: an answer of an older
+ *     version is never served (t0080);
+ *   - the pages over everything (search, 新着, status, the listing APIs),
+ *     while busy (asked for within the last CACHE_BUSY_MS), may be served
+ *     from their last answer for up to CACHE_LAG_MS after the state moved
+ *     past it, and beyond that only while the refresher renders the page
+ *     again (it does so as soon as CACHE_REFRESH_MS after its last render)
+ *     and never from an answer rendered more than CACHE_STALE_MS ago: such
+ *     a page lags an arrival by at most half a second plus one render of
+ *     it (a search of 100,000 items on a loaded machine takes one to three
+ *     seconds: waiting for it would stall every connection), and says at
+ *     what time it was read. A node that replicates several times
+ *     a second therefore never makes the requests of a popular search
+ *     wait. A page nobody else keeps asking for is rendered for the
+ *     request that comes after an arrival.
+ * An entry of the current version older than CACHE_MS (freshness verdicts
+ * depend on the clock) is still served, for up to CACHE_STALE_MS, while
+ * the refresher renders it again. An answer that cannot be kept (a 403, a
  * 500) drops the entry it replaces. The key is everything an answer
- * depends on: base URL, path, parameters. X-Kairan-Cache says hit or miss.
+ * depends on: base URL, path, parameters. X-Kairan-Cache says hit (the
+ * current version, or the render the request waited for), stale (the
+ * previous version of a listing page, within CACHE_LAG_MS) or miss
+ * (rendered for this request).
  */
 #define CACHE_MS 5000.0
 #define CACHE_STALE_MS 10000.0
 #define CACHE_BUSY_MS 500.0
-#define CACHE_REFRESH_MS 1000.0       /* an entry is rendered again at most once a second */
-#define CACHE_WAITS 5                 /* seconds a request waits for another's render of its page */
+#define CACHE_LAG_MS 1000.0           /* a busy listing page lags the state by at most this */
+#define CACHE_REFRESH_MS 500.0        /* a page is rendered again by the refresher at most twice a second */
+#define CACHE_WAITS 4                 /* others' renders a request waits for before it renders itself */
 #define CACHE_MAX_BODY ((size_t)1 << 20)
 #define CACHE_ENTRIES 128
 #define REFRESH_QUEUE 32
+
+#define SCOPE_ALL (-1)                /* a page over everything: any change (gen) */
+#define SCOPE_CONTENT (-2)            /* search: a change of heads or manifests (content_gen) */
+
+enum { C_HIT, C_STALE, C_RENDER, C_WAIT };
+
+/* A suspended request, waiting for a render of its page. */
+typedef struct s_waiter {
+	struct MHD_Connection *conn;
+	char *key;
+	struct s_waiter *next;
+} s_waiter;
 
 typedef struct s_cached {
 	char *key;
@@ -530,11 +573,11 @@ typedef struct s_cached {
 	kr_buf body;
 	char *disposition;
 	uint64_t gen;                  /* s_version of its scope when rendered */
-	double at;
+	double at;                     /* when rendered (ms) */
 	double asked;                  /* when last served or stored (CACHE_BUSY_MS) */
 	unsigned used;
-	int refreshing;
-} s_cached;
+	int refreshing;                /* a render is under way or queued: requests wait for it */
+} s_cached;                            /* status 0: no answer yet, only a render under way */
 
 /* A request to render again, with copies of everything the handler reads. */
 typedef struct s_job {
@@ -545,13 +588,17 @@ typedef struct s_job {
 	size_t nparams;
 } s_job;
 
-/* The prefecture an item's pages depend on (NN of the id NNxxxx/…), -1: the page is over everything. */
+/*
+ * The prefecture an item's pages depend on (NN of the id NNxxxx/…);
+ * SCOPE_CONTENT for the search page and API, SCOPE_ALL for the other
+ * pages over everything.
+ */
 static int
-s_scope(const kr_web_req *r)
+s_scope(kr_web_handler fn, const kr_web_req *r)
 {
 	if (r->id && r->id[0] >= '0' && r->id[0] <= '9' && r->id[1] >= '0' && r->id[1] <= '9')
 		return (r->id[0] - '0') * 10 + (r->id[1] - '0');
-	return -1;
+	return fn == kr_page_search || fn == kr_api_search ? SCOPE_CONTENT : SCOPE_ALL;
 }
 
 static char *
@@ -693,28 +740,36 @@ s_sync(kr_web *w, kr_web_ctx *c)
 	int64_t dv = kr_state_data_version(c->state);
 	char **snap = NULL;
 	size_t n = 0;
-	int have;
+	int have, moved = 0;
+	double now;
 
 	if (dv >= 0 && dv == t->data_version)
 		return;
 	have = dv >= 0 && s_snapshot(c, &snap, &n) == 0;
 	kr_error_clear();
 	pthread_mutex_lock(&w->cache_lock);
+	now = kr_monotonic_ms();
 	w->gen++;
+	w->gen_at[w->gen % GEN_RING] = now;
 	t->data_version = dv;
 	if (!have || !w->have_snap) {
 		w->board_gen++;
+		moved = 1;
 	} else {
 		size_t i = 0, j = 0;
 		while (i < w->nsnap || j < n) {
 			int d = i == w->nsnap ? 1 : j == n ? -1 : strcmp(w->snap[i], snap[j]);
 			if (d < 0)
-				s_bump(w, w->snap[i++]);
+				s_bump(w, w->snap[i++]), moved = 1;
 			else if (d > 0)
-				s_bump(w, snap[j++]);
+				s_bump(w, snap[j++]), moved = 1;
 			else
 				i++, j++;
 		}
+	}
+	if (moved) {
+		w->content_gen++;
+		w->content_at[w->content_gen % GEN_RING] = now;
 	}
 	if (have) {
 		kr_strv_free(w->snap, w->nsnap);
@@ -732,68 +787,147 @@ s_sync(kr_web *w, kr_web_ctx *c)
 static uint64_t
 s_version(const kr_web *w, int scope)
 {
-	return scope < 0 ? w->gen : w->scope_gen[scope] + w->board_gen;
+	if (scope == SCOPE_ALL)
+		return w->gen;
+	if (scope == SCOPE_CONTENT)
+		return w->content_gen;
+	return w->scope_gen[scope] + w->board_gen;
 }
 
 /*
- * Serves key from the cache if it may (see above); queues a refresh of a
- * stale entry. Returns 1 when out was filled, 0 when the caller renders
- * (and then calls s_cache_put with *ver, which also ends a render it took
- * over and wakes the requests waiting for it).
+ * When the version of a page over everything moved past g (ms, under
+ * cache_lock); 0 when it has not, or so long ago that it is not
+ * remembered.
+ */
+static double
+s_moved_at(const kr_web *w, int scope, uint64_t g)
+{
+	uint64_t cur = scope == SCOPE_ALL ? w->gen : w->content_gen;
+	const double *at = scope == SCOPE_ALL ? w->gen_at : w->content_at;
+
+	if (scope >= 0 || g >= cur || cur - g >= GEN_RING)
+		return 0;
+	return at[(g + 1) % GEN_RING];
+}
+
+/* Queues a render of e by the refresher unless one is under way or e was rendered just now (under cache_lock). */
+static void
+s_refresh(kr_web *w, s_cached *e, kr_web_handler fn, const kr_web_req *r, int scope, double now)
+{
+	if (e->refreshing || now - e->at < CACHE_REFRESH_MS || w->njobs == REFRESH_QUEUE || w->draining)
+		return;
+	e->refreshing = 1;
+	w->jobs[w->njobs++] = s_job_new(fn, e->key, scope, r);
+	pthread_cond_signal(&w->cache_cond);
+}
+
+/* Resumes the requests waiting for a render of key (under cache_lock). */
+static void
+s_wake(kr_web *w, const char *key)
+{
+	for (s_waiter **p = &w->waiters; *p;) {
+		s_waiter *x = *p;
+		if (key && strcmp(x->key, key) != 0) {
+			p = &x->next;
+			continue;
+		}
+		*p = x->next;
+		MHD_resume_connection(x->conn);
+		free(x->key);
+		free(x);
+	}
+}
+
+/*
+ * What to do with a GET of key (see "the render cache"): C_HIT or C_STALE
+ * with out filled; C_WAIT when another render of the page is under way and
+ * the request was suspended until it ends (the caller answers nothing
+ * now); C_RENDER when the caller renders, then calls s_cache_put with *ver
+ * (which ends the render it took over and resumes those waiting for it).
  */
 static int
-s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, int scope, uint64_t *ver,
-    kr_web_resp *out)
+s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, int scope, s_req *q,
+    struct MHD_Connection *conn, uint64_t *ver, kr_web_resp *out)
 {
-	int hit = 0;
+	int how = C_RENDER;
+	double now;
+	s_cached *e;
 
 	pthread_mutex_lock(&w->cache_lock);
-	for (int waits = 0;; waits++) {
-		double now = kr_monotonic_ms();
-		uint64_t v = s_version(w, scope);
-		s_cached *e = s_cache_find(w, key);
-		int fresh;
-
-		*ver = v;
-		if (!e || now - e->at >= CACHE_STALE_MS)
-			break;
-		if (e->gen != v) {
-			if (scope >= 0 && e->refreshing && waits < CACHE_WAITS) {
-				/* what the page shows moved and a render is under way: its answer, not the old one */
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += 1;
-				pthread_cond_timedwait(&w->cache_done, &w->cache_lock, &ts);
-				continue;
-			}
-			if (scope >= 0 || (!e->refreshing && now - e->asked >= CACHE_BUSY_MS)) {
-				/* this request renders it */
-				e->refreshing = 1;
-				break;
-			}
-		}
-		fresh = e->gen == v && now - e->at < CACHE_MS;
-		if (!fresh && !e->refreshing && now - e->at >= CACHE_REFRESH_MS && w->njobs < REFRESH_QUEUE) {
-			e->refreshing = 1;
-			w->jobs[w->njobs++] = s_job_new(fn, key, scope, r);
-			pthread_cond_signal(&w->cache_cond);
-		}
-		e->used = ++w->cache_clock;
-		e->asked = now;
-		out->status = e->status;
-		out->type = e->type;
-		kr_buf_add(&out->body, e->body.ptr, e->body.len);
-		out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
-		hit = 1;
-		break;
+	now = kr_monotonic_ms();
+	*ver = s_version(w, scope);
+	if (!q->have_ver) {
+		q->ver = *ver;
+		q->have_ver = 1;
 	}
+	e = s_cache_find(w, key);
+	if (!e) {
+		/* an entry without an answer yet: those who come meanwhile wait for this render */
+		e = &w->cache[0];
+		for (size_t i = 1; i < CACHE_ENTRIES; i++)
+			if (w->cache[i].used < e->used)
+				e = &w->cache[i];
+		free(e->key);
+		free(e->disposition);
+		e->disposition = NULL;
+		kr_buf_clear(&e->body);
+		e->key = kr_strdup(key);
+		e->status = 0;
+		e->gen = 0;
+		e->at = e->asked = now;
+		e->used = ++w->cache_clock;
+		e->refreshing = 1;
+		goto done;
+	}
+	if (e->status && now - e->at < CACHE_STALE_MS) {
+		if (e->gen >= q->ver) {
+			/* the version the request came at, or later */
+			how = C_HIT;
+		} else if (scope < 0 && now - e->asked < CACHE_BUSY_MS) {
+			double moved = s_moved_at(w, scope, e->gen);
+			if (moved > 0) {
+				/* the refresher renders it (queued now unless under way or just done) */
+				s_refresh(w, e, fn, r, scope, now);
+				if (now - moved < CACHE_LAG_MS || e->refreshing || now - e->at < CACHE_REFRESH_MS)
+					how = C_STALE;
+			}
+		}
+		if (how != C_RENDER) {
+			/* an item's page of an older version is rendered by the next request (it may not be served) */
+			if ((scope < 0 && e->gen != *ver) || (e->gen == *ver && now - e->at >= CACHE_MS))
+				s_refresh(w, e, fn, r, scope, now);
+			e->used = ++w->cache_clock;
+			e->asked = now;
+			out->status = e->status;
+			out->type = e->type;
+			kr_buf_add(&out->body, e->body.ptr, e->body.len);
+			out->disposition = e->disposition ? kr_strdup(e->disposition) : NULL;
+			goto done;
+		}
+	}
+	/* (not e->asked: a burst after a quiet spell must not make the page look busy and get the old answer) */
+	if (e->refreshing && q->waits < CACHE_WAITS && conn && !w->draining) {
+		s_waiter *x = kr_calloc(1, sizeof(*x));
+		x->conn = conn;
+		x->key = kr_strdup(key);
+		x->next = w->waiters;
+		w->waiters = x;
+		q->waits++;
+		/* under cache_lock: the render's end (s_wake) cannot resume it before it is suspended */
+		MHD_suspend_connection(conn);
+		how = C_WAIT;
+		goto done;
+	}
+	e->refreshing = 1;
+done:
 	pthread_mutex_unlock(&w->cache_lock);
-	return hit;
+	return how;
 }
 
 /*
  * Keeps out as key's answer of version gen, unless a later one is kept
  * already; an answer that cannot be kept drops an earlier one instead.
+ * Either way the requests waiting for key's render are resumed.
  */
 static void
 s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
@@ -801,9 +935,10 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 	s_cached *e;
 
 	pthread_mutex_lock(&w->cache_lock);
-	pthread_cond_broadcast(&w->cache_done);
+	s_wake(w, key);
 	e = s_cache_find(w, key);
-	if (e && e->gen > gen) {
+	if (e && e->status && e->gen > gen) {
+		e->refreshing = 0;
 		pthread_mutex_unlock(&w->cache_lock);
 		return;
 	}
@@ -814,6 +949,7 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 			free(e->disposition);
 			e->disposition = NULL;
 			kr_buf_clear(&e->body);
+			e->status = 0;
 			e->refreshing = 0;
 		}
 		pthread_mutex_unlock(&w->cache_lock);
@@ -826,7 +962,6 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 				e = &w->cache[i];
 		free(e->key);
 		e->key = kr_strdup(key);
-		e->refreshing = 0;
 	}
 	free(e->disposition);
 	kr_buf_clear(&e->body);
@@ -841,7 +976,7 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 	pthread_mutex_unlock(&w->cache_lock);
 }
 
-/* The refresher: renders stale entries again with its own handles. */
+/* The refresher: renders stale entries again with its own handles, oldest request first. */
 static void *
 s_refresher(void *arg)
 {
@@ -850,6 +985,7 @@ s_refresher(void *arg)
 
 	for (;;) {
 		s_job *j;
+		int put = 0;
 		pthread_mutex_lock(&w->cache_lock);
 		while (!w->stopping_cache && w->njobs == 0)
 			pthread_cond_wait(&w->cache_cond, &w->cache_lock);
@@ -857,7 +993,8 @@ s_refresher(void *arg)
 			pthread_mutex_unlock(&w->cache_lock);
 			break;
 		}
-		j = w->jobs[--w->njobs];
+		j = w->jobs[0];
+		memmove(w->jobs, w->jobs + 1, --w->njobs * sizeof(s_job *));
 		pthread_mutex_unlock(&w->cache_lock);
 		if (!c)
 			c = s_ctx(w);
@@ -871,23 +1008,43 @@ s_refresher(void *arg)
 			gen = s_version(w, j->scope);
 			pthread_mutex_unlock(&w->cache_lock);
 			kr_error_clear();
-			if (j->fn(c, &r, &out) == 0)
+			if (j->fn(c, &r, &out) == 0) {
 				s_cache_put(w, j->key, gen, &out);
-			else
+				put = 1;
+			} else {
 				log_warnx("web: rendering %s again: %s", j->path, kr_errmsg());
+			}
 			kr_buf_release(&out.body);
 			free(out.disposition);
 		}
-		pthread_mutex_lock(&w->cache_lock);
-		{
-			s_cached *e = s_cache_find(w, j->key);
-			if (e)
-				e->refreshing = 0;
-			pthread_cond_broadcast(&w->cache_done);
+		if (!put) {
+			pthread_mutex_lock(&w->cache_lock);
+			{
+				s_cached *e = s_cache_find(w, j->key);
+				if (e)
+					e->refreshing = 0;
+				s_wake(w, j->key);
+			}
+			pthread_mutex_unlock(&w->cache_lock);
 		}
-		pthread_mutex_unlock(&w->cache_lock);
 		s_job_free(j);
 	}
+	return NULL;
+}
+
+/*
+ * The warmer: records the versions of the largest collections' paths
+ * (kr_web_history_warm) once, on its own handles, so that neither the
+ * refresher's renders nor the first item pages wait for it.
+ */
+static void *
+s_warmer(void *arg)
+{
+	kr_web *w = arg;
+	kr_web_ctx *c = s_ctx(w);
+
+	if (c)
+		kr_web_history_warm(c);
 	return NULL;
 }
 
@@ -954,7 +1111,7 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	kr_web_ctx *c;
 	char *id = NULL, *sub = NULL, *arg = NULL, *base = NULL, *key = NULL;
 	uint64_t sv = 0;              /* the version of what the page depends on, for the render cache */
-	int scope = -1;
+	int scope = SCOPE_ALL;
 	double t0 = kr_monotonic_ms();
 	enum MHD_Result rc;
 	int hrc;
@@ -1020,12 +1177,18 @@ s_access(void *cls, struct MHD_Connection *conn, const char *url, const char *me
 	r.base = base;
 	kr_error_clear();
 	if (m == M_GET && fn != kr_page_federation) {
+		int how;
 		s_sync(w, c);
-		scope = s_scope(&r);
+		scope = s_scope(fn, &r);
 		key = s_cache_key(&r);
-		if (s_cache_get(w, fn, &r, key, scope, &sv, &out)) {
+		if ((how = s_cache_get(w, fn, &r, key, scope, q, conn, &sv, &out)) == C_WAIT) {
+			/* resumed when the render under way ends; this function is then called again */
+			rc = MHD_YES;
+			goto done;
+		}
+		if (how != C_RENDER) {
 			log_debug("web: %s %s %d (%.1f ms, from the render cache)", method, url, out.status, kr_monotonic_ms() - t0);
-			rc = s_queue(conn, &out, fn == kr_page_css, "hit");
+			rc = s_queue(conn, &out, fn == kr_page_css, how == C_HIT ? "hit" : "stale");
 			goto done;
 		}
 	}
@@ -1173,7 +1336,7 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	struct addrinfo hints = { 0 }, *ai = NULL;
 	char *host = NULL, *port = NULL;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	int rc, gai;
 
 	*out = NULL;
@@ -1231,7 +1394,6 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->cache_lock, NULL);
 	pthread_cond_init(&w->cache_cond, NULL);
-	pthread_cond_init(&w->cache_done, NULL);
 	w->memo = kr_web_memo_new();
 	pthread_cond_init(&w->dog_cond, NULL);
 	w->cache = kr_calloc(CACHE_ENTRIES, sizeof(s_cached));
@@ -1243,6 +1405,7 @@ kr_web_start(kr_web **out, const kr_web_conf *conf)
 		goto done;
 	}
 	w->have_refresher = 1;
+	w->have_warmer = pthread_create(&w->warmer, NULL, s_warmer, w) == 0;
 	w->d = MHD_start_daemon(flags, 0, NULL, NULL, s_access, w,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, w->conf.threads,
@@ -1300,8 +1463,17 @@ kr_web_stop(kr_web **wp)
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->watchdog, NULL);
 	}
+	if (w->have_key) {
+		/* libmicrohttpd must not be stopped with a connection suspended: every waiter resumes and renders */
+		pthread_mutex_lock(&w->cache_lock);
+		w->draining = 1;
+		s_wake(w, NULL);
+		pthread_mutex_unlock(&w->cache_lock);
+	}
 	if (w->d)
 		MHD_stop_daemon(w->d);
+	if (w->have_warmer)
+		pthread_join(w->warmer, NULL);
 	if (w->have_refresher) {
 		pthread_mutex_lock(&w->cache_lock);
 		w->stopping_cache = 1;
@@ -1324,7 +1496,6 @@ kr_web_stop(kr_web **wp)
 		pthread_mutex_destroy(&w->lock);
 		pthread_mutex_destroy(&w->cache_lock);
 		pthread_cond_destroy(&w->cache_cond);
-		pthread_cond_destroy(&w->cache_done);
 		kr_web_memo_free(w->memo);
 		pthread_cond_destroy(&w->dog_cond);
 	}

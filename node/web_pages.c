@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../sharing/fedstore.h"
 #include "../sharing/search.h"
@@ -93,6 +94,25 @@ static const char s_css[] =
 	"button{font-size:1em;padding:.2em .8em}\n";
 
 /* ---- the page around the content ------------------------------------------- */
+
+/*
+ * "HH:MM:SS 時点": when a listing was read. node/web.c may serve a busy
+ * listing up to a second behind what arrived (its render cache); the page
+ * says so instead of passing it off as the present.
+ */
+static void
+s_as_of(kr_html *h)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char at[16];
+
+	if (!localtime_r(&now, &tm) || !strftime(at, sizeof(at), "%H:%M:%S", &tm))
+		return;
+	kr_html_tag(h, "<p class=\"as-of\">");
+	kr_html_textf(h, "%s 時点の内容です（届いたばかりのものは1秒ほどで載ります）。", at);
+	kr_html_tag(h, "</p>");
+}
 
 static void
 s_begin(kr_html *h, kr_web_ctx *c, const char *title, int nav)
@@ -340,6 +360,7 @@ kr_page_recent(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 	s_begin(&h, c, "新着", NAV_RECENT);
 	kr_html_tag(&h, "<h1>新着</h1><p>このノードに届いた事例・ガイドライン・プロンプト・データセットです。"
 	    "どれも発行元の署名を確かめてから取り込んでいます。</p>");
+	s_as_of(&h);
 	kr_html_tag(&h, "<nav aria-label=\"種類で絞り込み\"><ul class=\"chips\"><li>");
 	if (kind)
 		kr_html_tag(&h, "<a href=\"/\">すべて</a>");
@@ -648,6 +669,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 			kr_html_textf(&h, "「%s」：%zu件（%zu–%zu件目）", q, res.total, res.nhits > from ? from + 1 : 0,
 			    res.nhits);
 		kr_html_tag(&h, "</p>");
+		s_as_of(&h);
 		for (size_t i = from; i < res.nhits; i++) {
 			const kr_search_hit *x = &res.hits[i];
 			kr_html_tag(&h, "<article class=\"hit\"><h3>");

@@ -206,6 +206,7 @@ s_hist_add(const uint8_t commit[KR_OID_LEN], int64_t time, const uint8_t *blob, 
 
 #define MEMO_HISTORIES 256             /* item pages whose versions are kept */
 #define MEMO_HEADS 64                  /* head commits whose signature verdict is kept */
+#define CHIST_COLLS 8                  /* collections whose paths' versions are kept (below) */
 
 typedef struct {
 	char *key;                     /* publisher, collection, path, row commit, row blob */
@@ -224,8 +225,12 @@ struct kr_web_memo {
 	pthread_mutex_t lock;
 	s_memo_hist hist[MEMO_HISTORIES];
 	s_memo_head head[MEMO_HEADS];
+	struct s_chist *chist[CHIST_COLLS];
+	size_t chist_versions;         /* versions in them all */
 	unsigned clock;
 };
+
+static void s_chist_free(struct s_chist *x);
 
 kr_web_memo *
 kr_web_memo_new(void)
@@ -247,6 +252,8 @@ kr_web_memo_free(kr_web_memo *m)
 	}
 	for (size_t i = 0; i < MEMO_HEADS; i++)
 		free(m->head[i].key);
+	for (size_t i = 0; i < CHIST_COLLS; i++)
+		s_chist_free(m->chist[i]);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -311,6 +318,360 @@ s_memo_hist_put(kr_web_memo *m, const char *key, const kr_web_version *v, size_t
 	pthread_mutex_unlock(&m->lock);
 }
 
+/*
+ * ---- the versions of every path of a collection (kept in the memo) ----
+ *
+ * An item opened for the first time used to walk its collection's history
+ * on its own, loading two root-to-leaf trees per commit (at 100,000 cases
+ * a tree is megabytes: 177 ms for one page). Instead one pass per
+ * collection records, for every path, the commits where its blob changed
+ * (kr_store_diff of each commit against its parent), and later heads add
+ * only their new commits. The walk costs what one item's walk cost; every
+ * item of the collection is then a lookup, and the refresher does that
+ * pass when the pages start (kr_web_history_warm), so even the first page
+ * is cheap. A collection too large to keep (CHIST_MAX_VERSIONS in all, or
+ * a history longer than CHIST_MAX_COMMITS) is walked per item as before.
+ */
+#define CHIST_MAX_VERSIONS 250000      /* over every kept collection (about 120 bytes each) */
+#define CHIST_MAX_COMMITS 4096
+#define CHIST_NONE UINT32_MAX
+
+typedef struct {
+	uint8_t commit[KR_OID_LEN], blob[KR_OID_LEN];
+	int64_t time;
+	uint32_t older;                /* the version before it of the same path, CHIST_NONE */
+	uint8_t present;
+} s_pver;
+
+typedef struct {
+	char *path;                    /* NULL: an empty slot */
+	uint32_t newest;
+} s_pslot;
+
+typedef struct s_chist {
+	char *pub, *coll;
+	uint8_t head[KR_OID_LEN];      /* the versions are those up to this commit */
+	s_pslot *slot;                 /* open addressing, a power of two */
+	size_t cap, npaths;
+	s_pver *v;
+	size_t nv, capv;
+	unsigned used;
+	int busy;                      /* a thread is extending it: it is not dropped meanwhile */
+} s_chist;
+
+/* One commit's changes, while building (outside the memo's lock). */
+typedef struct {
+	uint8_t commit[KR_OID_LEN];
+	int64_t time;
+} s_ccommit;
+
+typedef struct {
+	char *path;
+	uint8_t blob[KR_OID_LEN];
+	uint8_t present;
+	uint32_t commit;               /* index into the commits */
+} s_cchange;
+
+typedef struct {
+	s_ccommit *c;
+	size_t n;
+	const uint8_t *stop;           /* the head already recorded, NULL: to the root */
+	int reached;
+	s_cchange *ch;
+	size_t nch, capch;
+	uint32_t cur;
+} s_cbuild;
+
+static uint64_t
+s_path_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static s_pslot *
+s_chist_slot(s_chist *x, const char *path)
+{
+	size_t i = (size_t)s_path_hash(path) & (x->cap - 1);
+
+	while (x->slot[i].path && strcmp(x->slot[i].path, path) != 0)
+		i = (i + 1) & (x->cap - 1);
+	return &x->slot[i];
+}
+
+static void
+s_chist_grow(s_chist *x)
+{
+	s_pslot *old = x->slot;
+	size_t ocap = x->cap;
+
+	x->cap = ocap ? ocap * 2 : 1024;
+	x->slot = kr_calloc(x->cap, sizeof(s_pslot));
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].path)
+			*s_chist_slot(x, old[i].path) = old[i];
+	free(old);
+}
+
+static void
+s_chist_free(s_chist *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->cap; i++)
+		free(x->slot[i].path);
+	free(x->slot);
+	free(x->v);
+	free(x->pub);
+	free(x->coll);
+	free(x);
+}
+
+static int
+s_cb_commit(const kr_commit_info *ci, void *arg)
+{
+	s_cbuild *b = arg;
+
+	if (b->stop && memcmp(ci->oid, b->stop, KR_OID_LEN) == 0) {
+		b->reached = 1;
+		return 1;
+	}
+	if (b->n == CHIST_MAX_COMMITS)
+		return kr_error(KR_ERROR, "history longer than %d commits", CHIST_MAX_COMMITS);
+	b->c = kr_realloc(b->c, (b->n + 1) * sizeof(*b->c));
+	memcpy(b->c[b->n].commit, ci->oid, KR_OID_LEN);
+	b->c[b->n].time = ci->time;
+	b->n++;
+	return 0;
+}
+
+static int
+s_cb_change(const char *path, const uint8_t *blob, void *arg)
+{
+	s_cbuild *b = arg;
+	s_cchange *x;
+
+	if (b->nch == CHIST_MAX_VERSIONS)
+		return kr_error(KR_ERROR, "more than %d versions", CHIST_MAX_VERSIONS);
+	if (b->nch == b->capch) {
+		b->capch = b->capch ? b->capch * 2 : 1024;
+		b->ch = kr_realloc(b->ch, b->capch * sizeof(*b->ch));
+	}
+	x = &b->ch[b->nch++];
+	x->path = kr_strdup(path);
+	x->present = blob != NULL;
+	if (blob)
+		memcpy(x->blob, blob, KR_OID_LEN);
+	x->commit = b->cur;
+	return 0;
+}
+
+static void
+s_cbuild_free(s_cbuild *b)
+{
+	for (size_t i = 0; i < b->nch; i++)
+		free(b->ch[i].path);
+	free(b->ch);
+	free(b->c);
+}
+
+/*
+ * The changes of the commits after from (NULL: from the root) up to head,
+ * oldest first, into b. Runs outside the memo's lock (git reads only).
+ */
+static int
+s_chist_read(kr_web_ctx *c, const char *pub, const char *coll, const uint8_t *from,
+    const uint8_t head[KR_OID_LEN], s_cbuild *b)
+{
+	int rc;
+
+	b->stop = from;
+	if ((rc = kr_store_log_at(c->store, pub, coll, head, 0, s_cb_commit, b)) < 0)
+		return rc;
+	if (from && !b->reached)
+		return kr_error(KR_ERROR, "%s/%s: head is not a descendant of the one recorded", pub, coll);
+	/* b->c is newest first; its last commit's parent is from (or none) */
+	for (size_t i = b->n; i-- > 0;) {
+		const uint8_t *parent = i + 1 < b->n ? b->c[i + 1].commit : from;
+		b->cur = (uint32_t)i;
+		if ((rc = kr_store_diff(c->store, pub, coll, parent, b->c[i].commit, s_cb_change, b)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Adds b's changes, oldest commit first, to x (under the memo's lock). */
+static void
+s_chist_add(kr_web_memo *m, s_chist *x, s_cbuild *b)
+{
+	/* b->ch holds the commits in the order diffed: oldest first */
+	if (x->nv + b->nch > x->capv) {
+		x->capv = x->nv + b->nch + (x->nv + b->nch) / 2 + 16;
+		x->v = kr_realloc(x->v, x->capv * sizeof(*x->v));
+	}
+	for (size_t i = 0; i < b->nch; i++) {
+		s_cchange *ch = &b->ch[i];
+		s_pslot *sl;
+		s_pver *v;
+		if ((x->npaths + 1) * 2 > x->cap)
+			s_chist_grow(x);
+		sl = s_chist_slot(x, ch->path);
+		if (!sl->path) {
+			sl->path = ch->path;
+			ch->path = NULL;
+			sl->newest = CHIST_NONE;
+			x->npaths++;
+		}
+		v = &x->v[x->nv];
+		memset(v, 0, sizeof(*v));
+		memcpy(v->commit, b->c[ch->commit].commit, KR_OID_LEN);
+		v->time = b->c[ch->commit].time;
+		memcpy(v->blob, ch->blob, KR_OID_LEN);
+		v->present = ch->present;
+		v->older = sl->newest;
+		sl->newest = (uint32_t)x->nv++;
+	}
+	m->chist_versions += b->nch;
+}
+
+/* pub/coll's record and its slot, or NULL (under the memo's lock). */
+static s_chist *
+s_chist_find(kr_web_memo *m, const char *pub, const char *coll, size_t *slot)
+{
+	for (size_t i = 0; i < CHIST_COLLS; i++)
+		if (m->chist[i] && strcmp(m->chist[i]->pub, pub) == 0 && strcmp(m->chist[i]->coll, coll) == 0) {
+			*slot = i;
+			return m->chist[i];
+		}
+	return NULL;
+}
+
+/* x's newest version of path names commit (hex) (under the memo's lock). */
+static int
+s_chist_current(s_chist *x, const char *path, const char *commit)
+{
+	s_pslot *sl;
+	char hex[KR_OID_HEX + 1];
+
+	if (!commit || !x->cap || !(sl = s_chist_slot(x, path))->path)
+		return 0;
+	kr_hex(hex, x->v[sl->newest].commit, KR_OID_LEN);
+	return strcmp(hex, commit) == 0;
+}
+
+/*
+ * path's versions into *out from the collection's record: as it is when
+ * its newest version of path is the commit the index row names (commit,
+ * hex; later commits did not touch path), else brought up to the head
+ * first (built the first time, extended by the new commits later). 1
+ * when answered; 0 when the caller walks the path itself (too large to
+ * keep, being extended by another thread, an error).
+ */
+static int
+s_chist_versions(kr_web_ctx *c, const char *pub, const char *coll, const char *path, const char *commit,
+    kr_web_version **out, size_t *n)
+{
+	kr_web_memo *m = c->memo;
+	uint8_t head[KR_OID_LEN], from[KR_OID_LEN];
+	s_chist *x;
+	s_cbuild b = { 0 };
+	int have_from = 0, answered = 0, rc;
+	size_t slot;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&m->lock);
+	if ((x = s_chist_find(m, pub, coll, &slot)) && s_chist_current(x, path, commit))
+		goto answer;
+	pthread_mutex_unlock(&m->lock);
+	if (kr_store_head(c->store, pub, coll, head) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	pthread_mutex_lock(&m->lock);
+	if ((x = s_chist_find(m, pub, coll, &slot)) && memcmp(x->head, head, KR_OID_LEN) == 0)
+		goto answer;
+	if ((x && x->busy) || m->chist_versions >= CHIST_MAX_VERSIONS) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	if (x) {
+		x->busy = 1;
+		memcpy(from, x->head, KR_OID_LEN);
+		have_from = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+
+	rc = s_chist_read(c, pub, coll, have_from ? from : NULL, head, &b);
+	kr_error_clear();
+
+	pthread_mutex_lock(&m->lock);
+	/* a record marked busy is never dropped (below), so x is still this collection's */
+	if (have_from)
+		x->busy = 0;
+	else
+		x = s_chist_find(m, pub, coll, &slot);
+	if (rc < 0 || m->chist_versions + b.nch > CHIST_MAX_VERSIONS || (!have_from && x)) {
+		/* failed, too large, or another thread recorded it meanwhile */
+		pthread_mutex_unlock(&m->lock);
+		s_cbuild_free(&b);
+		return 0;
+	}
+	if (!x) {
+		slot = CHIST_COLLS;
+		for (size_t i = 0; i < CHIST_COLLS; i++) {
+			if (!m->chist[i]) {
+				slot = i;
+				break;
+			}
+			if (!m->chist[i]->busy && (slot == CHIST_COLLS || m->chist[i]->used < m->chist[slot]->used))
+				slot = i;
+		}
+		if (slot == CHIST_COLLS) {
+			pthread_mutex_unlock(&m->lock);
+			s_cbuild_free(&b);
+			return 0;
+		}
+		if (m->chist[slot]) {
+			m->chist_versions -= m->chist[slot]->nv;
+			s_chist_free(m->chist[slot]);
+		}
+		x = m->chist[slot] = kr_calloc(1, sizeof(s_chist));
+		x->pub = kr_strdup(pub);
+		x->coll = kr_strdup(coll);
+	}
+	s_chist_add(m, x, &b);
+	memcpy(x->head, head, KR_OID_LEN);
+	s_cbuild_free(&b);
+answer:
+	x->used = ++m->clock;
+	if (x->cap) {
+		s_pslot *sl = s_chist_slot(x, path);
+		size_t k = 0;
+		for (uint32_t i = sl->path ? sl->newest : CHIST_NONE; i != CHIST_NONE && k < KR_WEB_MAX_VERSIONS;
+		    i = x->v[i].older)
+			k++;
+		*out = k ? kr_calloc(k, sizeof(**out)) : NULL;
+		k = 0;
+		for (uint32_t i = sl->path ? sl->newest : CHIST_NONE; i != CHIST_NONE && k < KR_WEB_MAX_VERSIONS;
+		    i = x->v[i].older) {
+			kr_web_version *v = &(*out)[k++];
+			kr_hex(v->commit, x->v[i].commit, KR_OID_LEN);
+			if (x->v[i].present)
+				kr_hex(v->blob, x->v[i].blob, KR_OID_LEN);
+			v->present = x->v[i].present;
+			v->time = x->v[i].time;
+		}
+		*n = k;
+	}
+	answered = 1;
+	pthread_mutex_unlock(&m->lock);
+	return answered;
+}
+
 /* The walk itself: every commit of the collection, newest first. */
 static int
 s_history_walk(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n)
@@ -325,29 +686,75 @@ s_history_walk(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, siz
 		kr_web_versions_free(h.v, h.n);
 		return rc;
 	}
-	for (size_t i = 0; i < h.n; i++) {
+	*out = h.v;
+	*n = h.n;
+	return 0;
+}
+
+/* Each version's version, edition, updated and notes, from its file. */
+static void
+s_versions_fill(kr_web_ctx *c, const kr_state_item *it, kr_web_version *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		kr_buf t = KR_BUF_INIT;
 		kr_yaml *fm = NULL;
 		const char *body;
 		int bl;
-		if (!h.v[i].present || kr_web_version_text(c, it, &h.v[i], &t) < 0) {
+		if (!v[i].present || kr_web_version_text(c, it, &v[i], &t) < 0) {
 			kr_error_clear();
 			kr_buf_release(&t);
 			continue;
 		}
 		if (kr_frontmatter_parse(&fm, t.ptr, t.len, &body, &bl) == 0) {
-			h.v[i].version = s_dup(kr_yaml_str(fm, "version"));
-			h.v[i].edition = s_dup(kr_yaml_str(fm, "edition"));
-			h.v[i].updated = s_dup(kr_yaml_str(fm, "updated"));
-			h.v[i].notes = s_dup(kr_yaml_str(fm, "version_notes"));
+			v[i].version = s_dup(kr_yaml_str(fm, "version"));
+			v[i].edition = s_dup(kr_yaml_str(fm, "edition"));
+			v[i].updated = s_dup(kr_yaml_str(fm, "updated"));
+			v[i].notes = s_dup(kr_yaml_str(fm, "version_notes"));
 		}
 		kr_error_clear();
 		kr_yaml_free(&fm);
 		kr_buf_release(&t);
 	}
-	*out = h.v;
-	*n = h.n;
-	return 0;
+}
+
+static int
+s_head_larger(const void *a, const void *b)
+{
+	uint64_t x = ((const kr_state_head *)a)->size, y = ((const kr_state_head *)b)->size;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+kr_web_history_warm(kr_web_ctx *c)
+{
+	kr_state_head *h = NULL;
+	size_t nh = 0;
+
+	if (!c->memo || kr_state_head_list(c->state, NULL, &h, &nh) < 0) {
+		kr_error_clear();
+		return;
+	}
+	/* the largest collections first: a walk of theirs is what costs */
+	qsort(h, nh, sizeof(*h), s_head_larger);
+	for (size_t i = 0; i < nh; i++) {
+		kr_web_version *v;
+		size_t n;
+		const char *coll = h[i].collection;
+		int room = 0;
+		if (strcmp(coll, "cases") && strcmp(coll, "guidelines") && strcmp(coll, "prompts") && strcmp(coll, "datasets"))
+			continue;
+		pthread_mutex_lock(&c->memo->lock);
+		for (size_t j = 0; j < CHIST_COLLS; j++)
+			room += !c->memo->chist[j];
+		pthread_mutex_unlock(&c->memo->lock);
+		if (!room)
+			break;                 /* warming never pushes out a record pages use */
+		if (s_chist_versions(c, h[i].publisher, coll, "", NULL, &v, &n))
+			kr_web_versions_free(v, n);
+	}
+	kr_error_clear();
+	free(h);
 }
 
 int
@@ -365,7 +772,12 @@ kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, siz
 			return 0;
 		}
 	}
-	rc = s_history_walk(c, it, out, n);
+	if (c->memo && s_chist_versions(c, it->publisher, it->collection, it->path, it->commit, out, n))
+		rc = 0;
+	else
+		rc = s_history_walk(c, it, out, n);
+	if (rc == 0)
+		s_versions_fill(c, it, *out, *n);
 	/*
 	 * Kept only when the walk ends where the row does: were the row ahead
 	 * of the repository's head (never, as replication writes the objects

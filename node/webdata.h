@@ -74,6 +74,13 @@ typedef struct {
  */
 int kr_web_history(kr_web_ctx *c, const kr_state_item *it, kr_web_version **out, size_t *n);
 void kr_web_versions_free(kr_web_version *v, size_t n);
+/*
+ * Records the versions of every path of the content collections held, in
+ * c->memo, while there is room (a few collections), so that the first
+ * open of an item reads its 版の履歴 from there instead of walking its
+ * collection's history. Run by the web's refresher thread at start.
+ */
+void kr_web_history_warm(kr_web_ctx *c);
 /* A collection's head commit and its signature as checked (SSHSIG by the publisher's key). */
 typedef struct {
 	int seen;                      /* 0: no head (nothing published yet) */

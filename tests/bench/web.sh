@@ -7,9 +7,14 @@
 # Pages are warm (served from the render cache: replicating 三豊市, 37…,
 # moves only the pages over everything and 香川県's prefecture, so the item
 # page of 豊田市, 23…, stays cached; the search page is rendered again by a
-# refresher thread); a first, uncached render of each page is timed
-# separately. Each run prints the node's CPU time (user+system, from
-# /proc: a figure the machine's load does not inflate) and the load average.
+# refresher thread, served up to a second behind meanwhile; a 三豊市 item's
+# page is rendered once per arrival, its other requests waiting for that
+# render); a first, uncached render of each page is timed separately. Each
+# run prints the answers by X-Kairan-Cache (hit, stale, miss), the node's
+# CPU time (user+system, from /proc: a figure the machine's load does not
+# inflate) and the load average. BENCH_WEB_BEFORE=/path/to/kairan runs the
+# same measurements on the same node with that binary as well (before and
+# after a change, one publish of the items).
 set -eu
 : "${KAIRAN:?run through make bench}"
 K=$KAIRAN
@@ -49,17 +54,38 @@ items() {
 "$K" --home feeder serve --listen tcp://127.0.0.1:$P --announce tcp://127.0.0.1:$((P + 1)) --web off 2>feeder.log &
 pids="$pids $!"
 
+# wrk counts the answers by X-Kairan-Cache: hit (current), stale (a listing
+# page's previous version, within a second), miss (rendered for the request)
+cat >cache.lua <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) hit, stale, miss, other = 0, 0, 0, 0 end
+function response(status, headers, body)
+	local c = headers["X-Kairan-Cache"]
+	if c == "hit" then hit = hit + 1 elseif c == "stale" then stale = stale + 1
+	elseif c == "miss" then miss = miss + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+	local h, s, m, o = 0, 0, 0, 0
+	for _, t in ipairs(threads) do
+		h = h + t:get("hit"); s = s + t:get("stale"); m = m + t:get("miss"); o = o + t:get("other")
+	end
+	io.write(string.format("cache: %d hit, %d stale, %d miss, %d other\n", h, s, m, o))
+end
+LUA
+
 pct_ms() { sort -n | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", a[i] }'; }
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / '"$(getconf CLK_TCK)"' }' "/proc/$1/stat"; }
 wrk_line() { # wrk_line URL PID: "N req/s, p50 X, p99 Y, node CPU Z ms, load L"
 	c0=$(cpu_ms "$2")
-	wrk -t2 -c50 -d"${DUR}s" --latency "$1" >wrk.out 2>&1 || true
+	wrk -t2 -c50 -d"${DUR}s" --latency -s cache.lua "$1" >wrk.out 2>&1 || true
 	c1=$(cpu_ms "$2")
 	rps=$(awk '/^Requests\/sec/ { print $2 }' wrk.out)
 	p50=$(awk '$1 == "50%" { print $2 }' wrk.out)
 	p99=$(awk '$1 == "99%" { print $2 }' wrk.out)
 	errs=$(awk '/Non-2xx|Socket errors/ { $1 = $1; print }' wrk.out | tr '\n' ' ')
-	echo "${rps:-?} req/s, p50 ${p50:-?}, p99 ${p99:-?}${errs:+ ($errs)}; node CPU $((c1 - c0)) ms; load $(cut -d' ' -f1 /proc/loadavg)"
+	cache=$(sed -n 's/^cache: //p' wrk.out)
+	echo "${rps:-?} req/s, p50 ${p50:-?}, p99 ${p99:-?}${errs:+ ($errs)}; ${cache:-cache: ?}; node CPU $((c1 - c0)) ms; load $(cut -d' ' -f1 /proc/loadavg)"
 }
 
 for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
@@ -71,29 +97,35 @@ for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
 	t1=$(date +%s%N)
 	"$K" --home $home follow tcp://127.0.0.1:$P --publisher "$("$K" --home feeder id --fingerprint)" >/dev/null
 	wp=$((P + 10 + N % 1000))
-	"$K" --home $home serve --listen tcp://127.0.0.1:$((wp + 1)) --announce tcp://127.0.0.1:$((wp + 2)) \
-		--web http://127.0.0.1:$wp 2>$home.log &
+	# BENCH_WEB_BEFORE=PATH: the same runs, on the same node, with another kairan binary too
+	run=0
+	for bin in "$K" ${BENCH_WEB_BEFORE:-}; do
+	run=$((run + 1))
+	"$bin" --home $home serve --listen tcp://127.0.0.1:$((wp + 1)) --announce tcp://127.0.0.1:$((wp + 2)) \
+		--web http://127.0.0.1:$wp 2>$home.$run.log &
 	spid=$!
 	pids="$pids $spid"
 	sleep 2
 	total=$("$K" --home $home search --json --limit 1 ごみ | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
-	echo "web pages, $N items ($total match ごみ; published in $(( (t1 - t0) / 1000000 )) ms), wrk -c50 for ${DUR}s, the node replicating an item every 0.2 s:"
+	echo "web pages, $N items ($total match ごみ; published in $(( (t1 - t0) / 1000000 )) ms), wrk -c50 for ${DUR}s, the node replicating an item every 0.2 s${BENCH_WEB_BEFORE:+; kairan $bin}:"
 	# replication during the runs
-	( i=0; while [ $i -lt $((DUR * 15)) ]; do
-		printf -- '---\nkind: case\nid: 372081/case/live-%d\ntitle: 計測中に届いた事例 %d\npublisher: {lg_code: "372081", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\nai_uses: [対話生成]\nsources: [{title: 測定, issuer: 三豊市}]\n---\nごみ出しの案内を試した。\n' "$N$i" "$i" >live.md
+	( i=0; while [ $i -lt $((DUR * 20)) ]; do
+		printf -- '---\nkind: case\nid: 372081/case/live-%d\ntitle: 計測中に届いた事例 %d\npublisher: {lg_code: "372081", name: 三豊市}\nversion: 1.0.0\npublished: 2024-06-01\nupdated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\nai_uses: [対話生成]\nsources: [{title: 測定, issuer: 三豊市}]\n---\nごみ出しの案内を試した。\n' "$N$run$i" "$i" >live.md
 		"$K" --home feeder publish live.md >/dev/null 2>&1 || true
 		sleep 0.2; i=$((i + 1)); done ) &
 	feed=$!
 	# one render of each page that no cache answers (an unused parameter makes a new key)
-	cold_s=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF&cold=$N")
-	cold_i=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/items/232114/case/c000007?cold=$N")
+	cold_s=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF&cold=$N$run")
+	cold_i=$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$wp/items/232114/case/c000007?cold=$N$run")
 	echo "  a first (uncached) render: search page $(awk "BEGIN { printf \"%.1f\", $cold_s * 1000 }") ms, item page $(awk "BEGIN { printf \"%.1f\", $cold_i * 1000 }") ms"
 	curl -s -o /dev/null "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF"
 	curl -s -o /dev/null "http://127.0.0.1:$wp/items/232114/case/c000007"
 	echo "  search page ?q=ごみ:        $(wrk_line "http://127.0.0.1:$wp/search?q=%E3%81%94%E3%81%BF" $spid)   [target p99 <= 100 ms]"
 	echo "  item page:                  $(wrk_line "http://127.0.0.1:$wp/items/232114/case/c000007" $spid)   [target p99 <= 100 ms]"
+	# an item of the prefecture being replicated: its page is rendered again after each arrival
+	echo "  item page, 三豊市 (replicated): $(wrk_line "http://127.0.0.1:$wp/items/372081/case/gomi-chatbot-poc" $spid)"
 	echo "  the item page right after, still replicating: X-Kairan-Cache: $(curl -s -D - -o /dev/null "http://127.0.0.1:$wp/items/232114/case/c000007" | tr -d '\r' | sed -n 's/^X-Kairan-Cache: //p')"
-	echo "  RSS of the node after the runs: $(awk '/VmRSS/ { print $2 }' /proc/$spid/status) kB; replicated during the runs: $(grep -c 'verified and applied' $home.log) manifests"
+	echo "  RSS of the node after the runs: $(awk '/VmRSS/ { print $2 }' /proc/$spid/status) kB; replicated during the runs: $(grep -c 'verified and applied' $home.$run.log) manifests"
 	kill $feed 2>/dev/null || true
 	wait $feed 2>/dev/null || true
 	i=0
@@ -105,4 +137,5 @@ for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
 	echo "  kairan search --json ごみ (a whole process, same node, same run): p50 $(awk '{ print $1 / 1000 }' cli.us | pct_ms 50) ms, p99 $(awk '{ print $1 / 1000 }' cli.us | pct_ms 99) ms"
 	kill $spid 2>/dev/null || true
 	wait $spid 2>/dev/null || true
+	done
 done
