@@ -21,6 +21,7 @@
  * BENCH_CLOCK=cpu times queries and both index builds in process CPU
  * time instead of wall time (for comparing changes on a machine shared
  * with other work; a build's I/O waits are then not counted, for either).
+ * BENCH_SLOW=1 prints each shape's slowest kairan query (to profile it).
  * Ends with: search vs groonga: worst p50 ratio R, worst p99 P ms
  * Single-threaded.
  */
@@ -40,6 +41,7 @@
 
 static grn_ctx s_ctx;
 static int s_cpu_clock;
+static int s_slow;              /* BENCH_SLOW=1: name each shape's slowest query */
 
 /* Milliseconds: wall (monotonic), or this process's CPU time with BENCH_CLOCK=cpu. */
 static double
@@ -241,6 +243,7 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	nq = atoi(argv[3]);
 	s_cpu_clock = getenv("BENCH_CLOCK") && strcmp(getenv("BENCH_CLOCK"), "cpu") == 0;
+	s_slow = getenv("BENCH_SLOW") && strcmp(getenv("BENCH_SLOW"), "1") == 0;
 	path = kr_sprintf("%s/bench-state.db", argv[1]);
 	gdir = kr_sprintf("%s/groonga", argv[1]);
 	reuse = argc == 5 && access(path, F_OK) == 0;
@@ -314,7 +317,9 @@ queries:
 	for (size_t s = 0; s < SC_N(sc_shapes); s++) {
 		const sc_shape *sh = &sc_shapes[s];
 		double *ours = kr_calloc((size_t)nq, sizeof(double)), *grn = kr_calloc((size_t)nq, sizeof(double));
-		double matches = 0, o50, o99, g50, g99;
+		double matches = 0, o50, o99, g50, g99, slow = -1;
+		char *slow_q = NULL;
+		size_t slow_n = 0;
 		for (int i = 0; i < nq; i++) {
 			char *terms[2];
 			kr_buf q = KR_BUF_INIT, match = KR_BUF_INIT;
@@ -329,6 +334,12 @@ queries:
 				return 2;
 			}
 			ours[i] = s_now() - t0;
+			if (ours[i] > slow) {
+				slow = ours[i];
+				free(slow_q);
+				slow_q = kr_strdup(q.ptr);
+				slow_n = r.total;
+			}
 			t0 = s_now();
 			gcount = s_groonga_query(terms, nt, sh->phrase, sq.outcome);
 			grn[i] = s_now() - t0;
@@ -350,6 +361,9 @@ queries:
 		g99 = sc_pct(grn, nq, 99);
 		printf("%-26s %8.1f / %-8.1f   %8.1f / %-8.1f   %5.2f / %-5.2f   %8.0f\n", sh->name, o50, o99,
 		    g50, g99, o50 / g50, o99 / g99, matches / nq);
+		if (s_slow)
+			printf("  slowest: %s %.1f ms (%zu matches)\n", slow_q, slow, slow_n);
+		free(slow_q);
 		if (o50 / g50 > worst_ratio) {
 			worst_ratio = o50 / g50;
 			worst_shape = sh->name;
