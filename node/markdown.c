@@ -15,7 +15,6 @@
  */
 #include "markdown.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,24 +39,17 @@ static char s_cmark_error[256];
 static void
 s_cmark_load(void)
 {
-	void *so = dlopen(KR_CMARK_SONAME, RTLD_NOW | RTLD_LOCAL);
-	void *sym;
+	static const kr_dlsym syms[] = { CMARK_FUNCTIONS(KR_DLSYM) };
+	char why[200];
+	int rc = kr_dl_load(KR_CMARK_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why));
 
-	if (!so) {
-		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s (Debian package libcmark0.30.2)", dlerror());
-		log_warnx("item pages show their bodies as plain text: %s", s_cmark_error);
+	if (rc == 0)
 		return;
-	}
-	/* a data pointer to a function pointer: by memcpy, as POSIX's dlsym page allows, not by a cast */
-#define X(f) \
-	if (!(sym = dlsym(so, #f))) { \
-		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s: no %s", KR_CMARK_SONAME, #f); \
-		log_warnx("item pages show their bodies as plain text: %s", s_cmark_error); \
-		return; \
-	} \
-	memcpy(&p_##f, &sym, sizeof(sym));
-	CMARK_FUNCTIONS(X)
-#undef X
+	if (rc == -1)
+		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s (Debian package libcmark0.30.2)", why);
+	else
+		snprintf(s_cmark_error, sizeof(s_cmark_error), "%s: no %s", KR_CMARK_SONAME, why);
+	log_warnx("item pages show their bodies as plain text: %s", s_cmark_error);
 }
 
 int

@@ -44,7 +44,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dlfcn.h>
 #include <microhttpd.h>
 
 #include "html.h"
@@ -76,22 +75,14 @@ static char s_mhd_error[256];
 static void
 s_mhd_load(void)
 {
-	void *so = dlopen(KR_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	static const kr_dlsym syms[] = { MHD_FUNCTIONS(KR_DLSYM) };
+	char why[200];
+	int rc = kr_dl_load(KR_MHD_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why));
 
-	if (!so) {
-		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s", dlerror());
-		return;
-	}
-	void *sym;
-	/* a data pointer to a function pointer: by memcpy, as POSIX's dlsym page allows, not by a cast */
-#define X(f) \
-	if (!(sym = dlsym(so, #f))) { \
-		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s: no %s", KR_MHD_SONAME, #f); \
-		return; \
-	} \
-	memcpy(&p_##f, &sym, sizeof(sym));
-	MHD_FUNCTIONS(X)
-#undef X
+	if (rc == -1)
+		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s", why);
+	else if (rc == -2)
+		snprintf(s_mhd_error, sizeof(s_mhd_error), "%s: no %s", KR_MHD_SONAME, why);
 }
 #define MHD_start_daemon p_MHD_start_daemon
 #define MHD_stop_daemon p_MHD_stop_daemon
@@ -612,6 +603,18 @@ s_cache_key(const kr_web_req *r)
 	return kr_buf_detach(&k);
 }
 
+/* The entry used least recently (caller holds cache_lock). */
+static s_cached *
+s_cache_lru(kr_web *w)
+{
+	s_cached *e = &w->cache[0];
+
+	for (size_t i = 1; i < CACHE_ENTRIES; i++)
+		if (w->cache[i].used < e->used)
+			e = &w->cache[i];
+	return e;
+}
+
 static s_cached *
 s_cache_find(kr_web *w, const char *key)
 {
@@ -863,10 +866,7 @@ s_cache_get(kr_web *w, kr_web_handler fn, const kr_web_req *r, const char *key, 
 	e = s_cache_find(w, key);
 	if (!e) {
 		/* an entry without an answer yet: those who come meanwhile wait for this render */
-		e = &w->cache[0];
-		for (size_t i = 1; i < CACHE_ENTRIES; i++)
-			if (w->cache[i].used < e->used)
-				e = &w->cache[i];
+		e = s_cache_lru(w);
 		free(e->key);
 		free(e->disposition);
 		e->disposition = NULL;
@@ -956,10 +956,7 @@ s_cache_put(kr_web *w, const char *key, uint64_t gen, const kr_web_resp *out)
 		return;
 	}
 	if (!e) {
-		e = &w->cache[0];
-		for (size_t i = 1; i < CACHE_ENTRIES; i++)
-			if (w->cache[i].used < e->used)
-				e = &w->cache[i];
+		e = s_cache_lru(w);
 		free(e->key);
 		e->key = kr_strdup(key);
 	}

@@ -8,10 +8,10 @@
 #define KR_ZMQDL_SELF
 #include "zmqdl.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "../sharing/common.h"
 #include "log.h"
 
 #ifndef KR_ZMQ_SONAME
@@ -24,18 +24,16 @@ static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static void
 s_load(void)
 {
-	void *so = dlopen(KR_ZMQ_SONAME, RTLD_NOW | RTLD_LOCAL);
-	void *sym;
+#define S_SYM(f) { #f, &s_api.f },
+	static const kr_dlsym syms[] = { KR_ZMQ_FUNCTIONS(S_SYM) };
+#undef S_SYM
+	char why[200];
+	int rc = kr_dl_load(KR_ZMQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why));
 
-	if (!so)
-		fatalx("cannot load libzmq: %s (Debian package libzmq5)", dlerror());
-	/* a data pointer to a function pointer: by memcpy, as POSIX's dlsym page allows, not by a cast */
-#define X(f) \
-	if (!(sym = dlsym(so, #f))) \
-		fatalx("%s has no %s (libzmq 4.3 or later is needed)", KR_ZMQ_SONAME, #f); \
-	memcpy(&s_api.f, &sym, sizeof(sym));
-	KR_ZMQ_FUNCTIONS(X)
-#undef X
+	if (rc == -1)
+		fatalx("cannot load libzmq: %s (Debian package libzmq5)", why);
+	if (rc == -2)
+		fatalx("%s has no %s (libzmq 4.3 or later is needed)", KR_ZMQ_SONAME, why);
 }
 
 const kr_zmq_api *

@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -614,4 +615,24 @@ kr_mkdir_p(const char *path, int mode)
 	}
 	free(p);
 	return rc;
+}
+
+int
+kr_dl_load(const char *soname, const kr_dlsym *syms, size_t n, char *why, size_t whylen)
+{
+	void *so = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+
+	if (!so) {
+		snprintf(why, whylen, "%s", dlerror());
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		void *sym = dlsym(so, syms[i].name);
+		if (!sym) {
+			snprintf(why, whylen, "%s", syms[i].name);
+			return -2;
+		}
+		memcpy(syms[i].fn, &sym, sizeof(sym));
+	}
+	return 0;
 }

@@ -127,6 +127,20 @@ char *kr_strdup(const char *s);
 char *kr_strndup(const char *s, size_t n);
 void kr_strv_free(char **v, size_t n); /* frees each string and the array */
 int kr_strv_has(char *const *v, size_t n, const char *s); /* 1 when one of the n strings is s */
+
+/*
+ * A library loaded on first use: dlopen(soname), then each symbol's
+ * address stored in the function pointer at fn (by memcpy, as POSIX's
+ * dlsym page allows, not by a cast). 0; -1 when the library cannot be
+ * loaded (why: dlerror's text); -2 when it lacks a symbol (why: its
+ * name). On failure the pointers are partly set: do not call through them.
+ */
+typedef struct {
+	const char *name;
+	void *fn;                       /* address of the function pointer to fill */
+} kr_dlsym;
+#define KR_DLSYM(f) { #f, &p_##f },
+int kr_dl_load(const char *soname, const kr_dlsym *syms, size_t n, char *why, size_t whylen);
 char *kr_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
