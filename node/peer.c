@@ -736,6 +736,9 @@ kr_peer_sync(kr_home *h, kr_conn *c, char *const *pubs, size_t npubs, int do_hel
 			if (a.quarantined) {
 				res->rejected++;
 				kr_log_quarantined(c->endpoint, a.publisher, a.seq, kr_errmsg());
+			} else if (arc == KR_ECONFLICT) {
+				res->failed++; /* applied beside us from another peer: asked again at the next beacon */
+				log_info("peer %s: publisher %.16s…: %s", c->endpoint, a.publisher, kr_errmsg());
 			} else {
 				res->failed++;
 				log_warnx("peer %s: publisher %.16s…: %s", c->endpoint, a.publisher, kr_errmsg());

@@ -442,6 +442,10 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 		kr_log_quarantined(endpoint, a.publisher, a.seq, kr_errmsg());
 	} else if (rc < 0 && not_held) {
 		kr_log_not_held(endpoint, a.publisher, a.seq, kr_errmsg());
+	} else if (rc == KR_ECONFLICT) {
+		/* another peer's copy is being applied beside this one: the next beacon converges */
+		log_info("peer %s: publisher %.16s… seq %llu: %s", endpoint, a.publisher,
+		    (unsigned long long)a.seq, kr_errmsg());
 	} else if (rc < 0) {
 		log_warnx("peer %s: publisher %.16s… seq %llu not applied: %s", endpoint, a.publisher,
 		    (unsigned long long)a.seq, kr_errmsg());

@@ -1421,6 +1421,26 @@ s_apply_reject(s_apply *a)
 	free(why);
 }
 
+/*
+ * A ref moved between our fetch and our compare-and-swap: another worker
+ * applied this publisher's manifest from another peer (one hub announcing
+ * what a second peer relays). When what it recorded is this seq or newer,
+ * ours is held already: ignored, not a failure. Otherwise the conflict
+ * stands and the next beacon converges.
+ */
+static int
+s_apply_raced(s_apply *a)
+{
+	kr_state_manifest now = { 0 };
+	int held = kr_state_manifest_get(a->r->state, a->hex, &now) == 0 && now.seq >= a->m.seq;
+
+	kr_state_manifest_clear(&now);
+	if (!held)
+		return KR_ECONFLICT;
+	kr_error_clear();
+	return 0;
+}
+
 int
 kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
     const kr_fetcher *fx, kr_apply *res)
@@ -1441,6 +1461,8 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 		goto done;
 	if ((rc = s_apply_fetch(&a)) == 0) {
 		rc = s_apply_record(&a);
+		if (rc == KR_ECONFLICT)
+			rc = s_apply_raced(&a);
 	} else if (s_is_rejection(rc)) {
 		s_apply_reject(&a);
 	}
