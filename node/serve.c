@@ -50,7 +50,12 @@
  * Clone pattern: for each peer the loop subscribes first (after the
  * worker's hello told it where), then asks the worker for a snapshot; a
  * beacon whose digest differs from the one the last snapshot returned
- * triggers another snapshot.
+ * triggers another snapshot. A snapshot in which something failed (a busy
+ * or broken peer) records no digest, so a later beacon asks again: the
+ * next beacon after one failure, then after 2, 4, 8... beacon intervals
+ * up to SNAPSHOT_BACKOFF_MAX_MS while failures follow each other, so a
+ * peer failing for hours is neither hammered nor logged every beacon.
+ * Announced manifests are applied as they come, whatever the backoff.
  *
  * Long running: every thread tidies about once a second while it works or
  * holds repos open (s_tidy): libgit2 caches and packs (replaced ones
@@ -104,7 +109,9 @@
 #define REPL_WORKERS 4               /* replication workers: a dead peer holds up one, not all */
 #define REPL_QUEUE_MAX 4096          /* announcements waiting for a replication worker */
 #define POOL_EP "inproc://kairan-pool-%d"
-#define HELLO_RETRY_MS 3000
+#define HELLO_RETRY_MS 3000          /* a peer that is down is tried again after this, */
+#define HELLO_RETRY_MAX_MS 15000     /* doubling while it stays down, up to this */
+#define SNAPSHOT_BACKOFF_MAX_MS 30000 /* a peer whose snapshots keep failing is asked at most this seldom */
 #define REPLY_HWM 16                 /* replies queued per client connection */
 #define REQUEST_HWM 64               /* requests queued per client connection before TCP pushes back */
 #define CHUNK_SERVE_MAX (256u << 10) /* largest chunk this node sends */
@@ -934,6 +941,9 @@ typedef struct {
 	int have_digest;
 	uint8_t digest[16];
 	double retry_at;
+	int downs;                  /* attempts in a row that found the peer down */
+	int fails;                  /* snapshots in a row in which something failed */
+	double snapshot_at;         /* after fails: no beacon asks for a snapshot before this */
 	int mark;
 } s_peer;
 
@@ -2098,6 +2108,23 @@ s_maybe_rekey(s_server *s)
 	s->restart = 1;
 }
 
+/* After a snapshot in which something failed: when a beacon may ask again (see the file header). */
+static void
+s_snapshot_backoff(s_server *s, s_peer *p)
+{
+	double wait = s->h->cfg.beacon_ms;
+
+	p->fails++;
+	for (int i = 1; i < p->fails && wait < SNAPSHOT_BACKOFF_MAX_MS; i++)
+		wait *= 2;
+	if (wait > SNAPSHOT_BACKOFF_MAX_MS)
+		wait = SNAPSHOT_BACKOFF_MAX_MS;
+	p->snapshot_at = kr_monotonic_ms() + wait;
+	if (p->fails >= 3)
+		log_info("peer %s: %d snapshots in a row failed; asking again in %.0f s", p->endpoint, p->fails,
+		    wait / 1000);
+}
+
 static void
 s_handle_worker(s_server *s, s_rslot *slot)
 {
@@ -2125,18 +2152,30 @@ s_handle_worker(s_server *s, s_rslot *slot)
 		char *ep = s_frame_str(&f, 1);
 		s_peer *p = s_peer_find(s, ep);
 		if (p && s_frame_is(&f, 0, "down")) {
+			double wait = HELLO_RETRY_MS;
 			p->busy = 0;
 			p->up = 0;
-			p->retry_at = kr_monotonic_ms() + HELLO_RETRY_MS;
+			for (int i = 0; i < p->downs && wait < HELLO_RETRY_MAX_MS; i++)
+				wait *= 2;
+			p->retry_at = kr_monotonic_ms() + (wait < HELLO_RETRY_MAX_MS ? wait : HELLO_RETRY_MAX_MS);
+			if (++p->downs == 3)
+				log_info("peer %s: down 3 times in a row; tried again every %d s at most", p->endpoint,
+				    HELLO_RETRY_MAX_MS / 1000);
 		} else if (p) {
 			char *ann = f.n >= 4 ? s_frame_str(&f, 3) : kr_strdup("");
 			p->busy = 0;
 			p->up = 1;
+			p->downs = 0;
 			if (zmq_msg_size(&f.part[2]) == 16) {
 				memcpy(p->digest, zmq_msg_data(&f.part[2]), 16);
 				p->have_digest = 1;
+				if (p->fails > 2)
+					log_info("peer %s: a snapshot succeeded again after %d that failed", p->endpoint,
+					    p->fails);
+				p->fails = 0;
 			} else {
-				p->have_digest = 0;     /* something failed: the next beacon asks again */
+				p->have_digest = 0;     /* something failed: a later beacon asks again */
+				s_snapshot_backoff(s, p);
 			}
 			if (*ann && !p->sub) {
 				/* First contact: subscribe, then snapshot again (Clone pattern). */
@@ -2182,8 +2221,13 @@ s_handle_sub(s_server *s, s_peer *p)
 		kr_beacon b;
 		if (kr_beacon_decode(&b, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1])) == 0 &&
 		    (!p->have_digest || memcmp(b.digest, p->digest, 16) != 0)) {
-			log_debug("peer %s: beacon digest changed; asking for a snapshot", p->endpoint);
-			s_ask_worker(s, p, "snapshot");
+			if (p->fails && kr_monotonic_ms() < p->snapshot_at) {
+				log_debug("peer %s: beacon digest changed; the last snapshot failed, asking again later",
+				    p->endpoint);
+			} else {
+				log_debug("peer %s: beacon digest changed; asking for a snapshot", p->endpoint);
+				s_ask_worker(s, p, "snapshot");
+			}
 		}
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + 64 &&
 	    memcmp(zmq_msg_data(&f.part[0]), "f/", 2) == 0) {

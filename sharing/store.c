@@ -1745,6 +1745,55 @@ done:
 	return ok;
 }
 
+/*
+ * Packs for subscribers that are far behind are shared. A base found more
+ * than SHARE_EXACT commits behind want moves back along want's
+ * first-parent line to a bucket boundary: the distance d rounds up to a
+ * multiple of max(8, 2^floor(log2 d) / 4). Towns 17 to 24 commits behind
+ * all get the one pack from 24 back, which holds at most a quarter more
+ * commits than each needed (objects they hold are harmless in a pack); a
+ * hub whose hundreds of towns fell behind to as many different seqs builds
+ * tens of packs, not hundreds (the 500-town soak, 2026-12-01: 1,420
+ * builds, towns waiting minutes for theirs). Live replication, a few
+ * commits behind, gets its exact pack. A base not on the line within
+ * SHARE_WALK_MAX commits is kept as it is.
+ */
+#define SHARE_EXACT 8
+#define SHARE_WALK_MAX 4096
+
+static void
+s_share_base(git_repository *repo, const git_oid *want, git_oid *base)
+{
+	git_oid cur = *want, best = *base;
+	size_t d = SIZE_MAX, target = 0;
+
+	for (size_t i = 0; i <= SHARE_WALK_MAX; i++) {
+		git_commit *c;
+		int end;
+		if (d == SIZE_MAX && git_oid_equal(&cur, base)) {
+			size_t step = 1;
+			if ((d = i) <= SHARE_EXACT)
+				return;
+			while (step * 2 <= d)
+				step *= 2;
+			step = step / 4 > 8 ? step / 4 : 8;
+			target = (d + step - 1) / step * step;
+		}
+		if (git_commit_lookup(&c, repo, &cur) < 0)
+			break;
+		if (d != SIZE_MAX)
+			best = cur; /* the farthest commit read on the line, from the base on */
+		end = (d != SIZE_MAX && i == target) || git_commit_parentcount(c) == 0;
+		if (!end)
+			cur = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+		if (end)
+			break;
+	}
+	git_error_clear();
+	*base = best;
+}
+
 int
 kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t want[KR_OID_LEN],
     const uint8_t (*haves)[KR_OID_LEN], size_t nhaves, uint8_t base[KR_OID_LEN], int *has_base)
@@ -1763,6 +1812,7 @@ kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t
 		return KR_ENOTFOUND;
 	s_oid_in(&w, want);
 	if (s_pick_base(repo, &w, haves, nhaves, &b)) {
+		s_share_base(repo, &w, &b);
 		s_oid_out(base, &b);
 		*has_base = 1;
 	}

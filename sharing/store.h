@@ -154,8 +154,10 @@ int kr_store_pack(kr_store *s, const char *pub, const char *coll,
     kr_buf *out);
 /*
  * What a pack of want for these haves would be built from: the first have
- * that is want or its ancestor (*has_base 1, base set), else the whole
- * history (*has_base 0). kr_store_pack(want, &base, *has_base) builds the
+ * that is want or its ancestor (*has_base 1, base set), moved back along
+ * want's line to a shared bucket boundary when it is far behind (a pack
+ * many subscribers share; see s_share_base), else the whole history
+ * (*has_base 0). kr_store_pack(want, &base, *has_base) builds the
  * same pack, so (publisher, collection, want, base) names a pack by what
  * it contains: haves this node does not hold change nothing. KR_ENOTFOUND
  * when want is not the collection's head or behind it (only verified

@@ -7,15 +7,16 @@
 # the hub (searches and cache-busting fetches, and clients that never read)
 # and every tenth town also follows a lying peer. Prints the hub's and the
 # towns' RSS as a curve, then checks: no item lost, no process crashed,
-# memory flat after the warm-up (the first third, and not before every
-# town holds its connections to the hub), quarantine and disk
+# memory flat after the warm-up (the first third, and not before 98% of the
+# towns are subscribed to the hub), quarantine and disk
 # bounded. Short run: SOAK_TOWNS=20 SOAK_SECONDS=60 make soak.
 #
-# The towns stand for 500 machines but share this one: together they weigh
-# as one process (a cpu cgroup; nice 10 where there is none), so the hub
-# and the publisher under test get the CPU their own machines would give
-# them (at equal priority 500 towns starved them: 14 items published in
-# 600 s on 2 cores, 2026-11-30).
+# The towns stand for 500 machines but share this one: together they
+# weigh as much as the hub and the publisher (cpu cgroups; nice 10 where
+# there are none), so the hub and the publisher under test get the CPU
+# their own machines would give them (at equal priority 500 towns starved
+# them: 14 items published in 600 s on 2 cores, 2026-11-30), and the
+# floods, which stand for other machines too, do not starve the towns.
 . "$(dirname "$0")/../lib.sh"
 TOWNS=${SOAK_TOWNS:-500}
 DURATION=${SOAK_SECONDS:-600}
@@ -49,7 +50,9 @@ soak_cleanup() {
 		done
 		[ -d "$g" ] && echo "# could not remove cgroup $g"
 	done
-	[ -n "$SHM" ] && [ -z "${KEEP:-}" ] && rm -rf "$SHM"
+	if [ -n "$SHM" ]; then
+		if [ "$_fail" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$SHM"; else echo "# kept $SHM"; fi
+	fi
 }
 trap soak_cleanup EXIT
 if SHM=$(mktemp -d /dev/shm/kairan-soak.XXXXXX 2>/dev/null); then
@@ -105,13 +108,16 @@ seq 1 "$TOWNS" | xargs -P 4 -I N sh -c "
 	sed -i 's/^serve_workers = .*/serve_workers = 1/' town-N/config &&
 	\"$KAIRAN\" --home town-N follow $HUB --publisher $FPR >/dev/null &&
 	if [ \$((N % 10)) = 0 ]; then \"$KAIRAN\" --home town-N follow $HOSTILE --publisher $FPR >/dev/null; fi"
-# The towns together weigh as one process in a CPU cgroup (v1 cpu
-# controller, where the machine has one; nice 10 otherwise): started from
-# this shell while it sits in the group, then the shell leaves it.
-CG=$(cg_make towns 1024)
+# The towns together share one CPU cgroup (v1 cpu controller, where the
+# machine has one; nice 10 otherwise) of the hub's weight: started from
+# this shell while it sits in the group, then the shell leaves it. (With
+# the weight of one process, 1024, the towns got about 5% of the CPU while
+# the floods kept the hub busy, and a town's replies sat unread past its
+# 5 s timeout: 2026-12-01, run 5.)
+CG=$(cg_make towns 16384)
 CGS="$CG $CGS"
 if cg_enter "$CG"; then
-	diag "towns share one CPU weight (cgroup $CG)"
+	diag "towns share one cgroup of the hub's CPU weight ($CG, cpu.shares 16384)"
 else
 	diag "no writable cpu cgroup: towns run at nice 10"
 fi
@@ -135,8 +141,14 @@ FLOODS="$!"
 "$TOOLS/flood" "$HUB" --mode noread --conns 2 --seconds "$DURATION" --publisher "$FPR" \
 	--collection cases --want "$WANT" >noread.out 2>&1 &
 FLOODS="$FLOODS $!"
-# the anonymous clients stand for other machines: out of the hub's cgroup
-[ -n "$CGN" ] && for f in $FLOODS; do echo "$f" >/sys/fs/cgroup/cpu/cgroup.procs; done
+# The anonymous clients stand for other machines: out of the hub's cgroup,
+# in one of their own of ordinary weight.
+CGF=$(cg_make floods 1024)
+CGS="$CGF $CGS"
+for f in $FLOODS; do
+	if [ -n "$CGF" ]; then echo "$f" >"$CGF/cgroup.procs"
+	elif [ -n "$CGN" ]; then echo "$f" >/sys/fs/cgroup/cpu/cgroup.procs; fi
+done
 _pids="$_pids $FLOODS"
 
 # The towns' connections the hub holds: on its announce port only towns
@@ -166,10 +178,10 @@ while :; do
 		hub_curve="$hub_curve $((h / 1024))"
 		town_curve="$town_curve $(echo $tr | cut -d' ' -f2)"
 		med=$(echo $tr | cut -d' ' -f2) mx=$(echo $tr | cut -d' ' -f3)
-		# warm-up: the first third, and until every town is subscribed to the hub
+		# warm-up: the first third, and until 98% of the towns are subscribed to the hub
 		if [ -z "$warm_at" ]; then
 			warm_hub=$h warm_town=$med
-			[ "$el" -gt $((DURATION / 3)) ] && [ "$ca" -ge "$TOWNS" ] && warm_at=$el
+			[ "$el" -gt $((DURATION / 3)) ] && [ $((ca * 100)) -ge $((TOWNS * 98)) ] && warm_at=$el
 		else
 			[ "$h" -gt "$max_hub" ] && max_hub=$h
 			[ "$med" -gt "$max_town" ] && max_town=$med
@@ -205,9 +217,9 @@ for p in $PID_src $PID_hub $TPIDS; do kill -0 $p 2>/dev/null || dead=$((dead + 1
 check "no process crashed" test "$dead" = 0
 check "no crash in any log" sh -c "! grep -l -E 'Segmentation|AddressSanitizer|Assertion|Aborted' *.log"
 if [ -n "$warm_at" ]; then
-	diag "warm-up ended at ${warm_at} s, every town subscribed to the hub"
+	diag "warm-up ended at ${warm_at} s, 98% of the towns subscribed to the hub"
 else
-	diag "the warm-up never ended: not every town subscribed to the hub (no flatness measured)"
+	diag "the warm-up never ended: fewer than 98% of the towns subscribed to the hub (no flatness measured)"
 fi
 diag "hub RSS after warm-up $((warm_hub / 1024)) MB, highest later $((max_hub / 1024)) MB"
 check "hub RSS flat after warm-up (within 25%)" test -n "$warm_at" -a $((max_hub * 4)) -le $((warm_hub * 5 + 4096 * 4))
