@@ -12,11 +12,11 @@
 # bounded. Short run: SOAK_TOWNS=20 SOAK_SECONDS=60 make soak.
 #
 # The towns stand for 500 machines but share this one: together they
-# weigh as much as the hub and the publisher (cpu cgroups; nice 10 where
-# there are none), so the hub and the publisher under test get the CPU
-# their own machines would give them (at equal priority 500 towns starved
-# them: 14 items published in 600 s on 2 cores, 2026-11-30), and the
-# floods, which stand for other machines too, do not starve the towns.
+# weigh a quarter of the hub (cpu cgroups; nice 10 where there are none),
+# so the hub and the publisher under test get the CPU their own machines
+# would give them (at equal priority 500 towns starved them: 14 items
+# published in 600 s on 2 cores, 2026-11-30), and the floods, which stand
+# for other machines too, do not starve the towns.
 . "$(dirname "$0")/../lib.sh"
 TOWNS=${SOAK_TOWNS:-500}
 DURATION=${SOAK_SECONDS:-600}
@@ -62,19 +62,23 @@ else
 	diag "no /dev/shm: towns' homes on the disk"
 fi
 
-# CPU: the hub and the publisher (and this shell, which publishes) run in
-# a cpu cgroup of high weight: they stand for machines of their own, so
-# whatever else runs on this machine does not set their pace. The towns
-# share one group of ordinary weight (below).
+# CPU: the publisher (this shell, which publishes, and its node) and the
+# hub run in two cpu cgroups of high weight: they stand for machines of
+# their own, so whatever else runs on this machine does not set their
+# pace. Two groups, not one: in one group with a busy hub, each publish,
+# a short-lived process, got a sliver of the group's weight on its CPU and
+# took 5 s (96 items in 600 s, 2026-12-01, run 6). The towns share one
+# group (below), the floods another.
 cg_make() { # cg_make NAME SHARES: a v1 cpu cgroup's path, or nothing
 	_g=/sys/fs/cgroup/cpu/kairan-soak-$$-$1
 	if mkdir "$_g" 2>/dev/null && echo "$2" >"$_g/cpu.shares" 2>/dev/null; then echo "$_g"; else rmdir "$_g" 2>/dev/null; fi
 }
 cg_enter() { [ -n "$1" ] && echo $$ >"$1/cgroup.procs"; }
-CGN=$(cg_make nodes 16384)
-CGS="$CGN"
+CGN=$(cg_make publisher 16384)
+CGH=$(cg_make hub 16384)
+CGS="$CGN $CGH"
 if cg_enter "$CGN"; then
-	diag "hub and publisher in cgroup $CGN (cpu.shares 16384)"
+	diag "publisher in cgroup $CGN, hub in $CGH (cpu.shares 16384 each)"
 else
 	diag "no writable cpu cgroup: hub and publisher at ordinary priority"
 fi
@@ -92,6 +96,7 @@ k --home hub follow tcp://127.0.0.1:$B --publisher "$FPR" >/dev/null
 sed -i 's/^#* *pack_cache_bytes = .*/pack_cache_bytes = 16777216/' hub/config
 grep -q '^pack_cache_bytes = 16777216' hub/config || echo 'pack_cache_bytes = 16777216' >>hub/config
 serve hub $((B + 2)) $((B + 3))
+[ -n "$CGH" ] && echo "$PID_hub" >"$CGH/cgroup.procs"
 HUB=tcp://127.0.0.1:$((B + 2))
 wait_for 30 k --home hub show 372081/case/soak-0 || diag "the hub did not get the first item"
 hub_alone=$(rss_kb $PID_hub)
@@ -109,15 +114,16 @@ seq 1 "$TOWNS" | xargs -P 4 -I N sh -c "
 	\"$KAIRAN\" --home town-N follow $HUB --publisher $FPR >/dev/null &&
 	if [ \$((N % 10)) = 0 ]; then \"$KAIRAN\" --home town-N follow $HOSTILE --publisher $FPR >/dev/null; fi"
 # The towns together share one CPU cgroup (v1 cpu controller, where the
-# machine has one; nice 10 otherwise) of the hub's weight: started from
-# this shell while it sits in the group, then the shell leaves it. (With
-# the weight of one process, 1024, the towns got about 5% of the CPU while
-# the floods kept the hub busy, and a town's replies sat unread past its
-# 5 s timeout: 2026-12-01, run 5.)
-CG=$(cg_make towns 16384)
+# machine has one; nice 10 otherwise) of a quarter of the hub's weight:
+# started from this shell while it sits in the group, then the shell
+# leaves it. (With the weight of one process, 1024, the towns got about 5%
+# of the CPU while the floods kept the hub busy, and a town's replies sat
+# unread past its 5 s timeout: 2026-12-01, run 5. With the hub's weight,
+# the publisher lost its pace: run 6.)
+CG=$(cg_make towns 4096)
 CGS="$CG $CGS"
 if cg_enter "$CG"; then
-	diag "towns share one cgroup of the hub's CPU weight ($CG, cpu.shares 16384)"
+	diag "towns share one cgroup of a quarter of the hub's CPU weight ($CG, cpu.shares 4096)"
 else
 	diag "no writable cpu cgroup: towns run at nice 10"
 fi
