@@ -987,13 +987,3 @@ kr_home_close(kr_home *h)
 	free(h->home);
 	memset(h, 0, sizeof(*h));
 }
-
-char *
-kr_home_control(const kr_home *h)
-{
-	char *abs = realpath(h->home, NULL);
-	char *ep = kr_sprintf("ipc://%s/control.sock", abs ? abs : h->home);
-
-	free(abs);
-	return ep;
-}

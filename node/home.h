@@ -128,7 +128,5 @@ int kr_config_check(const char *path, void (*problem)(const char *msg, void *arg
 /* 0 if ep is an endpoint serve can bind (tcp://HOST:PORT, ipc://PATH), else KR_EUSAGE with why. */
 int kr_config_endpoint_check(const char *ep);
 void kr_config_clear(kr_config *c);
-/* ipc endpoint of the daemon's control socket (caller frees). */
-char *kr_home_control(const kr_home *h);
 
 #endif
