@@ -8,9 +8,10 @@
 # raises the floor, so no seq is signed twice, and a damaged one is refused
 # with its path named. A following town verifies each publish; the figures
 # (start -> announced -> verified, p50 of a few) are printed, the bound is
-# `make bench`'s.
+# `make bench`'s. A publish on a node that mirrors others opens none of
+# their repositories (kr_home_open_own) and no openssl.cnf.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 16
 cd "$T"
 P=$(port_base)
 
@@ -82,3 +83,12 @@ n=$(sqlite3 town/state.db "SELECT count(*) FROM items WHERE publisher='$FPR'"); 
 diag "items: town $n, publisher $np"
 check "the town has every item" test "$n" = 14 -a "$np" = 14
 check "the publisher's repository stays consolidated (at most 16 packs: $(packs))" test "$(packs)" -le 16
+
+# --- 14-16: a publish opens only what it writes --------------------------------
+item 422126 own 西海市の事例 >own.md
+strace -f -e trace=open,openat -o own.trace "$KAIRAN" --home town publish own.md >own.out 2>&1
+diag "the town's publish opened $(grep -c 'open' own.trace) files, $(grep -c "repos/$FPR" own.trace) of them under the mirrored publisher's repositories"
+check "a publish on the town goes through" grep -q 'announced to peers by the running node' own.out
+check "and opens none of the mirrored publisher's repositories, nor openssl.cnf" \
+	sh -c "! grep -q -e 'repos/$FPR' -e 'openssl\.cnf' own.trace"
+check "the town still shows the mirrored items after it" k --home town show 372081/case/lat-9
