@@ -23,6 +23,8 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 
 PKGS = libzmq libprotobuf-c sqlite3 libgit2 openssl yaml-0.1 zlib libutf8proc jansson libmicrohttpd libcmark
+# Ed25519 signing and SHA-2 (sharing/sign.c): without OpenSSL's provider set-up in every short command
+PKGS += libsodium
 # (sd_notify: node/service.c speaks the protocol itself; libsystemd loaded seven libraries into every command)
 DEB_PKGS = build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler \
 	libsqlite3-dev libgit2-dev libssl-dev libyaml-dev zlib1g-dev libutf8proc-dev libjansson-dev libcmocka-dev \
@@ -39,6 +41,7 @@ FUZZ_DEB_PKGS = clang libclang-rt-14-dev
 DEB_PKGS += gettext locales
 # t0072 reads what a publish opens through strace (it skips without it)
 DEB_PKGS += strace
+DEB_PKGS += libsodium-dev
 
 WARN = -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wwrite-strings -Wvla -Wformat=2

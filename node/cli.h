@@ -10,8 +10,10 @@
  * CMD_NEEDS_HOME: main opens the home (kr_home_open) before the command.
  * CMD_IDENTITY: with it, only config and keys (kr_home_open_identity): the
  * command reads who the node is and nothing it holds.
+ * CMD_OWN: with it, kr_home_open_own: the command writes only this node's
+ * own collections, and mirrored ones are not tidied or reconciled first.
  */
-enum { CMD_NEEDS_HOME = 1, CMD_IDENTITY = 2 };
+enum { CMD_NEEDS_HOME = 1, CMD_IDENTITY = 2, CMD_OWN = 4 };
 
 typedef struct {
 	const char *home_path;

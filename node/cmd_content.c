@@ -26,6 +26,7 @@
 #include "../policies/item.h"
 #include "board.h"
 #include "cli.h"
+#include "log.h"
 #include "serve.h"
 
 #define KR_WALK_DEPTH 16
@@ -391,6 +392,21 @@ cmd_check(kr_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * What a publish does once its node announced (kr_replica_maintain: the
+ * copy under refs/kairan/manifest, and every 17th publish a repack of the
+ * collection) runs at a lower priority: the node serving the new pack and
+ * subscribers fetching and checking it on the same machine go first.
+ */
+static void
+s_after_announce(kr_cli *c)
+{
+	errno = 0;
+	if (nice(10) == -1 && errno != 0)
+		log_debug("nice: %s", strerror(errno));
+	kr_replica_maintain(&c->h.rep);
+}
+
 /* What publish has to tell beyond the count (a withdrawn item restored). */
 static void
 s_publish_notice(const char *msg, void *arg)
@@ -487,7 +503,7 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		printf(_("no node is running on this home: peers get it once `kairan serve` runs\n"));
 	fflush(stdout);
 	/* consolidation after the announcement: peers fetch while this repacks */
-	kr_replica_maintain(&c->h.rep);
+	s_after_announce(c);
 done:
 	s_inputs_free(&in, items);
 	kr_strv_free(paths, nattach);
@@ -905,7 +921,7 @@ cmd_withdraw(kr_cli *c, int argc, char **argv)
 			printf(_("announced to peers by the running node\n"));
 		rc = 0;
 		fflush(stdout);
-		kr_replica_maintain(&c->h.rep); /* after the announcement */
+		s_after_announce(c); /* after the announcement */
 	}
 	kr_strv_free(under.v, under.n);
 	free(under.prefix);

@@ -764,8 +764,8 @@ s_state_rebuild(kr_home *h, void (*problem)(const char *msg, void *arg), void *a
 	return 0;
 }
 
-int
-kr_home_open(kr_home *h, const char *path)
+static int
+s_open(kr_home *h, const char *path, int own_only)
 {
 	char *p;
 	size_t fixed = 0;
@@ -795,7 +795,8 @@ kr_home_open(kr_home *h, const char *path)
 		kr_replica_keep(&h->rep);
 		kr_error_clear();
 	}
-	if ((rc = kr_replica_reconcile(&h->rep, NULL, NULL, &fixed)) < 0)
+	if ((rc = own_only ? kr_replica_reconcile_own(&h->rep, &fixed)
+	                   : kr_replica_reconcile(&h->rep, NULL, NULL, &fixed)) < 0)
 		goto fail;
 	{
 		/* A schema change asked for the item index to be rebuilt from git. */
@@ -813,6 +814,18 @@ kr_home_open(kr_home *h, const char *path)
 fail:
 	kr_home_close(h);
 	return rc;
+}
+
+int
+kr_home_open(kr_home *h, const char *path)
+{
+	return s_open(h, path, 0);
+}
+
+int
+kr_home_open_own(kr_home *h, const char *path)
+{
+	return s_open(h, path, 1);
 }
 
 /* Copies the follows of a damaged state.db, if it still answers, into st. */

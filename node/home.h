@@ -82,6 +82,14 @@ int kr_home_init_keys(const char *path, const char *name, const char *lg_code, c
  */
 int kr_home_open(kr_home *h, const char *path);
 /*
+ * The same for a command that only writes this node's own collections
+ * (publish, withdraw): of the repositories only this node's own are
+ * tidied and reconciled with state; mirrored ones wait for the next
+ * kr_home_open (the daemon's start, any other command). A lost state.db
+ * or a requested reindex is still rebuilt whole.
+ */
+int kr_home_open_own(kr_home *h, const char *path);
+/*
  * Opens only who the node is: config and keys (a due key rotation is
  * made, as kr_home_open makes it); no store, no state, nothing reconciled
  * (h->store and h->state stay NULL). For commands that only print the

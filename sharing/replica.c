@@ -85,6 +85,9 @@ kr_replica_release(kr_replica *r)
 	kr_strv_free(r->maint, r->nmaint);
 	r->maint = NULL;
 	r->nmaint = 0;
+	free(r->own_ref);
+	r->own_ref = NULL;
+	r->own_ref_len = 0;
 	if (r->fed) {
 		kr_fedstore_close(&r->fed->f);
 		free(r->fed);
@@ -705,8 +708,15 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 	}
 	if (rc == 0 && strcmp(pub, r->own) == 0)
 		rc = s_sync_dir(dir);
-	if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0)
+	if (rc == 0 && strcmp(pub, r->own) == 0 && r->defer_maintenance) {
+		/* a deferred publish: the copy for plain git mirrors once the node announced (kr_replica_maintain) */
+		free(r->own_ref);
+		r->own_ref = kr_malloc(len ? len : 1);
+		memcpy(r->own_ref, bytes, len);
+		r->own_ref_len = len;
+	} else if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0) {
 		kr_error_clear(); /* a copy for plain git mirrors, written again with the next manifest */
+	}
 	free(tmp);
 	free(dir);
 	free(path);
@@ -751,26 +761,40 @@ done:
 /*
  * The highest seq this node signed, by state.db and by its saved copy;
  * same (when given) tells whether state.db's manifest is the bytes given.
+ * A saved copy byte for byte the one state.db holds is the usual case (a
+ * publish writes both): its seq is state.db's, and its signature (made
+ * here, or checked when state.db took it) is not checked again. Any other
+ * copy (newer than state.db after a crash, or damaged) is read and checked.
  */
 static int
 s_own_floor(kr_replica *r, uint64_t *state_seq, uint64_t *floor, const void *bytes, size_t len, int *same)
 {
 	kr_state_manifest cur;
 	kr_manifest saved;
-	int rc;
+	int rc, held = 0;
 
 	*state_seq = 0;
 	if (same)
 		*same = 0;
 	if ((rc = kr_state_manifest_get(r->state, r->own, &cur)) == 0) {
+		char *path = s_manifest_path(r, r->own);
+		kr_buf copy = KR_BUF_INIT;
 		*state_seq = cur.seq;
 		if (same)
 			*same = cur.signed_bytes.len == len && memcmp(cur.signed_bytes.ptr, bytes, len) == 0;
+		held = kr_file_read(&copy, path) == 0 && copy.len == cur.signed_bytes.len &&
+		    memcmp(copy.ptr, cur.signed_bytes.ptr, copy.len) == 0;
+		kr_buf_release(&copy);
+		free(path);
 		kr_state_manifest_clear(&cur);
 	} else if (rc != KR_ENOTFOUND) {
 		return rc;
 	}
 	*floor = *state_seq;
+	if (held) {
+		kr_error_clear();
+		return 0;
+	}
 	if ((rc = s_manifest_load(r, r->own, &saved, NULL)) == 0) {
 		if (saved.seq > *floor)
 			*floor = saved.seq;
@@ -1808,6 +1832,12 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	snprintf(email, sizeof(email), "%s@kairan.invalid", r->own_code);
 	/* what we sign is on disk before the caller can announce it: objects and refs here, the manifest in s_issue */
 	kr_store_durable(r->store, 1);
+	{
+		/* a saved manifest of ours that cannot be read stops it before any ref moves (s_issue reads it again) */
+		uint64_t state_seq, floor;
+		if ((rc = s_own_floor(r, &state_seq, &floor, NULL, 0, NULL)) < 0)
+			goto done;
+	}
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
 		for (j = 0; j < nt && strcmp(t[j].coll, files[i].collection) != 0; j++)
@@ -1895,7 +1925,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 				r->maint = kr_realloc(r->maint, (r->nmaint + 1) * sizeof(char *));
 				r->maint[r->nmaint++] = kr_strdup(t[j].coll);
 			} else {
-				kr_store_maintain(r->store, r->own, t[j].coll, 1, &packed);
+				kr_store_maintain(r->store, r->own, t[j].coll, 0, &packed);
 			}
 		}
 		for (const char *p = notices.ptr; r->notice && p && *p;) {
@@ -1921,10 +1951,15 @@ done:
 void
 kr_replica_maintain(kr_replica *r)
 {
+	if (r->own_ref && s_manifest_refs(r, r->own, r->own_ref, r->own_ref_len) < 0)
+		kr_error_clear(); /* as in s_manifest_save: written again with the next manifest */
+	free(r->own_ref);
+	r->own_ref = NULL;
+	r->own_ref_len = 0;
 	for (size_t i = 0; i < r->nmaint; i++) {
 		int packed;
 		/* best effort, as after an immediate publish: the next publish or start tries again */
-		if (kr_store_maintain(r->store, r->own, r->maint[i], 1, &packed) < 0)
+		if (kr_store_maintain(r->store, r->own, r->maint[i], 0, &packed) < 0)
 			kr_error_clear();
 	}
 	kr_strv_free(r->maint, r->nmaint);
@@ -1981,16 +2016,21 @@ s_rotated_away(kr_replica *r, const char *pub, const char *coll)
 	return 1;
 }
 
-int
-kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
+/* kr_replica_reconcile over every publisher held here, or only this node's own (own_only). */
+static int
+s_reconcile(kr_replica *r, int own_only, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
 {
 	char **pubs = NULL;
 	size_t npubs = 0;
-	int rc, own_moved = 0;
+	int rc = 0, own_moved = 0;
 
 	*fixed = 0;
-	if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0)
+	if (own_only) {
+		pubs = kr_calloc(1, sizeof(char *));
+		pubs[npubs++] = kr_strdup(r->own);
+	} else if ((rc = kr_store_publishers(r->store, &pubs, &npubs)) < 0) {
 		return rc;
+	}
 	for (size_t p = 0; p < npubs && rc == 0; p++) {
 		char **colls = NULL;
 		size_t ncolls = 0;
@@ -2073,6 +2113,18 @@ kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg),
 	if (rc == 0 && own_moved && r->key)
 		rc = kr_replica_issue(r, NULL);
 	return rc;
+}
+
+int
+kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed)
+{
+	return s_reconcile(r, 0, problem, arg, fixed);
+}
+
+int
+kr_replica_reconcile_own(kr_replica *r, size_t *fixed)
+{
+	return s_reconcile(r, 1, NULL, NULL, fixed);
 }
 
 int

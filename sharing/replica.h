@@ -31,13 +31,16 @@ typedef struct {
 	struct kr_replica_fed *fed;     /* the federation's newest version, reloaded when it changes */
 	/*
 	 * 1: kr_replica_publish leaves the consolidation of the repositories it
-	 * moved (kr_store_maintain: a scan of 256 loose-object directories, at
-	 * times a repack) to kr_replica_maintain, so a command can hand the new
-	 * manifest to the running node first. 0: it maintains before returning.
+	 * moved (kr_store_maintain: a look at objects/pack, every 17th publish
+	 * a repack) and the copy of the new manifest under refs/kairan/manifest
+	 * to kr_replica_maintain, so a command can hand the new manifest to the
+	 * running node first. 0: it does both before returning.
 	 */
 	int defer_maintenance;
 	char **maint;                   /* collections of ours waiting for kr_replica_maintain */
 	size_t nmaint;
+	uint8_t *own_ref;               /* our new signed manifest, for refs/kairan/manifest (kr_replica_maintain) */
+	size_t own_ref_len;
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -136,7 +139,7 @@ typedef struct {
 int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res);
 
-/* Consolidates the collections a deferred publish moved (see defer_maintenance). */
+/* What a deferred publish left (see defer_maintenance): refs/kairan/manifest, then consolidation. */
 void kr_replica_maintain(kr_replica *r);
 
 /* Signs a fresh manifest of this node's current heads (seq + 1). */
@@ -148,6 +151,12 @@ int kr_replica_issue(kr_replica *r, uint64_t *seq);
  * indexed is skipped and reported through problem (may be NULL).
  */
 int kr_replica_reconcile(kr_replica *r, void (*problem)(const char *msg, void *arg), void *arg, size_t *fixed);
+/*
+ * The same for this node's own collections alone: what a publish reads
+ * and signs (its heads, its items). Mirrored ones wait for the next full
+ * open (the daemon's start, any other command).
+ */
+int kr_replica_reconcile_own(kr_replica *r, size_t *fixed);
 
 /* Saves this node's manifest in <home>/manifests/ if no copy is there yet (homes made before it). */
 int kr_replica_keep(kr_replica *r);

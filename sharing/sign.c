@@ -1,5 +1,5 @@
 /*
- * sharing/sign.c - Ed25519 keys and signatures over OpenSSL EVP
+ * sharing/sign.c - Ed25519 keys and signatures (libsodium, OpenSSL)
  *
  * SSHSIG layout (OpenSSH PROTOCOL.sshsig): the signed blob is
  *   "SSHSIG" || string(namespace) || string("") || string("sha512") ||
@@ -10,6 +10,14 @@
  * with pubkey = string("ssh-ed25519") || string(32 bytes) and
  * sig = string("ssh-ed25519") || string(64 bytes). All helpers are
  * reentrant; keys are immutable after load.
+ *
+ * A key is held as its raw 32 bytes. Signing (Ed25519) and SHA-2 go
+ * through libsodium, SHA-1 through OpenSSL's digest functions themselves:
+ * OpenSSL 3's EVP layer builds its provider and name tables on first use
+ * (5.3 M instructions: a fifth of a `kairan publish`, a third of `kairan
+ * id`), which a short command signing twice does not need. Ed25519
+ * signatures are deterministic (RFC 8032): the same bytes either way.
+ * Verifying, PEM files and key generation stay with OpenSSL's EVP.
  */
 #include "sign.h"
 
@@ -22,16 +30,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/proverr.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sodium.h>
 
 struct kr_key {
-	EVP_PKEY *pkey;
+	int type;                       /* EVP_PKEY_ED25519 or EVP_PKEY_X25519 */
+	uint8_t priv[32];               /* Ed25519: the seed; X25519: the scalar */
 	uint8_t pub[32];
+	uint8_t sk[64];                 /* Ed25519: libsodium's secret key (seed || pub) */
 };
+
+/*
+ * OpenSSL reads no configuration file (openssl.cnf) unless OPENSSL_CONF
+ * names one: the system's file sets up TLS and providers kairan does not
+ * use (it signs with Ed25519 and hashes with SHA-2 from the default
+ * provider, whatever the file says). This runs before main, so before any
+ * library's own first call into OpenSSL (libssh2's, inside
+ * git_libgit2_init): the first initialisation decides. libsodium picks
+ * its implementations for this CPU here too.
+ */
+__attribute__((constructor)) static void
+s_crypto_init(void)
+{
+	OPENSSL_init_crypto(getenv("OPENSSL_CONF") ? OPENSSL_INIT_LOAD_CONFIG : OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	if (sodium_init() < 0)
+		abort();
+}
 
 static int
 s_ossl_error(int code, const char *what)
@@ -45,24 +75,47 @@ s_ossl_error(int code, const char *what)
 	return kr_error(code, "%s%s%s", what, e ? ": " : "", msg);
 }
 
+/* A key from its raw private bytes: the public key is derived, as OpenSSL derives it. */
+static kr_key *
+s_key_from_raw(const uint8_t priv[32], int type)
+{
+	kr_key *k = kr_calloc(1, sizeof(*k));
+
+	k->type = type;
+	memcpy(k->priv, priv, 32);
+	if (type == EVP_PKEY_ED25519)
+		crypto_sign_seed_keypair(k->pub, k->sk, priv);
+	else
+		crypto_scalarmult_base(k->pub, priv); /* X25519: the scalar is clamped inside */
+	return k;
+}
+
+/* Takes pkey (freed here) when it is a key of type. */
 static int
 s_key_from_pkey(kr_key **out, EVP_PKEY *pkey, int type)
 {
-	size_t len = 32;
-	kr_key *k;
+	uint8_t raw[32];
+	size_t len = sizeof(raw);
+	int ok;
 
 	if (EVP_PKEY_get_id(pkey) != type) {
 		EVP_PKEY_free(pkey);
 		return kr_error(KR_ERROR, "not an %s key", type == EVP_PKEY_ED25519 ? "Ed25519" : "X25519");
 	}
-	k = kr_calloc(1, sizeof(*k));
-	k->pkey = pkey;
-	if (EVP_PKEY_get_raw_public_key(pkey, k->pub, &len) != 1 || len != 32) {
-		kr_key_destroy(&k);
-		return s_ossl_error(KR_ERROR, "reading public key");
-	}
-	*out = k;
+	ok = EVP_PKEY_get_raw_private_key(pkey, raw, &len) == 1 && len == 32;
+	EVP_PKEY_free(pkey);
+	if (!ok)
+		return s_ossl_error(KR_ERROR, "reading private key");
+	*out = s_key_from_raw(raw, type);
+	sodium_memzero(raw, sizeof(raw));
 	return 0;
+}
+
+/* The same key as OpenSSL's EVP_PKEY, for PEM files (caller frees); NULL on failure. */
+static EVP_PKEY *
+s_pkey(const kr_key *k)
+{
+	return EVP_PKEY_new_raw_private_key(k->type, NULL, k->priv, 32);
 }
 
 static int
@@ -94,11 +147,11 @@ kr_tkey_generate(kr_key **out)
 /*
  * An unencrypted PKCS#8 PEM of an Ed25519 or X25519 key exactly as
  * kr_key_save writes it (RFC 8410: a 16-byte DER prefix naming the
- * algorithm, then the 32-byte private key), read directly; NULL for
- * anything else, which then goes through PEM_read_PrivateKey.
+ * algorithm, then the 32-byte private key), read directly into priv; -1
+ * for anything else, which then goes through PEM_read_PrivateKey.
  */
-static EVP_PKEY *
-s_read_plain(FILE *f, int type)
+static int
+s_read_plain(FILE *f, int type, uint8_t priv[32])
 {
 	static const char begin[] = "-----BEGIN PRIVATE KEY-----\n", end[] = "-----END PRIVATE KEY-----\n";
 	uint8_t der[16] = { 0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
@@ -106,20 +159,19 @@ s_read_plain(FILE *f, int type)
 	char text[160];
 	unsigned char raw[51]; /* 64 base64 characters decode to 48 bytes (+ slack) */
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	EVP_PKEY *pkey;
 	size_t lb = sizeof(begin) - 1, le = sizeof(end) - 1;
+	int rc = -1;
 
 	text[n] = '\0';
-	if (n != lb + 65 + le || memcmp(text, begin, lb) != 0 || text[lb + 64] != '\n' ||
-	    memcmp(text + lb + 65, end, le) != 0)
-		return NULL;
-	if (EVP_DecodeBlock(raw, (const unsigned char *)text + lb, 64) != 48 ||
-	    memcmp(raw, der, sizeof(der)) != 0)
-		return NULL;
-	pkey = EVP_PKEY_new_raw_private_key(type, NULL, raw + 16, 32);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(text, sizeof(text));
-	return pkey;
+	if (n == lb + 65 + le && memcmp(text, begin, lb) == 0 && text[lb + 64] == '\n' &&
+	    memcmp(text + lb + 65, end, le) == 0 && EVP_DecodeBlock(raw, (const unsigned char *)text + lb, 64) == 48 &&
+	    memcmp(raw, der, sizeof(der)) == 0) {
+		memcpy(priv, raw + 16, 32);
+		rc = 0;
+	}
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(text, sizeof(text));
+	return rc;
 }
 
 static int
@@ -127,6 +179,7 @@ s_load(kr_key **out, const char *path, int type)
 {
 	struct stat st;
 	EVP_PKEY *pkey;
+	uint8_t priv[32];
 	FILE *f;
 
 	if (stat(path, &st) < 0)
@@ -138,11 +191,15 @@ s_load(kr_key **out, const char *path, int type)
 		    (unsigned)(st.st_mode & 0777), path);
 	if (!(f = fopen(path, "r")))
 		return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
-	/* the form kr_key_save writes, without OpenSSL's decoder search (a third of a short command's start-up) */
-	if (!(pkey = s_read_plain(f, type))) {
-		rewind(f);
-		pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	/* the form kr_key_save writes, without OpenSSL's decoder search or its EVP layer */
+	if (s_read_plain(f, type, priv) == 0) {
+		fclose(f);
+		*out = s_key_from_raw(priv, type);
+		sodium_memzero(priv, sizeof(priv));
+		return 0;
 	}
+	rewind(f);
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!pkey)
 		return kr_error_prefix(s_ossl_error(KR_ERROR, "not a PEM private key"), "%s", path);
@@ -166,10 +223,7 @@ kr_tkey_load(kr_key **out, const char *path)
 int
 kr_key_secret(const kr_key *k, uint8_t out[32])
 {
-	size_t len = 32;
-
-	if (EVP_PKEY_get_raw_private_key(k->pkey, out, &len) != 1 || len != 32)
-		return s_ossl_error(KR_ERROR, "reading private key");
+	memcpy(out, k->priv, 32);
 	return 0;
 }
 
@@ -184,7 +238,11 @@ kr_key_save(const kr_key *k, const char *path)
 		return kr_error(errno == EEXIST ? KR_EEXISTS : KR_EIO, "%s: %s",
 		    path, strerror(errno));
 	f = fdopen(fd, "w");
-	ok = f && PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL) == 1;
+	{
+		EVP_PKEY *pkey = s_pkey(k);
+		ok = f && pkey && PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) == 1;
+		EVP_PKEY_free(pkey);
+	}
 	if (f) {
 		ok = ok && fflush(f) == 0 && fsync(fd) == 0;
 		fclose(f);
@@ -208,9 +266,12 @@ kr_key_export(kr_buf *out, const kr_key *k, const kr_key *tk, const char *pass)
 	int ok = bio != NULL;
 
 	for (int i = 0; i < 2 && ok; i++)
-		if (keys[i])
-			ok = PEM_write_bio_PKCS8PrivateKey(bio, keys[i]->pkey, EVP_aes_256_cbc(), pass,
+		if (keys[i]) {
+			EVP_PKEY *pkey = s_pkey(keys[i]);
+			ok = pkey && PEM_write_bio_PKCS8PrivateKey(bio, pkey, EVP_aes_256_cbc(), pass,
 			    (int)strlen(pass), NULL, NULL) == 1;
+			EVP_PKEY_free(pkey);
+		}
 	if (ok && (len = BIO_get_mem_data(bio, &data)) > 0)
 		kr_buf_add(out, data, (size_t)len);
 	BIO_free(bio);
@@ -282,7 +343,7 @@ kr_key_destroy(kr_key **kp)
 {
 	if (!kp || !*kp)
 		return;
-	EVP_PKEY_free((*kp)->pkey);
+	sodium_memzero(*kp, sizeof(**kp));
 	free(*kp);
 	*kp = NULL;
 }
@@ -290,14 +351,11 @@ kr_key_destroy(kr_key **kp)
 int
 kr_key_sign_raw(const kr_key *k, const void *msg, size_t len, uint8_t sig[64])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t siglen = 64;
-	int ok;
-
-	ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
-	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == 64;
-	EVP_MD_CTX_free(ctx);
-	return ok ? 0 : s_ossl_error(KR_ERROR, "signing");
+	if (k->type != EVP_PKEY_ED25519)
+		return kr_error(KR_ERROR, "signing: not an Ed25519 key");
+	if (crypto_sign_detached(sig, NULL, msg, len, k->sk) != 0)
+		return kr_error(KR_ERROR, "signing failed");
+	return 0;
 }
 
 int
@@ -416,7 +474,7 @@ kr_sshsig_sign(kr_buf *armour, const kr_key *k, const char *ns, const void *msg,
 	kr_buf tbs = KR_BUF_INIT, blob = KR_BUF_INIT, sigblob = KR_BUF_INIT, b64 = KR_BUF_INIT;
 	int rc;
 
-	EVP_Digest(msg, len, digest, NULL, EVP_sha512(), NULL);
+	crypto_hash_sha512(digest, msg, len);
 	s_sshsig_signed_data(&tbs, ns, "sha512", digest, 64);
 	if ((rc = kr_key_sign_raw(k, tbs.ptr, tbs.len, sig)) < 0)
 		goto done;
@@ -573,10 +631,10 @@ kr_sshsig_verify(const char *armour, size_t alen, const char *ns,
 		goto done;
 	}
 	if (s_equals(hashalg, hlen, "sha512")) {
-		EVP_Digest(msg, len, digest, NULL, EVP_sha512(), NULL);
+		crypto_hash_sha512(digest, msg, len);
 		n = 64;
 	} else if (s_equals(hashalg, hlen, "sha256")) {
-		EVP_Digest(msg, len, digest, NULL, EVP_sha256(), NULL);
+		crypto_hash_sha256(digest, msg, len);
 		n = 32;
 	} else {
 		rc = kr_error(KR_EVERIFY, "SSH signature hash algorithm is not sha512 or sha256");
@@ -605,11 +663,19 @@ done:
 void
 kr_sha256(uint8_t out[32], const void *data, size_t len)
 {
-	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+	crypto_hash_sha256(out, data, len);
 }
 
+/*
+ * SHA-1 (pack checksums) through OpenSSL's SHA1_* functions: deprecated
+ * since 3.0 in favour of EVP, but the same implementation without the
+ * provider tables (see the file comment) a one-item publish would build
+ * for its pack's trailer alone.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 struct kr_sha1 {
-	EVP_MD_CTX *ctx;
+	SHA_CTX ctx;
 };
 
 kr_sha1 *
@@ -617,8 +683,7 @@ kr_sha1_new(void)
 {
 	kr_sha1 *h = kr_malloc(sizeof(*h));
 
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha1(), NULL) != 1)
+	if (SHA1_Init(&h->ctx) != 1)
 		abort();
 	return h;
 }
@@ -626,17 +691,17 @@ kr_sha1_new(void)
 void
 kr_sha1_update(kr_sha1 *h, const void *data, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, data, len);
+	SHA1_Update(&h->ctx, data, len);
 }
 
 void
 kr_sha1_final(kr_sha1 **hp, uint8_t out[20])
 {
-	EVP_DigestFinal_ex((*hp)->ctx, out, NULL);
-	EVP_MD_CTX_free((*hp)->ctx);
+	SHA1_Final(out, &(*hp)->ctx);
 	free(*hp);
 	*hp = NULL;
 }
+#pragma GCC diagnostic pop
 
 /*
  * The kernel's generator (getrandom, blocking only until it is seeded):

@@ -6,7 +6,7 @@
  * signatures (namespace "git", sha512) so stock `git verify-commit` agrees
  * with us. Wire statements are signed over "kairan/1 " || type || "\0" ||
  * body, so a signature can never be replayed as another message type.
- * This module alone talks to OpenSSL.
+ * This module alone talks to OpenSSL and libsodium.
  */
 #ifndef KR_SIGN_H
 #define KR_SIGN_H

@@ -2,8 +2,10 @@
  * sharing/store.c - collections as bare git repositories (libgit2, zlib)
  *
  * Invariants: refs/heads/main of every repo is a verified head and moves
- * only by compare-and-swap; histories are linear. Objects written before a
- * failure stay unreferenced and harmless. This file alone talks to libgit2,
+ * only by compare-and-swap; histories are linear. A commit's objects go to
+ * disk as one pack once the commit is complete (s_collect), so a failure
+ * writes nothing; a pack received before a failure stays unreferenced and
+ * harmless until kr_store_drop_pack. This file alone talks to libgit2,
  * and to zlib for the pack writer. Not thread-safe: one kr_store per thread.
  *
  * The pack writer follows libgit2's packbuilder in shape (enumerate, then
@@ -41,8 +43,6 @@ typedef struct {
 static int s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level);
 static void s_zip_end(s_zip *zp);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync);
-
-#define BULK_FILES 64     /* a publish this large writes its blobs as one pack */
 
 /*
  * A cached repository. libgit2 keeps every pack it ever loaded open and
@@ -197,6 +197,39 @@ mbedtls_x509_crt_parse_file(void *chain, const char *path)
 	(void)chain;
 	(void)path;
 	return -0x2900; /* MBEDTLS_ERR_X509_FILE_IO_ERROR: nothing loaded */
+}
+
+#if __has_include(<mbedtls/havege.h>)
+#include <mbedtls/havege.h>
+/*
+ * The same init seeds a random generator for TLS, from every entropy
+ * source mbedTLS 2 has: Debian's also gathers HAVEGE's timing noise, a
+ * loop of 1.1 M instructions (4% of a `kairan publish`). With this
+ * definition the HAVEGE state starts zeroed and unfilled, as
+ * mbedtls_havege_init leaves it before its loop: it then adds nothing, and
+ * the generator is seeded from the kernel's source (getrandom) alone; no
+ * TLS connection is ever made with it anyway.
+ */
+void
+mbedtls_havege_init(mbedtls_havege_state *hs)
+{
+	memset(hs, 0, sizeof(*hs));
+}
+#endif
+
+/*
+ * And it starts libssh2 for the ssh transport, which kairan never uses
+ * either: libssh2_init loads OpenSSL's built-in engines and their error
+ * strings (0.96 M instructions, 5% of a `kairan publish`). This
+ * definition, found first as the one above, does nothing; libssh2 would
+ * still initialise itself on a session's first use.
+ */
+int libssh2_init(int flags);
+int
+libssh2_init(int flags)
+{
+	(void)flags;
+	return 0;
 }
 
 /* git_libgit2_init without the residue of the refused CA bundle. */
@@ -545,55 +578,183 @@ s_cmp_oid(const void *a, const void *b)
 }
 
 /*
- * Writes the blobs of files as one pack through the indexer instead of one
- * loose file each (10,000 loose files cost seconds of system time), and
- * returns their ids in ids[i].
+ * A commit's new objects, written as one pack. While kr_store_commit runs,
+ * this object-database backend sits in front of the repo's own (loose,
+ * packed): every object libgit2 writes there (blobs, trees, the commit) is
+ * kept in memory and read back from here, then all of them go to disk as
+ * one pack through the indexer (s_collect_pack). A durable publish then
+ * syncs three names (pack, index, objects/pack) where loose objects cost
+ * a sync per object and per fan-out directory, and a commit that changes
+ * nothing, or fails, writes no file at all. Closed, it passes every write
+ * on and holds nothing; it goes when libgit2 drops the repo's odb (the new
+ * pack changed objects/pack: s_repo_refresh at the next use).
  */
+typedef struct {
+	git_oid id;
+	git_object_t type;
+	void *data;
+	size_t len;
+} s_cobj;
+
+typedef struct {
+	git_odb_backend parent;        /* first: libgit2 hands back this pointer */
+	s_cobj *v;
+	size_t n, cap;
+	size_t *slot;                  /* open addressing: index into v + 1, 0 free */
+	size_t nslot;
+	int closed;
+} s_collect;
+
+static size_t
+s_collect_find(const s_collect *c, const git_oid *id)
+{
+	size_t h;
+
+	if (!c->nslot)
+		return 0;
+	memcpy(&h, id->id, sizeof(h));
+	for (size_t i = h & (c->nslot - 1);; i = (i + 1) & (c->nslot - 1))
+		if (!c->slot[i] || git_oid_equal(&c->v[c->slot[i] - 1].id, id))
+			return i;
+}
+
+static const s_cobj *
+s_collect_get(const s_collect *c, const git_oid *id)
+{
+	size_t i = s_collect_find(c, id);
+
+	return c->nslot && c->slot[i] ? &c->v[c->slot[i] - 1] : NULL;
+}
+
 static int
-s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid *ids, int sync)
+s_collect_write(git_odb_backend *b, const git_oid *id, const void *data, size_t len, git_object_t type)
+{
+	s_collect *c = (s_collect *)b;
+
+	if (c->closed)
+		return GIT_PASSTHROUGH;
+	if (s_collect_get(c, id))
+		return 0;
+	if ((c->n + 1) * 2 > c->nslot) {
+		size_t old = c->nslot;
+		size_t *was = c->slot;
+		c->nslot = old ? old * 2 : 64;
+		c->slot = kr_calloc(c->nslot, sizeof(size_t));
+		for (size_t k = 0; k < old; k++)
+			if (was[k])
+				c->slot[s_collect_find(c, &c->v[was[k] - 1].id)] = was[k];
+		free(was);
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->v = kr_realloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n] = (s_cobj){ *id, type, kr_malloc(len ? len : 1), len };
+	memcpy(c->v[c->n].data, data, len);
+	c->n++;
+	c->slot[s_collect_find(c, id)] = c->n;
+	return 0;
+}
+
+static int
+s_collect_read(void **data, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+	const s_cobj *o = s_collect_get((s_collect *)b, id);
+
+	if (!o)
+		return GIT_ENOTFOUND;
+	if (!(*data = git_odb_backend_data_alloc(b, o->len ? o->len : 1)))
+		return -1;
+	memcpy(*data, o->data, o->len);
+	*len = o->len;
+	*type = o->type;
+	return 0;
+}
+
+static int
+s_collect_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+	const s_cobj *o = s_collect_get((s_collect *)b, id);
+
+	if (!o)
+		return GIT_ENOTFOUND;
+	*len = o->len;
+	*type = o->type;
+	return 0;
+}
+
+static int
+s_collect_exists(git_odb_backend *b, const git_oid *id)
+{
+	return s_collect_get((s_collect *)b, id) != NULL;
+}
+
+/* Forgets every object (written out, or given up); later writes pass on to the repo's own backends. */
+static void
+s_collect_close(s_collect *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].data);
+	free(c->v);
+	free(c->slot);
+	c->v = NULL;
+	c->slot = NULL;
+	c->n = c->cap = c->nslot = 0;
+	c->closed = 1;
+}
+
+static void
+s_collect_free(git_odb_backend *b)
+{
+	s_collect_close((s_collect *)b);
+	free(b);
+}
+
+/* Puts a collector in front of repo's object database (it then belongs to the odb). */
+static int
+s_collect_open(git_repository *repo, s_collect **out)
+{
+	s_collect *c = kr_calloc(1, sizeof(*c));
+	git_odb *odb = NULL;
+
+	git_odb_init_backend(&c->parent, GIT_ODB_BACKEND_VERSION);
+	c->parent.read = s_collect_read;
+	c->parent.read_header = s_collect_read_header;
+	c->parent.write = s_collect_write;
+	c->parent.exists = s_collect_exists;
+	c->parent.free = s_collect_free;
+	if (git_repository_odb(&odb, repo) < 0 || git_odb_add_backend(odb, &c->parent, 1000) < 0) {
+		git_odb_free(odb);
+		free(c);
+		return s_git_error(KR_EIO, "opening the object database");
+	}
+	git_odb_free(odb);
+	*out = c;
+	return 0;
+}
+
+/* Writes what c collected as one pack (synced with sync), then closes c. */
+static int
+s_collect_pack(s_collect *c, git_repository *repo, int sync)
 {
 	kr_buf pack = KR_BUF_INIT;
-	git_oid *sorted = kr_calloc(n, sizeof(*sorted));
-	size_t count = 0;
-	kr_sha1 *h;
+	s_zip zip = { 0 };
 	uint8_t trailer[20];
+	kr_sha1 *h;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (files[i].data && git_odb_hash(&ids[i], files[i].data, files[i].len, GIT_OBJECT_BLOB) == 0)
-			sorted[count++] = ids[i];
-	qsort(sorted, count, sizeof(*sorted), s_cmp_oid);
 	{
-		size_t uniq = 0;
-		for (size_t i = 0; i < count; i++)
-			if (uniq == 0 || !git_oid_equal(&sorted[i], &sorted[uniq - 1]))
-				sorted[uniq++] = sorted[i];
-		count = uniq;
-	}
-	{
-		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(count >> 24),
-			(uint8_t)(count >> 16), (uint8_t)(count >> 8), (uint8_t)count };
+		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(c->n >> 24),
+			(uint8_t)(c->n >> 16), (uint8_t)(c->n >> 8), (uint8_t)c->n };
 		kr_buf_add(&pack, hdr, 12);
 	}
-	/* each distinct blob once, in file order */
-	{
-		char *done = kr_calloc(count, 1);
-		s_zip zip = { 0 };
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			git_oid *hit;
-			if (!files[i].data)
-				continue;
-			hit = bsearch(&ids[i], sorted, count, sizeof(*sorted), s_cmp_oid);
-			if (done[hit - sorted])
-				continue;
-			done[hit - sorted] = 1;
-			s_entry_header(&pack, GIT_OBJECT_BLOB, files[i].len);
-			rc = s_deflate(&zip, &pack, files[i].data, files[i].len, 1);
-		}
-		s_zip_end(&zip);
-		free(done);
+	/* whole objects, no deltas: level 1, as libgit2 writes loose objects */
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		s_entry_header(&pack, c->v[i].type, c->v[i].len);
+		rc = s_deflate(&zip, &pack, c->v[i].data, c->v[i].len, 1);
 	}
-	free(sorted);
+	s_zip_end(&zip);
+	s_collect_close(c);
 	if (rc == 0) {
 		h = kr_sha1_new();
 		kr_sha1_update(h, pack.ptr, pack.len);
@@ -602,81 +763,6 @@ s_bulk_blobs(git_repository *repo, const kr_store_file *files, size_t n, git_oid
 		rc = s_write_pack(repo, &pack, sync);
 	}
 	kr_buf_release(&pack);
-	return rc;
-}
-
-static int
-s_cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * Makes a new commit's objects durable: the commit, its root tree, the
- * trees along each changed path and the blobs written; for each, its loose
- * file, then the fan-out directories naming them and objects/ (which may
- * name a new one). An object without a loose file was already in a pack
- * (libgit2 writes nothing it has), or was written into a pack that
- * s_write_pack synced.
- */
-static int
-s_sync_objects(git_repository *repo, const git_oid *commit, const git_tree *tree,
-    const git_tree_update *ups, size_t nups)
-{
-	const char *gitdir = git_repository_path(repo);
-	git_oid *ids = kr_calloc(2 + nups, sizeof(*ids));
-	char **dirs = NULL, hex[GIT_OID_HEXSZ + 1];
-	size_t n = 0, nd = 0;
-	uint8_t fan[256] = { 0 };
-	int rc = 0;
-
-	ids[n++] = *commit;
-	ids[n++] = *git_tree_id(tree);
-	for (size_t i = 0; i < nups; i++) {
-		if (ups[i].action == GIT_TREE_UPDATE_UPSERT)
-			ids[n++] = ups[i].id;
-		for (const char *p = ups[i].path; (p = strchr(p, '/')); p++) {
-			dirs = kr_realloc(dirs, (nd + 1) * sizeof(char *));
-			dirs[nd++] = kr_strndup(ups[i].path, (size_t)(p - ups[i].path));
-		}
-	}
-	/* each changed directory once (a large publish repeats them) */
-	qsort(dirs, nd, sizeof(char *), s_cmp_strp);
-	for (size_t i = 0; i < nd; i++) {
-		git_tree_entry *e = NULL;
-		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
-			continue;
-		if (git_tree_entry_bypath(&e, tree, dirs[i]) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-			ids = kr_realloc(ids, (n + 1) * sizeof(*ids));
-			ids[n++] = *git_tree_entry_id(e);
-		}
-		git_tree_entry_free(e);
-		git_error_clear();   /* a directory a removal emptied is gone */
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct stat st;
-		char *p;
-		s_oid_str(&ids[i], hex);
-		p = kr_sprintf("%sobjects/%.2s/%s", gitdir, hex, hex + 2);
-		if (stat(p, &st) == 0) {
-			fan[ids[i].id[0]] = 1;
-			rc = s_sync_path(p, 0);
-		}
-		free(p);
-	}
-	for (int i = 0; i < 256 && rc == 0; i++)
-		if (fan[i]) {
-			char *p = kr_sprintf("%sobjects/%02x", gitdir, i);
-			rc = s_sync_path(p, 0);
-			free(p);
-		}
-	if (rc == 0) {
-		char *p = kr_sprintf("%sobjects", gitdir);
-		rc = s_sync_path(p, 0);
-		free(p);
-	}
-	kr_strv_free(dirs, nd);
-	free(ids);
 	return rc;
 }
 
@@ -690,11 +776,11 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	git_commit *parent = NULL;
 	git_tree *base = NULL, *tree = NULL;
 	git_tree_update *ups = kr_calloc(nfiles, sizeof(*ups));
-	git_oid *ids = kr_calloc(nfiles, sizeof(*ids));
 	git_signature *sig = NULL;
 	git_buf cbuf = GIT_BUF_INIT;
 	kr_buf armour = KR_BUF_INIT;
 	git_oid head, treeid, commit;
+	s_collect *col = NULL;
 	size_t nups = 0;
 	int rc, have_head;
 
@@ -713,8 +799,8 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 			goto done;
 		}
 	}
-	errno = 0;
-	if (nfiles >= BULK_FILES && (rc = s_bulk_blobs(repo, files, nfiles, ids, s->durable)) < 0)
+	/* every object from here on goes into one pack (s_collect_pack), none loose */
+	if ((rc = s_collect_open(repo, &col)) < 0)
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		git_tree_entry *e = NULL;
@@ -729,9 +815,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 				continue;
 			ups[nups].action = GIT_TREE_UPDATE_REMOVE;
 		} else {
-			if (nfiles >= BULK_FILES) {
-				blob = ids[i];
-			} else if (git_blob_create_from_buffer(&blob, repo, files[i].data, files[i].len) < 0) {
+			if (git_blob_create_from_buffer(&blob, repo, files[i].data, files[i].len) < 0) {
 				rc = s_git_error(KR_EIO, files[i].path);
 				goto done;
 			}
@@ -768,13 +852,15 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		rc = s_git_error(KR_EIO, "writing signed commit");
 		goto done;
 	}
-	/* on disk before any ref can name it (kr_store_cas) */
-	if (s->durable && (rc = s_sync_objects(repo, &commit, tree, ups, nups)) < 0)
+	/* on disk (durable: synced) before any ref can name it (kr_store_cas) */
+	if ((rc = s_collect_pack(col, repo, s->durable)) < 0)
 		goto done;
 	s_oid_out(out, &commit);
 	*changed = 1;
 	rc = 0;
 done:
+	if (col)
+		s_collect_close(col); /* what was not written is given up; the odb frees col itself */
 	git_buf_dispose(&cbuf);
 	kr_buf_release(&armour);
 	git_signature_free(sig);
@@ -782,7 +868,6 @@ done:
 	git_tree_free(base);
 	git_commit_free(parent);
 	free(ups);
-	free(ids);
 	return rc;
 }
 

@@ -25,8 +25,8 @@ void kr_store_strict(int on);
 void kr_store_destroy(kr_store **sp);
 /*
  * Durable writes on this handle (on: a command that publishes): a new
- * repo's skeleton and kr_store_commit's objects are fsynced (files, then
- * the directories naming them) before kr_store_commit returns, and the ref
+ * repo's skeleton and kr_store_commit's objects (one pack: the pack, its
+ * index and objects/pack) are fsynced before kr_store_commit returns, and the ref
  * kr_store_cas moved before it returns, so a ref never names an object a
  * crash could lose, and exit 0 means on disk. Off by default: a mirror's
  * objects can be fetched again. Consolidation (kr_store_maintain) syncs
@@ -73,8 +73,9 @@ typedef struct {
 
 /*
  * Writes a signed commit on top of the current head that applies files,
- * without moving the ref (see kr_store_cas). *changed is 0, and no commit
- * is written, when the tree would not change. The repo is created if needed.
+ * without moving the ref (see kr_store_cas): its new objects (blobs, trees,
+ * the commit) as one pack, no loose object. *changed is 0, and nothing is
+ * written, when the tree would not change. The repo is created if needed.
  */
 int kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,
@@ -217,12 +218,14 @@ int kr_store_set_aside(kr_store *s, const char *pub, const char *coll, const uin
 
 /*
  * Housekeeping in the spirit of `git gc --auto`: once a collection holds
- * more than a few packs or many loose objects (each fetch adds a pack, each
- * publish loose objects), everything reachable from main is written as one
- * new pack and the packs and loose objects it replaces are removed. Object
- * lookups stay fast and a first sync can serve the pack as is. Fetches add
- * packs only, so loose objects (a scan of 256 directories) are counted only
- * when count_loose is set, after a publish. *done tells whether it ran.
+ * more than a few packs or many loose objects (each fetch and each publish
+ * adds a pack), everything reachable from main is written as one new pack
+ * and the packs and loose objects it replaces are removed. Object lookups
+ * stay fast and a first sync can serve the pack as is. Nothing writes loose
+ * objects any more (kr_store_commit writes a pack), so they (left by an
+ * older kairan; a scan of 256 directories) are counted only when
+ * count_loose is set; the next consolidation removes them anyway. *done
+ * tells whether it ran.
  */
 int kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loose, int *done);
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # t0085 - `kairan publish` exiting 0 means on disk, and its poke at the
 # running node is cheap and private. strace shows fsync/fdatasync of what
-# the publish wrote - the new objects (loose files and the directories
-# naming them, or a bulk publish's pack and index), refs/heads/main and its
+# the publish wrote - the new objects (one pack: the pack, its index and
+# objects/pack; no loose object), refs/heads/main and its
 # directory, the manifest and its directory, state.db's WAL - all before the
 # command connects to control.sock to have its node announce, and no
 # syncfs/sync at all (they wait for every writer on the file system). The
@@ -37,9 +37,11 @@ $ST -o one.trace "$KAIRAN" --home pub publish second.md >one.out 2>&1
 check "the publish succeeded and its node announced it" grep -q 'announced to peers by the running node' one.out
 poke=$(grep -n 'connect(.*control\.sock' one.trace | head -n 1 | cut -d: -f1)
 check "it poked its node over control.sock" test -n "$poke"
-obj=$(syncs 'fsync|fdatasync' '/objects/[0-9a-f]{2}/[0-9a-f]{38}' one.trace | last)
-fan=$(syncs fsync '/objects/[0-9a-f]{2}' one.trace | last)
-check "the new loose objects and their directories were synced" test -n "$obj" -a -n "$fan"
+obj=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' one.trace | last)
+idx=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' one.trace | last)
+fan=$(syncs fsync '/objects/pack' one.trace | last)
+check "the new objects' pack, its index and objects/pack were synced, no loose object written" \
+	test -n "$obj" -a -n "$idx" -a -n "$fan" -a "$(find pub/repos -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)" -le 1
 ref=$(syncs 'fsync|fdatasync' '/refs/heads/main' one.trace | last)
 refdir=$(syncs fsync '/refs/heads' one.trace | last)
 check "refs/heads/main and refs/heads were synced" test -n "$ref" -a -n "$refdir"
@@ -48,7 +50,7 @@ mandir=$(syncs fsync '/manifests' one.trace | last)
 check "the manifest and manifests/ were synced" test -n "$man" -a -n "$mandir"
 wal=$(syncs 'fsync|fdatasync' '/state\.db-wal' one.trace | last)
 check "state.db's WAL was synced (the publish commit)" test -n "$wal"
-before=$(printf '%s\n' "$obj" "$fan" "$ref" "$refdir" "$man" "$mandir" "$wal" | sort -n | last)
+before=$(printf '%s\n' "$obj" "$idx" "$fan" "$ref" "$refdir" "$man" "$mandir" "$wal" | sort -n | last)
 check "all of it before the poke (line $before < line ${poke:-none})" test -n "$poke" -a "${before:-0}" -lt "${poke:-0}"
 check_fails "no syncfs and no sync" grep -E '(^|[0-9] +)(syncfs|sync)\(' one.trace
 check_fails "the command starts no thread (no ZeroMQ context)" grep -E '(^|[0-9] +)clone3?\(' one.trace
