@@ -958,6 +958,159 @@ kr_state_item_put(kr_state *st, const kr_state_item *it)
 	    "published = excluded.published, headline = excluded.headline", v, 21);
 }
 
+/*
+ * Bulk writes (a first sync, a large publish). Through the triggers, each
+ * row is a statement that writes two tables, so SQLite opens a statement
+ * savepoint for it, and FTS5 writes its pending index to disk at every
+ * savepoint: one tiny segment per row, merged again and again (43% of a
+ * 10,000-item first sync, perf). Here the two insert triggers are dropped
+ * for the batch, inside the caller's transaction, each row's FTS5 entry is
+ * written by an insert of its own (old entry deleted first when the row
+ * replaces one), FTS5 keeps up to BULK_HASH of index in memory, and the
+ * triggers are created again from their own text before returning. A
+ * failure returns the error with the triggers possibly still dropped: the
+ * caller rolls back, which restores them (as does a crash).
+ */
+#define BULK_ROWS 64                    /* fewer: row by row through the triggers */
+#define BULK_HASH (16 << 20)
+#define FTS5_HASH 1048576               /* FTS5's default (FTS5_DEFAULT_HASHSIZE) */
+
+/* Runs a cached statement with v[0..n) bound (NULL: null), stepping once; rc SQLITE_ROW or SQLITE_DONE. */
+static int
+s_step_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *const *v, int n)
+{
+	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	sqlite3_reset(*cache);
+	sqlite3_clear_bindings(*cache);
+	for (int i = 0; i < n; i++)
+		if ((v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC)
+		          : sqlite3_bind_null(*cache, i + 1)) != SQLITE_OK)
+			return s_dberr(st, "bind");
+	return sqlite3_step(*cache);
+}
+
+/* The FTS5 entry of row n: 'delete' (with the row's old text) or insert. */
+static int
+s_fts_write(kr_state *st, sqlite3_stmt **cache, const char *sql, int64_t n, const char *title,
+    const char *body, const char *meta)
+{
+	const char *v[] = { title, body, meta };
+	int rc;
+
+	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	sqlite3_reset(*cache);
+	if (sqlite3_bind_int64(*cache, 1, n) != SQLITE_OK)
+		return s_dberr(st, "bind");
+	for (int i = 0; i < 3; i++)
+		if (sqlite3_bind_text(*cache, i + 2, v[i], -1, SQLITE_STATIC) != SQLITE_OK)
+			return s_dberr(st, "bind");
+	rc = sqlite3_step(*cache);
+	sqlite3_reset(*cache);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "writing the search index");
+}
+
+/* One row and its FTS5 entry, the insert triggers dropped. */
+static int
+s_item_put_bulk(kr_state *st, const kr_state_item *it, sqlite3_stmt **old, sqlite3_stmt **del,
+    sqlite3_stmt **ins)
+{
+	const char *key[] = { it->publisher, it->collection, it->path };
+	int64_t n = 0;
+	int rc;
+
+	/* the row this one replaces, if any: its FTS5 entry goes with its old text */
+	rc = s_step_cached(st, old, "SELECT n, title, body, meta FROM items WHERE publisher = ? AND collection = ? "
+	    "AND path = ?", key, 3);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(*old, 0);
+		rc = s_fts_write(st, del, "INSERT INTO items_fts(items_fts, rowid, title, body, meta) "
+		    "VALUES ('delete', ?, ?, ?, ?)", n, (const char *)sqlite3_column_text(*old, 1),
+		    (const char *)sqlite3_column_text(*old, 2), (const char *)sqlite3_column_text(*old, 3));
+		sqlite3_reset(*old);
+		if (rc < 0)
+			return rc;
+	} else if (rc != SQLITE_DONE) {
+		rc = s_dberr(st, "reading an item");
+		sqlite3_reset(*old);
+		return rc;
+	}
+	sqlite3_reset(*old);
+	if ((rc = kr_state_item_put(st, it)) < 0)
+		return rc;
+	if (!n)
+		n = sqlite3_last_insert_rowid(st->db);
+	return s_fts_write(st, ins, "INSERT INTO items_fts(rowid, title, body, meta) VALUES (?, ?, ?, ?)", n,
+	    it->title, it->body ? it->body : "", it->meta ? it->meta : "");
+}
+
+/* FTS5's hashsize: set to bytes, the old value in *was (-1: not set, FTS5's default). */
+static int
+s_fts_hash(kr_state *st, int64_t bytes, int64_t *was)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (was) {
+		*was = -1;
+		if ((rc = s_prep(st, &stmt, "SELECT v FROM items_fts_config WHERE k = 'hashsize'", "")) < 0)
+			return rc;
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			*was = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	return s_run(st, NULL, "INSERT INTO items_fts(items_fts, rank) VALUES ('hashsize', ?)", "I", bytes);
+}
+
+int
+kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
+{
+	sqlite3_stmt *trig = NULL, *old = NULL, *del = NULL, *ins = NULL;
+	char *sql[2] = { NULL, NULL };
+	int64_t hash = -1;
+	size_t ntrig = 0;
+	int rc = 0;
+
+	if (n < BULK_ROWS) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = kr_state_item_put(st, &v[i]);
+		return rc;
+	}
+	if ((rc = s_prep(st, &trig, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items' "
+	    "AND name IN ('items_fts_ai', 'items_fts_au') ORDER BY name", "")) < 0)
+		return rc;
+	while (ntrig < 2 && sqlite3_step(trig) == SQLITE_ROW)
+		sql[ntrig++] = s_col(trig, 0);
+	sqlite3_finalize(trig);
+	if (ntrig != 2 || !sql[0] || !sql[1]) {
+		/* not the schema this was written for: row by row, through whatever triggers there are */
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = kr_state_item_put(st, &v[i]);
+		goto done;
+	}
+	if ((rc = s_run(st, NULL, "DROP TRIGGER items_fts_ai", "")) < 0 ||
+	    (rc = s_run(st, NULL, "DROP TRIGGER items_fts_au", "")) < 0 ||
+	    (rc = s_fts_hash(st, BULK_HASH, &hash)) < 0)
+		goto done;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = s_item_put_bulk(st, &v[i], &old, &del, &ins);
+	sqlite3_finalize(old);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	/* as they were: the pending index is written at commit, later writes flush at FTS5's size */
+	if (rc == 0)
+		rc = s_fts_hash(st, hash < 0 ? FTS5_HASH : hash, NULL);
+	if (rc == 0 && sqlite3_exec(st->db, sql[0], NULL, NULL, NULL) != SQLITE_OK)
+		rc = s_dberr(st, "restoring the search index trigger");
+	if (rc == 0 && sqlite3_exec(st->db, sql[1], NULL, NULL, NULL) != SQLITE_OK)
+		rc = s_dberr(st, "restoring the search index trigger");
+done:
+	free(sql[0]);
+	free(sql[1]);
+	return rc;
+}
+
 int
 kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path)
 {
