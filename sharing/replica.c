@@ -566,11 +566,29 @@ s_card_changed(const s_changes *c, size_t from, const char *coll, const char *pa
 	return 0;
 }
 
-/* Writes the item rows of changes made at commit (in the open transaction). */
+/* Writes the rows batched in b[0..*nb) (kr_state_items_put: in bulk when many) and empties the batch. */
+static int
+s_items_flush(kr_replica *r, kr_state_item *b, size_t *nb)
+{
+	int rc = kr_state_items_put(r->state, b, *nb);
+
+	*nb = 0;
+	return rc;
+}
+
+/*
+ * Writes the item rows of changes made at commit (in the open
+ * transaction), in the order of the changes: the items in a row are
+ * batched, and a batch is written before a removal or a dataset's rows
+ * that follow it, so each row gets the key it would get one by one.
+ */
 static int
 s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
     const char *coll, const char *commit_hex)
 {
+	size_t cap = c->n > from ? c->n - from : 1, nb = 0;
+	kr_state_item *batch = kr_calloc(cap, sizeof(*batch));
+	char (*prefs)[3] = kr_calloc(cap, sizeof(*prefs));
 	int rc = 0;
 
 	for (size_t i = from; i < c->n && rc == 0; i++) {
@@ -583,11 +601,14 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 			/* a data file's rows; when its card changed too, the card brings them */
 			if (data && s_card_changed(c, from, coll, ch->path, sl))
 				continue;
+			if ((rc = s_items_flush(r, batch, &nb)) < 0)
+				break;
 			rc = data ? s_index_rows(r, pub, ch->coll, ch->path, ch->blob, commit_hex, sl)
 			          : kr_state_item_delete(r->state, pub, ch->coll, ch->path);
 		} else {
-			char pref[3] = "";
-			kr_state_item it = {
+			int dataset = ch->item.kind && strcmp(ch->item.kind, "dataset") == 0;
+			kr_state_item *it = &batch[nb++];
+			*it = (kr_state_item){
 				.publisher = (char *)pub, .collection = ch->coll, .path = ch->path,
 				.id = ch->item.id, .kind = ch->item.kind, .title = ch->item.title,
 				.version = ch->item.version, .updated = ch->item.updated,
@@ -599,14 +620,18 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 				.headline = ch->item.headline,
 			};
 			if (ch->item.lg_code) {
-				memcpy(pref, ch->item.lg_code, 2);
-				it.pref = pref;
+				memcpy(prefs[i - from], ch->item.lg_code, 2);
+				it->pref = prefs[i - from];
 			}
-			rc = kr_state_item_put(r->state, &it);
-			if (rc == 0 && ch->item.kind && strcmp(ch->item.kind, "dataset") == 0)
+			/* a dataset card's rows come right after it */
+			if (dataset && (rc = s_items_flush(r, batch, &nb)) == 0)
 				rc = s_index_dataset(r, pub, ch->coll, &ch->item, commit_hex);
 		}
 	}
+	if (rc == 0)
+		rc = s_items_flush(r, batch, &nb);
+	free(prefs);
+	free(batch);
 	return rc;
 }
 

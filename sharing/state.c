@@ -28,6 +28,7 @@ struct kr_state {
 	kr_scols *scols;                        /* search filter/facet columns, see s_scols_fresh */
 	int64_t scols_dv, scols_tc;             /* data_version and total_changes it was built at */
 	int searched;                           /* a search ran on this connection */
+	const struct s_pretok *pre;             /* the row being written's tokens, see kr_state_items_put */
 	/* bm25's n(q) of phrases already counted, as of scols_dv/scols_tc (see s_df_get) */
 	char **df_key;
 	int64_t *df_n;
@@ -277,13 +278,39 @@ typedef struct {
 	int (*xToken)(void *, int, const char *, int, int, int);
 } s_tok_ctx;
 
+/* The tokenizer instance: its connection's kr_state, for the tokens made ahead (st->pre). */
+typedef struct {
+	kr_state *st;
+} s_tokenizer;
+
+/*
+ * A row's search text tokenised ahead of its write (kr_state_items_put):
+ * for each column its text and its tokens, each a s_pretok_hdr and the
+ * token's bytes. Tokens are a function of the text alone, so FTS5 gets
+ * them from here whenever it asks for exactly this text.
+ */
+typedef struct s_pretok {
+	const char *text[3];
+	int len[3];
+	size_t off[4];                  /* column k's tokens: tok.ptr[off[k]..off[k + 1]) */
+	kr_buf tok;
+} s_pretok;
+
+typedef struct {
+	int32_t start, end;
+	uint16_t len;
+	uint8_t colocated;
+} s_pretok_hdr;
+
 static int
 s_tok_create(void *arg, const char **argv, int argc, Fts5Tokenizer **out)
 {
-	(void)arg;
+	s_tokenizer *t = kr_calloc(1, sizeof(*t));
+
 	(void)argv;
 	(void)argc;
-	*out = (Fts5Tokenizer *)kr_calloc(1, 1);
+	t->st = arg;
+	*out = (Fts5Tokenizer *)t;
 	return SQLITE_OK;
 }
 
@@ -301,13 +328,34 @@ s_tok_emit(void *arg, int colocated, const char *tok, int len, int start, int en
 	return c->xToken(c->ctx, colocated ? FTS5_TOKEN_COLOCATED : 0, tok, len, start, end);
 }
 
+/* Replays column k's tokens made ahead. */
+static int
+s_tok_replay(const s_pretok *p, int k, s_tok_ctx *c)
+{
+	const char *q = p->tok.ptr + p->off[k], *e = p->tok.ptr + p->off[k + 1];
+	int rc = SQLITE_OK;
+
+	while (q < e && rc == SQLITE_OK) {
+		s_pretok_hdr h;
+		memcpy(&h, q, sizeof(h));
+		q += sizeof(h);
+		rc = c->xToken(c->ctx, h.colocated ? FTS5_TOKEN_COLOCATED : 0, q, h.len, h.start, h.end);
+		q += h.len;
+	}
+	return rc;
+}
+
 static int
 s_tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len,
     int (*xToken)(void *, int, const char *, int, int, int))
 {
 	s_tok_ctx c = { ctx, xToken };
+	const s_pretok *p = ((s_tokenizer *)t)->st ? ((s_tokenizer *)t)->st->pre : NULL;
 
-	(void)t;
+	if (p && !(flags & FTS5_TOKENIZE_QUERY))
+		for (int k = 0; k < 3; k++)
+			if (p->len[k] == len && memcmp(p->text[k], text, (size_t)len) == 0)
+				return s_tok_replay(p, k, &c);
 	return kr_text_tokenize(text, len, (flags & FTS5_TOKENIZE_QUERY) ? KR_TEXT_QUERY : KR_TEXT_DOCUMENT,
 	    s_tok_emit, &c);
 }
@@ -512,7 +560,7 @@ s_register_tokenizer(kr_state *st)
 	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
 	sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
-	if (!api || api->xCreateTokenizer(api, "kairan", NULL, &tok, NULL) != SQLITE_OK ||
+	if (!api || api->xCreateTokenizer(api, "kairan", st, &tok, NULL) != SQLITE_OK ||
 	    api->xCreateFunction(api, "kr_collect", NULL, s_collect_fn, NULL) != SQLITE_OK)
 		return kr_error(KR_EIO, "%s: cannot register the search tokenizer", st->path);
 	return 0;
@@ -956,6 +1004,260 @@ kr_state_item_put(kr_state *st, const kr_state_item *it)
 	    "pref = excluded.pref, domains = excluded.domains, ai_uses = excluded.ai_uses, "
 	    "outcome = excluded.outcome, deployment = excluded.deployment, popband = excluded.popband, "
 	    "published = excluded.published, headline = excluded.headline", v, 21);
+}
+
+/*
+ * Bulk writes (a first sync, a large publish). Through the triggers, each
+ * row is a statement that writes two tables, so SQLite opens a statement
+ * savepoint for it, and FTS5 writes its pending index to disk at every
+ * savepoint: one tiny segment per row, merged again and again (43% of a
+ * 10,000-item first sync, perf). Here the two insert triggers are dropped
+ * for the batch, inside the caller's transaction; each row's FTS5 entry is
+ * written by an insert of its own (the old entry deleted first when the
+ * row replaces one), its text tokenised ahead on a second thread (s_bulk);
+ * FTS5 keeps up to BULK_HASH of index in memory; and the triggers are
+ * created again from their own text before returning. A failure returns
+ * the error with the triggers possibly still dropped: the caller rolls
+ * back, which restores them (as does a crash).
+ */
+#define BULK_ROWS 64                    /* fewer: row by row through the triggers */
+#define BULK_HASH (16 << 20)
+#define FTS5_HASH 1048576               /* FTS5's default (FTS5_DEFAULT_HASHSIZE) */
+
+/* Runs a cached statement with v[0..n) bound (NULL: null), stepping once; rc SQLITE_ROW or SQLITE_DONE. */
+static int
+s_step_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *const *v, int n)
+{
+	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	sqlite3_reset(*cache);
+	sqlite3_clear_bindings(*cache);
+	for (int i = 0; i < n; i++)
+		if ((v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC)
+		          : sqlite3_bind_null(*cache, i + 1)) != SQLITE_OK)
+			return s_dberr(st, "bind");
+	return sqlite3_step(*cache);
+}
+
+/* The FTS5 entry of row n: 'delete' (with the row's old text) or insert. */
+static int
+s_fts_write(kr_state *st, sqlite3_stmt **cache, const char *sql, int64_t n, const char *title,
+    const char *body, const char *meta)
+{
+	const char *v[] = { title, body, meta };
+	int rc;
+
+	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
+		return s_dberr(st, "prepare");
+	sqlite3_reset(*cache);
+	if (sqlite3_bind_int64(*cache, 1, n) != SQLITE_OK)
+		return s_dberr(st, "bind");
+	for (int i = 0; i < 3; i++)
+		if (sqlite3_bind_text(*cache, i + 2, v[i], -1, SQLITE_STATIC) != SQLITE_OK)
+			return s_dberr(st, "bind");
+	rc = sqlite3_step(*cache);
+	sqlite3_reset(*cache);
+	return rc == SQLITE_DONE ? 0 : s_dberr(st, "writing the search index");
+}
+
+/* One row and its FTS5 entry, the insert triggers dropped. */
+static int
+s_item_put_bulk(kr_state *st, const kr_state_item *it, sqlite3_stmt **old, sqlite3_stmt **del,
+    sqlite3_stmt **ins)
+{
+	const char *key[] = { it->publisher, it->collection, it->path };
+	int64_t n = 0;
+	int rc;
+
+	/* the row this one replaces, if any: its FTS5 entry goes with its old text */
+	rc = s_step_cached(st, old, "SELECT n, title, body, meta FROM items WHERE publisher = ? AND collection = ? "
+	    "AND path = ?", key, 3);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(*old, 0);
+		rc = s_fts_write(st, del, "INSERT INTO items_fts(items_fts, rowid, title, body, meta) "
+		    "VALUES ('delete', ?, ?, ?, ?)", n, (const char *)sqlite3_column_text(*old, 1),
+		    (const char *)sqlite3_column_text(*old, 2), (const char *)sqlite3_column_text(*old, 3));
+		sqlite3_reset(*old);
+		if (rc < 0)
+			return rc;
+	} else if (rc != SQLITE_DONE) {
+		rc = s_dberr(st, "reading an item");
+		sqlite3_reset(*old);
+		return rc;
+	}
+	sqlite3_reset(*old);
+	if ((rc = kr_state_item_put(st, it)) < 0)
+		return rc;
+	if (!n)
+		n = sqlite3_last_insert_rowid(st->db);
+	return s_fts_write(st, ins, "INSERT INTO items_fts(rowid, title, body, meta) VALUES (?, ?, ?, ?)", n,
+	    it->title, it->body ? it->body : "", it->meta ? it->meta : "");
+}
+
+/*
+ * The search text of the rows ahead is tokenised on a second thread (the
+ * tokenizer is most of what is left of the write once the savepoints are
+ * gone) while this one writes rows and FTS5 takes the tokens from st->pre;
+ * at most BULK_AHEAD rows ahead, so memory stays bounded whatever the
+ * count. The other core is idle meanwhile: the checks are done.
+ */
+#define BULK_AHEAD 64
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const kr_state_item *v;
+	size_t n, made, written;        /* rows; rows tokenised; rows written */
+	int stop;
+	s_pretok slot[BULK_AHEAD];
+} s_bulk;
+
+static int
+s_pretok_add(void *ctx, int colocated, const char *tok, int len, int start, int end)
+{
+	kr_buf *b = ctx;
+	s_pretok_hdr h = { .start = start, .end = end, .len = (uint16_t)len, .colocated = colocated != 0 };
+
+	kr_buf_add(b, &h, sizeof(h));
+	kr_buf_add(b, tok, (size_t)len);
+	return 0;
+}
+
+static void
+s_pretok_fill(s_pretok *p, const kr_state_item *it)
+{
+	const char *cols[3] = { it->title ? it->title : "", it->body ? it->body : "", it->meta ? it->meta : "" };
+
+	kr_buf_clear(&p->tok);
+	for (int k = 0; k < 3; k++) {
+		p->text[k] = cols[k];
+		p->len[k] = (int)strlen(cols[k]);
+		p->off[k] = p->tok.len;
+		kr_text_tokenize(p->text[k], p->len[k], KR_TEXT_DOCUMENT, s_pretok_add, &p->tok);
+	}
+	p->off[3] = p->tok.len;
+}
+
+static void *
+s_bulk_run(void *arg)
+{
+	s_bulk *b = arg;
+
+	for (size_t i = 0; i < b->n; i++) {
+		pthread_mutex_lock(&b->mu);
+		while (!b->stop && i - b->written >= BULK_AHEAD)
+			pthread_cond_wait(&b->cv, &b->mu);
+		pthread_mutex_unlock(&b->mu);
+		if (b->stop)
+			break;
+		s_pretok_fill(&b->slot[i % BULK_AHEAD], &b->v[i]);
+		pthread_mutex_lock(&b->mu);
+		b->made = i + 1;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+	}
+	return NULL;
+}
+
+/* FTS5's hashsize: set to bytes, the old value in *was (-1: not set, FTS5's default). */
+static int
+s_fts_hash(kr_state *st, int64_t bytes, int64_t *was)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (was) {
+		*was = -1;
+		if ((rc = s_prep(st, &stmt, "SELECT v FROM items_fts_config WHERE k = 'hashsize'", "")) < 0)
+			return rc;
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			*was = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	return s_run(st, NULL, "INSERT INTO items_fts(items_fts, rank) VALUES ('hashsize', ?)", "I", bytes);
+}
+
+int
+kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
+{
+	sqlite3_stmt *trig = NULL, *old = NULL, *del = NULL, *ins = NULL;
+	char *sql[2] = { NULL, NULL };
+	int64_t hash = -1;
+	size_t ntrig = 0;
+	s_bulk *b;
+	pthread_t t;
+	int rc = 0, threaded;
+
+	if (n < BULK_ROWS) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = kr_state_item_put(st, &v[i]);
+		return rc;
+	}
+	if ((rc = s_prep(st, &trig, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items' "
+	    "AND name IN ('items_fts_ai', 'items_fts_au') ORDER BY name", "")) < 0)
+		return rc;
+	while (ntrig < 2 && sqlite3_step(trig) == SQLITE_ROW)
+		sql[ntrig++] = s_col(trig, 0);
+	sqlite3_finalize(trig);
+	if (ntrig != 2 || !sql[0] || !sql[1]) {
+		/* not the schema this was written for: row by row, through whatever triggers there are */
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = kr_state_item_put(st, &v[i]);
+		goto done;
+	}
+	if ((rc = s_run(st, NULL, "DROP TRIGGER items_fts_ai", "")) < 0 ||
+	    (rc = s_run(st, NULL, "DROP TRIGGER items_fts_au", "")) < 0 ||
+	    (rc = s_fts_hash(st, BULK_HASH, &hash)) < 0)
+		goto done;
+	b = kr_calloc(1, sizeof(*b));
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->cv, NULL);
+	b->v = v;
+	b->n = n;
+	threaded = pthread_create(&t, NULL, s_bulk_run, b) == 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (threaded) {
+			pthread_mutex_lock(&b->mu);
+			while (b->made <= i)
+				pthread_cond_wait(&b->cv, &b->mu);
+			pthread_mutex_unlock(&b->mu);
+			st->pre = &b->slot[i % BULK_AHEAD];
+		}
+		rc = s_item_put_bulk(st, &v[i], &old, &del, &ins);
+		st->pre = NULL;
+		if (threaded) {
+			pthread_mutex_lock(&b->mu);
+			b->written = i + 1;
+			pthread_cond_broadcast(&b->cv);
+			pthread_mutex_unlock(&b->mu);
+		}
+	}
+	if (threaded) {
+		pthread_mutex_lock(&b->mu);
+		b->stop = 1;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		pthread_join(t, NULL);
+	}
+	for (size_t i = 0; i < BULK_AHEAD; i++)
+		kr_buf_release(&b->slot[i].tok);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+	sqlite3_finalize(old);
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	/* as they were: the pending index is written at commit, later writes flush at FTS5's size */
+	if (rc == 0)
+		rc = s_fts_hash(st, hash < 0 ? FTS5_HASH : hash, NULL);
+	if (rc == 0 && sqlite3_exec(st->db, sql[0], NULL, NULL, NULL) != SQLITE_OK)
+		rc = s_dberr(st, "restoring the search index trigger");
+	if (rc == 0 && sqlite3_exec(st->db, sql[1], NULL, NULL, NULL) != SQLITE_OK)
+		rc = s_dberr(st, "restoring the search index trigger");
+done:
+	free(sql[0]);
+	free(sql[1]);
+	return rc;
 }
 
 int

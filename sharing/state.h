@@ -100,6 +100,13 @@ typedef struct {
  * list items only, not rows.
  */
 int kr_state_item_put(kr_state *st, const kr_state_item *it);
+/*
+ * kr_state_item_put of v[0..n) in order, in the open transaction, with the
+ * same rows and search index as a loop of it would write: a batch of many
+ * is written in bulk (see state.c). Stops at the first error, after which
+ * the caller must roll back.
+ */
+int kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n);
 int kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path);
 int kr_state_items_drop(kr_state *st, const char *pub, const char *coll);
 /*
