@@ -388,6 +388,20 @@ kr_store_sweep(kr_store *s, int idle_ms)
 	return next;
 }
 
+long long
+kr_store_cached_memory(const kr_store *s, long long *limit, int *open_repos)
+{
+	ssize_t cur = 0, max = 0;
+	int n = 0;
+
+	git_libgit2_opts(GIT_OPT_GET_CACHED_MEMORY, &cur, &max);
+	for (const s_repo *r = s->repos; r; r = r->next)
+		n++;
+	*limit = max;
+	*open_repos = n;
+	return cur;
+}
+
 static void
 s_oid_out(uint8_t out[KR_OID_LEN], const git_oid *id)
 {
