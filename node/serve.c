@@ -58,6 +58,18 @@
  * mappings and RSS follow what the node holds, not how many updates it has
  * seen.
  *
+ * Memory budgets: malloc keeps ARENAS_MAX arenas and maps every block of
+ * 128 KB or more (unmapped at free); the SQLite connections of the loop and
+ * the replication workers map no state.db and keep at most DB_CACHE_KB of
+ * page cache each, the pool workers' SQLite's defaults (2 MB, state.db
+ * mapped for searches); libgit2's parsed objects take at most 16 MB for
+ * the process, its pack windows 64 MB mapped in at most 128 open packs
+ * (sharing/store.c); packs cached for fetches pack_cache_bytes, replies
+ * not yet written REPLY_BYTES_MAX, requests waiting WAITING_BYTES_MAX.
+ * Caches and pages are let go after work (s_tidy). Transient: a
+ * consolidation holds the collection's new pack while it writes it. The
+ * "memory" poke logs the figures (s_log_memory; tests/t0091, make bench).
+ *
  * Idle: no thread wakes on a timer of its own. The loop sleeps until a
  * message or its nearest deadline (next beacon, a peer's hello retry, a
  * cached pack's expiry, a busy summary, the systemd watchdog, a tidy);

@@ -10,6 +10,10 @@
  * write header, entries and a SHA-1 trailer) but never searches for deltas:
  * history here is linear, so the base for an object is simply the previous
  * version of the same path, which the receiver has or receives first.
+ *
+ * Memory (a long-running node): libgit2's parsed objects at most 16 MB for
+ * the whole process, at most 128 pack files open and 64 MB of pack windows
+ * mapped (kr_store_open); kr_store_sweep lets a thread's go.
  */
 #include "store.h"
 
