@@ -63,6 +63,18 @@
  * mappings and RSS follow what the node holds, not how many updates it has
  * seen.
  *
+ * Memory budgets: malloc keeps ARENAS_MAX arenas and maps every block of
+ * 128 KB or more (unmapped at free); the SQLite connections of the loop and
+ * the replication workers map no state.db and keep at most DB_CACHE_KB of
+ * page cache each, the pool workers' SQLite's defaults (2 MB, state.db
+ * mapped for searches); libgit2's parsed objects take at most 16 MB for
+ * the process, its pack windows 64 MB mapped in at most 128 open packs
+ * (sharing/store.c); packs cached for fetches pack_cache_bytes, replies
+ * not yet written REPLY_BYTES_MAX, requests waiting WAITING_BYTES_MAX.
+ * Caches and pages are let go after work (s_tidy). Transient: a
+ * consolidation holds the collection's new pack while it writes it. The
+ * "memory" poke logs the figures (s_log_memory; tests/t0091, make bench).
+ *
  * Idle: no thread wakes on a timer of its own. The loop sleeps until a
  * message or its nearest deadline (next beacon, a peer's hello retry, a
  * cached pack's expiry, a busy summary, the systemd watchdog, a tidy);
@@ -2246,6 +2258,34 @@ s_handle_sub(s_server *s, s_peer *p)
 	s_frames_close(&f);
 }
 
+/*
+ * "memory": one log line of what the process holds, by owner, for whoever
+ * chases growth (tests/t0091, make bench section 7): malloc's bytes in use
+ * (a leak raises them) beside its free bytes kept in the arenas
+ * (fragmentation raises those, and malloc_trim gives back only whole free
+ * pages), SQLite's and libgit2's own counts, and the loop's packs and
+ * replies. RSS and mappings are /proc's to tell.
+ */
+static void
+s_log_memory(s_server *s)
+{
+	struct mallinfo2 mi = mallinfo2();
+	kr_state_mem db;
+	long long git_limit = 0;
+	int repos = 0;
+	long long git = kr_store_cached_memory(s->h->store, &git_limit, &repos);
+
+	kr_state_memory(s->h->state, &db);
+	log_info("memory: malloc %zu kB in use (%zu kB of it in %zu mapped chunks), %zu kB free in its arenas "
+	    "(%zu kB taken from the system, %zu kB releasable at the top); SQLite %lld kB (highest %lld kB), page "
+	    "caches %lld kB (highest %lld kB), the loop's connection %d kB; libgit2 object caches %lld kB (budget "
+	    "%lld kB), %d repos open in the loop; packs cached %zu kB (%zu); replies unsent %zu kB",
+	    (mi.uordblks + mi.hblkhd) >> 10, mi.hblkhd >> 10, mi.hblks, mi.fordblks >> 10, mi.arena >> 10,
+	    mi.keepcost >> 10, db.used >> 10, db.used_max >> 10, db.pagecache >> 10,
+	    db.pagecache_max >> 10, (db.conn_cache + db.conn_schema + db.conn_stmt) >> 10, git >> 10,
+	    git_limit >> 10, repos, s->cache.bytes >> 10, s->cache.n, atomic_load(&s_reply_bytes) >> 10);
+}
+
 /* A poke from the CLI (node/control.c admitted it): 0 when cmd is known, answered after acting. */
 static int
 s_handle_control(const char *cmd, void *arg)
@@ -2264,6 +2304,8 @@ s_handle_control(const char *cmd, void *arg)
 		s_maybe_rekey(s);
 	} else if (strcmp(cmd, "keyrot") == 0) {
 		s_maybe_rekey(s);
+	} else if (strcmp(cmd, "memory") == 0) {
+		s_log_memory(s);
 	} else if (strcmp(cmd, "ping") != 0) {
 		char *shown = kr_safe(cmd);
 		log_warnx("control socket: unknown command '%s'", shown);

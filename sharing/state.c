@@ -739,6 +739,26 @@ kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb)
 	return 0;
 }
 
+void
+kr_state_memory(kr_state *st, kr_state_mem *m)
+{
+	sqlite3_int64 cur = 0, hi = 0;
+	int c = 0, h = 0;
+
+	memset(m, 0, sizeof(*m));
+	sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &hi, 0);
+	m->used = cur, m->used_max = hi;
+	/* SQLITE_CONFIG_PAGECACHE is off (s_sqlite_config): every page is an "overflow" page from the heap */
+	sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &hi, 0);
+	m->pagecache = cur, m->pagecache_max = hi;
+	sqlite3_db_status(st->db, SQLITE_DBSTATUS_CACHE_USED, &c, &h, 0);
+	m->conn_cache = c;
+	sqlite3_db_status(st->db, SQLITE_DBSTATUS_SCHEMA_USED, &c, &h, 0);
+	m->conn_schema = c;
+	sqlite3_db_status(st->db, SQLITE_DBSTATUS_STMT_USED, &c, &h, 0);
+	m->conn_stmt = c;
+}
+
 int
 kr_state_durable(kr_state *st, int on)
 {

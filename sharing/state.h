@@ -44,6 +44,17 @@ void kr_state_release_memory(kr_state *st);
  */
 int kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb);
 /*
+ * What SQLite holds (a long-running node's memory report): bytes its
+ * allocator has out for all connections of the process, the page caches'
+ * share of them, and the highest of both since the process started; the
+ * page cache, schema and statements of this connection alone.
+ */
+typedef struct {
+	long long used, used_max, pagecache, pagecache_max;
+	int conn_cache, conn_schema, conn_stmt;
+} kr_state_mem;
+void kr_state_memory(kr_state *st, kr_state_mem *m);
+/*
  * Durable commits on this connection (on: a command that publishes): each
  * commit is on disk (the WAL fsynced) before it returns. Off (the default,
  * synchronous=NORMAL) a commit may be lost to a power cut, never torn.

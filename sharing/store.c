@@ -12,6 +12,10 @@
  * write header, entries and a SHA-1 trailer) but never searches for deltas:
  * history here is linear, so the base for an object is simply the previous
  * version of the same path, which the receiver has or receives first.
+ *
+ * Memory (a long-running node): libgit2's parsed objects at most 16 MB for
+ * the whole process, at most 128 pack files open and 64 MB of pack windows
+ * mapped (kr_store_open); kr_store_sweep lets a thread's go.
  */
 #include "store.h"
 
@@ -419,6 +423,20 @@ kr_store_sweep(kr_store *s, int idle_ms)
 		}
 	}
 	return next;
+}
+
+long long
+kr_store_cached_memory(const kr_store *s, long long *limit, int *open_repos)
+{
+	ssize_t cur = 0, max = 0;
+	int n = 0;
+
+	git_libgit2_opts(GIT_OPT_GET_CACHED_MEMORY, &cur, &max);
+	for (const s_repo *r = s->repos; r; r = r->next)
+		n++;
+	*limit = max;
+	*open_repos = n;
+	return cur;
 }
 
 static void

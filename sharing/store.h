@@ -45,6 +45,12 @@ void kr_store_durable(kr_store *s, int on);
  * open: an idle thread need not wake for this store.
  */
 long kr_store_sweep(kr_store *s, int idle_ms);
+/*
+ * libgit2's parsed-object caches, all repos of all threads together
+ * (bytes; *limit gets the budget kr_store_open set), and the repos this
+ * store holds open.
+ */
+long long kr_store_cached_memory(const kr_store *s, long long *limit, int *open_repos);
 /* The home a store was opened on (to open another handle in another thread). */
 const char *kr_store_home(const kr_store *s);
 
