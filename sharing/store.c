@@ -117,8 +117,12 @@ s_git_error(int code, const char *what)
 	if (err == ENOSPC || err == EDQUOT)
 		return kr_error(KR_EIO, "%s: %s (the disk is full)", what, strerror(err));
 	/* An operating-system failure is ours, never the peer's fault. */
-	if (e && e->message && e->klass == GIT_ERROR_OS)
+	if (e && e->message && e->klass == GIT_ERROR_OS) {
+		/* libgit2 names the failure with strerror, and errno may have moved on since (the pack indexer) */
+		if (strstr(e->message, strerror(ENOSPC)) || strstr(e->message, strerror(EDQUOT)))
+			return kr_error(KR_EIO, "%s: %s (the disk is full)", what, e->message);
 		return kr_error(KR_EIO, "%s: %s", what, e->message);
+	}
 	if (e && e->message)
 		return kr_error(code, "%s: %s", what, e->message);
 	return kr_error(code, "%s: %s", what, err ? strerror(err) : "libgit2 error");
