@@ -2122,16 +2122,20 @@ s_maybe_rekey(s_server *s)
 }
 
 /* After a snapshot in which something failed: when a beacon may ask again (see the file header). */
+/* first, doubled for each of the n - 1 failures before this one, at most max */
+static double
+s_backoff(double first, int n, double max)
+{
+	for (int i = 1; i < n && first < max; i++)
+		first *= 2;
+	return first < max ? first : max;
+}
+
 static void
 s_snapshot_backoff(s_server *s, s_peer *p)
 {
-	double wait = s->h->cfg.beacon_ms;
+	double wait = s_backoff(s->h->cfg.beacon_ms, ++p->fails, SNAPSHOT_BACKOFF_MAX_MS);
 
-	p->fails++;
-	for (int i = 1; i < p->fails && wait < SNAPSHOT_BACKOFF_MAX_MS; i++)
-		wait *= 2;
-	if (wait > SNAPSHOT_BACKOFF_MAX_MS)
-		wait = SNAPSHOT_BACKOFF_MAX_MS;
 	p->snapshot_at = kr_monotonic_ms() + wait;
 	if (p->fails >= 3)
 		log_info("peer %s: %d snapshots in a row failed; asking again in %.0f s", p->endpoint, p->fails,
@@ -2165,13 +2169,10 @@ s_handle_worker(s_server *s, s_rslot *slot)
 		char *ep = s_frame_str(&f, 1);
 		s_peer *p = s_peer_find(s, ep);
 		if (p && s_frame_is(&f, 0, "down")) {
-			double wait = HELLO_RETRY_MS;
 			p->busy = 0;
 			p->up = 0;
-			for (int i = 0; i < p->downs && wait < HELLO_RETRY_MAX_MS; i++)
-				wait *= 2;
-			p->retry_at = kr_monotonic_ms() + (wait < HELLO_RETRY_MAX_MS ? wait : HELLO_RETRY_MAX_MS);
-			if (++p->downs == 3)
+			p->retry_at = kr_monotonic_ms() + s_backoff(HELLO_RETRY_MS, ++p->downs, HELLO_RETRY_MAX_MS);
+			if (p->downs == 3)
 				log_info("peer %s: down 3 times in a row; tried again every %d s at most", p->endpoint,
 				    HELLO_RETRY_MAX_MS / 1000);
 		} else if (p) {
