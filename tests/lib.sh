@@ -84,6 +84,22 @@ ${4:-}
 ITEM
 }
 # Resources of a running process, for tests that bound them.
+# memory_report HOME: pokes HOME's serving node with "memory" and leaves its
+# report line (node/serve.c s_log_memory, logged to HOME.log) in HOME.mem
+memory_report() {
+	/usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1]); s.sendall(b"memory\n")
+assert s.recv(64) == b"ok\n"' "$1/control.sock" || return 1
+	grep 'memory: malloc' "$1.log" | tail -n 1 >"$1.mem"
+}
+# memory_field HOME NAME: a figure (kB) from HOME.mem: "malloc" (in use), "free"
+# (kept free in malloc's arenas), "page caches", "libgit2 object caches", "packs cached"
+memory_field() {
+	case "$2" in
+	free) sed -n 's/.*, \([0-9]*\) kB free in its arenas.*/\1/p' "$1.mem" ;;
+	*) sed -n "s/.*$2 \([0-9]*\) kB.*/\1/p" "$1.mem" ;;
+	esac
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 open_fds() { ls "/proc/$1/fd" | wc -l; }
 # deleted_files PID: descriptors and mappings still holding deleted files

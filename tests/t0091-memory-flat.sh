@@ -37,14 +37,6 @@ wait_for 5 grep -q "web pages on" town.log
 
 seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher='$FPR'" 2>/dev/null; }
 caught_up() { test "$(seq_of town)" = "$(seq_of pub)"; }
-# report FIELD: a figure (kB) from the town's "memory" log line (node/serve.c s_log_memory), asked for now
-report() {
-	/usr/bin/python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1]); s.sendall(b"memory\n")
-assert s.recv(64) == b"ok\n"' town/control.sock || return 1
-	grep 'memory: malloc' town.log | tail -n 1 >mem.line
-}
-field() { sed -n "s/.*$1 \([0-9]*\) kB.*/\1/p" mem.line; }
 # at_rest NAME: caught up, then RSS (lowest of three), fds, deleted files and the report as NAME_*
 at_rest() {
 	wait_for 60 caught_up || lag=$((lag + 1))
@@ -52,12 +44,12 @@ at_rest() {
 	wait_for 3 sh -c "test \$(ls -l /proc/$PID_town/fd | grep -c '(deleted)') = 0 && ! grep -q '(deleted)' /proc/$PID_town/maps"
 	r=$(rss_kb $PID_town)
 	for _ in 1 2; do sleep 1; x=$(rss_kb $PID_town); [ "$x" -lt "$r" ] && r=$x; done
-	report || not_ok "the town answers the memory poke"
+	memory_report town || not_ok "the town answers the memory poke"
 	eval "${1}_rss=$r ${1}_fds=$(open_fds $PID_town) ${1}_dead=$(deleted_files $PID_town)"
-	eval "${1}_used=$(field 'malloc') ${1}_free=$(sed -n 's/.*, \([0-9]*\) kB free in its arenas.*/\1/p' mem.line)"
-	eval "${1}_pc=$(sed -n 's/.*page caches \([0-9]*\) kB.*/\1/p' mem.line) ${1}_git=$(field 'libgit2 object caches')"
+	eval "${1}_used=$(memory_field town malloc) ${1}_free=$(memory_field town free)"
+	eval "${1}_pc=$(memory_field town 'page caches') ${1}_git=$(memory_field town 'libgit2 object caches')"
 	diag "$1: RSS $r kB at rest (highest while working $(awk '/^VmHWM:/ { print $2 }' /proc/$PID_town/status) kB), $(open_fds $PID_town) fds, $(deleted_files $PID_town) deleted files held"
-	diag "  $(sed 's/.*memory: //' mem.line)"
+	diag "  $(sed 's/.*memory: //' town.mem)"
 }
 lag=0
 t00=$(now_ms)

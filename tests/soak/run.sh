@@ -26,7 +26,7 @@ CATCHUP=${SOAK_CATCHUP:-300}
 QMAX=${SOAK_QUARANTINE_MAX:-50}
 DISK_MAX_KB=${SOAK_TOWN_DISK_MAX_KB:-65536}
 B=${SOAK_PORT:-30000}
-plan 10
+plan 11
 cd "$T"
 diag "soak: $TOWNS towns, one item a second for $DURATION s, samples every $SAMPLE s (in $T)"
 # The towns stand for 500 machines with a disk each: their homes live in
@@ -168,7 +168,8 @@ published=0
 start=$(now_ms)
 next_sample=$SAMPLE
 warm_hub=0 warm_town=0 max_hub=0 max_town=0 warm_at=""
-hub_curve="" town_curve=""
+hub_curve="" town_curve="" used_curve=""
+warm_used=0 max_used=0
 while :; do
 	el=$(( ($(now_ms) - start) / 1000 ))
 	[ "$el" -ge "$DURATION" ] && break
@@ -181,15 +182,26 @@ while :; do
 		h=$(rss_kb $PID_hub) tr=$(towns_rss)
 		ca=$(conns $((B + 3))) cl=$(conns $((B + 2)))
 		diag "t=${el}s: $published published; hub RSS $((h / 1024)) MB, fds $(open_fds $PID_hub), connections $cl + $ca (listen + announce), $(( (h - hub_alone) / (cl + ca + 1) )) KB of RSS per connection; towns RSS min/median/max $tr MB"
+		# the hub's own account (node/serve.c s_log_memory): malloc's bytes
+		# in use rise with a leak, its free bytes with fragmentation
+		if memory_report hub; then
+			mu=$(memory_field hub malloc) mf=$(memory_field hub free) mp=$(memory_field hub 'packs cached')
+			diag "  hub's report: malloc $((mu / 1024)) MB in use, $((mf / 1024)) MB free in its arenas; packs cached $((mp / 1024)) MB; $(sed 's/.*; replies unsent/replies unsent/' hub.mem)"
+		else
+			mu=0
+			diag "  the hub did not answer the memory poke"
+		fi
 		hub_curve="$hub_curve $((h / 1024))"
+		used_curve="$used_curve $((mu / 1024))"
 		town_curve="$town_curve $(echo $tr | cut -d' ' -f2)"
 		med=$(echo $tr | cut -d' ' -f2) mx=$(echo $tr | cut -d' ' -f3)
 		# warm-up: the first third, and until 98% of the towns are subscribed to the hub
 		if [ -z "$warm_at" ]; then
-			warm_hub=$h warm_town=$med
+			warm_hub=$h warm_town=$med warm_used=$mu
 			[ "$el" -gt $((DURATION / 3)) ] && [ $((ca * 100)) -ge $((TOWNS * 98)) ] && warm_at=$el
 		else
 			[ "$h" -gt "$max_hub" ] && max_hub=$h
+			[ "$mu" -gt "$max_used" ] && max_used=$mu
 			[ "$med" -gt "$max_town" ] && max_town=$med
 		fi
 		next_sample=$((next_sample + SAMPLE))
@@ -198,6 +210,7 @@ while :; do
 done
 for f in $FLOODS; do wait $f; done
 diag "hub RSS curve (MB):$hub_curve"
+diag "hub malloc in use curve (MB, its own report):$used_curve"
 diag "median town RSS curve (MB):$town_curve"
 diag "$(cat flood.out)"
 diag "$(cat noread.out)"
@@ -229,6 +242,9 @@ else
 fi
 diag "hub RSS after warm-up $((warm_hub / 1024)) MB, highest later $((max_hub / 1024)) MB"
 check "hub RSS flat after warm-up (within 25%)" test -n "$warm_at" -a $((max_hub * 4)) -le $((warm_hub * 5 + 4096 * 4))
+diag "hub malloc in use after warm-up $((warm_used / 1024)) MB, highest later $((max_used / 1024)) MB"
+check "hub malloc in use flat after warm-up (within 25%; a leak raises it)" \
+	test -n "$warm_at" -a "$warm_used" -gt 0 -a $((max_used * 4)) -le $((warm_used * 5 + 4096 * 4))
 diag "median town RSS after warm-up $warm_town MB, highest later $max_town MB"
 check "town RSS flat after warm-up (within 25%)" test -n "$warm_at" -a $((max_town * 4)) -le $((warm_town * 5 + 4))
 qmax=0
