@@ -5,6 +5,12 @@
  * Every statement binds its values with s_bind()'s little type string
  * ("s" text, "I" int64, "b" blob as pointer + length, "n" NULL), so no value
  * is ever spliced into SQL text.
+ *
+ * items.body is kept deflated (s_body_pack; a short or incompressible
+ * body stays text): the view items_text gives it back as text through
+ * kr_text(), and the search index (external content) reads its text
+ * there. zlib is the pack writer's library (store.c) too; here it is only
+ * these two functions.
  */
 #include "state.h"
 
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "searchcols.h"
 #include "text.h"
@@ -162,6 +169,33 @@ static const char *const s_migrations[] = {
 	 * reading every item's id.
 	 */
 	"CREATE INDEX items_rows ON items(id) WHERE instr(id, '#') > 0;",
+	/*
+	 * bodies deflated (issue 13: they were 150 of 520 MB at 100,000
+	 * items): the index reads their text through the view items_text, so
+	 * the FTS5 table is made again over it and rebuilt (its tokens are
+	 * the same).
+	 */
+	"DROP TRIGGER items_fts_ai;"
+	"DROP TRIGGER items_fts_ad;"
+	"DROP TRIGGER items_fts_au;"
+	"DROP TABLE items_fts;"
+	"UPDATE items SET body = kr_deflate(body) WHERE typeof(body) = 'text';"
+	"CREATE VIEW items_text AS SELECT n, title, kr_text(body) AS body, meta FROM items;"
+	"CREATE VIRTUAL TABLE items_fts USING fts5(title, body, meta, content='items_text', "
+	"  content_rowid='n', tokenize='kairan');"
+	"CREATE TRIGGER items_fts_ai AFTER INSERT ON items BEGIN"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_ad AFTER DELETE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_au AFTER UPDATE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
+	"END;"
+	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');",
 };
 
 /*
@@ -548,8 +582,97 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	kr_scols_offer(c->run, n, -1.0 * score);
 }
 
+/*
+ * A body as stored: text when short or when deflating does not pay,
+ * else a blob of its length (4 bytes, little-endian) and its zlib stream
+ * (fastest level: it is written once per change and read for snippets).
+ * Returns 1 with the blob in *z, 0 to store the text.
+ */
+#define BODY_PACK_MIN 256
+
+static int s_register_fts(kr_state *st);
+
+static int
+s_body_pack(const char *text, size_t len, kr_buf *z)
+{
+	uLongf zlen;
+
+	if (len < BODY_PACK_MIN || len > 0x7fffffff)
+		return 0;
+	zlen = compressBound((uLong)len);
+	kr_buf_clear(z);
+	kr_buf_grow(z, 4 + zlen);
+	for (int i = 0; i < 4; i++)
+		z->ptr[i] = (char)(len >> (8 * i));
+	if (compress2((Bytef *)z->ptr + 4, &zlen, (const Bytef *)text, (uLong)len, Z_BEST_SPEED) != Z_OK ||
+	    4 + zlen >= len)
+		return 0;
+	z->len = 4 + zlen;
+	return 1;
+}
+
+/* kr_text(body): a stored body as text (a text body as it is). */
+static void
+s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+	const unsigned char *p;
+	uLongf len;
+	int n;
+	char *out;
+
+	(void)nval;
+	if (sqlite3_value_type(val[0]) != SQLITE_BLOB) {
+		sqlite3_result_value(ctx, val[0]);
+		return;
+	}
+	p = sqlite3_value_blob(val[0]);
+	n = sqlite3_value_bytes(val[0]);
+	if (n < 4) {
+		sqlite3_result_error(ctx, "kr_text: not a stored body", -1);
+		return;
+	}
+	len = (uLongf)p[0] | (uLongf)p[1] << 8 | (uLongf)p[2] << 16 | (uLongf)p[3] << 24;
+	if (!(out = sqlite3_malloc64(len + 1))) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (uncompress((Bytef *)out, &len, p + 4, (uLong)(n - 4)) != Z_OK) {
+		sqlite3_free(out);
+		sqlite3_result_error(ctx, "kr_text: a stored body does not inflate", -1);
+		return;
+	}
+	sqlite3_result_text64(ctx, out, len, sqlite3_free, SQLITE_UTF8);
+}
+
+/* kr_deflate(text): the body as stored (s_body_pack); for the migration. */
+static void
+s_deflate_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+	kr_buf z = KR_BUF_INIT;
+	const char *t = (const char *)sqlite3_value_text(val[0]);
+
+	(void)nval;
+	if (t && s_body_pack(t, (size_t)sqlite3_value_bytes(val[0]), &z))
+		sqlite3_result_blob64(ctx, z.ptr, z.len, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_value(ctx, val[0]);
+	kr_buf_release(&z);
+}
+
 static int
 s_register_tokenizer(kr_state *st)
+{
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+	if (sqlite3_create_function_v2(st->db, "kr_text", 1, flags, NULL, s_text_fn, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "kr_deflate", 1, flags, NULL, s_deflate_fn, NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return s_dberr(st, "registering the body functions");
+	return s_register_fts(st);
+}
+
+static int
+s_register_fts(kr_state *st)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *stmt;
@@ -987,18 +1110,30 @@ kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n
 /* ---- items ---------------------------------------------------------- */
 
 /* Runs a cached statement (prepared once per connection) with text values. */
+/*
+ * Runs a cached statement with v[0..n) bound as text (NULL: null), except
+ * v[body] (body >= 0), bound as stored (s_body_pack).
+ */
 static int
-s_run_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *const *v, int n)
+s_run_cached(kr_state *st, sqlite3_stmt **cache, int body, const char *sql, const char *const *v, int n)
 {
+	kr_buf z = KR_BUF_INIT;
 	int rc;
 
 	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
 		return s_dberr(st, "prepare");
-	for (int i = 0; i < n; i++)
-		if ((v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC)
-		          : sqlite3_bind_null(*cache, i + 1)) != SQLITE_OK)
+	for (int i = 0; i < n; i++) {
+		if (v[i] && i == body && s_body_pack(v[i], strlen(v[i]), &z))
+			rc = sqlite3_bind_blob64(*cache, i + 1, z.ptr, z.len, SQLITE_STATIC);
+		else
+			rc = v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC) : sqlite3_bind_null(*cache, i + 1);
+		if (rc != SQLITE_OK) {
+			kr_buf_release(&z);
 			return s_dberr(st, "bind");
+		}
+	}
 	rc = sqlite3_step(*cache);
+	kr_buf_release(&z);
 	sqlite3_reset(*cache);
 	sqlite3_clear_bindings(*cache);
 	return rc == SQLITE_DONE ? 0 : s_dberr(st, "write");
@@ -1013,7 +1148,7 @@ kr_state_item_put(kr_state *st, const kr_state_item *it)
 		it->deployment, it->popband, it->published, it->headline };
 
 	/* An upsert, not INSERT OR REPLACE: REPLACE would skip the FTS delete trigger. */
-	return s_run_cached(st, &st->item_put, "INSERT INTO items (publisher, collection, path, id, "
+	return s_run_cached(st, &st->item_put, 10, "INSERT INTO items (publisher, collection, path, id, "
 	    "kind, title, version, updated, blob, commit_id, body, meta, lg_code, pref, domains, "
 	    "ai_uses, outcome, deployment, popband, published, headline) VALUES "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -1099,7 +1234,7 @@ s_item_put_bulk(kr_state *st, const kr_state_item *it, sqlite3_stmt **old, sqlit
 	int rc;
 
 	/* the row this one replaces, if any: its FTS5 entry goes with its old text */
-	rc = s_step_cached(st, old, "SELECT n, title, body, meta FROM items WHERE publisher = ? AND collection = ? "
+	rc = s_step_cached(st, old, "SELECT n, title, kr_text(body), meta FROM items WHERE publisher = ? AND collection = ? "
 	    "AND path = ?", key, 3);
 	if (rc == SQLITE_ROW) {
 		n = sqlite3_column_int64(*old, 0);
@@ -1324,7 +1459,7 @@ kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char
 	const char *v[] = { pub, coll, path };
 
 	/* and the rows indexed from a dataset's data file at path ("path#ROW-ID") */
-	return s_run_cached(st, &st->item_delete, "DELETE FROM items WHERE publisher = ?1 AND "
+	return s_run_cached(st, &st->item_delete, -1, "DELETE FROM items WHERE publisher = ?1 AND "
 	    "collection = ?2 AND (path = ?3 OR substr(path, 1, length(?3) + 1) = ?3 || '#')", v, 3);
 }
 
@@ -1758,7 +1893,7 @@ kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = s_prep(st, &stmt, "SELECT id, title, body, meta FROM items ORDER BY n", "")) < 0)
+	if ((rc = s_prep(st, &stmt, "SELECT id, title, kr_text(body), meta FROM items ORDER BY n", "")) < 0)
 		return rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if (cb(arg, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
