@@ -487,13 +487,24 @@ s_phrases(const char *match, char ***out)
 	return n;
 }
 
+/*
+ * A phrase's document count for its IDF, counted up to half the rows:
+ * from there on s_idf gives its floor whatever the rest of the count, so
+ * the scan of a common term's doclist stops halfway (SQLITE_DONE ends
+ * xQueryPhrase without an error).
+ */
+typedef struct {
+	int64_t n, half;
+} s_count;
+
 static int
 s_count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
 {
+	s_count *c = arg;
+
 	(void)api;
 	(void)fts;
-	(*(int64_t *)arg)++;
-	return SQLITE_OK;
+	return ++c->n >= c->half ? SQLITE_DONE : SQLITE_OK;
 }
 
 static void
@@ -529,10 +540,12 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 				c->idf[i] = s_idf(nrow, nhit);
 				continue;
 			}
-			if ((rc = api->xQueryPhrase(fts, i, &nhit, s_count_cb)) != SQLITE_OK) {
+			s_count cnt = { 0, (nrow + 1) / 2 };
+			if ((rc = api->xQueryPhrase(fts, i, &cnt, s_count_cb)) != SQLITE_OK) {
 				sqlite3_result_error_code(ctx, rc);
 				return;
 			}
+			nhit = cnt.n;
 			if (cached)
 				s_df_put(c->df, c->phrase[i], nhit);
 			c->idf[i] = s_idf(nrow, nhit);
