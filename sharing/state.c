@@ -5,6 +5,12 @@
  * Every statement binds its values with s_bind()'s little type string
  * ("s" text, "I" int64, "b" blob as pointer + length, "n" NULL), so no value
  * is ever spliced into SQL text.
+ *
+ * items.body is kept deflated (s_body_pack; a short or incompressible
+ * body stays text): the view items_text gives it back as text through
+ * kr_text(), and the search index (external content) reads its text
+ * there. zlib is the pack writer's library (store.c) too; here it is only
+ * these two functions.
  */
 #include "state.h"
 
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "searchcols.h"
 #include "text.h"
@@ -162,6 +169,33 @@ static const char *const s_migrations[] = {
 	 * reading every item's id.
 	 */
 	"CREATE INDEX items_rows ON items(id) WHERE instr(id, '#') > 0;",
+	/*
+	 * bodies deflated (issue 13: they were 150 of 520 MB at 100,000
+	 * items): the index reads their text through the view items_text, so
+	 * the FTS5 table is made again over it and rebuilt (its tokens are
+	 * the same).
+	 */
+	"DROP TRIGGER items_fts_ai;"
+	"DROP TRIGGER items_fts_ad;"
+	"DROP TRIGGER items_fts_au;"
+	"DROP TABLE items_fts;"
+	"UPDATE items SET body = kr_deflate(body) WHERE typeof(body) = 'text';"
+	"CREATE VIEW items_text AS SELECT n, title, kr_text(body) AS body, meta FROM items;"
+	"CREATE VIRTUAL TABLE items_fts USING fts5(title, body, meta, content='items_text', "
+	"  content_rowid='n', tokenize='kairan');"
+	"CREATE TRIGGER items_fts_ai AFTER INSERT ON items BEGIN"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_ad AFTER DELETE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
+	"END;"
+	"CREATE TRIGGER items_fts_au AFTER UPDATE ON items BEGIN"
+	"  INSERT INTO items_fts(items_fts, rowid, title, body, meta)"
+	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
+	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
+	"END;"
+	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');",
 };
 
 /*
@@ -453,13 +487,24 @@ s_phrases(const char *match, char ***out)
 	return n;
 }
 
+/*
+ * A phrase's document count for its IDF, counted up to half the rows:
+ * from there on s_idf gives its floor whatever the rest of the count, so
+ * the scan of a common term's doclist stops halfway (SQLITE_DONE ends
+ * xQueryPhrase without an error).
+ */
+typedef struct {
+	int64_t n, half;
+} s_count;
+
 static int
 s_count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
 {
+	s_count *c = arg;
+
 	(void)api;
 	(void)fts;
-	(*(int64_t *)arg)++;
-	return SQLITE_OK;
+	return ++c->n >= c->half ? SQLITE_DONE : SQLITE_OK;
 }
 
 static void
@@ -495,10 +540,12 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 				c->idf[i] = s_idf(nrow, nhit);
 				continue;
 			}
-			if ((rc = api->xQueryPhrase(fts, i, &nhit, s_count_cb)) != SQLITE_OK) {
+			s_count cnt = { 0, (nrow + 1) / 2 };
+			if ((rc = api->xQueryPhrase(fts, i, &cnt, s_count_cb)) != SQLITE_OK) {
 				sqlite3_result_error_code(ctx, rc);
 				return;
 			}
+			nhit = cnt.n;
 			if (cached)
 				s_df_put(c->df, c->phrase[i], nhit);
 			c->idf[i] = s_idf(nrow, nhit);
@@ -548,8 +595,97 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 	kr_scols_offer(c->run, n, -1.0 * score);
 }
 
+/*
+ * A body as stored: text when short or when deflating does not pay,
+ * else a blob of its length (4 bytes, little-endian) and its zlib stream
+ * (fastest level: it is written once per change and read for snippets).
+ * Returns 1 with the blob in *z, 0 to store the text.
+ */
+#define BODY_PACK_MIN 256
+
+static int s_register_fts(kr_state *st);
+
+static int
+s_body_pack(const char *text, size_t len, kr_buf *z)
+{
+	uLongf zlen;
+
+	if (len < BODY_PACK_MIN || len > 0x7fffffff)
+		return 0;
+	zlen = compressBound((uLong)len);
+	kr_buf_clear(z);
+	kr_buf_grow(z, 4 + zlen);
+	for (int i = 0; i < 4; i++)
+		z->ptr[i] = (char)(len >> (8 * i));
+	if (compress2((Bytef *)z->ptr + 4, &zlen, (const Bytef *)text, (uLong)len, Z_BEST_SPEED) != Z_OK ||
+	    4 + zlen >= len)
+		return 0;
+	z->len = 4 + zlen;
+	return 1;
+}
+
+/* kr_text(body): a stored body as text (a text body as it is). */
+static void
+s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+	const unsigned char *p;
+	uLongf len;
+	int n;
+	char *out;
+
+	(void)nval;
+	if (sqlite3_value_type(val[0]) != SQLITE_BLOB) {
+		sqlite3_result_value(ctx, val[0]);
+		return;
+	}
+	p = sqlite3_value_blob(val[0]);
+	n = sqlite3_value_bytes(val[0]);
+	if (n < 4) {
+		sqlite3_result_error(ctx, "kr_text: not a stored body", -1);
+		return;
+	}
+	len = (uLongf)p[0] | (uLongf)p[1] << 8 | (uLongf)p[2] << 16 | (uLongf)p[3] << 24;
+	if (!(out = sqlite3_malloc64(len + 1))) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (uncompress((Bytef *)out, &len, p + 4, (uLong)(n - 4)) != Z_OK) {
+		sqlite3_free(out);
+		sqlite3_result_error(ctx, "kr_text: a stored body does not inflate", -1);
+		return;
+	}
+	sqlite3_result_text64(ctx, out, len, sqlite3_free, SQLITE_UTF8);
+}
+
+/* kr_deflate(text): the body as stored (s_body_pack); for the migration. */
+static void
+s_deflate_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
+{
+	kr_buf z = KR_BUF_INIT;
+	const char *t = (const char *)sqlite3_value_text(val[0]);
+
+	(void)nval;
+	if (t && s_body_pack(t, (size_t)sqlite3_value_bytes(val[0]), &z))
+		sqlite3_result_blob64(ctx, z.ptr, z.len, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_value(ctx, val[0]);
+	kr_buf_release(&z);
+}
+
 static int
 s_register_tokenizer(kr_state *st)
+{
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+	if (sqlite3_create_function_v2(st->db, "kr_text", 1, flags, NULL, s_text_fn, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "kr_deflate", 1, flags, NULL, s_deflate_fn, NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return s_dberr(st, "registering the body functions");
+	return s_register_fts(st);
+}
+
+static int
+s_register_fts(kr_state *st)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *stmt;
@@ -987,18 +1123,30 @@ kr_state_head_list(kr_state *st, const char *pub, kr_state_head **out, size_t *n
 /* ---- items ---------------------------------------------------------- */
 
 /* Runs a cached statement (prepared once per connection) with text values. */
+/*
+ * Runs a cached statement with v[0..n) bound as text (NULL: null), except
+ * v[body] (body >= 0), bound as stored (s_body_pack).
+ */
 static int
-s_run_cached(kr_state *st, sqlite3_stmt **cache, const char *sql, const char *const *v, int n)
+s_run_cached(kr_state *st, sqlite3_stmt **cache, int body, const char *sql, const char *const *v, int n)
 {
+	kr_buf z = KR_BUF_INIT;
 	int rc;
 
 	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
 		return s_dberr(st, "prepare");
-	for (int i = 0; i < n; i++)
-		if ((v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC)
-		          : sqlite3_bind_null(*cache, i + 1)) != SQLITE_OK)
+	for (int i = 0; i < n; i++) {
+		if (v[i] && i == body && s_body_pack(v[i], strlen(v[i]), &z))
+			rc = sqlite3_bind_blob64(*cache, i + 1, z.ptr, z.len, SQLITE_STATIC);
+		else
+			rc = v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC) : sqlite3_bind_null(*cache, i + 1);
+		if (rc != SQLITE_OK) {
+			kr_buf_release(&z);
 			return s_dberr(st, "bind");
+		}
+	}
 	rc = sqlite3_step(*cache);
+	kr_buf_release(&z);
 	sqlite3_reset(*cache);
 	sqlite3_clear_bindings(*cache);
 	return rc == SQLITE_DONE ? 0 : s_dberr(st, "write");
@@ -1013,7 +1161,7 @@ kr_state_item_put(kr_state *st, const kr_state_item *it)
 		it->deployment, it->popband, it->published, it->headline };
 
 	/* An upsert, not INSERT OR REPLACE: REPLACE would skip the FTS delete trigger. */
-	return s_run_cached(st, &st->item_put, "INSERT INTO items (publisher, collection, path, id, "
+	return s_run_cached(st, &st->item_put, 10, "INSERT INTO items (publisher, collection, path, id, "
 	    "kind, title, version, updated, blob, commit_id, body, meta, lg_code, pref, domains, "
 	    "ai_uses, outcome, deployment, popband, published, headline) VALUES "
 	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -1036,13 +1184,22 @@ kr_state_item_put(kr_state *st, const kr_state_item *it)
  * written by an insert of its own (the old entry deleted first when the
  * row replaces one), its text tokenised ahead on a second thread (s_bulk);
  * FTS5 keeps up to BULK_HASH of index in memory; and the triggers are
- * created again from their own text before returning. A failure returns
- * the error with the triggers possibly still dropped: the caller rolls
- * back, which restores them (as does a crash).
+ * created again from their own text before returning. A batch at least
+ * as large as the index it joins (a first sync, a large import) is
+ * merged once at the end instead of as it goes: FTS5's automatic merges
+ * are off while it is written (each merged the same entries again, level
+ * by level) and an 'optimize' then leaves the index as one segment, which
+ * a query of a common term reads as one list instead of merging ~20
+ * (a write of 100,000 items: see the commit). A failure returns the
+ * error with the triggers possibly still dropped: the caller rolls
+ * back, which restores them and the settings (as does a crash).
  */
 #define BULK_ROWS 64                    /* fewer: row by row through the triggers */
 #define BULK_HASH (16 << 20)
 #define FTS5_HASH 1048576               /* FTS5's default (FTS5_DEFAULT_HASHSIZE) */
+#define FTS5_AUTOMERGE 4                /* FTS5's default (FTS5_DEFAULT_AUTOMERGE) */
+#define FTS5_CRISISMERGE 16             /* FTS5's default (FTS5_DEFAULT_CRISISMERGE) */
+#define BULK_CRISIS 1000                /* segments of one level before FTS5 must merge (its maximum is 2000) */
 
 /* Runs a cached statement with v[0..n) bound (NULL: null), stepping once; rc SQLITE_ROW or SQLITE_DONE. */
 static int
@@ -1090,7 +1247,7 @@ s_item_put_bulk(kr_state *st, const kr_state_item *it, sqlite3_stmt **old, sqlit
 	int rc;
 
 	/* the row this one replaces, if any: its FTS5 entry goes with its old text */
-	rc = s_step_cached(st, old, "SELECT n, title, body, meta FROM items WHERE publisher = ? AND collection = ? "
+	rc = s_step_cached(st, old, "SELECT n, title, kr_text(body), meta FROM items WHERE publisher = ? AND collection = ? "
 	    "AND path = ?", key, 3);
 	if (rc == SQLITE_ROW) {
 		n = sqlite3_column_int64(*old, 0);
@@ -1179,22 +1336,41 @@ s_bulk_run(void *arg)
 	return NULL;
 }
 
-/* FTS5's hashsize: set to bytes, the old value in *was (-1: not set, FTS5's default). */
+/*
+ * An FTS5 setting (key: 'hashsize', 'automerge', 'crisismerge'): set to v,
+ * the old value in *was (-1: not set, FTS5's default).
+ */
 static int
-s_fts_hash(kr_state *st, int64_t bytes, int64_t *was)
+s_fts_set(kr_state *st, const char *key, int64_t v, int64_t *was)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if (was) {
 		*was = -1;
-		if ((rc = s_prep(st, &stmt, "SELECT v FROM items_fts_config WHERE k = 'hashsize'", "")) < 0)
+		if ((rc = s_prep(st, &stmt, "SELECT v FROM items_fts_config WHERE k = ?", "s", key)) < 0)
 			return rc;
 		if (sqlite3_step(stmt) == SQLITE_ROW)
 			*was = sqlite3_column_int64(stmt, 0);
 		sqlite3_finalize(stmt);
 	}
-	return s_run(st, NULL, "INSERT INTO items_fts(items_fts, rank) VALUES ('hashsize', ?)", "I", bytes);
+	return s_run(st, NULL, "INSERT INTO items_fts(items_fts, rank) VALUES (?, ?)", "sI", key, v);
+}
+
+/* The batch of n rows is at least as large as the index it joins (rows' keys as upper bound). */
+static int
+s_bulk_large(kr_state *st, size_t n, int *large)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*large = 0;
+	if ((rc = s_prep(st, &stmt, "SELECT coalesce(max(n), 0) FROM items", "")) < 0)
+		return rc;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*large = (int64_t)n >= sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return 0;
 }
 
 int
@@ -1202,11 +1378,11 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 {
 	sqlite3_stmt *trig = NULL, *old = NULL, *del = NULL, *ins = NULL;
 	char *sql[2] = { NULL, NULL };
-	int64_t hash = -1;
+	int64_t hash = -1, automerge = -1, crisis = -1;
 	size_t ntrig = 0;
 	s_bulk *b;
 	pthread_t t;
-	int rc = 0, threaded;
+	int rc = 0, threaded, large = 0;
 
 	if (n < BULK_ROWS) {
 		for (size_t i = 0; i < n && rc == 0; i++)
@@ -1225,9 +1401,12 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 			rc = kr_state_item_put(st, &v[i]);
 		goto done;
 	}
-	if ((rc = s_run(st, NULL, "DROP TRIGGER items_fts_ai", "")) < 0 ||
+	if ((rc = s_bulk_large(st, n, &large)) < 0 ||
+	    (rc = s_run(st, NULL, "DROP TRIGGER items_fts_ai", "")) < 0 ||
 	    (rc = s_run(st, NULL, "DROP TRIGGER items_fts_au", "")) < 0 ||
-	    (rc = s_fts_hash(st, BULK_HASH, &hash)) < 0)
+	    (rc = s_fts_set(st, "hashsize", BULK_HASH, &hash)) < 0 ||
+	    (large && (rc = s_fts_set(st, "automerge", 0, &automerge)) < 0) ||
+	    (large && (rc = s_fts_set(st, "crisismerge", BULK_CRISIS, &crisis)) < 0))
 		goto done;
 	b = kr_calloc(1, sizeof(*b));
 	pthread_mutex_init(&b->mu, NULL);
@@ -1267,9 +1446,16 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	sqlite3_finalize(old);
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
-	/* as they were: the pending index is written at commit, later writes flush at FTS5's size */
+	/* the segments written merged into one (the pending index first) */
+	if (rc == 0 && large)
+		rc = s_run(st, NULL, "INSERT INTO items_fts(items_fts) VALUES ('optimize')", "");
+	/* as they were: later writes flush at FTS5's size and merge as FTS5 does */
 	if (rc == 0)
-		rc = s_fts_hash(st, hash < 0 ? FTS5_HASH : hash, NULL);
+		rc = s_fts_set(st, "hashsize", hash < 0 ? FTS5_HASH : hash, NULL);
+	if (rc == 0 && large)
+		rc = s_fts_set(st, "automerge", automerge < 0 ? FTS5_AUTOMERGE : automerge, NULL);
+	if (rc == 0 && large)
+		rc = s_fts_set(st, "crisismerge", crisis < 0 ? FTS5_CRISISMERGE : crisis, NULL);
 	if (rc == 0 && sqlite3_exec(st->db, sql[0], NULL, NULL, NULL) != SQLITE_OK)
 		rc = s_dberr(st, "restoring the search index trigger");
 	if (rc == 0 && sqlite3_exec(st->db, sql[1], NULL, NULL, NULL) != SQLITE_OK)
@@ -1286,7 +1472,7 @@ kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char
 	const char *v[] = { pub, coll, path };
 
 	/* and the rows indexed from a dataset's data file at path ("path#ROW-ID") */
-	return s_run_cached(st, &st->item_delete, "DELETE FROM items WHERE publisher = ?1 AND "
+	return s_run_cached(st, &st->item_delete, -1, "DELETE FROM items WHERE publisher = ?1 AND "
 	    "collection = ?2 AND (path = ?3 OR substr(path, 1, length(?3) + 1) = ?3 || '#')", v, 3);
 }
 
@@ -1720,7 +1906,7 @@ kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = s_prep(st, &stmt, "SELECT id, title, body, meta FROM items ORDER BY n", "")) < 0)
+	if ((rc = s_prep(st, &stmt, "SELECT id, title, kr_text(body), meta FROM items ORDER BY n", "")) < 0)
 		return rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if (cb(arg, (const char *)sqlite3_column_text(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),

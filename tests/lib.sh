@@ -107,6 +107,18 @@ deleted_files() {
 	{ ls -l "/proc/$1/fd" 2>/dev/null | grep -c '(deleted)'; grep -c '(deleted)' "/proc/$1/maps"; } |
 		awk '{ s += $1 } END { print s + 0 }'
 }
+# ksql DB SQL: sqlite3's answer (rows as col|col), with kr_text(body) as
+# kairan defines it: a stored item body as text (sharing/state.c keeps
+# long bodies deflated: 4 bytes of length, little-endian, then zlib)
+ksql() {
+	/usr/bin/python3 -c 'import sqlite3, sys, zlib
+def text(v):
+    return zlib.decompress(v[4:]).decode() if isinstance(v, bytes) else v
+db = sqlite3.connect(sys.argv[1])
+db.create_function("kr_text", 1, text)
+for r in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in r))' "$1" "$2"
+}
 du_kb() { du -sk "$1" | cut -f1; }
 # hello_ok EP: a well-behaved second client is answered within 100 ms
 hello_ok() { "$TOOLS/probe" hello "$1" --count 5 --within 100; }

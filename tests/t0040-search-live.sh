@@ -43,10 +43,10 @@ has() { curl -s "$WEB/api/search?q=$Q" | grep -q "\"id\":\"$1\""; }
 lacks() { ! has "$1"; }
 # total and outcome counts of web.json equal sqlite3's own count over the items
 counted() {
-	want=$(sqlite3 town/state.db "SELECT count(*) || ' ' || coalesce((SELECT group_concat(o || '=' || c, ' ')
-	  FROM (SELECT outcome o, count(*) c FROM items WHERE instr(title || ' ' || body || ' ' || meta, '案内')
+	want=$(ksql town/state.db "SELECT count(*) || ' ' || coalesce((SELECT group_concat(o || '=' || c, ' ')
+	  FROM (SELECT outcome o, count(*) c FROM items WHERE instr(title || ' ' || kr_text(body) || ' ' || meta, '案内')
 	  AND outcome IS NOT NULL GROUP BY outcome ORDER BY outcome)), '')
-	  FROM items WHERE instr(title || ' ' || body || ' ' || meta, '案内')")
+	  FROM items WHERE instr(title || ' ' || kr_text(body) || ' ' || meta, '案内')")
 	got=$(python3 -c "import json; d = json.load(open('web.json'))
 print(d['total'], ' '.join('%s=%d' % kv for kv in sorted(d['facets']['outcome'].items())))")
 	echo "want [$want] got [$got]"

@@ -45,7 +45,7 @@ check "300 random substrings (1-5 characters): search returns exactly the items 
 
 # count.py: the independent count, one line per query: QUERY|FILTER|TOTAL|KINDS|OUTCOMES|DOMAINS
 cat >count.py <<'PY'
-import json, sqlite3, sys, unicodedata
+import json, sqlite3, sys, unicodedata, zlib
 
 def cjk(c):
     o = ord(c)
@@ -68,8 +68,11 @@ def has(hay, needle):
         i = hay.find(needle, i + 1)
     return False
 
+def text(v):  # a stored body: long ones are deflated (4 bytes of length, then zlib)
+    return zlib.decompress(v[4:]).decode() if isinstance(v, bytes) else v
+
 db = sqlite3.connect(sys.argv[1])
-rows = [(norm(t), norm(b), norm(m), k, o, dm) for t, b, m, k, o, dm in
+rows = [(norm(t), norm(text(b)), norm(m), k, o, dm) for t, b, m, k, o, dm in
         db.execute('SELECT title, body, meta, kind, outcome, domains FROM items')]
 for line in sys.stdin:
     q, flt = line.rstrip('\n').split('|')

@@ -10,7 +10,7 @@
 # must be as before, and a first sync killed (-9) at random moments must
 # leave nothing or everything, with the triggers in place.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 12
 cd "$T"
 P=$(port_base)
 EP=tcp://127.0.0.1:$P
@@ -81,6 +81,10 @@ diag "triggers after the bulk write: $(triggers bulk)"
 check "the FTS5 triggers are back, word for word" test "$(triggers bulk)" = "$(triggers small)"
 check "FTS5's write buffer is back to its default" \
 	test "$(sqlite3 bulk/state.db "SELECT coalesce((SELECT v FROM items_fts_config WHERE k = 'hashsize'), 1048576)")" = 1048576
+fts() { sqlite3 "$1/state.db" "SELECT count(DISTINCT segid) || ' ' || coalesce((SELECT v FROM items_fts_config WHERE k = 'automerge'), 4)
+	|| ' ' || coalesce((SELECT v FROM items_fts_config WHERE k = 'crisismerge'), 16) FROM items_fts_idx"; }
+diag "index segments, automerge, crisismerge: first sync $(fts bulk), row by row $(fts small)"
+check "the first sync left the index as one segment, FTS5's merge settings as before" test "$(fts bulk)" = "1 4 16"
 
 # 100 items change (new words, version 1.0.1) and 5 are withdrawn: "small" in pieces of 50, "bulk" at once
 ok=1
