@@ -69,6 +69,8 @@ s_class(int32_t cp)
 	    (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
 	    (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3134F))
 		return C_CJK;
+	if (cp < 0x80) /* ASCII: letters and digits are words, the rest separates (test_text.c checks utf8proc agrees) */
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ? C_WORD : C_SEP;
 	c = utf8proc_category(cp);
 	if ((c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
 	    (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO) ||

@@ -269,6 +269,27 @@ test_normalize_equals_reference(void **state)
 	}
 }
 
+/*
+ * ASCII classes without utf8proc: a character is part of a word exactly
+ * when utf8proc calls it a letter, a digit or a mark ("x?y" is one token
+ * then, else two and the gap between them).
+ */
+static void
+test_ascii_classes_equal_utf8proc(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 0x80; c++) {
+		utf8proc_category_t cat = utf8proc_category(c);
+		int word = (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+		    (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) ||
+		    (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME);
+		char s[4] = { 'x', (char)c, 'y', 0 };
+		if (kr_text_count(s, 3, KR_TEXT_DOCUMENT) != (word ? 1 : 3))
+			fail_msg("0x%02X: %d tokens, utf8proc says %s", c, kr_text_count(s, 3, KR_TEXT_DOCUMENT),
+			    word ? "word" : "separator");
+	}
+}
+
 int
 main(void)
 {
@@ -283,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_fast_path_equals_utf8proc),
 		cmocka_unit_test(test_decoder_equals_utf8proc_iterate),
 		cmocka_unit_test(test_normalize_equals_reference),
+		cmocka_unit_test(test_ascii_classes_equal_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
