@@ -195,10 +195,36 @@ s_next(s_reader *r, s_char *out)
 	return 1;
 }
 
-static int
+/* utf8proc_encode_char without the call (every token is encoded through here). */
+static inline int
 s_utf8(char *dst, int32_t cp)
 {
-	return (int)utf8proc_encode_char(cp, (utf8proc_uint8_t *)dst);
+	unsigned char *d = (unsigned char *)dst;
+
+	if (cp < 0)
+		return 0;
+	if (cp < 0x80) {
+		d[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (unsigned char)(0xC0 | (cp >> 6));
+		d[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		d[0] = (unsigned char)(0xE0 | (cp >> 12));
+		d[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		d[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	return (int)utf8proc_encode_char(cp, d);
+}
+
+int
+kr_text_encode(char *dst, int32_t cp)
+{
+	return s_utf8(dst, cp);
 }
 
 typedef struct {

@@ -290,6 +290,21 @@ test_ascii_classes_equal_utf8proc(void **state)
 	}
 }
 
+/* The encoder gives utf8proc_encode_char's bytes for every value around the code space. */
+static void
+test_encoder_equals_utf8proc(void **state)
+{
+	(void)state;
+	for (int32_t cp = -2; cp <= 0x110001; cp++) {
+		utf8proc_uint8_t want[8] = { 0 };
+		char got[8] = { 0 };
+		utf8proc_ssize_t w = utf8proc_encode_char(cp, want);
+		int g = kr_text_encode(got, cp);
+		if (g != (int)w || memcmp(got, want, (size_t)(w > 0 ? w : 0)) != 0)
+			fail_msg("U+%04X: %d bytes, want %d", (unsigned)cp, g, (int)w);
+	}
+}
+
 int
 main(void)
 {
@@ -305,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_decoder_equals_utf8proc_iterate),
 		cmocka_unit_test(test_normalize_equals_reference),
 		cmocka_unit_test(test_ascii_classes_equal_utf8proc),
+		cmocka_unit_test(test_encoder_equals_utf8proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
