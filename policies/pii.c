@@ -215,7 +215,7 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 	/* 満N歳 (an age), not 満足度 (satisfaction) */
 	for (const char *m = line; *m && !birth_ctx; m++) {
 		const char *d = m + 3;
-		if (strncmp(m, "満", 3) != 0)
+		if ((unsigned char)*m != 0xE6 || strncmp(m, "満", 3) != 0)
 			continue; /* not strstr from each hit: that rereads the line under ASan */
 		while (s_digit(*d))
 			d++;
@@ -254,6 +254,7 @@ s_scan_line(const char *file, int lineno, const char *line, const kr_pii_allow *
 				continue;
 			}
 			p++;
+			p += strcspn(p, "0123456789@"); /* up to what the branches above look at */
 			continue;
 		}
 		n = s_groups(p, groups, &ng, &digits, &hy);

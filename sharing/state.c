@@ -1295,8 +1295,11 @@ s_pretok_add(void *ctx, int colocated, const char *tok, int len, int start, int 
 	kr_buf *b = ctx;
 	s_pretok_hdr h = { .start = start, .end = end, .len = (uint16_t)len, .colocated = colocated != 0 };
 
-	kr_buf_add(b, &h, sizeof(h));
-	kr_buf_add(b, tok, (size_t)len);
+	kr_buf_grow(b, sizeof(h) + (size_t)len);
+	memcpy(b->ptr + b->len, &h, sizeof(h));
+	memcpy(b->ptr + b->len + sizeof(h), tok, (size_t)len);
+	b->len += sizeof(h) + (size_t)len;
+	b->ptr[b->len] = '\0';
 	return 0;
 }
 

@@ -39,7 +39,7 @@ s_combining(int32_t cp)
  * code point of these ranges): alone in their cluster they skip utf8proc,
  * which was most of the time of the PII scan and of indexing.
  */
-static int
+static inline int
 s_stable(int32_t cp)
 {
 	return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3041 && cp <= 0x3096) ||
@@ -49,7 +49,7 @@ s_stable(int32_t cp)
 	    (cp >= 0x3400 && cp <= 0x4DBF);
 }
 
-static int32_t
+static inline int32_t
 s_fold_kana(int32_t cp)
 {
 	if (cp >= 0x30A1 && cp <= 0x30F6)
@@ -69,12 +69,60 @@ s_class(int32_t cp)
 	    (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
 	    (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x3134F))
 		return C_CJK;
+	if (cp < 0x80) /* ASCII: letters and digits are words, the rest separates (test_text.c checks utf8proc agrees) */
+		return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ? C_WORD : C_SEP;
 	c = utf8proc_category(cp);
 	if ((c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
 	    (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO) ||
 	    (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME))
 		return C_WORD;
 	return C_SEP;
+}
+
+/*
+ * utf8proc_iterate for the characters text is made of, without the call:
+ * 1- to 3-byte sequences are decoded here with exactly its rules (no
+ * overlong forms, no surrogates, a truncated sequence is invalid); a
+ * 4-byte or invalid lead byte goes to utf8proc_iterate. Returns the
+ * sequence's length, or a negative number for invalid UTF-8. The unit
+ * test compares it with utf8proc_iterate over every 1- to 3-byte input.
+ */
+static inline utf8proc_ssize_t
+s_decode(const unsigned char *s, int avail, utf8proc_int32_t *cp)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80) {
+		*cp = (utf8proc_int32_t)c;
+		return 1;
+	}
+	if (c >= 0xC2 && c < 0xE0) {
+		if (avail < 2 || (s[1] & 0xC0) != 0x80)
+			return -1;
+		*cp = (utf8proc_int32_t)(((c & 0x1F) << 6) | (s[1] & 0x3F));
+		return 2;
+	}
+	if (c >= 0xE0 && c < 0xF0) {
+		unsigned v;
+		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (c == 0xED && s[1] > 0x9F))
+			return -1;
+		v = ((c & 0x0F) << 12) | ((unsigned)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+		if (v < 0x800)
+			return -1;
+		*cp = (utf8proc_int32_t)v;
+		return 3;
+	}
+	return utf8proc_iterate(s, avail, cp);
+}
+
+int
+kr_text_decode(const char *s, int avail, int32_t *cp)
+{
+	utf8proc_int32_t c = 0;
+	int n = avail > 0 ? (int)s_decode((const unsigned char *)s, avail, &c) : -1;
+
+	*cp = c;
+	return n;
 }
 
 typedef struct {
@@ -96,7 +144,7 @@ s_next(s_reader *r, s_char *out)
 
 		if (r->pos >= r->len)
 			return 0;
-		n = utf8proc_iterate((const utf8proc_uint8_t *)r->text + r->pos, r->len - r->pos, &cp);
+		n = s_decode((const unsigned char *)r->text + r->pos, r->len - r->pos, &cp);
 		if (n <= 0) { /* invalid UTF-8: a separator byte */
 			r->pos++;
 			r->npend = r->ipend = 0;
@@ -110,7 +158,7 @@ s_next(s_reader *r, s_char *out)
 		/* the cluster: this character and the combining marks after it */
 		for (int k = 0; k < MAX_CLUSTER - 8 && end < r->len; k++) {
 			utf8proc_int32_t nx;
-			utf8proc_ssize_t m = utf8proc_iterate((const utf8proc_uint8_t *)r->text + end, r->len - end, &nx);
+			utf8proc_ssize_t m = s_decode((const unsigned char *)r->text + end, r->len - end, &nx);
 			if (m <= 0 || nx < 0x300 || s_stable(nx) || !s_combining(nx))
 				break;
 			end += (int)m;
@@ -147,10 +195,36 @@ s_next(s_reader *r, s_char *out)
 	return 1;
 }
 
-static int
+/* utf8proc_encode_char without the call (every token is encoded through here). */
+static inline int
 s_utf8(char *dst, int32_t cp)
 {
-	return (int)utf8proc_encode_char(cp, (utf8proc_uint8_t *)dst);
+	unsigned char *d = (unsigned char *)dst;
+
+	if (cp < 0)
+		return 0;
+	if (cp < 0x80) {
+		d[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (unsigned char)(0xC0 | (cp >> 6));
+		d[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		d[0] = (unsigned char)(0xE0 | (cp >> 12));
+		d[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		d[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	return (int)utf8proc_encode_char(cp, d);
+}
+
+int
+kr_text_encode(char *dst, int32_t cp)
+{
+	return s_utf8(dst, cp);
 }
 
 typedef struct {
@@ -280,14 +354,58 @@ kr_text_count(const char *text, int len, int mode)
 	return n;
 }
 
+/*
+ * What s_next gives, without classes or offsets: a character that is
+ * alone in its cluster (the next byte cannot start a combining mark, or
+ * starts a stable character) and stable (ASCII, or s_stable) is copied,
+ * case- or kana-folded, without a call; anything else goes through s_next.
+ * Most of the PII scan's time was here (it normalises every line).
+ */
 void
 kr_text_normalize(kr_buf *out, const char *text, size_t len)
 {
 	s_reader r = { .text = text, .len = (int)len };
+	const unsigned char *u = (const unsigned char *)text;
 	s_char c;
 
-	while (s_next(&r, &c)) {
-		char u[8];
-		kr_buf_add(out, u, (size_t)s_utf8(u, c.cp));
+	kr_buf_grow(out, len);
+	while (r.pos < r.len) {
+		int p = r.pos, n = 1;
+		utf8proc_int32_t cp = u[p], nx;
+		if (out->len + 4 >= out->cap)
+			kr_buf_grow(out, 4);
+		if (cp >= 0x80 && (u[p] < 0xE0 || u[p] >= 0xF0 || (n = (int)s_decode(u + p, r.len - p, &cp)) != 3 ||
+		    !s_stable(cp)))
+			n = 0; /* not ASCII, not a stable 3-byte character */
+		/* a character below U+0300 has a lead byte below 0xCC: never a combining mark */
+		if (n && p + n < r.len && u[p + n] >= 0xCC &&
+		    (s_decode(u + p + n, r.len - p - n, &nx) <= 0 ? 0 : !s_stable(nx) && s_combining(nx)))
+			n = 0; /* a combining mark follows: the whole cluster through s_next */
+		if (n == 1) {
+			out->ptr[out->len++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+			r.pos++;
+			continue;
+		}
+		if (n == 3) {
+			if (s_fold_kana(cp) != cp)
+				out->len += (size_t)s_utf8(out->ptr + out->len, s_fold_kana(cp));
+			else {
+				memcpy(out->ptr + out->len, u + p, 3); /* stable: its own bytes */
+				out->len += 3;
+			}
+			r.pos += 3;
+			continue;
+		}
+		/* one cluster, all of its characters */
+		if (!s_next(&r, &c))
+			break;
+		for (;;) {
+			if (out->len + 4 >= out->cap)
+				kr_buf_grow(out, 4);
+			out->len += (size_t)s_utf8(out->ptr + out->len, c.cp);
+			if (r.ipend == r.npend || !s_next(&r, &c))
+				break;
+		}
 	}
+	out->ptr[out->len] = '\0';
 }

@@ -35,4 +35,14 @@ int kr_text_count(const char *text, int len, int mode);
 /* Appends the normalised form of text (what search matches against). */
 void kr_text_normalize(kr_buf *out, const char *text, size_t len);
 
+/*
+ * The UTF-8 decoder of the three above (exposed for tests): the length of
+ * the character at s (avail bytes there), *cp its code point; negative
+ * for invalid UTF-8, exactly when utf8proc_iterate says so.
+ */
+int kr_text_decode(const char *s, int avail, int32_t *cp);
+
+/* Its encoder (exposed for tests): as utf8proc_encode_char, up to 4 bytes at dst. */
+int kr_text_encode(char *dst, int32_t cp);
+
 #endif

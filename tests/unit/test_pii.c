@@ -140,6 +140,62 @@ test_allow_lists(void **state)
 	kr_findings_clear(&f);
 }
 
+/* The level of the first finding of rule in text: 1 block, 0 warn, -1 none. */
+static int
+level_of(const char *text, const char *rule)
+{
+	kr_findings f = { 0 };
+	int level = -1;
+
+	kr_pii_scan("t", text, strlen(text), NULL, &f);
+	for (size_t i = 0; i < f.n && level < 0; i++)
+		if (strcmp(f.v[i].rule, rule) == 0)
+			level = f.v[i].block != 0;
+	kr_findings_clear(&f);
+	return level;
+}
+
+/*
+ * Each context word, in any width, case or kana, before or after the
+ * number on its line, raises the number's finding; on another line, or
+ * cut by a line end, it does not.
+ */
+static void
+test_context_words(void **state)
+{
+	static const struct {
+		const char *rule, *number, *words[6];
+		int without; /* the level without a context word */
+	} cases[] = {
+		{ "pii.mynumber", "123456789018", { "個人番号", "マイナンバー", "ﾏｲﾅﾝﾊﾞｰ", "My Number", "MYNUMBER", NULL }, 0 },
+		{ "pii.birthdate", "2001年4月1日", { "生年月日", "誕生日", NULL }, -1 },
+		{ "pii.address", "本町1-2-3", { "自宅", "住所", "様方", "在住", "お住まい", "オ住マイ" }, 0 },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char buf[256];
+		snprintf(buf, sizeof(buf), "記録 %s です", cases[c].number);
+		assert_int_equal(level_of(buf, cases[c].rule), cases[c].without);
+		for (size_t i = 0; i < 6 && cases[c].words[i]; i++) {
+			const char *w = cases[c].words[i];
+			size_t half = strlen(w) / 2;
+			snprintf(buf, sizeof(buf), "%s %s", w, cases[c].number);
+			if (level_of(buf, cases[c].rule) != 1)
+				fail_msg("%s: %s", cases[c].rule, buf);
+			snprintf(buf, sizeof(buf), "連絡先 %s (%s)", cases[c].number, w);
+			if (level_of(buf, cases[c].rule) != 1)
+				fail_msg("%s: %s", cases[c].rule, buf);
+			snprintf(buf, sizeof(buf), "%s\n記録 %s", w, cases[c].number);
+			if (level_of(buf, cases[c].rule) != cases[c].without)
+				fail_msg("%s: %s", cases[c].rule, buf);
+			snprintf(buf, sizeof(buf), "%.*s\n%s %s", (int)half, w, w + half, cases[c].number);
+			if (level_of(buf, cases[c].rule) != cases[c].without && strlen(w) > 3)
+				fail_msg("%s: %s", cases[c].rule, buf);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -148,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_positives_all_found),
 		cmocka_unit_test(test_no_blocking_false_positives),
 		cmocka_unit_test(test_allow_lists),
+		cmocka_unit_test(test_context_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
