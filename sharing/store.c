@@ -278,6 +278,18 @@ kr_store_open(kr_store **out, const char *home)
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)128);
 		/* and pack windows mapped at once, all repos together (default 8 GB) */
 		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)64 << 20);
+		/*
+		 * A repo's own config only: the user's and the system's git
+		 * config (~/.gitconfig, $XDG_CONFIG_HOME/git/config,
+		 * /etc/gitconfig) say nothing kairan reads, and were looked up
+		 * and parsed again at each repo open and each time a new pack
+		 * made a repo drop its config (every publish, every replicated
+		 * update).
+		 */
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
 	}
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(home);
