@@ -86,6 +86,12 @@ echo "  kairan, \`kairan publish\` started -> its node announced: p50 $7 ms, p90
 per_run() { a=$(date +%s%N); i=0; while [ $i -lt 20 ]; do "$@" >/dev/null; i=$((i + 1)); done; b=$(date +%s%N); awk "BEGIN { printf \"%.1f\", ($b - $a) / 20e6 }"; }
 kid=$(per_run "$K" --home pub id) grp=$(per_run git -C "pub/repos/$FPR/cases.git" rev-parse main)
 echo "  start-up: \`kairan id\` $kid ms, \`git rev-parse\` $grp ms (process start and exit, 20 runs each)"
+# the same, and one more publish, in instructions (callgrind: what load on a shared machine does not move)
+if command -v valgrind >/dev/null 2>&1; then
+	ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : //p'; }
+	item 372081 ir-one 4000 >ir-one.md
+	echo "  start-up in instructions (callgrind): \`kairan id\` $(ir "$K" --home pub id), \`git rev-parse\` $(ir git -C "pub/repos/$FPR/cases.git" rev-parse main); one \`kairan publish\` $(ir "$K" --home pub publish ir-one.md); $(ldd "$K" | grep -c '=>') shared objects linked"
+fi
 echo "  kairan single-item publishes: $(awk "BEGIN { printf \"%.1f\", 100000 / ($t1 - $t0) }")/s end to end"
 
 # baseline: git fetch of each of the same commits over git daemon
