@@ -118,6 +118,26 @@ test_typed_signature(void **state)
 	assert_int_equal(kr_signed_verify(kr_key_pub(b), "manifest", body, sizeof(body), sig), KR_EVERIFY);
 }
 
+/* RFC 8032 7.1 TEST 1 (empty message); then the same with one bit flipped, and a small-order key. */
+static void
+test_rfc8032_vector(void **state)
+{
+	uint8_t pub[32], sig[64], zero[32] = { 0 }, one[32] = { 1 };
+
+	(void)state;
+	assert_int_equal(kr_unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"), 0);
+	assert_int_equal(kr_unhex(sig, 64, "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"), 0);
+	assert_int_equal(kr_sig_verify_raw(pub, "", 0, sig), 0);
+	sig[10] ^= 0x04;
+	assert_int_equal(kr_sig_verify_raw(pub, "", 0, sig), KR_EVERIFY);
+	/* the identity point (encoded 1, 0...) as a key with R = identity and S = 0 verifies any message under
+	 * a lax check: refused */
+	memset(sig, 0, sizeof(sig));
+	sig[0] = 1;
+	assert_int_equal(kr_sig_verify_raw(one, "anything", 8, sig), KR_EVERIFY);
+	assert_int_equal(kr_sig_verify_raw(zero, "anything", 8, sig), KR_EVERIFY);
+}
+
 int
 main(void)
 {
@@ -128,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_sshsig_wrong_namespace),
 		cmocka_unit_test(test_sshsig_garbage_armour),
 		cmocka_unit_test(test_typed_signature),
+		cmocka_unit_test(test_rfc8032_vector),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
