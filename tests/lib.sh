@@ -100,6 +100,13 @@ memory_field() {
 	*) sed -n "s/.*$2 \([0-9]*\) kB.*/\1/p" "$1.mem" ;;
 	esac
 }
+# rss_split PID: resident kB as "malloc M, packs P, other O": malloc's
+# (the heap and anonymous mappings, thread stacks included), libgit2's pack
+# windows (.pack and .idx files mapped), and the rest (libraries, state.db)
+rss_split() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { p = $6; k = "o"; if (p == "" || p == "[heap]") k = "m"; else if (p ~ /\.(pack|idx)( \(deleted\))?$/) k = "p"; next }
+	/^Rss:/ { r[k] += $2 } END { printf "malloc %d, packs %d, other %d", r["m"], r["p"], r["o"] }' "/proc/$1/smaps"
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 open_fds() { ls "/proc/$1/fd" | wc -l; }
 # deleted_files PID: descriptors and mappings still holding deleted files

@@ -182,7 +182,7 @@ while :; do
 	if [ "$el" -ge "$next_sample" ]; then
 		h=$(rss_kb $PID_hub) tr=$(towns_rss)
 		ca=$(conns $((B + 3))) cl=$(conns $((B + 2)))
-		diag "t=${el}s: $published published; hub RSS $((h / 1024)) MB, fds $(open_fds $PID_hub), connections $cl + $ca (listen + announce), $(( (h - hub_alone) / (cl + ca + 1) )) KB of RSS per connection; towns RSS min/median/max $tr MB"
+		diag "t=${el}s: $published published; hub RSS $((h / 1024)) MB ($(rss_split $PID_hub) kB), fds $(open_fds $PID_hub), connections $cl + $ca (listen + announce), $(( (h - hub_alone) / (cl + ca + 1) )) KB of RSS per connection; towns RSS min/median/max $tr MB"
 		# the hub's own account (node/serve.c s_log_memory): malloc's bytes
 		# in use rise with a leak, its free bytes with fragmentation
 		if memory_report hub; then
