@@ -195,7 +195,13 @@ static const char *const s_migrations[] = {
 	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
 	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
 	"END;"
-	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');",
+	/* built as a first sync builds it (kr_state_items_put): no merging while written, one merge at the end */
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 0);"
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 1000);"
+	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');"
+	"INSERT INTO items_fts(items_fts) VALUES ('optimize');"
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 4);"
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 16);",
 };
 
 /*
@@ -624,12 +630,25 @@ s_body_pack(const char *text, size_t len, kr_buf *z)
 	return 1;
 }
 
-/* kr_text(body): a stored body as text (a text body as it is). */
+/* A stored body that cannot be read back: SQLITE_CORRUPT, so s_dberr names `kairan repair`. */
+static void
+s_text_corrupt(sqlite3_context *ctx, const char *why)
+{
+	sqlite3_result_error(ctx, why, -1);
+	sqlite3_result_error_code(ctx, SQLITE_CORRUPT);
+}
+
+/*
+ * kr_text(body): a stored body as text (a text body as it is). The length
+ * in a blob's header is checked against what its stream can hold (deflate
+ * expands at most 1032 times) and SQLite's length limit before anything is
+ * allocated, and must be exactly what the stream inflates to.
+ */
 static void
 s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 {
 	const unsigned char *p;
-	uLongf len;
+	uLongf len, want;
 	int n;
 	char *out;
 
@@ -640,18 +659,24 @@ s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 	}
 	p = sqlite3_value_blob(val[0]);
 	n = sqlite3_value_bytes(val[0]);
-	if (n < 4) {
-		sqlite3_result_error(ctx, "kr_text: not a stored body", -1);
+	if (n < 5) {
+		s_text_corrupt(ctx, "kr_text: a stored body is cut short");
 		return;
 	}
-	len = (uLongf)p[0] | (uLongf)p[1] << 8 | (uLongf)p[2] << 16 | (uLongf)p[3] << 24;
-	if (!(out = sqlite3_malloc64(len + 1))) {
+	want = (uLongf)p[0] | (uLongf)p[1] << 8 | (uLongf)p[2] << 16 | (uLongf)p[3] << 24;
+	if (want < BODY_PACK_MIN || want > (uLongf)(n - 4) * 1032 ||
+	    want > (uLongf)sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1)) {
+		s_text_corrupt(ctx, "kr_text: a stored body's length is not what its stream can hold");
+		return;
+	}
+	if (!(out = sqlite3_malloc64(want))) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (uncompress((Bytef *)out, &len, p + 4, (uLong)(n - 4)) != Z_OK) {
+	len = want;
+	if (uncompress((Bytef *)out, &len, p + 4, (uLong)(n - 4)) != Z_OK || len != want) {
 		sqlite3_free(out);
-		sqlite3_result_error(ctx, "kr_text: a stored body does not inflate", -1);
+		s_text_corrupt(ctx, "kr_text: a stored body does not inflate to its length");
 		return;
 	}
 	sqlite3_result_text64(ctx, out, len, sqlite3_free, SQLITE_UTF8);
@@ -702,30 +727,48 @@ s_register_fts(kr_state *st)
 	return 0;
 }
 
+/* PRAGMA user_version: the schema's version (0 for a new file). */
+static int
+s_user_version(kr_state *st, int *version)
+{
+	sqlite3_stmt *stmt;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+		return s_dberr(st, "reading schema version");
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*version = sqlite3_column_int(stmt, 0);
+	else
+		rc = s_dberr(st, "reading schema version");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 static int
 s_migrate(kr_state *st)
 {
 	const int latest = (int)(sizeof(s_migrations) / sizeof(s_migrations[0]));
-	sqlite3_stmt *stmt;
-	int version;
+	int version, migrated = 0;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
-		return s_dberr(st, "reading schema version");
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		int rc = s_dberr(st, "reading schema version");
-		sqlite3_finalize(stmt);
-		return rc;
-	}
-	version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
+	if (s_user_version(st, &version) < 0)
+		return KR_EIO;
 	st->created = version == 0;
 	if (version > latest)
 		return kr_error(KR_ERROR, "%s: schema version %d is newer than this kairan (%d); "
 		    "upgrade kairan", st->path, version, latest);
-	for (; version < latest; version++) {
+	while (version < latest) {
 		char pragma[64];
 		if (kr_state_begin(st) < 0)
 			return KR_EIO;
+		/* read again under the write lock: another process may have migrated while this one waited */
+		if (s_user_version(st, &version) < 0) {
+			kr_state_rollback(st);
+			return KR_EIO;
+		}
+		if (version >= latest) {
+			kr_state_rollback(st);
+			break;
+		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
 		if (sqlite3_exec(st->db, s_migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
@@ -735,7 +778,12 @@ s_migrate(kr_state *st)
 		}
 		if (kr_state_commit(st) < 0)
 			return KR_EIO;
+		version++;
+		migrated = 1;
 	}
+	/* a migration rewrites tables whole: the WAL it leaves is as large, and would stay */
+	if (migrated)
+		sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -779,8 +827,13 @@ kr_state_open(kr_state **out, const char *path)
 	 * at 100,000 items). Address space, not memory: the pages are the
 	 * kernel's page cache, and a serving node bounds it (kr_state_bound_memory).
 	 */
+	/*
+	 * Temporary tables and indices in memory, not in a file: SQLite looks
+	 * for a writable /var/tmp, /tmp or working directory, and a sandbox
+	 * (systemd's, bwrap's) may give none; migration 8 needs one (t0053).
+	 */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=1073741824;"
-	    "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "configure");
 		kr_state_destroy(&st);
 		return rc;
@@ -1766,7 +1819,13 @@ s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const doubl
 	out->hits = kr_calloc(nbest, sizeof(*out->hits));
 	for (size_t k = 0; k < nbest; k++) {
 		sqlite3_bind_int64(stmt, 2, ns[k]);
-		if (sqlite3_step(stmt) == SQLITE_ROW) {
+		/* a row that cannot be read (a damaged body) fails the search: counted, it must be shown */
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW && rc != SQLITE_DONE) {
+			rc = s_dberr(st, "reading a hit");
+			sqlite3_finalize(stmt);
+			return rc;
+		}
+		if (rc == SQLITE_ROW) {
 			kr_search_hit *h = &out->hits[out->nhits++];
 			h->id = s_col(stmt, 0);
 			h->title = s_col(stmt, 1);

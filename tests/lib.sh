@@ -60,7 +60,7 @@ state_fingerprint() {
 		[ -n "$refs" ] && echo "$r $refs"
 	done
 	sqlite3 "$1/state.db" "SELECT publisher, seq, issued, expires, hex(signed) FROM manifests ORDER BY 1;
-		SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"
+		SELECT * FROM heads ORDER BY 1, 2; SELECT *, hex(body) FROM items ORDER BY 1, 2, 3;"
 }
 
 item() { # item LGCODE SLUG TITLE [extra front matter lines]

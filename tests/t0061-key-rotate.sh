@@ -14,7 +14,7 @@ cd "$T"
 P=$(port_base)
 
 tree() { find "$1/repos" "$1/keys" "$1/manifests" -type f | sort | xargs sha256sum; sqlite3 "$1/state.db" \
-	"SELECT publisher, seq, hex(signed) FROM manifests ORDER BY 1; SELECT * FROM heads ORDER BY 1, 2; SELECT * FROM items ORDER BY 1, 2, 3;"; }
+	"SELECT publisher, seq, hex(signed) FROM manifests ORDER BY 1; SELECT * FROM heads ORDER BY 1, 2; SELECT *, hex(body) FROM items ORDER BY 1, 2, 3;"; }
 
 fed_nodes kagawa takamatsu kanonji marugame mitoyo
 OLD=$(k --home marugame id --fingerprint)
