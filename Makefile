@@ -71,7 +71,7 @@ KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd libcmark libz
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
-LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.c sharing/store.c sharing/state.c sharing/text.c \
+LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.c sharing/store.c sharing/state.c sharing/zip.c sharing/text.c \
 	sharing/manifest.c sharing/replica.c sharing/search.c proto/codec.c \
 	policies/frontmatter.c policies/item.c policies/pii.c policies/dataset.c policies/policy.c policies/idcard.c \
 	node/home.c node/log.c node/peer.c node/serve.c node/import.c \

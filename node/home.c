@@ -574,7 +574,7 @@ s_tkey_open(kr_home *h)
 
 	if (rc == KR_ENOTFOUND) {
 		/* Written aside and linked into place, so nobody reads half a key. */
-		char *tmp = kr_sprintf("%s.%d", p, (int)getpid());
+		char *tmp = kr_tmp_name(p, "new");
 		kr_key *k = NULL;
 		unlink(tmp);
 		if ((rc = kr_tkey_generate(&k)) == 0 && (rc = kr_key_save(k, tmp)) == 0 &&

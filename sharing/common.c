@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -555,14 +556,22 @@ kr_file_read_regular(kr_buf *out, const char *path)
 	return s_read_fd(out, fd, path);
 }
 
+char *
+kr_tmp_name(const char *path, const char *what)
+{
+	static atomic_ulong n;
+
+	return kr_sprintf("%s.%s.%d.%lu", path, what, (int)getpid(), atomic_fetch_add(&n, 1));
+}
+
 int
 kr_file_write(const char *path, const void *data, size_t len, int mode)
 {
-	char *tmp = kr_sprintf("%s.tmp.%d", path, (int)getpid());
+	char *tmp = kr_tmp_name(path, "tmp");
 	const char *p = data;
 	int fd, rc = 0;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = kr_error(KR_EIO, "%s: %s", tmp, strerror(errno));
 		goto done;

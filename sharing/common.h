@@ -109,6 +109,14 @@ int64_t kr_now(void);          /* seconds since the epoch (KAIRAN_NOW overrides,
 double kr_monotonic_ms(void);
 void kr_time_iso(char out[32], int64_t t); /* 2026-11-22T10:00:00Z */
 
+/*
+ * A name beside path for a file written aside then renamed or linked into
+ * place: "PATH.WHAT.PID.N", unique to this call in this process (threads
+ * that write the same file each get their own; a name per process was
+ * not: one thread's rename took the other's file away). Caller frees.
+ */
+char *kr_tmp_name(const char *path, const char *what);
+
 /* Whole-file helpers. kr_file_write is atomic (temp file, fsync, rename). */
 int kr_file_read(kr_buf *out, const char *path);
 int kr_file_write(const char *path, const void *data, size_t len, int mode);

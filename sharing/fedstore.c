@@ -4,9 +4,11 @@
 #include "fedstore.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,17 +283,86 @@ s_same_as_held(kr_fedstore *f, uint64_t v, const kr_signed_multi *sm)
 	return same;
 }
 
+/*
+ * Installs are one at a time in a home, across threads and processes: a
+ * node's workers can receive the same announcement at once (from the hub
+ * and from its publisher), and `kairan federation apply` can run beside
+ * the daemon. flock(2) on <dir>/lock; each caller opens its own
+ * descriptor, so threads of one process exclude each other too. Returns
+ * the descriptor (close releases) or an error.
+ */
+static int
+s_lock(const kr_fedstore *f)
+{
+	char *p = kr_sprintf("%s/lock", f->dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		int rc = kr_error(KR_EIO, "%s: %s", p, strerror(errno));
+		free(p);
+		return rc;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int rc = kr_error(KR_EIO, "%s: flock: %s", p, strerror(errno));
+			close(fd);
+			free(p);
+			return rc;
+		}
+	}
+	free(p);
+	return fd;
+}
+
+/* Under the lock: what another installer added since f was opened, read into f. */
+static int
+s_refresh(kr_fedstore *f)
+{
+	kr_fedstore now;
+	char *home = kr_strndup(f->dir, strlen(f->dir) - strlen("/federation"));
+	int rc = kr_fedstore_open(&now, home);
+
+	free(home);
+	if (rc < 0)
+		return rc;
+	if (now.have && (!f->have || now.cur.version > f->cur.version)) {
+		now.set_aside += f->set_aside;
+		kr_fedstore_close(f);
+		*f = now;
+	} else {
+		kr_fedstore_close(&now);
+	}
+	return 0;
+}
+
+static int s_install(kr_fedstore *f, const void *bytes, size_t len, kr_fed_tally *t);
+
 int
 kr_fedstore_install(kr_fedstore *f, const void *bytes, size_t len, kr_fed_tally *t)
+{
+	int fd, rc;
+
+	memset(t, 0, sizeof(*t));
+	t->old_board.missing = (kr_buf)KR_BUF_INIT;
+	t->new_board.missing = (kr_buf)KR_BUF_INIT;
+	if ((rc = s_mkdirs(f)) < 0)
+		return rc;
+	if ((fd = s_lock(f)) < 0)
+		return fd;
+	if ((rc = s_refresh(f)) == 0)
+		rc = s_install(f, bytes, len, t);
+	close(fd);
+	return rc;
+}
+
+static int
+s_install(kr_fedstore *f, const void *bytes, size_t len, kr_fed_tally *t)
 {
 	kr_signed_multi sm;
 	kr_membership peek, next;
 	char *p = NULL, *tmp = NULL;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	t->old_board.missing = (kr_buf)KR_BUF_INIT;
-	t->new_board.missing = (kr_buf)KR_BUF_INIT;
 	if ((rc = kr_signed_multi_decode(&sm, bytes, len)) < 0)
 		return rc;
 	rc = kr_membership_decode(&peek, sm.body.ptr, sm.body.len);
@@ -313,10 +384,8 @@ kr_fedstore_install(kr_fedstore *f, const void *bytes, size_t len, kr_fed_tally 
 		return rc;
 	if ((rc = s_check(f, bytes, len, &next, t)) < 0)
 		return rc;
-	if ((rc = s_mkdirs(f)) < 0)
-		goto done;
 	p = s_version_path(f, next.version);
-	tmp = kr_sprintf("%s.new.%d", p, (int)getpid());
+	tmp = kr_tmp_name(p, "new");
 	if ((rc = kr_file_write(tmp, bytes, len, 0644)) < 0)
 		goto done;
 	/* link, not rename: a version file is never replaced, so two racing applies cannot both win. */

@@ -11,7 +11,10 @@
  * prefix: after a crash between the two, open re-verifies the files past
  * the marker; a file that fails the chain rule is moved aside, never
  * trusted. Files are all the state there is: a copy of the home carries
- * the chain. Not thread-safe; one kr_fedstore per thread.
+ * the chain. Installs take an exclusive flock on <dir>/lock and first
+ * read what another thread or process installed meanwhile, so the same
+ * version received twice at once is installed once and found held once.
+ * A kr_fedstore is not thread-safe; one per thread.
  */
 #ifndef KR_FEDSTORE_H
 #define KR_FEDSTORE_H

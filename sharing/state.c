@@ -9,8 +9,7 @@
  * items.body is kept deflated (s_body_pack; a short or incompressible
  * body stays text): the view items_text gives it back as text through
  * kr_text(), and the search index (external content) reads its text
- * there. zlib is the pack writer's library (store.c) too; here it is only
- * these two functions.
+ * there (zlib through zip.c).
  */
 #include "state.h"
 
@@ -22,10 +21,10 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-#include <zlib.h>
 
 #include "searchcols.h"
 #include "text.h"
+#include "zip.h"
 
 struct kr_state {
 	sqlite3 *db;
@@ -614,20 +613,16 @@ static int s_register_fts(kr_state *st);
 static int
 s_body_pack(const char *text, size_t len, kr_buf *z)
 {
-	uLongf zlen;
-
 	if (len < BODY_PACK_MIN || len > 0x7fffffff)
 		return 0;
-	zlen = compressBound((uLong)len);
 	kr_buf_clear(z);
-	kr_buf_grow(z, 4 + zlen);
 	for (int i = 0; i < 4; i++)
-		z->ptr[i] = (char)(len >> (8 * i));
-	if (compress2((Bytef *)z->ptr + 4, &zlen, (const Bytef *)text, (uLong)len, Z_BEST_SPEED) != Z_OK ||
-	    4 + zlen >= len)
+		kr_buf_addch(z, (char)(len >> (8 * i)));
+	if (kr_zip(z, text, len) < 0) {
+		kr_error_clear();
 		return 0;
-	z->len = 4 + zlen;
-	return 1;
+	}
+	return z->len < len;
 }
 
 /* A stored body that cannot be read back: SQLITE_CORRUPT, so s_dberr names `kairan repair`. */
@@ -648,7 +643,7 @@ static void
 s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 {
 	const unsigned char *p;
-	uLongf len, want;
+	size_t want;
 	int n;
 	char *out;
 
@@ -663,9 +658,9 @@ s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 		s_text_corrupt(ctx, "kr_text: a stored body is cut short");
 		return;
 	}
-	want = (uLongf)p[0] | (uLongf)p[1] << 8 | (uLongf)p[2] << 16 | (uLongf)p[3] << 24;
-	if (want < BODY_PACK_MIN || want > (uLongf)(n - 4) * 1032 ||
-	    want > (uLongf)sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1)) {
+	want = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+	if (want < BODY_PACK_MIN || want > (size_t)(n - 4) * 1032 ||
+	    want > (size_t)sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1)) {
 		s_text_corrupt(ctx, "kr_text: a stored body's length is not what its stream can hold");
 		return;
 	}
@@ -673,13 +668,12 @@ s_text_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	len = want;
-	if (uncompress((Bytef *)out, &len, p + 4, (uLong)(n - 4)) != Z_OK || len != want) {
+	if (kr_unzip(out, want, p + 4, (size_t)(n - 4)) < 0) {
 		sqlite3_free(out);
 		s_text_corrupt(ctx, "kr_text: a stored body does not inflate to its length");
 		return;
 	}
-	sqlite3_result_text64(ctx, out, len, sqlite3_free, SQLITE_UTF8);
+	sqlite3_result_text64(ctx, out, want, sqlite3_free, SQLITE_UTF8);
 }
 
 /* kr_deflate(text): the body as stored (s_body_pack); for the migration. */
@@ -697,8 +691,9 @@ s_deflate_fn(sqlite3_context *ctx, int nval, sqlite3_value **val)
 	kr_buf_release(&z);
 }
 
+/* What every connection needs before the schema: the body functions, then FTS5's tokenizer. */
 static int
-s_register_tokenizer(kr_state *st)
+s_register_functions(kr_state *st)
 {
 	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 
@@ -838,7 +833,7 @@ kr_state_open(kr_state **out, const char *path)
 		kr_state_destroy(&st);
 		return rc;
 	}
-	if ((rc = s_register_tokenizer(st)) < 0 || (rc = s_migrate(st)) < 0) {
+	if ((rc = s_register_functions(st)) < 0 || (rc = s_migrate(st)) < 0) {
 		kr_state_destroy(&st);
 		return rc;
 	}

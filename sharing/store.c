@@ -1,5 +1,5 @@
 /*
- * sharing/store.c - collections as bare git repositories (libgit2, zlib)
+ * sharing/store.c - collections as bare git repositories (libgit2)
  *
  * Invariants: refs/heads/main of every repo is a verified head and moves
  * only by compare-and-swap; histories are linear. A commit's objects go to
@@ -32,20 +32,13 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
-#include <zlib.h>
 
 #include "../proto/codec.h"
+#include "zip.h"
 
 #define MAIN_REF "refs/heads/main"
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
-/* One deflate state for all the entries of a pack (deflateInit costs ~270 KB allocated and cleared). */
-typedef struct {
-	z_stream z;
-	int level, ready;
-} s_zip;
-static int s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level);
-static void s_zip_end(s_zip *zp);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync);
 
 /*
@@ -772,7 +765,7 @@ static int
 s_collect_pack(s_collect *c, git_repository *repo, int sync)
 {
 	kr_buf pack = KR_BUF_INIT;
-	s_zip zip = { 0 };
+	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
 	uint8_t trailer[20];
 	kr_sha1 *h;
 	int rc = 0;
@@ -785,9 +778,9 @@ s_collect_pack(s_collect *c, git_repository *repo, int sync)
 	/* whole objects, no deltas: level 1, as libgit2 writes loose objects */
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		s_entry_header(&pack, c->v[i].type, c->v[i].len);
-		rc = s_deflate(&zip, &pack, c->v[i].data, c->v[i].len, 1);
+		rc = kr_deflater_add(&zip, &pack, c->v[i].data, c->v[i].len, KR_ZIP_FASTEST);
 	}
-	s_zip_end(&zip);
+	kr_deflater_end(&zip);
 	s_collect_close(c);
 	if (rc == 0) {
 		h = kr_sha1_new();
@@ -1721,44 +1714,6 @@ s_entry_header(kr_buf *b, int type, size_t size)
 	kr_buf_addch(b, (char)c);
 }
 
-static void
-s_zip_end(s_zip *zp)
-{
-	if (zp->ready)
-		deflateEnd(&zp->z);
-	zp->ready = 0;
-}
-
-static int
-s_deflate(s_zip *zp, kr_buf *out, const void *data, size_t len, int level)
-{
-	z_stream *z = &zp->z;
-	uLong bound;
-	int zrc;
-
-	if (zp->ready && zp->level == level) {
-		if (deflateReset(z) != Z_OK)
-			return kr_error(KR_ERROR, "zlib: deflateReset failed");
-	} else {
-		s_zip_end(zp);
-		memset(z, 0, sizeof(*z));
-		if (deflateInit(z, level) != Z_OK)
-			return kr_error(KR_ERROR, "zlib: deflateInit failed");
-		zp->ready = 1;
-		zp->level = level;
-	}
-	bound = deflateBound(z, (uLong)len);
-	kr_buf_grow(out, bound);
-	z->next_in = (Bytef *)data;
-	z->avail_in = (uInt)len;
-	z->next_out = (Bytef *)out->ptr + out->len;
-	z->avail_out = (uInt)bound;
-	zrc = deflate(z, Z_FINISH);
-	out->len += bound - z->avail_out;
-	out->ptr[out->len] = '\0';
-	return zrc == Z_STREAM_END ? 0 : kr_error(KR_ERROR, "zlib: deflate failed");
-}
-
 static uint64_t
 s_bound(size_t raw)
 {
@@ -1946,7 +1901,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	s_objlist l = { 0 };
 	git_oid w, base;
 	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
-	s_zip zip = { 0 };
+	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
 	uint64_t rawtotal = 0;
 	size_t start = out->len;
 	kr_sha1 *h;
@@ -1978,7 +1933,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 			rawtotal += len;
 	}
 	/* Small packs are optimised for bytes, large ones for time. */
-	level = rawtotal < (1u << 20) ? Z_DEFAULT_COMPRESSION : Z_BEST_SPEED;
+	level = rawtotal < (1u << 20) ? KR_ZIP_DEFAULT : KR_ZIP_FASTEST;
 
 	kr_buf_add(out, "PACK", 4);
 	{
@@ -2042,14 +1997,14 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 			if (best_base && delta.len < len / 2) {
 				s_entry_header(out, GIT_OBJECT_REF_DELTA, delta.len);
 				kr_buf_add(out, best_base->id, KR_OID_LEN);
-				rc = s_deflate(&zip, out, delta.ptr, delta.len, level);
+				rc = kr_deflater_add(&zip, out, delta.ptr, delta.len, level);
 				used_delta = 1;
 			}
 		}
 		git_error_clear();
 		if (!used_delta) {
 			s_entry_header(out, l.v[i].type, len);
-			rc = s_deflate(&zip, out, data, len, level);
+			rc = kr_deflater_add(&zip, out, data, len, level);
 		}
 		git_odb_object_free(bobj);
 		git_odb_object_free(obj);
@@ -2068,7 +2023,7 @@ done:
 	}
 	kr_buf_release(&tmp);
 	kr_buf_release(&delta);
-	s_zip_end(&zip);
+	kr_deflater_end(&zip);
 	git_odb_free(l.odb);
 	s_objlist_free(&l);
 	/*

@@ -2,15 +2,20 @@
  * tests/unit/test_federation.c - the membership chain rule (DESIGN §6), one
  * rule a test, including the TUF regression set: a key counted twice,
  * threshold 0 and above n, a version skip, a rollback, N+1 signed by only
- * one of the two boards, expired intermediate vs. newest versions.
+ * one of the two boards, expired intermediate vs. newest versions. And the
+ * store on disk: two threads installing the same version at once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "../../sharing/federation.h"
+#include "../../sharing/fedstore.h"
 
 #define NOW 1800000000
 #define NK 6
@@ -448,6 +453,99 @@ test_receipt_rule(void **state)
 	assert_non_null(kr_fed_successor(&m, kr_key_pub(k[3])));
 }
 
+/*
+ * Two threads of one node install the same version at once (a worker got
+ * the announcement from the hub, another from the publisher). One
+ * installs it, the other finds it held; neither fails. Before, both
+ * wrote the same temporary names ("verified.tmp.PID") and the loser's
+ * rename failed with ENOENT, so the revocations it carried were not
+ * applied (t0025 failed 2 runs in 18).
+ */
+#define RACE_ROUNDS 40
+
+static pthread_barrier_t race_barrier;
+static kr_buf race_wire[RACE_ROUNDS + 1];
+static char race_home[64];
+
+typedef struct {
+	int installed, held, failed;
+	char why[256];
+} race_count;
+
+static void *
+race_installer(void *arg)
+{
+	race_count *c = arg;
+
+	for (int v = 2; v <= RACE_ROUNDS; v++) {
+		kr_fedstore f;
+		kr_fed_tally t;
+		int rc;
+
+		pthread_barrier_wait(&race_barrier);
+		if ((rc = kr_fedstore_open(&f, race_home)) == 0) {
+			rc = kr_fedstore_install(&f, race_wire[v].ptr, race_wire[v].len, &t);
+			kr_fed_tally_release(&t);
+			kr_fedstore_close(&f);
+		}
+		if (rc == KR_FED_INSTALLED)
+			c->installed++;
+		else if (rc == KR_FED_HELD)
+			c->held++;
+		else if (!c->failed++)
+			snprintf(c->why, sizeof(c->why), "version %d: %s", v, kr_errmsg());
+		kr_error_clear();
+	}
+	return NULL;
+}
+
+static void
+test_store_race(void **state)
+{
+	kr_buf b = KR_BUF_INIT;
+	const int signers[] = { 0, 2, -1 };
+	race_count c[2] = { { 0 } };
+	pthread_t th[2];
+	kr_fedstore f;
+	kr_fed_tally t;
+	char cmd[128];
+
+	(void)state;
+	make_genesis();
+	strcpy(race_home, "/tmp/kr-fedrace.XXXXXX");
+	assert_non_null(mkdtemp(race_home));
+	for (int v = 1; v <= RACE_ROUNDS; v++) {
+		kr_signed_multi sm;
+		doc(&b, (uint64_t)v, v == 1 ? NULL : fedid, 2, board1, NOW + 86400);
+		sign_by(&sm, &b, signers);
+		race_wire[v] = (kr_buf)KR_BUF_INIT;
+		kr_signed_multi_encode(&race_wire[v], &sm);
+		kr_signed_multi_clear(&sm);
+	}
+	assert_int_equal(kr_fedstore_open(&f, race_home), 0);
+	assert_int_equal(kr_fedstore_install(&f, race_wire[1].ptr, race_wire[1].len, &t), KR_FED_INSTALLED);
+	kr_fed_tally_release(&t);
+	kr_fedstore_close(&f);
+	pthread_barrier_init(&race_barrier, NULL, 2);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, race_installer, &c[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&race_barrier);
+	if (c[0].failed || c[1].failed)
+		fail_msg("%d and %d installs failed: %s; %s", c[0].failed, c[1].failed, c[0].why, c[1].why);
+	assert_int_equal(c[0].installed + c[1].installed, RACE_ROUNDS - 1);
+	assert_int_equal(c[0].held + c[1].held, RACE_ROUNDS - 1);
+	assert_int_equal(kr_fedstore_open(&f, race_home), 0);
+	assert_int_equal(f.cur.version, RACE_ROUNDS);
+	kr_fedstore_close(&f);
+	for (int v = 1; v <= RACE_ROUNDS; v++)
+		kr_buf_release(&race_wire[v]);
+	kr_buf_release(&b);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", race_home);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -463,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_strict_decoding),
 		cmocka_unit_test(test_sign_once),
 		cmocka_unit_test(test_receipt_rule),
+		cmocka_unit_test(test_store_race),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 
