@@ -333,6 +333,9 @@ typedef struct s_pretok {
 	int len[3];
 	size_t off[4];                  /* column k's tokens: tok.ptr[off[k]..off[k + 1]) */
 	kr_buf tok;
+	const char *body;               /* the row's body, and as stored (s_body_pack) */
+	kr_buf z;                       /* when packed */
+	int packed;
 } s_pretok;
 
 typedef struct {
@@ -1184,7 +1187,10 @@ s_run_cached(kr_state *st, sqlite3_stmt **cache, int body, const char *sql, cons
 	if (!*cache && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) != SQLITE_OK)
 		return s_dberr(st, "prepare");
 	for (int i = 0; i < n; i++) {
-		if (v[i] && i == body && s_body_pack(v[i], strlen(v[i]), &z))
+		const struct s_pretok *pre = st->pre && i == body && st->pre->body == v[i] ? st->pre : NULL;
+		if (pre && pre->packed)
+			rc = sqlite3_bind_blob64(*cache, i + 1, pre->z.ptr, pre->z.len, SQLITE_STATIC);
+		else if (v[i] && i == body && !pre && s_body_pack(v[i], strlen(v[i]), &z))
 			rc = sqlite3_bind_blob64(*cache, i + 1, z.ptr, z.len, SQLITE_STATIC);
 		else
 			rc = v[i] ? sqlite3_bind_text(*cache, i + 1, v[i], -1, SQLITE_STATIC) : sqlite3_bind_null(*cache, i + 1);
@@ -1364,6 +1370,9 @@ s_pretok_fill(s_pretok *p, const kr_state_item *it)
 		kr_text_tokenize(p->text[k], p->len[k], KR_TEXT_DOCUMENT, s_pretok_add, &p->tok);
 	}
 	p->off[3] = p->tok.len;
+	/* and the body deflated as it will be stored (kr_state_item_put binds it from here) */
+	p->body = it->body ? it->body : "";
+	p->packed = s_body_pack(p->body, (size_t)p->len[1], &p->z);
 }
 
 static void *
@@ -1489,8 +1498,10 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 		pthread_mutex_unlock(&b->mu);
 		pthread_join(t, NULL);
 	}
-	for (size_t i = 0; i < BULK_AHEAD; i++)
+	for (size_t i = 0; i < BULK_AHEAD; i++) {
 		kr_buf_release(&b->slot[i].tok);
+		kr_buf_release(&b->slot[i].z);
+	}
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
