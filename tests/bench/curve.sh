@@ -23,8 +23,7 @@ item() { # item SLUG
 }
 "$K" --home pub init --name 三豊市 --lg-code 372081 >/dev/null
 "$K" --home hub init --name 香川県 --lg-code 370002 >/dev/null
-echo "web = off" >>pub/config
-echo "web = off" >>hub/config
+sed -i 's|^web = .*|web = off|' pub/config hub/config   # init writes a web line; a second one is refused
 FPR=$("$K" --home pub id --fingerprint)
 item seed >seed.md
 "$K" --home pub publish seed.md >/dev/null
