@@ -36,6 +36,9 @@ echo "  wrote a $NV-version chain (signed, not yet verified) in $(( $(now) - t0 
 timed "baseline: kairan status on an empty home" "$K" --home town status
 timed "verify $NV versions from the genesis on open" "$K" --home board federation show --json
 FED=$("$K" --home board federation show --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["federation"])')
+# inside a federation the board's node admits members only: the town is not one yet (DESIGN §6, as t0026)
+"$K" --home town id --json >town.json
+"$K" --home board admit town.json >/dev/null
 "$K" --home board serve >board.log 2>&1 &
 pids="$pids $!"
 for i in $(seq 1 100); do [ -S board/control.sock ] && break; sleep 0.05; done
