@@ -40,6 +40,10 @@ struct kr_state {
 	int64_t *df_n;
 	size_t df_len;
 	int64_t df_dv, df_tc;
+	/* rows of a search waiting for its IDFs (s_collect's defer) */
+	int64_t *wait_n;
+	double *wait_g;
+	size_t wait_cap, wait_gcap;
 };
 
 static const char *const s_migrations[] = {
@@ -422,6 +426,18 @@ typedef struct {
 	kr_state *df;                   /* its n(q) cache may be used, or NULL */
 	char **phrase;                  /* the match's phrases (its quoted strings), nphrases of them */
 	int nphrases;
+	/*
+	 * A conjunction of several phrases waits for its IDFs: each phrase is
+	 * in every row the match yields, so once c->visited reaches half the
+	 * rows, each IDF is s_idf's floor with nothing counted (two common
+	 * terms: the slow case, which counted each one's doclist first).
+	 * Until then the rows that pass keep n and their phrases' bm25 terms
+	 * (in the kr_state's buffers, kept for the next search); floor: the
+	 * IDFs are known, rows are scored as they come; idf_pass: the second
+	 * statement of kr_state_search, whose one row counts the phrases.
+	 */
+	int defer, floor, idf_pass;
+	size_t nrows;
 } s_collect;
 
 static const double s_bm25_w[3] = { 10.0, 1.0, 3.0 };   /* title, body, front matter */
@@ -495,6 +511,27 @@ s_phrases(const char *match, char ***out)
 	return n;
 }
 
+/* Whether match (kr_search_compile's) is phrases joined by AND only: no OR, no NOT. */
+static int
+s_conjunction(const char *match)
+{
+	for (const char *p = match; *p;) {
+		if (*p == '"') {
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p += *p == '"' ? 2 : 1)
+				;
+			if (*p)
+				p++;
+		} else if (*p == '(' || *p == ')' || *p == ' ') {
+			p++;
+		} else if (strncmp(p, "AND", 3) == 0 && (p[3] == ' ' || p[3] == '(')) {
+			p += 3;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /*
  * A phrase's document count for its IDF, counted up to half the rows:
  * from there on s_idf gives its floor whatever the rest of the count, so
@@ -515,6 +552,45 @@ s_count_cb(const Fts5ExtensionApi *api, Fts5Context *fts, void *arg)
 	return ++c->n >= c->half ? SQLITE_DONE : SQLITE_OK;
 }
 
+/* Each phrase's IDF (several phrases): its count from the cache, else up to half the rows. */
+static int
+s_collect_idf(const Fts5ExtensionApi *api, Fts5Context *fts, s_collect *c)
+{
+	int rc;
+
+	for (int i = 0; i < c->nphrase; i++) {
+		int64_t nhit = 0;
+		int cached = c->df && c->nphrases == c->nphrase;
+		if (cached && s_df_get(c->df, c->phrase[i], &nhit)) {
+			c->idf[i] = s_idf(c->nrow, nhit);
+			continue;
+		}
+		s_count cnt = { 0, (c->nrow + 1) / 2 };
+		if ((rc = api->xQueryPhrase(fts, i, &cnt, s_count_cb)) != SQLITE_OK)
+			return rc;
+		nhit = cnt.n;
+		if (cached)
+			s_df_put(c->df, c->phrase[i], nhit);
+		c->idf[i] = s_idf(c->nrow, nhit);
+	}
+	return SQLITE_OK;
+}
+
+/* The waiting rows scored with the IDFs now known, and offered in the order they came. */
+static void
+s_collect_flush(s_collect *c)
+{
+	const kr_state *st = c->df;
+
+	for (size_t r = 0; r < c->nrows; r++) {
+		double score = 0;
+		for (int i = 0; i < c->nphrase; i++)
+			score += c->idf[i] * st->wait_g[r * (size_t)c->nphrase + (size_t)i];
+		kr_scols_offer(c->run, st->wait_n[r], -1.0 * score);
+	}
+	c->nrows = 0;
+}
+
 static void
 s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval, sqlite3_value **val)
 {
@@ -526,6 +602,14 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 
 	if (!c) {
 		sqlite3_result_error(ctx, "kr_collect() is internal to kairan search", -1);
+		return;
+	}
+	if (c->idf_pass) {
+		if (c->idf_pass == 1 && (rc = s_collect_idf(api, fts, c)) != SQLITE_OK) {
+			sqlite3_result_error_code(ctx, rc);
+			return;
+		}
+		c->idf_pass = 2;
 		return;
 	}
 	if (!c->init) {
@@ -541,25 +625,20 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		}
 		c->nrow = nrow;
 		c->avgdl = nrow ? (double)ntoken / (double)nrow : 1.0;
-		for (int i = 0; c->nphrase > 1 && i < c->nphrase; i++) {
-			int64_t nhit = 0;
-			int cached = c->df && c->nphrases == c->nphrase;
-			if (cached && s_df_get(c->df, c->phrase[i], &nhit)) {
-				c->idf[i] = s_idf(nrow, nhit);
-				continue;
-			}
-			s_count cnt = { 0, (nrow + 1) / 2 };
-			if ((rc = api->xQueryPhrase(fts, i, &cnt, s_count_cb)) != SQLITE_OK) {
-				sqlite3_result_error_code(ctx, rc);
-				return;
-			}
-			nhit = cnt.n;
-			if (cached)
-				s_df_put(c->df, c->phrase[i], nhit);
-			c->idf[i] = s_idf(nrow, nhit);
+		c->defer = c->nphrase > 1 && c->df && c->nphrases == c->nphrase && s_conjunction(c->q->match);
+		if (c->nphrase > 1 && !c->defer && (rc = s_collect_idf(api, fts, c)) != SQLITE_OK) {
+			sqlite3_result_error_code(ctx, rc);
+			return;
 		}
 	}
 	c->visited++;
+	if (c->defer && !c->floor && (double)c->visited * 2 >= (double)c->nrow) {
+		/* every phrase is in half the rows or more: its IDF is the floor (s_idf), whatever its count */
+		c->floor = 1;
+		for (int i = 0; i < c->nphrase; i++)
+			c->idf[i] = s_idf(c->nrow, c->visited);
+		s_collect_flush(c);
+	}
 	n = api->xRowid(fts);
 	if (c->keep) {
 		int keep = 0;
@@ -595,6 +674,23 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		for (; ic >= 0; api->xPhraseNext(fts, &it, &ic, &io))
 			f += ic < 3 ? s_bm25_w[ic] : 1.0;
 		c->freq[i] = f;
+	}
+	if (c->defer && !c->floor) {
+		kr_state *st = c->df;
+		if (c->nrows == st->wait_cap) {
+			st->wait_cap = st->wait_cap ? st->wait_cap * 2 : 1024;
+			st->wait_n = kr_realloc(st->wait_n, st->wait_cap * sizeof(*st->wait_n));
+		}
+		if ((c->nrows + 1) * (size_t)c->nphrase > st->wait_gcap) {
+			st->wait_gcap = st->wait_cap * (size_t)c->nphrase;
+			st->wait_g = kr_realloc(st->wait_g, st->wait_gcap * sizeof(*st->wait_g));
+		}
+		st->wait_n[c->nrows] = n;
+		for (int i = 0; i < c->nphrase; i++)
+			st->wait_g[c->nrows * (size_t)c->nphrase + (size_t)i] =
+			    (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
+		c->nrows++;
+		return;
 	}
 	for (int i = 0; i < c->nphrase; i++) {
 		double g = (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
@@ -902,6 +998,8 @@ kr_state_destroy(kr_state **sp)
 	s_df_clear(*sp);
 	free((*sp)->df_key);
 	free((*sp)->df_n);
+	free((*sp)->wait_n);
+	free((*sp)->wait_g);
 	sqlite3_close_v2((*sp)->db);
 	free((*sp)->path);
 	free(*sp);
@@ -913,6 +1011,11 @@ kr_state_release_memory(kr_state *st)
 {
 	sqlite3_db_release_memory(st->db);
 	kr_scols_destroy(&st->scols);   /* rebuilt by the next search */
+	free(st->wait_n);
+	free(st->wait_g);
+	st->wait_n = NULL;
+	st->wait_g = NULL;
+	st->wait_cap = st->wait_gcap = 0;
 }
 
 int
@@ -1943,6 +2046,26 @@ again:
 		else
 			rc = kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
 		goto done;
+	}
+	if (c.defer && !c.floor && c.nrows) {
+		/* fewer than half the rows matched: the phrases are counted, in one row of the same match */
+		c.idf_pass = 1;
+		if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1 "
+		    "LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
+			rc = s_dberr(st, "preparing search");
+			goto done;
+		}
+		sqlite3_bind_text(stmt, 1, q->match, -1, SQLITE_STATIC);
+		sqlite3_bind_pointer(stmt, 2, &c, "kr_collect", NULL);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		if (rc != SQLITE_DONE || c.idf_pass != 2) {
+			rc = s_dberr(st, "searching");
+			goto done;
+		}
+		s_collect_flush(&c);
 	}
 	/* one phrase: its IDF, a positive constant, scales the kept scores (bm25's exact value) */
 	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks, &more);

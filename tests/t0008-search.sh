@@ -49,7 +49,7 @@ check "the total matches too ($total)" test "$(sqlite3 :memory: "SELECT json_ext
 
 "$TOOLS/searchoracle" town 3000 7 >oracle.out; rc=$?
 diag "$(tail -1 oracle.out)"
-check "3000 random substrings: search returns exactly the items that contain them" test $rc = 0
+check "3000 random substrings: search returns exactly the items that contain them, and pairs of words rank alike however their IDFs are counted" test $rc = 0
 
 k --home town search 存在しない語句 >none.out; rc=$?
 check "a query with no match says so and succeeds" sh -c "test $rc = 0 && grep -q '^0 hit(s)' none.out"

@@ -41,7 +41,7 @@ check "$N items are indexed" test "$(sqlite3 h/state.db 'SELECT count(*) FROM it
 
 "$TOOLS/searchoracle" h 300 87 >oracle.out; rc=$?
 diag "$(tail -1 oracle.out)"
-check "300 random substrings (1-5 characters): search returns exactly the items that contain them" test $rc = 0
+check "300 random substrings (1-5 characters): search returns exactly the items that contain them, and pairs of words rank alike however their IDFs are counted" test $rc = 0
 
 # count.py: the independent count, one line per query: QUERY|FILTER|TOTAL|KINDS|OUTCOMES|DOMAINS
 cat >count.py <<'PY'

@@ -8,6 +8,13 @@
  * word (those are whole-word tokens by design). Prints the first
  * mismatches and a summary; exits 1 on any mismatch.
  *
+ * Then pairs of words (a substring checked above and the first character of
+ * the next one) are searched twice in the same process, as a long-running
+ * node searches: as they are, and with an exclusion that matches nothing.
+ * A conjunction waits for its words' IDFs (the floor once half the rows
+ * matched, else counted after the pass); the exclusion makes the words be
+ * counted first. Totals, hits and ranks (as doubles) must be equal.
+ *
  * Usage: searchoracle HOME N SEED
  */
 #include <stdio.h>
@@ -126,6 +133,83 @@ s_contains(const char *hay, const char *needle, int first_word, int last_word)
 	return 0;
 }
 
+/* kr_state_search of q, limit 50, every row ranked; 0 or -1 (printed) */
+static int
+s_search(kr_state *st, const char *q, kr_search_result *r)
+{
+	kr_buf match = KR_BUF_INIT;
+	kr_search_q sq = { .limit = 50, .rows_all = 1 };
+	int rc;
+
+	if ((rc = kr_search_compile(q, &match)) == 0) {
+		sq.match = match.ptr;
+		rc = kr_state_search(st, &sq, r);
+	}
+	if (rc < 0)
+		printf("not ok: query %s: %s\n", q, kr_errmsg());
+	kr_buf_release(&match);
+	return rc;
+}
+
+/* The first character of s (UTF-8), quoted. */
+static void
+s_first_char(kr_buf *q, const char *s)
+{
+	size_t l = 1;
+
+	while (s[l] && ((unsigned char)s[l] & 0xC0) == 0x80)
+		l++;
+	kr_buf_addf(q, " \"%.*s\"", (int)l, s);
+}
+
+/* The ranking check (see the top); returns the number of mismatches. */
+static int
+s_ranks(kr_state *st, char **needles, size_t n)
+{
+	static const char *const none = "ぬゑぬゑ";
+	kr_search_result r, x;
+	int bad = 0, checked = 0, found = 0;
+
+	if (s_search(st, none, &r) < 0)
+		return 1;
+	if (r.total != 0) {
+		printf("ranks: \"%s\" is in %zu items; no exclusion that matches nothing\n", none, r.total);
+		kr_search_result_free(&r);
+		return 1;
+	}
+	kr_search_result_free(&r);
+	for (size_t i = 0; i + 1 < n; i++) {
+		kr_buf q = KR_BUF_INIT, qx = KR_BUF_INIT;
+		/* a substring and a character; every third pair two characters (common words) */
+		if (i % 3 == 2)
+			s_first_char(&q, needles[i]);
+		else
+			kr_buf_addf(&q, "\"%s\"", needles[i]);
+		s_first_char(&q, needles[i + 1]);
+		kr_buf_addf(&qx, "%s -%s", q.ptr, none);
+		if (s_search(st, q.ptr, &r) < 0 || s_search(st, qx.ptr, &x) < 0) {
+			bad++;
+		} else {
+			int same = r.total == x.total && r.nhits == x.nhits;
+			for (size_t j = 0; same && j < r.nhits; j++)
+				same = strcmp(r.hits[j].id, x.hits[j].id) == 0 &&
+				    memcmp(&r.hits[j].rank, &x.hits[j].rank, sizeof(double)) == 0;
+			if (!same && bad++ < 10)
+				printf("ranked differently: %s: %zu matches, %zu hits; with an exclusion %zu, %zu\n",
+				    q.ptr, r.total, r.nhits, x.total, x.nhits);
+			found += r.total > 0;
+			checked++;
+			kr_search_result_free(&r);
+			kr_search_result_free(&x);
+		}
+		kr_buf_release(&q);
+		kr_buf_release(&qx);
+	}
+	printf("%d pairs of words ranked alike with and without an exclusion (%d found something): %d mismatches\n",
+	    checked, found, bad);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,6 +217,8 @@ main(int argc, char **argv)
 	s_items it = { 0 };
 	unsigned seed;
 	int n, done = 0, mismatches = 0, empty = 0;
+	char **needles = NULL;
+	size_t nneedles = 0;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: searchoracle HOME N SEED\n");
@@ -211,7 +297,8 @@ main(int argc, char **argv)
 				kr_search_result_free(&r);
 			}
 			done++;
-			free(needle);
+			needles = kr_realloc(needles, (nneedles + 1) * sizeof(char *));
+			needles[nneedles++] = needle;
 			kr_buf_release(&q);
 			kr_buf_release(&match);
 		}
@@ -220,6 +307,8 @@ next:
 		free(off);
 	}
 	printf("%d substrings checked over %zu items: %d mismatches\n", done, it.n, mismatches);
+	mismatches += s_ranks(h.state, needles, nneedles);
+	kr_strv_free(needles, nneedles);
 	for (size_t i = 0; i < it.n; i++) {
 		free(it.v[i].id);
 		for (int c = 0; c < 3; c++)
