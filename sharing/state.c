@@ -1966,10 +1966,32 @@ s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const doubl
  * snippet. All of it in one read transaction (a savepoint), so the
  * columns, the index and the rows are the same snapshot.
  */
+/*
+ * Steps kr_collect over every row of match (then tail: "" or " LIMIT 1");
+ * returns the last sqlite3_step code, or -1 when it cannot be prepared.
+ */
+static int
+s_collect_run(kr_state *st, s_collect *c, const char *match, const char *tail)
+{
+	sqlite3_stmt *stmt;
+	char *sql = kr_sprintf("SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1%s", tail);
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return s_dberr(st, "preparing search");
+	sqlite3_bind_text(stmt, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_pointer(stmt, 2, c, "kr_collect", NULL);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 int
 kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 {
-	sqlite3_stmt *stmt = NULL;
 	size_t limit = q->limit ? q->limit : 10, nbest;
 	s_collect c;
 	int64_t *ns = NULL;
@@ -2014,17 +2036,8 @@ again:
 		rc = s_dberr(st, "preparing search");
 		goto done;
 	}
-	if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1",
-	    -1, &stmt, NULL) != SQLITE_OK) {
-		rc = s_dberr(st, "preparing search");
+	if ((rc = s_collect_run(st, &c, q->match, "")) < 0)
 		goto done;
-	}
-	sqlite3_bind_text(stmt, 1, q->match, -1, SQLITE_STATIC);
-	sqlite3_bind_pointer(stmt, 2, &c, "kr_collect", NULL);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		;
-	sqlite3_finalize(stmt);
-	stmt = NULL;
 	if (rc != SQLITE_DONE) {
 		int code = sqlite3_errcode(st->db) & 0xff;
 		if (c.stale && tries++ == 0) {
@@ -2050,17 +2063,8 @@ again:
 	if (c.defer && !c.floor && c.nrows) {
 		/* fewer than half the rows matched: the phrases are counted, in one row of the same match */
 		c.idf_pass = 1;
-		if (sqlite3_prepare_v2(st->db, "SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1 "
-		    "LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
-			rc = s_dberr(st, "preparing search");
+		if ((rc = s_collect_run(st, &c, q->match, " LIMIT 1")) < 0)
 			goto done;
-		}
-		sqlite3_bind_text(stmt, 1, q->match, -1, SQLITE_STATIC);
-		sqlite3_bind_pointer(stmt, 2, &c, "kr_collect", NULL);
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-			;
-		sqlite3_finalize(stmt);
-		stmt = NULL;
 		if (rc != SQLITE_DONE || c.idf_pass != 2) {
 			rc = s_dberr(st, "searching");
 			goto done;
