@@ -377,30 +377,29 @@ s_worse(const s_best *a, const s_best *b)
 	return a->rank > b->rank || (a->rank == b->rank && a->n > b->n);
 }
 
-void
-kr_scols_offer(kr_scols_run *r, int64_t n, double rank)
+/* x among its dataset's best rows, if it is one of them. */
+static void
+s_group_keep(s_group *gr, s_best x)
 {
-	s_best x = { n, rank };
-	size_t i;
-	uint32_t g;
+	size_t i = 0;
 
-	if (!r->limit)
-		return;
-	if (r->grp && (g = r->c->group[n]) != 0) {
-		/* a dataset's row: kept among its dataset's best, not in the heap */
-		s_group *gr = &r->grp[g];
-		gr->count++;
-		if (gr->nbest < KR_SEARCH_ROWS_SHOWN) {
-			gr->best[gr->nbest++] = x;
-			return;
-		}
-		for (i = 0, g = 1; g < KR_SEARCH_ROWS_SHOWN; g++)
-			if (s_worse(&gr->best[g], &gr->best[i]))
-				i = g;
-		if (s_worse(&gr->best[i], &x))
-			gr->best[i] = x;
+	if (gr->nbest < KR_SEARCH_ROWS_SHOWN) {
+		gr->best[gr->nbest++] = x;
 		return;
 	}
+	for (size_t j = 1; j < KR_SEARCH_ROWS_SHOWN; j++)
+		if (s_worse(&gr->best[j], &gr->best[i]))
+			i = j;
+	if (s_worse(&gr->best[i], &x))
+		gr->best[i] = x;
+}
+
+/* x in the heap of the best `limit`, if it is one of them. */
+static void
+s_heap_keep(kr_scols_run *r, s_best x)
+{
+	size_t i;
+
 	if (r->nheap == r->limit) {
 		if (!s_worse(&r->heap[0], &x))
 			return;
@@ -426,6 +425,58 @@ kr_scols_offer(kr_scols_run *r, int64_t n, double rank)
 	for (i = r->nheap++; i > 0 && s_worse(&x, &r->heap[(i - 1) / 2]); i = (i - 1) / 2)
 		r->heap[i] = r->heap[(i - 1) / 2];
 	r->heap[i] = x;
+}
+
+void
+kr_scols_offer(kr_scols_run *r, int64_t n, double rank)
+{
+	s_best x = { n, rank };
+	uint32_t g;
+
+	if (!r->limit)
+		return;
+	if (r->grp && (g = r->c->group[n]) != 0) {
+		/* a dataset's row: kept among its dataset's best, not in the heap */
+		r->grp[g].count++;
+		s_group_keep(&r->grp[g], x);
+		return;
+	}
+	s_heap_keep(r, x);
+}
+
+void
+kr_scols_merge(kr_scols_run *r, const kr_scols_run *src)
+{
+	const kr_scols *c = r->c;
+
+	r->total += src->total;
+	for (int f = 0; f < KR_NFACETS; f++)
+		for (uint32_t i = 0; i <= c->in[s_facet_col[f]].n; i++)
+			r->count[f][i] += src->count[f][i];
+	for (size_t i = 0; i < src->nheap; i++)
+		s_heap_keep(r, src->heap[i]);
+	for (uint32_t g = 1; r->grp && g < c->grp.n; g++) {
+		r->grp[g].count += src->grp[g].count;
+		for (size_t i = 0; i < src->grp[g].nbest; i++)
+			s_group_keep(&r->grp[g], src->grp[g].best[i]);
+	}
+}
+
+size_t
+kr_scols_rows(const kr_scols *c, int64_t *mid)
+{
+	size_t rows = 0, half = 0;
+
+	for (size_t n = 0; n < c->cap; n++)
+		rows += c->code[KR_SCOL_KIND][n] != 0;
+	*mid = 0;
+	for (size_t n = 0; n < c->cap; n++) {
+		if (c->code[KR_SCOL_KIND][n] && half++ == rows / 2) {
+			*mid = (int64_t)n;
+			break;
+		}
+	}
+	return rows;
 }
 
 size_t

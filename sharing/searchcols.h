@@ -52,6 +52,17 @@ void kr_scols_run_destroy(kr_scols_run **rp);
 int kr_scols_pass(kr_scols_run *r, int64_t n, int *ntokens);
 /* Offers a passing row with its rank (lower is better) to the top k. */
 void kr_scols_offer(kr_scols_run *r, int64_t n, double rank);
+/*
+ * Adds what src counted and kept to r (both runs of the same query over
+ * the same columns, each over its own rows): the result is that of one
+ * run over both, ties included. src is left as it was.
+ */
+void kr_scols_merge(kr_scols_run *r, const kr_scols_run *src);
+/*
+ * The number of rows, and in *mid the n that splits them in two halves
+ * of (about) equal size: rows below it, and rows from it on.
+ */
+size_t kr_scols_rows(const kr_scols *c, int64_t *mid);
 /* Number of passing rows so far. */
 size_t kr_scols_total(const kr_scols_run *r);
 /*

@@ -14,6 +14,7 @@
 #include "state.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 #include "searchcols.h"
 #include "text.h"
 #include "zip.h"
+
+/* rows of a search waiting for their IDFs (s_collect's defer), kept for the next search */
+typedef struct {
+	int64_t *n;
+	double *g;
+	size_t cap, gcap;
+} s_waitbuf;
 
 struct kr_state {
 	sqlite3 *db;
@@ -40,10 +48,17 @@ struct kr_state {
 	int64_t *df_n;
 	size_t df_len;
 	int64_t df_dv, df_tc;
-	/* rows of a search waiting for its IDFs (s_collect's defer) */
-	int64_t *wait_n;
-	double *wait_g;
-	size_t wait_cap, wait_gcap;
+	s_waitbuf wait[2];                      /* the search's halves (see kr_state_search) */
+	/*
+	 * A search of many rows runs in two halves, the rows from split_mid
+	 * on in a thread on a second, read-only connection (aux) at the same
+	 * snapshot; split_min: the rows needed for it, 0 never.
+	 */
+	sqlite3 *aux;
+	size_t split_min, scols_rows;
+	int64_t split_mid;
+	long long mmap_bytes;                   /* kr_state_bound_memory's, for aux too */
+	int cache_kb;
 };
 
 static const char *const s_migrations[] = {
@@ -424,6 +439,7 @@ typedef struct {
 	double *idf, *freq, avgdl;
 	int64_t nrow, visited;
 	kr_state *df;                   /* its n(q) cache may be used, or NULL */
+	s_waitbuf *wait;                /* where rows wait for their IDFs; NULL: they do not */
 	char **phrase;                  /* the match's phrases (its quoted strings), nphrases of them */
 	int nphrases;
 	/*
@@ -580,36 +596,36 @@ s_collect_idf(const Fts5ExtensionApi *api, Fts5Context *fts, s_collect *c)
 static void
 s_collect_flush(s_collect *c)
 {
-	const kr_state *st = c->df;
+	const s_waitbuf *w = c->wait;
 
 	for (size_t r = 0; r < c->nrows; r++) {
 		double score = 0;
 		for (int i = 0; i < c->nphrase; i++)
-			score += c->idf[i] * st->wait_g[r * (size_t)c->nphrase + (size_t)i];
-		kr_scols_offer(c->run, st->wait_n[r], -1.0 * score);
+			score += c->idf[i] * w->g[r * (size_t)c->nphrase + (size_t)i];
+		kr_scols_offer(c->run, w->n[r], -1.0 * score);
 	}
 	c->nrows = 0;
+}
+
+/* Phrase i's bm25 term without its IDF, in a row of ntok tokens (k1 1.2, b 0.75). */
+static double
+s_bm25_g(const s_collect *c, int i, int ntok)
+{
+	const double k1 = 1.2, b = 0.75;
+
+	return (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
 }
 
 static void
 s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nval, sqlite3_value **val)
 {
 	s_collect *c = nval == 1 ? sqlite3_value_pointer(val[0], "kr_collect") : NULL;
-	const double k1 = 1.2, b = 0.75;
 	double score = 0;
 	int64_t n;
 	int ntok, rc;
 
 	if (!c) {
 		sqlite3_result_error(ctx, "kr_collect() is internal to kairan search", -1);
-		return;
-	}
-	if (c->idf_pass) {
-		if (c->idf_pass == 1 && (rc = s_collect_idf(api, fts, c)) != SQLITE_OK) {
-			sqlite3_result_error_code(ctx, rc);
-			return;
-		}
-		c->idf_pass = 2;
 		return;
 	}
 	if (!c->init) {
@@ -625,11 +641,19 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		}
 		c->nrow = nrow;
 		c->avgdl = nrow ? (double)ntoken / (double)nrow : 1.0;
-		c->defer = c->nphrase > 1 && c->df && c->nphrases == c->nphrase && s_conjunction(c->q->match);
+		c->defer = c->nphrase > 1 && c->wait && c->nphrases == c->nphrase && s_conjunction(c->q->match);
 		if (c->nphrase > 1 && !c->defer && (rc = s_collect_idf(api, fts, c)) != SQLITE_OK) {
 			sqlite3_result_error_code(ctx, rc);
 			return;
 		}
+	}
+	if (c->idf_pass) {
+		if (c->idf_pass == 1 && (rc = s_collect_idf(api, fts, c)) != SQLITE_OK) {
+			sqlite3_result_error_code(ctx, rc);
+			return;
+		}
+		c->idf_pass = 2;
+		return;
 	}
 	c->visited++;
 	if (c->defer && !c->floor && (double)c->visited * 2 >= (double)c->nrow) {
@@ -676,24 +700,23 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		c->freq[i] = f;
 	}
 	if (c->defer && !c->floor) {
-		kr_state *st = c->df;
-		if (c->nrows == st->wait_cap) {
-			st->wait_cap = st->wait_cap ? st->wait_cap * 2 : 1024;
-			st->wait_n = kr_realloc(st->wait_n, st->wait_cap * sizeof(*st->wait_n));
+		s_waitbuf *w = c->wait;
+		if (c->nrows == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 1024;
+			w->n = kr_realloc(w->n, w->cap * sizeof(*w->n));
 		}
-		if ((c->nrows + 1) * (size_t)c->nphrase > st->wait_gcap) {
-			st->wait_gcap = st->wait_cap * (size_t)c->nphrase;
-			st->wait_g = kr_realloc(st->wait_g, st->wait_gcap * sizeof(*st->wait_g));
+		if ((c->nrows + 1) * (size_t)c->nphrase > w->gcap) {
+			w->gcap = w->cap * (size_t)c->nphrase;
+			w->g = kr_realloc(w->g, w->gcap * sizeof(*w->g));
 		}
-		st->wait_n[c->nrows] = n;
+		w->n[c->nrows] = n;
 		for (int i = 0; i < c->nphrase; i++)
-			st->wait_g[c->nrows * (size_t)c->nphrase + (size_t)i] =
-			    (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
+			w->g[c->nrows * (size_t)c->nphrase + (size_t)i] = s_bm25_g(c, i, ntok);
 		c->nrows++;
 		return;
 	}
 	for (int i = 0; i < c->nphrase; i++) {
-		double g = (c->freq[i] * (k1 + 1.0)) / (c->freq[i] + k1 * (1 - b + b * (double)ntok / c->avgdl));
+		double g = s_bm25_g(c, i, ntok);
 		score += c->nphrase > 1 ? c->idf[i] * g : g;
 	}
 	kr_scols_offer(c->run, n, -1.0 * score);
@@ -803,21 +826,30 @@ s_register_functions(kr_state *st)
 	return s_register_fts(st);
 }
 
+/* FTS5's tokenizer and kr_collect on db (tokens made ahead come from st, or none when NULL); -1 if not */
 static int
-s_register_fts(kr_state *st)
+s_register_fts_on(sqlite3 *db, kr_state *st)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *stmt;
 	fts5_tokenizer tok = { s_tok_create, s_tok_delete, s_tok_tokenize };
 
-	if (sqlite3_prepare_v2(st->db, "SELECT fts5(?1)", -1, &stmt, NULL) != SQLITE_OK)
-		return s_dberr(st, "FTS5 is not available in this SQLite");
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
 	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
 	sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (!api || api->xCreateTokenizer(api, "kairan", st, &tok, NULL) != SQLITE_OK ||
 	    api->xCreateFunction(api, "kr_collect", NULL, s_collect_fn, NULL) != SQLITE_OK)
-		return kr_error(KR_EIO, "%s: cannot register the search tokenizer", st->path);
+		return -1;
+	return 0;
+}
+
+static int
+s_register_fts(kr_state *st)
+{
+	if (s_register_fts_on(st->db, st) < 0)
+		return kr_error(KR_EIO, "%s: cannot register the search tokenizer (is FTS5 in this SQLite?)", st->path);
 	return 0;
 }
 
@@ -890,10 +922,100 @@ s_migrate(kr_state *st)
  * idle (issue 13, idle PSS). Pages are then allocated one by one and go
  * back when released.
  */
+/*
+ * SQLite's heap through malloc with a size before each block, counted
+ * with atomics: SQLite's own count (SQLITE_CONFIG_MEMSTATUS) takes one
+ * process-wide mutex at every allocation, and the two halves of a search
+ * (kr_state_search) allocate at every row: with it on they took 2-3 times
+ * as long side by side as one after the other. Page-cache counts
+ * (SQLITE_STATUS_PAGECACHE_OVERFLOW) are SQLite's, kept without it.
+ */
+static _Atomic long long s_sq_used, s_sq_max;
+
+#define SQ_HDR 16       /* keeps malloc's alignment */
+
+static void
+s_sq_count(long long delta)
+{
+	long long now = atomic_fetch_add_explicit(&s_sq_used, delta, memory_order_relaxed) + delta;
+	long long max = atomic_load_explicit(&s_sq_max, memory_order_relaxed);
+
+	while (now > max && !atomic_compare_exchange_weak_explicit(&s_sq_max, &max, now, memory_order_relaxed,
+	    memory_order_relaxed))
+		;
+}
+
+static void *
+s_sq_malloc(int n)
+{
+	char *p = malloc((size_t)n + SQ_HDR);
+
+	if (!p)
+		return NULL;
+	*(size_t *)p = (size_t)n;
+	s_sq_count(n);
+	return p + SQ_HDR;
+}
+
+static void
+s_sq_free(void *v)
+{
+	char *p;
+
+	if (!v)
+		return;
+	p = (char *)v - SQ_HDR;
+	s_sq_count(-(long long)*(size_t *)p);
+	free(p);
+}
+
+static int
+s_sq_size(void *v)
+{
+	return v ? (int)*(size_t *)((char *)v - SQ_HDR) : 0;
+}
+
+static void *
+s_sq_realloc(void *v, int n)
+{
+	char *p = (char *)v - SQ_HDR, *q;
+	size_t old = *(size_t *)p;
+
+	if (!(q = realloc(p, (size_t)n + SQ_HDR)))
+		return NULL;
+	*(size_t *)q = (size_t)n;
+	s_sq_count((long long)n - (long long)old);
+	return q + SQ_HDR;
+}
+
+static int
+s_sq_roundup(int n)
+{
+	return (n + 7) & ~7;
+}
+
+static int
+s_sq_init(void *arg)
+{
+	(void)arg;
+	return SQLITE_OK;
+}
+
+static void
+s_sq_shutdown(void *arg)
+{
+	(void)arg;
+}
+
 static void
 s_sqlite_config(void)
 {
+	static const sqlite3_mem_methods mem = { s_sq_malloc, s_sq_free, s_sq_realloc, s_sq_size, s_sq_roundup,
+		s_sq_init, s_sq_shutdown, NULL };
+
 	sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+	sqlite3_config(SQLITE_CONFIG_MALLOC, &mem);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	sqlite3_initialize();
 }
 
@@ -906,6 +1028,7 @@ kr_state_open(kr_state **out, const char *path)
 
 	pthread_once(&once, s_sqlite_config);
 	st->path = kr_strdup(path);
+	st->split_min = KR_SEARCH_SPLIT_ROWS;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "open");
@@ -998,8 +1121,11 @@ kr_state_destroy(kr_state **sp)
 	s_df_clear(*sp);
 	free((*sp)->df_key);
 	free((*sp)->df_n);
-	free((*sp)->wait_n);
-	free((*sp)->wait_g);
+	for (int h = 0; h < 2; h++) {
+		free((*sp)->wait[h].n);
+		free((*sp)->wait[h].g);
+	}
+	sqlite3_close_v2((*sp)->aux);
 	sqlite3_close_v2((*sp)->db);
 	free((*sp)->path);
 	free(*sp);
@@ -1010,12 +1136,14 @@ void
 kr_state_release_memory(kr_state *st)
 {
 	sqlite3_db_release_memory(st->db);
+	sqlite3_close_v2(st->aux);      /* opened again by the next search of many rows */
+	st->aux = NULL;
 	kr_scols_destroy(&st->scols);   /* rebuilt by the next search */
-	free(st->wait_n);
-	free(st->wait_g);
-	st->wait_n = NULL;
-	st->wait_g = NULL;
-	st->wait_cap = st->wait_gcap = 0;
+	for (int h = 0; h < 2; h++) {
+		free(st->wait[h].n);
+		free(st->wait[h].g);
+		memset(&st->wait[h], 0, sizeof(st->wait[h]));
+	}
 }
 
 int
@@ -1026,6 +1154,10 @@ kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb)
 	snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA cache_size=-%d;", mmap_bytes, cache_kb);
 	if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK)
 		return s_dberr(st, "bounding memory");
+	st->mmap_bytes = mmap_bytes;
+	st->cache_kb = cache_kb;
+	if (st->aux && sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK)
+		return kr_error(KR_EIO, "%s: bounding memory: %s", st->path, sqlite3_errmsg(st->aux));
 	return 0;
 }
 
@@ -1036,8 +1168,7 @@ kr_state_memory(kr_state *st, kr_state_mem *m)
 	int c = 0, h = 0;
 
 	memset(m, 0, sizeof(*m));
-	sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &cur, &hi, 0);
-	m->used = cur, m->used_max = hi;
+	m->used = atomic_load(&s_sq_used), m->used_max = atomic_load(&s_sq_max);
 	/* SQLITE_CONFIG_PAGECACHE is off (s_sqlite_config): every page is an "overflow" page from the heap */
 	sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &hi, 0);
 	m->pagecache = cur, m->pagecache_max = hi;
@@ -1846,6 +1977,7 @@ s_scols_fresh(kr_state *st, int build, int *fresh)
 	}
 	st->scols_dv = dv;
 	st->scols_tc = tc;
+	st->scols_rows = kr_scols_rows(st->scols, &st->split_mid);
 	*fresh = 1;
 	return 0;
 }
@@ -1959,52 +2091,186 @@ s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const doubl
 }
 
 /*
- * One pass over the matches (kr_collect above): FTS5 yields the matching
- * rowids, the in-memory columns filter them and count the facets, the
- * bm25 score goes to a bounded heap; no row outside the best `limit` is
- * read from `items`. Then only those rows are read in full with a
- * snippet. All of it in one read transaction (a savepoint), so the
- * columns, the index and the rows are the same snapshot.
- */
-/*
- * Steps kr_collect over every row of match (then tail: "" or " LIMIT 1");
- * returns the last sqlite3_step code, or -1 when it cannot be prepared.
+ * Steps kr_collect over every row of match on db, then tail: "", " LIMIT
+ * 1", or a bound on the rowid with ?3 (bound); returns the last
+ * sqlite3_step code, or prepare's when the statement cannot be made (its
+ * message is db's).
  */
 static int
-s_collect_run(kr_state *st, s_collect *c, const char *match, const char *tail)
+s_collect_run(sqlite3 *db, s_collect *c, const char *match, const char *tail, int64_t bound)
 {
 	sqlite3_stmt *stmt;
 	char *sql = kr_sprintf("SELECT kr_collect(items_fts, ?2) FROM items_fts WHERE items_fts MATCH ?1%s", tail);
 	int rc;
 
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
-		return s_dberr(st, "preparing search");
+		return rc;
 	sqlite3_bind_text(stmt, 1, match, -1, SQLITE_STATIC);
 	sqlite3_bind_pointer(stmt, 2, c, "kr_collect", NULL);
+	if (strstr(tail, "?3"))
+		sqlite3_bind_int64(stmt, 3, bound);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		;
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
+/* What a collector holds (not the phrases, which may be shared); ready to start again. */
+static void
+s_collect_clear(s_collect *c)
+{
+	kr_scols_run_destroy(&c->run);
+	sqlite3_finalize(c->keep);
+	free(c->idf);
+	free(c->freq);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+kr_state_search_split(kr_state *st, size_t min_rows)
+{
+	st->split_min = min_rows;
+}
+
+/* FTS5's structure and averages records, which change with every write of the index. */
+static int
+s_fts_version(sqlite3 *db, kr_buf *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, block FROM items_fts_data WHERE id IN (1, 10) ORDER BY id", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		kr_buf_add(out, sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1));
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE && out->len ? 0 : -1;
+}
+
+/*
+ * The second connection of a split search in a read transaction that
+ * sees what st->db's (already open) sees: 1, or 0 when it cannot (then
+ * the search runs on one connection). The index's records are compared:
+ * a commit between the two reads shows there.
+ */
+static int
+s_split_begin(kr_state *st)
+{
+	kr_buf mine = KR_BUF_INIT, theirs = KR_BUF_INIT;
+	int same;
+
+	if (!st->aux) {
+		char pragma[96];
+		snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA temp_store=MEMORY;",
+		    st->mmap_bytes ? st->mmap_bytes : 1073741824LL);
+		if (sqlite3_open_v2(st->path, &st->aux, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+		    sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    s_register_fts_on(st->aux, NULL) < 0) {
+			sqlite3_close_v2(st->aux);
+			st->aux = NULL;
+			st->split_min = 0;      /* not again: one connection is enough to answer */
+			return 0;
+		}
+		sqlite3_busy_timeout(st->aux, 1000);
+		if (st->cache_kb) {
+			snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%d;", st->cache_kb);
+			sqlite3_exec(st->aux, pragma, NULL, NULL, NULL);
+		}
+	}
+	if (s_fts_version(st->db, &mine) < 0 || sqlite3_exec(st->aux, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		kr_buf_release(&mine);
+		return 0;
+	}
+	same = s_fts_version(st->aux, &theirs) == 0 && mine.len == theirs.len &&
+	    memcmp(mine.ptr, theirs.ptr, mine.len) == 0;
+	if (!same)
+		sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+	kr_buf_release(&mine);
+	kr_buf_release(&theirs);
+	return same;
+}
+
+/* The upper half of a split search: the rows from `from` on, on the second connection. */
+typedef struct {
+	kr_state *st;
+	s_collect c;
+	int64_t from;
+	int rc;
+} s_half;
+
+static void *
+s_half_run(void *arg)
+{
+	s_half *h = arg;
+
+	h->rc = s_collect_run(h->st->aux, &h->c, h->c.q->match, " AND rowid >= ?3", h->from);
+	return NULL;
+}
+
+/*
+ * The halves of a waiting conjunction scored with the IDFs of all the
+ * rows: the floor when half the rows or more matched, else the phrases
+ * counted by one row of a second statement on st->db (as one pass does).
+ */
+static int
+s_collect_idf_all(kr_state *st, s_collect *c, s_collect *up, int64_t visited)
+{
+	s_collect *any = c->init ? c : up;
+	int rc;
+
+	if (!any || !any->defer || ((c->floor || !c->nrows) && (!up || up->floor || !up->nrows)))
+		return 0;
+	if ((double)visited * 2 >= (double)any->nrow) {
+		for (s_collect *h = c; h; h = h == c ? up : NULL)
+			for (int i = 0; h->init && i < h->nphrase; i++)
+				h->idf[i] = s_idf(h->nrow, visited);
+	} else {
+		c->idf_pass = 1;
+		if ((rc = s_collect_run(st->db, c, c->q->match, " LIMIT 1", 0)) != SQLITE_DONE || c->idf_pass != 2)
+			return s_dberr(st, "searching");
+		if (up && up->init)
+			memcpy(up->idf, c->idf, (size_t)c->nphrase * sizeof(double));
+	}
+	s_collect_flush(c);
+	if (up)
+		s_collect_flush(up);
+	return 0;
+}
+
+/*
+ * One pass over the matches (kr_collect above): FTS5 yields the matching
+ * rowids, the in-memory columns filter them and count the facets, the
+ * bm25 score goes to a bounded heap; no row outside the best `limit` is
+ * read from `items`. Then only those rows are read in full with a
+ * snippet. All of it in one read transaction (a savepoint), so the
+ * columns, the index and the rows are the same snapshot.
+ *
+ * Over many rows (st->split_min) the pass runs in two halves by rowid,
+ * the upper one on another thread and connection at the same snapshot;
+ * their counts, facets and best rows merge into what one pass gives.
+ */
 int
 kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out)
 {
 	size_t limit = q->limit ? q->limit : 10, nbest;
-	s_collect c;
+	s_collect c = { 0 };
+	s_half up = { 0 };
 	int64_t *ns = NULL;
 	double *ranks = NULL;
 	size_t *more = NULL;
 	kr_scols *part = NULL;          /* the columns of few matches only */
-	int rc, tries = 0, fresh;
+	int rc, tries = 0, fresh, split = 0, serial = 0;
+	int outer = !sqlite3_get_autocommit(st->db);    /* within a write: its changes are this connection's */
+	int64_t visited;
+	s_collect *any;
 
 	memset(out, 0, sizeof(*out));
 	if (sqlite3_exec(st->db, "SAVEPOINT kr_search", NULL, NULL, NULL) != SQLITE_OK)
 		return s_dberr(st, "searching");
 again:
-	memset(&c, 0, sizeof(c));
 	/*
 	 * current columns, else (the first search of this connection: a
 	 * command, not a server) those of few matches, else build them all
@@ -2023,6 +2289,7 @@ again:
 			st->df_tc = st->scols_tc;
 		}
 		c.df = st;
+		c.wait = &st->wait[0];
 		c.nphrases = (int)s_phrases(q->match, &c.phrase);
 	}
 	/*
@@ -2036,23 +2303,51 @@ again:
 		rc = s_dberr(st, "preparing search");
 		goto done;
 	}
-	if ((rc = s_collect_run(st, &c, q->match, "")) < 0)
-		goto done;
+	/*
+	 * two halves: a query whose IDFs both can know alone (one phrase, or
+	 * a conjunction that waits for them), q->keep's callback left to this
+	 * thread, and no write of this connection's open
+	 */
+	split = !serial && !part && !q->keep && !outer && st->split_min && st->scols_rows >= st->split_min &&
+	    (c.nphrases <= 1 || s_conjunction(q->match)) && s_split_begin(st);
+	if (split) {
+		up.st = st;
+		up.from = st->split_mid;
+		up.c.run = kr_scols_run_new(st->scols, q, limit);
+		up.c.q = q;
+		up.c.wait = &st->wait[1];
+		up.c.phrase = c.phrase;
+		up.c.nphrases = c.nphrases;
+		pthread_t tid;
+		if (pthread_create(&tid, NULL, s_half_run, &up) != 0) {
+			sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+			s_collect_clear(&up.c);
+			split = 0;
+		} else {
+			rc = s_collect_run(st->db, &c, q->match, " AND rowid < ?3", up.from);
+			pthread_join(tid, NULL);
+			sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+			if (rc == SQLITE_DONE && up.rc != SQLITE_DONE) {
+				if (up.c.stale) {
+					c.stale = 1;
+					rc = SQLITE_ERROR;
+				} else {
+					/* the second connection failed (busy, say): once more on this one alone */
+					serial = 1;
+					goto retry;
+				}
+			}
+		}
+	}
+	if (!split)
+		rc = s_collect_run(st->db, &c, q->match, "", 0);
 	if (rc != SQLITE_DONE) {
 		int code = sqlite3_errcode(st->db) & 0xff;
 		if (c.stale && tries++ == 0) {
 			/* cannot happen within one snapshot; rebuild once rather than answer wrongly */
 			kr_scols_destroy(&st->scols);
 			s_df_clear(st);
-			kr_scols_destroy(&part);
-			kr_scols_run_destroy(&c.run);
-			sqlite3_finalize(c.keep);
-			free(c.idf);
-			free(c.freq);
-			for (int i = 0; i < c.nphrases; i++)
-				free(c.phrase[i]);
-			free(c.phrase);
-			goto again;
+			goto retry;
 		}
 		if (c.stale || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
 			rc = s_dberr(st, "searching");
@@ -2060,20 +2355,24 @@ again:
 			rc = kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));
 		goto done;
 	}
-	if (c.defer && !c.floor && c.nrows) {
-		/* fewer than half the rows matched: the phrases are counted, in one row of the same match */
-		c.idf_pass = 1;
-		if ((rc = s_collect_run(st, &c, q->match, " LIMIT 1")) < 0)
-			goto done;
-		if (rc != SQLITE_DONE || c.idf_pass != 2) {
-			rc = s_dberr(st, "searching");
-			goto done;
-		}
-		s_collect_flush(&c);
-	}
+	visited = c.visited + (split ? up.c.visited : 0);
+	if ((rc = s_collect_idf_all(st, &c, split ? &up.c : NULL, visited)) < 0)
+		goto done;
+	if (split)
+		kr_scols_merge(c.run, up.c.run);
 	/* one phrase: its IDF, a positive constant, scales the kept scores (bm25's exact value) */
-	nbest = kr_scols_finish(c.run, c.nphrase == 1 ? s_idf(c.nrow, c.visited) : 1.0, out, &ns, &ranks, &more);
+	any = c.init || !split ? &c : &up.c;
+	nbest = kr_scols_finish(c.run, any->nphrase == 1 ? s_idf(any->nrow, visited) : 1.0, out, &ns, &ranks, &more);
 	rc = nbest ? s_search_hits(st, q, ns, ranks, more, nbest, out) : 0;
+	goto done;
+retry:
+	kr_scols_destroy(&part);
+	s_collect_clear(&up.c);
+	for (int i = 0; i < c.nphrases; i++)
+		free(c.phrase[i]);
+	free(c.phrase);
+	s_collect_clear(&c);
+	goto again;
 done:
 	st->searched = 1;
 	if (rc < 0) {
@@ -2081,14 +2380,12 @@ done:
 		kr_search_result_free(out);
 	}
 	sqlite3_exec(st->db, "RELEASE kr_search", NULL, NULL, NULL);
-	kr_scols_run_destroy(&c.run);
-	sqlite3_finalize(c.keep);
 	kr_scols_destroy(&part);
-	free(c.idf);
-	free(c.freq);
+	s_collect_clear(&up.c);
 	for (int i = 0; i < c.nphrases; i++)
 		free(c.phrase[i]);
 	free(c.phrase);
+	s_collect_clear(&c);
 	free(ns);
 	free(ranks);
 	free(more);

@@ -211,6 +211,13 @@ int kr_state_item_texts(kr_state *st, kr_state_text_cb cb, void *arg);
 
 /* Runs q: the best q->limit hits by bm25 (title above body) and facet counts over all matches. */
 int kr_state_search(kr_state *st, const kr_search_q *q, kr_search_result *out);
+/*
+ * From how many indexed rows a search runs in two halves, one on another
+ * thread and connection (both cores): KR_SEARCH_SPLIT_ROWS unless set; 0
+ * never. The result is the same either way, ties included.
+ */
+#define KR_SEARCH_SPLIT_ROWS 10000
+void kr_state_search_split(kr_state *st, size_t min_rows);
 void kr_search_result_free(kr_search_result *r);
 
 /*

@@ -15,6 +15,11 @@
  * matched, else counted after the pass); the exclusion makes the words be
  * counted first. Totals, hits and ranks (as doubles) must be equal.
  *
+ * Then every substring, and every other one with a word after it, is
+ * searched on one connection and in two halves (the upper on a second
+ * connection and thread, as a node searches many rows): totals, hits,
+ * ranks and facets must be equal.
+ *
  * Usage: searchoracle HOME N SEED
  */
 #include <stdio.h>
@@ -210,6 +215,95 @@ s_ranks(kr_state *st, char **needles, size_t n)
 	return bad;
 }
 
+/* r and x alike: totals, folded rows, hits (ids, ranks as doubles, more rows) and every facet count. */
+static int
+s_same(const kr_search_result *r, const kr_search_result *x)
+{
+	if (r->total != x->total || r->rows_folded != x->rows_folded || r->nhits != x->nhits)
+		return 0;
+	for (size_t j = 0; j < r->nhits; j++)
+		if (strcmp(r->hits[j].id, x->hits[j].id) != 0 || r->hits[j].more_rows != x->hits[j].more_rows ||
+		    memcmp(&r->hits[j].rank, &x->hits[j].rank, sizeof(double)) != 0)
+			return 0;
+	for (int f = 0; f < KR_NFACETS; f++) {
+		if (r->nfacets[f] != x->nfacets[f])
+			return 0;
+		for (size_t j = 0; j < r->nfacets[f]; j++)
+			if (strcmp(r->facets[f][j].value, x->facets[f][j].value) != 0 ||
+			    r->facets[f][j].count != x->facets[f][j].count)
+				return 0;
+	}
+	return 1;
+}
+
+/* q searched on one connection and in two halves (kr_state_search_split); 1 if the results differ */
+static int
+s_split_one(kr_state *st, const char *q, int rows_all, const char *kind, int *found)
+{
+	kr_buf match = KR_BUF_INIT;
+	kr_search_q sq = { .limit = 10, .rows_all = rows_all, .kind = kind };
+	kr_search_result r, x;
+	int bad = 0;
+
+	if (kr_search_compile(q, &match) < 0) {
+		printf("not ok: query %s: %s\n", q, kr_errmsg());
+		return 1;
+	}
+	sq.match = match.ptr;
+	kr_state_search_split(st, 0);
+	if (kr_state_search(st, &sq, &r) < 0) {
+		printf("not ok: query %s: %s\n", q, kr_errmsg());
+		kr_buf_release(&match);
+		return 1;
+	}
+	kr_state_search_split(st, 1);
+	if (kr_state_search(st, &sq, &x) < 0) {
+		printf("not ok: query %s in two halves: %s\n", q, kr_errmsg());
+		bad = 1;
+	} else {
+		bad = !s_same(&r, &x);
+		if (bad)
+			printf("split differently: %s%s%s: %zu matches, %zu hits; in two halves %zu, %zu\n", q,
+			    kind ? " kind:" : "", kind ? kind : "", r.total, r.nhits, x.total, x.nhits);
+		kr_search_result_free(&x);
+	}
+	*found += r.total > 0;
+	kr_search_result_free(&r);
+	kr_buf_release(&match);
+	return bad;
+}
+
+/*
+ * A search of many rows runs in two halves on two connections: each
+ * substring, and each pair of words, with and without datasets' rows
+ * folded and with a kind filter, must give the same result either way.
+ */
+static int
+s_split(kr_state *st, char **needles, size_t n)
+{
+	int bad = 0, checked = 0, found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		kr_buf q = KR_BUF_INIT;
+		kr_buf_addf(&q, "\"%s\"", needles[i]);
+		if (i + 1 < n && i % 2)
+			s_first_char(&q, needles[i + 1]);
+		for (int all = 0; all < 2; all++) {
+			bad += s_split_one(st, q.ptr, all, NULL, &found);
+			checked++;
+		}
+		if (i % 4 == 0) {
+			bad += s_split_one(st, q.ptr, 0, "case", &found);
+			checked++;
+		}
+		kr_buf_release(&q);
+	}
+	kr_state_search_split(st, KR_SEARCH_SPLIT_ROWS);
+	printf("%d searches alike on one connection and in two halves (%d found something): %d mismatches\n",
+	    checked, found, bad);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,6 +402,7 @@ next:
 	}
 	printf("%d substrings checked over %zu items: %d mismatches\n", done, it.n, mismatches);
 	mismatches += s_ranks(h.state, needles, nneedles);
+	mismatches += s_split(h.state, needles, nneedles);
 	kr_strv_free(needles, nneedles);
 	for (size_t i = 0; i < it.n; i++) {
 		free(it.v[i].id);
