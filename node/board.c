@@ -438,7 +438,24 @@ kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob)
 		}
 		return !g->only_endorsed;
 	}
-	kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	if (g->indexed) {
+		size_t lo = 0, hi = g->neb;
+		vd.endorsed = g->none_ok;
+		while (blob && lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = strcmp(blob, g->eblob[mid]);
+			if (cmp == 0) {
+				vd.endorsed = g->eok[mid];
+				break;
+			}
+			if (cmp < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	} else {
+		kr_bview_verdict(bv, blob, &vd, NULL, NULL, NULL);
+	}
 	if (!vd.endorsed && kr_bgate_required(g, kind)) {
 		g->held++;
 		return 0;
@@ -452,9 +469,51 @@ kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob)
 	return 1;
 }
 
+static int
+s_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+kr_bgate_prepare(kr_bgate *g)
+{
+	const char *req = g->rules ? kr_policy_get(g->rules, "accept.require_endorsement") : NULL;
+	const kr_bview *bv;
+	kr_board_verdict vd;
+	size_t n = 0;
+
+	if (g->indexed || (!g->only_endorsed && !g->count && !(req && *req)))
+		return;
+	if (!(bv = kr_bgate_view(g))) {
+		kr_error_clear();       /* failed: kr_bgate_keep holds back what it must, as without this */
+		return;
+	}
+	g->eblob = kr_calloc(bv->n + 1, sizeof(char *));
+	for (size_t i = 0; i < bv->n; i++)
+		if (s_is(&bv->v[i], "endorsement") && bv->v[i].r.target_blob)
+			g->eblob[n++] = bv->v[i].r.target_blob;
+	qsort(g->eblob, n, sizeof(char *), s_strcmp);
+	g->neb = 0;
+	for (size_t i = 0; i < n; i++)
+		if (g->neb == 0 || strcmp(g->eblob[g->neb - 1], g->eblob[i]) != 0)
+			g->eblob[g->neb++] = g->eblob[i];
+	g->eok = kr_calloc(g->neb + 1, 1);
+	for (size_t i = 0; i < g->neb; i++) {
+		kr_bview_verdict(bv, g->eblob[i], &vd, NULL, NULL, NULL);
+		g->eok[i] = vd.endorsed != 0;
+	}
+	/* a blob no endorsement names: the verdict of no votes */
+	kr_bview_verdict(bv, NULL, &vd, NULL, NULL, NULL);
+	g->none_ok = vd.endorsed != 0;
+	g->indexed = 1;
+}
+
 void
 kr_bgate_free(kr_bgate *g)
 {
+	free(g->eblob);         /* the strings are the view's */
+	free(g->eok);
 	if (g->loaded)
 		kr_bview_free(&g->bv);
 	memset(g, 0, sizeof(*g));

@@ -11,6 +11,7 @@
 #ifndef KR_NODE_BOARD_H
 #define KR_NODE_BOARD_H
 
+#include <stdatomic.h>
 #include "../policies/board.h"
 #include "../policies/policy.h"
 #include "../sharing/board.h"
@@ -90,7 +91,8 @@ void kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob
  * searches. policy.accept.require_endorsement holds back an unendorsed
  * version of a kind it names; only_endorsed (--endorsed) keeps endorsed
  * versions only. The view is read when first needed, so a node without the
- * policy pays nothing. Not shared between threads.
+ * policy pays nothing. Not shared between threads, except kr_bgate_keep
+ * after kr_bgate_prepare.
  */
 typedef struct {
 	const char *home;
@@ -100,9 +102,14 @@ typedef struct {
 	int only_endorsed;              /* in: keep only endorsed versions (board kinds aside) */
 	int count;                      /* in: count endorsed/unendorsed even without a need to filter */
 	int kind_asked;                 /* in: the search names a kind: endorsements and adoptions are hits */
-	size_t endorsed, unendorsed, held;      /* out: what kr_bgate_keep saw */
+	_Atomic size_t endorsed, unendorsed, held;      /* out: what kr_bgate_keep saw */
 	kr_bview bv;
 	int loaded, failed;
+	/* kr_bgate_prepare's: the blobs endorsements name, sorted, each with its verdict */
+	char **eblob;
+	unsigned char *eok;
+	size_t neb;
+	int none_ok, indexed;
 } kr_bgate;
 
 void kr_bgate_init(kr_bgate *g, const char *home, kr_state *st, kr_store *store, const kr_policy_rules *rules);
@@ -118,6 +125,14 @@ int kr_bgate_required(const kr_bgate *g, const char *kind);
 int kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char *kind, const char *blob);
 /* A kr_search_q.keep callback (arg: the kr_bgate); counts what it keeps and holds back. */
 int kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob);
+/*
+ * Before a search: reads the view now if a row may need it, and indexes
+ * the verdict of every blob an endorsement names, so kr_bgate_keep costs
+ * a binary search a row and may be called from two threads at once (set
+ * kr_search_q.keep_threads). Its error, if the view cannot be read, is
+ * kr_bgate_keep's to handle, as before.
+ */
+void kr_bgate_prepare(kr_bgate *g);
 /* The blob (hex) of id from publisher (at version, NULL: any) as this node holds it: 1, else 0. */
 int kr_bgate_blob(kr_state *st, const char *id, const char *publisher, const char *version,
     char blob[KR_OID_HEX + 1]);

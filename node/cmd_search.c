@@ -716,6 +716,8 @@ cmd_search(kr_cli *c, int argc, char **argv)
 	/* always: the counts in --json are the same as /api/search's (one document, node/web_api.c) */
 	q.keep = s_board_keep;
 	q.keep_arg = &sb;
+	kr_bgate_prepare(&sb.g);
+	q.keep_threads = 1;
 	if (remote) /* every node compiles the query itself; local ranks count fully */
 		q.limit = q.limit < 50 ? 50 : q.limit;
 	if (kr_state_search(c->h.state, &q, &r) < 0) {

@@ -665,6 +665,8 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 	kr_bgate_init(&g, w->home, w->state, w->store, w->rules);
 	q.keep = kr_bgate_keep;
 	q.keep_arg = &g;
+	kr_bgate_prepare(&g);
+	q.keep_threads = 1;
 	g.kind_asked = q.kind && *q.kind;
 
 	if (kr_search_compile(req->search[0], &match) < 0) {

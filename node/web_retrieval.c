@@ -444,6 +444,8 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 
 	sq.keep = kr_bgate_keep;
 	sq.keep_arg = g;
+	kr_bgate_prepare(g);
+	sq.keep_threads = 1;
 	g->kind_asked = kind != NULL;
 
 	for (size_t i = 0; i < t->n; i++) {

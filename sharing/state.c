@@ -58,7 +58,7 @@ struct kr_state {
 	size_t split_min, scols_rows;
 	int64_t split_mid;
 	long long mmap_bytes;                   /* kr_state_bound_memory's, for aux too */
-	int cache_kb;
+	int cache_kb, bounded;
 };
 
 static const char *const s_migrations[] = {
@@ -978,9 +978,13 @@ s_sq_size(void *v)
 static void *
 s_sq_realloc(void *v, int n)
 {
-	char *p = (char *)v - SQ_HDR, *q;
-	size_t old = *(size_t *)p;
+	char *p, *q;
+	size_t old;
 
+	if (!v)
+		return s_sq_malloc(n);
+	p = (char *)v - SQ_HDR;
+	old = *(size_t *)p;
 	if (!(q = realloc(p, (size_t)n + SQ_HDR)))
 		return NULL;
 	*(size_t *)q = (size_t)n;
@@ -1156,6 +1160,7 @@ kr_state_bound_memory(kr_state *st, long long mmap_bytes, int cache_kb)
 		return s_dberr(st, "bounding memory");
 	st->mmap_bytes = mmap_bytes;
 	st->cache_kb = cache_kb;
+	st->bounded = 1;
 	if (st->aux && sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK)
 		return kr_error(KR_EIO, "%s: bounding memory: %s", st->path, sqlite3_errmsg(st->aux));
 	return 0;
@@ -2093,8 +2098,8 @@ s_search_hits(kr_state *st, const kr_search_q *q, const int64_t *ns, const doubl
 /*
  * Steps kr_collect over every row of match on db, then tail: "", " LIMIT
  * 1", or a bound on the rowid with ?3 (bound); returns the last
- * sqlite3_step code, or prepare's when the statement cannot be made (its
- * message is db's).
+ * sqlite3_step code, or -1 when the statement cannot be made (the message
+ * is db's).
  */
 static int
 s_collect_run(sqlite3 *db, s_collect *c, const char *match, const char *tail, int64_t bound)
@@ -2106,7 +2111,7 @@ s_collect_run(sqlite3 *db, s_collect *c, const char *match, const char *tail, in
 	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
 	free(sql);
 	if (rc != SQLITE_OK)
-		return rc;
+		return -1;
 	sqlite3_bind_text(stmt, 1, match, -1, SQLITE_STATIC);
 	sqlite3_bind_pointer(stmt, 2, c, "kr_collect", NULL);
 	if (strstr(tail, "?3"))
@@ -2144,8 +2149,10 @@ s_fts_version(sqlite3 *db, kr_buf *out)
 	if (sqlite3_prepare_v2(db, "SELECT id, block FROM items_fts_data WHERE id IN (1, 10) ORDER BY id", -1,
 	    &stmt, NULL) != SQLITE_OK)
 		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		kr_buf_addf(out, "%lld:%d:", (long long)sqlite3_column_int64(stmt, 0), sqlite3_column_bytes(stmt, 1));
 		kr_buf_add(out, sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1));
+	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE && out->len ? 0 : -1;
 }
@@ -2163,21 +2170,25 @@ s_split_begin(kr_state *st)
 	int same;
 
 	if (!st->aux) {
-		char pragma[96];
-		snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA temp_store=MEMORY;",
-		    st->mmap_bytes ? st->mmap_bytes : 1073741824LL);
+		char pragma[128];
+		if (st->bounded)
+			snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA cache_size=-%d; "
+			    "PRAGMA temp_store=MEMORY;", st->mmap_bytes, st->cache_kb);
+		else
+			snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;");
 		if (sqlite3_open_v2(st->path, &st->aux, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-		    sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-		    s_register_fts_on(st->aux, NULL) < 0) {
+		    sqlite3_busy_timeout(st->aux, 1000) != SQLITE_OK ||
+		    sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+			/* out of descriptors or memory, say: one connection answers, and the next search tries again */
 			sqlite3_close_v2(st->aux);
 			st->aux = NULL;
-			st->split_min = 0;      /* not again: one connection is enough to answer */
 			return 0;
 		}
-		sqlite3_busy_timeout(st->aux, 1000);
-		if (st->cache_kb) {
-			snprintf(pragma, sizeof(pragma), "PRAGMA cache_size=-%d;", st->cache_kb);
-			sqlite3_exec(st->aux, pragma, NULL, NULL, NULL);
+		if (s_register_fts_on(st->aux, NULL) < 0) {
+			sqlite3_close_v2(st->aux);
+			st->aux = NULL;
+			st->split_min = 0;      /* cannot be otherwise on this connection's SQLite */
+			return 0;
 		}
 	}
 	if (s_fts_version(st->db, &mine) < 0 || sqlite3_exec(st->aux, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -2192,6 +2203,11 @@ s_split_begin(kr_state *st)
 	kr_buf_release(&theirs);
 	return same;
 }
+
+/* q->keep's row by n: publisher, kind, and the blob it is judged by (a dataset row: its dataset card's) */
+static const char s_keep_sql[] = "SELECT i.publisher, i.kind, CASE WHEN instr(i.id, '#') > 0 THEN "
+    "coalesce((SELECT d.blob FROM items d WHERE d.id = substr(i.id, 1, instr(i.id, '#') - 1) AND "
+    "d.publisher = i.publisher), i.blob) ELSE i.blob END FROM items i WHERE i.n = ?";
 
 /* The upper half of a split search: the rows from `from` on, on the second connection. */
 typedef struct {
@@ -2230,7 +2246,7 @@ s_collect_idf_all(kr_state *st, s_collect *c, s_collect *up, int64_t visited)
 	} else {
 		c->idf_pass = 1;
 		if ((rc = s_collect_run(st->db, c, c->q->match, " LIMIT 1", 0)) != SQLITE_DONE || c->idf_pass != 2)
-			return s_dberr(st, "searching");
+			return s_dberr(st, rc == -1 ? "preparing search" : "searching");
 		if (up && up->init)
 			memcpy(up->idf, c->idf, (size_t)c->nphrase * sizeof(double));
 	}
@@ -2296,20 +2312,21 @@ again:
 	 * keep judges a dataset row (DATASET-ID#ROW, indexed with its data
 	 * file's blob) by its dataset's card, the blob the board endorses.
 	 */
-	if (q->keep && sqlite3_prepare_v2(st->db, "SELECT i.publisher, i.kind, CASE WHEN instr(i.id, '#') > 0 THEN "
-	    "coalesce((SELECT d.blob FROM items d WHERE d.id = substr(i.id, 1, instr(i.id, '#') - 1) AND "
-	    "d.publisher = i.publisher), i.blob) ELSE i.blob END FROM items i WHERE i.n = ?",
-	    -1, &c.keep, NULL) != SQLITE_OK) {
+	if (q->keep && sqlite3_prepare_v2(st->db, s_keep_sql, -1, &c.keep, NULL) != SQLITE_OK) {
 		rc = s_dberr(st, "preparing search");
 		goto done;
 	}
 	/*
 	 * two halves: a query whose IDFs both can know alone (one phrase, or
-	 * a conjunction that waits for them), q->keep's callback left to this
-	 * thread, and no write of this connection's open
+	 * a conjunction that waits for them), a q->keep that may be called
+	 * from two threads, and no write of this connection's open
 	 */
-	split = !serial && !part && !q->keep && !outer && st->split_min && st->scols_rows >= st->split_min &&
-	    (c.nphrases <= 1 || s_conjunction(q->match)) && s_split_begin(st);
+	split = !serial && !part && (!q->keep || q->keep_threads) && !outer && st->split_min &&
+	    st->scols_rows >= st->split_min && (c.nphrases <= 1 || s_conjunction(q->match)) && s_split_begin(st);
+	if (split && q->keep && sqlite3_prepare_v2(st->aux, s_keep_sql, -1, &up.c.keep, NULL) != SQLITE_OK) {
+		sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+		split = 0;
+	}
 	if (split) {
 		up.st = st;
 		up.from = st->split_mid;
@@ -2341,6 +2358,10 @@ again:
 	}
 	if (!split)
 		rc = s_collect_run(st->db, &c, q->match, "", 0);
+	if (rc == -1) {
+		rc = s_dberr(st, "preparing search");
+		goto done;
+	}
 	if (rc != SQLITE_DONE) {
 		int code = sqlite3_errcode(st->db) & 0xff;
 		if (c.stale && tries++ == 0) {
@@ -2349,7 +2370,9 @@ again:
 			s_df_clear(st);
 			goto retry;
 		}
-		if (c.stale || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
+		if (c.stale)
+			rc = kr_error(KR_EIO, "%s: searching: search columns out of date (run: kairan repair)", st->path);
+		else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_IOERR)
 			rc = s_dberr(st, "searching");
 		else
 			rc = kr_error(KR_EUSAGE, "search failed: %s", sqlite3_errmsg(st->db));

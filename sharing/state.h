@@ -177,6 +177,7 @@ typedef struct {
 	 */
 	int (*keep)(void *arg, const char *publisher, const char *kind, const char *blob);
 	void *keep_arg;
+	int keep_threads;               /* keep may be called from two threads at once (a search in halves) */
 } kr_search_q;
 
 typedef struct {
