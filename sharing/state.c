@@ -2256,6 +2256,16 @@ s_collect_idf_all(kr_state *st, s_collect *c, s_collect *up, int64_t visited)
 	return 0;
 }
 
+/* What one try of kr_state_search holds: the partial columns, both halves' collectors and the phrases they share. */
+static void
+s_search_clear(kr_scols **part, s_collect *up, s_collect *c)
+{
+	kr_scols_destroy(part);
+	s_collect_clear(up);
+	kr_strv_free(c->phrase, (size_t)c->nphrases);
+	s_collect_clear(c);
+}
+
 /*
  * One pass over the matches (kr_collect above): FTS5 yields the matching
  * rowids, the in-memory columns filter them and count the facets, the
@@ -2389,12 +2399,7 @@ again:
 	rc = nbest ? s_search_hits(st, q, ns, ranks, more, nbest, out) : 0;
 	goto done;
 retry:
-	kr_scols_destroy(&part);
-	s_collect_clear(&up.c);
-	for (int i = 0; i < c.nphrases; i++)
-		free(c.phrase[i]);
-	free(c.phrase);
-	s_collect_clear(&c);
+	s_search_clear(&part, &up.c, &c);
 	goto again;
 done:
 	st->searched = 1;
@@ -2403,12 +2408,7 @@ done:
 		kr_search_result_free(out);
 	}
 	sqlite3_exec(st->db, "RELEASE kr_search", NULL, NULL, NULL);
-	kr_scols_destroy(&part);
-	s_collect_clear(&up.c);
-	for (int i = 0; i < c.nphrases; i++)
-		free(c.phrase[i]);
-	free(c.phrase);
-	s_collect_clear(&c);
+	s_search_clear(&part, &up.c, &c);
 	free(ns);
 	free(ranks);
 	free(more);
