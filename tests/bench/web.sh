@@ -125,7 +125,8 @@ for N in ${BENCH_WEB_ITEMS:-3000 100000}; do
 	# an item of the prefecture being replicated: its page is rendered again after each arrival
 	echo "  item page, 三豊市 (replicated): $(wrk_line "http://127.0.0.1:$wp/items/372081/case/gomi-chatbot-poc" $spid)"
 	echo "  the item page right after, still replicating: X-Kairan-Cache: $(curl -s -D - -o /dev/null "http://127.0.0.1:$wp/items/232114/case/c000007" | tr -d '\r' | sed -n 's/^X-Kairan-Cache: //p')"
-	echo "  RSS of the node after the runs: $(awk '/VmRSS/ { print $2 }' /proc/$spid/status) kB; replicated during the runs: $(grep -c 'verified and applied' $home.$run.log) manifests"
+	# PSS beside RSS: each SQLite connection maps state.db, and RSS counts a page once per mapping
+	echo "  RSS of the node after the runs: $(awk '/VmRSS/ { print $2 }' /proc/$spid/status) kB, PSS $(awk '/^Pss:/ { print $2 }' /proc/$spid/smaps_rollup) kB; replicated during the runs: $(grep -c 'verified and applied' $home.$run.log) manifests"
 	kill $feed 2>/dev/null || true
 	wait $feed 2>/dev/null || true
 	i=0
