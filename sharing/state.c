@@ -1930,12 +1930,63 @@ s_scols_group(kr_scols *c, int64_t n, const char *id)
  * *fresh is 1 if they are current without a rebuild; with build 0 a stale
  * copy is dropped and not rebuilt.
  */
+static int s_split_begin(kr_state *st);
+
+/* Every row's token count from FTS5's %_docsize, read on another connection (s_scols_fresh). */
+typedef struct {
+	sqlite3 *db;
+	int64_t *n;
+	int32_t *ntok;
+	size_t len, cap;
+	int rc;
+} s_doclens;
+
+static void *
+s_doclens_run(void *arg)
+{
+	s_doclens *d = arg;
+	sqlite3_stmt *stmt;
+
+	if (sqlite3_prepare_v2(d->db, "SELECT id, sz FROM items_fts_docsize", -1, &stmt, NULL) != SQLITE_OK) {
+		d->rc = SQLITE_ERROR;
+		return NULL;
+	}
+	while ((d->rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (d->len == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 4096;
+			d->n = kr_realloc(d->n, d->cap * sizeof(*d->n));
+			d->ntok = kr_realloc(d->ntok, d->cap * sizeof(*d->ntok));
+		}
+		d->n[d->len] = sqlite3_column_int64(stmt, 0);
+		d->ntok[d->len++] = s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1));
+	}
+	sqlite3_finalize(stmt);
+	return NULL;
+}
+
+/* The highest rowid of items (0 when empty or unreadable): how large the columns will be. */
+static int64_t
+s_rowid_max(kr_state *st)
+{
+	sqlite3_stmt *stmt;
+	int64_t n = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT max(rowid) FROM items", -1, &stmt, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return n;
+}
+
 static int
 s_scols_fresh(kr_state *st, int build, int *fresh)
 {
 	sqlite3_stmt *stmt;
 	int64_t dv, tc = sqlite3_total_changes64(st->db);
-	int rc;
+	int rc, par = 0;
+	s_doclens dl = { 0 };
+	pthread_t tid;
 
 	*fresh = 0;
 	if ((rc = s_prep(st, &stmt, "PRAGMA data_version", "")) < 0)
@@ -1955,18 +2006,44 @@ s_scols_fresh(kr_state *st, int build, int *fresh)
 		return 0;
 	if ((rc = s_prep(st, &stmt, SCOLS_SELECT, "")) < 0)
 		return rc;
+	/* many rows: the token counts are read on the second connection meanwhile */
+	if (st->split_min && s_rowid_max(st) >= (int64_t)st->split_min && s_split_begin(st)) {
+		dl.db = st->aux;
+		if (pthread_create(&tid, NULL, s_doclens_run, &dl) == 0)
+			par = 1;
+		else
+			sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+	}
 	st->scols = kr_scols_new();
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		s_scols_add(st->scols, stmt);
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE || (rc = s_prep(st, &stmt, "SELECT id, sz FROM items_fts_docsize", "")) < 0) {
-		kr_scols_destroy(&st->scols);
-		return rc < 0 ? rc : s_dberr(st, "searching");
+	if (par) {
+		pthread_join(tid, NULL);
+		sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
+		par = dl.rc == SQLITE_DONE;
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
-		    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
-	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		kr_scols_destroy(&st->scols);
+		free(dl.n);
+		free(dl.ntok);
+		return s_dberr(st, "searching");
+	}
+	for (size_t i = 0; par && i < dl.len; i++)
+		kr_scols_doclen(st->scols, dl.n[i], dl.ntok[i]);
+	free(dl.n);
+	free(dl.ntok);
+	if (!par) {
+		/* on this connection (few rows, or the second one failed) */
+		if ((rc = s_prep(st, &stmt, "SELECT id, sz FROM items_fts_docsize", "")) < 0) {
+			kr_scols_destroy(&st->scols);
+			return rc;
+		}
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
+			    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
+		sqlite3_finalize(stmt);
+	}
 	/* the dataset rows, from their partial index (items_rows) */
 	if (rc != SQLITE_DONE ||
 	    (rc = s_prep(st, &stmt, "SELECT n, id FROM items WHERE instr(id, '#') > 0", "")) < 0) {
