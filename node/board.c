@@ -476,13 +476,16 @@ s_strcmp(const void *a, const void *b)
 }
 
 void
-kr_bgate_prepare(kr_bgate *g)
+kr_bgate_attach(kr_bgate *g, kr_search_q *q)
 {
 	const char *req = g->rules ? kr_policy_get(g->rules, "accept.require_endorsement") : NULL;
 	const kr_bview *bv;
 	kr_board_verdict vd;
 	size_t n = 0;
 
+	q->keep = kr_bgate_keep;
+	q->keep_arg = g;
+	q->keep_threads = 1;
 	if (g->indexed || (!g->only_endorsed && !g->count && !(req && *req)))
 		return;
 	if (!(bv = kr_bgate_view(g))) {

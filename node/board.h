@@ -92,7 +92,7 @@ void kr_bview_describe(const kr_bview *bv, const char *item_id, const char *blob
  * version of a kind it names; only_endorsed (--endorsed) keeps endorsed
  * versions only. The view is read when first needed, so a node without the
  * policy pays nothing. Not shared between threads, except kr_bgate_keep
- * after kr_bgate_prepare.
+ * after kr_bgate_attach.
  */
 typedef struct {
 	const char *home;
@@ -105,7 +105,7 @@ typedef struct {
 	_Atomic size_t endorsed, unendorsed, held;      /* out: what kr_bgate_keep saw */
 	kr_bview bv;
 	int loaded, failed;
-	/* kr_bgate_prepare's: the blobs endorsements name, sorted, each with its verdict */
+	/* kr_bgate_attach's: the blobs endorsements name, sorted, each with its verdict */
 	char **eblob;
 	unsigned char *eok;
 	size_t neb;
@@ -126,13 +126,13 @@ int kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char 
 /* A kr_search_q.keep callback (arg: the kr_bgate); counts what it keeps and holds back. */
 int kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob);
 /*
- * Before a search: reads the view now if a row may need it, and indexes
- * the verdict of every blob an endorsement names, so kr_bgate_keep costs
- * a binary search a row and may be called from two threads at once (set
- * kr_search_q.keep_threads). Its error, if the view cannot be read, is
- * kr_bgate_keep's to handle, as before.
+ * Makes g q's keep (kr_bgate_keep): reads the view now if a row may need
+ * it, and indexes the verdict of every blob an endorsement names, so a
+ * row costs a binary search and the search may call it from two threads
+ * at once (kr_search_q.keep_threads). Its error, if the view cannot be
+ * read, is kr_bgate_keep's to handle, as before.
  */
-void kr_bgate_prepare(kr_bgate *g);
+void kr_bgate_attach(kr_bgate *g, kr_search_q *q);
 /* The blob (hex) of id from publisher (at version, NULL: any) as this node holds it: 1, else 0. */
 int kr_bgate_blob(kr_state *st, const char *id, const char *publisher, const char *version,
     char blob[KR_OID_HEX + 1]);

@@ -82,14 +82,6 @@ typedef struct {
 	char **lines;                   /* per hit: "ボード推奨 2/2 · 利用報告 採用 1、不採用 1" or NULL */
 } s_board;
 
-static int
-s_board_keep(void *arg, const char *pub, const char *kind, const char *blob)
-{
-	s_board *sb = arg;
-
-	return kr_bgate_keep(&sb->g, pub, kind, blob);
-}
-
 /* Badges and adoption counts of the hits shown. */
 static void
 s_board_lines(kr_cli *c, s_board *sb, const kr_search_result *r)
@@ -714,10 +706,7 @@ cmd_search(kr_cli *c, int argc, char **argv)
 		return kr_cli_fail("search");
 	}
 	/* always: the counts in --json are the same as /api/search's (one document, node/web_api.c) */
-	q.keep = s_board_keep;
-	q.keep_arg = &sb;
-	kr_bgate_prepare(&sb.g);
-	q.keep_threads = 1;
+	kr_bgate_attach(&sb.g, &q);
 	if (remote) /* every node compiles the query itself; local ranks count fully */
 		q.limit = q.limit < 50 ? 50 : q.limit;
 	if (kr_state_search(c->h.state, &q, &r) < 0) {

@@ -663,10 +663,7 @@ s_pool_search(s_poolw *w, kr_request *req, kr_buf *out)
 
 	/* what this node holds back from itself (policy.accept.require_endorsement) it does not serve either */
 	kr_bgate_init(&g, w->home, w->state, w->store, w->rules);
-	q.keep = kr_bgate_keep;
-	q.keep_arg = &g;
-	kr_bgate_prepare(&g);
-	q.keep_threads = 1;
+	kr_bgate_attach(&g, &q);
 	g.kind_asked = q.kind && *q.kind;
 
 	if (kr_search_compile(req->search[0], &match) < 0) {

@@ -143,10 +143,7 @@ kr_api_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 		g.only_endorsed = 1;
 	g.count = 1;
 	g.kind_asked = sq.kind != NULL;
-	sq.keep = kr_bgate_keep;
-	sq.keep_arg = &g;
-	kr_bgate_prepare(&g);
-	sq.keep_threads = 1;
+	kr_bgate_attach(&g, &sq);
 	sq.rows_all = kr_web_param_get(r, "rows") && strcmp(kr_web_param_get(r, "rows"), "all") == 0;
 	if ((rc = kr_state_search(c->state, &sq, &res)) < 0) {
 		if (rc == KR_EUSAGE) {

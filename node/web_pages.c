@@ -627,10 +627,7 @@ kr_page_search(kr_web_ctx *c, const kr_web_req *r, kr_web_resp *out)
 						*fields[i] = NULL;
 			}
 			sq.limit = page * SEARCH_PAGE;
-			sq.keep = kr_bgate_keep;        /* policy.accept.require_endorsement */
-			sq.keep_arg = &g;
-			kr_bgate_prepare(&g);
-			sq.keep_threads = 1;
+			kr_bgate_attach(&g, &sq);       /* policy.accept.require_endorsement */
 			g.kind_asked = sq.kind && *sq.kind;
 			if (kr_searchq_check(&sq, &norm) < 0) {
 				/* the same check as kairan search: a filter that is not right is said, never ignored */

@@ -442,10 +442,7 @@ s_items(kr_web_ctx *c, const kr_web_req *r, const s_tokens *t, const char *kind,
 	const kr_bview *bv;
 	int rc;
 
-	sq.keep = kr_bgate_keep;
-	sq.keep_arg = g;
-	kr_bgate_prepare(g);
-	sq.keep_threads = 1;
+	kr_bgate_attach(g, &sq);
 	g->kind_asked = kind != NULL;
 
 	for (size_t i = 0; i < t->n; i++) {

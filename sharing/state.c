@@ -914,15 +914,6 @@ s_migrate(kr_state *st)
 }
 
 /*
- * Before SQLite initialises: no page-cache slab per connection. By default
- * a connection's cache takes 20 pages (~87 KB) in one block at its first
- * read and keeps the block until it closes, whatever
- * sqlite3_db_release_memory frees; a serving node holds seven connections
- * (loop, replication and pool workers), 600 KB resident for nothing while
- * idle (issue 13, idle PSS). Pages are then allocated one by one and go
- * back when released.
- */
-/*
  * SQLite's heap through malloc with a size before each block, counted
  * with atomics: SQLite's own count (SQLITE_CONFIG_MEMSTATUS) takes one
  * process-wide mutex at every allocation, and the two halves of a search
@@ -1011,6 +1002,15 @@ s_sq_shutdown(void *arg)
 	(void)arg;
 }
 
+/*
+ * Before SQLite initialises: no page-cache slab per connection. By default
+ * a connection's cache takes 20 pages (~87 KB) in one block at its first
+ * read and keeps the block until it closes, whatever
+ * sqlite3_db_release_memory frees; a serving node holds seven connections
+ * (loop, replication and pool workers), 600 KB resident for nothing while
+ * idle (issue 13, idle PSS). Pages are then allocated one by one and go
+ * back when released.
+ */
 static void
 s_sqlite_config(void)
 {
@@ -1114,6 +1114,17 @@ kr_state_created(const kr_state *st)
 	return st->created;
 }
 
+/* The search's waiting-row buffers, grown by a search and kept for the next. */
+static void
+s_wait_release(kr_state *st)
+{
+	for (int h = 0; h < 2; h++) {
+		free(st->wait[h].n);
+		free(st->wait[h].g);
+		memset(&st->wait[h], 0, sizeof(st->wait[h]));
+	}
+}
+
 void
 kr_state_destroy(kr_state **sp)
 {
@@ -1125,10 +1136,7 @@ kr_state_destroy(kr_state **sp)
 	s_df_clear(*sp);
 	free((*sp)->df_key);
 	free((*sp)->df_n);
-	for (int h = 0; h < 2; h++) {
-		free((*sp)->wait[h].n);
-		free((*sp)->wait[h].g);
-	}
+	s_wait_release(*sp);
 	sqlite3_close_v2((*sp)->aux);
 	sqlite3_close_v2((*sp)->db);
 	free((*sp)->path);
@@ -1143,11 +1151,7 @@ kr_state_release_memory(kr_state *st)
 	sqlite3_close_v2(st->aux);      /* opened again by the next search of many rows */
 	st->aux = NULL;
 	kr_scols_destroy(&st->scols);   /* rebuilt by the next search */
-	for (int h = 0; h < 2; h++) {
-		free(st->wait[h].n);
-		free(st->wait[h].g);
-		memset(&st->wait[h], 0, sizeof(st->wait[h]));
-	}
+	s_wait_release(st);
 }
 
 int
@@ -2235,6 +2239,37 @@ s_fts_version(sqlite3 *db, kr_buf *out)
 }
 
 /*
+ * st->aux, read-only, with st->db's memory bounds; -1 when it cannot be
+ * opened (then one connection answers: a passing failure is tried again
+ * by the next search, FTS5 missing never).
+ */
+static int
+s_aux_open(kr_state *st)
+{
+	char pragma[128];
+
+	if (st->bounded)
+		snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;",
+		    st->mmap_bytes, st->cache_kb);
+	else
+		snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;");
+	if (sqlite3_open_v2(st->path, &st->aux, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(st->aux, 1000) != SQLITE_OK ||
+	    sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close_v2(st->aux);
+		st->aux = NULL;
+		return -1;
+	}
+	if (s_register_fts_on(st->aux, NULL) < 0) {
+		sqlite3_close_v2(st->aux);
+		st->aux = NULL;
+		st->split_min = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The second connection of a split search in a read transaction that
  * sees what st->db's (already open) sees: 1, or 0 when it cannot (then
  * the search runs on one connection). The index's records are compared:
@@ -2246,28 +2281,8 @@ s_split_begin(kr_state *st)
 	kr_buf mine = KR_BUF_INIT, theirs = KR_BUF_INIT;
 	int same;
 
-	if (!st->aux) {
-		char pragma[128];
-		if (st->bounded)
-			snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=%lld; PRAGMA cache_size=-%d; "
-			    "PRAGMA temp_store=MEMORY;", st->mmap_bytes, st->cache_kb);
-		else
-			snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;");
-		if (sqlite3_open_v2(st->path, &st->aux, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-		    sqlite3_busy_timeout(st->aux, 1000) != SQLITE_OK ||
-		    sqlite3_exec(st->aux, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-			/* out of descriptors or memory, say: one connection answers, and the next search tries again */
-			sqlite3_close_v2(st->aux);
-			st->aux = NULL;
-			return 0;
-		}
-		if (s_register_fts_on(st->aux, NULL) < 0) {
-			sqlite3_close_v2(st->aux);
-			st->aux = NULL;
-			st->split_min = 0;      /* cannot be otherwise on this connection's SQLite */
-			return 0;
-		}
-	}
+	if (!st->aux && s_aux_open(st) < 0)
+		return 0;
 	if (s_fts_version(st->db, &mine) < 0 || sqlite3_exec(st->aux, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		kr_buf_release(&mine);
 		return 0;
