@@ -412,13 +412,13 @@ kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char *kin
 }
 
 int
-kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob)
+kr_bgate_keep(void *arg, int64_t n, const char *pub, const char *kind, const char *blob)
 {
 	kr_bgate *g = arg;
 	const kr_bview *bv;
 	kr_board_verdict vd;
 
-	(void)pub;
+	(void)n, (void)pub;
 	/*
 	 * Consultations and answers are knowledge to find; an endorsement or an
 	 * adoption report is shown with the item it is about (badge, counts),

@@ -124,7 +124,7 @@ int kr_bgate_required(const kr_bgate *g, const char *kind);
  */
 int kr_bgate_check(kr_bgate *g, const char *id, const char *version, const char *kind, const char *blob);
 /* A kr_search_q.keep callback (arg: the kr_bgate); counts what it keeps and holds back. */
-int kr_bgate_keep(void *arg, const char *pub, const char *kind, const char *blob);
+int kr_bgate_keep(void *arg, int64_t n, const char *pub, const char *kind, const char *blob);
 /*
  * Makes g q's keep (kr_bgate_keep): reads the view now if a row may need
  * it, and indexes the verdict of every blob an endorsement names, so a

@@ -98,6 +98,15 @@ s_mhd_load(void)
 #define MHD_resume_connection p_MHD_resume_connection
 
 #define MAX_PARAMS 64
+/*
+ * Each thread's SQLite connections (and a search's second one) read
+ * state.db through a page cache of this many kB, not a mapping of the
+ * file: the pages a mapping touches, and the kernel's neighbours of each
+ * (fault-around), count in the node's RSS. 100,000 items, a few searches
+ * on four threads: RSS 804 MB / PSS 182 MB mapped, 83 / 81 MB read; the
+ * search page rendered as fast either way (issue 13).
+ */
+#define DB_CACHE_KB 2048
 #define SCOPES 100                     /* prefectures: the first two digits of an lg_code */
 #define GEN_RING 256                   /* versions whose time is remembered (s_moved_at) */
 
@@ -248,7 +257,8 @@ s_ctx(kr_web *w)
 	c->conf = &w->conf;
 	c->memo = w->memo;
 	p = kr_sprintf("%s/state.db", w->home);
-	if (kr_state_open(&c->state, p) < 0 || kr_store_open(&c->store, w->home) < 0) {
+	if (kr_state_open(&c->state, p) < 0 || kr_state_bound_memory(c->state, 0, DB_CACHE_KB) < 0 ||
+	    kr_store_open(&c->store, w->home) < 0) {
 		log_warnx("web: opening %s: %s", w->home, kr_errmsg());
 		free(p);
 		s_ctx_free(c);

@@ -443,16 +443,23 @@ kr_hex(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
+/* Each byte's value as a hex digit, 16 when it is none (either case). */
+static const uint8_t s_hexval_tab[256] = {
+#define X16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
+	X16, X16, X16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
+	16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
+	16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, X16,
+	X16, X16, X16, X16, X16, X16, X16, X16,
+#undef X16
+};
+
 static int
 s_hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	uint8_t v = s_hexval_tab[(unsigned char)c];
+
+	return v < 16 ? v : -1;
 }
 
 int
@@ -461,8 +468,8 @@ kr_unhex(uint8_t *out, size_t len, const char *hex)
 	if (strlen(hex) != 2 * len)
 		return KR_ERROR;
 	for (size_t i = 0; i < len; i++) {
-		int hi = s_hexval(hex[2 * i]), lo = s_hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+		uint8_t hi = s_hexval_tab[(unsigned char)hex[2 * i]], lo = s_hexval_tab[(unsigned char)hex[2 * i + 1]];
+		if ((hi | lo) & 16)
 			return KR_ERROR;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -36,6 +36,7 @@ struct kr_scols {
 	int32_t *ntok;
 	s_intern grp;                   /* dataset ids */
 	uint32_t *group;                /* per row: its dataset's code, 0 for an item */
+	uint8_t (*blob)[KR_OID_LEN + 1]; /* per row: the blob the board judges it by; [0] 1 when set */
 	size_t cap;                     /* rows allocated: n < cap */
 	/* the previous row's raw values: rows read in index order repeat them */
 	char *last[KR_SCOL_N];
@@ -119,6 +120,7 @@ kr_scols_destroy(kr_scols **cp)
 	free(c->grp.v);
 	free(c->grp.slot);
 	free(c->group);
+	free(c->blob);
 	for (int k = 0; k < NSCALAR; k++)
 		free(c->code[k]);
 	for (int k = 0; k < KR_SCOL_N; k++)
@@ -153,6 +155,8 @@ s_grow(kr_scols *c, int64_t n)
 	memset(c->ntok + old, 0, (cap - old) * sizeof(int32_t));
 	c->group = kr_realloc(c->group, cap * sizeof(uint32_t));
 	memset(c->group + old, 0, (cap - old) * sizeof(uint32_t));
+	c->blob = kr_realloc(c->blob, cap * sizeof(*c->blob));
+	memset(c->blob + old, 0, (cap - old) * sizeof(*c->blob));
 	c->cap = cap;
 }
 
@@ -226,6 +230,33 @@ kr_scols_group(kr_scols *c, int64_t n, const char *dataset)
 	if ((size_t)n >= c->cap)
 		s_grow(c, n);
 	c->group[n] = s_code(&c->grp, dataset, 1);
+}
+
+void
+kr_scols_blob(kr_scols *c, int64_t n, const uint8_t oid[KR_OID_LEN])
+{
+	if (n < 0 || (size_t)n >= c->cap)
+		return;
+	c->blob[n][0] = 1;
+	memcpy(c->blob[n] + 1, oid, KR_OID_LEN);
+}
+
+int
+kr_scols_item(const kr_scols *c, int64_t n, const char **publisher, const char **kind,
+    char blob[KR_OID_HEX + 1])
+{
+	uint32_t k;
+
+	if (n < 0 || (size_t)n >= c->cap || !(k = c->code[KR_SCOL_KIND][n]))
+		return -1;
+	*kind = *c->in[KR_SCOL_KIND].v[k] ? c->in[KR_SCOL_KIND].v[k] : NULL;
+	k = c->code[KR_SCOL_PUBLISHER][n];
+	*publisher = k ? c->in[KR_SCOL_PUBLISHER].v[k] : NULL;
+	if (c->blob[n][0])
+		kr_hex(blob, c->blob[n] + 1, KR_OID_LEN);
+	else
+		blob[0] = '\0';
+	return 0;
 }
 
 /* ---- one query ---- */

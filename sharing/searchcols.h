@@ -34,6 +34,15 @@ void kr_scols_row(kr_scols *c, int64_t n, const char *const v[KR_SCOL_N]);
 void kr_scols_doclen(kr_scols *c, int64_t n, int ntokens);
 /* Row n is a row of the dataset `dataset` (its id before '#'): grouped in the ranking. */
 void kr_scols_group(kr_scols *c, int64_t n, const char *dataset);
+/* Row n's blob as the board's gate judges it (a dataset row's: its card's). */
+void kr_scols_blob(kr_scols *c, int64_t n, const uint8_t oid[KR_OID_LEN]);
+/*
+ * What the board's gate (kr_search_q.keep) is given of row n: 0, or -1
+ * if n is unknown to c (stale). *kind is NULL for an empty kind, blob ""
+ * when the row has none.
+ */
+int kr_scols_item(const kr_scols *c, int64_t n, const char **publisher, const char **kind,
+    char blob[KR_OID_HEX + 1]);
 
 /*
  * One query over c with q's filters, keeping the best `limit` rows

@@ -220,6 +220,14 @@ static const char *const s_migrations[] = {
 	"INSERT INTO items_fts(items_fts) VALUES ('optimize');"
 	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 4);"
 	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 16);",
+	/*
+	 * search: every row's blob without its body, so the board's gate
+	 * (kr_search_q.keep) judges a match from the in-memory columns instead
+	 * of reading its row (issue 13: 14,400 matches read 50 MB of item
+	 * pages and took 30 ms); read beside %_docsize on the second
+	 * connection while the first reads items_facets.
+	 */
+	"CREATE INDEX items_blob ON items(blob);",
 };
 
 /*
@@ -432,9 +440,9 @@ s_tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text, int len
  * the number of rows visited, instead of a second pass over the doclist.
  */
 typedef struct {
+	const kr_scols *cols;           /* what run counts over (q->keep's publisher, kind and blob too) */
 	kr_scols_run *run;
 	const kr_search_q *q;
-	sqlite3_stmt *keep;             /* q->keep's row: publisher, kind, blob by n */
 	int init, nphrase, stale;
 	double *idf, *freq, avgdl;
 	int64_t nrow, visited;
@@ -664,21 +672,17 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		s_collect_flush(c);
 	}
 	n = api->xRowid(fts);
-	if (c->keep) {
-		int keep = 0;
-		sqlite3_bind_int64(c->keep, 1, n);
-		if (sqlite3_step(c->keep) == SQLITE_ROW)
-			keep = c->q->keep(c->q->keep_arg, (const char *)sqlite3_column_text(c->keep, 0),
-			    (const char *)sqlite3_column_text(c->keep, 1), (const char *)sqlite3_column_text(c->keep, 2));
-		sqlite3_reset(c->keep);
-		if (!keep)
+	if (c->q->keep) {
+		const char *pub, *kind;
+		char blob[KR_OID_HEX + 1];
+		if (kr_scols_item(c->cols, n, &pub, &kind, blob) < 0)
+			goto stale;
+		if (!c->q->keep(c->q->keep_arg, n, pub, kind, *blob ? blob : NULL))
 			return;         /* left out of hits, total and facets */
 	}
 	switch (kr_scols_pass(c->run, n, &ntok)) {
 	case -1:
-		c->stale = 1;
-		sqlite3_result_error(ctx, "search columns out of date", -1);
-		return;
+		goto stale;
 	case 0:
 		return;
 	}
@@ -720,6 +724,10 @@ s_collect_fn(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx
 		score += c->nphrase > 1 ? c->idf[i] * g : g;
 	}
 	kr_scols_offer(c->run, n, -1.0 * score);
+	return;
+stale:
+	c->stale = 1;
+	sqlite3_result_error(ctx, "search columns out of date", -1);
 }
 
 /*
@@ -1901,7 +1909,7 @@ s_docsize(const unsigned char *p, int len)
 
 #define SCOLS_COLS "n, kind, outcome, pref, deployment, popband, publisher, lg_code, updated, domains, ai_uses"
 #define SCOLS_SELECT "SELECT " SCOLS_COLS " FROM items"
-#define SCOLS_SELECT_ID "SELECT " SCOLS_COLS ", id FROM items"
+#define SCOLS_SELECT_ID "SELECT " SCOLS_COLS ", blob, id FROM items"
 
 static void
 s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
@@ -1913,35 +1921,93 @@ s_scols_add(kr_scols *c, sqlite3_stmt *stmt)
 	kr_scols_row(c, sqlite3_column_int64(stmt, 0), v);
 }
 
-/* Row n with item id `id`: a dataset row (DATASET-ID#ROW) groups under DATASET-ID. */
-static void
-s_scols_group(kr_scols *c, int64_t n, const char *id)
-{
-	const char *hash = id ? strchr(id, '#') : NULL;
+/*
+ * A dataset's card: its blob is what the board endorses, so its rows are
+ * judged by it. The last one looked up is kept (rows come in id order).
+ */
+typedef struct {
+	sqlite3_stmt *stmt;             /* the card's blob by (id, publisher) */
+	char *ds, *pub, *blob;          /* the last looked up; blob NULL when it has no card */
+} s_cards;
 
-	if (hash) {
+static void
+s_cards_clear(s_cards *k)
+{
+	sqlite3_finalize(k->stmt);
+	free(k->ds);
+	free(k->pub);
+	free(k->blob);
+}
+
+/*
+ * Row n with item id `id`: a dataset row (DATASET-ID#ROW) groups under
+ * DATASET-ID and is judged by its card's blob (its own without a card).
+ * -1 when the card cannot be read.
+ */
+static int
+s_scols_group(kr_state *st, kr_scols *c, s_cards *k, int64_t n, const char *id)
+{
+	const char *hash = id ? strchr(id, '#') : NULL, *pub, *kind;
+	char own[KR_OID_HEX + 1];
+	uint8_t oid[KR_OID_LEN];
+	int rc;
+
+	if (!hash)
+		return 0;
+	{
 		char *ds = kr_strndup(id, (size_t)(hash - id));
 		kr_scols_group(c, n, ds);
 		free(ds);
 	}
+	if (kr_scols_item(c, n, &pub, &kind, own) < 0 || !pub)
+		return 0;
+	if (!k->ds || strncmp(k->ds, id, (size_t)(hash - id)) != 0 || k->ds[hash - id] || strcmp(k->pub, pub) != 0) {
+		free(k->ds);
+		free(k->pub);
+		free(k->blob);
+		k->ds = kr_strndup(id, (size_t)(hash - id));
+		k->pub = kr_strdup(pub);
+		k->blob = NULL;
+		if (!k->stmt && s_prep(st, &k->stmt, "SELECT blob FROM items WHERE id = ? AND publisher = ?", "") < 0)
+			return -1;
+		sqlite3_bind_text(k->stmt, 1, k->ds, -1, SQLITE_STATIC);
+		sqlite3_bind_text(k->stmt, 2, k->pub, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(k->stmt)) == SQLITE_ROW)
+			k->blob = kr_strdup((const char *)sqlite3_column_text(k->stmt, 0));
+		sqlite3_reset(k->stmt);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return -1;
+	}
+	if (k->blob && kr_unhex(oid, KR_OID_LEN, k->blob) == 0)
+		kr_scols_blob(c, n, oid);
+	return 0;
 }
 
 /*
  * The filter and facet columns of every row, kept in st->scols as of the
  * current read transaction: rebuilt when another connection committed
  * (data_version) or this one wrote (total_changes) since they were built.
- * One sequential read of a covering index and of FTS5's %_docsize table.
+ * One sequential read of a covering index (items_facets), and of FTS5's
+ * %_docsize table and of items_blob (on the second connection at once
+ * when there are many rows). A dataset row's blob is then its card's.
  * *fresh is 1 if they are current without a rebuild; with build 0 a stale
  * copy is dropped and not rebuilt.
  */
 static int s_split_begin(kr_state *st);
 
-/* Every row's token count from FTS5's %_docsize, read on another connection (s_scols_fresh). */
+/*
+ * Every row's token count from FTS5's %_docsize and its blob from
+ * items_blob (s_scols_fresh): read on the second connection while the
+ * first reads the facet columns, or after them on the first.
+ */
 typedef struct {
 	sqlite3 *db;
 	int64_t *n;
 	int32_t *ntok;
 	size_t len, cap;
+	int64_t *bn;
+	uint8_t (*blob)[KR_OID_LEN];
+	size_t blen, bcap;
 	int rc;
 } s_doclens;
 
@@ -1965,7 +2031,34 @@ s_doclens_run(void *arg)
 		d->ntok[d->len++] = s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1));
 	}
 	sqlite3_finalize(stmt);
+	if (d->rc != SQLITE_DONE)
+		return NULL;
+	if (sqlite3_prepare_v2(d->db, "SELECT n, blob FROM items INDEXED BY items_blob", -1, &stmt, NULL) != SQLITE_OK) {
+		d->rc = SQLITE_ERROR;
+		return NULL;
+	}
+	while ((d->rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(stmt, 1);
+		if (d->blen == d->bcap) {
+			d->bcap = d->bcap ? d->bcap * 2 : 4096;
+			d->bn = kr_realloc(d->bn, d->bcap * sizeof(*d->bn));
+			d->blob = kr_realloc(d->blob, d->bcap * sizeof(*d->blob));
+		}
+		/* a blob that is not one (never written so) leaves its row without: judged as having none */
+		if (hex && kr_unhex(d->blob[d->blen], KR_OID_LEN, hex) == 0)
+			d->bn[d->blen++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
 	return NULL;
+}
+
+static void
+s_doclens_free(s_doclens *d)
+{
+	free(d->n);
+	free(d->ntok);
+	free(d->bn);
+	free(d->blob);
 }
 
 /* The highest rowid of items (0 when empty or unreadable): how large the columns will be. */
@@ -2027,35 +2120,38 @@ s_scols_fresh(kr_state *st, int build, int *fresh)
 		sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
 		par = dl.rc == SQLITE_DONE;
 	}
+	if (rc == SQLITE_DONE && !par) {
+		/* on this connection (few rows, or the second one failed) */
+		s_doclens_free(&dl);
+		memset(&dl, 0, sizeof(dl));
+		dl.db = st->db;
+		s_doclens_run(&dl);
+		rc = dl.rc;
+	}
 	if (rc != SQLITE_DONE) {
 		kr_scols_destroy(&st->scols);
-		free(dl.n);
-		free(dl.ntok);
+		s_doclens_free(&dl);
 		return s_dberr(st, "searching");
 	}
-	for (size_t i = 0; par && i < dl.len; i++)
+	for (size_t i = 0; i < dl.len; i++)
 		kr_scols_doclen(st->scols, dl.n[i], dl.ntok[i]);
-	free(dl.n);
-	free(dl.ntok);
-	if (!par) {
-		/* on this connection (few rows, or the second one failed) */
-		if ((rc = s_prep(st, &stmt, "SELECT id, sz FROM items_fts_docsize", "")) < 0) {
-			kr_scols_destroy(&st->scols);
-			return rc;
-		}
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-			kr_scols_doclen(st->scols, sqlite3_column_int64(stmt, 0),
-			    s_docsize(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1)));
-		sqlite3_finalize(stmt);
-	}
+	for (size_t i = 0; i < dl.blen; i++)
+		kr_scols_blob(st->scols, dl.bn[i], dl.blob[i]);
+	s_doclens_free(&dl);
 	/* the dataset rows, from their partial index (items_rows) */
 	if (rc != SQLITE_DONE ||
 	    (rc = s_prep(st, &stmt, "SELECT n, id FROM items WHERE instr(id, '#') > 0", "")) < 0) {
 		kr_scols_destroy(&st->scols);
 		return rc < 0 ? rc : s_dberr(st, "searching");
 	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		s_scols_group(st->scols, sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1));
+	{
+		s_cards k = { 0 };
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+		    s_scols_group(st, st->scols, &k, sqlite3_column_int64(stmt, 0),
+		    (const char *)sqlite3_column_text(stmt, 1)) == 0)
+			;
+		s_cards_clear(&k);
+	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
 		kr_scols_destroy(&st->scols);
@@ -2081,6 +2177,7 @@ static int
 s_scols_partial(kr_state *st, const char *match, kr_scols **out)
 {
 	sqlite3_stmt *stmt, *row = NULL, *dsz = NULL;
+	s_cards cards = { 0 };
 	int64_t *ns = kr_calloc(SCOLS_PARTIAL + 1, sizeof(int64_t));
 	size_t n = 0;
 	int rc;
@@ -2106,7 +2203,12 @@ s_scols_partial(kr_state *st, const char *match, kr_scols **out)
 		sqlite3_bind_int64(dsz, 1, ns[i]);
 		if ((rc = sqlite3_step(row)) == SQLITE_ROW) {
 			s_scols_add(*out, row);
-			s_scols_group(*out, ns[i], (const char *)sqlite3_column_text(row, KR_SCOL_N + 1));
+			const char *hex = (const char *)sqlite3_column_text(row, KR_SCOL_N + 1);
+			uint8_t oid[KR_OID_LEN];
+			if (hex && kr_unhex(oid, KR_OID_LEN, hex) == 0)
+				kr_scols_blob(*out, ns[i], oid);
+			if (s_scols_group(st, *out, &cards, ns[i], (const char *)sqlite3_column_text(row, KR_SCOL_N + 2)) < 0)
+				rc = SQLITE_ERROR;
 		}
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			break;
@@ -2123,6 +2225,7 @@ s_scols_partial(kr_state *st, const char *match, kr_scols **out)
 		rc = s_dberr(st, "searching");
 	}
 done:
+	s_cards_clear(&cards);
 	sqlite3_finalize(row);
 	sqlite3_finalize(dsz);
 	free(ns);
@@ -2208,7 +2311,6 @@ static void
 s_collect_clear(s_collect *c)
 {
 	kr_scols_run_destroy(&c->run);
-	sqlite3_finalize(c->keep);
 	free(c->idf);
 	free(c->freq);
 	memset(c, 0, sizeof(*c));
@@ -2295,11 +2397,6 @@ s_split_begin(kr_state *st)
 	kr_buf_release(&theirs);
 	return same;
 }
-
-/* q->keep's row by n: publisher, kind, and the blob it is judged by (a dataset row: its dataset card's) */
-static const char s_keep_sql[] = "SELECT i.publisher, i.kind, CASE WHEN instr(i.id, '#') > 0 THEN "
-    "coalesce((SELECT d.blob FROM items d WHERE d.id = substr(i.id, 1, instr(i.id, '#') - 1) AND "
-    "d.publisher = i.publisher), i.blob) ELSE i.blob END FROM items i WHERE i.n = ?";
 
 /* The upper half of a split search: the rows from `from` on, on the second connection. */
 typedef struct {
@@ -2397,7 +2494,8 @@ again:
 	    (!fresh && !st->searched && (rc = s_scols_partial(st, q->match, &part)) < 0) ||
 	    (!fresh && !part && (rc = s_scols_fresh(st, 1, &fresh)) < 0))
 		goto done;
-	c.run = kr_scols_run_new(part ? part : st->scols, q, limit);
+	c.cols = part ? part : st->scols;
+	c.run = kr_scols_run_new(c.cols, q, limit);
 	c.q = q;
 	if (!part) {
 		/* the columns are current: so is what the cache counted at the same data_version */
@@ -2411,27 +2509,16 @@ again:
 		c.nphrases = (int)s_phrases(q->match, &c.phrase);
 	}
 	/*
-	 * keep judges a dataset row (DATASET-ID#ROW, indexed with its data
-	 * file's blob) by its dataset's card, the blob the board endorses.
-	 */
-	if (q->keep && sqlite3_prepare_v2(st->db, s_keep_sql, -1, &c.keep, NULL) != SQLITE_OK) {
-		rc = s_dberr(st, "preparing search");
-		goto done;
-	}
-	/*
 	 * two halves: a query whose IDFs both can know alone (one phrase, or
 	 * a conjunction that waits for them), a q->keep that may be called
 	 * from two threads, and no write of this connection's open
 	 */
 	split = !serial && !part && (!q->keep || q->keep_threads) && !outer && st->split_min &&
 	    st->scols_rows >= st->split_min && (c.nphrases <= 1 || s_conjunction(q->match)) && s_split_begin(st);
-	if (split && q->keep && sqlite3_prepare_v2(st->aux, s_keep_sql, -1, &up.c.keep, NULL) != SQLITE_OK) {
-		sqlite3_exec(st->aux, "COMMIT", NULL, NULL, NULL);
-		split = 0;
-	}
 	if (split) {
 		up.st = st;
 		up.from = st->split_mid;
+		up.c.cols = st->scols;
 		up.c.run = kr_scols_run_new(st->scols, q, limit);
 		up.c.q = q;
 		up.c.wait = &st->wait[1];

@@ -171,11 +171,14 @@ typedef struct {
 	 */
 	int rows_all;
 	/*
-	 * Optional: called for every match before it is counted; a match it
-	 * returns 0 for is left out of hits, total and facets (the board's
-	 * verdict: --endorsed, policy.accept.require_endorsement).
+	 * Optional: called for every match before it is counted, with its row
+	 * (items.n) and what the in-memory columns hold of it: publisher, kind
+	 * and blob (a dataset row's: its dataset card's, the blob the board
+	 * endorses). A match it returns 0 for is left out of hits, total and
+	 * facets (the board's verdict: --endorsed,
+	 * policy.accept.require_endorsement).
 	 */
-	int (*keep)(void *arg, const char *publisher, const char *kind, const char *blob);
+	int (*keep)(void *arg, int64_t n, const char *publisher, const char *kind, const char *blob);
 	void *keep_arg;
 	int keep_threads;               /* keep may be called from two threads at once (a search in halves) */
 } kr_search_q;

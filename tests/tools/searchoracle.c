@@ -21,7 +21,9 @@
  * with a keep callback (as the board's gate), every tenth with the
  * in-memory columns built again each way (their token counts read on the
  * second connection): totals, hits, ranks, facets and the rows the
- * callback kept must be equal.
+ * callback kept must be equal, and every row the callback is given (its
+ * publisher, kind and blob, a dataset row's its card's, from the in-memory
+ * columns) must be what SQL reads of that row.
  *
  * Usage: searchoracle HOME N SEED
  */
@@ -29,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "../../node/home.h"
 #include "../../sharing/search.h"
@@ -240,15 +244,86 @@ s_same(const kr_search_result *r, const kr_search_result *x)
 	return 1;
 }
 
-/* A keep that may run on two threads: the rows whose blob ends in an even hex digit, counted. */
+/*
+ * Each row's publisher, kind and the blob the board judges it by (a
+ * dataset row's: its card's), read here by SQL from state.db, by n: what
+ * keep must be given from the search's in-memory columns.
+ */
+typedef struct {
+	char **pub, **kind, **blob;
+	int64_t n;
+} s_rowsql;
+
+static s_rowsql s_rows;
+static _Atomic size_t s_keep_calls, s_keep_bad;
+
+static int
+s_rowsql_load(const char *home)
+{
+	char *path = kr_sprintf("%s/state.db", home);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT coalesce(max(n), 0) FROM items", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW)
+		goto done;
+	s_rows.n = sqlite3_column_int64(stmt, 0) + 1;
+	s_rows.pub = kr_calloc((size_t)s_rows.n, sizeof(char *));
+	s_rows.kind = kr_calloc((size_t)s_rows.n, sizeof(char *));
+	s_rows.blob = kr_calloc((size_t)s_rows.n, sizeof(char *));
+	sqlite3_finalize(stmt);
+	if (sqlite3_prepare_v2(db, "SELECT i.n, i.publisher, i.kind, CASE WHEN instr(i.id, '#') > 0 THEN "
+	    "coalesce((SELECT d.blob FROM items d WHERE d.id = substr(i.id, 1, instr(i.id, '#') - 1) AND "
+	    "d.publisher = i.publisher), i.blob) ELSE i.blob END FROM items i", -1, &stmt, NULL) != SQLITE_OK)
+		goto done;
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(stmt, 0);
+		if (n < 0 || n >= s_rows.n)
+			goto done;
+		s_rows.pub[n] = kr_strdup((const char *)sqlite3_column_text(stmt, 1));
+		s_rows.kind[n] = kr_strdup((const char *)sqlite3_column_text(stmt, 2));
+		s_rows.blob[n] = kr_strdup((const char *)sqlite3_column_text(stmt, 3));
+	}
+	rc = 0;
+done:
+	if (rc < 0)
+		fprintf(stderr, "searchoracle: %s: %s\n", path, db ? sqlite3_errmsg(db) : "cannot open");
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	return rc;
+}
+
+static int
+s_str_same(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : !*(a ? a : b ? b : "");
+}
+
+/*
+ * A keep that may run on two threads: the rows whose blob ends in an even
+ * hex digit, counted; every call's row checked against the SQL.
+ */
 static _Atomic size_t s_kept;
 
 static int
-s_keep_even(void *arg, const char *pub, const char *kind, const char *blob)
+s_keep_even(void *arg, int64_t n, const char *pub, const char *kind, const char *blob)
 {
 	size_t l = blob ? strlen(blob) : 0;
 
-	(void)arg, (void)pub, (void)kind;
+	(void)arg;
+	s_keep_calls++;
+	if (n < 0 || n >= s_rows.n || !s_rows.blob[n] || !s_str_same(pub, s_rows.pub[n]) ||
+	    !s_str_same(kind, s_rows.kind[n]) || !s_str_same(blob, s_rows.blob[n])) {
+		if (s_keep_bad++ < 5)
+			printf("mismatch: keep given row %lld as %s %s %s, the SQL reads %s %s %s\n", (long long)n,
+			    pub ? pub : "(null)", kind ? kind : "(null)", blob ? blob : "(null)",
+			    n >= 0 && n < s_rows.n && s_rows.pub[n] ? s_rows.pub[n] : "(no row)",
+			    n >= 0 && n < s_rows.n && s_rows.kind[n] ? s_rows.kind[n] : "",
+			    n >= 0 && n < s_rows.n && s_rows.blob[n] ? s_rows.blob[n] : "");
+	}
 	if (!l || strchr("02468ace", blob[l - 1]) == NULL)
 		return 0;
 	s_kept++;
@@ -330,6 +405,9 @@ s_split(kr_state *st, char **needles, size_t n)
 	kr_state_search_split(st, KR_SEARCH_SPLIT_ROWS);
 	printf("%d searches alike on one connection and in two halves (%d found something): %d mismatches\n",
 	    checked, found, bad);
+	printf("%zu rows given to keep: %zu not as the SQL reads them\n", (size_t)s_keep_calls, (size_t)s_keep_bad);
+	if (s_keep_calls == 0 || s_keep_bad)
+		bad++;
 	return bad;
 }
 
@@ -349,7 +427,8 @@ main(int argc, char **argv)
 	}
 	n = atoi(argv[2]);
 	seed = (unsigned)strtoul(argv[3], NULL, 10);
-	if (kr_home_open(&h, argv[1]) < 0 || kr_state_item_texts(h.state, s_load, &it) < 0) {
+	if (kr_home_open(&h, argv[1]) < 0 || kr_state_item_texts(h.state, s_load, &it) < 0 ||
+	    s_rowsql_load(argv[1]) < 0) {
 		fprintf(stderr, "searchoracle: %s\n", kr_errmsg());
 		return 2;
 	}
@@ -439,6 +518,14 @@ next:
 			kr_buf_release(&it.v[i].col[c]);
 	}
 	free(it.v);
+	for (int64_t i = 0; i < s_rows.n; i++) {
+		free(s_rows.pub[i]);
+		free(s_rows.kind[i]);
+		free(s_rows.blob[i]);
+	}
+	free(s_rows.pub);
+	free(s_rows.kind);
+	free(s_rows.blob);
 	kr_home_close(&h);
 	return mismatches || done < n ? 1 : 0;
 }

@@ -105,6 +105,33 @@ test_strv_has(void **state)
 	assert_false(kr_strv_has(NULL, 0, "cases"));
 }
 
+/* kr_unhex and kr_is_hex on every pair of bytes, against sscanf's %x and strchr: either case, nothing else */
+static void
+test_hex_every_byte_pair(void **state)
+{
+	static const char digits[] = "0123456789abcdefABCDEF";
+
+	(void)state;
+	for (int a = 1; a < 256; a++)
+		for (int b = 1; b < 256; b++) {
+			char h[3] = { (char)a, (char)b, 0 };
+			int ok = strchr(digits, a) && strchr(digits, b);
+			uint8_t o = 0;
+			unsigned v = 0;
+			assert_int_equal(kr_unhex(&o, 1, h) == 0, ok);
+			assert_int_equal(kr_is_hex(h, 2), ok);
+			if (ok) {
+				assert_int_equal(sscanf(h, "%2x", &v), 1);
+				assert_int_equal(o, v);
+			}
+		}
+	{
+		uint8_t o[2];
+		assert_int_equal(kr_unhex(o, 2, "abc"), KR_ERROR);     /* the length is exact */
+		assert_int_equal(kr_unhex(o, 1, "abc"), KR_ERROR);
+	}
+}
+
 int
 main(void)
 {
@@ -116,6 +143,7 @@ main(void)
 		cmocka_unit_test(test_csv_cells_cannot_be_formulas),
 		cmocka_unit_test(test_mkdir_p_empty),
 		cmocka_unit_test(test_strv_has),
+		cmocka_unit_test(test_hex_every_byte_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,11 +126,45 @@ test_merge(void **state)
 	kr_scols_destroy(&c);
 }
 
+/* What the board's gate is given of a row: its publisher, kind and blob, as set; unknown rows are stale. */
+static void
+test_item(void **state)
+{
+	kr_scols *c = kr_scols_new();
+	const char *v[KR_SCOL_N] = { 0 }, *pub, *kind;
+	uint8_t oid[KR_OID_LEN];
+	char blob[KR_OID_HEX + 1];
+
+	(void)state;
+	v[KR_SCOL_KIND] = "case";
+	v[KR_SCOL_PUBLISHER] = "abc";
+	kr_scols_row(c, 5, v);
+	v[KR_SCOL_KIND] = NULL;
+	v[KR_SCOL_PUBLISHER] = NULL;
+	kr_scols_row(c, 9, v);
+	for (int i = 0; i < KR_OID_LEN; i++)
+		oid[i] = (uint8_t)(0xa0 + i);
+	kr_scols_blob(c, 5, oid);
+	assert_int_equal(kr_scols_item(c, 5, &pub, &kind, blob), 0);
+	assert_string_equal(pub, "abc");
+	assert_string_equal(kind, "case");
+	assert_string_equal(blob, "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3");
+	assert_int_equal(kr_scols_item(c, 9, &pub, &kind, blob), 0);
+	assert_null(pub);
+	assert_null(kind);
+	assert_string_equal(blob, "");
+	assert_int_equal(kr_scols_item(c, 7, &pub, &kind, blob), -1);          /* no such row */
+	assert_int_equal(kr_scols_item(c, 1 << 20, &pub, &kind, blob), -1);
+	assert_int_equal(kr_scols_item(c, -1, &pub, &kind, blob), -1);
+	kr_scols_destroy(&c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_item),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
