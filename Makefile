@@ -80,7 +80,7 @@ LIB_SRC = sharing/common.c sharing/sign.c sharing/federation.c sharing/fedstore.
 LIB_SRC += sharing/searchcols.c
 LIB_SRC += policies/values.c
 LIB_SRC += node/transport.c
-LIB_SRC += node/control.c
+LIB_SRC += node/control.c node/pubmaint.c
 LIB_SRC += node/federate.c
 LIB_SRC += policies/board.c sharing/board.c node/board.c
 LIB_SRC += node/searchq.c
@@ -99,7 +99,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
 UNIT += values
-UNIT += board searchcols
+UNIT += board searchcols control
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench

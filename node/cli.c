@@ -25,7 +25,7 @@ const kr_cmd kr_commands[] = {
 	{ "init", cmd_init, 0, "--name NAME --lg-code CODE", "create a node's home: key, config, state" },
 	{ "id", cmd_id, CMD_NEEDS_HOME | CMD_IDENTITY, "[--fingerprint] [--json]", "print this node's identity" },
 	{ "check", cmd_check, CMD_NEEDS_HOME, "FILE|DIR... [--json]", "run publish's checks without publishing" },
-	{ "publish", cmd_publish, CMD_NEEDS_HOME | CMD_OWN, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
+	{ "publish", cmd_publish, CMD_NEEDS_HOME | CMD_OWN | CMD_HANDS_OVER, "FILE|DIR... [-m MSG]", "check, commit, sign and announce items" },
 	{ "withdraw", cmd_withdraw, CMD_NEEDS_HOME | CMD_OWN, "ID -m REASON", "remove an item with a signed, reasoned commit" },
 	{ "import", cmd_import, CMD_NEEDS_HOME, "FILE.csv --kind case [-o DIR] [--map 'HEADER=field,...']", "case records from a spreadsheet into item files" },
 	{ "export", cmd_export, CMD_NEEDS_HOME, "DATASET-ID [--format jsonl|dify-csv|langchain|hf] [-o FILE|DIR]", "export a Q&A dataset for a RAG tool" },

@@ -12,8 +12,11 @@
  * command reads who the node is and nothing it holds.
  * CMD_OWN: with it, kr_home_open_own: the command writes only this node's
  * own collections, and mirrored ones are not tidied or reconciled first.
+ * CMD_HANDS_OVER: with it, only the config (kr_home_open_config): the
+ * command hands its work to the node running on the home, and opens the
+ * rest itself (as CMD_OWN) when none takes it.
  */
-enum { CMD_NEEDS_HOME = 1, CMD_IDENTITY = 2, CMD_OWN = 4 };
+enum { CMD_NEEDS_HOME = 1, CMD_IDENTITY = 2, CMD_OWN = 4, CMD_HANDS_OVER = 8 };
 
 typedef struct {
 	const char *home_path;

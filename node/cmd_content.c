@@ -26,6 +26,7 @@
 #include "../policies/item.h"
 #include "board.h"
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 #include "serve.h"
 
@@ -418,6 +419,76 @@ s_publish_notice(const char *msg, void *arg)
 	free(shown);
 }
 
+/*
+ * A publish handed to the node running on this home: at most this many
+ * files and bytes (a larger one is made here, where its consolidation runs
+ * beside the node), answered within PUBLISH_CALL_MS.
+ */
+#define PUBLISH_HAND_FILES 1000
+#define PUBLISH_HAND_BYTES (16 << 20)
+#define PUBLISH_CALL_MS 60000
+
+/*
+ * Hands the checked files to the node running on this home, which
+ * commits, signs and announces them where its repositories, state.db and
+ * key are open already (node/serve.c): 1 when it answered (*rc its
+ * outcome, printed as a publish here prints it), 0 when no node runs, the
+ * publish is too large to hand over or the node does not take it (an
+ * older kairan): then this process publishes. A node that went away before
+ * its answer may have published: the publish here then finds nothing
+ * left to do and says so.
+ */
+static int
+s_publish_handed(kr_cli *c, const kr_pubfile *files, size_t n, size_t nitems, const char *msg,
+    size_t skipped, int *rc)
+{
+	kr_buf payload = KR_BUF_INIT, answer = KR_BUF_INIT;
+	unsigned long long seq;
+	size_t changed;
+	int applied, used = 0, r;
+
+	if (n > PUBLISH_HAND_FILES)
+		return 0;
+	kr_control_pub_encode(&payload, files, n, msg);
+	if (payload.len > PUBLISH_HAND_BYTES) {
+		kr_buf_release(&payload);
+		return 0;
+	}
+	r = kr_control_call(&c->h, "publish", payload.ptr, payload.len, PUBLISH_CALL_MS, &answer);
+	kr_buf_release(&payload);
+	if (r == KR_ERROR) {
+		char *why = kr_safe(answer.ptr ? answer.ptr : "");
+		fprintf(stderr, _("kairan: publish: %s; nothing was published\n"), why);
+		free(why);
+		*rc = 1;
+		used = 1;
+	} else if (r == 0 && sscanf(answer.ptr, "%d %zu %llu", &applied, &changed, &seq) == 3) {
+		/* the notices first, as a publish made here prints them */
+		const char *nl = strchr(answer.ptr, '\n');
+		for (const char *p = nl ? nl + 1 : ""; *p;) {
+			const char *e = strchr(p, '\n');
+			char *line = kr_strndup(p, e ? (size_t)(e - p) : strlen(p));
+			s_publish_notice(line, NULL);
+			free(line);
+			p = e ? e + 1 : p + strlen(p);
+		}
+		if (!applied) {
+			printf(_("nothing to publish: all %zu item(s) are already published as they are\n"), nitems);
+		} else {
+			printf(_("published %zu item(s) in %zu collection(s) as %s (%s); manifest seq %llu\n"), nitems,
+			    changed, c->h.cfg.name, c->h.cfg.lg_code, seq);
+			if (skipped)
+				printf(_("skipped %zu file(s) without front matter\n"), skipped);
+			printf(_("announced to peers by the running node\n"));
+		}
+		*rc = 0;
+		used = 1;
+	}
+	kr_error_clear();
+	kr_buf_release(&answer);
+	return used;
+}
+
 int
 cmd_publish(kr_cli *c, int argc, char **argv)
 {
@@ -481,6 +552,16 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 		for (size_t i = 0; i < in.n; i++)
 			if (items[i].id)
 				kr_buf_addf(&msg, "%s %s\n", items[i].id, items[i].version);
+	}
+	if (!c->h.state) {
+		/* opened for handing over (CMD_HANDS_OVER): the running node publishes, else this process */
+		if (s_publish_handed(c, files.v, files.n, files.n - nattach, msg.ptr, skipped, &rc))
+			goto done;
+		kr_home_close(&c->h);
+		if (kr_home_open_own(&c->h, c->home_path) < 0) {
+			kr_cli_fail("publish");
+			goto done;
+		}
 	}
 	c->h.rep.notice = s_publish_notice;
 	c->h.rep.defer_maintenance = 1; /* the running node hears of it first, see below */

@@ -11,9 +11,15 @@
  * both are logged. The client checks the server the same way, so an answer
  * from a socket someone else bound is not believed.
  *
+ * A call (kr_control_call) is a line "CMD LENGTH" and LENGTH bytes after
+ * it (at most KR_CONTROL_PAYLOAD_MAX), answered by "ok" or "error" on a
+ * line and then what the handler said, up to the end of the stream: a
+ * publish handed to the running node (node/cmd_content.c).
+ *
  * Invariants: the daemon never blocks on a client (non-blocking accept and
- * reads, a line of at most CMD_MAX bytes, at most CLIENTS_MAX clients
- * waiting, the oldest dropped first). No ZeroMQ in this file.
+ * reads, a line of at most CMD_MAX bytes and a payload of at most
+ * KR_CONTROL_PAYLOAD_MAX, at most CLIENTS_MAX clients waiting, the oldest
+ * dropped first). No ZeroMQ in this file.
  * Threads: the server side belongs to the serve loop's thread; the client
  * side may be called from any thread.
  */
@@ -42,6 +48,9 @@ typedef struct {
 	pid_t pid;
 	size_t len;
 	char buf[CMD_MAX];
+	kr_buf payload;                /* a call's, once its line named a length */
+	size_t want;
+	int has_payload;
 } s_client;
 
 struct kr_control {
@@ -174,6 +183,7 @@ static void
 s_drop(kr_control *c, size_t i)
 {
 	close(c->cl[i].fd);
+	kr_buf_release(&c->cl[i].payload);
 	c->cl[i] = c->cl[--c->n];
 }
 
@@ -250,62 +260,160 @@ s_accept(kr_control *c)
 	}
 }
 
+/*
+ * A call's line "CMD LENGTH": the length of what follows, after the
+ * command is cut at its space; 0 and *len 0 for a poke, -1 when the
+ * length is not a number or more than KR_CONTROL_PAYLOAD_MAX.
+ */
+static int
+s_call_line(char *line, size_t *len)
+{
+	char *sp = strchr(line, ' '), *end;
+	unsigned long long v;
+
+	*len = 0;
+	if (!sp)
+		return 0;
+	*sp = '\0';
+	errno = 0;
+	v = strtoull(sp + 1, &end, 10);
+	if (errno || end == sp + 1 || *end || sp[1] == '-' || v > KR_CONTROL_PAYLOAD_MAX)
+		return -1;
+	*len = (size_t)v;
+	return 1;
+}
+
+/* Sends all of data to a client that waits for it (the socket's buffer may be smaller); -1 if it left. */
+static int
+s_send_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		ssize_t w = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (poll(&p, 1, 1000) <= 0)
+				return -1;
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 void
-kr_control_serve(kr_control *c, int (*handle)(const char *cmd, void *arg), void *arg)
+kr_control_serve(kr_control *c, kr_control_handler handle, void *arg)
 {
 	if (!c)
 		return;
 	s_accept(c);
 	for (size_t i = 0; i < c->n;) {
 		s_client *cl = &c->cl[i];
-		ssize_t r = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+		ssize_t r;
 		char *nl;
 
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			i++;
-			continue;
-		}
-		if (r <= 0) {
-			s_drop(c, i);    /* gone before its line was complete */
-			continue;
-		}
-		cl->len += (size_t)r;
-		cl->buf[cl->len] = '\0';
-		if (!(nl = memchr(cl->buf, '\n', cl->len))) {
-			if (cl->len < sizeof(cl->buf) - 1) {
+		if (cl->has_payload) {
+			if (cl->payload.len < cl->want) {
+				size_t chunk = cl->want - cl->payload.len < 65536 ? cl->want - cl->payload.len : 65536;
+				kr_buf_grow(&cl->payload, chunk);
+				r = read(cl->fd, cl->payload.ptr + cl->payload.len, chunk);
+				if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+					i++;
+					continue;
+				}
+				if (r <= 0) {
+					s_drop(c, i);    /* gone before all of it came */
+					continue;
+				}
+				cl->payload.len += (size_t)r;
+				if (cl->payload.len < cl->want) {
+					i++;
+					continue;
+				}
+			}
+		} else {
+			r = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 				i++;
 				continue;
 			}
-			log_warnx("control socket %s: pid %d sent more than %d bytes without a newline; closed",
-			    c->path, (int)cl->pid, CMD_MAX - 1);
-			s_drop(c, i);
-			continue;
+			if (r <= 0) {
+				s_drop(c, i);    /* gone before its line was complete */
+				continue;
+			}
+			cl->len += (size_t)r;
+			cl->buf[cl->len] = '\0';
+			if (!(nl = memchr(cl->buf, '\n', cl->len))) {
+				if (cl->len < sizeof(cl->buf) - 1) {
+					i++;
+					continue;
+				}
+				log_warnx("control socket %s: pid %d sent more than %d bytes without a newline; closed",
+				    c->path, (int)cl->pid, CMD_MAX - 1);
+				s_drop(c, i);
+				continue;
+			}
+			*nl = '\0';
+			{
+				size_t rest = cl->len - (size_t)(nl + 1 - cl->buf);
+				int call = s_call_line(cl->buf, &cl->want);
+				if (call < 0) {
+					log_warnx("control socket %s: pid %d sent a call without a length of at most %d "
+					    "bytes; closed", c->path, (int)cl->pid, KR_CONTROL_PAYLOAD_MAX);
+					s_drop(c, i);
+					continue;
+				}
+				if (call) {
+					/* what came with the line is the payload's start */
+					cl->has_payload = 1;
+					kr_buf_add(&cl->payload, nl + 1, rest < cl->want ? rest : cl->want);
+					if (cl->payload.len < cl->want)
+						continue;       /* read again at once: more may be waiting */
+				}
+			}
 		}
-		*nl = '\0';
 		{
-			const char *reply = handle(cl->buf, arg) == 0 ? "ok\n" : "unknown\n";
-			if (send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			kr_buf reply = KR_BUF_INIT;
+			int rc = handle(cl->buf, cl->has_payload ? (cl->payload.ptr ? cl->payload.ptr : "") : NULL,
+			    cl->payload.len, &reply, arg);
+			kr_buf head = KR_BUF_INIT;
+			if (!cl->has_payload)
+				kr_buf_adds(&head, rc == 0 ? "ok\n" : "unknown\n");
+			else
+				kr_buf_adds(&head, rc == 0 ? "ok\n" : "error\n");
+			kr_buf_add(&head, reply.ptr, reply.len);
+			if (s_send_all(cl->fd, head.ptr, head.len) < 0)
 				log_debug("control socket %s: pid %d left before its answer", c->path, (int)cl->pid);
+			kr_buf_release(&head);
+			kr_buf_release(&reply);
 		}
 		s_drop(c, i);
 	}
 }
 
-int
-kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms)
+/*
+ * Sends a poke (payload NULL: "CMD") or a call ("CMD LENGTH" and the
+ * payload) and reads the answer: the whole of it for a call, the line for
+ * a poke.
+ */
+static int
+s_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int timeout_ms, kr_buf *answer)
 {
 	struct sockaddr_un sa;
 	socklen_t salen;
-	char *path = NULL, line[CMD_MAX + 1], reply[16];
-	size_t got = 0;
+	char *path = NULL, line[CMD_MAX + 32];
 	double end = kr_monotonic_ms() + timeout_ms;
 	int dirfd = -1, fd = -1, rc;
-	int n = snprintf(line, sizeof(line), "%s\n", cmd);
+	int n = payload ? snprintf(line, sizeof(line), "%s %zu\n", cmd, len) : snprintf(line, sizeof(line), "%s\n", cmd);
 	uid_t uid;
 	pid_t pid;
 
-	if (n < 0 || n >= CMD_MAX)
-		return kr_error(KR_EUSAGE, "control command '%s' is too long", cmd);
+	if (n < 0 || (size_t)n >= sizeof(line) || strlen(cmd) >= CMD_MAX - 1 || strchr(cmd, ' ') || strchr(cmd, '\n'))
+		return kr_error(KR_EUSAGE, "control command '%s' is not one word of fewer than %d bytes", cmd, CMD_MAX - 1);
+	if (payload && len > KR_CONTROL_PAYLOAD_MAX)
+		return kr_error(KR_EUSAGE, "%zu bytes are more than a control call takes (%d)", len, KR_CONTROL_PAYLOAD_MAX);
 	if ((rc = s_addr(h->home, &sa, &salen, &dirfd, &path)) < 0)
 		goto done;
 	if ((fd = s_connect(&sa, salen, timeout_ms)) < 0) {
@@ -317,26 +425,31 @@ kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms)
 		    path);
 		goto done;
 	}
-	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
-		rc = KR_ENOTFOUND;
-		goto done;
-	}
 	rc = KR_ENOTFOUND;
-	while (got < sizeof(reply) - 1) {
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		goto done;
+	for (size_t off = 0; payload && off < len;) {
+		ssize_t w = send(fd, (const char *)payload + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			goto done;
+		off += (size_t)w;
+	}
+	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		double left = end - kr_monotonic_ms();
 		ssize_t r;
 		if (left <= 0 || poll(&p, 1, (int)left + 1) <= 0)
 			break;
-		if ((r = read(fd, reply + got, sizeof(reply) - 1 - got)) <= 0)
+		kr_buf_grow(answer, 4096);
+		if ((r = read(fd, answer->ptr + answer->len, 4096)) <= 0) {
+			if (payload && r == 0)
+				rc = 0;         /* a call's answer ends with the stream */
 			break;
-		got += (size_t)r;
-		reply[got] = '\0';
-		if (strchr(reply, '\n')) {
-			if (strcmp(reply, "ok\n") == 0)
-				rc = 0;
-			else
-				rc = kr_error(KR_EUSAGE, "the running node does not know the control command '%s'", cmd);
+		}
+		answer->len += (size_t)r;
+		answer->ptr[answer->len] = '\0';
+		if (!payload && memchr(answer->ptr, '\n', answer->len)) {
+			rc = 0;
 			break;
 		}
 	}
@@ -347,4 +460,141 @@ done:
 		close(dirfd);
 	free(path);
 	return rc;
+}
+
+int
+kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms)
+{
+	kr_buf answer = KR_BUF_INIT;
+	int rc = s_call(h, cmd, NULL, 0, timeout_ms, &answer);
+
+	if (rc == 0 && strcmp(answer.ptr, "ok\n") != 0)
+		rc = kr_error(KR_EUSAGE, "the running node does not know the control command '%s'", cmd);
+	kr_buf_release(&answer);
+	return rc;
+}
+
+int
+kr_control_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int timeout_ms,
+    kr_buf *answer)
+{
+	kr_buf got = KR_BUF_INIT;
+	const char *nl;
+	int rc = s_call(h, cmd, payload ? payload : "", len, timeout_ms, &got);
+
+	if (rc == 0 && (!got.ptr || !(nl = memchr(got.ptr, '\n', got.len)))) {
+		rc = KR_ENOTFOUND;      /* it stopped before answering */
+	} else if (rc == 0) {
+		size_t head = (size_t)(nl + 1 - got.ptr);
+		kr_buf_add(answer, nl + 1, got.len - head);
+		if (strncmp(got.ptr, "ok\n", 3) != 0)
+			rc = strncmp(got.ptr, "error\n", 6) == 0 ? KR_ERROR : KR_EUSAGE;
+	}
+	kr_buf_release(&got);
+	return rc;
+}
+
+/* ---- a publish handed to the node ------------------------------------- */
+
+static void
+s_put32(kr_buf *b, size_t v)
+{
+	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	kr_buf_add(b, x, 4);
+}
+
+static void
+s_putstr(kr_buf *b, const void *p, size_t len)
+{
+	s_put32(b, len);
+	kr_buf_add(b, p, len);
+}
+
+void
+kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message)
+{
+	s_putstr(out, message, strlen(message));
+	s_put32(out, n);
+	for (size_t i = 0; i < n; i++) {
+		s_putstr(out, files[i].collection, strlen(files[i].collection));
+		s_putstr(out, files[i].path, strlen(files[i].path));
+		s_putstr(out, files[i].data, files[i].len);
+	}
+}
+
+/* The next length-prefixed field of p[*off..len) into *field (its length *flen); -1 past the end. */
+static int
+s_getstr(const uint8_t *p, size_t len, size_t *off, const uint8_t **field, size_t *flen)
+{
+	size_t v;
+
+	if (len - *off < 4)
+		return -1;
+	v = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 | (size_t)p[*off + 2] << 8 | p[*off + 3];
+	*off += 4;
+	if (v > len - *off)
+		return -1;
+	*field = p + *off;
+	*flen = v;
+	*off += v;
+	return 0;
+}
+
+/* A NUL-free field as a string (caller frees), NULL when it holds a NUL or is empty. */
+static char *
+s_text(const uint8_t *p, size_t len)
+{
+	return len && !memchr(p, '\0', len) ? kr_strndup((const char *)p, len) : NULL;
+}
+
+int
+kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len)
+{
+	const uint8_t *p = payload, *f;
+	size_t off = 0, flen, n;
+
+	memset(out, 0, sizeof(*out));
+	if (s_getstr(p, len, &off, &f, &flen) < 0 || !(out->message = s_text(f, flen)) || len - off < 4)
+		goto bad;
+	n = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 | p[off + 3];
+	off += 4;
+	/* each file takes 12 bytes at least: a count beyond that is a lie */
+	if (n == 0 || n > (len - off) / 12)
+		goto bad;
+	out->files = kr_calloc(n, sizeof(*out->files));
+	for (size_t i = 0; i < n; i++) {
+		kr_pubfile *x = &out->files[i];
+		char *coll = NULL, *path = NULL;
+		if (s_getstr(p, len, &off, &f, &flen) < 0 || !(coll = s_text(f, flen)) ||
+		    s_getstr(p, len, &off, &f, &flen) < 0 || !(path = s_text(f, flen)) ||
+		    s_getstr(p, len, &off, &f, &flen) < 0) {
+			free(coll);
+			free(path);
+			goto bad;
+		}
+		x->collection = coll;
+		x->path = path;
+		x->data = f;
+		x->len = flen;
+		out->n++;
+	}
+	if (off != len)
+		goto bad;
+	return 0;
+bad:
+	kr_control_pub_clear(out);
+	return kr_error(KR_EPROTO, "a publish handed over the control socket is malformed");
+}
+
+void
+kr_control_pub_clear(kr_control_pub *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free((char *)p->files[i].collection);
+		free((char *)p->files[i].path);
+	}
+	free(p->files);
+	free(p->message);
+	memset(p, 0, sizeof(*p));
 }

@@ -32,13 +32,25 @@ void kr_control_close(kr_control **cp);
  */
 size_t kr_control_fds(const kr_control *c, int *fds, size_t max);
 
+/* The most a call carries (a publish handed to the node: items and data files). */
+#define KR_CONTROL_PAYLOAD_MAX (64 << 20)
+
+/*
+ * What a node does with a command: 0 when cmd is known (a call: done), -1
+ * otherwise (a call: failed, reply saying why). payload is NULL for a
+ * poke, a call's bytes (len of them) else; reply takes what a call's
+ * answer carries.
+ */
+typedef int (*kr_control_handler)(const char *cmd, const void *payload, size_t len, kr_buf *reply, void *arg);
+
 /*
  * Accepts waiting clients and reads what the polled descriptors have; for
- * each complete line from an admitted client calls handle(cmd, arg), which
- * returns 0 when cmd is known, and answers "ok" (or "unknown"). Never
- * blocks.
+ * each complete poke or call from an admitted client calls handle, and
+ * answers a poke "ok" (or "unknown"), a call "ok" or "error" and the
+ * reply. Never blocks reading; an answer waits for a slow reader at most
+ * a second at a time.
  */
-void kr_control_serve(kr_control *c, int (*handle)(const char *cmd, void *arg), void *arg);
+void kr_control_serve(kr_control *c, kr_control_handler handle, void *arg);
 
 /*
  * Tells a running daemon of this home to act now ("announce": our manifest
@@ -48,5 +60,30 @@ void kr_control_serve(kr_control *c, int (*handle)(const char *cmd, void *arg), 
  * within timeout_ms; that is not an error for the caller.
  */
 int kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms);
+/*
+ * A call: cmd with len bytes of payload, answered within timeout_ms.
+ * 0 with what the node replied in *answer; KR_ENOTFOUND when no node
+ * answers (or it went away before its answer: whether it acted is not
+ * known); KR_ERROR when it refused, its reason in *answer; KR_EUSAGE when
+ * it does not know cmd.
+ */
+int kr_control_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int timeout_ms,
+    kr_buf *answer);
+
+/*
+ * A publish handed to the running node (`kairan publish` while `kairan
+ * serve` runs): the files and commit message as kr_replica_publish takes
+ * them, length-prefixed. Decoded, the files' data point into the payload.
+ */
+typedef struct {
+	kr_pubfile *files;
+	size_t n;
+	char *message;
+} kr_control_pub;
+
+void kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message);
+/* 0, or KR_EPROTO when payload is not a whole, well-formed publish. */
+int kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len);
+void kr_control_pub_clear(kr_control_pub *p);
 
 #endif

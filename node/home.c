@@ -673,9 +673,9 @@ s_follows_restore(kr_state *st, const char *home, size_t *npubs)
 	return rc;
 }
 
-/* Config and keys (a due key rotation made): who the node is, nothing it holds. */
+/* The config alone. */
 static int
-s_open_base(kr_home *h, const char *path)
+s_open_config(kr_home *h, const char *path)
 {
 	char *p;
 	int rc;
@@ -688,7 +688,17 @@ s_open_base(kr_home *h, const char *path)
 	if (rc == KR_ENOTFOUND)
 		rc = kr_error(KR_ENOTFOUND, "%s is not a kairan home (create one with: kairan --home %s init "
 		    "--name NAME --lg-code CODE)", path, path);
-	if (rc < 0)
+	return rc;
+}
+
+/* Config and keys (a due key rotation made): who the node is, nothing it holds. */
+static int
+s_open_base(kr_home *h, const char *path)
+{
+	char *p;
+	int rc;
+
+	if ((rc = s_open_config(h, path)) < 0)
 		return rc;
 	p = kr_sprintf("%s/keys/node.ed25519", path);
 	rc = kr_key_load(&h->key, p);
@@ -705,6 +715,17 @@ s_open_base(kr_home *h, const char *path)
 		kr_error_clear();
 	}
 	return 0;
+}
+
+/* Only the config (h->cfg) and the path: what a command that hands its work to the running node needs. */
+int
+kr_home_open_config(kr_home *h, const char *path)
+{
+	int rc = s_open_config(h, path);
+
+	if (rc < 0)
+		kr_home_close(h);
+	return rc;
 }
 
 int

@@ -96,6 +96,12 @@ int kr_home_open_own(kr_home *h, const char *path);
  * identity (kairan id), so they start as fast as git's plumbing.
  */
 int kr_home_open_identity(kr_home *h, const char *path);
+/*
+ * Opens only the config (h->cfg; no keys, store or state): for a command
+ * that checks its input here and hands the rest to the running node
+ * (publish), opening the rest itself when no node runs.
+ */
+int kr_home_open_config(kr_home *h, const char *path);
 
 /* Rewrites <home>/follows from state (inside the caller's transaction). */
 int kr_home_save_follows(kr_home *h);

@@ -120,6 +120,7 @@ main(int argc, char **argv)
 			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
 				break;
 		if (j == argc && ((cmd->flags & CMD_IDENTITY) ? kr_home_open_identity(&cli.h, home)
+		                  : (cmd->flags & CMD_HANDS_OVER) ? kr_home_open_config(&cli.h, home)
 		                  : (cmd->flags & CMD_OWN) ? kr_home_open_own(&cli.h, home)
 		                                           : kr_home_open(&cli.h, home)) < 0) {
 			rc = kr_cli_fail(cmd->name);

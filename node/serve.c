@@ -107,6 +107,7 @@
 #include "../sharing/search.h"
 #include "board.h"
 #include "control.h"
+#include "pubmaint.h"
 #include "federate.h"
 #include "keyrot.h"
 #include "log.h"
@@ -963,6 +964,7 @@ typedef struct {
 	kr_home *h;
 	void *zctx, *router, *pub;
 	kr_control *control;
+	kr_pubmaint *pubmaint;          /* what publishes handed to this node left to do; started on the first */
 	/* the replication workers and the jobs waiting for one */
 	s_rslot rw[REPL_WORKERS];
 	int nrw;
@@ -2286,12 +2288,77 @@ s_log_memory(s_server *s)
 	    git_limit >> 10, repos, s->cache.bytes >> 10, s->cache.n, atomic_load(&s_reply_bytes) >> 10);
 }
 
-/* A poke from the CLI (node/control.c admitted it): 0 when cmd is known, answered after acting. */
+/* A publish's notice ("restores withdrawn item …"), one line of the answer. */
+static void
+s_publish_notice(const char *msg, void *arg)
+{
+	kr_buf_addf(arg, "%s\n", msg);
+}
+
+/*
+ * `kairan publish` handed its checked items to this node: committed,
+ * signed and announced here, where the repositories, state.db and key are
+ * open already; the answer is "APPLIED CHANGED SEQ" and the notices, one
+ * a line, or why nothing was published. The consolidation a publish leaves
+ * goes to the maintenance thread (node/pubmaint.h).
+ */
 static int
-s_handle_control(const char *cmd, void *arg)
+s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
+{
+	kr_control_pub p;
+	kr_apply res;
+	kr_buf notices = KR_BUF_INIT;
+	kr_replica *r = &s->h->rep;
+	int rc;
+
+	if ((rc = kr_control_pub_decode(&p, payload, len)) == 0) {
+		r->notice = s_publish_notice;
+		r->notice_arg = &notices;
+		r->defer_maintenance = 1;
+		rc = kr_replica_publish(r, p.files, p.n, p.message, &res);
+		r->notice = NULL;
+		r->notice_arg = NULL;
+		r->defer_maintenance = 0;
+	}
+	if (rc < 0) {
+		kr_buf_adds(reply, kr_errmsg());
+		log_warnx("a publish handed to this node: %s; nothing was published", kr_errmsg());
+		kr_error_clear();
+		kr_control_pub_clear(&p);
+		kr_buf_release(&notices);
+		return -1;
+	}
+	if (res.applied) {
+		s_announce(s, s->h->fpr);
+		log_info("publisher %.16s… (this node): %zu file(s) published here, seq %llu announced", s->h->fpr,
+		    p.n, (unsigned long long)res.seq);
+	}
+	if (!s->pubmaint && kr_pubmaint_start(&s->pubmaint, s->h) < 0) {
+		log_warnx("%s: the consolidation is done now", kr_errmsg());
+		kr_error_clear();
+	} else {
+		kr_pubmaint_take(s->pubmaint, r);
+	}
+	/* the manifest's copy for plain git mirrors: before the answer, so a mirror made after the command carries it */
+	kr_replica_maintain(r);
+	kr_buf_addf(reply, "%d %zu %llu\n", res.applied, res.changed, (unsigned long long)res.seq);
+	kr_buf_add(reply, notices.ptr, notices.len);
+	kr_buf_release(&notices);
+	kr_control_pub_clear(&p);
+	return 0;
+}
+
+/*
+ * A poke or call from the CLI (node/control.c admitted it): 0 when cmd is
+ * known, answered after acting.
+ */
+static int
+s_handle_control(const char *cmd, const void *payload, size_t len, kr_buf *reply, void *arg)
 {
 	s_server *s = arg;
 
+	if (payload)
+		return strcmp(cmd, "publish") == 0 ? s_control_publish(s, payload, len, reply) : -1;
 	if (strcmp(cmd, "announce") == 0) {
 		s_announce(s, s->h->fpr);
 		log_info("publisher %.16s… (this node): new manifest announced", s->h->fpr);
@@ -2783,6 +2850,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	    s.busy_total, s.dropped_total);
 done:
 	kr_web_stop(&web);
+	kr_pubmaint_stop(&s.pubmaint);
 	web_ms = kr_monotonic_ms();
 	if (rc < 0)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);

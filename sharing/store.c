@@ -886,8 +886,17 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	*changed = 1;
 	rc = 0;
 done:
-	if (col)
-		s_collect_close(col); /* what was not written is given up; the odb frees col itself */
+	if (col) {
+		/*
+		 * What was not written is given up, and col leaves the object
+		 * database with it (it frees col): a closed collector left in
+		 * place took the next commit's objects and kept none, so a
+		 * process that committed nothing once (nothing to publish)
+		 * failed its next publish.
+		 */
+		s_collect_close(col);
+		git_repository__cleanup(repo);
+	}
 	git_buf_dispose(&cbuf);
 	kr_buf_release(&armour);
 	git_signature_free(sig);

@@ -1,12 +1,14 @@
 #!/bin/sh
-# t0085 - `kairan publish` exiting 0 means on disk, and its poke at the
-# running node is cheap and private. strace shows fsync/fdatasync of what
-# the publish wrote - the new objects (one pack: the pack, its index and
-# objects/pack; no loose object), refs/heads/main and its
-# directory, the manifest and its directory, state.db's WAL - all before the
-# command connects to control.sock to have its node announce, and no
-# syncfs/sync at all (they wait for every writer on the file system). The
-# command starts no thread (no ZeroMQ context). The control socket is a unix
+# t0085 - `kairan publish` exiting 0 means on disk, and its call to the
+# running node is cheap and private. The command hands its items to the
+# node (t0097); strace of the node shows fsync/fdatasync of what the
+# publish wrote - the new objects (one pack: the pack, its index and
+# objects/pack; no loose object), refs/heads/main and its directory, the
+# manifest and its directory, state.db's WAL - all before the node answers
+# the command, and no syncfs/sync in either (they wait for every writer on
+# the file system). Without a node the command syncs the same itself
+# before it would poke one. The command starts no thread (no ZeroMQ
+# context). The control socket is a unix
 # socket: a client of another uid is refused (SO_PEERCRED) and logged even
 # when file modes would let it in; the node's own user is still answered,
 # an unknown command is said to be one, and a killed node's stale socket
@@ -15,14 +17,19 @@
 plan 20
 cd "$T"
 P=$(port_base)
-ST="strace -f -y -T -e trace=fsync,fdatasync,syncfs,sync,sync_file_range,connect,clone,clone3"
+ST="strace -f -y -T -e trace=fsync,fdatasync,syncfs,sync,sync_file_range,connect,clone,clone3,sendto -s 16"
 
 k --home pub init --name 三豊市 --lg-code 372081 >/dev/null
 sed -i "s/^web = .*/web = off/" pub/config
 FPR=$(k --home pub id --fingerprint)
 item 372081 first 最初の事例 >first.md
 k --home pub publish first.md >/dev/null
-serve pub $P $((P + 1))
+# the node under strace for 1-11 (started as lib.sh's serve starts one)
+$ST -o node.trace "$KAIRAN" --home pub serve --listen "tcp://127.0.0.1:$P" --announce "tcp://127.0.0.1:$((P + 1))" \
+	>>pub.log 2>&1 &
+traced=$!
+_pids="$_pids $traced"
+wait_for 20 test -S pub/control.sock
 
 # syncs SYSCALL-REGEX PATH-REGEX FILE: line numbers of successful syncs of matching paths
 syncs() { grep -n -E "(^|[0-9] +)($1)\([0-9]+<[^>]*($2)>\) += 0" "$3" | cut -d: -f1; }
@@ -36,41 +43,51 @@ item 372081 second 二番目の事例 >second.md
 $ST -o one.trace "$KAIRAN" --home pub publish second.md >one.out 2>&1
 check "the publish succeeded and its node announced it" grep -q 'announced to peers by the running node' one.out
 poke=$(grep -n 'connect(.*control\.sock' one.trace | head -n 1 | cut -d: -f1)
-check "it poked its node over control.sock" test -n "$poke"
-obj=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' one.trace | last)
-idx=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' one.trace | last)
-fan=$(syncs fsync '/objects/pack' one.trace | last)
+check "it called its node over control.sock" test -n "$poke"
+# the node's answer to that call: "ok", then "1 CHANGED SEQ" (applied)
+answer=$(grep -n 'sendto(.*"ok\\n1 ' node.trace | head -n 1 | cut -d: -f1)
+obj=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' node.trace | last)
+idx=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' node.trace | last)
+fan=$(syncs fsync '/objects/pack' node.trace | last)
 check "the new objects' pack, its index and objects/pack were synced, no loose object written" \
 	test -n "$obj" -a -n "$idx" -a -n "$fan" -a "$(find pub/repos -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)" -le 1
-ref=$(syncs 'fsync|fdatasync' '/refs/heads/main' one.trace | last)
-refdir=$(syncs fsync '/refs/heads' one.trace | last)
+ref=$(syncs 'fsync|fdatasync' '/refs/heads/main' node.trace | last)
+refdir=$(syncs fsync '/refs/heads' node.trace | last)
 check "refs/heads/main and refs/heads were synced" test -n "$ref" -a -n "$refdir"
-man=$(syncs 'fsync|fdatasync' "/manifests/$FPR[.0-9a-z]*" one.trace | last)
-mandir=$(syncs fsync '/manifests' one.trace | last)
+man=$(syncs 'fsync|fdatasync' "/manifests/$FPR[.0-9a-z]*" node.trace | last)
+mandir=$(syncs fsync '/manifests' node.trace | last)
 check "the manifest and manifests/ were synced" test -n "$man" -a -n "$mandir"
-wal=$(syncs 'fsync|fdatasync' '/state\.db-wal' one.trace | last)
+wal=$(syncs 'fsync|fdatasync' '/state\.db-wal' node.trace | last)
 check "state.db's WAL was synced (the publish commit)" test -n "$wal"
 before=$(printf '%s\n' "$obj" "$idx" "$fan" "$ref" "$refdir" "$man" "$mandir" "$wal" | sort -n | last)
-check "all of it before the poke (line $before < line ${poke:-none})" test -n "$poke" -a "${before:-0}" -lt "${poke:-0}"
-check_fails "no syncfs and no sync" grep -E '(^|[0-9] +)(syncfs|sync)\(' one.trace
+check "all of it before the node answered the command (line $before < line ${answer:-none})" \
+	test -n "$answer" -a "${before:-0}" -lt "${answer:-0}"
+check_fails "no syncfs and no sync, in the command or the node" grep -E '(^|[0-9] +)(syncfs|sync)\(' one.trace node.trace
 check_fails "the command starts no thread (no ZeroMQ context)" grep -E '(^|[0-9] +)clone3?\(' one.trace
-n_before=$(head -n "${poke:-1}" one.trace | grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' || true)
-n_all=$(grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' one.trace || true)
-head -n "${poke:-1}" one.trace >before.trace
-diag "one-item publish: $n_before syncs before the poke, $(sync_ms before.trace) ms in them; $n_all syncs in all (tmpfs: the figure on a disk is in make bench)"
+n_before=$(head -n "${answer:-1}" node.trace | grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' || true)
+head -n "${answer:-1}" node.trace >before.trace
+diag "one-item publish: $n_before syncs in the node before its answer, $(sync_ms before.trace) ms in them; the command itself $(grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' one.trace || true) (tmpfs: the figure on a disk is in make bench)"
 
 # --- 10-11: a bulk publish writes one pack, synced --------------------------
 mkdir bulk
 i=0; while [ $i -lt 70 ]; do item 372081 "bulk-$i" "一括$i" >bulk/b$i.md; i=$((i + 1)); done
 $ST -o bulk.trace "$KAIRAN" --home pub publish bulk >bulk.out 2>&1
 check "the bulk publish succeeded" grep -q 'published 70 item' bulk.out
-pk=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' bulk.trace | head -n 1)
-ix=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' bulk.trace | head -n 1)
-pd=$(syncs fsync '/objects/pack' bulk.trace | head -n 1)
-bpoke=$(grep -n 'connect(.*control\.sock' bulk.trace | head -n 1 | cut -d: -f1)
-check "its pack, index and objects/pack were synced before the poke" \
-	test -n "$pk" -a -n "$ix" -a -n "$pd" -a "${pd:-0}" -lt "${bpoke:-0}"
-diag "70-item publish: $(grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' bulk.trace) syncs, $(sync_ms bulk.trace) ms"
+# the node's second applied answer is this publish's; what it synced after the first
+first=${answer:-0}
+banswer=$(grep -n 'sendto(.*"ok\\n1 ' node.trace | sed -n 2p | cut -d: -f1)
+tail -n +"$((first + 1))" node.trace | head -n "$(( ${banswer:-0} - first ))" >bulk.node.trace
+pk=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' bulk.node.trace | head -n 1)
+ix=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' bulk.node.trace | head -n 1)
+pd=$(syncs fsync '/objects/pack' bulk.node.trace | head -n 1)
+check "its pack, index and objects/pack were synced before the node answered" \
+	test -n "$banswer" -a -n "$pk" -a -n "$ix" -a -n "$pd"
+diag "70-item publish: $(grep -c -E '(^|[0-9] +)(fsync|fdatasync)\(' bulk.node.trace) syncs in the node, $(sync_ms bulk.node.trace) ms"
+# 12-20 with a node not traced
+kill $(pgrep -P "$traced")     # the node (strace goes on while what it traces runs)
+wait "$traced" 2>/dev/null
+wait_for 10 sh -c '! test -S pub/control.sock'
+serve pub $P $((P + 1))
 
 # --- 12-16: the control socket admits this node's user only -----------------
 mode_t=$(stat -c %a "$T") mode_p=$(stat -c %a pub)
