@@ -419,13 +419,7 @@ s_publish_notice(const char *msg, void *arg)
 	free(shown);
 }
 
-/*
- * A publish handed to the node running on this home: at most this many
- * files and bytes (a larger one is made here, where its consolidation runs
- * beside the node), answered within PUBLISH_CALL_MS.
- */
-#define PUBLISH_HAND_FILES 1000
-#define PUBLISH_HAND_BYTES (16 << 20)
+/* A publish handed to the node running on this home is answered within this (node/control.h has its limits). */
 #define PUBLISH_CALL_MS 60000
 
 /*
@@ -433,10 +427,11 @@ s_publish_notice(const char *msg, void *arg)
  * commits, signs and announces them where its repositories, state.db and
  * key are open already (node/serve.c): 1 when it answered (*rc its
  * outcome, printed as a publish here prints it), 0 when no node runs, the
- * publish is too large to hand over or the node does not take it (an
- * older kairan): then this process publishes. A node that went away before
- * its answer may have published: the publish here then finds nothing
- * left to do and says so.
+ * publish is too large to hand over (KR_CONTROL_PUB_FILES files,
+ * KR_CONTROL_PAYLOAD_MAX bytes) or the node does not take it (an older
+ * kairan): then this process publishes. A node that took the publish and
+ * gave no answer may have made it: that is said, and nothing is done
+ * here (publishing the same files again is safe).
  */
 static int
 s_publish_handed(kr_cli *c, const kr_pubfile *files, size_t n, size_t nitems, const char *msg,
@@ -447,10 +442,10 @@ s_publish_handed(kr_cli *c, const kr_pubfile *files, size_t n, size_t nitems, co
 	size_t changed;
 	int applied, used = 0, r;
 
-	if (n > PUBLISH_HAND_FILES)
+	if (n > KR_CONTROL_PUB_FILES)
 		return 0;
 	kr_control_pub_encode(&payload, files, n, msg);
-	if (payload.len > PUBLISH_HAND_BYTES) {
+	if (payload.len > KR_CONTROL_PAYLOAD_MAX) {
 		kr_buf_release(&payload);
 		return 0;
 	}
@@ -460,6 +455,11 @@ s_publish_handed(kr_cli *c, const kr_pubfile *files, size_t n, size_t nitems, co
 		char *why = kr_safe(answer.ptr ? answer.ptr : "");
 		fprintf(stderr, _("kairan: publish: %s; nothing was published\n"), why);
 		free(why);
+		*rc = 1;
+		used = 1;
+	} else if (r == KR_ETIMEOUT) {
+		fprintf(stderr, _("kairan: publish: %s: whether it published is not known; its log and `kairan "
+		    "status` (the seq) tell; publishing the same files again is safe\n"), kr_errmsg());
 		*rc = 1;
 		used = 1;
 	} else if (r == 0 && sscanf(answer.ptr, "%d %zu %llu", &applied, &changed, &seq) == 3) {
@@ -578,10 +578,17 @@ cmd_publish(kr_cli *c, int argc, char **argv)
 	    files.n - nattach, res.changed, c->h.cfg.name, c->h.cfg.lg_code, (unsigned long long)res.seq);
 	if (skipped)
 		printf(_("skipped %zu file(s) without front matter\n"), skipped);
-	if (kr_control_poke(&c->h, "announce", 2000) == 0)
+	switch (kr_control_poke(&c->h, "announce", 2000)) {
+	case 0:
 		printf(_("announced to peers by the running node\n"));
-	else
+		break;
+	case KR_ENOTFOUND:
 		printf(_("no node is running on this home: peers get it once `kairan serve` runs\n"));
+		break;
+	default:
+		printf(_("the node running on this home did not answer: peers get it with its next beacon\n"));
+		break;
+	}
 	fflush(stdout);
 	/* consolidation after the announcement: peers fetch while this repacks */
 	s_after_announce(c);

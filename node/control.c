@@ -36,11 +36,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../proto/codec.h"
 #include "../sharing/common.h"
 #include "log.h"
 
 #define CLIENTS_MAX 16
 #define CMD_MAX 64                 /* longest line, newline included */
+#define INFLIGHT_MAX (2 * KR_CONTROL_PAYLOAD_MAX) /* payloads being read, all clients together */
+#define ANSWER_MS 2000             /* the most an answer waits for a slow reader */
 #define REFUSAL_LOG_MS 60000
 
 typedef struct {
@@ -60,6 +63,7 @@ struct kr_control {
 	char *path;                    /* the socket file, for unlink */
 	s_client cl[CLIENTS_MAX];
 	size_t n;
+	size_t inflight;               /* the payload bytes the clients named and have not been answered */
 };
 
 /*
@@ -183,6 +187,8 @@ static void
 s_drop(kr_control *c, size_t i)
 {
 	close(c->cl[i].fd);
+	if (c->cl[i].has_payload)
+		c->inflight -= c->cl[i].want;
 	kr_buf_release(&c->cl[i].payload);
 	c->cl[i] = c->cl[--c->n];
 }
@@ -283,15 +289,21 @@ s_call_line(char *line, size_t *len)
 	return 1;
 }
 
-/* Sends all of data to a client that waits for it (the socket's buffer may be smaller); -1 if it left. */
+/*
+ * Sends all of data to a client that waits for it (the socket's buffer may
+ * be smaller), for at most ANSWER_MS in all; -1 if it left or read too slowly.
+ */
 static int
 s_send_all(int fd, const char *data, size_t len)
 {
+	double end = kr_monotonic_ms() + ANSWER_MS;
+
 	while (len) {
 		struct pollfd p = { fd, POLLOUT, 0 };
 		ssize_t w = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			if (poll(&p, 1, 1000) <= 0)
+			double left = end - kr_monotonic_ms();
+			if (left <= 0 || poll(&p, 1, (int)left + 1) <= 0)
 				return -1;
 			continue;
 		}
@@ -317,7 +329,6 @@ kr_control_serve(kr_control *c, kr_control_handler handle, void *arg)
 		if (cl->has_payload) {
 			if (cl->payload.len < cl->want) {
 				size_t chunk = cl->want - cl->payload.len < 65536 ? cl->want - cl->payload.len : 65536;
-				kr_buf_grow(&cl->payload, chunk);
 				r = read(cl->fd, cl->payload.ptr + cl->payload.len, chunk);
 				if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 					i++;
@@ -365,9 +376,19 @@ kr_control_serve(kr_control *c, kr_control_handler handle, void *arg)
 					s_drop(c, i);
 					continue;
 				}
+				if (call && c->inflight + cl->want > INFLIGHT_MAX) {
+					static const char busy[] = "error\nthe node is taking other publishes; try again\n";
+					log_warnx("control socket %s: pid %d: a call of %zu bytes beside %zu already being "
+					    "read; refused", c->path, (int)cl->pid, cl->want, c->inflight);
+					s_send_all(cl->fd, busy, sizeof(busy) - 1);
+					s_drop(c, i);
+					continue;
+				}
 				if (call) {
-					/* what came with the line is the payload's start */
+					/* what came with the line is the payload's start; the rest is read into place */
 					cl->has_payload = 1;
+					c->inflight += cl->want;
+					kr_buf_grow(&cl->payload, cl->want);
 					kr_buf_add(&cl->payload, nl + 1, rest < cl->want ? rest : cl->want);
 					if (cl->payload.len < cl->want)
 						continue;       /* read again at once: more may be waiting */
@@ -425,7 +446,7 @@ s_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int t
 		    path);
 		goto done;
 	}
-	rc = KR_ENOTFOUND;
+	rc = KR_ENOTFOUND;          /* gone before it took all of it: it did nothing */
 	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
 		goto done;
 	for (size_t off = 0; payload && off < len;) {
@@ -434,6 +455,9 @@ s_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int t
 			goto done;
 		off += (size_t)w;
 	}
+	/* taken: without its answer, whether it acted is not known */
+	rc = kr_error(KR_ETIMEOUT, "the node running on %s took '%s' but did not answer within %d s", h->home, cmd,
+	    (timeout_ms + 999) / 1000);
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		double left = end - kr_monotonic_ms();
@@ -442,13 +466,19 @@ s_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int t
 			break;
 		kr_buf_grow(answer, 4096);
 		if ((r = read(fd, answer->ptr + answer->len, 4096)) <= 0) {
-			if (payload && r == 0)
+			if (payload && r == 0 && memchr(answer->ptr, '\n', answer->len)) {
+				kr_error_clear();
 				rc = 0;         /* a call's answer ends with the stream */
+			} else if (r == 0) {
+				rc = kr_error(KR_ETIMEOUT, "the node running on %s took '%s' and went away before "
+				    "answering", h->home, cmd);
+			}
 			break;
 		}
 		answer->len += (size_t)r;
 		answer->ptr[answer->len] = '\0';
 		if (!payload && memchr(answer->ptr, '\n', answer->len)) {
+			kr_error_clear();
 			rc = 0;
 			break;
 		}
@@ -482,9 +512,7 @@ kr_control_call(const kr_home *h, const char *cmd, const void *payload, size_t l
 	const char *nl;
 	int rc = s_call(h, cmd, payload ? payload : "", len, timeout_ms, &got);
 
-	if (rc == 0 && (!got.ptr || !(nl = memchr(got.ptr, '\n', got.len)))) {
-		rc = KR_ENOTFOUND;      /* it stopped before answering */
-	} else if (rc == 0) {
+	if (rc == 0 && (nl = memchr(got.ptr, '\n', got.len))) {
 		size_t head = (size_t)(nl + 1 - got.ptr);
 		kr_buf_add(answer, nl + 1, got.len - head);
 		if (strncmp(got.ptr, "ok\n", 3) != 0)
@@ -560,7 +588,7 @@ kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len)
 	n = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 | p[off + 3];
 	off += 4;
 	/* each file takes 12 bytes at least: a count beyond that is a lie */
-	if (n == 0 || n > (len - off) / 12)
+	if (n == 0 || n > KR_CONTROL_PUB_FILES || n > (len - off) / 12)
 		goto bad;
 	out->files = kr_calloc(n, sizeof(*out->files));
 	for (size_t i = 0; i < n; i++) {
@@ -575,9 +603,11 @@ kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len)
 		}
 		x->collection = coll;
 		x->path = path;
+		out->n++;
+		if (!kr_collection_valid(coll))
+			goto bad;
 		x->data = f;
 		x->len = flen;
-		out->n++;
 	}
 	if (off != len)
 		goto bad;

@@ -32,8 +32,12 @@ void kr_control_close(kr_control **cp);
  */
 size_t kr_control_fds(const kr_control *c, int *fds, size_t max);
 
-/* The most a call carries (a publish handed to the node: items and data files). */
-#define KR_CONTROL_PAYLOAD_MAX (64 << 20)
+/*
+ * The most a call carries, and the most files a publish handed to the node
+ * may name (a larger publish is made by the command itself).
+ */
+#define KR_CONTROL_PAYLOAD_MAX (16 << 20)
+#define KR_CONTROL_PUB_FILES 1000
 
 /*
  * What a node does with a command: 0 when cmd is known (a call: done), -1
@@ -56,16 +60,18 @@ void kr_control_serve(kr_control *c, kr_control_handler handle, void *arg);
  * Tells a running daemon of this home to act now ("announce": our manifest
  * changed; "reload": peers changed; "federation": a new membership version;
  * "keyrot": see whether a key rotation is due; "ping": only whether one
- * runs). Only home->home is used. KR_ENOTFOUND when no daemon answers
- * within timeout_ms; that is not an error for the caller.
+ * runs). Only home->home is used. KR_ENOTFOUND when no daemon runs (not
+ * an error for the caller); KR_ETIMEOUT when one took the poke and did not
+ * answer within timeout_ms.
  */
 int kr_control_poke(const kr_home *h, const char *cmd, int timeout_ms);
 /*
  * A call: cmd with len bytes of payload, answered within timeout_ms.
- * 0 with what the node replied in *answer; KR_ENOTFOUND when no node
- * answers (or it went away before its answer: whether it acted is not
- * known); KR_ERROR when it refused, its reason in *answer; KR_EUSAGE when
- * it does not know cmd.
+ * 0 with what the node replied in *answer; KR_ENOTFOUND when no node runs
+ * or it went away before it took the payload (it did nothing);
+ * KR_ETIMEOUT when it took it and gave no answer in time or went away
+ * (whether it acted is not known, the message says so); KR_ERROR when it
+ * refused, its reason in *answer; KR_EUSAGE when it does not know cmd.
  */
 int kr_control_call(const kr_home *h, const char *cmd, const void *payload, size_t len, int timeout_ms,
     kr_buf *answer);

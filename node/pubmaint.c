@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -25,7 +26,8 @@ struct kr_pubmaint {
 	/* waiting (under lock) */
 	char **colls;
 	size_t ncolls;
-	struct timespec due;            /* KR_PUBMAINT_DELAY_MS after the last take */
+	struct timespec first;          /* the first take not done yet */
+	struct timespec due;            /* KR_PUBMAINT_DELAY_MS after the last take, at most KR_PUBMAINT_WAIT_MS after the first */
 	int stop;
 };
 
@@ -54,6 +56,7 @@ s_main(void *arg)
 		r.nmaint = m->ncolls;
 		m->colls = NULL;
 		m->ncolls = 0;
+		m->first = (struct timespec){ 0, 0 };
 		pthread_mutex_unlock(&m->lock);
 		if (!store && kr_store_open(&store, m->h->home) < 0) {
 			log_warnx("publish maintenance: %s (the next publish or start does it)", kr_errmsg());
@@ -72,11 +75,32 @@ s_main(void *arg)
 	return NULL;
 }
 
+/* t + ms */
+static struct timespec
+s_after(struct timespec t, long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+static int
+s_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
 int
 kr_pubmaint_start(kr_pubmaint **out, const kr_home *h)
 {
 	kr_pubmaint *m = kr_calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
+	sigset_t all, old;
+	int rc;
 
 	m->h = h;
 	pthread_mutex_init(&m->lock, NULL);
@@ -84,7 +108,12 @@ kr_pubmaint_start(kr_pubmaint **out, const kr_home *h)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&m->thread, NULL, s_main, m) != 0) {
+	/* signals are the serve loop's (node/serve.c): this thread takes none */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&m->thread, NULL, s_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_cond_destroy(&m->cond);
 		pthread_mutex_destroy(&m->lock);
 		free(m);
@@ -109,12 +138,16 @@ kr_pubmaint_take(kr_pubmaint *m, kr_replica *r)
 	free(r->maint);
 	r->maint = NULL;
 	r->nmaint = 0;
-	clock_gettime(CLOCK_MONOTONIC, &m->due);
-	m->due.tv_sec += KR_PUBMAINT_DELAY_MS / 1000;
-	m->due.tv_nsec += (long)(KR_PUBMAINT_DELAY_MS % 1000) * 1000000L;
-	if (m->due.tv_nsec >= 1000000000L) {
-		m->due.tv_sec++;
-		m->due.tv_nsec -= 1000000000L;
+	{
+		struct timespec now, cap;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!m->first.tv_sec && !m->first.tv_nsec)
+			m->first = now;
+		/* quiet for a moment, but no later than a while after the first: a steady stream is consolidated too */
+		m->due = s_after(now, KR_PUBMAINT_DELAY_MS);
+		cap = s_after(m->first, KR_PUBMAINT_WAIT_MS);
+		if (s_before(cap, m->due))
+			m->due = cap;
 	}
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);

@@ -9,8 +9,10 @@
  * 17th publish a repack) would compete with the subscribers fetching the
  * publish and, a repack of a large collection taking seconds, hold up the
  * serve loop: a thread of its own, on its own store, does it
- * KR_PUBMAINT_DELAY_MS after the last publish handed over, at a lower
- * priority; publishes in between are consolidated together.
+ * KR_PUBMAINT_DELAY_MS after the last publish handed over (at most
+ * KR_PUBMAINT_WAIT_MS after the first one waiting), at a lower priority;
+ * publishes in between are consolidated together. A pack written
+ * meanwhile, its ref not moved yet, is kept (kr_store_maintain).
  */
 #ifndef KR_PUBMAINT_H
 #define KR_PUBMAINT_H
@@ -18,6 +20,7 @@
 #include "home.h"
 
 #define KR_PUBMAINT_DELAY_MS 500
+#define KR_PUBMAINT_WAIT_MS 2000        /* publishes that keep coming wait no longer */
 
 typedef struct kr_pubmaint kr_pubmaint;
 

@@ -2305,21 +2305,44 @@ s_publish_notice(const char *msg, void *arg)
 static int
 s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 {
-	kr_control_pub p;
+	kr_control_pub p = { 0 };
 	kr_apply res;
 	kr_buf notices = KR_BUF_INIT;
 	kr_replica *r = &s->h->rep;
 	int rc;
 
-	if ((rc = kr_control_pub_decode(&p, payload, len)) == 0) {
+	char *path = kr_sprintf("%s/config", s->h->home);
+	kr_config cfg = { 0 };
+
+	/*
+	 * The config as the command read it, on disk now (the node's own is
+	 * from its start): the same policy checks, name and limits as a
+	 * publish made by the command itself.
+	 */
+	if ((rc = kr_config_load(&cfg, path)) == 0 && (rc = kr_control_pub_decode(&p, payload, len)) == 0) {
+		kr_replica saved = *r;
+		r->rules = &cfg.rules;
+		r->pii = &cfg.pii;
+		r->own_name = cfg.name;
+		r->own_code = cfg.lg_code;
+		r->manifest_ttl = cfg.manifest_ttl;
+		r->max_collection_bytes = cfg.max_collection_bytes;
 		r->notice = s_publish_notice;
 		r->notice_arg = &notices;
 		r->defer_maintenance = 1;
 		rc = kr_replica_publish(r, p.files, p.n, p.message, &res);
+		r->rules = saved.rules;
+		r->pii = saved.pii;
+		r->own_name = saved.own_name;
+		r->own_code = saved.own_code;
+		r->manifest_ttl = saved.manifest_ttl;
+		r->max_collection_bytes = saved.max_collection_bytes;
 		r->notice = NULL;
 		r->notice_arg = NULL;
 		r->defer_maintenance = 0;
 	}
+	free(path);
+	kr_config_clear(&cfg);
 	if (rc < 0) {
 		kr_buf_adds(reply, kr_errmsg());
 		log_warnx("a publish handed to this node: %s; nothing was published", kr_errmsg());

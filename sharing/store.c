@@ -39,7 +39,7 @@
 #define MAIN_REF "refs/heads/main"
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
-static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync);
+static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
 
 /*
  * A cached repository. libgit2 keeps every pack it ever loaded open and
@@ -787,7 +787,7 @@ s_collect_pack(s_collect *c, git_repository *repo, int sync)
 		kr_sha1_update(h, pack.ptr, pack.len);
 		kr_sha1_final(&h, trailer);
 		kr_buf_add(&pack, trailer, 20);
-		rc = s_write_pack(repo, &pack, sync);
+		rc = s_write_pack(repo, &pack, sync, NULL);
 	}
 	kr_buf_release(&pack);
 	return rc;
@@ -2103,7 +2103,7 @@ kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
  * its index and the directory naming them are on disk before it returns.
  */
 static int
-s_write_pack(git_repository *repo, const kr_buf *pack, int sync)
+s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
 {
 	git_odb *odb = NULL;
 	git_indexer *idx = NULL;
@@ -2125,6 +2125,8 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync)
 			free(i);
 		}
 		git_odb_refresh(odb);
+		if (name)
+			snprintf(name, 64, "pack-%s", git_indexer_name(idx));
 	}
 	git_indexer_free(idx);
 	git_odb_free(odb);
@@ -2270,6 +2272,56 @@ s_pack_names(const char *dir, char ***names, size_t *n)
 		closedir(d);
 }
 
+/*
+ * The object names a pack index (version 2) lists, sorted as the file
+ * sorts them, into *out (20 bytes each); KR_EIO when it cannot be read or
+ * is not one.
+ */
+static int
+s_idx_oids(const char *path, kr_buf *out)
+{
+	kr_buf f = KR_BUF_INIT;
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	if ((rc = kr_file_read(&f, path)) < 0)
+		return rc;
+	p = (const uint8_t *)f.ptr;
+	if (f.len < 8 + 1024 || memcmp(p, "\377tOc\0\0\0\2", 8) != 0) {
+		kr_buf_release(&f);
+		return kr_error(KR_EIO, "%s: not a pack index", path);
+	}
+	n = (size_t)p[8 + 1020] << 24 | (size_t)p[8 + 1021] << 16 | (size_t)p[8 + 1022] << 8 | p[8 + 1023];
+	if (n > (f.len - 8 - 1024) / 20) {
+		kr_buf_release(&f);
+		return kr_error(KR_EIO, "%s: a pack index cut short", path);
+	}
+	kr_buf_add(out, p + 8 + 1024, n * 20);
+	kr_buf_release(&f);
+	return 0;
+}
+
+/* Whether every name of sorted list a is in sorted list b (20 bytes each). */
+static int
+s_oids_within(const kr_buf *a, const kr_buf *b)
+{
+	size_t i = 0, j = 0, na = a->len / 20, nb = b->len / 20;
+
+	while (i < na) {
+		int c;
+		if (j == nb)
+			return 0;
+		c = memcmp(a->ptr + i * 20, b->ptr + j * 20, 20);
+		if (c < 0)
+			return 0;
+		if (c == 0)
+			i++;
+		j++;
+	}
+	return 1;
+}
+
 static size_t
 s_count_loose(const char *repo, size_t stop)
 {
@@ -2298,7 +2350,8 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 	git_repository *r;
 	git_oid head;
 	uint8_t want[KR_OID_LEN];
-	kr_buf pack = KR_BUF_INIT;
+	kr_buf pack = KR_BUF_INIT, all = KR_BUF_INIT;
+	char name[64] = "";
 	int rc = 0;
 
 	*done = 0;
@@ -2314,25 +2367,34 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 	s_oid_out(want, &head);
 	/* One pack of everything reachable (no haves: never the reuse path with many packs). */
 	/* on disk before what it replaces is removed, whatever the process: a crash must not lose both */
-	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack, 1)) < 0)
+	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack, 1, name)) < 0)
 		goto out;
-	/* The new pack holds every reachable object: drop what it replaces. */
+	/* The new pack holds every object reachable from head: drop what it replaces. */
+	if (kr_strv_has(old, nold, name))
+		goto out; /* identical to a pack we have: nothing to replace */
 	{
-		char **now = NULL;
-		size_t nnow = 0, fresh = 0;
-		s_pack_names(dir, &now, &nnow);
-		for (size_t i = 0; i < nnow; i++) {
-			int was = 0;
-			for (size_t j = 0; j < nold && !was; j++)
-				was = strcmp(now[i], old[j]) == 0;
-			fresh += !was;
-		}
-		kr_strv_free(now, nnow);
-		if (!fresh)
-			goto out; /* identical to a pack we have: nothing to replace */
+		char *p = kr_sprintf("%s/%s.idx", dir, name);
+		rc = s_idx_oids(p, &all);
+		free(p);
+		if (rc < 0)
+			goto out;
 	}
 	for (size_t i = 0; i < nold; i++) {
 		static const char *const ext[] = { ".pack", ".idx", ".rev", ".bitmap", ".keep" };
+		kr_buf ids = KR_BUF_INIT;
+		char *idx = kr_sprintf("%s/%s.idx", dir, old[i]);
+		/*
+		 * Only a pack whose every object is in the new one: a commit
+		 * written meanwhile (by this process's serve loop or another
+		 * process) is in a pack of its own, its ref not moved yet, and
+		 * not reachable from the head read above. Deleting it lost that
+		 * publish.
+		 */
+		int contained = s_idx_oids(idx, &ids) == 0 && s_oids_within(&ids, &all);
+		free(idx);
+		kr_buf_release(&ids);
+		if (!contained)
+			continue;
 		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
 			char *p = kr_sprintf("%s/%s%s", dir, old[i], ext[k]);
 			unlink(p);
@@ -2364,6 +2426,7 @@ out:
 	kr_error_clear();
 	git_error_clear();
 	kr_buf_release(&pack);
+	kr_buf_release(&all);
 	kr_strv_free(old, nold);
 	free(dir);
 	free(repo);

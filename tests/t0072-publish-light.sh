@@ -62,6 +62,10 @@ done
 diag "70 publishes in $(( $(now_ms) - t0 )) ms; the last said: $(tr '\n' ' ' <pub.out)"
 check "every publish succeeded" test "$fail" = 0
 check "each publish told the running node" grep -q 'announced to peers by the running node' pub.out
+# the node consolidates on its own thread once the publishes pause (t0097): within seconds
+consolidated() { test "$(find "$REPO/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)" -le 256 -a \
+	"$(ls "$REPO/objects/pack" | grep -c '\.pack$' || true)" -le 16; }
+wait_for 10 consolidated
 loose=$(find "$REPO/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)
 packs=$(ls "$REPO/objects/pack" | grep -c '\.pack$' || true)
 diag "publisher's repository after 71 publishes: $loose loose objects, $packs packs (bounds 256, 16)"

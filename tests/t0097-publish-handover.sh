@@ -11,7 +11,7 @@
 # not kairan: no length, a length too large, a cut or malformed payload)
 # get an error or a closed socket, and the node goes on answering.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 21
 cd "$T"
 P=$(port_base)
 
@@ -92,14 +92,42 @@ if [ "$a" = closed ] && alive; then ok "a call longer than the node takes is clo
 a=$(call "0000000178" "publish 5")
 diag "a malformed payload: $a"
 check "a malformed publish is an error saying so" sh -c "echo '$a' | grep -q '^error|.*malformed'"
+# 1,001 one-byte files (a collection name no node holds, each)
+many=$(/usr/bin/python3 -c 'import struct
+out = struct.pack(">I", 1) + b"m" + struct.pack(">I", 1001)
+for i in range(1001):
+    c = ("c%d" % i).encode(); p = b"cases/x.md"
+    out += struct.pack(">I", len(c)) + c + struct.pack(">I", len(p)) + p + struct.pack(">I", 1) + b"x"
+print(out.hex())')
+a=$(call "$many" "publish $(( ${#many} / 2 ))")
+diag "1,001 files: $a"
+check "more files than a publish handed over may name is refused as malformed, at once" sh -c "echo '$a' | grep -q '^error|.*malformed'"
 a=$(call "00000001" "publish 10")
 diag "a payload cut short, then the end of the stream: $a"
 check "a payload cut short closes the call without an answer" test "$a" = closed
 s2=$(seq_of)
 if alive && [ "$s2" = "$((s1 + 20))" ]; then ok "and the node still answers, its seq where it was ($s2)"; else not_ok "the node answers on, seq $s2 (want $((s1 + 20)))"; fi
 
-# --- 17-18: no node: the command publishes itself ------------------------------------
+# --- 17-21: a node that takes the publish and goes away; no node at all ---------------
 kill "$PID_pub"
+wait_for 10 sh -c "! test -S pub/control.sock"
+# not kairan: a socket that reads a call whole and closes without an answer
+/usr/bin/python3 -c 'import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.settimeout(5)
+line = b""
+while not line.endswith(b"\n"): line += c.recv(1)
+n = int(line.split()[1]); got = 0
+while got < n: got += len(c.recv(n - got))
+c.close(); s.close(); os.unlink(sys.argv[1])' pub/control.sock &
+wait_for 10 test -S pub/control.sock
+head0=$(git -C "$REPO" rev-parse main)
+item 372081 lost 応答のない公開 >lost.md
+k --home pub publish lost.md >lost.out 2>&1; rc=$?
+diag "$(tr '\n' '|' <lost.out)"
+check "a node that took the publish and went away: the command says whether it published is not known (exit 1)" \
+	sh -c "test $rc = 1 && grep -q 'went away before answering' lost.out && grep -q 'publishing the same files again is safe' lost.out"
+check "and does not publish it a second time itself" test "$(git -C "$REPO" rev-parse main)" = "$head0"
 wait_for 10 sh -c "! test -S pub/control.sock"
 item 372081 alone ノードなしの公開 >alone.md
 k --home pub publish alone.md >alone.out 2>&1; rc=$?
