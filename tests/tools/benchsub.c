@@ -10,7 +10,7 @@
  *       verified (ms from starting the CLI process), then p50/p90 of the
  *       publisher's announcement -> verified (replication alone), then
  *       p50/p90 of start -> announcement and p50 of start -> the CLI's exit
- *       (it consolidates after announcing). The CLI runs beside the wait
+ *       (reaped once the town verified, so never below that). The CLI runs beside the wait
  *       (posix_spawn, no shell), so each arrival is timed when it happens.
  *   benchsub fanout KAIRAN PUBHOME ITEMFILE EP1 [EP2 ...]
  *       one publish; prints ms until every subscriber announced it
