@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,7 +445,7 @@ s_publish_handed(kr_cli *c, const kr_pubfile *files, size_t n, size_t nitems, co
 
 	if (n > KR_CONTROL_PUB_FILES)
 		return 0;
-	kr_control_pub_encode(&payload, files, n, msg);
+	kr_control_pub_encode(&payload, files, n, msg, setlocale(LC_MESSAGES, NULL));
 	if (payload.len > KR_CONTROL_PAYLOAD_MAX) {
 		kr_buf_release(&payload);
 		return 0;

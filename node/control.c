@@ -540,8 +540,9 @@ s_putstr(kr_buf *b, const void *p, size_t len)
 }
 
 void
-kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message)
+kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message, const char *locale)
 {
+	s_putstr(out, locale ? locale : "", locale ? strlen(locale) : 0);
 	s_putstr(out, message, strlen(message));
 	s_put32(out, n);
 	for (size_t i = 0; i < n; i++) {
@@ -583,6 +584,11 @@ kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len)
 	size_t off = 0, flen, n;
 
 	memset(out, 0, sizeof(*out));
+	/* a locale's name, as setlocale gives it ("ja_JP.UTF-8"), or none */
+	if (s_getstr(p, len, &off, &f, &flen) < 0 || flen > 64 || strspn((const char *)f,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") < flen)
+		goto bad;
+	out->locale = flen ? kr_strndup((const char *)f, flen) : NULL;
 	if (s_getstr(p, len, &off, &f, &flen) < 0 || !(out->message = s_text(f, flen)) || len - off < 4)
 		goto bad;
 	n = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 | p[off + 3];
@@ -626,5 +632,6 @@ kr_control_pub_clear(kr_control_pub *p)
 	}
 	free(p->files);
 	free(p->message);
+	free(p->locale);
 	memset(p, 0, sizeof(*p));
 }

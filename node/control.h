@@ -85,9 +85,11 @@ typedef struct {
 	kr_pubfile *files;
 	size_t n;
 	char *message;
+	char *locale;                   /* the command's messages' locale (LC_MESSAGES), or NULL */
 } kr_control_pub;
 
-void kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message);
+/* locale: the command's LC_MESSAGES (setlocale(LC_MESSAGES, NULL)), so the node answers in its language; NULL: none */
+void kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char *message, const char *locale);
 /* 0, or KR_EPROTO when payload is not a whole, well-formed publish. */
 int kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len);
 void kr_control_pub_clear(kr_control_pub *p);

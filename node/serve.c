@@ -92,6 +92,7 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -2309,17 +2310,21 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 	kr_apply res;
 	kr_buf notices = KR_BUF_INIT;
 	kr_replica *r = &s->h->rep;
+	kr_config cfg = { 0 };
+	char *path = kr_sprintf("%s/config", s->h->home);
+	locale_t lang = (locale_t)0, was = (locale_t)0;
 	int rc;
 
-	char *path = kr_sprintf("%s/config", s->h->home);
-	kr_config cfg = { 0 };
-
+	/* what it says (a refusal, a notice) in the command's language, as the command would have said it */
+	if ((rc = kr_control_pub_decode(&p, payload, len)) == 0 && p.locale &&
+	    (lang = newlocale(LC_MESSAGES_MASK, p.locale, (locale_t)0)) != (locale_t)0)
+		was = uselocale(lang);
 	/*
 	 * The config as the command read it, on disk now (the node's own is
 	 * from its start): the same policy checks, name and limits as a
 	 * publish made by the command itself.
 	 */
-	if ((rc = kr_config_load(&cfg, path)) == 0 && (rc = kr_control_pub_decode(&p, payload, len)) == 0) {
+	if (rc == 0 && (rc = kr_config_load(&cfg, path)) == 0) {
 		kr_replica saved = *r;
 		r->rules = &cfg.rules;
 		r->pii = &cfg.pii;
@@ -2341,10 +2346,15 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 		r->notice_arg = NULL;
 		r->defer_maintenance = 0;
 	}
+	if (rc < 0)
+		kr_buf_adds(reply, kr_errmsg());
+	if (lang) {
+		uselocale(was);
+		freelocale(lang);
+	}
 	free(path);
 	kr_config_clear(&cfg);
 	if (rc < 0) {
-		kr_buf_adds(reply, kr_errmsg());
 		log_warnx("a publish handed to this node: %s; nothing was published", kr_errmsg());
 		kr_error_clear();
 		kr_control_pub_clear(&p);

@@ -11,7 +11,7 @@
 # not kairan: no length, a length too large, a cut or malformed payload)
 # get an error or a closed socket, and the node goes on answering.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 22
 cd "$T"
 P=$(port_base)
 
@@ -55,6 +55,11 @@ diag "$(tr '\n' '|' <conflict.out)"
 check "other content under a published version is refused by the node, the version named" \
 	sh -c "test $rc = 1 && grep -q '1.0.0' conflict.out && grep -q 'nothing was published' conflict.out"
 if [ "$(state_fingerprint pub)" = "$before" ] && [ "$(seq_of)" = "$s1" ]; then ok "and nothing changed: refs, state and seq"; else not_ok "and nothing changed: refs, state and seq"; fi
+# the node runs in C.UTF-8 (lib.sh): a command in Japanese gets its refusal in Japanese
+LC_ALL=ja_JP.UTF-8 "$KAIRAN" --home pub publish gomi2.md >conflict.ja 2>&1
+diag "$(tr '\n' '|' <conflict.ja)"
+check "the refusal comes back in the command's language (ja_JP.UTF-8), the node's own being C" \
+	grep -q '372081/case/gomi の版 1.0.0 は別の内容で公開済みです' conflict.ja
 
 # --- 10-12: many quick publishes are consolidated on the node --------------------
 i=0

@@ -20,7 +20,7 @@ s_encode(kr_buf *b)
 		{ "datasets", "datasets/qa/data/qa.jsonl", s_bin, sizeof(s_bin) },
 		{ "datasets", "datasets/qa/data/empty.csv", "", 0 },
 	};
-	kr_control_pub_encode(b, f, 3, "publish: 1 item(s)\n\n372081/case/gomi 1.0.0\n");
+	kr_control_pub_encode(b, f, 3, "publish: 1 item(s)\n\n372081/case/gomi 1.0.0\n", "ja_JP.UTF-8");
 }
 
 /* What is encoded is decoded as it was, binary data and empty files included. */
@@ -35,6 +35,7 @@ test_round_trip(void **state)
 	assert_int_equal(kr_control_pub_decode(&p, b.ptr, b.len), 0);
 	assert_int_equal(p.n, 3);
 	assert_string_equal(p.message, "publish: 1 item(s)\n\n372081/case/gomi 1.0.0\n");
+	assert_string_equal(p.locale, "ja_JP.UTF-8");
 	assert_string_equal(p.files[0].collection, "cases");
 	assert_string_equal(p.files[0].path, "cases/gomi.md");
 	assert_int_equal(p.files[0].len, sizeof(s_body) - 1);
@@ -74,10 +75,10 @@ test_malformed(void **state)
 	kr_control_pub p;
 	kr_buf b = KR_BUF_INIT;
 	kr_pubfile nul = { "cases", "cases/ab.md", "x", 1 };
-	static const unsigned char lie[] = { 0, 0, 0, 1, 'm', 0x7f, 0xff, 0xff, 0xff };
+	static const unsigned char lie[] = { 0, 0, 0, 0, 0, 0, 0, 1, 'm', 0x7f, 0xff, 0xff, 0xff };
 
 	(void)state;
-	kr_control_pub_encode(&b, &nul, 1, "m");
+	kr_control_pub_encode(&b, &nul, 1, "m", NULL);
 	/* a NUL inside the name, its length unchanged */
 	{
 		unsigned char *q = memmem(b.ptr, b.len, "cases/ab.md", 11);
@@ -87,10 +88,14 @@ test_malformed(void **state)
 	assert_int_equal(kr_control_pub_decode(&p, b.ptr, b.len), KR_EPROTO);
 	b.len = 0;
 	kr_pubfile empty = { "cases", "", "x", 1 };
-	kr_control_pub_encode(&b, &empty, 1, "m");
+	kr_control_pub_encode(&b, &empty, 1, "m", NULL);
 	assert_int_equal(kr_control_pub_decode(&p, b.ptr, b.len), KR_EPROTO);
 	b.len = 0;
-	kr_control_pub_encode(&b, NULL, 0, "m");
+	kr_control_pub_encode(&b, NULL, 0, "m", NULL);
+	assert_int_equal(kr_control_pub_decode(&p, b.ptr, b.len), KR_EPROTO);
+	b.len = 0;
+	kr_pubfile one = { "cases", "cases/a.md", "x", 1 };
+	kr_control_pub_encode(&b, &one, 1, "m", "ja_JP.UTF-8; rm -rf /");         /* not a locale's name */
 	assert_int_equal(kr_control_pub_decode(&p, b.ptr, b.len), KR_EPROTO);
 	assert_int_equal(kr_control_pub_decode(&p, lie, sizeof(lie)), KR_EPROTO);
 	kr_error_clear();
