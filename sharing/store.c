@@ -40,6 +40,8 @@
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
+static int s_idx_read(const char *path, git_oid **ids, size_t *n);
+static int s_idx_has(const git_oid *ids, size_t n, const git_oid *id);
 
 /*
  * A cached repository. libgit2 keeps every pack it ever loaded open and
@@ -2272,56 +2274,6 @@ s_pack_names(const char *dir, char ***names, size_t *n)
 		closedir(d);
 }
 
-/*
- * The object names a pack index (version 2) lists, sorted as the file
- * sorts them, into *out (20 bytes each); KR_EIO when it cannot be read or
- * is not one.
- */
-static int
-s_idx_oids(const char *path, kr_buf *out)
-{
-	kr_buf f = KR_BUF_INIT;
-	const uint8_t *p;
-	size_t n;
-	int rc;
-
-	if ((rc = kr_file_read(&f, path)) < 0)
-		return rc;
-	p = (const uint8_t *)f.ptr;
-	if (f.len < 8 + 1024 || memcmp(p, "\377tOc\0\0\0\2", 8) != 0) {
-		kr_buf_release(&f);
-		return kr_error(KR_EIO, "%s: not a pack index", path);
-	}
-	n = (size_t)p[8 + 1020] << 24 | (size_t)p[8 + 1021] << 16 | (size_t)p[8 + 1022] << 8 | p[8 + 1023];
-	if (n > (f.len - 8 - 1024) / 20) {
-		kr_buf_release(&f);
-		return kr_error(KR_EIO, "%s: a pack index cut short", path);
-	}
-	kr_buf_add(out, p + 8 + 1024, n * 20);
-	kr_buf_release(&f);
-	return 0;
-}
-
-/* Whether every name of sorted list a is in sorted list b (20 bytes each). */
-static int
-s_oids_within(const kr_buf *a, const kr_buf *b)
-{
-	size_t i = 0, j = 0, na = a->len / 20, nb = b->len / 20;
-
-	while (i < na) {
-		int c;
-		if (j == nb)
-			return 0;
-		c = memcmp(a->ptr + i * 20, b->ptr + j * 20, 20);
-		if (c < 0)
-			return 0;
-		if (c == 0)
-			i++;
-		j++;
-	}
-	return 1;
-}
-
 static size_t
 s_count_loose(const char *repo, size_t stop)
 {
@@ -2350,7 +2302,9 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 	git_repository *r;
 	git_oid head;
 	uint8_t want[KR_OID_LEN];
-	kr_buf pack = KR_BUF_INIT, all = KR_BUF_INIT;
+	kr_buf pack = KR_BUF_INIT;
+	git_oid *all = NULL;
+	size_t nall = 0;
 	char name[64] = "";
 	int rc = 0;
 
@@ -2374,14 +2328,15 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		goto out; /* identical to a pack we have: nothing to replace */
 	{
 		char *p = kr_sprintf("%s/%s.idx", dir, name);
-		rc = s_idx_oids(p, &all);
+		rc = s_idx_read(p, &all, &nall);
 		free(p);
 		if (rc < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < nold; i++) {
 		static const char *const ext[] = { ".pack", ".idx", ".rev", ".bitmap", ".keep" };
-		kr_buf ids = KR_BUF_INIT;
+		git_oid *ids = NULL;
+		size_t nids = 0;
 		char *idx = kr_sprintf("%s/%s.idx", dir, old[i]);
 		/*
 		 * Only a pack whose every object is in the new one: a commit
@@ -2390,9 +2345,11 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		 * not reachable from the head read above. Deleting it lost that
 		 * publish.
 		 */
-		int contained = s_idx_oids(idx, &ids) == 0 && s_oids_within(&ids, &all);
+		int contained = s_idx_read(idx, &ids, &nids) == 0;
+		for (size_t k = 0; contained && k < nids; k++)
+			contained = s_idx_has(all, nall, &ids[k]);
 		free(idx);
-		kr_buf_release(&ids);
+		free(ids);
 		if (!contained)
 			continue;
 		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
@@ -2426,7 +2383,7 @@ out:
 	kr_error_clear();
 	git_error_clear();
 	kr_buf_release(&pack);
-	kr_buf_release(&all);
+	free(all);
 	kr_strv_free(old, nold);
 	free(dir);
 	free(repo);
