@@ -552,16 +552,25 @@ kr_control_pub_encode(kr_buf *out, const kr_pubfile *files, size_t n, const char
 	}
 }
 
+/* The next 32-bit big-endian number of p[*off..len) into *v; -1 past the end. */
+static int
+s_get32(const uint8_t *p, size_t len, size_t *off, size_t *v)
+{
+	if (len - *off < 4)
+		return -1;
+	*v = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 | (size_t)p[*off + 2] << 8 | p[*off + 3];
+	*off += 4;
+	return 0;
+}
+
 /* The next length-prefixed field of p[*off..len) into *field (its length *flen); -1 past the end. */
 static int
 s_getstr(const uint8_t *p, size_t len, size_t *off, const uint8_t **field, size_t *flen)
 {
 	size_t v;
 
-	if (len - *off < 4)
+	if (s_get32(p, len, off, &v) < 0)
 		return -1;
-	v = (size_t)p[*off] << 24 | (size_t)p[*off + 1] << 16 | (size_t)p[*off + 2] << 8 | p[*off + 3];
-	*off += 4;
 	if (v > len - *off)
 		return -1;
 	*field = p + *off;
@@ -589,10 +598,8 @@ kr_control_pub_decode(kr_control_pub *out, const void *payload, size_t len)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") < flen)
 		goto bad;
 	out->locale = flen ? kr_strndup((const char *)f, flen) : NULL;
-	if (s_getstr(p, len, &off, &f, &flen) < 0 || !(out->message = s_text(f, flen)) || len - off < 4)
+	if (s_getstr(p, len, &off, &f, &flen) < 0 || !(out->message = s_text(f, flen)) || s_get32(p, len, &off, &n) < 0)
 		goto bad;
-	n = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 | p[off + 3];
-	off += 4;
 	/* each file takes 12 bytes at least: a count beyond that is a lie */
 	if (n == 0 || n > KR_CONTROL_PUB_FILES || n > (len - off) / 12)
 		goto bad;
