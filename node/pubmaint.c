@@ -7,6 +7,7 @@
 #include "pubmaint.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -68,6 +69,8 @@ s_main(void *arg)
 			kr_store_sweep(store, 0); /* no pack of a replaced set stays open or mapped here */
 		}
 		kr_replica_release(&r);
+		/* a repack's buffers (a whole collection) go back to the system, as the other threads' do (s_tidy) */
+		malloc_trim(0);
 		pthread_mutex_lock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->lock);
