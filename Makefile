@@ -52,22 +52,36 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 PKG_LIBS += -lm
-# Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the 45 loaded
-# libraries in load order, and that search was 90% of `kairan --version`. Loaded first, the libraries
-# most lookups end in (libc; libcrypto; sqlite)
-# answer them at once: callgrind counts 25% fewer start-up instructions. Nothing else changes: the same
-# libraries, and none of them defines another's symbols.
+# Start-up of every command (issue 13): ld.so looks each of ~13,000 symbols up through the loaded
+# libraries in load order. Loaded first, the libraries most lookups end in (libc, libm) answer them at
+# once. Nothing else changes: the same libraries, and none of them defines another's symbols.
 # (libstdc++ no longer: only libzmq needs it, and node/zmqdl.c loads libzmq when a socket is first made)
-STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lcrypto -lsqlite3 -lm -lgcc_s -Wl,--pop-state
+STARTUP_LIBS = -Wl,--push-state,--no-as-needed -lc -lm -lgcc_s -Wl,--pop-state
+# A library's SONAME, for dlopen: $(call SONAME_OF,pkg-config name,file name)
+SONAME_OF = $(shell objdump -p $$(pkg-config --variable=libdir $(1))/$(2) 2>/dev/null | awk '/SONAME/ { print $$2 }')
 # kairan itself does not link libmicrohttpd: node/web.c loads it (dlopen, by this soname) when the pages
 # start, so the other commands do not load it and its nine libraries (gnutls and its chain).
-MHD_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libmicrohttpd)/libmicrohttpd.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+MHD_SONAME = $(call SONAME_OF,libmicrohttpd,libmicrohttpd.so)
 # libcmark likewise: node/markdown.c loads it on the first item page (only the web pages render Markdown).
-CMARK_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libcmark)/libcmark.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
+CMARK_SONAME = $(call SONAME_OF,libcmark,libcmark.so)
 # And libzmq: node/zmqdl.c loads it (with libstdc++, libsodium, libpgm, libnorm and the Kerberos
 # libraries, 14 in all) when a command first makes a socket; `kairan id`, `show`, a local search never do.
-ZMQ_SONAME = $(shell objdump -p $$(pkg-config --variable=libdir libzmq)/libzmq.so 2>/dev/null | awk '/SONAME/ { print $$2 }')
-KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd libcmark libzmq,$(PKGS))) -lpthread -lm
+ZMQ_SONAME = $(call SONAME_OF,libzmq,libzmq.so)
+# And libgit2: sharing/store.c loads it (with mbedTLS, libssh2, http-parser, PCRE2 and the Kerberos
+# libraries) when a command first opens a repository; `kairan id`, `check`, a publish handed to the
+# running node never do. The three functions store.c defines in place of libgit2's dependencies' (no CA
+# bundle, no HAVEGE, no libssh2 start-up) must still come first in every lookup: the executable
+# exports them, as it did when libgit2 was linked.
+GIT_SONAME = $(call SONAME_OF,libgit2,libgit2.so)
+GIT_EXPORTS = -Wl,--export-dynamic-symbol=mbedtls_x509_crt_parse_file -Wl,--export-dynamic-symbol=mbedtls_havege_init \
+	-Wl,--export-dynamic-symbol=libssh2_init
+# SQLite, libcrypto and libsodium likewise, by sharing/state.c and sharing/sign.c, when a command first
+# opens state.db or reads a key, signs, verifies or hashes: `kairan publish` handing its items to the
+# running node does none of it.
+SQLITE_SONAME = $(call SONAME_OF,sqlite3,libsqlite3.so)
+CRYPTO_SONAME = $(call SONAME_OF,libcrypto,libcrypto.so)
+SODIUM_SONAME = $(call SONAME_OF,libsodium,libsodium.so)
+KAIRAN_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd libcmark libzmq libgit2 sqlite3 openssl libsodium,$(PKGS))) -lpthread -lm
 ALL_CFLAGS = -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) $(SAN) -I$(BUILD)/proto $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 
@@ -177,6 +191,10 @@ $(BUILD)/%.o: %.c $(PB).h
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/node/web.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DKR_MHD_SONAME='"$(MHD_SONAME)"')
+$(BUILD)/sharing/store.o: ALL_CFLAGS += $(if $(GIT_SONAME),-DKR_GIT_SONAME='"$(GIT_SONAME)"')
+$(BUILD)/sharing/state.o: ALL_CFLAGS += $(if $(SQLITE_SONAME),-DKR_SQLITE_SONAME='"$(SQLITE_SONAME)"')
+$(BUILD)/sharing/sign.o: ALL_CFLAGS += $(if $(CRYPTO_SONAME),-DKR_CRYPTO_SONAME='"$(CRYPTO_SONAME)"') \
+	$(if $(SODIUM_SONAME),-DKR_SODIUM_SONAME='"$(SODIUM_SONAME)"')
 $(BUILD)/node/zmqdl.o: ALL_CFLAGS += $(if $(ZMQ_SONAME),-DKR_ZMQ_SONAME='"$(ZMQ_SONAME)"')
 $(BUILD)/node/markdown.o: ALL_CFLAGS += $(if $(CMARK_SONAME),-DKR_CMARK_SONAME='"$(CMARK_SONAME)"')
 
@@ -194,7 +212,7 @@ $(BUILD)/libkairan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/kairan: $(CLI_OBJ) $(BUILD)/libkairan.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(STARTUP_LIBS) $(KAIRAN_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(GIT_EXPORTS) -o $@ $(CLI_OBJ) $(BUILD)/libkairan.a $(STARTUP_LIBS) $(KAIRAN_LIBS)
 
 $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(BUILD)/libkairan.a
 	@mkdir -p $(dir $@)

@@ -652,3 +652,18 @@ kr_dl_load(const char *soname, const kr_dlsym *syms, size_t n, char *why, size_t
 	}
 	return 0;
 }
+
+void
+kr_dl_require(const char *soname, const kr_dlsym *syms, size_t n, const char *package)
+{
+	char why[200];
+	int rc = kr_dl_load(soname, syms, n, why, sizeof(why));
+
+	if (rc == 0)
+		return;
+	if (rc == -1)
+		fprintf(stderr, _("kairan: cannot load %s: %s (Debian package %s)\n"), soname, why, package);
+	else
+		fprintf(stderr, _("kairan: %s has no %s (a newer %s is needed)\n"), soname, why, package);
+	exit(1);
+}

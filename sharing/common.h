@@ -149,6 +149,8 @@ typedef struct {
 } kr_dlsym;
 #define KR_DLSYM(f) { #f, &p_##f },
 int kr_dl_load(const char *soname, const kr_dlsym *syms, size_t n, char *why, size_t whylen);
+/* kr_dl_load of a library kairan cannot go on without: on failure, says which and its Debian package, and exits 1. */
+void kr_dl_require(const char *soname, const kr_dlsym *syms, size_t n, const char *package);
 char *kr_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sharing/sign.c - Ed25519 keys and signatures (libsodium, OpenSSL)
+ * sharing/sign.c - Ed25519 keys and signatures (libsodium, OpenSSL; loaded on first use, cryptodl.h)
  *
  * SSHSIG layout (OpenSSH PROTOCOL.sshsig): the signed blob is
  *   "SSHSIG" || string(namespace) || string("") || string("sha512") ||
@@ -41,7 +41,10 @@
 #include <openssl/proverr.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <sodium.h>
+
+#include "cryptodl.h"
 
 struct kr_key {
 	int type;                       /* EVP_PKEY_ED25519 or EVP_PKEY_X25519 */
@@ -50,21 +53,41 @@ struct kr_key {
 	uint8_t sk[64];                 /* Ed25519: libsodium's secret key (seed || pub) */
 };
 
+#ifndef KR_CRYPTO_SONAME
+#define KR_CRYPTO_SONAME "libcrypto.so.3"
+#endif
+#ifndef KR_SODIUM_SONAME
+#define KR_SODIUM_SONAME "libsodium.so.23"
+#endif
+
 /*
  * OpenSSL reads no configuration file (openssl.cnf) unless OPENSSL_CONF
  * names one: the system's file sets up TLS and providers kairan does not
  * use (it signs with Ed25519 and hashes with SHA-2 from the default
- * provider, whatever the file says). This runs before main, so before any
- * library's own first call into OpenSSL (libssh2's, inside
- * git_libgit2_init): the first initialisation decides. libsodium picks
- * its implementations for this CPU here too.
+ * provider, whatever the file says). This runs before kairan's first call
+ * into OpenSSL, and no library calls it before (libssh2, which libgit2
+ * loads, is never started: see sharing/store.c): the first initialisation
+ * decides. libsodium picks its implementations for this CPU here too.
  */
-__attribute__((constructor)) static void
-s_crypto_init(void)
+static void
+s_crypto_load(void)
 {
-	OPENSSL_init_crypto(getenv("OPENSSL_CONF") ? OPENSSL_INIT_LOAD_CONFIG : OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-	if (sodium_init() < 0)
+	static const kr_dlsym crypto[] = { KR_CRYPTO_FUNCTIONS(KR_DLSYM) };
+	static const kr_dlsym sodium[] = { KR_SODIUM_FUNCTIONS(KR_DLSYM) };
+
+	kr_dl_require(KR_CRYPTO_SONAME, crypto, sizeof(crypto) / sizeof(crypto[0]), "libssl3");
+	kr_dl_require(KR_SODIUM_SONAME, sodium, sizeof(sodium) / sizeof(sodium[0]), "libsodium23");
+	p_OPENSSL_init_crypto(getenv("OPENSSL_CONF") ? OPENSSL_INIT_LOAD_CONFIG : OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	if (p_sodium_init() < 0)
 		abort();
+}
+
+static void
+s_crypto_ready(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, s_crypto_load);
 }
 
 static int

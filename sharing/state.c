@@ -23,6 +23,8 @@
 
 #include <sqlite3.h>
 
+#include "sqlitedl.h"
+
 #include "searchcols.h"
 #include "text.h"
 #include "zip.h"
@@ -1010,6 +1012,10 @@ s_sq_shutdown(void *arg)
 	(void)arg;
 }
 
+#ifndef KR_SQLITE_SONAME
+#define KR_SQLITE_SONAME "libsqlite3.so.0"
+#endif
+
 /*
  * Before SQLite initialises: no page-cache slab per connection. By default
  * a connection's cache takes 20 pages (~87 KB) in one block at its first
@@ -1020,25 +1026,34 @@ s_sq_shutdown(void *arg)
  * back when released.
  */
 static void
-s_sqlite_config(void)
+s_sqlite_load(void)
 {
+	static const kr_dlsym syms[] = { KR_SQLITE_FUNCTIONS(KR_DLSYM) };
 	static const sqlite3_mem_methods mem = { s_sq_malloc, s_sq_free, s_sq_realloc, s_sq_size, s_sq_roundup,
 		s_sq_init, s_sq_shutdown, NULL };
 
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
-	sqlite3_config(SQLITE_CONFIG_MALLOC, &mem);
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	sqlite3_initialize();
+	kr_dl_require(KR_SQLITE_SONAME, syms, sizeof(syms) / sizeof(syms[0]), "libsqlite3-0");
+	p_sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+	p_sqlite3_config(SQLITE_CONFIG_MALLOC, &mem);
+	p_sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	p_sqlite3_initialize();
+}
+
+/* SQLite loaded (sqlitedl.h) and configured, once per process. */
+static void
+s_sqlite_ready(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, s_sqlite_load);
 }
 
 int
 kr_state_open(kr_state **out, const char *path)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	kr_state *st = kr_calloc(1, sizeof(*st));
 	int rc;
 
-	pthread_once(&once, s_sqlite_config);
 	st->path = kr_strdup(path);
 	st->split_min = KR_SEARCH_SPLIT_ROWS;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -1186,7 +1201,7 @@ kr_state_memory(kr_state *st, kr_state_mem *m)
 
 	memset(m, 0, sizeof(*m));
 	m->used = atomic_load(&s_sq_used), m->used_max = atomic_load(&s_sq_max);
-	/* SQLITE_CONFIG_PAGECACHE is off (s_sqlite_config): every page is an "overflow" page from the heap */
+	/* SQLITE_CONFIG_PAGECACHE is off (s_sqlite_load): every page is an "overflow" page from the heap */
 	sqlite3_status64(SQLITE_STATUS_PAGECACHE_OVERFLOW, &cur, &hi, 0);
 	m->pagecache = cur, m->pagecache_max = hi;
 	sqlite3_db_status(st->db, SQLITE_DBSTATUS_CACHE_USED, &c, &h, 0);

@@ -32,8 +32,10 @@
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
+#include <pthread.h>
 
 #include "../proto/codec.h"
+#include "gitdl.h"
 #include "zip.h"
 
 #define MAIN_REF "refs/heads/main"
@@ -235,12 +237,36 @@ libssh2_init(int flags)
 	return 0;
 }
 
-/* git_libgit2_init without the residue of the refused CA bundle. */
+#ifndef KR_GIT_SONAME
+#define KR_GIT_SONAME "libgit2.so.1.5"
+#endif
+static pthread_once_t s_git_once = PTHREAD_ONCE_INIT;
+static int s_git_loaded;                /* kr_dl_load's answer: 0, or -1 / -2 with s_git_why */
+static char s_git_why[200];
+
+static void
+s_git_load(void)
+{
+	static const kr_dlsym syms[] = { KR_GIT_FUNCTIONS(KR_DLSYM) };
+
+	s_git_loaded = kr_dl_load(KR_GIT_SONAME, syms, sizeof(syms) / sizeof(syms[0]), s_git_why, sizeof(s_git_why));
+}
+
+/*
+ * libgit2 loaded (gitdl.h), then git_libgit2_init without the residue of
+ * the refused CA bundle: its count, or KR_ERROR when it cannot be loaded.
+ */
 static int
 s_git_init(void)
 {
-	int n = git_libgit2_init();
+	int n;
 
+	pthread_once(&s_git_once, s_git_load);
+	if (s_git_loaded == -1)
+		return kr_error(KR_ERROR, "cannot load libgit2: %s (Debian package libgit2-1.5)", s_git_why);
+	if (s_git_loaded == -2)
+		return kr_error(KR_ERROR, "%s has no %s (libgit2 1.5 or later is needed)", KR_GIT_SONAME, s_git_why);
+	n = git_libgit2_init();
 	git_error_clear();
 	return n;
 }
@@ -248,7 +274,8 @@ s_git_init(void)
 void
 kr_store_strict(int on)
 {
-	s_git_init();
+	if (s_git_init() < 0)
+		return; /* kr_store_open says why */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on);
 	git_libgit2_shutdown();
 }
@@ -259,7 +286,9 @@ kr_store_open(kr_store **out, const char *home)
 	kr_store *s;
 	int rc;
 
-	if (s_git_init() == 1) {
+	if ((rc = s_git_init()) < 0)
+		return rc;
+	if (rc == 1) {
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 		/* Keep parsed trees of large collections in the object cache. */
 		git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)4 << 20);
@@ -2979,12 +3008,14 @@ kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const 
 	kr_store *s;
 	s_repo *r;
 	struct stat st;
+	int rc;
 
 	if (!kr_is_hex(pub, KR_FPR_HEX) || !kr_collection_valid(coll))
 		return kr_error(KR_EUSAGE, "'%s/%s' is not a publisher fingerprint and collection name", pub, coll);
 	if (stat(gitdir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return kr_error(KR_ENOTFOUND, "%s: no such directory", gitdir);
-	s_git_init();
+	if ((rc = s_git_init()) < 0)
+		return rc;
 	s = kr_calloc(1, sizeof(*s));
 	s->home = kr_strdup(gitdir);
 	s->root = kr_strdup("(mirror)");
@@ -2995,7 +3026,7 @@ kr_store_open_mirror(kr_store **out, const char *gitdir, const char *pub, const 
 	s_pack_mtime(r->packdir, &r->pack_mtime);
 	s->repos = r;
 	if (git_repository_open_bare(&r->repo, gitdir) < 0) {
-		int rc = s_git_error(KR_EUSAGE, gitdir);
+		rc = s_git_error(KR_EUSAGE, gitdir);
 		kr_error_prefix(rc, "not a bare git repository (make one with git clone --mirror)");
 		kr_store_destroy(&s);
 		return rc;

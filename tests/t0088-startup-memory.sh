@@ -5,9 +5,11 @@
 # first needed); the Z85 key it prints is libzmq's; an idle serving town's
 # memory is bounded and printed by kind; libcmark is mapped only once an
 # item page is rendered, and still renders; a town whose web port is taken
-# maps no libmicrohttpd and names the holder.
+# maps no libmicrohttpd and names the holder. libgit2, SQLite, libcrypto and
+# libsodium come by dlopen too: a command that cannot load one says which,
+# and its Debian package, and changes nothing.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 10
 cd "$T"
 P=$(port_base)
 # Generous for any machine: PSS falls as more processes share the
@@ -41,8 +43,8 @@ if command -v strace >/dev/null 2>&1; then
 	strace -f -e trace=open,openat -o id.trace "$KAIRAN" --home pub id >id.out 2>&1
 	libs=$(grep -c '\.so' id.trace || true)
 	diag "kairan id opened $(grep -c 'open' id.trace) files, $libs of them shared libraries"
-	check "kairan id loads neither libzmq, libcmark nor libmicrohttpd (nor libstdc++)" \
-		sh -c "! grep -E 'libzmq|libcmark|libmicrohttpd|libstdc\+\+' id.trace"
+	check "kairan id loads neither libzmq, libgit2, libcmark nor libmicrohttpd (nor libstdc++)" \
+		sh -c "! grep -E 'libzmq|libgit2|libcmark|libmicrohttpd|libstdc\+\+' id.trace"
 	check "kairan id opens neither state.db nor a repository" sh -c "! grep -E 'state\.db|/repos/' id.trace"
 else
 	ok "# SKIP strace is not installed"
@@ -86,3 +88,19 @@ grep 'cannot listen' busy.log | sed 's/^/# /'
 check "a town whose web port is taken maps no libmicrohttpd and names who holds the port" sh -c \
 	"hello_ok() { \"$TOOLS/probe\" hello \"\$1\" --count 5 --within 100; }; hello_ok tcp://127.0.0.1:$((P + 5)) &&
 	 ! grep -q libmicrohttpd /proc/$PID_busy/maps && grep -q 'in use by process $TOWN' busy.log"
+
+# 9-10: a library kairan loads on first use that cannot be loaded (a broken copy found first)
+mkdir badgit badsql
+: >badgit/libgit2.so.1.5
+: >badsql/libsqlite3.so.0
+k --home lone init --name 横須賀市 --lg-code 142018 >/dev/null
+item 142018 nogit 読めない公開 >nogit.md
+LD_LIBRARY_PATH=$T/badgit "$KAIRAN" --home lone publish nogit.md >nogit.out 2>&1; rc=$?
+diag "$(tr '\n' '|' <nogit.out)"
+check "without a loadable libgit2 a publish says so, names the package, exits non-zero and commits nothing" \
+	sh -c "test $rc != 0 && grep -q 'cannot load libgit2: .*libgit2.so.1.5.*(Debian package libgit2-1.5)' nogit.out &&
+	 test -z \"\$(find lone/repos -path '*refs/heads/main')\" && test \"\$(sqlite3 lone/state.db 'SELECT count(*) FROM manifests')\" = 0"
+LD_LIBRARY_PATH=$T/badsql "$KAIRAN" --home pub search ごみ >nosql.out 2>&1; rc=$?
+diag "$(tr '\n' '|' <nosql.out)"
+check "without a loadable SQLite a search says so and names the package (exit 1)" \
+	sh -c "test $rc = 1 && grep -q 'cannot load libsqlite3.so.0: .*(Debian package libsqlite3-0)' nosql.out"

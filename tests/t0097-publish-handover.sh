@@ -11,7 +11,7 @@
 # not kairan: no length, a length too large, a cut or malformed payload)
 # get an error or a closed socket, and the node goes on answering.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 23
 cd "$T"
 P=$(port_base)
 
@@ -32,11 +32,20 @@ wait_for 20 k --home town show 372081/case/first
 # --- 1-6: handed over, announced, verified ---------------------------------------
 item 372081 gomi ごみ分別の問合せ対応 >gomi.md
 s0=$(seq_of)
-k --home pub publish gomi.md >gomi.out 2>&1; rc=$?
+trace=
+command -v strace >/dev/null 2>&1 && trace="strace -f -e trace=open,openat -o gomi.trace"
+$trace "$KAIRAN" --home pub publish gomi.md >gomi.out 2>&1; rc=$?
 diag "$(tr '\n' '|' <gomi.out)"
 check "a publish with a node running succeeds and says the node announced it" \
 	sh -c "test $rc = 0 && grep -q 'published 1 item(s) in 1 collection(s) as 三豊市 (372081); manifest seq $((s0 + 1))' gomi.out && grep -q 'announced to peers by the running node' gomi.out"
 check "the node made it (its log says so)" grep -q 'file(s) published here, seq' pub.log
+if [ -n "$trace" ]; then
+	diag "the command opened $(grep -c '\.so' gomi.trace) shared libraries"
+	check "the command handing it over loads no libgit2 and opens no repository (the node's are open)" \
+		sh -c "! grep -E 'libgit2|/repos/' gomi.trace"
+else
+	ok "# SKIP strace is not installed"
+fi
 check "git reads the item at main, and finds the repository whole" \
 	sh -c "git -C '$REPO' show main:cases/gomi.md | grep -q ごみ分別 && git -C '$REPO' fsck --strict --no-dangling"
 check "the manifest's copy for mirrors is the saved manifest when the command ends" \
