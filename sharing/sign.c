@@ -67,19 +67,34 @@ struct kr_key {
  * provider, whatever the file says). This runs before kairan's first call
  * into OpenSSL, and no library calls it before (libssh2, which libgit2
  * loads, is never started: see sharing/store.c): the first initialisation
- * decides. libsodium picks its implementations for this CPU here too.
+ * decides. libsodium picks its implementations for this CPU when it is
+ * loaded (s_sodium_load).
  */
+static void
+s_sodium_load(void)
+{
+	static const kr_dlsym sodium[] = { KR_SODIUM_FUNCTIONS(KR_DLSYM) };
+
+	kr_dl_require(KR_SODIUM_SONAME, sodium, sizeof(sodium) / sizeof(sodium[0]), "libsodium23");
+	if (p_sodium_init() < 0)
+		abort();
+}
+
+static void
+s_sodium_ready(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, s_sodium_load);
+}
+
 static void
 s_crypto_load(void)
 {
 	static const kr_dlsym crypto[] = { KR_CRYPTO_FUNCTIONS(KR_DLSYM) };
-	static const kr_dlsym sodium[] = { KR_SODIUM_FUNCTIONS(KR_DLSYM) };
 
 	kr_dl_require(KR_CRYPTO_SONAME, crypto, sizeof(crypto) / sizeof(crypto[0]), "libssl3");
-	kr_dl_require(KR_SODIUM_SONAME, sodium, sizeof(sodium) / sizeof(sodium[0]), "libsodium23");
 	p_OPENSSL_init_crypto(getenv("OPENSSL_CONF") ? OPENSSL_INIT_LOAD_CONFIG : OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-	if (p_sodium_init() < 0)
-		abort();
 }
 
 static void
@@ -174,8 +189,10 @@ kr_tkey_generate(kr_key **out)
 /*
  * An unencrypted PKCS#8 PEM of an Ed25519 or X25519 key exactly as
  * kr_key_save writes it (RFC 8410: a 16-byte DER prefix naming the
- * algorithm, then the 32-byte private key), read directly into priv; -1
- * for anything else, which then goes through PEM_read_PrivateKey.
+ * algorithm, then the 32-byte private key), read directly into priv with
+ * libsodium alone (so `kairan id` and the other commands that only read
+ * their key load no libcrypto); -1 for anything else, which then goes
+ * through PEM_read_PrivateKey.
  */
 static int
 s_read_plain(FILE *f, int type, uint8_t priv[32])
@@ -186,13 +203,14 @@ s_read_plain(FILE *f, int type, uint8_t priv[32])
 	char text[160];
 	unsigned char raw[51]; /* 64 base64 characters decode to 48 bytes (+ slack) */
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	size_t lb = sizeof(begin) - 1, le = sizeof(end) - 1;
+	size_t lb = sizeof(begin) - 1, le = sizeof(end) - 1, got = 0;
 	int rc = -1;
 
 	text[n] = '\0';
 	if (n == lb + 65 + le && memcmp(text, begin, lb) == 0 && text[lb + 64] == '\n' &&
-	    memcmp(text + lb + 65, end, le) == 0 && EVP_DecodeBlock(raw, (const unsigned char *)text + lb, 64) == 48 &&
-	    memcmp(raw, der, sizeof(der)) == 0) {
+	    memcmp(text + lb + 65, end, le) == 0 &&
+	    sodium_base642bin(raw, sizeof(raw), text + lb, 64, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    got == 48 && memcmp(raw, der, sizeof(der)) == 0) {
 		memcpy(priv, raw + 16, 32);
 		rc = 0;
 	}
@@ -456,12 +474,11 @@ s_pubkey_blob(kr_buf *b, const uint8_t pub[32])
 static void
 s_base64(kr_buf *out, const void *data, size_t len)
 {
-	size_t need = 4 * ((len + 2) / 3);
+	size_t need = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL); /* with its NUL */
 
 	kr_buf_grow(out, need);
-	EVP_EncodeBlock((unsigned char *)out->ptr + out->len, data, (int)len);
-	out->len += need;
-	out->ptr[out->len] = '\0';
+	sodium_bin2base64(out->ptr + out->len, need, data, len, sodium_base64_VARIANT_ORIGINAL);
+	out->len += need - 1;
 }
 
 void
@@ -603,15 +620,11 @@ kr_sshsig_verify(const char *armour, size_t alen, const char *ns,
 		goto done;
 	}
 	raw = kr_malloc(b64.len);
-	rawlen = EVP_DecodeBlock(raw, (unsigned char *)b64.ptr, (int)b64.len);
-	if (rawlen < 0) {
+	if (sodium_base642bin(raw, b64.len, b64.ptr, b64.len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) < 0) {
 		rc = kr_error(KR_EVERIFY, "SSH signature armour is not valid base64");
 		goto done;
 	}
-	while (b64.len && b64.ptr[b64.len - 1] == '=') {
-		b64.len--;
-		rawlen--;
-	}
+	rawlen = (int)n;
 	r = (s_reader){ raw, raw + rawlen, 0 };
 	if (rawlen < 10 || memcmp(raw, "SSHSIG", 6) != 0) {
 		rc = kr_error(KR_EVERIFY, "SSH signature has no SSHSIG magic");

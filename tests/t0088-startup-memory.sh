@@ -43,8 +43,8 @@ if command -v strace >/dev/null 2>&1; then
 	strace -f -e trace=open,openat -o id.trace "$KAIRAN" --home pub id >id.out 2>&1
 	libs=$(grep -c '\.so' id.trace || true)
 	diag "kairan id opened $(grep -c 'open' id.trace) files, $libs of them shared libraries"
-	check "kairan id loads neither libzmq, libgit2, libcmark nor libmicrohttpd (nor libstdc++)" \
-		sh -c "! grep -E 'libzmq|libgit2|libcmark|libmicrohttpd|libstdc\+\+' id.trace"
+	check "kairan id loads neither libzmq, libgit2, libcrypto, libcmark nor libmicrohttpd (nor libstdc++)" \
+		sh -c "! grep -E 'libzmq|libgit2|libcrypto|libcmark|libmicrohttpd|libstdc\+\+' id.trace"
 	check "kairan id opens neither state.db nor a repository" sh -c "! grep -E 'state\.db|/repos/' id.trace"
 else
 	ok "# SKIP strace is not installed"

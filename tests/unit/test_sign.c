@@ -118,6 +118,31 @@ test_typed_signature(void **state)
 	assert_int_equal(kr_signed_verify(kr_key_pub(b), "manifest", body, sizeof(body), sig), KR_EVERIFY);
 }
 
+/* base64 both ways (libsodium's, strict): the OpenSSH form of a known key, appended; a valid armour with one
+ * character of its base64 made invalid, or its padding moved inside, is refused */
+static void
+test_base64(void **state)
+{
+	kr_buf out = KR_BUF_INIT, arm = KR_BUF_INIT;
+	uint8_t pub[32], signer[32];
+	char *p;
+
+	(void)state;
+	assert_int_equal(kr_unhex(pub, 32, "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"), 0);
+	kr_buf_adds(&out, "key: ");
+	kr_ssh_pubkey(&out, pub);
+	assert_string_equal(out.ptr, "key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea");
+	assert_int_equal(out.len, strlen(out.ptr));
+	assert_int_equal(kr_sshsig_sign(&arm, a, "git", msg, sizeof(msg) - 1), 0);
+	p = strchr(arm.ptr, '\n') + 5;
+	*p = '*';
+	assert_int_equal(kr_sshsig_verify(arm.ptr, arm.len, "git", msg, sizeof(msg) - 1, signer), KR_EVERIFY);
+	*p = '=';
+	assert_int_equal(kr_sshsig_verify(arm.ptr, arm.len, "git", msg, sizeof(msg) - 1, signer), KR_EVERIFY);
+	kr_buf_release(&out);
+	kr_buf_release(&arm);
+}
+
 /* RFC 8032 7.1 TEST 1 (empty message); then the same with one bit flipped, and a small-order key. */
 static void
 test_rfc8032_vector(void **state)
@@ -149,6 +174,7 @@ main(void)
 		cmocka_unit_test(test_sshsig_garbage_armour),
 		cmocka_unit_test(test_typed_signature),
 		cmocka_unit_test(test_rfc8032_vector),
+		cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
