@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "../sharing/common.h"
-#include "log.h"
 
 #ifndef KR_ZMQ_SONAME
 #define KR_ZMQ_SONAME "libzmq.so.5"
@@ -27,13 +26,8 @@ s_load(void)
 #define S_SYM(f) { #f, &s_api.f },
 	static const kr_dlsym syms[] = { KR_ZMQ_FUNCTIONS(S_SYM) };
 #undef S_SYM
-	char why[200];
-	int rc = kr_dl_load(KR_ZMQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), why, sizeof(why));
 
-	if (rc == -1)
-		fatalx("cannot load libzmq: %s (Debian package libzmq5)", why);
-	if (rc == -2)
-		fatalx("%s has no %s (libzmq 4.3 or later is needed)", KR_ZMQ_SONAME, why);
+	kr_dl_require(KR_ZMQ_SONAME, syms, sizeof(syms) / sizeof(syms[0]), "libzmq5");
 }
 
 const kr_zmq_api *

@@ -1051,9 +1051,11 @@ s_sqlite_ready(void)
 int
 kr_state_open(kr_state **out, const char *path)
 {
-	kr_state *st = kr_calloc(1, sizeof(*st));
+	kr_state *st;
 	int rc;
 
+	s_sqlite_ready();
+	st = kr_calloc(1, sizeof(*st));
 	st->path = kr_strdup(path);
 	st->split_min = KR_SEARCH_SPLIT_ROWS;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
