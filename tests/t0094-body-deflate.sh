@@ -2,13 +2,14 @@
 # t0094 - item bodies are stored deflated (issue 13: index size) and the
 # search still reads their text: a home of an earlier release (the v1
 # fixture, plain-text bodies) migrates on open (bodies deflated, the index
-# made again over the view items_text) and answers as before; a long body
+# made again over the view items_text, the body its first column) and
+# answers as before; a long body
 # published afterwards is stored as a blob smaller than its text, is found
 # by a word only its body has, with that word in the snippet; a new version
 # takes the old word out of the index and a withdrawal the new one; reindex
 # answers alike; and a substring oracle over every item finds 0 mismatches.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 cd "$T"
 tar xf "$SRC/tests/fixtures/home-v1.tar"
 total() { "$KAIRAN" --home home search --json --limit 5 "$1" | sed -n 's/.*"total": *\([0-9]*\).*/\1/p'; }
@@ -19,6 +20,8 @@ check "the old home opens (schema $v0, body stored as $b0)" k --home home status
 diag "after opening: schema $(sqlite3 home/state.db 'PRAGMA user_version'), content table: $(sqlite3 home/state.db "SELECT sql FROM sqlite_master WHERE name = 'items_fts'" | sed -n "s/.*content='\([a-z_]*\)'.*/\1/p")"
 check "the index reads the bodies through items_text" \
 	sh -c "sqlite3 home/state.db \"SELECT sql FROM sqlite_master WHERE name = 'items_fts'\" | grep -q \"content='items_text'\""
+check "the body is the index's first column (a position list names no column then)" \
+	sh -c "sqlite3 home/state.db \"SELECT sql FROM sqlite_master WHERE name = 'items_fts'\" | grep -q 'fts5(body, title, meta'"
 check "a word of the old item's body finds it (アンケート)" test "$(total アンケート)" = 1
 check "its snippet shows the word from the body" \
 	sh -c "\"$KAIRAN\" --home home search アンケート | grep -q '【アンケート】'"
@@ -48,6 +51,14 @@ check "a new version: the old word is out of the index, the new one in" \
 "$TOOLS/searchoracle" home 400 94 >oracle.out; rc=$?
 diag "$(tail -1 oracle.out)"
 check "400 random substrings: search returns exactly the items that contain them" test $rc = 0
+# a word in one item's title outranks three times the word in another's
+# body (the title weighs 10, the body 1, whatever their order in the index)
+item 422126 in-title 柚子胡椒の事例 | sed 's/^本文：.*/本文：窓口で試した。/' >in-title.md
+item 422126 in-body 別の事例 | sed 's/^本文：.*/本文：柚子胡椒と柚子胡椒と柚子胡椒を窓口で試した。/' >in-body.md
+k --home home publish in-title.md in-body.md >/dev/null 2>&1
+"$KAIRAN" --home home search --json 柚子胡椒 >rank.json
+check "a title's word ranks above the same word three times in a body" test \
+	"$(sqlite3 :memory: "SELECT json_extract(readfile('rank.json'), '$.total') || ' ' || json_extract(readfile('rank.json'), '$.hits[0].id')")" = "2 422126/case/in-title"
 check "reindex answers alike" sh -c "\"$KAIRAN\" --home home reindex >/dev/null && test \"\$(\"$KAIRAN\" --home home search --json すだち醤油 | grep -c long-body)\" = 1"
 # a body damaged on disk: the search that would show it fails, naming the
 # way out, and `kairan repair` rebuilds state.db from the repositories
