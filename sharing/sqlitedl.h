@@ -24,7 +24,7 @@
 	X(sqlite3_malloc64) X(sqlite3_open_v2) X(sqlite3_prepare_v2) X(sqlite3_prepare_v3) X(sqlite3_reset) \
 	X(sqlite3_result_blob64) X(sqlite3_result_error) X(sqlite3_result_error_code) X(sqlite3_result_error_nomem) \
 	X(sqlite3_result_text64) X(sqlite3_result_value) X(sqlite3_sleep) X(sqlite3_status64) X(sqlite3_step) \
-	X(sqlite3_total_changes64) X(sqlite3_value_blob) X(sqlite3_value_bytes) X(sqlite3_value_pointer) \
+	X(sqlite3_total_changes64) X(sqlite3_user_data) X(sqlite3_value_blob) X(sqlite3_value_bytes) X(sqlite3_value_pointer) \
 	X(sqlite3_value_text) X(sqlite3_value_type)
 
 #define X(f) static __typeof__(f) *p_##f;
@@ -79,6 +79,7 @@ KR_SQLITE_FUNCTIONS(X)
 #define sqlite3_status64 p_sqlite3_status64
 #define sqlite3_step p_sqlite3_step
 #define sqlite3_total_changes64 p_sqlite3_total_changes64
+#define sqlite3_user_data p_sqlite3_user_data
 #define sqlite3_value_blob p_sqlite3_value_blob
 #define sqlite3_value_bytes p_sqlite3_value_bytes
 #define sqlite3_value_pointer p_sqlite3_value_pointer

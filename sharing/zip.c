@@ -24,6 +24,13 @@ kr_deflater_end(kr_deflater *d)
 int
 kr_deflater_add(kr_deflater *d, kr_buf *out, const void *data, size_t len, int level)
 {
+	return kr_deflater_add_dict(d, out, data, len, level, NULL, 0);
+}
+
+int
+kr_deflater_add_dict(kr_deflater *d, kr_buf *out, const void *data, size_t len, int level,
+    const void *dict, size_t dlen)
+{
 	z_stream *z = d->z;
 	uLong bound;
 	int zrc;
@@ -44,6 +51,9 @@ kr_deflater_add(kr_deflater *d, kr_buf *out, const void *data, size_t len, int l
 		d->z = z;
 		d->level = level;
 	}
+	/* before deflateBound, which then counts the 4 bytes naming it */
+	if (dict && dlen && deflateSetDictionary(z, dict, (uInt)dlen) != Z_OK)
+		return kr_error(KR_ERROR, "zlib: deflateSetDictionary failed");
 	bound = deflateBound(z, (uLong)len);
 	kr_buf_grow(out, bound);
 	z->next_in = (Bytef *)data;
@@ -60,32 +70,34 @@ kr_deflater_add(kr_deflater *d, kr_buf *out, const void *data, size_t len, int l
 	return 0;
 }
 
-int
-kr_zip(kr_buf *out, const void *data, size_t len)
+uint32_t
+kr_zip_dict_id(const void *dict, size_t len)
 {
-	uLongf zlen;
-
-	if (len > UINT32_MAX)
-		return kr_error(KR_ERROR, "zlib: %zu bytes is more than one stream takes", len);
-	zlen = compressBound((uLong)len);
-	kr_buf_grow(out, zlen);
-	if (compress2((Bytef *)out->ptr + out->len, &zlen, (const Bytef *)data, (uLong)len, KR_ZIP_FASTEST) != Z_OK) {
-		out->ptr[out->len] = '\0';
-		return kr_error(KR_ERROR, "zlib: compress failed");
-	}
-	out->len += zlen;
-	out->ptr[out->len] = '\0';
-	return 0;
+	return (uint32_t)adler32(adler32(0, NULL, 0), dict, (uInt)len);
 }
 
 int
-kr_unzip(void *dst, size_t want, const void *src, size_t len)
+kr_unzip(void *dst, size_t want, const void *src, size_t len, kr_zip_dict_fn *dict, void *arg)
 {
-	uLongf got = want;
+	z_stream z = { 0 };
+	int zrc;
 
-	if (want > UINT32_MAX || len > UINT32_MAX)
+	if (want > UINT32_MAX || len > UINT32_MAX || inflateInit(&z) != Z_OK)
 		return -1;
-	if (uncompress(dst, &got, src, (uLong)len) != Z_OK || got != want)
-		return -1;
-	return 0;
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)len;
+	z.next_out = dst;
+	z.avail_out = (uInt)want;
+	zrc = inflate(&z, Z_FINISH);
+	if (zrc == Z_NEED_DICT) {
+		size_t dlen = 0;
+		const void *d = dict ? dict(arg, (uint32_t)z.adler, &dlen) : NULL;
+		if (d && inflateSetDictionary(&z, d, (uInt)dlen) == Z_OK)
+			zrc = inflate(&z, Z_FINISH);
+	}
+	/* whole, exactly want bytes, and nothing after the stream */
+	if (zrc != Z_STREAM_END || z.total_out != want || z.avail_in != 0)
+		zrc = Z_DATA_ERROR;
+	inflateEnd(&z);
+	return zrc == Z_STREAM_END ? 0 : -1;
 }

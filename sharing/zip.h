@@ -2,13 +2,15 @@
  * sharing/zip.h - zlib streams (the only file that includes zlib.h)
  *
  * Two users: the pack writer (store.c) deflates every entry of a pack
- * with one reusable state, and state.c keeps item bodies deflated.
+ * with one reusable state, and state.c keeps item bodies deflated (with
+ * a preset dictionary made from the bodies themselves).
  * Neither thread-safe nor shared: a kr_deflater belongs to its caller.
  */
 #ifndef KR_ZIP_H
 #define KR_ZIP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -32,14 +34,27 @@ int kr_deflater_add(kr_deflater *d, kr_buf *out, const void *data, size_t len, i
 /* Frees d's state; d can be used again. NULL-safe. */
 void kr_deflater_end(kr_deflater *d);
 
-/* Appends a zlib stream of data at the fastest level. Returns 0 or KR_ERROR. */
-int kr_zip(kr_buf *out, const void *data, size_t len);
+/*
+ * kr_deflater_add with a preset dictionary (dlen bytes; NULL: none), as
+ * zlib's format allows: the stream names it by its Adler-32
+ * (kr_zip_dict_id), and only an inflate given the same bytes reads it.
+ */
+int kr_deflater_add_dict(kr_deflater *d, kr_buf *out, const void *data, size_t len, int level,
+    const void *dict, size_t dlen);
+
+/* The Adler-32 a zlib stream names its preset dictionary by. */
+uint32_t kr_zip_dict_id(const void *dict, size_t len);
+
+/* The preset dictionary named id, its length in *len; NULL if unknown. */
+typedef const void *kr_zip_dict_fn(void *arg, uint32_t id, size_t *len);
 
 /*
  * Inflates the zlib stream src (len bytes) into dst, which holds want
- * bytes. Returns 0 when the stream is whole and inflates to exactly want
- * bytes, else -1 (no error set: the caller says what was damaged).
+ * bytes; a stream that names a preset dictionary gets it from dict(arg,
+ * ...) (dict NULL: such a stream is refused). Returns 0 when the stream
+ * is whole, nothing follows it, and it inflates to exactly want bytes,
+ * else -1 (no error set: the caller says what was damaged).
  */
-int kr_unzip(void *dst, size_t want, const void *src, size_t len);
+int kr_unzip(void *dst, size_t want, const void *src, size_t len, kr_zip_dict_fn *dict, void *arg);
 
 #endif

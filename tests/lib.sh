@@ -116,12 +116,19 @@ deleted_files() {
 }
 # ksql DB SQL: sqlite3's answer (rows as col|col), with kr_text(body) as
 # kairan defines it: a stored item body as text (sharing/state.c keeps
-# long bodies deflated: 4 bytes of length, little-endian, then zlib)
+# long bodies deflated: 4 bytes of length, little-endian, then zlib, with
+# the preset dictionary of body_dicts the stream names, if it names one)
 ksql() {
 	/usr/bin/python3 -c 'import sqlite3, sys, zlib
-def text(v):
-    return zlib.decompress(v[4:]).decode() if isinstance(v, bytes) else v
 db = sqlite3.connect(sys.argv[1])
+dicts = dict(db.execute("SELECT id, dict FROM body_dicts")) if db.execute(
+    "SELECT 1 FROM sqlite_master WHERE name = \"body_dicts\"").fetchone() else {}
+def text(v):
+    if not isinstance(v, bytes):
+        return v
+    z = v[4:]
+    d = zlib.decompressobj(zdict=dicts[int.from_bytes(z[2:6], "big")]) if z[1] & 0x20 else zlib.decompressobj()
+    return (d.decompress(z) + d.flush()).decode()
 db.create_function("kr_text", 1, text)
 for r in db.execute(sys.argv[2]):
     print("|".join("" if v is None else str(v) for v in r))' "$1" "$2"

@@ -68,10 +68,16 @@ def has(hay, needle):
         i = hay.find(needle, i + 1)
     return False
 
-def text(v):  # a stored body: long ones are deflated (4 bytes of length, then zlib)
-    return zlib.decompress(v[4:]).decode() if isinstance(v, bytes) else v
-
 db = sqlite3.connect(sys.argv[1])
+dicts = dict(db.execute('SELECT id, dict FROM body_dicts'))
+
+def text(v):  # a stored body: long ones are deflated (4 bytes of length, then zlib, maybe with a preset dictionary)
+    if not isinstance(v, bytes):
+        return v
+    z = v[4:]
+    d = zlib.decompressobj(zdict=dicts[int.from_bytes(z[2:6], 'big')]) if z[1] & 0x20 else zlib.decompressobj()
+    return (d.decompress(z) + d.flush()).decode()
+
 rows = [(norm(t), norm(text(b)), norm(m), k, o, dm) for t, b, m, k, o, dm in
         db.execute('SELECT title, body, meta, kind, outcome, domains FROM items')]
 for line in sys.stdin:

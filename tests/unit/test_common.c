@@ -1,4 +1,4 @@
-/* tests/unit/test_common.c - text made safe to print, JSON and CSV cells, kr_mkdir_p, kr_strv_has */
+/* tests/unit/test_common.c - text made safe to print, JSON and CSV cells, kr_mkdir_p, kr_strv_has, zlib streams */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../sharing/common.h"
+#include "../../sharing/zip.h"
 
 static void
 safe(const char *in, int mode, const char *want)
@@ -132,6 +133,63 @@ test_hex_every_byte_pair(void **state)
 	}
 }
 
+/* zip.c's dictionary lookup for the tests: arg is the one dictionary known (a kr_buf), or NULL */
+static const void *
+s_dict(void *arg, uint32_t id, size_t *len)
+{
+	const kr_buf *d = arg;
+
+	if (!d || kr_zip_dict_id(d->ptr, d->len) != id)
+		return NULL;
+	*len = d->len;
+	return d->ptr;
+}
+
+static void
+test_zip_with_a_preset_dictionary(void **state)
+{
+	kr_buf dict = KR_BUF_INIT, other = KR_BUF_INIT, text = KR_BUF_INIT, plain = KR_BUF_INIT, z = KR_BUF_INIT;
+	kr_deflater d = { 0 };
+	char *out;
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		kr_buf_addf(&dict, "住民からの問合せに生成AIで回答案を作り、職員が確認した（第%d回）。", i);
+	kr_buf_adds(&other, "ごみの分別と収集日の案内をチャットボットで試した。");
+	for (int i = 0; i < 12; i++)
+		kr_buf_addf(&text, "第%d回：住民からの問合せに生成AIで回答案を作り、職員が確認してから返信した。", i * 7);
+	out = malloc(text.len);
+	/* without a dictionary, then with one: smaller, and it reads back only with the same bytes */
+	assert_int_equal(kr_deflater_add(&d, &plain, text.ptr, text.len, 1), 0);
+	assert_int_equal(kr_deflater_add_dict(&d, &z, text.ptr, text.len, 3, dict.ptr, dict.len), 0);
+	assert_true(z.len < plain.len);
+	assert_int_equal(kr_unzip(out, text.len, plain.ptr, plain.len, NULL, NULL), 0);
+	assert_memory_equal(out, text.ptr, text.len);
+	memset(out, 0, text.len);
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, s_dict, &dict), 0);
+	assert_memory_equal(out, text.ptr, text.len);
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, NULL, NULL), -1);      /* no lookup */
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, s_dict, &other), -1);  /* another dictionary */
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, s_dict, NULL), -1);    /* none known */
+	/* the length must be exact, the stream whole, and nothing may follow it */
+	assert_int_equal(kr_unzip(out, text.len - 1, z.ptr, z.len, s_dict, &dict), -1);
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len - 1, s_dict, &dict), -1);
+	kr_buf_addch(&z, 0);
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, s_dict, &dict), -1);
+	/* the same state again, with no dictionary: a plain stream as before */
+	kr_buf_clear(&z);
+	assert_int_equal(kr_deflater_add(&d, &z, text.ptr, text.len, 3), 0);
+	assert_int_equal(kr_unzip(out, text.len, z.ptr, z.len, NULL, NULL), 0);
+	assert_memory_equal(out, text.ptr, text.len);
+	kr_deflater_end(&d);
+	free(out);
+	kr_buf_release(&dict);
+	kr_buf_release(&other);
+	kr_buf_release(&text);
+	kr_buf_release(&plain);
+	kr_buf_release(&z);
+}
+
 int
 main(void)
 {
@@ -144,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_mkdir_p_empty),
 		cmocka_unit_test(test_strv_has),
 		cmocka_unit_test(test_hex_every_byte_pair),
+		cmocka_unit_test(test_zip_with_a_preset_dictionary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
