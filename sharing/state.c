@@ -893,8 +893,45 @@ s_dict_forget(kr_state *st)
  * level 6 gains 0.01 for a third more time, 16 KB loses 0.01); the
  * shipped samples, each deflated with the others' text, 0.33 instead of
  * 0.66. Written in the caller's transaction, so it is there exactly when
- * the bodies deflated with it are. Less than 4 KB of text: none yet.
+ * the bodies deflated with it are. Less than 4 KB of text, or a
+ * dictionary that would not pay (s_body_dict_pays): none yet.
  */
+/*
+ * Whether dictionary d pays on the bodies of v[0..n) it was not made
+ * from (BODY_DICT_FROM of them, between those it was): deflated with it,
+ * they must take a tenth of their text less than deflated alone. Setting
+ * a 32 KB dictionary costs zlib about 40 us a body; text that deflates
+ * well alone (a tenth of its size or less) cannot gain that much.
+ */
+static int
+s_body_dict_pays(const kr_state_item *v, size_t n, const kr_buf *d)
+{
+	kr_deflater alone = { 0 }, with = { 0 };
+	kr_buf z = KR_BUF_INIT;
+	size_t text = 0, saved = 0;
+
+	for (size_t k = 0; k < BODY_DICT_FROM; k++) {
+		const char *b = v[(2 * k + 1) * n / (2 * BODY_DICT_FROM)].body;
+		size_t len = b ? strlen(b) : 0, z1;
+		if (len < BODY_PACK_MIN)
+			continue;
+		kr_buf_clear(&z);
+		if (kr_deflater_add(&alone, &z, b, len, KR_ZIP_FASTEST) < 0)
+			break;
+		z1 = z.len;
+		kr_buf_clear(&z);
+		if (kr_deflater_add_dict(&with, &z, b, len, BODY_DICT_LEVEL, d->ptr, d->len) < 0)
+			break;
+		text += len;
+		saved += z1 > z.len ? z1 - z.len : 0;
+	}
+	kr_error_clear();
+	kr_deflater_end(&alone);
+	kr_deflater_end(&with);
+	kr_buf_release(&z);
+	return text > 0 && saved * 10 >= text;
+}
+
 static int
 s_body_dict_make(kr_state *st, const kr_state_item *v, size_t n)
 {
@@ -909,7 +946,7 @@ s_body_dict_make(kr_state *st, const kr_state_item *v, size_t n)
 		if (len >= BODY_PACK_MIN)
 			kr_buf_add(&d, b, len < BODY_DICT / BODY_DICT_FROM ? len : BODY_DICT / BODY_DICT_FROM);
 	}
-	if (d.len >= BODY_DICT / 8) {
+	if (d.len >= BODY_DICT / 8 && s_body_dict_pays(v, n, &d)) {
 		rc = s_run(st, NULL, "INSERT OR IGNORE INTO body_dicts (id, dict) VALUES (?, ?)", "Ib",
 		    (int64_t)kr_zip_dict_id(d.ptr, d.len), d.ptr, d.len);
 		st->dict_cur = -2;      /* the oldest, this one unless another process made one first */
@@ -1768,8 +1805,14 @@ s_item_put_bulk(kr_state *st, const kr_state_item *it, sqlite3_stmt **old, sqlit
  * is left of the write once the savepoints are gone) while this one writes
  * rows and FTS5 takes the tokens from st->pre; at most BULK_AHEAD rows
  * ahead, so memory stays bounded whatever the count. The other core is
- * idle meanwhile: the checks are done. (A third thread for the bodies was
- * slower on two cores: 5.6 against 4.7 s for 30,000 rows.)
+ * idle meanwhile: the checks are done.
+ *
+ * A body goes to whichever thread claims it first (zclaim): the helper
+ * claims it after the row's tokens only while it is ahead of the writer,
+ * and the writer claims a body not yet claimed when it gets to its row. So
+ * when zlib with a dictionary makes the helper the slower of the two, the
+ * writer takes bodies over and neither waits long. (A third thread for
+ * the bodies was slower on two cores: 5.6 against 4.7 s for 30,000 rows.)
  */
 #define BULK_AHEAD 64
 
@@ -1780,9 +1823,35 @@ typedef struct {
 	size_t n, made, written;        /* rows; rows tokenised; rows written */
 	int stop;
 	s_pretok slot[BULK_AHEAD];
+	/* per slot: 1 + the last row whose body was claimed / deflated in it */
+	atomic_size_t zclaim[BULK_AHEAD];
+	size_t zdone[BULK_AHEAD];
 	kr_buf dict;                    /* the bodies' dictionary (a copy: st's cache may move), or empty */
-	kr_deflater zip;
+	kr_deflater zip, zip_writer;    /* the helper's, the writer's */
 } s_bulk;
+
+/* Claims row i's body for the calling thread; 0 if the other thread has. */
+static int
+s_bulk_claim(s_bulk *b, size_t i)
+{
+	size_t was = i >= BULK_AHEAD ? i - BULK_AHEAD + 1 : 0;
+
+	return atomic_compare_exchange_strong(&b->zclaim[i % BULK_AHEAD], &was, i + 1);
+}
+
+/* Deflates row i's body into its slot (after s_bulk_claim) and says it is there. */
+static void
+s_bulk_body(s_bulk *b, size_t i, kr_deflater *zip)
+{
+	s_pretok *p = &b->slot[i % BULK_AHEAD];
+
+	p->body = b->v[i].body ? b->v[i].body : "";
+	p->packed = s_body_pack(p->body, strlen(p->body), &p->z, zip, b->dict.len ? &b->dict : NULL);
+	pthread_mutex_lock(&b->mu);
+	b->zdone[i % BULK_AHEAD] = i + 1;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
 
 static int
 s_pretok_add(void *ctx, int colocated, const char *tok, int len, int start, int end)
@@ -1799,7 +1868,7 @@ s_pretok_add(void *ctx, int colocated, const char *tok, int len, int start, int 
 }
 
 static void
-s_pretok_fill(s_pretok *p, const kr_state_item *it, kr_deflater *zip, const kr_buf *dict)
+s_pretok_fill(s_pretok *p, const kr_state_item *it)
 {
 	const char *cols[3] = { it->title ? it->title : "", it->body ? it->body : "", it->meta ? it->meta : "" };
 
@@ -1811,9 +1880,6 @@ s_pretok_fill(s_pretok *p, const kr_state_item *it, kr_deflater *zip, const kr_b
 		kr_text_tokenize(p->text[k], p->len[k], KR_TEXT_DOCUMENT, s_pretok_add, &p->tok);
 	}
 	p->off[3] = p->tok.len;
-	/* and the body deflated as it will be stored (kr_state_item_put binds it from here) */
-	p->body = it->body ? it->body : "";
-	p->packed = s_body_pack(p->body, (size_t)p->len[1], &p->z, zip, dict->len ? dict : NULL);
 }
 
 static void *
@@ -1822,17 +1888,22 @@ s_bulk_run(void *arg)
 	s_bulk *b = arg;
 
 	for (size_t i = 0; i < b->n; i++) {
+		size_t ahead;
 		pthread_mutex_lock(&b->mu);
 		while (!b->stop && i - b->written >= BULK_AHEAD)
 			pthread_cond_wait(&b->cv, &b->mu);
+		ahead = i - b->written;
 		pthread_mutex_unlock(&b->mu);
 		if (b->stop)
 			break;
-		s_pretok_fill(&b->slot[i % BULK_AHEAD], &b->v[i], &b->zip, &b->dict);
+		s_pretok_fill(&b->slot[i % BULK_AHEAD], &b->v[i]);
 		pthread_mutex_lock(&b->mu);
 		b->made = i + 1;
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
+		/* the body too while ahead; close to the writer, it is left for the writer */
+		if (ahead >= 2 && s_bulk_claim(b, i))
+			s_bulk_body(b, i, &b->zip);
 	}
 	return NULL;
 }
@@ -1911,6 +1982,8 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	    (rc = s_body_dict_make(st, v, n)) < 0)
 		goto done;
 	b = kr_calloc(1, sizeof(*b));
+	for (size_t i = 0; i < BULK_AHEAD; i++)
+		atomic_init(&b->zclaim[i], 0);
 	if (s_body_dict(st))
 		kr_buf_add(&b->dict, s_body_dict(st)->ptr, s_body_dict(st)->len);
 	pthread_mutex_init(&b->mu, NULL);
@@ -1922,6 +1995,12 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 		if (threaded) {
 			pthread_mutex_lock(&b->mu);
 			while (b->made <= i)
+				pthread_cond_wait(&b->cv, &b->mu);
+			pthread_mutex_unlock(&b->mu);
+			if (s_bulk_claim(b, i))
+				s_bulk_body(b, i, &b->zip_writer);
+			pthread_mutex_lock(&b->mu);
+			while (b->zdone[i % BULK_AHEAD] != i + 1)
 				pthread_cond_wait(&b->cv, &b->mu);
 			pthread_mutex_unlock(&b->mu);
 			st->pre = &b->slot[i % BULK_AHEAD];
@@ -1950,6 +2029,7 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	pthread_mutex_destroy(&b->mu);
 	kr_buf_release(&b->dict);
 	kr_deflater_end(&b->zip);
+	kr_deflater_end(&b->zip_writer);
 	free(b);
 	sqlite3_finalize(old);
 	sqlite3_finalize(del);

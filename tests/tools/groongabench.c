@@ -294,8 +294,9 @@ main(int argc, char **argv)
 
 	printf("corpus: %d items, %.1f MB of Japanese text; Groonga %s, TokenBigram + "
 	    "NormalizerNFKC150(\"unify_kana\", true)\n", c.n, (double)c.bytes / 1e6, grn_get_version());
-	printf("index build: kairan %.1f s, %.0f MB (state.db: items + search index)   "
-	    "Groonga %.1f s, %.0f MB (table + lexicon + index)   ratio %.2f / %.2f\n",
+	/* the size ratio to three places: it is within a percent of 1 */
+	printf("index build: kairan %.1f s, %.1f MB (state.db: items + search index)   "
+	    "Groonga %.1f s, %.1f MB (table + lexicon + index)   ratio %.2f / %.3f\n",
 	    ours_build / 1000, (double)sc_size(path) / 1e6, grn_build / 1000, (double)s_du(gdir) / 1e6,
 	    ours_build / grn_build, (double)sc_size(path) / (double)s_du(gdir));
 	printf("both indexes written to disk before the queries (sync: %.0f ms, not in the build times)\n", flushed_ms);
