@@ -7,9 +7,10 @@
  * is ever spliced into SQL text.
  *
  * items.body is kept deflated (s_body_pack; a short or incompressible
- * body stays text): the view items_text gives it back as text through
- * kr_text(), and the search index (external content) reads its text
- * there (zlib through zip.c).
+ * body stays text), with the home's preset dictionary once it has one
+ * (body_dicts, s_body_dict_make): the view items_text gives it back as
+ * text through kr_text(), and the search index (external content, the
+ * body its first column) reads its text there (zlib through zip.c).
  */
 #include "state.h"
 
@@ -886,17 +887,6 @@ s_dict_forget(kr_state *st)
 }
 
 /*
- * With no dictionary yet, one made from the bodies of the rows v[0..n)
- * about to be written: the first BODY_DICT / BODY_DICT_FROM bytes of
- * BODY_DICT_FROM bodies spread over them. On the bench's 100,000 bodies
- * of 1-2 KB, zlib then keeps 0.24 of their text instead of 0.47 (level 3;
- * level 6 gains 0.01 for a third more time, 16 KB loses 0.01); the
- * shipped samples, each deflated with the others' text, 0.33 instead of
- * 0.66. Written in the caller's transaction, so it is there exactly when
- * the bodies deflated with it are. Less than 4 KB of text, or a
- * dictionary that would not pay (s_body_dict_pays): none yet.
- */
-/*
  * Whether dictionary d pays on the bodies of v[0..n) it was not made
  * from (BODY_DICT_FROM of them, between those it was): deflated with it,
  * they must take a tenth of their text less than deflated alone. Setting
@@ -932,6 +922,17 @@ s_body_dict_pays(const kr_state_item *v, size_t n, const kr_buf *d)
 	return text > 0 && saved * 10 >= text;
 }
 
+/*
+ * With no dictionary yet, one made from the bodies of the rows v[0..n)
+ * about to be written: the first BODY_DICT / BODY_DICT_FROM bytes of
+ * BODY_DICT_FROM bodies spread over them. On the bench's 100,000 bodies
+ * of 1-2 KB, zlib then keeps 0.24 of their text instead of 0.47 (level 3;
+ * level 6 gains 0.01 for a third more time, 16 KB loses 0.01); the
+ * shipped samples, each deflated with the others' text, 0.33 instead of
+ * 0.66. Written in the caller's transaction, so it is there exactly when
+ * the bodies deflated with it are. Less than 4 KB of text, or a
+ * dictionary that would not pay (s_body_dict_pays): none yet.
+ */
 static int
 s_body_dict_make(kr_state *st, const kr_state_item *v, size_t n)
 {
