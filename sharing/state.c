@@ -830,7 +830,9 @@ s_dict_find(kr_state *st, uint32_t id)
 	if (sqlite3_prepare_v2(st->db, "SELECT dict FROM body_dicts WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_int64(stmt, 1, id);
-	if (sqlite3_step(stmt) == SQLITE_ROW) {
+	/* a row whose bytes are not what its id names (a damaged file) is not used */
+	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_blob(stmt, 0) &&
+	    kr_zip_dict_id(sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0)) == id) {
 		s_dict *d;
 		st->dicts = kr_realloc(st->dicts, (st->ndicts + 1) * sizeof(*st->dicts));
 		d = &st->dicts[st->ndicts++];
@@ -1890,12 +1892,14 @@ s_bulk_run(void *arg)
 
 	for (size_t i = 0; i < b->n; i++) {
 		size_t ahead;
+		int stop;
 		pthread_mutex_lock(&b->mu);
 		while (!b->stop && i - b->written >= BULK_AHEAD)
 			pthread_cond_wait(&b->cv, &b->mu);
 		ahead = i - b->written;
+		stop = b->stop;
 		pthread_mutex_unlock(&b->mu);
-		if (b->stop)
+		if (stop)
 			break;
 		s_pretok_fill(&b->slot[i % BULK_AHEAD], &b->v[i]);
 		pthread_mutex_lock(&b->mu);

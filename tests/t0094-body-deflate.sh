@@ -6,10 +6,12 @@
 # answers as before; a long body
 # published afterwards is stored as a blob smaller than its text, is found
 # by a word only its body has, with that word in the snippet; a new version
-# takes the old word out of the index and a withdrawal the new one; reindex
-# answers alike; and a substring oracle over every item finds 0 mismatches.
+# takes the old word out of the index and a withdrawal the new one; 70
+# items published in one go make the home's body dictionary while the
+# older bodies stay plain; reindex answers alike; and a substring oracle
+# over every item, old bodies and new, finds 0 mismatches.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 cd "$T"
 tar xf "$SRC/tests/fixtures/home-v1.tar"
 total() { "$KAIRAN" --home home search --json --limit 5 "$1" | sed -n 's/.*"total": *\([0-9]*\).*/\1/p'; }
@@ -48,6 +50,28 @@ long long-body すだち醤油 1.0.1 >long.md
 k --home home publish long.md >/dev/null 2>&1
 check "a new version: the old word is out of the index, the new one in" \
 	test "$(total ゆずポン酢) $(total すだち醤油)" = "0 1"
+# 70 items more in one publish: the home's first large write makes its
+# body dictionary (t0099), so the bodies from the old release (no
+# dictionary) and the new ones (with it) are searched side by side below
+mkdir -p more
+i=0
+while [ $i -lt 70 ]; do
+	{
+		item 422126 "more-$i" "窓口の事例 第${i}回"
+		echo "第${i}回の試行では、窓口の問合せ$((i * 7 + 3))件に生成AIで回答案を作り、職員が内容を見直してから回答した。"
+		echo "対象は${i}番目の課で、削減時間は月$((i % 13 + 2))時間、誤答は$((i % 5))件だった。個人情報は入力していない。"
+		echo "運用の手引きを改め、次の年度も続けることにした。記録の番号は${i}の$((i * i))である。"
+	} >more/m$i.md
+	i=$((i + 1))
+done
+k --home home publish more >/dev/null 2>&1
+old=$(sqlite3 home/state.db "SELECT count(*) FROM items WHERE id NOT LIKE '%/more-%' AND typeof(body) = 'blob'")
+got=$(sqlite3 home/state.db "SELECT (SELECT count(*) FROM body_dicts) || ' ' ||
+	(SELECT count(*) FROM items WHERE id LIKE '%/more-%' AND hex(substr(body, 6, 1)) = '7D') || ' ' ||
+	(SELECT count(*) FROM items WHERE id NOT LIKE '%/more-%' AND hex(substr(body, 6, 1)) = '01')")
+diag "dictionaries, new bodies naming one, older deflated bodies without: $got (of $old older)"
+check "70 more items: one dictionary, their bodies name it, the $old older ones still plain" \
+	test "$old" -ge 1 -a "$got" = "1 70 $old"
 "$TOOLS/searchoracle" home 400 94 >oracle.out; rc=$?
 diag "$(tail -1 oracle.out)"
 check "400 random substrings: search returns exactly the items that contain them" test $rc = 0
