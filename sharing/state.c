@@ -78,6 +78,18 @@ struct kr_state {
 	kr_deflater zip;                        /* for bodies written one at a time */
 };
 
+/*
+ * The search index rebuilt as a first sync builds it (kr_state_items_put):
+ * no merging while written, one merge at the end, FTS5's defaults after.
+ */
+#define FTS_REBUILD \
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 0);" \
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 1000);" \
+	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');" \
+	"INSERT INTO items_fts(items_fts) VALUES ('optimize');" \
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 4);" \
+	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 16);"
+
 static const char *const s_migrations[] = {
 	/* 0 -> 1: the spine */
 	"CREATE TABLE peers ("
@@ -230,13 +242,7 @@ static const char *const s_migrations[] = {
 	"  VALUES ('delete', old.n, old.title, kr_text(old.body), old.meta);"
 	"  INSERT INTO items_fts(rowid, title, body, meta) VALUES (new.n, new.title, kr_text(new.body), new.meta);"
 	"END;"
-	/* built as a first sync builds it (kr_state_items_put): no merging while written, one merge at the end */
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 0);"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 1000);"
-	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');"
-	"INSERT INTO items_fts(items_fts) VALUES ('optimize');"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 4);"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 16);",
+	FTS_REBUILD,
 	/*
 	 * search: every row's blob without its body, so the board's gate
 	 * (kr_search_q.keep) judges a match from the in-memory columns instead
@@ -270,12 +276,7 @@ static const char *const s_migrations[] = {
 	"  VALUES ('delete', old.n, kr_text(old.body), old.title, old.meta);"
 	"  INSERT INTO items_fts(rowid, body, title, meta) VALUES (new.n, kr_text(new.body), new.title, new.meta);"
 	"END;"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 0);"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 1000);"
-	"INSERT INTO items_fts(items_fts) VALUES ('rebuild');"
-	"INSERT INTO items_fts(items_fts) VALUES ('optimize');"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('automerge', 4);"
-	"INSERT INTO items_fts(items_fts, rank) VALUES ('crisismerge', 16);",
+	FTS_REBUILD,
 	/*
 	 * bodies deflated with a preset dictionary (issue 13: index size): a
 	 * body of 1-2 KB deflated alone finds few repeats, and the text of one
@@ -1955,6 +1956,7 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 {
 	sqlite3_stmt *trig = NULL, *old = NULL, *del = NULL, *ins = NULL;
 	char *sql[2] = { NULL, NULL };
+	const kr_buf *dict;
 	int64_t hash = -1, automerge = -1, crisis = -1;
 	size_t ntrig = 0;
 	s_bulk *b;
@@ -1989,8 +1991,8 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	b = kr_calloc(1, sizeof(*b));
 	for (size_t i = 0; i < BULK_AHEAD; i++)
 		atomic_init(&b->zclaim[i], 0);
-	if (s_body_dict(st))
-		kr_buf_add(&b->dict, s_body_dict(st)->ptr, s_body_dict(st)->len);
+	if ((dict = s_body_dict(st)))
+		kr_buf_add(&b->dict, dict->ptr, dict->len);
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
 	b->v = v;
