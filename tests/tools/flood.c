@@ -5,8 +5,9 @@
  *   flood EP --mode search|fetch|mixed [--seconds S] [--conns N] [--inflight K]
  *         [--publisher FPR --collection C --want HEX]
  *       N DEALER connections, each keeping K requests in flight for S
- *       seconds: searches, and fetches of want with 1 to 64 random haves
- *       (each asks the pack cache for a "new" pack). Reads every reply.
+ *       seconds (or until SIGTERM): searches, and fetches of want with 1 to
+ *       64 random haves (each asks the pack cache for a "new" pack). Reads
+ *       every reply.
  *   flood EP --mode membership --federation FEDID ...
  *       Membership requests for the whole chain (from version 0).
  *   flood EP --mode noread ...
@@ -24,6 +25,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,15 @@
 
 #define MAX_CONNS 64
 #define MAX_SAMPLES 100000
+
+static volatile sig_atomic_t s_term;
+
+static void
+s_on_term(int sig)
+{
+	(void)sig;
+	s_term = 1;
+}
 
 static const char *const s_queries[] = {
 	"ごみ", "AI", "チャットボット 正答率", "議会答弁", "子育て", "生成AI 研修", "\"ごみ出し\"",
@@ -168,6 +179,13 @@ s_client(const char *ep, const s_opts *o)
 	unsigned long unanswered = 0;
 
 	n.ms = calloc(MAX_SAMPLES, sizeof(double));
+	{
+		/* no SA_RESTART: zmq_poll returns, and the counts are printed */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = s_on_term;
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	kr_transport_init_tool();
 	for (int i = 0; i < o->conns; i++) {
 		int linger = 0;
@@ -179,7 +197,7 @@ s_client(const char *ep, const s_opts *o)
 			return 3;
 		}
 	}
-	while (kr_monotonic_ms() < end) {
+	while (!s_term && kr_monotonic_ms() < end) {
 		zmq_pollitem_t it[MAX_CONNS];
 		if (noread) {
 			/* Send as fast as the node takes them; never read. */
