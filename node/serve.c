@@ -581,6 +581,8 @@ s_worker_main(void *arg)
 			s_worker_manifest(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
 			free(ep);
 		}
+		/* what the job's applies left once they are announced: manifests' copies, consolidation */
+		kr_replica_maintain(&w->h.rep);
 		/* the loop may give this worker's peer to another worker once all its jobs are done */
 		s_sends(w->pipe, "done", NULL, NULL, 0);
 		s_frames_close(&f);
@@ -2824,6 +2826,8 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 		}
 		if (kr_state_bound_memory(r->w->h.state, 0, DB_CACHE_KB) < 0)
 			log_warnx("replication worker %d: %s", s.nrw, kr_errmsg());
+		/* what follows an apply's commit waits until it is announced (s_worker_applied) */
+		r->w->h.rep.defer_maintenance = 1;
 		if (pthread_create(&r->thread, NULL, s_worker_main, r->w) != 0) {
 			rc = kr_error(KR_ERROR, "cannot start a replication worker");
 			s.nrw++;

@@ -79,9 +79,31 @@ struct kr_replica_fed {
 	struct stat st;                 /* of `verified` when f was read */
 };
 
+/* An apply's work after its commit, left to kr_replica_maintain (defer_maintenance). */
+struct kr_replica_applied {
+	char pub[KR_FPR_HEX + 1];
+	uint8_t *bytes;                 /* the signed manifest it recorded */
+	size_t len;
+	char **colls;                   /* the collections it moved */
+	size_t ncolls;
+};
+
+static void
+s_applied_free(kr_replica *r)
+{
+	for (size_t i = 0; i < r->napplied; i++) {
+		free(r->applied[i].bytes);
+		kr_strv_free(r->applied[i].colls, r->applied[i].ncolls);
+	}
+	free(r->applied);
+	r->applied = NULL;
+	r->napplied = 0;
+}
+
 void
 kr_replica_release(kr_replica *r)
 {
+	s_applied_free(r);
 	kr_strv_free(r->maint, r->nmaint);
 	r->maint = NULL;
 	r->nmaint = 0;
@@ -1359,6 +1381,22 @@ s_apply_fetch(s_apply *a)
 	return 0;
 }
 
+/*
+ * What follows an apply's commit: pub's manifest saved in manifests/ (and
+ * so under refs/kairan/manifest), then the consolidation of colls.
+ */
+static void
+s_applied_settle(kr_replica *r, const char *pub, const void *bytes, size_t len, char **colls, size_t ncolls)
+{
+	if (s_manifest_save(r, pub, bytes, len) < 0)
+		kr_error_clear(); /* a cache for kairan repair: sync refreshes it */
+	for (size_t i = 0; i < ncolls; i++) {
+		int packed;
+		if (kr_store_maintain(r->store, pub, colls[i], 0, &packed) < 0)
+			kr_error_clear();
+	}
+}
+
 /* DESIGN §5 step 5: refs by compare-and-swap, then one transaction. */
 static int
 s_apply_record(s_apply *a)
@@ -1377,9 +1415,9 @@ s_apply_record(s_apply *a)
 	 * The signed manifest beside the heads it names, for plain git mirrors
 	 * (kairan audit). A copy: if it cannot be written, replication goes on
 	 * and the next manifest writes it; an audit of a stale copy fails, it
-	 * never passes.
+	 * never passes. (Deferred: written after the commit, in kr_replica_maintain.)
 	 */
-	if (a->nmoved && s_manifest_refs(r, a->hex, a->bytes, a->len) < 0)
+	if (a->nmoved && !r->defer_maintenance && s_manifest_refs(r, a->hex, a->bytes, a->len) < 0)
 		kr_error_clear();
 	if ((rc = kr_state_begin(r->state)) < 0)
 		return rc;
@@ -1431,8 +1469,21 @@ s_apply_record(s_apply *a)
 		return rc;
 	a->res->applied = 1;
 	a->res->changed = a->nmoved;
-	if (s_manifest_save(r, a->hex, a->bytes, a->len) < 0)
-		kr_error_clear(); /* a cache for kairan repair: sync refreshes it */
+	if (r->defer_maintenance) {
+		struct kr_replica_applied *d;
+		r->applied = kr_realloc(r->applied, (r->napplied + 1) * sizeof(*r->applied));
+		d = &r->applied[r->napplied++];
+		memcpy(d->pub, a->hex, sizeof(d->pub));
+		d->bytes = kr_malloc(a->len ? a->len : 1);
+		memcpy(d->bytes, a->bytes, a->len);
+		d->len = a->len;
+		d->colls = kr_calloc(a->nmoved ? a->nmoved : 1, sizeof(char *));
+		for (size_t i = 0; i < a->nmoved; i++)
+			d->colls[i] = kr_strdup(a->moved[i].h->collection);
+		d->ncolls = a->nmoved;
+		return 0;
+	}
+	s_applied_settle(r, a->hex, a->bytes, a->len, NULL, 0);
 	for (size_t i = 0; i < a->nmoved; i++) {
 		int packed;
 		kr_store_maintain(r->store, a->hex, a->moved[i].h->collection, 0, &packed);
@@ -1976,6 +2027,11 @@ done:
 void
 kr_replica_maintain(kr_replica *r)
 {
+	for (size_t i = 0; i < r->napplied; i++) {
+		struct kr_replica_applied *d = &r->applied[i];
+		s_applied_settle(r, d->pub, d->bytes, d->len, d->colls, d->ncolls);
+	}
+	s_applied_free(r);
 	if (r->own_ref && s_manifest_refs(r, r->own, r->own_ref, r->own_ref_len) < 0)
 		kr_error_clear(); /* as in s_manifest_save: written again with the next manifest */
 	free(r->own_ref);

@@ -34,13 +34,18 @@ typedef struct {
 	 * moved (kr_store_maintain: a look at objects/pack, every 17th publish
 	 * a repack) and the copy of the new manifest under refs/kairan/manifest
 	 * to kr_replica_maintain, so a command can hand the new manifest to the
-	 * running node first. 0: it does both before returning.
+	 * running node first; an apply leaves what follows its commit (the
+	 * manifest's copies in manifests/ and under refs/kairan/manifest, the
+	 * consolidation), so a node's worker announces first. 0: each does it
+	 * all before returning.
 	 */
 	int defer_maintenance;
 	char **maint;                   /* collections of ours waiting for kr_replica_maintain */
 	size_t nmaint;
 	uint8_t *own_ref;               /* our new signed manifest, for refs/kairan/manifest (kr_replica_maintain) */
 	size_t own_ref_len;
+	struct kr_replica_applied *applied; /* applies waiting for kr_replica_maintain */
+	size_t napplied;
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -139,7 +144,11 @@ typedef struct {
 int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res);
 
-/* What a deferred publish left (see defer_maintenance): refs/kairan/manifest, then consolidation. */
+/*
+ * What deferred publishes and applies left (see defer_maintenance), best
+ * effort, in the order they were made: the manifests' copies (never
+ * replacing a newer one), then consolidation.
+ */
 void kr_replica_maintain(kr_replica *r);
 
 /* Signs a fresh manifest of this node's current heads (seq + 1). */

@@ -6,12 +6,13 @@
 # change nothing; what is already published is nothing to publish. The
 # manifest's copy for plain git mirrors is written before the command
 # ends; the consolidation of many quick publishes follows on the node's
-# own thread, and git finds every repository whole. Without a node the
+# own thread, and git finds every repository whole. A following town's
+# node writes its own copy once it announced. Without a node the
 # command publishes itself. Calls that are not a publish (a client that is
 # not kairan: no length, a length too large, a cut or malformed payload)
 # get an error or a closed socket, and the node goes on answering.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 25
 cd "$T"
 P=$(port_base)
 
@@ -82,6 +83,17 @@ packs() { ls "$REPO/objects/pack" | grep -c '\.pack$' || true; }
 check "the node consolidates them after (at most 16 packs within 10 s)" wait_for 10 sh -c "test \$(ls '$REPO/objects/pack' | grep -c '\\.pack\$') -le 16"
 diag "packs now: $(packs)"
 if git -C "$REPO" fsck --strict --no-dangling && wait_for 20 k --home town show 372081/case/many-19; then ok "git fsck finds the repository whole, and the town holds the last"; else not_ok "git fsck finds the repository whole, and the town holds the last"; fi
+# The town's node writes its copy for plain git mirrors after it announced
+# (kr_replica_mirror): within a moment it is the publisher's newest, and a
+# mirror of the town's repository is authentic.
+TREPO=town/repos/$FPR/cases.git
+check "the town's copy under refs/kairan/manifest becomes the publisher's newest manifest" \
+	wait_for 10 sh -c "git -C '$TREPO' cat-file blob refs/kairan/manifest | cmp -s - 'pub/manifests/$FPR'"
+mkdir townmirror && git clone -q --mirror "file://$T/$TREPO" townmirror/cases.git
+k audit townmirror/cases.git --publisher "$FPR" >taudit.out 2>&1; rc=$?
+diag "$(tr '\n' '|' <taudit.out)"
+check "a git mirror of the town's repository is authentic, at the newest seq" \
+	sh -c "test $rc = 0 && grep -q 'manifest seq $(seq_of)' taudit.out"
 
 # --- 13-16: what a client that is not kairan sends -------------------------------
 call() { # call PAYLOAD_HEX LINE: prints the node's answer (or "closed")
