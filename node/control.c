@@ -56,6 +56,13 @@ typedef struct {
 	int has_payload;
 } s_client;
 
+/* A call whose answer comes later (KR_CONTROL_LATER). */
+typedef struct {
+	int fd;
+	pid_t pid;
+	uint64_t ticket;
+} s_later;
+
 struct kr_control {
 	int fd;
 	int dirfd;                     /* the home, when its path is too long for sun_path */
@@ -64,6 +71,9 @@ struct kr_control {
 	s_client cl[CLIENTS_MAX];
 	size_t n;
 	size_t inflight;               /* the payload bytes the clients named and have not been answered */
+	s_later *later;                /* calls to be answered by kr_control_answer */
+	size_t nlater;
+	uint64_t ticket;               /* the call being handled, or the next one */
 };
 
 /*
@@ -184,13 +194,19 @@ fail:
 }
 
 static void
-s_drop(kr_control *c, size_t i)
+s_forget(kr_control *c, size_t i)
 {
-	close(c->cl[i].fd);
 	if (c->cl[i].has_payload)
 		c->inflight -= c->cl[i].want;
 	kr_buf_release(&c->cl[i].payload);
 	c->cl[i] = c->cl[--c->n];
+}
+
+static void
+s_drop(kr_control *c, size_t i)
+{
+	close(c->cl[i].fd);
+	s_forget(c, i);
 }
 
 void
@@ -203,6 +219,11 @@ kr_control_close(kr_control **cp)
 	c = *cp;
 	while (c->n)
 		s_drop(c, c->n - 1);
+	for (size_t i = 0; i < c->nlater; i++) {
+		log_debug("control socket %s: pid %d closed without its answer", c->path, (int)c->later[i].pid);
+		close(c->later[i].fd);
+	}
+	free(c->later);
 	if (c->fd >= 0) {
 		close(c->fd);
 		unlink(c->path);
@@ -400,6 +421,14 @@ kr_control_serve(kr_control *c, kr_control_handler handle, void *arg)
 			int rc = handle(cl->buf, cl->has_payload ? (cl->payload.ptr ? cl->payload.ptr : "") : NULL,
 			    cl->payload.len, &reply, arg);
 			kr_buf head = KR_BUF_INIT;
+			if (rc == KR_CONTROL_LATER && cl->has_payload) {
+				c->later = kr_realloc(c->later, (c->nlater + 1) * sizeof(*c->later));
+				c->later[c->nlater++] = (s_later){ cl->fd, cl->pid, c->ticket++ };
+				kr_buf_release(&reply);
+				s_forget(c, i);
+				continue;
+			}
+			c->ticket++;
 			if (!cl->has_payload)
 				kr_buf_adds(&head, rc == 0 ? "ok\n" : "unknown\n");
 			else
@@ -411,6 +440,31 @@ kr_control_serve(kr_control *c, kr_control_handler handle, void *arg)
 			kr_buf_release(&reply);
 		}
 		s_drop(c, i);
+	}
+}
+
+uint64_t
+kr_control_ticket(const kr_control *c)
+{
+	return c->ticket;
+}
+
+void
+kr_control_answer(kr_control *c, uint64_t ticket, int rc, const kr_buf *reply)
+{
+	for (size_t i = 0; i < c->nlater; i++) {
+		kr_buf head = KR_BUF_INIT;
+		if (c->later[i].ticket != ticket)
+			continue;
+		kr_buf_adds(&head, rc == 0 ? "ok\n" : "error\n");
+		if (reply)
+			kr_buf_add(&head, reply->ptr, reply->len);
+		if (s_send_all(c->later[i].fd, head.ptr, head.len) < 0)
+			log_debug("control socket %s: pid %d left before its answer", c->path, (int)c->later[i].pid);
+		kr_buf_release(&head);
+		close(c->later[i].fd);
+		c->later[i] = c->later[--c->nlater];
+		return;
 	}
 }
 

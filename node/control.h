@@ -12,6 +12,7 @@
 #define KR_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "home.h"
 
@@ -46,6 +47,17 @@ size_t kr_control_fds(const kr_control *c, int *fds, size_t max);
  * answer carries.
  */
 typedef int (*kr_control_handler)(const char *cmd, const void *payload, size_t len, kr_buf *reply, void *arg);
+
+/*
+ * What a handler returns to answer a call later: the client is not read
+ * from again and waits until kr_control_answer names the call's ticket
+ * (kr_control_ticket while the handler runs) or kr_control_close closes it.
+ * Pokes are always answered at once.
+ */
+#define KR_CONTROL_LATER 1
+uint64_t kr_control_ticket(const kr_control *c);
+/* Answers a call left for later: rc 0 "ok", else "error", then reply (may be NULL). */
+void kr_control_answer(kr_control *c, uint64_t ticket, int rc, const kr_buf *reply);
 
 /*
  * Accepts waiting clients and reads what the polled descriptors have; for

@@ -138,6 +138,8 @@
 #define IDLE_MS 1000                 /* an idle thread tidies this often */
 #define REPO_IDLE_MS 30000           /* repos unused this long are closed */
 #define STOP_GRACE_MS 1500
+#define COPY_IDLE_MS 10               /* s_server.copies: written once the loop is idle this long */
+#define COPY_WAIT_MS 200              /* or this long after a publish at most */
 #define BUSY_LOG_MS 10000            /* refusals are summed up in the log this often */
 /*
  * SQLite connections of the loop and the replication workers: state.db not
@@ -968,6 +970,20 @@ typedef struct {
 	void *zctx, *router, *pub;
 	kr_control *control;
 	kr_pubmaint *pubmaint;          /* what publishes handed to this node left to do; started on the first */
+	/*
+	 * Publishes handed over, announced, whose commands wait for the copy of
+	 * their manifest for plain git mirrors (s_copies_write): written once
+	 * the loop has had COPY_IDLE_MS with nothing to do, so subscribers'
+	 * fetches are served first, or COPY_WAIT_MS after the oldest.
+	 */
+	struct s_copy {
+		uint64_t ticket;        /* the command's call (kr_control_answer) */
+		kr_buf reply;
+		uint8_t *ref;
+		size_t ref_len;
+		double at;
+	} *copies;
+	size_t ncopies;
 	/* the replication workers and the jobs waiting for one */
 	s_rslot rw[REPL_WORKERS];
 	int nrw;
@@ -2374,13 +2390,50 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 	} else {
 		kr_pubmaint_take(s->pubmaint, r);
 	}
-	/* the manifest's copy for plain git mirrors: before the answer, so a mirror made after the command carries it */
-	kr_replica_maintain(r);
 	kr_buf_addf(reply, "%d %zu %llu\n", res.applied, res.changed, (unsigned long long)res.seq);
 	kr_buf_add(reply, notices.ptr, notices.len);
 	kr_buf_release(&notices);
 	kr_control_pub_clear(&p);
+	/*
+	 * The manifest's copy for plain git mirrors is written before the
+	 * answer, so a mirror made after the command carries it; but after
+	 * the subscribers' fetches, which the announcement just started.
+	 */
+	if (r->own_ref && !r->nmaint) {
+		struct s_copy *c;
+		s->copies = kr_realloc(s->copies, (s->ncopies + 1) * sizeof(*s->copies));
+		c = &s->copies[s->ncopies++];
+		c->ticket = kr_control_ticket(s->control);
+		c->reply = *reply;
+		*reply = (kr_buf)KR_BUF_INIT;
+		c->ref = r->own_ref;
+		c->ref_len = r->own_ref_len;
+		c->at = kr_monotonic_ms();
+		r->own_ref = NULL;
+		r->own_ref_len = 0;
+		return KR_CONTROL_LATER;
+	}
+	kr_replica_maintain(r);
 	return 0;
+}
+
+/* Writes the copies publishes left (in order: the newest last), then answers their commands. */
+static void
+s_copies_write(s_server *s)
+{
+	kr_replica *r = &s->h->rep;
+
+	for (size_t i = 0; i < s->ncopies; i++) {
+		struct s_copy *c = &s->copies[i];
+		r->own_ref = c->ref;
+		r->own_ref_len = c->ref_len;
+		kr_replica_maintain(r);         /* frees ref */
+		kr_control_answer(s->control, c->ticket, 0, &c->reply);
+		kr_buf_release(&c->reply);
+	}
+	free(s->copies);
+	s->copies = NULL;
+	s->ncopies = 0;
 }
 
 /*
@@ -2542,7 +2595,7 @@ s_run(s_server *s)
 		size_t n = 0, first_rw, first_pool, first_sub, ncfd = kr_control_fds(s->control, cfds, CONTROL_FDS);
 		double now = kr_monotonic_ms();
 		long timeout;
-		int control_ready = 0;
+		int control_ready = 0, events;
 
 		items[n++] = (zmq_pollitem_t){ s->router, 0, ZMQ_POLLIN, 0 };
 		items[n++] = (zmq_pollitem_t){ NULL, s_sigpipe[0], ZMQ_POLLIN, 0 };
@@ -2558,7 +2611,9 @@ s_run(s_server *s)
 		for (size_t i = 0; i < s->npeers && n < sizeof(items) / sizeof(items[0]); i++)
 			items[n++] = (zmq_pollitem_t){ s->peers[i].sub, 0, s->peers[i].sub ? ZMQ_POLLIN : 0, 0 };
 		timeout = s_loop_timeout(s, now, expired, tidy_ms);
-		if (zmq_poll(items, (int)n, timeout) < 0) {
+		if (s->ncopies && timeout > COPY_IDLE_MS)
+			timeout = COPY_IDLE_MS;
+		if ((events = zmq_poll(items, (int)n, timeout)) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			rc = kr_error(KR_EIO, "poll: %s", zmq_strerror(zmq_errno()));
@@ -2574,6 +2629,8 @@ s_run(s_server *s)
 			control_ready |= (items[i].revents & ZMQ_POLLIN) != 0;
 		if (control_ready)
 			kr_control_serve(s->control, s_handle_control, s);
+		if (s->ncopies && (events == 0 || kr_monotonic_ms() - s->copies[0].at >= COPY_WAIT_MS))
+			s_copies_write(s);
 		if (items[1].revents & ZMQ_POLLIN) {
 			char drain[16];
 			while (read(s_sigpipe[0], drain, sizeof(drain)) > 0)
@@ -2886,6 +2943,7 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 	    "as busy, %zu replies dropped)", h->cfg.name, s.cache.builds, s.cache.hits, s.cache.waits,
 	    s.busy_total, s.dropped_total);
 done:
+	s_copies_write(&s);             /* commands waiting get their answer */
 	kr_web_stop(&web);
 	kr_pubmaint_stop(&s.pubmaint);
 	web_ms = kr_monotonic_ms();
