@@ -143,6 +143,18 @@ s_dial(const char *home, const char *what, size_t len)
 	return fd;
 }
 
+/* Serves the socket until the handler has taken `calls` calls in all (100 ms at most). */
+static void
+s_serve_until(s_later_arg *a, int calls)
+{
+	for (int k = 0; k < 20 && a->calls < calls; k++) {
+		struct pollfd p = { -1, 0, 0 };
+		poll(&p, 0, 5);
+		kr_control_serve(a->c, s_later_handle, a);
+	}
+	assert_int_equal(a->calls, calls);
+}
+
 /* What fd has within ms (NUL-terminated in buf), up to EOF; -1 if nothing came at all. */
 static int
 s_read(int fd, char *buf, size_t size, int ms)
@@ -180,12 +192,7 @@ test_answer_later(void **state)
 	assert_non_null(mkdtemp(home));
 	assert_int_equal(kr_control_listen(&a.c, home), 0);
 	first = s_dial(home, "publish 3\nabc", 13);
-	for (int k = 0; k < 20 && a.calls == 0; k++) {
-		struct pollfd p = { -1, 0, 0 };
-		poll(&p, 0, 5);
-		kr_control_serve(a.c, s_later_handle, &a);
-	}
-	assert_int_equal(a.calls, 1);
+	s_serve_until(&a, 1);
 	assert_int_equal(s_read(first, buf, sizeof(buf), 100), -1);      /* no answer yet */
 
 	ping = s_dial(home, "ping\n", 5);
@@ -205,12 +212,7 @@ test_answer_later(void **state)
 	assert_string_equal(buf, "ok\n1 1 3\n");                        /* its own answer, then EOF */
 
 	last = s_dial(home, "publish 1\nx", 11);
-	for (int k = 0; k < 20 && a.calls == 1; k++) {
-		struct pollfd p = { -1, 0, 0 };
-		poll(&p, 0, 5);
-		kr_control_serve(a.c, s_later_handle, &a);
-	}
-	assert_int_equal(a.calls, 2);
+	s_serve_until(&a, 2);
 	assert_true(a.ticket != 0);
 	kr_control_close(&a.c);
 	assert_int_equal(s_read(last, buf, sizeof(buf), 1000), 0);       /* closed, no answer */
