@@ -3,7 +3,8 @@
  * do, done after its subscribers fetched
  *
  * `kairan publish` hands its commit to a running node (node/control.h),
- * which announces it at once and then writes the copy of the new manifest
+ * which announces it at once and, once the subscribers' fetches are served
+ * (node/serve.c, s_copies_write), writes the copy of the new manifest
  * under refs/kairan/manifest before it answers. The consolidation of the
  * collections it moved (kr_store_maintain: a look at objects/pack, every
  * 17th publish a repack) would compete with the subscribers fetching the
