@@ -2425,6 +2425,7 @@ s_copies_write(s_server *s)
 
 	for (size_t i = 0; i < s->ncopies; i++) {
 		struct s_copy *c = &s->copies[i];
+		free(r->own_ref);               /* one a failed publish left: older than c's */
 		r->own_ref = c->ref;
 		r->own_ref_len = c->ref_len;
 		kr_replica_maintain(r);         /* frees ref */

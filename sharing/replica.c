@@ -100,6 +100,17 @@ s_applied_free(kr_replica *r)
 	r->napplied = 0;
 }
 
+/* Forgets the federation read (not what publishes and applies left for kr_replica_maintain). */
+static void
+s_fed_release(kr_replica *r)
+{
+	if (r->fed) {
+		kr_fedstore_close(&r->fed->f);
+		free(r->fed);
+		r->fed = NULL;
+	}
+}
+
 void
 kr_replica_release(kr_replica *r)
 {
@@ -110,11 +121,7 @@ kr_replica_release(kr_replica *r)
 	free(r->own_ref);
 	r->own_ref = NULL;
 	r->own_ref_len = 0;
-	if (r->fed) {
-		kr_fedstore_close(&r->fed->f);
-		free(r->fed);
-		r->fed = NULL;
-	}
+	s_fed_release(r);
 }
 
 const kr_membership *
@@ -126,13 +133,13 @@ kr_replica_federation(kr_replica *r)
 
 	free(p);
 	if (!have) {
-		kr_replica_release(r);
+		s_fed_release(r);
 		return NULL;
 	}
 	if (r->fed && r->fed->st.st_ino == st.st_ino && r->fed->st.st_size == st.st_size &&
 	    r->fed->st.st_mtim.tv_sec == st.st_mtim.tv_sec && r->fed->st.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
 		return r->fed->f.have ? &r->fed->f.cur : NULL;
-	kr_replica_release(r);
+	s_fed_release(r);
 	r->fed = kr_calloc(1, sizeof(*r->fed));
 	if (kr_fedstore_open(&r->fed->f, kr_store_home(r->store)) < 0) {
 		/* fail closed: no member is trusted through a chain that cannot be read */
