@@ -117,7 +117,7 @@ UNIT += board searchcols control
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench
-TOOLS += $(BUILD)/tests/fedgen $(BUILD)/tests/splitrace $(BUILD)/tests/maintrace
+TOOLS += $(BUILD)/tests/fedgen $(BUILD)/tests/splitrace $(BUILD)/tests/maintrace $(BUILD)/tests/settlerace
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
 # corpora and every input that once crashed with the ordinary compiler.
 FUZZ = codec item dataset import search sshsig

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -740,23 +741,60 @@ s_sync_dir(const char *dir)
 	return rc;
 }
 
+static int s_manifest_load(kr_replica *r, const char *pub, kr_manifest *m, kr_buf *bytes);
+
+/*
+ * Another publisher's manifest is saved under an flock(2) on manifests/
+ * (each caller opens the directory itself, so it holds between the threads
+ * of a daemon and between processes), and never over a newer one: two
+ * workers may apply the same publisher from two peers, and one's deferred
+ * save (kr_replica_maintain) may come after the other's newer one. -1 when
+ * the lock cannot be taken (the save goes on without it); *newer is set
+ * when a saved copy, checked, has seq or more.
+ */
+static int
+s_manifest_lock(kr_replica *r, const char *dir, const char *pub, uint64_t seq, int *newer)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	kr_manifest saved;
+
+	*newer = 0;
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (s_manifest_load(r, pub, &saved, NULL) == 0) {
+		*newer = saved.seq >= seq;
+		kr_manifest_clear(&saved);
+	}
+	kr_error_clear(); /* none yet, or damaged: replaced */
+	return fd;
+}
+
 /*
  * Written whole, then renamed into place (a name of its own: two threads of
  * a daemon may save at once). Our own manifest is durable, name included,
  * before it returns: its seq is the floor of the next one signed (s_issue),
- * and it is announced next. A mirrored one can be fetched again.
+ * and it is announced next. A mirrored one can be fetched again; it never
+ * replaces a newer one, nor does its copy under refs/kairan/manifest.
  */
 static int
 s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 {
 	char *dir = s_manifest_path(r, NULL), *path = s_manifest_path(r, pub), *tmp;
+	int own = strcmp(pub, r->own) == 0, lock = -1, newer = 0;
 	uint64_t nonce;
 	int rc;
 
 	kr_random(&nonce, sizeof(nonce));
 	tmp = kr_sprintf("%s.%016llx", path, (unsigned long long)nonce);
-	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 &&
-	    rename(tmp, path) < 0) {
+	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && !own)
+		lock = s_manifest_lock(r, dir, pub, s_signed_seq(bytes, len), &newer);
+	if (newer)
+		goto done;
+	if (rc == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 && rename(tmp, path) < 0) {
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
@@ -771,6 +809,9 @@ s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
 	} else if (rc == 0 && s_manifest_refs(r, pub, bytes, len) < 0) {
 		kr_error_clear(); /* a copy for plain git mirrors, written again with the next manifest */
 	}
+done:
+	if (lock >= 0)
+		close(lock); /* and so unlocked */
 	free(tmp);
 	free(dir);
 	free(path);
