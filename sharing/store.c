@@ -1397,6 +1397,14 @@ kr_store_log_at(kr_store *s, const char *pub, const char *coll, const uint8_t *s
 #define CACHE_EVERY_COMMITS 64   /* libgit2 caches dropped this often in a history walk */
 #define CACHE_EVERY_OBJECTS 1024 /* and this often while writing a pack */
 #define SMALL_PACK 512    /* objects; above this a pack is a (first) sync */
+/*
+ * Longest chain of deltas in a pack (git's pack.depth). Each version of an
+ * item or tree is a delta against the one before: a consolidated history
+ * of 2,000 versions of a tree was one chain of 2,000, which every read of
+ * the head resolved (git ls-tree HEAD 187 ms) and every consolidation
+ * inflated again.
+ */
+#define MAX_DELTA_DEPTH 50
 
 typedef struct {
 	git_oid oid;
@@ -1411,6 +1419,7 @@ typedef struct {
 	s_entry *v;
 	size_t n, cap;
 	git_oid *set;            /* open addressing; zero oid = empty */
+	uint32_t *setix;         /* beside each: its index in v */
 	size_t setcap, setn;
 } s_objlist;
 
@@ -1424,27 +1433,52 @@ s_oid_hash(const git_oid *id)
 }
 
 static int
-s_set_add(s_objlist *l, const git_oid *id)
+s_set_put(s_objlist *l, const git_oid *id, uint32_t ix)
 {
 	if ((l->setn + 1) * 2 > l->setcap) {
 		git_oid *old = l->set;
+		uint32_t *oldix = l->setix;
 		size_t oldcap = l->setcap;
 		l->setcap = oldcap ? oldcap * 2 : 1024;
 		l->set = kr_calloc(l->setcap, sizeof(git_oid));
+		l->setix = kr_calloc(l->setcap, sizeof(uint32_t));
 		l->setn = 0;
 		for (size_t i = 0; i < oldcap; i++)
 			if (!git_oid_is_zero(&old[i]))
-				s_set_add(l, &old[i]);
+				s_set_put(l, &old[i], oldix[i]);
 		free(old);
+		free(oldix);
 	}
 	for (size_t i = s_oid_hash(id) & (l->setcap - 1); ; i = (i + 1) & (l->setcap - 1)) {
 		if (git_oid_is_zero(&l->set[i])) {
 			l->set[i] = *id;
+			l->setix[i] = ix;
 			l->setn++;
 			return 1;
 		}
 		if (git_oid_equal(&l->set[i], id))
 			return 0;
+	}
+}
+
+/* Adds id, to be listed next (s_list_add); 0 when it is listed already. */
+static int
+s_set_add(s_objlist *l, const git_oid *id)
+{
+	return s_set_put(l, id, (uint32_t)l->n);
+}
+
+/* id's index in l->v, SIZE_MAX when it is not listed. */
+static size_t
+s_set_find(const s_objlist *l, const git_oid *id)
+{
+	if (!l->setcap)
+		return SIZE_MAX;
+	for (size_t i = s_oid_hash(id) & (l->setcap - 1); ; i = (i + 1) & (l->setcap - 1)) {
+		if (git_oid_is_zero(&l->set[i]))
+			return SIZE_MAX;
+		if (git_oid_equal(&l->set[i], id))
+			return l->setix[i];
 	}
 }
 
@@ -1632,6 +1666,7 @@ s_objlist_free(s_objlist *l)
 {
 	free(l->v);
 	free(l->set);
+	free(l->setix);
 }
 
 static void
@@ -1942,6 +1977,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	git_oid w, base;
 	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
 	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
+	uint16_t *depth = NULL;  /* each entry's delta chain in the pack, 0 when whole */
 	uint64_t rawtotal = 0;
 	size_t start = out->len;
 	kr_sha1 *h;
@@ -1975,6 +2011,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	/* Small packs are optimised for bytes, large ones for time. */
 	level = rawtotal < (1u << 20) ? KR_ZIP_DEFAULT : KR_ZIP_FASTEST;
 
+	depth = kr_calloc(l.n ? l.n : 1, sizeof(*depth));
 	kr_buf_add(out, "PACK", 4);
 	{
 		uint8_t hdr[8] = { 0, 0, 0, 2, (uint8_t)(l.n >> 24), (uint8_t)(l.n >> 16), (uint8_t)(l.n >> 8), (uint8_t)l.n };
@@ -2021,6 +2058,9 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 						k++;
 					}
 			for (size_t c = 0; c < ncand; c++) {
+				size_t j = s_set_find(&l, cand[c]); /* a base in this pack: its chain */
+				if (j != SIZE_MAX && (j >= i || depth[j] >= MAX_DELTA_DEPTH))
+					continue;
 				if (git_odb_read(&bobj, l.odb, cand[c]) == 0 && git_odb_object_type(bobj) == l.v[i].type) {
 					kr_buf_clear(&tmp);
 					s_delta(&tmp, git_odb_object_data(bobj), git_odb_object_size(bobj), data, len);
@@ -2039,6 +2079,10 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 				kr_buf_add(out, best_base->id, KR_OID_LEN);
 				rc = kr_deflater_add(&zip, out, delta.ptr, delta.len, level);
 				used_delta = 1;
+				{
+					size_t j = s_set_find(&l, best_base);
+					depth[i] = (uint16_t)(j == SIZE_MAX ? 1 : depth[j] + 1);
+				}
 			}
 		}
 		git_error_clear();
@@ -2064,6 +2108,7 @@ done:
 	kr_buf_release(&tmp);
 	kr_buf_release(&delta);
 	kr_deflater_end(&zip);
+	free(depth);
 	git_odb_free(l.odb);
 	s_objlist_free(&l);
 	/*
