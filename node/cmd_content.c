@@ -406,7 +406,7 @@ s_after_announce(kr_cli *c)
 	errno = 0;
 	if (nice(10) == -1 && errno != 0)
 		log_debug("nice: %s", strerror(errno));
-	kr_replica_maintain(&c->h.rep);
+	kr_replica_maintain(&c->h.rep, 1);
 }
 
 /* What publish has to tell beyond the count (a withdrawn item restored). */

@@ -65,7 +65,7 @@ s_main(void *arg)
 		}
 		if (store) {
 			r.store = store;
-			kr_replica_maintain(&r);
+			kr_replica_maintain(&r, 1);
 			kr_store_sweep(store, 0); /* no pack of a replaced set stays open or mapped here */
 		}
 		kr_replica_release(&r);

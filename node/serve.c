@@ -583,8 +583,8 @@ s_worker_main(void *arg)
 			s_worker_manifest(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
 			free(ep);
 		}
-		/* what the job's applies left once they are announced: manifests' copies, consolidation */
-		kr_replica_maintain(&w->h.rep);
+		/* what the job's applies left once they are announced: manifests' copies, consolidation (not when stopping) */
+		kr_replica_maintain(&w->h.rep, !atomic_load(w->stop));
 		/* the loop may give this worker's peer to another worker once all its jobs are done */
 		s_sends(w->pipe, "done", NULL, NULL, 0);
 		s_frames_close(&f);
@@ -2413,7 +2413,7 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 		r->own_ref_len = 0;
 		return KR_CONTROL_LATER;
 	}
-	kr_replica_maintain(r);
+	kr_replica_maintain(r, 1);
 	return 0;
 }
 
@@ -2428,7 +2428,7 @@ s_copies_write(s_server *s)
 		free(r->own_ref);               /* one a failed publish left: older than c's */
 		r->own_ref = c->ref;
 		r->own_ref_len = c->ref_len;
-		kr_replica_maintain(r);         /* frees ref */
+		kr_replica_maintain(r, 1);      /* frees ref */
 		kr_control_answer(s->control, c->ticket, 0, &c->reply);
 		kr_buf_release(&c->reply);
 	}

@@ -2073,11 +2073,11 @@ done:
 }
 
 void
-kr_replica_maintain(kr_replica *r)
+kr_replica_maintain(kr_replica *r, int consolidate)
 {
 	for (size_t i = 0; i < r->napplied; i++) {
 		struct kr_replica_applied *d = &r->applied[i];
-		s_applied_settle(r, d->pub, d->bytes, d->len, d->colls, d->ncolls);
+		s_applied_settle(r, d->pub, d->bytes, d->len, d->colls, consolidate ? d->ncolls : 0);
 	}
 	s_applied_free(r);
 	if (r->own_ref && s_manifest_refs(r, r->own, r->own_ref, r->own_ref_len) < 0)
@@ -2085,7 +2085,7 @@ kr_replica_maintain(kr_replica *r)
 	free(r->own_ref);
 	r->own_ref = NULL;
 	r->own_ref_len = 0;
-	for (size_t i = 0; i < r->nmaint; i++) {
+	for (size_t i = 0; consolidate && i < r->nmaint; i++) {
 		int packed;
 		/* best effort, as after an immediate publish: the next publish or start tries again */
 		if (kr_store_maintain(r->store, r->own, r->maint[i], 0, &packed) < 0)

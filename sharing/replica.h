@@ -147,9 +147,11 @@ int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 /*
  * What deferred publishes and applies left (see defer_maintenance), best
  * effort, in the order they were made: the manifests' copies (never
- * replacing a newer one), then consolidation.
+ * replacing a newer one), then, when consolidate, consolidation (without
+ * it, the next publish or apply of the collection consolidates: a node
+ * that is stopping does not repack a whole history first).
  */
-void kr_replica_maintain(kr_replica *r);
+void kr_replica_maintain(kr_replica *r, int consolidate);
 
 /* Signs a fresh manifest of this node's current heads (seq + 1). */
 int kr_replica_issue(kr_replica *r, uint64_t *seq);

@@ -214,10 +214,18 @@ sed -i "s|^web = .*|web = http://127.0.0.1:$((M + 4))|" mtown/config
 serve mtown $((M + 2)) $((M + 3))
 MPID=$(echo $pids | awk '{ print $NF }')
 mseq() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher='$MFPR'" 2>/dev/null || true; }
-# at_rest: waits (at most 120 s) until the town holds the publisher's seq; then RSS at rest into $rest
+# at_rest: waits (at most 120 s) until the town holds the publisher's seq; then RSS at rest into $rest:
+# the lowest of readings a second apart, until three in a row are no lower (at most 20). After
+# its last apply a town still consolidates the collection (a whole history: seconds, tens of MB)
+# and frees that memory about a second later: two readings could both fall inside that.
 at_rest() {
 	n=0; while [ "$(mseq mtown)" != "$(mseq mpub)" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
-	rest=$(rss_kb $MPID); for _ in 1 2; do sleep 1; x=$(rss_kb $MPID); [ "$x" -lt "$rest" ] && rest=$x; done
+	rest=$(rss_kb $MPID) n=0 same=0
+	while [ $same -lt 3 ] && [ $n -lt 20 ]; do
+		sleep 1; x=$(rss_kb $MPID); n=$((n + 1)); same=$((same + 1))
+		if [ "$x" -lt "$rest" ] && [ $((rest - x)) -gt 256 ]; then same=0; fi
+		[ "$x" -lt "$rest" ] && rest=$x
+	done
 	return 0
 }
 peak_reset() { echo 5 >"/proc/$MPID/clear_refs" 2>/dev/null || true; }

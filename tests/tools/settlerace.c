@@ -120,7 +120,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	newer = s_state_seq(&second, argv[2]);
-	kr_replica_maintain(&first.rep); /* the first worker's job ends */
+	kr_replica_maintain(&first.rep, 1); /* the first worker's job ends */
 	path = kr_sprintf("%s/manifests/%s", argv[1], argv[2]);
 	if (kr_file_read(&saved, path) < 0 || kr_store_manifest_ref_get(second.store, argv[2], "cases", &ref) < 0) {
 		fprintf(stderr, "settlerace: %s\n", kr_errmsg());
