@@ -9,7 +9,9 @@ BD=$(cd "$(dirname "$0")" && pwd)   # the scripts beside this one (before the cd
 P=${BENCH_PORT:-31000}
 NSUBS=${BENCH_SUBSCRIBERS:-100}
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$B"; }
+# stop_nodes: ends every node started so far (a section's figures are not taken beside an earlier section's nodes)
+stop_nodes() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=""; }
+cleanup() { stop_nodes; rm -rf "$B"; }
 trap cleanup EXIT INT TERM
 cd "$B"
 now() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -195,12 +197,13 @@ fi
 # --- 7. memory of a town node over 1,000 replicated updates --------------
 # Each figure is taken at rest: once the town holds the publisher's last
 # seq (benchsub gives up on an update after 5 s; under load the town may
-# still be working through the rest), the lowest of three readings a second
-# apart (t0019's rule). "peak" is the highest RSS while it worked (VmHWM,
+# still be working through the rest), the lowest of readings a second apart
+# until three in a row are no lower (at_rest). "peak" is the highest RSS while it worked (VmHWM,
 # reset before each phase). "malloc" is the node's own report (the
 # "memory" poke on its control socket, logged): bytes in use (a leak
 # raises them) and free bytes its arenas keep (fragmentation).
 if only memory; then
+stop_nodes   # a town's PSS beside the earlier sections' 100 kairan processes would count their shared pages as theirs
 M=$((P + 20))
 "$K" --home mpub init --name 三豊市 --lg-code 372081 >/dev/null
 MFPR=$("$K" --home mpub id --fingerprint)
@@ -281,6 +284,8 @@ fi
 
 # --- 6. search over 100,000 generated items, beside Groonga ----------------
 if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = search ]; then
+# the hub, its 100 subscribers and the memory section's nodes wake for beacons: their p99 noise is not search's
+stop_nodes
 echo
 echo "search ($(echo ${BENCH_SEARCH_ITEMS:-100000}) generated items, 1-2 KB of Japanese each, Zipf vocabulary; ${BENCH_SEARCH_QUERIES:-100} queries per shape),"
 echo "kairan beside in-process Groonga on the same corpus and queries (count + top 10 + every facet):"
