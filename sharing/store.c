@@ -2432,20 +2432,31 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 			free(p);
 		}
 	}
-	{
-		s_objlist l = { .repo = r };
-		if (s_enumerate(&l, NULL, &head) == 0) {
-			for (size_t i = 0; i < l.n; i++) {
-				char hex[GIT_OID_HEXSZ + 1];
-				char *p;
-				s_oid_str(&l.v[i].oid, hex);
-				p = kr_sprintf("%s/objects/%.2s/%s", repo, hex, hex + 2);
+	/*
+	 * Loose objects the new pack holds: a look in the 256 directories,
+	 * not a second walk of the whole history (half the consolidation).
+	 */
+	for (int i = 0; i < 256; i++) {
+		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
+		DIR *d = opendir(sub);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid id;
+			if (strlen(e->d_name) != GIT_OID_HEXSZ - 2)
+				continue;
+			snprintf(hex, sizeof(hex), "%02x%s", i, e->d_name);
+			if (git_oid_fromstrn(&id, hex, GIT_OID_HEXSZ) == 0 && s_idx_has(all, nall, &id)) {
+				char *p = kr_sprintf("%s/%s", sub, e->d_name);
 				unlink(p);
 				free(p);
 			}
 		}
-		s_objlist_free(&l);
+		if (d)
+			closedir(d);
+		free(sub);
 	}
+	git_error_clear();
 	/*
 	 * libgit2 only ever adds packs to an open odb (git_odb_refresh too):
 	 * drop it now, so this process releases the packs just deleted. Other
