@@ -2397,9 +2397,11 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 	/*
 	 * The manifest's copy for plain git mirrors is written before the
 	 * answer, so a mirror made after the command carries it; but after
-	 * the subscribers' fetches, which the announcement just started.
+	 * the subscribers' fetches, which the announcement just started. A
+	 * publish that changed nothing waits behind the copies still to be
+	 * written, so a mirror made after it carries the newest manifest too.
 	 */
-	if (r->own_ref && !r->nmaint) {
+	if ((r->own_ref || s->ncopies) && !r->nmaint) {
 		struct s_copy *c;
 		s->copies = kr_realloc(s->copies, (s->ncopies + 1) * sizeof(*s->copies));
 		c = &s->copies[s->ncopies++];
@@ -2920,6 +2922,12 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 			kr_state_manifest_clear(&m);
 	}
 	s_maybe_resign(&s);
+	{
+		size_t n = kr_replica_settle_copies(&h->rep);
+		if (n)
+			log_info("%zu publisher(s): the saved manifest was older than the one applied (the node stopped "
+			    "before writing it): written again, with the copies for git mirrors", n);
+	}
 	log_info("node %s (%s, %.16s…): listening on %s, announcing on %s (%d workers, queue %d, %d per connection)",
 	    h->cfg.name, h->cfg.lg_code, h->fpr, s.listen_ep, s.announce_ep, s.nslots, h->cfg.serve_queue,
 	    h->cfg.serve_credit);

@@ -716,9 +716,10 @@ s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		/* never back: another thread may have written a newer one already */
+		/* nor again: the same bytes are there already (a node's start, s_settle_copies) */
 		kr_buf cur = KR_BUF_INIT;
 		int newer = kr_store_manifest_ref_get(r->store, pub, colls[i], &cur) == 0 &&
-		    s_signed_seq(cur.ptr, cur.len) > seq;
+		    ((cur.len == len && memcmp(cur.ptr, bytes, len) == 0) || s_signed_seq(cur.ptr, cur.len) > seq);
 		kr_buf_release(&cur);
 		kr_error_clear();
 		if (!newer && (rc = kr_store_manifest_ref_set(r->store, pub, colls[i], bytes, len)) < 0)
@@ -2070,6 +2071,43 @@ done:
 	free(sf);
 	free(t);
 	return rc;
+}
+
+size_t
+kr_replica_settle_copies(kr_replica *r)
+{
+	char **pubs = NULL;
+	size_t npubs = 0, rewritten = 0;
+
+	if (kr_store_publishers(r->store, &pubs, &npubs) < 0) {
+		kr_error_clear();
+		return 0;
+	}
+	for (size_t p = 0; p < npubs; p++) {
+		kr_state_manifest man;
+		const kr_buf *b = &man.signed_bytes;
+		if (kr_state_manifest_get(r->state, pubs[p], &man) < 0) {
+			kr_error_clear();
+			continue;
+		}
+		if (strcmp(pubs[p], r->own) != 0) {
+			/* manifests/PUB too (ours is written, durably, before its publish is announced) */
+			char *path = s_manifest_path(r, pubs[p]);
+			kr_buf saved = KR_BUF_INIT;
+			int same = kr_file_read(&saved, path) == 0 && saved.len == b->len && memcmp(saved.ptr, b->ptr, b->len) == 0;
+			rewritten += !same;
+			/* (s_manifest_save writes the refs' copies too; never over a newer one) */
+			if (!same ? s_manifest_save(r, pubs[p], b->ptr, b->len) < 0 : s_manifest_refs(r, pubs[p], b->ptr, b->len) < 0)
+				kr_error_clear();
+			kr_buf_release(&saved);
+			free(path);
+		} else if (s_manifest_refs(r, pubs[p], b->ptr, b->len) < 0) {
+			kr_error_clear();
+		}
+		kr_state_manifest_clear(&man);
+	}
+	kr_strv_free(pubs, npubs);
+	return rewritten;
 }
 
 void

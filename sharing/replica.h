@@ -153,6 +153,16 @@ int kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
  */
 void kr_replica_maintain(kr_replica *r, int consolidate);
 
+/*
+ * A node's start: where a stop or crash came between an apply's (or a
+ * publish's) commit and its deferred copies, manifests/PUB and
+ * refs/kairan/manifest of PUB's collections are written again from the
+ * manifest state.db holds (never over a newer one, and only where they
+ * differ). Best effort, as the copies are. Returns how many other
+ * publishers' saved manifests were older than state.db's.
+ */
+size_t kr_replica_settle_copies(kr_replica *r);
+
 /* Signs a fresh manifest of this node's current heads (seq + 1). */
 int kr_replica_issue(kr_replica *r, uint64_t *seq);
 

@@ -7,9 +7,10 @@
 # refs/kairan/manifest of its repository, and a git mirror of each passes
 # kairan audit. A worker whose deferred save comes after another worker
 # saved a newer manifest of the same publisher leaves the newer one in
-# place (tests/tools/settlerace).
+# place (tests/tools/settlerace). A node stopped between an apply's
+# commit and those copies writes them when it starts again.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 13
 cd "$T"
 P=$(port_base)
 
@@ -47,6 +48,7 @@ check "both manifests are saved in the town's manifests/, each the publisher's o
 check "each repository's refs/kairan/manifest is its publisher's manifest" \
 	wait_for 10 sh -c "git -C 'town/repos/$A/cases.git' cat-file blob refs/kairan/manifest | cmp -s - 'a/manifests/$A' &&
 		git -C 'town/repos/$B/cases.git' cat-file blob refs/kairan/manifest | cmp -s - 'b/manifests/$B'"
+cp "town/manifests/$A" a-seq1   # (for 11-13)
 mkdir -p mirror/a mirror/b
 git clone -q --mirror "file://$T/town/repos/$A/cases.git" mirror/a/cases.git
 git clone -q --mirror "file://$T/town/repos/$B/cases.git" mirror/b/cases.git
@@ -65,3 +67,20 @@ check "a worker's deferred save of seq N after another saved N+1 leaves N+1, in 
 check "the saved copy is the publisher's newest" cmp "town2/manifests/$A" "a/manifests/$A"
 check "and git reads the same under refs/kairan/manifest" \
 	sh -c "git -C 'town2/repos/$A/cases.git' cat-file blob refs/kairan/manifest | cmp - 'a/manifests/$A'"
+
+# --- 11-13: the copies a stop left older than state.db are written at the next start --
+# The town's node gets A's newest through the hub; then it stops, and its copies are
+# put back to the older manifest, as a stop between the apply's commit and its
+# deferred copies (kr_replica_maintain) leaves them: state.db holds the newest.
+wait_for 20 cmp -s "town/manifests/$A" "a/manifests/$A"
+kill "$PID_town"; wait "$PID_town" 2>/dev/null
+cp a-seq1 "town/manifests/$A"
+git -C "town/repos/$A/cases.git" update-ref refs/kairan/manifest "$(git -C "town/repos/$A/cases.git" hash-object -w "$T/a-seq1")"
+serve town $((P + 6)) $((P + 7))
+check "the town's node starts with A's manifest in manifests/ back at the newest" \
+	wait_for 10 cmp -s "town/manifests/$A" "a/manifests/$A"
+check "and its refs/kairan/manifest" \
+	wait_for 10 sh -c "git -C 'town/repos/$A/cases.git' cat-file blob refs/kairan/manifest | cmp -s - 'a/manifests/$A'"
+rm -rf mirror/a && mkdir -p mirror/a && git clone -q --mirror "file://$T/town/repos/$A/cases.git" mirror/a/cases.git
+check "a new git mirror of it passes kairan audit, at the newest" \
+	sh -c "\"\$KAIRAN\" audit mirror/a/cases.git --publisher '$A' && ! cmp -s a-seq1 'a/manifests/$A'"
