@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@
 static void s_entry_header(kr_buf *b, int type, size_t size);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
 static int s_idx_read(const char *path, git_oid **ids, size_t *n);
+static uint32_t s_be32(const uint8_t *p);
 static int s_idx_has(const git_oid *ids, size_t n, const git_oid *id);
 
 /*
@@ -1968,6 +1970,169 @@ kr_store_pack_base(kr_store *s, const char *pub, const char *coll, const uint8_t
 	return 0;
 }
 
+/*
+ * git's pack reuse, object by object: an object the repository's packs
+ * already hold whole, or as a delta against another object of the new
+ * pack, is copied into it as it is (header, base id, compressed data),
+ * not read, resolved, diffed and compressed again. A consolidation of a
+ * long history was mostly that. libgit2's indexer, which every written
+ * pack goes through, inflates and hashes each entry: a damaged copy
+ * gives another id, the object it should have been is then missing from
+ * the new pack, and the packs that hold it are kept (kr_store_maintain).
+ */
+typedef struct {
+	const uint8_t *p;        /* the whole entry in a mapped pack, NULL if none */
+	size_t len;
+	git_oid base;            /* a delta's base */
+} s_rawent;
+
+typedef struct {
+	s_rawent whole, delta;   /* per object of the pack being written (as l->v) */
+} s_raw;
+
+typedef struct {
+	s_raw *v;
+	void **maps;
+	size_t *lens, nmaps;
+} s_reuse;
+
+typedef struct {
+	uint64_t off;
+	uint32_t pos;
+} s_offpos;
+
+static int
+s_offpos_cmp(const void *a, const void *b)
+{
+	const s_offpos *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The entries of one pack (idx: its index, read) for the objects of l. */
+static void
+s_reuse_pack_entries(s_reuse *ru, const s_objlist *l, const uint8_t *idx, size_t idxlen,
+    const uint8_t *pack, size_t packlen)
+{
+	uint32_t n;
+	const uint8_t *ids, *offs, *big;
+	s_offpos *o;
+
+	if (idxlen < 8 + 256 * 4 || memcmp(idx, "\377tOc", 4) != 0 || s_be32(idx + 4) != 2)
+		return;
+	n = s_be32(idx + 8 + 255 * 4);
+	if (packlen < 12 + 20 || memcmp(pack, "PACK", 4) != 0 ||
+	    idxlen < 8 + 256 * 4 + (size_t)n * (20 + 4 + 4) + 40)
+		return;
+	ids = idx + 8 + 256 * 4;
+	offs = ids + (size_t)n * (20 + 4);
+	big = offs + (size_t)n * 4;
+	o = kr_calloc(n ? n : 1, sizeof(*o));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v = s_be32(offs + (size_t)i * 4);
+		if (v & 0x80000000u) {
+			size_t k = v & 0x7fffffffu;
+			if (big + (k + 1) * 8 > idx + idxlen - 40) {
+				free(o);
+				return;
+			}
+			o[i].off = (uint64_t)s_be32(big + k * 8) << 32 | s_be32(big + k * 8 + 4);
+		} else {
+			o[i].off = v;
+		}
+		o[i].pos = i;
+	}
+	qsort(o, n, sizeof(*o), s_offpos_cmp);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t off = o[i].off, end = i + 1 < n ? o[i + 1].off : packlen - 20;
+		git_oid id;
+		size_t j, h;
+		uint8_t c;
+		int type;
+		s_rawent *e;
+
+		if (off < 12 || end > packlen - 20 || end <= off)
+			continue;
+		git_oid_fromraw(&id, ids + (size_t)o[i].pos * 20);
+		if ((j = s_set_find(l, &id)) == SIZE_MAX)
+			continue;
+		h = (size_t)off;
+		c = pack[h++];
+		type = (c >> 4) & 7;
+		while ((c & 0x80) && h < end)
+			c = pack[h++];
+		if (c & 0x80)
+			continue;
+		if (type == GIT_OBJECT_REF_DELTA) {
+			if (h + 20 > end)
+				continue;
+			e = &ru->v[j].delta;
+			git_oid_fromraw(&e->base, pack + h);
+		} else if (type >= GIT_OBJECT_COMMIT && type <= GIT_OBJECT_TAG && type == (int)l->v[j].type) {
+			e = &ru->v[j].whole;
+		} else {
+			continue; /* an offset delta (a pack git wrote) or a wrong type: read as usual */
+		}
+		e->p = pack + off;
+		e->len = (size_t)(end - off);
+	}
+	free(o);
+}
+
+/* Maps the repository's packs and finds the entries of l's objects in them. */
+static void
+s_reuse_open(s_reuse *ru, const char *repo, const s_objlist *l)
+{
+	char *dir = kr_sprintf("%s/objects/pack", repo);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	memset(ru, 0, sizeof(*ru));
+	ru->v = kr_calloc(l->n ? l->n : 1, sizeof(*ru->v));
+	while (d && (e = readdir(d))) {
+		size_t nl = strlen(e->d_name);
+		char *pp;
+		kr_buf idx = KR_BUF_INIT;
+		struct stat st;
+		int fd;
+		void *map;
+
+		if (nl <= 4 || strcmp(e->d_name + nl - 4, ".idx") != 0 || strncmp(e->d_name, "pack-", 5) != 0)
+			continue;
+		pp = kr_sprintf("%s/%.*s.pack", dir, (int)(nl - 4), e->d_name);
+		fd = open(pp, O_RDONLY | O_CLOEXEC);
+		free(pp);
+		if (fd < 0)
+			continue;
+		pp = kr_sprintf("%s/%s", dir, e->d_name);
+		if (fstat(fd, &st) == 0 && st.st_size >= 32 && kr_file_read(&idx, pp) == 0 &&
+		    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
+			ru->maps = kr_realloc(ru->maps, (ru->nmaps + 1) * sizeof(*ru->maps));
+			ru->lens = kr_realloc(ru->lens, (ru->nmaps + 1) * sizeof(*ru->lens));
+			ru->maps[ru->nmaps] = map;
+			ru->lens[ru->nmaps++] = (size_t)st.st_size;
+			s_reuse_pack_entries(ru, l, (const uint8_t *)idx.ptr, idx.len, map, (size_t)st.st_size);
+		}
+		kr_error_clear();
+		kr_buf_release(&idx);
+		free(pp);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+static void
+s_reuse_close(s_reuse *ru)
+{
+	for (size_t i = 0; i < ru->nmaps; i++)
+		munmap(ru->maps[i], ru->lens[i]);
+	free(ru->maps);
+	free(ru->lens);
+	free(ru->v);
+	memset(ru, 0, sizeof(*ru));
+}
+
 int
 kr_store_pack(kr_store *s, const char *pub, const char *coll,
     const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
@@ -1978,6 +2143,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
 	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
 	uint16_t *depth = NULL;  /* each entry's delta chain in the pack, 0 when whole */
+	s_reuse ru = { 0 };
 	uint64_t rawtotal = 0;
 	size_t start = out->len;
 	kr_sha1 *h;
@@ -1993,6 +2159,9 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 	if (!have_base) {
 		char *repo = kr_store_path(s, pub, coll);
 		int reused = s_reuse_pack(repo, l.n, out);
+		/* a whole history from several packs: what they hold is copied as it is */
+		if (!reused)
+			s_reuse_open(&ru, repo, &l);
 		free(repo);
 		if (reused)
 			goto done;
@@ -2031,6 +2200,23 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 			if (git_repository_odb(&l.odb, l.repo) < 0) {
 				rc = s_git_error(KR_EIO, "opening object database");
 				goto done;
+			}
+		}
+		if (ru.v) {
+			const s_rawent *d = &ru.v[i].delta, *whole = &ru.v[i].whole, *use = NULL;
+			size_t j = d->p ? s_set_find(&l, &d->base) : SIZE_MAX;
+			if (j != SIZE_MAX && j < i && depth[j] < MAX_DELTA_DEPTH) {
+				use = d;
+				depth[i] = (uint16_t)(depth[j] + 1);
+			} else if (whole->p) {
+				/* whole as it is, unless a delta against its previous version can be made here */
+				size_t b = l.v[i].has_base ? s_set_find(&l, &l.v[i].base) : SIZE_MAX;
+				if (b == SIZE_MAX || b >= i || depth[b] >= MAX_DELTA_DEPTH)
+					use = whole;
+			}
+			if (use) {
+				kr_buf_add(out, use->p, use->len);
+				continue;
 			}
 		}
 		if (git_odb_read(&obj, l.odb, &l.v[i].oid) < 0) {
@@ -2108,6 +2294,7 @@ done:
 	kr_buf_release(&tmp);
 	kr_buf_release(&delta);
 	kr_deflater_end(&zip);
+	s_reuse_close(&ru);
 	free(depth);
 	git_odb_free(l.odb);
 	s_objlist_free(&l);
