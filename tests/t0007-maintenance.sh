@@ -3,9 +3,11 @@
 # everything stays verifiable by kairan and by stock git. A consolidated
 # history keeps its delta chains to git's 50 (each version of the
 # collection's tree is a delta against the one before: 70 versions were one
-# chain of 70, which every read of the head resolved).
+# chain of 70, which every read of the head resolved). A consolidation
+# copies what the packs hold as it is, and reads what git itself packed
+# (offset deltas, after an administrator's git gc) as before.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 13
 cd "$T"
 P=$(port_base)
 
@@ -45,3 +47,20 @@ check "kairan verify passes on the publisher" k --home pub verify
 k --home late init --name 別府市 --lg-code 442020 >/dev/null
 k --home late follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
 check "a new town's first sync after consolidation works" sh -c "\"$KAIRAN\" --home late sync --timeout 5 && \"$KAIRAN\" --home late show 372081/case/small-70"
+
+# --- 11-13: consolidated again over a pack git wrote (git gc: offset deltas) ---
+kill "$PID_town"; wait "$PID_town" 2>/dev/null
+git -C town/repos/$FPR/cases.git gc -q --prune=now
+diag "after git gc: $(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l) pack(s), $(git verify-pack -v town/repos/$FPR/cases.git/objects/pack/*.idx | awk 'NF >= 7' | wc -l) deltas"
+serve town $((P + 2)) $((P + 3))
+while [ $i -le 95 ]; do
+	item 372081 "small-$i" "小さな更新 $i" >s.md
+	k --home pub publish s.md >/dev/null
+	wait_for 5 k --home town show "372081/case/small-$i" || break
+	i=$((i + 1))
+done
+packs=$(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l)
+check "25 more updates over git's pack replicated and consolidated ($packs packs)" \
+	sh -c "\"\$KAIRAN\" --home town show 372081/case/small-95 && test $packs -le 17"
+check "git fsck --full is clean on the town after that" git -C town/repos/$FPR/cases.git fsck --full --no-dangling
+check "kairan verify passes on it" k --home town verify
