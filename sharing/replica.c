@@ -750,8 +750,8 @@ static int s_manifest_load(kr_replica *r, const char *pub, kr_manifest *m, kr_bu
  * of a daemon and between processes), and never over a newer one: two
  * workers may apply the same publisher from two peers, and one's deferred
  * save (kr_replica_maintain) may come after the other's newer one. -1 when
- * the lock cannot be taken (the save goes on without it); *newer is set
- * when a saved copy, checked, has seq or more.
+ * the lock cannot be taken (the save goes on without it); *newer is 1
+ * when a saved copy, checked, has a higher seq, 2 when it has seq.
  */
 static int
 s_manifest_lock(kr_replica *r, const char *dir, const char *pub, uint64_t seq, int *newer)
@@ -767,7 +767,7 @@ s_manifest_lock(kr_replica *r, const char *dir, const char *pub, uint64_t seq, i
 		}
 	}
 	if (s_manifest_load(r, pub, &saved, NULL) == 0) {
-		*newer = saved.seq >= seq;
+		*newer = saved.seq > seq ? 1 : saved.seq == seq ? 2 : 0;
 		kr_manifest_clear(&saved);
 	}
 	kr_error_clear(); /* none yet, or damaged: replaced */
@@ -779,26 +779,33 @@ s_manifest_lock(kr_replica *r, const char *dir, const char *pub, uint64_t seq, i
  * a daemon may save at once). Our own manifest is durable, name included,
  * before it returns: its seq is the floor of the next one signed (s_issue),
  * and it is announced next. A mirrored one can be fetched again; it never
- * replaces a newer one, nor does its copy under refs/kairan/manifest.
+ * replaces a newer one, nor does its copy under refs/kairan/manifest; one
+ * of the same seq is kept, and its refs' copies are written where they
+ * are older (a collection fetched again at the same seq). *wrote (may be
+ * NULL) tells whether the file was written.
  */
 static int
-s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
+s_manifest_save_x(kr_replica *r, const char *pub, const void *bytes, size_t len, int *wrote)
 {
 	char *dir = s_manifest_path(r, NULL), *path = s_manifest_path(r, pub), *tmp;
 	int own = strcmp(pub, r->own) == 0, lock = -1, newer = 0;
 	uint64_t nonce;
 	int rc;
 
+	if (wrote)
+		*wrote = 0;
 	kr_random(&nonce, sizeof(nonce));
 	tmp = kr_sprintf("%s.%016llx", path, (unsigned long long)nonce);
 	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && !own)
 		lock = s_manifest_lock(r, dir, pub, s_signed_seq(bytes, len), &newer);
-	if (newer)
+	if (newer == 1)
 		goto done;
-	if (rc == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 && rename(tmp, path) < 0) {
+	if (rc == 0 && newer == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 && rename(tmp, path) < 0) {
 		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+	if (wrote)
+		*wrote = rc == 0 && newer == 0;
 	if (rc == 0 && strcmp(pub, r->own) == 0)
 		rc = s_sync_dir(dir);
 	if (rc == 0 && strcmp(pub, r->own) == 0 && r->defer_maintenance) {
@@ -817,6 +824,12 @@ done:
 	free(dir);
 	free(path);
 	return rc;
+}
+
+static int
+s_manifest_save(kr_replica *r, const char *pub, const void *bytes, size_t len)
+{
+	return s_manifest_save_x(r, pub, bytes, len, NULL);
 }
 
 /*
@@ -2091,16 +2104,15 @@ kr_replica_settle_copies(kr_replica *r)
 			continue;
 		}
 		if (strcmp(pubs[p], r->own) != 0) {
-			/* manifests/PUB too (ours is written, durably, before its publish is announced) */
-			char *path = s_manifest_path(r, pubs[p]);
-			kr_buf saved = KR_BUF_INIT;
-			int same = kr_file_read(&saved, path) == 0 && saved.len == b->len && memcmp(saved.ptr, b->ptr, b->len) == 0;
-			rewritten += !same;
-			/* (s_manifest_save writes the refs' copies too; never over a newer one) */
-			if (!same ? s_manifest_save(r, pubs[p], b->ptr, b->len) < 0 : s_manifest_refs(r, pubs[p], b->ptr, b->len) < 0)
+			/*
+			 * manifests/PUB too (ours is written, durably, before its
+			 * publish is announced), and the refs' copies, under the
+			 * lock a worker or another process saves under
+			 */
+			int wrote = 0;
+			if (s_manifest_save_x(r, pubs[p], b->ptr, b->len, &wrote) < 0)
 				kr_error_clear();
-			kr_buf_release(&saved);
-			free(path);
+			rewritten += wrote;
 		} else if (s_manifest_refs(r, pubs[p], b->ptr, b->len) < 0) {
 			kr_error_clear();
 		}

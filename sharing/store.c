@@ -15,7 +15,9 @@
  *
  * Memory (a long-running node): libgit2's parsed objects at most 16 MB for
  * the whole process, at most 128 pack files open and 64 MB of pack windows
- * mapped (kr_store_open); kr_store_sweep lets a thread's go.
+ * mapped (kr_store_open); kr_store_sweep lets a thread's go. Beside those,
+ * a pack of a whole history from several packs maps each of them whole
+ * while it is written (s_reuse_open: clean file pages, unmapped when done).
  */
 #include "store.h"
 

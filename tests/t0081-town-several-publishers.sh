@@ -10,7 +10,7 @@
 # place (tests/tools/settlerace). A node stopped between an apply's
 # commit and those copies writes them when it starts again.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 cd "$T"
 P=$(port_base)
 
@@ -68,11 +68,13 @@ check "the saved copy is the publisher's newest" cmp "town2/manifests/$A" "a/man
 check "and git reads the same under refs/kairan/manifest" \
 	sh -c "git -C 'town2/repos/$A/cases.git' cat-file blob refs/kairan/manifest | cmp - 'a/manifests/$A'"
 
-# --- 11-13: the copies a stop left older than state.db are written at the next start --
+# --- 11-14: the copies a stop left older than state.db are written at the next start --
 # The town's node gets A's newest through the hub; then it stops, and its copies are
 # put back to the older manifest, as a stop between the apply's commit and its
 # deferred copies (kr_replica_maintain) leaves them: state.db holds the newest.
-wait_for 20 cmp -s "town/manifests/$A" "a/manifests/$A"
+seq_of() { ksql "$1/state.db" "SELECT seq FROM manifests WHERE publisher = '$A'"; }
+check "before it stops, the town's node holds A's newest manifest (seq $(seq_of a)), saved" \
+	wait_for 20 sh -c "cmp -s 'town/manifests/$A' 'a/manifests/$A' && test \"\$(sqlite3 town/state.db \"SELECT seq FROM manifests WHERE publisher = '$A'\")\" = '$(seq_of a)'"
 kill "$PID_town"; wait "$PID_town" 2>/dev/null
 cp a-seq1 "town/manifests/$A"
 git -C "town/repos/$A/cases.git" update-ref refs/kairan/manifest "$(git -C "town/repos/$A/cases.git" hash-object -w "$T/a-seq1")"
