@@ -277,6 +277,15 @@ at_rest; r2k=$rest
 echo "  after $NSAME more updates of the same 10 items: RSS $r2k kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n3%% *} of $NSAME verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r2k - $r1k) * 100 / $r1k }")% since 1,000 (no new data: a leak would show here)"
 echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 echo "    $(malloc_report)"
+# What the town's consolidation (every 16 applies) writes: a pack of the whole history,
+# from the packs it holds, beside git packing the same repository (reusing its stored deltas,
+# and searching deltas again as git repack -f does). The town is at rest: nothing else runs.
+MREPO=mtown/repos/$MFPR/cases.git
+MHEAD=$(git -C "$MREPO" rev-parse refs/heads/main)
+set -- $("$TOOLS/benchsub" packtime mtown "$MFPR" cases "$MHEAD")
+t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout </dev/null >/dev/null 2>&1; g1=$(($(now) - t0))
+t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout --no-reuse-delta </dev/null 2>/dev/null | wc -c >git-f.bytes; g2=$(($(now) - t0))
+echo "  a pack of the town's whole history ($(git -C "$MREPO" rev-list --count "$MHEAD") commits, $(git -C "$MREPO" rev-list --objects "$MHEAD" | wc -l) objects, now in $(ls "$MREPO"/objects/pack/*.pack | wc -l) packs), what its consolidation writes: kairan $1 ms, $2 bytes; git pack-objects $g1 ms reusing its deltas, $g2 ms searching them again ($(cat git-f.bytes) bytes); longest delta chain held: $(for x in "$MREPO"/objects/pack/*.idx; do git verify-pack -v "$x"; done | awk 'NF >= 7 && $6 > m { m = $6 } END { print m + 0 }')"
 fi
 echo
 fi

@@ -16,6 +16,9 @@
  *       one publish; prints ms until every subscriber announced it
  *   benchsub packsize HOME PUB COLL WANT [HAVE]
  *       bytes of kairan's pack for WANT given HAVE
+ *   benchsub packtime HOME PUB COLL WANT
+ *       ms and bytes of kairan's pack of WANT's whole history (what a
+ *       consolidation writes), from the packs the repository holds
  *   benchsub curvefan KAIRAN PUBHOME ITEMFILE HUB_LISTEN HUB_ANNOUNCE#KEY N curve|plain  (KEY: hex or Z85)
  *       N subscribers in this process, each with its own CURVE key (curve)
  *       or none (plain) and its own SUB and DEALER to one hub (a kairan
@@ -546,6 +549,23 @@ main(int argc, char **argv)
 			return 1;
 		}
 		printf("%zu\n", pack.len);
+		return 0;
+	}
+	if (argc >= 6 && strcmp(argv[1], "packtime") == 0) {
+		kr_store *s;
+		uint8_t want[KR_OID_LEN];
+		kr_buf pack = KR_BUF_INIT;
+		double t0;
+		if (kr_store_open(&s, argv[2]) < 0 || kr_unhex(want, KR_OID_LEN, argv[5]) < 0) {
+			fprintf(stderr, "benchsub: %s\n", kr_errmsg());
+			return 1;
+		}
+		t0 = kr_monotonic_ms();
+		if (kr_store_pack(s, argv[3], argv[4], want, NULL, 0, &pack) < 0) {
+			fprintf(stderr, "benchsub: %s\n", kr_errmsg());
+			return 1;
+		}
+		printf("%.0f %zu\n", kr_monotonic_ms() - t0, pack.len);
 		return 0;
 	}
 	fprintf(stderr, "usage: see tests/tools/benchsub.c\n");
