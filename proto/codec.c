@@ -221,6 +221,22 @@ kr_signed_decode(kr_signed *s, const void *data, size_t len)
 	return rc;
 }
 
+uint64_t
+kr_signed_manifest_seq(const void *data, size_t len)
+{
+	kr_signed s;
+	kr_manifest m;
+	uint64_t seq = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (kr_signed_decode(&s, data, len) == 0 && kr_manifest_decode(&m, s.body.ptr, s.body.len) == 0)
+		seq = m.seq;
+	kr_manifest_clear(&m);
+	kr_signed_clear(&s);
+	kr_error_clear();
+	return seq;
+}
+
 void
 kr_signed_clear(kr_signed *s)
 {

@@ -130,6 +130,8 @@ void kr_manifest_clear(kr_manifest *m);
 int kr_signed_encode(kr_buf *out, const kr_signed *s);
 int kr_signed_decode(kr_signed *s, const void *data, size_t len);
 void kr_signed_clear(kr_signed *s);
+/* The seq Signed(Manifest) bytes carry, unverified; 0 when they do not decode. */
+uint64_t kr_signed_manifest_seq(const void *data, size_t len);
 
 int kr_beacon_encode(kr_buf *out, const kr_beacon *b);
 int kr_beacon_decode(kr_beacon *b, const void *data, size_t len);

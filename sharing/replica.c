@@ -688,28 +688,12 @@ s_manifest_path(const kr_replica *r, const char *pub)
  * held here, so a plain `git clone --mirror` of any of them carries what
  * `kairan audit` needs (DESIGN §12).
  */
-/* The seq of Signed(Manifest) bytes (0 when they do not decode). */
-static uint64_t
-s_signed_seq(const void *bytes, size_t len)
-{
-	kr_signed s = { .body = KR_BUF_INIT };
-	kr_manifest m;
-	uint64_t seq = 0;
-
-	memset(&m, 0, sizeof(m));
-	if (kr_signed_decode(&s, bytes, len) == 0 && kr_manifest_decode(&m, s.body.ptr, s.body.len) == 0)
-		seq = m.seq;
-	kr_manifest_clear(&m);
-	kr_signed_clear(&s);
-	return seq;
-}
-
 static int
 s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
 {
 	char **colls = NULL;
 	size_t n = 0;
-	uint64_t seq = s_signed_seq(bytes, len);
+	uint64_t seq = kr_signed_manifest_seq(bytes, len);
 	int rc;
 
 	if ((rc = kr_store_collections(r->store, pub, &colls, &n)) < 0)
@@ -719,7 +703,7 @@ s_manifest_refs(kr_replica *r, const char *pub, const void *bytes, size_t len)
 		/* nor again: the same bytes are there already (a node's start, s_settle_copies) */
 		kr_buf cur = KR_BUF_INIT;
 		int newer = kr_store_manifest_ref_get(r->store, pub, colls[i], &cur) == 0 &&
-		    ((cur.len == len && memcmp(cur.ptr, bytes, len) == 0) || s_signed_seq(cur.ptr, cur.len) > seq);
+		    ((cur.len == len && memcmp(cur.ptr, bytes, len) == 0) || kr_signed_manifest_seq(cur.ptr, cur.len) > seq);
 		kr_buf_release(&cur);
 		kr_error_clear();
 		if (!newer && (rc = kr_store_manifest_ref_set(r->store, pub, colls[i], bytes, len)) < 0)
@@ -797,7 +781,7 @@ s_manifest_save_x(kr_replica *r, const char *pub, const void *bytes, size_t len,
 	kr_random(&nonce, sizeof(nonce));
 	tmp = kr_sprintf("%s.%016llx", path, (unsigned long long)nonce);
 	if ((rc = kr_mkdir_p(dir, 0755)) == 0 && !own)
-		lock = s_manifest_lock(r, dir, pub, s_signed_seq(bytes, len), &newer);
+		lock = s_manifest_lock(r, dir, pub, kr_signed_manifest_seq(bytes, len), &newer);
 	if (newer == 1)
 		goto done;
 	if (rc == 0 && newer == 0 && (rc = kr_file_write(tmp, bytes, len, 0644)) == 0 && rename(tmp, path) < 0) {

@@ -21,13 +21,17 @@ k --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
 serve town $((P + 2)) $((P + 3))
 wait_for 5 k --home town show 372081/case/first
 
+# updates_to N: one-item publishes small-$i .. small-N, each waited for on the town
+updates_to() {
+	while [ $i -le "$1" ]; do
+		item 372081 "small-$i" "小さな更新 $i" >s.md
+		k --home pub publish s.md >/dev/null
+		wait_for 5 k --home town show "372081/case/small-$i" || break
+		i=$((i + 1))
+	done
+}
 i=1
-while [ $i -le 70 ]; do
-	item 372081 "small-$i" "小さな更新 $i" >s.md
-	k --home pub publish s.md >/dev/null
-	wait_for 5 k --home town show "372081/case/small-$i" || break
-	i=$((i + 1))
-done
+updates_to 70
 check "70 single-item updates all replicated" k --home town show 372081/case/small-70
 packs=$(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l)
 check "the town's collection was consolidated ($packs packs after 71 fetches)" test "$packs" -le 17
@@ -53,12 +57,7 @@ kill "$PID_town"; wait "$PID_town" 2>/dev/null
 git -C town/repos/$FPR/cases.git gc -q --prune=now
 diag "after git gc: $(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l) pack(s), $(git verify-pack -v town/repos/$FPR/cases.git/objects/pack/*.idx | awk 'NF >= 7' | wc -l) deltas"
 serve town $((P + 2)) $((P + 3))
-while [ $i -le 95 ]; do
-	item 372081 "small-$i" "小さな更新 $i" >s.md
-	k --home pub publish s.md >/dev/null
-	wait_for 5 k --home town show "372081/case/small-$i" || break
-	i=$((i + 1))
-done
+updates_to 95
 packs=$(ls town/repos/$FPR/cases.git/objects/pack/*.pack | wc -l)
 check "25 more updates over git's pack replicated and consolidated ($packs packs)" \
 	sh -c "\"\$KAIRAN\" --home town show 372081/case/small-95 && test $packs -le 17"

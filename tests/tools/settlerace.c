@@ -54,21 +54,6 @@ s_sync(kr_home *h, void *zctx)
 }
 
 static uint64_t
-s_seq_of(const void *bytes, size_t len)
-{
-	kr_signed s = { .body = KR_BUF_INIT };
-	kr_manifest m;
-	uint64_t seq = 0;
-
-	memset(&m, 0, sizeof(m));
-	if (kr_signed_decode(&s, bytes, len) == 0 && kr_manifest_decode(&m, s.body.ptr, s.body.len) == 0)
-		seq = m.seq;
-	kr_manifest_clear(&m);
-	kr_signed_clear(&s);
-	return seq;
-}
-
-static uint64_t
 s_state_seq(kr_home *h, const char *pub)
 {
 	kr_state_manifest sm;
@@ -126,8 +111,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "settlerace: %s\n", kr_errmsg());
 		return 2;
 	}
-	saved_seq = s_seq_of(saved.ptr, saved.len);
-	ref_seq = s_seq_of(ref.ptr, ref.len);
+	saved_seq = kr_signed_manifest_seq(saved.ptr, saved.len);
+	ref_seq = kr_signed_manifest_seq(ref.ptr, ref.len);
 	printf("deferred seq %llu, newer seq %llu; afterwards manifests/ holds seq %llu, refs/kairan/manifest seq %llu\n",
 	    (unsigned long long)deferred, (unsigned long long)newer, (unsigned long long)saved_seq,
 	    (unsigned long long)ref_seq);
