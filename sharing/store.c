@@ -47,6 +47,8 @@ static void s_entry_header(kr_buf *b, int type, size_t size);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
 static int s_idx_read(const char *path, git_oid **ids, size_t *n);
 static uint32_t s_be32(const uint8_t *p);
+static void s_pack_names(const char *dir, char ***names, size_t *n);
+static size_t s_count_loose(const char *repo, size_t stop);
 static int s_idx_has(const git_oid *ids, size_t n, const git_oid *id);
 
 /*
@@ -1851,20 +1853,8 @@ s_reuse_pack(const char *repo, size_t n, kr_buf *out)
 	}
 	if (d)
 		closedir(d);
-	if (packs != 1)
+	if (packs != 1 || s_count_loose(repo, 1) > 0)
 		goto done;
-	for (int i = 0; i < 256; i++) {
-		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
-		DIR *sd = opendir(sub);
-		int loose = 0;
-		while (sd && (e = readdir(sd)))
-			loose |= e->d_name[0] != '.';
-		if (sd)
-			closedir(sd);
-		free(sub);
-		if (loose)
-			goto done;
-	}
 	/* idx v2: magic, version, 256 fan-out entries; the last is the object count */
 	if (kr_file_read(&b, idx) < 0 || b.len < 8 + 256 * 4 || memcmp(b.ptr, "\377tOc\0\0\0\2", 8) != 0)
 		goto done;
@@ -2085,27 +2075,23 @@ static void
 s_reuse_open(s_reuse *ru, const char *repo, const s_objlist *l)
 {
 	char *dir = kr_sprintf("%s/objects/pack", repo);
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	char **names;
+	size_t nnames;
 
 	memset(ru, 0, sizeof(*ru));
 	ru->v = kr_calloc(l->n ? l->n : 1, sizeof(*ru->v));
-	while (d && (e = readdir(d))) {
-		size_t nl = strlen(e->d_name);
-		char *pp;
+	s_pack_names(dir, &names, &nnames);
+	for (size_t i = 0; i < nnames; i++) {
+		char *pp = kr_sprintf("%s/%s.pack", dir, names[i]);
 		kr_buf idx = KR_BUF_INIT;
 		struct stat st;
-		int fd;
+		int fd = open(pp, O_RDONLY | O_CLOEXEC);
 		void *map;
 
-		if (nl <= 4 || strcmp(e->d_name + nl - 4, ".idx") != 0 || strncmp(e->d_name, "pack-", 5) != 0)
-			continue;
-		pp = kr_sprintf("%s/%.*s.pack", dir, (int)(nl - 4), e->d_name);
-		fd = open(pp, O_RDONLY | O_CLOEXEC);
 		free(pp);
 		if (fd < 0)
 			continue;
-		pp = kr_sprintf("%s/%s", dir, e->d_name);
+		pp = kr_sprintf("%s/%s.idx", dir, names[i]);
 		if (fstat(fd, &st) == 0 && st.st_size >= 32 && kr_file_read(&idx, pp) == 0 &&
 		    (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
 			ru->maps = kr_realloc(ru->maps, (ru->nmaps + 1) * sizeof(*ru->maps));
@@ -2119,8 +2105,7 @@ s_reuse_open(s_reuse *ru, const char *repo, const s_objlist *l)
 		free(pp);
 		close(fd);
 	}
-	if (d)
-		closedir(d);
+	kr_strv_free(names, nnames);
 	free(dir);
 }
 
@@ -2234,7 +2219,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 			 * in it. A first sync never searches.
 			 */
 			const git_oid *cand[1 + WINDOW];
-			size_t ncand = 0, best = SIZE_MAX;
+			size_t ncand = 0, best = SIZE_MAX, best_j = SIZE_MAX;
 			const git_oid *best_base = NULL;
 
 			if (l.v[i].has_base)
@@ -2255,6 +2240,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 					if (tmp.len < best) {
 						best = tmp.len;
 						best_base = cand[c];
+						best_j = j;
 						kr_buf_clear(&delta);
 						kr_buf_add(&delta, tmp.ptr, tmp.len);
 					}
@@ -2267,10 +2253,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 				kr_buf_add(out, best_base->id, KR_OID_LEN);
 				rc = kr_deflater_add(&zip, out, delta.ptr, delta.len, level);
 				used_delta = 1;
-				{
-					size_t j = s_set_find(&l, best_base);
-					depth[i] = (uint16_t)(j == SIZE_MAX ? 1 : depth[j] + 1);
-				}
+				depth[i] = (uint16_t)(best_j == SIZE_MAX ? 1 : depth[best_j] + 1);
 			}
 		}
 		git_error_clear();
@@ -2414,8 +2397,6 @@ struct kr_packin {
 	char name[64];           /* "pack-<hex>" once committed and new, else "" */
 };
 
-static void s_pack_names(const char *dir, char ***names, size_t *n);
-
 int
 kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 {
@@ -2537,22 +2518,75 @@ s_pack_names(const char *dir, char ***names, size_t *n)
 		closedir(d);
 }
 
-static size_t
-s_count_loose(const char *repo, size_t stop)
+/*
+ * Calls fn with each file in objects/00 .. objects/ff of repo (dir: that
+ * directory, name: the file's name) until fn returns nonzero.
+ */
+static void
+s_loose_each(const char *repo, int (*fn)(const char *dir, const char *name, void *arg), void *arg)
 {
-	size_t n = 0;
-	struct dirent *e;
+	int stop = 0;
 
-	for (int i = 0; i < 256 && n < stop; i++) {
+	for (int i = 0; i < 256 && !stop; i++) {
 		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
 		DIR *d = opendir(sub);
-		while (d && (e = readdir(d)))
-			n += e->d_name[0] != '.';
+		struct dirent *e;
+		while (!stop && d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				stop = fn(sub, e->d_name, arg);
 		if (d)
 			closedir(d);
 		free(sub);
 	}
-	return n;
+}
+
+struct s_loose_count {
+	size_t n, stop;
+};
+
+static int
+s_loose_count1(const char *dir, const char *name, void *arg)
+{
+	struct s_loose_count *c = arg;
+
+	(void)dir;
+	(void)name;
+	return ++c->n >= c->stop;
+}
+
+static size_t
+s_count_loose(const char *repo, size_t stop)
+{
+	struct s_loose_count c = { 0, stop };
+
+	s_loose_each(repo, s_loose_count1, &c);
+	return c.n;
+}
+
+struct s_loose_packed {
+	const git_oid *ids;      /* sorted: a pack index's */
+	size_t n;
+};
+
+/* Deletes a loose object the pack holds. */
+static int
+s_loose_drop1(const char *dir, const char *name, void *arg)
+{
+	const struct s_loose_packed *pk = arg;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_oid id;
+	size_t dl = strlen(dir);
+
+	if (dl < 2 || strlen(name) != GIT_OID_HEXSZ - 2)
+		return 0;
+	snprintf(hex, sizeof(hex), "%s%s", dir + dl - 2, name);
+	if (git_oid_fromstrn(&id, hex, GIT_OID_HEXSZ) == 0 && s_idx_has(pk->ids, pk->n, &id)) {
+		char *p = kr_sprintf("%s/%s", dir, name);
+		unlink(p);
+		free(p);
+	}
+	git_error_clear();
+	return 0;
 }
 
 int
@@ -2625,27 +2659,10 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 	 * Loose objects the new pack holds: a look in the 256 directories,
 	 * not a second walk of the whole history (half the consolidation).
 	 */
-	for (int i = 0; i < 256; i++) {
-		char *sub = kr_sprintf("%s/objects/%02x", repo, i);
-		DIR *d = opendir(sub);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			char hex[GIT_OID_HEXSZ + 1];
-			git_oid id;
-			if (strlen(e->d_name) != GIT_OID_HEXSZ - 2)
-				continue;
-			snprintf(hex, sizeof(hex), "%02x%s", i, e->d_name);
-			if (git_oid_fromstrn(&id, hex, GIT_OID_HEXSZ) == 0 && s_idx_has(all, nall, &id)) {
-				char *p = kr_sprintf("%s/%s", sub, e->d_name);
-				unlink(p);
-				free(p);
-			}
-		}
-		if (d)
-			closedir(d);
-		free(sub);
+	{
+		struct s_loose_packed pk = { all, nall };
+		s_loose_each(repo, s_loose_drop1, &pk);
 	}
-	git_error_clear();
 	/*
 	 * libgit2 only ever adds packs to an open odb (git_odb_refresh too):
 	 * drop it now, so this process releases the packs just deleted. Other
