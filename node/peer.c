@@ -402,6 +402,7 @@ kr_conn_fetcher(kr_fetcher *fx, kr_conn *c)
 	fx->peer = c->endpoint;
 	fx->colls = NULL;
 	fx->ncolls = 0;
+	fx->offered = NULL;
 }
 
 /*
@@ -436,15 +437,24 @@ s_fetcher(kr_home *h, kr_conn *c, kr_fetcher *fx, char ***colls, size_t *ncolls)
 }
 
 int
-kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, kr_apply *a, int *not_held)
+kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, const void *packs, size_t plen,
+    kr_apply *a, int *not_held)
 {
 	kr_fetcher fx;
+	kr_inline offered = { 0 };
 	char **colls = NULL;
 	size_t ncolls = 0;
 	int rc;
 
 	s_fetcher(h, c, &fx, &colls, &ncolls);
+	/* packs that do not decode are no offer: the manifest is applied by fetching */
+	if (plen && kr_inline_decode(&offered, packs, plen) < 0) {
+		log_debug("peer %s: the packs announced with a manifest: %s", c->endpoint, kr_errmsg());
+		kr_error_clear();
+	}
+	fx.offered = offered.n ? &offered : NULL;
 	rc = s_apply(h, c, &fx, bytes, len, a, not_held);
+	kr_inline_clear(&offered);
 	kr_strv_free(colls, ncolls);
 	return rc;
 }

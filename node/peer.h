@@ -56,8 +56,12 @@ void kr_conn_fetcher(kr_fetcher *fx, kr_conn *c);
  * here", as a town that joined for some kinds does for the others), the
  * apply fails with nothing changed and *not_held is 1: not the peer's
  * fault and not a failure to report; the peers that hold it serve it.
+ * packs (plen bytes, InlinePacks; NULL: none) are the packs the peer
+ * announced with the manifest: those that fit are taken instead of
+ * fetching (kr_fetcher.offered).
  */
-int kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, kr_apply *a, int *not_held);
+int kr_peer_apply(kr_home *h, kr_conn *c, const void *bytes, size_t len, const void *packs, size_t plen,
+    kr_apply *a, int *not_held);
 
 typedef struct {
 	size_t applied, ignored, rejected, failed;

@@ -450,7 +450,8 @@ s_worker_sync(s_worker *w, const char *endpoint, int do_hello)
 }
 
 static void
-s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t len)
+s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t len, const void *packs,
+    size_t plen)
 {
 	kr_conn *c = s_worker_conn(w, endpoint);
 	kr_apply a;
@@ -458,7 +459,7 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 
 	if (!c)
 		return;
-	rc = kr_peer_apply(&w->h, c, data, len, &a, &not_held);
+	rc = kr_peer_apply(&w->h, c, data, len, packs, plen, &a, &not_held);
 	if (rc < 0 && atomic_load(w->stop)) {
 		log_debug("publisher %.16s… seq %llu: not applied (stopping)", a.publisher,
 		    (unsigned long long)a.seq);
@@ -474,6 +475,11 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 		log_warnx("peer %s: publisher %.16s… seq %llu not applied: %s", endpoint, a.publisher,
 		    (unsigned long long)a.seq, kr_errmsg());
 		s_worker_drop(w, endpoint);
+	} else if (a.applied && a.inlined) {
+		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes; %zu "
+		    "of them from the announcement, not fetched)", a.publisher, (unsigned long long)a.seq, endpoint,
+		    a.changed, (unsigned long long)a.bytes, a.inlined);
+		s_worker_applied(a.publisher, w);
 	} else if (a.applied) {
 		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
 		    a.publisher, (unsigned long long)a.seq, endpoint, a.changed, (unsigned long long)a.bytes);
@@ -580,7 +586,8 @@ s_worker_main(void *arg)
 			free(ep);
 		} else if (s_frame_is(&f, 0, "manifest") && f.n >= 3) {
 			char *ep = s_frame_str(&f, 1);
-			s_worker_manifest(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
+			s_worker_manifest(w, ep, zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]),
+			    f.n >= 4 ? zmq_msg_data(&f.part[3]) : NULL, f.n >= 4 ? zmq_msg_size(&f.part[3]) : 0);
 			free(ep);
 		}
 		/* what the job's applies left once they are announced: manifests' copies, consolidation (not when stopping) */
@@ -946,6 +953,7 @@ typedef struct s_rjob {
 	char *fold;                     /* a newer job with the same what, ep and fold replaces it (NULL: never) */
 	kr_buf data;
 	int has_data;
+	kr_buf extra;                   /* a manifest's inline packs (s_announce_inline), sent as a fourth frame */
 	struct s_rjob *next;
 } s_rjob;
 
@@ -963,6 +971,7 @@ typedef struct {
 	int fails;                  /* snapshots in a row in which something failed */
 	double snapshot_at;         /* after fails: no beacon asks for a snapshot before this */
 	int mark;
+	kr_buf inlined;             /* the last manifest it announced with its packs: the plain copy after it is dropped */
 } s_peer;
 
 typedef struct {
@@ -1277,6 +1286,39 @@ s_announce(s_server *s, const char *pub)
 	l[1] = m.signed_bytes.len;
 	s_sendv(s->pub, f, l, 2);
 	log_debug("publisher %.16s…: announced seq %llu", pub, (unsigned long long)m.seq);
+	kr_state_manifest_clear(&m);
+}
+
+/*
+ * Our own new manifest with the packs of the commits it names, on the
+ * topic "m/" + us + "+", just before the plain announcement: a subscriber
+ * one commit behind applies it without fetching, and drops the plain one
+ * that follows (s_handle_sub); older nodes ignore the topic and take the
+ * plain one.
+ */
+static void
+s_announce_inline(s_server *s, const kr_inline *packs)
+{
+	kr_state_manifest m;
+	kr_buf body = KR_BUF_INIT;
+	char topic[2 + KR_FPR_HEX + 2];
+	const char *f[3];
+	size_t l[3];
+
+	if (!packs->n || kr_state_manifest_get(s->h->state, s->h->fpr, &m) < 0) {
+		kr_error_clear();
+		return;
+	}
+	kr_inline_encode(&body, packs);
+	snprintf(topic, sizeof(topic), "m/%s+", s->h->fpr);
+	f[0] = topic;
+	l[0] = strlen(topic);
+	f[1] = m.signed_bytes.ptr;
+	l[1] = m.signed_bytes.len;
+	f[2] = body.ptr;
+	l[2] = body.len;
+	s_sendv(s->pub, f, l, 3);
+	kr_buf_release(&body);
 	kr_state_manifest_clear(&m);
 }
 
@@ -1848,6 +1890,7 @@ s_peer_close(s_peer *p)
 	free(p->endpoint);
 	free(p->announce);
 	kr_strv_free(p->pubs, p->npubs);
+	kr_buf_release(&p->inlined);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1857,7 +1900,8 @@ s_peer_close(s_peer *p)
  * so its exchanges stay in order and what waits can still be folded.
  */
 static int
-s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data)
+s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size_t len, int has_data,
+    const void *extra, size_t elen)
 {
 	s_rslot *to = NULL;
 
@@ -1872,9 +1916,9 @@ s_rw_route(s_server *s, const char *what, const char *ep, const void *data, size
 	to->ep = kr_strdup(ep);
 	to->jobs++;
 	if (has_data) {
-		const char *fr[3] = { what, ep, data };
-		size_t l[3] = { strlen(what), strlen(ep), len };
-		s_sendv(to->pipe, fr, l, 3);
+		const char *fr[4] = { what, ep, data, extra };
+		size_t l[4] = { strlen(what), strlen(ep), len, elen };
+		s_sendv(to->pipe, fr, l, elen ? 4 : 3);
 	} else {
 		s_sends(to->pipe, what, ep, NULL, 0);
 	}
@@ -1888,6 +1932,7 @@ s_rjob_free(s_rjob *j)
 	free(j->ep);
 	free(j->fold);
 	kr_buf_release(&j->data);
+	kr_buf_release(&j->extra);
 	free(j);
 }
 
@@ -1912,7 +1957,7 @@ s_rw_drain(s_server *s)
 
 	while (*pp) {
 		s_rjob *j = *pp;
-		if (s_rw_route(s, j->what, j->ep, j->data.ptr, j->data.len, j->has_data)) {
+		if (s_rw_route(s, j->what, j->ep, j->data.ptr, j->data.len, j->has_data, j->extra.ptr, j->extra.len)) {
 			s_rjob_free(s_rq_unlink(s, pp, prev));
 		} else {
 			prev = j;
@@ -1932,12 +1977,12 @@ s_rw_drain(s_server *s)
  * next beacon's snapshot brings what it carried).
  */
 static void
-s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
-    int has_data)
+s_to_worker_x(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
+    int has_data, const void *extra, size_t elen)
 {
 	s_rjob *j;
 
-	if (!s->rq_head && s_rw_route(s, what, ep, data, len, has_data))
+	if (!s->rq_head && s_rw_route(s, what, ep, data, len, has_data, extra, elen))
 		return;
 	if (fold) {
 		s_rjob **pp = &s->rq_head, *prev = NULL;
@@ -1958,8 +2003,11 @@ s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, con
 	j->ep = kr_strdup(ep);
 	j->fold = fold ? kr_strdup(fold) : NULL;
 	j->data = (kr_buf)KR_BUF_INIT;
+	j->extra = (kr_buf)KR_BUF_INIT;
 	if ((j->has_data = has_data))
 		kr_buf_add(&j->data, data, len);
+	if (elen)
+		kr_buf_add(&j->extra, extra, elen);
 	if (s->rq_tail)
 		s->rq_tail->next = j;
 	else
@@ -1967,6 +2015,13 @@ s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, con
 	s->rq_tail = j;
 	s->rq_n++;
 	s_rw_drain(s);
+}
+
+static void
+s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
+    int has_data)
+{
+	s_to_worker_x(s, what, ep, fold, data, len, has_data, NULL, 0);
 }
 
 static void
@@ -2272,7 +2327,25 @@ s_handle_sub(s_server *s, s_peer *p)
 		char fpr[KR_FPR_HEX + 1];
 		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
 		fpr[KR_FPR_HEX] = '\0';
-		s_to_worker(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1);
+		if (p->inlined.len && p->inlined.len == zmq_msg_size(&f.part[1]) &&
+		    memcmp(p->inlined.ptr, zmq_msg_data(&f.part[1]), p->inlined.len) == 0)
+			log_debug("peer %s: publisher %.16s…: the same manifest again, without its packs", p->endpoint,
+			    fpr);
+		else
+			s_to_worker(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]),
+			    zmq_msg_size(&f.part[1]), 1);
+		kr_buf_release(&p->inlined);
+	} else if (f.n == 3 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX + 1 &&
+	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0 &&
+	    ((const char *)zmq_msg_data(&f.part[0]))[2 + KR_FPR_HEX] == '+') {
+		/* a publisher's own manifest and its packs (s_announce_inline); the plain copy follows */
+		char fpr[KR_FPR_HEX + 1];
+		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
+		fpr[KR_FPR_HEX] = '\0';
+		kr_buf_release(&p->inlined);
+		kr_buf_add(&p->inlined, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]));
+		s_to_worker_x(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1,
+		    zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
 	} else {
 		log_debug("peer %s: ignored a malformed announcement", p->endpoint);
 	}
@@ -2329,6 +2402,7 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 	kr_buf notices = KR_BUF_INIT;
 	kr_replica *r = &s->h->rep;
 	kr_config cfg = { 0 };
+	kr_inline packs = { 0 };
 	char *path = kr_sprintf("%s/config", s->h->home);
 	locale_t lang = (locale_t)0, was = (locale_t)0;
 	int rc;
@@ -2353,7 +2427,9 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 		r->notice = s_publish_notice;
 		r->notice_arg = &notices;
 		r->defer_maintenance = 1;
+		r->inline_out = &packs;
 		rc = kr_replica_publish(r, p.files, p.n, p.message, &res);
+		r->inline_out = NULL;
 		r->rules = saved.rules;
 		r->pii = saved.pii;
 		r->own_name = saved.own_name;
@@ -2380,6 +2456,8 @@ s_control_publish(s_server *s, const void *payload, size_t len, kr_buf *reply)
 		return -1;
 	}
 	if (res.applied) {
+		s_announce_inline(s, &packs);
+		kr_inline_clear(&packs);
 		s_announce(s, s->h->fpr);
 		log_info("publisher %.16s… (this node): %zu file(s) published here, seq %llu announced", s->h->fpr,
 		    p.n, (unsigned long long)res.seq);

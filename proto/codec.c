@@ -9,6 +9,7 @@
 #include "codec.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,78 @@ void
 kr_signed_clear(kr_signed *s)
 {
 	kr_buf_release(&s->body);
+}
+
+int
+kr_inline_encode(kr_buf *out, const kr_inline *in)
+{
+	Kairan__InlinePacks pb = KAIRAN__INLINE_PACKS__INIT;
+	Kairan__InlinePack *v = kr_calloc(in->n ? in->n : 1, sizeof(*v));
+	Kairan__InlinePack **pv = kr_calloc(in->n ? in->n : 1, sizeof(*pv));
+
+	for (size_t i = 0; i < in->n; i++) {
+		kairan__inline_pack__init(&v[i]);
+		v[i].collection = (char *)in->v[i].collection;
+		v[i].parent = s_bin(in->v[i].base, in->v[i].has_base ? KR_OID_LEN : 0);
+		v[i].want = s_bin(in->v[i].want, KR_OID_LEN);
+		v[i].pack = s_bin(in->v[i].pack.ptr, in->v[i].pack.len);
+		pv[i] = &v[i];
+	}
+	pb.n_packs = in->n;
+	pb.packs = pv;
+	s_pack(out, &pb.base);
+	free(pv);
+	free(v);
+	return 0;
+}
+
+int
+kr_inline_decode(kr_inline *in, const void *data, size_t len)
+{
+	Kairan__InlinePacks *pb;
+	size_t total = 0;
+	int rc = 0;
+
+	memset(in, 0, sizeof(*in));
+	if ((rc = s_check_len(len, "inline packs")) < 0)
+		return rc;
+	if (!(pb = kairan__inline_packs__unpack(NULL, len, data)))
+		return kr_error(KR_EPROTO, "inline packs are not a valid protobuf message (truncated or malformed)");
+	if (pb->n_packs > KR_INLINE_PACKS)
+		rc = kr_error(KR_EPROTO, "%zu inline packs, more than %d", pb->n_packs, KR_INLINE_PACKS);
+	in->v = kr_calloc(pb->n_packs ? pb->n_packs : 1, sizeof(*in->v));
+	for (size_t i = 0; rc == 0 && i < pb->n_packs; i++) {
+		const Kairan__InlinePack *p = pb->packs[i];
+		kr_inline_pack *o = &in->v[in->n++];
+		o->pack = (kr_buf)KR_BUF_INIT;
+		total += p->pack.len;
+		if (!kr_collection_valid(p->collection))
+			rc = kr_error(KR_EPROTO, "inline pack %zu: bad collection name", i + 1);
+		else if (total > KR_INLINE_MAX)
+			rc = kr_error(KR_EPROTO, "inline packs of more than %u bytes", KR_INLINE_MAX);
+		else if (p->parent.len != 0 && p->parent.len != KR_OID_LEN)
+			rc = kr_error(KR_EPROTO, "inline pack %zu: parent is %zu bytes", i + 1, p->parent.len);
+		else if ((rc = s_fixed(o->want, KR_OID_LEN, p->want, "inline pack want")) == 0) {
+			snprintf(o->collection, sizeof(o->collection), "%s", p->collection);
+			if ((o->has_base = p->parent.len != 0))
+				memcpy(o->base, p->parent.data, KR_OID_LEN);
+			kr_buf_add(&o->pack, p->pack.data, p->pack.len);
+		}
+	}
+	kairan__inline_packs__free_unpacked(pb, NULL);
+	if (rc < 0)
+		kr_inline_clear(in);
+	return rc;
+}
+
+void
+kr_inline_clear(kr_inline *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		kr_buf_release(&in->v[i].pack);
+	free(in->v);
+	in->v = NULL;
+	in->n = 0;
 }
 
 int

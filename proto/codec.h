@@ -146,6 +146,32 @@ int kr_reply_encode(kr_buf *out, const kr_reply *r);
 int kr_reply_decode(kr_reply *r, const void *data, size_t len);
 void kr_reply_clear(kr_reply *r);
 
+/*
+ * A publisher's own announcement may carry the packs of the commits it
+ * names (proto/kairan.proto InlinePacks): a subscriber whose head is base
+ * takes the pack from there instead of fetching it. At most
+ * KR_INLINE_PACKS packs of KR_INLINE_MAX bytes in all.
+ */
+#define KR_INLINE_PACKS 16
+#define KR_INLINE_MAX (64u << 10)
+
+typedef struct {
+	char collection[64];
+	int has_base;
+	uint8_t base[KR_OID_LEN];
+	uint8_t want[KR_OID_LEN];
+	kr_buf pack;
+} kr_inline_pack;
+
+typedef struct {
+	kr_inline_pack *v;
+	size_t n;
+} kr_inline;
+
+int kr_inline_encode(kr_buf *out, const kr_inline *in);
+int kr_inline_decode(kr_inline *in, const void *data, size_t len);
+void kr_inline_clear(kr_inline *in);
+
 /* ---- federation (DESIGN §6) ---- */
 
 #define KR_FED_DOC_MAX (1u << 20)  /* a membership body */

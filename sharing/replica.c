@@ -1185,11 +1185,31 @@ s_apply_remembered(s_apply *a)
 	return KR_EVERIFY;
 }
 
-/* Fetches one head's pack into the collection's objects; remembers the pack it added. */
+/* The pack the peer announced for h from what this node holds (mv), or NULL. */
+static const kr_inline_pack *
+s_offered(const s_apply *a, const s_moved *mv)
+{
+	const kr_inline *o = a->fx->offered;
+
+	for (size_t i = 0; o && i < o->n; i++) {
+		const kr_inline_pack *p = &o->v[i];
+		if (strcmp(p->collection, mv->h->collection) == 0 &&
+		    memcmp(p->want, mv->h->commit, KR_OID_LEN) == 0 && p->has_base == mv->had_old &&
+		    (!p->has_base || memcmp(p->base, mv->old, KR_OID_LEN) == 0))
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * Fetches one head's pack into the collection's objects, or takes the one
+ * the announcement brought (s_offered); remembers the pack it added.
+ */
 static int
 s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 {
 	const kr_head *h = mv->h;
+	const kr_inline_pack *o = s_offered(a, mv);
 	kr_packin *in = NULL;
 	uint64_t got = 0;
 	double t = kr_monotonic_ms();
@@ -1198,9 +1218,28 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	kr_store_tidy(a->r->store, a->hex, h->collection);
 	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
 		return rc;
-	rc = a->fx->fetch(a->fx->arg, a->hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap, in, &got);
+	if (o && o->pack.len <= cap) {
+		/* the indexer checks every entry; what it lacks or lies about, the checks after this refuse */
+		if ((rc = kr_packin_append(in, o->pack.ptr, o->pack.len)) == 0)
+			rc = kr_packin_commit(in);
+		if (rc == 0) {
+			a->res->inlined++;
+			got = o->pack.len;
+		} else {
+			kr_error_clear();
+			kr_packin_destroy(&in);
+			if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+				return rc;
+			o = NULL;
+		}
+	} else {
+		o = NULL;
+	}
+	if (!o)
+		rc = a->fx->fetch(a->fx->arg, a->hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap,
+		    in, &got);
 	a->res->bytes += got;
-	if (rc == 0 && (rc = kr_packin_commit(in)) == 0 && kr_packin_written(in)) {
+	if (rc == 0 && (o || (rc = kr_packin_commit(in)) == 0) && kr_packin_written(in)) {
 		s_written *w;
 		a->written = kr_realloc(a->written, (a->nwritten + 1) * sizeof(*a->written));
 		w = &a->written[a->nwritten++];
@@ -1929,6 +1968,29 @@ s_check_versions(kr_replica *r, const s_changes *c, size_t from, const char *col
 	return rc;
 }
 
+/* Adds a commit's pack to what the announcement carries, while all fit (KR_INLINE_PACKS, KR_INLINE_MAX). */
+static void
+s_inline_add(kr_inline *o, const char *coll, const uint8_t *base, const uint8_t want[KR_OID_LEN],
+    const kr_buf *pack)
+{
+	size_t total = pack->len;
+	kr_inline_pack *p;
+
+	for (size_t i = 0; i < o->n; i++)
+		total += o->v[i].pack.len;
+	if (o->n == KR_INLINE_PACKS || total > KR_INLINE_MAX)
+		return;
+	o->v = kr_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	p = &o->v[o->n++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->collection, sizeof(p->collection), "%s", coll);
+	if ((p->has_base = base != NULL))
+		memcpy(p->base, base, KR_OID_LEN);
+	memcpy(p->want, want, KR_OID_LEN);
+	p->pack = (kr_buf)KR_BUF_INIT;
+	kr_buf_add(&p->pack, pack->ptr, pack->len);
+}
+
 int
 kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
     const char *message, kr_apply *res)
@@ -1947,7 +2009,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	size_t nt = 0, moved = 0;
 	char email[64];
 	int rc = 0;
-	kr_buf notices = KR_BUF_INIT;
+	kr_buf notices = KR_BUF_INIT, pack = KR_BUF_INIT;
 
 	memset(res, 0, sizeof(*res));
 	strcpy(res->publisher, r->own);
@@ -1977,13 +2039,16 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 				sf[k++] = (kr_store_file){ files[i].path, files[i].data, files[i].len };
 		t[j].had_old = kr_store_head(r->store, r->own, t[j].coll, t[j].old) == 0;
 		kr_error_clear();
+		pack.len = 0;
 		if ((rc = kr_store_commit(r->store, r->own, t[j].coll, sf, k, message, r->own_name,
-		    email, r->key, t[j].newoid, &changed)) < 0)
+		    email, r->key, t[j].newoid, &changed, r->inline_out ? &pack : NULL)) < 0)
 			break;
 		if (!changed) {
 			t[j].coll = NULL;
 			continue;
 		}
+		if (pack.len)
+			s_inline_add(r->inline_out, t[j].coll, t[j].had_old ? t[j].old : NULL, t[j].newoid, &pack);
 		t[j].size = kr_state_head_get(r->state, r->own, t[j].coll, &sh) == 0 && t[j].had_old ? sh.size : 0;
 		{
 			uint64_t add;
@@ -2059,6 +2124,9 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		}
 	}
 done:
+	if (r->inline_out && rc < 0)
+		kr_inline_clear(r->inline_out);
+	kr_buf_release(&pack);
 	kr_store_durable(r->store, 0);
 	/* (after a failure the connection stays FULL, its error kept: later commits cost more, lose nothing) */
 	if (rc == 0 && kr_state_durable(r->state, 0) < 0)

@@ -46,6 +46,13 @@ typedef struct {
 	size_t own_ref_len;
 	struct kr_replica_applied *applied; /* applies waiting for kr_replica_maintain */
 	size_t napplied;
+	/*
+	 * Not NULL: kr_replica_publish adds the pack of each commit it makes
+	 * (when it holds every new object and all fit in KR_INLINE_MAX), for
+	 * the node to announce with the manifest (proto/kairan.proto
+	 * InlinePacks). The caller clears it.
+	 */
+	kr_inline *inline_out;
 } kr_replica;
 
 /* How a pack gets here: from a peer over the wire, or a test double. */
@@ -69,6 +76,13 @@ typedef struct {
 	 */
 	char *const *colls;
 	size_t ncolls;
+	/*
+	 * The packs the peer announced with this manifest (NULL: none): one
+	 * for a collection whose head here is its base is taken instead of a
+	 * fetch; one the indexer refuses is dropped and the pack fetched. What
+	 * it brings is checked as a fetched pack is.
+	 */
+	const kr_inline *offered;
 } kr_fetcher;
 
 typedef struct {
@@ -82,6 +96,7 @@ typedef struct {
 	size_t packs_dropped;           /* packs of a refused update removed again */
 	uint64_t bytes_dropped;
 	double ms_fetch, ms_verify, ms_index, ms_record; /* where the time went */
+	size_t inlined;                 /* collections taken from the announcement (fx->offered), not fetched */
 } kr_apply;
 
 void kr_replica_init(kr_replica *r, kr_store *store, kr_state *state, const kr_key *key,

@@ -667,6 +667,9 @@ typedef struct {
 	size_t *slot;                  /* open addressing: index into v + 1, 0 free */
 	size_t nslot;
 	int closed;
+	git_oid asked;                 /* the object libgit2 last asked about (s_collect_freshen) */
+	int asked_open;                /* ... and has not written since */
+	int elsewhere;                 /* an object this commit names was found in the repo, not written here */
 } s_collect;
 
 static size_t
@@ -697,6 +700,8 @@ s_collect_write(git_odb_backend *b, const git_oid *id, const void *data, size_t 
 
 	if (c->closed)
 		return GIT_PASSTHROUGH;
+	if (c->asked_open && git_oid_equal(&c->asked, id))
+		c->asked_open = 0;
 	if (s_collect_get(c, id))
 		return 0;
 	if ((c->n + 1) * 2 > c->nslot) {
@@ -753,6 +758,30 @@ s_collect_exists(git_odb_backend *b, const git_oid *id)
 	return s_collect_get((s_collect *)b, id) != NULL;
 }
 
+/*
+ * libgit2 asks every backend before each write whether the object is
+ * there already (git_odb_write): one held here is; of one that is not, the
+ * next call tells whether it was written here after all. An object found
+ * in the repo's own backends is not written again, so the pack lacks it
+ * and is then no whole answer for a subscriber one commit behind
+ * (c->elsewhere: kr_store_commit keeps no copy).
+ */
+static int
+s_collect_freshen(git_odb_backend *b, const git_oid *id)
+{
+	s_collect *c = (s_collect *)b;
+
+	if (c->closed)
+		return 1;
+	if (s_collect_get(c, id))
+		return 0;
+	if (c->asked_open)
+		c->elsewhere = 1;
+	c->asked = *id;
+	c->asked_open = 1;
+	return 1;
+}
+
 /* Forgets every object (written out, or given up); later writes pass on to the repo's own backends. */
 static void
 s_collect_close(s_collect *c)
@@ -786,6 +815,7 @@ s_collect_open(git_repository *repo, s_collect **out)
 	c->parent.read_header = s_collect_read_header;
 	c->parent.write = s_collect_write;
 	c->parent.exists = s_collect_exists;
+	c->parent.freshen = s_collect_freshen;
 	c->parent.free = s_collect_free;
 	if (git_repository_odb(&odb, repo) < 0 || git_odb_add_backend(odb, &c->parent, 1000) < 0) {
 		git_odb_free(odb);
@@ -797,10 +827,16 @@ s_collect_open(git_repository *repo, s_collect **out)
 	return 0;
 }
 
-/* Writes what c collected as one pack (synced with sync), then closes c. */
+/*
+ * Writes what c collected as one pack (synced with sync), then closes c;
+ * keep (when not NULL) receives a copy of the pack when it holds every
+ * object the commit made, none found in the repo already.
+ */
 static int
-s_collect_pack(s_collect *c, git_repository *repo, int sync)
+s_collect_pack(s_collect *c, git_repository *repo, int sync, kr_buf *keep)
 {
+	int whole = !c->elsewhere && !c->asked_open;
+
 	kr_buf pack = KR_BUF_INIT;
 	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
 	uint8_t trailer[20];
@@ -826,6 +862,8 @@ s_collect_pack(s_collect *c, git_repository *repo, int sync)
 		kr_buf_add(&pack, trailer, 20);
 		rc = s_write_pack(repo, &pack, sync, NULL);
 	}
+	if (rc == 0 && keep && whole)
+		kr_buf_add(keep, pack.ptr, pack.len);
 	kr_buf_release(&pack);
 	return rc;
 }
@@ -834,7 +872,7 @@ int
 kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,
     const char *name, const char *email, const kr_key *key,
-    uint8_t out[KR_OID_LEN], int *changed)
+    uint8_t out[KR_OID_LEN], int *changed, kr_buf *pack)
 {
 	git_repository *repo;
 	git_commit *parent = NULL;
@@ -917,7 +955,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		goto done;
 	}
 	/* on disk (durable: synced) before any ref can name it (kr_store_cas) */
-	if ((rc = s_collect_pack(col, repo, s->durable)) < 0)
+	if ((rc = s_collect_pack(col, repo, s->durable, pack)) < 0)
 		goto done;
 	s_oid_out(out, &commit);
 	*changed = 1;

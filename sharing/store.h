@@ -82,11 +82,14 @@ typedef struct {
  * without moving the ref (see kr_store_cas): its new objects (blobs, trees,
  * the commit) as one pack, no loose object. *changed is 0, and nothing is
  * written, when the tree would not change. The repo is created if needed.
+ * pack (when not NULL) receives a copy of the pack written when it holds
+ * every object the commit names that its parent does not (none of them
+ * was in the repo already); else it is left as it was.
  */
 int kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,
     const char *name, const char *email, const kr_key *key,
-    uint8_t out[KR_OID_LEN], int *changed);
+    uint8_t out[KR_OID_LEN], int *changed, kr_buf *pack);
 
 /* Moves refs/heads/main from old (NULL: no ref yet) to new, atomically. */
 int kr_store_cas(kr_store *s, const char *pub, const char *coll,

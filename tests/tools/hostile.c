@@ -13,6 +13,20 @@
  *   otherkey    a new head commit signed by a key that is not the publisher's
  *   truncated   a new head, but the pack is cut short
  *   oversize    a new head, but the manifest allows fewer bytes than the pack
+ *   inlinejunk  a new head, announced first with an InlinePacks whose pack
+ *               for it is random bytes (the fetch serves the real one)
+ *   inlinegarbage  a new head, announced first with random bytes where the
+ *               InlinePacks go
+ *   inlinelie   a new head, announced first with an InlinePacks whose pack
+ *               is a whole valid pack of the old head: it lacks the new
+ *               objects (the fetch serves the real one)
+ *   inlinestale a new head on inlinelie's, announced with its own pack (its
+ *               new objects alone, as a publisher's node sends it) from
+ *               inlinelie's head: a town that refused that one is two
+ *               behind and must fetch
+ *               (each inline mode moves the publisher home's ref to its new
+ *               head, a seq and an item version past the one before, in
+ *               this order)
  *   garbage     random bytes for every reply and announcement
  *   confidential  a correctly signed new commit with a 機密性2 item (the
  *               publisher bypassed its own policy)
@@ -78,6 +92,8 @@ static int hide;
 static const char *pack_file, *head_hex;
 static kr_buf craftpack;        /* served for newhead when set */
 static int have_craftpack;
+static kr_buf inlined;          /* the inline* modes: what goes with the manifest on "m/" + fpr + "+" */
+static kr_buf *commit_pack;     /* not NULL: new_commit_with keeps the new commit's own pack there */
 
 static void
 die(const char *what)
@@ -117,6 +133,7 @@ craft(int64_t seq_delta, int64_t expires_delta, const uint8_t *head, uint64_t si
 }
 
 static void new_commit_with(const kr_key *key, kr_store *store, const char *item);
+static void garbage(kr_buf *b);
 
 static void
 new_commit(const kr_key *key, kr_store *store)
@@ -136,7 +153,7 @@ new_commit_with(const kr_key *key, kr_store *store, const char *custom)
 	int changed;
 
 	if (kr_store_commit(store, pubh.fpr, coll, &f, 1, "extra\n", "三豊市", "x@kairan.invalid",
-	    key, newhead, &changed) < 0 || !changed)
+	    key, newhead, &changed, commit_pack) < 0 || !changed)
 		die("commit");
 	have_newhead = 1;
 }
@@ -532,6 +549,53 @@ setup(void)
 	} else if (strcmp(mode, "oversize") == 0) {
 		new_commit(pubh.key, pubh.store);
 		craft(1, 0, newhead, 40);
+	} else if (strncmp(mode, "inline", 6) == 0) {
+		/*
+		 * Each builds on the last one's commit (the publisher home's ref
+		 * moves), a seq and an item version further, so a serving town
+		 * can meet them one after another in this order.
+		 */
+		static const char *const order[] = { "inlinejunk", "inlinegarbage", "inlinelie", "inlinestale" };
+		kr_inline_pack p = { .has_base = 1 };
+		kr_inline in = { &p, 1 };
+		uint8_t old[KR_OID_LEN];
+		int k = 0;
+		char *it;
+		while (k < 4 && strcmp(mode, order[k]) != 0)
+			k++;
+		if (k == 4)
+			fprintf(stderr, "hostile: unknown mode %s\n", mode), exit(2);
+		it = kr_sprintf("---\nkind: case\nid: 372081/case/hostile-extra\ntitle: 告知に添えた事例 %s\n"
+		    "publisher: {lg_code: \"372081\", name: 三豊市}\nversion: 1.0.%d\npublished: 2024-06-01\n"
+		    "updated: 2024-06-01\nlicense: PDL-1.0\nconfidentiality: 機密性1\ndomains: [住民問合せ対応]\n"
+		    "ai_uses: [対話生成]\nsources: [{title: 資料, issuer: 三豊市}]\n---\n本文 %s\n", mode, k, mode);
+		if (kr_store_head(pubh.store, pubh.fpr, coll, old) < 0)
+			die("head");
+		p.pack = (kr_buf)KR_BUF_INIT;
+		if (k == 3)
+			commit_pack = &p.pack; /* as a publisher's node sends it: the new commit's objects alone */
+		new_commit_with(pubh.key, pubh.store, it);
+		free(it);
+		if (kr_store_cas(pubh.store, pubh.fpr, coll, old, newhead) < 0)
+			die("cas");
+		craft(1 + k, 0, newhead, 0);
+		snprintf(p.collection, sizeof(p.collection), "%s", coll);
+		memcpy(p.base, old, KR_OID_LEN);
+		memcpy(p.want, newhead, KR_OID_LEN);
+		if (k == 0) {
+			garbage(&p.pack);
+		} else if (k == 2) {
+			/* a valid pack, of the old head from nothing */
+			if (kr_store_pack(pubh.store, pubh.fpr, coll, old, NULL, 0, &p.pack) < 0)
+				die("pack");
+		} else if (k == 3 && !p.pack.len) {
+			die("the new commit's pack");
+		}
+		if (k == 1)
+			garbage(&inlined);
+		else
+			kr_inline_encode(&inlined, &in);
+		kr_buf_release(&p.pack);
 	} else {
 		fprintf(stderr, "hostile: unknown mode %s\n", mode);
 		exit(2);
@@ -572,7 +636,7 @@ flood_setup(void)
 		data[i] = (char)rand();
 	kr_key_generate(&other);
 	if (kr_store_commit(pubh.store, pubh.fpr, coll, &f, 1, "flood\n", "三豊市", "x@kairan.invalid",
-	    other, newhead, &changed) < 0 || !changed)
+	    other, newhead, &changed, NULL) < 0 || !changed)
 		die("flood commit");
 	kr_key_destroy(&other);
 	free(data);
@@ -737,7 +801,14 @@ main(int argc, char **argv)
 				zmq_send(pub, g.ptr, g.len, 0);
 				kr_buf_release(&g);
 			} else {
-				char topic[2 + KR_FPR_HEX + 1];
+				char topic[2 + KR_FPR_HEX + 2];
+				if (inlined.len) {
+					/* as a publisher's node announces its own (node/serve.c s_announce_inline) */
+					snprintf(topic, sizeof(topic), "m/%s+", pubh.fpr);
+					zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
+					zmq_send(pub, manifest.ptr, manifest.len, ZMQ_SNDMORE);
+					zmq_send(pub, inlined.ptr, inlined.len, 0);
+				}
 				snprintf(topic, sizeof(topic), "m/%s", pubh.fpr);
 				zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
 				zmq_send(pub, manifest.ptr, manifest.len, 0);

@@ -46,14 +46,14 @@ main(int argc, char **argv)
 		snprintf(data, sizeof(data), "item %d\n", i);
 		kr_store_file f = { path, data, strlen(data) };
 		if (kr_store_head(loop, argv[2], "cases", head) < 0 ||
-		    kr_store_commit(loop, argv[2], "cases", &f, 1, "m\n", "n", "e@x", key, next, &changed) < 0 ||
+		    kr_store_commit(loop, argv[2], "cases", &f, 1, "m\n", "n", "e@x", key, next, &changed, NULL) < 0 ||
 		    kr_store_cas(loop, argv[2], "cases", head, next) < 0) {
 			fprintf(stderr, "maintrace: commit %d: %s\n", i, kr_errmsg());
 			return 2;
 		}
 	}
 	if (kr_store_head(loop, argv[2], "cases", head) < 0 ||
-	    kr_store_commit(loop, argv[2], "cases", &last, 1, "m\n", "n", "e@x", key, next, &changed) < 0) {
+	    kr_store_commit(loop, argv[2], "cases", &last, 1, "m\n", "n", "e@x", key, next, &changed, NULL) < 0) {
 		fprintf(stderr, "maintrace: %s\n", kr_errmsg());
 		return 2;
 	}

@@ -255,6 +255,7 @@ test_garbage_never_crashes(void **state)
 		kr_reply p;
 		kr_signed s;
 		kr_beacon bc;
+		kr_inline in;
 		for (size_t j = 0; j < n; j++)
 			buf[j] = (uint8_t)rand_r(&seed);
 		if (kr_manifest_decode(&m, buf, n) == 0)
@@ -266,7 +267,75 @@ test_garbage_never_crashes(void **state)
 		if (kr_signed_decode(&s, buf, n) == 0)
 			kr_signed_clear(&s);
 		kr_beacon_decode(&bc, buf, n);
+		if (kr_inline_decode(&in, buf, n) == 0)
+			kr_inline_clear(&in);
 	}
+}
+
+/* The packs a publisher announces with its manifest: round trip, and every limit refused whole. */
+static void
+test_inline_packs(void **state)
+{
+	kr_inline_pack v[KR_INLINE_PACKS + 1];
+	kr_inline in = { v, 2 }, back;
+	kr_buf b = KR_BUF_INIT;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	for (size_t i = 0; i < KR_INLINE_PACKS + 1; i++) {
+		strcpy(v[i].collection, "cases");
+		memset(v[i].want, 0x40 + (int)i, KR_OID_LEN);
+		v[i].pack = (kr_buf)KR_BUF_INIT;
+		kr_buf_adds(&v[i].pack, "PACK");
+	}
+	strcpy(v[1].collection, "prompts");
+	v[1].has_base = 1;
+	memset(v[1].base, 0x33, KR_OID_LEN);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len), 0);
+	assert_int_equal(back.n, 2);
+	assert_string_equal(back.v[0].collection, "cases");
+	assert_int_equal(back.v[0].has_base, 0);
+	assert_memory_equal(back.v[0].want, v[0].want, KR_OID_LEN);
+	assert_int_equal(back.v[0].pack.len, 4);
+	assert_memory_equal(back.v[0].pack.ptr, "PACK", 4);
+	assert_string_equal(back.v[1].collection, "prompts");
+	assert_int_equal(back.v[1].has_base, 1);
+	assert_memory_equal(back.v[1].base, v[1].base, KR_OID_LEN);
+	kr_inline_clear(&back);
+	/* every one of these is refused, nothing kept */
+	in.n = KR_INLINE_PACKS + 1;
+	kr_buf_clear(&b);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len), KR_EPROTO);
+	assert_int_equal(back.n, 0);
+	assert_null(back.v);
+	in.n = 2;
+	strcpy(v[1].collection, "Prompts");
+	kr_buf_clear(&b);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len), KR_EPROTO);
+	strcpy(v[1].collection, "prompts");
+	kr_buf_grow(&v[1].pack, KR_INLINE_MAX);
+	memset(v[1].pack.ptr, 'x', KR_INLINE_MAX);
+	v[1].pack.len = KR_INLINE_MAX; /* with the 4 bytes of v[0]: one over */
+	kr_buf_clear(&b);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len), KR_EPROTO);
+	assert_non_null(strstr(kr_errmsg(), "inline packs of more than"));
+	v[1].pack.len = KR_INLINE_MAX - 4; /* exactly the limit */
+	kr_buf_clear(&b);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len), 0);
+	kr_inline_clear(&back);
+	/* a want that is not 20 bytes, a truncated message */
+	kr_buf_clear(&b);
+	kr_inline_encode(&b, &in);
+	assert_int_equal(kr_inline_decode(&back, b.ptr, b.len - 1), KR_EPROTO);
+	for (size_t i = 0; i < KR_INLINE_PACKS + 1; i++)
+		kr_buf_release(&v[i].pack);
+	kr_buf_release(&b);
+	kr_error_clear();
 }
 
 /* The chain request and reply (DESIGN §6 distribution), with their limits. */
@@ -348,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_search_roundtrip),
 		cmocka_unit_test(test_search_reply_one_bad_hit),
 		cmocka_unit_test(test_garbage_never_crashes),
+		cmocka_unit_test(test_inline_packs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,107 @@
+#!/bin/sh
+# t0100 - a publisher's node announces its own new manifest with the packs
+# of the commits it names (proto/kairan.proto InlinePacks; issue 13,
+# publish -> verified replica): a following town one commit behind applies
+# it without fetching, and what it applies is what a fetch brings (git
+# finds the town's repository whole, `kairan verify` passes). A commit
+# whose objects were in the repository already (written by a publish that
+# was then refused in another collection) goes without a pack and is
+# fetched; the other collection's comes with the announcement. Then a peer
+# that lies about those packs: junk where the pack goes, bytes that are no
+# message at all, a valid pack that lacks the new objects, the right pack
+# for a head the town does not hold. Junk is dropped and the pack fetched;
+# the lie is refused like a lying fetch, nothing changed; a pack from a
+# head the town does not hold is not used.
+. "$(dirname "$0")/lib.sh"
+plan 16
+cd "$T"
+P=$(port_base)
+
+k --home pub init --name 三豊市 --lg-code 372081 >/dev/null
+sed -i "s/^web = .*/web = off/" pub/config
+FPR=$(k --home pub id --fingerprint)
+seq_of() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher='$FPR'"; }
+item 372081 first 最初の事例 >first.md
+cp "$SRC/deploy/samples/372081/guidelines/ai-guideline.md" guideline.md
+k --home pub publish first.md guideline.md >/dev/null
+serve pub $P $((P + 1))
+k --home town init --name 西海市 --lg-code 422126 >/dev/null
+sed -i "s/^web = .*/web = off/" town/config
+k --home town follow tcp://127.0.0.1:$P --publisher "$FPR" >/dev/null
+serve town $((P + 2)) $((P + 3))
+wait_for 20 k --home town show 372081/case/first
+TREPO=town/repos/$FPR/cases.git
+applied() { grep "seq $1 verified and applied" town.log; }
+seq_is() { test "$(seq_of town)" = "$1"; }
+
+# --- 1-4: one commit behind: from the announcement -------------------------------
+item 372081 gomi ごみ分別の問合せ対応 >gomi.md
+k --home pub publish gomi.md >/dev/null
+s=$(seq_of pub)
+wait_for 20 seq_is "$s"
+line=$(applied "$s")
+diag "$line"
+check "the town applies the new seq from the packs announced with it, fetching none" \
+	sh -c "echo '$line' | grep -q '1 collections, [0-9]* bytes; 1 of them from the announcement, not fetched'"
+check "once: the plain announcement after it is not applied again" test "$(applied "$s" | wc -l)" = 1
+check "git finds the town's repository whole, the item at main" \
+	sh -c "git -C '$TREPO' fsck --strict --no-dangling && git -C '$TREPO' show main:cases/gomi.md | grep -q ごみ分別"
+check "kairan verify passes on the town, and a search finds the item by a two-character word" \
+	sh -c "\"\$KAIRAN\" --home town verify && \"\$KAIRAN\" --home town search --json ごみ | grep -q 372081/case/gomi"
+
+# --- 5-6: objects in the repository already: that collection's pack is fetched -----------
+# cases is committed first (its pack written), then the guideline, changed
+# under its published version, is refused: nothing is published, the case's
+# objects stay in the repository. Published again with the guideline's
+# version raised, the case's commit finds its blob and tree there.
+item 372081 dup 二度目に公開される事例 >dup.md
+sed 's/^title: .*/title: 三豊市 生成AI利用ガイドライン（改）/' guideline.md >guideline2.md
+k --home pub publish dup.md guideline2.md >refused.out 2>&1
+diag "$(tr '\n' '|' <refused.out)"
+sed -i 's/^version: .*/version: 1.2.0/' guideline2.md
+k --home pub publish dup.md guideline2.md >again.out 2>&1
+diag "$(tr '\n' '|' <again.out)"
+s=$(seq_of pub)
+wait_for 20 seq_is "$s"
+line=$(applied "$s")
+diag "$line"
+check "a commit whose objects were in the repository already goes without its pack: one of two collections from the announcement" \
+	sh -c "echo '$line' | grep -q '2 collections, [0-9]* bytes; 1 of them from the announcement, not fetched'"
+check "git finds both of the town's repositories whole, and kairan verify passes" \
+	sh -c "git -C '$TREPO' fsck --strict --no-dangling && git -C town/repos/$FPR/guidelines.git fsck --strict --no-dangling &&
+	git -C '$TREPO' show main:cases/dup.md | grep -q 二度目 && \"\$KAIRAN\" --home town verify"
+
+# --- 7-16: a peer that lies about the packs ---------------------------------------
+kill "$PID_pub"
+wait_for 10 sh -c "! test -S pub/control.sock"
+qcount() { sqlite3 town/state.db "SELECT count(*) FROM quarantine"; }
+hostile() { # hostile MODE: (re)start the lying peer on the publisher's endpoints
+	[ -n "${HPID:-}" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
+	"$TOOLS/hostile" --home pub --listen "tcp://127.0.0.1:$P" --announce "tcp://127.0.0.1:$((P + 1))" \
+		--mode "$1" 2>>hostile.log &
+	HPID=$!
+	_pids="$_pids $HPID"
+}
+q0=$(qcount)
+title() { k --home town show 372081/case/hostile-extra 2>/dev/null | grep -o '告知に添えた事例 [a-z]*'; }
+title_is() { test "$(title)" = "告知に添えた事例 $1"; }
+# (each hostile run's publisher home finds its ref moved and signs once more: the seqs are not s+1, s+2, …)
+hostile inlinejunk
+check "junk where the pack goes: dropped, the pack fetched and applied" wait_for 30 title_is inlinejunk
+check "the town applied it by fetching" sh -c "grep 'seq $(seq_of town) verified' town.log | grep -v -q 'from the announcement'"
+hostile inlinegarbage
+check "bytes that are no message where the packs go: the pack fetched and applied" wait_for 30 title_is inlinegarbage
+check "the town applied it by fetching" sh -c "grep 'seq $(seq_of town) verified' town.log | grep -v -q 'from the announcement'"
+check "neither was taken for a lie (no quarantine)" test "$(qcount)" = "$q0"
+before=$(state_fingerprint town)
+qmore() { test "$(qcount)" -gt "$q0"; }
+hostile inlinelie
+check "a valid pack that lacks the new objects is refused like a lying fetch (quarantined)" wait_for 30 qmore
+diag "$(sqlite3 town/state.db 'SELECT reason FROM quarantine ORDER BY n DESC LIMIT 1')"
+check "and the town's refs and state are what they were" test "$before" = "$(state_fingerprint town)"
+hostile inlinestale
+check "the right pack from a head the town does not hold is not used: both commits fetched, applied" \
+	wait_for 30 title_is inlinestale
+check "the town applied it by fetching" sh -c "grep 'seq $(seq_of town) verified' town.log | grep -v -q 'from the announcement'"
+check "git finds the town's repository whole, and kairan verify passes" \
+	sh -c "git -C '$TREPO' fsck --strict --no-dangling && \"\$KAIRAN\" --home town verify"
