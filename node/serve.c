@@ -475,14 +475,14 @@ s_worker_manifest(s_worker *w, const char *endpoint, const void *data, size_t le
 		log_warnx("peer %s: publisher %.16s… seq %llu not applied: %s", endpoint, a.publisher,
 		    (unsigned long long)a.seq, kr_errmsg());
 		s_worker_drop(w, endpoint);
-	} else if (a.applied && a.inlined) {
-		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes; %zu "
-		    "of them from the announcement, not fetched)", a.publisher, (unsigned long long)a.seq, endpoint,
-		    a.changed, (unsigned long long)a.bytes, a.inlined);
-		s_worker_applied(a.publisher, w);
 	} else if (a.applied) {
-		log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
-		    a.publisher, (unsigned long long)a.seq, endpoint, a.changed, (unsigned long long)a.bytes);
+		if (a.inlined)
+			log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes; "
+			    "%zu of them from the announcement, not fetched)", a.publisher, (unsigned long long)a.seq,
+			    endpoint, a.changed, (unsigned long long)a.bytes, a.inlined);
+		else
+			log_info("publisher %.16s…: seq %llu verified and applied from %s (%zu collections, %llu bytes)",
+			    a.publisher, (unsigned long long)a.seq, endpoint, a.changed, (unsigned long long)a.bytes);
 		log_debug("publisher %.16s…: fetch %.1f ms, verify %.1f ms, check+index %.1f ms, refs+state %.1f ms",
 		    a.publisher, a.ms_fetch, a.ms_verify, a.ms_index, a.ms_record);
 		s_worker_applied(a.publisher, w);
@@ -1976,14 +1976,14 @@ s_rw_drain(s_server *s)
  * came before it. Past REPL_QUEUE_MAX an announcement is dropped (the
  * next beacon's snapshot brings what it carried).
  */
-static void
+static int
 s_to_worker_x(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
     int has_data, const void *extra, size_t elen)
 {
 	s_rjob *j;
 
 	if (!s->rq_head && s_rw_route(s, what, ep, data, len, has_data, extra, elen))
-		return;
+		return 1;
 	if (fold) {
 		s_rjob **pp = &s->rq_head, *prev = NULL;
 		for (; *pp; prev = *pp, pp = &(*pp)->next)
@@ -1996,7 +1996,7 @@ s_to_worker_x(s_server *s, const char *what, const char *ep, const char *fold, c
 	}
 	if (s->rq_n >= REPL_QUEUE_MAX && has_data) {
 		log_debug("peer %s: %s dropped: %zu jobs wait for a replication worker", ep, what, s->rq_n);
-		return;
+		return 0;
 	}
 	j = kr_calloc(1, sizeof(*j));
 	j->what = kr_strdup(what);
@@ -2015,13 +2015,14 @@ s_to_worker_x(s_server *s, const char *what, const char *ep, const char *fold, c
 	s->rq_tail = j;
 	s->rq_n++;
 	s_rw_drain(s);
+	return 1;
 }
 
 static void
 s_to_worker(s_server *s, const char *what, const char *ep, const char *fold, const void *data, size_t len,
     int has_data)
 {
-	s_to_worker_x(s, what, ep, fold, data, len, has_data, NULL, 0);
+	(void)s_to_worker_x(s, what, ep, fold, data, len, has_data, NULL, 0);
 }
 
 static void
@@ -2338,14 +2339,22 @@ s_handle_sub(s_server *s, s_peer *p)
 	} else if (f.n == 3 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX + 1 &&
 	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0 &&
 	    ((const char *)zmq_msg_data(&f.part[0]))[2 + KR_FPR_HEX] == '+') {
-		/* a publisher's own manifest and its packs (s_announce_inline); the plain copy follows */
+		/*
+		 * A publisher's own manifest and its packs (s_announce_inline); the
+		 * plain copy that follows is dropped once this one is queued. Packs
+		 * larger than a node sends are not kept: the manifest alone is.
+		 */
 		char fpr[KR_FPR_HEX + 1];
+		size_t plen = zmq_msg_size(&f.part[2]);
 		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
 		fpr[KR_FPR_HEX] = '\0';
 		kr_buf_release(&p->inlined);
-		kr_buf_add(&p->inlined, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]));
-		s_to_worker_x(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]), 1,
-		    zmq_msg_data(&f.part[2]), zmq_msg_size(&f.part[2]));
+		if (plen > KR_INLINE_FRAME_MAX)
+			log_debug("peer %s: publisher %.16s…: %zu bytes of packs with a manifest, more than a node sends",
+			    p->endpoint, fpr, plen);
+		else if (s_to_worker_x(s, "manifest", p->endpoint, fpr, zmq_msg_data(&f.part[1]),
+		    zmq_msg_size(&f.part[1]), 1, zmq_msg_data(&f.part[2]), plen))
+			kr_buf_add(&p->inlined, zmq_msg_data(&f.part[1]), zmq_msg_size(&f.part[1]));
 	} else {
 		log_debug("peer %s: ignored a malformed announcement", p->endpoint);
 	}

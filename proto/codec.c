@@ -275,12 +275,16 @@ kr_inline_decode(kr_inline *in, const void *data, size_t len)
 	int rc = 0;
 
 	memset(in, 0, sizeof(*in));
-	if ((rc = s_check_len(len, "inline packs")) < 0)
-		return rc;
+	/* the packs, their names and ids, and protobuf's framing of each: more is not what a node sends */
+	if (len > KR_INLINE_FRAME_MAX)
+		return kr_error(KR_EPROTO, "inline packs of more than %u bytes", KR_INLINE_MAX);
 	if (!(pb = kairan__inline_packs__unpack(NULL, len, data)))
 		return kr_error(KR_EPROTO, "inline packs are not a valid protobuf message (truncated or malformed)");
-	if (pb->n_packs > KR_INLINE_PACKS)
+	if (pb->n_packs > KR_INLINE_PACKS) {
 		rc = kr_error(KR_EPROTO, "%zu inline packs, more than %d", pb->n_packs, KR_INLINE_PACKS);
+		kairan__inline_packs__free_unpacked(pb, NULL);
+		return rc;
+	}
 	in->v = kr_calloc(pb->n_packs ? pb->n_packs : 1, sizeof(*in->v));
 	for (size_t i = 0; rc == 0 && i < pb->n_packs; i++) {
 		const Kairan__InlinePack *p = pb->packs[i];

@@ -154,6 +154,7 @@ void kr_reply_clear(kr_reply *r);
  */
 #define KR_INLINE_PACKS 16
 #define KR_INLINE_MAX (64u << 10)
+#define KR_INLINE_FRAME_MAX (KR_INLINE_MAX + KR_INLINE_PACKS * 256) /* an InlinePacks message */
 
 typedef struct {
 	char collection[64];

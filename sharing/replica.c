@@ -955,6 +955,7 @@ typedef struct {
 	s_written *written;             /* packs this apply added */
 	size_t nwritten;
 	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
+	int fetch_only;                 /* the packs announced with it are not taken (s_apply_refetch) */
 } s_apply;
 
 /* Whether this apply holds coll (kr_fetcher.colls: NULL is every collection). */
@@ -1191,7 +1192,7 @@ s_offered(const s_apply *a, const s_moved *mv)
 {
 	const kr_inline *o = a->fx->offered;
 
-	for (size_t i = 0; o && i < o->n; i++) {
+	for (size_t i = 0; o && !a->fetch_only && i < o->n; i++) {
 		const kr_inline_pack *p = &o->v[i];
 		if (strcmp(p->collection, mv->h->collection) == 0 &&
 		    memcmp(p->want, mv->h->commit, KR_OID_LEN) == 0 && p->has_base == mv->had_old &&
@@ -1398,6 +1399,32 @@ s_verify_rotated(s_apply *a, const kr_head *h, size_t *ncommits)
 done:
 	free(o.v);
 	return rc;
+}
+
+/*
+ * What s_apply_fetch did, undone for another try: the packs it added are
+ * removed (those of the announcement that did not hold), nothing else was
+ * recorded yet.
+ */
+static void
+s_apply_undo(s_apply *a)
+{
+	for (size_t i = 0; i < a->nwritten; i++) {
+		uint64_t bytes = 0;
+		if (kr_store_drop_pack(a->r->store, a->hex, a->written[i].coll, a->written[i].name, &bytes) < 0)
+			kr_error_clear();
+	}
+	free(a->written);
+	a->written = NULL;
+	a->nwritten = 0;
+	free(a->moved);
+	a->moved = NULL;
+	a->nmoved = 0;
+	s_changes_free(&a->changes);
+	memset(&a->changes, 0, sizeof(a->changes));
+	a->failed_coll = NULL;
+	a->res->inlined = 0;
+	a->res->bytes = 0;
 }
 
 /* DESIGN §5 step 4: fetch, verify and index every head that moved. */
@@ -1644,7 +1671,19 @@ kr_replica_apply(kr_replica *r, const void *signed_bytes, size_t len,
 	}
 	if ((rc = s_apply_remembered(&a)) < 0)
 		goto done;
-	if ((rc = s_apply_fetch(&a)) == 0) {
+	rc = s_apply_fetch(&a);
+	if (s_is_rejection(rc) && res->inlined) {
+		/*
+		 * Something the announcement's packs brought was refused: before
+		 * the manifest is, its packs are fetched from the peer as they
+		 * would have been (what fails then is the peer's answer).
+		 */
+		kr_error_clear();
+		s_apply_undo(&a);
+		a.fetch_only = 1;
+		rc = s_apply_fetch(&a);
+	}
+	if (rc == 0) {
 		rc = s_apply_record(&a);
 		if (rc == KR_ECONFLICT)
 			rc = s_apply_raced(&a);

@@ -74,6 +74,7 @@ struct kr_store {
 	char *root;              /* <home>/repos */
 	s_repo *repos;
 	int durable;             /* kr_store_durable */
+	kr_deflater zip;         /* a commit's pack (s_collect_pack): its ~270 kB are set up once, not per commit */
 };
 
 /*
@@ -177,6 +178,30 @@ s_repo_refresh(s_repo *r)
 	if (r->repo)
 		git_repository__cleanup(r->repo);
 	r->pack_mtime = now;
+}
+
+/* The cached repository repo is, or NULL. */
+static s_repo *
+s_repo_of(kr_store *s, const git_repository *repo)
+{
+	for (s_repo *r = s->repos; r; r = r->next)
+		if (r->repo == repo)
+			return r;
+	return NULL;
+}
+
+/*
+ * r's repository just added a pack and made its object database see it
+ * (git_odb_refresh); before is objects/pack's modification time just
+ * before that. When nothing else had changed the directory since the odb
+ * was (re)opened, the change is this one: the next use need not drop and
+ * reopen the repository (s_repo_refresh).
+ */
+static void
+s_repo_wrote(s_repo *r, const struct timespec *before)
+{
+	if (r && before->tv_sec == r->pack_mtime.tv_sec && before->tv_nsec == r->pack_mtime.tv_nsec)
+		s_pack_mtime(r->packdir, &r->pack_mtime);
 }
 
 static void
@@ -345,6 +370,7 @@ kr_store_destroy(kr_store **sp)
 		s->repos = r->next;
 		s_repo_free(r);
 	}
+	kr_deflater_end(&s->zip);
 	free(s->root);
 	free(s->home);
 	free(s);
@@ -643,15 +669,16 @@ s_cmp_oid(const void *a, const void *b)
 
 /*
  * A commit's new objects, written as one pack. While kr_store_commit runs,
- * this object-database backend sits in front of the repo's own (loose,
- * packed): every object libgit2 writes there (blobs, trees, the commit) is
- * kept in memory and read back from here, then all of them go to disk as
- * one pack through the indexer (s_collect_pack). A durable publish then
- * syncs three names (pack, index, objects/pack) where loose objects cost
- * a sync per object and per fan-out directory, and a commit that changes
- * nothing, or fails, writes no file at all. Closed, it passes every write
- * on and holds nothing; it goes when libgit2 drops the repo's odb (the new
- * pack changed objects/pack: s_repo_refresh at the next use).
+ * the repo uses an object database of its own (s_collect_open): this
+ * backend first, then one that reads the repo's own (loose, packed)
+ * through (s_through). Every object libgit2 writes (blobs, trees, the
+ * commit) is kept in memory here and read back from here, then all of them
+ * go to disk as one pack through the indexer (s_collect_pack). A durable
+ * publish then syncs three names (pack, index, objects/pack) where loose
+ * objects cost a sync per object and per fan-out directory, and a commit
+ * that changes nothing, or fails, writes no file at all. s_collect_end
+ * puts the repo's own object database back, its packs still open and
+ * mapped (dropping it cost every publish a reopen of the repository).
  */
 typedef struct {
 	git_oid id;
@@ -667,6 +694,7 @@ typedef struct {
 	size_t *slot;                  /* open addressing: index into v + 1, 0 free */
 	size_t nslot;
 	int closed;
+	git_odb *real, *tmp;           /* the repo's own object database, and the one used meanwhile */
 	git_oid asked;                 /* the object libgit2 last asked about (s_collect_freshen) */
 	int asked_open;                /* ... and has not written since */
 	int elsewhere;                 /* an object this commit names was found in the repo, not written here */
@@ -803,12 +831,93 @@ s_collect_free(git_odb_backend *b)
 	free(b);
 }
 
-/* Puts a collector in front of repo's object database (it then belongs to the odb). */
+/*
+ * The repo's own object database, read through by the one a commit is
+ * collected in: what the repo holds, found without a rescan of
+ * objects/pack for every new object (each is looked for before it is
+ * written).
+ */
+typedef struct {
+	git_odb_backend parent;        /* first: libgit2 hands back this pointer */
+	git_odb *real;                 /* a reference of its own */
+} s_through;
+
+static int
+s_through_copy(void **data, size_t *len, git_object_t *type, git_odb_backend *b, git_odb_object *o)
+{
+	*len = git_odb_object_size(o);
+	*type = git_odb_object_type(o);
+	*data = git_odb_backend_data_alloc(b, *len ? *len : 1);
+	if (*data)
+		memcpy(*data, git_odb_object_data(o), *len);
+	git_odb_object_free(o);
+	return *data ? 0 : -1;
+}
+
+static int
+s_through_read(void **data, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+	git_odb_object *o;
+	int rc = git_odb_read(&o, ((s_through *)b)->real, id);
+
+	return rc < 0 ? rc : s_through_copy(data, len, type, b, o);
+}
+
+static int
+s_through_read_prefix(git_oid *out, void **data, size_t *len, git_object_t *type, git_odb_backend *b,
+    const git_oid *id, size_t n)
+{
+	git_odb_object *o;
+	int rc = git_odb_read_prefix(&o, ((s_through *)b)->real, id, n);
+
+	if (rc < 0)
+		return rc;
+	git_oid_cpy(out, git_odb_object_id(o));
+	return s_through_copy(data, len, type, b, o);
+}
+
+static int
+s_through_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *id)
+{
+	return git_odb_read_header(len, type, ((s_through *)b)->real, id);
+}
+
+static int
+s_through_exists(git_odb_backend *b, const git_oid *id)
+{
+	return git_odb_exists_ext(((s_through *)b)->real, id, GIT_ODB_LOOKUP_NO_REFRESH);
+}
+
+static int
+s_through_exists_prefix(git_oid *out, git_odb_backend *b, const git_oid *id, size_t n)
+{
+	return git_odb_exists_prefix(out, ((s_through *)b)->real, id, n);
+}
+
+static int
+s_through_freshen(git_odb_backend *b, const git_oid *id)
+{
+	return s_through_exists(b, id) ? 0 : 1;
+}
+
+static void
+s_through_free(git_odb_backend *b)
+{
+	git_odb_free(((s_through *)b)->real);
+	free(b);
+}
+
+/*
+ * Gives repo an object database of its own for one commit: a collector
+ * (returned; it belongs to that database), then the repo's own read
+ * through. s_collect_end puts the repo's own back.
+ */
 static int
 s_collect_open(git_repository *repo, s_collect **out)
 {
 	s_collect *c = kr_calloc(1, sizeof(*c));
-	git_odb *odb = NULL;
+	s_through *t = kr_calloc(1, sizeof(*t));
+	git_odb *tmp = NULL, *real = NULL;
 
 	git_odb_init_backend(&c->parent, GIT_ODB_BACKEND_VERSION);
 	c->parent.read = s_collect_read;
@@ -817,28 +926,64 @@ s_collect_open(git_repository *repo, s_collect **out)
 	c->parent.exists = s_collect_exists;
 	c->parent.freshen = s_collect_freshen;
 	c->parent.free = s_collect_free;
-	if (git_repository_odb(&odb, repo) < 0 || git_odb_add_backend(odb, &c->parent, 1000) < 0) {
-		git_odb_free(odb);
+	git_odb_init_backend(&t->parent, GIT_ODB_BACKEND_VERSION);
+	t->parent.read = s_through_read;
+	t->parent.read_prefix = s_through_read_prefix;
+	t->parent.read_header = s_through_read_header;
+	t->parent.exists = s_through_exists;
+	t->parent.exists_prefix = s_through_exists_prefix;
+	t->parent.freshen = s_through_freshen;
+	t->parent.free = s_through_free;
+	if (git_repository_odb(&real, repo) < 0 || git_repository_odb(&t->real, repo) < 0 || git_odb_new(&tmp) < 0) {
+		git_odb_free(real);
+		git_odb_free(t->real);
+		free(t);
 		free(c);
 		return s_git_error(KR_EIO, "opening the object database");
 	}
-	git_odb_free(odb);
+	if (git_odb_add_backend(tmp, &c->parent, 1000) < 0) {
+		s_through_free(&t->parent);
+		free(c);
+		git_odb_free(tmp);
+		git_odb_free(real);
+		return s_git_error(KR_EIO, "opening the object database");
+	}
+	if (git_odb_add_backend(tmp, &t->parent, 1) < 0) {
+		s_through_free(&t->parent);
+		git_odb_free(tmp); /* frees c */
+		git_odb_free(real);
+		return s_git_error(KR_EIO, "opening the object database");
+	}
+	c->real = real;
+	c->tmp = tmp;
+	git_repository_set_odb(repo, tmp);
 	*out = c;
 	return 0;
 }
 
+/* Puts repo's own object database back (what c holds is given up) and frees c. */
+static void
+s_collect_end(git_repository *repo, s_collect *c)
+{
+	git_odb *real = c->real, *tmp = c->tmp;
+
+	git_repository_set_odb(repo, real);
+	git_odb_free(tmp); /* frees c */
+	git_odb_free(real);
+}
+
 /*
- * Writes what c collected as one pack (synced with sync), then closes c;
- * keep (when not NULL) receives a copy of the pack when it holds every
- * object the commit made, none found in the repo already.
+ * Writes what c collected as one pack (synced with sync) after putting the
+ * repo's own object database back (s_collect_end: c is freed); keep (when
+ * not NULL) receives a copy of the pack when it holds every object the
+ * commit made, none found in the repo already.
  */
 static int
-s_collect_pack(s_collect *c, git_repository *repo, int sync, kr_buf *keep)
+s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf *keep)
 {
 	int whole = !c->elsewhere && !c->asked_open;
-
 	kr_buf pack = KR_BUF_INIT;
-	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
+	kr_deflater *zip = &s->zip; /* one state for every entry of the pack, kept for the next */
 	uint8_t trailer[20];
 	kr_sha1 *h;
 	int rc = 0;
@@ -851,10 +996,9 @@ s_collect_pack(s_collect *c, git_repository *repo, int sync, kr_buf *keep)
 	/* whole objects, no deltas: level 1, as libgit2 writes loose objects */
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		s_entry_header(&pack, c->v[i].type, c->v[i].len);
-		rc = kr_deflater_add(&zip, &pack, c->v[i].data, c->v[i].len, KR_ZIP_FASTEST);
+		rc = kr_deflater_add(zip, &pack, c->v[i].data, c->v[i].len, KR_ZIP_FASTEST);
 	}
-	kr_deflater_end(&zip);
-	s_collect_close(c);
+	s_collect_end(repo, c);
 	if (rc == 0) {
 		h = kr_sha1_new();
 		kr_sha1_update(h, pack.ptr, pack.len);
@@ -862,7 +1006,7 @@ s_collect_pack(s_collect *c, git_repository *repo, int sync, kr_buf *keep)
 		kr_buf_add(&pack, trailer, 20);
 		rc = s_write_pack(repo, &pack, sync, NULL);
 	}
-	if (rc == 0 && keep && whole)
+	if (rc == 0 && keep && whole && pack.len <= KR_INLINE_MAX)
 		kr_buf_add(keep, pack.ptr, pack.len);
 	kr_buf_release(&pack);
 	return rc;
@@ -883,6 +1027,8 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	kr_buf armour = KR_BUF_INIT;
 	git_oid head, treeid, commit;
 	s_collect *col = NULL;
+	s_repo *sr;
+	struct timespec before = { 0 };
 	size_t nups = 0;
 	int rc, have_head;
 
@@ -906,12 +1052,23 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		goto done;
 	for (size_t i = 0; i < nfiles; i++) {
 		git_tree_entry *e = NULL;
-		int exists = base && git_tree_entry_bypath(&e, base, files[i].path) == 0;
+		int exists = base && git_tree_entry_bypath(&e, base, files[i].path) == 0, same;
 		git_oid blob;
 
+		/*
+		 * A file as the head holds it already (a publish of a whole
+		 * directory hands every file over) is left as it is, its blob not
+		 * written again: then the commit's pack holds every object the
+		 * commit made (kr_store_commit's pack for the announcement).
+		 */
+		same = exists && files[i].data && git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+		    git_odb_hash(&blob, files[i].data, files[i].len, GIT_OBJECT_BLOB) == 0 &&
+		    git_oid_equal(&blob, git_tree_entry_id(e));
 		git_tree_entry_free(e);
 		git_error_clear();
 		errno = 0;
+		if (same)
+			continue;
 		if (!files[i].data) {
 			if (!exists)
 				continue;
@@ -955,23 +1112,20 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		goto done;
 	}
 	/* on disk (durable: synced) before any ref can name it (kr_store_cas) */
-	if ((rc = s_collect_pack(col, repo, s->durable, pack)) < 0)
+	sr = s_repo_of(s, repo);
+	if (sr)
+		s_pack_mtime(sr->packdir, &before);
+	rc = s_collect_pack(s, col, repo, s->durable, pack);
+	col = NULL;
+	if (rc < 0)
 		goto done;
+	s_repo_wrote(sr, &before);
 	s_oid_out(out, &commit);
 	*changed = 1;
 	rc = 0;
 done:
-	if (col) {
-		/*
-		 * What was not written is given up, and col leaves the object
-		 * database with it (it frees col): a closed collector left in
-		 * place took the next commit's objects and kept none, so a
-		 * process that committed nothing once (nothing to publish)
-		 * failed its next publish.
-		 */
-		s_collect_close(col);
-		git_repository__cleanup(repo);
-	}
+	if (col)
+		s_collect_end(repo, col); /* what was not written is given up */
 	git_buf_dispose(&cbuf);
 	kr_buf_release(&armour);
 	git_signature_free(sig);

@@ -84,7 +84,8 @@ typedef struct {
  * written, when the tree would not change. The repo is created if needed.
  * pack (when not NULL) receives a copy of the pack written when it holds
  * every object the commit names that its parent does not (none of them
- * was in the repo already); else it is left as it was.
+ * was in the repo already) and is at most KR_INLINE_MAX bytes; else it is
+ * left as it was.
  */
 int kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,

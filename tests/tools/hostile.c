@@ -20,9 +20,9 @@
  *   inlinelie   a new head, announced first with an InlinePacks whose pack
  *               is a whole valid pack of the old head: it lacks the new
  *               objects (the fetch serves the real one)
- *   inlinestale a new head on inlinelie's, announced with its own pack (its
- *               new objects alone, as a publisher's node sends it) from
- *               inlinelie's head: a town that refused that one is two
+ *   inlinestale two new commits, the second announced with its own pack
+ *               (its new objects alone, as a publisher's node sends it)
+ *               from the first, which was never announced: a town is two
  *               behind and must fetch
  *               (each inline mode moves the publisher home's ref to its new
  *               head, a seq and an item version past the one before, in
@@ -572,8 +572,16 @@ setup(void)
 		if (kr_store_head(pubh.store, pubh.fpr, coll, old) < 0)
 			die("head");
 		p.pack = (kr_buf)KR_BUF_INIT;
-		if (k == 3)
+		if (k == 3) {
+			/* a commit in between, never announced: a town that applied the last is two behind */
+			char *mid = kr_sprintf("%.*s本文 間のコミット\n", (int)(strstr(it, "本文") - it), it);
+			new_commit_with(pubh.key, pubh.store, mid);
+			free(mid);
+			if (kr_store_cas(pubh.store, pubh.fpr, coll, old, newhead) < 0)
+				die("cas");
+			memcpy(old, newhead, KR_OID_LEN);
 			commit_pack = &p.pack; /* as a publisher's node sends it: the new commit's objects alone */
+		}
 		new_commit_with(pubh.key, pubh.store, it);
 		free(it);
 		if (kr_store_cas(pubh.store, pubh.fpr, coll, old, newhead) < 0)
