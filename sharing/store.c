@@ -2581,6 +2581,9 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
  * the packs it added (kr_store_drop_pack), never one that was there.
  */
 struct kr_packin {
+	kr_store *s;
+	git_repository *repo;
+	struct timespec mtime;   /* objects/pack's when the intake began (s_repo_wrote) */
 	git_odb *odb;
 	git_indexer *idx;
 	git_indexer_progress stats;
@@ -2601,7 +2604,10 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
 		return rc;
 	in = kr_calloc(1, sizeof(*in));
+	in->s = s;
+	in->repo = repo;
 	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
+	s_pack_mtime(dir, &in->mtime);
 	s_pack_names(dir, &in->before, &in->nbefore);
 	git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION);
 	if (git_repository_odb(&in->odb, repo) < 0 || git_indexer_new(&in->idx, dir, 0, in->odb, &opts) < 0) {
@@ -2636,6 +2642,7 @@ kr_packin_commit(kr_packin *in)
 	if (fresh)
 		snprintf(in->name, sizeof(in->name), "%s", name);
 	git_odb_refresh(in->odb); /* let readers of this repo see the new pack */
+	s_repo_wrote(s_repo_of(in->s, in->repo), &in->mtime);
 	return 0;
 }
 
