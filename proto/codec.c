@@ -277,7 +277,7 @@ kr_inline_decode(kr_inline *in, const void *data, size_t len)
 	memset(in, 0, sizeof(*in));
 	/* the packs, their names and ids, and protobuf's framing of each: more is not what a node sends */
 	if (len > KR_INLINE_FRAME_MAX)
-		return kr_error(KR_EPROTO, "inline packs of more than %u bytes", KR_INLINE_MAX);
+		return kr_error(KR_EPROTO, "inline packs of more than %u bytes", KR_INLINE_FRAME_MAX);
 	if (!(pb = kairan__inline_packs__unpack(NULL, len, data)))
 		return kr_error(KR_EPROTO, "inline packs are not a valid protobuf message (truncated or malformed)");
 	if (pb->n_packs > KR_INLINE_PACKS) {

@@ -33,8 +33,9 @@
 	X(git_repository_init_ext) X(git_repository_init_options_init) X(git_repository_odb) \
 	X(git_repository_open_bare) X(git_repository_path) X(git_repository_set_odb) X(git_signature_free) \
 	X(git_signature_new) X(git_tree_create_updated) X(git_tree_entry_byindex) X(git_tree_entry_byname) \
-	X(git_tree_entry_bypath) X(git_tree_entry_free) X(git_tree_entry_id) X(git_tree_entry_name) \
-	X(git_tree_entry_type) X(git_tree_entrycount) X(git_tree_free) X(git_tree_id) X(git_tree_lookup)
+	X(git_tree_entry_bypath) X(git_tree_entry_filemode) X(git_tree_entry_free) X(git_tree_entry_id) \
+	X(git_tree_entry_name) X(git_tree_entry_type) X(git_tree_entrycount) X(git_tree_free) X(git_tree_id) \
+	X(git_tree_lookup)
 
 #define X(f) static __typeof__(f) *p_##f;
 KR_GIT_FUNCTIONS(X)
@@ -119,6 +120,7 @@ KR_GIT_FUNCTIONS(X)
 #define git_tree_entry_byindex p_git_tree_entry_byindex
 #define git_tree_entry_byname p_git_tree_entry_byname
 #define git_tree_entry_bypath p_git_tree_entry_bypath
+#define git_tree_entry_filemode p_git_tree_entry_filemode
 #define git_tree_entry_free p_git_tree_entry_free
 #define git_tree_entry_id p_git_tree_entry_id
 #define git_tree_entry_name p_git_tree_entry_name

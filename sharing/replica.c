@@ -1424,6 +1424,7 @@ s_apply_undo(s_apply *a)
 	memset(&a->changes, 0, sizeof(a->changes));
 	a->failed_coll = NULL;
 	a->res->inlined = 0;
+	a->res->continued = 0;
 	a->res->bytes = 0;
 }
 

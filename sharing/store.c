@@ -192,16 +192,28 @@ s_repo_of(kr_store *s, const git_repository *repo)
 
 /*
  * r's repository just added a pack and made its object database see it
- * (git_odb_refresh); before is objects/pack's modification time just
- * before that. When nothing else had changed the directory since the odb
- * was (re)opened, the change is this one: the next use need not drop and
- * reopen the repository (s_repo_refresh).
+ * (git_odb_refresh); before is objects/pack's modification time, and
+ * names the packs there, from before that. When nothing else had changed
+ * the directory since the odb was (re)opened and every one of those packs
+ * is still there (another store's consolidation deletes them meanwhile),
+ * the change is this one: the next use need not drop and reopen the
+ * repository (s_repo_refresh). Otherwise it does, and lets the deleted
+ * packs go.
  */
 static void
-s_repo_wrote(s_repo *r, const struct timespec *before)
+s_repo_wrote(s_repo *r, const struct timespec *before, char *const *names, size_t n)
 {
-	if (r && before->tv_sec == r->pack_mtime.tv_sec && before->tv_nsec == r->pack_mtime.tv_nsec)
+	char **now;
+	size_t nnow, k = 0;
+
+	if (!r || before->tv_sec != r->pack_mtime.tv_sec || before->tv_nsec != r->pack_mtime.tv_nsec)
+		return;
+	s_pack_names(r->packdir, &now, &nnow);
+	while (k < n && kr_strv_has(now, nnow, names[k]))
+		k++;
+	if (k == n)
 		s_pack_mtime(r->packdir, &r->pack_mtime);
+	kr_strv_free(now, nnow);
 }
 
 static void
@@ -1018,7 +1030,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const char *name, const char *email, const kr_key *key,
     uint8_t out[KR_OID_LEN], int *changed, kr_buf *pack)
 {
-	git_repository *repo;
+	git_repository *repo = NULL;
 	git_commit *parent = NULL;
 	git_tree *base = NULL, *tree = NULL;
 	git_tree_update *ups = kr_calloc(nfiles, sizeof(*ups));
@@ -1029,7 +1041,8 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	s_collect *col = NULL;
 	s_repo *sr;
 	struct timespec before = { 0 };
-	size_t nups = 0;
+	char **had = NULL;              /* the packs there before this one (s_repo_wrote) */
+	size_t nhad = 0, nups = 0;
 	int rc, have_head;
 
 	*changed = 0;
@@ -1061,7 +1074,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		 * written again: then the commit's pack holds every object the
 		 * commit made (kr_store_commit's pack for the announcement).
 		 */
-		same = exists && files[i].data && git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+		same = exists && files[i].data && git_tree_entry_filemode(e) == GIT_FILEMODE_BLOB &&
 		    git_odb_hash(&blob, files[i].data, files[i].len, GIT_OBJECT_BLOB) == 0 &&
 		    git_oid_equal(&blob, git_tree_entry_id(e));
 		git_tree_entry_free(e);
@@ -1112,20 +1125,24 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 		goto done;
 	}
 	/* on disk (durable: synced) before any ref can name it (kr_store_cas) */
-	sr = s_repo_of(s, repo);
-	if (sr)
+	if ((sr = s_repo_of(s, repo))) {
 		s_pack_mtime(sr->packdir, &before);
+		s_pack_names(sr->packdir, &had, &nhad);
+	}
 	rc = s_collect_pack(s, col, repo, s->durable, pack);
 	col = NULL;
 	if (rc < 0)
 		goto done;
-	s_repo_wrote(sr, &before);
+	s_repo_wrote(sr, &before, had, nhad);
 	s_oid_out(out, &commit);
 	*changed = 1;
 	rc = 0;
 done:
 	if (col)
 		s_collect_end(repo, col); /* what was not written is given up */
+	if (rc < 0 && repo)
+		git_repository__cleanup(repo); /* nor kept parsed (the trees of a commit not made) */
+	kr_strv_free(had, nhad);
 	git_buf_dispose(&cbuf);
 	kr_buf_release(&armour);
 	git_signature_free(sig);
@@ -2642,7 +2659,7 @@ kr_packin_commit(kr_packin *in)
 	if (fresh)
 		snprintf(in->name, sizeof(in->name), "%s", name);
 	git_odb_refresh(in->odb); /* let readers of this repo see the new pack */
-	s_repo_wrote(s_repo_of(in->s, in->repo), &in->mtime);
+	s_repo_wrote(s_repo_of(in->s, in->repo), &in->mtime, in->before, in->nbefore);
 	return 0;
 }
 
