@@ -955,7 +955,7 @@ typedef struct {
 	s_written *written;             /* packs this apply added */
 	size_t nwritten;
 	char code[16];                  /* the lg_code the manifest claims (for the trust question) */
-	int fetch_only;                 /* the packs announced with it are not taken (s_apply_refetch) */
+	int fetch_only;                 /* the packs announced with it are not taken (the retry in kr_replica_apply) */
 } s_apply;
 
 /* Whether this apply holds coll (kr_fetcher.colls: NULL is every collection). */
