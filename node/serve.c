@@ -2300,6 +2300,14 @@ s_handle_worker(s_server *s, s_rslot *slot)
 	s_frames_close(&f);
 }
 
+/* The publisher an "m/" topic (its first frame) names. */
+static void
+s_topic_fpr(s_frames *f, char fpr[KR_FPR_HEX + 1])
+{
+	memcpy(fpr, (const char *)zmq_msg_data(&f->part[0]) + 2, KR_FPR_HEX);
+	fpr[KR_FPR_HEX] = '\0';
+}
+
 static void
 s_handle_sub(s_server *s, s_peer *p)
 {
@@ -2326,8 +2334,7 @@ s_handle_sub(s_server *s, s_peer *p)
 	} else if (f.n == 2 && !f.truncated && zmq_msg_size(&f.part[0]) == 2 + KR_FPR_HEX &&
 	    memcmp(zmq_msg_data(&f.part[0]), "m/", 2) == 0) {
 		char fpr[KR_FPR_HEX + 1];
-		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
-		fpr[KR_FPR_HEX] = '\0';
+		s_topic_fpr(&f, fpr);
 		if (p->inlined.len && p->inlined.len == zmq_msg_size(&f.part[1]) &&
 		    memcmp(p->inlined.ptr, zmq_msg_data(&f.part[1]), p->inlined.len) == 0)
 			log_debug("peer %s: publisher %.16s…: the same manifest again, without its packs", p->endpoint,
@@ -2346,8 +2353,7 @@ s_handle_sub(s_server *s, s_peer *p)
 		 */
 		char fpr[KR_FPR_HEX + 1];
 		size_t plen = zmq_msg_size(&f.part[2]);
-		memcpy(fpr, (const char *)zmq_msg_data(&f.part[0]) + 2, KR_FPR_HEX);
-		fpr[KR_FPR_HEX] = '\0';
+		s_topic_fpr(&f, fpr);
 		kr_buf_release(&p->inlined);
 		if (plen > KR_INLINE_FRAME_MAX)
 			log_debug("peer %s: publisher %.16s…: %zu bytes of packs with a manifest, more than a node sends",

@@ -705,7 +705,6 @@ typedef struct {
 	size_t n, cap;
 	size_t *slot;                  /* open addressing: index into v + 1, 0 free */
 	size_t nslot;
-	int closed;
 	git_odb *real, *tmp;           /* the repo's own object database, and the one used meanwhile */
 	git_oid asked;                 /* the object libgit2 last asked about (s_collect_freshen) */
 	int asked_open;                /* ... and has not written since */
@@ -738,8 +737,6 @@ s_collect_write(git_odb_backend *b, const git_oid *id, const void *data, size_t 
 {
 	s_collect *c = (s_collect *)b;
 
-	if (c->closed)
-		return GIT_PASSTHROUGH;
 	if (c->asked_open && git_oid_equal(&c->asked, id))
 		c->asked_open = 0;
 	if (s_collect_get(c, id))
@@ -802,7 +799,7 @@ s_collect_exists(git_odb_backend *b, const git_oid *id)
  * libgit2 asks every backend before each write whether the object is
  * there already (git_odb_write): one held here is; of one that is not, the
  * next call tells whether it was written here after all. An object found
- * in the repo's own backends is not written again, so the pack lacks it
+ * in the repo's own object database (s_through) is not written again, so the pack lacks it
  * and is then no whole answer for a subscriber one commit behind
  * (c->elsewhere: kr_store_commit keeps no copy).
  */
@@ -811,8 +808,6 @@ s_collect_freshen(git_odb_backend *b, const git_oid *id)
 {
 	s_collect *c = (s_collect *)b;
 
-	if (c->closed)
-		return 1;
 	if (s_collect_get(c, id))
 		return 0;
 	if (c->asked_open)
@@ -822,25 +817,17 @@ s_collect_freshen(git_odb_backend *b, const git_oid *id)
 	return 1;
 }
 
-/* Forgets every object (written out, or given up); later writes pass on to the repo's own backends. */
+/* What the collector held, given up with the object database it belongs to (s_collect_end). */
 static void
-s_collect_close(s_collect *c)
+s_collect_free(git_odb_backend *b)
 {
+	s_collect *c = (s_collect *)b;
+
 	for (size_t i = 0; i < c->n; i++)
 		free(c->v[i].data);
 	free(c->v);
 	free(c->slot);
-	c->v = NULL;
-	c->slot = NULL;
-	c->n = c->cap = c->nslot = 0;
-	c->closed = 1;
-}
-
-static void
-s_collect_free(git_odb_backend *b)
-{
-	s_collect_close((s_collect *)b);
-	free(b);
+	free(c);
 }
 
 /*
