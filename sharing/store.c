@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -2316,13 +2317,18 @@ s_reuse_close(s_reuse *ru)
 	memset(ru, 0, sizeof(*ru));
 }
 
-int
-kr_store_pack(kr_store *s, const char *pub, const char *coll,
-    const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
+/*
+ * The pack of the objects new in (base, want] (base NULL: everything
+ * reachable from want). A thin pack may hold deltas against objects of
+ * base's history, which the receiver has; a pack kept on disk may not
+ * (thin 0): every delta's base is in the pack itself.
+ */
+static int
+s_pack_build(kr_store *s, const char *pub, const char *coll, const git_oid *w, const git_oid *basep, int thin,
     kr_buf *out)
 {
 	s_objlist l = { 0 };
-	git_oid w, base;
+	git_oid base;
 	kr_buf tmp = KR_BUF_INIT, delta = KR_BUF_INIT;
 	kr_deflater zip = { 0 }; /* one state for every entry of the pack */
 	uint16_t *depth = NULL;  /* each entry's delta chain in the pack, 0 when whole */
@@ -2335,9 +2341,9 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
 		return rc;
-	s_oid_in(&w, want);
-	have_base = s_pick_base(l.repo, &w, haves, nhaves, &base);
-	if ((rc = s_enumerate(&l, have_base ? &base : NULL, &w)) < 0)
+	if ((have_base = basep != NULL))
+		base = *basep;
+	if ((rc = s_enumerate(&l, have_base ? &base : NULL, w)) < 0)
 		goto done;
 	if (!have_base) {
 		char *repo = kr_store_path(s, pub, coll);
@@ -2428,7 +2434,7 @@ kr_store_pack(kr_store *s, const char *pub, const char *coll,
 					}
 			for (size_t c = 0; c < ncand; c++) {
 				size_t j = s_set_find(&l, cand[c]); /* a base in this pack: its chain */
-				if (j != SIZE_MAX && (j >= i || depth[j] >= MAX_DELTA_DEPTH))
+				if (j == SIZE_MAX ? !thin : j >= i || depth[j] >= MAX_DELTA_DEPTH)
 					continue;
 				if (git_odb_read(&bobj, l.odb, cand[c]) == 0 && git_odb_object_type(bobj) == l.v[i].type) {
 					kr_buf_clear(&tmp);
@@ -2487,6 +2493,21 @@ done:
 	if (!have_base)
 		git_repository__cleanup(l.repo);
 	return rc;
+}
+
+int
+kr_store_pack(kr_store *s, const char *pub, const char *coll,
+    const uint8_t want[KR_OID_LEN], const uint8_t (*haves)[KR_OID_LEN], size_t nhaves,
+    kr_buf *out)
+{
+	git_repository *repo;
+	git_oid w, base;
+	int rc;
+
+	if ((rc = s_repo_get(s, pub, coll, 0, &repo)) < 0)
+		return rc;
+	s_oid_in(&w, want);
+	return s_pack_build(s, pub, coll, &w, s_pick_base(repo, &w, haves, nhaves, &base) ? &base : NULL, 1, out);
 }
 
 int
@@ -2792,25 +2813,159 @@ s_loose_drop1(const char *dir, const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * Consolidation keeps layers, as git repack --geometric does: packs this
+ * function wrote, oldest first, each holding what one range of the
+ * history added ((top of the layer below, top]), listed in the repo's
+ * kairan-layers file ("<pack name> <top commit>" per line). Everything
+ * else in objects/pack (packs a fetch or a publish wrote) is newer. A
+ * consolidation packs the newest range, (top of the layer it keeps, head],
+ * into one new layer; it takes in each layer from the top down while that
+ * layer holds fewer than twice the objects taken so far. Each object is
+ * thus packed again about log2(history) times in all, where packing the
+ * whole history every MAX_PACKS applies grew with the history: at 2,000
+ * commits half a second and tens of MB each time.
+ */
+#define LAYERS_FILE "kairan-layers"
+#define MAX_LAYERS 64
+
+typedef struct {
+	char name[64];           /* "pack-<hex>" */
+	git_oid top;
+	uint32_t count;          /* objects, from its index */
+} s_layer;
+
+/* The object count of a version-2 pack index (0 if it cannot be read). */
+static uint32_t
+s_idx_count(const char *dir, const char *name)
+{
+	char *path = kr_sprintf("%s/%s.idx", dir, name);
+	uint8_t h[8 + 256 * 4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint32_t n = 0;
+
+	if (fd >= 0 && pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && memcmp(h, "\377tOc", 4) == 0 &&
+	    s_be32(h + 4) == 2)
+		n = s_be32(h + 8 + 255 * 4);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return n;
+}
+
+/*
+ * The layers listed in repo's file, each a pack in names. Anything else
+ * (no file, a line that does not parse, a pack that is gone) gives none:
+ * the next consolidation is then of the whole history, as before layers.
+ */
+static size_t
+s_layers_read(const char *repo, const char *dir, char **names, size_t nnames, s_layer *v)
+{
+	char *path = kr_sprintf("%s/" LAYERS_FILE, repo);
+	kr_buf b = KR_BUF_INIT;
+	size_t n = 0;
+	char *line, *save = NULL;
+
+	if (kr_file_read(&b, path) < 0) {
+		kr_error_clear();
+		goto out;
+	}
+	for (line = strtok_r(b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (n == MAX_LAYERS || !sp || (size_t)(sp - line) >= sizeof(v[n].name) || strlen(sp + 1) != GIT_OID_HEXSZ ||
+		    git_oid_fromstrn(&v[n].top, sp + 1, GIT_OID_HEXSZ) < 0) {
+			n = 0;
+			break;
+		}
+		memcpy(v[n].name, line, (size_t)(sp - line));
+		v[n].name[sp - line] = '\0';
+		if (!kr_strv_has(names, nnames, v[n].name) || !(v[n].count = s_idx_count(dir, v[n].name))) {
+			n = 0;
+			break;
+		}
+		n++;
+	}
+out:
+	git_error_clear();
+	kr_buf_release(&b);
+	free(path);
+	return n;
+}
+
+static int
+s_layers_write(const char *repo, const s_layer *v, size_t n)
+{
+	char *path = kr_sprintf("%s/" LAYERS_FILE, repo);
+	kr_buf b = KR_BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		char hex[GIT_OID_HEXSZ + 1];
+		kr_buf_addf(&b, "%s %s\n", v[i].name, s_oid_str(&v[i].top, hex));
+	}
+	rc = kr_file_write(path, b.ptr ? b.ptr : "", b.len, 0644);
+	kr_buf_release(&b);
+	free(path);
+	return rc;
+}
+
+/* Whether id is in the new pack's ids or in one of the kept layers' (read on first need). */
+static int
+s_held(const git_oid *id, const git_oid *all, size_t nall, const char *dir, const s_layer *kept, size_t nkept,
+    git_oid **ids, size_t *nids, int *loaded)
+{
+	if (s_idx_has(all, nall, id))
+		return 1;
+	for (size_t i = 0; i < nkept; i++) {
+		if (!loaded[i]) {
+			char *p = kr_sprintf("%s/%s.idx", dir, kept[i].name);
+			loaded[i] = 1;
+			if (s_idx_read(p, &ids[i], &nids[i]) < 0)
+				kr_error_clear(); /* unreadable: holds nothing, so nothing is deleted for it */
+			free(p);
+		}
+		if (s_idx_has(ids[i], nids[i], id))
+			return 1;
+	}
+	return 0;
+}
+
 int
 kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loose, int *done)
 {
 	char *repo = kr_store_path(s, pub, coll);
 	char *dir = kr_sprintf("%s/objects/pack", repo);
 	char **old = NULL;
-	size_t nold = 0;
+	size_t nold = 0, nlay, keep;
+	s_layer lay[MAX_LAYERS + 1];
 	git_repository *r;
-	git_oid head;
-	uint8_t want[KR_OID_LEN];
+	git_oid head, *kids[MAX_LAYERS] = { 0 };
+	size_t nkids[MAX_LAYERS] = { 0 };
+	int loaded[MAX_LAYERS] = { 0 };
+	uint64_t taken = 0;
 	kr_buf pack = KR_BUF_INIT;
 	git_oid *all = NULL;
 	size_t nall = 0;
 	char name[64] = "";
-	int rc = 0;
+	int rc = 0, lockfd = -1, whole;
 
 	*done = 0;
 	s_pack_names(dir, &old, &nold);
-	if (nold <= MAX_PACKS && (!count_loose || s_count_loose(repo, MAX_LOOSE + 1) <= MAX_LOOSE))
+	nlay = s_layers_read(repo, dir, old, nold, lay);
+	whole = count_loose && s_count_loose(repo, MAX_LOOSE + 1) > MAX_LOOSE;
+	if (nold - nlay <= MAX_PACKS && !whole)
+		goto out;
+	/*
+	 * One consolidation of a repository at a time (threads of a node, a
+	 * kairan publish beside it): two would each delete what the other's
+	 * new pack holds. The one that finds it taken leaves it to the other.
+	 */
+	if ((lockfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+		goto out;
+	kr_strv_free(old, nold);
+	s_pack_names(dir, &old, &nold); /* again, under the lock: the other may just have finished */
+	nlay = s_layers_read(repo, dir, old, nold, lay);
+	if (nold - nlay <= MAX_PACKS && !whole)
 		goto out;
 	if ((rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
 		goto out;
@@ -2818,14 +2973,36 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		git_error_clear();
 		goto out;
 	}
-	s_oid_out(want, &head);
-	/* One pack of everything reachable (no haves: never the reuse path with many packs). */
+	for (size_t i = 0; i < nold; i++) {
+		int layer = 0;
+		for (size_t k = 0; k < nlay && !layer; k++)
+			layer = strcmp(lay[k].name, old[i]) == 0;
+		if (!layer)
+			taken += s_idx_count(dir, old[i]);
+	}
+	keep = whole ? 0 : nlay;
+	while (keep > 0 && lay[keep - 1].count < 2 * taken)
+		taken += lay[--keep].count;
+	/* the new layer starts at the top of the one below it, which head must descend from */
+	if (keep > 0 && (git_oid_equal(&lay[keep - 1].top, &head) ||
+	    git_graph_descendant_of(r, &head, &lay[keep - 1].top) != 1)) {
+		git_error_clear();
+		if (git_oid_equal(&lay[keep - 1].top, &head))
+			goto out; /* nothing newer than the layers: what else is there is not reachable yet */
+		keep = 0;
+	}
 	/* on disk before what it replaces is removed, whatever the process: a crash must not lose both */
-	if ((rc = kr_store_pack(s, pub, coll, want, NULL, 0, &pack)) < 0 || (rc = s_write_pack(r, &pack, 1, name)) < 0)
+	if ((rc = s_pack_build(s, pub, coll, &head, keep ? &lay[keep - 1].top : NULL, 0, &pack)) < 0 ||
+	    (rc = s_write_pack(r, &pack, 1, name)) < 0)
 		goto out;
-	/* The new pack holds every object reachable from head: drop what it replaces. */
-	if (kr_strv_has(old, nold, name))
-		goto out; /* identical to a pack we have: nothing to replace */
+	for (size_t k = 0; k < keep; k++)
+		if (strcmp(lay[k].name, name) == 0)
+			goto out; /* identical to a layer kept (cannot be: it holds a newer range) */
+	memcpy(lay[keep].name, name, sizeof(name));
+	lay[keep].top = head;
+	/* listed before anything is deleted: a crash now leaves packs the next consolidation takes in */
+	if ((rc = s_layers_write(repo, lay, keep + 1)) < 0)
+		goto out;
 	{
 		char *p = kr_sprintf("%s/%s.idx", dir, name);
 		rc = s_idx_read(p, &all, &nall);
@@ -2837,17 +3014,24 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		static const char *const ext[] = { ".pack", ".idx", ".rev", ".bitmap", ".keep" };
 		git_oid *ids = NULL;
 		size_t nids = 0;
-		char *idx = kr_sprintf("%s/%s.idx", dir, old[i]);
+		char *idx;
+		int contained = strcmp(old[i], name) != 0;
+
+		for (size_t k = 0; k < keep && contained; k++)
+			contained = strcmp(lay[k].name, old[i]) != 0;
+		if (!contained)
+			continue; /* the new layer, or one kept */
 		/*
-		 * Only a pack whose every object is in the new one: a commit
-		 * written meanwhile (by this process's serve loop or another
-		 * process) is in a pack of its own, its ref not moved yet, and
-		 * not reachable from the head read above. Deleting it lost that
-		 * publish.
+		 * Only a pack whose every object is in the new one or a layer
+		 * kept: a commit written meanwhile (by this process's serve loop
+		 * or another process) is in a pack of its own, its ref not moved
+		 * yet, and not reachable from the head read above. Deleting it
+		 * lost that publish.
 		 */
-		int contained = s_idx_read(idx, &ids, &nids) == 0;
+		idx = kr_sprintf("%s/%s.idx", dir, old[i]);
+		contained = s_idx_read(idx, &ids, &nids) == 0;
 		for (size_t k = 0; contained && k < nids; k++)
-			contained = s_idx_has(all, nall, &ids[k]);
+			contained = s_held(&ids[k], all, nall, dir, lay, keep, kids, nkids, loaded);
 		free(idx);
 		free(ids);
 		if (!contained)
@@ -2876,6 +3060,10 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 out:
 	kr_error_clear();
 	git_error_clear();
+	if (lockfd >= 0)
+		close(lockfd);
+	for (size_t k = 0; k < MAX_LAYERS; k++)
+		free(kids[k]);
 	kr_buf_release(&pack);
 	free(all);
 	kr_strv_free(old, nold);
