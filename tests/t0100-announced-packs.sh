@@ -14,7 +14,7 @@
 # manifest could be refused (nothing quarantined); a pack from a head the
 # town does not hold is not used.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 cd "$T"
 P=$(port_base)
 
@@ -116,3 +116,34 @@ check "the right pack from a head the town does not hold is not used: both commi
 check "the town applied it by fetching" sh -c "grep 'seq $(seq_of town) verified' town.log | grep -v -q 'from the announcement'"
 check "git finds the town's repository whole, and kairan verify passes" \
 	sh -c "git -C '$TREPO' fsck --strict --no-dangling && \"\$KAIRAN\" --home town verify"
+
+# --- 18-19: a collection whose tree alone is larger than an announcement's packs may be ---
+# Each tree and changed file goes as a delta against its version in the
+# parent's tree (which a town on that parent holds): 4,000 items make a
+# root tree of about 160 KB, more than KR_INLINE_MAX whole. (A publisher
+# of its own: the lying peer above signed seqs for pub that its home never
+# recorded.)
+k --home pub2 init --name 丸亀市 --lg-code 372021 >/dev/null
+sed -i "s/^web = .*/web = off/" pub2/config
+FPR2=$(k --home pub2 id --fingerprint)
+mkdir big
+n=0; while [ $n -lt 4000 ]; do item 372021 "big-$n" "大きな集まりの事例 $n" >big/b$n.md; n=$((n + 1)); done
+k --home pub2 publish big >/dev/null
+serve pub2 $((P + 4)) $((P + 5))
+k --home town2 init --name 西海市 --lg-code 422126 >/dev/null
+sed -i "s/^web = .*/web = off/" town2/config
+k --home town2 follow tcp://127.0.0.1:$((P + 4)) --publisher "$FPR2" >/dev/null
+serve town2 $((P + 6)) $((P + 7))
+wait_for 60 k --home town2 show 372021/case/big-3999
+item 372021 bigone 大きな集まりに一件 >bigone.md
+k --home pub2 publish bigone.md >/dev/null
+s=$(sqlite3 pub2/state.db "SELECT seq FROM manifests WHERE publisher='$FPR2'")
+wait_for 20 sh -c "test \"\$(sqlite3 town2/state.db \"SELECT seq FROM manifests WHERE publisher='$FPR2'\")\" = $s"
+line=$(grep "seq $s verified and applied" town2.log)
+T2REPO=town2/repos/$FPR2/cases.git
+diag "$line; the tree of cases/ is $(git -C "$T2REPO" cat-file -s main:cases) bytes"
+check "4,000 items and one more: the new commit comes with the announcement, its tree as a delta" \
+	sh -c "echo '$line' | grep -q '1 collections, [0-9]* bytes; 1 of them from the announcement, not fetched'"
+check "git finds that town's repository whole, the item at main, and kairan verify passes" \
+	sh -c "git -C '$T2REPO' fsck --strict --no-dangling && git -C '$T2REPO' show main:cases/bigone.md | grep -q 大きな集まりに一件 &&
+	\"\$KAIRAN\" --home town2 verify"
