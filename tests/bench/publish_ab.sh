@@ -8,10 +8,11 @@
 #
 # Each round, each binary in turn: a new publisher and a new town, both
 # serving, then PUBLISHES (default 50) single-item publishes of 4 KB items
-# timed by benchsub (tests/tools/benchsub.c). Prints each round's p50 and
+# timed by benchsub (tests/tools/benchsub.c), on a collection that holds
+# BENCH_SEED_ITEMS items first (default 1). Prints each round's p50 and
 # the announcement -> verified p50, then the medians of the rounds.
 set -eu
-A=${1:?before binary} Bk=${2:?after binary} R=${3:-5} N=${4:-50}
+A=${1:?before binary} Bk=${2:?after binary} R=${3:-5} N=${4:-50} S=${BENCH_SEED_ITEMS:-1}
 : "${TOOLS:=$(cd "$(dirname "$0")/../.." && pwd)/build/tests}"
 B=$(mktemp -d /tmp/kairan-pubab.XXXXXX)
 P=${BENCH_PORT:-31200}
@@ -33,8 +34,9 @@ one() {
 	"$K" --home pub init --name 三豊市 --lg-code 372081 >/dev/null
 	sed -i "s/^web = .*/web = off/" pub/config
 	FPR=$("$K" --home pub id --fingerprint)
-	item 372081 seed 4000 >seed.md
-	"$K" --home pub publish seed.md >/dev/null
+	mkdir seed
+	i=0; while [ $i -lt "$S" ]; do item 372081 "seed-$i" 4000 >seed/s$i.md; i=$((i + 1)); done
+	"$K" --home pub publish seed >/dev/null
 	"$K" --home pub serve --listen "tcp://127.0.0.1:$P" --announce "tcp://127.0.0.1:$((P + 1))" 2>>pub.log &
 	p1=$!
 	"$K" --home town init --name 西海市 --lg-code 422126 >/dev/null
@@ -43,6 +45,7 @@ one() {
 	"$K" --home town serve --listen "tcp://127.0.0.1:$((P + 2))" --announce "tcp://127.0.0.1:$((P + 3))" 2>>town.log &
 	p2=$!
 	pids="$pids $p1 $p2"
+	n=0; while [ "$(sqlite3 town/state.db "SELECT count(*) FROM items WHERE publisher = '$FPR'" 2>/dev/null)" != "$S" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
 	sleep 1
 	mkdir lat
 	i=0; while [ $i -lt "$N" ]; do item 372081 "lat-$i" 4000 >lat/lat-$i.md; i=$((i + 1)); done
