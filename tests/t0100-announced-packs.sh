@@ -135,6 +135,9 @@ sed -i "s/^web = .*/web = off/" town2/config
 k --home town2 follow tcp://127.0.0.1:$((P + 4)) --publisher "$FPR2" >/dev/null
 serve town2 $((P + 6)) $((P + 7))
 wait_for 60 k --home town2 show 372021/case/big-3999
+# subscribed, and a moment for the subscription to reach the publisher (else the seq comes by the snapshot)
+wait_for 20 grep -q "subscribed to tcp://127.0.0.1:$((P + 5))" town2.log
+sleep 1
 item 372021 bigone 大きな集まりに一件 >bigone.md
 k --home pub2 publish bigone.md >/dev/null
 s=$(sqlite3 pub2/state.db "SELECT seq FROM manifests WHERE publisher='$FPR2'")
