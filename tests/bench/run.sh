@@ -220,8 +220,8 @@ MPID=$(echo $pids | awk '{ print $NF }')
 mseq() { sqlite3 "$1/state.db" "SELECT seq FROM manifests WHERE publisher='$MFPR'" 2>/dev/null || true; }
 # at_rest: waits (at most 120 s) until the town holds the publisher's seq; then RSS at rest into $rest:
 # the lowest of readings a second apart, until three in a row are no lower (at most 20). After
-# its last apply a town still consolidates the collection (a whole history: seconds, tens of MB)
-# and frees that memory about a second later: two readings could both fall inside that.
+# its last apply a town may still consolidate the collection and free that memory about a second
+# later: two readings could both fall inside that.
 at_rest() {
 	n=0; while [ "$(mseq mtown)" != "$(mseq mpub)" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
 	rest=$(rss_kb $MPID) n=0 same=0
@@ -232,7 +232,9 @@ at_rest() {
 	done
 	return 0
 }
-peak_reset() { echo 5 >"/proc/$MPID/clear_refs" 2>/dev/null || true; }
+peak_reset() { echo 5 >"/proc/$MPID/clear_refs" 2>/dev/null || true; cpu0=$(cpu_ms); }
+# cpu_ms: user + system CPU the town has used so far, in ms (its consolidations included)
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / t) }' "/proc/$MPID/stat"; }
 peak_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$MPID/status"; }
 # malloc_report: the node's "memory" log line (node/serve.c s_log_memory), without its prefix
 malloc_report() {
@@ -257,13 +259,13 @@ MEP="tcp://127.0.0.1:$((M + 3))#$(zk mtown)" MPEP="tcp://127.0.0.1:$((M + 1))#$(
 peak_reset
 n1=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 100 m1 "$MPEP" || true)
 at_rest; r100=$rest
-echo "  after 100 updates: RSS $r100 kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n1%% *} of 100 verified within 5 s each)"
+echo "  after 100 updates: RSS $r100 kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n1%% *} of 100 verified within 5 s each); town CPU $(($(cpu_ms) - cpu0)) ms"
 echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 echo "    $(malloc_report)"
 peak_reset
 n2=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" 900 m2 "$MPEP" || true)
 at_rest; r1k=$rest
-echo "  after 1,000 updates: RSS $r1k kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n2%% *} of 900 verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
+echo "  after 1,000 updates: RSS $r1k kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n2%% *} of 900 verified within 5 s each; town CPU $(($(cpu_ms) - cpu0)) ms): RSS $(awk "BEGIN { printf \"%+.1f\", ($r1k - $r100) * 100 / $r100 }")% since 100  [target within 10%]"
 echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 echo "    $(malloc_report)"
 # Leak or data? 1,000 more updates that add no item: new versions of the same 10.
@@ -274,18 +276,19 @@ i=0; while [ $i -lt "$NSAME" ]; do item 372081 "m-$((i % 10))" 4000 | sed "s/^ve
 peak_reset
 n3=$("$TOOLS/benchsub" latency "$K" mpub "$MEP" "$NSAME" m3 "$MPEP" || true)
 at_rest; r2k=$rest
-echo "  after $NSAME more updates of the same 10 items: RSS $r2k kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n3%% *} of $NSAME verified within 5 s each): RSS $(awk "BEGIN { printf \"%+.1f\", ($r2k - $r1k) * 100 / $r1k }")% since 1,000 (no new data: a leak would show here)"
+echo "  after $NSAME more updates of the same 10 items: RSS $r2k kB at rest (peak $(peak_kb) kB), PSS $(pss_kb $MPID) kB, private $(uss_kb $MPID) kB, $(fds $MPID) fds (${n3%% *} of $NSAME verified within 5 s each; town CPU $(($(cpu_ms) - cpu0)) ms): RSS $(awk "BEGIN { printf \"%+.1f\", ($r2k - $r1k) * 100 / $r1k }")% since 1,000 (no new data: a leak would show here)"
 echo "    by mapping (RSS/PSS kB): $(smaps_kb $MPID)"
 echo "    $(malloc_report)"
-# What the town's consolidation (every 16 applies) writes: a pack of the whole history,
-# from the packs it holds, beside git packing the same repository (reusing its stored deltas,
-# and searching deltas again as git repack -f does). The town is at rest: nothing else runs.
+# A pack of the whole history, what a subscriber that has nothing is sent from this town (and
+# what a consolidation wrote every 16 applies before layers), from the packs it holds, beside
+# git packing the same repository (reusing its stored deltas, and searching deltas again as
+# git repack -f does). The town is at rest: nothing else runs.
 MREPO=mtown/repos/$MFPR/cases.git
 MHEAD=$(git -C "$MREPO" rev-parse refs/heads/main)
 set -- $("$TOOLS/benchsub" packtime mtown "$MFPR" cases "$MHEAD")
 t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout </dev/null >/dev/null 2>&1; g1=$(($(now) - t0))
 t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout --no-reuse-delta </dev/null 2>/dev/null | wc -c >git-f.bytes; g2=$(($(now) - t0))
-echo "  a pack of the town's whole history ($(git -C "$MREPO" rev-list --count "$MHEAD") commits, $(git -C "$MREPO" rev-list --objects "$MHEAD" | wc -l) objects, held in $(ls "$MREPO"/objects/pack/*.pack | wc -l) pack file(s)), what its consolidation writes: kairan $1 ms, $2 bytes; git pack-objects $g1 ms reusing its deltas, $g2 ms searching them again ($(cat git-f.bytes) bytes); longest delta chain held: $(for x in "$MREPO"/objects/pack/*.idx; do git verify-pack -v "$x"; done | awk 'NF >= 7 && $6 > m { m = $6 } END { print m + 0 }')"
+echo "  a pack of the town's whole history ($(git -C "$MREPO" rev-list --count "$MHEAD") commits, $(git -C "$MREPO" rev-list --objects "$MHEAD" | wc -l) objects, held in $(ls "$MREPO"/objects/pack/*.pack | wc -l) pack file(s), $(wc -l <"$MREPO/kairan-layers" 2>/dev/null || echo 0) of them layers), what a subscriber with nothing is sent: kairan $1 ms, $2 bytes; git pack-objects $g1 ms reusing its deltas, $g2 ms searching them again ($(cat git-f.bytes) bytes); longest delta chain held: $(for x in "$MREPO"/objects/pack/*.idx; do git verify-pack -v "$x"; done | awk 'NF >= 7 && $6 > m { m = $6 } END { print m + 0 }')"
 fi
 echo
 fi
