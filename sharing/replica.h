@@ -48,7 +48,8 @@ typedef struct {
 	size_t napplied;
 	/*
 	 * Not NULL: kr_replica_publish adds the pack of each commit it makes
-	 * (when it holds every new object and all fit in KR_INLINE_MAX), for
+	 * (when it holds every new object and all fit in KR_INLINE_MAX; thin
+	 * over 8 KiB, kr_store_commit), for
 	 * the node to announce with the manifest (proto/kairan.proto
 	 * InlinePacks). The caller clears it.
 	 */

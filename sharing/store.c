@@ -1039,7 +1039,7 @@ s_collect_thin(s_collect *c, git_repository *repo, const git_tree *tree, const g
 			(uint8_t)(c->n >> 16), (uint8_t)(c->n >> 8), (uint8_t)c->n };
 		kr_buf_add(out, hdr, 12);
 	}
-	for (size_t i = 0; i < c->n && rc == 0; i++) {
+	for (size_t i = 0; i < c->n && rc == 0 && out->len - start <= KR_INLINE_MAX; i++) {
 		git_odb_object *b = NULL;
 		kr_buf_clear(&delta);
 		if (has[i] && c->v[i].len >= 64 && git_odb_read(&b, c->real, &bases[i]) == 0)
@@ -1062,7 +1062,7 @@ s_collect_thin(s_collect *c, git_repository *repo, const git_tree *tree, const g
 		kr_buf_add(out, trailer, 20);
 	}
 	if (rc < 0 || out->len - start > KR_INLINE_MAX)
-		out->len = start; /* none: the subscribers fetch */
+		out->len = start; /* none (it would not fit: the loop stopped early) */
 	kr_buf_release(&delta);
 	free(st);
 	free(has);
@@ -1098,7 +1098,7 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 		rc = kr_deflater_add(zip, &pack, c->v[i].data, c->v[i].len, KR_ZIP_FASTEST);
 	}
 	/* a small pack as it is: a town resolves no delta and appends no base */
-	if (rc == 0 && keep && whole && pack.len + 20 > INLINE_WHOLE_MAX)
+	if (rc == 0 && keep && whole && base && pack.len + 20 > INLINE_WHOLE_MAX)
 		s_collect_thin(c, repo, tree, base, zip, keep);
 	s_collect_end(repo, c);
 	if (rc == 0) {
@@ -1108,8 +1108,11 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 		kr_buf_add(&pack, trailer, 20);
 		rc = s_write_pack(repo, &pack, sync, NULL);
 	}
-	if (rc == 0 && keep && whole && pack.len <= INLINE_WHOLE_MAX)
+	/* whole when that is no larger than the thin pack (or there is none) and fits */
+	if (rc == 0 && keep && whole && pack.len <= KR_INLINE_MAX && (keep->len == kept || keep->len - kept >= pack.len)) {
+		keep->len = kept;
 		kr_buf_add(keep, pack.ptr, pack.len);
+	}
 	if (rc < 0 && keep)
 		keep->len = kept;
 	kr_buf_release(&pack);
@@ -2719,7 +2722,173 @@ struct kr_packin {
 	char **before;           /* pack names present when the intake began */
 	size_t nbefore;
 	char name[64];           /* "pack-<hex>" once committed and new, else "" */
+	kr_buf held;             /* a small pack, held for s_thin_resolve until the commit */
+	int streaming;           /* more than THIN_RESOLVE_MAX: straight to the indexer */
 };
+
+/*
+ * A thin pack's deltas against objects the repository holds, resolved
+ * here. libgit2's indexer appends each such base to the pack, deflated at
+ * zlib's default level: with a collection of 3,000 items, its 135 KB tree
+ * took 6 of the 6.5 ms a town spent taking each update's pack. Here the
+ * object itself goes into the pack whole, deflated at level 1, and no base
+ * is copied (the repository has it already). Only for a pack of at most
+ * THIN_RESOLVE_MAX bytes made of whole and REF_DELTA entries (what kairan
+ * sends); anything else, or anything odd, goes to the indexer as it came,
+ * which checks it and refuses what it refused before. Returns 1 when out
+ * holds the pack to index instead.
+ */
+#define THIN_RESOLVE_MAX (256 * 1024)
+#define THIN_OBJECT_MAX (64u << 20)
+
+/* git's patch-delta: base and the delta d give the object, appended to out; -1 if d does not fit base. */
+static int
+s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen)
+{
+	const uint8_t *end = d + dlen;
+	uint64_t sz[2] = { 0, 0 };
+	size_t start = out->len, made = 0;
+
+	for (int k = 0; k < 2; k++)
+		for (int sh = 0;; sh += 7) {
+			if (d == end || sh > 56)
+				return -1;
+			sz[k] |= (uint64_t)(*d & 0x7f) << sh;
+			if (!(*d++ & 0x80))
+				break;
+		}
+	if (sz[0] != blen || sz[1] > THIN_OBJECT_MAX)
+		return -1;
+	kr_buf_grow(out, (size_t)sz[1] + 1);
+	while (d < end) {
+		uint8_t op = *d++;
+		size_t off = 0, n = 0;
+		if (op & 0x80) {
+			for (int i = 0; i < 4; i++)
+				if (op & (1 << i)) {
+					if (d == end)
+						return -1;
+					off |= (size_t)*d++ << (8 * i);
+				}
+			for (int i = 0; i < 3; i++)
+				if (op & (0x10 << i)) {
+					if (d == end)
+						return -1;
+					n |= (size_t)*d++ << (8 * i);
+				}
+			if (n == 0)
+				n = 0x10000;
+			if (off > blen || n > blen - off || n > sz[1] - made)
+				return -1;
+			memcpy(out->ptr + out->len, base + off, n);
+		} else if (op) {
+			n = op;
+			if (n > (size_t)(end - d) || n > sz[1] - made)
+				return -1;
+			memcpy(out->ptr + out->len, d, n);
+			d += n;
+		} else {
+			return -1; /* reserved */
+		}
+		out->len += n;
+		made += n;
+	}
+	if (made != sz[1]) {
+		out->len = start;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_buf *out)
+{
+	kr_buf data = KR_BUF_INIT, whole = KR_BUF_INIT;
+	uint8_t sum[20];
+	uint32_t count;
+	size_t pos = 12;
+	int resolved = 0;
+	kr_sha1 *h;
+
+	if (n < 32 || n > THIN_RESOLVE_MAX || memcmp(p, "PACK", 4) != 0 || (s_be32(p + 4) != 2 && s_be32(p + 4) != 3))
+		return 0;
+	h = kr_sha1_new();
+	kr_sha1_update(h, p, n - 20);
+	kr_sha1_final(&h, sum);
+	if (memcmp(sum, p + n - 20, 20) != 0 || (count = s_be32(p + 8)) > n / 2)
+		return 0; /* the indexer says what is wrong */
+	kr_buf_add(out, p, 12);
+	for (uint32_t k = 0; k < count; k++) {
+		size_t start = pos, shift = 4;
+		uint64_t size;
+		uint8_t c;
+		int type;
+		git_oid base;
+		git_odb_object *bo = NULL;
+		long used;
+
+		if (pos >= n - 20)
+			goto no;
+		c = p[pos++];
+		type = (c >> 4) & 7;
+		size = c & 15;
+		while (c & 0x80) {
+			if (pos >= n - 20 || shift > 60)
+				goto no;
+			c = p[pos++];
+			size |= (uint64_t)(c & 0x7f) << shift;
+			shift += 7;
+		}
+		if (type == GIT_OBJECT_OFS_DELTA || type == 0 || type == 5)
+			goto no;
+		if (type == GIT_OBJECT_REF_DELTA) {
+			if (n - 20 - pos < 20)
+				goto no;
+			git_oid_fromraw(&base, p + pos);
+			pos += 20;
+		}
+		/* deflate inflates at most 1032 times: the claimed size is bounded before it is allocated */
+		if (size > THIN_OBJECT_MAX || size > (uint64_t)(n - 20 - pos) * 1032)
+			goto no;
+		kr_buf_clear(&data);
+		kr_buf_grow(&data, (size_t)size + 1);
+		if ((used = kr_unzip_prefix(data.ptr, (size_t)size, p + pos, n - 20 - pos)) < 0)
+			goto no;
+		pos += (size_t)used;
+		if (type == GIT_OBJECT_REF_DELTA && git_odb_read(&bo, odb, &base) == 0) {
+			kr_buf_clear(&whole);
+			if (s_patch_delta(&whole, git_odb_object_data(bo), git_odb_object_size(bo),
+			    (const uint8_t *)data.ptr, (size_t)size) < 0) {
+				git_odb_object_free(bo);
+				goto no;
+			}
+			s_entry_header(out, git_odb_object_type(bo), whole.len);
+			git_odb_object_free(bo);
+			if (kr_deflater_add(zip, out, whole.ptr, whole.len, KR_ZIP_FASTEST) < 0)
+				goto no;
+			resolved++;
+		} else {
+			kr_buf_add(out, p + start, pos - start); /* as it came; a base in the pack stays its base */
+		}
+	}
+	git_error_clear();
+	if (pos != n - 20 || !resolved)
+		goto no;
+	h = kr_sha1_new();
+	kr_sha1_update(h, out->ptr, out->len);
+	kr_sha1_final(&h, sum);
+	kr_buf_add(out, sum, 20);
+	kr_buf_release(&data);
+	kr_buf_release(&whole);
+	return 1;
+no:
+	git_error_clear();
+	kr_error_clear();
+	out->len = 0;
+	kr_buf_release(&data);
+	kr_buf_release(&whole);
+	return 0;
+}
 
 int
 kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
@@ -2752,6 +2921,18 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 int
 kr_packin_append(kr_packin *in, const void *data, size_t len)
 {
+	if (!in->streaming && len <= THIN_RESOLVE_MAX - in->held.len) {
+		kr_buf_add(&in->held, data, len); /* small so far: held for s_thin_resolve */
+		return 0;
+	}
+	if (!in->streaming) {
+		in->streaming = 1;
+		if (in->held.len && git_indexer_append(in->idx, in->held.ptr, in->held.len, &in->stats) < 0) {
+			kr_buf_release(&in->held);
+			return s_git_error(KR_EPROTO, "pack data rejected");
+		}
+		kr_buf_release(&in->held);
+	}
 	if (git_indexer_append(in->idx, data, len, &in->stats) < 0)
 		return s_git_error(KR_EPROTO, "pack data rejected");
 	return 0;
@@ -2763,6 +2944,17 @@ kr_packin_commit(kr_packin *in)
 	char name[64];
 	int fresh = 1;
 
+	if (!in->streaming && in->held.len) {
+		kr_buf fixed = KR_BUF_INIT;
+		const kr_buf *use = s_thin_resolve(in->odb, &in->s->zip, (const uint8_t *)in->held.ptr, in->held.len,
+		    &fixed) ? &fixed : &in->held;
+		int rc = git_indexer_append(in->idx, use->ptr, use->len, &in->stats);
+		kr_buf_release(&fixed);
+		kr_buf_release(&in->held);
+		in->streaming = 1;
+		if (rc < 0)
+			return s_git_error(KR_EPROTO, "pack data rejected");
+	}
 	if (git_indexer_commit(in->idx, &in->stats) < 0)
 		return s_git_error(KR_EPROTO, "pack is incomplete or corrupt");
 	snprintf(name, sizeof(name), "pack-%s", git_indexer_name(in->idx));
@@ -2792,6 +2984,7 @@ kr_packin_destroy(kr_packin **inp)
 	git_indexer_free(in->idx);
 	git_odb_free(in->odb);
 	kr_strv_free(in->before, in->nbefore);
+	kr_buf_release(&in->held);
 	free(in);
 	*inp = NULL;
 }
@@ -2983,7 +3176,10 @@ s_layers_read(const char *repo, const char *dir, char **names, size_t nnames, s_
 		}
 		memcpy(v[n].name, line, (size_t)(sp - line));
 		v[n].name[sp - line] = '\0';
-		if (!kr_strv_has(names, nnames, v[n].name) || !(v[n].count = s_idx_count(dir, v[n].name))) {
+		for (size_t k = 0; k < n && sp; k++)
+			if (strcmp(v[k].name, v[n].name) == 0)
+				sp = NULL; /* listed twice: not a list this function wrote */
+		if (!sp || !kr_strv_has(names, nnames, v[n].name) || !(v[n].count = s_idx_count(dir, v[n].name))) {
 			n = 0;
 			break;
 		}
@@ -3191,6 +3387,7 @@ kr_store_tidy(kr_store *s, const char *pub, const char *coll)
 	dir = kr_sprintf("%s/objects/pack", repo);
 	s_tidy_dir(dir, "pack_git2_", "", 30);
 	free(dir);
+	s_tidy_dir(repo, LAYERS_FILE ".tmp.", "", 30); /* kr_file_write's, of a process killed meanwhile */
 	dir = kr_sprintf("%s/refs/heads", repo);
 	s_tidy_dir(dir, "", ".lock", 2);
 	free(dir);

@@ -82,10 +82,12 @@ typedef struct {
  * without moving the ref (see kr_store_cas): its new objects (blobs, trees,
  * the commit) as one pack, no loose object. *changed is 0, and nothing is
  * written, when the tree would not change. The repo is created if needed.
- * pack (when not NULL) receives a copy of the pack written when it holds
- * every object the commit names that its parent does not (none of them
- * was in the repo already) and is at most KR_INLINE_MAX bytes; else it is
- * left as it was.
+ * pack (when not NULL) receives the pack for the announcement when the
+ * one written holds every object the commit names that its parent does
+ * not (none of them was in the repo already): that pack itself, or when
+ * it is over 8 KiB, a thin one whose trees and changed files are deltas
+ * against the parent's (whichever is smaller), if at most KR_INLINE_MAX
+ * bytes; else it is left as it was.
  */
 int kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const kr_store_file *files, size_t nfiles, const char *message,
@@ -228,10 +230,12 @@ int kr_store_set_aside(kr_store *s, const char *pub, const char *coll, const uin
 
 /*
  * Housekeeping in the spirit of `git gc --auto`: once a collection holds
- * more than a few packs or many loose objects (each fetch and each publish
- * adds a pack), everything reachable from main is written as one new pack
- * and the packs and loose objects it replaces are removed. Object lookups
- * stay fast and a first sync can serve the pack as is. Nothing writes loose
+ * more than a few packs besides its layers, or many loose objects (each
+ * fetch and each publish adds a pack), the newest part of the history is
+ * written as one new layer (as git repack --geometric; the layers are
+ * listed in the repo's kairan-layers file) and the packs and loose objects
+ * it replaces are removed. Object lookups stay fast, and a long history
+ * is not packed again whole each time. Nothing writes loose
  * objects any more (kr_store_commit writes a pack), so they (left by an
  * older kairan; a scan of 256 directories) are counted only when
  * count_loose is set; the next consolidation removes them anyway. *done

@@ -101,3 +101,23 @@ kr_unzip(void *dst, size_t want, const void *src, size_t len, kr_zip_dict_fn *di
 	inflateEnd(&z);
 	return zrc == Z_STREAM_END ? 0 : -1;
 }
+
+long
+kr_unzip_prefix(void *dst, size_t want, const void *src, size_t len)
+{
+	z_stream z = { 0 };
+	uint8_t spare;
+	int zrc;
+
+	if (want > UINT32_MAX || inflateInit(&z) != Z_OK)
+		return -1;
+	z.next_in = (Bytef *)src;
+	z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+	z.next_out = want ? dst : &spare; /* zlib wants somewhere to write, even nothing */
+	z.avail_out = want ? (uInt)want : 1;
+	zrc = inflate(&z, Z_FINISH);
+	if (zrc != Z_STREAM_END || z.total_out != want)
+		zrc = Z_DATA_ERROR;
+	inflateEnd(&z);
+	return zrc == Z_STREAM_END ? (long)z.total_in : -1;
+}

@@ -57,4 +57,12 @@ typedef const void *kr_zip_dict_fn(void *arg, uint32_t id, size_t *len);
  */
 int kr_unzip(void *dst, size_t want, const void *src, size_t len, kr_zip_dict_fn *dict, void *arg);
 
+/*
+ * The zlib stream at the start of src (up to len bytes, more may follow,
+ * as in a pack) inflated into dst, which holds want bytes. Returns the
+ * bytes the stream took from src, or -1 when it is damaged, cut short,
+ * or does not inflate to exactly want bytes.
+ */
+long kr_unzip_prefix(void *dst, size_t want, const void *src, size_t len);
+
 #endif

@@ -135,18 +135,21 @@ sed -i "s/^web = .*/web = off/" town2/config
 k --home town2 follow tcp://127.0.0.1:$((P + 4)) --publisher "$FPR2" >/dev/null
 serve town2 $((P + 6)) $((P + 7))
 wait_for 60 k --home town2 show 372021/case/big-3999
-# subscribed, and a moment for the subscription to reach the publisher (else the seq comes by the snapshot)
+# (a publish before the town's subscription reaches the publisher comes by the snapshot
+# instead: up to three, one at a time, until one is applied from its announcement)
 wait_for 20 grep -q "subscribed to tcp://127.0.0.1:$((P + 5))" town2.log
-sleep 1
-item 372021 bigone 大きな集まりに一件 >bigone.md
-k --home pub2 publish bigone.md >/dev/null
-s=$(sqlite3 pub2/state.db "SELECT seq FROM manifests WHERE publisher='$FPR2'")
-wait_for 20 sh -c "test \"\$(sqlite3 town2/state.db \"SELECT seq FROM manifests WHERE publisher='$FPR2'\")\" = $s"
-line=$(grep "seq $s verified and applied" town2.log)
+for n in 1 2 3; do
+	item 372021 "bigone-$n" 大きな集まりに一件 >bigone.md
+	k --home pub2 publish bigone.md >/dev/null
+	s=$(sqlite3 pub2/state.db "SELECT seq FROM manifests WHERE publisher='$FPR2'")
+	wait_for 20 sh -c "test \"\$(sqlite3 town2/state.db \"SELECT seq FROM manifests WHERE publisher='$FPR2'\")\" = $s"
+	line=$(grep "seq $s verified and applied" town2.log)
+	case $line in *"from the announcement"*) break ;; esac
+done
 T2REPO=town2/repos/$FPR2/cases.git
 diag "$line; the tree of cases/ is $(git -C "$T2REPO" cat-file -s main:cases) bytes"
-check "4,000 items and one more: the new commit comes with the announcement, its tree as a delta" \
+check "4,000 items and one more: the new commit comes with the announcement, its tree as a delta ($n tried)" \
 	sh -c "echo '$line' | grep -q '1 collections, [0-9]* bytes; 1 of them from the announcement, not fetched'"
 check "git finds that town's repository whole, the item at main, and kairan verify passes" \
-	sh -c "git -C '$T2REPO' fsck --strict --no-dangling && git -C '$T2REPO' show main:cases/bigone.md | grep -q 大きな集まりに一件 &&
+	sh -c "git -C '$T2REPO' fsck --strict --no-dangling && git -C '$T2REPO' show main:cases/bigone-$n.md | grep -q 大きな集まりに一件 &&
 	\"\$KAIRAN\" --home town2 verify"

@@ -1,0 +1,365 @@
+/*
+ * tests/unit/test_packin.c - a thin pack's deltas against the repository's
+ * own objects are resolved before the indexer (sharing/store.c
+ * s_thin_resolve): the objects are what the publisher made, no base is
+ * appended, and a damaged delta of any kind is refused or gives other
+ * objects, never a crash or a wrong object under the right name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../sharing/sign.h"
+#include "../../sharing/store.h"
+#include "../../sharing/zip.h"
+
+#define PUB "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
+#define NFILES 2000
+
+static char s_root[64];
+static kr_key *s_key;
+static uint8_t s_c1[KR_OID_LEN], s_c2[KR_OID_LEN];
+static kr_buf s_inline = KR_BUF_INIT; /* the pack kr_store_commit made for c2's announcement */
+static kr_buf s_full = KR_BUF_INIT;   /* everything up to c1 */
+static kr_buf s_thin = KR_BUF_INIT;   /* c1..c2 as a fetch gets it */
+
+static char *
+s_home(const char *name)
+{
+	char *p = kr_sprintf("%s/%s", s_root, name);
+	mkdir(p, 0700);
+	return p;
+}
+
+static void
+s_file(kr_store_file *f, kr_buf *b, size_t i, const char *extra)
+{
+	kr_buf_clear(b);
+	kr_buf_addf(b, "---\nid: 372081/case/item-%zu\ntitle: 事例 %zu%s\n---\n住民からの問合せに回答した。%zu\n", i, i,
+	    extra, i);
+	f->path = kr_sprintf("cases/item-%zu.md", i);
+	f->data = kr_strdup(b->ptr);
+	f->len = b->len;
+}
+
+static int
+s_setup(void **state)
+{
+	kr_store *s;
+	kr_store_file *fs = kr_calloc(NFILES, sizeof(*fs)), two[2];
+	kr_buf b = KR_BUF_INIT;
+	uint8_t have[1][KR_OID_LEN];
+	int changed;
+
+	(void)state;
+	snprintf(s_root, sizeof(s_root), "/tmp/kairan-packin.XXXXXX");
+	assert_non_null(mkdtemp(s_root));
+	assert_int_equal(kr_key_generate(&s_key), 0);
+	{
+		char *home = s_home("pub");
+		assert_int_equal(kr_store_open(&s, home), 0);
+		free(home);
+	}
+	for (size_t i = 0; i < NFILES; i++)
+		s_file(&fs[i], &b, i, "");
+	assert_int_equal(kr_store_commit(s, PUB, "cases", fs, NFILES, "first", "t", "t@example.jp", s_key, s_c1,
+	    &changed, NULL), 0);
+	assert_int_equal(kr_store_cas(s, PUB, "cases", NULL, s_c1), 0);
+	s_file(&two[0], &b, 7, " 改訂"); /* changed */
+	s_file(&two[1], &b, NFILES, "");  /* new */
+	assert_int_equal(kr_store_commit(s, PUB, "cases", two, 2, "second", "t", "t@example.jp", s_key, s_c2,
+	    &changed, &s_inline), 0);
+	assert_int_equal(kr_store_cas(s, PUB, "cases", s_c1, s_c2), 0);
+	assert_int_equal(kr_store_pack(s, PUB, "cases", s_c1, NULL, 0, &s_full), 0);
+	memcpy(have[0], s_c1, KR_OID_LEN);
+	assert_int_equal(kr_store_pack(s, PUB, "cases", s_c2, (const uint8_t (*)[KR_OID_LEN])have, 1, &s_thin), 0);
+	kr_store_destroy(&s);
+	for (size_t i = 0; i < NFILES; i++) {
+		free((char *)fs[i].path);
+		free((void *)fs[i].data);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		free((char *)two[i].path);
+		free((void *)two[i].data);
+	}
+	free(fs);
+	kr_buf_release(&b);
+	return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+	char *cmd = kr_sprintf("rm -rf '%s'", s_root);
+
+	(void)state;
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	kr_key_destroy(&s_key);
+	kr_buf_release(&s_inline);
+	kr_buf_release(&s_full);
+	kr_buf_release(&s_thin);
+	return 0;
+}
+
+/* A town at c1 (a new home under s_root). */
+static kr_store *
+s_town(const char *name)
+{
+	kr_store *s;
+	kr_packin *in;
+	char *home = s_home(name);
+
+	assert_int_equal(kr_store_open(&s, home), 0);
+	free(home);
+	assert_int_equal(kr_packin_new(&in, s, PUB, "cases"), 0);
+	assert_int_equal(kr_packin_append(in, s_full.ptr, s_full.len), 0);
+	assert_int_equal(kr_packin_commit(in), 0);
+	kr_packin_destroy(&in);
+	assert_int_equal(kr_store_cas(s, PUB, "cases", NULL, s_c1), 0);
+	return s;
+}
+
+static uint32_t
+s_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The object count of the pack named name in s's cases repository. */
+static uint32_t
+s_written_count(kr_store *s, const char *name)
+{
+	char *repo = kr_store_path(s, PUB, "cases");
+	char *p = kr_sprintf("%s/objects/pack/%s.idx", repo, name);
+	kr_buf b = KR_BUF_INIT;
+	uint32_t n;
+
+	assert_int_equal(kr_file_read(&b, p), 0);
+	n = s_be32((const uint8_t *)b.ptr + 8 + 255 * 4);
+	kr_buf_release(&b);
+	free(p);
+	free(repo);
+	return n;
+}
+
+/* Takes pack into s; 0 or the error. */
+static int
+s_take(kr_store *s, const kr_buf *pack, char name[64])
+{
+	kr_packin *in;
+	int rc;
+
+	assert_int_equal(kr_packin_new(&in, s, PUB, "cases"), 0);
+	rc = kr_packin_append(in, pack->ptr, pack->len);
+	if (rc == 0)
+		rc = kr_packin_commit(in);
+	if (rc == 0 && name)
+		snprintf(name, 64, "%s", kr_packin_written(in) ? kr_packin_written(in) : "");
+	kr_packin_destroy(&in);
+	kr_error_clear();
+	return rc;
+}
+
+/*
+ * c2's two files as the publisher wrote them (all: both must be there;
+ * else what can be read must be that, and something missing is fine).
+ */
+static void
+s_check_c2(kr_store *s, int all)
+{
+	static const char *const path[] = { "cases/item-7.md", "cases/item-2000.md" };
+	static const char *const want[] = { "事例 7 改訂", "住民からの問合せに回答した。2000" };
+	kr_buf b = KR_BUF_INIT;
+
+	for (int i = 0; i < 2; i++) {
+		int rc = kr_store_read(s, PUB, "cases", s_c2, path[i], &b);
+		kr_error_clear();
+		if (all)
+			assert_int_equal(rc, 0);
+		if (rc == 0)
+			assert_non_null(strstr(b.ptr, want[i]));
+		kr_buf_clear(&b);
+	}
+	kr_buf_release(&b);
+}
+
+/* Entries of a version-2 pack of whole and REF_DELTA entries: type, header start, data start, end. */
+typedef struct {
+	int type;
+	size_t start, data, end;
+	uint64_t size;
+} s_ent;
+
+static size_t
+s_entries(const kr_buf *pack, s_ent *v, size_t max)
+{
+	const uint8_t *p = (const uint8_t *)pack->ptr;
+	uint32_t n = s_be32(p + 8);
+	size_t pos = 12;
+	kr_buf tmp = KR_BUF_INIT;
+
+	assert_true(n <= max);
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t c = p[pos];
+		int shift = 4;
+		long used;
+		v[k].start = pos++;
+		v[k].type = (c >> 4) & 7;
+		v[k].size = c & 15;
+		while (c & 0x80) {
+			c = p[pos++];
+			v[k].size |= (uint64_t)(c & 0x7f) << shift;
+			shift += 7;
+		}
+		if (v[k].type == 7)
+			pos += 20;
+		v[k].data = pos;
+		kr_buf_clear(&tmp);
+		kr_buf_grow(&tmp, v[k].size + 1);
+		used = kr_unzip_prefix(tmp.ptr, v[k].size, p + pos, pack->len - 20 - pos);
+		assert_true(used > 0);
+		pos += (size_t)used;
+		v[k].end = pos;
+	}
+	kr_buf_release(&tmp);
+	return n;
+}
+
+static void
+test_inline_pack_is_thin_and_resolved(void **state)
+{
+	kr_store *s = s_town("town-inline");
+	s_ent v[16];
+	size_t n = s_entries(&s_inline, v, 16), deltas = 0;
+	char name[64];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		deltas += v[i].type == 7;
+	/* the root tree, cases/ and the changed file, against c1's */
+	assert_true(deltas >= 2);
+	assert_true(s_inline.len < 8192);
+	assert_int_equal(s_take(s, &s_inline, name), 0);
+	/* every object once, none appended: libgit2's fix-thin would add each base */
+	assert_int_equal(s_written_count(s, name), n);
+	s_check_c2(s, 1);
+	kr_store_destroy(&s);
+}
+
+static void
+test_fetched_thin_pack_resolved(void **state)
+{
+	kr_store *s = s_town("town-fetch");
+	s_ent v[64];
+	size_t n = s_entries(&s_thin, v, 64);
+	char name[64];
+
+	(void)state;
+	assert_int_equal(s_take(s, &s_thin, name), 0);
+	assert_int_equal(s_written_count(s, name), n);
+	s_check_c2(s, 1);
+	kr_store_destroy(&s);
+}
+
+/* The pack with entry k's inflated data replaced by d (dlen bytes), header and trailer made again. */
+static void
+s_rebuild(const kr_buf *pack, const s_ent *v, size_t n, size_t k, const void *d, size_t dlen, kr_buf *out)
+{
+	kr_deflater z = { 0 };
+	kr_sha1 *h;
+	uint8_t sum[20];
+	uint64_t size = dlen;
+	uint8_t c = (uint8_t)((v[k].type << 4) | (size & 15));
+
+	kr_buf_clear(out);
+	kr_buf_add(out, pack->ptr, v[k].start);
+	size >>= 4;
+	while (size) {
+		kr_buf_addch(out, (char)(c | 0x80));
+		c = size & 0x7f;
+		size >>= 7;
+	}
+	kr_buf_addch(out, (char)c);
+	if (v[k].type == 7)
+		kr_buf_add(out, pack->ptr + v[k].data - 20, 20);
+	assert_int_equal(kr_deflater_add(&z, out, d, dlen, 1), 0);
+	kr_buf_add(out, pack->ptr + v[k].end, v[n - 1].end - v[k].end);
+	h = kr_sha1_new();
+	kr_sha1_update(h, out->ptr, out->len);
+	kr_sha1_final(&h, sum);
+	kr_buf_add(out, sum, 20);
+	kr_deflater_end(&z);
+}
+
+/*
+ * Every delta of the inline pack damaged in ways a hostile peer could
+ * (each instruction byte changed, truncated, extended, sizes that lie),
+ * inside a valid zlib stream and pack: each take either fails cleanly or
+ * leaves objects whose names are their contents (git's rule, which the
+ * indexer enforces): c2, if reachable, reads exactly as the publisher
+ * wrote it.
+ */
+static void
+test_damaged_deltas(void **state)
+{
+	kr_store *s = s_town("town-hostile");
+	s_ent v[16];
+	size_t n = s_entries(&s_inline, v, 16), tries = 0, taken = 0;
+	kr_buf d = KR_BUF_INIT, bad = KR_BUF_INIT, out = KR_BUF_INIT;
+
+	(void)state;
+	srand(13);
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].type != 7)
+			continue;
+		kr_buf_clear(&d);
+		kr_buf_grow(&d, v[k].size + 1);
+		assert_true(kr_unzip_prefix(d.ptr, v[k].size, s_inline.ptr + v[k].data, s_inline.len - 20 - v[k].data) > 0);
+		d.len = v[k].size;
+		for (size_t i = 0; i < d.len + 40; i++) {
+			kr_buf_clear(&bad);
+			kr_buf_add(&bad, d.ptr, d.len);
+			if (i < d.len)
+				bad.ptr[i] = (char)(i % 3 == 0 ? bad.ptr[i] ^ 0x80 : i % 3 == 1 ? 0 : rand());
+			else if (i < d.len + 20)
+				bad.len = (size_t)rand() % d.len; /* cut short */
+			else
+				for (int j = 0; j < 1 + rand() % 8; j++)
+					kr_buf_addch(&bad, (char)rand()); /* more after */
+			s_rebuild(&s_inline, v, n, k, bad.ptr, bad.len, &out);
+			tries++;
+			if (s_take(s, &out, NULL) == 0) {
+				taken++;
+				s_check_c2(s, 0);
+			}
+		}
+	}
+	assert_true(tries > 100);
+	print_message("# %zu damaged deltas, %zu packs taken (objects under their own names)\n", tries, taken);
+	/* and the real one still goes in after all that */
+	assert_int_equal(s_take(s, &s_inline, NULL), 0);
+	s_check_c2(s, 1);
+	kr_buf_release(&d);
+	kr_buf_release(&bad);
+	kr_buf_release(&out);
+	kr_store_destroy(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inline_pack_is_thin_and_resolved),
+		cmocka_unit_test(test_fetched_thin_pack_resolved),
+		cmocka_unit_test(test_damaged_deltas),
+	};
+
+	return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
