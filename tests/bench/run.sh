@@ -112,6 +112,22 @@ for c in $(git -C "$REPO" rev-list --reverse main | tail -n +2); do
 	echo $(( (b - a) / 1000 ))
 done >gitlat
 echo "  git fetch over git:// of the same commits: p50 $(pct 50 <gitlat | awk '{ printf "%.1f", $1 / 1000 }') ms, p90 $(pct 90 <gitlat | awk '{ printf "%.1f", $1 / 1000 }') ms (no polling delay included)"
+# the same into a collection of 3,000 items, whose tree alone (135 KB) is over what an
+# announcement carries whole: its pack goes thin (tree and changed file as deltas)
+"$K" --home bpub init --name 丸亀市 --lg-code 372021 >/dev/null
+BPFPR=$("$K" --home bpub id --fingerprint)
+mkdir bseed blat
+i=0; while [ $i -lt 3000 ]; do item 372021 "seed-$i" 4000 >bseed/s$i.md; i=$((i + 1)); done
+i=0; while [ $i -lt 50 ]; do item 372021 "lat-$i" 4000 >blat/lat-$i.md; i=$((i + 1)); done
+"$K" --home bpub publish bseed >/dev/null
+serve bpub $((P + 40)) $((P + 41))
+"$K" --home btown init --name 西海市 --lg-code 422126 >/dev/null
+"$K" --home btown follow tcp://127.0.0.1:$((P + 40)) --publisher "$BPFPR" >/dev/null
+serve btown $((P + 42)) $((P + 43))
+n=0; while [ "$(sqlite3 btown/state.db "SELECT count(*) FROM items WHERE publisher = '$BPFPR'" 2>/dev/null)" != 3000 ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 1
+set -- $("$TOOLS/benchsub" latency "$K" bpub "tcp://127.0.0.1:$((P + 43))#$(zk btown)" 50 blat "tcp://127.0.0.1:$((P + 41))#$(zk bpub)")
+echo "  into a collection of 3,000 items ($1 publishes): p50 $2 ms, p90 $3 ms; announcement -> verified p50 $5 ms, p90 $6 ms"
 echo
 
 # --- 2. bytes on the wire --------------------------------------------------
