@@ -304,7 +304,7 @@ MHEAD=$(git -C "$MREPO" rev-parse refs/heads/main)
 set -- $("$TOOLS/benchsub" packtime mtown "$MFPR" cases "$MHEAD")
 t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout </dev/null >/dev/null 2>&1; g1=$(($(now) - t0))
 t0=$(now); git -C "$MREPO" pack-objects --revs --all --stdout --no-reuse-delta </dev/null 2>/dev/null | wc -c >git-f.bytes; g2=$(($(now) - t0))
-echo "  a pack of the town's whole history ($(git -C "$MREPO" rev-list --count "$MHEAD") commits, $(git -C "$MREPO" rev-list --objects "$MHEAD" | wc -l) objects, held in $(ls "$MREPO"/objects/pack/*.pack | wc -l) pack file(s), $(wc -l <"$MREPO/kairan-layers" 2>/dev/null || echo 0) of them layers), what a subscriber with nothing is sent: kairan $1 ms, $2 bytes; git pack-objects $g1 ms reusing its deltas, $g2 ms searching them again ($(cat git-f.bytes) bytes); longest delta chain held: $(for x in "$MREPO"/objects/pack/*.idx; do git verify-pack -v "$x"; done | awk 'NF >= 7 && $6 > m { m = $6 } END { print m + 0 }')"
+echo "  a pack of the town's whole history ($(git -C "$MREPO" rev-list --count "$MHEAD") commits, $(git -C "$MREPO" rev-list --objects "$MHEAD" | wc -l) objects, held in $(ls "$MREPO"/objects/pack/*.pack | wc -l) pack file(s), $(wc -l <"$MREPO/kairan-layers" 2>/dev/null || echo 0) of them layers, $(cat "$MREPO"/objects/pack/*.pack | wc -c) bytes), what a subscriber with nothing is sent: kairan $1 ms, $2 bytes; git pack-objects $g1 ms reusing its deltas, $g2 ms searching them again ($(cat git-f.bytes) bytes); longest delta chain held: $(for x in "$MREPO"/objects/pack/*.idx; do git verify-pack -v "$x"; done | awk 'NF >= 7 && $6 > m { m = $6 } END { print m + 0 }')"
 fi
 echo
 fi
