@@ -2739,11 +2739,20 @@ struct kr_packin {
  * holds the pack to index instead.
  */
 #define THIN_RESOLVE_MAX (256 * 1024)
-#define THIN_OBJECT_MAX (64u << 20)
+/*
+ * What the deltas and objects of one pack may inflate to, in all: a delta
+ * of a few bytes can ask for 64 KB copies of a base many times over (a
+ * 256 KiB pack of such entries asked for gigabytes). Past it, the pack
+ * goes to the indexer as it came, which resolves one object at a time.
+ */
+#define THIN_RESOLVE_BUDGET (16u << 20)
 
-/* git's patch-delta: base and the delta d give the object, appended to out; -1 if d does not fit base. */
+/*
+ * git's patch-delta: base and the delta d give the object, appended to
+ * out; -1 if d does not fit base or its object would be over max bytes.
+ */
 static int
-s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen)
+s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen, size_t max)
 {
 	const uint8_t *end = d + dlen;
 	uint64_t sz[2] = { 0, 0 };
@@ -2757,7 +2766,7 @@ s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, s
 			if (!(*d++ & 0x80))
 				break;
 		}
-	if (sz[0] != blen || sz[1] > THIN_OBJECT_MAX)
+	if (sz[0] != blen || sz[1] > max)
 		return -1;
 	kr_buf_grow(out, (size_t)sz[1] + 1);
 	while (d < end) {
@@ -2806,7 +2815,7 @@ s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_bu
 	kr_buf data = KR_BUF_INIT, whole = KR_BUF_INIT;
 	uint8_t sum[20];
 	uint32_t count;
-	size_t pos = 12;
+	size_t pos = 12, budget = THIN_RESOLVE_BUDGET;
 	int resolved = 0;
 	kr_sha1 *h;
 
@@ -2833,8 +2842,8 @@ s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_bu
 		type = (c >> 4) & 7;
 		size = c & 15;
 		while (c & 0x80) {
-			if (pos >= n - 20 || shift > 60)
-				goto no;
+			if (pos >= n - 20 || shift > 60 || (shift == 60 && (p[pos] & 0x70)))
+				goto no; /* more than 64 bits */
 			c = p[pos++];
 			size |= (uint64_t)(c & 0x7f) << shift;
 			shift += 7;
@@ -2848,20 +2857,24 @@ s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_bu
 			pos += 20;
 		}
 		/* deflate inflates at most 1032 times: the claimed size is bounded before it is allocated */
-		if (size > THIN_OBJECT_MAX || size > (uint64_t)(n - 20 - pos) * 1032)
+		if (size > budget || size > (uint64_t)(n - 20 - pos) * 1032)
 			goto no;
+		budget -= (size_t)size;
 		kr_buf_clear(&data);
 		kr_buf_grow(&data, (size_t)size + 1);
 		if ((used = kr_unzip_prefix(data.ptr, (size_t)size, p + pos, n - 20 - pos)) < 0)
 			goto no;
 		pos += (size_t)used;
-		if (type == GIT_OBJECT_REF_DELTA && git_odb_read(&bo, odb, &base) == 0) {
+		/* (a base not here is in the pack, or missing: no rescan of objects/pack for each) */
+		if (type == GIT_OBJECT_REF_DELTA && git_odb_exists_ext(odb, &base, GIT_ODB_LOOKUP_NO_REFRESH) &&
+		    git_odb_read(&bo, odb, &base) == 0) {
 			kr_buf_clear(&whole);
 			if (s_patch_delta(&whole, git_odb_object_data(bo), git_odb_object_size(bo),
-			    (const uint8_t *)data.ptr, (size_t)size) < 0) {
+			    (const uint8_t *)data.ptr, (size_t)size, budget) < 0) {
 				git_odb_object_free(bo);
 				goto no;
 			}
+			budget -= whole.len;
 			s_entry_header(out, git_odb_object_type(bo), whole.len);
 			git_odb_object_free(bo);
 			if (kr_deflater_add(zip, out, whole.ptr, whole.len, KR_ZIP_FASTEST) < 0)

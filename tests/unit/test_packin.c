@@ -262,6 +262,12 @@ test_fetched_thin_pack_resolved(void **state)
 	char name[64];
 
 	(void)state;
+	{
+		size_t deltas = 0;
+		for (size_t i = 0; i < n; i++)
+			deltas += v[i].type == 7;
+		assert_true(deltas >= 1); /* thin: else nothing is resolved and the count below proves nothing */
+	}
 	assert_int_equal(s_take(s, &s_thin, name), 0);
 	assert_int_equal(s_written_count(s, name), n);
 	s_check_c2(s, 1);
@@ -352,6 +358,81 @@ test_damaged_deltas(void **state)
 	kr_store_destroy(&s);
 }
 
+/*
+ * A delta of a few hundred kilobytes (a few hundred bytes deflated) that
+ * asks for copies of a 100-byte object the town holds until the object is
+ * over 16 MiB: not resolved here (the budget), the pack goes to the
+ * indexer as it came, which resolves one object at a time and appends the
+ * base (2 objects, where a resolved pack has 1).
+ */
+static void
+test_delta_bomb_not_resolved(void **state)
+{
+	kr_store *s = s_town("town-bomb");
+	kr_store_file f;
+	kr_buf b = KR_BUF_INIT, d = KR_BUF_INIT, pack = KR_BUF_INIT, hdr = KR_BUF_INIT;
+	kr_deflater z = { 0 };
+	uint8_t id[20], sum[20];
+	kr_sha1 *h;
+	size_t blen, k, tlen;
+	char name[64];
+
+	(void)state;
+	s_file(&f, &b, 3, ""); /* item-3 as c1 holds it */
+	blen = f.len;
+	assert_true(blen < 128);
+	kr_buf_addf(&hdr, "blob %zu", blen);
+	h = kr_sha1_new();
+	kr_sha1_update(h, hdr.ptr, hdr.len + 1);
+	kr_sha1_update(h, f.data, f.len);
+	kr_sha1_final(&h, id);
+	k = (17u << 20) / blen;
+	tlen = k * blen;
+	for (size_t v = blen; ; v >>= 7) { /* varint source size, then target size */
+		kr_buf_addch(&d, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+		if (v < 0x80)
+			break;
+	}
+	for (size_t v = tlen; ; v >>= 7) {
+		kr_buf_addch(&d, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+		if (v < 0x80)
+			break;
+	}
+	for (size_t i = 0; i < k; i++) { /* copy blen bytes from offset 0 */
+		kr_buf_addch(&d, (char)0x90);
+		kr_buf_addch(&d, (char)blen);
+	}
+	kr_buf_add(&pack, "PACK\0\0\0\2\0\0\0\1", 12);
+	{
+		size_t size = d.len;
+		uint8_t c = (uint8_t)((7 << 4) | (size & 15));
+		size >>= 4;
+		while (size) {
+			kr_buf_addch(&pack, (char)(c | 0x80));
+			c = size & 0x7f;
+			size >>= 7;
+		}
+		kr_buf_addch(&pack, (char)c);
+	}
+	kr_buf_add(&pack, id, 20);
+	assert_int_equal(kr_deflater_add(&z, &pack, d.ptr, d.len, 9), 0);
+	h = kr_sha1_new();
+	kr_sha1_update(h, pack.ptr, pack.len);
+	kr_sha1_final(&h, sum);
+	kr_buf_add(&pack, sum, 20);
+	assert_true(pack.len < 256 * 1024);
+	assert_int_equal(s_take(s, &pack, name), 0);
+	assert_int_equal(s_written_count(s, name), 2);
+	free((char *)f.path);
+	free((void *)f.data);
+	kr_deflater_end(&z);
+	kr_buf_release(&b);
+	kr_buf_release(&d);
+	kr_buf_release(&pack);
+	kr_buf_release(&hdr);
+	kr_store_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -359,6 +440,7 @@ main(void)
 		cmocka_unit_test(test_inline_pack_is_thin_and_resolved),
 		cmocka_unit_test(test_fetched_thin_pack_resolved),
 		cmocka_unit_test(test_damaged_deltas),
+		cmocka_unit_test(test_delta_bomb_not_resolved),
 	};
 
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
