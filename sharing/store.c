@@ -978,13 +978,13 @@ s_collect_end(git_repository *repo, s_collect *c)
  * and each changed file as a delta against its version in the parent's
  * tree (base, NULL for a first commit) when that is less than half its
  * size. A subscriber takes it only on top of that parent, which it holds,
- * and its indexer appends the bases (a thin pack, as a fetch gets). Whole,
+ * and resolves those deltas (s_thin_resolve; a thin pack, as a fetch gets). Whole,
  * the root tree of a collection of 600 items was 16 KB in every
  * announcement, and one of more than about 2,400 did not fit KR_INLINE_MAX
  * at all; as a delta it is the few entries that changed. A pack of at most
- * INLINE_WHOLE_MAX goes whole: resolving a delta and appending its base
- * cost a town more than the bytes saved (announcement -> verified 2.3 ->
- * 2.7 ms with a collection of 50 items).
+ * INLINE_WHOLE_MAX goes whole: resolving a delta cost a town more than the
+ * bytes saved (announcement -> verified 2.3 -> 2.7 ms with a collection of
+ * 50 items, when libgit2 appended the bases).
  */
 #define INLINE_WHOLE_MAX 8192
 
