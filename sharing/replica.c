@@ -2042,6 +2042,8 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 		uint64_t size;
 		size_t first_change;
 		int clean;              /* nothing was ever removed from it, nor is now */
+		char pack[64];          /* the pack its commit wrote (dropped if the publish fails before its ref moves) */
+		int ref_moved;
 	} touched;
 	touched *t = kr_calloc(n, sizeof(*t));
 	kr_store_file *sf = kr_calloc(n, sizeof(*sf));
@@ -2087,6 +2089,7 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 			t[j].coll = NULL;
 			continue;
 		}
+		snprintf(t[j].pack, sizeof(t[j].pack), "%s", kr_store_last_pack(r->store));
 		if (pack.len)
 			s_inline_add(r->inline_out, t[j].coll, t[j].had_old ? t[j].old : NULL, t[j].newoid, &pack);
 		t[j].size = kr_state_head_get(r->state, r->own, t[j].coll, &sh) == 0 && t[j].had_old ? sh.size : 0;
@@ -2112,8 +2115,9 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 	if (rc < 0 || moved == 0)
 		goto done;
 	for (size_t j = 0; j < nt && rc == 0; j++)
-		if (t[j].coll)
-			rc = kr_store_cas(r->store, r->own, t[j].coll, t[j].had_old ? t[j].old : NULL, t[j].newoid);
+		if (t[j].coll && (rc = kr_store_cas(r->store, r->own, t[j].coll, t[j].had_old ? t[j].old : NULL,
+		    t[j].newoid)) == 0)
+			t[j].ref_moved = 1;
 	if (rc < 0)
 		goto done;
 	if ((rc = kr_state_durable(r->state, 1)) < 0 || (rc = kr_state_begin(r->state)) < 0)
@@ -2166,6 +2170,22 @@ kr_replica_publish(kr_replica *r, const kr_pubfile *files, size_t n,
 done:
 	if (r->inline_out && rc < 0)
 		kr_inline_clear(r->inline_out);
+	if (rc < 0) {
+		/*
+		 * Commits written for a publish that then failed (a refusal, most
+		 * often) are reached by no ref, ever: their packs go, or each
+		 * refusal left one for good (and more than 16 made every publish
+		 * consolidate). kr_store_drop_pack keeps a pack the head needs.
+		 */
+		char *why = kr_strdup(kr_errmsg());
+		for (size_t j = 0; j < nt; j++) {
+			uint64_t bytes;
+			if (t[j].coll && t[j].pack[0] && !t[j].ref_moved)
+				kr_store_drop_pack(r->store, r->own, t[j].coll, t[j].pack, &bytes);
+		}
+		kr_error(rc, "%s", why);
+		free(why);
+	}
 	kr_buf_release(&pack);
 	kr_store_durable(r->store, 0);
 	/* (after a failure the connection stays FULL, its error kept: later commits cost more, lose nothing) */

@@ -77,6 +77,7 @@ struct kr_store {
 	s_repo *repos;
 	int durable;             /* kr_store_durable */
 	kr_deflater zip;         /* a commit's pack (s_collect_pack): its ~270 kB are set up once, not per commit */
+	char last_pack[64];      /* the pack the last kr_store_commit wrote (kr_store_last_pack) */
 };
 
 /*
@@ -1106,7 +1107,7 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 		kr_sha1_update(h, pack.ptr, pack.len);
 		kr_sha1_final(&h, trailer);
 		kr_buf_add(&pack, trailer, 20);
-		rc = s_write_pack(repo, &pack, sync, NULL);
+		rc = s_write_pack(repo, &pack, sync, s->last_pack);
 	}
 	/* whole when that is no larger than the thin pack (or there is none) and fits */
 	if (rc == 0 && keep && whole && pack.len <= KR_INLINE_MAX && (keep->len == kept || keep->len - kept >= pack.len)) {
@@ -1117,6 +1118,12 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 		keep->len = kept;
 	kr_buf_release(&pack);
 	return rc;
+}
+
+const char *
+kr_store_last_pack(const kr_store *s)
+{
+	return s->last_pack;
 }
 
 int
@@ -1141,6 +1148,7 @@ kr_store_commit(kr_store *s, const char *pub, const char *coll,
 	int rc, have_head;
 
 	*changed = 0;
+	s->last_pack[0] = '\0';
 	if ((rc = s_repo_get(s, pub, coll, 1, &repo)) < 0)
 		goto done;
 	rc = git_reference_name_to_id(&head, repo, MAIN_REF);

@@ -94,6 +94,13 @@ int kr_store_commit(kr_store *s, const char *pub, const char *coll,
     const char *name, const char *email, const kr_key *key,
     uint8_t out[KR_OID_LEN], int *changed, kr_buf *pack);
 
+/*
+ * The pack ("pack-<hex>") the last kr_store_commit that changed something
+ * wrote, "" otherwise: a publish refused after its commit drops it
+ * (kr_store_drop_pack), as nothing will ever reach it.
+ */
+const char *kr_store_last_pack(const kr_store *s);
+
 /* Moves refs/heads/main from old (NULL: no ref yet) to new, atomically. */
 int kr_store_cas(kr_store *s, const char *pub, const char *coll,
     const uint8_t *old, const uint8_t newoid[KR_OID_LEN]);

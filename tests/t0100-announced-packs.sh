@@ -14,7 +14,7 @@
 # manifest could be refused (nothing quarantined); a pack from a head the
 # town does not hold is not used.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 cd "$T"
 P=$(port_base)
 
@@ -60,15 +60,22 @@ diag "$line"
 check "a directory published again with one new item: the new commit still comes with the announcement" \
 	sh -c "echo '$line' | grep -q '1 of them from the announcement, not fetched'"
 
-# --- 5-6: objects in the repository already: that collection's pack is fetched -----------
+# --- 6-8: a refused publish leaves no pack; objects in the repository already: that collection's pack is fetched ---
 # cases is committed first (its pack written), then the guideline, changed
-# under its published version, is refused: nothing is published, the case's
-# objects stay in the repository. Published again with the guideline's
-# version raised, the case's commit finds its blob and tree there.
+# under its published version, is refused: nothing is published, and the
+# case's pack, which nothing will ever reach, is removed again. Then the
+# new case's blob is put in the repository by git (as a node killed
+# between a commit and its ref leaves its objects); published again with
+# the guideline's version raised, the case's commit finds its blob there.
 item 372081 dup 二度目に公開される事例 >dup.md
 sed 's/^title: .*/title: 三豊市 生成AI利用ガイドライン（改）/' guideline.md >guideline2.md
+PREPO=pub/repos/$FPR/cases.git
+packs_before=$(ls $PREPO/objects/pack | grep -c '\.pack$')
 k --home pub publish dup.md guideline2.md >refused.out 2>&1
 diag "$(tr '\n' '|' <refused.out)"
+check "a publish refused in one collection leaves no pack behind in the other ($packs_before packs before)" \
+	sh -c "grep -q 'nothing was published' refused.out && test \$(ls $PREPO/objects/pack | grep -c '\\.pack\$') = $packs_before"
+git --git-dir=$PREPO hash-object -w dup.md >/dev/null
 sed -i 's/^version: .*/version: 1.2.0/' guideline2.md
 k --home pub publish dup.md guideline2.md >again.out 2>&1
 diag "$(tr '\n' '|' <again.out)"
@@ -82,7 +89,7 @@ check "git finds both of the town's repositories whole, and kairan verify passes
 	sh -c "git -C '$TREPO' fsck --strict --no-dangling && git -C town/repos/$FPR/guidelines.git fsck --strict --no-dangling &&
 	git -C '$TREPO' show main:cases/dup.md | grep -q 二度目 && \"\$KAIRAN\" --home town verify"
 
-# --- 7-16: a peer that lies about the packs ---------------------------------------
+# --- 9-17: a peer that lies about the packs ---------------------------------------
 kill "$PID_pub"
 wait_for 10 sh -c "! test -S pub/control.sock"
 qcount() { sqlite3 town/state.db "SELECT count(*) FROM quarantine"; }
@@ -117,7 +124,7 @@ check "the town applied it by fetching" sh -c "grep 'seq $(seq_of town) verified
 check "git finds the town's repository whole, and kairan verify passes" \
 	sh -c "git -C '$TREPO' fsck --strict --no-dangling && \"\$KAIRAN\" --home town verify"
 
-# --- 18-19: a collection whose tree alone is larger than an announcement's packs may be ---
+# --- 19-20: a collection whose tree alone is larger than an announcement's packs may be ---
 # Each tree and changed file goes as a delta against its version in the
 # parent's tree (which a town on that parent holds): 4,000 items make a
 # root tree of about 160 KB, more than KR_INLINE_MAX whole. (A publisher
