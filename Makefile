@@ -120,7 +120,7 @@ TOOLS += $(BUILD)/tests/groongabench
 TOOLS += $(BUILD)/tests/fedgen $(BUILD)/tests/splitrace $(BUILD)/tests/maintrace $(BUILD)/tests/settlerace
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c); `make check` replays their
 # corpora and every input that once crashed with the ordinary compiler.
-FUZZ = codec item dataset import search sshsig
+FUZZ = codec item dataset import search sshsig packin
 REPLAY_BIN = $(FUZZ:%=$(BUILD)/tests/replay_%)
 FUZZ_SECONDS ?= 120
 FUZZ_BUILD = build-fuzz
