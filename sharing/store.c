@@ -45,6 +45,8 @@
 #define MAIN_REF "refs/heads/main"
 
 static void s_entry_header(kr_buf *b, int type, size_t size);
+static void s_pack_header(kr_buf *b, size_t n);
+static void s_pack_trailer(kr_buf *b, size_t start);
 static void s_delta(kr_buf *d, const uint8_t *src, size_t slen, const uint8_t *tgt, size_t tlen);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
 static int s_idx_read(const char *path, git_oid **ids, size_t *n);
@@ -998,8 +1000,6 @@ s_collect_thin(s_collect *c, git_repository *repo, const git_tree *tree, const g
 	struct { git_oid n, b; } *st = NULL;
 	size_t nst = 0, cap = 0, start = out->len;
 	kr_buf delta = KR_BUF_INIT;
-	uint8_t trailer[20];
-	kr_sha1 *h;
 	int rc = 0;
 
 	/* which base each collected tree and file has: the same path in the parent's tree */
@@ -1035,11 +1035,7 @@ s_collect_thin(s_collect *c, git_repository *repo, const git_tree *tree, const g
 		git_tree_free(bt);
 	}
 	git_error_clear();
-	{
-		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(c->n >> 24),
-			(uint8_t)(c->n >> 16), (uint8_t)(c->n >> 8), (uint8_t)c->n };
-		kr_buf_add(out, hdr, 12);
-	}
+	s_pack_header(out, c->n);
 	for (size_t i = 0; i < c->n && rc == 0 && out->len - start <= KR_INLINE_MAX; i++) {
 		git_odb_object *b = NULL;
 		kr_buf_clear(&delta);
@@ -1056,12 +1052,8 @@ s_collect_thin(s_collect *c, git_repository *repo, const git_tree *tree, const g
 		}
 	}
 	git_error_clear();
-	if (rc == 0) {
-		h = kr_sha1_new();
-		kr_sha1_update(h, out->ptr + start, out->len - start);
-		kr_sha1_final(&h, trailer);
-		kr_buf_add(out, trailer, 20);
-	}
+	if (rc == 0)
+		s_pack_trailer(out, start);
 	if (rc < 0 || out->len - start > KR_INLINE_MAX)
 		out->len = start; /* none (it would not fit: the loop stopped early) */
 	kr_buf_release(&delta);
@@ -1084,15 +1076,9 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 	size_t kept = keep ? keep->len : 0;
 	kr_buf pack = KR_BUF_INIT;
 	kr_deflater *zip = &s->zip; /* one state for every entry of the pack, kept for the next */
-	uint8_t trailer[20];
-	kr_sha1 *h;
 	int rc = 0;
 
-	{
-		uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(c->n >> 24),
-			(uint8_t)(c->n >> 16), (uint8_t)(c->n >> 8), (uint8_t)c->n };
-		kr_buf_add(&pack, hdr, 12);
-	}
+	s_pack_header(&pack, c->n);
 	/* whole objects, no deltas: level 1, as libgit2 writes loose objects */
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
 		s_entry_header(&pack, c->v[i].type, c->v[i].len);
@@ -1103,10 +1089,7 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 		s_collect_thin(c, repo, tree, base, zip, keep);
 	s_collect_end(repo, c);
 	if (rc == 0) {
-		h = kr_sha1_new();
-		kr_sha1_update(h, pack.ptr, pack.len);
-		kr_sha1_final(&h, trailer);
-		kr_buf_add(&pack, trailer, 20);
+		s_pack_trailer(&pack, 0);
 		rc = s_write_pack(repo, &pack, sync, s->last_pack);
 	}
 	/* whole when that is no larger than the thin pack (or there is none) and fits */
@@ -2093,6 +2076,28 @@ s_delta(kr_buf *d, const uint8_t *src, size_t slen, const uint8_t *tgt, size_t t
 	free(table);
 }
 
+/* A version-2 pack's header for n entries, appended to b. */
+static void
+s_pack_header(kr_buf *b, size_t n)
+{
+	uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+		(uint8_t)n };
+
+	kr_buf_add(b, hdr, sizeof(hdr));
+}
+
+/* The SHA-1 trailer of the pack that starts at b->ptr + start, appended to b. */
+static void
+s_pack_trailer(kr_buf *b, size_t start)
+{
+	kr_sha1 *h = kr_sha1_new();
+	uint8_t sum[20];
+
+	kr_sha1_update(h, b->ptr + start, b->len - start);
+	kr_sha1_final(&h, sum);
+	kr_buf_add(b, sum, 20);
+}
+
 static void
 s_entry_header(kr_buf *b, int type, size_t size)
 {
@@ -2450,8 +2455,6 @@ s_pack_build(kr_store *s, const char *pub, const char *coll, const git_oid *w, c
 	s_reuse ru = { 0 };
 	uint64_t rawtotal = 0;
 	size_t start = out->len;
-	kr_sha1 *h;
-	uint8_t trailer[20];
 	int rc, have_base, level;
 
 	if ((rc = s_repo_get(s, pub, coll, 0, &l.repo)) < 0)
@@ -2485,11 +2488,7 @@ s_pack_build(kr_store *s, const char *pub, const char *coll, const git_oid *w, c
 	level = rawtotal < (1u << 20) ? KR_ZIP_DEFAULT : KR_ZIP_FASTEST;
 
 	depth = kr_calloc(l.n ? l.n : 1, sizeof(*depth));
-	kr_buf_add(out, "PACK", 4);
-	{
-		uint8_t hdr[8] = { 0, 0, 0, 2, (uint8_t)(l.n >> 24), (uint8_t)(l.n >> 16), (uint8_t)(l.n >> 8), (uint8_t)l.n };
-		kr_buf_add(out, hdr, 8);
-	}
+	s_pack_header(out, l.n);
 	for (size_t i = 0; i < l.n; i++) {
 		git_odb_object *obj = NULL, *bobj = NULL;
 		const uint8_t *data;
@@ -2583,10 +2582,7 @@ s_pack_build(kr_store *s, const char *pub, const char *coll, const git_oid *w, c
 		if (rc < 0)
 			goto done;
 	}
-	h = kr_sha1_new();
-	kr_sha1_update(h, out->ptr + start, out->len - start);
-	kr_sha1_final(&h, trailer);
-	kr_buf_add(out, trailer, 20);
+	s_pack_trailer(out, start);
 done:
 	if (rc < 0) {
 		out->len = start;
@@ -2895,10 +2891,7 @@ s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_bu
 	git_error_clear();
 	if (pos != n - 20 || !resolved)
 		goto no;
-	h = kr_sha1_new();
-	kr_sha1_update(h, out->ptr, out->len);
-	kr_sha1_final(&h, sum);
-	kr_buf_add(out, sum, 20);
+	s_pack_trailer(out, 0);
 	kr_buf_release(&data);
 	kr_buf_release(&whole);
 	return 1;
