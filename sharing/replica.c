@@ -1217,7 +1217,7 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	int rc;
 
 	kr_store_tidy(a->r->store, a->hex, h->collection);
-	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection, cap)) < 0)
 		return rc;
 	if (o && o->pack.len <= cap) {
 		/* the indexer checks every entry; what it lacks or lies about, the checks after this refuse */
@@ -1229,7 +1229,7 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 		} else {
 			kr_error_clear();
 			kr_packin_destroy(&in);
-			if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+			if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection, cap)) < 0)
 				return rc;
 			o = NULL;
 		}
@@ -1311,9 +1311,9 @@ s_apply_continue(s_apply *a, s_moved *mv)
 		kr_error_clear();
 		return 0;
 	}
-	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection)) < 0)
+	if ((rc = kr_packin_new(&in, a->r->store, a->hex, h->collection, 0)) < 0)
 		return rc;
-	kr_packin_destroy(&in);
+	kr_packin_destroy(&in); /* (made only to make the repository) */
 	from = kr_store_path(a->r->store, mv->pred, h->collection);
 	to = kr_store_path(a->r->store, a->hex, h->collection);
 	for (int i = -1; i < 256 && rc == 0; i++) {

@@ -2716,6 +2716,187 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
  * wrote and whether that file is new: a rejected apply removes exactly
  * the packs it added (kr_store_drop_pack), never one that was there.
  */
+/*
+ * What a pack claims, read as it arrives (s_scan_feed), before libgit2's
+ * indexer resolves anything. The indexer allocates each delta's claimed
+ * size at once when it commits: a 23-byte delta claiming gigabytes made
+ * it malloc 2 GiB, and a few KB of copy instructions can then fill them.
+ * So every entry is inflated here (its output thrown away), and a pack is
+ * refused when its entries inflate to, or its objects make, more than cap
+ * bytes in all: the collection's signed size, which counts each object it
+ * ever held (and at most the node's max_collection_bytes). Entry sizes
+ * are held to what they say; a delta's object size is its first bytes.
+ */
+typedef struct {
+	uint64_t cap;
+	uint64_t inflated, made; /* so far */
+	uint64_t at;             /* pack offset of the next byte */
+	uint64_t entry_at;       /* where the current entry began */
+	uint32_t count, seen;
+	enum { SCAN_HEADER, SCAN_ENTRY, SCAN_DATA, SCAN_TRAILER, SCAN_DONE } state;
+	uint8_t hdr[32];         /* the pack's or an entry's header, so far */
+	size_t hlen;
+	int type;
+	uint64_t size;
+	kr_inflater z;
+} s_scan;
+
+/* An entry header in h (n bytes): 1 with its type and size, 0 when more is needed, -1 when bad. */
+static int
+s_scan_entry(const uint8_t *h, size_t n, int *type, uint64_t *size)
+{
+	size_t i = 0;
+	int shift = 4;
+
+	*type = (h[0] >> 4) & 7;
+	*size = h[0] & 15;
+	while (h[i] & 0x80) {
+		if (++i == n)
+			return 0;
+		if (shift > 60 || (shift == 60 && (h[i] & 0x70)))
+			return -1; /* more than 64 bits */
+		*size |= (uint64_t)(h[i] & 0x7f) << shift;
+		shift += 7;
+	}
+	i++;
+	if (*type == GIT_OBJECT_REF_DELTA)
+		return n - i >= 20 ? 1 : 0;
+	if (*type == GIT_OBJECT_OFS_DELTA) {
+		for (int k = 0; i < n; i++, k++)
+			if (k == 9)
+				return -1;
+			else if (!(h[i] & 0x80))
+				return 1;
+		return 0;
+	}
+	return *type == 0 || *type == 5 ? -1 : 1;
+}
+
+/* A delta's object size, after its base's (git's varints); -1 when not there. */
+static int64_t
+s_scan_delta_size(const uint8_t *d, size_t n)
+{
+	uint64_t sz = 0;
+	size_t i = 0;
+
+	for (int k = 0; k < 2; k++) {
+		sz = 0;
+		for (int sh = 0;; sh += 7) {
+			if (i == n || sh > 56)
+				return -1;
+			sz |= (uint64_t)(d[i] & 0x7f) << sh;
+			if (!(d[i++] & 0x80))
+				break;
+		}
+	}
+	return sz > INT64_MAX ? -1 : (int64_t)sz;
+}
+
+/* The entry sc is at claims (made: an object of, else: to inflate to) claim bytes, past sc->cap. */
+static int
+s_scan_over(s_scan *sc, uint64_t claim, int made)
+{
+	if (made)
+		return kr_error(KR_EVERIFY, "pack entry %u of %u (at byte %llu) makes an object of %llu bytes: with "
+		    "the entries before it, more than the %llu bytes the signed manifest (or the local cap) allows",
+		    sc->seen + 1, sc->count, (unsigned long long)sc->entry_at, (unsigned long long)claim,
+		    (unsigned long long)sc->cap);
+	return kr_error(KR_EVERIFY, "pack entry %u of %u (at byte %llu) inflates to %llu bytes: with the entries "
+	    "before it, more than the %llu bytes the signed manifest (or the local cap) allows", sc->seen + 1,
+	    sc->count, (unsigned long long)sc->entry_at, (unsigned long long)claim, (unsigned long long)sc->cap);
+}
+
+/* Reads the next len bytes of the pack; 0, or an error saying which entry and why. */
+static int
+s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		long used;
+		int ended, r;
+
+		switch (sc->state) {
+		case SCAN_HEADER:
+			sc->hdr[sc->hlen++] = *p++;
+			len--;
+			sc->at++;
+			if (sc->hlen < 12)
+				break;
+			sc->count = s_be32(sc->hdr + 8);
+			if (memcmp(sc->hdr, "PACK", 4) != 0 || (s_be32(sc->hdr + 4) != 2 && s_be32(sc->hdr + 4) != 3))
+				return kr_error(KR_EPROTO, "not a pack: no PACK header of version 2 or 3");
+			/* an entry is at least 9 bytes (its header and an empty zlib stream) */
+			if (sc->count > sc->cap / 9)
+				return kr_error(KR_EVERIFY, "the pack says it holds %u objects: more than the %llu bytes "
+				    "the signed manifest (or the local cap) allows can hold", sc->count,
+				    (unsigned long long)sc->cap);
+			sc->hlen = 0;
+			sc->state = sc->count ? SCAN_ENTRY : SCAN_TRAILER;
+			break;
+		case SCAN_ENTRY:
+			if (sc->hlen == 0)
+				sc->entry_at = sc->at;
+			sc->hdr[sc->hlen++] = *p++;
+			len--;
+			sc->at++;
+			if ((r = s_scan_entry(sc->hdr, sc->hlen, &sc->type, &sc->size)) < 0 || (r == 0 &&
+			    sc->hlen == sizeof(sc->hdr)))
+				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu): its header does not parse",
+				    sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
+			if (r == 0)
+				break;
+			if (sc->size > sc->cap - sc->inflated)
+				return s_scan_over(sc, sc->size, 0);
+			sc->inflated += sc->size;
+			if (sc->type < GIT_OBJECT_OFS_DELTA) {
+				if (sc->size > sc->cap - sc->made)
+					return s_scan_over(sc, sc->size, 1);
+				sc->made += sc->size;
+			}
+			sc->hlen = 0;
+			sc->state = SCAN_DATA;
+			break;
+		case SCAN_DATA:
+			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, &ended)) < 0)
+				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is damaged, or inflates to "
+				    "more than the %llu bytes it says", sc->seen + 1, sc->count,
+				    (unsigned long long)sc->entry_at, (unsigned long long)sc->size);
+			p += used;
+			len -= (size_t)used;
+			sc->at += (uint64_t)used;
+			if (!ended)
+				break;
+			if (sc->z.out != sc->size)
+				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) inflates to %llu bytes, "
+				    "not the %llu it says", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at,
+				    (unsigned long long)sc->z.out, (unsigned long long)sc->size);
+			if (sc->type >= GIT_OBJECT_OFS_DELTA) {
+				int64_t made = s_scan_delta_size(sc->z.head, sc->size < sizeof(sc->z.head) ?
+				    (size_t)sc->size : sizeof(sc->z.head));
+				if (made < 0)
+					return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta without "
+					    "its sizes", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
+				if ((uint64_t)made > sc->cap - sc->made)
+					return s_scan_over(sc, (uint64_t)made, 1);
+				sc->made += (uint64_t)made;
+			}
+			sc->state = ++sc->seen == sc->count ? SCAN_TRAILER : SCAN_ENTRY;
+			break;
+		case SCAN_TRAILER:
+			used = (long)(20 - sc->hlen < len ? 20 - sc->hlen : len);
+			sc->hlen += (size_t)used;
+			p += used;
+			len -= (size_t)used;
+			sc->at += (uint64_t)used;
+			if (sc->hlen == 20)
+				sc->state = SCAN_DONE;
+			break;
+		case SCAN_DONE:
+			return kr_error(KR_EPROTO, "the pack goes on after its end (byte %llu)", (unsigned long long)sc->at);
+		}
+	}
+	return 0;
+}
+
 struct kr_packin {
 	kr_store *s;
 	git_repository *repo;
@@ -2728,6 +2909,7 @@ struct kr_packin {
 	char name[64];           /* "pack-<hex>" once committed and new, else "" */
 	kr_buf held;             /* a small pack, held for s_thin_resolve until the commit */
 	int streaming;           /* more than THIN_RESOLVE_MAX: straight to the indexer */
+	s_scan scan;             /* what it claims, read before the indexer sees it */
 };
 
 /*
@@ -2905,7 +3087,7 @@ no:
 }
 
 int
-kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
+kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, uint64_t cap)
 {
 	git_repository *repo;
 	git_indexer_options opts;
@@ -2918,6 +3100,7 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 	in = kr_calloc(1, sizeof(*in));
 	in->s = s;
 	in->repo = repo;
+	in->scan.cap = cap;
 	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
 	s_pack_mtime(dir, &in->mtime);
 	s_pack_names(dir, &in->before, &in->nbefore);
@@ -2935,6 +3118,10 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll)
 int
 kr_packin_append(kr_packin *in, const void *data, size_t len)
 {
+	int rc;
+
+	if ((rc = s_scan_feed(&in->scan, data, len)) < 0)
+		return rc;
 	if (!in->streaming && len <= THIN_RESOLVE_MAX - in->held.len) {
 		kr_buf_add(&in->held, data, len); /* small so far: held for s_thin_resolve */
 		return 0;
@@ -2958,6 +3145,9 @@ kr_packin_commit(kr_packin *in)
 	char name[64];
 	int fresh = 1;
 
+	if (in->scan.state != SCAN_DONE)
+		return kr_error(KR_EPROTO, "the pack is cut short (at byte %llu, %u of its %u entries read)",
+		    (unsigned long long)in->scan.at, in->scan.seen, in->scan.count);
 	if (!in->streaming && in->held.len) {
 		kr_buf fixed = KR_BUF_INIT;
 		const kr_buf *use = s_thin_resolve(in->odb, &in->s->zip, (const uint8_t *)in->held.ptr, in->held.len,
@@ -2999,6 +3189,7 @@ kr_packin_destroy(kr_packin **inp)
 	git_odb_free(in->odb);
 	kr_strv_free(in->before, in->nbefore);
 	kr_buf_release(&in->held);
+	kr_inflater_end(&in->scan.z);
 	free(in);
 	*inp = NULL;
 }

@@ -197,9 +197,14 @@ int kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
  * Streams a received pack into the collection's object database (nothing
  * is referenced yet). A received pack only ever adds a pack file: the
  * indexer completes a thin pack inside it and writes no loose objects.
+ * Each entry is read as it arrives: a pack whose entries inflate to, or
+ * whose objects make, more than cap bytes in all (the collection's signed
+ * size, at most the node's cap) is refused by kr_packin_append, before
+ * anything would allocate what it claims (KR_EVERIFY; a damaged or cut
+ * pack KR_EPROTO).
  */
 typedef struct kr_packin kr_packin;
-int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll);
+int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, uint64_t cap);
 int kr_packin_append(kr_packin *in, const void *data, size_t len);
 int kr_packin_commit(kr_packin *in);
 /* After a commit: the name ("pack-<hex>") of the pack file it added, NULL if that file was there before. */

@@ -121,3 +121,63 @@ kr_unzip_prefix(void *dst, size_t want, const void *src, size_t len)
 	inflateEnd(&z);
 	return zrc == Z_STREAM_END ? (long)z.total_in : -1;
 }
+
+long
+kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, int *ended)
+{
+	z_stream *z = f->z;
+	uint8_t scratch[32768];
+	size_t n;
+	int zrc;
+
+	*ended = 0;
+	if (!z) {
+		if (!(z = calloc(1, sizeof(*z))))
+			return -1;
+		if (inflateInit(z) != Z_OK) {
+			free(z);
+			return -1;
+		}
+		f->z = z;
+	} else if (!f->open && inflateReset(z) != Z_OK) {
+		return -1;
+	}
+	if (!f->open) {
+		f->open = 1;
+		f->out = 0;
+	}
+	z->next_in = (Bytef *)src;
+	z->avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+	do {
+		z->next_out = scratch;
+		z->avail_out = sizeof(scratch);
+		zrc = inflate(z, Z_NO_FLUSH);
+		n = sizeof(scratch) - z->avail_out;
+		if (f->out < sizeof(f->head))
+			memcpy(f->head + f->out, scratch, n < sizeof(f->head) - f->out ? n : sizeof(f->head) - f->out);
+		f->out += n;
+		if (f->out > limit || (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)) {
+			f->open = 0;
+			return -1;
+		}
+		if (zrc == Z_STREAM_END) {
+			f->open = 0;
+			*ended = 1;
+			break;
+		}
+		if (zrc == Z_BUF_ERROR)
+			break; /* all of src taken; the stream goes on in the next piece */
+	} while (z->avail_in > 0 || z->avail_out == 0);
+	return (long)((const Bytef *)z->next_in - (const Bytef *)src);
+}
+
+void
+kr_inflater_end(kr_inflater *f)
+{
+	if (!f || !f->z)
+		return;
+	inflateEnd(f->z);
+	free(f->z);
+	f->z = NULL;
+	f->open = 0;
+}

@@ -1,9 +1,11 @@
 /*
  * sharing/zip.h - zlib streams (the only file that includes zlib.h)
  *
- * Two users: the pack writer (store.c) deflates every entry of a pack
- * with one reusable state, and state.c keeps item bodies deflated (with
- * a preset dictionary made from the bodies themselves).
+ * Three users: the pack writer (store.c) deflates every entry of a pack
+ * with one reusable state, the pack intake (store.c) inflates every entry
+ * a peer sends to see what it claims before libgit2 does, and state.c
+ * keeps item bodies deflated (with a preset dictionary made from the
+ * bodies themselves).
  * Neither thread-safe nor shared: a kr_deflater belongs to its caller.
  */
 #ifndef KR_ZIP_H
@@ -64,5 +66,29 @@ int kr_unzip(void *dst, size_t want, const void *src, size_t len, kr_zip_dict_fn
  * or does not inflate to exactly want bytes.
  */
 long kr_unzip_prefix(void *dst, size_t want, const void *src, size_t len);
+
+/*
+ * zlib streams one after another, fed in pieces as they arrive (a pack
+ * being fetched): what each inflates to is counted and its first bytes
+ * kept; the rest is thrown away. Zero-initialise; kr_inflater_end frees it.
+ */
+typedef struct {
+	void *z;
+	int open;          /* a stream has begun and not ended */
+	uint64_t out;      /* what it inflated to so far (after it ended: in all) */
+	uint8_t head[24];  /* its first bytes (out of them, when fewer) */
+} kr_inflater;
+
+/*
+ * Feeds src (len bytes) to the current stream, or to a new one when the
+ * last one ended. Returns the bytes of src it took: all of them, or fewer
+ * when the stream ended there (*ended = 1; what follows is not its).
+ * Returns -1 when the stream is damaged or inflates to more than limit
+ * bytes, which it stops at (no error set: the caller says where).
+ */
+long kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, int *ended);
+
+/* Frees f's state; f can be used again. NULL-safe. */
+void kr_inflater_end(kr_inflater *f);
 
 #endif

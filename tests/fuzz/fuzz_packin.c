@@ -136,7 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s_sha(sum, pack.ptr, pack.len, NULL, 0);
 	kr_buf_add(&pack, sum, 20);
-	if (kr_packin_new(&in, s_store, PUB, "cases") == 0) {
+	if (kr_packin_new(&in, s_store, PUB, "cases", (uint64_t)1 << 30) == 0) {
 		if (kr_packin_append(in, pack.ptr, pack.len) == 0 && kr_packin_commit(in) == 0 && kr_packin_written(in)) {
 			uint64_t bytes;
 			kr_store_drop_pack(s_store, PUB, "cases", kr_packin_written(in), &bytes);

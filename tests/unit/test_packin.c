@@ -3,7 +3,10 @@
  * own objects are resolved before the indexer (sharing/store.c
  * s_thin_resolve): the objects are what the publisher made, no base is
  * appended, and a damaged delta of any kind is refused or gives other
- * objects, never a crash or a wrong object under the right name.
+ * objects, never a crash or a wrong object under the right name. Every
+ * pack is read as it arrives (s_scan_feed), and one that claims more than
+ * its cap, or lies about its sizes, is refused before the indexer
+ * allocates anything it claims.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 
 #define PUB "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
 #define NFILES 2000
+#define CAP ((uint64_t)1 << 30) /* a node's default max_collection_bytes */
 
 static char s_root[64];
 static kr_key *s_key;
@@ -118,7 +122,7 @@ s_town(const char *name)
 
 	assert_int_equal(kr_store_open(&s, home), 0);
 	free(home);
-	assert_int_equal(kr_packin_new(&in, s, PUB, "cases"), 0);
+	assert_int_equal(kr_packin_new(&in, s, PUB, "cases", CAP), 0);
 	assert_int_equal(kr_packin_append(in, s_full.ptr, s_full.len), 0);
 	assert_int_equal(kr_packin_commit(in), 0);
 	kr_packin_destroy(&in);
@@ -149,22 +153,53 @@ s_written_count(kr_store *s, const char *name)
 	return n;
 }
 
-/* Takes pack into s; 0 or the error. */
+/*
+ * Takes pack into s, given in pieces of piece bytes (0: at once), with
+ * cap; 0 or the error, whose message goes to msg (when not NULL).
+ */
 static int
-s_take(kr_store *s, const kr_buf *pack, char name[64])
+s_take_cap(kr_store *s, const kr_buf *pack, char name[64], uint64_t cap, size_t piece, kr_buf *msg)
 {
 	kr_packin *in;
-	int rc;
+	int rc = 0;
 
-	assert_int_equal(kr_packin_new(&in, s, PUB, "cases"), 0);
-	rc = kr_packin_append(in, pack->ptr, pack->len);
+	assert_int_equal(kr_packin_new(&in, s, PUB, "cases", cap), 0);
+	for (size_t at = 0; at < pack->len && rc == 0; at += piece ? piece : pack->len)
+		rc = kr_packin_append(in, pack->ptr + at, piece && pack->len - at > piece ? piece : pack->len - at);
 	if (rc == 0)
 		rc = kr_packin_commit(in);
 	if (rc == 0 && name)
 		snprintf(name, 64, "%s", kr_packin_written(in) ? kr_packin_written(in) : "");
+	if (rc < 0 && msg)
+		kr_buf_addf(msg, "%s", kr_errmsg());
 	kr_packin_destroy(&in);
 	kr_error_clear();
 	return rc;
+}
+
+/* Takes pack into s; 0 or the error. */
+static int
+s_take(kr_store *s, const kr_buf *pack, char name[64])
+{
+	return s_take_cap(s, pack, name, CAP, 0, NULL);
+}
+
+/* The files in s's cases/objects/pack, one name after another. */
+static void
+s_pack_files(kr_store *s, kr_buf *out)
+{
+	char *repo = kr_store_path(s, PUB, "cases");
+	char *cmd = kr_sprintf("ls -a '%s/objects/pack'", repo);
+	FILE *f = popen(cmd, "r");
+	char line[256];
+
+	assert_non_null(f);
+	kr_buf_clear(out);
+	while (fgets(line, sizeof(line), f))
+		kr_buf_addf(out, "%s", line);
+	assert_int_equal(pclose(f), 0);
+	free(cmd);
+	free(repo);
 }
 
 /*
@@ -195,6 +230,7 @@ typedef struct {
 	int type;
 	size_t start, data, end;
 	uint64_t size;
+	uint64_t made; /* the object's size (a delta's: its target's) */
 } s_ent;
 
 static size_t
@@ -227,6 +263,18 @@ s_entries(const kr_buf *pack, s_ent *v, size_t max)
 		assert_true(used > 0);
 		pos += (size_t)used;
 		v[k].end = pos;
+		v[k].made = v[k].size;
+		if (v[k].type == 7) { /* base size, then target size */
+			const uint8_t *d = (const uint8_t *)tmp.ptr;
+			for (int j = 0; j < 2; j++) {
+				v[k].made = 0;
+				for (int sh = 0;; sh += 7) {
+					v[k].made |= (uint64_t)(*d & 0x7f) << sh;
+					if (!(*d++ & 0x80))
+						break;
+				}
+			}
+		}
 	}
 	kr_buf_release(&tmp);
 	return n;
@@ -433,6 +481,156 @@ test_delta_bomb_not_resolved(void **state)
 	kr_store_destroy(&s);
 }
 
+/* A pack of n entries made of the bytes e (elen), its header and trailer added. */
+static void
+s_pack_of(kr_buf *out, uint32_t n, const void *e, size_t elen)
+{
+	uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+		(uint8_t)n };
+	uint8_t sum[20];
+	kr_sha1 *h = kr_sha1_new();
+
+	kr_buf_clear(out);
+	kr_buf_add(out, hdr, 12);
+	kr_buf_add(out, e, elen);
+	kr_sha1_update(h, out->ptr, out->len);
+	kr_sha1_final(&h, sum);
+	kr_buf_add(out, sum, 20);
+}
+
+/*
+ * A pack is read as it arrives, in pieces of any size: the whole history,
+ * the thin fetch and the inline pack go in fed a byte at a time, 7 and
+ * 4096 bytes at a time, and give the pack they give at once.
+ */
+static void
+test_scan_pieces(void **state)
+{
+	static const size_t pieces[] = { 1, 7, 4096 };
+	const kr_buf *packs[] = { &s_full, &s_thin, &s_inline };
+	char got[64];
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		kr_store *s = s_town(i == 0 ? "town-p0" : i == 1 ? "town-p1" : "town-p2");
+		assert_int_equal(s_take(s, packs[i], NULL), 0);
+		for (size_t j = 0; j < 3; j++) {
+			assert_int_equal(s_take_cap(s, packs[i], got, CAP, pieces[j], NULL), 0);
+			assert_string_equal(got, ""); /* the same pack: there already */
+		}
+		if (i > 0)
+			s_check_c2(s, 1);
+		kr_store_destroy(&s);
+	}
+}
+
+/*
+ * What a pack's objects make, in all, against the cap: the whole history
+ * goes in with a cap of exactly that, and is refused one byte below it,
+ * whole or in pieces, with nothing left in objects/pack.
+ */
+static void
+test_scan_cap(void **state)
+{
+	kr_store *s;
+	s_ent v[NFILES + 16];
+	size_t n = s_entries(&s_full, v, NFILES + 16);
+	uint64_t made = 0;
+	kr_buf before = KR_BUF_INIT, after = KR_BUF_INIT, msg = KR_BUF_INIT;
+	char *home = s_home("town-cap");
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		made += v[i].made;
+	assert_int_equal(kr_store_open(&s, home), 0);
+	free(home);
+	{ /* the repository, empty */
+		kr_packin *in;
+		assert_int_equal(kr_packin_new(&in, s, PUB, "cases", 0), 0);
+		kr_packin_destroy(&in);
+	}
+	s_pack_files(s, &before);
+	assert_int_equal(s_take_cap(s, &s_full, NULL, made - 1, 0, &msg), KR_EVERIFY);
+	assert_non_null(strstr(msg.ptr, "more than the"));
+	kr_buf_clear(&msg);
+	assert_int_equal(s_take_cap(s, &s_full, NULL, made - 1, 1000, &msg), KR_EVERIFY);
+	s_pack_files(s, &after);
+	assert_string_equal(before.ptr, after.ptr);
+	assert_int_equal(s_take_cap(s, &s_full, NULL, made, 1000, NULL), 0);
+	assert_int_equal(kr_store_cas(s, PUB, "cases", NULL, s_c1), 0);
+	kr_buf_release(&before);
+	kr_buf_release(&after);
+	kr_buf_release(&msg);
+	kr_store_destroy(&s);
+}
+
+/*
+ * Claims a pack cannot make good, each refused before any indexer
+ * allocates them (the fuzzer found libgit2's indexer allocating a delta's
+ * claimed 2 GiB at once), with the entry and what it claims in the error.
+ */
+static void
+test_scan_claims(void **state)
+{
+	kr_store *s = s_town("town-claims");
+	kr_buf e = KR_BUF_INIT, pack = KR_BUF_INIT, msg = KR_BUF_INIT, before = KR_BUF_INIT, after = KR_BUF_INIT;
+	kr_deflater z = { 0 };
+
+	(void)state;
+	s_pack_files(s, &before);
+	/* a REF_DELTA against c1's commit claiming an object of 2 GiB (the fuzzer's input, in effect) */
+	{
+		static const uint8_t d[] = { 0x10, 0x80, 0x80, 0x80, 0x80, 0x08, 0x90, 0x10 };
+		kr_buf_addch(&e, (char)(0x70 | sizeof(d)));
+		kr_buf_add(&e, s_c1, 20);
+		assert_int_equal(kr_deflater_add(&z, &e, d, sizeof(d), 1), 0);
+		s_pack_of(&pack, 1, e.ptr, e.len);
+		assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, &msg), KR_EVERIFY);
+		assert_non_null(strstr(msg.ptr, "2147483648"));
+		assert_non_null(strstr(msg.ptr, "entry 1 of 1"));
+	}
+	/* a blob whose header claims more than its data inflates to, and one whose data runs past it */
+	for (int more = 0; more < 2; more++) {
+		kr_buf_clear(&e);
+		kr_buf_clear(&msg);
+		kr_buf_addch(&e, (char)(0x30 | (more ? 4 : 12)));
+		assert_int_equal(kr_deflater_add(&z, &e, "ごみの", 9, 1), 0);
+		s_pack_of(&pack, 1, e.ptr, e.len);
+		assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 3, &msg), KR_EPROTO);
+		assert_non_null(strstr(msg.ptr, "entry 1 of 1"));
+	}
+	/* a header whose size runs past 64 bits */
+	kr_buf_clear(&e);
+	kr_buf_add(&e, "\xb0\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
+	s_pack_of(&pack, 1, e.ptr, e.len);
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EPROTO);
+	/* a count no pack of this size could hold */
+	kr_buf_clear(&e);
+	s_pack_of(&pack, 0xffffffffu, e.ptr, 0);
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EVERIFY);
+	/* cut short (the indexer never commits), and bytes after the trailer */
+	kr_buf_clear(&e);
+	kr_buf_addch(&e, (char)0x39);
+	assert_int_equal(kr_deflater_add(&z, &e, "ごみの", 9, 1), 0);
+	s_pack_of(&pack, 1, e.ptr, e.len);
+	pack.len--;
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EPROTO);
+	pack.len++;
+	kr_buf_addch(&pack, 0);
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EPROTO);
+	pack.len--;
+	s_pack_files(s, &after);
+	assert_string_equal(before.ptr, after.ptr); /* nothing left behind */
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), 0); /* and that blob, whole, goes in */
+	kr_deflater_end(&z);
+	kr_buf_release(&e);
+	kr_buf_release(&pack);
+	kr_buf_release(&msg);
+	kr_buf_release(&before);
+	kr_buf_release(&after);
+	kr_store_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -441,6 +639,9 @@ main(void)
 		cmocka_unit_test(test_fetched_thin_pack_resolved),
 		cmocka_unit_test(test_damaged_deltas),
 		cmocka_unit_test(test_delta_bomb_not_resolved),
+		cmocka_unit_test(test_scan_pieces),
+		cmocka_unit_test(test_scan_cap),
+		cmocka_unit_test(test_scan_claims),
 	};
 
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
