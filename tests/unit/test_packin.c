@@ -23,7 +23,7 @@
 #include "../../sharing/zip.h"
 
 #define PUB "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"
-#define NFILES 2000
+#define NFILES 4000
 #define CAP ((uint64_t)1 << 30) /* a node's default max_collection_bytes */
 
 static char s_root[64];
@@ -209,8 +209,8 @@ s_pack_files(kr_store *s, kr_buf *out)
 static void
 s_check_c2(kr_store *s, int all)
 {
-	static const char *const path[] = { "cases/item-7.md", "cases/item-2000.md" };
-	static const char *const want[] = { "事例 7 改訂", "住民からの問合せに回答した。2000" };
+	static const char *const path[] = { "cases/item-7.md", "cases/item-4000.md" };
+	static const char *const want[] = { "事例 7 改訂", "住民からの問合せに回答した。4000" };
 	kr_buf b = KR_BUF_INIT;
 
 	for (int i = 0; i < 2; i++) {
@@ -533,7 +533,7 @@ static void
 test_scan_cap(void **state)
 {
 	kr_store *s;
-	s_ent v[NFILES + 16];
+	static s_ent v[NFILES + 16];
 	size_t n = s_entries(&s_full, v, NFILES + 16);
 	uint64_t made = 0;
 	kr_buf before = KR_BUF_INIT, after = KR_BUF_INIT, msg = KR_BUF_INIT;
@@ -542,6 +542,8 @@ test_scan_cap(void **state)
 	(void)state;
 	for (size_t i = 0; i < n; i++)
 		made += v[i].made;
+	print_message("# the whole history: %zu bytes, %zu entries, making %llu bytes\n", s_full.len, n,
+	    (unsigned long long)made);
 	assert_int_equal(kr_store_open(&s, home), 0);
 	free(home);
 	{ /* the repository, empty */
@@ -549,11 +551,18 @@ test_scan_cap(void **state)
 		assert_int_equal(kr_packin_new(&in, s, PUB, "cases", 0), 0);
 		kr_packin_destroy(&in);
 	}
+	/* past 256 KiB a pack streams, and its scan runs on a thread of its own */
+	assert_true(s_full.len > 2 * 256 * 1024);
 	s_pack_files(s, &before);
 	assert_int_equal(s_take_cap(s, &s_full, NULL, made - 1, 0, &msg), KR_EVERIFY);
 	assert_non_null(strstr(msg.ptr, "more than the"));
+	/* in pieces: refused near the end (by the scan's thread) and near the start (before it) */
 	kr_buf_clear(&msg);
 	assert_int_equal(s_take_cap(s, &s_full, NULL, made - 1, 1000, &msg), KR_EVERIFY);
+	assert_non_null(strstr(msg.ptr, "pack entry 4003 of 4003"));
+	kr_buf_clear(&msg);
+	assert_int_equal(s_take_cap(s, &s_full, NULL, made / 8, 1000, &msg), KR_EVERIFY);
+	assert_non_null(strstr(msg.ptr, "more than the"));
 	s_pack_files(s, &after);
 	assert_string_equal(before.ptr, after.ptr);
 	assert_int_equal(s_take_cap(s, &s_full, NULL, made, 1000, NULL), 0);
