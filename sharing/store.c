@@ -2902,10 +2902,12 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
  * only streams and hashes while it takes the pack in (what it claims is
  * allocated when it commits), so the two read the same bytes at once and
  * kr_packin_commit waits for the scan's verdict. Inline, the scan added a
- * tenth to a first sync of 10,000 files. The pieces wait in one buffer,
- * at most SCAN_QUEUE_MAX bytes.
+ * tenth to a first sync of 10,000 files. The pieces wait in one buffer of
+ * at most SCAN_QUEUE_MAX bytes: what the indexer may take in after the
+ * scan has refused a pack, before the intake hears of it (and stops), is
+ * that much pack (deflate makes at most 1032 times as much to hash).
  */
-#define SCAN_QUEUE_MAX (4u << 20)
+#define SCAN_QUEUE_MAX (1u << 20)
 
 typedef struct {
 	pthread_t th;
