@@ -3501,9 +3501,12 @@ s_idx_count(const char *dir, const char *name)
  * The layers listed in repo's file, each a pack in names. Anything else
  * (no file, a line that does not parse, a pack that is gone) gives none:
  * the next consolidation is then of the whole history, as before layers.
+ * With counts, each layer's object count too (from its index; one with
+ * none is not a layer either): only a consolidation needs them, and every
+ * apply asks whether to consolidate.
  */
 static size_t
-s_layers_read(const char *repo, const char *dir, char **names, size_t nnames, s_layer *v)
+s_layers_read(const char *repo, const char *dir, char **names, size_t nnames, s_layer *v, int counts)
 {
 	char *path = kr_sprintf("%s/" LAYERS_FILE, repo);
 	kr_buf b = KR_BUF_INIT;
@@ -3526,7 +3529,8 @@ s_layers_read(const char *repo, const char *dir, char **names, size_t nnames, s_
 		for (size_t k = 0; k < n && sp; k++)
 			if (strcmp(v[k].name, v[n].name) == 0)
 				sp = NULL; /* listed twice: not a list this function wrote */
-		if (!sp || !kr_strv_has(names, nnames, v[n].name) || !(v[n].count = s_idx_count(dir, v[n].name))) {
+		if (!sp || !kr_strv_has(names, nnames, v[n].name) ||
+		    (counts && !(v[n].count = s_idx_count(dir, v[n].name)))) {
 			n = 0;
 			break;
 		}
@@ -3598,7 +3602,7 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 
 	*done = 0;
 	s_pack_names(dir, &old, &nold);
-	nlay = s_layers_read(repo, dir, old, nold, lay);
+	nlay = s_layers_read(repo, dir, old, nold, lay, 0);
 	whole = count_loose && s_count_loose(repo, MAX_LOOSE + 1) > MAX_LOOSE;
 	if (nold - nlay <= MAX_PACKS && !whole)
 		goto out;
@@ -3611,7 +3615,7 @@ kr_store_maintain(kr_store *s, const char *pub, const char *coll, int count_loos
 		goto out;
 	kr_strv_free(old, nold);
 	s_pack_names(dir, &old, &nold); /* again, under the lock: the other may just have finished */
-	nlay = s_layers_read(repo, dir, old, nold, lay);
+	nlay = s_layers_read(repo, dir, old, nold, lay, 1);
 	if (nold - nlay <= MAX_PACKS && !whole)
 		goto out;
 	if ((rc = s_repo_get(s, pub, coll, 0, &r)) < 0)
