@@ -981,7 +981,7 @@ s_collect_end(git_repository *repo, s_collect *c)
  * and each changed file as a delta against its version in the parent's
  * tree (base, NULL for a first commit) when that is less than half its
  * size. A subscriber takes it only on top of that parent, which it holds,
- * and resolves those deltas (s_thin_resolve; a thin pack, as a fetch gets). Whole,
+ * and resolves those deltas (s_resolve_entry; a thin pack, as a fetch gets). Whole,
  * the root tree of a collection of 600 items was 16 KB in every
  * announcement, and one of more than about 2,400 did not fit KR_INLINE_MAX
  * at all; as a delta it is the few entries that changed. A pack of at most
@@ -2727,6 +2727,53 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
  * ever held (and at most the node's max_collection_bytes). Entry sizes
  * are held to what they say; a delta's object size is its first bytes.
  */
+/*
+ * Every object of the pack, resolved as its entry ends (s_resolve_entry):
+ * its id, so a pack that holds one object twice is refused (libgit2 1.5's
+ * indexer, resolving a delta that makes an object the pack already holds,
+ * loops for ever and leaks each result), and its data, so a delta's base
+ * is read once and deltas are applied here under a bound of work (the
+ * indexer inflates a base over 1 MiB again for each delta against it, and
+ * tries unresolved deltas again in a pass for each one resolved). A
+ * delta's base must come before it in the pack, or be in the repository:
+ * what kairan writes. Bases read from the repository are kept here too,
+ * not as pack entries.
+ */
+typedef struct {
+	git_oid id;
+	uint64_t at, end;        /* the entry's bytes in the pack; at 0: a base read from the repository */
+	size_t off, len;         /* its data in the arena */
+	uint8_t type;            /* GIT_OBJECT_COMMIT .. _TAG */
+	uint8_t delta;           /* it came as a delta */
+} s_obj;
+
+typedef struct {
+	int on;                  /* resolving; 0 once past RESOLVE_MEM_MAX (over) */
+	int over, deltas;
+	size_t dup;              /* the object held twice (s_resolve_add gave SIZE_MAX - 1) */
+	size_t nentries, capentries;
+	kr_buf made;             /* the current delta's object */
+	git_odb *odb;
+	s_obj *v;
+	size_t n, cap;
+	uint32_t *set;           /* open addressing, index + 1 into v, by id */
+	size_t setcap;
+	uint32_t *entries;       /* index into v of each pack entry, in pack order */
+	kr_buf arena;            /* every object's data */
+	kr_buf data;             /* the current entry, inflated */
+	uint64_t work, work_max; /* bytes of bases and deltas read, objects made */
+	git_oid base;            /* the current REF_DELTA's base */
+	uint64_t base_at;        /* the current OFS_DELTA's base entry */
+} s_resolve;
+
+/*
+ * What the objects of a pack may hold in memory while resolved: a held
+ * pack (THIN_RESOLVE_MAX) past it is refused; a streamed one is then
+ * left to the indexer unresolved (a collection whose signed size is
+ * over this, as its first sync).
+ */
+#define RESOLVE_MEM_MAX (64u << 20)
+
 typedef struct {
 	uint64_t cap;
 	uint64_t inflated, made; /* so far */
@@ -2739,7 +2786,111 @@ typedef struct {
 	int type;
 	uint64_t size;
 	kr_inflater z;
+	s_resolve r;
 } s_scan;
+
+static size_t
+s_resolve_slot(const s_resolve *r, const git_oid *id)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h & (r->setcap - 1);
+}
+
+/* v's index of id, or SIZE_MAX. */
+static size_t
+s_resolve_find(const s_resolve *r, const git_oid *id)
+{
+	if (!r->setcap)
+		return SIZE_MAX;
+	for (size_t k = s_resolve_slot(r, id);; k = (k + 1) & (r->setcap - 1)) {
+		if (!r->set[k])
+			return SIZE_MAX;
+		if (git_oid_equal(&r->v[r->set[k] - 1].id, id))
+			return r->set[k] - 1;
+	}
+}
+
+/*
+ * Adds an object (data, len) of type to v: its index; SIZE_MAX when the
+ * memory bound is passed, SIZE_MAX - 1 when the pack holds it already.
+ */
+static size_t
+s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at, uint64_t end, int delta)
+{
+	char hdr[64];
+	int hl = snprintf(hdr, sizeof(hdr), "%s %zu", git_object_type2string((git_object_t)type), len) + 1;
+	kr_sha1 *h;
+	s_obj *o;
+
+	if (len > RESOLVE_MEM_MAX - r->arena.len) {
+		r->on = 0;
+		r->over = 1;
+		return SIZE_MAX;
+	}
+	h = kr_sha1_new();
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->v = kr_realloc(r->v, r->cap * sizeof(*r->v));
+	}
+	if (2 * (r->n + 1) > r->setcap) {
+		free(r->set);
+		r->setcap = r->setcap ? 2 * r->setcap : 128;
+		r->set = kr_calloc(r->setcap, sizeof(*r->set));
+		for (size_t i = 0; i < r->n; i++) {
+			size_t k = s_resolve_slot(r, &r->v[i].id);
+			while (r->set[k])
+				k = (k + 1) & (r->setcap - 1);
+			r->set[k] = (uint32_t)i + 1;
+		}
+	}
+	o = &r->v[r->n];
+	memset(o, 0, sizeof(*o));
+	kr_sha1_update(h, hdr, (size_t)hl);
+	kr_sha1_update(h, data, len);
+	kr_sha1_final(&h, o->id.id);
+	{
+		size_t k = s_resolve_find(r, &o->id);
+		if (k != SIZE_MAX && r->v[k].at) {
+			r->dup = k;
+			return SIZE_MAX - 1; /* the pack holds it twice */
+		}
+		if (k != SIZE_MAX) {
+			/* a base read from the repository, now in the pack too (the same bytes: the same id) */
+			r->v[k].at = at;
+			r->v[k].end = end;
+			r->v[k].delta = (uint8_t)delta;
+			return k;
+		}
+	}
+	o->at = at;
+	o->end = end;
+	o->off = r->arena.len;
+	o->len = len;
+	o->type = (uint8_t)type;
+	o->delta = (uint8_t)delta;
+	kr_buf_add(&r->arena, data, len);
+	{
+		size_t k = s_resolve_slot(r, &o->id);
+		while (r->set[k])
+			k = (k + 1) & (r->setcap - 1);
+		r->set[k] = (uint32_t)r->n + 1;
+	}
+	return r->n++;
+}
+
+static void
+s_resolve_free(s_resolve *r)
+{
+	free(r->v);
+	free(r->set);
+	free(r->entries);
+	kr_buf_release(&r->arena);
+	kr_buf_release(&r->data);
+	kr_buf_release(&r->made);
+	memset(r, 0, sizeof(*r));
+}
 
 /* An entry header in h (n bytes): 1 with its type and size, 0 when more is needed, -1 when bad. */
 static int
@@ -2806,6 +2957,77 @@ s_scan_over(s_scan *sc, uint64_t claim, int made)
 	    sc->count, (unsigned long long)sc->entry_at, (unsigned long long)claim, (unsigned long long)sc->cap);
 }
 
+static int s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen, size_t max);
+
+/* The entry that just ended (its data in sc->r.data), resolved and added to sc->r; 0 or an error. */
+static int
+s_resolve_entry(s_scan *sc)
+{
+	s_resolve *r = &sc->r;
+	const uint8_t *d = (const uint8_t *)r->data.ptr;
+	size_t i, b = SIZE_MAX;
+
+	if (sc->type < GIT_OBJECT_OFS_DELTA) {
+		i = s_resolve_add(r, sc->type, d, r->data.len, sc->entry_at, sc->at, 0);
+	} else {
+		if (sc->type == GIT_OBJECT_OFS_DELTA) {
+			size_t lo = 0, hi = r->nentries;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (r->v[r->entries[mid]].at < r->base_at)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < r->nentries && r->v[r->entries[lo]].at == r->base_at)
+				b = r->entries[lo];
+		} else if ((b = s_resolve_find(r, &r->base)) == SIZE_MAX) {
+			git_odb_object *o = NULL;
+			if (git_odb_exists_ext(r->odb, &r->base, GIT_ODB_LOOKUP_NO_REFRESH) &&
+			    git_odb_read(&o, r->odb, &r->base) == 0) {
+				b = s_resolve_add(r, git_odb_object_type(o), git_odb_object_data(o), git_odb_object_size(o), 0,
+				    0, 0);
+				git_odb_object_free(o);
+				if (b == SIZE_MAX)
+					return 0; /* past the memory bound */
+			}
+			git_error_clear();
+		}
+		if (b >= SIZE_MAX - 1)
+			return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta whose base is neither "
+			    "before it in the pack nor in the repository", sc->seen + 1, sc->count,
+			    (unsigned long long)sc->entry_at);
+		r->work += r->v[b].len + r->data.len;
+		kr_buf_clear(&r->made);
+		if (r->work > r->work_max || s_patch_delta(&r->made, (const uint8_t *)r->arena.ptr + r->v[b].off,
+		    r->v[b].len, d, r->data.len, (size_t)(sc->cap < SIZE_MAX ? sc->cap : SIZE_MAX)) < 0 ||
+		    (r->work += r->made.len) > r->work_max) {
+			if (r->work > r->work_max)
+				return kr_error(KR_EVERIFY, "pack entry %u of %u (at byte %llu): its deltas and their bases "
+				    "come to more than %llu bytes of work, four times what the signed manifest (or the "
+				    "local cap) allows", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at,
+				    (unsigned long long)r->work_max);
+			return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta that does not fit its "
+			    "base", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
+		}
+		r->deltas++;
+		i = s_resolve_add(r, r->v[b].type, r->made.ptr, r->made.len, sc->entry_at, sc->at, 1);
+	}
+	if (i == SIZE_MAX - 1) {
+		char hex[GIT_OID_HEXSZ + 1];
+		return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is object %s again", sc->seen + 1,
+		    sc->count, (unsigned long long)sc->entry_at, s_oid_str(&r->v[r->dup].id, hex));
+	}
+	if (i == SIZE_MAX)
+		return 0; /* past the memory bound: no longer resolving */
+	if (r->nentries == r->capentries) {
+		r->capentries = r->capentries ? 2 * r->capentries : 64;
+		r->entries = kr_realloc(r->entries, r->capentries * sizeof(*r->entries));
+	}
+	r->entries[r->nentries++] = (uint32_t)i;
+	return 0;
+}
+
 /* Reads the next len bytes of the pack; 0, or an error saying which entry and why. */
 static int
 s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
@@ -2852,11 +3074,29 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, sc->size, 1);
 				sc->made += sc->size;
 			}
+			if (sc->r.on) {
+				size_t i = 1;
+				while (sc->hdr[i - 1] & 0x80)
+					i++;
+				kr_buf_clear(&sc->r.data);
+				if (sc->type == GIT_OBJECT_REF_DELTA) {
+					git_oid_fromraw(&sc->r.base, sc->hdr + i);
+				} else if (sc->type == GIT_OBJECT_OFS_DELTA) {
+					uint64_t ofs = sc->hdr[i] & 0x7f;
+					while (sc->hdr[i++] & 0x80)
+						ofs = ((ofs + 1) << 7) | (sc->hdr[i] & 0x7f);
+					if (ofs == 0 || ofs > sc->entry_at - 12)
+						return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta whose "
+						    "base would be outside the pack", sc->seen + 1, sc->count,
+						    (unsigned long long)sc->entry_at);
+					sc->r.base_at = sc->entry_at - ofs;
+				}
+			}
 			sc->hlen = 0;
 			sc->state = SCAN_DATA;
 			break;
 		case SCAN_DATA:
-			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, &ended)) < 0)
+			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, sc->r.on ? &sc->r.data : NULL, &ended)) < 0)
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is damaged, or inflates to "
 				    "more than the %llu bytes it says", sc->seen + 1, sc->count,
 				    (unsigned long long)sc->entry_at, (unsigned long long)sc->size);
@@ -2879,6 +3119,8 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, (uint64_t)made, 1);
 				sc->made += (uint64_t)made;
 			}
+			if (sc->r.on && (r = s_resolve_entry(sc)) < 0)
+				return r;
 			sc->state = ++sc->seen == sc->count ? SCAN_TRAILER : SCAN_ENTRY;
 			break;
 		case SCAN_TRAILER:
@@ -3037,32 +3279,24 @@ struct kr_packin {
 	char **before;           /* pack names present when the intake began */
 	size_t nbefore;
 	char name[64];           /* "pack-<hex>" once committed and new, else "" */
-	kr_buf held;             /* a small pack, held for s_thin_resolve until the commit */
+	kr_buf held;             /* a small pack, held until the commit (s_resolve_pack) */
 	int streaming;           /* more than THIN_RESOLVE_MAX: straight to the indexer */
 	s_scan scan;             /* what it claims, read before the indexer sees it */
 	s_scanner *scanner;      /* streaming: the scan, on its own thread */
 };
 
 /*
- * A thin pack's deltas against objects the repository holds, resolved
- * here. libgit2's indexer appends each such base to the pack, deflated at
- * zlib's default level: with a collection of 3,000 items, its 135 KB tree
- * took 6 of the 6.5 ms a town spent taking each update's pack. Here the
- * object itself goes into the pack whole, deflated at level 1, and no base
- * is copied (the repository has it already). Only for a pack of at most
- * THIN_RESOLVE_MAX bytes made of whole and REF_DELTA entries (what kairan
- * sends); anything else, or anything odd, goes to the indexer as it came,
- * which checks it and refuses what it refused before. Returns 1 when out
- * holds the pack to index instead.
+ * A pack of at most THIN_RESOLVE_MAX bytes is held until it is whole, and
+ * what the indexer gets is its objects whole (s_resolve_pack): each delta
+ * resolved here as the pack was read (s_resolve_entry), the object
+ * deflated at level 1, no base copied. The indexer then resolves nothing.
+ * A thin pack's bases the repository has already; libgit2's indexer would
+ * append each, deflated at zlib's default level (with a collection of
+ * 3,000 items, its 135 KB tree took 6 of the 6.5 ms a town spent taking
+ * each update's pack). A larger pack streams to the indexer as it comes,
+ * and is resolved beside it only to be checked.
  */
 #define THIN_RESOLVE_MAX (256 * 1024)
-/*
- * What the deltas and objects of one pack may inflate to, in all: a delta
- * of a few bytes can ask for 64 KB copies of a base many times over (a
- * 256 KiB pack of such entries asked for gigabytes). Past it, the pack
- * goes to the indexer as it came, which resolves one object at a time.
- */
-#define THIN_RESOLVE_BUDGET (16u << 20)
 
 /*
  * git's patch-delta: base and the delta d give the object, appended to
@@ -3126,95 +3360,33 @@ s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, s
 	return 0;
 }
 
+/*
+ * The held pack p (n bytes), read whole by sc, with its deltas resolved:
+ * 1 with that pack in out, 0 when it had no delta (it goes as it came).
+ */
 static int
-s_thin_resolve(git_odb *odb, kr_deflater *zip, const uint8_t *p, size_t n, kr_buf *out)
+s_resolve_pack(const s_scan *sc, kr_deflater *zip, const uint8_t *p, size_t n, kr_buf *out)
 {
-	kr_buf data = KR_BUF_INIT, whole = KR_BUF_INIT;
-	uint8_t sum[20];
-	uint32_t count;
-	size_t pos = 12, budget = THIN_RESOLVE_BUDGET;
-	int resolved = 0;
-	kr_sha1 *h;
+	const s_resolve *r = &sc->r;
 
-	if (n < 32 || n > THIN_RESOLVE_MAX || memcmp(p, "PACK", 4) != 0 || (s_be32(p + 4) != 2 && s_be32(p + 4) != 3))
+	(void)n;
+	if (!r->deltas)
 		return 0;
-	h = kr_sha1_new();
-	kr_sha1_update(h, p, n - 20);
-	kr_sha1_final(&h, sum);
-	if (memcmp(sum, p + n - 20, 20) != 0 || (count = s_be32(p + 8)) > n / 2)
-		return 0; /* the indexer says what is wrong */
-	kr_buf_add(out, p, 12);
-	for (uint32_t k = 0; k < count; k++) {
-		size_t start = pos, shift = 4;
-		uint64_t size;
-		uint8_t c;
-		int type;
-		git_oid base;
-		git_odb_object *bo = NULL;
-		long used;
-
-		if (pos >= n - 20)
-			goto no;
-		c = p[pos++];
-		type = (c >> 4) & 7;
-		size = c & 15;
-		while (c & 0x80) {
-			if (pos >= n - 20 || shift > 60 || (shift == 60 && (p[pos] & 0x70)))
-				goto no; /* more than 64 bits */
-			c = p[pos++];
-			size |= (uint64_t)(c & 0x7f) << shift;
-			shift += 7;
+	s_pack_header(out, (uint32_t)r->nentries);
+	for (size_t k = 0; k < r->nentries; k++) {
+		const s_obj *o = &r->v[r->entries[k]];
+		if (!o->delta) {
+			kr_buf_add(out, p + o->at, (size_t)(o->end - o->at));
+			continue;
 		}
-		if (type == GIT_OBJECT_OFS_DELTA || type == 0 || type == 5)
-			goto no;
-		if (type == GIT_OBJECT_REF_DELTA) {
-			if (n - 20 - pos < 20)
-				goto no;
-			git_oid_fromraw(&base, p + pos);
-			pos += 20;
-		}
-		/* deflate inflates at most 1032 times: the claimed size is bounded before it is allocated */
-		if (size > budget || size > (uint64_t)(n - 20 - pos) * 1032)
-			goto no;
-		budget -= (size_t)size;
-		kr_buf_clear(&data);
-		kr_buf_grow(&data, (size_t)size + 1);
-		if ((used = kr_unzip_prefix(data.ptr, (size_t)size, p + pos, n - 20 - pos)) < 0)
-			goto no;
-		pos += (size_t)used;
-		/* (a base not here is in the pack, or missing: no rescan of objects/pack for each) */
-		if (type == GIT_OBJECT_REF_DELTA && git_odb_exists_ext(odb, &base, GIT_ODB_LOOKUP_NO_REFRESH) &&
-		    git_odb_read(&bo, odb, &base) == 0) {
-			kr_buf_clear(&whole);
-			if (s_patch_delta(&whole, git_odb_object_data(bo), git_odb_object_size(bo),
-			    (const uint8_t *)data.ptr, (size_t)size, budget) < 0) {
-				git_odb_object_free(bo);
-				goto no;
-			}
-			budget -= whole.len;
-			s_entry_header(out, git_odb_object_type(bo), whole.len);
-			git_odb_object_free(bo);
-			if (kr_deflater_add(zip, out, whole.ptr, whole.len, KR_ZIP_FASTEST) < 0)
-				goto no;
-			resolved++;
-		} else {
-			kr_buf_add(out, p + start, pos - start); /* as it came; a base in the pack stays its base */
+		s_entry_header(out, o->type, o->len);
+		if (kr_deflater_add(zip, out, r->arena.ptr + o->off, o->len, KR_ZIP_FASTEST) < 0) {
+			out->len = 0;
+			return kr_error_prefix(KR_ERROR, "resolving a pack");
 		}
 	}
-	git_error_clear();
-	if (pos != n - 20 || !resolved)
-		goto no;
 	s_pack_trailer(out, 0);
-	kr_buf_release(&data);
-	kr_buf_release(&whole);
 	return 1;
-no:
-	git_error_clear();
-	kr_error_clear();
-	out->len = 0;
-	kr_buf_release(&data);
-	kr_buf_release(&whole);
-	return 0;
 }
 
 int
@@ -3232,6 +3404,8 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, u
 	in->s = s;
 	in->repo = repo;
 	in->scan.cap = cap;
+	in->scan.r.on = 1;
+	in->scan.r.work_max = cap > (UINT64_MAX - (16u << 20)) / 4 ? UINT64_MAX : 4 * cap + (16u << 20);
 	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
 	s_pack_mtime(dir, &in->mtime);
 	s_pack_names(dir, &in->before, &in->nbefore);
@@ -3239,6 +3413,8 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, u
 	if (git_repository_odb(&in->odb, repo) < 0 || git_indexer_new(&in->idx, dir, 0, in->odb, &opts) < 0) {
 		rc = s_git_error(KR_EIO, "opening pack writer");
 		kr_packin_destroy(&in);
+	} else {
+		in->scan.r.odb = in->odb;
 	}
 	free(dir);
 	if (rc == 0)
@@ -3254,7 +3430,7 @@ kr_packin_append(kr_packin *in, const void *data, size_t len)
 	if (!in->streaming && len <= THIN_RESOLVE_MAX - in->held.len) {
 		if ((rc = s_scan_feed(&in->scan, data, len)) < 0)
 			return rc;
-		kr_buf_add(&in->held, data, len); /* small so far: held for s_thin_resolve */
+		kr_buf_add(&in->held, data, len); /* small so far: held for s_resolve_pack */
 		return 0;
 	}
 	if (in->scanner)
@@ -3286,16 +3462,28 @@ kr_packin_commit(kr_packin *in)
 
 	if ((rc = s_scanner_end(&in->scanner, 0)) < 0)
 		return rc;
+	if (in->streaming)
+		s_resolve_free(&in->scan.r); /* checked (unless past RESOLVE_MEM_MAX): the indexer resolves it */
 	if (in->scan.state != SCAN_DONE)
 		return kr_error(KR_EPROTO, "the pack is cut short (at byte %llu, %u of its %u entries read)",
 		    (unsigned long long)in->scan.at, in->scan.seen, in->scan.count);
 	if (!in->streaming && in->held.len) {
 		kr_buf fixed = KR_BUF_INIT;
-		const kr_buf *use = s_thin_resolve(in->odb, &in->s->zip, (const uint8_t *)in->held.ptr, in->held.len,
-		    &fixed) ? &fixed : &in->held;
+		const kr_buf *use = &in->held;
+		if (in->scan.r.over)
+			return kr_error(KR_EVERIFY, "the pack's objects make more than the %u MiB this node resolves "
+			    "in memory for a pack of at most %u KiB", RESOLVE_MEM_MAX >> 20, THIN_RESOLVE_MAX >> 10);
+		if ((rc = s_resolve_pack(&in->scan, &in->s->zip, (const uint8_t *)in->held.ptr, in->held.len,
+		    &fixed)) < 0) {
+			kr_buf_release(&fixed);
+			return rc;
+		}
+		if (rc)
+			use = &fixed;
 		rc = git_indexer_append(in->idx, use->ptr, use->len, &in->stats);
 		kr_buf_release(&fixed);
 		kr_buf_release(&in->held);
+		s_resolve_free(&in->scan.r);
 		in->streaming = 1;
 		if (rc < 0)
 			return s_git_error(KR_EPROTO, "pack data rejected");
@@ -3332,6 +3520,7 @@ kr_packin_destroy(kr_packin **inp)
 	kr_strv_free(in->before, in->nbefore);
 	kr_buf_release(&in->held);
 	kr_inflater_end(&in->scan.z);
+	s_resolve_free(&in->scan.r);
 	free(in);
 	*inp = NULL;
 }

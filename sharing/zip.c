@@ -123,7 +123,7 @@ kr_unzip_prefix(void *dst, size_t want, const void *src, size_t len)
 }
 
 long
-kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, int *ended)
+kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, kr_buf *keep, int *ended)
 {
 	z_stream *z = f->z;
 	uint8_t scratch[32768];
@@ -156,6 +156,8 @@ kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, in
 		if (f->out < sizeof(f->head))
 			memcpy(f->head + f->out, scratch, n < sizeof(f->head) - f->out ? n : sizeof(f->head) - f->out);
 		f->out += n;
+		if (keep && f->out <= limit)
+			kr_buf_add(keep, scratch, n);
 		if (f->out > limit || (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)) {
 			f->open = 0;
 			return -1;

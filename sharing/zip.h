@@ -81,12 +81,13 @@ typedef struct {
 
 /*
  * Feeds src (len bytes) to the current stream, or to a new one when the
- * last one ended. Returns the bytes of src it took: all of them, or fewer
- * when the stream ended there (*ended = 1; what follows is not its).
- * Returns -1 when the stream is damaged or inflates to more than limit
- * bytes, which it stops at (no error set: the caller says where).
+ * last one ended; what it inflates to is appended to keep (NULL: thrown
+ * away). Returns the bytes of src it took: all of them, or fewer when the
+ * stream ended there (*ended = 1; what follows is not its). Returns -1
+ * when the stream is damaged or inflates to more than limit bytes, which
+ * it stops at (no error set: the caller says where).
  */
-long kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, int *ended);
+long kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, kr_buf *keep, int *ended);
 
 /* Frees f's state; f can be used again. NULL-safe. */
 void kr_inflater_end(kr_inflater *f);

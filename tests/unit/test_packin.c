@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -175,6 +176,40 @@ s_take_cap(kr_store *s, const kr_buf *pack, char name[64], uint64_t cap, size_t 
 	kr_packin_destroy(&in);
 	kr_error_clear();
 	return rc;
+}
+
+/*
+ * s_take_cap in a child given 20 s: a pack that makes the intake loop for
+ * ever fails the test instead of hanging it.
+ */
+static int
+s_take_guarded(kr_store *s, const kr_buf *pack, uint64_t cap, size_t piece, kr_buf *msg)
+{
+	int fds[2], status;
+	pid_t pid;
+	char buf[1024];
+	ssize_t got;
+
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		kr_buf m = KR_BUF_INIT;
+		int rc;
+		close(fds[0]);
+		alarm(20);
+		rc = s_take_cap(s, pack, NULL, cap, piece, &m);
+		if (write(fds[1], m.ptr, m.len) < 0)
+			_exit(101);
+		_exit(-rc);
+	}
+	assert_true(pid > 0);
+	close(fds[1]);
+	while ((got = read(fds[0], buf, sizeof(buf))) > 0)
+		kr_buf_add(msg, buf, (size_t)got);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fail_msg("the intake did not return within 20 s (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return -WEXITSTATUS(status);
 }
 
 /* Takes pack into s; 0 or the error. */
@@ -409,14 +444,14 @@ test_damaged_deltas(void **state)
 /*
  * A delta of a few hundred kilobytes (a few hundred bytes deflated) that
  * asks for copies of a 100-byte object the town holds until the object is
- * over 16 MiB: not resolved here (the budget), the pack goes to the
- * indexer as it came, which resolves one object at a time and appends the
- * base (2 objects, where a resolved pack has 1).
+ * 17 MiB: resolved here like any delta (one object in the pack written, no
+ * base appended). At 65 MiB it is more than a held pack's objects may make
+ * in memory (RESOLVE_MEM_MAX), and refused.
  */
 static void
-test_delta_bomb_not_resolved(void **state)
+s_bomb(int mib)
 {
-	kr_store *s = s_town("town-bomb");
+	kr_store *s = s_town(mib == 17 ? "town-bomb17" : "town-bomb65");
 	kr_store_file f;
 	kr_buf b = KR_BUF_INIT, d = KR_BUF_INIT, pack = KR_BUF_INIT, hdr = KR_BUF_INIT;
 	kr_deflater z = { 0 };
@@ -425,7 +460,6 @@ test_delta_bomb_not_resolved(void **state)
 	size_t blen, k, tlen;
 	char name[64];
 
-	(void)state;
 	s_file(&f, &b, 3, ""); /* item-3 as c1 holds it */
 	blen = f.len;
 	assert_true(blen < 128);
@@ -434,7 +468,7 @@ test_delta_bomb_not_resolved(void **state)
 	kr_sha1_update(h, hdr.ptr, hdr.len + 1);
 	kr_sha1_update(h, f.data, f.len);
 	kr_sha1_final(&h, id);
-	k = (17u << 20) / blen;
+	k = ((size_t)mib << 20) / blen;
 	tlen = k * blen;
 	for (size_t v = blen; ; v >>= 7) { /* varint source size, then target size */
 		kr_buf_addch(&d, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
@@ -469,8 +503,15 @@ test_delta_bomb_not_resolved(void **state)
 	kr_sha1_final(&h, sum);
 	kr_buf_add(&pack, sum, 20);
 	assert_true(pack.len < 256 * 1024);
-	assert_int_equal(s_take(s, &pack, name), 0);
-	assert_int_equal(s_written_count(s, name), 2);
+	if (mib == 17) {
+		assert_int_equal(s_take(s, &pack, name), 0);
+		assert_int_equal(s_written_count(s, name), 1);
+	} else {
+		kr_buf msg = KR_BUF_INIT;
+		assert_int_equal(s_take_cap(s, &pack, name, CAP, 0, &msg), KR_EVERIFY);
+		assert_non_null(strstr(msg.ptr, "resolves in memory"));
+		kr_buf_release(&msg);
+	}
 	free((char *)f.path);
 	free((void *)f.data);
 	kr_deflater_end(&z);
@@ -479,6 +520,14 @@ test_delta_bomb_not_resolved(void **state)
 	kr_buf_release(&pack);
 	kr_buf_release(&hdr);
 	kr_store_destroy(&s);
+}
+
+static void
+test_delta_bomb_bounded(void **state)
+{
+	(void)state;
+	s_bomb(17);
+	s_bomb(65);
 }
 
 /* A pack of n entries made of the bytes e (elen), its header and trailer added. */
@@ -640,6 +689,203 @@ test_scan_claims(void **state)
 	kr_store_destroy(&s);
 }
 
+/* A whole entry of type holding data (len bytes), appended to e. */
+static void
+s_whole(kr_buf *e, int type, const void *data, size_t len)
+{
+	kr_deflater z = { 0 };
+	uint64_t size = len;
+	uint8_t c = (uint8_t)((type << 4) | (size & 15));
+
+	for (size >>= 4; size; size >>= 7) {
+		kr_buf_addch(e, (char)(c | 0x80));
+		c = size & 0x7f;
+	}
+	kr_buf_addch(e, (char)c);
+	assert_int_equal(kr_deflater_add(&z, e, data, len, 1), 0);
+	kr_deflater_end(&z);
+}
+
+static void
+s_varint(kr_buf *b, uint64_t v)
+{
+	for (;; v >>= 7) {
+		kr_buf_addch(b, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+		if (v < 0x80)
+			break;
+	}
+}
+
+/*
+ * A delta entry appended to e: REF_DELTA against base (20 bytes), or
+ * OFS_DELTA ofs bytes back when base is NULL; the delta copies the first
+ * blen bytes of a base of blen bytes, then inserts add.
+ */
+static void
+s_delta_entry(kr_buf *e, const uint8_t *base, uint64_t ofs, size_t blen, const char *add)
+{
+	kr_buf d = KR_BUF_INIT, hdr = KR_BUF_INIT;
+	kr_deflater z = { 0 };
+	size_t alen = strlen(add);
+	uint64_t size;
+	uint8_t c;
+
+	assert_true(blen > 0 && blen < 65536 && alen < 128);
+	s_varint(&d, blen);
+	s_varint(&d, blen + alen);
+	kr_buf_addch(&d, (char)0xb0);
+	kr_buf_addch(&d, (char)(blen & 0xff));
+	kr_buf_addch(&d, (char)(blen >> 8));
+	if (alen) {
+		kr_buf_addch(&d, (char)alen);
+		kr_buf_add(&d, add, alen);
+	}
+	size = d.len;
+	c = (uint8_t)(((base ? 7 : 6) << 4) | (size & 15));
+	for (size >>= 4; size; size >>= 7) {
+		kr_buf_addch(e, (char)(c | 0x80));
+		c = size & 0x7f;
+	}
+	kr_buf_addch(e, (char)c);
+	if (base) {
+		kr_buf_add(e, base, 20);
+	} else { /* git's offset encoding */
+		uint8_t o[10];
+		int i = 9;
+		o[i] = ofs & 0x7f;
+		while (ofs >>= 7)
+			o[--i] = 0x80 | (--ofs & 0x7f);
+		kr_buf_add(e, o + i, (size_t)(10 - i));
+	}
+	assert_int_equal(kr_deflater_add(&z, e, d.ptr, d.len, 1), 0);
+	kr_deflater_end(&z);
+	kr_buf_release(&d);
+	kr_buf_release(&hdr);
+}
+
+static void
+s_blob_id(const void *data, size_t len, uint8_t id[20])
+{
+	char hdr[32];
+	int n = snprintf(hdr, sizeof(hdr), "blob %zu", len) + 1;
+	kr_sha1 *h = kr_sha1_new();
+
+	kr_sha1_update(h, hdr, (size_t)n);
+	kr_sha1_update(h, data, len);
+	kr_sha1_final(&h, id);
+}
+
+/*
+ * Packs libgit2 1.5's indexer cannot take: with a delta that makes an
+ * object the pack holds already, it loops for ever (an 87-byte pack hung
+ * a sync); with many deltas against one base over 1 MiB, it inflates the
+ * base again for each; with deltas before their bases, it tries each
+ * again in a pass for each one resolved. Each is refused as it is read,
+ * held or streamed, with nothing left in objects/pack; and a pack of
+ * offset deltas kairan does not write, but git does, goes in whole.
+ */
+static void
+test_resolve_refuses_loops(void **state)
+{
+	kr_store *s = s_town("town-loops");
+	kr_buf e = KR_BUF_INIT, pack = KR_BUF_INIT, msg = KR_BUF_INIT, a = KR_BUF_INIT, before = KR_BUF_INIT,
+	    after = KR_BUF_INIT, noise = KR_BUF_INIT;
+	uint8_t ida[20];
+	char name[64];
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		kr_buf_addf(&a, "ごみの分別を生成AIで案内した事例、その%d。", i);
+	s_blob_id(a.ptr, a.len, ida);
+	srand(7);
+	for (int i = 0; i < 300000; i++)
+		kr_buf_addch(&noise, (char)rand());
+	s_pack_files(s, &before);
+
+	/* A, then a delta against A that makes A: held, then streamed behind 300 KB of noise */
+	for (int streamed = 0; streamed < 2; streamed++) {
+		kr_buf_clear(&e);
+		kr_buf_clear(&msg);
+		if (streamed)
+			s_whole(&e, 3, noise.ptr, noise.len);
+		s_whole(&e, 3, a.ptr, a.len);
+		s_delta_entry(&e, ida, 0, a.len, "");
+		s_pack_of(&pack, 2 + (uint32_t)streamed, e.ptr, e.len);
+		assert_true(streamed ? pack.len > 256 * 1024 : pack.len < 1024);
+		assert_int_equal(s_take_guarded(s, &pack, CAP, 65536, &msg), KR_EPROTO);
+		assert_non_null(strstr(msg.ptr, "again"));
+	}
+	/* a delta before its base */
+	kr_buf_clear(&e);
+	kr_buf_clear(&msg);
+	s_delta_entry(&e, ida, 0, a.len, "追記");
+	s_whole(&e, 3, a.ptr, a.len);
+	s_pack_of(&pack, 2, e.ptr, e.len);
+	assert_int_equal(s_take_guarded(s, &pack, CAP, 0, &msg), KR_EPROTO);
+	assert_non_null(strstr(msg.ptr, "neither before it in the pack nor in the repository"));
+	/* 40 offset deltas of 4 bytes against one 1 MiB base, with a cap of 4 MiB: over the work bound */
+	{
+		kr_buf zeros = KR_BUF_INIT;
+		uint64_t at;
+		kr_buf_grow(&zeros, 1 << 20);
+		memset(zeros.ptr, 0, 1 << 20);
+		zeros.len = 1 << 20;
+		kr_buf_clear(&e);
+		kr_buf_clear(&msg);
+		s_whole(&e, 3, zeros.ptr, zeros.len);
+		for (int i = 0; i < 40; i++) {
+			kr_buf d = KR_BUF_INIT;
+			at = 12 + e.len;
+			/* copy nothing, insert 4 bytes: the base is still read whole for each */
+			s_varint(&d, zeros.len);
+			s_varint(&d, 4);
+			kr_buf_addf(&d, "%c%04d", 4, i);
+			{
+				kr_deflater z = { 0 };
+				uint64_t size = d.len, ofs = at - 12;
+				uint8_t c = (uint8_t)((6 << 4) | (size & 15)), o[10];
+				int k = 9;
+				for (size >>= 4; size; size >>= 7) {
+					kr_buf_addch(&e, (char)(c | 0x80));
+					c = size & 0x7f;
+				}
+				kr_buf_addch(&e, (char)c);
+				o[k] = ofs & 0x7f;
+				while (ofs >>= 7)
+					o[--k] = 0x80 | (--ofs & 0x7f);
+				kr_buf_add(&e, o + k, (size_t)(10 - k));
+				assert_int_equal(kr_deflater_add(&z, &e, d.ptr, d.len, 1), 0);
+				kr_deflater_end(&z);
+			}
+			kr_buf_release(&d);
+		}
+		s_pack_of(&pack, 41, e.ptr, e.len);
+		assert_int_equal(s_take_guarded(s, &pack, 4u << 20, 0, &msg), KR_EVERIFY);
+		assert_non_null(strstr(msg.ptr, "bytes of work"));
+		kr_buf_release(&zeros);
+	}
+	s_pack_files(s, &after);
+	assert_string_equal(before.ptr, after.ptr);
+	/* A and an offset delta against it (as git writes): both go in whole */
+	kr_buf_clear(&e);
+	s_whole(&e, 3, a.ptr, a.len);
+	{
+		size_t at = 12 + e.len;
+		s_delta_entry(&e, NULL, at - 12, a.len, "追記");
+	}
+	s_pack_of(&pack, 2, e.ptr, e.len);
+	assert_int_equal(s_take_cap(s, &pack, name, CAP, 0, NULL), 0);
+	assert_int_equal(s_written_count(s, name), 2);
+	kr_buf_release(&e);
+	kr_buf_release(&pack);
+	kr_buf_release(&msg);
+	kr_buf_release(&a);
+	kr_buf_release(&before);
+	kr_buf_release(&after);
+	kr_buf_release(&noise);
+	kr_store_destroy(&s);
+}
+
 int
 main(void)
 {
@@ -647,10 +893,11 @@ main(void)
 		cmocka_unit_test(test_inline_pack_is_thin_and_resolved),
 		cmocka_unit_test(test_fetched_thin_pack_resolved),
 		cmocka_unit_test(test_damaged_deltas),
-		cmocka_unit_test(test_delta_bomb_not_resolved),
+		cmocka_unit_test(test_delta_bomb_bounded),
 		cmocka_unit_test(test_scan_pieces),
 		cmocka_unit_test(test_scan_cap),
 		cmocka_unit_test(test_scan_claims),
+		cmocka_unit_test(test_resolve_refuses_loops),
 	};
 
 	return cmocka_run_group_tests(tests, s_setup, s_teardown);
