@@ -2813,8 +2813,9 @@ s_resolve_find(const s_resolve *r, const git_oid *id)
 }
 
 /*
- * Adds an object (data, len) of type to v: its index; SIZE_MAX when the
- * memory bound is passed, SIZE_MAX - 1 when the pack holds it already.
+ * Adds an object (data, len) of type to v (data NULL: the last len bytes
+ * of the arena, inflated there): its index; SIZE_MAX when the memory
+ * bound is passed, SIZE_MAX - 1 when the pack holds it already.
  */
 static size_t
 s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at, uint64_t end, int delta)
@@ -2824,7 +2825,11 @@ s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at,
 	kr_sha1 *h;
 	s_obj *o;
 
-	if (len > RESOLVE_MEM_MAX - r->arena.len) {
+	size_t start = data ? r->arena.len : r->arena.len - len;
+
+	if (!data)
+		data = r->arena.ptr + start; /* inflated there already */
+	else if (len > RESOLVE_MEM_MAX - r->arena.len) {
 		r->on = 0;
 		r->over = 1;
 		return SIZE_MAX;
@@ -2861,16 +2866,18 @@ s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at,
 			r->v[k].at = at;
 			r->v[k].end = end;
 			r->v[k].delta = (uint8_t)delta;
+			r->arena.len = start < r->arena.len ? start : r->arena.len;
 			return k;
 		}
 	}
 	o->at = at;
 	o->end = end;
-	o->off = r->arena.len;
+	o->off = start;
 	o->len = len;
 	o->type = (uint8_t)type;
 	o->delta = (uint8_t)delta;
-	kr_buf_add(&r->arena, data, len);
+	if (start == r->arena.len)
+		kr_buf_add(&r->arena, data, len);
 	{
 		size_t k = s_resolve_slot(r, &o->id);
 		while (r->set[k])
@@ -2968,7 +2975,7 @@ s_resolve_entry(s_scan *sc)
 	size_t i, b = SIZE_MAX;
 
 	if (sc->type < GIT_OBJECT_OFS_DELTA) {
-		i = s_resolve_add(r, sc->type, d, r->data.len, sc->entry_at, sc->at, 0);
+		i = s_resolve_add(r, sc->type, NULL, (size_t)sc->size, sc->entry_at, sc->at, 0);
 	} else {
 		if (sc->type == GIT_OBJECT_OFS_DELTA) {
 			size_t lo = 0, hi = r->nentries;
@@ -3074,6 +3081,10 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, sc->size, 1);
 				sc->made += sc->size;
 			}
+			if (sc->r.on && sc->type < GIT_OBJECT_OFS_DELTA && sc->size > RESOLVE_MEM_MAX - sc->r.arena.len) {
+				sc->r.on = 0; /* past the memory bound: no longer resolving */
+				sc->r.over = 1;
+			}
 			if (sc->r.on) {
 				size_t i = 1;
 				while (sc->hdr[i - 1] & 0x80)
@@ -3096,7 +3107,8 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 			sc->state = SCAN_DATA;
 			break;
 		case SCAN_DATA:
-			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, sc->r.on ? &sc->r.data : NULL, &ended)) < 0)
+			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, !sc->r.on ? NULL :
+			    sc->type < GIT_OBJECT_OFS_DELTA ? &sc->r.arena : &sc->r.data, &ended)) < 0)
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is damaged, or inflates to "
 				    "more than the %llu bytes it says", sc->seen + 1, sc->count,
 				    (unsigned long long)sc->entry_at, (unsigned long long)sc->size);

@@ -149,15 +149,25 @@ kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, kr
 	z->next_in = (Bytef *)src;
 	z->avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
 	do {
-		z->next_out = scratch;
-		z->avail_out = sizeof(scratch);
+		uint8_t *to = scratch;
+		size_t room = sizeof(scratch);
+		if (keep) { /* straight into keep, up to one byte past limit (which is refused) */
+			uint64_t left = limit - f->out + 1;
+			room = left < sizeof(scratch) ? (size_t)left : sizeof(scratch);
+			kr_buf_grow(keep, room);
+			to = (uint8_t *)keep->ptr + keep->len;
+		}
+		z->next_out = to;
+		z->avail_out = (uInt)room;
 		zrc = inflate(z, Z_NO_FLUSH);
-		n = sizeof(scratch) - z->avail_out;
+		n = room - z->avail_out;
 		if (f->out < sizeof(f->head))
-			memcpy(f->head + f->out, scratch, n < sizeof(f->head) - f->out ? n : sizeof(f->head) - f->out);
+			memcpy(f->head + f->out, to, n < sizeof(f->head) - f->out ? n : sizeof(f->head) - f->out);
 		f->out += n;
-		if (keep && f->out <= limit)
-			kr_buf_add(keep, scratch, n);
+		if (keep) {
+			keep->len += n;
+			keep->ptr[keep->len] = '\0';
+		}
 		if (f->out > limit || (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)) {
 			f->open = 0;
 			return -1;
