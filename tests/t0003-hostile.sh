@@ -3,7 +3,7 @@
 # rejected with a quarantine reason, and the town's refs and replicated
 # state stay byte for byte what they were.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 44
 cd "$T"
 P=$(port_base)
 EP=tcp://127.0.0.1:$P
@@ -93,6 +93,27 @@ check "delta bomb: quarantined, naming the entry and what it claims" \
 [ "$(qcount)" -gt "$q0" ] || { diag "sync said:"; sed 's/^/#   /' sync.out; }
 check "delta bomb: the town's sync peaked at $(cat maxrss) KB, under 100 MB" test "$(cat maxrss)" -lt 102400
 check "delta bomb: refs and state are unchanged" test "$before" = "$(state_fingerprint town)"
+
+# 87 bytes that hung a town: a file, then a delta against it that makes the
+# same file again (libgit2 1.5's indexer loops for ever on the duplicate).
+python3 - >dup.pack <<'PY'
+import hashlib, struct, sys, zlib
+a = "ごみの分別を生成AIで案内した事例。".encode() * 2
+d = bytes([len(a), len(a), 0x90, len(a)])
+pack = b"PACK" + struct.pack(">II", 2, 2) + bytes([0x80 | 0x30 | (len(a) & 15), len(a) >> 4]) + zlib.compress(a) \
+    + bytes([0x70 | len(d)]) + hashlib.sha1(b"blob %d\0" % len(a) + a).digest() + zlib.compress(d)
+sys.stdout.buffer.write(pack + hashlib.sha1(pack).digest())
+PY
+hostile craft --pack dup.pack --head 0123456789abcdef0123456789abcdef01234567
+q0=$(qcount)
+timeout 60 "$KAIRAN" --home town sync --timeout 5 >sync.out 2>&1; rc=$?
+sqlite3 town/state.db "SELECT reason FROM quarantine ORDER BY n DESC LIMIT 1" >reason
+check "a pack holding one object twice ($(wc -c <dup.pack) bytes): sync returns, non-zero (rc $rc)" \
+    sh -c "test $rc != 0 && test $rc != 124"
+check "and it is quarantined, naming the entry" \
+    sh -c "test $(qcount) -gt $q0 && grep -q 'pack entry 2 of 2 (at byte [0-9]*) is object [0-9a-f]* again' reason"
+[ "$(qcount)" -gt "$q0" ] || { diag "sync said:"; sed 's/^/#   /' sync.out; }
+check "refs and state are unchanged" test "$before" = "$(state_fingerprint town)"
 
 k --home town status >status.out
 check "status lists the quarantine with reasons" grep -q 'equivocation' status.out
