@@ -2,8 +2,9 @@
  * tests/fuzz/fuzz_packin.c - libFuzzer target: a pack a peer sends
  *
  * kr_packin takes every pack a town fetches or finds in an announcement;
- * a small one is first parsed and its deltas resolved against the
- * repository's own objects (sharing/store.c s_thin_resolve). A repository
+ * each entry is read and resolved as it arrives (sharing/store.c
+ * s_scan_feed, s_resolve_entry), and a small pack goes to libgit2's
+ * indexer with its objects whole (s_resolve_pack). A repository
  * with one commit is made once; the first byte of the input chooses how
  * the rest is used:
  * - even: entries of a pack; the header (with a count from the second

@@ -1,12 +1,12 @@
 /*
- * tests/unit/test_packin.c - a thin pack's deltas against the repository's
- * own objects are resolved before the indexer (sharing/store.c
- * s_thin_resolve): the objects are what the publisher made, no base is
- * appended, and a damaged delta of any kind is refused or gives other
- * objects, never a crash or a wrong object under the right name. Every
- * pack is read as it arrives (s_scan_feed), and one that claims more than
- * its cap, or lies about its sizes, is refused before the indexer
- * allocates anything it claims.
+ * tests/unit/test_packin.c - every pack is read and its deltas resolved as
+ * it arrives (sharing/store.c s_scan_feed, s_resolve_entry), and a small
+ * one goes to the indexer whole (s_resolve_pack): the objects are what the
+ * publisher made, no base is appended, and a damaged delta of any kind is
+ * refused or gives other objects, never a crash or a wrong object under
+ * the right name. A pack that claims more than its cap, lies about its
+ * sizes, holds an object twice, puts a delta before its base or asks for
+ * too much work is refused before the indexer sees it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
