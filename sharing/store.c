@@ -23,6 +23,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3156,10 +3157,12 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
  * only streams and hashes while it takes the pack in (what it claims is
  * allocated when it commits), so the two read the same bytes at once and
  * kr_packin_commit waits for the scan's verdict. Inline, the scan added a
- * tenth to a first sync of 10,000 files. The pieces wait in one buffer of
- * at most SCAN_QUEUE_MAX bytes: what the indexer may take in after the
- * scan has refused a pack, before the intake hears of it (and stops), is
- * that much pack (deflate makes at most 1032 times as much to hash).
+ * tenth to a first sync of 10,000 files. The pieces wait in one buffer,
+ * which takes a piece while it holds less than SCAN_QUEUE_MAX bytes. What
+ * the indexer may take in after the scan has refused a pack, before the
+ * intake hears of it (and stops), is that much pack plus a piece or two
+ * (up to about 2.5 MiB with 256 KiB pieces; deflate makes at most 1032
+ * times as much to hash).
  */
 #define SCAN_QUEUE_MAX (1u << 20)
 
@@ -3217,11 +3220,19 @@ s_scanner_start(s_scan *sc)
 {
 	s_scanner *t = kr_calloc(1, sizeof(*t));
 
+	sigset_t all, old;
+	int rc;
+
 	t->sc = sc;
 	t->queue = (kr_buf)KR_BUF_INIT;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
-	if (pthread_create(&t->th, NULL, s_scanner_run, t) != 0) {
+	/* signals are the caller's (node/serve.c): this thread takes none */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&t->th, NULL, s_scanner_run, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		pthread_cond_destroy(&t->cv);
 		pthread_mutex_destroy(&t->mu);
 		free(t);

@@ -199,9 +199,11 @@ int kr_store_pack_bound(kr_store *s, const char *pub, const char *coll,
  * indexer completes a thin pack inside it and writes no loose objects.
  * Each entry is read as it arrives: a pack whose entries inflate to, or
  * whose objects make, more than cap bytes in all (the collection's signed
- * size, at most the node's cap) is refused by kr_packin_append, before
- * anything would allocate what it claims (KR_EVERIFY; a damaged or cut
- * pack KR_EPROTO).
+ * size, at most the node's cap), or that holds an object twice or a delta
+ * before its base, is refused by kr_packin_append (or, for a pack over
+ * 256 KiB read on its own thread, by kr_packin_commit), before anything
+ * would allocate what it claims (KR_EVERIFY; a damaged or cut pack
+ * KR_EPROTO).
  */
 typedef struct kr_packin kr_packin;
 int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, uint64_t cap);

@@ -672,10 +672,14 @@ test_scan_claims(void **state)
 	assert_int_equal(kr_deflater_add(&z, &e, "ごみの", 9, 1), 0);
 	s_pack_of(&pack, 1, e.ptr, e.len);
 	pack.len--;
-	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EPROTO);
+	kr_buf_clear(&msg);
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, &msg), KR_EPROTO);
+	assert_non_null(strstr(msg.ptr, "cut short"));
 	pack.len++;
 	kr_buf_addch(&pack, 0);
-	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, NULL), KR_EPROTO);
+	kr_buf_clear(&msg);
+	assert_int_equal(s_take_cap(s, &pack, NULL, CAP, 0, &msg), KR_EPROTO);
+	assert_non_null(strstr(msg.ptr, "after its end"));
 	pack.len--;
 	s_pack_files(s, &after);
 	assert_string_equal(before.ptr, after.ptr); /* nothing left behind */
