@@ -2793,10 +2793,7 @@ typedef struct {
 static size_t
 s_resolve_slot(const s_resolve *r, const git_oid *id)
 {
-	size_t h;
-
-	memcpy(&h, id->id, sizeof(h));
-	return h & (r->setcap - 1);
+	return s_oid_hash(id) & (r->setcap - 1);
 }
 
 /* v's index of id, or SIZE_MAX. */
@@ -3972,10 +3969,7 @@ typedef struct {
 static size_t
 s_oidset_slot(const s_oidset *set, const git_oid *id)
 {
-	size_t h;
-
-	memcpy(&h, id->id, sizeof(h));
-	return h & (set->cap - 1);
+	return s_oid_hash(id) & (set->cap - 1);
 }
 
 /* Adds id; 1 if it was new, 0 if already there. */
