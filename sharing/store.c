@@ -2749,31 +2749,87 @@ typedef struct {
 } s_obj;
 
 typedef struct {
-	int on;                  /* resolving; 0 once past RESOLVE_MEM_MAX (over) */
-	int over, deltas;
+	int on;                  /* resolving */
+	int deltas;
 	size_t dup;              /* the object held twice (s_resolve_add gave SIZE_MAX - 1) */
 	size_t nentries, capentries;
-	kr_buf made;             /* the current delta's object */
 	git_odb *odb;
+	char *dir;               /* where the arena spills (the repository's objects/pack) */
 	s_obj *v;
 	size_t n, cap;
 	uint32_t *set;           /* open addressing, index + 1 into v, by id */
 	size_t setcap;
 	uint32_t *entries;       /* index into v of each pack entry, in pack order */
-	kr_buf arena;            /* every object's data */
-	kr_buf data;             /* the current entry, inflated */
+	kr_buf arena;            /* every object's data; the current entry's after them */
+	int fd;                  /* the arena is this file, mapped, once past RESOLVE_MEM_MAX (else -1) */
+	size_t start;            /* where the current entry's data begins in the arena */
 	uint64_t work, work_max; /* bytes of bases and deltas read, objects made */
 	git_oid base;            /* the current REF_DELTA's base */
 	uint64_t base_at;        /* the current OFS_DELTA's base entry */
 } s_resolve;
 
 /*
- * What the objects of a pack may hold in memory while resolved: a held
- * pack (THIN_RESOLVE_MAX) past it is refused; a streamed one is then
- * left to the indexer unresolved (a collection whose signed size is
- * over this, as its first sync).
+ * What the objects of a pack may hold in memory while resolved. Past it
+ * the arena is a file (unlinked, in the repository's objects/pack),
+ * mapped: its pages are the page cache's, written back and dropped under
+ * memory pressure, and it is at most about the signed size (the scan's
+ * bound on what the entries inflate to and the objects make).
  */
 #define RESOLVE_MEM_MAX (64u << 20)
+
+/* Room for need more bytes (and a NUL) in r's arena, spilling it to a file past RESOLVE_MEM_MAX; 0 or KR_EIO. */
+static int
+s_arena_reserve(s_resolve *r, uint64_t need)
+{
+	kr_buf *a = &r->arena;
+	size_t cap;
+	void *map;
+
+	if (need > SIZE_MAX / 4 - a->len)
+		return kr_error(KR_EIO, "resolving a pack: %llu bytes do not fit in memory", (unsigned long long)need);
+	if (a->len + need + 1 <= a->cap)
+		return 0;
+	if (r->fd < 0 && a->len + need + 1 <= RESOLVE_MEM_MAX) {
+		kr_buf_grow(a, (size_t)need);
+		return 0;
+	}
+	cap = a->cap > (1u << 20) ? a->cap : 1u << 20;
+	while (cap < a->len + need + 1)
+		cap *= 2;
+	if (r->fd < 0) {
+		int fd = open(r->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			char *t = kr_sprintf("%s/tmp_resolve_XXXXXX", r->dir);
+			if ((fd = mkostemp(t, O_CLOEXEC)) >= 0)
+				unlink(t);
+			free(t);
+		}
+		if (fd < 0 || ftruncate(fd, (off_t)cap) < 0 ||
+		    (map = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return kr_error(KR_EIO, "resolving a pack: a file of %zu bytes in %s: %s", cap, r->dir, strerror(e));
+		}
+		{
+			size_t len = a->len;
+			if (len)
+				memcpy(map, a->ptr, len);
+			((char *)map)[len] = '\0';
+			kr_buf_release(a);
+			a->ptr = map;
+			a->len = len;
+		}
+		r->fd = fd;
+	} else {
+		if (ftruncate(r->fd, (off_t)cap) < 0 || (map = mremap(a->ptr, a->cap, cap, MREMAP_MAYMOVE)) == MAP_FAILED)
+			return kr_error(KR_EIO, "resolving a pack: a file of %zu bytes in %s: %s", cap, r->dir,
+			    strerror(errno));
+		a->ptr = map;
+	}
+	a->cap = cap;
+	return 0;
+}
 
 typedef struct {
 	uint64_t cap;
@@ -2811,28 +2867,30 @@ s_resolve_find(const s_resolve *r, const git_oid *id)
 }
 
 /*
- * Adds an object (data, len) of type to v (data NULL: the last len bytes
- * of the arena, inflated there): its index; SIZE_MAX when the memory
- * bound is passed, SIZE_MAX - 1 when the pack holds it already.
+ * Adds an object of type to v: its len bytes at r->arena's offset start,
+ * the arena's end (inflated or made there), or data (read from the
+ * repository; start ignored). Its index; SIZE_MAX - 1 when the pack holds
+ * it already, or when a delta makes an object read from the repository as
+ * a base (libgit2's indexer, appending that base to fix a thin pack, then
+ * finds the delta's object there and loops); SIZE_MAX with an error.
  */
 static size_t
-s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at, uint64_t end, int delta)
+s_resolve_add(s_resolve *r, int type, const void *data, size_t start, size_t len, uint64_t at, uint64_t end,
+    int delta)
 {
 	char hdr[64];
 	int hl = snprintf(hdr, sizeof(hdr), "%s %zu", git_object_type2string((git_object_t)type), len) + 1;
 	kr_sha1 *h;
 	s_obj *o;
+	size_t k;
 
-	size_t start = data ? r->arena.len : r->arena.len - len;
-
-	if (!data)
-		data = r->arena.ptr + start; /* inflated there already */
-	else if (len > RESOLVE_MEM_MAX - r->arena.len) {
-		r->on = 0;
-		r->over = 1;
-		return SIZE_MAX;
+	if (data) {
+		if (s_arena_reserve(r, len) < 0)
+			return SIZE_MAX;
+		start = r->arena.len;
+		memcpy(r->arena.ptr + start, data, len);
+		r->arena.len += len;
 	}
-	h = kr_sha1_new();
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 64;
 		r->v = kr_realloc(r->v, r->cap * sizeof(*r->v));
@@ -2842,7 +2900,7 @@ s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at,
 		r->setcap = r->setcap ? 2 * r->setcap : 128;
 		r->set = kr_calloc(r->setcap, sizeof(*r->set));
 		for (size_t i = 0; i < r->n; i++) {
-			size_t k = s_resolve_slot(r, &r->v[i].id);
+			k = s_resolve_slot(r, &r->v[i].id);
 			while (r->set[k])
 				k = (k + 1) & (r->setcap - 1);
 			r->set[k] = (uint32_t)i + 1;
@@ -2850,23 +2908,20 @@ s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at,
 	}
 	o = &r->v[r->n];
 	memset(o, 0, sizeof(*o));
+	h = kr_sha1_new();
 	kr_sha1_update(h, hdr, (size_t)hl);
-	kr_sha1_update(h, data, len);
+	kr_sha1_update(h, r->arena.ptr + start, len);
 	kr_sha1_final(&h, o->id.id);
-	{
-		size_t k = s_resolve_find(r, &o->id);
-		if (k != SIZE_MAX && r->v[k].at) {
+	if ((k = s_resolve_find(r, &o->id)) != SIZE_MAX) {
+		if (r->v[k].at || delta) {
 			r->dup = k;
-			return SIZE_MAX - 1; /* the pack holds it twice */
+			return SIZE_MAX - 1;
 		}
-		if (k != SIZE_MAX) {
-			/* a base read from the repository, now in the pack too (the same bytes: the same id) */
-			r->v[k].at = at;
-			r->v[k].end = end;
-			r->v[k].delta = (uint8_t)delta;
-			r->arena.len = start < r->arena.len ? start : r->arena.len;
-			return k;
-		}
+		/* a base read from the repository, now in the pack whole too (the same bytes: the same id) */
+		r->v[k].at = at;
+		r->v[k].end = end;
+		r->arena.len = start;
+		return k;
 	}
 	o->at = at;
 	o->end = end;
@@ -2874,14 +2929,10 @@ s_resolve_add(s_resolve *r, int type, const void *data, size_t len, uint64_t at,
 	o->len = len;
 	o->type = (uint8_t)type;
 	o->delta = (uint8_t)delta;
-	if (start == r->arena.len)
-		kr_buf_add(&r->arena, data, len);
-	{
-		size_t k = s_resolve_slot(r, &o->id);
-		while (r->set[k])
-			k = (k + 1) & (r->setcap - 1);
-		r->set[k] = (uint32_t)r->n + 1;
-	}
+	k = s_resolve_slot(r, &o->id);
+	while (r->set[k])
+		k = (k + 1) & (r->setcap - 1);
+	r->set[k] = (uint32_t)r->n + 1;
 	return r->n++;
 }
 
@@ -2891,10 +2942,16 @@ s_resolve_free(s_resolve *r)
 	free(r->v);
 	free(r->set);
 	free(r->entries);
+	if (r->fd >= 0) {
+		if (r->arena.cap)
+			munmap(r->arena.ptr, r->arena.cap);
+		close(r->fd);
+		r->arena = (kr_buf)KR_BUF_INIT;
+	}
 	kr_buf_release(&r->arena);
-	kr_buf_release(&r->data);
-	kr_buf_release(&r->made);
+	free(r->dir);
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 }
 
 /* An entry header in h (n bytes): 1 with its type and size, 0 when more is needed, -1 when bad. */
@@ -2964,16 +3021,19 @@ s_scan_over(s_scan *sc, uint64_t claim, int made)
 
 static int s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen, size_t max);
 
-/* The entry that just ended (its data in sc->r.data), resolved and added to sc->r; 0 or an error. */
+/*
+ * The entry that just ended (its data inflated at sc->r.start, the end of
+ * the arena; a delta's object made is made bytes), resolved and added to
+ * sc->r; 0 or an error.
+ */
 static int
-s_resolve_entry(s_scan *sc)
+s_resolve_entry(s_scan *sc, uint64_t made)
 {
 	s_resolve *r = &sc->r;
-	const uint8_t *d = (const uint8_t *)r->data.ptr;
-	size_t i, b = SIZE_MAX;
+	size_t i, b = SIZE_MAX, dlen = (size_t)sc->size;
 
 	if (sc->type < GIT_OBJECT_OFS_DELTA) {
-		i = s_resolve_add(r, sc->type, NULL, (size_t)sc->size, sc->entry_at, sc->at, 0);
+		i = s_resolve_add(r, sc->type, NULL, r->start, dlen, sc->entry_at, sc->at, 0);
 	} else {
 		if (sc->type == GIT_OBJECT_OFS_DELTA) {
 			size_t lo = 0, hi = r->nentries;
@@ -2990,41 +3050,55 @@ s_resolve_entry(s_scan *sc)
 			git_odb_object *o = NULL;
 			if (git_odb_exists_ext(r->odb, &r->base, GIT_ODB_LOOKUP_NO_REFRESH) &&
 			    git_odb_read(&o, r->odb, &r->base) == 0) {
-				b = s_resolve_add(r, git_odb_object_type(o), git_odb_object_data(o), git_odb_object_size(o), 0,
-				    0, 0);
+				/* kept after the delta's data: the delta moves up over it below */
+				b = s_resolve_add(r, git_odb_object_type(o), git_odb_object_data(o), 0, git_odb_object_size(o),
+				    0, 0, 0);
 				git_odb_object_free(o);
 				if (b == SIZE_MAX)
-					return 0; /* past the memory bound */
+					return KR_EIO;
+				if (b == SIZE_MAX - 1)
+					b = SIZE_MAX; /* (cannot be: it was not there) */
 			}
 			git_error_clear();
 		}
-		if (b >= SIZE_MAX - 1)
+		if (b == SIZE_MAX)
 			return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta whose base is neither "
 			    "before it in the pack nor in the repository", sc->seen + 1, sc->count,
 			    (unsigned long long)sc->entry_at);
-		r->work += r->v[b].len + r->data.len;
-		kr_buf_clear(&r->made);
-		if (r->work > r->work_max || s_patch_delta(&r->made, (const uint8_t *)r->arena.ptr + r->v[b].off,
-		    r->v[b].len, d, r->data.len, (size_t)(sc->cap < SIZE_MAX ? sc->cap : SIZE_MAX)) < 0 ||
-		    (r->work += r->made.len) > r->work_max) {
-			if (r->work > r->work_max)
-				return kr_error(KR_EVERIFY, "pack entry %u of %u (at byte %llu): its deltas and their bases "
-				    "come to more than %llu bytes of work, four times what the signed manifest (or the "
-				    "local cap) allows", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at,
-				    (unsigned long long)r->work_max);
-			return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta that does not fit its "
-			    "base", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
+		r->work += r->v[b].len + dlen + made;
+		if (r->work > r->work_max)
+			return kr_error(KR_EVERIFY, "pack entry %u of %u (at byte %llu): its deltas and their bases "
+			    "come to more than %llu bytes of work, four times what the signed manifest (or the "
+			    "local cap) allows", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at,
+			    (unsigned long long)r->work_max);
+		if (s_arena_reserve(r, made + 1) < 0)
+			return KR_EIO;
+		{
+			size_t at = r->arena.len, olen;
+			const uint8_t *base = (const uint8_t *)r->arena.ptr + r->v[b].off;
+			if (s_patch_delta(&r->arena, base, r->v[b].len, (const uint8_t *)r->arena.ptr + r->start, dlen,
+			    (size_t)made) < 0)
+				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta that does not fit "
+				    "its base", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
+			/* the object over the delta's data (and a base read for it, which stays in v: it moves too) */
+			olen = r->arena.len - at;
+			if (b + 1 == r->n && r->v[b].at == 0 && r->v[b].off >= r->start) {
+				/* the base read for this delta sits between: keep it, put the object after it */
+				memmove(r->arena.ptr + r->start, r->arena.ptr + r->v[b].off, r->v[b].len);
+				r->v[b].off = r->start;
+				r->start += r->v[b].len;
+			}
+			memmove(r->arena.ptr + r->start, r->arena.ptr + at, olen);
+			r->arena.len = r->start + olen;
 		}
 		r->deltas++;
-		i = s_resolve_add(r, r->v[b].type, r->made.ptr, r->made.len, sc->entry_at, sc->at, 1);
+		i = s_resolve_add(r, r->v[b].type, NULL, r->start, r->arena.len - r->start, sc->entry_at, sc->at, 1);
 	}
 	if (i == SIZE_MAX - 1) {
 		char hex[GIT_OID_HEXSZ + 1];
 		return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is object %s again", sc->seen + 1,
 		    sc->count, (unsigned long long)sc->entry_at, s_oid_str(&r->v[r->dup].id, hex));
 	}
-	if (i == SIZE_MAX)
-		return 0; /* past the memory bound: no longer resolving */
 	if (r->nentries == r->capentries) {
 		r->capentries = r->capentries ? 2 * r->capentries : 64;
 		r->entries = kr_realloc(r->entries, r->capentries * sizeof(*r->entries));
@@ -3039,6 +3113,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		long used;
+		int64_t made;
 		int ended, r;
 
 		switch (sc->state) {
@@ -3079,15 +3154,13 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, sc->size, 1);
 				sc->made += sc->size;
 			}
-			if (sc->r.on && sc->type < GIT_OBJECT_OFS_DELTA && sc->size > RESOLVE_MEM_MAX - sc->r.arena.len) {
-				sc->r.on = 0; /* past the memory bound: no longer resolving */
-				sc->r.over = 1;
-			}
 			if (sc->r.on) {
 				size_t i = 1;
 				while (sc->hdr[i - 1] & 0x80)
 					i++;
-				kr_buf_clear(&sc->r.data);
+				if ((r = s_arena_reserve(&sc->r, sc->size + 1)) < 0)
+					return r;
+				sc->r.start = sc->r.arena.len;
 				if (sc->type == GIT_OBJECT_REF_DELTA) {
 					git_oid_fromraw(&sc->r.base, sc->hdr + i);
 				} else if (sc->type == GIT_OBJECT_OFS_DELTA) {
@@ -3105,8 +3178,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 			sc->state = SCAN_DATA;
 			break;
 		case SCAN_DATA:
-			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, !sc->r.on ? NULL :
-			    sc->type < GIT_OBJECT_OFS_DELTA ? &sc->r.arena : &sc->r.data, &ended)) < 0)
+			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, sc->r.on ? &sc->r.arena : NULL, &ended)) < 0)
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is damaged, or inflates to "
 				    "more than the %llu bytes it says", sc->seen + 1, sc->count,
 				    (unsigned long long)sc->entry_at, (unsigned long long)sc->size);
@@ -3119,8 +3191,9 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) inflates to %llu bytes, "
 				    "not the %llu it says", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at,
 				    (unsigned long long)sc->z.out, (unsigned long long)sc->size);
+			made = 0;
 			if (sc->type >= GIT_OBJECT_OFS_DELTA) {
-				int64_t made = s_scan_delta_size(sc->z.head, sc->size < sizeof(sc->z.head) ?
+				made = s_scan_delta_size(sc->z.head, sc->size < sizeof(sc->z.head) ?
 				    (size_t)sc->size : sizeof(sc->z.head));
 				if (made < 0)
 					return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta without "
@@ -3129,7 +3202,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, (uint64_t)made, 1);
 				sc->made += (uint64_t)made;
 			}
-			if (sc->r.on && (r = s_resolve_entry(sc)) < 0)
+			if (sc->r.on && (r = s_resolve_entry(sc, (uint64_t)made)) < 0)
 				return r;
 			sc->state = ++sc->seen == sc->count ? SCAN_TRAILER : SCAN_ENTRY;
 			break;
@@ -3388,10 +3461,16 @@ static int
 s_resolve_pack(const s_scan *sc, kr_deflater *zip, const uint8_t *p, size_t n, kr_buf *out)
 {
 	const s_resolve *r = &sc->r;
+	uint8_t sum[20];
+	kr_sha1 *h;
 
-	(void)n;
 	if (!r->deltas)
-		return 0;
+		return 0; /* (the indexer checks its trailer) */
+	h = kr_sha1_new();
+	kr_sha1_update(h, p, n - 20);
+	kr_sha1_final(&h, sum);
+	if (memcmp(sum, p + n - 20, 20) != 0)
+		return kr_error(KR_EPROTO, "the pack's checksum does not match its bytes");
 	s_pack_header(out, (uint32_t)r->nentries);
 	for (size_t k = 0; k < r->nentries; k++) {
 		const s_obj *o = &r->v[r->entries[k]];
@@ -3425,6 +3504,7 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, u
 	in->repo = repo;
 	in->scan.cap = cap;
 	in->scan.r.on = 1;
+	in->scan.r.fd = -1;
 	in->scan.r.work_max = cap > (UINT64_MAX - (16u << 20)) / 4 ? UINT64_MAX : 4 * cap + (16u << 20);
 	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
 	s_pack_mtime(dir, &in->mtime);
@@ -3435,6 +3515,7 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, u
 		kr_packin_destroy(&in);
 	} else {
 		in->scan.r.odb = in->odb;
+		in->scan.r.dir = kr_strdup(dir);
 	}
 	free(dir);
 	if (rc == 0)
@@ -3483,16 +3564,13 @@ kr_packin_commit(kr_packin *in)
 	if ((rc = s_scanner_end(&in->scanner, 0)) < 0)
 		return rc;
 	if (in->streaming)
-		s_resolve_free(&in->scan.r); /* checked (unless past RESOLVE_MEM_MAX): the indexer resolves it */
+		s_resolve_free(&in->scan.r); /* checked: the indexer resolves it */
 	if (in->scan.state != SCAN_DONE)
 		return kr_error(KR_EPROTO, "the pack is cut short (at byte %llu, %u of its %u entries read)",
 		    (unsigned long long)in->scan.at, in->scan.seen, in->scan.count);
 	if (!in->streaming && in->held.len) {
 		kr_buf fixed = KR_BUF_INIT;
 		const kr_buf *use = &in->held;
-		if (in->scan.r.over)
-			return kr_error(KR_EVERIFY, "the pack's objects make more than the %u MiB this node resolves "
-			    "in memory for a pack of at most %u KiB", RESOLVE_MEM_MAX >> 20, THIN_RESOLVE_MAX >> 10);
 		if ((rc = s_resolve_pack(&in->scan, &in->s->zip, (const uint8_t *)in->held.ptr, in->held.len,
 		    &fixed)) < 0) {
 			kr_buf_release(&fixed);

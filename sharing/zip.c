@@ -152,8 +152,8 @@ kr_inflater_feed(kr_inflater *f, const void *src, size_t len, uint64_t limit, kr
 		uint8_t *to = scratch;
 		size_t room = sizeof(scratch);
 		if (keep) { /* straight into keep, up to one byte past limit (which is refused) */
-			uint64_t left = limit - f->out + 1;
-			room = left < sizeof(scratch) ? (size_t)left : sizeof(scratch);
+			uint64_t left = limit - f->out;
+			room = left < sizeof(scratch) ? (size_t)left + 1 : sizeof(scratch);
 			kr_buf_grow(keep, room);
 			to = (uint8_t *)keep->ptr + keep->len;
 		}
