@@ -2722,7 +2722,7 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
  * indexer resolves anything. The indexer allocates each delta's claimed
  * size at once when it commits: a 23-byte delta claiming gigabytes made
  * it malloc 2 GiB, and a few KB of copy instructions can then fill them.
- * So every entry is inflated here (its output thrown away), and a pack is
+ * So every entry is inflated here (into the resolver's arena), and a pack is
  * refused when its entries inflate to, or its objects make, more than cap
  * bytes in all: the collection's signed size, which counts each object it
  * ever held (and at most the node's max_collection_bytes). Entry sizes
@@ -2749,7 +2749,6 @@ typedef struct {
 } s_obj;
 
 typedef struct {
-	int on;                  /* resolving */
 	int deltas;
 	size_t dup;              /* the object held twice (s_resolve_add gave SIZE_MAX - 1) */
 	size_t nentries, capentries;
@@ -3154,7 +3153,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, sc->size, 1);
 				sc->made += sc->size;
 			}
-			if (sc->r.on) {
+			{
 				size_t i = 1;
 				while (sc->hdr[i - 1] & 0x80)
 					i++;
@@ -3178,7 +3177,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 			sc->state = SCAN_DATA;
 			break;
 		case SCAN_DATA:
-			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, sc->r.on ? &sc->r.arena : NULL, &ended)) < 0)
+			if ((used = kr_inflater_feed(&sc->z, p, len, sc->size, &sc->r.arena, &ended)) < 0)
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is damaged, or inflates to "
 				    "more than the %llu bytes it says", sc->seen + 1, sc->count,
 				    (unsigned long long)sc->entry_at, (unsigned long long)sc->size);
@@ -3202,7 +3201,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, (uint64_t)made, 1);
 				sc->made += (uint64_t)made;
 			}
-			if (sc->r.on && (r = s_resolve_entry(sc, (uint64_t)made)) < 0)
+			if ((r = s_resolve_entry(sc, (uint64_t)made)) < 0)
 				return r;
 			sc->state = ++sc->seen == sc->count ? SCAN_TRAILER : SCAN_ENTRY;
 			break;
@@ -3503,7 +3502,6 @@ kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, u
 	in->s = s;
 	in->repo = repo;
 	in->scan.cap = cap;
-	in->scan.r.on = 1;
 	in->scan.r.fd = -1;
 	in->scan.r.work_max = cap > (UINT64_MAX - (16u << 20)) / 4 ? UINT64_MAX : 4 * cap + (16u << 20);
 	dir = kr_sprintf("%s/objects/pack", git_repository_path(repo));
