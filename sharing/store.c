@@ -2953,9 +2953,12 @@ s_resolve_free(s_resolve *r)
 	r->fd = -1;
 }
 
-/* An entry header in h (n bytes): 1 with its type and size, 0 when more is needed, -1 when bad. */
+/*
+ * An entry header in h (n bytes): 1 with its type, size and where its
+ * base (a delta's id or offset) begins, 0 when more is needed, -1 when bad.
+ */
 static int
-s_scan_entry(const uint8_t *h, size_t n, int *type, uint64_t *size)
+s_scan_entry(const uint8_t *h, size_t n, int *type, uint64_t *size, size_t *base)
 {
 	size_t i = 0;
 	int shift = 4;
@@ -2970,7 +2973,7 @@ s_scan_entry(const uint8_t *h, size_t n, int *type, uint64_t *size)
 		*size |= (uint64_t)(h[i] & 0x7f) << shift;
 		shift += 7;
 	}
-	i++;
+	*base = ++i;
 	if (*type == GIT_OBJECT_REF_DELTA)
 		return n - i >= 20 ? 1 : 0;
 	if (*type == GIT_OBJECT_OFS_DELTA) {
@@ -2984,24 +2987,23 @@ s_scan_entry(const uint8_t *h, size_t n, int *type, uint64_t *size)
 	return *type == 0 || *type == 5 ? -1 : 1;
 }
 
-/* A delta's object size, after its base's (git's varints); -1 when not there. */
-static int64_t
-s_scan_delta_size(const uint8_t *d, size_t n)
+/* A delta's base and object sizes, git's varints at its start (n bytes): the bytes they take, or -1. */
+static long
+s_delta_sizes(const uint8_t *d, size_t n, uint64_t sz[2])
 {
-	uint64_t sz = 0;
 	size_t i = 0;
 
 	for (int k = 0; k < 2; k++) {
-		sz = 0;
+		sz[k] = 0;
 		for (int sh = 0;; sh += 7) {
 			if (i == n || sh > 56)
 				return -1;
-			sz |= (uint64_t)(d[i] & 0x7f) << sh;
+			sz[k] |= (uint64_t)(d[i] & 0x7f) << sh;
 			if (!(d[i++] & 0x80))
 				break;
 		}
 	}
-	return sz > INT64_MAX ? -1 : (int64_t)sz;
+	return (long)i;
 }
 
 /* The entry sc is at claims (made: an object of, else: to inflate to) claim bytes, past sc->cap. */
@@ -3112,7 +3114,8 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 {
 	while (len > 0) {
 		long used;
-		int64_t made;
+		uint64_t made;
+		size_t i;
 		int ended, r;
 
 		switch (sc->state) {
@@ -3139,7 +3142,7 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 			sc->hdr[sc->hlen++] = *p++;
 			len--;
 			sc->at++;
-			if ((r = s_scan_entry(sc->hdr, sc->hlen, &sc->type, &sc->size)) < 0 || (r == 0 &&
+			if ((r = s_scan_entry(sc->hdr, sc->hlen, &sc->type, &sc->size, &i)) < 0 || (r == 0 &&
 			    sc->hlen == sizeof(sc->hdr)))
 				return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu): its header does not parse",
 				    sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
@@ -3153,25 +3156,20 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 					return s_scan_over(sc, sc->size, 1);
 				sc->made += sc->size;
 			}
-			{
-				size_t i = 1;
-				while (sc->hdr[i - 1] & 0x80)
-					i++;
-				if ((r = s_arena_reserve(&sc->r, sc->size + 1)) < 0)
-					return r;
-				sc->r.start = sc->r.arena.len;
-				if (sc->type == GIT_OBJECT_REF_DELTA) {
-					git_oid_fromraw(&sc->r.base, sc->hdr + i);
-				} else if (sc->type == GIT_OBJECT_OFS_DELTA) {
-					uint64_t ofs = sc->hdr[i] & 0x7f;
-					while (sc->hdr[i++] & 0x80)
-						ofs = ((ofs + 1) << 7) | (sc->hdr[i] & 0x7f);
-					if (ofs == 0 || ofs > sc->entry_at - 12)
-						return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta whose "
-						    "base would be outside the pack", sc->seen + 1, sc->count,
-						    (unsigned long long)sc->entry_at);
-					sc->r.base_at = sc->entry_at - ofs;
-				}
+			if ((r = s_arena_reserve(&sc->r, sc->size + 1)) < 0)
+				return r;
+			sc->r.start = sc->r.arena.len;
+			if (sc->type == GIT_OBJECT_REF_DELTA) {
+				git_oid_fromraw(&sc->r.base, sc->hdr + i);
+			} else if (sc->type == GIT_OBJECT_OFS_DELTA) {
+				uint64_t ofs = sc->hdr[i] & 0x7f;
+				while (sc->hdr[i++] & 0x80)
+					ofs = ((ofs + 1) << 7) | (sc->hdr[i] & 0x7f);
+				if (ofs == 0 || ofs > sc->entry_at - 12)
+					return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta whose base "
+					    "would be outside the pack", sc->seen + 1, sc->count,
+					    (unsigned long long)sc->entry_at);
+				sc->r.base_at = sc->entry_at - ofs;
 			}
 			sc->hlen = 0;
 			sc->state = SCAN_DATA;
@@ -3192,16 +3190,16 @@ s_scan_feed(s_scan *sc, const uint8_t *p, size_t len)
 				    (unsigned long long)sc->z.out, (unsigned long long)sc->size);
 			made = 0;
 			if (sc->type >= GIT_OBJECT_OFS_DELTA) {
-				made = s_scan_delta_size(sc->z.head, sc->size < sizeof(sc->z.head) ?
-				    (size_t)sc->size : sizeof(sc->z.head));
-				if (made < 0)
+				uint64_t dsz[2];
+				if (s_delta_sizes(sc->z.head, sc->size < sizeof(sc->z.head) ? (size_t)sc->size :
+				    sizeof(sc->z.head), dsz) < 0)
 					return kr_error(KR_EPROTO, "pack entry %u of %u (at byte %llu) is a delta without "
 					    "its sizes", sc->seen + 1, sc->count, (unsigned long long)sc->entry_at);
-				if ((uint64_t)made > sc->cap - sc->made)
-					return s_scan_over(sc, (uint64_t)made, 1);
-				sc->made += (uint64_t)made;
+				if ((made = dsz[1]) > sc->cap - sc->made)
+					return s_scan_over(sc, made, 1);
+				sc->made += made;
 			}
-			if ((r = s_resolve_entry(sc, (uint64_t)made)) < 0)
+			if ((r = s_resolve_entry(sc, made)) < 0)
 				return r;
 			sc->state = ++sc->seen == sc->count ? SCAN_TRAILER : SCAN_ENTRY;
 			break;
@@ -3372,13 +3370,13 @@ struct kr_packin {
 	size_t nbefore;
 	char name[64];           /* "pack-<hex>" once committed and new, else "" */
 	kr_buf held;             /* a small pack, held until the commit (s_resolve_pack) */
-	int streaming;           /* more than THIN_RESOLVE_MAX: straight to the indexer */
+	int streaming;           /* more than HELD_PACK_MAX: straight to the indexer */
 	s_scan scan;             /* what it claims, read before the indexer sees it */
 	s_scanner *scanner;      /* streaming: the scan, on its own thread */
 };
 
 /*
- * A pack of at most THIN_RESOLVE_MAX bytes is held until it is whole, and
+ * A pack of at most HELD_PACK_MAX bytes is held until it is whole, and
  * what the indexer gets is its objects whole (s_resolve_pack): each delta
  * resolved here as the pack was read (s_resolve_entry), the object
  * deflated at level 1, no base copied. The indexer then resolves nothing.
@@ -3388,7 +3386,7 @@ struct kr_packin {
  * each update's pack). A larger pack streams to the indexer as it comes,
  * and is resolved beside it only to be checked.
  */
-#define THIN_RESOLVE_MAX (256 * 1024)
+#define HELD_PACK_MAX (256 * 1024)
 
 /*
  * git's patch-delta: base and the delta d give the object, appended to
@@ -3398,17 +3396,13 @@ static int
 s_patch_delta(kr_buf *out, const uint8_t *base, size_t blen, const uint8_t *d, size_t dlen, size_t max)
 {
 	const uint8_t *end = d + dlen;
-	uint64_t sz[2] = { 0, 0 };
+	uint64_t sz[2];
 	size_t start = out->len, made = 0;
+	long used = s_delta_sizes(d, dlen, sz);
 
-	for (int k = 0; k < 2; k++)
-		for (int sh = 0;; sh += 7) {
-			if (d == end || sh > 56)
-				return -1;
-			sz[k] |= (uint64_t)(*d & 0x7f) << sh;
-			if (!(*d++ & 0x80))
-				break;
-		}
+	if (used < 0)
+		return -1;
+	d += used;
 	if (sz[0] != blen || sz[1] > max)
 		return -1;
 	kr_buf_grow(out, (size_t)sz[1] + 1);
@@ -3526,7 +3520,7 @@ kr_packin_append(kr_packin *in, const void *data, size_t len)
 {
 	int rc;
 
-	if (!in->streaming && len <= THIN_RESOLVE_MAX - in->held.len) {
+	if (!in->streaming && len <= HELD_PACK_MAX - in->held.len) {
 		if ((rc = s_scan_feed(&in->scan, data, len)) < 0)
 			return rc;
 		kr_buf_add(&in->held, data, len); /* small so far: held for s_resolve_pack */

@@ -357,6 +357,53 @@ test_fetched_thin_pack_resolved(void **state)
 	kr_store_destroy(&s);
 }
 
+/* A pack entry's header, type and size (git's encoding), appended to b. */
+static void
+s_hdr(kr_buf *b, int type, uint64_t size)
+{
+	uint8_t c = (uint8_t)((type << 4) | (size & 15));
+
+	for (size >>= 4; size; size >>= 7) {
+		kr_buf_addch(b, (char)(c | 0x80));
+		c = size & 0x7f;
+	}
+	kr_buf_addch(b, (char)c);
+}
+
+static void
+s_varint(kr_buf *b, uint64_t v)
+{
+	for (;; v >>= 7) {
+		kr_buf_addch(b, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
+		if (v < 0x80)
+			break;
+	}
+}
+
+/*
+ * A delta entry of the delta d appended to e: REF_DELTA against base (20
+ * bytes), or OFS_DELTA ofs bytes back when base is NULL.
+ */
+static void
+s_delta_raw(kr_buf *e, const uint8_t *base, uint64_t ofs, const kr_buf *d)
+{
+	kr_deflater z = { 0 };
+
+	s_hdr(e, base ? 7 : 6, d->len);
+	if (base) {
+		kr_buf_add(e, base, 20);
+	} else { /* git's offset encoding */
+		uint8_t o[10];
+		int i = 9;
+		o[i] = ofs & 0x7f;
+		while (ofs >>= 7)
+			o[--i] = 0x80 | (--ofs & 0x7f);
+		kr_buf_add(e, o + i, (size_t)(10 - i));
+	}
+	assert_int_equal(kr_deflater_add(&z, e, d->ptr, d->len, 1), 0);
+	kr_deflater_end(&z);
+}
+
 /* The pack with entry k's inflated data replaced by d (dlen bytes), header and trailer made again. */
 static void
 s_rebuild(const kr_buf *pack, const s_ent *v, size_t n, size_t k, const void *d, size_t dlen, kr_buf *out)
@@ -364,18 +411,10 @@ s_rebuild(const kr_buf *pack, const s_ent *v, size_t n, size_t k, const void *d,
 	kr_deflater z = { 0 };
 	kr_sha1 *h;
 	uint8_t sum[20];
-	uint64_t size = dlen;
-	uint8_t c = (uint8_t)((v[k].type << 4) | (size & 15));
 
 	kr_buf_clear(out);
 	kr_buf_add(out, pack->ptr, v[k].start);
-	size >>= 4;
-	while (size) {
-		kr_buf_addch(out, (char)(c | 0x80));
-		c = size & 0x7f;
-		size >>= 7;
-	}
-	kr_buf_addch(out, (char)c);
+	s_hdr(out, v[k].type, dlen);
 	if (v[k].type == 7)
 		kr_buf_add(out, pack->ptr + v[k].data - 20, 20);
 	assert_int_equal(kr_deflater_add(&z, out, d, dlen, 1), 0);
@@ -470,32 +509,14 @@ s_bomb(int mib)
 	kr_sha1_final(&h, id);
 	k = ((size_t)mib << 20) / blen;
 	tlen = k * blen;
-	for (size_t v = blen; ; v >>= 7) { /* varint source size, then target size */
-		kr_buf_addch(&d, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
-		if (v < 0x80)
-			break;
-	}
-	for (size_t v = tlen; ; v >>= 7) {
-		kr_buf_addch(&d, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
-		if (v < 0x80)
-			break;
-	}
+	s_varint(&d, blen); /* source size, then target size */
+	s_varint(&d, tlen);
 	for (size_t i = 0; i < k; i++) { /* copy blen bytes from offset 0 */
 		kr_buf_addch(&d, (char)0x90);
 		kr_buf_addch(&d, (char)blen);
 	}
 	kr_buf_add(&pack, "PACK\0\0\0\2\0\0\0\1", 12);
-	{
-		size_t size = d.len;
-		uint8_t c = (uint8_t)((7 << 4) | (size & 15));
-		size >>= 4;
-		while (size) {
-			kr_buf_addch(&pack, (char)(c | 0x80));
-			c = size & 0x7f;
-			size >>= 7;
-		}
-		kr_buf_addch(&pack, (char)c);
-	}
+	s_hdr(&pack, 7, d.len);
 	kr_buf_add(&pack, id, 20);
 	assert_int_equal(kr_deflater_add(&z, &pack, d.ptr, d.len, 9), 0);
 	h = kr_sha1_new();
@@ -691,26 +712,10 @@ static void
 s_whole(kr_buf *e, int type, const void *data, size_t len)
 {
 	kr_deflater z = { 0 };
-	uint64_t size = len;
-	uint8_t c = (uint8_t)((type << 4) | (size & 15));
 
-	for (size >>= 4; size; size >>= 7) {
-		kr_buf_addch(e, (char)(c | 0x80));
-		c = size & 0x7f;
-	}
-	kr_buf_addch(e, (char)c);
+	s_hdr(e, type, len);
 	assert_int_equal(kr_deflater_add(&z, e, data, len, 1), 0);
 	kr_deflater_end(&z);
-}
-
-static void
-s_varint(kr_buf *b, uint64_t v)
-{
-	for (;; v >>= 7) {
-		kr_buf_addch(b, (char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
-		if (v < 0x80)
-			break;
-	}
 }
 
 /*
@@ -721,11 +726,8 @@ s_varint(kr_buf *b, uint64_t v)
 static void
 s_delta_entry(kr_buf *e, const uint8_t *base, uint64_t ofs, size_t blen, const char *add)
 {
-	kr_buf d = KR_BUF_INIT, hdr = KR_BUF_INIT;
-	kr_deflater z = { 0 };
+	kr_buf d = KR_BUF_INIT;
 	size_t alen = strlen(add);
-	uint64_t size;
-	uint8_t c;
 
 	assert_true(blen > 0 && blen < 65536 && alen < 128);
 	s_varint(&d, blen);
@@ -737,27 +739,8 @@ s_delta_entry(kr_buf *e, const uint8_t *base, uint64_t ofs, size_t blen, const c
 		kr_buf_addch(&d, (char)alen);
 		kr_buf_add(&d, add, alen);
 	}
-	size = d.len;
-	c = (uint8_t)(((base ? 7 : 6) << 4) | (size & 15));
-	for (size >>= 4; size; size >>= 7) {
-		kr_buf_addch(e, (char)(c | 0x80));
-		c = size & 0x7f;
-	}
-	kr_buf_addch(e, (char)c);
-	if (base) {
-		kr_buf_add(e, base, 20);
-	} else { /* git's offset encoding */
-		uint8_t o[10];
-		int i = 9;
-		o[i] = ofs & 0x7f;
-		while (ofs >>= 7)
-			o[--i] = 0x80 | (--ofs & 0x7f);
-		kr_buf_add(e, o + i, (size_t)(10 - i));
-	}
-	assert_int_equal(kr_deflater_add(&z, e, d.ptr, d.len, 1), 0);
-	kr_deflater_end(&z);
+	s_delta_raw(e, base, ofs, &d);
 	kr_buf_release(&d);
-	kr_buf_release(&hdr);
 }
 
 static void
@@ -850,19 +833,7 @@ test_resolve_refuses_loops(void **state)
 			kr_buf_addch(&d, (char)n);
 			kr_buf_add(&d, (const char *)fx.data + at, n);
 		}
-		{
-			kr_deflater z = { 0 };
-			uint64_t size = d.len;
-			uint8_t c = (uint8_t)((7 << 4) | (size & 15));
-			for (size >>= 4; size; size >>= 7) {
-				kr_buf_addch(&e, (char)(c | 0x80));
-				c = size & 0x7f;
-			}
-			kr_buf_addch(&e, (char)c);
-			kr_buf_add(&e, idw, 20);
-			assert_int_equal(kr_deflater_add(&z, &e, d.ptr, d.len, 1), 0);
-			kr_deflater_end(&z);
-		}
+		s_delta_raw(&e, idw, 0, &d);
 		s_pack_of(&pack, 3, e.ptr, e.len);
 		assert_int_equal(s_take_guarded(s, &pack, CAP, 65536, &msg), KR_EPROTO);
 		assert_non_null(strstr(msg.ptr, "again"));
@@ -908,23 +879,7 @@ test_resolve_refuses_loops(void **state)
 			s_varint(&d, zeros.len);
 			s_varint(&d, 4);
 			kr_buf_addf(&d, "%c%04d", 4, i);
-			{
-				kr_deflater z = { 0 };
-				uint64_t size = d.len, ofs = at - 12;
-				uint8_t c = (uint8_t)((6 << 4) | (size & 15)), o[10];
-				int k = 9;
-				for (size >>= 4; size; size >>= 7) {
-					kr_buf_addch(&e, (char)(c | 0x80));
-					c = size & 0x7f;
-				}
-				kr_buf_addch(&e, (char)c);
-				o[k] = ofs & 0x7f;
-				while (ofs >>= 7)
-					o[--k] = 0x80 | (--ofs & 0x7f);
-				kr_buf_add(&e, o + k, (size_t)(10 - k));
-				assert_int_equal(kr_deflater_add(&z, &e, d.ptr, d.len, 1), 0);
-				kr_deflater_end(&z);
-			}
+			s_delta_raw(&e, NULL, at - 12, &d);
 			kr_buf_release(&d);
 		}
 		s_pack_of(&pack, 41, e.ptr, e.len);
