@@ -382,20 +382,10 @@ typedef struct {
 	uint32_t cur;
 } s_cbuild;
 
-static uint64_t
-s_path_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static s_pslot *
 s_chist_slot(s_chist *x, const char *path)
 {
-	size_t i = (size_t)s_path_hash(path) & (x->cap - 1);
+	size_t i = (size_t)kr_hash(path, strlen(path)) & (x->cap - 1);
 
 	while (x->slot[i].path && strcmp(x->slot[i].path, path) != 0)
 		i = (i + 1) & (x->cap - 1);

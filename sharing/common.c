@@ -7,12 +7,15 @@
 #include "common.h"
 
 #include <dlfcn.h>
+#include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -666,4 +669,87 @@ kr_dl_require(const char *soname, const kr_dlsym *syms, size_t n, const char *pa
 	else
 		fprintf(stderr, _("kairan: %s has no %s (a newer %s is needed)\n"), soname, why, package);
 	exit(1);
+}
+
+/* ---- keyed hash ---------------------------------------------------------- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+} while (0)
+
+static uint64_t
+s_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+uint64_t
+kr_siphash(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *p = data, *end = p + (len & ~(size_t)7);
+	uint64_t k0 = s_le64(key), k1 = s_le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t m, b = (uint64_t)len << 56;
+
+	for (; p != end; p += 8) {
+		m = s_le64(p);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)p[i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint8_t s_hash_key[16];
+static pthread_once_t s_hash_once = PTHREAD_ONCE_INIT;
+
+/* The kernel's generator; a node that cannot read it keys with the time and pid (still unknown to a peer in advance). */
+static void
+s_hash_key_init(void)
+{
+	size_t got = 0;
+
+	while (got < sizeof(s_hash_key)) {
+		ssize_t n = getrandom(s_hash_key + got, sizeof(s_hash_key) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(s_hash_key)) {
+		struct timespec ts;
+		uint64_t v[2];
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v[0] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		v[1] = (uint64_t)getpid() ^ (uint64_t)(uintptr_t)&ts;
+		memcpy(s_hash_key, v, sizeof(s_hash_key));
+	}
+}
+
+uint64_t
+kr_hash(const void *p, size_t len)
+{
+	pthread_once(&s_hash_once, s_hash_key_init);
+	return kr_siphash(s_hash_key, p, len);
 }

@@ -105,6 +105,15 @@ void kr_hex(char *out, const uint8_t *in, size_t len); /* out: 2*len+1 */
 int kr_unhex(uint8_t *out, size_t len, const char *hex); /* exact length */
 int kr_is_hex(const char *s, size_t len);
 
+/*
+ * SipHash-2-4 of p[0..len) under a 16-byte key. kr_hash keys it with a
+ * secret drawn once per process: for hash tables whose keys a peer
+ * chooses (object ids, paths, values), so that keys ground offline to
+ * share a bucket are no more likely to than any others (as Redis's dict).
+ */
+uint64_t kr_siphash(const uint8_t key[16], const void *p, size_t len);
+uint64_t kr_hash(const void *p, size_t len);
+
 int64_t kr_now(void);          /* seconds since the epoch (KAIRAN_NOW overrides, for tests) */
 double kr_monotonic_ms(void);
 void kr_time_iso(char out[32], int64_t t); /* 2026-11-22T10:00:00Z */

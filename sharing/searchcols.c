@@ -47,11 +47,7 @@ struct kr_scols {
 static uint32_t
 s_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return (uint32_t)kr_hash(s, strlen(s));
 }
 
 /* The code of s, 0 if absent (add: intern it). */

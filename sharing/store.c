@@ -1725,13 +1725,11 @@ typedef struct {
 	size_t setcap, setn;
 } s_objlist;
 
+/* Keyed: ids come from peers, and their low bits can be ground offline to share a slot. */
 static size_t
 s_oid_hash(const git_oid *id)
 {
-	size_t h;
-
-	memcpy(&h, id->id, sizeof(h));
-	return h;
+	return (size_t)kr_hash(id->id, sizeof(id->id));
 }
 
 static int
