@@ -698,6 +698,13 @@ s_cmp_oid(const void *a, const void *b)
  * puts the repo's own object database back, its packs still open and
  * mapped (dropping it cost every publish a reopen of the repository).
  */
+/* Keyed: ids come from peers, and their low bits can be ground offline to share a slot. */
+static size_t
+s_oid_hash(const git_oid *id)
+{
+	return (size_t)kr_hash(id->id, sizeof(id->id));
+}
+
 typedef struct {
 	git_oid id;
 	git_object_t type;
@@ -720,12 +727,9 @@ typedef struct {
 static size_t
 s_collect_find(const s_collect *c, const git_oid *id)
 {
-	size_t h;
-
 	if (!c->nslot)
 		return 0;
-	memcpy(&h, id->id, sizeof(h));
-	for (size_t i = h & (c->nslot - 1);; i = (i + 1) & (c->nslot - 1))
+	for (size_t i = s_oid_hash(id) & (c->nslot - 1);; i = (i + 1) & (c->nslot - 1))
 		if (!c->slot[i] || git_oid_equal(&c->v[c->slot[i] - 1].id, id))
 			return i;
 }
@@ -1724,13 +1728,6 @@ typedef struct {
 	uint32_t *setix;         /* beside each: its index in v */
 	size_t setcap, setn;
 } s_objlist;
-
-/* Keyed: ids come from peers, and their low bits can be ground offline to share a slot. */
-static size_t
-s_oid_hash(const git_oid *id)
-{
-	return (size_t)kr_hash(id->id, sizeof(id->id));
-}
 
 static int
 s_set_put(s_objlist *l, const git_oid *id, uint32_t ix)
