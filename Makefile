@@ -108,6 +108,7 @@ CLI_SRC += node/cmd_join.c
 CLI_SRC += node/cmd_audit.c
 CLI_SRC += node/cmd_board.c
 CLI_SRC += node/cmd_config.c node/cmd_key.c node/cmd_backup.c
+CLI_SRC += node/progress.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -35,7 +35,8 @@
 #include "../sharing/store.h"
 #include "cli.h"
 
-static const char s_usage[] =
+/* translated where printed */
+static const char *const s_usage = N_(
     "usage: kairan audit DIR (--publisher FPR | --federation FEDID --chain PATH)\n"
     "                    [--collection NAME] [--min-seq N] [--json]\n\n"
     "Proves that DIR, a plain `git clone --mirror` of one kairan collection, is\n"
@@ -48,7 +49,7 @@ static const char s_usage[] =
     "                      or a node's home or federation/ directory)\n"
     "  --collection NAME   the collection (default: DIR's name without .git)\n"
     "  --min-seq N         refuse a manifest older than seq N (one you saw before)\n"
-    "  --json              the verdict as one JSON object\n";
+    "  --json              the verdict as one JSON object\n");
 
 typedef struct {
 	const char *dir;
@@ -401,12 +402,12 @@ cmd_audit(kr_cli *c, int argc, char **argv)
 			break;
 		}
 		case 'j': a.json = 1; break;
-		case 'h': fputs(s_usage, stdout); return 0;
+		case 'h': fputs(_(s_usage), stdout); return 0;
 		default: return kr_cli_usage("audit");
 		}
 	}
 	if (optind + 1 != argc || (!pub == !a.fedid_hex) || (a.fedid_hex && !a.chain)) {
-		fputs(s_usage, stderr);
+		fputs(_(s_usage), stderr);
 		return 2;
 	}
 	if (pub && !kr_is_hex(pub, KR_FPR_HEX)) {

@@ -28,7 +28,8 @@
 #define DAY 86400
 #define DEFAULT_DAYS 365
 
-static const char *const s_usage =
+/* translated where printed */
+static const char *const s_usage = N_(
 	"usage: kairan federation create --name NAME --threshold M --board ID.json [--board ID.json ...]\n"
 	"                                [--expires-days N] -o FILE\n"
 	"       kairan federation propose [--add-member ID.json [--role hub|member|board]]...\n"
@@ -37,12 +38,12 @@ static const char *const s_usage =
 	"                                [--expires-days N] -o FILE\n"
 	"       kairan federation sign FILE [--yes]\n"
 	"       kairan federation apply FILE\n"
-	"       kairan federation show [--json]\n";
+	"       kairan federation show [--json]\n");
 
 static int
 s_usage_fail(void)
 {
-	fputs(s_usage, stderr);
+	fputs(_(s_usage), stderr);
 	return 2;
 }
 
@@ -251,7 +252,7 @@ s_create(int argc, char **argv)
 			break;
 		case 'e': days = strtol(optarg, NULL, 10); break;
 		case 'o': out = optarg; break;
-		case 'h': fputs(s_usage, stdout); free(cards); return 0;
+		case 'h': fputs(_(s_usage), stdout); free(cards); return 0;
 		default: free(cards); return s_usage_fail();
 		}
 	}
@@ -474,7 +475,7 @@ s_propose(kr_cli *c, int argc, char **argv)
 		case 'n': renew = 1; changes++; break;
 		case 'e': days = strtol(optarg, NULL, 10); break;
 		case 'o': out = optarg; break;
-		case 'h': fputs(s_usage, stdout); rc = 0; goto done;
+		case 'h': fputs(_(s_usage), stdout); rc = 0; goto done;
 		default: rc = s_usage_fail(); goto done;
 		}
 	}
@@ -610,7 +611,7 @@ s_sign(kr_cli *c, int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "yh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'y': yes = 1; break;
-		case 'h': fputs(s_usage, stdout); return 0;
+		case 'h': fputs(_(s_usage), stdout); return 0;
 		default: return s_usage_fail();
 		}
 	}
@@ -694,7 +695,7 @@ s_apply(kr_cli *c, int argc, char **argv)
 	int rc;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(s_usage, stdout);
+		fputs(_(s_usage), stdout);
 		return 0;
 	}
 	if (argc != 2)
@@ -740,7 +741,7 @@ s_show(kr_cli *c, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(s_usage, stdout);
+			fputs(_(s_usage), stdout);
 			return 0;
 		} else
 			return s_usage_fail();
@@ -849,7 +850,7 @@ cmd_federation(kr_cli *c, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		fputs(s_usage, argc < 2 ? stderr : stdout);
+		fputs(_(s_usage), argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "create") == 0)

@@ -21,10 +21,13 @@
 #include "../policies/item.h"
 #include "cli.h"
 #include "federate.h"
+#include "progress.h"
 #include "serve.h"
 
-static const char s_join_usage[] =
-	"usage: kairan join ENDPOINT --federation FEDID [--pref NN ...] [--kind K ...] [--timeout S]\n\n"
+/* translated where printed */
+static const char *const s_join_usage = N_(
+	"usage: kairan join ENDPOINT --federation FEDID [--pref NN ...] [--kind K ...] [--timeout S]\n"
+	"                   [--[no-]progress]\n\n"
 	"Fetches the federation's membership chain from ENDPOINT (any member or hub), checks it from\n"
 	"the genesis named by FEDID (64 hex characters, given by the prefecture), pins it, and from\n"
 	"then on replicates every member's publications through ENDPOINT with no fingerprint typed.\n"
@@ -33,7 +36,10 @@ static const char s_join_usage[] =
 	"repeatable) holds only the collections of those kinds: every manifest is still verified whole,\n"
 	"the other collections are not fetched and never reported missing. Running join again for the\n"
 	"same ENDPOINT replaces the filter (without --kind: every kind); what it lets in is fetched at once.\n"
-	"A wrong id or a broken chain is refused with the reason, and nothing is changed.\n";
+	"A wrong id or a broken chain is refused with the reason, and nothing is changed.\n"
+	"On a terminal, a step of the first sync that takes more than a second (receiving a pack,\n"
+	"checking files, indexing items) shows its progress on stderr; --progress shows it anywhere,\n"
+	"--no-progress nowhere.\n");
 
 static int
 s_pref_valid(const char *s)
@@ -48,9 +54,12 @@ cmd_join(kr_cli *c, int argc, char **argv)
 		{ "federation", required_argument, NULL, 'f' }, { "pref", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' }, { "kind", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "progress", no_argument, NULL, 'g' }, { "no-progress", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fedhex = NULL, *endpoint;
+	kr_progress_view view;
+	int progress = 0;
 	char **prefs = NULL, **kinds = NULL, idhex[65];
 	size_t nprefs = 0, nkinds = 0, installed = 0;
 	uint8_t id[32];
@@ -97,7 +106,9 @@ cmd_join(kr_cli *c, int argc, char **argv)
 				goto done;
 			}
 			break;
-		case 'h': fputs(s_join_usage, stdout); exit_code = 0; goto done;
+		case 'g': progress = 1; break;
+		case 'G': progress = -1; break;
+		case 'h': fputs(_(s_join_usage), stdout); exit_code = 0; goto done;
 		default: exit_code = kr_cli_usage("join"); goto done;
 		}
 	}
@@ -170,7 +181,13 @@ cmd_join(kr_cli *c, int argc, char **argv)
 	printf("%s\n", nkinds ? _(" only: the other collections are not fetched)") : "");
 	{
 		kr_sync_result res;
-		if (kr_peer_sync(&c->h, conn, NULL, 0, 1, NULL, NULL, &res) < 0) {
+		kr_progress_view_init(&view, progress);
+		c->h.rep.progress = kr_progress_view_show;
+		c->h.rep.progress_arg = &view;
+		rc = kr_peer_sync(&c->h, conn, NULL, 0, 1, NULL, NULL, &res);
+		kr_progress_view_finish(&view);
+		c->h.rep.progress = NULL;
+		if (rc < 0) {
 			fprintf(stderr, _("kairan: join: first sync through %s: %s (the node keeps trying: "
 			    "kairan sync)\n"), endpoint, kr_errmsg());
 		} else {

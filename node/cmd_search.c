@@ -23,6 +23,7 @@
 #include "../sharing/search.h"
 #include "board.h"
 #include "cli.h"
+#include "progress.h"
 #include "peer.h"
 #include "searchq.h"
 
@@ -743,7 +744,7 @@ s_problem(const char *msg, void *arg)
 {
 	char *shown = kr_safe(msg); /* names items and quotes their content */
 
-	(void)arg;
+	kr_progress_view_finish(arg); /* on a line of its own */
 	fprintf(stderr, _("kairan: reindex: %s\n"), shown);
 	free(shown);
 }
@@ -751,14 +752,35 @@ s_problem(const char *msg, void *arg)
 int
 cmd_reindex(kr_cli *c, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "progress", no_argument, NULL, 'p' }, { "no-progress", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	kr_progress_view view;
 	size_t colls, items;
+	int o, progress = 0, rc;
 
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return printf(_("usage: kairan reindex\n\nRebuilds the item index (and search) of every "
-		    "collection from its git history.\n")), 0;
-	if (argc != 1)
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': progress = 1; break;
+		case 'P': progress = -1; break;
+		case 'h': return printf(_("usage: kairan reindex [--[no-]progress]\n\nRebuilds the item index (and "
+		    "search) of every collection from its git history. On a terminal, checking the files and "
+		    "indexing the items show their progress on stderr after a second; --progress shows it "
+		    "anywhere, --no-progress nowhere.\n")), 0;
+		default: return kr_cli_usage("reindex");
+		}
+	}
+	if (optind != argc)
 		return kr_cli_usage("reindex");
-	if (kr_replica_reindex(&c->h.rep, s_problem, NULL, &colls, &items) < 0)
+	kr_progress_view_init(&view, progress);
+	c->h.rep.progress = kr_progress_view_show;
+	c->h.rep.progress_arg = &view;
+	rc = kr_replica_reindex(&c->h.rep, s_problem, &view, &colls, &items);
+	kr_progress_view_finish(&view);
+	c->h.rep.progress = NULL;
+	if (rc < 0)
 		return kr_cli_fail("reindex");
 	printf(_("reindexed %zu item(s) in %zu collection(s)\n"), items, colls);
 	return 0;

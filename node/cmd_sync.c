@@ -11,6 +11,7 @@
 #include "federate.h"
 #include "log.h"
 #include "peer.h"
+#include "progress.h"
 #include "serve.h"
 
 int
@@ -18,12 +19,14 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "progress", no_argument, NULL, 'p' }, { "no-progress", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	kr_state_peer *peers;
+	kr_progress_view view;
 	size_t npeers;
 	double timeout_s = 30;
-	int o, failures = 0;
+	int o, failures = 0, progress = 0;
 	void *zctx;
 
 	optind = 0;
@@ -36,10 +39,14 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': return printf(_("usage: kairan sync [--timeout S]\n\nAsks every peer for the latest "
-		    "manifests of the publishers followed through it, fetches and verifies what changed, and "
-		    "exits: 0 when all is applied, 1 when a peer was unreachable or something failed "
-		    "verification (see: kairan status).\n")), 0;
+		case 'p': progress = 1; break;
+		case 'P': progress = -1; break;
+		case 'h': return printf(_("usage: kairan sync [--timeout S] [--[no-]progress]\n\nAsks every peer for "
+		    "the latest manifests of the publishers followed through it, fetches and verifies what changed, "
+		    "and exits: 0 when all is applied, 1 when a peer was unreachable or something failed "
+		    "verification (see: kairan status).\n\nOn a terminal, a step of more than a second (receiving "
+		    "a pack, checking files, indexing items) shows its progress on stderr; --progress shows it "
+		    "anywhere, --no-progress nowhere.\n")), 0;
 		default: return kr_cli_usage("sync");
 		}
 	}
@@ -52,11 +59,14 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		kr_state_peers_free(peers, npeers);
 		return 0;
 	}
+	kr_progress_view_init(&view, progress);
+	c->h.rep.progress = kr_progress_view_show;
+	c->h.rep.progress_arg = &view;
 	zctx = kr_peer_context();
 	for (size_t i = 0; i < npeers; i++) {
 		kr_conn *conn;
 		kr_sync_result res;
-		int ms = (int)(timeout_s * 1000);
+		int ms = (int)(timeout_s * 1000), rc;
 
 		if (ms > c->h.cfg.timeout_ms && c->h.cfg.timeout_ms > 0 && npeers > 1)
 			ms = c->h.cfg.timeout_ms;
@@ -65,7 +75,9 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 			failures++;
 			continue;
 		}
-		if (kr_peer_sync(&c->h, conn, peers[i].publishers, peers[i].npublishers, 1, NULL, NULL, &res) < 0) {
+		rc = kr_peer_sync(&c->h, conn, peers[i].publishers, peers[i].npublishers, 1, NULL, NULL, &res);
+		kr_progress_view_finish(&view);
+		if (rc < 0) {
 			fprintf(stderr, _("kairan: sync: peer %s: %s\n"), peers[i].endpoint, kr_errmsg());
 			failures++;
 		} else {
@@ -95,6 +107,7 @@ cmd_sync(kr_cli *c, int argc, char **argv)
 		kr_conn_destroy(&conn);
 	}
 	kr_peer_context_end(zctx);
+	c->h.rep.progress = NULL;
 	kr_state_peers_free(peers, npeers);
 	if (failures)
 		fprintf(stderr, _("kairan: sync: %d peer(s) unreachable or with rejected updates "

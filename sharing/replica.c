@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,42 @@ static int s_index_range(kr_replica *r, const char *pub, const char *coll, const
 static int s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from,
     const char *coll, const char *commit_hex);
 
+/* One step's progress for r->progress: what the store and state callbacks are given. */
+typedef struct {
+	kr_replica *r;
+	kr_progress p;
+	uint64_t base;                  /* rows written by earlier batches (index) */
+	int reported;
+} s_progress;
+
+static void
+s_progress_tell(s_progress *x, uint64_t done, uint64_t total, uint64_t bytes, int end)
+{
+	if (!x->r->progress || (end && !x->reported))
+		return;
+	x->p.done = done < total || !total ? done : total;
+	x->p.total = total;
+	x->p.bytes = bytes;
+	x->p.end = end;
+	x->reported = 1;
+	x->r->progress(&x->p, x->r->progress_arg);
+}
+
+static void
+s_progress_received(void *arg, uint64_t objects, uint64_t total, uint64_t bytes)
+{
+	s_progress_tell(arg, objects, total, bytes, 0);
+}
+
+static void
+s_progress_rows(void *arg, size_t done, size_t n)
+{
+	s_progress *x = arg;
+
+	(void)n;
+	s_progress_tell(x, x->base + done, x->p.total, 0, 0);
+}
+
 /* The item rows of pub/coll as of commit at (NULL: none), in the open transaction. */
 static int
 s_view_at(kr_replica *r, const char *pub, const char *coll, const uint8_t *at)
@@ -309,6 +346,8 @@ typedef struct {
 	kr_findings findings;
 	int rc;
 	char err[256];
+	atomic_size_t *checked;         /* files checked by both jobs */
+	s_progress *progress;           /* the calling thread's job tells it */
 } s_check_job;
 
 /* Reads and checks each changed file of the job. */
@@ -336,6 +375,10 @@ s_check_run(void *arg)
 			break;
 		}
 		kr_item_check_received(&c->item, j->pol, c->coll, c->path, data.ptr, data.len, &j->findings);
+		if (j->progress)
+			s_progress_tell(j->progress, atomic_fetch_add(j->checked, 1) + 1, j->progress->p.total, 0, 0);
+		else if (j->checked)
+			atomic_fetch_add(j->checked, 1);
 	}
 	kr_buf_release(&data);
 	return NULL;
@@ -349,13 +392,18 @@ s_check_run(void *arg)
 #define PARALLEL_CHECK 512
 
 static int
-s_check_changes(kr_replica *r, const char *pub, const kr_policy *pol, s_change *v, size_t n,
+s_check_changes(kr_replica *r, const char *pub, const char *coll, const kr_policy *pol, s_change *v, size_t n,
     kr_findings *findings)
 {
-	s_check_job a = { .store = r->store, .pub = pub, .pol = pol, .v = v, .n = n };
-	s_check_job b = { .pub = pub, .pol = pol };
+	atomic_size_t checked;
+	s_progress pr = { .r = r, .p = { .step = KR_STEP_CHECK, .collection = coll, .total = n } };
+	s_check_job a = { .store = r->store, .pub = pub, .pol = pol, .v = v, .n = n, .checked = &checked,
+		.progress = r->progress ? &pr : NULL };
+	s_check_job b = { .pub = pub, .pol = pol, .checked = &checked };
 	pthread_t t;
 	int threaded = 0;
+
+	atomic_init(&checked, 0);
 
 	if (n >= PARALLEL_CHECK && kr_store_open(&b.store, kr_store_home(r->store)) == 0) {
 		a.n = n / 2;
@@ -368,6 +416,8 @@ s_check_changes(kr_replica *r, const char *pub, const kr_policy *pol, s_change *
 	s_check_run(&a);
 	if (threaded)
 		pthread_join(t, NULL);
+	if (a.rc == 0 && b.rc == 0)
+		s_progress_tell(&pr, n, n, 0, 1);
 	kr_store_destroy(&b.store);
 	for (size_t i = 0; i < b.findings.n; i++) {
 		kr_finding *x = &b.findings.v[i];
@@ -406,7 +456,7 @@ s_index_range(kr_replica *r, const char *pub, const char *coll, const char *lg_c
 	x.pol.receiving = strcmp(pub, r->own) != 0; /* a peer's content: acceptance rules too */
 	rc = kr_store_diff(r->store, pub, coll, old, newoid, s_index_one, &x);
 	if (rc == 0)
-		rc = s_check_changes(r, pub, &x.pol, out->v + from, out->n - from, &x.findings);
+		rc = s_check_changes(r, pub, coll, &x.pol, out->v + from, out->n - from, &x.findings);
 	if (rc == 0 && kr_findings_blocking(&x.findings)) {
 		for (size_t i = 0; i < x.findings.n; i++)
 			if (x.findings.v[i].block) {
@@ -598,10 +648,11 @@ s_card_changed(const s_changes *c, size_t from, const char *coll, const char *pa
 
 /* Writes the rows batched in b[0..*nb) (kr_state_items_put: in bulk when many) and empties the batch. */
 static int
-s_items_flush(kr_replica *r, kr_state_item *b, size_t *nb)
+s_items_flush(kr_replica *r, kr_state_item *b, size_t *nb, s_progress *pr)
 {
 	int rc = kr_state_items_put(r->state, b, *nb);
 
+	pr->base += *nb;
 	*nb = 0;
 	return rc;
 }
@@ -619,7 +670,14 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 	size_t cap = c->n > from ? c->n - from : 1, nb = 0;
 	kr_state_item *batch = kr_calloc(cap, sizeof(*batch));
 	char (*prefs)[3] = kr_calloc(cap, sizeof(*prefs));
+	s_progress pr = { .r = r, .p = { .step = KR_STEP_INDEX, .collection = coll } };
 	int rc = 0;
+
+	if (r->progress) {
+		for (size_t i = from; i < c->n; i++)
+			pr.p.total += !c->v[i].removed && c->v[i].item.id && strcmp(c->v[i].coll, coll) == 0;
+		kr_state_on_rows(r->state, s_progress_rows, &pr);
+	}
 
 	for (size_t i = from; i < c->n && rc == 0; i++) {
 		const s_change *ch = &c->v[i];
@@ -631,7 +689,7 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 			/* a data file's rows; when its card changed too, the card brings them */
 			if (data && s_card_changed(c, from, coll, ch->path, sl))
 				continue;
-			if ((rc = s_items_flush(r, batch, &nb)) < 0)
+			if ((rc = s_items_flush(r, batch, &nb, &pr)) < 0)
 				break;
 			rc = data ? s_index_rows(r, pub, ch->coll, ch->path, ch->blob, commit_hex, sl)
 			          : kr_state_item_delete(r->state, pub, ch->coll, ch->path);
@@ -654,12 +712,17 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 				it->pref = prefs[i - from];
 			}
 			/* a dataset card's rows come right after it */
-			if (dataset && (rc = s_items_flush(r, batch, &nb)) == 0)
+			if (dataset && (rc = s_items_flush(r, batch, &nb, &pr)) == 0)
 				rc = s_index_dataset(r, pub, ch->coll, &ch->item, commit_hex);
 		}
 	}
 	if (rc == 0)
-		rc = s_items_flush(r, batch, &nb);
+		rc = s_items_flush(r, batch, &nb, &pr);
+	if (r->progress) {
+		kr_state_on_rows(r->state, NULL, NULL);
+		if (rc == 0)
+			s_progress_tell(&pr, pr.p.total, pr.p.total, 0, 1);
+	}
 	free(prefs);
 	free(batch);
 	return rc;
@@ -1214,6 +1277,7 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	kr_packin *in = NULL;
 	uint64_t got = 0;
 	double t = kr_monotonic_ms();
+	s_progress pr = { .r = a->r, .p = { .step = KR_STEP_RECEIVE, .collection = h->collection } };
 	int rc;
 
 	kr_store_tidy(a->r->store, a->hex, h->collection);
@@ -1236,9 +1300,12 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	} else {
 		o = NULL;
 	}
-	if (!o)
+	if (!o) {
+		if (a->r->progress)
+			kr_packin_on_progress(in, s_progress_received, &pr);
 		rc = a->fx->fetch(a->fx->arg, a->hex, h->collection, h->commit, mv->had_old ? mv->old : NULL, cap,
 		    in, &got);
+	}
 	a->res->bytes += got;
 	if (rc == 0 && (o || (rc = kr_packin_commit(in)) == 0) && kr_packin_written(in)) {
 		s_written *w;
@@ -1247,6 +1314,8 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 		snprintf(w->coll, sizeof(w->coll), "%s", h->collection);
 		snprintf(w->name, sizeof(w->name), "%s", kr_packin_written(in));
 	}
+	if (rc == 0)
+		s_progress_tell(&pr, pr.p.total, pr.p.total, pr.p.bytes, 1);
 	kr_packin_destroy(&in);
 	a->res->ms_fetch += kr_monotonic_ms() - t;
 	return rc;

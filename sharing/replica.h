@@ -15,6 +15,17 @@
 #include "state.h"
 #include "store.h"
 
+/* Where a long apply is, for a person watching (kairan sync or reindex on a terminal). */
+typedef enum { KR_STEP_RECEIVE, KR_STEP_CHECK, KR_STEP_INDEX } kr_step;
+
+typedef struct {
+	kr_step step;
+	const char *collection;
+	uint64_t done, total;           /* objects (receive: total 0 until the pack says), files (check), rows (index) */
+	uint64_t bytes;                 /* receive: pack bytes so far */
+	int end;                        /* the step is over */
+} kr_progress;
+
 typedef struct {
 	kr_store *store;
 	kr_state *state;
@@ -28,6 +39,14 @@ typedef struct {
 	/* what a successful publish should tell its user ("restores withdrawn item …"); may be NULL */
 	void (*notice)(const char *msg, void *arg);
 	void *notice_arg;
+	/*
+	 * Not NULL: called as an apply (or a reindex) receives a pack over
+	 * 256 KiB, checks files and writes rows, from the calling thread, often
+	 * (the callee decides when to draw); a step that was reported ends with
+	 * end = 1. NULL for a node's daemon.
+	 */
+	void (*progress)(const kr_progress *p, void *arg);
+	void *progress_arg;
 	struct kr_replica_fed *fed;     /* the federation's newest version, reloaded when it changes */
 	/*
 	 * 1: kr_replica_publish leaves the consolidation of the repositories it

@@ -51,6 +51,8 @@ struct kr_state {
 	int64_t scols_dv, scols_tc;             /* data_version and total_changes it was built at */
 	int searched;                           /* a search ran on this connection */
 	const struct s_pretok *pre;             /* the row being written's tokens, see kr_state_items_put */
+	void (*rows_cb)(void *arg, size_t done, size_t n); /* kr_state_on_rows */
+	void *rows_arg;
 	/* bm25's n(q) of phrases already counted, as of scols_dv/scols_tc (see s_df_get) */
 	char **df_key;
 	int64_t *df_n;
@@ -1966,6 +1968,8 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	if (n < BULK_ROWS) {
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = kr_state_item_put(st, &v[i]);
+		if (rc == 0 && st->rows_cb && n)
+			st->rows_cb(st->rows_arg, n, n);
 		return rc;
 	}
 	if ((rc = s_prep(st, &trig, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items' "
@@ -1977,7 +1981,8 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 	if (ntrig != 2 || !sql[0] || !sql[1]) {
 		/* not the schema this was written for: row by row, through whatever triggers there are */
 		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = kr_state_item_put(st, &v[i]);
+			if ((rc = kr_state_item_put(st, &v[i])) == 0 && st->rows_cb)
+				st->rows_cb(st->rows_arg, i + 1, n);
 		goto done;
 	}
 	if ((rc = s_bulk_large(st, n, &large)) < 0 ||
@@ -2014,6 +2019,8 @@ kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n)
 		}
 		rc = s_item_put_bulk(st, &v[i], &old, &del, &ins);
 		st->pre = NULL;
+		if (rc == 0 && st->rows_cb)
+			st->rows_cb(st->rows_arg, i + 1, n);
 		if (threaded) {
 			pthread_mutex_lock(&b->mu);
 			b->written = i + 1;
@@ -2059,6 +2066,13 @@ done:
 	free(sql[0]);
 	free(sql[1]);
 	return rc;
+}
+
+void
+kr_state_on_rows(kr_state *st, void (*cb)(void *arg, size_t done, size_t n), void *arg)
+{
+	st->rows_cb = cb;
+	st->rows_arg = arg;
 }
 
 int

@@ -118,6 +118,8 @@ int kr_state_item_put(kr_state *st, const kr_state_item *it);
  * the caller must roll back.
  */
 int kr_state_items_put(kr_state *st, const kr_state_item *v, size_t n);
+/* Calls cb(arg, done, n) as kr_state_items_put writes rows, for a person watching a long write (NULL: none). */
+void kr_state_on_rows(kr_state *st, void (*cb)(void *arg, size_t done, size_t n), void *arg);
 int kr_state_item_delete(kr_state *st, const char *pub, const char *coll, const char *path);
 int kr_state_items_drop(kr_state *st, const char *pub, const char *coll);
 /*

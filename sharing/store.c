@@ -3368,6 +3368,9 @@ struct kr_packin {
 	int streaming;           /* more than HELD_PACK_MAX: straight to the indexer */
 	s_scan scan;             /* what it claims, read before the indexer sees it */
 	s_scanner *scanner;      /* streaming: the scan, on its own thread */
+	void (*progress)(void *arg, uint64_t objects, uint64_t total, uint64_t bytes);
+	void *progress_arg;
+	uint64_t appended;       /* bytes given to the indexer */
 };
 
 /*
@@ -3535,11 +3538,23 @@ kr_packin_append(kr_packin *in, const void *data, size_t len)
 			kr_buf_release(&in->held);
 			return s_git_error(KR_EPROTO, "pack data rejected");
 		}
+		in->appended = in->held.len;
 		kr_buf_release(&in->held);
 	}
 	if (git_indexer_append(in->idx, data, len, &in->stats) < 0)
 		return s_git_error(KR_EPROTO, "pack data rejected");
+	in->appended += len;
+	if (in->progress)
+		in->progress(in->progress_arg, in->stats.received_objects, in->stats.total_objects, in->appended);
 	return 0;
+}
+
+void
+kr_packin_on_progress(kr_packin *in, void (*cb)(void *arg, uint64_t objects, uint64_t total, uint64_t bytes),
+    void *arg)
+{
+	in->progress = cb;
+	in->progress_arg = arg;
 }
 
 int

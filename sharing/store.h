@@ -209,6 +209,13 @@ typedef struct kr_packin kr_packin;
 int kr_packin_new(kr_packin **out, kr_store *s, const char *pub, const char *coll, uint64_t cap);
 int kr_packin_append(kr_packin *in, const void *data, size_t len);
 int kr_packin_commit(kr_packin *in);
+/*
+ * Calls cb(arg, objects, total, bytes) as a pack over 256 KiB comes in
+ * (objects of total taken in, 0 while the count is unknown; pack bytes),
+ * for a person watching a long fetch.
+ */
+void kr_packin_on_progress(kr_packin *in, void (*cb)(void *arg, uint64_t objects, uint64_t total, uint64_t bytes),
+    void *arg);
 /* After a commit: the name ("pack-<hex>") of the pack file it added, NULL if that file was there before. */
 const char *kr_packin_written(const kr_packin *in);
 void kr_packin_destroy(kr_packin **inp);

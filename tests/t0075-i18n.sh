@@ -5,7 +5,7 @@
 # command, a bad config key with file:line, publish of a refused item) are
 # Japanese, with the same exit codes; under LANG=C they are English.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 cd "$T"
 
 JA=ja_JP.UTF-8
@@ -30,6 +30,14 @@ diag "help: $(grep -c . help.ja) lines in Japanese, $(grep -c . help.en) in Engl
 ja publish --help >pub.ja 2>&1; en publish --help >pub.en 2>&1
 check "kairan publish --help is Japanese" sh -c "grep -q '^使い方: kairan publish FILE|DIR... \[-m MSG\]' pub.ja && grep -q '署名付きマニフェスト' pub.ja"
 check "kairan publish --help is English under LANG=C" grep -q 'signed manifest, and tells a running node to announce it' pub.en
+# every command kairan --help lists (join, audit and federation printed English help until 2026-12-03)
+: >cmds.bad
+for c in $(en --help | awk '/^  [a-z]/ { print $1 }'); do
+	[ "$c" = help ] && continue
+	ja "$c" --help >cmd.help 2>&1 || echo "$c: exit $?" >>cmds.bad
+	grep -q '^使い方: kairan' cmd.help || echo "$c: $(head -1 cmd.help)" >>cmds.bad
+done
+check "every command's --help is Japanese (使い方: …) and exits 0" sh -c "! grep . cmds.bad"
 
 ja nosuchcmd >cmd.ja 2>&1; rja=$?; en nosuchcmd >cmd.en 2>&1; ren=$?
 check "an unknown command: Japanese, exit 2" sh -c "test $rja = 2 && grep -q \"kairan: 'nosuchcmd' というコマンドはありません\" cmd.ja"
