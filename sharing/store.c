@@ -3382,9 +3382,15 @@ struct kr_packin {
  * append each, deflated at zlib's default level (with a collection of
  * 3,000 items, its 135 KB tree took 6 of the 6.5 ms a town spent taking
  * each update's pack). A larger pack streams to the indexer as it comes,
- * and is resolved beside it only to be checked.
+ * and is resolved beside it only to be checked. (`make fuzz` builds with
+ * KR_HELD_PACK_MAX far lower, so that its inputs, at most 64 KiB, take
+ * both ways.)
  */
+#ifdef KR_HELD_PACK_MAX
+#define HELD_PACK_MAX KR_HELD_PACK_MAX
+#else
 #define HELD_PACK_MAX (256 * 1024)
+#endif
 
 /*
  * git's patch-delta: base and the delta d give the object, appended to

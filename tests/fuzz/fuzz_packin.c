@@ -4,15 +4,22 @@
  * kr_packin takes every pack a town fetches or finds in an announcement;
  * each entry is read and resolved as it arrives (sharing/store.c
  * s_scan_feed, s_resolve_entry), and a small pack goes to libgit2's
- * indexer with its objects whole (s_resolve_pack). A repository
- * with one commit is made once; the first byte of the input chooses how
- * the rest is used:
+ * indexer with its objects whole (s_resolve_pack); a larger one streams to
+ * it while the scan runs on a thread of its own (s_scanner_*). `make fuzz`
+ * builds with KR_HELD_PACK_MAX at 1 KiB instead of 256 KiB, so that
+ * inputs take both ways. A repository with one commit is made once; the
+ * first byte of the input chooses how the rest is used:
  * - even: entries of a pack; the header (with a count from the second
  *   byte) and the SHA-1 trailer are added here, so the parser is reached
  *   past the trailer check;
  * - odd: the inflated data of one REF_DELTA against an object the
  *   repository holds (the second byte chooses which), deflated and framed
  *   here, so the fuzzer writes delta instructions directly.
+ * The first byte's other seven bits, k, give the pieces the pack is
+ * handed over in, as a peer's chunks arrive: k * k bytes (1 to 16,129),
+ * or all at once for 0. So the scan stops and goes on anywhere in an
+ * entry, and a pack can be held for a few pieces before it streams, as one
+ * over 256 KiB is.
  * A pack that goes in is dropped again, so the repository stays small.
  */
 #include <ftw.h>
@@ -116,6 +123,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kr_buf pack = KR_BUF_INIT;
 	kr_packin *in = NULL;
 	uint8_t sum[20];
+	size_t piece;
 
 	if (!s_store)
 		s_init();
@@ -137,8 +145,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	s_sha(sum, pack.ptr, pack.len, NULL, 0);
 	kr_buf_add(&pack, sum, 20);
+	if (!(piece = (size_t)(data[0] >> 1) * (data[0] >> 1)))
+		piece = pack.len;
 	if (kr_packin_new(&in, s_store, PUB, "cases", (uint64_t)1 << 30) == 0) {
-		if (kr_packin_append(in, pack.ptr, pack.len) == 0 && kr_packin_commit(in) == 0 && kr_packin_written(in)) {
+		int rc = 0;
+		for (size_t at = 0; at < pack.len && rc == 0; at += piece)
+			rc = kr_packin_append(in, pack.ptr + at, pack.len - at < piece ? pack.len - at : piece);
+		if (rc == 0 && kr_packin_commit(in) == 0 && kr_packin_written(in)) {
 			uint64_t bytes;
 			kr_store_drop_pack(s_store, PUB, "cases", kr_packin_written(in), &bytes);
 		}
