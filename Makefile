@@ -101,6 +101,7 @@ LIB_SRC += node/searchq.c
 LIB_SRC += node/ports.c node/service.c
 LIB_SRC += node/zmqdl.c
 LIB_SRC += node/keyrot.c
+LIB_SRC += node/progress.c
 LIB_SRC += sharing/json.c
 CLI_SRC = node/main.c node/cli.c node/cmd_content.c node/cmd_sync.c node/cmd_search.c node/cmd_import.c node/cmd_diff.c node/cmd_federation.c
 CLI_SRC += node/cmd_transport.c
@@ -108,7 +109,6 @@ CLI_SRC += node/cmd_join.c
 CLI_SRC += node/cmd_audit.c
 CLI_SRC += node/cmd_board.c
 CLI_SRC += node/cmd_config.c node/cmd_key.c node/cmd_backup.c
-CLI_SRC += node/progress.c
 PB = $(BUILD)/proto/kairan.pb-c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

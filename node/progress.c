@@ -1,5 +1,5 @@
 /*
- * node/progress.c - progress of long work on stderr, as git's progress.c
+ * node/progress.c - progress of long work, as git's progress.c
  */
 #include "progress.h"
 
@@ -9,17 +9,15 @@
 #include <unistd.h>
 
 #include "../sharing/i18n.h"
+#include "log.h"
 
-void
-kr_progress_view_init(kr_progress_view *v, int mode)
+static void
+s_delay(kr_progress_view *v, double ms)
 {
 	const char *d = getenv("KAIRAN_PROGRESS_DELAY");
 	char *end;
 
-	memset(v, 0, sizeof(*v));
-	v->tty = isatty(STDERR_FILENO);
-	v->on = mode > 0 || (mode == 0 && v->tty);
-	v->delay_ms = 1000;
+	v->delay_ms = ms;
 	if (d && *d) {
 		double s = strtod(d, &end);
 		if (*end == '\0' && s >= 0 && s < 86400)
@@ -27,32 +25,63 @@ kr_progress_view_init(kr_progress_view *v, int mode)
 	}
 }
 
+void
+kr_progress_view_init(kr_progress_view *v, int mode)
+{
+	memset(v, 0, sizeof(*v));
+	v->tty = isatty(STDERR_FILENO);
+	v->on = mode > 0 || (mode == 0 && v->tty);
+	s_delay(v, 1000);
+}
+
+void
+kr_progress_view_init_log(kr_progress_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->on = v->log = 1;
+	s_delay(v, 10000);
+}
+
+/* The step's line, translated, without its end. */
 static void
-s_draw(kr_progress_view *v, const kr_progress *p, int end)
+s_line(char *buf, size_t len, const kr_progress_view *v, const kr_progress *p)
 {
 	unsigned long long done = p->done, total = p->total;
 	double mib = (double)p->bytes / (1024 * 1024);
 
-	fputc('\r', stderr);
 	switch (p->step) {
 	case KR_STEP_RECEIVE:
 		if (total)
-			fprintf(stderr, _("%s: receiving objects %3u%% (%llu/%llu), %.1f MiB"), v->coll, v->pct,
+			snprintf(buf, len, _("%s: receiving objects %3u%% (%llu/%llu), %.1f MiB"), v->coll, v->pct,
 			    done, total, mib);
 		else
-			fprintf(stderr, _("%s: receiving objects: %.1f MiB"), v->coll, mib);
+			snprintf(buf, len, _("%s: receiving objects: %.1f MiB"), v->coll, mib);
 		break;
 	case KR_STEP_CHECK:
-		fprintf(stderr, _("%s: checking files %3u%% (%llu/%llu)"), v->coll, v->pct, done, total);
+		snprintf(buf, len, _("%s: checking files %3u%% (%llu/%llu)"), v->coll, v->pct, done, total);
 		break;
 	case KR_STEP_INDEX:
-		fprintf(stderr, _("%s: indexing items %3u%% (%llu/%llu)"), v->coll, v->pct, done, total);
+		snprintf(buf, len, _("%s: indexing items %3u%% (%llu/%llu)"), v->coll, v->pct, done, total);
 		break;
 	}
-	if (v->tty)
-		fputs("\033[K", stderr);
-	if (end)
-		fputs(_(", done.\n"), stderr);
+}
+
+static void
+s_show(kr_progress_view *v, const kr_progress *p, int end)
+{
+	char line[256];
+
+	s_line(line, sizeof(line), v, p);
+	if (v->log) {
+		size_t n = strlen(line);
+		if (end) {
+			snprintf(line + n, sizeof(line) - n, "%s", _(", done.\n"));
+			line[strcspn(line, "\n")] = '\0';
+		}
+		log_info("%s", line);
+		return;
+	}
+	fprintf(stderr, "\r%s%s%s", line, v->tty ? "\033[K" : "", end ? _(", done.\n") : "");
 	fflush(stderr);
 	v->open = !end;
 }
@@ -79,18 +108,20 @@ kr_progress_view_show(const kr_progress *p, void *arg)
 	if (p->end) {
 		if (v->drawn) {
 			v->pct = 100;
-			s_draw(v, p, 1);
+			s_show(v, p, 1);
 		}
 		v->active = 0;
 		return;
 	}
-	/* not before the delay; then at most 20 times a second, and twice a second when nothing moved */
-	if (now - v->start < v->delay_ms || (v->drawn && (now - v->drawn < 50 ||
-	    (pct == v->pct && now - v->drawn < 500))))
+	if (now - v->start < v->delay_ms)
+		return;
+	/* a log: once per delay (at least a second); a terminal: at most 20 times a second, twice when nothing moved */
+	if (v->drawn && (v->log ? now - v->drawn < (v->delay_ms > 1000 ? v->delay_ms : 1000) :
+	    now - v->drawn < 50 || (pct == v->pct && now - v->drawn < 500)))
 		return;
 	v->pct = pct;
 	v->drawn = now;
-	s_draw(v, p, 0);
+	s_show(v, p, 0);
 }
 
 void

@@ -114,6 +114,7 @@
 #include "log.h"
 #include "peer.h"
 #include "ports.h"
+#include "progress.h"
 #include "service.h"
 #include "transport.h"
 #include "web.h"
@@ -353,6 +354,7 @@ typedef struct {
 	kr_home h;
 	s_wconn *conns;
 	const atomic_int *stop;
+	kr_progress_view progress;      /* a long apply (a first sync) in the log */
 } s_worker;
 
 static kr_conn *
@@ -2981,6 +2983,9 @@ kr_serve(kr_home *h, const char *listen, const char *announce)
 			log_warnx("replication worker %d: %s", s.nrw, kr_errmsg());
 		/* what follows an apply's commit waits until it is announced (s_worker_applied) */
 		r->w->h.rep.defer_maintenance = 1;
+		kr_progress_view_init_log(&r->w->progress);
+		r->w->h.rep.progress = kr_progress_view_show;
+		r->w->h.rep.progress_arg = &r->w->progress;
 		if (pthread_create(&r->thread, NULL, s_worker_main, r->w) != 0) {
 			rc = kr_error(KR_ERROR, "cannot start a replication worker");
 			s.nrw++;

@@ -6,8 +6,9 @@
 # under ja_JP.UTF-8; counts reach what was synced; nothing is shown on a
 # pipe unless --progress asks, nor under --no-progress, nor for a step
 # shorter than the delay (an everyday update prints what it always did).
+# A daemon's first sync logs its steps instead, a line per delay at most.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 16
 cd "$T"
 P=$(port_base)
 N=1000
@@ -88,3 +89,17 @@ check "reindex --progress: checking and indexing every item" sh -c \
 	"grep -qx 'cases: checking files 100% ($((N + 1))/$((N + 1))), done.' r.steps &&
 	 grep -qx 'cases: indexing items 100% ($((N + 1))/$((N + 1))), done.' r.steps && grep -q 'reindexed $((N + 1)) item' r.out"
 check "the index after it answers as before" sh -c "\"$KAIRAN\" --home a search 第999号 | grep -q p-999"
+
+# a daemon's first sync: in its log (delay 0: each step from its start, then a line a second at most)
+town f
+export KAIRAN_PROGRESS_DELAY=0
+LC_ALL=C serve f $((P + 2)) $((P + 3))
+unset KAIRAN_PROGRESS_DELAY
+wait_for 60 sh -c "test \$(sqlite3 f/state.db \"SELECT count(*) FROM items WHERE publisher = '$F'\") = $((N + 1))"
+sed -n 's/^.*\(cases: [a-z]* [a-z]* .*\)$/# \1/p' f.log
+check "the daemon logs receiving, checking and indexing of its first sync, each with its end" sh -c \
+	"grep -q 'cases: receiving objects 100% .*, done\.' f.log &&
+	 grep -q 'cases: checking files 100% ($((N + 1))/$((N + 1))), done\.' f.log &&
+	 grep -q 'cases: indexing items 100% ($((N + 1))/$((N + 1))), done\.' f.log"
+secs=$(awk -F: '/cases: (receiving|checking|indexing)/ { n++ } END { print n + 0 }' f.log)
+check "its log holds a few lines, not one per file ($secs)" test "$secs" -le 30
