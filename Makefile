@@ -9,6 +9,7 @@
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS (120) each; not in check
 #   make soak     one hub, 500 towns, an item a second for 10 min, a flood on the side
 #                 (SOAK_TOWNS=20 SOAK_SECONDS=60 make soak for a short run)
+#   make compat   this build beside the previous release (COMPAT_OLD) on the wire and on one home
 #   make install PREFIX=/usr/local   binary, systemd unit, man pages, completion, example config
 #   make deb      a Debian package (build/kairan_*.deb), checked by lintian
 #   make check-deb  installs it into a fresh Debian 12 root (debootstrap) and runs a node
@@ -127,7 +128,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_BUILD = build-fuzz
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps fuzz-deps run demo check check-web unit replay integration bench fuzz soak install clean
+.PHONY: all deps fuzz-deps run demo check check-web unit replay integration bench fuzz soak compat install clean
 .PHONY: install-files deb check-deb
 .PHONY: po po-check
 .DEFAULT_GOAL := all
@@ -323,6 +324,33 @@ bench: deps $(BUILD)/kairan $(TOOLS)
 soak: deps $(BUILD)/kairan $(TOOLS)
 	KAIRAN=$(CURDIR)/$(BUILD)/kairan TOOLS=$(CURDIR)/$(BUILD)/tests prove -v tests/soak/run.sh
 
+# make compat: this build's kairan beside an older revision's, with real processes on 127.0.0.1
+# (tests/compat/c*.sh, TAP through prove; KAIRAN is this build's binary, KAIRAN_OLD the old one): an
+# old publisher and new towns, a new publisher and old towns, a town's and a publisher's homes used by
+# the old binary and then by the new one (upgrade in place). Not in check: it builds a second tree.
+# COMPAT_OLD (a commit, tag or branch of this repository) defaults to 627cf2d, the release the towns
+# run today (2026-12-03): the last before a town read every entry of a received pack itself (8f6ef04,
+# 2695672: a pack over the signed size, holding an object twice or a delta before its base is refused).
+# That revision is checked out in a git worktree at $(COMPAT_DIR) (moved to another commit when
+# COMPAT_OLD changes) and built there by its own Makefile, plain (no SANITIZE), in its build/; a build
+# already there for that commit is reused (its make finds it up to date).
+COMPAT_OLD ?= 627cf2d
+COMPAT_DIR = $(BUILD)/compat/old
+COMPAT_TESTS ?= tests/compat/c[0-9]*.sh
+compat: deps $(BUILD)/kairan
+	@old=$$(git rev-parse --verify -q '$(COMPAT_OLD)^{commit}') || \
+	  { echo "compat: COMPAT_OLD=$(COMPAT_OLD) is not a commit of this repository"; exit 1; }; \
+	if [ -f $(COMPAT_DIR)/.git ] && git -C $(COMPAT_DIR) rev-parse -q --verify HEAD >/dev/null; then \
+	  [ "$$(git -C $(COMPAT_DIR) rev-parse HEAD)" = "$$old" ] || git -C $(COMPAT_DIR) checkout -q --detach "$$old" || exit 1; \
+	else \
+	  rm -rf $(COMPAT_DIR) && git worktree prune && mkdir -p $(dir $(COMPAT_DIR)) && \
+	  git worktree add -q --detach $(COMPAT_DIR) "$$old" || exit 1; \
+	fi; \
+	echo "compat: $(COMPAT_OLD) is $$(git log -1 --format='%h %cs %s' "$$old" | cut -c1-100)"
+	$(MAKE) --no-print-directory -C $(COMPAT_DIR) BUILD=build SANITIZE= build/kairan
+	KAIRAN=$(abspath $(BUILD)/kairan) KAIRAN_OLD=$(abspath $(COMPAT_DIR)/build/kairan) TOOLS=$(abspath $(BUILD)/tests) \
+	  prove -v $(COMPAT_TESTS)
+
 # make install PREFIX=/usr DESTDIR=...: the binary, the systemd unit (its
 # paths follow PREFIX), the sysusers entry, man pages, bash completion, the
 # example config and the operator guide, the policy and the samples.
@@ -392,5 +420,6 @@ check-deb: $(DEB)
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
-# (not the package staging and check-deb's Debian root: files named *.d there are not ours)
--include $(shell find $(BUILD) \( -path '$(BUILD)/deb' -o -path '$(BUILD)/check-deb-*' \) -prune -o -name '*.d' -type f -print 2>/dev/null)
+# (not the package staging, check-deb's Debian root and make compat's old tree: files named *.d
+# there are not ours, and the old build's name the same targets as this one's)
+-include $(shell find $(BUILD) \( -path '$(BUILD)/deb' -o -path '$(BUILD)/check-deb-*' -o -path '$(BUILD)/compat' \) -prune -o -name '*.d' -type f -print 2>/dev/null)
