@@ -137,8 +137,12 @@ du_kb() { du -sk "$1" | cut -f1; }
 # hello_ok EP: a well-behaved second client is answered within 100 ms
 hello_ok() { "$TOOLS/probe" hello "$1" --count 5 --within 100; }
 
+# ours PID: still a child of this test's shell (not reaped): a pid a test already waited for may be
+# another process's by now (pids wrap at 32768), another test's node on a shared machine among them
+ours() { [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f2)" = "$$" ]; }
+
 cleanup() {
-	for p in $_pids; do kill "$p" 2>/dev/null; done
+	for p in $_pids; do ours "$p" && kill "$p" 2>/dev/null; done
 	for p in $_pids; do wait "$p" 2>/dev/null; done
 	if [ "$_fail" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# kept $T"; fi
 }
