@@ -115,7 +115,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PB).o $(BUILD)/policies/default_policy.o
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT = codec sign lgcode manifest federation item text pii common html
 UNIT += values
-UNIT += board searchcols control packin
+UNIT += board searchcols control packin store
 UNIT_BIN = $(UNIT:%=$(BUILD)/tests/unit/test_%)
 TOOLS = $(BUILD)/tests/hostile $(BUILD)/tests/probe $(BUILD)/tests/benchsub $(BUILD)/tests/searchoracle $(BUILD)/tests/searchbench $(BUILD)/tests/fakepeer $(BUILD)/tests/flood
 TOOLS += $(BUILD)/tests/groongabench

@@ -26,14 +26,14 @@
 	X(git_object_type2string) X(git_odb_add_backend) X(git_odb_backend_data_alloc) X(git_odb_exists_ext) \
 	X(git_odb_exists_prefix) X(git_odb_free) X(git_odb_hash) X(git_odb_init_backend) X(git_odb_new) \
 	X(git_odb_object_data) X(git_odb_object_free) X(git_odb_object_id) X(git_odb_object_size) \
-	X(git_odb_object_type) X(git_odb_read) X(git_odb_read_header) X(git_odb_read_prefix) X(git_odb_refresh) \
+	X(git_odb_object_type) X(git_odb_read) X(git_odb_read_header) X(git_odb_read_prefix) X(git_odb_refresh) X(git_odb_write) \
 	X(git_oid_cmp) X(git_oid_cpy) X(git_oid_equal) X(git_oid_fromraw) X(git_oid_fromstrn) X(git_oid_is_zero) \
 	X(git_oid_tostr) X(git_reference_create) X(git_reference_create_matching) X(git_reference_free) \
 	X(git_reference_name_to_id) X(git_reference_remove) X(git_repository__cleanup) X(git_repository_free) \
 	X(git_repository_init_ext) X(git_repository_init_options_init) X(git_repository_odb) \
 	X(git_repository_open_bare) X(git_repository_path) X(git_repository_set_odb) X(git_signature_free) \
 	X(git_signature_new) X(git_tree_create_updated) X(git_tree_entry_byindex) X(git_tree_entry_byname) \
-	X(git_tree_entry_bypath) X(git_tree_entry_filemode) X(git_tree_entry_free) X(git_tree_entry_id) \
+	X(git_tree_entry_bypath) X(git_tree_entry_filemode) X(git_tree_entry_filemode_raw) X(git_tree_entry_free) X(git_tree_entry_id) \
 	X(git_tree_entry_name) X(git_tree_entry_type) X(git_tree_entrycount) X(git_tree_free) X(git_tree_id) \
 	X(git_tree_lookup)
 
@@ -94,6 +94,7 @@ KR_GIT_FUNCTIONS(X)
 #define git_odb_read_header p_git_odb_read_header
 #define git_odb_read_prefix p_git_odb_read_prefix
 #define git_odb_refresh p_git_odb_refresh
+#define git_odb_write p_git_odb_write
 #define git_oid_cmp p_git_oid_cmp
 #define git_oid_cpy p_git_oid_cpy
 #define git_oid_equal p_git_oid_equal
@@ -121,6 +122,7 @@ KR_GIT_FUNCTIONS(X)
 #define git_tree_entry_byname p_git_tree_entry_byname
 #define git_tree_entry_bypath p_git_tree_entry_bypath
 #define git_tree_entry_filemode p_git_tree_entry_filemode
+#define git_tree_entry_filemode_raw p_git_tree_entry_filemode_raw
 #define git_tree_entry_free p_git_tree_entry_free
 #define git_tree_entry_id p_git_tree_entry_id
 #define git_tree_entry_name p_git_tree_entry_name
