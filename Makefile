@@ -347,7 +347,7 @@ compat: deps $(BUILD)/kairan
 	  git worktree add -q --detach $(COMPAT_DIR) "$$old" || exit 1; \
 	fi; \
 	echo "compat: $(COMPAT_OLD) is $$(git log -1 --format='%h %cs %s' "$$old" | cut -c1-100)"
-	$(MAKE) --no-print-directory -C $(COMPAT_DIR) BUILD=build SANITIZE= build/kairan
+	$(MAKE) --no-print-directory -C $(COMPAT_DIR) BUILD=build SANITIZE= WERROR= CFLAGS='-O2 -g' build/kairan
 	KAIRAN=$(abspath $(BUILD)/kairan) KAIRAN_OLD=$(abspath $(COMPAT_DIR)/build/kairan) TOOLS=$(abspath $(BUILD)/tests) \
 	  prove -v $(COMPAT_TESTS)
 

@@ -78,7 +78,8 @@ s_show(kr_progress_view *v, const kr_progress *p, int end)
 			snprintf(line + n, sizeof(line) - n, "%s", _(", done.\n"));
 			line[strcspn(line, "\n")] = '\0';
 		}
-		log_info("%s", line);
+		/* two workers may apply two publishers' "cases" at once */
+		log_info("publisher %.16s…: %s", p->publisher ? p->publisher : "", line);
 		return;
 	}
 	fprintf(stderr, "\r%s%s%s", line, v->tty ? "\033[K" : "", end ? _(", done.\n") : "");
@@ -105,12 +106,17 @@ kr_progress_view_show(const kr_progress *p, void *arg)
 		v->drawn = 0;
 	}
 	pct = p->total ? (unsigned)(p->done * 100 / p->total) : 0;
-	if (p->end) {
+	if (p->end > 0) {
 		if (v->drawn) {
 			v->pct = 100;
 			s_show(v, p, 1);
 		}
 		v->active = 0;
+		return;
+	}
+	if (p->end < 0) {
+		/* stopped on an error, told next on a line of its own */
+		kr_progress_view_finish(v);
 		return;
 	}
 	if (now - v->start < v->delay_ms)

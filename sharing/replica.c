@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../policies/dataset.h"
@@ -201,6 +202,7 @@ typedef struct {
 	int reported;
 } s_progress;
 
+/* end: 1 when the step is over, -1 when it stopped on an error (told only when something was). */
 static void
 s_progress_tell(s_progress *x, uint64_t done, uint64_t total, uint64_t bytes, int end)
 {
@@ -366,8 +368,10 @@ s_check_run(void *arg)
 			blocking += j->findings.v[counted].block != 0;
 		if (blocking > KR_FINDINGS_PER_FILE)
 			break;
-		if (c->removed)
+		if (c->removed) {
+			atomic_fetch_add(j->checked, 1);
 			continue;
+		}
 		kr_unhex(blob, KR_OID_LEN, c->blob);
 		kr_buf_clear(&data);
 		if ((j->rc = kr_store_read_blob(j->store, j->pub, c->coll, blob, &data)) < 0) {
@@ -396,7 +400,7 @@ s_check_changes(kr_replica *r, const char *pub, const char *coll, const kr_polic
     kr_findings *findings)
 {
 	atomic_size_t checked;
-	s_progress pr = { .r = r, .p = { .step = KR_STEP_CHECK, .collection = coll, .total = n } };
+	s_progress pr = { .r = r, .p = { .step = KR_STEP_CHECK, .publisher = pub, .collection = coll, .total = n } };
 	s_check_job a = { .store = r->store, .pub = pub, .pol = pol, .v = v, .n = n, .checked = &checked,
 		.progress = r->progress ? &pr : NULL };
 	s_check_job b = { .pub = pub, .pol = pol, .checked = &checked };
@@ -414,10 +418,24 @@ s_check_changes(kr_replica *r, const char *pub, const char *coll, const kr_polic
 			a.n = n;
 	}
 	s_check_run(&a);
+	/* this thread's half done first: it goes on telling the other's */
+	while (threaded && a.progress) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
+			threaded = 0;
+			break;
+		}
+		s_progress_tell(&pr, atomic_load(&checked), n, 0, 0);
+	}
 	if (threaded)
 		pthread_join(t, NULL);
-	if (a.rc == 0 && b.rc == 0)
-		s_progress_tell(&pr, n, n, 0, 1);
+	s_progress_tell(&pr, n, n, 0, a.rc == 0 && b.rc == 0 ? 1 : -1);
 	kr_store_destroy(&b.store);
 	for (size_t i = 0; i < b.findings.n; i++) {
 		kr_finding *x = &b.findings.v[i];
@@ -670,7 +688,7 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 	size_t cap = c->n > from ? c->n - from : 1, nb = 0;
 	kr_state_item *batch = kr_calloc(cap, sizeof(*batch));
 	char (*prefs)[3] = kr_calloc(cap, sizeof(*prefs));
-	s_progress pr = { .r = r, .p = { .step = KR_STEP_INDEX, .collection = coll } };
+	s_progress pr = { .r = r, .p = { .step = KR_STEP_INDEX, .publisher = pub, .collection = coll } };
 	int rc = 0;
 
 	if (r->progress) {
@@ -720,8 +738,7 @@ s_record_changes(kr_replica *r, const char *pub, const s_changes *c, size_t from
 		rc = s_items_flush(r, batch, &nb, &pr);
 	if (r->progress) {
 		kr_state_on_rows(r->state, NULL, NULL);
-		if (rc == 0)
-			s_progress_tell(&pr, pr.p.total, pr.p.total, 0, 1);
+		s_progress_tell(&pr, pr.p.total, pr.p.total, 0, rc == 0 ? 1 : -1);
 	}
 	free(prefs);
 	free(batch);
@@ -1277,7 +1294,7 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 	kr_packin *in = NULL;
 	uint64_t got = 0;
 	double t = kr_monotonic_ms();
-	s_progress pr = { .r = a->r, .p = { .step = KR_STEP_RECEIVE, .collection = h->collection } };
+	s_progress pr = { .r = a->r, .p = { .step = KR_STEP_RECEIVE, .publisher = a->hex, .collection = h->collection } };
 	int rc;
 
 	kr_store_tidy(a->r->store, a->hex, h->collection);
@@ -1314,8 +1331,7 @@ s_apply_fetch_one(s_apply *a, s_moved *mv, uint64_t cap)
 		snprintf(w->coll, sizeof(w->coll), "%s", h->collection);
 		snprintf(w->name, sizeof(w->name), "%s", kr_packin_written(in));
 	}
-	if (rc == 0)
-		s_progress_tell(&pr, pr.p.total, pr.p.total, pr.p.bytes, 1);
+	s_progress_tell(&pr, pr.p.total, pr.p.total, pr.p.bytes, rc == 0 ? 1 : -1);
 	kr_packin_destroy(&in);
 	a->res->ms_fetch += kr_monotonic_ms() - t;
 	return rc;

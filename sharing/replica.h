@@ -20,10 +20,11 @@ typedef enum { KR_STEP_RECEIVE, KR_STEP_CHECK, KR_STEP_INDEX } kr_step;
 
 typedef struct {
 	kr_step step;
+	const char *publisher;          /* fingerprint (hex) */
 	const char *collection;
 	uint64_t done, total;           /* objects (receive: total 0 until the pack says), files (check), rows (index) */
 	uint64_t bytes;                 /* receive: pack bytes so far */
-	int end;                        /* the step is over */
+	int end;                        /* 1: the step is over; -1: it stopped on an error */
 } kr_progress;
 
 typedef struct {
@@ -42,8 +43,10 @@ typedef struct {
 	/*
 	 * Not NULL: called as an apply (or a reindex) receives a pack over
 	 * 256 KiB, checks files and writes rows, from the calling thread, often
-	 * (the callee decides when to draw); a step that was reported ends with
-	 * end = 1. NULL for a node's daemon.
+	 * (the callee decides when to show it); a step that was reported ends
+	 * with end = 1, or -1 when it stopped on an error (before the error is
+	 * told). kairan sync, join and reindex draw it; a node's replication
+	 * workers log it (node/progress.c).
 	 */
 	void (*progress)(const kr_progress *p, void *arg);
 	void *progress_arg;

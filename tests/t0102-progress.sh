@@ -8,7 +8,7 @@
 # shorter than the delay (an everyday update prints what it always did).
 # A daemon's first sync logs its steps instead, a line per delay at most.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 cd "$T"
 P=$(port_base)
 N=1000
@@ -80,6 +80,15 @@ KAIRAN_PROGRESS_DELAY=30 LC_ALL=C script -qec "\"$KAIRAN\" --home a sync" /dev/n
 check "an update shorter than the delay, on a terminal: no progress, and it is applied" sh -c \
 	"grep -q '1 applied' e.tty && ! grep -Eq 'receiving|checking|indexing' e.tty &&
 	 \"$KAIRAN\" --home a show 372081/case/one-more >/dev/null"
+
+# a sync that fails part-way (state.db cannot grow past ulimit -f): the line is ended before the warning
+town g
+( trap '' XFSZ; ulimit -f 1500; KAIRAN_PROGRESS_DELAY=0 LC_ALL=C "$KAIRAN" --home g sync --progress >g.out 2>g.err )
+grc=$?
+tr '\r' '\n' <g.err | grep -v '^$' | tail -3 | sed 's/^/# /'
+check "a sync that fails part-way ends its progress line before the warning (exit $grc)" sh -c \
+	"test $grc = 1 && grep -q 'cases: ' g.err && grep -q '^[0-9:]* kairan\[warn\]: .*disk' g.err &&
+	 ! tr '\r' '\n' <g.err | grep -q ')[0-9:]* kairan'"
 
 # reindex
 KAIRAN_PROGRESS_DELAY=0 LC_ALL=C k --home a reindex --progress >r.out 2>r.err
