@@ -1186,7 +1186,8 @@ s_tree_name_plain(const char *p, size_t len)
 	if (len == 0 || len > 255 || p[0] == '.' || p[len - 1] == '.')
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (!(isalnum((unsigned char)p[i]) || p[i] == '.' || p[i] == '-' || p[i] == '_'))
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9') ||
+		    p[i] == '.' || p[i] == '-' || p[i] == '_'))
 			return 0;
 	return 1;
 }
@@ -1277,6 +1278,13 @@ s_tree_level(git_repository *repo, git_odb *odb, const git_tree *t, const git_tr
 			rc = 1; /* not there: libgit2's error */
 		else if (k && s_tchange_cmp(&ch[k - 1], &ch[k]) == 0)
 			rc = 1;
+		else if (ch[k].dir) {
+			/* a file of the same name: not next to it in git's order ("a", "a-b", "a/") */
+			s_tchange file = ch[k];
+			file.dir = 0;
+			if (bsearch(&file, ch, nch, sizeof(*ch), s_tchange_cmp))
+				rc = 1;
+		}
 	}
 	while (rc == 0 && (e < ne || c < nch)) {
 		const git_tree_entry *te = e < ne ? git_tree_entry_byindex(t, e) : NULL;
@@ -2953,30 +2961,43 @@ s_put_be32(kr_buf *b, uint32_t v)
 	kr_buf_add(b, x, 4);
 }
 
-/* Writes len bytes to a new file at path (mode 0444, as libgit2's packs), synced with sync; 0 or KR_EIO. */
 static int
-s_write_new(const char *path, const void *data, size_t len, int sync)
+s_write_error(const char *path, int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		return kr_error(KR_EIO, "%s: %s (the disk is full)", path, strerror(err));
+	return kr_error(KR_EIO, "%s: %s", path, strerror(err));
+}
+
+/*
+ * Writes len bytes to a new file named from path's template (mkostemp's
+ * XXXXXX, filled in; mode 0444, as libgit2's packs), synced with sync; 0
+ * or KR_EIO. A name of its own each time, as libgit2's indexer: one made
+ * from the pid could be a killed process's leftover (pid 1 in a container).
+ */
+static int
+s_write_new(char *path, const void *data, size_t len, int sync)
 {
 	const char *p = data;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444), rc = 0;
+	int fd = mkostemp(path, O_CLOEXEC), rc = 0;
 
 	if (fd < 0)
 		return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
+	if (fchmod(fd, 0444) < 0)
+		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
 	while (len > 0 && rc == 0) {
 		ssize_t w = write(fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			rc = kr_error(KR_EIO, "%s: %s%s", path, strerror(w < 0 ? errno : ENOSPC),
-			    w == 0 || errno == ENOSPC || errno == EDQUOT ? " (the disk is full)" : "");
+			rc = s_write_error(path, w < 0 ? errno : ENOSPC);
 		else {
 			p += w;
 			len -= (size_t)w;
 		}
 	}
 	if (rc == 0 && sync && fsync(fd) < 0)
-		rc = kr_error(KR_EIO, "%s: fsync: %s%s", path, strerror(errno),
-		    errno == ENOSPC || errno == EDQUOT ? " (the disk is full)" : "");
+		rc = s_write_error(path, errno);
 	if (close(fd) < 0 && rc == 0)
 		rc = kr_error(KR_EIO, "%s: close: %s", path, strerror(errno));
 	if (rc < 0)
@@ -3034,16 +3055,19 @@ s_write_pack_indexed(git_repository *repo, const kr_buf *pack, s_packed *v, size
 
 	kr_hex(hex, sum, 20);
 	/* pack_git2_*: what kr_store_tidy removes when a process was killed meanwhile */
-	fp = kr_sprintf("%s/pack_git2_kairan", dir);
-	tp = kr_tmp_name(fp, "pack");
-	ti = kr_tmp_name(fp, "idx");
-	free(fp);
+	tp = kr_sprintf("%s/pack_git2_XXXXXX", dir);
+	ti = kr_sprintf("%s/pack_git2_XXXXXX", dir);
 	fp = kr_sprintf("%s/pack-%s.pack", dir, hex);
 	fi = kr_sprintf("%s/pack-%s.idx", dir, hex);
 	if ((rc = s_write_new(tp, pack->ptr, pack->len, sync)) == 0 && (rc = s_write_new(ti, idx.ptr, idx.len, sync)) == 0) {
-		if (rename(tp, fp) < 0 || rename(ti, fi) < 0)
+		int had = access(fp, F_OK) == 0; /* the same objects written before: the same pack, kept */
+		if (rename(tp, fp) < 0)
 			rc = kr_error(KR_EIO, "%s: %s", fp, strerror(errno));
-		else if (sync)
+		else if (rename(ti, fi) < 0) {
+			rc = kr_error(KR_EIO, "%s: %s", fi, strerror(errno));
+			if (!had)
+				unlink(fp); /* no pack without its index */
+		} else if (sync)
 			rc = s_sync_path(dir, 0);
 	}
 	if (rc < 0) {

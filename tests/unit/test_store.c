@@ -199,11 +199,53 @@ test_trees_and_indexes_as_git_makes_them(void **state)
 	free(shadow);
 }
 
+/*
+ * A file and a directory of one name in one publish ("a", "a-b", "a/x":
+ * not next to each other in git's order) is refused, as libgit2 refuses
+ * it, not written as a tree that names "a" twice (review of ec66428).
+ */
+static void
+test_file_and_directory_of_one_name(void **state)
+{
+	kr_store *s;
+	kr_key *key;
+	char root[64], *home, *repo, line[256];
+	const kr_store_file f[] = {
+		{ .path = "cases/a", .data = "1\n", .len = 2 },
+		{ .path = "cases/a-b", .data = "2\n", .len = 2 },
+		{ .path = "cases/a/x", .data = "3\n", .len = 2 },
+	};
+	uint8_t out[KR_OID_LEN];
+	int changed = 0;
+	(void)state;
+
+	snprintf(root, sizeof(root), "/tmp/kairan-store.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	home = kr_sprintf("%s/home", root);
+	mkdir(home, 0700);
+	assert_int_equal(kr_key_generate(&key), 0);
+	assert_int_equal(kr_store_open(&s, home), 0);
+	assert_true(kr_store_commit(s, PUB, "cases", f, 3, "df", "t", "t@example.jp", key, out, &changed, NULL) < 0);
+	/* and each half alone is taken */
+	assert_int_equal(kr_store_commit(s, PUB, "cases", f, 2, "files", "t", "t@example.jp", key, out, &changed, NULL), 0);
+	assert_int_equal(kr_store_cas(s, PUB, "cases", NULL, out), 0);
+	repo = kr_store_path(s, PUB, "cases");
+	s_git(line, sizeof(line), "git --git-dir=%s fsck --strict --no-dangling 2>&1 && git --git-dir=%s ls-tree "
+	    "main:cases | wc -l", repo, repo);
+	assert_string_equal(line, "2");
+	free(repo);
+	kr_store_destroy(&s);
+	kr_key_destroy(&key);
+	s_git(line, sizeof(line), "rm -rf %s && echo ok", root);
+	free(home);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trees_and_indexes_as_git_makes_them),
+		cmocka_unit_test(test_file_and_directory_of_one_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
