@@ -3055,8 +3055,8 @@ s_write_pack_indexed(git_repository *repo, const kr_buf *pack, s_packed *v, size
 
 	kr_hex(hex, sum, 20);
 	/* pack_git2_*: what kr_store_tidy removes when a process was killed meanwhile */
-	tp = kr_sprintf("%s/pack_git2_XXXXXX", dir);
-	ti = kr_sprintf("%s/pack_git2_XXXXXX", dir);
+	tp = kr_sprintf("%s/pack_git2_pk_XXXXXX", dir);
+	ti = kr_sprintf("%s/pack_git2_ix_XXXXXX", dir);
 	fp = kr_sprintf("%s/pack-%s.pack", dir, hex);
 	fi = kr_sprintf("%s/pack-%s.idx", dir, hex);
 	if ((rc = s_write_new(tp, pack->ptr, pack->len, sync)) == 0 && (rc = s_write_new(ti, idx.ptr, idx.len, sync)) == 0) {
