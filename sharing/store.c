@@ -51,12 +51,6 @@ static void s_pack_header(kr_buf *b, size_t n);
 static void s_pack_trailer(kr_buf *b, size_t start);
 static void s_delta(kr_buf *d, const uint8_t *src, size_t slen, const uint8_t *tgt, size_t tlen);
 static int s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64]);
-typedef struct {
-	git_oid id;
-	size_t off, end;         /* the entry's bytes in the pack: [off, end) */
-} s_packed;
-static int s_write_pack_indexed(git_repository *repo, const kr_buf *pack, s_packed *v, size_t n, int sync,
-    char name[64]);
 static int s_idx_read(const char *path, git_oid **ids, size_t *n);
 static uint32_t s_be32(const uint8_t *p);
 static void s_pack_names(const char *dir, char ***names, size_t *n);
@@ -1113,16 +1107,11 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 	kr_deflater *zip = &s->zip; /* one state for every entry of the pack, kept for the next */
 	int rc = 0;
 
-	s_packed *at = kr_calloc(c->n ? c->n : 1, sizeof(*at));
-
 	s_pack_header(&pack, c->n);
 	/* whole objects, no deltas: level 1, as libgit2 writes loose objects */
 	for (size_t i = 0; i < c->n && rc == 0; i++) {
-		at[i].id = c->v[i].id;
-		at[i].off = pack.len;
 		s_entry_header(&pack, c->v[i].type, c->v[i].len);
 		rc = kr_deflater_add(zip, &pack, c->v[i].data, c->v[i].len, KR_ZIP_FASTEST);
-		at[i].end = pack.len;
 	}
 	/* a small pack as it is: a town resolves no delta and appends no base */
 	if (rc == 0 && keep && whole && base && pack.len + 20 > INLINE_WHOLE_MAX)
@@ -1130,9 +1119,8 @@ s_collect_pack(kr_store *s, s_collect *c, git_repository *repo, int sync, kr_buf
 	s_collect_end(repo, c);
 	if (rc == 0) {
 		s_pack_trailer(&pack, 0);
-		rc = s_write_pack_indexed(repo, &pack, at, c->n, sync, s->last_pack);
+		rc = s_write_pack(repo, &pack, sync, s->last_pack);
 	}
-	free(at);
 	/* whole when that is no larger than the thin pack (or there is none) and fits */
 	if (rc == 0 && keep && whole && pack.len <= KR_INLINE_MAX && (keep->len == kept || keep->len - kept >= pack.len)) {
 		keep->len = kept;
@@ -2943,148 +2931,6 @@ s_write_pack(git_repository *repo, const kr_buf *pack, int sync, char name[64])
 	}
 	git_indexer_free(idx);
 	git_odb_free(odb);
-	free(dir);
-	return rc;
-}
-
-static int
-s_packed_cmp(const void *a, const void *b)
-{
-	return memcmp(((const s_packed *)a)->id.id, ((const s_packed *)b)->id.id, GIT_OID_RAWSZ);
-}
-
-static void
-s_put_be32(kr_buf *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	kr_buf_add(b, x, 4);
-}
-
-static int
-s_write_error(const char *path, int err)
-{
-	if (err == ENOSPC || err == EDQUOT)
-		return kr_error(KR_EIO, "%s: %s (the disk is full)", path, strerror(err));
-	return kr_error(KR_EIO, "%s: %s", path, strerror(err));
-}
-
-/*
- * Writes len bytes to a new file named from path's template (mkostemp's
- * XXXXXX, filled in; mode 0444, as libgit2's packs), synced with sync; 0
- * or KR_EIO. A name of its own each time, as libgit2's indexer: one made
- * from the pid could be a killed process's leftover (pid 1 in a container).
- */
-static int
-s_write_new(char *path, const void *data, size_t len, int sync)
-{
-	const char *p = data;
-	int fd = mkostemp(path, O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return kr_error(KR_EIO, "%s: %s", path, strerror(errno));
-	if (fchmod(fd, 0444) < 0)
-		rc = kr_error(KR_EIO, "%s: %s", path, strerror(errno));
-	while (len > 0 && rc == 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			rc = s_write_error(path, w < 0 ? errno : ENOSPC);
-		else {
-			p += w;
-			len -= (size_t)w;
-		}
-	}
-	if (rc == 0 && sync && fsync(fd) < 0)
-		rc = s_write_error(path, errno);
-	if (close(fd) < 0 && rc == 0)
-		rc = kr_error(KR_EIO, "%s: close: %s", path, strerror(errno));
-	if (rc < 0)
-		unlink(path);
-	return rc;
-}
-
-/*
- * A pack this node built, every entry whole (v[0..n): each object's id
- * and bytes), written with its version-2 index as git index-pack writes
- * it: the ids sorted, with a fan-out table, each entry's CRC-32 and
- * offset, then the pack's checksum and the index's own. libgit2's indexer
- * would read the pack again to learn what v says (inflating and hashing
- * every object): 10 M of the 36 M instructions of a publish into a
- * collection of 3,000 items. The pack is renamed into place before its
- * index, as git does: a reader finds a pack by its index.
- */
-static int
-s_write_pack_indexed(git_repository *repo, const kr_buf *pack, s_packed *v, size_t n, int sync, char name[64])
-{
-	char *dir = kr_sprintf("%sobjects/pack", git_repository_path(repo));
-	char hex[GIT_OID_HEXSZ + 1], *tp = NULL, *ti = NULL, *fp = NULL, *fi = NULL;
-	const uint8_t *sum = (const uint8_t *)pack->ptr + pack->len - 20;
-	kr_buf idx = KR_BUF_INIT;
-	size_t nbig = 0;
-	uint8_t isum[20];
-	git_odb *odb = NULL;
-	kr_sha1 *h;
-	int rc = 0;
-
-	qsort(v, n, sizeof(*v), s_packed_cmp);
-	kr_buf_grow(&idx, 8 + 256 * 4 + n * 28 + 40);
-	kr_buf_add(&idx, "\377tOc\0\0\0\2", 8);
-	for (unsigned b = 0, k = 0; b < 256; b++) {
-		while (k < n && v[k].id.id[0] == b)
-			k++;
-		s_put_be32(&idx, (uint32_t)k);
-	}
-	for (size_t k = 0; k < n; k++)
-		kr_buf_add(&idx, v[k].id.id, GIT_OID_RAWSZ);
-	for (size_t k = 0; k < n; k++)
-		s_put_be32(&idx, kr_crc32(pack->ptr + v[k].off, v[k].end - v[k].off));
-	for (size_t k = 0; k < n; k++)
-		s_put_be32(&idx, v[k].off < 0x80000000u ? (uint32_t)v[k].off : 0x80000000u | (uint32_t)nbig++);
-	for (size_t k = 0; k < n; k++)
-		if (v[k].off >= 0x80000000u) {
-			s_put_be32(&idx, (uint32_t)((uint64_t)v[k].off >> 32));
-			s_put_be32(&idx, (uint32_t)v[k].off);
-		}
-	kr_buf_add(&idx, sum, 20);
-	h = kr_sha1_new();
-	kr_sha1_update(h, idx.ptr, idx.len);
-	kr_sha1_final(&h, isum);
-	kr_buf_add(&idx, isum, 20);
-
-	kr_hex(hex, sum, 20);
-	/* pack_git2_*: what kr_store_tidy removes when a process was killed meanwhile */
-	tp = kr_sprintf("%s/pack_git2_pk_XXXXXX", dir);
-	ti = kr_sprintf("%s/pack_git2_ix_XXXXXX", dir);
-	fp = kr_sprintf("%s/pack-%s.pack", dir, hex);
-	fi = kr_sprintf("%s/pack-%s.idx", dir, hex);
-	if ((rc = s_write_new(tp, pack->ptr, pack->len, sync)) == 0 && (rc = s_write_new(ti, idx.ptr, idx.len, sync)) == 0) {
-		int had = access(fp, F_OK) == 0; /* the same objects written before: the same pack, kept */
-		if (rename(tp, fp) < 0)
-			rc = kr_error(KR_EIO, "%s: %s", fp, strerror(errno));
-		else if (rename(ti, fi) < 0) {
-			rc = kr_error(KR_EIO, "%s: %s", fi, strerror(errno));
-			if (!had)
-				unlink(fp); /* no pack without its index */
-		} else if (sync)
-			rc = s_sync_path(dir, 0);
-	}
-	if (rc < 0) {
-		unlink(tp);
-		unlink(ti);
-	} else {
-		if (git_repository_odb(&odb, repo) == 0)
-			git_odb_refresh(odb);
-		git_odb_free(odb);
-		if (name)
-			snprintf(name, 64, "pack-%s", hex);
-	}
-	kr_buf_release(&idx);
-	free(tp);
-	free(ti);
-	free(fp);
-	free(fi);
 	free(dir);
 	return rc;
 }

@@ -71,17 +71,6 @@ kr_deflater_add_dict(kr_deflater *d, kr_buf *out, const void *data, size_t len, 
 }
 
 uint32_t
-kr_crc32(const void *p, size_t len)
-{
-	uLong c = crc32(0, NULL, 0);
-	const Bytef *b = p;
-
-	for (; len > UINT32_MAX; len -= UINT32_MAX, b += UINT32_MAX)
-		c = crc32(c, b, UINT32_MAX);
-	return (uint32_t)crc32(c, b, (uInt)len);
-}
-
-uint32_t
 kr_zip_dict_id(const void *dict, size_t len)
 {
 	return (uint32_t)adler32(adler32(0, NULL, 0), dict, (uInt)len);

@@ -45,8 +45,6 @@ int kr_deflater_add_dict(kr_deflater *d, kr_buf *out, const void *data, size_t l
     const void *dict, size_t dlen);
 
 /* The Adler-32 a zlib stream names its preset dictionary by. */
-/* zlib's CRC-32 of p[0..len) (a pack index lists each entry's). */
-uint32_t kr_crc32(const void *p, size_t len);
 uint32_t kr_zip_dict_id(const void *dict, size_t len);
 
 /* The preset dictionary named id, its length in *len; NULL if unknown. */

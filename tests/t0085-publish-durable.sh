@@ -46,11 +46,8 @@ poke=$(grep -n 'connect(.*control\.sock' one.trace | head -n 1 | cut -d: -f1)
 check "it called its node over control.sock" test -n "$poke"
 # the node's answer to that call: "ok", then "1 CHANGED SEQ" (applied)
 answer=$(grep -n 'sendto(.*"ok\\n1 ' node.trace | head -n 1 | cut -d: -f1)
-# (a publish writes its pack and index under temporary names, synced, then renamed: pack_git2_pk_*, _ix_*)
-PK='/objects/pack/(pack-[0-9a-f]{40}\.pack|pack_git2_pk_[A-Za-z0-9]{6})'
-IX='/objects/pack/(pack-[0-9a-f]{40}\.idx|pack_git2_ix_[A-Za-z0-9]{6})'
-obj=$(syncs 'fsync|fdatasync' "$PK" node.trace | last)
-idx=$(syncs 'fsync|fdatasync' "$IX" node.trace | last)
+obj=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' node.trace | last)
+idx=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' node.trace | last)
 fan=$(syncs fsync '/objects/pack' node.trace | last)
 check "the new objects' pack, its index and objects/pack were synced, no loose object written" \
 	test -n "$obj" -a -n "$idx" -a -n "$fan" -a "$(find pub/repos -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)" -le 1
@@ -80,8 +77,8 @@ check "the bulk publish succeeded" grep -q 'published 70 item' bulk.out
 first=${answer:-0}
 banswer=$(grep -n 'sendto(.*"ok\\n1 ' node.trace | sed -n 2p | cut -d: -f1)
 tail -n +"$((first + 1))" node.trace | head -n "$(( ${banswer:-0} - first ))" >bulk.node.trace
-pk=$(syncs 'fsync|fdatasync' "$PK" bulk.node.trace | head -n 1)
-ix=$(syncs 'fsync|fdatasync' "$IX" bulk.node.trace | head -n 1)
+pk=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.pack' bulk.node.trace | head -n 1)
+ix=$(syncs 'fsync|fdatasync' '/objects/pack/pack-[0-9a-f]{40}\.idx' bulk.node.trace | head -n 1)
 pd=$(syncs fsync '/objects/pack' bulk.node.trace | head -n 1)
 check "its pack, index and objects/pack were synced before the node answered" \
 	test -n "$banswer" -a -n "$pk" -a -n "$ix" -a -n "$pd"
