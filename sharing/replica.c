@@ -358,7 +358,7 @@ s_check_run(void *arg)
 {
 	s_check_job *j = arg;
 	kr_buf data = KR_BUF_INIT;
-	size_t counted = 0, blocking = 0;
+	size_t counted = 0, blocking = 0, done;
 
 	for (size_t i = 0; i < j->n && j->rc == 0; i++) {
 		s_change *c = &j->v[i];
@@ -379,10 +379,9 @@ s_check_run(void *arg)
 			break;
 		}
 		kr_item_check_received(&c->item, j->pol, c->coll, c->path, data.ptr, data.len, &j->findings);
+		done = atomic_fetch_add(j->checked, 1) + 1;
 		if (j->progress)
-			s_progress_tell(j->progress, atomic_fetch_add(j->checked, 1) + 1, j->progress->p.total, 0, 0);
-		else if (j->checked)
-			atomic_fetch_add(j->checked, 1);
+			s_progress_tell(j->progress, done, j->progress->p.total, 0, 0);
 	}
 	kr_buf_release(&data);
 	return NULL;

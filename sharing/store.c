@@ -22,7 +22,6 @@
 #include "store.h"
 
 #include <dirent.h>
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
